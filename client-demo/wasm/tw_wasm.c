@@ -1,0 +1,92 @@
+/* tw_wasm: the browser's binding to shared/client.c, compiled to wasm32.
+ *
+ * The page owns one game client, so this file owns one cl_client and the
+ * buffers JavaScript copies messages through. Everything else (decoding,
+ * prediction, reconciliation, interpolation) is shared/ code, the very same
+ * the native bots and the server run. */
+#include "client.h"
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define TW_MAX_VIEW PROTO_MAX_ENTITIES
+
+static cl_client g_client;
+static uint8_t g_in[PROTO_MAX_SNAPSHOT + 64];
+static uint8_t g_out[256];
+static cl_view_ent g_view[TW_MAX_VIEW];
+static double g_stats[24];
+
+EXPORT(tw_init) void tw_init(void) { cl_init(&g_client); }
+EXPORT(tw_in_buf) uint8_t *tw_in_buf(void) { return g_in; }
+EXPORT(tw_in_cap) uint32_t tw_in_cap(void) { return sizeof g_in; }
+EXPORT(tw_out_buf) uint8_t *tw_out_buf(void) { return g_out; }
+
+/* Name bytes are in the in-buffer; returns the JOIN size in the out-buffer. */
+EXPORT(tw_write_join) uint32_t tw_write_join(uint32_t name_len)
+{
+    char name[PROTO_MAX_NAME + 1];
+    uint32_t n = name_len > PROTO_MAX_NAME ? PROTO_MAX_NAME : name_len;
+    for (uint32_t i = 0; i < n; i++)
+        name[i] = (char)g_in[i];
+    name[n] = '\0';
+    return (uint32_t)cl_write_join(&g_client, name, g_out, sizeof g_out);
+}
+
+/* The message is in the in-buffer. Returns its type or a negative error. */
+EXPORT(tw_receive) int tw_receive(uint32_t len, double now_ms)
+{
+    if (len > sizeof g_in)
+        return PROTO_ERR_VALUE;
+    return cl_receive(&g_client, g_in, len, now_ms);
+}
+
+EXPORT(tw_push_input) uint32_t tw_push_input(uint32_t buttons, uint32_t aim, double now_ms)
+{
+    return cl_push_input(&g_client, (uint8_t)buttons, (uint16_t)aim, now_ms);
+}
+
+EXPORT(tw_write_input) uint32_t tw_write_input(void)
+{
+    return (uint32_t)cl_write_input(&g_client, g_out, sizeof g_out);
+}
+
+EXPORT(tw_set_options) void tw_set_options(uint32_t predict, uint32_t reconcile, uint32_t interpolate)
+{
+    g_client.predict = predict != 0;
+    g_client.reconcile = reconcile != 0;
+    g_client.interpolate = interpolate != 0;
+}
+
+/* Fills the view buffer (16 bytes per entity, see cl_view_ent). */
+EXPORT(tw_view) int tw_view(double now_ms) { return cl_view(&g_client, now_ms, g_view, TW_MAX_VIEW); }
+EXPORT(tw_view_buf) cl_view_ent *tw_view_buf(void) { return g_view; }
+EXPORT(tw_name) const char *tw_name(uint32_t id) { return id < PROTO_MAX_ENTITIES ? g_client.names.name[id] : ""; }
+
+EXPORT(tw_map_width) uint32_t tw_map_width(void) { return g_client.welcome.map.width; }
+EXPORT(tw_map_height) uint32_t tw_map_height(void) { return g_client.welcome.map.height; }
+EXPORT(tw_map_nwalls) uint32_t tw_map_nwalls(void) { return g_client.welcome.map.nwalls; }
+/* k: 0 x0, 1 y0, 2 x1, 3 y1 */
+EXPORT(tw_map_wall) int tw_map_wall(uint32_t i, uint32_t k)
+{
+    if (i >= g_client.welcome.map.nwalls)
+        return 0;
+    const sim_wall *w = &g_client.welcome.map.walls[i];
+    return k == 0 ? w->x0 : k == 1 ? w->y0 : k == 2 ? w->x1 : w->y1;
+}
+
+/* Stats as doubles, in the order tw_stats_names in netcode.js lists. */
+EXPORT(tw_stats) double *tw_stats(void)
+{
+    const cl_stats *s = &g_client.stats;
+    const proto_snapshot *latest = cl_latest(&g_client);
+    double v[] = {
+        s->snapshots, s->full_snapshots, s->corrections, s->last_correction,
+        s->max_correction, s->correction_sum, (double)s->bytes_down, (double)s->bytes_up,
+        s->msgs_down, s->msgs_up, s->rtt_ms, s->rtt_smooth_ms,
+        cl_interp_depth(&g_client), g_client.welcome.player_id, g_client.welcome.tick_rate,
+        g_client.welcome.snapshot_rate, g_client.last_input_seq, g_client.next_seq - 1,
+        latest ? latest->tick : 0, g_client.render_tick, g_client.joined, g_client.welcome.match_id,
+    };
+    for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++)
+        g_stats[i] = v[i];
+    return g_stats;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs whatever tickwire needs that is missing, then builds
+# libwebsockets 4.1.6 (mbedTLS, static) into build/_deps once.
+# Idempotent: a second run checks and returns in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+DEPS="$ROOT/build/_deps"
+LWS_VER=4.1.6
+LWS_PREFIX="$DEPS/lws-$LWS_VER"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+PKGS="build-essential cmake pkg-config libmbedtls-dev libcglm-dev libcmocka-dev \
+clang-14 lld-14 libclang-rt-14-dev chromium nodejs openssl ca-certificates xz-utils"
+
+missing=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # node may come from elsewhere (e.g. nodesource): accept a working node >= 18
+    if [ "$p" = nodejs ] && command -v node >/dev/null && command -v npm >/dev/null; then continue; fi
+    missing="$missing $p"
+  fi
+done
+if ! command -v npm >/dev/null; then missing="$missing npm"; fi
+
+apt_updated=0
+apt_update() {
+  if [ $apt_updated = 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+}
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# playwright-core for the browser test (uses Debian's chromium; no browser download)
+if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+  echo "setup: npm install (tests/browser)"
+  (cd "$ROOT/tests/browser" && npm install --no-audit --no-fund --silent)
+fi
+
+# libwebsockets from source, with mbedTLS, static
+if [ ! -f "$LWS_PREFIX/lib/libwebsockets.a" ]; then
+  mkdir -p "$DEPS/src"
+  tarball=$(ls "$DEPS"/src/libwebsockets_${LWS_VER}*.orig.tar.* 2>/dev/null | head -1 || true)
+  if [ -z "$tarball" ]; then
+    if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/ ||
+       ! grep -rqsE "^Types:.*deb-src|^deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "setup: adding a deb-src entry for bookworm"
+      printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
+        $SUDO tee /etc/apt/sources.list.d/tickwire-src.sources >/dev/null
+      apt_updated=0
+    fi
+    apt_update
+    (cd "$DEPS/src" && apt-get source --download-only -qq libwebsockets 2>&1 | grep -v "unsandboxed" || true)
+    tarball=$(ls "$DEPS"/src/libwebsockets_${LWS_VER}*.orig.tar.* | head -1)
+  fi
+  rm -rf "$DEPS/src/lws" "$DEPS/lws-build"
+  mkdir -p "$DEPS/src/lws" "$DEPS/lws-build"
+  tar -xf "$tarball" -C "$DEPS/src/lws" --strip-components=1
+  echo "setup: building libwebsockets $LWS_VER (mbedTLS, static)"
+  cmake -S "$DEPS/src/lws" -B "$DEPS/lws-build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$LWS_PREFIX" -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+    -DLWS_WITH_MBEDTLS=ON -DLWS_WITH_SSL=ON -DLWS_WITH_STATIC=ON -DLWS_WITH_SHARED=OFF \
+    -DLWS_WITHOUT_TESTAPPS=ON -DLWS_WITH_MINIMAL_EXAMPLES=OFF -DLWS_WITH_HTTP2=OFF \
+    -DLWS_IPV6=ON -DDISABLE_WERROR=ON >"$DEPS/lws-build.log" 2>&1 ||
+    { tail -30 "$DEPS/lws-build.log"; exit 1; }
+  cmake --build "$DEPS/lws-build" -j"$(nproc)" >>"$DEPS/lws-build.log" 2>&1 ||
+    { tail -30 "$DEPS/lws-build.log"; exit 1; }
+  cmake --install "$DEPS/lws-build" >>"$DEPS/lws-build.log" 2>&1
+fi
+echo "setup: ok"

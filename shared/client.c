@@ -1,0 +1,312 @@
+/* client: see client.h. */
+#include "client.h"
+
+#include <string.h>
+
+void cl_init(cl_client *c)
+{
+    memset(c, 0, sizeof *c);
+    c->head = -1;
+    c->next_seq = 1;
+    c->predict = c->reconcile = c->interpolate = 1;
+}
+
+size_t cl_write_join(cl_client *c, const char *name, uint8_t *buf, size_t cap)
+{
+    size_t n = proto_join_write(name, buf, cap);
+    c->stats.bytes_up += n;
+    c->stats.msgs_up += n ? 1 : 0;
+    return n;
+}
+
+static cl_pending *pending_get(cl_client *c, uint32_t seq)
+{
+    cl_pending *p = &c->pending[seq % CL_MAX_PENDING];
+    return seq && p->seq == seq ? p : NULL;
+}
+
+static const proto_snapshot *ring_find(const cl_client *c, uint32_t tick)
+{
+    for (int i = 0; i < CL_RING; i++)
+        if (c->ring[i].tick == tick && tick != 0)
+            return &c->ring[i];
+    return NULL;
+}
+
+static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
+{
+    proto_welcome w;
+    int err = proto_welcome_read(buf, len, &w);
+    if (err)
+        return err;
+    c->welcome = w;
+    c->joined = 1;
+    c->dt = 1.0f / (float)w.tick_rate;
+    c->snap_interval = w.tick_rate / w.snapshot_rate ? w.tick_rate / w.snapshot_rate : 1;
+    return PROTO_WELCOME;
+}
+
+static int same_bits(const sim_player *a, const sim_player *b)
+{
+    sim_netent na, nb;
+    sim_player_to_net(a, &na);
+    sim_player_to_net(b, &nb);
+    return na.x == nb.x && na.y == nb.y && na.vx == nb.vx && na.vy == nb.vy &&
+           na.aim == nb.aim && na.flags == nb.flags;
+}
+
+/* Server state for input `seq` arrived: count a correction when the
+ * prediction for that same input differed, then replay what is unacked. */
+static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, double now_ms)
+{
+    sim_player server;
+    sim_player_from_net(net, &server);
+
+    cl_pending *p = pending_get(c, seq);
+    if (p && seq > c->last_input_seq) {
+        float rtt = (float)(now_ms - p->sent_ms);
+        c->stats.rtt_ms = rtt;
+        c->stats.rtt_smooth_ms = c->stats.rtt_samples ? c->stats.rtt_smooth_ms * 0.9f + rtt * 0.1f : rtt;
+        c->stats.rtt_samples++;
+    }
+    if (c->have_self && !c->reconcile)
+        return;
+    if (p && p->predicted && c->have_self && !same_bits(&p->after, &server)) {
+        float dx = p->after.pos[0] - server.pos[0], dy = p->after.pos[1] - server.pos[1];
+        float err = dx * dx + dy * dy > 0.0f ? __builtin_sqrtf(dx * dx + dy * dy) : 0.0f;
+        c->stats.corrections++;
+        c->stats.last_correction = err;
+        c->stats.correction_sum += err;
+        if (err > c->stats.max_correction)
+            c->stats.max_correction = err;
+    }
+    c->predicted = server;
+    c->have_self = 1;
+    for (uint32_t s = seq + 1; s < c->next_seq; s++) {
+        cl_pending *q = pending_get(c, s);
+        if (!q)
+            continue;
+        sim_player_step(&c->welcome.map, &c->predicted, &q->in, c->dt);
+        q->after = c->predicted;
+        q->predicted = 1;
+    }
+}
+
+static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
+{
+    if (!c->joined)
+        return PROTO_ERR_TYPE;
+    proto_snapshot_header h;
+    int err = proto_snapshot_header_read(buf, len, &h);
+    if (err)
+        return err;
+    const proto_snapshot *latest = cl_latest(c);
+    if (latest && h.tick <= latest->tick)
+        return PROTO_ERR_VALUE;
+    const proto_snapshot *base = NULL;
+    if (h.baseline_tick) {
+        base = ring_find(c, h.baseline_tick);
+        if (!base)
+            return PROTO_ERR_BASELINE;
+    }
+    /* Decode into a scratch copy so a bad body leaves the ring intact. */
+    int slot = (c->head + 1) % CL_RING;
+    proto_snapshot tmp;
+    proto_names names = c->names;
+    tmp.tick = h.tick;
+    err = proto_snapshot_body_read(base, &tmp, &names, c->welcome.tick_rate,
+                                   buf + PROTO_SNAPSHOT_HEADER_SIZE, len - PROTO_SNAPSHOT_HEADER_SIZE);
+    if (err)
+        return err;
+    c->ring[slot] = tmp;
+    c->names = names;
+    c->head = slot;
+    c->stats.snapshots++;
+    if (!base)
+        c->stats.full_snapshots++;
+
+    uint16_t me = c->welcome.player_id;
+    if (tmp.present[me])
+        reconcile_self(c, &tmp.ent[me], h.last_input_seq, now_ms);
+    if (h.last_input_seq > c->last_input_seq)
+        c->last_input_seq = h.last_input_seq;
+    return PROTO_SNAPSHOT;
+}
+
+int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
+{
+    c->stats.bytes_down += len;
+    c->stats.msgs_down++;
+    switch (proto_peek_type(buf, len)) {
+    case PROTO_WELCOME: return on_welcome(c, buf, len);
+    case PROTO_SNAPSHOT: return on_snapshot(c, buf, len, now_ms);
+    case -1: return PROTO_ERR_TRUNCATED;
+    default: return PROTO_ERR_TYPE;
+    }
+}
+
+uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_ms)
+{
+    if (!c->joined || c->next_seq - c->last_input_seq >= CL_MAX_PENDING)
+        return 0;
+    uint32_t seq = c->next_seq++;
+    cl_pending *p = &c->pending[seq % CL_MAX_PENDING];
+    p->seq = seq;
+    p->in.buttons = buttons & SIM_BTN_ALL;
+    p->in.aim = aim;
+    p->sent_ms = now_ms;
+    p->predicted = 0;
+    if (c->have_self && c->predict) {
+        sim_player_step(&c->welcome.map, &c->predicted, &p->in, c->dt);
+        p->after = c->predicted;
+        p->predicted = 1;
+    } else if (c->have_self) {
+        /* Prediction off: still track what it would have been so a
+         * reconciliation can be counted honestly when it comes back on. */
+        p->predicted = 0;
+    }
+    return seq;
+}
+
+size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
+{
+    if (c->sent_seq + 1 >= c->next_seq)
+        return 0;
+    uint32_t first = c->sent_seq + 1;
+    uint32_t oldest_unacked = c->last_input_seq + 1;
+    uint32_t extra = c->redundancy > PROTO_MAX_INPUTS_PER_MSG - 1 ? PROTO_MAX_INPUTS_PER_MSG - 1 : c->redundancy;
+    while (extra-- && first > oldest_unacked)
+        first--;
+    uint32_t last = c->next_seq - 1;
+    if (last - first + 1 > PROTO_MAX_INPUTS_PER_MSG)
+        last = first + PROTO_MAX_INPUTS_PER_MSG - 1;
+
+    proto_input_msg m;
+    const proto_snapshot *latest = cl_latest(c);
+    m.ack_tick = latest ? latest->tick : 0;
+    m.first_seq = first;
+    m.count = (uint8_t)(last - first + 1);
+    for (uint32_t s = first; s <= last; s++)
+        m.in[s - first] = c->pending[s % CL_MAX_PENDING].in;
+    size_t n = proto_input_write(&m, buf, cap);
+    if (n) {
+        c->sent_seq = last;
+        c->stats.bytes_up += n;
+        c->stats.msgs_up++;
+    }
+    return n;
+}
+
+const proto_snapshot *cl_latest(const cl_client *c)
+{
+    return c->head < 0 ? NULL : &c->ring[c->head];
+}
+
+int cl_interp_depth(const cl_client *c)
+{
+    int n = 0;
+    for (int i = 0; i < CL_RING; i++)
+        if (c->ring[i].tick && (double)c->ring[i].tick > c->render_tick)
+            n++;
+    return n;
+}
+
+/* Moves the interpolation clock forward in real time and steers it toward
+ * "newest tick minus a little over two snapshot intervals". */
+static void advance_render_tick(cl_client *c, double now_ms)
+{
+    const proto_snapshot *latest = cl_latest(c);
+    double target = (double)latest->tick - 2.2 * (double)c->snap_interval;
+    if (!c->have_render_tick) {
+        c->render_tick = target;
+        c->have_render_tick = 1;
+    } else {
+        double dt_ms = now_ms - c->last_update_ms;
+        if (dt_ms < 0)
+            dt_ms = 0;
+        c->render_tick += dt_ms * c->welcome.tick_rate / 1000.0;
+        double err = target - c->render_tick;
+        double limit = 0.25 * c->welcome.tick_rate; /* 250 ms off: jump */
+        if (err > limit || err < -limit)
+            c->render_tick = target;
+        else
+            c->render_tick += err * (dt_ms > 100 ? 1.0 : dt_ms / 100.0) * 0.5;
+    }
+    c->last_update_ms = now_ms;
+}
+
+/* Position of entity `id` at render_tick, between the two buffered
+ * snapshots around it; the newest known position when none bracket it. */
+static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags)
+{
+    const proto_snapshot *a = NULL, *b = NULL;
+    for (int i = 0; i < CL_RING; i++) {
+        const proto_snapshot *s = &c->ring[i];
+        if (!s->tick || !s->present[id])
+            continue;
+        if ((double)s->tick <= c->render_tick && (!a || s->tick > a->tick))
+            a = s;
+        if ((double)s->tick > c->render_tick && (!b || s->tick < b->tick))
+            b = s;
+    }
+    if (!a && !b)
+        return 0;
+    if (!a || !b) {
+        const proto_snapshot *s = a ? a : b;
+        *x = s->ent[id].x / SIM_POS_SCALE;
+        *y = s->ent[id].y / SIM_POS_SCALE;
+        *aim = s->ent[id].aim;
+        *flags = s->ent[id].flags;
+        return 1;
+    }
+    float t = (float)((c->render_tick - a->tick) / (double)(b->tick - a->tick));
+    float ax = a->ent[id].x / SIM_POS_SCALE, ay = a->ent[id].y / SIM_POS_SCALE;
+    float bx = b->ent[id].x / SIM_POS_SCALE, by = b->ent[id].y / SIM_POS_SCALE;
+    *x = ax + (bx - ax) * t;
+    *y = ay + (by - ay) * t;
+    int16_t da = (int16_t)(uint16_t)(b->ent[id].aim - a->ent[id].aim);
+    *aim = (uint16_t)(a->ent[id].aim + (int)((float)da * t));
+    *flags = t < 0.5f ? a->ent[id].flags : b->ent[id].flags;
+    return 1;
+}
+
+int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
+{
+    const proto_snapshot *latest = cl_latest(c);
+    if (!latest)
+        return 0;
+    advance_render_tick(c, now_ms);
+    int n = 0;
+    uint16_t me = c->welcome.player_id;
+    for (int id = 0; id < PROTO_MAX_ENTITIES && n < max; id++) {
+        if (!latest->present[id])
+            continue;
+        cl_view_ent *v = &out[n];
+        memset(v, 0, sizeof *v);
+        v->id = (uint16_t)id;
+        if (id == me) {
+            v->self = 1;
+            if (c->predict && c->have_self) {
+                v->x = c->predicted.pos[0];
+                v->y = c->predicted.pos[1];
+                v->aim = c->predicted.aim;
+                v->flags = c->predicted.flags;
+            } else {
+                v->x = latest->ent[id].x / SIM_POS_SCALE;
+                v->y = latest->ent[id].y / SIM_POS_SCALE;
+                v->aim = latest->ent[id].aim;
+                v->flags = latest->ent[id].flags;
+            }
+        } else if (c->interpolate) {
+            if (!interpolate(c, id, &v->x, &v->y, &v->aim, &v->flags))
+                continue;
+        } else {
+            v->x = latest->ent[id].x / SIM_POS_SCALE;
+            v->y = latest->ent[id].y / SIM_POS_SCALE;
+            v->aim = latest->ent[id].aim;
+            v->flags = latest->ent[id].flags;
+        }
+        n++;
+    }
+    return n;
+}

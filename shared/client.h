@@ -1,0 +1,109 @@
+/* client: the client half of the netcode, shared by the browser (wasm) and
+ * the headless bots (native). Holds the snapshot ring for delta decoding,
+ * predicts the local player with the same sim_player_step the server runs,
+ * reconciles when a snapshot says which input was applied last, and
+ * interpolates remote players ~2 snapshot intervals in the past.
+ *
+ * Time is a parameter: every call that needs it takes `now_ms` from the
+ * caller. No allocation, no I/O: the caller moves bytes on and off the
+ * socket. One cl_client is about 60 KiB; make as many as you need. */
+#ifndef TW_CLIENT_H
+#define TW_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "sim.h"
+
+#define CL_RING PROTO_BASELINE_WINDOW
+#define CL_MAX_PENDING 256
+
+typedef struct cl_stats {
+    uint32_t snapshots;        /* snapshots decoded */
+    uint32_t full_snapshots;
+    uint32_t corrections;      /* predictions the server disagreed with */
+    float last_correction;     /* position error of the last one, world units */
+    float max_correction;
+    double correction_sum;
+    uint64_t bytes_down, bytes_up;
+    uint32_t msgs_down, msgs_up;
+    float rtt_ms;              /* input -> ack, last sample */
+    float rtt_smooth_ms;
+    uint32_t rtt_samples;
+} cl_stats;
+
+typedef struct cl_pending {
+    uint32_t seq;
+    sim_input in;
+    uint8_t predicted;         /* `after` is valid */
+    sim_player after;          /* predicted state after this input */
+    double sent_ms;
+} cl_pending;
+
+/* One entity as the renderer should draw it now. */
+typedef struct cl_view_ent {
+    float x, y;
+    uint16_t id;
+    uint16_t aim;
+    uint8_t flags;
+    uint8_t self;
+    uint8_t pad[2];
+} cl_view_ent;
+
+typedef struct cl_client {
+    int joined;
+    proto_welcome welcome;
+    float dt;
+    uint32_t snap_interval;    /* ticks between snapshots */
+
+    proto_snapshot ring[CL_RING];
+    int head;                  /* index of the newest snapshot, -1 none */
+    proto_names names;
+    uint32_t last_input_seq;   /* from the newest snapshot */
+
+    uint32_t next_seq;         /* seq the next input gets (from 1) */
+    uint32_t sent_seq;         /* newest seq put in an input message */
+    cl_pending pending[CL_MAX_PENDING];
+    sim_player predicted;
+    int have_self;
+
+    uint8_t predict, reconcile, interpolate;
+    uint8_t redundancy;        /* already-sent unacked inputs to repeat, 0..7 */
+
+    double render_tick;        /* interpolation clock, in ticks */
+    double last_update_ms;
+    int have_render_tick;
+
+    cl_stats stats;
+} cl_client;
+
+void cl_init(cl_client *c);
+
+/* Writes a JOIN message. Returns its size, 0 if cap is too small. */
+size_t cl_write_join(cl_client *c, const char *name, uint8_t *buf, size_t cap);
+
+/* Feeds one message from the server. Returns its type (PROTO_WELCOME,
+ * PROTO_SNAPSHOT) or a negative proto_err; on error the connection should
+ * be closed, the client state is unchanged. */
+int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms);
+
+/* Records the player's input for the next fixed step and predicts it.
+ * Returns the input's seq, 0 before the welcome or when CL_MAX_PENDING
+ * inputs are unacknowledged (the caller should wait). */
+uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_ms);
+
+/* Writes an INPUT message with the inputs not sent yet (up to
+ * PROTO_MAX_INPUTS_PER_MSG, oldest first, plus up to `redundancy` unacked
+ * ones before them). Returns 0 when nothing is waiting. */
+size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap);
+
+/* Advances the interpolation clock and fills `out` with what to draw. */
+int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max);
+
+/* Newest snapshot, or NULL. */
+const proto_snapshot *cl_latest(const cl_client *c);
+/* Snapshots received and newer than the interpolation point. */
+int cl_interp_depth(const cl_client *c);
+
+#endif

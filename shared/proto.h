@@ -1,0 +1,127 @@
+/* proto: the tickwire wire format, version 1. docs/PROTOCOL.md is the
+ * byte-by-byte description of what this file reads and writes; the two
+ * change together, and any change to the bytes bumps PROTO_VERSION and the
+ * WebSocket subprotocol name.
+ *
+ * Every message is one binary WebSocket message starting with a type byte.
+ * Fixed headers are byte-aligned little-endian; snapshot bodies are
+ * bit-packed (see bits.h). Readers never trust lengths: every read is
+ * bounded and a message that is truncated, has trailing bytes or holds an
+ * out-of-range value is rejected with a proto_err the server turns into a
+ * close code. Nothing here allocates or does I/O. */
+#ifndef TW_PROTO_H
+#define TW_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+#define PROTO_VERSION 1
+#define PROTO_SUBPROTOCOL "tickwire.v1"
+
+enum proto_type {
+    PROTO_JOIN = 0x01,
+    PROTO_INPUT = 0x02,
+    PROTO_WELCOME = 0x81,
+    PROTO_SNAPSHOT = 0x82,
+};
+
+#define PROTO_MAX_NAME 16
+#define PROTO_MAX_INPUTS_PER_MSG 8
+#define PROTO_MAX_ENTITIES SIM_MAX_PLAYERS
+/* Largest client->server message the server accepts (a full input message
+ * is 10 + 8 * 3 = 34 bytes); anything larger is closed with 1009. */
+#define PROTO_MAX_CLIENT_MSG 64
+#define PROTO_SNAPSHOT_HEADER_SIZE 10
+/* Worst case: every entity added with a full name. */
+#define PROTO_MAX_SNAPSHOT_BODY (1 + PROTO_MAX_ENTITIES * 32)
+#define PROTO_MAX_SNAPSHOT (PROTO_SNAPSHOT_HEADER_SIZE + PROTO_MAX_SNAPSHOT_BODY)
+#define PROTO_MAX_WELCOME (23 + SIM_MAX_WALLS * 8)
+/* A delta may only use a baseline at most this many snapshots old; both
+ * sides keep at least this many snapshots. */
+#define PROTO_BASELINE_WINDOW 32
+
+typedef enum proto_err {
+    PROTO_OK = 0,
+    PROTO_ERR_TRUNCATED = -1,
+    PROTO_ERR_TRAILING = -2,
+    PROTO_ERR_TYPE = -3,
+    PROTO_ERR_VERSION = -4,
+    PROTO_ERR_VALUE = -5,
+    PROTO_ERR_BASELINE = -6,
+} proto_err;
+
+const char *proto_err_str(int err);
+
+typedef struct proto_join {
+    uint8_t version;
+    char name[PROTO_MAX_NAME + 1]; /* printable ASCII, NUL-terminated */
+} proto_join;
+
+typedef struct proto_input_msg {
+    uint32_t ack_tick;  /* newest snapshot tick received, 0 = none */
+    uint32_t first_seq; /* seq of in[0]; seqs start at 1 */
+    uint8_t count;      /* 1..PROTO_MAX_INPUTS_PER_MSG */
+    sim_input in[PROTO_MAX_INPUTS_PER_MSG];
+} proto_input_msg;
+
+typedef struct proto_welcome {
+    uint16_t player_id;
+    uint16_t tick_rate;
+    uint16_t snapshot_rate;
+    uint16_t match_id;
+    uint16_t max_players;
+    uint32_t server_tick;
+    sim_map map;
+} proto_welcome;
+
+typedef struct proto_snapshot_header {
+    uint32_t tick;
+    uint32_t baseline_tick; /* 0 = full snapshot */
+    uint32_t last_input_seq;
+} proto_snapshot_header;
+
+/* A match's entities at one tick, as they are on the wire. gen changes when
+ * a slot is reused, so a delta re-adds instead of morphing one player into
+ * another. */
+typedef struct proto_snapshot {
+    uint32_t tick;
+    uint8_t present[PROTO_MAX_ENTITIES];
+    uint8_t gen[PROTO_MAX_ENTITIES];
+    sim_netent ent[PROTO_MAX_ENTITIES];
+} proto_snapshot;
+
+typedef struct proto_names {
+    char name[PROTO_MAX_ENTITIES][PROTO_MAX_NAME + 1];
+} proto_names;
+
+/* Type byte of a message, or -1 when empty. */
+int proto_peek_type(const uint8_t *buf, size_t len);
+
+/* Writers return the number of bytes written, 0 when cap is too small. */
+size_t proto_join_write(const char *name, uint8_t *buf, size_t cap);
+size_t proto_input_write(const proto_input_msg *m, uint8_t *buf, size_t cap);
+size_t proto_welcome_write(const proto_welcome *m, uint8_t *buf, size_t cap);
+size_t proto_snapshot_header_write(const proto_snapshot_header *h, uint8_t *buf, size_t cap);
+
+/* Readers return PROTO_OK or a negative proto_err. */
+int proto_join_read(const uint8_t *buf, size_t len, proto_join *out);
+int proto_input_read(const uint8_t *buf, size_t len, proto_input_msg *out);
+int proto_welcome_read(const uint8_t *buf, size_t len, proto_welcome *out);
+int proto_snapshot_header_read(const uint8_t *buf, size_t len, proto_snapshot_header *out);
+
+/* Body of a snapshot: the entities of `cur` that were added, removed or
+ * changed since `base` (NULL: everything, a full snapshot). Positions are
+ * coded as residuals from the baseline's dead-reckoned position, so a
+ * player moving steadily costs a few bits. `tick_rate` is the match's. */
+size_t proto_snapshot_body_write(const proto_snapshot *base, const proto_snapshot *cur,
+                                 const proto_names *names, uint16_t tick_rate,
+                                 uint8_t *buf, size_t cap);
+/* Applies a body to `base` (NULL for full) giving `out` (out->tick set by
+ * the caller); names of added entities are stored into `names`. */
+int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
+                             proto_names *names, uint16_t tick_rate,
+                             const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,1 @@
+/* stdlib.h for the freestanding wasm32 build: nothing is needed. */
