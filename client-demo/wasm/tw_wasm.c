@@ -73,6 +73,41 @@ EXPORT(tw_map_wall) int tw_map_wall(uint32_t i, uint32_t k)
     return k == 0 ? w->x0 : k == 1 ? w->y0 : k == 2 ? w->x1 : w->y1;
 }
 
+/* The local player as the newest snapshot has it (the authoritative
+ * position the prediction is checked against). k: 0 x, 1 y, 2 vx, 3 vy,
+ * 4 aim, 5 flags, 6 present (1/0). */
+EXPORT(tw_self_server) double tw_self_server(uint32_t k)
+{
+    const proto_snapshot *latest = cl_latest(&g_client);
+    uint16_t me = g_client.welcome.player_id;
+    if (!latest || !g_client.joined || me >= PROTO_MAX_ENTITIES || !latest->present[me])
+        return k == 6 ? 0.0 : -1.0;
+    const sim_netent *e = &latest->ent[me];
+    switch (k) {
+    case 0: return e->x / (double)SIM_POS_SCALE;
+    case 1: return e->y / (double)SIM_POS_SCALE;
+    case 2: return e->vx / (double)SIM_VEL_SCALE;
+    case 3: return e->vy / (double)SIM_VEL_SCALE;
+    case 4: return e->aim;
+    case 5: return e->flags;
+    default: return 1.0;
+    }
+}
+
+/* The locally predicted player (valid once the first snapshot arrived):
+ * k: 0 x, 1 y, 2 vx, 3 vy; 4 is 1 when there is a prediction. */
+EXPORT(tw_self_predicted) double tw_self_predicted(uint32_t k)
+{
+    const sim_player *p = &g_client.predicted;
+    switch (k) {
+    case 0: return p->pos[0];
+    case 1: return p->pos[1];
+    case 2: return p->vel[0];
+    case 3: return p->vel[1];
+    default: return g_client.have_self;
+    }
+}
+
 /* Stats as doubles, in the order tw_stats_names in netcode.js lists. */
 EXPORT(tw_stats) double *tw_stats(void)
 {

@@ -1,0 +1,308 @@
+#!/usr/bin/env node
+// End-to-end browser test: Debian's chromium (headless, driven by
+// playwright-core) plays the demo page against a real tickwire server.
+//
+//   node tests/browser/browser_test.mjs --server build/bin/tickwire-server \
+//        --web-root build/www --screenshot build/screenshots/browser.png
+//
+// (or TICKWIRE_SERVER / TICKWIRE_WEB_ROOT / TICKWIRE_SCREENSHOT /
+// CHROMIUM in the environment). Starts the server on a free port with 3
+// NPCs, waits for its "listening" line, opens the page, waits until the page
+// has joined, holds a movement key for one second of game time (60 ticks at
+// 60 Hz, counted by the page), and checks that the local player moved the
+// right way by a plausible distance, that a lossless local run needed no
+// reconciliation correction, that snapshots arrived, that the NPCs are
+// there and moving, that firing reaches the server, and that the added
+// latency shows up in the measured RTT. Saves a screenshot.
+//
+// Every wait is on a condition; the only timed thing is the key hold, and
+// even that is measured in game ticks. Exit 0 pass, 1 fail, 77 skip
+// (no chromium or playwright-core here).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+
+function arg(name, env, dflt) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i > 0 && i + 1 < process.argv.length) return process.argv[i + 1];
+  return process.env[env] || dflt;
+}
+
+const SERVER = path.resolve(arg('server', 'TICKWIRE_SERVER', path.join(root, 'build/bin/tickwire-server')));
+const WEB_ROOT = path.resolve(arg('web-root', 'TICKWIRE_WEB_ROOT', path.join(root, 'build/www')));
+const SHOT = path.resolve(arg('screenshot', 'TICKWIRE_SCREENSHOT', path.join(root, 'build/screenshots/browser.png')));
+const CHROMIUM = arg('chromium', 'CHROMIUM', '/usr/bin/chromium');
+const NPCS = 3;
+const TEST_TIMEOUT_MS = 150_000;
+const SKIP = 77;
+
+let server = null;
+let context = null;
+let userDataDir = null;
+let serverLog = '';
+let failed = false;
+
+const log = (...a) => console.log('[browser-test]', ...a);
+
+function check(cond, what, detail = '') {
+  if (cond) {
+    log(`ok   ${what}${detail ? ` (${detail})` : ''}`);
+  } else {
+    log(`FAIL ${what}${detail ? ` (${detail})` : ''}`);
+    failed = true;
+  }
+  return cond;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Starts the server and resolves with its URL once it prints the line
+// saying it listens; rejects if it exits first.
+function startServer(port) {
+  return new Promise((resolve, reject) => {
+    const args = ['--host', '127.0.0.1', '--port', String(port), '--npcs', String(NPCS),
+                  '--web-root', WEB_ROOT, '--log-level', 'info'];
+    log(`starting ${SERVER} ${args.join(' ')}`);
+    const child = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = child;
+    const want = `http://127.0.0.1:${port}/`;
+    let buf = '';
+    let done = false;
+    const onData = (chunk) => {
+      const text = chunk.toString();
+      serverLog += text;
+      if (done) return;
+      buf += text;
+      if (buf.includes(want)) {
+        done = true;
+        resolve(want);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => { serverLog += c.toString(); });
+    child.on('error', (err) => { if (!done) { done = true; reject(err); } });
+    child.on('exit', (code, sig) => {
+      if (!done) { done = true; reject(new Error(`server exited (${code ?? sig}) before listening`)); }
+    });
+  });
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  const t = setTimeout(() => server.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function cleanup() {
+  if (context) await context.close().catch(() => {});
+  await stopServer();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+
+// Free straight-line distance for a player circle from (x, y) along (dx, dy).
+function freeDistance(map, x, y, dx, dy, limit = 700) {
+  const r = 17;
+  for (let d = 0; d <= limit; d += 2) {
+    const px = x + dx * d, py = y + dy * d;
+    if (px < r || py < r || px > map.width - r || py > map.height - r) return d;
+    for (const w of map.walls) {
+      if (px + r > w.x0 && px - r < w.x1 && py + r > w.y0 && py - r < w.y1) return d;
+    }
+  }
+  return limit;
+}
+
+async function main() {
+  let playwright;
+  try {
+    playwright = await import('playwright-core');
+  } catch (err) {
+    log(`SKIP: playwright-core is not installed (cd tests/browser && npm ci): ${err.message}`);
+    return SKIP;
+  }
+  if (!fs.existsSync(CHROMIUM)) {
+    log(`SKIP: no chromium at ${CHROMIUM}`);
+    return SKIP;
+  }
+  for (const [what, p] of [['server', SERVER], ['web root', path.join(WEB_ROOT, 'index.html')],
+                           ['wasm module', path.join(WEB_ROOT, 'tickwire.wasm')]]) {
+    if (!fs.existsSync(p)) throw new Error(`${what} not found: ${p} (build first)`);
+  }
+
+  // A port picked here may be taken before the server binds it: try again.
+  let url;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      url = await startServer(await freePort());
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      log(`server did not start (${err.message}), retrying on another port`);
+    }
+  }
+  log(`server listening at ${url}`);
+
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickwire-chromium-'));
+  context = await playwright.chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 720 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (err) => { pageErrors.push(String(err)); log(`page error: ${err}`); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') log(`console.${msg.type()}: ${msg.text()}`);
+  });
+  page.setDefaultTimeout(20_000);
+
+  const wasmResponse = page.waitForResponse((r) => r.url().endsWith('/tickwire.wasm'));
+  await page.goto(`${url}?name=e2e-tester`);
+  const wasm = await wasmResponse;
+  check(wasm.status() === 200, 'tickwire.wasm served', `HTTP ${wasm.status()}`);
+  check((wasm.headers()['content-type'] || '').startsWith('application/wasm'), 'wasm content type',
+        wasm.headers()['content-type']);
+
+  // Joined, and the first snapshots are in (so the local player exists).
+  await page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined'
+    && window.tickwire.self() && window.tickwire.server() && window.tickwire.stats().snapshots >= 10);
+  const welcome = await page.evaluate(() => window.tickwire.welcome());
+  const map = await page.evaluate(() => window.tickwire.map());
+  log(`joined: player ${welcome.playerId}, match ${welcome.matchId}, ${welcome.tickRate} Hz ticks, `
+      + `${welcome.snapshotRate} Hz snapshots, map ${map.width}x${map.height} with ${map.walls.length} walls`);
+  check(map.width === 2048 && map.height === 2048 && map.walls.length > 0, 'map from WELCOME');
+  const me = await page.evaluate(() => window.tickwire.self());
+  check(me.name === 'e2e-tester', 'own name echoed in snapshots', JSON.stringify(me.name));
+
+  // The NPCs are there, and they move.
+  await page.waitForFunction((n) => window.tickwire.entities().filter((e) => !e.self).length >= n, NPCS);
+  const npcsBefore = await page.evaluate(() => window.tickwire.entities().filter((e) => !e.self));
+  check(npcsBefore.length >= NPCS, 'remote NPC entities present', `${npcsBefore.length}: ${npcsBefore.map((e) => e.name).join(', ')}`);
+  await page.waitForFunction((before) => window.tickwire.entities().some((e) => {
+    const b = before.find((x) => x.id === e.id);
+    return b && Math.hypot(e.x - b.x, e.y - b.y) > 8;
+  }), npcsBefore);
+  check(true, 'NPCs move');
+
+  // Wait for the local player to be at rest on the server, then pick the
+  // movement key with the most free room ahead.
+  await page.waitForFunction(() => { const s = window.tickwire.server(); return s && s.vx === 0 && s.vy === 0; });
+  const start = await page.evaluate(() => window.tickwire.server());
+  const dirs = [
+    { key: 'd', btn: 8, dx: 1, dy: 0 }, { key: 'a', btn: 4, dx: -1, dy: 0 },
+    { key: 's', btn: 2, dx: 0, dy: 1 }, { key: 'w', btn: 1, dx: 0, dy: -1 },
+  ];
+  for (const d of dirs) d.free = freeDistance(map, start.x, start.y, d.dx, d.dy);
+  const dir = dirs.reduce((a, b) => (b.free > a.free ? b : a));
+  log(`start (${start.x}, ${start.y}); free room ${dirs.map((d) => `${d.key}:${d.free}`).join(' ')}; holding '${dir.key}'`);
+
+  // Hold the key for one second of game time: tickRate fixed steps.
+  const tickRate = welcome.tickRate;
+  const held0 = await page.evaluate((b) => window.tickwire.stats().buttonTicks[b], dir.btn);
+  await page.keyboard.down(dir.key);
+  await page.waitForFunction(([b, n]) => window.tickwire.stats().buttonTicks[b] >= n, [dir.btn, held0 + tickRate]);
+  await page.keyboard.up(dir.key);
+  const afterRelease = await page.evaluate(() => window.tickwire.stats());
+  const heldTicks = afterRelease.buttonTicks[dir.btn] - held0;
+
+  // Until the server has every input and the player has come to rest.
+  await page.waitForFunction((seq) => {
+    const t = window.tickwire;
+    const s = t.server();
+    return t.stats().lastInputSeq >= seq && s && s.vx === 0 && s.vy === 0;
+  }, afterRelease.inputSeq, { timeout: 30_000 });
+  const end = await page.evaluate(() => window.tickwire.server());
+  const view = await page.evaluate(() => window.tickwire.self());
+  const along = (end.x - start.x) * dir.dx + (end.y - start.y) * dir.dy;
+  const across = Math.abs((end.x - start.x) * dir.dy - (end.y - start.y) * dir.dx);
+  // Accelerating toward 300 u/s with friction 8/s: about 260 units in 1 s
+  // held, plus about 37 units of coasting. Be generous: walls, rounding.
+  const secs = heldTicks / tickRate;
+  const lo = Math.min(dir.free - 20, 0.5 * 300 * secs), hi = 300 * secs + 60;
+  check(along >= lo && along <= hi, `moved '${dir.key}' by a plausible distance`,
+        `${along.toFixed(2)} units in ${heldTicks} ticks, expected ${lo.toFixed(0)}..${hi.toFixed(0)}`);
+  check(across < 0.5, 'no sideways drift', across.toFixed(3));
+  check(Math.abs(view.x - end.x) < 1e-3 && Math.abs(view.y - end.y) < 1e-3,
+        'predicted position equals the server\'s', `view (${view.x}, ${view.y}) server (${end.x}, ${end.y})`);
+
+  // Firing: hold the mouse button with the crosshair up-right of the
+  // player, until the server's snapshot says the player is firing.
+  const selfPos = await page.evaluate(() => {
+    const c = document.getElementById('view').getBoundingClientRect();
+    return { w: c.width, h: c.height };
+  });
+  await page.mouse.move(selfPos.w / 2 + 170, selfPos.h / 2 - 90);
+  await page.mouse.down();
+  await page.waitForFunction(() => { const s = window.tickwire.server(); return s && (s.flags & 1) === 1; });
+  check(true, 'firing reaches the server');
+  await page.waitForFunction(() => { const s = window.tickwire.self(); return s && (s.flags & 1) === 1; });
+  fs.mkdirSync(path.dirname(SHOT), { recursive: true });
+  await page.screenshot({ path: SHOT });
+  log(`screenshot: ${SHOT}`);
+  await page.mouse.up();
+
+  const stats = await page.evaluate(() => window.tickwire.stats());
+  log(`stats: ${stats.snapshots} snapshots (${stats.fullSnapshots} full), ${stats.snapshotsPerSec.toFixed(1)}/s, `
+      + `down ${stats.bytesDownPerSec.toFixed(0)} B/s, up ${stats.bytesUpPerSec.toFixed(0)} B/s, `
+      + `RTT ${stats.rttMs.toFixed(1)} ms, interp depth ${stats.interpDepth}, corrections ${stats.corrections}`);
+  check(stats.snapshots > 0 && stats.fullSnapshots >= 1, 'snapshots received', `${stats.snapshots}`);
+  check(stats.snapshotsPerSec > 0.5 * stats.snapshotRate, 'snapshot rate measured',
+        `${stats.snapshotsPerSec.toFixed(1)}/s of ${stats.snapshotRate}`);
+  check(stats.corrections === 0, 'no reconciliation corrections on a lossless local link',
+        `${stats.corrections}, max ${stats.maxCorrection}`);
+  check(stats.rttMs > 0 && stats.rttMs < 1000, 'RTT measured', `${stats.rttMs.toFixed(1)} ms`);
+
+  // The artificial latency (100 ms each way) shows in the RTT.
+  await page.evaluate(() => window.tickwire.setLatency(100));
+  await page.waitForFunction(() => window.tickwire.stats().rttMs >= 200, null, { timeout: 10_000 });
+  const rttLagged = await page.evaluate(() => window.tickwire.stats().rttMs);
+  check(rttLagged >= 200, 'added latency shows in the RTT', `${rttLagged.toFixed(1)} ms`);
+  await page.evaluate(() => window.tickwire.setLatency(0));
+
+  const final = await page.evaluate(() => window.tickwire.stats());
+  check(final.corrections === 0, 'still no corrections at the end', `${final.corrections}`);
+  check(final.state === 'joined', 'still connected', final.state);
+  check(pageErrors.length === 0, 'no page errors', pageErrors.join(' | '));
+  return failed ? 1 : 0;
+}
+
+const watchdog = setTimeout(async () => {
+  log(`FAIL timed out after ${TEST_TIMEOUT_MS / 1000} s`);
+  await cleanup();
+  process.exit(1);
+}, TEST_TIMEOUT_MS);
+
+let code;
+try {
+  code = await main();
+} catch (err) {
+  log(`FAIL ${err.stack || err}`);
+  code = 1;
+}
+await cleanup();
+clearTimeout(watchdog);
+if (code === 1) log(`server output:\n${serverLog.split('\n').slice(-40).join('\n')}`);
+log(code === 0 ? 'PASS' : code === SKIP ? 'SKIPPED' : 'FAILED');
+process.exit(code);
