@@ -137,6 +137,8 @@ int proto_input_read(const uint8_t *buf, size_t len, proto_input_msg *out)
 
 size_t proto_welcome_write(const proto_welcome *m, uint8_t *buf, size_t cap)
 {
+    if (m->map.nwalls > SIM_MAX_WALLS)
+        return 0;
     bits_writer w;
     bits_writer_init(&w, buf, cap);
     bits_write(&w, PROTO_WELCOME, 8);
@@ -223,7 +225,9 @@ int proto_snapshot_header_read(const uint8_t *buf, size_t len, proto_snapshot_he
     out->last_input_seq = bits_read(&r, 32);
     if (r.error)
         return PROTO_ERR_TRUNCATED;
-    if (delta > out->tick)
+    /* Tick 0 is never a baseline (0 means full), so delta == tick is as
+     * invalid as delta > tick. */
+    if (delta && delta >= out->tick)
         return PROTO_ERR_VALUE;
     out->baseline_tick = delta ? out->tick - delta : 0;
     return PROTO_OK;
