@@ -97,7 +97,7 @@ resize();
 function updateCamera(dtMs, self, map) {
   const W = map ? map.width : 2048, H = map ? map.height : 2048;
   const cw = innerWidth, ch = innerHeight;
-  cam.scale = Math.max(0.42, Math.min(1.6, Math.min(cw, ch) / 860));
+  cam.scale = Math.max(0.42, Math.min(1.6, Math.min(cw, ch) / 760));
   const halfW = cw / 2 / cam.scale, halfH = ch / 2 / cam.scale;
   let tx = self ? self.x : W / 2, ty = self ? self.y : H / 2;
   const margin = 90;
@@ -194,7 +194,18 @@ function drawWalls(map) {
     g.addColorStop(1, '#1d273b');
     ctx.fillStyle = g;
     ctx.fillRect(a.x, a.y, ww, hh);
-    // hazard-free inset panel
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(a.x, a.y, ww, hh);
+    ctx.clip();
+    ctx.strokeStyle = 'rgba(150,185,240,0.05)';
+    ctx.lineWidth = 6 * s;
+    ctx.beginPath();
+    const step = 22 * s;
+    for (let d = -hh; d < ww; d += step) { ctx.moveTo(a.x + d, a.y + hh); ctx.lineTo(a.x + d + hh, a.y); }
+    ctx.stroke();
+    ctx.restore();
+    // inset panel
     const inset = Math.min(8 * s, ww / 4, hh / 4);
     ctx.strokeStyle = 'rgba(140,175,235,0.10)';
     ctx.lineWidth = 1;
@@ -319,6 +330,34 @@ function drawGhost(ghost) {
   ctx.restore();
 }
 
+// Chevrons at the screen edge pointing at players outside the view.
+function drawOffscreen(self) {
+  const m = 26, w = innerWidth, h = innerHeight;
+  const cx = w / 2, cy = h / 2;
+  for (const e of ents) {
+    if (e.self) continue;
+    const p = toScreen(e.x, e.y);
+    if (p.x >= 0 && p.x <= w && p.y >= 0 && p.y <= h) continue;
+    const dx = p.x - cx, dy = p.y - cy;
+    const t = Math.min((w / 2 - m) / Math.abs(dx || 1e-9), (h / 2 - m) / Math.abs(dy || 1e-9));
+    const x = cx + dx * t, y = cy + dy * t;
+    const ang = Math.atan2(dy, dx);
+    const dist = self ? Math.hypot(e.x - self.x, e.y - self.y) : 0;
+    ctx.save();
+    ctx.translate(x, y);
+    ctx.globalAlpha = Math.max(0.35, Math.min(0.9, 600 / (dist || 600)));
+    ctx.rotate(ang);
+    ctx.fillStyle = colorOf(e.id);
+    ctx.shadowColor = 'rgba(0,0,0,0.7)';
+    ctx.shadowBlur = 4;
+    ctx.beginPath();
+    ctx.moveTo(9, 0); ctx.lineTo(-6, -7); ctx.lineTo(-2, 0); ctx.lineTo(-6, 7);
+    ctx.closePath();
+    ctx.fill();
+    ctx.restore();
+  }
+}
+
 function drawCrosshair(now) {
   if (!mouse.seen) return;
   const { x, y } = mouse;
@@ -377,7 +416,9 @@ function drawGraph() {
   const w = graph.width, h = graph.height;
   gctx.clearRect(0, 0, w, h);
   if (rttHistory.length < 2) return;
-  const maxRtt = Math.max(60, ...rttHistory.map((p) => p.rtt)) * 1.15;
+  // scale to the 90th percentile so one startup spike does not flatten the rest
+  const sortedRtt = rttHistory.map((p) => p.rtt).sort((a, b) => a - b);
+  const maxRtt = Math.max(40, sortedRtt[Math.floor(sortedRtt.length * 0.9)] * 1.5);
   const maxSnap = Math.max(1, ...rttHistory.map((p) => p.snaps));
   const n = 120, step = w / (n - 1);
   const start = n - rttHistory.length;
@@ -396,7 +437,7 @@ function drawGraph() {
   gctx.lineWidth = 1.5 * dpr;
   gctx.beginPath();
   rttHistory.forEach((p, i) => {
-    const x = (start + i) * step, y = h - 3 - (p.rtt / maxRtt) * (h - 8);
+    const x = (start + i) * step, y = h - 3 - Math.min(1, p.rtt / maxRtt) * (h - 8);
     if (i) gctx.lineTo(x, y); else gctx.moveTo(x, y);
   });
   gctx.stroke();
@@ -446,7 +487,7 @@ function updatePanel(now) {
     setText('st-corr', `<span class="${s.corrections ? 'bad' : 'good'}">${s.corrections}</span> <span class="dim">last ${s.lastCorrection.toFixed(1)} · max ${s.maxCorrection.toFixed(1)} u</span>`);
     setText('st-interp', s.options.interpolate ? `${s.interpDepth} snap${s.interpDepth === 1 ? '' : 's'} <span class="dim">@ ${s.renderTick.toFixed(1)}</span>` : '<span class="dim">off (latest)</span>');
     setText('st-tick', `${s.serverTick} <span class="dim">${s.tickRate} Hz</span>`);
-    setText('st-inputs', `#${s.inputSeq} <span class="dim">acked ${s.lastInputSeq} · ${s.unacked} in flight</span>`);
+    setText('st-inputs', `#${s.inputSeq} <span class="dim">${s.unacked} unacked</span>`);
     setText('st-player', `id ${s.playerId} <span class="dim">match ${s.matchId}</span>`);
   }
   $('opt-predict').checked = s.options.predict;
@@ -527,8 +568,9 @@ function frame(now) {
   drawWalls(net.map);
   for (const e of ents) if (e.flags & FLAG_FIRING) drawTracer(net.map, e, e.self ? SELF_COLOR : colorOf(e.id), now);
   for (const e of ents) if (!e.self) drawPlayer(e, now);
-  if (showGhost) drawGhost(net.serverSelf());
   selfScreen = self ? drawPlayer(self, now) : null;
+  if (showGhost) drawGhost(net.serverSelf());
+  drawOffscreen(self);
   drawCorrectionFlash(now);
   drawCrosshair(now);
   drawMinimap(net.map);
