@@ -337,7 +337,8 @@ function drawOffscreen(self) {
   for (const e of ents) {
     if (e.self) continue;
     const p = toScreen(e.x, e.y);
-    if (p.x >= 0 && p.x <= w && p.y >= 0 && p.y <= h) continue;
+    const r = RADIUS * cam.scale;
+    if (p.x >= -r && p.x <= w + r && p.y >= -r && p.y <= h + r) continue;
     const dx = p.x - cx, dy = p.y - cy;
     const t = Math.min((w / 2 - m) / Math.abs(dx || 1e-9), (h / 2 - m) / Math.abs(dy || 1e-9));
     const x = cx + dx * t, y = cy + dy * t;
