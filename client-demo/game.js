@@ -73,7 +73,7 @@ let stats = null;
 let lastPanel = 0;
 let showGhost = false;
 let latencyIdx = 0;
-const cam = { x: 1024, y: 1024, scale: 1, ready: false };
+const cam = { x: 1024, y: 1024, scale: 1, zoom: 1, ready: false };
 const rttHistory = [];            // [{rtt, snaps, corr}] one per 100 ms
 let lastHist = 0, lastHistCorr = 0, lastHistSnaps = 0;
 let corrFlash = 0;                // time of the last correction, for a flash
@@ -97,7 +97,7 @@ resize();
 function updateCamera(dtMs, self, map) {
   const W = map ? map.width : 2048, H = map ? map.height : 2048;
   const cw = innerWidth, ch = innerHeight;
-  cam.scale = Math.max(0.42, Math.min(1.6, Math.min(cw, ch) / 760));
+  cam.scale = Math.max(0.42, Math.min(1.6, Math.min(cw, ch) / 760)) * cam.zoom;
   const halfW = cw / 2 / cam.scale, halfH = ch / 2 / cam.scale;
   let tx = self ? self.x : W / 2, ty = self ? self.y : H / 2;
   const margin = 90;
@@ -631,6 +631,10 @@ function bindControls() {
   });
   addEventListener('pointerup', (e) => { if (e.button === 0) mouse.down = false; });
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+  canvas.addEventListener('wheel', (e) => {
+    cam.zoom = Math.max(0.45, Math.min(2.2, cam.zoom * Math.exp(-e.deltaY * 0.0015)));
+    e.preventDefault();
+  }, { passive: false });
 
   for (const [id, opt] of [['opt-predict', 'predict'], ['opt-reconcile', 'reconcile'], ['opt-interpolate', 'interpolate']]) {
     $(id).addEventListener('change', (e) => { net.setOptions({ [opt]: e.target.checked }); e.target.blur(); });
