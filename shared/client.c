@@ -82,6 +82,13 @@ static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, do
     }
     c->predicted = server;
     c->have_self = 1;
+    /* The server's state for `seq` is now the prediction for it, so a later
+     * snapshot that still says `seq` (the server had no new input from us)
+     * does not count the same correction again. */
+    if (p) {
+        p->after = server;
+        p->predicted = 1;
+    }
     for (uint32_t s = seq + 1; s < c->next_seq; s++) {
         cl_pending *q = pending_get(c, s);
         if (!q)

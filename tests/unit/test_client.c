@@ -1,0 +1,699 @@
+/* Unit tests for shared/client.c, the client half of the netcode.
+ *
+ * A small in-test server speaks the real wire format: it reads INPUT
+ * messages with proto_input_read, applies each input once in seq order with
+ * sim_player_step, snaps its players into a proto_snapshot every tick and
+ * writes header + body with the proto writers, delta against the newest
+ * snapshot the client acknowledged (full when none is usable). Messages
+ * travel through a fixed-latency pipe in both directions. The tests then
+ * check what the client promises: no corrections when the server applies
+ * exactly its inputs, one correction of the right size when the server
+ * moves the player itself, the predicted state is always the server's state
+ * for the last applied input plus a replay of the unacknowledged ones,
+ * inputs go out once each in seq order, and a bad snapshot leaves the
+ * client untouched. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "proto.h"
+#include "sim.h"
+
+#define ME 5          /* the client's player id */
+#define NPC 2         /* a server-driven player the client only watches */
+#define TICK_RATE 60
+#define MAX_SEQ 4096  /* inputs a test may push */
+#define PIPE 64       /* messages in flight per direction */
+
+static uint32_t rnd(uint64_t *s, uint32_t n)
+{
+    return (uint32_t)((sim_rand_next(s) >> 32) % n);
+}
+
+static sim_map arena_map(void)
+{
+    static const sim_wall walls[] = {
+        {960, 704, 1088, 1344}, {704, 960, 1344, 1088}, {320, 320, 576, 448}, {1472, 320, 1728, 448},
+        {320, 1600, 576, 1728}, {1472, 1600, 1728, 1728}, {160, 992, 288, 1056}, {1760, 992, 1888, 1056},
+        {992, 160, 1056, 288}, {992, 1760, 1056, 1888},
+    };
+    sim_map m;
+    memset(&m, 0, sizeof m);
+    m.width = m.height = SIM_ARENA_SIZE;
+    m.nwalls = (uint8_t)(sizeof walls / sizeof walls[0]);
+    memcpy(m.walls, walls, sizeof walls);
+    return m;
+}
+
+/* ---- a fixed-latency message pipe ---------------------------------------- */
+
+typedef struct msg {
+    uint32_t due;
+    size_t len;
+    uint8_t bytes[PROTO_MAX_SNAPSHOT];
+} msg;
+
+typedef struct pipe {
+    msg q[PIPE];
+    int head, count;
+} pipe;
+
+static void pipe_push(pipe *p, uint32_t due, const uint8_t *b, size_t len)
+{
+    assert_true(p->count < PIPE);
+    msg *m = &p->q[(p->head + p->count) % PIPE];
+    m->due = due;
+    m->len = len;
+    memcpy(m->bytes, b, len);
+    p->count++;
+}
+
+static const msg *pipe_pop(pipe *p, uint32_t now)
+{
+    if (!p->count || p->q[p->head].due > now)
+        return NULL;
+    const msg *m = &p->q[p->head];
+    p->head = (p->head + 1) % PIPE;
+    p->count--;
+    return m;
+}
+
+/* ---- the in-test server ---------------------------------------------------- */
+
+typedef struct server {
+    sim_map map;
+    uint32_t tick;
+    sim_player me, npc;
+    uint8_t me_gen;
+    proto_names names;
+    proto_snapshot ring[PROTO_BASELINE_WINDOW]; /* by tick % window */
+    uint32_t ring_seq[PROTO_BASELINE_WINDOW];   /* last applied seq at that tick */
+    uint32_t acked_tick;
+    uint32_t last_received, last_applied;
+    sim_input queue[MAX_SEQ + 1];     /* by seq */
+    sim_player state_after[MAX_SEQ + 1]; /* my state after each applied seq */
+    uint32_t full_sent, delta_sent;
+    int max_apply;                    /* inputs applied per tick at most */
+    uint64_t rng;
+    int jitter;                       /* apply a random 0..max_apply per tick */
+} server;
+
+static void server_init(server *s)
+{
+    memset(s, 0, sizeof *s);
+    s->map = arena_map();
+    s->me.pos[0] = 1500;
+    s->me.pos[1] = 1300;
+    s->npc.pos[0] = 600;
+    s->npc.pos[1] = 600;
+    s->me_gen = 1;
+    strcpy(s->names.name[ME], "me");
+    strcpy(s->names.name[NPC], "npc");
+    s->max_apply = 8;
+    s->rng = 11;
+    s->state_after[0] = s->me;
+}
+
+static size_t server_welcome(const server *s, uint8_t *buf, size_t cap)
+{
+    proto_welcome w;
+    memset(&w, 0, sizeof w);
+    w.player_id = ME;
+    w.tick_rate = TICK_RATE;
+    w.snapshot_rate = TICK_RATE;
+    w.match_id = 1;
+    w.max_players = 16;
+    w.server_tick = s->tick;
+    w.map = s->map;
+    return proto_welcome_write(&w, buf, cap);
+}
+
+/* The protocol's input rules: seqs contiguous from 1, a message may repeat
+ * old seqs but must not skip ahead; duplicates are ignored. */
+static void server_receive(server *s, const uint8_t *buf, size_t len)
+{
+    proto_input_msg m;
+    assert_int_equal(proto_input_read(buf, len, &m), PROTO_OK);
+    assert_true(m.first_seq <= s->last_received + 1);
+    for (uint32_t i = 0; i < m.count; i++) {
+        uint32_t seq = m.first_seq + i;
+        assert_true(seq <= MAX_SEQ);
+        if (seq <= s->last_received)
+            continue;
+        s->queue[seq] = m.in[i];
+        s->last_received = seq;
+    }
+    if (m.ack_tick > s->acked_tick)
+        s->acked_tick = m.ack_tick;
+}
+
+/* One tick: apply my next inputs, move the NPC, snapshot. */
+static void server_tick(server *s)
+{
+    int n = s->jitter ? (int)rnd(&s->rng, (uint32_t)s->max_apply + 1) : s->max_apply;
+    for (int k = 0; k < n && s->last_applied < s->last_received; k++) {
+        uint32_t seq = ++s->last_applied;
+        sim_player_step(&s->map, &s->me, &s->queue[seq], 1.0f / TICK_RATE);
+        s->state_after[seq] = s->me;
+    }
+    sim_input npc_in = {.buttons = (uint8_t)((s->tick / 40) % 2 ? SIM_BTN_LEFT : SIM_BTN_RIGHT),
+                        .aim = (uint16_t)(s->tick * 300)};
+    sim_player_step(&s->map, &s->npc, &npc_in, 1.0f / TICK_RATE);
+    s->tick++;
+
+    proto_snapshot *snap = &s->ring[s->tick % PROTO_BASELINE_WINDOW];
+    memset(snap, 0, sizeof *snap);
+    snap->tick = s->tick;
+    s->ring_seq[s->tick % PROTO_BASELINE_WINDOW] = s->last_applied;
+    snap->present[ME] = snap->present[NPC] = 1;
+    snap->gen[ME] = s->me_gen;
+    snap->gen[NPC] = 1;
+    sim_player_to_net(&s->me, &snap->ent[ME]);
+    sim_player_to_net(&s->npc, &snap->ent[NPC]);
+}
+
+/* Current snapshot, delta against the newest ack still in the window. */
+static size_t server_snapshot(server *s, uint8_t *buf, size_t cap)
+{
+    const proto_snapshot *cur = &s->ring[s->tick % PROTO_BASELINE_WINDOW];
+    const proto_snapshot *base = NULL;
+    if (s->acked_tick && s->tick - s->acked_tick < PROTO_BASELINE_WINDOW) {
+        base = &s->ring[s->acked_tick % PROTO_BASELINE_WINDOW];
+        assert_int_equal(base->tick, s->acked_tick);
+    }
+    proto_snapshot_header h = {.tick = s->tick, .baseline_tick = base ? base->tick : 0,
+                               .last_input_seq = s->last_applied};
+    size_t n = proto_snapshot_header_write(&h, buf, cap);
+    assert_int_equal(n, PROTO_SNAPSHOT_HEADER_SIZE);
+    size_t b = proto_snapshot_body_write(base, cur, &s->names, TICK_RATE, buf + n, cap - n);
+    assert_true(b > 0);
+    if (base)
+        s->delta_sent++;
+    else
+        s->full_sent++;
+    return n + b;
+}
+
+/* ---- the test rig: client + server + pipes -------------------------------- */
+
+typedef struct rig {
+    cl_client c;
+    server s;
+    pipe up, down;
+    uint32_t up_delay, down_delay;
+    uint32_t now;           /* ticks */
+    sim_input sent[MAX_SEQ + 1]; /* every input the client pushed, by seq */
+    uint32_t pushed;
+    uint64_t rng;
+    uint8_t held;
+    int hold_left;
+    uint32_t max_unacked;   /* most inputs ever awaiting replay at a snapshot */
+    uint32_t snapshots_seen;
+} rig;
+
+static rig g_rig;
+
+static void rig_init(rig *r, uint32_t up_delay, uint32_t down_delay)
+{
+    memset(r, 0, sizeof *r);
+    cl_init(&r->c);
+    server_init(&r->s);
+    r->up_delay = up_delay;
+    r->down_delay = down_delay;
+    r->rng = 1234;
+    uint8_t buf[PROTO_MAX_WELCOME];
+    size_t n = cl_write_join(&r->c, "me", buf, sizeof buf);
+    proto_join j;
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_string_equal(j.name, "me");
+    n = server_welcome(&r->s, buf, sizeof buf);
+    assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_WELCOME);
+    assert_int_equal(r->c.joined, 1);
+    assert_int_equal(r->c.welcome.player_id, ME);
+}
+
+/* What the client must predict, from the server's side of things: the
+ * state the server put in the newest snapshot the client has, then every
+ * later input the client pushed, replayed. */
+static sim_player expected_prediction(const rig *r)
+{
+    const proto_snapshot *latest = cl_latest(&r->c);
+    uint32_t slot = latest->tick % PROTO_BASELINE_WINDOW;
+    assert_int_equal(r->s.ring[slot].tick, latest->tick);
+    assert_int_equal(r->c.last_input_seq, r->s.ring_seq[slot]);
+    sim_player p;
+    memset(&p, 0, sizeof p);
+    sim_player_from_net(&r->s.ring[slot].ent[ME], &p);
+    for (uint32_t seq = r->c.last_input_seq + 1; seq < r->c.next_seq; seq++)
+        sim_player_step(&r->s.map, &p, &r->sent[seq], 1.0f / TICK_RATE);
+    return p;
+}
+
+static void assert_same_player(const sim_player *want, const sim_player *got, uint32_t tick)
+{
+    if (want->pos[0] != got->pos[0] || want->pos[1] != got->pos[1] ||
+        want->vel[0] != got->vel[0] || want->vel[1] != got->vel[1] || want->aim != got->aim ||
+        want->flags != got->flags)
+        fail_msg("tick %u: predicted (%.4f, %.4f) v(%.4f, %.4f), want (%.4f, %.4f) v(%.4f, %.4f)",
+                 tick, (double)got->pos[0], (double)got->pos[1], (double)got->vel[0],
+                 (double)got->vel[1], (double)want->pos[0], (double)want->pos[1],
+                 (double)want->vel[0], (double)want->vel[1]);
+}
+
+/* One frame: the client pushes an input (held buttons, moving aim) and
+ * sends it, the server ticks and snapshots, pipes deliver what is due, and
+ * the client's prediction is checked against the server's truth. */
+static void rig_frame(rig *r, int idle)
+{
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    if (r->hold_left-- <= 0) {
+        r->held = (uint8_t)rnd(&r->rng, SIM_BTN_ALL + 1);
+        r->hold_left = 10 + (int)rnd(&r->rng, 50);
+    }
+    uint8_t buttons = idle ? 0 : r->held;
+    uint16_t aim = idle ? 0 : (uint16_t)(r->now * 997);
+    uint32_t seq = cl_push_input(&r->c, buttons, aim, r->now * 1000.0 / TICK_RATE);
+    assert_int_equal(seq, r->pushed + 1);
+    r->pushed = seq;
+    r->sent[seq] = (sim_input){.buttons = buttons, .aim = aim};
+    size_t n = cl_write_input(&r->c, buf, sizeof buf);
+    assert_true(n > 0);
+    pipe_push(&r->up, r->now + r->up_delay, buf, n);
+
+    const msg *m;
+    while ((m = pipe_pop(&r->up, r->now)))
+        server_receive(&r->s, m->bytes, m->len);
+    server_tick(&r->s);
+    n = server_snapshot(&r->s, buf, sizeof buf);
+    pipe_push(&r->down, r->now + r->down_delay, buf, n);
+    while ((m = pipe_pop(&r->down, r->now))) {
+        assert_int_equal(cl_receive(&r->c, m->bytes, m->len, r->now * 1000.0 / TICK_RATE), PROTO_SNAPSHOT);
+        r->snapshots_seen++;
+        uint32_t unacked = r->c.next_seq - 1 - r->c.last_input_seq;
+        if (unacked > r->max_unacked)
+            r->max_unacked = unacked;
+    }
+    if (r->c.have_self) {
+        sim_player want = expected_prediction(r);
+        assert_same_player(&want, &r->c.predicted, r->now);
+    }
+    r->now++;
+}
+
+/* Without prediction errors: the server applies exactly the client's
+ * inputs, late and in jittery batches; the client never corrects, and its
+ * prediction is always server state + replay. */
+static void test_no_corrections_when_server_agrees(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    const struct { uint32_t up, down; int jitter; } cases[] = {{0, 0, 0}, {3, 4, 0}, {6, 2, 1}, {1, 9, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        rig_init(r, cases[k].up, cases[k].down);
+        r->s.jitter = cases[k].jitter;
+        r->s.max_apply = cases[k].jitter ? 3 : 8;
+        for (int t = 0; t < 1500; t++)
+            rig_frame(r, 0);
+        assert_int_equal(r->c.stats.corrections, 0);
+        assert_true(r->c.stats.max_correction == 0.0f);
+        assert_int_equal(r->c.stats.snapshots, r->snapshots_seen);
+        /* Full snapshots only until the first ack came back. */
+        assert_int_equal(r->c.stats.full_snapshots, r->s.full_sent);
+        assert_true(r->s.full_sent <= cases[k].up + cases[k].down + 2);
+        assert_true(r->s.delta_sent > 1000);   /* deltas were exercised */
+        assert_true(r->c.last_input_seq > 1400);
+        /* Not vacuous: the player really moved around. */
+        sim_player end = r->s.me;
+        assert_true(end.pos[0] != 1500.0f || end.pos[1] != 1300.0f);
+        if (cases[k].up + cases[k].down >= 5)
+            assert_true(r->max_unacked >= 5); /* replays of several inputs happened */
+        /* The NPC the client watches decodes to the server's state. */
+        const proto_snapshot *latest = cl_latest(&r->c);
+        assert_non_null(latest);
+        const proto_snapshot *srv = &r->s.ring[latest->tick % PROTO_BASELINE_WINDOW];
+        assert_int_equal(srv->tick, latest->tick);
+        assert_int_equal(latest->ent[NPC].x, srv->ent[NPC].x);
+        assert_int_equal(latest->ent[NPC].y, srv->ent[NPC].y);
+        assert_int_equal(latest->ent[NPC].vx, srv->ent[NPC].vx);
+        assert_int_equal(latest->ent[NPC].vy, srv->ent[NPC].vy);
+        assert_int_equal(latest->ent[NPC].aim, srv->ent[NPC].aim);
+        assert_int_equal(latest->ent[ME].x, srv->ent[ME].x);
+        assert_int_equal(latest->ent[ME].vy, srv->ent[ME].vy);
+        assert_string_equal(r->c.names.name[NPC], "npc");
+    }
+}
+
+/* The server moves the player 5 units on its own once (think knockback):
+ * the client counts exactly one correction of 5.0 units, then predicts from
+ * the corrected state, again with zero further corrections, even while the
+ * server applies no new input for a while. */
+static void test_correction_counted_with_size(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 2, 3);
+    for (int t = 0; t < 60; t++)
+        rig_frame(r, 1); /* standing still: the shift below is exact */
+    assert_int_equal(r->c.stats.corrections, 0);
+    r->s.me.pos[0] += 5.0f;
+    r->s.state_after[r->s.last_applied] = r->s.me;
+    /* The server stalls: the snapshots keep saying the same last seq. */
+    int saved = r->s.max_apply;
+    r->s.max_apply = 0;
+    for (int t = 0; t < 20; t++)
+        rig_frame(r, 1);
+    assert_int_equal(r->c.stats.corrections, 1);
+    assert_true(r->c.stats.last_correction == 5.0f);
+    assert_true(r->c.stats.max_correction == 5.0f);
+    r->s.max_apply = saved;
+    for (int t = 0; t < 600; t++)
+        rig_frame(r, 0);
+    assert_int_equal(r->c.stats.corrections, 1);
+
+    /* A velocity-only disagreement is a correction too, of size 0 (the
+     * server stalls so the snapshots show the state for the same seq). */
+    r->s.me.vel[0] = r->s.me.vel[0] == 100.0f ? 50.0f : 100.0f;
+    r->s.state_after[r->s.last_applied] = r->s.me;
+    r->s.max_apply = 0;
+    for (int t = 0; t < 10; t++)
+        rig_frame(r, 0);
+    assert_int_equal(r->c.stats.corrections, 2);
+    r->s.max_apply = saved;
+    for (int t = 0; t < 100; t++)
+        rig_frame(r, 0);
+    assert_int_equal(r->c.stats.corrections, 2);
+    assert_true(r->c.stats.last_correction == 0.0f);
+    assert_true(r->c.stats.max_correction == 5.0f);
+}
+
+/* A server that always lags several inputs behind: every snapshot leaves
+ * unacked inputs that the client must replay on top of the server state. */
+static void test_unacked_inputs_replayed(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 8, 8);
+    for (int t = 0; t < 400; t++)
+        rig_frame(r, 0);
+    assert_true(r->max_unacked >= 16);
+    /* Spelled out once more for the final state. */
+    sim_player p = r->s.state_after[r->c.last_input_seq];
+    uint32_t replayed = 0;
+    for (uint32_t seq = r->c.last_input_seq + 1; seq < r->c.next_seq; seq++, replayed++)
+        sim_player_step(&r->s.map, &p, &r->sent[seq], 1.0f / TICK_RATE);
+    assert_true(replayed >= 16);
+    assert_same_player(&p, &r->c.predicted, r->now);
+    /* And the replay is not a no-op: the server state alone is elsewhere. */
+    const sim_player *srv = &r->s.state_after[r->c.last_input_seq];
+    assert_true(srv->pos[0] != p.pos[0] || srv->pos[1] != p.pos[1] || srv->vel[0] != p.vel[0] ||
+                srv->vel[1] != p.vel[1] || srv->aim != p.aim);
+}
+
+/* cl_write_input sends each input exactly once, in seq order, at most
+ * PROTO_MAX_INPUTS_PER_MSG per message, with the newest snapshot tick. */
+static void test_write_input_each_once_in_order(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 0, 0);
+    cl_client *c = &r->c;
+    uint8_t buf[PROTO_MAX_CLIENT_MSG];
+    assert_int_equal(cl_write_input(c, buf, sizeof buf), 0); /* nothing yet */
+    for (uint32_t i = 1; i <= 20; i++)
+        assert_int_equal(cl_push_input(c, (uint8_t)(i == 3 ? 0xff : i % 32), (uint16_t)(i * 3000), 0), i);
+    /* Too small a buffer: nothing is marked as sent. */
+    assert_int_equal(cl_write_input(c, buf, 10), 0);
+    uint32_t expect = 1, msgs = 0;
+    size_t n;
+    while ((n = cl_write_input(c, buf, sizeof buf)) > 0) {
+        proto_input_msg m;
+        assert_int_equal(proto_input_read(buf, n, &m), PROTO_OK);
+        assert_int_equal(m.first_seq, expect);
+        assert_int_equal(m.ack_tick, 0);
+        assert_true(m.count >= 1 && m.count <= PROTO_MAX_INPUTS_PER_MSG);
+        for (uint32_t i = 0; i < m.count; i++) {
+            uint32_t seq = m.first_seq + i;
+            /* Unknown button bits never reach the wire. */
+            assert_int_equal(m.in[i].buttons, seq == 3 ? SIM_BTN_ALL : seq % 32);
+            assert_int_equal(m.in[i].aim, (uint16_t)(seq * 3000));
+        }
+        expect += m.count;
+        msgs++;
+    }
+    assert_int_equal(expect, 21);
+    assert_int_equal(msgs, 3);
+
+    /* After a snapshot, the ack is its tick; the next message starts at 21. */
+    uint8_t snap[PROTO_MAX_SNAPSHOT];
+    server_tick(&r->s);
+    size_t sn = server_snapshot(&r->s, snap, sizeof snap);
+    assert_int_equal(cl_receive(c, snap, sn, 0), PROTO_SNAPSHOT);
+    assert_int_equal(cl_push_input(c, SIM_BTN_UP, 1, 0), 21);
+    n = cl_write_input(c, buf, sizeof buf);
+    proto_input_msg m;
+    assert_int_equal(proto_input_read(buf, n, &m), PROTO_OK);
+    assert_int_equal(m.first_seq, 21);
+    assert_int_equal(m.count, 1);
+    assert_int_equal(m.ack_tick, r->s.tick);
+    assert_int_equal(cl_write_input(c, buf, sizeof buf), 0);
+
+    /* With redundancy 2 a message repeats up to 2 older unacked inputs
+     * (never acked ones: the server applied none, so 1.. are unacked). */
+    c->redundancy = 2;
+    assert_int_equal(cl_push_input(c, 0, 2, 0), 22);
+    n = cl_write_input(c, buf, sizeof buf);
+    assert_int_equal(proto_input_read(buf, n, &m), PROTO_OK);
+    assert_int_equal(m.first_seq, 20);
+    assert_int_equal(m.count, 3);
+}
+
+/* Before the welcome there is nothing to predict; the pending window is
+ * bounded and reopens when the server acknowledges inputs. */
+static void test_push_input_limits(void **state)
+{
+    (void)state;
+    static cl_client c;
+    cl_init(&c);
+    assert_int_equal(cl_push_input(&c, SIM_BTN_UP, 0, 0), 0);
+    uint8_t buf[64];
+    assert_int_equal(cl_write_input(&c, buf, sizeof buf), 0);
+
+    rig *r = &g_rig;
+    rig_init(r, 0, 0);
+    uint32_t accepted = 0;
+    while (cl_push_input(&r->c, SIM_BTN_RIGHT, 0, 0))
+        accepted++;
+    assert_int_equal(accepted, CL_MAX_PENDING - 1);
+    /* Server applies 100 of them and says so. */
+    uint8_t msgbuf[PROTO_MAX_SNAPSHOT];
+    size_t n;
+    while ((n = cl_write_input(&r->c, msgbuf, sizeof msgbuf)) > 0)
+        server_receive(&r->s, msgbuf, n);
+    r->s.max_apply = 100;
+    server_tick(&r->s);
+    n = server_snapshot(&r->s, msgbuf, sizeof msgbuf);
+    assert_int_equal(cl_receive(&r->c, msgbuf, n, 0), PROTO_SNAPSHOT);
+    assert_int_equal(r->c.last_input_seq, 100);
+    accepted = 0;
+    while (cl_push_input(&r->c, SIM_BTN_RIGHT, 0, 0))
+        accepted++;
+    assert_int_equal(accepted, 100);
+}
+
+/* Copy of the client with the byte/message counters of the last receive
+ * undone, for "state unchanged" comparisons. */
+static void assert_client_unchanged(const cl_client *before, const cl_client *after)
+{
+    static cl_client a;
+    memcpy(&a, after, sizeof a);
+    a.stats.bytes_down = before->stats.bytes_down;
+    a.stats.msgs_down = before->stats.msgs_down;
+    assert_memory_equal(before, &a, sizeof a);
+}
+
+/* A delta against a snapshot the client does not have is refused with
+ * PROTO_ERR_BASELINE and changes nothing; so are other bad snapshots. */
+static void test_unknown_baseline_and_bad_snapshots(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    static cl_client before;
+    rig_init(r, 0, 0);
+    for (int t = 0; t < 40; t++)
+        rig_frame(r, 0);
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    server *s = &r->s;
+    cl_client *c = &r->c;
+    /* The client holds ticks 9..40 and acked 39. Tick 41 is made but never
+     * delivered; tick 42 is the current one. */
+    assert_int_equal(cl_latest(c)->tick, 40);
+    assert_int_equal(s->acked_tick, 39);
+    server_tick(s);
+    server_tick(s);
+    const proto_snapshot *cur = &s->ring[s->tick % PROTO_BASELINE_WINDOW];
+    const proto_snapshot *b41 = &s->ring[41 % PROTO_BASELINE_WINDOW];
+    const uint32_t unknown[] = {41 /* never received */, 8 /* received, overwritten */};
+    for (int k = 0; k < 2; k++) {
+        proto_snapshot_header h = {.tick = s->tick, .baseline_tick = unknown[k], .last_input_seq = s->last_applied};
+        size_t n = proto_snapshot_header_write(&h, buf, sizeof buf);
+        size_t b = proto_snapshot_body_write(b41, cur, &s->names, TICK_RATE, buf + n, sizeof buf - n);
+        assert_true(n && b);
+        memcpy(&before, c, sizeof before);
+        assert_int_equal(cl_receive(c, buf, n + b, 0), PROTO_ERR_BASELINE);
+        assert_client_unchanged(&before, c);
+    }
+
+    /* Truncated and trailing versions of a good delta (against 39). */
+    size_t good = server_snapshot(s, buf, sizeof buf);
+    assert_int_equal(buf[5], 42 - 39);
+    for (size_t len = 0; len < good; len++) {
+        memcpy(&before, c, sizeof before);
+        assert_true(cl_receive(c, buf, len, 0) < 0);
+        assert_client_unchanged(&before, c);
+    }
+    buf[good] = 0;
+    memcpy(&before, c, sizeof before);
+    assert_int_equal(cl_receive(c, buf, good + 1, 0), PROTO_ERR_TRAILING);
+    assert_client_unchanged(&before, c);
+
+    /* A body that contradicts the baseline: CHANGE of an entity the
+     * client's tick-39 snapshot does not have. */
+    static proto_snapshot weird_base, weird;
+    weird_base = s->ring[39 % PROTO_BASELINE_WINDOW];
+    assert_int_equal(weird_base.tick, 39);
+    weird_base.present[40] = 1;
+    weird = *cur;
+    weird.present[40] = 1;
+    weird.ent[40].x = 77;
+    {
+        proto_snapshot_header h = {.tick = s->tick, .baseline_tick = 39, .last_input_seq = s->last_applied};
+        size_t n = proto_snapshot_header_write(&h, buf, sizeof buf);
+        size_t b = proto_snapshot_body_write(&weird_base, &weird, &s->names, TICK_RATE, buf + n, sizeof buf - n);
+        memcpy(&before, c, sizeof before);
+        assert_int_equal(cl_receive(c, buf, n + b, 0), PROTO_ERR_VALUE);
+        assert_client_unchanged(&before, c);
+    }
+
+    /* The good one is accepted; receiving it again (same tick) is refused. */
+    good = server_snapshot(s, buf, sizeof buf);
+    assert_int_equal(cl_receive(c, buf, good, 0), PROTO_SNAPSHOT);
+    assert_int_equal(cl_latest(c)->tick, 42);
+    memcpy(&before, c, sizeof before);
+    assert_int_equal(cl_receive(c, buf, good, 0), PROTO_ERR_VALUE);
+    assert_client_unchanged(&before, c);
+
+    /* Unknown message types, and a client->server message sent back. */
+    const uint8_t odd[][2] = {{0x00, 0}, {0x03, 0}, {0x80, 0}, {0xff, 0}, {PROTO_JOIN, 1}, {PROTO_INPUT, 0}};
+    for (int k = 0; k < 6; k++) {
+        memcpy(&before, c, sizeof before);
+        assert_int_equal(cl_receive(c, odd[k], 2, 0), PROTO_ERR_TYPE);
+        assert_client_unchanged(&before, c);
+    }
+    memcpy(&before, c, sizeof before);
+    assert_int_equal(cl_receive(c, buf, 0, 0), PROTO_ERR_TRUNCATED);
+    assert_client_unchanged(&before, c);
+
+    /* A snapshot before any welcome is a protocol error. */
+    static cl_client fresh, fresh_before;
+    cl_init(&fresh);
+    memcpy(&fresh_before, &fresh, sizeof fresh);
+    assert_int_equal(cl_receive(&fresh, buf, good, 0), PROTO_ERR_TYPE);
+    assert_client_unchanged(&fresh_before, &fresh);
+}
+
+/* The client keeps PROTO_BASELINE_WINDOW snapshots: a baseline 32 snapshots
+ * back still decodes, 33 back does not. */
+static void test_baseline_window(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 0, 0);
+    server *s = &r->s;
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    static proto_snapshot keep[40];
+    /* 40 full snapshots, all received. */
+    for (int t = 0; t < 40; t++) {
+        server_tick(s);
+        keep[t] = s->ring[s->tick % PROTO_BASELINE_WINDOW];
+        size_t n = server_snapshot(s, buf, sizeof buf);
+        assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_SNAPSHOT);
+    }
+    server_tick(s);
+    const proto_snapshot *cur = &s->ring[s->tick % PROTO_BASELINE_WINDOW];
+    for (int back = 30; back <= 34; back++) {
+        /* keep[39] is tick s->tick - 1; the baseline `back` snapshots before cur */
+        const proto_snapshot *base = &keep[40 - back];
+        assert_int_equal(base->tick, s->tick - (uint32_t)back);
+        proto_snapshot_header h = {.tick = s->tick, .baseline_tick = base->tick, .last_input_seq = 0};
+        size_t n = proto_snapshot_header_write(&h, buf, sizeof buf);
+        size_t b = proto_snapshot_body_write(base, cur, &s->names, TICK_RATE, buf + n, sizeof buf - n);
+        static cl_client before;
+        memcpy(&before, &r->c, sizeof before);
+        int got = cl_receive(&r->c, buf, n + b, 0);
+        if (back <= PROTO_BASELINE_WINDOW) {
+            assert_int_equal(got, PROTO_SNAPSHOT);
+            memcpy(&r->c, &before, sizeof before); /* try the next baseline against the same ring */
+        } else {
+            assert_int_equal(got, PROTO_ERR_BASELINE);
+        }
+    }
+}
+
+/* What the renderer gets: the local player at its predicted position, the
+ * others interpolated between two received snapshots. */
+static void test_view(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 0, 0);
+    cl_view_ent v[8];
+    assert_int_equal(cl_view(&r->c, 0, v, 8), 0);
+    for (int t = 0; t < 120; t++)
+        rig_frame(r, 0);
+    double now = r->now * 1000.0 / TICK_RATE;
+    int n = cl_view(&r->c, now, v, 8);
+    assert_int_equal(n, 2);
+    int seen_me = 0, seen_npc = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i].id == ME) {
+            seen_me = 1;
+            assert_int_equal(v[i].self, 1);
+            assert_true(v[i].x == r->c.predicted.pos[0] && v[i].y == r->c.predicted.pos[1]);
+        } else {
+            seen_npc = 1;
+            assert_int_equal(v[i].id, NPC);
+            assert_int_equal(v[i].self, 0);
+            /* ~2.2 ticks behind the newest: between the positions of the
+             * server's last few ticks. */
+            float lo = 1e9f, hi = -1e9f;
+            for (uint32_t k = 0; k < 5; k++) {
+                float x = r->s.ring[(r->s.tick - k) % PROTO_BASELINE_WINDOW].ent[NPC].x / SIM_POS_SCALE;
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
+            }
+            assert_true(v[i].x >= lo && v[i].x <= hi);
+        }
+    }
+    assert_true(seen_me && seen_npc);
+    assert_int_equal(cl_view(&r->c, now, v, 1), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_corrections_when_server_agrees),
+        cmocka_unit_test(test_correction_counted_with_size),
+        cmocka_unit_test(test_unacked_inputs_replayed),
+        cmocka_unit_test(test_write_input_each_once_in_order),
+        cmocka_unit_test(test_push_input_limits),
+        cmocka_unit_test(test_unknown_baseline_and_bad_snapshots),
+        cmocka_unit_test(test_baseline_window),
+        cmocka_unit_test(test_view),
+    };
+    return cmocka_run_group_tests_name("client", tests, NULL, NULL);
+}
