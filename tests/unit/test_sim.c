@@ -360,6 +360,92 @@ static void test_opposite_buttons_cancel(void **state)
     assert_true(b.vel[0] == b.vel[1]);
 }
 
+/* The speed cap itself: at 60 Hz the movement law's terminal speed is
+ * 2400 / 8 = 300, so the cap only binds when a step overshoots (low tick
+ * rates) or a player starts faster (e.g. a state set by the server). */
+static void test_speed_cap_binds(void **state)
+{
+    (void)state;
+    sim_map map = empty_map();
+    const uint16_t rates[] = {1, 2, 4, 6};
+    const uint8_t dirs[] = {SIM_BTN_RIGHT, SIM_BTN_UP | SIM_BTN_LEFT, SIM_BTN_DOWN};
+    int capped = 0;
+    for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++)
+    for (size_t d = 0; d < sizeof dirs; d++) {
+        sim_player p;
+        memset(&p, 0, sizeof p);
+        p.pos[0] = p.pos[1] = 1024;
+        sim_input in = {.buttons = dirs[d]};
+        for (int s = 0; s < 20; s++) {
+            /* stay in the middle: only the velocity matters here */
+            p.pos[0] = p.pos[1] = 1024;
+            sim_player_step(&map, &p, &in, 1.0f / (float)rates[r]);
+            check_invariants(&map, &p, s);
+            double s2 = (double)p.vel[0] * p.vel[0] + (double)p.vel[1] * p.vel[1];
+            capped += s2 > 299.0 * 299.0;
+        }
+    }
+    assert_true(capped > 100);
+
+    /* Starting at 1000 u/s: one step later, at most 300. */
+    sim_player p;
+    memset(&p, 0, sizeof p);
+    p.pos[0] = p.pos[1] = 1024;
+    p.vel[0] = 1000.0f;
+    p.vel[1] = -1000.0f;
+    sim_input none = {0};
+    sim_player_step(&map, &p, &none, 1.0f / 60.0f);
+    check_invariants(&map, &p, 0);
+    assert_true(p.vel[0] > 200.0f && p.vel[1] < -200.0f);
+}
+
+/* Walls that meet (a step) and a gap narrower than a player. Resolving one
+ * wall can push the player into the other; the second resolution pass
+ * settles that. In a gap no position satisfies both walls at once, and
+ * the overlap left there stays under 1/4 unit. */
+static void test_wall_steps_and_narrow_gaps(void **state)
+{
+    (void)state;
+    static const sim_wall walls[] = {
+        {1000, 400, 1100, 1000}, {1120, 500, 1300, 600},   /* gap of 20 < 32 */
+        {400, 400, 500, 700}, {500, 600, 800, 700},         /* an L */
+        {1400, 1400, 1500, 1500}, {1500, 1380, 1600, 1480}, /* a step */
+    };
+    sim_map map = empty_map();
+    map.nwalls = (uint8_t)(sizeof walls / sizeof walls[0]);
+    memcpy(map.walls, walls, sizeof walls);
+    const float cx[] = {1110, 650, 1500}, cy[] = {470, 580, 1440};
+    uint64_t rng = 1;
+    double worst = 0;
+    int trials = 0;
+    while (trials < 6000) {
+        int k = (int)rnd(&rng, 3);
+        sim_player p;
+        memset(&p, 0, sizeof p);
+        p.pos[0] = cx[k] + (float)rnd(&rng, 120) - 60;
+        p.pos[1] = cy[k] - 40 - (float)rnd(&rng, 40);
+        int inside = 0;
+        for (int i = 0; i < map.nwalls; i++)
+            inside |= wall_dist2(&map.walls[i], p.pos[0], p.pos[1]) < 16.0 * 16.0;
+        if (inside)
+            continue;
+        trials++;
+        sim_input in = {.buttons = (uint8_t)rnd(&rng, 16)};
+        for (int s = 0; s < 90; s++) {
+            sim_player_step(&map, &p, &in, 1.0f / 60.0f);
+            for (int i = 0; i < map.nwalls; i++) {
+                double pen = SIM_PLAYER_RADIUS - sqrt(wall_dist2(&map.walls[i], p.pos[0], p.pos[1]));
+                worst = pen > worst ? pen : worst;
+                if (k != 0 && pen > WALL_TOLERANCE)
+                    fail_msg("case %d step %d: %f into wall %d at (%f, %f)", k, s, pen, i,
+                             (double)p.pos[0], (double)p.pos[1]);
+            }
+        }
+    }
+    if (worst > 0.25)
+        fail_msg("%f units into a wall in the narrow gap", worst);
+}
+
 /* Spawns: inside the arena, clear of walls, on the grid, a function of
  * (seed, id, join count) only. */
 static void test_spawn(void **state)
@@ -524,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_seed_matters),
         cmocka_unit_test(test_movement_invariants),
         cmocka_unit_test(test_walls_hold_under_pressure),
+        cmocka_unit_test(test_speed_cap_binds),
+        cmocka_unit_test(test_wall_steps_and_narrow_gaps),
         cmocka_unit_test(test_friction_exact_rest),
         cmocka_unit_test(test_opposite_buttons_cancel),
         cmocka_unit_test(test_spawn),
