@@ -249,11 +249,11 @@ async function main() {
 
   // Firing: hold the mouse button with the crosshair up-right of the
   // player, until the server's snapshot says the player is firing.
-  const selfPos = await page.evaluate(() => {
+  const viewSize = await page.evaluate(() => {
     const c = document.getElementById('view').getBoundingClientRect();
     return { w: c.width, h: c.height };
   });
-  await page.mouse.move(selfPos.w / 2 + 170, selfPos.h / 2 - 90);
+  await page.mouse.move(viewSize.w / 2 + 170, viewSize.h / 2 - 90);
   await page.mouse.down();
   await page.waitForFunction(() => { const s = window.tickwire.server(); return s && (s.flags & 1) === 1; });
   check(true, 'firing reaches the server');
