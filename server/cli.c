@@ -1,0 +1,148 @@
+/* cli: see cli.h. Every flag takes its value as the next argument or after
+ * '='; numbers are checked for range; unknown flags are errors. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sim.h"
+
+#ifndef TICKWIRE_DEFAULT_WEB_ROOT
+#define TICKWIRE_DEFAULT_WEB_ROOT "build/www"
+#endif
+#ifndef TICKWIRE_DEFAULT_MAP
+#define TICKWIRE_DEFAULT_MAP "assets/arena.map"
+#endif
+
+void cli_usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s [flags]\n"
+            "  --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
+            "  --port N             TCP port for the page, the game and metrics (default 8080)\n"
+            "  --tick-rate HZ       simulation ticks per second, 1..240 (default 60)\n"
+            "  --snapshot-rate HZ   snapshots per second; must divide the tick rate (default 60)\n"
+            "  --match-size N       players per match incl. computer players, 1..%d (default 64)\n"
+            "  --npcs N             computer players added to each match, < match size (default 0)\n"
+            "  --log-level LEVEL    error, warn, info or debug (default info)\n"
+            "  --web-root DIR       folder served over HTTP (default %s)\n"
+            "  --map FILE           arena map (default %s)\n"
+            "  --seed N             world seed for spawns and computer players (default: time)\n"
+            "  --help               print this and exit\n",
+            prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
+}
+
+static int parse_int(const char *flag, const char *v, long lo, long hi, int *out, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < lo || n > hi) {
+        snprintf(err, errlen, "%s: '%s' is not a whole number in %ld..%ld", flag, v, lo, hi);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = "127.0.0.1";
+    cfg->port = 8080;
+    cfg->tick_rate = 60;
+    cfg->snapshot_rate = 60;
+    cfg->match_size = 64;
+    cfg->log_level = LOG_INFO;
+    cfg->web_root = TICKWIRE_DEFAULT_WEB_ROOT;
+    cfg->map_path = TICKWIRE_DEFAULT_MAP;
+    int seed_set = 0;
+
+    for (int i = 1; i < argc; i++) {
+        char flag[64];
+        const char *arg = argv[i], *val = NULL;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return CLI_HELP;
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%s'", arg);
+            return CLI_ERROR;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (flen >= sizeof flag) {
+            snprintf(err, errlen, "unknown flag '%s'", arg);
+            return CLI_ERROR;
+        }
+        memcpy(flag, arg, flen);
+        flag[flen] = '\0';
+        static const char *const known[] = {"--host", "--port", "--tick-rate", "--snapshot-rate",
+                                            "--match-size", "--npcs", "--log-level", "--web-root",
+                                            "--map", "--seed"};
+        int is_known = 0;
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+            is_known |= strcmp(flag, known[k]) == 0;
+        if (!is_known) {
+            snprintf(err, errlen, "unknown flag '%s'", flag);
+            return CLI_ERROR;
+        }
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else {
+            snprintf(err, errlen, "%s needs a value", flag);
+            return CLI_ERROR;
+        }
+
+        int rc = 0;
+        if (strcmp(flag, "--host") == 0)
+            cfg->host = val;
+        else if (strcmp(flag, "--port") == 0)
+            rc = parse_int(flag, val, 0, 65535, &cfg->port, err, errlen);
+        else if (strcmp(flag, "--tick-rate") == 0)
+            rc = parse_int(flag, val, 1, 240, &cfg->tick_rate, err, errlen);
+        else if (strcmp(flag, "--snapshot-rate") == 0)
+            rc = parse_int(flag, val, 1, 240, &cfg->snapshot_rate, err, errlen);
+        else if (strcmp(flag, "--match-size") == 0)
+            rc = parse_int(flag, val, 1, SIM_MAX_PLAYERS, &cfg->match_size, err, errlen);
+        else if (strcmp(flag, "--npcs") == 0)
+            rc = parse_int(flag, val, 0, SIM_MAX_PLAYERS - 1, &cfg->npcs, err, errlen);
+        else if (strcmp(flag, "--web-root") == 0)
+            cfg->web_root = val;
+        else if (strcmp(flag, "--map") == 0)
+            cfg->map_path = val;
+        else if (strcmp(flag, "--log-level") == 0) {
+            cfg->log_level = log_level_parse(val);
+            if (cfg->log_level < 0) {
+                snprintf(err, errlen, "--log-level: '%s' is not one of error, warn, info, debug", val);
+                rc = -1;
+            }
+        } else if (strcmp(flag, "--seed") == 0) {
+            char *end;
+            errno = 0;
+            cfg->seed = strtoull(val, &end, 0);
+            if (errno || end == val || *end != '\0' || val[0] == '-') {
+                snprintf(err, errlen, "--seed: '%s' is not an unsigned number", val);
+                rc = -1;
+            }
+            seed_set = 1;
+        }
+        if (rc)
+            return CLI_ERROR;
+    }
+    if (cfg->tick_rate % cfg->snapshot_rate != 0) {
+        snprintf(err, errlen, "--snapshot-rate %d must divide --tick-rate %d", cfg->snapshot_rate,
+                 cfg->tick_rate);
+        return CLI_ERROR;
+    }
+    if (cfg->npcs >= cfg->match_size) {
+        snprintf(err, errlen, "--npcs %d leaves no room for people in --match-size %d", cfg->npcs,
+                 cfg->match_size);
+        return CLI_ERROR;
+    }
+    if (!seed_set)
+        cfg->seed = 0; /* main picks one from the clock */
+    return CLI_OK;
+}

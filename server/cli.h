@@ -1,0 +1,30 @@
+/* cli: command-line flags of tickwire-server into a config struct.
+ * Zero-initialised config plus cli_parse gives the documented defaults. */
+#ifndef TW_CLI_H
+#define TW_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct tw_config {
+    const char *host;
+    int port;
+    int tick_rate;
+    int snapshot_rate;
+    int match_size;
+    int npcs;
+    int log_level;         /* log_level */
+    const char *web_root;
+    const char *map_path;
+    uint64_t seed;
+} tw_config;
+
+enum { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = -1 };
+
+/* Fills cfg from argv. Returns CLI_OK, CLI_HELP (--help given) or CLI_ERROR
+ * with the problem written to err. */
+int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen);
+void cli_usage(FILE *out, const char *prog);
+
+#endif

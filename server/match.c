@@ -1,0 +1,267 @@
+/* match: see match.h. */
+#include "match.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
+{
+    match *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->id = id;
+    m->cfg = *cfg;
+    m->snap_interval = cfg->tick_rate / cfg->snapshot_rate;
+    m->ring_head = -1;
+    m->cache_cap = (size_t)(PROTO_BASELINE_WINDOW + 1) * (size_t)(1 + cfg->size * 32);
+    m->cache_buf = malloc(m->cache_cap);
+    if (!m->cache_buf)
+        goto err;
+    sim_world_init(&m->world, map, cfg->tick_rate, cfg->seed ^ ((uint64_t)id << 48));
+    for (int i = 0; i < cfg->npcs && i < cfg->size; i++) {
+        match_player *p = &m->players[i];
+        p->used = 1;
+        p->npc = 1;
+        p->gen++;
+        p->joins++;
+        p->npc_rng = m->world.seed ^ (0xA5A5u + (uint64_t)i);
+        snprintf(m->names.name[i], sizeof m->names.name[i], "npc-%d", i + 1);
+        sim_world_spawn(&m->world, i, p->joins);
+        m->npcs++;
+    }
+    return m;
+err:
+    free(m);
+    return NULL;
+}
+
+void match_destroy(match *m)
+{
+    if (!m)
+        return;
+    free(m->cache_buf);
+    free(m);
+}
+
+int match_has_room(const match *m)
+{
+    return m->humans + m->npcs < m->cfg.size;
+}
+
+int match_player_join(match *m, const char *name, void *conn)
+{
+    for (int id = 0; id < m->cfg.size; id++) {
+        match_player *p = &m->players[id];
+        if (p->used)
+            continue;
+        uint8_t gen = p->gen;
+        uint32_t joins = p->joins;
+        memset(p, 0, sizeof *p);
+        p->used = 1;
+        p->gen = (uint8_t)(gen + 1);
+        p->joins = joins + 1;
+        p->conn = conn;
+        size_t n = strlen(name);
+        if (n > PROTO_MAX_NAME)
+            n = PROTO_MAX_NAME;
+        memcpy(m->names.name[id], name, n);
+        m->names.name[id][n] = '\0';
+        sim_world_spawn(&m->world, id, p->joins);
+        m->humans++;
+        return id;
+    }
+    return -1;
+}
+
+void match_player_leave(match *m, int id)
+{
+    match_player *p = &m->players[id];
+    if (!p->used)
+        return;
+    if (p->npc)
+        m->npcs--;
+    else
+        m->humans--;
+    p->used = 0;
+    p->conn = NULL;
+    sim_world_remove(&m->world, id);
+}
+
+int match_player_input(match *m, int id, const proto_input_msg *msg, const char **why)
+{
+    match_player *p = &m->players[id];
+    if (msg->ack_tick > match_latest_snapshot_tick(m)) {
+        *why = "ack of a snapshot that was never sent";
+        return -1;
+    }
+    if (msg->ack_tick > p->acked_tick)
+        p->acked_tick = msg->ack_tick;
+    if (msg->first_seq > p->last_received + 1) {
+        *why = "input seq gap";
+        return -1;
+    }
+    for (uint32_t i = 0; i < msg->count; i++) {
+        uint32_t seq = msg->first_seq + i;
+        if (seq <= p->last_received) {
+            m->stats.inputs_ignored++;
+            continue;
+        }
+        if (seq - p->last_applied > MATCH_INPUT_BUF) {
+            /* The client runs ahead of real time: drop its oldest step. */
+            p->last_applied++;
+            p->inputs_dropped++;
+        }
+        p->buf[seq % MATCH_INPUT_BUF] = msg->in[i];
+        p->last_received = seq;
+    }
+    return 0;
+}
+
+/* Computer players wander: a random direction held ~0.8 s, aim sweeping. */
+static void npc_think(match *m, int id)
+{
+    match_player *p = &m->players[id];
+    if (p->npc_ticks_left == 0) {
+        uint64_t r = sim_rand_next(&p->npc_rng);
+        static const uint8_t dirs[9] = {0, SIM_BTN_UP, SIM_BTN_DOWN, SIM_BTN_LEFT, SIM_BTN_RIGHT,
+                                        SIM_BTN_UP | SIM_BTN_LEFT, SIM_BTN_UP | SIM_BTN_RIGHT,
+                                        SIM_BTN_DOWN | SIM_BTN_LEFT, SIM_BTN_DOWN | SIM_BTN_RIGHT};
+        p->buf[0].buttons = (uint8_t)(dirs[1 + r % 8] | ((r >> 8) % 5 == 0 ? SIM_BTN_FIRE : 0));
+        p->npc_aim_rate = (int16_t)((int)((r >> 16) % 1024) - 512);
+        p->npc_ticks_left = (uint16_t)(m->cfg.tick_rate * 6 / 10 + (r >> 32) % (m->cfg.tick_rate * 4 / 10 + 1));
+    }
+    p->npc_ticks_left--;
+    p->buf[0].aim = (uint16_t)(p->buf[0].aim + p->npc_aim_rate);
+    m->step_inputs.count[id] = 1;
+    m->step_inputs.in[id][0] = p->buf[0];
+}
+
+static void take_snapshot(match *m)
+{
+    m->ring_head = (m->ring_head + 1) % PROTO_BASELINE_WINDOW;
+    proto_snapshot *s = &m->ring[m->ring_head];
+    s->tick = m->world.tick;
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+        s->present[id] = m->players[id].used;
+        s->gen[id] = m->players[id].gen;
+        if (s->present[id])
+            sim_player_to_net(&m->world.players[id], &s->ent[id]);
+        else
+            memset(&s->ent[id], 0, sizeof s->ent[id]);
+    }
+    m->ncache = 0;
+    m->cache_used = 0;
+}
+
+int match_tick(match *m)
+{
+    sim_tick_inputs *in = &m->step_inputs;
+    for (int id = 0; id < m->cfg.size; id++) {
+        match_player *p = &m->players[id];
+        in->count[id] = 0;
+        if (!p->used)
+            continue;
+        if (p->npc) {
+            npc_think(m, id);
+            continue;
+        }
+        if (p->credit < MATCH_MAX_CREDIT)
+            p->credit++;
+        uint32_t n = p->last_received - p->last_applied;
+        if (n > p->credit)
+            n = p->credit;
+        if (n > SIM_MAX_STEPS_PER_TICK)
+            n = SIM_MAX_STEPS_PER_TICK;
+        for (uint32_t k = 0; k < n; k++)
+            in->in[id][k] = p->buf[(p->last_applied + 1 + k) % MATCH_INPUT_BUF];
+        in->count[id] = (uint8_t)n;
+        p->last_applied += n;
+        p->credit -= n;
+        m->stats.inputs_applied += n;
+    }
+    sim_world_step(&m->world, in);
+    if (m->world.tick % m->snap_interval != 0)
+        return 0;
+    take_snapshot(m);
+    return 1;
+}
+
+uint32_t match_latest_snapshot_tick(const match *m)
+{
+    return m->ring_head < 0 ? 0 : m->ring[m->ring_head].tick;
+}
+
+size_t match_welcome(const match *m, int id, uint8_t *buf, size_t cap)
+{
+    proto_welcome w;
+    memset(&w, 0, sizeof w);
+    w.player_id = (uint16_t)id;
+    w.tick_rate = m->cfg.tick_rate;
+    w.snapshot_rate = m->cfg.snapshot_rate;
+    w.match_id = m->id;
+    w.max_players = (uint16_t)m->cfg.size;
+    w.server_tick = m->world.tick;
+    w.map = m->world.map;
+    return proto_welcome_write(&w, buf, cap);
+}
+
+static const proto_snapshot *ring_find(const match *m, uint32_t tick)
+{
+    if (tick == 0)
+        return NULL;
+    for (int i = 0; i < PROTO_BASELINE_WINDOW; i++)
+        if (m->ring[i].tick == tick)
+            return &m->ring[i];
+    return NULL;
+}
+
+/* The body for `base` -> newest, from the cache or freshly encoded into it. */
+static const uint8_t *body_for(match *m, const proto_snapshot *base, size_t *len)
+{
+    uint32_t baseline = base ? base->tick : 0;
+    for (int i = 0; i < m->ncache; i++) {
+        if (m->cache[i].baseline == baseline) {
+            m->stats.encode_hits++;
+            *len = m->cache[i].len;
+            return m->cache_buf + m->cache[i].off;
+        }
+    }
+    const proto_snapshot *cur = &m->ring[m->ring_head];
+    uint8_t *out = m->cache_buf + m->cache_used;
+    size_t n = proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, out,
+                                         m->cache_cap - m->cache_used);
+    if (n == 0 || m->ncache == PROTO_BASELINE_WINDOW + 1)
+        return NULL; /* cannot happen with the cache sized for the match */
+    m->cache[m->ncache++] = (match_body){baseline, (uint32_t)m->cache_used, (uint32_t)n};
+    m->cache_used += n;
+    m->stats.encodes++;
+    *len = n;
+    return out;
+}
+
+size_t match_snapshot(match *m, int id, uint8_t *buf, size_t cap, int *full)
+{
+    if (m->ring_head < 0)
+        return 0;
+    const match_player *p = &m->players[id];
+    const proto_snapshot *cur = &m->ring[m->ring_head];
+    /* The ack must be older than the newest snapshot and within the 8-bit
+     * baseline delta of the header; otherwise a full snapshot. */
+    const proto_snapshot *base = NULL;
+    if (p->acked_tick < cur->tick && cur->tick - p->acked_tick <= 255)
+        base = ring_find(m, p->acked_tick);
+    size_t blen;
+    const uint8_t *body = body_for(m, base, &blen);
+    if (!body)
+        return 0;
+    proto_snapshot_header h = {cur->tick, base ? base->tick : 0, p->last_applied};
+    size_t hlen = proto_snapshot_header_write(&h, buf, cap);
+    if (hlen == 0 || hlen + blen > cap)
+        return 0;
+    memcpy(buf + hlen, body, blen);
+    *full = base == NULL;
+    if (*full)
+        m->stats.full_snapshots++;
+    return hlen + blen;
+}

@@ -1,0 +1,105 @@
+/* match: one running game: its world, players, input buffers, snapshot ring
+ * and the per-tick encode cache. No sockets here (the net layer owns those),
+ * so matches can be driven and tested directly.
+ *
+ * Inputs: each input is one fixed step of its player, applied exactly once
+ * in seq order. Seqs must arrive contiguous (TCP keeps order); duplicates
+ * and stale ones are ignored. Each tick a player earns one step of credit
+ * (capped at MATCH_MAX_CREDIT), so a late player catches up a few steps in
+ * one tick but never runs ahead of elapsed time; a player with no input
+ * waits instead of running an invented one.
+ *
+ * Snapshots: every snapshot tick the quantized world goes into a ring of
+ * PROTO_BASELINE_WINDOW snapshots. A client gets a delta against the newest
+ * snapshot it acknowledged, or a full one. Bodies are cached per baseline
+ * for the newest snapshot, so clients sharing a baseline share one encode. */
+#ifndef TW_MATCH_H
+#define TW_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "sim.h"
+
+#define MATCH_INPUT_BUF 32   /* buffered, unapplied inputs per player */
+#define MATCH_MAX_CREDIT 8   /* most steps one player may take in one tick */
+
+typedef struct match_config {
+    uint16_t tick_rate;
+    uint16_t snapshot_rate;
+    int size;   /* player slots, including computer players */
+    int npcs;   /* computer players added at creation */
+    uint64_t seed;
+} match_config;
+
+typedef struct match_player {
+    uint8_t used, npc, gen;
+    uint32_t joins;          /* times this slot was taken, for spawn variety */
+    uint32_t last_applied;   /* seq of the last input stepped, 0 = none */
+    uint32_t last_received;  /* highest seq buffered */
+    uint32_t credit;
+    uint32_t acked_tick;
+    uint32_t inputs_dropped; /* buffer overflow: client ran ahead */
+    sim_input buf[MATCH_INPUT_BUF];
+    void *conn;              /* the net layer's session, NULL for NPCs */
+    uint64_t npc_rng;
+    uint16_t npc_ticks_left;
+    int16_t npc_aim_rate;
+} match_player;
+
+typedef struct match_body {
+    uint32_t baseline;  /* 0 = full */
+    uint32_t off, len;
+} match_body;
+
+typedef struct match_stats {
+    uint64_t encodes;        /* snapshot bodies encoded */
+    uint64_t encode_hits;    /* bodies served from the cache */
+    uint64_t full_snapshots;
+    uint64_t inputs_applied;
+    uint64_t inputs_ignored; /* duplicates and stale */
+} match_stats;
+
+typedef struct match {
+    uint16_t id;
+    match_config cfg;
+    uint32_t snap_interval;
+    int humans, npcs;
+    sim_world world;
+    match_player players[SIM_MAX_PLAYERS];
+    proto_names names;
+    proto_snapshot ring[PROTO_BASELINE_WINDOW];
+    int ring_head;           /* newest snapshot, -1 none */
+    int ncache;
+    match_body cache[PROTO_BASELINE_WINDOW + 1];
+    uint8_t *cache_buf;
+    size_t cache_cap, cache_used;
+    sim_tick_inputs step_inputs; /* scratch for one tick */
+    match_stats stats;
+} match;
+
+/* Returns NULL when out of memory. */
+match *match_create(uint16_t id, const sim_map *map, const match_config *cfg);
+void match_destroy(match *m);
+
+/* Takes a free slot for a person. Returns the player id, -1 when full. */
+int match_player_join(match *m, const char *name, void *conn);
+void match_player_leave(match *m, int id);
+int match_has_room(const match *m);
+
+/* Buffers an input message of player `id`. Returns 0, or -1 for a protocol
+ * violation with the reason in *why (the connection should be closed). */
+int match_player_input(match *m, int id, const proto_input_msg *msg, const char **why);
+
+/* Runs one tick. Returns 1 when it took a snapshot. O(players). */
+int match_tick(match *m);
+
+uint32_t match_latest_snapshot_tick(const match *m);
+/* WELCOME for player `id`. */
+size_t match_welcome(const match *m, int id, uint8_t *buf, size_t cap);
+/* The newest snapshot for player `id`, delta against its ack when that is
+ * still in the ring. *full is set when no baseline was usable. */
+size_t match_snapshot(match *m, int id, uint8_t *buf, size_t cap, int *full);
+
+#endif

@@ -1,0 +1,486 @@
+/* net: see net.h.
+ *
+ * Per connection: a session waits for JOIN, then joins the first match with
+ * a free slot. Every snapshot tick the match asks for WRITEABLE on each of
+ * its clients; WRITEABLE sends only the newest snapshot ("latest wins"),
+ * so at most one snapshot is ever queued per client. A client whose socket
+ * stays choked for SEND_STALL_SECONDS is dropped with a logged reason.
+ *
+ * Bad input closes only that connection: text frame 1003, over
+ * PROTO_MAX_CLIENT_MSG bytes 1009, anything malformed or out of order 1002. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "log.h"
+#include "match.h"
+#include "proto.h"
+
+#define MAX_MATCHES 4096
+#define MAX_CATCHUP_TICKS 4      /* ticks run back to back after a stall */
+#define SEND_STALL_SECONDS 2     /* choked this long -> dropped */
+#define JOIN_TIMEOUT_SECONDS 10
+
+enum { S_AWAIT_JOIN, S_PLAYING };
+
+typedef struct session {
+    struct lws *wsi;
+    struct session *next, *prev;
+    int state;
+    match *m;
+    int pid;
+    uint8_t need_welcome;
+    uint32_t sent_tick;        /* newest snapshot tick sent */
+    uint32_t progress_tick;    /* match tick of the last send (or join) */
+    uint16_t close_code;
+    const char *close_why;
+    size_t rx_len;
+    uint8_t rx[PROTO_MAX_CLIENT_MSG];
+    char peer[64];
+} session;
+
+typedef struct net_stats {
+    uint64_t ticks, missed_ticks, snapshots_out, snapshot_bytes_out, full_out;
+    uint64_t inputs_in, snapshots_skipped, dropped_slow, bad_messages;
+} net_stats;
+
+struct net_server {
+    tw_config cfg;
+    sim_map map;
+    struct lws_context *ctx;
+    lws_sorted_usec_list_t tick_sul;
+    lws_usec_t period_us, next_deadline;
+    match *matches[MAX_MATCHES];
+    int nmatches;
+    uint16_t next_match_id;
+    session *sessions;
+    int nsessions;
+    volatile sig_atomic_t stop;
+    int shutting_down;
+    int port;
+    net_stats stats;
+    struct lws_protocol_vhost_options mime_wasm, mime_mjs;
+    struct lws_http_mount mount;
+    struct lws_protocols protocols[3];
+    uint8_t scratch[LWS_PRE + PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME];
+};
+
+/* ---- matchmaking ---------------------------------------------------------- */
+
+static match *find_or_open_match(net_server *s)
+{
+    for (int i = 0; i < s->nmatches; i++)
+        if (match_has_room(s->matches[i]))
+            return s->matches[i];
+    if (s->nmatches == MAX_MATCHES)
+        return NULL;
+    match_config mc = {
+        .tick_rate = (uint16_t)s->cfg.tick_rate,
+        .snapshot_rate = (uint16_t)s->cfg.snapshot_rate,
+        .size = s->cfg.match_size,
+        .npcs = s->cfg.npcs,
+        .seed = s->cfg.seed,
+    };
+    match *m = match_create(++s->next_match_id, &s->map, &mc);
+    if (!m)
+        return NULL;
+    s->matches[s->nmatches++] = m;
+    log_event(LOG_INFO, "match_open", "match=%u matches=%d", m->id, s->nmatches);
+    return m;
+}
+
+static void close_match_if_empty(net_server *s, match *m)
+{
+    if (m->humans > 0)
+        return;
+    for (int i = 0; i < s->nmatches; i++) {
+        if (s->matches[i] == m) {
+            s->matches[i] = s->matches[--s->nmatches];
+            break;
+        }
+    }
+    log_event(LOG_INFO, "match_close", "match=%u matches=%d", m->id, s->nmatches);
+    match_destroy(m);
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+static net_server *server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* Refuses bad input: sets the close code and reason, logs, and returns -1
+ * for the callback to return, which makes lws send the close frame. */
+static int refuse(net_server *s, session *ss, uint16_t code, const char *why)
+{
+    s->stats.bad_messages++;
+    log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
+    lws_close_reason(ss->wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+    return -1;
+}
+
+static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
+{
+    proto_join j;
+    int err = proto_join_read(buf, len, &j);
+    if (err)
+        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
+    match *m = find_or_open_match(s);
+    int pid = m ? match_player_join(m, j.name, ss) : -1;
+    if (pid < 0) {
+        log_event(LOG_ERROR, "join_failed", "peer=%s reason=\"out of memory\"", ss->peer);
+        lws_close_reason(ss->wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, (unsigned char *)"server full", 11);
+        return -1;
+    }
+    ss->m = m;
+    ss->pid = pid;
+    ss->state = S_PLAYING;
+    ss->need_welcome = 1;
+    ss->progress_tick = m->world.tick;
+    lws_set_timeout(ss->wsi, NO_PENDING_TIMEOUT, 0);
+    lws_callback_on_writable(ss->wsi);
+    log_event(LOG_INFO, "join", "peer=%s name=\"%s\" match=%u player=%d humans=%d", ss->peer,
+              j.name, m->id, pid, m->humans);
+    return 0;
+}
+
+static int on_message(net_server *s, session *ss, const uint8_t *buf, size_t len)
+{
+    int type = proto_peek_type(buf, len);
+    if (ss->state == S_AWAIT_JOIN) {
+        if (type != PROTO_JOIN)
+            return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, "first message must be join");
+        return on_join(s, ss, buf, len);
+    }
+    if (type == PROTO_JOIN)
+        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, "already joined");
+    if (type != PROTO_INPUT)
+        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+                      type < 0 ? "empty message" : "unknown message type");
+    proto_input_msg msg;
+    int err = proto_input_read(buf, len, &msg);
+    if (err)
+        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
+    const char *why;
+    if (match_player_input(ss->m, ss->pid, &msg, &why))
+        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
+    s->stats.inputs_in++;
+    return 0;
+}
+
+static int on_receive(net_server *s, session *ss, const void *in, size_t len)
+{
+    struct lws *wsi = ss->wsi;
+    if (!lws_frame_is_binary(wsi))
+        return refuse(s, ss, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames are not accepted");
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    if (ss->rx_len + len + remaining > PROTO_MAX_CLIENT_MSG)
+        return refuse(s, ss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+    memcpy(ss->rx + ss->rx_len, in, len);
+    ss->rx_len += len;
+    if (remaining || !lws_is_final_fragment(wsi))
+        return 0;
+    size_t n = ss->rx_len;
+    ss->rx_len = 0;
+    return on_message(s, ss, ss->rx, n);
+}
+
+static int write_msg(struct lws *wsi, uint8_t *p, size_t n)
+{
+    return lws_write(wsi, p, n, LWS_WRITE_BINARY) < (int)n ? -1 : 0;
+}
+
+static int on_writeable(net_server *s, session *ss)
+{
+    if (ss->close_code) {
+        lws_close_reason(ss->wsi, (enum lws_close_status)ss->close_code,
+                         (unsigned char *)ss->close_why, strlen(ss->close_why));
+        return -1;
+    }
+    if (ss->state != S_PLAYING)
+        return 0;
+    uint8_t *p = s->scratch + LWS_PRE;
+    match *m = ss->m;
+    if (ss->need_welcome) {
+        size_t n = match_welcome(m, ss->pid, p, PROTO_MAX_WELCOME);
+        ss->need_welcome = 0;
+        if (!n || write_msg(ss->wsi, p, n))
+            return -1;
+        if (match_latest_snapshot_tick(m))
+            lws_callback_on_writable(ss->wsi);
+        return 0;
+    }
+    uint32_t latest = match_latest_snapshot_tick(m);
+    if (latest == 0 || latest == ss->sent_tick)
+        return 0; /* nothing new: extra WRITEABLE callbacks are harmless */
+    int full;
+    size_t n = match_snapshot(m, ss->pid, p, PROTO_MAX_SNAPSHOT, &full);
+    if (!n || write_msg(ss->wsi, p, n))
+        return -1;
+    if (ss->sent_tick)
+        s->stats.snapshots_skipped += (latest - ss->sent_tick) / m->snap_interval - 1;
+    ss->sent_tick = latest;
+    ss->progress_tick = m->world.tick;
+    s->stats.snapshots_out++;
+    s->stats.snapshot_bytes_out += n;
+    s->stats.full_out += (uint64_t)full;
+    return 0;
+}
+
+static void session_link(net_server *s, session *ss)
+{
+    ss->prev = NULL;
+    ss->next = s->sessions;
+    if (s->sessions)
+        s->sessions->prev = ss;
+    s->sessions = ss;
+    s->nsessions++;
+}
+
+static void session_unlink(net_server *s, session *ss)
+{
+    if (ss->prev)
+        ss->prev->next = ss->next;
+    else
+        s->sessions = ss->next;
+    if (ss->next)
+        ss->next->prev = ss->prev;
+    s->nsessions--;
+}
+
+/* "address:port" of the peer, for logs. */
+static void peer_name(struct lws *wsi, char *out, size_t outlen)
+{
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    char addr[48] = "?";
+    unsigned port = 0;
+    int fd = lws_get_socket_fd(wsi);
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &sl) == 0) {
+        if (sa.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&sa;
+            inet_ntop(AF_INET6, &a6->sin6_addr, addr, sizeof addr);
+            port = ntohs(a6->sin6_port);
+        } else if (sa.ss_family == AF_INET) {
+            struct sockaddr_in *a4 = (struct sockaddr_in *)&sa;
+            inet_ntop(AF_INET, &a4->sin_addr, addr, sizeof addr);
+            port = ntohs(a4->sin_port);
+        }
+    }
+    snprintf(out, outlen, "%s:%u", addr, port);
+}
+
+static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    session *ss = user;
+    net_server *s = server_of(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(ss, 0, sizeof *ss);
+        ss->wsi = wsi;
+        ss->pid = -1;
+        peer_name(wsi, ss->peer, sizeof ss->peer);
+        session_link(s, ss);
+        if (s->shutting_down) {
+            ss->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+            ss->close_why = "server shutting down";
+            lws_callback_on_writable(wsi);
+        }
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, JOIN_TIMEOUT_SECONDS);
+        log_event(LOG_INFO, "connect", "peer=%s connections=%d", ss->peer, s->nsessions);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (s->shutting_down)
+            return 0;
+        return on_receive(s, ss, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(s, ss);
+    case LWS_CALLBACK_CLOSED:
+        session_unlink(s, ss);
+        if (ss->state == S_PLAYING) {
+            match *m = ss->m;
+            log_event(LOG_INFO, "leave", "peer=%s match=%u player=%d", ss->peer, m->id, ss->pid);
+            match_player_leave(m, ss->pid);
+            close_match_if_empty(s, m);
+        }
+        log_event(LOG_INFO, "disconnect", "peer=%s connections=%d", ss->peer, s->nsessions);
+        ss->state = S_AWAIT_JOIN;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- the tick --------------------------------------------------------------- */
+
+/* After a snapshot: ask to write to each client, and drop the ones whose
+ * socket has not drained for SEND_STALL_SECONDS. */
+static void after_snapshot(net_server *s, match *m)
+{
+    uint32_t stall = (uint32_t)(SEND_STALL_SECONDS * s->cfg.tick_rate);
+    for (int id = 0; id < m->cfg.size; id++) {
+        session *ss = m->players[id].conn;
+        if (!ss || ss->close_code)
+            continue;
+        if (m->world.tick - ss->progress_tick > stall) {
+            s->stats.dropped_slow++;
+            ss->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+            ss->close_why = "not reading snapshots";
+            log_event(LOG_WARN, "drop", "peer=%s match=%u player=%d reason=\"socket choked for %d s\"",
+                      ss->peer, m->id, id, SEND_STALL_SECONDS);
+            /* WRITEABLE will not come while choked: close without it. */
+            lws_set_timeout(ss->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
+            continue;
+        }
+        lws_callback_on_writable(ss->wsi);
+    }
+}
+
+static void run_tick(net_server *s)
+{
+    s->stats.ticks++;
+    for (int i = 0; i < s->nmatches; i++) {
+        match *m = s->matches[i];
+        if (match_tick(m))
+            after_snapshot(s, m);
+    }
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+    net_server *s = lws_container_of(sul, net_server, tick_sul);
+    lws_usec_t now = lws_now_usecs();
+    for (int n = 0; n < MAX_CATCHUP_TICKS && s->next_deadline <= now; n++) {
+        run_tick(s);
+        s->next_deadline += s->period_us;
+    }
+    if (s->next_deadline <= now) {
+        /* Too far behind: skip the lost ticks rather than spin. */
+        uint64_t lost = (uint64_t)((now - s->next_deadline) / s->period_us) + 1;
+        s->stats.missed_ticks += lost;
+        s->next_deadline += (lws_usec_t)lost * s->period_us;
+        log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu", (unsigned long long)lost);
+    }
+    now = lws_now_usecs();
+    lws_usec_t wait = s->next_deadline - now;
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, tick_cb, wait > 0 ? wait : 1);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static void init_protocols(net_server *s)
+{
+    s->protocols[0] = (struct lws_protocols){"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
+    s->protocols[1] = (struct lws_protocols){
+        .name = PROTO_SUBPROTOCOL,
+        .callback = game_callback,
+        .per_session_data_size = sizeof(session),
+        .rx_buffer_size = 128,
+        .tx_packet_size = PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME,
+    };
+    s->mime_mjs = (struct lws_protocol_vhost_options){NULL, NULL, ".mjs", "text/javascript"};
+    s->mime_wasm = (struct lws_protocol_vhost_options){&s->mime_mjs, NULL, ".wasm", "application/wasm"};
+    s->mount = (struct lws_http_mount){
+        .mountpoint = "/",
+        .mountpoint_len = 1,
+        .origin = s->cfg.web_root,
+        .def = "index.html",
+        .origin_protocol = LWSMPRO_FILE,
+        .extra_mimetypes = &s->mime_wasm,
+    };
+}
+
+net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *err, size_t errlen)
+{
+    net_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->map = *map;
+    s->period_us = 1000000 / cfg->tick_rate;
+    init_protocols(s);
+    lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, NULL);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->host;
+    info.protocols = s->protocols;
+    info.mounts = &s->mount;
+    info.user = s;
+    info.gid = (gid_t)-1;
+    info.uid = (uid_t)-1;
+    info.alpn = "http/1.1";
+    /* With IPv6 on, lws 4.1.6 binds an IPv4 literal as [::] (every
+     * address): keep IPv4 hosts on an IPv4 socket. */
+    if (!strchr(cfg->host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available?)", cfg->host,
+                 cfg->port);
+        free(s);
+        return NULL;
+    }
+    s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
+    s->next_deadline = lws_now_usecs() + s->period_us;
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, tick_cb, s->period_us);
+    return s;
+}
+
+int net_server_port(const net_server *s)
+{
+    return s->port;
+}
+
+void net_server_request_stop(net_server *s)
+{
+    s->stop = 1;
+    lws_cancel_service(s->ctx);
+}
+
+void net_server_run(net_server *s)
+{
+    while (!s->stop)
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+
+    /* Close every client with 1001 and give the close frames a moment. */
+    s->shutting_down = 1;
+    lws_sul_cancel(&s->tick_sul);
+    for (session *ss = s->sessions; ss; ss = ss->next) {
+        ss->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+        ss->close_why = "server shutting down";
+        lws_callback_on_writable(ss->wsi);
+    }
+    lws_usec_t until = lws_now_usecs() + 1500 * 1000;
+    while (s->nsessions > 0 && lws_now_usecs() < until)
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+    log_event(LOG_INFO, "stop", "ticks=%llu snapshots_out=%llu bytes_out=%llu inputs_in=%llu "
+              "missed_ticks=%llu dropped_slow=%llu bad_messages=%llu",
+              (unsigned long long)s->stats.ticks, (unsigned long long)s->stats.snapshots_out,
+              (unsigned long long)s->stats.snapshot_bytes_out, (unsigned long long)s->stats.inputs_in,
+              (unsigned long long)s->stats.missed_ticks, (unsigned long long)s->stats.dropped_slow,
+              (unsigned long long)s->stats.bad_messages);
+}
+
+void net_server_destroy(net_server *s)
+{
+    if (!s)
+        return;
+    lws_context_destroy(s->ctx);
+    for (int i = 0; i < s->nmatches; i++)
+        match_destroy(s->matches[i]);
+    free(s);
+}

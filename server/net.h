@@ -1,0 +1,26 @@
+/* net: the libwebsockets side of the server. One lws context on one port
+ * serves the demo page (files under --web-root), the game protocol
+ * (subprotocol tickwire.v1) and, later, metrics. Owns the fixed-tick timer,
+ * the list of matches and every session. The only file that includes
+ * libwebsockets on the server. */
+#ifndef TW_NET_H
+#define TW_NET_H
+
+#include "cli.h"
+#include "sim.h"
+
+typedef struct net_server net_server;
+
+/* Creates the context and starts listening. Returns NULL with a message in
+ * err when the port cannot be opened or memory runs out. */
+net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *err, size_t errlen);
+/* The port actually bound (useful with --port 0). */
+int net_server_port(const net_server *s);
+/* Services the event loop until net_server_request_stop(), then closes
+ * every client with 1001 and returns. */
+void net_server_run(net_server *s);
+/* Async-signal-safe: asks the loop to stop. */
+void net_server_request_stop(net_server *s);
+void net_server_destroy(net_server *s);
+
+#endif

@@ -1,0 +1,559 @@
+/* Integration tests against the real tickwire-server on loopback.
+ *
+ * Each case starts the server binary (path in argv[1]) on --port 0, reads
+ * the port from its "serving http://..." line, and talks to it with real
+ * sockets: a C client built on shared/client.c (the same netcode the bots
+ * and the browser use) and the raw wsclient for the bad inputs.
+ *
+ *   test_server SERVER CASE    CASE: play delta bad_input matches shutdown cli */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proto.h"
+#include "wsclient.h"
+
+static int g_failed;
+
+#define CHECK(cond, ...)                                                          \
+    do {                                                                          \
+        if (!(cond)) {                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);       \
+            fprintf(stderr, __VA_ARGS__);                                         \
+            fprintf(stderr, "\n");                                                \
+            g_failed = 1;                                                         \
+            return;                                                               \
+        }                                                                         \
+    } while (0)
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- the server process ------------------------------------------------- */
+
+typedef struct server_proc {
+    pid_t pid;
+    int port;
+    FILE *out;
+} server_proc;
+
+static int server_start(server_proc *sp, const char *path, const char *const *extra)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    const char *argv[32] = {path, "--port", "0", "--log-level", "warn"};
+    int argc = 5;
+    for (int i = 0; extra && extra[i] && argc < 30; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    sp->pid = fork();
+    if (sp->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test never leaves a server behind */
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    sp->out = fdopen(fds[0], "r");
+    char line[256];
+    /* The server prints its URL once it listens: wait for that line. */
+    while (fgets(line, sizeof line, sp->out)) {
+        const char *p = strstr(line, "http://127.0.0.1:");
+        if (p) {
+            sp->port = atoi(p + strlen("http://127.0.0.1:"));
+            return sp->port > 0 ? 0 : -1;
+        }
+    }
+    return -1;
+}
+
+/* Sends SIGTERM and waits; returns the exit status, -1 if it had to be killed. */
+static int server_stop(server_proc *sp, double *took_ms)
+{
+    double t0 = now_ms();
+    kill(sp->pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 500; i++) {
+        pid_t r = waitpid(sp->pid, &status, WNOHANG);
+        if (r == sp->pid) {
+            if (took_ms)
+                *took_ms = now_ms() - t0;
+            fclose(sp->out);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        usleep(10000); /* polling a child's exit: there is no fd to wait on */
+    }
+    kill(sp->pid, SIGKILL);
+    waitpid(sp->pid, &status, 0);
+    fclose(sp->out);
+    return -1;
+}
+
+/* ---- a netcode client ---------------------------------------------------- */
+
+typedef struct player {
+    wsc ws;
+    cl_client cl;
+    uint8_t buttons;
+    int ack;                 /* 0: never acknowledge (always full snapshots) */
+    int inputs_left;         /* stop sending after this many, -1 forever */
+    int moving_left;         /* press `buttons` this many more inputs, then idle */
+    int buttons_after;
+    uint32_t snapshots;
+    int closed;              /* WS_CLOSE or -1 */
+    pthread_t thread;
+    volatile int stop;
+    pthread_mutex_t lock;
+    /* full-state copies by tick, for the delta check */
+    proto_snapshot *log;
+    int log_cap, log_len;
+} player;
+
+static int player_join(player *p, int port, const char *name)
+{
+    char err[128];
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    p->ack = 1;
+    p->inputs_left = -1;
+    cl_init(&p->cl);
+    if (wsc_connect(&p->ws, "127.0.0.1", port, PROTO_SUBPROTOCOL, err, sizeof err) < 0) {
+        fprintf(stderr, "connect: %s\n", err);
+        return -1;
+    }
+    uint8_t buf[64];
+    size_t n = cl_write_join(&p->cl, name, buf, sizeof buf);
+    return wsc_send(&p->ws, WS_BINARY, buf, n);
+}
+
+/* Handles one message; after each snapshot pushes and sends one input. */
+static int player_step(player *p, int timeout_ms)
+{
+    uint8_t msg[PROTO_MAX_SNAPSHOT];
+    size_t len;
+    int op = wsc_recv(&p->ws, msg, sizeof msg, &len, timeout_ms);
+    if (op == WS_CLOSE || op < 0) {
+        p->closed = op;
+        return -1;
+    }
+    if (op != WS_BINARY)
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    int type = cl_receive(&p->cl, msg, len, now_ms());
+    if (type == PROTO_SNAPSHOT) {
+        p->snapshots++;
+        if (p->log && p->log_len < p->log_cap)
+            p->log[p->log_len++] = *cl_latest(&p->cl);
+        if (p->inputs_left != 0) {
+            if (p->inputs_left > 0)
+                p->inputs_left--;
+            cl_push_input(&p->cl, p->buttons_after ? 0 : p->buttons, (uint16_t)(p->snapshots * 97), now_ms());
+            if (p->moving_left > 0 && --p->moving_left == 0)
+                p->buttons_after = 1;
+            uint8_t out[64];
+            size_t n = cl_write_input(&p->cl, out, sizeof out);
+            if (!p->ack)
+                out[1] = out[2] = out[3] = out[4] = 0; /* ack_tick = 0 */
+            if (n)
+                wsc_send(&p->ws, WS_BINARY, out, n);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (type < 0) {
+        fprintf(stderr, "client: bad message from server: %s\n", proto_err_str(type));
+        return -1;
+    }
+    return type;
+}
+
+static void *player_thread(void *arg)
+{
+    player *p = arg;
+    while (!p->stop && player_step(p, 100) >= 0) {
+    }
+    return NULL;
+}
+
+static uint32_t player_snapshots(player *p)
+{
+    pthread_mutex_lock(&p->lock);
+    uint32_t n = p->snapshots;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+/* Waits (serving the connection) until `n` snapshots have arrived. */
+static int player_wait_snapshots(player *p, uint32_t n, int timeout_ms)
+{
+    double end = now_ms() + timeout_ms;
+    while (p->snapshots < n && now_ms() < end)
+        if (player_step(p, 100) < 0)
+            return -1;
+    return p->snapshots >= n ? 0 : -1;
+}
+
+/* ---- cases ---------------------------------------------------------------- */
+
+/* Join, move right for 120 inputs, check the acked seq, the movement, and
+ * that prediction needed no correction on this lossless link. */
+static void case_play(const char *server)
+{
+    server_proc sp;
+    CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
+    player p;
+    CHECK(player_join(&p, sp.port, "tester") == 0, "join failed");
+    CHECK(player_wait_snapshots(&p, 1, 3000) == 0, "no snapshot");
+    CHECK(p.cl.joined && p.cl.welcome.tick_rate == 60 && p.cl.welcome.snapshot_rate == 60,
+          "welcome: rates %u/%u", p.cl.welcome.tick_rate, p.cl.welcome.snapshot_rate);
+    CHECK(p.cl.welcome.map.nwalls > 0, "welcome carries no walls");
+    CHECK(p.cl.stats.full_snapshots == 1, "first snapshot must be full");
+    /* Pick the direction with the most room from the spawn, by running the
+     * shared sim locally; the server must land on exactly the same bits. */
+    static const uint8_t dirs[4] = {SIM_BTN_RIGHT, SIM_BTN_LEFT, SIM_BTN_UP, SIM_BTN_DOWN};
+    uint16_t me = p.cl.welcome.player_id;
+    sim_player start, best_end;
+    sim_player_from_net(&cl_latest(&p.cl)->ent[me], &start);
+    float best = -1;
+    for (int d = 0; d < 4; d++) {
+        sim_player q = start;
+        for (int k = 0; k < 120; k++) {
+            sim_input in = {dirs[d], 0};
+            sim_player_step(&p.cl.welcome.map, &q, &in, p.cl.dt);
+        }
+        float travel = fabsf(q.pos[0] - start.pos[0]) + fabsf(q.pos[1] - start.pos[1]);
+        if (travel > best) {
+            best = travel;
+            best_end = q;
+            p.buttons = dirs[d];
+        }
+    }
+    uint32_t first_seq = p.cl.next_seq;
+    p.moving_left = 120;
+    CHECK(player_wait_snapshots(&p, 200, 8000) == 0, "snapshots stopped");
+    uint32_t acked = p.cl.last_input_seq;
+    CHECK(acked >= first_seq + 119 && acked + 3 >= p.cl.next_seq - 1, "server acked seq %u, sent %u",
+          acked, p.cl.next_seq - 1);
+    /* Then idle inputs until the acked one: friction slows the player. */
+    for (uint32_t k = first_seq + 120; k <= acked; k++) {
+        sim_input in = {0, 0};
+        sim_player_step(&p.cl.welcome.map, &best_end, &in, p.cl.dt);
+    }
+    const proto_snapshot *s = cl_latest(&p.cl);
+    sim_netent want;
+    best_end.aim = s->ent[me].aim; /* aim varies per input in this client */
+    best_end.flags = 0;
+    sim_player_to_net(&best_end, &want);
+    CHECK(s->ent[me].x == want.x && s->ent[me].y == want.y && s->ent[me].vx == want.vx &&
+          s->ent[me].vy == want.vy, "server at (%u,%u), local sim says (%u,%u)",
+          s->ent[me].x, s->ent[me].y, want.x, want.y);
+    CHECK(best > 100, "moved only %.1f units", best);
+    float x = s->ent[me].x / SIM_POS_SCALE, x0 = start.pos[0];
+    CHECK(p.cl.stats.corrections == 0, "%u corrections on a lossless link", p.cl.stats.corrections);
+    CHECK(p.cl.stats.full_snapshots == 1, "%u full snapshots; deltas expected after the first",
+          p.cl.stats.full_snapshots);
+    CHECK(p.cl.stats.rtt_samples > 100, "rtt samples %u", p.cl.stats.rtt_samples);
+    (void)x;
+    (void)x0;
+    printf("play: moved %.1f units, acked seq %u, %u snapshots, rtt %.2f ms, 0 corrections\n",
+           best, p.cl.last_input_seq, p.snapshots, p.cl.stats.rtt_smooth_ms);
+    wsc_close(&p.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
+static int same_entities(const proto_snapshot *a, const proto_snapshot *b, int *bad_id)
+{
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+        if (a->present[id] != b->present[id] ||
+            (a->present[id] && memcmp(&a->ent[id], &b->ent[id], sizeof a->ent[id]) != 0)) {
+            *bad_id = id;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Player A acknowledges (deltas), player B never does (full snapshots every
+ * time). For every tick both saw, A's delta-decoded state must equal B's. */
+static void case_delta(const char *server)
+{
+    const char *args[] = {"--npcs", "8", NULL};
+    server_proc sp;
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    player a, b;
+    CHECK(player_join(&a, sp.port, "delta") == 0 && player_join(&b, sp.port, "full") == 0, "join");
+    a.log_cap = b.log_cap = 400;
+    a.log = calloc(400, sizeof *a.log);
+    b.log = calloc(400, sizeof *b.log);
+    b.ack = 0;
+    a.buttons = SIM_BTN_DOWN | SIM_BTN_LEFT;
+    b.buttons = SIM_BTN_UP;
+    pthread_create(&a.thread, NULL, player_thread, &a);
+    pthread_create(&b.thread, NULL, player_thread, &b);
+    double end = now_ms() + 15000;
+    while ((player_snapshots(&a) < 300 || player_snapshots(&b) < 300) && now_ms() < end)
+        usleep(20000); /* the threads do the work; this only watches counters */
+    a.stop = b.stop = 1;
+    pthread_join(a.thread, NULL);
+    pthread_join(b.thread, NULL);
+    CHECK(a.snapshots >= 300 && b.snapshots >= 300, "snapshots %u %u", a.snapshots, b.snapshots);
+    CHECK(b.cl.stats.full_snapshots == b.cl.stats.snapshots, "B should only get full snapshots");
+    CHECK(a.cl.stats.full_snapshots == 1, "A got %u full snapshots", a.cl.stats.full_snapshots);
+    int compared = 0;
+    for (int i = 0; i < a.log_len; i++) {
+        for (int j = 0; j < b.log_len; j++) {
+            if (b.log[j].tick != a.log[i].tick)
+                continue;
+            int id;
+            CHECK(same_entities(&a.log[i], &b.log[j], &id), "tick %u entity %d differs", a.log[i].tick, id);
+            compared++;
+        }
+    }
+    CHECK(compared > 250, "only %d common ticks", compared);
+    CHECK(a.cl.stats.corrections == 0 && b.cl.stats.corrections == 0, "corrections %u %u",
+          a.cl.stats.corrections, b.cl.stats.corrections);
+    double per_delta = (double)a.cl.stats.bytes_down / a.cl.stats.msgs_down;
+    double per_full = (double)b.cl.stats.bytes_down / b.cl.stats.msgs_down;
+    CHECK(per_delta < per_full / 2, "deltas (%.0f B) should be far smaller than full (%.0f B)", per_delta, per_full);
+    printf("delta: %d ticks identical; mean message %.1f B delta vs %.1f B full (10 moving entities)\n",
+           compared, per_delta, per_full);
+    free(a.log);
+    free(b.log);
+    wsc_close(&a.ws);
+    wsc_close(&b.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
+typedef struct bad_case {
+    const char *name;
+    int join_first;      /* send a valid JOIN and wait for WELCOME first */
+    int opcode;
+    uint8_t bytes[200];
+    size_t len;
+    uint16_t want_code;
+} bad_case;
+
+static void run_bad_case(int port, const bad_case *bc, player *watcher)
+{
+    wsc c;
+    char err[128];
+    CHECK(wsc_connect(&c, "127.0.0.1", port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s: %s", bc->name, err);
+    uint8_t msg[PROTO_MAX_SNAPSHOT];
+    size_t len;
+    if (bc->join_first) {
+        uint8_t j[32];
+        size_t n = proto_join_write("bad", j, sizeof j);
+        wsc_send(&c, WS_BINARY, j, n);
+        int op = wsc_recv(&c, msg, sizeof msg, &len, 3000);
+        CHECK(op == WS_BINARY && msg[0] == PROTO_WELCOME, "%s: no welcome", bc->name);
+    }
+    wsc_send(&c, bc->opcode, bc->bytes, bc->len);
+    int op;
+    double end = now_ms() + 3000;
+    while ((op = wsc_recv(&c, msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    }
+    CHECK(op == WS_CLOSE, "%s: connection not closed with a close frame (op %d)", bc->name, op);
+    CHECK(c.close_code == bc->want_code, "%s: close code %u, want %u", bc->name, c.close_code, bc->want_code);
+    printf("bad_input: %-28s -> close %u \"%s\"\n", bc->name, c.close_code, c.close_reason);
+    wsc_close(&c);
+    /* The honest player keeps receiving snapshots. */
+    uint32_t before = player_snapshots(watcher);
+    end = now_ms() + 3000;
+    while (player_snapshots(watcher) < before + 10 && now_ms() < end)
+        usleep(5000);
+    CHECK(player_snapshots(watcher) >= before + 10, "%s: watcher stalled", bc->name);
+    CHECK(watcher->closed == 0, "%s: watcher was disconnected", bc->name);
+}
+
+static void case_bad_input(const char *server)
+{
+    server_proc sp;
+    CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
+    player w;
+    CHECK(player_join(&w, sp.port, "watcher") == 0, "join");
+    w.buttons = SIM_BTN_RIGHT;
+    pthread_create(&w.thread, NULL, player_thread, &w);
+
+    static const bad_case cases[] = {
+        {"text frame", 0, WS_TEXT, "hello", 5, 1003},
+        {"text frame after join", 1, WS_TEXT, "{\"x\":1}", 7, 1003},
+        {"oversized message", 0, WS_BINARY, {0x01}, 100, 1009},
+        {"oversized input", 1, WS_BINARY, {0x02}, 65, 1009},
+        {"empty message", 0, WS_BINARY, {0}, 0, 1002},
+        {"input before join", 0, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, 13, 1002},
+        {"unknown type", 1, WS_BINARY, {0x7f, 1, 2, 3}, 4, 1002},
+        {"truncated join", 0, WS_BINARY, {0x01, 0x01, 0x05, 'a', 'b'}, 5, 1002},
+        {"wrong version", 0, WS_BINARY, {0x01, 0x09, 0x00}, 3, 1002},
+        {"join twice", 1, WS_BINARY, {0x01, 0x01, 0x00}, 3, 1002},
+        {"truncated input", 1, WS_BINARY, {0x02, 0, 0, 0}, 4, 1002},
+        {"input trailing bytes", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9}, 14, 1002},
+        {"input count zero", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 10, 1002},
+        {"input seq gap", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0}, 13, 1002},
+        {"ack from the future", 1, WS_BINARY, {0x02, 0xff, 0xff, 0xff, 0x7f, 1, 0, 0, 0, 1, 0, 0, 0}, 13, 1002},
+        {"unknown buttons", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x80, 0, 0}, 13, 1002},
+        {"garbage", 0, WS_BINARY, {0xde, 0xad, 0xbe, 0xef, 0x00, 0x11}, 6, 1002},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !g_failed; i++)
+        run_bad_case(sp.port, &cases[i], &w);
+
+    /* Duplicates and stale inputs are ignored, not fatal: resend 1..3 after 1..5. */
+    if (!g_failed) {
+        wsc c;
+        char err[128];
+        uint8_t msg[PROTO_MAX_SNAPSHOT];
+        size_t len;
+        CHECK(wsc_connect(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+        uint8_t j[32];
+        wsc_send(&c, WS_BINARY, j, proto_join_write("dup", j, sizeof j));
+        proto_input_msg m = {.ack_tick = 0, .first_seq = 1, .count = 5};
+        uint8_t in[64];
+        wsc_send(&c, WS_BINARY, in, proto_input_write(&m, in, sizeof in));
+        m.count = 3;
+        wsc_send(&c, WS_BINARY, in, proto_input_write(&m, in, sizeof in));
+        uint32_t last_seq = 0;
+        double end = now_ms() + 3000;
+        while (last_seq < 5 && now_ms() < end) {
+            int op = wsc_recv(&c, msg, sizeof msg, &len, 200);
+            CHECK(op != WS_CLOSE && op >= 0, "duplicate inputs closed the connection (%u)", c.close_code);
+            proto_snapshot_header h;
+            if (op == WS_BINARY && proto_snapshot_header_read(msg, len, &h) == PROTO_OK)
+                last_seq = h.last_input_seq;
+        }
+        CHECK(last_seq == 5, "last applied seq %u, want 5", last_seq);
+        printf("bad_input: duplicate inputs ignored, last applied seq 5\n");
+        wsc_close(&c);
+    }
+    w.stop = 1;
+    pthread_join(w.thread, NULL);
+    CHECK(w.closed == 0, "watcher closed");
+    CHECK(w.cl.stats.corrections == 0, "watcher had %u corrections", w.cl.stats.corrections);
+    printf("bad_input: watcher received %u snapshots throughout, 0 corrections\n", w.snapshots);
+    wsc_close(&w.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
+/* A full match sends the next player to a new match; an empty one is freed
+ * (the next joiner reuses its place, seen through the match id). */
+static void case_matches(const char *server)
+{
+    const char *args[] = {"--match-size", "3", "--npcs", "1", NULL};
+    server_proc sp;
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    player p[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK(player_join(&p[i], sp.port, "m") == 0, "join %d", i);
+        CHECK(player_wait_snapshots(&p[i], 1, 3000) == 0, "no snapshot for %d", i);
+    }
+    CHECK(p[0].cl.welcome.match_id == p[1].cl.welcome.match_id, "first two share a match");
+    CHECK(p[2].cl.welcome.match_id != p[0].cl.welcome.match_id, "third goes to a new match");
+    const proto_snapshot *s = cl_latest(&p[2].cl);
+    int present = 0;
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
+        present += s->present[id];
+    CHECK(present == 2, "new match has %d entities, want the player and one npc", present);
+    CHECK(player_wait_snapshots(&p[0], 30, 3000) == 0, "p0 snapshots");
+    s = cl_latest(&p[0].cl);
+    present = 0;
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
+        present += s->present[id];
+    CHECK(present == 3, "first match has %d entities, want 3", present);
+    printf("matches: size 3 with 1 npc -> matches %u, %u, %u\n", p[0].cl.welcome.match_id,
+           p[1].cl.welcome.match_id, p[2].cl.welcome.match_id);
+    for (int i = 0; i < 3; i++)
+        wsc_close(&p[i].ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
+/* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
+static void case_shutdown(const char *server)
+{
+    server_proc sp;
+    CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
+    player p[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK(player_join(&p[i], sp.port, "s") == 0, "join");
+        CHECK(player_wait_snapshots(&p[i], 5, 3000) == 0, "snapshots");
+    }
+    double took;
+    kill(sp.pid, SIGTERM);
+    for (int i = 0; i < 3; i++) {
+        double end = now_ms() + 3000;
+        while (player_step(&p[i], 200) >= 0 && now_ms() < end) {
+        }
+        CHECK(p[i].closed == WS_CLOSE && p[i].ws.close_code == 1001, "client %d: closed %d code %u", i,
+              p[i].closed, p[i].ws.close_code);
+    }
+    int status = server_stop(&sp, &took);
+    CHECK(status == 0, "exit status %d", status);
+    CHECK(took < 2000, "exit took %.0f ms", took);
+    printf("shutdown: 3 clients got 1001, exit 0 after %.0f ms\n", took);
+}
+
+/* Bad flags: exit 2, the problem and the usage on stderr. */
+static void case_cli(const char *server)
+{
+    static const char *const bad[][3] = {
+        {"--bogus", NULL, NULL}, {"--port", "70000", NULL}, {"--tick-rate", "abc", NULL},
+        {"--snapshot-rate", "7", NULL}, {"--npcs", "64", NULL}, {"--log-level", "loud", NULL},
+        {"--port", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "'%s' %s %s 2>&1 >/dev/null", server, bad[i][0], bad[i][1] ? bad[i][1] : "");
+        FILE *f = popen(cmd, "r");
+        char out[4096] = "";
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = '\0';
+        int status = pclose(f);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s: exit %d", bad[i][0], WEXITSTATUS(status));
+        CHECK(strstr(out, "usage:") != NULL, "%s: no usage in: %s", bad[i][0], out);
+        CHECK(strstr(out, bad[i][0]) != NULL, "%s: error does not name the flag: %s", bad[i][0], out);
+        printf("cli: %s %s -> %.*s\n", bad[i][0], bad[i][1] ? bad[i][1] : "", (int)strcspn(out, "\n"), out);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' --help", server);
+    FILE *f = popen(cmd, "r");
+    char out[4096] = "";
+    out[fread(out, 1, sizeof out - 1, f)] = '\0';
+    int status = pclose(f);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "--match-size"), "--help");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s SERVER CASE\n", argv[0]);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    static const struct {
+        const char *name;
+        void (*fn)(const char *);
+    } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
+                 {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strcmp(argv[2], cases[i].name) == 0) {
+            cases[i].fn(argv[1]);
+            printf("%s: %s\n", cases[i].name, g_failed ? "FAILED" : "passed");
+            return g_failed;
+        }
+    }
+    fprintf(stderr, "unknown case %s\n", argv[2]);
+    return 2;
+}

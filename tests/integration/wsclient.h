@@ -1,0 +1,34 @@
+/* wsclient: a minimal blocking WebSocket client over a plain TCP socket,
+ * for integration tests. Unlike a full client library it will happily send
+ * what a well-behaved client never would (text frames, oversized or
+ * truncated messages, raw bytes), which is what the bad-input tests need. */
+#ifndef TW_WSCLIENT_H
+#define TW_WSCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { WS_TEXT = 1, WS_BINARY = 2, WS_CLOSE = 8, WS_PING = 9, WS_PONG = 10 };
+
+typedef struct wsc {
+    int fd;
+    uint8_t buf[1 << 16];
+    size_t len;
+    uint16_t close_code;     /* from the server's close frame, 0 none */
+    char close_reason[124];
+} wsc;
+
+/* Connects and completes the handshake with `subprotocol` (NULL: none).
+ * Returns 0, or -1 with the HTTP status line in err. */
+int wsc_connect(wsc *c, const char *host, int port, const char *subprotocol, char *err, size_t errlen);
+/* Sends one masked frame with FIN set. Returns 0 or -1. */
+int wsc_send(wsc *c, int opcode, const void *data, size_t len);
+/* Sends one frame without FIN (a first fragment) or a continuation. */
+int wsc_send_frame(wsc *c, int opcode, int fin, const void *data, size_t len);
+/* Receives one data message (answers pings). Returns its opcode, 0 on
+ * timeout, WS_CLOSE when the server closed (close_code is set), -1 when
+ * the connection dropped without a close frame. */
+int wsc_recv(wsc *c, uint8_t *out, size_t cap, size_t *len, int timeout_ms);
+void wsc_close(wsc *c);
+
+#endif
