@@ -3,7 +3,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
-RUN_ARGS   ?= --npcs 6
+RUN_ARGS   ?= --npcs 6 --log-format text
 
 .PHONY: all setup build run test test-native test-asan bench clean
 

@@ -37,8 +37,8 @@ fi
 
 # playwright-core for the browser test (uses Debian's chromium; no browser download)
 if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
-  echo "setup: npm install (tests/browser)"
-  (cd "$ROOT/tests/browser" && npm install --no-audit --no-fund --silent)
+  echo "setup: npm ci (tests/browser: playwright-core, uses Debian's chromium)"
+  (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --silent)
 fi
 
 # libwebsockets from source, with mbedTLS, static
@@ -55,7 +55,12 @@ if [ ! -f "$LWS_PREFIX/lib/libwebsockets.a" ]; then
     fi
     apt_update
     (cd "$DEPS/src" && apt-get source --download-only -qq libwebsockets 2>&1 | grep -v "unsandboxed" || true)
-    tarball=$(ls "$DEPS"/src/libwebsockets_${LWS_VER}*.orig.tar.* | head -1)
+    tarball=$(ls "$DEPS"/src/libwebsockets_${LWS_VER}*.orig.tar.* 2>/dev/null | head -1 || true)
+    if [ -z "$tarball" ]; then
+      echo "setup: libwebsockets $LWS_VER source not found via apt-get source (Debian bookworm ships $LWS_VER)." >&2
+      echo "setup: put libwebsockets_${LWS_VER}.orig.tar.gz (upstream tag v$LWS_VER) into $DEPS/src and rerun." >&2
+      exit 1
+    fi
   fi
   rm -rf "$DEPS/src/lws" "$DEPS/lws-build"
   mkdir -p "$DEPS/src/lws" "$DEPS/lws-build"

@@ -27,6 +27,7 @@ void cli_usage(FILE *out, const char *prog)
             "  --match-size N       players per match incl. computer players, 1..%d (default 64)\n"
             "  --npcs N             computer players added to each match, < match size (default 0)\n"
             "  --log-level LEVEL    error, warn, info or debug (default info)\n"
+            "  --log-format FMT     json (one object per line, default) or text\n"
             "  --web-root DIR       folder served over HTTP (default %s)\n"
             "  --map FILE           arena map (default %s)\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
@@ -78,7 +79,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
         memcpy(flag, arg, flen);
         flag[flen] = '\0';
         static const char *const known[] = {"--host", "--port", "--tick-rate", "--snapshot-rate",
-                                            "--match-size", "--npcs", "--log-level", "--web-root",
+                                            "--match-size", "--npcs", "--log-level", "--log-format", "--web-root",
                                             "--map", "--seed"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
@@ -117,6 +118,12 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             cfg->log_level = log_level_parse(val);
             if (cfg->log_level < 0) {
                 snprintf(err, errlen, "--log-level: '%s' is not one of error, warn, info, debug", val);
+                rc = -1;
+            }
+        } else if (strcmp(flag, "--log-format") == 0) {
+            cfg->log_format = log_format_parse(val);
+            if (cfg->log_format < 0) {
+                snprintf(err, errlen, "--log-format: '%s' is not json or text", val);
                 rc = -1;
             }
         } else if (strcmp(flag, "--seed") == 0) {

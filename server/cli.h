@@ -15,6 +15,7 @@ typedef struct tw_config {
     int match_size;
     int npcs;
     int log_level;         /* log_level */
+    int log_format;        /* log_format */
     const char *web_root;
     const char *map_path;
     uint64_t seed;

@@ -1,17 +1,29 @@
 /* log: one line per event on stderr, filtered by level.
  *
- * Lines read `TIME LEVEL event key=value ...`. Logging is for events
- * (connect, join, leave, drop, bad input, start, stop), never for per-tick
- * or per-message work. */
+ * JSON (default): {"time":"...","level":"info","event":"join","peer":"...",...}
+ * text:           TIME LEVEL event key=value ...
+ * Callers write fields as `key=value` pairs; a value with spaces or quotes
+ * is written "quoted" with \" and \\ escapes (log_quote does that for
+ * strings that come from the network). Numbers stay numbers in JSON.
+ * Logging is for events (connect, join, leave, drop, bad input, start,
+ * stop), never for per-tick or per-message work. */
 #ifndef TW_LOG_H
 #define TW_LOG_H
 
+#include <stddef.h>
+
 typedef enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
+typedef enum log_format { LOG_JSON = 0, LOG_TEXT } log_format;
 
 void log_set_level(log_level level);
+void log_set_format(log_format format);
 int log_enabled(log_level level);
 /* Parses "error", "warn", "info", "debug"; returns -1 when unknown. */
 int log_level_parse(const char *s);
+/* Parses "json", "text"; returns -1 when unknown. */
+int log_format_parse(const char *s);
+/* Escapes " and \ and drops control bytes, for use inside "...". */
+const char *log_quote(const char *s, char *buf, size_t len);
 /* event: a short name; fmt: "key=value" pairs, printf-style. */
 void log_event(log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -34,6 +34,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((log_level)cfg.log_level);
+    log_set_format((log_format)cfg.log_format);
     if (cfg.seed == 0) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

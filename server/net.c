@@ -12,6 +12,9 @@
 
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +48,28 @@ typedef struct session {
     char peer[64];
 } session;
 
+/* Why a message was refused; the label is the /metrics reason. */
+typedef enum bad_reason { BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_N } bad_reason;
+static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malformed", "unexpected",
+                                              "sequence"};
+
+#define TICK_BUCKETS 11
+static const double TICK_LE[TICK_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
+                                             0.004,   0.008,  0.016,   0.033,  0.1};
+
 typedef struct net_stats {
-    uint64_t ticks, missed_ticks, snapshots_out, snapshot_bytes_out, full_out;
-    uint64_t inputs_in, snapshots_skipped, dropped_slow, bad_messages;
+    uint64_t ticks, missed_ticks, tick_overruns;
+    uint64_t tick_hist[TICK_BUCKETS + 1]; /* last: over every bound */
+    double tick_seconds;
+    uint64_t snapshots_out, snapshot_bytes_out, full_out, welcome_out;
+    uint64_t inputs_in, snapshots_skipped, dropped_slow, joins, leaves;
+    uint64_t bad[BAD_N];
 } net_stats;
+
+typedef struct http_session {
+    uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
+    size_t len;
+} http_session;
 
 struct net_server {
     tw_config cfg;
@@ -66,7 +87,7 @@ struct net_server {
     int port;
     net_stats stats;
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
-    struct lws_http_mount mount;
+    struct lws_http_mount mount, metrics_mount;
     struct lws_protocols protocols[3];
     uint8_t scratch[LWS_PRE + PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME];
 };
@@ -118,9 +139,9 @@ static net_server *server_of(struct lws *wsi)
 
 /* Refuses bad input: sets the close code and reason, logs, and returns -1
  * for the callback to return, which makes lws send the close frame. */
-static int refuse(net_server *s, session *ss, uint16_t code, const char *why)
+static int refuse(net_server *s, session *ss, bad_reason r, uint16_t code, const char *why)
 {
-    s->stats.bad_messages++;
+    s->stats.bad[r]++;
     log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
     lws_close_reason(ss->wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
     return -1;
@@ -131,7 +152,7 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
     proto_join j;
     int err = proto_join_read(buf, len, &j);
     if (err)
-        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
+        return refuse(s, ss, BAD_MALFORMED, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
     match *m = find_or_open_match(s);
     int pid = m ? match_player_join(m, j.name, ss) : -1;
     if (pid < 0) {
@@ -144,10 +165,12 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
     ss->state = S_PLAYING;
     ss->need_welcome = 1;
     ss->progress_tick = m->world.tick;
+    s->stats.joins++;
     lws_set_timeout(ss->wsi, NO_PENDING_TIMEOUT, 0);
     lws_callback_on_writable(ss->wsi);
+    char qname[2 * PROTO_MAX_NAME + 1];
     log_event(LOG_INFO, "join", "peer=%s name=\"%s\" match=%u player=%d humans=%d", ss->peer,
-              j.name, m->id, pid, m->humans);
+              log_quote(j.name, qname, sizeof qname), m->id, pid, m->humans);
     return 0;
 }
 
@@ -156,21 +179,21 @@ static int on_message(net_server *s, session *ss, const uint8_t *buf, size_t len
     int type = proto_peek_type(buf, len);
     if (ss->state == S_AWAIT_JOIN) {
         if (type != PROTO_JOIN)
-            return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, "first message must be join");
+            return refuse(s, ss, BAD_UNEXPECTED, LWS_CLOSE_STATUS_PROTOCOL_ERR, "first message must be join");
         return on_join(s, ss, buf, len);
     }
     if (type == PROTO_JOIN)
-        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, "already joined");
+        return refuse(s, ss, BAD_UNEXPECTED, LWS_CLOSE_STATUS_PROTOCOL_ERR, "already joined");
     if (type != PROTO_INPUT)
-        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+        return refuse(s, ss, BAD_MALFORMED, LWS_CLOSE_STATUS_PROTOCOL_ERR,
                       type < 0 ? "empty message" : "unknown message type");
     proto_input_msg msg;
     int err = proto_input_read(buf, len, &msg);
     if (err)
-        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
+        return refuse(s, ss, BAD_MALFORMED, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
     const char *why;
     if (match_player_input(ss->m, ss->pid, &msg, &why))
-        return refuse(s, ss, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
+        return refuse(s, ss, BAD_SEQUENCE, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
     s->stats.inputs_in++;
     return 0;
 }
@@ -179,10 +202,10 @@ static int on_receive(net_server *s, session *ss, const void *in, size_t len)
 {
     struct lws *wsi = ss->wsi;
     if (!lws_frame_is_binary(wsi))
-        return refuse(s, ss, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames are not accepted");
+        return refuse(s, ss, BAD_TEXT, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames are not accepted");
     size_t remaining = lws_remaining_packet_payload(wsi);
     if (ss->rx_len + len + remaining > PROTO_MAX_CLIENT_MSG)
-        return refuse(s, ss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+        return refuse(s, ss, BAD_TOO_LARGE, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
     memcpy(ss->rx + ss->rx_len, in, len);
     ss->rx_len += len;
     if (remaining || !lws_is_final_fragment(wsi))
@@ -213,6 +236,7 @@ static int on_writeable(net_server *s, session *ss)
         ss->need_welcome = 0;
         if (!n || write_msg(ss->wsi, p, n))
             return -1;
+        s->stats.welcome_out++;
         if (match_latest_snapshot_tick(m))
             lws_callback_on_writable(ss->wsi);
         return 0;
@@ -309,6 +333,7 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             match *m = ss->m;
             log_event(LOG_INFO, "leave", "peer=%s match=%u player=%d", ss->peer, m->id, ss->pid);
             match_player_leave(m, ss->pid);
+            s->stats.leaves++;
             close_match_if_empty(s, m);
         }
         log_event(LOG_INFO, "disconnect", "peer=%s connections=%d", ss->peer, s->nsessions);
@@ -317,6 +342,158 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     default:
         return 0;
     }
+}
+
+/* ---- GET /metrics ---------------------------------------------------------- */
+
+static double process_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long process_rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+typedef struct textbuf {
+    char *p;
+    size_t len, cap;
+} textbuf;
+
+static void tb_printf(textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tb_printf(textbuf *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len = t->len + (size_t)n < t->cap ? t->len + (size_t)n : t->cap - 1;
+}
+
+static void tb_metric(textbuf *t, const char *name, const char *type, const char *help, double v)
+{
+    tb_printf(t, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+/* Prometheus text format 0.0.4. Built on request; O(matches). */
+static size_t metrics_render(net_server *s, char *buf, size_t cap)
+{
+    textbuf t = {buf, 0, cap};
+    const net_stats *st = &s->stats;
+    int humans = 0, npcs = 0;
+    for (int i = 0; i < s->nmatches; i++) {
+        humans += s->matches[i]->humans;
+        npcs += s->matches[i]->npcs;
+    }
+    tb_metric(&t, "tickwire_connections", "gauge", "Open game WebSocket connections.", s->nsessions);
+    tb_metric(&t, "tickwire_matches", "gauge", "Running matches.", s->nmatches);
+    tb_metric(&t, "tickwire_players", "gauge", "Players (people) in matches.", humans);
+    tb_metric(&t, "tickwire_npcs", "gauge", "Computer players in matches.", npcs);
+    tb_metric(&t, "tickwire_tick_rate_hz", "gauge", "Configured tick rate.", s->cfg.tick_rate);
+    tb_metric(&t, "tickwire_snapshot_rate_hz", "gauge", "Configured snapshot rate.", s->cfg.snapshot_rate);
+    tb_printf(&t, "# HELP tickwire_tick_duration_seconds Work per tick, all matches.\n"
+                  "# TYPE tickwire_tick_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int b = 0; b <= TICK_BUCKETS; b++) {
+        cum += st->tick_hist[b];
+        if (b < TICK_BUCKETS)
+            tb_printf(&t, "tickwire_tick_duration_seconds_bucket{le=\"%g\"} %llu\n", TICK_LE[b],
+                      (unsigned long long)cum);
+        else
+            tb_printf(&t, "tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                      (unsigned long long)cum);
+    }
+    tb_printf(&t, "tickwire_tick_duration_seconds_sum %.9f\ntickwire_tick_duration_seconds_count %llu\n",
+              st->tick_seconds, (unsigned long long)st->ticks);
+    tb_metric(&t, "tickwire_ticks_total", "counter", "Ticks run.", (double)st->ticks);
+    tb_metric(&t, "tickwire_tick_overruns_total", "counter", "Ticks whose work took longer than the tick period.",
+              (double)st->tick_overruns);
+    tb_metric(&t, "tickwire_missed_ticks_total", "counter", "Ticks skipped after a stall.", (double)st->missed_ticks);
+    tb_metric(&t, "tickwire_snapshot_messages_total", "counter", "Snapshot messages sent.", (double)st->snapshots_out);
+    tb_metric(&t, "tickwire_snapshot_bytes_total", "counter", "Snapshot payload bytes sent.",
+              (double)st->snapshot_bytes_out);
+    tb_metric(&t, "tickwire_full_snapshots_total", "counter", "Snapshots sent without a baseline.",
+              (double)st->full_out);
+    tb_metric(&t, "tickwire_input_messages_total", "counter", "Input messages received.", (double)st->inputs_in);
+    tb_metric(&t, "tickwire_snapshots_skipped_total", "counter",
+              "Snapshots a client skipped because its socket was still busy.", (double)st->snapshots_skipped);
+    tb_metric(&t, "tickwire_joins_total", "counter", "Players joined.", (double)st->joins);
+    tb_metric(&t, "tickwire_leaves_total", "counter", "Players left.", (double)st->leaves);
+    tb_printf(&t, "# HELP tickwire_clients_dropped_total Clients the server dropped, by reason.\n"
+                  "# TYPE tickwire_clients_dropped_total counter\n"
+                  "tickwire_clients_dropped_total{reason=\"send_stalled\"} %llu\n",
+              (unsigned long long)st->dropped_slow);
+    tb_printf(&t, "# HELP tickwire_bad_messages_total Messages refused (connection closed), by reason.\n"
+                  "# TYPE tickwire_bad_messages_total counter\n");
+    for (int r = 0; r < BAD_N; r++)
+        tb_printf(&t, "tickwire_bad_messages_total{reason=\"%s\"} %llu\n", BAD_LABELS[r],
+                  (unsigned long long)st->bad[r]);
+    tb_metric(&t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+              (double)process_rss_bytes());
+    tb_metric(&t, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.",
+              process_cpu_seconds());
+    return t.len;
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    http_session *hs = user;
+    net_server *s = server_of(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        /* Only the /metrics callback mount lands here, for any path that
+         * starts with /metrics: serve exactly /metrics. */
+        char uri[64];
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/metrics") != 0) {
+            if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
+                return -1;
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        }
+        uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+        const size_t cap = 32768;
+        hs->buf = malloc(LWS_PRE + cap);
+        if (!hs->buf)
+            return -1;
+        hs->len = metrics_render(s, (char *)hs->buf + LWS_PRE, cap);
+        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                                        hs->len, &p, end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!hs || !hs->buf)
+            break;
+        int rc = lws_write(wsi, hs->buf + LWS_PRE, hs->len, LWS_WRITE_HTTP_FINAL) < (int)hs->len ? -1 : 0;
+        free(hs->buf);
+        hs->buf = NULL;
+        if (rc || lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (hs) {
+            free(hs->buf);
+            hs->buf = NULL;
+        }
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
 /* ---- the tick --------------------------------------------------------------- */
@@ -344,14 +521,30 @@ static void after_snapshot(net_server *s, match *m)
     }
 }
 
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void run_tick(net_server *s)
 {
-    s->stats.ticks++;
+    double t0 = mono_seconds();
     for (int i = 0; i < s->nmatches; i++) {
         match *m = s->matches[i];
         if (match_tick(m))
             after_snapshot(s, m);
     }
+    double took = mono_seconds() - t0;
+    int b = 0;
+    while (b < TICK_BUCKETS && took > TICK_LE[b])
+        b++;
+    s->stats.tick_hist[b]++;
+    s->stats.tick_seconds += took;
+    s->stats.ticks++;
+    if (took * 1e6 > (double)s->period_us)
+        s->stats.tick_overruns++;
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -378,7 +571,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 
 static void init_protocols(net_server *s)
 {
-    s->protocols[0] = (struct lws_protocols){"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
+    s->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(http_session), 0, 0, NULL, 0};
     s->protocols[1] = (struct lws_protocols){
         .name = PROTO_SUBPROTOCOL,
         .callback = game_callback,
@@ -395,6 +588,13 @@ static void init_protocols(net_server *s)
         .def = "index.html",
         .origin_protocol = LWSMPRO_FILE,
         .extra_mimetypes = &s->mime_wasm,
+    };
+    s->metrics_mount = (struct lws_http_mount){
+        .mount_next = &s->mount,
+        .mountpoint = "/metrics",
+        .mountpoint_len = 8,
+        .origin = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
     };
 }
 
@@ -416,7 +616,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
     info.port = cfg->port;
     info.iface = cfg->host;
     info.protocols = s->protocols;
-    info.mounts = &s->mount;
+    info.mounts = &s->metrics_mount;
     info.user = s;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
@@ -467,12 +667,15 @@ void net_server_run(net_server *s)
     while (s->nsessions > 0 && lws_now_usecs() < until)
         if (lws_service(s->ctx, 0) < 0)
             break;
+    uint64_t bad = 0;
+    for (int r = 0; r < BAD_N; r++)
+        bad += s->stats.bad[r];
     log_event(LOG_INFO, "stop", "ticks=%llu snapshots_out=%llu bytes_out=%llu inputs_in=%llu "
               "missed_ticks=%llu dropped_slow=%llu bad_messages=%llu",
               (unsigned long long)s->stats.ticks, (unsigned long long)s->stats.snapshots_out,
               (unsigned long long)s->stats.snapshot_bytes_out, (unsigned long long)s->stats.inputs_in,
               (unsigned long long)s->stats.missed_ticks, (unsigned long long)s->stats.dropped_slow,
-              (unsigned long long)s->stats.bad_messages);
+              (unsigned long long)bad);
 }
 
 void net_server_destroy(net_server *s)

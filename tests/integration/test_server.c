@@ -19,6 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "client.h"
 #include "proto.h"
 #include "wsclient.h"
@@ -49,6 +53,7 @@ typedef struct server_proc {
     pid_t pid;
     int port;
     FILE *out;
+    const char *stderr_path; /* set before server_start to capture logs */
 } server_proc;
 
 static int server_start(server_proc *sp, const char *path, const char *const *extra)
@@ -64,6 +69,8 @@ static int server_start(server_proc *sp, const char *path, const char *const *ex
     sp->pid = fork();
     if (sp->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test never leaves a server behind */
+        if (sp->stderr_path)
+            freopen(sp->stderr_path, "w", stderr);
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
@@ -215,7 +222,7 @@ static int player_wait_snapshots(player *p, uint32_t n, int timeout_ms)
  * that prediction needed no correction on this lossless link. */
 static void case_play(const char *server)
 {
-    server_proc sp;
+    server_proc sp = {0};
     CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
     player p;
     CHECK(player_join(&p, sp.port, "tester") == 0, "join failed");
@@ -294,7 +301,7 @@ static int same_entities(const proto_snapshot *a, const proto_snapshot *b, int *
 static void case_delta(const char *server)
 {
     const char *args[] = {"--npcs", "8", NULL};
-    server_proc sp;
+    server_proc sp = {0};
     CHECK(server_start(&sp, server, args) == 0, "server did not start");
     player a, b;
     CHECK(player_join(&a, sp.port, "delta") == 0 && player_join(&b, sp.port, "full") == 0, "join");
@@ -383,7 +390,7 @@ static void run_bad_case(int port, const bad_case *bc, player *watcher)
 
 static void case_bad_input(const char *server)
 {
-    server_proc sp;
+    server_proc sp = {0};
     CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
     player w;
     CHECK(player_join(&w, sp.port, "watcher") == 0, "join");
@@ -453,7 +460,7 @@ static void case_bad_input(const char *server)
 static void case_matches(const char *server)
 {
     const char *args[] = {"--match-size", "3", "--npcs", "1", NULL};
-    server_proc sp;
+    server_proc sp = {0};
     CHECK(server_start(&sp, server, args) == 0, "server did not start");
     player p[3];
     for (int i = 0; i < 3; i++) {
@@ -480,10 +487,173 @@ static void case_matches(const char *server)
     CHECK(server_stop(&sp, NULL) == 0, "server exit status");
 }
 
+/* GET a path over a plain socket; returns the HTTP status, body in out. */
+static int http_get(int port, const char *path, char *out, size_t cap)
+{
+    wsc c; /* only for its socket helpers' buffer */
+    memset(&c, 0, sizeof c);
+    c.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (connect(c.fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return -1;
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    if (send(c.fd, req, (size_t)n, 0) != n)
+        return -1;
+    size_t len = 0;
+    ssize_t r;
+    while (len + 1 < cap && (r = recv(c.fd, out + len, cap - 1 - len, 0)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(c.fd);
+    int status = 0;
+    sscanf(out, "HTTP/1.1 %d", &status);
+    char *body = strstr(out, "\r\n\r\n");
+    if (body)
+        memmove(out, body + 4, strlen(body + 4) + 1);
+    return status;
+}
+
+/* Value of the first sample line starting with `series` (name or name{labels}). */
+static double metric_value(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return atof(p + n + 1);
+    return -1;
+}
+
+/* Every line is a comment or `name{labels} value` with a numeric value. */
+static int prometheus_valid(const char *text, char *bad, size_t badlen)
+{
+    const char *p = text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        if (line[0] && line[0] != '#') {
+            char name[256], value[64];
+            if (sscanf(line, "%255s %63s", name, value) != 2 || strspn(name, "abcdefghijklmnopqrstuvwxyz_{}=\"+.0123456789eInf-") != strlen(name)) {
+                snprintf(bad, badlen, "%s", line);
+                return 0;
+            }
+            char *end;
+            strtod(value, &end);
+            if (*end) {
+                snprintf(bad, badlen, "%s", line);
+                return 0;
+            }
+        }
+        p += n + (eol ? 1 : 0);
+    }
+    return 1;
+}
+
+/* /metrics parses as Prometheus text and its figures follow what happens. */
+static void case_metrics(const char *server)
+{
+    const char *args[] = {"--npcs", "2", NULL};
+    server_proc sp = {0};
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    static char text[65536];
+    char bad[512];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+    CHECK(prometheus_valid(text, bad, sizeof bad), "not Prometheus text: %s", bad);
+    CHECK(metric_value(text, "tickwire_connections") == 0, "connections before any client");
+    player p;
+    CHECK(player_join(&p, sp.port, "metrics") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 30, 3000) == 0, "snapshots");
+    wsc t;
+    char err[128];
+    uint8_t msg[PROTO_MAX_SNAPSHOT];
+    size_t len;
+    CHECK(wsc_connect(&t, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+    wsc_send(&t, WS_TEXT, "hi", 2);
+    while (wsc_recv(&t, msg, sizeof msg, &len, 1000) > 0) {
+    }
+    wsc_close(&t);
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+    CHECK(prometheus_valid(text, bad, sizeof bad), "not Prometheus text: %s", bad);
+    CHECK(metric_value(text, "tickwire_connections") == 1, "connections %g", metric_value(text, "tickwire_connections"));
+    CHECK(metric_value(text, "tickwire_players") == 1 && metric_value(text, "tickwire_npcs") == 2, "players/npcs");
+    CHECK(metric_value(text, "tickwire_matches") == 1, "matches");
+    CHECK(metric_value(text, "tickwire_snapshot_messages_total") >= 30, "snapshot messages");
+    CHECK(metric_value(text, "tickwire_snapshot_bytes_total") > 30 * 10, "snapshot bytes");
+    CHECK(metric_value(text, "tickwire_input_messages_total") >= 29, "input messages %g",
+          metric_value(text, "tickwire_input_messages_total"));
+    CHECK(metric_value(text, "tickwire_bad_messages_total{reason=\"text_frame\"}") == 1, "bad text_frame");
+    CHECK(metric_value(text, "tickwire_tick_duration_seconds_count") == metric_value(text, "tickwire_ticks_total"),
+          "histogram count = ticks");
+    CHECK(metric_value(text, "process_resident_memory_bytes") > 1e5, "rss");
+    CHECK(metric_value(text, "process_cpu_seconds_total") > 0, "cpu");
+    CHECK(http_get(sp.port, "/metrics/x", text, sizeof text) == 404, "/metrics/x should be 404");
+    printf("metrics: Prometheus text parses; connections, players, counters and bad-message reasons follow events\n");
+    wsc_close(&p.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
+/* Logs: one JSON object per line with time, level, event and fields. */
+static int json_line_valid(const char *l)
+{
+    size_t n = strlen(l);
+    if (n < 2 || l[0] != '{' || l[n - 1] != '}')
+        return 0;
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)l[i];
+        if (c < 0x20)
+            return 0;
+        if (in_str && c == '\\') {
+            i++;
+            continue;
+        }
+        if (c == '"')
+            in_str = !in_str;
+    }
+    return !in_str && strstr(l, "\"time\":\"") && strstr(l, "\"level\":\"") && strstr(l, "\"event\":\"");
+}
+
+static void case_logs(const char *server)
+{
+    char path[] = "/tmp/tickwire-logs-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    const char *args[] = {"--log-level", "info", NULL};
+    server_proc sp = {.stderr_path = path};
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    player p;
+    CHECK(player_join(&p, sp.port, "quo\"te\\") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 2, 3000) == 0, "snapshots");
+    wsc_close(&p.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    FILE *f = fopen(path, "r");
+    CHECK(f, "log file");
+    char line[2048];
+    int lines = 0, join = 0, leave = 0, start = 0, stop = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        CHECK(json_line_valid(line), "not a JSON object line: %s", line);
+        lines++;
+        join += strstr(line, "\"event\":\"join\"") && strstr(line, "\"name\":\"quo\\\"te\\\\\"") ? 1 : 0;
+        leave += strstr(line, "\"event\":\"leave\"") != NULL;
+        start += strstr(line, "\"event\":\"start\"") && strstr(line, "\"port\":") != NULL;
+        stop += strstr(line, "\"event\":\"stop\"") != NULL;
+    }
+    fclose(f);
+    unlink(path);
+    CHECK(join == 1 && leave == 1 && start == 1 && stop == 1, "events join %d leave %d start %d stop %d in %d lines",
+          join, leave, start, stop, lines);
+    printf("logs: %d JSON lines; join (with an escaped name), leave, start, stop present\n", lines);
+}
+
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
-    server_proc sp;
+    server_proc sp = {0};
     CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
     player p[3];
     for (int i = 0; i < 3; i++) {
@@ -546,7 +716,8 @@ int main(int argc, char **argv)
         const char *name;
         void (*fn)(const char *);
     } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
-                 {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli}};
+                 {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
+                 {"metrics", case_metrics}, {"logs", case_logs}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
