@@ -29,6 +29,9 @@
 #define MAX_CATCHUP_TICKS 4      /* ticks run back to back after a stall */
 #define SEND_STALL_SECONDS 2     /* choked this long -> dropped */
 #define JOIN_TIMEOUT_SECONDS 10
+/* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
+ * client that stops reading is noticed and its memory stays bounded. */
+#define CLIENT_SNDBUF_BYTES (64 * 1024)
 
 enum { S_AWAIT_JOIN, S_PLAYING };
 
@@ -248,8 +251,6 @@ static int on_writeable(net_server *s, session *ss)
     size_t n = match_snapshot(m, ss->pid, p, PROTO_MAX_SNAPSHOT, &full);
     if (!n || write_msg(ss->wsi, p, n))
         return -1;
-    if (ss->sent_tick)
-        s->stats.snapshots_skipped += (latest - ss->sent_tick) / m->snap_interval - 1;
     ss->sent_tick = latest;
     ss->progress_tick = m->world.tick;
     s->stats.snapshots_out++;
@@ -312,6 +313,10 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         ss->wsi = wsi;
         ss->pid = -1;
         peer_name(wsi, ss->peer, sizeof ss->peer);
+        {
+            int sndbuf = CLIENT_SNDBUF_BYTES;
+            setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        }
         session_link(s, ss);
         if (s->shutting_down) {
             ss->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
@@ -517,6 +522,10 @@ static void after_snapshot(net_server *s, match *m)
             lws_set_timeout(ss->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
             continue;
         }
+        /* The previous snapshot never went out: this one supersedes it. */
+        uint32_t latest = match_latest_snapshot_tick(m);
+        if (ss->sent_tick && ss->sent_tick + m->snap_interval < latest)
+            s->stats.snapshots_skipped++;
         lws_callback_on_writable(ss->wsi);
     }
 }

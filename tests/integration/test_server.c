@@ -650,6 +650,76 @@ static void case_logs(const char *server)
     printf("logs: %d JSON lines; join (with an escaped name), leave, start, stop present\n", lines);
 }
 
+/* A client that joins and then never reads: the server keeps the tick for
+ * everyone else, drops it after its socket stays choked, and says why. */
+static void case_slow_reader(const char *server)
+{
+    const char *args[] = {"--npcs", "60", NULL};
+    char path[] = "/tmp/tickwire-slow-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    server_proc sp = {.stderr_path = path};
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    player w;
+    CHECK(player_join(&w, sp.port, "watcher") == 0, "join");
+    w.buttons = SIM_BTN_LEFT;
+    pthread_create(&w.thread, NULL, player_thread, &w);
+
+    /* Tiny receive window, then silence: no reads, no acks (full snapshots). */
+    wsc slow;
+    char err[128];
+    memset(&slow, 0, sizeof slow);
+    CHECK(wsc_connect(&slow, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+    int small = 2048;
+    setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    uint8_t j[32];
+    wsc_send(&slow, WS_BINARY, j, proto_join_write("slow", j, sizeof j));
+
+    /* Wait for the drop in the server's log (the event), bounded. */
+    int dropped = 0;
+    double end = now_ms() + 20000;
+    while (!dropped && now_ms() < end) {
+        FILE *f = fopen(path, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof line, f))
+            dropped |= strstr(line, "\"event\":\"drop\"") && strstr(line, "socket choked") ? 1 : 0;
+        if (f)
+            fclose(f);
+        if (!dropped)
+            usleep(100000); /* the log file offers no wakeup; poll it */
+    }
+    CHECK(dropped, "slow reader not dropped within 20 s");
+    static char text[65536];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    CHECK(metric_value(text, "tickwire_clients_dropped_total{reason=\"send_stalled\"}") == 1, "drop metric");
+    CHECK(metric_value(text, "tickwire_snapshots_skipped_total") > 0, "skipped metric");
+    /* Its connection is gone on the server's side (the kernel may still be
+     * delivering what it had buffered to the slow socket). */
+    end = now_ms() + 5000;
+    while (metric_value(text, "tickwire_connections") != 1 && now_ms() < end) {
+        usleep(50000);
+        CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    }
+    CHECK(metric_value(text, "tickwire_connections") == 1, "server still holds %g connections",
+          metric_value(text, "tickwire_connections"));
+    wsc_close(&slow);
+    uint32_t before = player_snapshots(&w);
+    end = now_ms() + 3000;
+    while (player_snapshots(&w) < before + 30 && now_ms() < end)
+        usleep(5000);
+    CHECK(player_snapshots(&w) >= before + 30 && w.closed == 0, "watcher stalled or closed");
+    w.stop = 1;
+    pthread_join(w.thread, NULL);
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    double missed = metric_value(text, "tickwire_missed_ticks_total");
+    printf("slow_reader: dropped with reason logged; watcher got %u snapshots, 0 closes; missed ticks %g\n",
+           w.snapshots, missed);
+    wsc_close(&w.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    unlink(path);
+}
+
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
@@ -717,7 +787,7 @@ int main(int argc, char **argv)
         void (*fn)(const char *);
     } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
-                 {"metrics", case_metrics}, {"logs", case_logs}};
+                 {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
