@@ -1,0 +1,487 @@
+#!/usr/bin/env node
+// tickwire benchmark: "where do we stand". Run by `make bench` through
+// tests/bench/run_bench.sh after the build; builds nothing itself.
+//
+// Scenarios (each figure is the median of BENCH_RUNS runs):
+//   match  64 wander bots in one 64-player match: bandwidth per client,
+//          bytes per entity and per moving entity per snapshot, RTT p99.
+//   load   BENCH_BOTS (1000) wander bots, default server (64 per match,
+//          60 Hz): after the ramp, server CPU over BENCH_WINDOW s from
+//          /proc/PID/stat, RSS per connection, tick p50/p99/max and missed
+//          ticks from /metrics, RTT p99 and snapshot delivery from the bots.
+//   idle   64 idle bots in one match: bytes per snapshot and per idle entity.
+//   floor  tickwire-floor with the same bots and the real server's mean
+//          snapshot size from `load`: server CPU the same way, and the
+//          ratio ours/floor.
+// Each scenario prints one table row and appends one JSON line (timestamp,
+// git commit, config, medians, every run) to BENCH_OUT/results.jsonl; a
+// final table compares the medians with the targets.
+//
+// Environment (all optional):
+//   BENCH_RUNS=3          runs per scenario (median of these)
+//   BENCH_BOTS=1000       bots in the load and floor scenarios
+//   BENCH_RAMP=10         seconds over which those bots connect
+//   BENCH_SETTLE=3        seconds after the ramp before measuring
+//   BENCH_WINDOW=20       measurement window (s) of the load and floor runs
+//   BENCH_MATCH_WINDOW=10 measurement window (s) of the match and idle runs
+//   BENCH_TICK_RATE=60    server tick rate = snapshot rate
+//   BENCH_SCENARIOS=match,load,idle,floor
+//   BENCH_FLOOR_BYTES=    floor snapshot size when `load` did not run (300)
+//   BENCH_BUILD=build     build folder holding bin/
+//   BENCH_OUT=$BENCH_BUILD/bench  where results.jsonl, reports and logs go
+//   BENCH_SEED=1          bot and server seed (run i uses seed + i)
+//   BENCH_BOTS_ARGS=      extra arguments for tickwire-bots
+//   BENCH_BOTS_BIN=       another bots binary (default $BENCH_BUILD/bin/tickwire-bots)
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const env = process.env;
+const num = (name, def) => {
+  const v = env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${v} is not a number`);
+  return n;
+};
+const CFG = {
+  runs: Math.max(1, Math.round(num('BENCH_RUNS', 3))),
+  bots: Math.round(num('BENCH_BOTS', 1000)),
+  ramp: num('BENCH_RAMP', 10),
+  settle: num('BENCH_SETTLE', 3),
+  window: num('BENCH_WINDOW', 20),
+  matchWindow: num('BENCH_MATCH_WINDOW', 10),
+  tickRate: Math.round(num('BENCH_TICK_RATE', 60)),
+  seed: Math.round(num('BENCH_SEED', 1)),
+  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor').split(',').map((s) => s.trim()).filter(Boolean),
+  floorBytes: env.BENCH_FLOOR_BYTES ? Math.round(num('BENCH_FLOOR_BYTES', 300)) : null,
+  botsArgs: (env.BENCH_BOTS_ARGS || '').split(/\s+/).filter(Boolean),
+};
+const BUILD = path.resolve(ROOT, env.BENCH_BUILD || 'build');
+const OUT = path.resolve(ROOT, env.BENCH_OUT || path.join(BUILD, 'bench'));
+const BIN = {
+  server: path.join(BUILD, 'bin/tickwire-server'),
+  floor: path.join(BUILD, 'bin/tickwire-floor'),
+  bots: env.BENCH_BOTS_BIN ? path.resolve(env.BENCH_BOTS_BIN) : path.join(BUILD, 'bin/tickwire-bots'),
+};
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const TICK_MS = 1000 / CFG.tickRate;
+
+// ---- small helpers -----------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const fmt = (v, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : typeof v === 'number' ? v.toFixed(digits) : String(v));
+const log = (...a) => process.stderr.write(`bench: ${a.join(' ')}\n`);
+
+function gitCommit() {
+  try {
+    const sha = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short=12', 'HEAD']).toString().trim();
+    const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']).toString().trim();
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function procCpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields 14 and 15 (utime, stime) are at index 11 and 12 after "pid (comm) "
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function procRssKiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : null;
+}
+
+// Prometheus text -> { "name{labels}": value }
+function scrape(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/metrics', timeout: 3000 }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return resolve(null);
+      }
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        const m = {};
+        for (const line of body.split('\n')) {
+          if (!line || line[0] === '#') continue;
+          const i = line.lastIndexOf(' ');
+          m[line.slice(0, i)] = Number(line.slice(i + 1));
+        }
+        resolve(m);
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
+const mdelta = (a, b, key) => (a && b && key in a && key in b ? b[key] - a[key] : null);
+
+// Tick duration percentiles (ms) from the delta of two scrapes of the
+// tickwire_tick_duration_seconds histogram, interpolated inside the bucket
+// as Prometheus' histogram_quantile does. max is the upper bound of the
+// highest bucket that got a tick. leq1ms: fraction of ticks <= 1 ms (exact).
+function tickStats(a, b) {
+  if (!a || !b) return null;
+  const pre = 'tickwire_tick_duration_seconds_bucket{le="';
+  const buckets = Object.keys(b)
+    .filter((k) => k.startsWith(pre))
+    .map((k) => {
+      const le = k.slice(pre.length, -2);
+      return { le: le === '+Inf' ? Infinity : Number(le), n: b[k] - (a[k] || 0) };
+    })
+    .sort((x, y) => x.le - y.le);
+  if (!buckets.length) return null;
+  const total = buckets[buckets.length - 1].n;
+  if (!total) return null;
+  const q = (p) => {
+    const want = p * total;
+    let prevLe = 0, prevN = 0;
+    for (const bk of buckets) {
+      if (bk.n >= want) {
+        if (bk.le === Infinity) return prevLe * 1e3; // "more than the largest bound"
+        const inb = bk.n - prevN;
+        return (prevLe + (bk.le - prevLe) * (inb ? (want - prevN) / inb : 1)) * 1e3;
+      }
+      prevLe = bk.le;
+      prevN = bk.n;
+    }
+    return null;
+  };
+  let max = 0, prevN = 0;
+  for (const bk of buckets) {
+    if (bk.n > prevN) max = bk.le;
+    prevN = bk.n;
+  }
+  const at1ms = buckets.find((bk) => bk.le >= 0.001 - 1e-12);
+  return {
+    ticks: total,
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    max_ms: max === Infinity ? Infinity : max * 1e3,
+    le_1ms_fraction: at1ms ? at1ms.n / total : null,
+  };
+}
+
+// ---- processes ---------------------------------------------------------------------
+
+// Starts a server-like binary on --port 0 and resolves { child, port } once
+// it prints "serving http://127.0.0.1:PORT/".
+function startServer(bin, args, logFile) {
+  return new Promise((resolve, reject) => {
+    const logFd = fs.openSync(logFile, 'w');
+    const child = spawn(bin, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', logFd] });
+    fs.closeSync(logFd);
+    let buf = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${path.basename(bin)} did not print its URL within 10 s (log: ${logFile})`));
+    }, 10000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(buf);
+      if (m && timer) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]) });
+      }
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${path.basename(bin)} exited with ${code} before serving (log: ${logFile})`));
+    });
+  });
+}
+
+function waitExit(child, ms) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode ?? 128);
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, ms);
+    child.once('exit', (code, sig) => {
+      clearTimeout(t);
+      resolve(code ?? (sig ? 128 : 0));
+    });
+  });
+}
+
+async function stopServer(child) {
+  child.kill('SIGTERM');
+  return waitExit(child, 5000);
+}
+
+// ---- the bots' report -----------------------------------------------------------------
+
+// Finds a number in the bots' JSON report by trying dotted paths in order.
+function pick(obj, ...paths) {
+  for (const p of paths) {
+    let v = obj;
+    for (const k of p.split('.')) {
+      if (v === null || typeof v !== 'object' || !(k in v)) {
+        v = undefined;
+        break;
+      }
+      v = v[k];
+    }
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return null;
+}
+
+function readBotsReport(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+// The figures the bench uses, whatever the report's exact layout turns out
+// to be; the keys are those tests/bots writes.
+function botFigures(r) {
+  if (!r) return {};
+  return {
+    bots_connected: pick(r, 'connected.final', 'connected.max', 'connected', 'summary.connected', 'bots.connected'),
+    rtt_p50_ms: pick(r, 'rtt_ms.p50', 'rtt.p50_ms', 'rtt.p50', 'summary.rtt_ms.p50'),
+    rtt_p99_ms: pick(r, 'rtt_ms.p99', 'rtt.p99_ms', 'rtt.p99', 'summary.rtt_ms.p99'),
+    snapshots_pct: pick(r, 'snapshots.received_pct', 'snapshots.pct', 'snapshots.ratio_pct', 'snapshots.received_ratio'),
+    snapshots_min_pct: pick(r, 'snapshots.min_pct', 'snapshots.worst_pct'),
+    bots_under_99: pick(r, 'snapshots.bots_under_99', 'snapshots.under_99', 'snapshots.bots_below_99pct'),
+    down_bytes_per_s_per_bot: pick(r, 'bandwidth.down_bytes_per_s_per_bot', 'bytes_per_s.down', 'bandwidth.down_Bps', 'down_bytes_per_s'),
+    up_bytes_per_s_per_bot: pick(r, 'bandwidth.up_bytes_per_s_per_bot', 'bytes_per_s.up', 'bandwidth.up_Bps', 'up_bytes_per_s'),
+    bytes_per_entity_per_snapshot: pick(r, 'snapshot.bytes_per_entity', 'snapshots.bytes_per_entity', 'bytes_per_entity_per_snapshot'),
+    bytes_per_snapshot: pick(r, 'snapshot.mean_bytes', 'snapshots.mean_bytes', 'bytes_per_snapshot'),
+    corrections: pick(r, 'corrections.total', 'corrections'),
+  };
+}
+
+// ---- one run --------------------------------------------------------------------------------
+
+// Runs one server (real or floor) with `bots` bots; measures over
+// [ramp + settle, ramp + settle + window] seconds after the bots start.
+async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics }) {
+  fs.mkdirSync(OUT, { recursive: true });
+  const tag = `${name}-${run}`;
+  const seed = CFG.seed + run;
+  const { child: srv, port } = await startServer(serverBin, serverArgs, path.join(OUT, `${tag}.server.log`));
+  try {
+    await sleep(500);
+    const rssIdle = procRssKiB(srv.pid);
+    const m0 = hasMetrics ? await scrape(port) : null;
+    const report = path.join(OUT, `${tag}.bots.json`);
+    fs.rmSync(report, { force: true });
+    const duration = Math.ceil(ramp + settle + window + 2);
+    const botsArgs = ['--url', `ws://127.0.0.1:${port}`, '--bots', String(bots), '--duration', String(duration),
+      '--ramp', String(ramp), '--behavior', behavior, '--input-rate', String(CFG.tickRate),
+      '--report', report, '--seed', String(seed), ...CFG.botsArgs];
+    const botsLog = fs.openSync(path.join(OUT, `${tag}.bots.log`), 'w');
+    const t0 = Date.now();
+    const bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
+    fs.closeSync(botsLog);
+    const botsDone = waitExit(bot, (duration + ramp + 60) * 1000);
+
+    await sleep((ramp + settle) * 1000 - (Date.now() - t0));
+    const cpuA = procCpuSeconds(srv.pid), tA = Date.now();
+    const botCpuA = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
+    const m1 = hasMetrics ? await scrape(port) : null;
+    await sleep(window * 1000 - (Date.now() - tA));
+    const cpuB = procCpuSeconds(srv.pid), tB = Date.now();
+    const botCpuB = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
+    const rssLoaded = procRssKiB(srv.pid);
+    const m2 = hasMetrics ? await scrape(port) : null;
+    const botsRc = await botsDone;
+    const m3 = hasMetrics ? await scrape(port) : null;
+    const wall = (tB - tA) / 1000;
+    const cpuS = cpuB - cpuA;
+    const rep = readBotsReport(report);
+    const bf = botFigures(rep);
+
+    const r = {
+      scenario: name, run, seed, port, bots, behavior, window_s: wall, bots_exit: botsRc,
+      server_cpu_s: cpuS,
+      server_cpu_pct: (100 * cpuS) / wall,
+      bots_cpu_pct: botCpuA !== null && botCpuB !== null ? (100 * (botCpuB - botCpuA)) / wall : null,
+      rss_idle_kib: rssIdle,
+      rss_loaded_kib: rssLoaded,
+      ...bf,
+    };
+    const conn = hasMetrics && m1 ? m1.tickwire_connections : null;
+    r.server_connections = conn ?? null;
+    const nBots = bf.bots_connected ?? conn ?? bots;
+    r.cpu_ms_per_bot_s = (cpuS * 1000) / (nBots * wall);
+    r.rss_per_conn_kib = rssLoaded !== null && rssIdle !== null ? (rssLoaded - rssIdle) / nBots : null;
+    if (hasMetrics) {
+      const msgs = mdelta(m1, m2, 'tickwire_snapshot_messages_total');
+      const bytes = mdelta(m1, m2, 'tickwire_snapshot_bytes_total');
+      r.snapshot_msgs = msgs;
+      r.mean_snapshot_bytes = msgs ? bytes / msgs : null;
+      r.server_down_bytes_per_s_per_conn = conn ? bytes / wall / conn : null;
+      r.full_snapshots = mdelta(m1, m2, 'tickwire_full_snapshots_total');
+      r.snapshots_skipped = mdelta(m1, m2, 'tickwire_snapshots_skipped_total');
+      r.missed_ticks_window = mdelta(m1, m2, 'tickwire_missed_ticks_total');
+      r.missed_ticks_run = mdelta(m0, m3 || m2, 'tickwire_missed_ticks_total');
+      r.tick_overruns_run = mdelta(m0, m3 || m2, 'tickwire_tick_overruns_total');
+      r.dropped_run = mdelta(m0, m3 || m2, 'tickwire_clients_dropped_total{reason="send_stalled"}');
+      const ts = tickStats(m1, m2);
+      if (ts) {
+        r.tick_p50_ms = ts.p50_ms;
+        r.tick_p99_ms = ts.p99_ms;
+        r.tick_max_ms = ts.max_ms;
+        r.ticks_le_1ms_fraction = ts.le_1ms_fraction;
+      }
+    }
+    if (!rep) log(`${tag}: no bots report (${report}); see ${path.join(OUT, `${tag}.bots.log`)}`);
+    return r;
+  } finally {
+    await stopServer(srv);
+  }
+}
+
+// Median of every numeric field over the runs.
+function medianOf(runs) {
+  const out = {};
+  for (const k of Object.keys(runs[0])) {
+    const vals = runs.map((r) => r[k]);
+    if (vals.some((v) => typeof v === 'number')) out[k] = median(vals);
+  }
+  return out;
+}
+
+const COMMIT = gitCommit();
+function record(name, config, runs) {
+  const med = medianOf(runs);
+  const line = { time: new Date().toISOString(), commit: COMMIT, scenario: name, runs: runs.length, config, median: med, each: runs };
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify(line) + '\n');
+  return med;
+}
+
+async function scenario(name, config, runArgs) {
+  const runs = [];
+  for (let i = 0; i < CFG.runs; i++) {
+    log(`${name}: run ${i + 1}/${CFG.runs}`);
+    runs.push(await runOnce({ name, run: i, ...runArgs }));
+  }
+  return record(name, config, runs);
+}
+
+// ---- main -------------------------------------------------------------------------------------
+
+function row(label, cols) {
+  console.log(`${label.padEnd(22)} ${cols.join('  ')}`);
+}
+
+async function main() {
+  for (const [k, p] of Object.entries(BIN)) {
+    if (!fs.existsSync(p)) {
+      console.error(`bench: ${p} is missing (${k}); build first (make build)`);
+      process.exit(2);
+    }
+  }
+  const total = CFG.scenarios.reduce((s, n) => s + (n === 'load' || n === 'floor' ? CFG.ramp + CFG.settle + CFG.window + 4 : 1 + 2 + CFG.matchWindow + 4), 0) * CFG.runs;
+  log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
+  const tr = String(CFG.tickRate);
+  const res = {};
+  const realArgs = (extra) => ['--log-level', 'warn', '--tick-rate', tr, '--snapshot-rate', tr, '--seed', String(CFG.seed), ...extra];
+
+  for (const name of CFG.scenarios) {
+    if (name === 'match' || name === 'idle') {
+      const behavior = name === 'match' ? 'wander' : 'idle';
+      const m = await scenario(name, { bots: 64, match_size: 64, behavior, window_s: CFG.matchWindow, tick_rate: CFG.tickRate }, {
+        serverBin: BIN.server, serverArgs: realArgs(['--match-size', '64']), bots: 64, behavior,
+        ramp: 1, settle: 2, window: CFG.matchWindow, hasMetrics: true,
+      });
+      const ents = 64;
+      m.bytes_per_entity = m.mean_snapshot_bytes != null ? m.mean_snapshot_bytes / ents : null;
+      // The part of a snapshot that entities cost: beyond an empty delta
+      // (10-byte header + 1-byte count).
+      m.bytes_per_moving_entity = name === 'match' && m.mean_snapshot_bytes != null ? (m.mean_snapshot_bytes - 11) / ents : null;
+      m.bytes_per_idle_entity = name === 'idle' && m.mean_snapshot_bytes != null ? (m.mean_snapshot_bytes - 11) / ents : null;
+      res[name] = m;
+      if (name === 'match')
+        row('64 bots, one match', [`down ${fmt(m.server_down_bytes_per_s_per_conn, 0)} B/s/client`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`,
+          `${fmt(m.bytes_per_entity)} B/entity`, `${fmt(m.bytes_per_moving_entity)} B/moving entity`, `RTT p99 ${fmt(m.rtt_p99_ms)} ms`]);
+      else
+        row('idle (64 bots)', [`snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`, `${fmt(m.bytes_per_idle_entity)} B/idle entity`,
+          `down ${fmt(m.server_down_bytes_per_s_per_conn, 0)} B/s/client`]);
+    } else if (name === 'load') {
+      const m = await scenario(name, { bots: CFG.bots, match_size: 64, behavior: 'wander', ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate }, {
+        serverBin: BIN.server, serverArgs: realArgs([]), bots: CFG.bots, behavior: 'wander',
+        ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: true,
+      });
+      res.load = m;
+      row(`${CFG.bots} bots`, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
+        `tick p50 ${fmt(m.tick_p50_ms, 3)} p99 ${fmt(m.tick_p99_ms, 3)} max <=${fmt(m.tick_max_ms, 1)} ms`, `missed ${fmt(m.missed_ticks_run, 0)}`,
+        `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `bots<99% ${fmt(m.bots_under_99, 0)}`,
+        `connected ${fmt(m.bots_connected, 0)}`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`]);
+    } else if (name === 'floor') {
+      let bytes = CFG.floorBytes ?? (res.load && res.load.mean_snapshot_bytes != null ? Math.round(res.load.mean_snapshot_bytes) : 300);
+      if (bytes < 24) bytes = bytes <= 11 ? 11 : 24; // the floor's smallest sizes
+      const m = await scenario(name, { bots: CFG.bots, behavior: 'wander', snapshot_bytes: bytes, ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate }, {
+        serverBin: BIN.floor, serverArgs: ['--tick-rate', tr, '--snapshot-bytes', String(bytes)], bots: CFG.bots, behavior: 'wander',
+        ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: false,
+      });
+      m.snapshot_bytes = bytes;
+      if (res.load && res.load.cpu_ms_per_bot_s && m.cpu_ms_per_bot_s) m.ratio = res.load.cpu_ms_per_bot_s / m.cpu_ms_per_bot_s;
+      res.floor = m;
+      row(`floor (${bytes} B)`, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
+        `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `ours/floor ${fmt(m.ratio)}x`]);
+    } else {
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor)`);
+      process.exit(2);
+    }
+  }
+
+  // ---- targets ----
+  const rttTarget = TICK_MS + 1;
+  const T = [];
+  const tgt = (what, target, measured, ok) => T.push({ what, target, measured, ok });
+  const L = res.load, F = res.floor, M = res.match, I = res.idle;
+  if (L) {
+    tgt(`${CFG.bots} bots: every bot >= 99% of snapshots`, 'bots under 99% = 0', L.bots_under_99 == null ? 'n/a' : `${fmt(L.bots_under_99, 0)} under (${fmt(L.snapshots_pct)}% overall, ${fmt(L.bots_connected, 0)} connected)`,
+      L.bots_under_99 == null ? null : L.bots_under_99 === 0 && (L.bots_connected == null || L.bots_connected >= CFG.bots));
+    tgt(`${CFG.bots} bots: no missed ticks`, '0', fmt(L.missed_ticks_run, 0), L.missed_ticks_run == null ? null : L.missed_ticks_run === 0);
+    tgt(`${CFG.bots} bots: tick p99`, '<= 1 ms', `${fmt(L.tick_p99_ms, 3)} ms (${fmt(L.ticks_le_1ms_fraction == null ? null : 100 * L.ticks_le_1ms_fraction)}% <= 1 ms)`,
+      L.ticks_le_1ms_fraction == null ? null : L.ticks_le_1ms_fraction >= 0.99);
+    tgt(`${CFG.bots} bots: RSS per connection`, '<= 16 KiB', `${fmt(L.rss_per_conn_kib, 1)} KiB`, L.rss_per_conn_kib == null ? null : L.rss_per_conn_kib <= 16);
+    tgt(`${CFG.bots} bots: input->ack RTT p99`, `<= ${fmt(rttTarget)} ms`, `${fmt(L.rtt_p99_ms)} ms`, L.rtt_p99_ms == null ? null : L.rtt_p99_ms <= rttTarget);
+  }
+  if (L && F) tgt('server CPU vs floor', '<= 1.5x', `${fmt(F.ratio)}x (${fmt(L.cpu_ms_per_bot_s, 3)} vs ${fmt(F.cpu_ms_per_bot_s, 3)} ms/bot-s)`, F.ratio == null ? null : F.ratio <= 1.5);
+  if (M) {
+    tgt('64-player match: bytes per moving entity', '<= 4 B/snapshot', `${fmt(M.bytes_per_moving_entity)} B`, M.bytes_per_moving_entity == null ? null : M.bytes_per_moving_entity <= 4);
+    tgt('64-player match: input->ack RTT p99', `<= ${fmt(rttTarget)} ms`, `${fmt(M.rtt_p99_ms)} ms`, M.rtt_p99_ms == null ? null : M.rtt_p99_ms <= rttTarget);
+  }
+  if (I) tgt('idle entities', '0 B/snapshot', `${fmt(I.bytes_per_idle_entity, 3)} B (${fmt(I.mean_snapshot_bytes, 1)} B snapshots)`, I.bytes_per_idle_entity == null ? null : I.bytes_per_idle_entity <= 0.0005);
+
+  console.log('');
+  console.log(`targets (commit ${COMMIT}, median of ${CFG.runs} run(s), ${CFG.tickRate} Hz):`);
+  const w0 = Math.max(...T.map((t) => t.what.length)), w1 = Math.max(...T.map((t) => t.target.length)), w2 = Math.max(...T.map((t) => t.measured.length));
+  for (const t of T)
+    console.log(`  ${t.what.padEnd(w0)}  ${t.target.padEnd(w1)}  ${t.measured.padEnd(w2)}  ${t.ok === null ? 'n/a' : t.ok ? 'met' : 'MISSED'}`);
+  fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: 'targets', runs: CFG.runs, targets: T }) + '\n');
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.stack || e}`);
+  process.exit(1);
+});
