@@ -16,13 +16,15 @@
  * The lws settings are the real server's: one context, one port, alpn
  * http/1.1, protocol 0 "http" then tickwire.v1 with rx_buffer_size 128 and
  * tx_packet_size PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME, "latest wins"
- * WRITEABLE sends, IPv4 socket for an IPv4 host. So ours/floor CPU is the
- * real server's overhead over the unavoidable socket work. */
+ * WRITEABLE sends, a 64 KiB SO_SNDBUF per client, IPv4 socket for an IPv4
+ * host. So ours/floor CPU is the real server's overhead over the
+ * unavoidable socket work. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -30,6 +32,7 @@
 
 #define MAX_CATCHUP_TICKS 4
 #define DEFAULT_SNAPSHOT_BYTES 300
+#define CLIENT_SNDBUF_BYTES (64 * 1024) /* as server/net.c */
 
 typedef struct fsession {
     struct lws *wsi;
@@ -210,6 +213,11 @@ static int floor_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_ESTABLISHED:
         memset(ss, 0, sizeof *ss);
         ss->wsi = wsi;
+        {
+            /* the real server bounds each client's kernel send buffer the same way */
+            int sndbuf = CLIENT_SNDBUF_BYTES;
+            setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        }
         ss->next = f->sessions;
         if (f->sessions)
             f->sessions->prev = ss;
