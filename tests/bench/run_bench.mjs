@@ -99,6 +99,13 @@ function procCpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
+// Busy CPU seconds of the whole machine (all cores), from /proc/stat.
+function machineBusySeconds() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / CLK_TCK;
+}
+
 function procRssKiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : null;
@@ -301,11 +308,11 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     const botsDone = waitExit(bot, (duration + ramp + 60) * 1000);
 
     await sleep((ramp + settle) * 1000 - (Date.now() - t0));
-    const cpuA = procCpuSeconds(srv.pid), tA = Date.now();
+    const cpuA = procCpuSeconds(srv.pid), busyA = machineBusySeconds(), tA = Date.now();
     const botCpuA = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
     const m1 = hasMetrics ? await scrape(port) : null;
     await sleep(window * 1000 - (Date.now() - tA));
-    const cpuB = procCpuSeconds(srv.pid), tB = Date.now();
+    const cpuB = procCpuSeconds(srv.pid), busyB = machineBusySeconds(), tB = Date.now();
     const botCpuB = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
     const rssLoaded = procRssKiB(srv.pid);
     const m2 = hasMetrics ? await scrape(port) : null;
@@ -321,6 +328,8 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
       server_cpu_s: cpuS,
       server_cpu_pct: (100 * cpuS) / wall,
       bots_cpu_pct: botCpuA !== null && botCpuB !== null ? (100 * (botCpuB - botCpuA)) / wall : null,
+      // CPU of everything else on the machine meanwhile (noise indicator)
+      other_cpu_pct: botCpuA !== null && botCpuB !== null ? (100 * (busyB - busyA - cpuS - (botCpuB - botCpuA))) / wall : null,
       rss_idle_kib: rssIdle,
       rss_loaded_kib: rssLoaded,
       ...bf,
@@ -433,7 +442,8 @@ async function main() {
       row(`${CFG.bots} bots`, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
         `tick p50 ${fmt(m.tick_p50_ms, 3)} p99 ${fmt(m.tick_p99_ms, 3)} max <=${fmt(m.tick_max_ms, 1)} ms`, `missed ${fmt(m.missed_ticks_run, 0)}`,
         `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `bots<99% ${fmt(m.bots_under_99, 0)}`,
-        `connected ${fmt(m.bots_connected, 0)}`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`]);
+        `connected ${fmt(m.bots_connected, 0)}`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`,
+        `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
     } else if (name === 'floor') {
       let bytes = CFG.floorBytes ?? (res.load && res.load.mean_snapshot_bytes != null ? Math.round(res.load.mean_snapshot_bytes) : 300);
       if (bytes < 24) bytes = bytes <= 11 ? 11 : 24; // the floor's smallest sizes
@@ -445,7 +455,8 @@ async function main() {
       if (res.load && res.load.cpu_ms_per_bot_s && m.cpu_ms_per_bot_s) m.ratio = res.load.cpu_ms_per_bot_s / m.cpu_ms_per_bot_s;
       res.floor = m;
       row(`floor (${bytes} B)`, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
-        `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `ours/floor ${fmt(m.ratio)}x`]);
+        `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `ours/floor ${fmt(m.ratio)}x`,
+        `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
     } else {
       console.error(`bench: unknown scenario '${name}' (match, load, idle, floor)`);
       process.exit(2);
