@@ -30,6 +30,8 @@ void cli_usage(FILE *out, const char *prog)
             "  --log-format FMT     json (one object per line, default) or text\n"
             "  --web-root DIR       folder served over HTTP (default %s)\n"
             "  --map FILE           arena map (default %s)\n"
+            "  --tls-cert FILE      PEM certificate: serve https and wss (needs --tls-key)\n"
+            "  --tls-key FILE       PEM private key, unencrypted, one block\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -80,7 +82,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
         flag[flen] = '\0';
         static const char *const known[] = {"--host", "--port", "--tick-rate", "--snapshot-rate",
                                             "--match-size", "--npcs", "--log-level", "--log-format", "--web-root",
-                                            "--map", "--seed"};
+                                            "--map", "--seed", "--tls-cert", "--tls-key"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -114,6 +116,10 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             cfg->web_root = val;
         else if (strcmp(flag, "--map") == 0)
             cfg->map_path = val;
+        else if (strcmp(flag, "--tls-cert") == 0)
+            cfg->tls_cert = val;
+        else if (strcmp(flag, "--tls-key") == 0)
+            cfg->tls_key = val;
         else if (strcmp(flag, "--log-level") == 0) {
             cfg->log_level = log_level_parse(val);
             if (cfg->log_level < 0) {
@@ -147,6 +153,10 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     if (cfg->npcs >= cfg->match_size) {
         snprintf(err, errlen, "--npcs %d leaves no room for people in --match-size %d", cfg->npcs,
                  cfg->match_size);
+        return CLI_ERROR;
+    }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together");
         return CLI_ERROR;
     }
     if (!seed_set)

@@ -18,6 +18,8 @@ typedef struct tw_config {
     int log_format;        /* log_format */
     const char *web_root;
     const char *map_path;
+    const char *tls_cert;  /* both set: https and wss on the same port */
+    const char *tls_key;
     uint64_t seed;
 } tw_config;
 

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "map.h"
 #include "net.h"
+#include "tls.h"
 
 static net_server *g_server; /* for the signal handler only */
 
@@ -41,6 +42,10 @@ int main(int argc, char **argv)
         cfg.seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
     }
 
+    if (cfg.tls_cert && tls_check_files(cfg.tls_cert, cfg.tls_key, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: tls: %s\n", argv[0], err);
+        return 1;
+    }
     sim_map map;
     if (map_load(cfg.map_path, &map, err, sizeof err) < 0) {
         fprintf(stderr, "%s: map: %s\n", argv[0], err);
@@ -60,11 +65,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     const char *shown = strcmp(cfg.host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.host;
-    log_event(LOG_INFO, "start", "host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s",
-              cfg.host, net_server_port(s), cfg.tick_rate, cfg.snapshot_rate, cfg.match_size,
+    log_event(LOG_INFO, "start", "tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s",
+              cfg.tls_cert ? "on" : "off", cfg.host, net_server_port(s), cfg.tick_rate, cfg.snapshot_rate, cfg.match_size,
               cfg.npcs, cfg.map_path);
-    printf("tickwire: serving http://%s:%d/ (open it in a browser; Ctrl-C stops)\n", shown,
-           net_server_port(s));
+    printf("tickwire: serving %s://%s:%d/ (open it in a browser; Ctrl-C stops)\n",
+           cfg.tls_cert ? "https" : "http", shown, net_server_port(s));
     fflush(stdout);
 
     net_server_run(s);

@@ -634,6 +634,12 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
      * address): keep IPv4 hosts on an IPv4 socket. */
     if (!strchr(cfg->host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (cfg->tls_cert) {
+        /* mbedTLS backend: TLS 1.2, one PEM block per file (see tls.h). */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available?)", cfg->host,

@@ -5,7 +5,9 @@
  * sockets: a C client built on shared/client.c (the same netcode the bots
  * and the browser use) and the raw wsclient for the bad inputs.
  *
- *   test_server SERVER CASE    CASE: play delta bad_input matches shutdown cli */
+ *   test_server SERVER CASE [--tls CERT KEY]
+ *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
+ * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -28,6 +30,7 @@
 #include "wsclient.h"
 
 static int g_failed;
+static const char *g_tls_cert, *g_tls_key; /* --tls CERT KEY: run the case over wss */
 
 #define CHECK(cond, ...)                                                          \
     do {                                                                          \
@@ -63,6 +66,12 @@ static int server_start(server_proc *sp, const char *path, const char *const *ex
         return -1;
     const char *argv[32] = {path, "--port", "0", "--log-level", "warn"};
     int argc = 5;
+    if (g_tls_cert) {
+        argv[argc++] = "--tls-cert";
+        argv[argc++] = g_tls_cert;
+        argv[argc++] = "--tls-key";
+        argv[argc++] = g_tls_key;
+    }
     for (int i = 0; extra && extra[i] && argc < 30; i++)
         argv[argc++] = extra[i];
     argv[argc] = NULL;
@@ -82,9 +91,9 @@ static int server_start(server_proc *sp, const char *path, const char *const *ex
     char line[256];
     /* The server prints its URL once it listens: wait for that line. */
     while (fgets(line, sizeof line, sp->out)) {
-        const char *p = strstr(line, "http://127.0.0.1:");
+        const char *p = strstr(line, "://127.0.0.1:");
         if (p) {
-            sp->port = atoi(p + strlen("http://127.0.0.1:"));
+            sp->port = atoi(p + strlen("://127.0.0.1:"));
             return sp->port > 0 ? 0 : -1;
         }
     }
@@ -490,23 +499,20 @@ static void case_matches(const char *server)
 /* GET a path over a plain socket; returns the HTTP status, body in out. */
 static int http_get(int port, const char *path, char *out, size_t cap)
 {
-    wsc c; /* only for its socket helpers' buffer */
-    memset(&c, 0, sizeof c);
-    c.fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    if (connect(c.fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    static wsc c;
+    char err[128];
+    if (wsc_open(&c, "127.0.0.1", port, err, sizeof err) < 0)
         return -1;
     char req[256];
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-    if (send(c.fd, req, (size_t)n, 0) != n)
+    if (wsc_write(&c, req, (size_t)n) < 0)
         return -1;
-    size_t len = 0;
-    ssize_t r;
-    while (len + 1 < cap && (r = recv(c.fd, out + len, cap - 1 - len, 0)) > 0)
-        len += (size_t)r;
+    while (wsc_fill(&c, 3000) > 0) {
+    }
+    size_t len = c.len < cap - 1 ? c.len : cap - 1;
+    memcpy(out, c.buf, len);
     out[len] = '\0';
-    close(c.fd);
+    wsc_close(&c);
     int status = 0;
     sscanf(out, "HTTP/1.1 %d", &status);
     char *body = strstr(out, "\r\n\r\n");
@@ -777,8 +783,12 @@ static void case_cli(const char *server)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SERVER CASE\n", argv[0]);
+    if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
+        g_tls_cert = argv[4];
+        g_tls_key = argv[5];
+        wsc_use_tls(g_tls_cert);
+    } else if (argc != 3) {
+        fprintf(stderr, "usage: %s SERVER CASE [--tls CERT KEY]\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -1,6 +1,13 @@
 /* wsclient: see wsclient.h. RFC 6455 framing, client side. */
 #include "wsclient.h"
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,11 +19,106 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int write_all(int fd, const void *data, size_t len)
+typedef struct tls_state {
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_entropy_context entropy;
+    mbedtls_x509_crt ca;
+} tls_state;
+
+static const char *g_tls_ca;
+
+void wsc_use_tls(const char *ca_path)
+{
+    g_tls_ca = ca_path;
+}
+
+int wsc_tls_enabled(void)
+{
+    return g_tls_ca != NULL;
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    ssize_t n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
+    return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)n;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    ssize_t n = recv(*(int *)ctx, buf, len, 0);
+    return n < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)n;
+}
+
+static void tls_free(wsc *c)
+{
+    tls_state *t = c->tls;
+    if (!t)
+        return;
+    mbedtls_ssl_free(&t->ssl);
+    mbedtls_ssl_config_free(&t->conf);
+    mbedtls_ctr_drbg_free(&t->drbg);
+    mbedtls_entropy_free(&t->entropy);
+    mbedtls_x509_crt_free(&t->ca);
+    free(t);
+    c->tls = NULL;
+}
+
+static int tls_start(wsc *c, char *err, size_t errlen)
+{
+    tls_state *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    c->tls = t;
+    mbedtls_ssl_init(&t->ssl);
+    mbedtls_ssl_config_init(&t->conf);
+    mbedtls_ctr_drbg_init(&t->drbg);
+    mbedtls_entropy_init(&t->entropy);
+    mbedtls_x509_crt_init(&t->ca);
+    int e = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, NULL, 0);
+    if (!e)
+        e = mbedtls_x509_crt_parse_file(&t->ca, g_tls_ca);
+    if (!e)
+        e = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+    if (!e) {
+        mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+        mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+        mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+        e = mbedtls_ssl_setup(&t->ssl, &t->conf);
+    }
+    if (!e)
+        e = mbedtls_ssl_set_hostname(&t->ssl, "localhost");
+    if (!e) {
+        mbedtls_ssl_set_bio(&t->ssl, &c->fd, bio_send, bio_recv, NULL);
+        while ((e = mbedtls_ssl_handshake(&t->ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
+               e == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        }
+    }
+    if (e) {
+        char why[128];
+        mbedtls_strerror(e, why, sizeof why);
+        snprintf(err, errlen, "tls: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_all(wsc *c, const void *data, size_t len)
 {
     const uint8_t *p = data;
+    while (len && c->tls) {
+        int n = mbedtls_ssl_write(&((tls_state *)c->tls)->ssl, p, len);
+        if (n == MBEDTLS_ERR_SSL_WANT_WRITE || n == MBEDTLS_ERR_SSL_WANT_READ)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
     while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -33,12 +135,24 @@ static int fill(wsc *c, int timeout_ms)
 {
     if (c->len == sizeof c->buf)
         return -1;
-    struct pollfd pfd = {c->fd, POLLIN, 0};
-    int r = poll(&pfd, 1, timeout_ms);
-    if (r == 0)
-        return 0;
-    if (r < 0)
-        return errno == EINTR ? 0 : -1;
+    tls_state *t = c->tls;
+    if (!t || mbedtls_ssl_get_bytes_avail(&t->ssl) == 0) {
+        struct pollfd pfd = {c->fd, POLLIN, 0};
+        int r = poll(&pfd, 1, timeout_ms);
+        if (r == 0)
+            return 0;
+        if (r < 0)
+            return errno == EINTR ? 0 : -1;
+    }
+    if (t) {
+        int n = mbedtls_ssl_read(&t->ssl, c->buf + c->len, sizeof c->buf - c->len);
+        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
+            return 0;
+        if (n <= 0)
+            return -1;
+        c->len += (size_t)n;
+        return n;
+    }
     ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
     if (n <= 0)
         return -1;
@@ -46,7 +160,17 @@ static int fill(wsc *c, int timeout_ms)
     return (int)n;
 }
 
-int wsc_connect(wsc *c, const char *host, int port, const char *subprotocol, char *err, size_t errlen)
+int wsc_fill(wsc *c, int timeout_ms)
+{
+    return fill(c, timeout_ms);
+}
+
+int wsc_write(wsc *c, const void *data, size_t len)
+{
+    return write_all(c, data, len);
+}
+
+int wsc_open(wsc *c, const char *host, int port, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -58,6 +182,13 @@ int wsc_connect(wsc *c, const char *host, int port, const char *subprotocol, cha
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return g_tls_ca ? tls_start(c, err, errlen) : 0;
+}
+
+int wsc_connect(wsc *c, const char *host, int port, const char *subprotocol, char *err, size_t errlen)
+{
+    if (wsc_open(c, host, port, err, errlen) < 0)
+        return -1;
     char req[512];
     int n = snprintf(req, sizeof req,
                      "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -65,7 +196,7 @@ int wsc_connect(wsc *c, const char *host, int port, const char *subprotocol, cha
                      "%s%s%s\r\n",
                      host, port, subprotocol ? "Sec-WebSocket-Protocol: " : "",
                      subprotocol ? subprotocol : "", subprotocol ? "\r\n" : "");
-    if (write_all(c->fd, req, (size_t)n) < 0) {
+    if (write_all(c, req, (size_t)n) < 0) {
         snprintf(err, errlen, "send handshake failed");
         return -1;
     }
@@ -115,7 +246,7 @@ int wsc_send_frame(wsc *c, int opcode, int fin, const void *data, size_t len)
     memcpy(frame, hdr, h);
     for (size_t i = 0; i < len; i++)
         frame[h + i] = ((const uint8_t *)data)[i] ^ mask[i & 3];
-    int rc = write_all(c->fd, frame, h + len);
+    int rc = write_all(c, frame, h + len);
     free(frame);
     return rc;
 }
@@ -180,6 +311,7 @@ int wsc_recv(wsc *c, uint8_t *out, size_t cap, size_t *len, int timeout_ms)
 
 void wsc_close(wsc *c)
 {
+    tls_free(c);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;

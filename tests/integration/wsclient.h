@@ -12,11 +12,22 @@ enum { WS_TEXT = 1, WS_BINARY = 2, WS_CLOSE = 8, WS_PING = 9, WS_PONG = 10 };
 
 typedef struct wsc {
     int fd;
+    void *tls;               /* TLS session when wsc_use_tls() was called */
     uint8_t buf[1 << 16];
     size_t len;
     uint16_t close_code;     /* from the server's close frame, 0 none */
     char close_reason[124];
 } wsc;
+
+/* From now on every connection of this process speaks TLS, trusting the
+ * PEM certificate at ca_path (the test's self-signed one). */
+void wsc_use_tls(const char *ca_path);
+int wsc_tls_enabled(void);
+/* TCP (and TLS) connect without the WebSocket handshake, for plain HTTP. */
+int wsc_open(wsc *c, const char *host, int port, char *err, size_t errlen);
+int wsc_write(wsc *c, const void *data, size_t len);
+/* Reads what arrives into c->buf within timeout_ms: bytes, 0 timeout, -1 EOF. */
+int wsc_fill(wsc *c, int timeout_ms);
 
 /* Connects and completes the handshake with `subprotocol` (NULL: none).
  * Returns 0, or -1 with the HTTP status line in err. */
