@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cli.h"
@@ -12,6 +13,20 @@
 #include "tls.h"
 
 static net_server *g_server; /* for the signal handler only */
+
+/* lws sizes its connection tables from the soft fd limit: raise it toward
+ * the hard one (capped, the tables cost memory per slot). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
 
 static void on_signal(int sig)
 {
@@ -46,6 +61,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: tls: %s\n", argv[0], err);
         return 1;
     }
+    raise_fd_limit();
     sim_map map;
     if (map_load(cfg.map_path, &map, err, sizeof err) < 0) {
         fprintf(stderr, "%s: map: %s\n", argv[0], err);
