@@ -32,6 +32,12 @@ void cli_usage(FILE *out, const char *prog)
             "  --map FILE           arena map (default %s)\n"
             "  --tls-cert FILE      PEM certificate: serve https and wss (needs --tls-key)\n"
             "  --tls-key FILE       PEM private key, unencrypted, one block\n"
+            "  --allow-origin URL   browser origin allowed to open the game socket, repeatable;\n"
+            "                       the page's own origin and localhost are always allowed\n"
+            "  --max-conns N        game connections in all (default 4096)\n"
+            "  --max-conns-per-ip N game connections from one address (default 1200: room for\n"
+            "                       a 1000-bot load test from one machine; lower it in production)\n"
+            "  --idle-timeout S     close a connection silent this long, 1..3600 (default 10)\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -61,6 +67,9 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->log_level = LOG_INFO;
     cfg->web_root = TICKWIRE_DEFAULT_WEB_ROOT;
     cfg->map_path = TICKWIRE_DEFAULT_MAP;
+    cfg->max_conns = 4096;
+    cfg->max_conns_per_ip = 1200;
+    cfg->idle_timeout = 10;
     int seed_set = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -82,7 +91,9 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
         flag[flen] = '\0';
         static const char *const known[] = {"--host", "--port", "--tick-rate", "--snapshot-rate",
                                             "--match-size", "--npcs", "--log-level", "--log-format", "--web-root",
-                                            "--map", "--seed", "--tls-cert", "--tls-key"};
+                                            "--map", "--seed", "--tls-cert", "--tls-key",
+                                            "--allow-origin", "--max-conns", "--max-conns-per-ip",
+                                            "--idle-timeout"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -116,7 +127,23 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             cfg->web_root = val;
         else if (strcmp(flag, "--map") == 0)
             cfg->map_path = val;
-        else if (strcmp(flag, "--tls-cert") == 0)
+        else if (strcmp(flag, "--max-conns") == 0)
+            rc = parse_int(flag, val, 1, 1000000, &cfg->max_conns, err, errlen);
+        else if (strcmp(flag, "--max-conns-per-ip") == 0)
+            rc = parse_int(flag, val, 1, 1000000, &cfg->max_conns_per_ip, err, errlen);
+        else if (strcmp(flag, "--idle-timeout") == 0)
+            rc = parse_int(flag, val, 1, 3600, &cfg->idle_timeout, err, errlen);
+        else if (strcmp(flag, "--allow-origin") == 0) {
+            if (cfg->n_origins == CLI_MAX_ORIGINS) {
+                snprintf(err, errlen, "--allow-origin: at most %d", CLI_MAX_ORIGINS);
+                rc = -1;
+            } else if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) {
+                snprintf(err, errlen, "--allow-origin: '%s' is not an origin like https://game.example.com", val);
+                rc = -1;
+            } else {
+                cfg->origins[cfg->n_origins++] = val;
+            }
+        } else if (strcmp(flag, "--tls-cert") == 0)
             cfg->tls_cert = val;
         else if (strcmp(flag, "--tls-key") == 0)
             cfg->tls_key = val;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define CLI_MAX_ORIGINS 16
+
 typedef struct tw_config {
     const char *host;
     int port;
@@ -21,6 +23,11 @@ typedef struct tw_config {
     const char *tls_cert;  /* both set: https and wss on the same port */
     const char *tls_key;
     uint64_t seed;
+    int max_conns;          /* game connections in all */
+    int max_conns_per_ip;   /* game connections from one address */
+    int idle_timeout;       /* seconds without a message before a close */
+    int n_origins;
+    const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
 } tw_config;
 
 enum { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = -1 };

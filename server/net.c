@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libwebsockets.h>
 
@@ -28,7 +29,8 @@
 #define MAX_MATCHES 4096
 #define MAX_CATCHUP_TICKS 4      /* ticks run back to back after a stall */
 #define SEND_STALL_SECONDS 2     /* choked this long -> dropped */
-#define JOIN_TIMEOUT_SECONDS 10
+#define JOIN_TIMEOUT_SECONDS 5    /* from upgrade to a valid JOIN */
+#define HTTP_TIMEOUT_SECONDS 5    /* e.g. headers trickled byte by byte */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
 #define CLIENT_SNDBUF_BYTES (64 * 1024)
@@ -44,17 +46,27 @@ typedef struct session {
     uint8_t need_welcome;
     uint32_t sent_tick;        /* newest snapshot tick sent */
     uint32_t progress_tick;    /* match tick of the last send (or join) */
+    uint32_t rx_tick;          /* match tick of the last message received */
+    double msg_tokens, byte_tokens;  /* rate limit buckets */
+    lws_usec_t bucket_us;
     uint16_t close_code;
     const char *close_why;
     size_t rx_len;
     uint8_t rx[PROTO_MAX_CLIENT_MSG];
-    char peer[64];
+    char peer[64];             /* address:port, for logs */
+    char ip[48];               /* address, for the per-address limit */
 } session;
 
 /* Why a message was refused; the label is the /metrics reason. */
-typedef enum bad_reason { BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_N } bad_reason;
+typedef enum bad_reason {
+    BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_RATE, BAD_N
+} bad_reason;
 static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malformed", "unexpected",
-                                              "sequence"};
+                                              "sequence", "rate_limit"};
+
+/* Why a connection was refused before the upgrade. */
+typedef enum refuse_reason { REF_ORIGIN, REF_MAX_CONNS, REF_MAX_PER_IP, REF_N } refuse_reason;
+static const char *const REF_LABELS[REF_N] = {"origin", "max_conns", "max_conns_per_ip"};
 
 #define TICK_BUCKETS 11
 static const double TICK_LE[TICK_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
@@ -67,6 +79,8 @@ typedef struct net_stats {
     uint64_t snapshots_out, snapshot_bytes_out, full_out, welcome_out;
     uint64_t inputs_in, snapshots_skipped, dropped_slow, joins, leaves;
     uint64_t bad[BAD_N];
+    uint64_t refused[REF_N];
+    uint64_t dropped_idle;
 } net_stats;
 
 typedef struct http_session {
@@ -91,6 +105,7 @@ struct net_server {
     net_stats stats;
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
     struct lws_http_mount mount, metrics_mount;
+    lws_retry_bo_t keepalive;
     struct lws_protocols protocols[3];
     uint8_t scratch[LWS_PRE + PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME];
 };
@@ -168,6 +183,7 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
     ss->state = S_PLAYING;
     ss->need_welcome = 1;
     ss->progress_tick = m->world.tick;
+    ss->rx_tick = m->world.tick;
     s->stats.joins++;
     lws_set_timeout(ss->wsi, NO_PENDING_TIMEOUT, 0);
     lws_callback_on_writable(ss->wsi);
@@ -201,6 +217,28 @@ static int on_message(net_server *s, session *ss, const uint8_t *buf, size_t len
     return 0;
 }
 
+/* Token buckets: messages at 2x the tick rate with one second of burst, and
+ * bytes at the tick rate times the largest message, with two seconds of
+ * burst. An honest client sends one small input per tick. */
+static int rate_ok(net_server *s, session *ss, size_t len)
+{
+    const double msg_rate = 2.0 * s->cfg.tick_rate, msg_burst = s->cfg.tick_rate;
+    const double byte_rate = (double)s->cfg.tick_rate * PROTO_MAX_CLIENT_MSG, byte_burst = 2 * byte_rate;
+    lws_usec_t now = lws_now_usecs();
+    if (ss->bucket_us == 0) {
+        ss->msg_tokens = msg_burst;
+        ss->byte_tokens = byte_burst;
+    } else {
+        double dt = (double)(now - ss->bucket_us) * 1e-6;
+        ss->msg_tokens = ss->msg_tokens + dt * msg_rate < msg_burst ? ss->msg_tokens + dt * msg_rate : msg_burst;
+        ss->byte_tokens = ss->byte_tokens + dt * byte_rate < byte_burst ? ss->byte_tokens + dt * byte_rate : byte_burst;
+    }
+    ss->bucket_us = now;
+    ss->msg_tokens -= 1.0;
+    ss->byte_tokens -= (double)len;
+    return ss->msg_tokens >= 0.0 && ss->byte_tokens >= 0.0;
+}
+
 static int on_receive(net_server *s, session *ss, const void *in, size_t len)
 {
     struct lws *wsi = ss->wsi;
@@ -215,6 +253,10 @@ static int on_receive(net_server *s, session *ss, const void *in, size_t len)
         return 0;
     size_t n = ss->rx_len;
     ss->rx_len = 0;
+    if (!rate_ok(s, ss, n))
+        return refuse(s, ss, BAD_RATE, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded");
+    if (ss->m)
+        ss->rx_tick = ss->m->world.tick;
     return on_message(s, ss, ss->rx, n);
 }
 
@@ -313,6 +355,7 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         ss->wsi = wsi;
         ss->pid = -1;
         peer_name(wsi, ss->peer, sizeof ss->peer);
+        lws_get_peer_simple(wsi, ss->ip, sizeof ss->ip);
         {
             int sndbuf = CLIENT_SNDBUF_BYTES;
             setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
@@ -437,8 +480,14 @@ static size_t metrics_render(net_server *s, char *buf, size_t cap)
     tb_metric(&t, "tickwire_leaves_total", "counter", "Players left.", (double)st->leaves);
     tb_printf(&t, "# HELP tickwire_clients_dropped_total Clients the server dropped, by reason.\n"
                   "# TYPE tickwire_clients_dropped_total counter\n"
-                  "tickwire_clients_dropped_total{reason=\"send_stalled\"} %llu\n",
-              (unsigned long long)st->dropped_slow);
+                  "tickwire_clients_dropped_total{reason=\"send_stalled\"} %llu\n"
+                  "tickwire_clients_dropped_total{reason=\"idle\"} %llu\n",
+              (unsigned long long)st->dropped_slow, (unsigned long long)st->dropped_idle);
+    tb_printf(&t, "# HELP tickwire_connections_refused_total Upgrades refused before the handshake, by reason.\n"
+                  "# TYPE tickwire_connections_refused_total counter\n");
+    for (int r = 0; r < REF_N; r++)
+        tb_printf(&t, "tickwire_connections_refused_total{reason=\"%s\"} %llu\n", REF_LABELS[r],
+                  (unsigned long long)st->refused[r]);
     tb_printf(&t, "# HELP tickwire_bad_messages_total Messages refused (connection closed), by reason.\n"
                   "# TYPE tickwire_bad_messages_total counter\n");
     for (int r = 0; r < BAD_N; r++)
@@ -451,12 +500,76 @@ static size_t metrics_render(net_server *s, char *buf, size_t cap)
     return t.len;
 }
 
+static int is_local_host(const char *h, size_t n)
+{
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
+           (n == 5 && strncmp(h, "[::1]", 5) == 0);
+}
+
+/* Browser origins allowed to open the game socket: the page's own origin
+ * (Origin names the Host the request went to), localhost, and --allow-origin. */
+static int origin_allowed(const net_server *s, const char *origin, const char *host)
+{
+    for (int i = 0; i < s->cfg.n_origins; i++)
+        if (strcasecmp(origin, s->cfg.origins[i]) == 0)
+            return 1;
+    const char *o = strstr(origin, "://");
+    if (!o)
+        return 0;
+    o += 3;
+    if (host[0] && strcasecmp(o, host) == 0)
+        return 1;
+    size_t n = o[0] == '[' ? strcspn(o, "]") + 1 : strcspn(o, ":");
+    return is_local_host(o, n);
+}
+
+static int count_from_ip(const net_server *s, const char *ip)
+{
+    int n = 0;
+    for (const session *ss = s->sessions; ss; ss = ss->next)
+        n += strcmp(ss->ip, ip) == 0;
+    return n;
+}
+
+/* Before the upgrade: 403 for a foreign browser origin, 503 when the server
+ * or this address is at its connection limit. Requests without an Origin
+ * header are not from a browser page and go on to the JOIN check. */
+static int confirm_upgrade(net_server *s, struct lws *wsi)
+{
+    char origin[256] = "", host[256] = "", ip[48] = "";
+    lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    refuse_reason r = REF_N;
+    int status = HTTP_STATUS_FORBIDDEN;
+    if (origin[0] && !origin_allowed(s, origin, host)) {
+        r = REF_ORIGIN;
+    } else if (s->nsessions >= s->cfg.max_conns) {
+        r = REF_MAX_CONNS;
+        status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+    } else if (count_from_ip(s, ip) >= s->cfg.max_conns_per_ip) {
+        r = REF_MAX_PER_IP;
+        status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+    }
+    if (r == REF_N)
+        return 0;
+    s->stats.refused[r]++;
+    char qorigin[256];
+    log_event(LOG_WARN, "refuse", "ip=%s status=%d reason=%s origin=\"%s\"", ip, status, REF_LABELS[r],
+              log_quote(origin, qorigin, sizeof qorigin));
+    if (lws_return_http_status(wsi, (unsigned int)status, REF_LABELS[r]))
+        return -1;
+    return 1;
+}
+
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
     http_session *hs = user;
     net_server *s = server_of(wsi);
     switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(s, wsi);
     case LWS_CALLBACK_HTTP: {
         /* Only the /metrics callback mount lands here, for any path that
          * starts with /metrics: serve exactly /metrics. */
@@ -508,10 +621,20 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 static void after_snapshot(net_server *s, match *m)
 {
     uint32_t stall = (uint32_t)(SEND_STALL_SECONDS * s->cfg.tick_rate);
+    uint32_t idle = (uint32_t)(s->cfg.idle_timeout * s->cfg.tick_rate);
     for (int id = 0; id < m->cfg.size; id++) {
         session *ss = m->players[id].conn;
         if (!ss || ss->close_code)
             continue;
+        if (m->world.tick - ss->rx_tick > idle) {
+            s->stats.dropped_idle++;
+            ss->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+            ss->close_why = "idle timeout";
+            log_event(LOG_INFO, "drop", "peer=%s match=%u player=%d reason=\"no message for %d s\"",
+                      ss->peer, m->id, id, s->cfg.idle_timeout);
+            lws_callback_on_writable(ss->wsi);
+            continue;
+        }
         if (m->world.tick - ss->progress_tick > stall) {
             s->stats.dropped_slow++;
             ss->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
@@ -618,6 +741,9 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
     s->map = *map;
     s->period_us = 1000000 / cfg->tick_rate;
     init_protocols(s);
+    /* Ping a connection quiet for 5 s, hang up after 15 s without a valid
+     * frame: half-open connections are reaped. */
+    s->keepalive = (lws_retry_bo_t){.secs_since_valid_ping = 5, .secs_since_valid_hangup = 15};
     lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, NULL);
 
     struct lws_context_creation_info info;
@@ -630,6 +756,8 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
     info.alpn = "http/1.1";
+    info.timeout_secs = HTTP_TIMEOUT_SECONDS;
+    info.retry_and_idle_policy = &s->keepalive;
     /* With IPv6 on, lws 4.1.6 binds an IPv4 literal as [::] (every
      * address): keep IPv4 hosts on an IPv4 socket. */
     if (!strchr(cfg->host, ':'))

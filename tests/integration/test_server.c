@@ -726,6 +726,90 @@ static void case_slow_reader(const char *server)
     unlink(path);
 }
 
+/* Limits before the upgrade (origin 403, per-address 503) and after it
+ * (an input flood is closed with 1008), while an honest player plays on. */
+static void case_limits(const char *server)
+{
+    const char *args[] = {"--max-conns-per-ip", "4", "--allow-origin", "https://game.example.com", NULL};
+    server_proc sp = {0};
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    player w;
+    CHECK(player_join(&w, sp.port, "honest") == 0, "join");
+    pthread_create(&w.thread, NULL, player_thread, &w);
+
+    static const struct {
+        const char *headers;
+        const char *want;
+    } origins[] = {
+        {"Origin: http://evil.example.com\r\n", " 403 "},
+        {"Origin: https://game.example.com.evil.net\r\n", " 403 "},
+        {"Origin: https://game.example.com\r\n", NULL},
+        {"Origin: http://localhost:3000\r\n", NULL},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof origins / sizeof origins[0]; i++) {
+        wsc c;
+        char err[128] = "";
+        int rc = wsc_connect_h(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, origins[i].headers, err, sizeof err);
+        if (origins[i].want)
+            CHECK(rc < 0 && strstr(err, origins[i].want), "origin %s: got '%s'",
+                  origins[i].headers, err);
+        else
+            CHECK(rc == 0, "origin %s refused: %s", origins[i].headers ? origins[i].headers : "(none)", err);
+        printf("limits: %-45.*s -> %s\n", origins[i].headers ? (int)strcspn(origins[i].headers, "\r") : 9,
+               origins[i].headers ? origins[i].headers : "no Origin", rc < 0 ? err : "upgraded");
+        wsc_close(&c);
+    }
+
+    /* Four from this address are allowed (the honest player is one). */
+    wsc extra[4];
+    char err[128];
+    for (int i = 0; i < 3; i++)
+        CHECK(wsc_connect(&extra[i], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "conn %d: %s", i, err);
+    int rc = wsc_connect(&extra[3], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err);
+    CHECK(rc < 0 && strstr(err, " 503 "), "5th connection from one address: %s", rc ? err : "upgraded");
+    printf("limits: 5th connection from one address      -> %s\n", err);
+    wsc_close(&extra[3]);
+    for (int i = 1; i < 3; i++)
+        wsc_close(&extra[i]);
+
+    /* Flood: a joined client sends inputs as fast as it can. */
+    uint8_t j[32], buf[64], msg[PROTO_MAX_SNAPSHOT];
+    size_t len;
+    wsc_send(&extra[0], WS_BINARY, j, proto_join_write("flood", j, sizeof j));
+    proto_input_msg m = {.ack_tick = 0, .first_seq = 1, .count = 1};
+    int sent = 0;
+    for (; sent < 2000; sent++) {
+        size_t n = proto_input_write(&m, buf, sizeof buf);
+        if (wsc_send(&extra[0], WS_BINARY, buf, n) < 0)
+            break;
+        m.first_seq++;
+    }
+    int op;
+    double end = now_ms() + 5000;
+    while ((op = wsc_recv(&extra[0], msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    }
+    CHECK(op == WS_CLOSE && extra[0].close_code == 1008, "flood: op %d code %u", op, extra[0].close_code);
+    printf("limits: input flood (%d messages at once)     -> close %u \"%s\"\n", sent, extra[0].close_code,
+           extra[0].close_reason);
+    wsc_close(&extra[0]);
+
+    uint32_t before = player_snapshots(&w);
+    end = now_ms() + 3000;
+    while (player_snapshots(&w) < before + 30 && now_ms() < end)
+        usleep(5000);
+    CHECK(player_snapshots(&w) >= before + 30 && w.closed == 0, "honest player stalled or closed");
+    w.stop = 1;
+    pthread_join(w.thread, NULL);
+    static char text[65536];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    CHECK(metric_value(text, "tickwire_connections_refused_total{reason=\"origin\"}") == 2, "origin refusals");
+    CHECK(metric_value(text, "tickwire_connections_refused_total{reason=\"max_conns_per_ip\"}") == 1, "ip refusals");
+    CHECK(metric_value(text, "tickwire_bad_messages_total{reason=\"rate_limit\"}") == 1, "rate limit");
+    wsc_close(&w.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
@@ -797,7 +881,8 @@ int main(int argc, char **argv)
         void (*fn)(const char *);
     } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
-                 {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader}};
+                 {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
+                 {"limits", case_limits}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);

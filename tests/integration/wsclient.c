@@ -187,15 +187,21 @@ int wsc_open(wsc *c, const char *host, int port, char *err, size_t errlen)
 
 int wsc_connect(wsc *c, const char *host, int port, const char *subprotocol, char *err, size_t errlen)
 {
+    return wsc_connect_h(c, host, port, subprotocol, NULL, err, errlen);
+}
+
+int wsc_connect_h(wsc *c, const char *host, int port, const char *subprotocol, const char *headers,
+                  char *err, size_t errlen)
+{
     if (wsc_open(c, host, port, err, errlen) < 0)
         return -1;
     char req[512];
     int n = snprintf(req, sizeof req,
                      "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                     "%s%s%s\r\n",
+                     "%s%s%s%s\r\n",
                      host, port, subprotocol ? "Sec-WebSocket-Protocol: " : "",
-                     subprotocol ? subprotocol : "", subprotocol ? "\r\n" : "");
+                     subprotocol ? subprotocol : "", subprotocol ? "\r\n" : "", headers ? headers : "");
     if (write_all(c, req, (size_t)n) < 0) {
         snprintf(err, errlen, "send handshake failed");
         return -1;

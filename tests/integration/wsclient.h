@@ -32,6 +32,9 @@ int wsc_fill(wsc *c, int timeout_ms);
 /* Connects and completes the handshake with `subprotocol` (NULL: none).
  * Returns 0, or -1 with the HTTP status line in err. */
 int wsc_connect(wsc *c, const char *host, int port, const char *subprotocol, char *err, size_t errlen);
+/* The same with extra request header lines ("Name: value\r\n"...). */
+int wsc_connect_h(wsc *c, const char *host, int port, const char *subprotocol, const char *headers,
+                  char *err, size_t errlen);
 /* Sends one masked frame with FIN set. Returns 0 or -1. */
 int wsc_send(wsc *c, int opcode, const void *data, size_t len);
 /* Sends one frame without FIN (a first fragment) or a continuation. */
