@@ -1,0 +1,209 @@
+/* tickwire-bots: the headless load tester. Parses flags, raises the open
+ * file limit, scrapes the server's /metrics (which also tells whether the
+ * server is there at all), runs the swarm, scrapes /metrics again while the
+ * bots are still connected, and writes the reports.
+ *
+ * Exit status: 0 the run completed (failures are counted in the report),
+ * 1 the server could not be reached at all, 2 bad flags. SIGINT/SIGTERM end
+ * the run early; the report then covers what ran. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "opts.h"
+#include "prom.h"
+#include "report.h"
+#include "swarm.h"
+
+#define METRICS_TIMEOUT_MS 3000
+
+static volatile sig_atomic_t g_stop;
+static swarm *g_swarm; /* for the signal handler only */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_swarm)
+        swarm_wake(g_swarm);
+}
+
+/* One GET /metrics. */
+typedef struct scrape {
+    int rc;          /* PROM_HTTP_* */
+    int status;
+    int parsed;      /* body parsed as Prometheus text */
+    char err[200];
+    prom_set set;
+    struct timespec at;
+} scrape;
+
+static void scrape_metrics(const bots_opts *o, scrape *s)
+{
+    char *body = NULL;
+    size_t len = 0;
+    memset(s, 0, sizeof *s);
+    clock_gettime(CLOCK_MONOTONIC, &s->at);
+    s->rc = prom_http_get(o->host, o->port, "/metrics", METRICS_TIMEOUT_MS, &s->status, &body, &len, s->err,
+                          sizeof s->err);
+    if (s->rc == PROM_HTTP_OK && s->status == 200) {
+        if (prom_parse(body, len, &s->set, s->err, sizeof s->err) == 0)
+            s->parsed = 1;
+    }
+    free(body);
+}
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+typedef struct run_ctx {
+    const bots_opts *opts;
+    scrape end;
+} run_ctx;
+
+static void at_end(void *arg)
+{
+    run_ctx *rc = arg;
+    scrape_metrics(rc->opts, &rc->end);
+}
+
+/* Why the first scrape gives no server figures, in words for the report. */
+static void metrics_note(const scrape *s, const scrape *e, report_metrics *m)
+{
+    m->http_status = s->status;
+    if (s->rc != PROM_HTTP_OK)
+        snprintf(m->note, sizeof m->note, "GET /metrics failed: %s", s->err);
+    else if (s->status == 404)
+        snprintf(m->note, sizeof m->note, "the server has no GET /metrics (404)");
+    else if (s->status != 200)
+        snprintf(m->note, sizeof m->note, "GET /metrics answered HTTP %d", s->status);
+    else if (!s->parsed)
+        snprintf(m->note, sizeof m->note, "GET /metrics is not Prometheus text: %s", s->err);
+    else if (e->rc != PROM_HTTP_OK)
+        snprintf(m->note, sizeof m->note, "the final GET /metrics failed: %s", e->err);
+    else if (!e->parsed)
+        snprintf(m->note, sizeof m->note, "the final GET /metrics answered HTTP %d%s%s", e->status,
+                 e->err[0] ? ": " : "", e->err);
+    else
+        m->available = 1;
+}
+
+static void raise_fd_limit(int bots)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)bots + 64)
+        fprintf(stderr, "tickwire-bots: warning: the open file limit is %llu, too low for %d bots (raise "
+                        "the hard limit: ulimit -Hn)\n",
+                (unsigned long long)rl.rlim_cur, bots);
+}
+
+static void write_reports(const bots_opts *o, const report_input *in)
+{
+    char err[256];
+    if (o->report_path && report_write_json(o->report_path, in, err, sizeof err))
+        fprintf(stderr, "tickwire-bots: --report: %s\n", err);
+    if (o->html_path && report_write_html(o->html_path, in, err, sizeof err))
+        fprintf(stderr, "tickwire-bots: --html: %s\n", err);
+}
+
+int main(int argc, char **argv)
+{
+    bots_opts o;
+    char err[256];
+    int rc = opts_parse(argc, argv, &o, err, sizeof err);
+    if (rc == OPTS_HELP) {
+        opts_usage(stdout, argv[0]);
+        return 0;
+    }
+    if (rc != OPTS_OK) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        opts_usage(stderr, argv[0]);
+        return 2;
+    }
+    raise_fd_limit(o.bots);
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    report_metrics metrics;
+    memset(&metrics, 0, sizeof metrics);
+    report_input in = {.opts = &o, .reachable = 1, .metrics = &metrics, .started = time(NULL)};
+
+    /* The first scrape doubles as "is anything listening there at all". */
+    scrape start;
+    scrape_metrics(&o, &start);
+    if (start.rc == PROM_HTTP_UNREACHABLE) {
+        snprintf(err, sizeof err, "cannot reach %s:%d: %.160s", o.host, o.port, start.err);
+        fprintf(stderr, "tickwire-bots: %s\n", err);
+        in.reachable = 0;
+        in.error = err;
+        snprintf(metrics.note, sizeof metrics.note, "server not reached");
+        write_reports(&o, &in);
+        prom_free(&start.set);
+        return 1;
+    }
+
+    swarm_config sc = {
+        .host = o.host,
+        .host_header = o.host_header,
+        .port = o.port,
+        .path = o.path,
+        .bots = o.bots,
+        .duration_s = o.duration_s,
+        .ramp_s = o.ramp_s,
+        .behavior = o.behavior,
+        .input_rate = o.input_rate,
+        .chaos_prob = o.chaos_prob,
+        .seed = o.seed,
+        .status_tty = isatty(STDOUT_FILENO),
+    };
+    swarm *sw = swarm_create(&sc, err, sizeof err);
+    if (!sw) {
+        fprintf(stderr, "tickwire-bots: %s\n", err);
+        prom_free(&start.set);
+        return 1;
+    }
+    printf("tickwire-bots: %d bots (%s) -> %s for %.1f s, ramp %.1f s\n", o.bots, behavior_name(o.behavior), o.url,
+           o.duration_s, o.ramp_s);
+    fflush(stdout);
+
+    run_ctx ctx = {.opts = &o};
+    swarm_result res;
+    g_swarm = sw;
+    swarm_run(sw, &g_stop, at_end, &ctx, &res);
+    g_swarm = NULL;
+    swarm_destroy(sw);
+
+    metrics_note(&start, &ctx.end, &metrics);
+    if (metrics.available)
+        prom_window_compute(&start.set, &ctx.end.set, seconds_between(&start.at, &ctx.end.at), &metrics.w);
+    in.res = &res;
+    if (res.ever_connected == 0) {
+        in.reachable = 0;
+        snprintf(err, sizeof err, "no bot got into a match (%u attempts failed)", res.failed);
+        in.error = err;
+    }
+    report_print(stdout, &in);
+    write_reports(&o, &in);
+
+    prom_free(&start.set);
+    prom_free(&ctx.end.set);
+    swarm_result_free(&res);
+    return res.ever_connected ? 0 : 1;
+}

@@ -1,0 +1,264 @@
+/* opts: see opts.h. */
+#include "opts.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_BOTS 20000
+
+void opts_usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s [flags]\n"
+            "Drives N headless bots (the browser's netcode: prediction and reconciliation)\n"
+            "against a tickwire server from one process, then reports what they saw.\n"
+            "  --url URL          ws://HOST:PORT[/PATH], HOST numeric (default ws://127.0.0.1:8080)\n"
+            "  --bots N           bots to run, 1..%d (default 10)\n"
+            "  --duration S       length of the whole run in seconds, ramp included (default 10)\n"
+            "  --ramp S           spread the connects over S seconds, < duration (default 1)\n"
+            "  --behavior B       wander (reference workload), idle, circle or chaos (default wander)\n"
+            "  --input-rate HZ    input messages per second per bot; inputs are made one per tick\n"
+            "                     and batched (default: the tick rate from WELCOME)\n"
+            "  --chaos-prob P     chaos: chance per bot per second of a disconnect, 0..1 (default 0.1)\n"
+            "  --report FILE      write the report as JSON\n"
+            "  --html FILE        write the report as a self-contained HTML page with charts\n"
+            "  --seed N           seed for the bots' choices (default: time)\n"
+            "  --help             print this and exit\n"
+            "Exit status: 0 the run completed (failures are in the report), 1 the server\n"
+            "could not be reached at all, 2 bad flags.\n",
+            prog, MAX_BOTS);
+}
+
+static int parse_long(const char *flag, const char *v, long lo, long hi, long *out, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < lo || n > hi) {
+        snprintf(err, errlen, "%s: '%s' is not a whole number in %ld..%ld", flag, v, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int parse_double(const char *flag, const char *v, double lo, double hi, double *out, char *err,
+                        size_t errlen)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !isfinite(d) || d < lo || d > hi) {
+        snprintf(err, errlen, "%s: '%s' is not a number in %g..%g", flag, v, lo, hi);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
+{
+    const char *p;
+    if (strncmp(url, "ws://", 5) == 0) {
+        p = url + 5;
+    } else if (strncmp(url, "wss://", 6) == 0) {
+        snprintf(err, errlen, "--url: wss:// is not supported (the server speaks plain ws://)");
+        return -1;
+    } else {
+        snprintf(err, errlen, "--url: '%s' must start with ws://", url);
+        return -1;
+    }
+    char host[64];
+    size_t hl;
+    int v6 = 0;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (!close) {
+            snprintf(err, errlen, "--url: '%s': missing ']' after the IPv6 address", url);
+            return -1;
+        }
+        hl = (size_t)(close - p - 1);
+        if (hl == 0 || hl >= sizeof host) {
+            snprintf(err, errlen, "--url: '%s': bad IPv6 address", url);
+            return -1;
+        }
+        memcpy(host, p + 1, hl);
+        p = close + 1;
+        v6 = 1;
+    } else {
+        hl = strcspn(p, ":/");
+        if (hl == 0 || hl >= sizeof host) {
+            snprintf(err, errlen, "--url: '%s' has no host", url);
+            return -1;
+        }
+        memcpy(host, p, hl);
+        p += hl;
+    }
+    host[hl] = '\0';
+    long port = 80;
+    if (*p == ':') {
+        p++;
+        size_t pl = strcspn(p, "/");
+        char num[8];
+        if (pl == 0 || pl >= sizeof num) {
+            snprintf(err, errlen, "--url: '%s': bad port", url);
+            return -1;
+        }
+        memcpy(num, p, pl);
+        num[pl] = '\0';
+        if (parse_long("--url port", num, 1, 65535, &port, err, errlen))
+            return -1;
+        p += pl;
+    }
+    if (*p && *p != '/') {
+        snprintf(err, errlen, "--url: '%s': unexpected '%c' after the host", url, *p);
+        return -1;
+    }
+    if (strlen(*p ? p : "/") >= sizeof o->path) {
+        snprintf(err, errlen, "--url: path too long");
+        return -1;
+    }
+    if (!v6 && strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    unsigned char addr[16];
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1) {
+        snprintf(err, errlen,
+                 "--url: host '%s' is not a numeric %s address (names are not looked up: a lookup "
+                 "would block the event loop)",
+                 host, v6 ? "IPv6" : "IPv4");
+        return -1;
+    }
+    snprintf(o->host, sizeof o->host, "%s", host);
+    snprintf(o->path, sizeof o->path, "%s", *p ? p : "/");
+    if (v6)
+        snprintf(o->host_header, sizeof o->host_header, "[%s]:%ld", host, port);
+    else
+        snprintf(o->host_header, sizeof o->host_header, "%s:%ld", host, port);
+    o->port = (int)port;
+    o->url = url;
+    return 0;
+}
+
+static const char *const KNOWN[] = {"--url", "--bots", "--duration", "--ramp", "--behavior",
+                                    "--input-rate", "--chaos-prob", "--report", "--html", "--seed"};
+
+/* Splits "--flag=value" / "--flag value". Returns the flag's index in
+ * KNOWN, or -1 with err set. */
+static int next_flag(int argc, char **argv, int *i, const char **val, char *err, size_t errlen)
+{
+    const char *arg = argv[*i];
+    if (strncmp(arg, "--", 2) != 0) {
+        snprintf(err, errlen, "unexpected argument '%s'", arg);
+        return -1;
+    }
+    const char *eq = strchr(arg, '=');
+    size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+    int k = -1;
+    for (size_t j = 0; j < sizeof KNOWN / sizeof KNOWN[0]; j++)
+        if (strlen(KNOWN[j]) == flen && strncmp(arg, KNOWN[j], flen) == 0)
+            k = (int)j;
+    if (k < 0) {
+        snprintf(err, errlen, "unknown flag '%.*s'", (int)flen, arg);
+        return -1;
+    }
+    if (eq) {
+        *val = eq + 1;
+    } else if (*i + 1 < argc) {
+        *val = argv[++*i];
+    } else {
+        snprintf(err, errlen, "%s needs a value", KNOWN[k]);
+        return -1;
+    }
+    return k;
+}
+
+int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->bots = 10;
+    o->duration_s = 10;
+    o->ramp_s = 1;
+    o->behavior = BEHAVIOR_WANDER;
+    o->chaos_prob = 0.1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* 32 bits: the report carries it as a JSON number, exact in any reader */
+    o->seed = ((uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec) & 0xffffffffu;
+    const char *url = "ws://127.0.0.1:8080";
+    int ramp_set = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return OPTS_HELP;
+        const char *v = NULL;
+        int k = next_flag(argc, argv, &i, &v, err, errlen);
+        if (k < 0)
+            return OPTS_ERROR;
+        const char *flag = KNOWN[k];
+        long n = 0;
+        int rc = 0;
+        switch (k) {
+        case 0:
+            url = v;
+            break;
+        case 1:
+            rc = parse_long(flag, v, 1, MAX_BOTS, &n, err, errlen);
+            o->bots = (int)n;
+            break;
+        case 2:
+            rc = parse_double(flag, v, 0.1, 86400, &o->duration_s, err, errlen);
+            break;
+        case 3:
+            rc = parse_double(flag, v, 0, 86400, &o->ramp_s, err, errlen);
+            ramp_set = 1;
+            break;
+        case 4:
+            if (behavior_parse(v, &o->behavior)) {
+                snprintf(err, errlen, "--behavior: '%s' is not one of wander, idle, circle, chaos", v);
+                rc = -1;
+            }
+            break;
+        case 5:
+            rc = parse_long(flag, v, 1, 1000, &n, err, errlen);
+            o->input_rate = (int)n;
+            break;
+        case 6:
+            rc = parse_double(flag, v, 0, 1, &o->chaos_prob, err, errlen);
+            break;
+        case 7:
+            o->report_path = v;
+            break;
+        case 8:
+            o->html_path = v;
+            break;
+        case 9: {
+            char *end;
+            errno = 0;
+            o->seed = strtoull(v, &end, 0);
+            if (errno || end == v || *end != '\0' || v[0] == '-') {
+                snprintf(err, errlen, "--seed: '%s' is not an unsigned number", v);
+                rc = -1;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        if (rc)
+            return OPTS_ERROR;
+    }
+    if (opts_parse_url(url, o, err, errlen))
+        return OPTS_ERROR;
+    if (!ramp_set && o->ramp_s >= o->duration_s)
+        o->ramp_s = o->duration_s / 2;
+    if (o->ramp_s >= o->duration_s) {
+        snprintf(err, errlen, "--ramp %g must be shorter than --duration %g (the ramp is part of the run)",
+                 o->ramp_s, o->duration_s);
+        return OPTS_ERROR;
+    }
+    return OPTS_OK;
+}

@@ -1,0 +1,46 @@
+/* opts: the command line of tickwire-bots. Every flag takes its value as
+ * the next argument or after '='; numbers are range-checked; unknown flags
+ * and bad values are errors the caller prints with the usage (exit 2).
+ *
+ * The URL is parsed here, not by lws, because name lookup would block the
+ * event loop: the host must be a numeric address (IPv4, or IPv6 in
+ * brackets); "localhost" is taken as 127.0.0.1. Only ws:// is supported
+ * (the server has no TLS). */
+#ifndef TW_BOTS_OPTS_H
+#define TW_BOTS_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "behavior.h"
+
+typedef struct bots_opts {
+    const char *url;
+    char host[64];           /* numeric, without brackets */
+    char host_header[80];    /* "host:port" for the Host header */
+    int port;
+    char path[128];
+    int bots;
+    double duration_s;       /* whole run, ramp included */
+    double ramp_s;           /* connects spread over this long */
+    behavior_kind behavior;
+    int input_rate;          /* messages per second; 0 = the tick rate */
+    double chaos_prob;       /* chaos: chance per bot per second of a reconnect */
+    const char *report_path; /* NULL: no JSON */
+    const char *html_path;   /* NULL: no HTML */
+    uint64_t seed;
+} bots_opts;
+
+enum { OPTS_OK = 0, OPTS_HELP = 1, OPTS_ERROR = -1 };
+
+/* Fills `o` from argv (defaults first). Returns OPTS_OK, OPTS_HELP, or
+ * OPTS_ERROR with the reason in err. */
+int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen);
+
+/* ws://HOST[:PORT][/PATH]. Returns 0, or -1 with the reason in err. */
+int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen);
+
+void opts_usage(FILE *out, const char *prog);
+
+#endif

@@ -1,0 +1,761 @@
+/* report: see report.h. */
+#include "report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "behavior.h"
+
+/* Figures derived from the raw result; NaN where undefined. */
+typedef struct derived {
+    double snapshots_pct;
+    double down_Bps_per_bot, up_Bps_per_bot;
+    double bytes_per_entity, bytes_per_moving_entity, entities_per_snapshot, moving_per_snapshot;
+    double corrections_per_bot_minute;
+    double cpu_s, cpu_pct_of_core, cpu_us_per_bot_second;
+    double srv_cpu_pct, srv_snapshot_Bps, srv_snapshots_ps, srv_inputs_ps, srv_ticks_ps, srv_tick_mean_ms;
+} derived;
+
+static double ratio(double a, double b)
+{
+    return b > 0 ? a / b : NAN;
+}
+
+static void derive(const report_input *in, derived *d)
+{
+    const swarm_result *r = in->res;
+    memset(d, 0, sizeof *d);
+    d->snapshots_pct = 100.0 * ratio((double)r->snapshots, r->snapshots_expected);
+    d->down_Bps_per_bot = ratio((double)r->bytes_down, r->bot_seconds);
+    d->up_Bps_per_bot = ratio((double)r->bytes_up, r->bot_seconds);
+    d->bytes_per_entity = ratio((double)r->body_bytes, (double)r->entity_snaps);
+    d->bytes_per_moving_entity = ratio((double)r->body_bytes, (double)r->moving_snaps);
+    d->entities_per_snapshot = ratio((double)r->entity_snaps, (double)r->entity_counted_snapshots);
+    d->moving_per_snapshot = ratio((double)r->moving_snaps, (double)r->entity_counted_snapshots);
+    d->corrections_per_bot_minute = ratio((double)r->corrections, r->bot_seconds / 60.0);
+    d->cpu_s = r->cpu_user_s + r->cpu_sys_s;
+    d->cpu_pct_of_core = 100.0 * ratio(d->cpu_s, r->elapsed_s);
+    d->cpu_us_per_bot_second = 1e6 * ratio(d->cpu_s, r->bot_seconds);
+    const report_metrics *m = in->metrics;
+    if (m && m->available) {
+        const prom_window *w = &m->w;
+        d->srv_cpu_pct = 100.0 * ratio(w->cpu_seconds, w->seconds);
+        d->srv_snapshot_Bps = ratio(w->snapshot_bytes, w->seconds);
+        d->srv_snapshots_ps = ratio(w->snapshot_messages, w->seconds);
+        d->srv_inputs_ps = ratio(w->input_messages, w->seconds);
+        d->srv_ticks_ps = ratio(w->ticks, w->seconds);
+        d->srv_tick_mean_ms = 1000.0 * ratio(w->tick_sum_s, w->tick_count);
+    }
+}
+
+/* "12.3" or "n/a". */
+static const char *fmt(char *buf, size_t n, const char *f, double v)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, f, v);
+    return buf;
+}
+
+/* ---- terminal ---------------------------------------------------------------- */
+
+static void print_reasons(FILE *out, const swarm_reasons *rs)
+{
+    for (int i = 0; i < rs->n; i++) {
+        if (rs->r[i].code)
+            fprintf(out, "      %6u x  %d %s\n", rs->r[i].count, rs->r[i].code, rs->r[i].text);
+        else
+            fprintf(out, "      %6u x  %s\n", rs->r[i].count, rs->r[i].text);
+    }
+    if (rs->other)
+        fprintf(out, "      %6u x  (other reasons)\n", rs->other);
+}
+
+static void print_server(FILE *out, const report_input *in, const derived *d)
+{
+    const report_metrics *m = in->metrics;
+    char a[32], b[32], c[32], e[32];
+    if (!m || !m->available) {
+        fprintf(out, "  server /metrics      %s\n", m && m->note[0] ? m->note : "not fetched");
+        return;
+    }
+    const prom_window *w = &m->w;
+    fprintf(out, "  server /metrics      window %.1f s\n", w->seconds);
+    fprintf(out, "    cpu                %s%% of one core, rss %s MB, connections %s\n",
+            fmt(a, sizeof a, "%.1f", d->srv_cpu_pct), fmt(b, sizeof b, "%.1f", w->resident_memory_bytes / 1e6),
+            fmt(c, sizeof c, "%.0f", w->connections));
+    fprintf(out, "    ticks              %s (%s/s), missed %s, overruns %s\n", fmt(a, sizeof a, "%.0f", w->ticks),
+            fmt(b, sizeof b, "%.1f", d->srv_ticks_ps), fmt(c, sizeof c, "%.0f", w->missed_ticks),
+            fmt(e, sizeof e, "%.0f", w->tick_overruns));
+    fprintf(out, "    tick duration      p50 %s ms, p99 %s ms, mean %s ms\n",
+            fmt(a, sizeof a, "%.3f", w->tick_p50_s * 1e3), fmt(b, sizeof b, "%.3f", w->tick_p99_s * 1e3),
+            fmt(c, sizeof c, "%.3f", d->srv_tick_mean_ms));
+    fprintf(out, "    snapshots          %s sent (%s/s), %s KB/s, skipped %s\n",
+            fmt(a, sizeof a, "%.0f", w->snapshot_messages), fmt(b, sizeof b, "%.0f", d->srv_snapshots_ps),
+            fmt(c, sizeof c, "%.1f", d->srv_snapshot_Bps / 1e3), fmt(e, sizeof e, "%.0f", w->snapshots_skipped));
+    fprintf(out, "    input messages     %s (%s/s)\n", fmt(a, sizeof a, "%.0f", w->input_messages),
+            fmt(b, sizeof b, "%.0f", d->srv_inputs_ps));
+}
+
+void report_print(FILE *out, const report_input *in)
+{
+    const bots_opts *o = in->opts;
+    fprintf(out, "tickwire-bots: %d bots, %s, %s, %.1f s (ramp %.1f s), seed %llu\n", o->bots,
+            behavior_name(o->behavior), o->url, o->duration_s, o->ramp_s, (unsigned long long)o->seed);
+    if (!in->reachable || !in->res) {
+        fprintf(out, "  server not reached: %s\n", in->error ? in->error : "no bot connected");
+        if (in->res && in->res->failures.n) {
+            fprintf(out, "  failures             %u\n", in->res->failed);
+            print_reasons(out, &in->res->failures);
+        }
+        return;
+    }
+    const swarm_result *r = in->res;
+    derived d;
+    derive(in, &d);
+    char a[32], b[32], c[32], e[32];
+    fprintf(out, "  server rates         tick %u Hz, snapshots %u Hz; bots send %d input messages/s%s\n",
+            r->tick_rate, r->snapshot_rate, r->input_rate, r->rate_mismatch ? " (bots saw different rates!)" : "");
+    fprintf(out, "  bots connected       %u max, %u at end, %u ever, of %d (%u still connecting at end)\n",
+            r->connected_max, r->connected_end, r->ever_connected, o->bots, r->pending_at_end);
+    fprintf(out, "  failed               %u of %u connection attempts\n", r->failed, r->connect_attempts);
+    print_reasons(out, &r->failures);
+    if (o->behavior == BEHAVIOR_CHAOS)
+        fprintf(out, "  chaos                %u closes, %u reconnects of %u attempts\n", r->chaos_closes,
+                r->reconnects, r->reconnect_attempts);
+    fprintf(out, "  disconnects          %u\n", r->disconnects.total);
+    print_reasons(out, &r->disconnects);
+    fprintf(out, "  input->ack rtt       p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%llu acks)\n",
+            r->rtt_p50_ms, r->rtt_p95_ms, r->rtt_p99_ms, r->rtt_max_ms, (unsigned long long)r->rtt_n);
+    fprintf(out, "  snapshot interval    nominal %.2f ms: mean %.2f, stddev %.2f, p99 %.1f, max %.1f ms\n",
+            r->interval_nominal_ms, r->interval_mean_ms, r->interval_stddev_ms, r->interval_p99_ms,
+            r->interval_max_ms);
+    fprintf(out, "  snapshots            %llu of %.0f expected (%s%%), %u of %u bots below 99%% (lowest %s%%), %llu full\n",
+            (unsigned long long)r->snapshots, r->snapshots_expected, fmt(a, sizeof a, "%.1f", d.snapshots_pct),
+            r->bots_below_99, r->bots_measured, fmt(b, sizeof b, "%.1f", r->bots_measured ? r->min_bot_pct : NAN),
+            (unsigned long long)r->full_snapshots);
+    fprintf(out, "  per bot              down %s B/s, up %s B/s (WebSocket payload)\n",
+            fmt(a, sizeof a, "%.0f", d.down_Bps_per_bot), fmt(b, sizeof b, "%.0f", d.up_Bps_per_bot));
+    fprintf(out, "  bytes per entity     %s per entity, %s per moving entity (%s entities, %s moving per snapshot)\n",
+            fmt(a, sizeof a, "%.2f", d.bytes_per_entity), fmt(b, sizeof b, "%.2f", d.bytes_per_moving_entity),
+            fmt(c, sizeof c, "%.1f", d.entities_per_snapshot), fmt(e, sizeof e, "%.1f", d.moving_per_snapshot));
+    fprintf(out, "  corrections          %llu (%s per bot-minute, largest %.2f units)\n",
+            (unsigned long long)r->corrections, fmt(a, sizeof a, "%.3f", d.corrections_per_bot_minute),
+            r->max_correction);
+    fprintf(out, "  inputs               %llu made, %llu waited (too many unacked)\n", (unsigned long long)r->inputs,
+            (unsigned long long)r->inputs_stalled);
+    fprintf(out, "  bots' cpu            %.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second, max rss %.0f MB\n",
+            r->cpu_user_s, r->cpu_sys_s, fmt(a, sizeof a, "%.1f", d.cpu_pct_of_core),
+            fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second), r->max_rss_kb / 1024.0);
+    fprintf(out, "  bots' clock          %llu ticks, %llu skipped, latest wakeup %.1f ms late\n",
+            (unsigned long long)r->ticks, (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
+    print_server(out, in, &d);
+}
+
+/* ---- JSON ----------------------------------------------------------------------- */
+
+/* A tiny writer: keeps the commas right. */
+typedef struct jw {
+    FILE *f;
+    int depth;
+    int first[16];
+} jw;
+
+static void jw_key(jw *j, const char *key)
+{
+    if (!j->first[j->depth])
+        fputc(',', j->f);
+    j->first[j->depth] = 0;
+    fprintf(j->f, "\n%*s", 2 * j->depth, "");
+    if (key)
+        fprintf(j->f, "\"%s\": ", key);
+}
+
+static void jw_str_raw(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void jw_open(jw *j, const char *key, char brace)
+{
+    if (key || j->depth > 0)
+        jw_key(j, key);
+    fputc(brace, j->f);
+    j->first[++j->depth] = 1;
+}
+
+static void jw_close(jw *j, char brace)
+{
+    int empty = j->first[j->depth];
+    j->depth--;
+    if (!empty)
+        fprintf(j->f, "\n%*s", 2 * j->depth, "");
+    fputc(brace, j->f);
+}
+
+static void jw_num(jw *j, const char *key, double v)
+{
+    jw_key(j, key);
+    if (isnan(v) || isinf(v))
+        fputs("null", j->f);
+    else if (v == floor(v) && fabs(v) < 9e15)
+        fprintf(j->f, "%.0f", v);
+    else
+        fprintf(j->f, "%.6g", v);
+}
+
+static void jw_u64(jw *j, const char *key, uint64_t v)
+{
+    jw_key(j, key);
+    fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+static void jw_str(jw *j, const char *key, const char *s)
+{
+    jw_key(j, key);
+    if (s)
+        jw_str_raw(j->f, s);
+    else
+        fputs("null", j->f);
+}
+
+static void jw_bool(jw *j, const char *key, int v)
+{
+    jw_key(j, key);
+    fputs(v ? "true" : "false", j->f);
+}
+
+static void jw_reasons(jw *j, const char *key, const swarm_reasons *rs)
+{
+    jw_open(j, key, '[');
+    for (int i = 0; i < rs->n; i++) {
+        jw_open(j, NULL, '{');
+        if (rs->r[i].code)
+            jw_num(j, "code", rs->r[i].code);
+        else
+            jw_str(j, "code", NULL);
+        jw_str(j, "reason", rs->r[i].text);
+        jw_u64(j, "count", rs->r[i].count);
+        jw_close(j, '}');
+    }
+    if (rs->other) {
+        jw_open(j, NULL, '{');
+        jw_str(j, "code", NULL);
+        jw_str(j, "reason", "(other reasons)");
+        jw_u64(j, "count", rs->other);
+        jw_close(j, '}');
+    }
+    jw_close(j, ']');
+}
+
+/* One array per column of the time series, compact on one line. */
+static void jw_series(jw *j, const swarm_result *r)
+{
+    static const char *const COLS[] = {"t_s",       "connected",    "snapshots_per_s", "kb_per_s_down",
+                                       "kb_per_s_up", "inputs_per_s", "rtt_p50_ms",      "rtt_p99_ms",
+                                       "corrections"};
+    jw_open(j, "series", '{');
+    for (size_t c = 0; c < sizeof COLS / sizeof COLS[0]; c++) {
+        jw_key(j, COLS[c]);
+        fputc('[', j->f);
+        for (int i = 0; i < r->nseries; i++) {
+            const swarm_sample *s = &r->series[i];
+            double dt = s->dt_s > 0 ? s->dt_s : 1;
+            double v = 0;
+            switch (c) {
+            case 0: v = s->t_s; break;
+            case 1: v = s->connected; break;
+            case 2: v = s->snapshots / dt; break;
+            case 3: v = (double)s->bytes_down / dt / 1e3; break;
+            case 4: v = (double)s->bytes_up / dt / 1e3; break;
+            case 5: v = s->input_msgs / dt; break;
+            case 6: v = s->rtt_n ? s->rtt_p50_ms : NAN; break;
+            case 7: v = s->rtt_n ? s->rtt_p99_ms : NAN; break;
+            default: v = s->corrections; break;
+            }
+            if (i)
+                fputs(", ", j->f);
+            if (isnan(v))
+                fputs("null", j->f);
+            else
+                fprintf(j->f, "%.4g", v);
+        }
+        fputc(']', j->f);
+    }
+    jw_close(j, '}');
+}
+
+static void json_server(jw *j, const report_input *in, const derived *d)
+{
+    const report_metrics *m = in->metrics;
+    jw_open(j, "server_metrics", '{');
+    jw_bool(j, "available", m && m->available);
+    if (m && m->http_status)
+        jw_num(j, "http_status", m->http_status);
+    if (m && m->note[0])
+        jw_str(j, "note", m->note);
+    if (m && m->available) {
+        const prom_window *w = &m->w;
+        jw_num(j, "window_s", w->seconds);
+        jw_num(j, "snapshot_bytes", w->snapshot_bytes);
+        jw_num(j, "snapshot_messages", w->snapshot_messages);
+        jw_num(j, "input_messages", w->input_messages);
+        jw_num(j, "ticks", w->ticks);
+        jw_num(j, "missed_ticks", w->missed_ticks);
+        jw_num(j, "tick_overruns", w->tick_overruns);
+        jw_num(j, "snapshots_skipped", w->snapshots_skipped);
+        jw_num(j, "cpu_seconds", w->cpu_seconds);
+        jw_num(j, "cpu_pct_of_core", d->srv_cpu_pct);
+        jw_num(j, "resident_memory_bytes", w->resident_memory_bytes);
+        jw_num(j, "connections", w->connections);
+        jw_num(j, "snapshot_bytes_per_s", d->srv_snapshot_Bps);
+        jw_num(j, "snapshots_per_s", d->srv_snapshots_ps);
+        jw_num(j, "input_messages_per_s", d->srv_inputs_ps);
+        jw_open(j, "tick_duration_ms", '{');
+        jw_num(j, "count", w->tick_count);
+        jw_num(j, "mean", d->srv_tick_mean_ms);
+        jw_num(j, "p50", w->tick_p50_s * 1e3);
+        jw_num(j, "p99", w->tick_p99_s * 1e3);
+        jw_close(j, '}');
+    }
+    jw_close(j, '}');
+}
+
+static void json_result(jw *j, const report_input *in, const derived *d)
+{
+    const swarm_result *r = in->res;
+    jw_open(j, "server", '{');
+    jw_num(j, "tick_rate", r->tick_rate);
+    jw_num(j, "snapshot_rate", r->snapshot_rate);
+    jw_num(j, "max_players", r->max_players);
+    jw_bool(j, "rate_mismatch", r->rate_mismatch);
+    jw_close(j, '}');
+    jw_num(j, "elapsed_s", r->elapsed_s);
+    jw_num(j, "input_rate", r->input_rate);
+
+    jw_open(j, "connections", '{');
+    jw_num(j, "target", in->opts->bots);
+    jw_num(j, "connected_max", r->connected_max);
+    jw_num(j, "connected_end", r->connected_end);
+    jw_num(j, "ever_connected", r->ever_connected);
+    jw_num(j, "attempts", r->connect_attempts);
+    jw_num(j, "failed", r->failed);
+    jw_num(j, "pending_at_end", r->pending_at_end);
+    jw_reasons(j, "failures", &r->failures);
+    jw_num(j, "disconnects", r->disconnects.total);
+    jw_reasons(j, "disconnect_reasons", &r->disconnects);
+    jw_num(j, "chaos_closes", r->chaos_closes);
+    jw_num(j, "reconnect_attempts", r->reconnect_attempts);
+    jw_num(j, "reconnects", r->reconnects);
+    jw_close(j, '}');
+
+    jw_open(j, "rtt_ms", '{');
+    jw_u64(j, "samples", r->rtt_n);
+    jw_num(j, "mean", r->rtt_mean_ms);
+    jw_num(j, "p50", r->rtt_p50_ms);
+    jw_num(j, "p95", r->rtt_p95_ms);
+    jw_num(j, "p99", r->rtt_p99_ms);
+    jw_num(j, "max", r->rtt_max_ms);
+    jw_close(j, '}');
+
+    jw_open(j, "snapshot_interval_ms", '{');
+    jw_num(j, "nominal", r->interval_nominal_ms);
+    jw_u64(j, "samples", r->interval_n);
+    jw_num(j, "mean", r->interval_mean_ms);
+    jw_num(j, "stddev", r->interval_stddev_ms);
+    jw_num(j, "p99", r->interval_p99_ms);
+    jw_num(j, "max", r->interval_max_ms);
+    jw_close(j, '}');
+
+    jw_open(j, "snapshots", '{');
+    jw_u64(j, "received", r->snapshots);
+    jw_num(j, "expected", r->snapshots_expected);
+    jw_num(j, "pct", d->snapshots_pct);
+    jw_u64(j, "full", r->full_snapshots);
+    jw_num(j, "bots_measured", r->bots_measured);
+    jw_num(j, "bots_below_99pct", r->bots_below_99);
+    jw_num(j, "min_bot_pct", r->bots_measured ? r->min_bot_pct : NAN);
+    jw_close(j, '}');
+
+    jw_open(j, "bandwidth", '{');
+    jw_u64(j, "bytes_down", r->bytes_down);
+    jw_u64(j, "bytes_up", r->bytes_up);
+    jw_u64(j, "messages_down", r->msgs_down);
+    jw_u64(j, "messages_up", r->msgs_up);
+    jw_num(j, "bot_seconds", r->bot_seconds);
+    jw_num(j, "bytes_per_s_per_bot_down", d->down_Bps_per_bot);
+    jw_num(j, "bytes_per_s_per_bot_up", d->up_Bps_per_bot);
+    jw_close(j, '}');
+
+    jw_open(j, "entities", '{');
+    jw_num(j, "bytes_per_entity", d->bytes_per_entity);
+    jw_num(j, "bytes_per_moving_entity", d->bytes_per_moving_entity);
+    jw_num(j, "entities_per_snapshot", d->entities_per_snapshot);
+    jw_num(j, "moving_per_snapshot", d->moving_per_snapshot);
+    jw_u64(j, "body_bytes", r->body_bytes);
+    jw_u64(j, "snapshots_counted", r->entity_counted_snapshots);
+    jw_close(j, '}');
+
+    jw_open(j, "corrections", '{');
+    jw_u64(j, "total", r->corrections);
+    jw_num(j, "per_bot_minute", d->corrections_per_bot_minute);
+    jw_num(j, "max_error_units", r->max_correction);
+    jw_close(j, '}');
+
+    jw_open(j, "inputs", '{');
+    jw_u64(j, "made", r->inputs);
+    jw_u64(j, "waited", r->inputs_stalled);
+    jw_close(j, '}');
+
+    jw_open(j, "bot_process", '{');
+    jw_num(j, "cpu_user_s", r->cpu_user_s);
+    jw_num(j, "cpu_sys_s", r->cpu_sys_s);
+    jw_num(j, "cpu_pct_of_core", d->cpu_pct_of_core);
+    jw_num(j, "cpu_us_per_bot_second", d->cpu_us_per_bot_second);
+    jw_num(j, "max_rss_kb", (double)r->max_rss_kb);
+    jw_u64(j, "ticks", r->ticks);
+    jw_u64(j, "ticks_skipped", r->ticks_missed);
+    jw_num(j, "tick_late_max_ms", r->tick_late_max_ms);
+    jw_close(j, '}');
+}
+
+int report_write_json(const char *path, const report_input *in, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const bots_opts *o = in->opts;
+    jw j = {f, 0, {1}};
+    jw_open(&j, NULL, '{');
+    jw_str(&j, "tool", "tickwire-bots");
+    jw_num(&j, "report_version", 1);
+    jw_num(&j, "started_unix", (double)in->started);
+    jw_open(&j, "config", '{');
+    jw_str(&j, "url", o->url);
+    jw_num(&j, "bots", o->bots);
+    jw_num(&j, "duration_s", o->duration_s);
+    jw_num(&j, "ramp_s", o->ramp_s);
+    jw_str(&j, "behavior", behavior_name(o->behavior));
+    if (o->input_rate)
+        jw_num(&j, "input_rate", o->input_rate);
+    else
+        jw_str(&j, "input_rate", NULL);
+    if (o->behavior == BEHAVIOR_CHAOS)
+        jw_num(&j, "chaos_prob", o->chaos_prob);
+    jw_u64(&j, "seed", o->seed);
+    jw_close(&j, '}');
+    jw_bool(&j, "reachable", in->reachable);
+    if (in->error)
+        jw_str(&j, "error", in->error);
+    if (in->res) {
+        derived d;
+        derive(in, &d);
+        json_result(&j, in, &d);
+        json_server(&j, in, &d);
+        jw_series(&j, in->res);
+    }
+    jw_close(&j, '}');
+    fputc('\n', f);
+    if (fclose(f)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- HTML ------------------------------------------------------------------------- */
+
+static void html_esc(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f); break;
+        }
+    }
+}
+
+/* 1, 2, 2.5, 5 x 10^k: a round step of at least raw. */
+static double nice_step(double raw)
+{
+    if (!(raw > 0))
+        return 1;
+    double mag = pow(10, floor(log10(raw)));
+    static const double M[] = {1, 2, 2.5, 5, 10};
+    for (int i = 0; i < 5; i++)
+        if (M[i] * mag >= raw)
+            return M[i] * mag;
+    return 10 * mag;
+}
+
+typedef struct chart_line {
+    const char *label, *color;
+    const double *y; /* NaN: no point (the line breaks) */
+} chart_line;
+
+#define CW 720
+#define CH 230
+#define ML 64
+#define MR 16
+#define MT 34
+#define MB 34
+
+/* One line chart as inline SVG: x is seconds since the start. */
+static void svg_chart(FILE *f, const char *title, const char *unit, const double *x, int n, const chart_line *lines,
+                      int nlines)
+{
+    double xmax = 1, ymax = 0;
+    for (int i = 0; i < n; i++) {
+        if (x[i] > xmax)
+            xmax = x[i];
+        for (int l = 0; l < nlines; l++)
+            if (!isnan(lines[l].y[i]) && lines[l].y[i] > ymax)
+                ymax = lines[l].y[i];
+    }
+    double ystep = nice_step(ymax > 0 ? ymax / 4 : 0.25);
+    double ytop = ystep * ceil(ymax > 0 ? ymax / ystep : 4);
+    if (ytop < ystep)
+        ytop = ystep;
+    double xstep = nice_step(xmax / 8);
+    double pw = CW - ML - MR, ph = CH - MT - MB;
+#define PX(v) (ML + (v) / xmax * pw)
+#define PY(v) (MT + ph - (v) / ytop * ph)
+    fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">\n", CW, CH, CW, CH);
+    fprintf(f, "<text x=\"%d\" y=\"20\" class=\"title\">", ML);
+    html_esc(f, title);
+    fprintf(f, " <tspan class=\"unit\">(");
+    html_esc(f, unit);
+    fprintf(f, ")</tspan></text>\n");
+    for (double v = 0; v <= ytop + ystep / 2; v += ystep) {
+        fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", ML, CW - MR, PY(v), PY(v));
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"ylab\">%g</text>\n", ML - 6, PY(v) + 4, v);
+    }
+    for (double v = 0; v <= xmax + xstep / 2; v += xstep)
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xlab\">%gs</text>\n", PX(v), CH - MB + 16, v);
+    for (int l = 0; l < nlines; l++) {
+        fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" d=\"", lines[l].color);
+        int pen = 0;
+        for (int i = 0; i < n; i++) {
+            double y = lines[l].y[i];
+            if (isnan(y)) {
+                pen = 0;
+                continue;
+            }
+            fprintf(f, "%c%.1f %.1f ", pen ? 'L' : 'M', PX(x[i]), PY(y));
+            pen = 1;
+        }
+        fprintf(f, "\"/>\n");
+        /* single points would not show as a path */
+        if (n == 1 && !isnan(lines[l].y[0]))
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x[0]), PY(lines[l].y[0]),
+                    lines[l].color);
+        fprintf(f, "<text x=\"%d\" y=\"20\" class=\"legend\" fill=\"%s\">", CW - MR - 110 * (nlines - l), lines[l].color);
+        html_esc(f, lines[l].label);
+        fprintf(f, "</text>\n");
+    }
+    fprintf(f, "</svg>\n");
+#undef PX
+#undef PY
+}
+
+static void html_row(FILE *f, const char *k, const char *fmtv, ...) __attribute__((format(printf, 3, 4)));
+static void html_row(FILE *f, const char *k, const char *fmtv, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmtv);
+    vsnprintf(buf, sizeof buf, fmtv, ap);
+    va_end(ap);
+    fprintf(f, "<tr><th>");
+    html_esc(f, k);
+    fprintf(f, "</th><td>");
+    html_esc(f, buf);
+    fprintf(f, "</td></tr>\n");
+}
+
+static void html_reasons(FILE *f, const char *title, const swarm_reasons *rs)
+{
+    if (!rs->n && !rs->other)
+        return;
+    fprintf(f, "<h3>");
+    html_esc(f, title);
+    fprintf(f, "</h3>\n<table class=\"reasons\"><tr><th>count</th><th>code</th><th>reason</th></tr>\n");
+    for (int i = 0; i < rs->n; i++) {
+        fprintf(f, "<tr><td>%u</td><td>", rs->r[i].count);
+        if (rs->r[i].code)
+            fprintf(f, "%d", rs->r[i].code);
+        fprintf(f, "</td><td>");
+        html_esc(f, rs->r[i].text);
+        fprintf(f, "</td></tr>\n");
+    }
+    if (rs->other)
+        fprintf(f, "<tr><td>%u</td><td></td><td>(other reasons)</td></tr>\n", rs->other);
+    fprintf(f, "</table>\n");
+}
+
+static void html_charts(FILE *f, const swarm_result *r)
+{
+    int n = r->nseries;
+    double *col = calloc((size_t)(n ? n : 1) * 7, sizeof *col);
+    if (!col)
+        return;
+    double *t = col, *conn = col + n, *snaps = col + 2 * n, *kbd = col + 3 * n, *kbu = col + 4 * n,
+           *p50 = col + 5 * n, *p99 = col + 6 * n;
+    for (int i = 0; i < n; i++) {
+        const swarm_sample *s = &r->series[i];
+        double dt = s->dt_s > 0 ? s->dt_s : 1;
+        t[i] = s->t_s;
+        conn[i] = s->connected;
+        snaps[i] = s->snapshots / dt;
+        kbd[i] = (double)s->bytes_down / dt / 1e3;
+        kbu[i] = (double)s->bytes_up / dt / 1e3;
+        p50[i] = s->rtt_n ? s->rtt_p50_ms : NAN;
+        p99[i] = s->rtt_n ? s->rtt_p99_ms : NAN;
+    }
+    chart_line lc[] = {{"connected", "#2a7ae2", conn}};
+    chart_line ls[] = {{"snapshots/s", "#2a9d5c", snaps}};
+    chart_line lk[] = {{"down", "#7b4fd1", kbd}, {"up", "#d9822b", kbu}};
+    chart_line lr[] = {{"p50", "#2a7ae2", p50}, {"p99", "#d64545", p99}};
+    svg_chart(f, "Bots connected", "bots", t, n, lc, 1);
+    svg_chart(f, "Snapshots received", "per second, all bots", t, n, ls, 1);
+    svg_chart(f, "Bandwidth", "KB/s, all bots, WebSocket payload", t, n, lk, 2);
+    svg_chart(f, "Input to ack round trip", "ms, acks of each second", t, n, lr, 2);
+    free(col);
+}
+
+static void html_server(FILE *f, const report_input *in, const derived *d)
+{
+    const report_metrics *m = in->metrics;
+    char a[32], b[32], c[32], e[32];
+    fprintf(f, "<h2>Server (GET /metrics)</h2>\n");
+    if (!m || !m->available) {
+        fprintf(f, "<p>");
+        html_esc(f, m && m->note[0] ? m->note : "not fetched");
+        fprintf(f, "</p>\n");
+        return;
+    }
+    const prom_window *w = &m->w;
+    fprintf(f, "<table>\n");
+    html_row(f, "window", "%.1f s", w->seconds);
+    html_row(f, "cpu", "%s%% of one core", fmt(a, sizeof a, "%.1f", d->srv_cpu_pct));
+    html_row(f, "resident memory", "%s MB", fmt(a, sizeof a, "%.1f", w->resident_memory_bytes / 1e6));
+    html_row(f, "connections (end)", "%s", fmt(a, sizeof a, "%.0f", w->connections));
+    html_row(f, "ticks", "%s (%s/s), missed %s, overruns %s", fmt(a, sizeof a, "%.0f", w->ticks),
+             fmt(b, sizeof b, "%.1f", d->srv_ticks_ps), fmt(c, sizeof c, "%.0f", w->missed_ticks),
+             fmt(e, sizeof e, "%.0f", w->tick_overruns));
+    html_row(f, "tick duration", "p50 %s ms, p99 %s ms, mean %s ms", fmt(a, sizeof a, "%.3f", w->tick_p50_s * 1e3),
+             fmt(b, sizeof b, "%.3f", w->tick_p99_s * 1e3), fmt(c, sizeof c, "%.3f", d->srv_tick_mean_ms));
+    html_row(f, "snapshots sent", "%s (%s/s), %s KB/s, skipped %s", fmt(a, sizeof a, "%.0f", w->snapshot_messages),
+             fmt(b, sizeof b, "%.0f", d->srv_snapshots_ps), fmt(c, sizeof c, "%.1f", d->srv_snapshot_Bps / 1e3),
+             fmt(e, sizeof e, "%.0f", w->snapshots_skipped));
+    html_row(f, "input messages", "%s (%s/s)", fmt(a, sizeof a, "%.0f", w->input_messages),
+             fmt(b, sizeof b, "%.0f", d->srv_inputs_ps));
+    fprintf(f, "</table>\n");
+}
+
+static const char CSS[] =
+    "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:780px;color:#222}"
+    "h1{font-size:20px}h2{font-size:16px;margin-top:28px}h3{font-size:14px}"
+    "table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;border-bottom:1px solid #eee;"
+    "text-align:left;vertical-align:top}th{font-weight:600;color:#555;white-space:nowrap}"
+    ".chart{display:block;margin:12px 0;background:#fafafa;border:1px solid #eee}"
+    ".chart .title{font-weight:600;font-size:13px}.chart .unit{font-weight:400;fill:#777}"
+    ".chart .grid{stroke:#e4e4e4}.chart .ylab{font-size:11px;fill:#777;text-anchor:end}"
+    ".chart .xlab{font-size:11px;fill:#777;text-anchor:middle}.chart .legend{font-size:12px;font-weight:600}"
+    ".bad{color:#c0392b}";
+
+int report_write_html(const char *path, const report_input *in, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const bots_opts *o = in->opts;
+    char when[64];
+    struct tm tm;
+    gmtime_r(&in->started, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    fprintf(f, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+               "<title>tickwire-bots: %d bots, %s</title>\n<style>%s</style></head><body>\n",
+            o->bots, behavior_name(o->behavior), CSS);
+    fprintf(f, "<h1>tickwire-bots: %d bots, %s</h1>\n<p>", o->bots, behavior_name(o->behavior));
+    html_esc(f, o->url);
+    fprintf(f, " &middot; %s &middot; %.1f s, ramp %.1f s &middot; seed %llu</p>\n", when, o->duration_s, o->ramp_s,
+            (unsigned long long)o->seed);
+    if (!in->reachable || !in->res) {
+        fprintf(f, "<p class=\"bad\">Server not reached: ");
+        html_esc(f, in->error ? in->error : "no bot connected");
+        fprintf(f, "</p>\n");
+        if (in->res)
+            html_reasons(f, "Failures", &in->res->failures);
+        fprintf(f, "</body></html>\n");
+        return fclose(f) ? -1 : 0;
+    }
+    const swarm_result *r = in->res;
+    derived d;
+    derive(in, &d);
+    char a[32], b[32], c[32], e[32];
+    fprintf(f, "<h2>Summary</h2>\n<table>\n");
+    html_row(f, "server rates", "tick %u Hz, snapshots %u Hz; %d input messages/s per bot", r->tick_rate,
+             r->snapshot_rate, r->input_rate);
+    html_row(f, "bots connected", "%u max, %u at end, %u ever, of %d", r->connected_max, r->connected_end,
+             r->ever_connected, o->bots);
+    html_row(f, "failed", "%u of %u attempts", r->failed, r->connect_attempts);
+    if (o->behavior == BEHAVIOR_CHAOS)
+        html_row(f, "chaos", "%u closes, %u reconnects of %u attempts", r->chaos_closes, r->reconnects,
+                 r->reconnect_attempts);
+    html_row(f, "disconnects", "%u", r->disconnects.total);
+    html_row(f, "input->ack round trip", "p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%llu acks)",
+             r->rtt_p50_ms, r->rtt_p95_ms, r->rtt_p99_ms, r->rtt_max_ms, (unsigned long long)r->rtt_n);
+    html_row(f, "snapshot interval", "nominal %.2f ms: mean %.2f, stddev %.2f, p99 %.1f, max %.1f ms",
+             r->interval_nominal_ms, r->interval_mean_ms, r->interval_stddev_ms, r->interval_p99_ms,
+             r->interval_max_ms);
+    html_row(f, "snapshots", "%llu of %.0f expected (%s%%); %u of %u bots below 99%% (lowest %s%%)",
+             (unsigned long long)r->snapshots, r->snapshots_expected, fmt(a, sizeof a, "%.1f", d.snapshots_pct),
+             r->bots_below_99, r->bots_measured, fmt(b, sizeof b, "%.1f", r->bots_measured ? r->min_bot_pct : NAN));
+    html_row(f, "per bot", "down %s B/s, up %s B/s", fmt(a, sizeof a, "%.0f", d.down_Bps_per_bot),
+             fmt(b, sizeof b, "%.0f", d.up_Bps_per_bot));
+    html_row(f, "bytes per entity", "%s per entity, %s per moving entity (%s entities, %s moving per snapshot)",
+             fmt(a, sizeof a, "%.2f", d.bytes_per_entity), fmt(b, sizeof b, "%.2f", d.bytes_per_moving_entity),
+             fmt(c, sizeof c, "%.1f", d.entities_per_snapshot), fmt(e, sizeof e, "%.1f", d.moving_per_snapshot));
+    html_row(f, "corrections", "%llu (%s per bot-minute)", (unsigned long long)r->corrections,
+             fmt(a, sizeof a, "%.3f", d.corrections_per_bot_minute));
+    html_row(f, "bots' cpu", "%.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second",
+             r->cpu_user_s, r->cpu_sys_s, fmt(a, sizeof a, "%.1f", d.cpu_pct_of_core),
+             fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second));
+    html_row(f, "bots' clock", "%llu ticks, %llu skipped, latest wakeup %.1f ms late", (unsigned long long)r->ticks,
+             (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
+    fprintf(f, "</table>\n");
+    html_reasons(f, "Failures", &r->failures);
+    html_reasons(f, "Disconnects", &r->disconnects);
+    fprintf(f, "<h2>Over time</h2>\n");
+    html_charts(f, r);
+    html_server(f, in, &d);
+    fprintf(f, "</body></html>\n");
+    if (fclose(f)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

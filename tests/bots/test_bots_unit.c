@@ -1,0 +1,260 @@
+/* Unit tests for the pure parts of tickwire-bots: the latency histogram,
+ * the Prometheus text parser and window arithmetic, URL and flag parsing,
+ * and the behaviors' input streams. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "behavior.h"
+#include "hist.h"
+#include "opts.h"
+#include "prom.h"
+
+/* ---- hist ---------------------------------------------------------------------- */
+
+static void test_hist_quantiles(void **state)
+{
+    (void)state;
+    static hist h;
+    hist_reset(&h);
+    assert_true(hist_quantile(&h, 0.5) == 0);
+    for (int i = 1; i <= 100; i++)
+        hist_add(&h, i * 1.0); /* 1..100 ms */
+    assert_int_equal(h.n, 100);
+    assert_true(fabs(hist_quantile(&h, 0.50) - 50.0) < 0.11);
+    assert_true(fabs(hist_quantile(&h, 0.99) - 99.0) < 0.11);
+    assert_true(fabs(hist_quantile(&h, 1.00) - 100.0) < 1e-9);
+    assert_true(fabs(hist_mean(&h) - 50.5) < 1e-9);
+    assert_true(fabs(hist_stddev(&h) - 28.866) < 0.01);
+}
+
+static void test_hist_capped_at_max_and_overflow(void **state)
+{
+    (void)state;
+    static hist h;
+    hist_reset(&h);
+    hist_add(&h, 0.03);
+    assert_true(fabs(hist_quantile(&h, 0.5) - 0.03) < 1e-12); /* not the bucket edge 0.1 */
+    hist_add(&h, 5000.0);                                     /* beyond 1 s */
+    hist_add(&h, -1.0);                                       /* clamped to 0 */
+    assert_int_equal(h.over, 1);
+    assert_true(hist_quantile(&h, 1.0) == 5000.0);
+}
+
+/* ---- prom ---------------------------------------------------------------------- */
+
+static const char SCRAPE1[] =
+    "# HELP tickwire_connections Open connections.\n"
+    "# TYPE tickwire_connections gauge\n"
+    "tickwire_connections 3\n"
+    "tickwire_ticks_total 100\n"
+    "tickwire_tick_duration_seconds_bucket{le=\"0.001\"} 50\n"
+    "tickwire_tick_duration_seconds_bucket{le=\"0.002\"} 90\n"
+    "tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 100\n"
+    "tickwire_tick_duration_seconds_sum 0.12\n"
+    "tickwire_tick_duration_seconds_count 100\n"
+    "process_cpu_seconds_total 1.5\n"
+    "\n";
+
+static const char SCRAPE2[] =
+    "tickwire_connections 53\r\n"
+    "tickwire_ticks_total 700 1700000000000\n"
+    "tickwire_tick_duration_seconds_bucket{le=\"0.001\"} 150\n"
+    "tickwire_tick_duration_seconds_bucket{le=\"0.002\"} 690\n"
+    "tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 700\n"
+    "tickwire_tick_duration_seconds_sum 0.9\n"
+    "tickwire_tick_duration_seconds_count 700\n"
+    "process_cpu_seconds_total 2.5\n"
+    "tickwire_bad_messages_total{reason=\"a b\",x=\"}\"} 2\n";
+
+static void test_prom_parse_and_window(void **state)
+{
+    (void)state;
+    prom_set a = {0}, b = {0};
+    char err[200];
+    assert_int_equal(prom_parse(SCRAPE1, strlen(SCRAPE1), &a, err, sizeof err), 0);
+    assert_int_equal(prom_parse(SCRAPE2, strlen(SCRAPE2), &b, err, sizeof err), 0);
+    assert_int_equal(a.n, 8);
+    assert_true(prom_get(&b, "tickwire_ticks_total") == 700);
+    assert_true(prom_get(&b, "tickwire_bad_messages_total{reason=\"a b\",x=\"}\"}") == 2);
+    assert_true(isnan(prom_get(&a, "nope")));
+
+    prom_window w;
+    prom_window_compute(&a, &b, 10.0, &w);
+    assert_true(w.ticks == 600);
+    assert_true(fabs(w.cpu_seconds - 1.0) < 1e-12);
+    assert_true(w.connections == 53);
+    assert_true(isnan(w.snapshot_bytes));
+    /* Window buckets: <=1ms 100, <=2ms 500 more, +Inf 0 more: 600 ticks.
+     * p50 = rank 300: in (1, 2] ms, (300-100)/500 of the way. */
+    assert_true(fabs(w.tick_p50_s - (0.001 + 0.001 * 200.0 / 500.0)) < 1e-12);
+    assert_true(fabs(w.tick_p99_s - (0.001 + 0.001 * 494.0 / 500.0)) < 1e-12);
+    prom_free(&a);
+    prom_free(&b);
+}
+
+static void test_prom_rejects_bad_lines(void **state)
+{
+    (void)state;
+    static const char *const BAD[] = {
+        "tickwire_x\n",
+        "tickwire_x abc\n",
+        "tickwire_x{le=\"1\" 3\n",
+        "{le=\"1\"} 3\n",
+        "tickwire_x 1 2 3\n",
+        "<html>404</html>\n",
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        prom_set s = {0};
+        char err[200] = "";
+        assert_int_equal(prom_parse(BAD[i], strlen(BAD[i]), &s, err, sizeof err), -1);
+        assert_non_null(strstr(err, "line 1"));
+        prom_free(&s);
+    }
+}
+
+/* ---- opts ---------------------------------------------------------------------- */
+
+static void test_url(void **state)
+{
+    (void)state;
+    bots_opts o;
+    char err[256];
+    memset(&o, 0, sizeof o);
+    assert_int_equal(opts_parse_url("ws://127.0.0.1:9000", &o, err, sizeof err), 0);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_int_equal(o.port, 9000);
+    assert_string_equal(o.path, "/");
+    assert_string_equal(o.host_header, "127.0.0.1:9000");
+    assert_int_equal(opts_parse_url("ws://[::1]:81/game", &o, err, sizeof err), 0);
+    assert_string_equal(o.host, "::1");
+    assert_string_equal(o.path, "/game");
+    assert_string_equal(o.host_header, "[::1]:81");
+    assert_int_equal(opts_parse_url("ws://localhost", &o, err, sizeof err), 0);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_int_equal(o.port, 80);
+
+    static const char *const BAD[] = {"http://127.0.0.1:1", "wss://127.0.0.1:1", "ws://example.com:80",
+                                      "ws://127.0.0.1:0",   "ws://127.0.0.1:x", "ws://:80",
+                                      "ws://[::1:80",       "ws://1.2.3.4:80?q"};
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
+        assert_int_equal(opts_parse_url(BAD[i], &o, err, sizeof err), -1);
+}
+
+static int parse(bots_opts *o, char *err, size_t errlen, int argc, ...)
+{
+    char *argv[16] = {"tickwire-bots"};
+    va_list ap;
+    va_start(ap, argc);
+    for (int i = 1; i < argc; i++)
+        argv[i] = va_arg(ap, char *);
+    va_end(ap);
+    return opts_parse(argc, argv, o, err, errlen);
+}
+
+static void test_flags(void **state)
+{
+    (void)state;
+    bots_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof err, 1), OPTS_OK);
+    assert_int_equal(o.bots, 10);
+    assert_int_equal(o.port, 8080);
+    assert_int_equal(parse(&o, err, sizeof err, 11, "--bots", "50", "--duration=4", "--ramp", "1", "--behavior",
+                           "circle", "--seed", "7", "--input-rate=30"),
+                     OPTS_OK);
+    assert_int_equal(o.bots, 50);
+    assert_true(o.duration_s == 4 && o.ramp_s == 1);
+    assert_int_equal(o.behavior, BEHAVIOR_CIRCLE);
+    assert_int_equal(o.seed, 7);
+    assert_int_equal(o.input_rate, 30);
+    assert_int_equal(parse(&o, err, sizeof err, 2, "--help"), OPTS_HELP);
+
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--bots", "0"), OPTS_ERROR);
+    assert_non_null(strstr(err, "--bots"));
+    assert_int_equal(parse(&o, err, sizeof err, 2, "--bots"), OPTS_ERROR);
+    assert_non_null(strstr(err, "needs a value"));
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--behavior", "dance"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 2, "--frobnicate=1"), OPTS_ERROR);
+    assert_non_null(strstr(err, "unknown flag '--frobnicate'"));
+    assert_int_equal(parse(&o, err, sizeof err, 5, "--duration", "2", "--ramp", "3"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--duration", "nan"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 2, "stray"), OPTS_ERROR);
+    /* an unset ramp shrinks to fit a short run */
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--duration", "0.5"), OPTS_OK);
+    assert_true(o.ramp_s < o.duration_s);
+}
+
+/* ---- behavior ------------------------------------------------------------------ */
+
+static void test_wander(void **state)
+{
+    (void)state;
+    behavior_state b;
+    behavior_init(&b, BEHAVIOR_WANDER, 42, 60);
+    int changes = 0;
+    uint8_t last = 0;
+    uint16_t last_aim = b.aim;
+    for (int t = 0; t < 60 * 80; t++) {
+        sim_input in = behavior_next(&b, 60);
+        assert_true(in.buttons != 0 && (in.buttons & ~SIM_BTN_ALL) == 0 && !(in.buttons & SIM_BTN_FIRE));
+        assert_true(in.aim != last_aim); /* the aim sweeps every tick */
+        last_aim = in.aim;
+        if (t && in.buttons != last)
+            changes++;
+        last = in.buttons;
+    }
+    /* about one change per 0.8 s over 80 s */
+    assert_true(changes > 70 && changes < 130);
+    /* same seed, same stream */
+    behavior_state c, d;
+    behavior_init(&c, BEHAVIOR_WANDER, 9, 60);
+    behavior_init(&d, BEHAVIOR_WANDER, 9, 60);
+    for (int t = 0; t < 1000; t++) {
+        sim_input x = behavior_next(&c, 60), y = behavior_next(&d, 60);
+        assert_true(x.buttons == y.buttons && x.aim == y.aim);
+    }
+}
+
+static void test_idle_and_circle(void **state)
+{
+    (void)state;
+    behavior_state b;
+    behavior_init(&b, BEHAVIOR_IDLE, 1, 60);
+    sim_input first = behavior_next(&b, 60);
+    for (int t = 0; t < 600; t++) {
+        sim_input in = behavior_next(&b, 60);
+        assert_int_equal(in.buttons, 0);
+        assert_int_equal(in.aim, first.aim);
+    }
+    behavior_init(&b, BEHAVIOR_CIRCLE, 1, 60);
+    int seen[8] = {0};
+    for (int t = 0; t < 60 * 5; t++) { /* at least one turn in 2..4 s */
+        sim_input in = behavior_next(&b, 60);
+        for (int dir = 0; dir < 8; dir++)
+            if (in.buttons == behavior_dir_buttons(dir))
+                seen[dir] = 1;
+    }
+    for (int dir = 0; dir < 8; dir++)
+        assert_true(seen[dir]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hist_quantiles),
+        cmocka_unit_test(test_hist_capped_at_max_and_overflow),
+        cmocka_unit_test(test_prom_parse_and_window),
+        cmocka_unit_test(test_prom_rejects_bad_lines),
+        cmocka_unit_test(test_url),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_wander),
+        cmocka_unit_test(test_idle_and_circle),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
