@@ -14,6 +14,11 @@ static int parse_line(const char *line, sim_map *m, int *have_size, char *err, s
     if (sscanf(line, " %15s", word) != 1 || word[0] == '#')
         return 0;
     if (strcmp(word, "size") == 0) {
+        /* Once: a second one could shrink the arena under earlier walls. */
+        if (*have_size) {
+            snprintf(err, errlen, "'size' given twice");
+            return -1;
+        }
         if (sscanf(line, " size %ld %ld %c", &a, &b, &extra) != 2 || a < 64 || b < 64 ||
             a > SIM_ARENA_SIZE || b > SIM_ARENA_SIZE) {
             snprintf(err, errlen, "expected 'size W H' with 64 <= W,H <= %d", SIM_ARENA_SIZE);
