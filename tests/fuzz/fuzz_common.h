@@ -1,0 +1,107 @@
+/* fuzz_common: what the libFuzzer targets in tests/fuzz share: the framing
+ * that splits one fuzz input into several messages (also used by
+ * gen_corpus.c, so the seed corpus and the targets agree), a check macro
+ * that aborts whatever NDEBUG says, and the snapshot-body round-trip check.
+ *
+ * Framing, per target:
+ *   fuzz_client_msg  cfg:u8, then records: h:u8; op = h >> 6, n = h & 63.
+ *                    op 0..2: a message of n bytes from session op;
+ *                    op 3: run 1 + (n & 7) ticks, sessions in the mask
+ *                    (n >> 3) & 7 do not read the snapshots of those ticks.
+ *   fuzz_server_msg  flags:u8 (client options), then records: v:u16 LE;
+ *                    a message of v & 0x1fff bytes, then the actions in
+ *                    v >> 13 (FZ_SRV_*).
+ * A record that runs past the end is cut to what is left.
+ *
+ * Header-only, everything static: each target is one translation unit
+ * compiled together with the shared/ sources it tests. */
+#ifndef TW_FUZZ_COMMON_H
+#define TW_FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* A broken promise of the code under test: report and abort, so libFuzzer
+ * saves the input as a crash. */
+#define FZ_CHECK(cond)                                                                 \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+            abort();                                                                   \
+        }                                                                              \
+    } while (0)
+
+/* ---- fuzz_client_msg framing ---------------------------------------------- */
+#define FZ_CLI_SESSIONS 3
+#define FZ_CLI_MAX_MSG 63
+#define FZ_CLI_OP_TICK 3
+
+static inline uint8_t fz_cli_msg_header(int session, size_t len)
+{
+    return (uint8_t)((session << 6) | (int)(len & 63));
+}
+
+static inline uint8_t fz_cli_tick_header(int ticks, int skip_mask)
+{
+    return (uint8_t)((FZ_CLI_OP_TICK << 6) | ((skip_mask & 7) << 3) | ((ticks - 1) & 7));
+}
+
+/* ---- fuzz_server_msg framing ---------------------------------------------- */
+#define FZ_SRV_MAX_MSG 0x1fff
+enum {
+    FZ_SRV_PUSH_INPUT = 1, /* cl_push_input before the message */
+    FZ_SRV_VIEW = 2,       /* cl_view after it */
+    FZ_SRV_WRITE_INPUT = 4 /* cl_write_input after it */
+};
+
+static inline void fz_srv_record_header(uint8_t out[2], size_t len, int actions)
+{
+    uint16_t v = (uint16_t)((len & FZ_SRV_MAX_MSG) | ((unsigned)actions << 13));
+    out[0] = (uint8_t)(v & 0xff);
+    out[1] = (uint8_t)(v >> 8);
+}
+
+/* ---- snapshot checks --------------------------------------------------- */
+
+/* Same entities and names (gen is each side's own counter: not compared). */
+static inline void fz_check_same_entities(const proto_snapshot *a, const proto_names *an,
+                                          const proto_snapshot *b, const proto_names *bn)
+{
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+        FZ_CHECK(a->present[id] == b->present[id]);
+        if (!a->present[id])
+            continue;
+        const sim_netent *x = &a->ent[id], *y = &b->ent[id];
+        FZ_CHECK(x->x == y->x && x->y == y->y && x->vx == y->vx && x->vy == y->vy &&
+                 x->aim == y->aim && x->flags == y->flags);
+        FZ_CHECK(strcmp(an->name[id], bn->name[id]) == 0);
+    }
+}
+
+/* `got` decoded OK from some body against `base` (NULL: full). Re-encoding
+ * it against the same baseline must succeed, decode to the same state
+ * (gen included: ADD versus CHANGE must survive), and be canonical:
+ * encoding the re-decoded state gives the same bytes again. */
+static inline void fz_check_body_round_trip(const proto_snapshot *base, const proto_snapshot *got,
+                                            const proto_names *names, uint16_t tick_rate)
+{
+    static uint8_t buf[PROTO_MAX_SNAPSHOT_BODY], buf2[PROTO_MAX_SNAPSHOT_BODY];
+    static proto_snapshot again;
+    static proto_names names2;
+    size_t n = proto_snapshot_body_write(base, got, names, tick_rate, buf, sizeof buf);
+    FZ_CHECK(n > 0);
+    names2 = *names;
+    again.tick = got->tick;
+    FZ_CHECK(proto_snapshot_body_read(base, &again, &names2, tick_rate, buf, n) == PROTO_OK);
+    fz_check_same_entities(got, names, &again, &names2);
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
+        FZ_CHECK(!got->present[id] || got->gen[id] == again.gen[id]);
+    size_t n2 = proto_snapshot_body_write(base, &again, &names2, tick_rate, buf2, sizeof buf2);
+    FZ_CHECK(n2 == n && memcmp(buf, buf2, n) == 0);
+}
+
+#endif

@@ -1,0 +1,168 @@
+/* fuzz_server_msg: the client's side of server->client messages.
+ *
+ * The fuzz input is a sequence of messages (framing: fuzz_common.h) fed to
+ * one cl_client with cl_receive, the way the browser and the bots do,
+ * interleaved with input pushes, input writes and view updates. Each
+ * message also goes straight to proto_welcome_read,
+ * proto_snapshot_header_read and proto_snapshot_body_read, full and against
+ * the client's newest snapshot as baseline.
+ *
+ * Checks: a WELCOME or header that decodes re-encodes to the same bytes; a
+ * body that decodes re-encodes against the same baseline to a canonical
+ * body of the same state; cl_receive leaves the client untouched (but for
+ * its byte counters) when it rejects a message; an INPUT the client writes
+ * is one the server accepts. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "client.h"
+#include "fuzz_common.h"
+#include "proto.h"
+
+static cl_client client, before;
+
+/* ---- decoders on their own ------------------------------------------------ */
+
+static void check_welcome_decode(const uint8_t *buf, size_t len)
+{
+    proto_welcome w;
+    if (proto_welcome_read(buf, len, &w) != PROTO_OK)
+        return;
+    static uint8_t out[PROTO_MAX_WELCOME];
+    size_t n = proto_welcome_write(&w, out, sizeof out);
+    FZ_CHECK(n == len && memcmp(out, buf, len) == 0);
+}
+
+/* Decodes msg[10..] as a body, full and against the client's newest
+ * snapshot, and round-trips whatever decodes. */
+static void check_body_decode(const uint8_t *buf, size_t len, uint16_t tick_rate)
+{
+    static proto_snapshot out;
+    static proto_names names;
+    proto_snapshot_header h;
+    int header_ok = proto_snapshot_header_read(buf, len, &h) == PROTO_OK;
+    if (header_ok) {
+        uint8_t again[PROTO_SNAPSHOT_HEADER_SIZE];
+        FZ_CHECK(proto_snapshot_header_write(&h, again, sizeof again) == PROTO_SNAPSHOT_HEADER_SIZE);
+        FZ_CHECK(memcmp(again, buf, PROTO_SNAPSHOT_HEADER_SIZE) == 0);
+    }
+    if (len < PROTO_SNAPSHOT_HEADER_SIZE)
+        return;
+    const uint8_t *body = buf + PROTO_SNAPSHOT_HEADER_SIZE;
+    size_t blen = len - PROTO_SNAPSHOT_HEADER_SIZE;
+
+    names = client.names;
+    out.tick = header_ok ? h.tick : 1;
+    if (proto_snapshot_body_read(NULL, &out, &names, tick_rate, body, blen) == PROTO_OK)
+        fz_check_body_round_trip(NULL, &out, &names, tick_rate);
+
+    const proto_snapshot *base = cl_latest(&client);
+    if (!base)
+        return;
+    /* A baseline is 1..255 ticks old (the header's u8 delta). */
+    uint32_t dt = header_ok && h.baseline_tick ? h.tick - h.baseline_tick : 1u + buf[len - 1] % 255u;
+    names = client.names;
+    out.tick = base->tick + dt;
+    if (proto_snapshot_body_read(base, &out, &names, tick_rate, body, blen) == PROTO_OK)
+        fz_check_body_round_trip(base, &out, &names, tick_rate);
+}
+
+/* ---- the client ------------------------------------------------------------ */
+
+static const proto_snapshot *ring_find(const cl_client *c, uint32_t tick)
+{
+    for (int i = 0; i < CL_RING; i++)
+        if (tick && c->ring[i].tick == tick)
+            return &c->ring[i];
+    return NULL;
+}
+
+static void receive(const uint8_t *buf, size_t len, double now_ms)
+{
+    memcpy(&before, &client, sizeof client);
+    int r = cl_receive(&client, buf, len, now_ms);
+    if (r < 0) {
+        /* Rejected: nothing but the download counters moved. */
+        FZ_CHECK(client.stats.msgs_down == before.stats.msgs_down + 1);
+        memcpy(&before.stats, &client.stats, sizeof client.stats);
+        FZ_CHECK(memcmp(&before, &client, sizeof client) == 0);
+        return;
+    }
+    if (r == PROTO_WELCOME) {
+        proto_welcome w;
+        FZ_CHECK(proto_welcome_read(buf, len, &w) == PROTO_OK);
+        FZ_CHECK(client.joined && client.welcome.player_id == w.player_id &&
+                 client.welcome.tick_rate == w.tick_rate && client.snap_interval >= 1);
+        return;
+    }
+    FZ_CHECK(r == PROTO_SNAPSHOT);
+    proto_snapshot_header h;
+    FZ_CHECK(proto_snapshot_header_read(buf, len, &h) == PROTO_OK);
+    const proto_snapshot *got = cl_latest(&client);
+    const proto_snapshot *prev = cl_latest(&before);
+    FZ_CHECK(got->tick == h.tick && (!prev || prev->tick < got->tick));
+    const proto_snapshot *base = NULL;
+    if (h.baseline_tick) {
+        base = ring_find(&before, h.baseline_tick);
+        FZ_CHECK(base != NULL);
+    }
+    fz_check_body_round_trip(base, got, &client.names, client.welcome.tick_rate);
+}
+
+static void write_input(void)
+{
+    uint8_t buf[PROTO_MAX_CLIENT_MSG];
+    uint32_t sent = client.sent_seq;
+    size_t n = cl_write_input(&client, buf, sizeof buf);
+    if (n == 0)
+        return;
+    proto_input_msg m;
+    FZ_CHECK(proto_input_read(buf, n, &m) == PROTO_OK);
+    const proto_snapshot *latest = cl_latest(&client);
+    FZ_CHECK(m.ack_tick == (latest ? latest->tick : 0));
+    /* No gap: the server accepts it after everything sent before. */
+    FZ_CHECK(m.first_seq <= sent + 1 && m.first_seq + m.count - 1 == client.sent_seq);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    cl_init(&client);
+    client.predict = data[0] & 1;
+    client.reconcile = (data[0] >> 1) & 1;
+    client.interpolate = (data[0] >> 2) & 1;
+    client.redundancy = (uint8_t)((data[0] >> 3) & 7);
+    double now_ms = 0.0;
+    size_t pos = 1;
+    while (pos + 2 <= size) {
+        unsigned v = data[pos] | (unsigned)data[pos + 1] << 8;
+        pos += 2;
+        size_t len = v & FZ_SRV_MAX_MSG;
+        int actions = (int)(v >> 13);
+        if (len > size - pos)
+            len = size - pos;
+        const uint8_t *msg = data + pos;
+        pos += len;
+        now_ms += 16.5;
+
+        if (actions & FZ_SRV_PUSH_INPUT) {
+            uint8_t buttons = len ? msg[0] : 0;
+            cl_push_input(&client, buttons, (uint16_t)(v * 977u), now_ms);
+        }
+        check_welcome_decode(msg, len);
+        check_body_decode(msg, len, client.joined ? client.welcome.tick_rate : 60);
+        receive(msg, len, now_ms);
+        if (actions & FZ_SRV_VIEW) {
+            cl_view_ent view[PROTO_MAX_ENTITIES];
+            int n = cl_view(&client, now_ms, view, PROTO_MAX_ENTITIES);
+            FZ_CHECK(n >= 0 && n <= PROTO_MAX_ENTITIES);
+        }
+        if (actions & FZ_SRV_WRITE_INPUT)
+            write_input();
+    }
+    return 0;
+}

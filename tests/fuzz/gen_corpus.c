@@ -1,0 +1,424 @@
+/* gen_corpus: writes the seed corpus of the fuzz targets, tests/fuzz/corpus/
+ * <target>/, from the real writers: a real match's WELCOME, full and delta
+ * snapshots (with players joining, moving and leaving), JOIN and INPUT
+ * messages, and map texts. Deterministic; the output is committed, so this
+ * only runs when the wire format or the framing (fuzz_common.h) changes:
+ *
+ *   cmake --build build --target fuzz_corpus
+ *
+ * Usage: gen_corpus <corpus dir> <assets/arena.map> */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bits.h"
+#include "fuzz_common.h"
+#include "map.h"
+#include "match.h"
+#include "proto.h"
+
+static const char *corpus_dir;
+
+/* A growing byte buffer for one seed file. */
+typedef struct seed {
+    uint8_t b[16384];
+    size_t n;
+} seed;
+
+static void put(seed *s, const void *p, size_t n)
+{
+    if (s->n + n > sizeof s->b) {
+        fprintf(stderr, "gen_corpus: seed too large\n");
+        exit(1);
+    }
+    memcpy(s->b + s->n, p, n);
+    s->n += n;
+}
+
+static void put_u8(seed *s, uint8_t v)
+{
+    put(s, &v, 1);
+}
+
+static void save(const char *target, const char *name, const void *p, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", corpus_dir, target);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "gen_corpus: mkdir %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    snprintf(path, sizeof path, "%s/%s/%s", corpus_dir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "gen_corpus: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* ---- fuzz_client_msg ---------------------------------------------------- */
+
+/* Mirrors the config byte of fuzz_client_msg.c's create_match. */
+static uint8_t cli_cfg(int rate_idx, int half_snapshots, int size, int npcs)
+{
+    return (uint8_t)(rate_idx | (half_snapshots ? 4 : 0) | ((size - 1) << 3) | (npcs << 5));
+}
+
+static void cli_msg(seed *s, int session, const uint8_t *msg, size_t n)
+{
+    put_u8(s, fz_cli_msg_header(session, n));
+    put(s, msg, n);
+}
+
+static void cli_join(seed *s, int session, const char *name)
+{
+    uint8_t b[PROTO_MAX_CLIENT_MSG];
+    cli_msg(s, session, b, proto_join_write(name, b, sizeof b));
+}
+
+static void cli_input(seed *s, int session, uint32_t ack, uint32_t first, int count, uint8_t buttons)
+{
+    proto_input_msg m;
+    memset(&m, 0, sizeof m);
+    m.ack_tick = ack;
+    m.first_seq = first;
+    m.count = (uint8_t)count;
+    for (int i = 0; i < count; i++)
+        m.in[i] = (sim_input){(uint8_t)(buttons ^ (i & 1 ? SIM_BTN_FIRE : 0)), (uint16_t)(first * 1000 + (uint32_t)i)};
+    uint8_t b[PROTO_MAX_CLIENT_MSG];
+    cli_msg(s, session, b, proto_input_write(&m, b, sizeof b));
+}
+
+static void cli_ticks(seed *s, int ticks, int skip_mask)
+{
+    while (ticks > 0) {
+        int t = ticks > 8 ? 8 : ticks;
+        put_u8(s, fz_cli_tick_header(t, skip_mask));
+        ticks -= t;
+    }
+}
+
+static void gen_client_msg(void)
+{
+    const char *T = "fuzz_client_msg";
+    seed s;
+
+    /* 60 Hz, 30 Hz snapshots (every 2 ticks), 4 slots, 1 npc: two players
+     * join, send inputs acking the snapshots they got, one falls behind. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 1, 4, 1));
+    cli_join(&s, 0, "alice");
+    cli_ticks(&s, 2, 0);                       /* snapshot tick 2 */
+    cli_input(&s, 0, 2, 1, 2, SIM_BTN_RIGHT);
+    cli_join(&s, 1, "bob");
+    cli_ticks(&s, 2, 0);                       /* tick 4, delta for alice */
+    cli_input(&s, 0, 4, 3, 2, SIM_BTN_DOWN | SIM_BTN_RIGHT);
+    cli_input(&s, 1, 4, 1, 3, SIM_BTN_LEFT);
+    cli_ticks(&s, 4, 2);                       /* bob skips ticks 6 and 8 */
+    cli_input(&s, 0, 8, 4, 4, SIM_BTN_UP);     /* repeats seq 4 */
+    cli_input(&s, 1, 4, 4, 8, SIM_BTN_UP | SIM_BTN_FIRE);
+    cli_ticks(&s, 8, 0);
+    cli_input(&s, 1, 16, 12, 1, 0);
+    cli_ticks(&s, 2, 0);
+    save(T, "two_players", s.b, s.n);
+
+    /* 20 Hz, 10 Hz snapshots, 2 slots: a third session is refused (full),
+     * the first breaks the protocol (seq gap), leaves, and rejoins. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(1, 1, 2, 0));
+    cli_join(&s, 0, "ann");
+    cli_join(&s, 1, "bo");
+    cli_join(&s, 2, "cy");
+    cli_ticks(&s, 2, 0);
+    cli_input(&s, 0, 2, 1, 1, SIM_BTN_DOWN);
+    cli_input(&s, 0, 2, 5, 1, SIM_BTN_DOWN);   /* gap: closed */
+    cli_join(&s, 2, "cy");                     /* takes the freed slot */
+    cli_ticks(&s, 4, 0);
+    cli_input(&s, 2, 6, 1, 2, SIM_BTN_LEFT | SIM_BTN_UP);
+    cli_input(&s, 1, 99, 1, 1, 0);             /* ack never sent: closed */
+    cli_ticks(&s, 2, 0);
+    save(T, "full_and_rejoin", s.b, s.n);
+
+    /* 10 Hz, one slot: a long run of inputs, more than the buffer holds. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(0, 0, 1, 0));
+    cli_join(&s, 0, "zed-the-long-name");
+    for (uint32_t seq = 1; seq < 60; seq += 8)
+        cli_input(&s, 0, 0, seq, 8, (uint8_t)(seq & SIM_BTN_ALL));
+    cli_ticks(&s, 8, 0);
+    cli_input(&s, 0, 8, 64, 1, 0);
+    cli_ticks(&s, 3, 0);
+    save(T, "input_overflow", s.b, s.n);
+
+    /* Single messages: a JOIN, an INPUT before any JOIN, an empty one. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(2, 0, 3, 2));
+    cli_join(&s, 0, "bob");
+    save(T, "join", s.b, s.n);
+    s.n = 0;
+    put_u8(&s, cli_cfg(2, 0, 3, 2));
+    cli_input(&s, 0, 0, 1, 1, SIM_BTN_FIRE);
+    save(T, "input_first", s.b, s.n);
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 0, 4, 0));
+    cli_join(&s, 2, "");
+    cli_msg(&s, 2, NULL, 0);
+    save(T, "empty_name_then_empty_msg", s.b, s.n);
+}
+
+/* ---- fuzz_server_msg ---------------------------------------------------- */
+
+static void srv_record(seed *s, const uint8_t *msg, size_t n, int actions)
+{
+    uint8_t h[2];
+    fz_srv_record_header(h, n, actions);
+    put(s, h, 2);
+    put(s, msg, n);
+}
+
+/* Ticks the match to its next snapshot. */
+static void tick_to_snapshot(match *m)
+{
+    while (!match_tick(m))
+        ;
+}
+
+static void player_input(match *m, int pid, uint32_t ack, uint32_t *seq, uint8_t buttons)
+{
+    proto_input_msg in;
+    memset(&in, 0, sizeof in);
+    in.ack_tick = ack;
+    in.first_seq = *seq;
+    in.count = 2;
+    in.in[0] = (sim_input){buttons, (uint16_t)(*seq * 3000)};
+    in.in[1] = (sim_input){buttons, (uint16_t)(*seq * 3000 + 500)};
+    *seq += 2;
+    const char *why;
+    if (match_player_input(m, pid, &in, &why)) {
+        fprintf(stderr, "gen_corpus: input refused: %s\n", why);
+        exit(1);
+    }
+}
+
+static void gen_server_msg(const sim_map *map)
+{
+    const char *T = "fuzz_server_msg";
+    match_config cfg = {.tick_rate = 60, .snapshot_rate = 30, .size = 8, .npcs = 3, .seed = 42};
+    match *m = match_create(7, map, &cfg);
+    if (!m) {
+        fprintf(stderr, "gen_corpus: out of memory\n");
+        exit(1);
+    }
+    static uint8_t msg[PROTO_MAX_SNAPSHOT];
+    static uint8_t welcome[PROTO_MAX_WELCOME], full[PROTO_MAX_SNAPSHOT], delta[PROTO_MAX_SNAPSHOT];
+    size_t nwelcome, nfull = 0, ndelta = 0, n;
+    int is_full;
+    seed s;
+    s.n = 0;
+    put_u8(&s, 0x07 | (2 << 3)); /* predict, reconcile, interpolate; redundancy 2 */
+
+    for (int i = 0; i < 5; i++)
+        tick_to_snapshot(m);
+    int me = match_player_join(m, "alice", NULL);
+    nwelcome = match_welcome(m, me, welcome, sizeof welcome);
+    srv_record(&s, welcome, nwelcome, 0);
+    uint32_t seq = 1;
+    for (int i = 0; i < 12; i++) {
+        int bob = -1;
+        if (i == 4)
+            bob = match_player_join(m, "bob", NULL); /* an ADD in a delta */
+        if (i == 8)
+            match_player_leave(m, 0);                /* npc-1 leaves: REMOVE */
+        (void)bob;
+        tick_to_snapshot(m);
+        n = match_snapshot(m, me, msg, sizeof msg, &is_full);
+        if (n == 0) {
+            fprintf(stderr, "gen_corpus: no snapshot\n");
+            exit(1);
+        }
+        if (is_full && !nfull)
+            memcpy(full, msg, nfull = n);
+        if (!is_full && !ndelta)
+            memcpy(delta, msg, ndelta = n);
+        srv_record(&s, msg, n, i % 3 == 2 ? FZ_SRV_VIEW : FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+        player_input(m, me, match_latest_snapshot_tick(m), &seq, (uint8_t)(i < 6 ? SIM_BTN_RIGHT : SIM_BTN_DOWN | SIM_BTN_FIRE));
+    }
+    save(T, "session", s.b, s.n);
+    match_destroy(m);
+
+    /* The messages one at a time: WELCOME, full, delta (no baseline: the
+     * client refuses it; the direct decoders still see it). */
+    s.n = 0;
+    put_u8(&s, 0x07);
+    srv_record(&s, welcome, nwelcome, 0);
+    save(T, "welcome", s.b, s.n);
+    s.n = 0;
+    put_u8(&s, 0x07);
+    srv_record(&s, welcome, nwelcome, 0);
+    srv_record(&s, full, nfull, FZ_SRV_VIEW);
+    save(T, "welcome_full", s.b, s.n);
+    s.n = 0;
+    put_u8(&s, 0x00);
+    srv_record(&s, delta, ndelta, 0);
+    save(T, "delta_alone", s.b, s.n);
+    s.n = 0;
+    put_u8(&s, 0x07);
+    srv_record(&s, welcome, nwelcome, 0);
+    srv_record(&s, full, nfull, 0);
+    srv_record(&s, delta, ndelta, FZ_SRV_VIEW);
+    save(T, "welcome_full_delta_mismatched", s.b, s.n);
+
+    /* docs/PROTOCOL.md section 10: the worked delta example. */
+    static const uint8_t example[] = {
+        0x82, 0x67, 0x00, 0x00, 0x00, 0x03, 0x2a, 0x00, 0x00, 0x00, 0x04, 0x20, 0xa0, 0x02, 0x0e, 0x28, 0x40,
+        0xb2, 0x02, 0xe8, 0x03, 0x32, 0x00, 0x00, 0x00, 0xfb, 0x07, 0x00, 0x00, 0x18, 0x64, 0x65, 0x65,
+    };
+    /* Its baseline (tick 100: ann, bo, cy) as a full snapshot, after a
+     * WELCOME at 60 Hz for player 2 (bo), so the client decodes it. */
+    proto_welcome w;
+    memset(&w, 0, sizeof w);
+    w.player_id = 2;
+    w.tick_rate = 60;
+    w.snapshot_rate = 20;
+    w.max_players = 16;
+    w.server_tick = 97;
+    w.match_id = 1;
+    w.map = *map;
+    nwelcome = proto_welcome_write(&w, welcome, sizeof welcome);
+    static proto_snapshot base;
+    static proto_names names;
+    memset(&base, 0, sizeof base);
+    memset(&names, 0, sizeof names);
+    base.tick = 100;
+    static const struct { int id; const char *name; sim_netent e; } ents[] = {
+        {0, "ann", {1024, 512, 1920, 0, 0x4000, 0}},
+        {2, "bo", {4800, 4800, 0, 0, 0xfff0, 0}},
+        {7, "cy", {16000, 16000, 0, 0, 0, 0}},
+    };
+    for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+        base.present[ents[i].id] = 1;
+        base.gen[ents[i].id] = 1;
+        base.ent[ents[i].id] = ents[i].e;
+        snprintf(names.name[ents[i].id], sizeof names.name[0], "%s", ents[i].name);
+    }
+    proto_snapshot_header h = {100, 0, 40};
+    size_t hl = proto_snapshot_header_write(&h, full, sizeof full);
+    nfull = hl + proto_snapshot_body_write(NULL, &base, &names, 60, full + hl, sizeof full - hl);
+    s.n = 0;
+    put_u8(&s, 0x07);
+    srv_record(&s, welcome, nwelcome, 0);
+    srv_record(&s, full, nfull, FZ_SRV_PUSH_INPUT);
+    srv_record(&s, example, sizeof example, FZ_SRV_VIEW | FZ_SRV_WRITE_INPUT);
+    save(T, "protocol_md_example", s.b, s.n);
+}
+
+/* ---- fuzz_bits -------------------------------------------------------------- */
+
+static void gen_bits(void)
+{
+    const char *T = "fuzz_bits";
+    /* Reads a snapshot body the way proto.c does: count, then id gap
+     * (table 0), op, x/y residuals (table 1), velocity (table 2), aim
+     * (table 3), flags; then some wide and invalid reads. */
+    static const uint8_t ctrl[] = {0x08, 0x40, 0x02, 0x06, 0x41, 0x41, 0x42, 0x43, 0x08,
+                                   0x10, 0x20, 0x05, 0x21, 0x80, 0x01, 0x02, 0x03, 0x04, 0xc7};
+    static const uint8_t payload[] = {0x04, 0x20, 0xa0, 0x02, 0x0e, 0x28, 0x40, 0xb2, 0x02, 0xe8, 0x03,
+                                      0x32, 0x00, 0x00, 0x00, 0xfb, 0x07, 0x00, 0x00, 0x18, 0x64, 0x65};
+    seed s;
+    s.n = 0;
+    put_u8(&s, sizeof ctrl);
+    put(&s, ctrl, sizeof ctrl);
+    put(&s, payload, sizeof payload);
+    save(T, "snapshot_body", s.b, s.n);
+
+    /* Custom class widths (0, 32, 7, 39) and a zigzag of INT32_MIN. */
+    static const uint8_t ctrl2[] = {0x44, 0, 32, 7, 39, 0x44, 0, 32, 7, 39, 0x80, 0x00, 0x00, 0x00, 0x80,
+                                    0x20, 0xff, 0xe1, 0x00};
+    s.n = 0;
+    put_u8(&s, sizeof ctrl2);
+    put(&s, ctrl2, sizeof ctrl2);
+    for (int i = 0; i < 24; i++)
+        put_u8(&s, (uint8_t)(i * 37 + 11));
+    save(T, "classes_and_limits", s.b, s.n);
+
+    /* A writer-produced stream: every width 0..32 written then read back. */
+    uint8_t buf[600];
+    bits_writer w;
+    bits_writer_init(&w, buf, sizeof buf);
+    s.n = 0;
+    put_u8(&s, 33);
+    for (int n = 0; n <= 32; n++) {
+        put_u8(&s, (uint8_t)n);
+        bits_write(&w, 0x9e3779b9u >> (32 - (n ? n : 1)), n);
+    }
+    put(&s, buf, bits_writer_bytes(&w));
+    save(T, "all_widths", s.b, s.n);
+}
+
+/* ---- fuzz_map --------------------------------------------------------------- */
+
+static void gen_map(const char *arena_path)
+{
+    const char *T = "fuzz_map";
+    FILE *f = fopen(arena_path, "rb");
+    static char text[16384];
+    size_t n = f ? fread(text, 1, sizeof text, f) : 0;
+    if (!f || n == 0) {
+        fprintf(stderr, "gen_corpus: cannot read %s\n", arena_path);
+        exit(1);
+    }
+    fclose(f);
+    save(T, "arena.map", text, n);
+
+    static const char *small[][2] = {
+        {"smallest.map", "size 64 64\n"},
+        {"crlf.map", "size 128 96\r\nwall 0 0 64 32\r\n# done\r\n"},
+        {"wall_before_size.map", "wall 1 2 3 4\nsize 100 100\n"},
+        {"bad_wall.map", "size 100 100\nwall 10 10 5 20\n"},
+        {"unknown.map", "size 100 100\nportal 1 2\n"},
+        {"trailing.map", "size 100 100 7\n"},
+        {"no_size.map", "# only a comment\n\n"},
+        /* Regression (found by fuzz_map): a second 'size' shrank the arena
+         * under an earlier wall; now refused. */
+        {"regress_size_twice.map", "size 2048 2048\nwall 704 920 1344 1088\nsize 204 1088\n"},
+    };
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++)
+        save(T, small[i][0], small[i][1], strlen(small[i][1]));
+
+    /* SIM_MAX_WALLS + 1 walls: the last one is refused. */
+    seed s;
+    s.n = 0;
+    char line[64];
+    put(&s, "size 2048 2048\n", 15);
+    for (int i = 0; i <= SIM_MAX_WALLS; i++) {
+        int len = snprintf(line, sizeof line, "wall %d %d %d %d\n", i * 30, i * 20, i * 30 + 16, i * 20 + 8);
+        put(&s, line, (size_t)len);
+    }
+    save(T, "too_many_walls.map", s.b, s.n);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: gen_corpus <corpus dir> <arena.map>\n");
+        return 2;
+    }
+    corpus_dir = argv[1];
+    if (mkdir(corpus_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "gen_corpus: mkdir %s: %s\n", corpus_dir, strerror(errno));
+        return 1;
+    }
+    sim_map map;
+    char err[256];
+    if (map_load(argv[2], &map, err, sizeof err) != 0) {
+        fprintf(stderr, "gen_corpus: %s\n", err);
+        return 1;
+    }
+    gen_client_msg();
+    gen_server_msg(&map);
+    gen_bits();
+    gen_map(argv[2]);
+    return 0;
+}
