@@ -110,6 +110,11 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
     const proto_snapshot *latest = cl_latest(c);
     if (latest && h.tick <= latest->tick)
         return PROTO_ERR_VALUE;
+    /* The server cannot have applied an input we never sent. Believing it
+     * would break the pending-input limit, and a seq near 2^32 made the
+     * next INPUT start at seq 0, which the server refuses. */
+    if (h.last_input_seq > c->sent_seq)
+        return PROTO_ERR_VALUE;
     const proto_snapshot *base = NULL;
     if (h.baseline_tick) {
         base = ring_find(c, h.baseline_tick);
