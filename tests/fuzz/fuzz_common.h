@@ -65,6 +65,13 @@ static inline void fz_srv_record_header(uint8_t out[2], size_t len, int actions)
     out[1] = (uint8_t)(v >> 8);
 }
 
+/* The input fuzz_server_msg pushes for a record (FZ_SRV_PUSH_INPUT). */
+static inline void fz_srv_input_for(const uint8_t *msg, size_t len, uint8_t *buttons, uint16_t *aim)
+{
+    *buttons = len ? msg[0] : 0;
+    *aim = (uint16_t)(len * 977u);
+}
+
 /* ---- snapshot checks --------------------------------------------------- */
 
 /* Same entities and names (gen is each side's own counter: not compared). */

@@ -150,8 +150,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         now_ms += 16.5;
 
         if (actions & FZ_SRV_PUSH_INPUT) {
-            uint8_t buttons = len ? msg[0] : 0;
-            cl_push_input(&client, buttons, (uint16_t)(v * 977u), now_ms);
+            uint8_t buttons;
+            uint16_t aim;
+            fz_srv_input_for(msg, len, &buttons, &aim);
+            cl_push_input(&client, buttons, aim, now_ms);
         }
         check_welcome_decode(msg, len);
         check_body_decode(msg, len, client.joined ? client.welcome.tick_rate : 60);

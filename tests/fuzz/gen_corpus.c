@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "bits.h"
+#include "client.h"
 #include "fuzz_common.h"
 #include "map.h"
 #include "match.h"
@@ -33,7 +34,8 @@ static void put(seed *s, const void *p, size_t n)
         fprintf(stderr, "gen_corpus: seed too large\n");
         exit(1);
     }
-    memcpy(s->b + s->n, p, n);
+    if (n)
+        memcpy(s->b + s->n, p, n);
     s->n += n;
 }
 
@@ -185,18 +187,27 @@ static void tick_to_snapshot(match *m)
         ;
 }
 
-static void player_input(match *m, int pid, uint32_t ack, uint32_t *seq, uint8_t buttons)
+/* Does what fuzz_server_msg does with a record, on a real client, and
+ * hands what the client writes to the match: so the seed's snapshots only
+ * acknowledge inputs the fuzzer's client will have sent. */
+static void client_mirror(cl_client *cl, match *m, int me, const uint8_t *msg, size_t n, int actions)
 {
+    if (actions & FZ_SRV_PUSH_INPUT) {
+        uint8_t buttons;
+        uint16_t aim;
+        fz_srv_input_for(msg, n, &buttons, &aim);
+        cl_push_input(cl, buttons, aim, 0.0);
+    }
+    int type = cl_receive(cl, msg, n, 0.0);
+    if (type < 0) {
+        fprintf(stderr, "gen_corpus: client refused a message: %s\n", proto_err_str(type));
+        exit(1);
+    }
+    uint8_t buf[PROTO_MAX_CLIENT_MSG];
+    size_t k = actions & FZ_SRV_WRITE_INPUT ? cl_write_input(cl, buf, sizeof buf) : 0;
     proto_input_msg in;
-    memset(&in, 0, sizeof in);
-    in.ack_tick = ack;
-    in.first_seq = *seq;
-    in.count = 2;
-    in.in[0] = (sim_input){buttons, (uint16_t)(*seq * 3000)};
-    in.in[1] = (sim_input){buttons, (uint16_t)(*seq * 3000 + 500)};
-    *seq += 2;
-    const char *why;
-    if (match_player_input(m, pid, &in, &why)) {
+    const char *why = "undecodable";
+    if (k && (proto_input_read(buf, k, &in) != PROTO_OK || match_player_input(m, me, &in, &why))) {
         fprintf(stderr, "gen_corpus: input refused: %s\n", why);
         exit(1);
     }
@@ -218,20 +229,21 @@ static void gen_server_msg(const sim_map *map)
     seed s;
     s.n = 0;
     put_u8(&s, 0x07 | (2 << 3)); /* predict, reconcile, interpolate; redundancy 2 */
+    static cl_client cl;
+    cl_init(&cl);
+    cl.redundancy = 2;
 
     for (int i = 0; i < 5; i++)
         tick_to_snapshot(m);
     int me = match_player_join(m, "alice", NULL);
     nwelcome = match_welcome(m, me, welcome, sizeof welcome);
     srv_record(&s, welcome, nwelcome, 0);
-    uint32_t seq = 1;
-    for (int i = 0; i < 12; i++) {
-        int bob = -1;
-        if (i == 4)
-            bob = match_player_join(m, "bob", NULL); /* an ADD in a delta */
+    client_mirror(&cl, m, me, welcome, nwelcome, 0);
+    for (int i = 0; i < 14; i++) {
+        if (i == 4 && match_player_join(m, "bob", NULL) < 0) /* an ADD in a delta */
+            exit(1);
         if (i == 8)
-            match_player_leave(m, 0);                /* npc-1 leaves: REMOVE */
-        (void)bob;
+            match_player_leave(m, 0); /* npc-1 leaves: a REMOVE */
         tick_to_snapshot(m);
         n = match_snapshot(m, me, msg, sizeof msg, &is_full);
         if (n == 0) {
@@ -242,14 +254,16 @@ static void gen_server_msg(const sim_map *map)
             memcpy(full, msg, nfull = n);
         if (!is_full && !ndelta)
             memcpy(delta, msg, ndelta = n);
-        srv_record(&s, msg, n, i % 3 == 2 ? FZ_SRV_VIEW : FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
-        player_input(m, me, match_latest_snapshot_tick(m), &seq, (uint8_t)(i < 6 ? SIM_BTN_RIGHT : SIM_BTN_DOWN | SIM_BTN_FIRE));
+        int actions = i % 4 == 3 ? FZ_SRV_VIEW : FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT;
+        if (i == 10)
+            actions |= FZ_SRV_VIEW;
+        srv_record(&s, msg, n, actions);
+        client_mirror(&cl, m, me, msg, n, actions);
     }
     save(T, "session", s.b, s.n);
-    match_destroy(m);
 
-    /* The messages one at a time: WELCOME, full, delta (no baseline: the
-     * client refuses it; the direct decoders still see it). */
+    /* The messages on their own: WELCOME, WELCOME + full (+ delta), and a
+     * delta alone (refused by the client; the direct decoders see it). */
     s.n = 0;
     put_u8(&s, 0x07);
     srv_record(&s, welcome, nwelcome, 0);
@@ -266,9 +280,23 @@ static void gen_server_msg(const sim_map *map)
     s.n = 0;
     put_u8(&s, 0x07);
     srv_record(&s, welcome, nwelcome, 0);
-    srv_record(&s, full, nfull, 0);
+    srv_record(&s, full, nfull, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     srv_record(&s, delta, ndelta, FZ_SRV_VIEW);
-    save(T, "welcome_full_delta_mismatched", s.b, s.n);
+    save(T, "welcome_full_delta", s.b, s.n);
+
+    /* Regression (found by fuzz_server_msg): a snapshot acknowledging input
+     * 2^32 - 1, never sent, made the client's next INPUT start at seq 0
+     * (with redundancy on); the client now refuses such a snapshot. */
+    static proto_snapshot none;
+    static proto_names no_names;
+    proto_snapshot_header lying = {match_latest_snapshot_tick(m) + 2, 0, UINT32_MAX};
+    size_t hl0 = proto_snapshot_header_write(&lying, msg, sizeof msg);
+    n = hl0 + proto_snapshot_body_write(NULL, &none, &no_names, 60, msg + hl0, sizeof msg - hl0);
+    s.n = 0;
+    put_u8(&s, 0x07 | (1 << 3));
+    srv_record(&s, welcome, nwelcome, 0);
+    srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    save(T, "regress_ack_unsent_input", s.b, s.n);
 
     /* docs/PROTOCOL.md section 10: the worked delta example. */
     static const uint8_t example[] = {
@@ -303,15 +331,20 @@ static void gen_server_msg(const sim_map *map)
         base.ent[ents[i].id] = ents[i].e;
         snprintf(names.name[ents[i].id], sizeof names.name[0], "%s", ents[i].name);
     }
-    proto_snapshot_header h = {100, 0, 40};
+    proto_snapshot_header h = {100, 0, 0};
     size_t hl = proto_snapshot_header_write(&h, full, sizeof full);
     nfull = hl + proto_snapshot_body_write(NULL, &base, &names, 60, full + hl, sizeof full - hl);
     s.n = 0;
     put_u8(&s, 0x07);
     srv_record(&s, welcome, nwelcome, 0);
-    srv_record(&s, full, nfull, FZ_SRV_PUSH_INPUT);
+    srv_record(&s, full, nfull, 0);
+    /* The example acknowledges input 42: send 42 first (empty messages,
+     * refused, carry the push and write actions). */
+    for (int i = 0; i < 42; i++)
+        srv_record(&s, NULL, 0, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     srv_record(&s, example, sizeof example, FZ_SRV_VIEW | FZ_SRV_WRITE_INPUT);
     save(T, "protocol_md_example", s.b, s.n);
+    match_destroy(m);
 }
 
 /* ---- fuzz_bits -------------------------------------------------------------- */
