@@ -170,6 +170,7 @@ int main(int argc, char **argv)
         .behavior = o.behavior,
         .input_rate = o.input_rate,
         .chaos_prob = o.chaos_prob,
+        .phases = o.phases,
         .seed = o.seed,
         .status_tty = isatty(STDOUT_FILENO),
     };

@@ -24,6 +24,9 @@ void opts_usage(FILE *out, const char *prog)
             "  --input-rate HZ    input messages per second per bot; inputs are made one per tick\n"
             "                     and batched (default: the tick rate from WELCOME)\n"
             "  --chaos-prob P     chaos: chance per bot per second of a disconnect, 0..1 (default 0.1)\n"
+            "  --phases N         spread the bots' ticks over N evenly spaced slots of the tick, 1..64\n"
+            "                     (default 8; 1 = all bots tick together, at one arbitrary phase of\n"
+            "                     the server's tick, which the RTT figures then mostly measure)\n"
             "  --report FILE      write the report as JSON\n"
             "  --html FILE        write the report as a self-contained HTML page with charts\n"
             "  --seed N           seed for the bots' choices (default: time)\n"
@@ -144,7 +147,8 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
 }
 
 static const char *const KNOWN[] = {"--url", "--bots", "--duration", "--ramp", "--behavior",
-                                    "--input-rate", "--chaos-prob", "--report", "--html", "--seed"};
+                                    "--input-rate", "--chaos-prob", "--report", "--html", "--seed",
+                                    "--phases"};
 
 /* Splits "--flag=value" / "--flag value". Returns the flag's index in
  * KNOWN, or -1 with err set. */
@@ -184,6 +188,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     o->ramp_s = 1;
     o->behavior = BEHAVIOR_WANDER;
     o->chaos_prob = 0.1;
+    o->phases = 8;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     /* 32 bits: the report carries it as a JSON number, exact in any reader */
@@ -245,6 +250,10 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             }
             break;
         }
+        case 10:
+            rc = parse_long(flag, v, 1, 64, &n, err, errlen);
+            o->phases = (int)n;
+            break;
         default:
             break;
         }

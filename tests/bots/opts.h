@@ -26,6 +26,7 @@ typedef struct bots_opts {
     double ramp_s;           /* connects spread over this long */
     behavior_kind behavior;
     int input_rate;          /* messages per second; 0 = the tick rate */
+    int phases;              /* the bots' ticks spread over this many slots of a tick */
     double chaos_prob;       /* chaos: chance per bot per second of a reconnect */
     const char *report_path; /* NULL: no JSON */
     const char *html_path;   /* NULL: no HTML */

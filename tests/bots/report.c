@@ -119,8 +119,9 @@ void report_print(FILE *out, const report_input *in)
     derived d;
     derive(in, &d);
     char a[32], b[32], c[32], e[32];
-    fprintf(out, "  server rates         tick %u Hz, snapshots %u Hz; bots send %d input messages/s%s\n",
-            r->tick_rate, r->snapshot_rate, r->input_rate, r->rate_mismatch ? " (bots saw different rates!)" : "");
+    fprintf(out, "  server rates         tick %u Hz, snapshots %u Hz; bots send %d input messages/s, ticks in %d phases%s\n",
+            r->tick_rate, r->snapshot_rate, r->input_rate, r->phases,
+            r->rate_mismatch ? " (bots saw different rates!)" : "");
     fprintf(out, "  bots connected       %u max, %u at end, %u ever, of %d (%u still connecting at end)\n",
             r->connected_max, r->connected_end, r->ever_connected, o->bots, r->pending_at_end);
     fprintf(out, "  failed               %u of %u connection attempts\n", r->failed, r->connect_attempts);
@@ -268,7 +269,7 @@ static void jw_series(jw *j, const swarm_result *r)
 {
     static const char *const COLS[] = {"t_s",       "connected",    "snapshots_per_s", "kb_per_s_down",
                                        "kb_per_s_up", "inputs_per_s", "rtt_p50_ms",      "rtt_p99_ms",
-                                       "corrections"};
+                                       "corrections", "bots_cpu_pct", "bots_tick_late_ms"};
     jw_open(j, "series", '{');
     for (size_t c = 0; c < sizeof COLS / sizeof COLS[0]; c++) {
         jw_key(j, COLS[c]);
@@ -286,7 +287,9 @@ static void jw_series(jw *j, const swarm_result *r)
             case 5: v = s->input_msgs / dt; break;
             case 6: v = s->rtt_n ? s->rtt_p50_ms : NAN; break;
             case 7: v = s->rtt_n ? s->rtt_p99_ms : NAN; break;
-            default: v = s->corrections; break;
+            case 8: v = s->corrections; break;
+            case 9: v = s->cpu_pct; break;
+            default: v = s->tick_late_ms; break;
             }
             if (i)
                 fputs(", ", j->f);
@@ -347,6 +350,7 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_close(j, '}');
     jw_num(j, "elapsed_s", r->elapsed_s);
     jw_num(j, "input_rate", r->input_rate);
+    jw_num(j, "phases", r->phases);
 
     jw_open(j, "connections", '{');
     jw_num(j, "target", in->opts->bots);
@@ -459,6 +463,7 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
         jw_str(&j, "input_rate", NULL);
     if (o->behavior == BEHAVIOR_CHAOS)
         jw_num(&j, "chaos_prob", o->chaos_prob);
+    jw_num(&j, "phases", o->phases);
     jw_u64(&j, "seed", o->seed);
     jw_close(&j, '}');
     jw_bool(&j, "reachable", in->reachable);
@@ -616,11 +621,11 @@ static void html_reasons(FILE *f, const char *title, const swarm_reasons *rs)
 static void html_charts(FILE *f, const swarm_result *r)
 {
     int n = r->nseries;
-    double *col = calloc((size_t)(n ? n : 1) * 7, sizeof *col);
+    double *col = calloc((size_t)(n ? n : 1) * 9, sizeof *col);
     if (!col)
         return;
     double *t = col, *conn = col + n, *snaps = col + 2 * n, *kbd = col + 3 * n, *kbu = col + 4 * n,
-           *p50 = col + 5 * n, *p99 = col + 6 * n;
+           *p50 = col + 5 * n, *p99 = col + 6 * n, *cpu = col + 7 * n, *late = col + 8 * n;
     for (int i = 0; i < n; i++) {
         const swarm_sample *s = &r->series[i];
         double dt = s->dt_s > 0 ? s->dt_s : 1;
@@ -631,6 +636,8 @@ static void html_charts(FILE *f, const swarm_result *r)
         kbu[i] = (double)s->bytes_up / dt / 1e3;
         p50[i] = s->rtt_n ? s->rtt_p50_ms : NAN;
         p99[i] = s->rtt_n ? s->rtt_p99_ms : NAN;
+        cpu[i] = s->cpu_pct;
+        late[i] = s->tick_late_ms;
     }
     chart_line lc[] = {{"connected", "#2a7ae2", conn}};
     chart_line ls[] = {{"snapshots/s", "#2a9d5c", snaps}};
@@ -640,6 +647,8 @@ static void html_charts(FILE *f, const swarm_result *r)
     svg_chart(f, "Snapshots received", "per second, all bots", t, n, ls, 1);
     svg_chart(f, "Bandwidth", "KB/s, all bots, WebSocket payload", t, n, lk, 2);
     svg_chart(f, "Input to ack round trip", "ms, acks of each second", t, n, lr, 2);
+    chart_line lb[] = {{"cpu %", "#444444", cpu}, {"late ms", "#d64545", late}};
+    svg_chart(f, "The bots' own process", "% of one core; latest clock wakeup, ms", t, n, lb, 2);
     free(col);
 }
 
@@ -717,8 +726,8 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     derive(in, &d);
     char a[32], b[32], c[32], e[32];
     fprintf(f, "<h2>Summary</h2>\n<table>\n");
-    html_row(f, "server rates", "tick %u Hz, snapshots %u Hz; %d input messages/s per bot", r->tick_rate,
-             r->snapshot_rate, r->input_rate);
+    html_row(f, "server rates", "tick %u Hz, snapshots %u Hz; %d input messages/s per bot, ticks in %d phases",
+             r->tick_rate, r->snapshot_rate, r->input_rate, r->phases);
     html_row(f, "bots connected", "%u max, %u at end, %u ever, of %d", r->connected_max, r->connected_end,
              r->ever_connected, o->bots);
     html_row(f, "failed", "%u of %u attempts", r->failed, r->connect_attempts);

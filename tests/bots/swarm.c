@@ -9,10 +9,12 @@
  *
  * Everything runs on the lws service thread; the only cross-thread entry
  * is swarm_wake (lws_cancel_service) for a signal. */
+#define _GNU_SOURCE /* ppoll */
 #include "swarm.h"
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ typedef struct bot {
     uint8_t peer_closed;      /* the server sent a close frame */
     uint8_t failed_now;       /* this attempt's failure is already counted */
     uint8_t ever_played;
+    int fd;                   /* the socket once established, else -1 (for nap) */
     uint32_t attempts, sessions;
     uint32_t snapshots;       /* while measuring, all sessions */
     uint32_t session_snaps;
@@ -76,19 +79,23 @@ struct swarm {
     uint32_t playing;         /* bots in B_PLAYING */
     uint32_t live;            /* bot wsis not destroyed yet */
     lws_sorted_usec_list_t connect_sul, tick_sul, second_sul, status_sul, end_sul;
-    lws_usec_t tick_period, tick_deadline;
-    int tick_running;
-    uint32_t input_acc;
-    int flush_due;
+    int phases;               /* bot tick slots per tick period */
+    lws_usec_t tick_t0;       /* the bots' clock started here */
+    uint64_t slot_k;          /* next sub-tick */
+    uint32_t input_acc[SWARM_MAX_PHASES];
     hist rtt, rtt_sec, interval;
     swarm_result res;
     int series_cap;
     marks mark;
     lws_usec_t mark_us;
+    double mark_cpu_s;
+    double sec_late_ms;       /* latest tick slot wakeup this second */
     uint64_t status_snaps, status_down;
     lws_usec_t status_us;
     int status_shown;
     struct rusage ru0;
+    struct pollfd *pfds;      /* scratch for nap(), one per bot */
+    uint64_t naps;
     uint8_t tx[LWS_PRE + PROTO_MAX_CLIENT_MSG];
 };
 
@@ -159,6 +166,7 @@ static void session_end(bot *b)
             b->connected_us += (uint64_t)(now - b->welcome_us);
     }
     b->state = B_IDLE;
+    b->fd = -1;
     b->rx_len = 0;
     if (sw->cfg.behavior == BEHAVIOR_CHAOS && sw->measuring && !sw->ending) {
         /* After a chaos close come back soon; after a failure wait 1 s. */
@@ -243,12 +251,27 @@ static void connect_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- the bots' clock ----------------------------------------------------------- */
 
-/* One fixed tick of every playing bot: one input each, predicted. */
-static void bots_tick(swarm *sw)
+/* Deadline of sub-tick k: the tick period split into `phases` slots,
+ * computed from the counter so it never drifts. */
+static lws_usec_t slot_deadline(const swarm *sw, uint64_t k)
+{
+    return sw->tick_t0 + (lws_usec_t)((double)k * 1e6 / ((double)sw->res.tick_rate * sw->phases));
+}
+
+/* One fixed tick of the playing bots in phase group `slot` (bots i with
+ * i % phases == slot): one input each, predicted; every input-rate period
+ * the group's unsent inputs are written. O(bots / phases). */
+static void phase_tick(swarm *sw, int slot)
 {
     double now_ms = (double)lws_now_usecs() / 1000.0;
     uint16_t rate = sw->res.tick_rate;
-    for (int i = 0; i < sw->cfg.bots; i++) {
+    int flush = 0;
+    sw->input_acc[slot] += (uint32_t)sw->res.input_rate;
+    if (sw->input_acc[slot] >= rate) {
+        sw->input_acc[slot] -= rate;
+        flush = 1;
+    }
+    for (int i = slot; i < sw->cfg.bots; i += sw->phases) {
         bot *b = &sw->bots[i];
         if (b->state != B_PLAYING || b->closing)
             continue;
@@ -257,47 +280,37 @@ static void bots_tick(swarm *sw)
             sw->res.inputs++;
         else
             sw->res.inputs_stalled++; /* CL_MAX_PENDING unacked: the bot waits */
-    }
-    sw->res.ticks++;
-    sw->input_acc += (uint32_t)sw->res.input_rate;
-    if (sw->input_acc >= rate) {
-        sw->input_acc -= rate;
-        sw->flush_due = 1;
-    }
-}
-
-/* Asks to write for every bot with inputs not sent yet. */
-static void flush_inputs(swarm *sw)
-{
-    sw->flush_due = 0;
-    for (int i = 0; i < sw->cfg.bots; i++) {
-        bot *b = &sw->bots[i];
-        if (b->state == B_PLAYING && !b->closing && b->cl.sent_seq + 1 < b->cl.next_seq)
+        if (flush && b->cl.sent_seq + 1 < b->cl.next_seq)
             lws_callback_on_writable(b->wsi);
     }
 }
 
-/* Absolute deadlines, like the server's tick: no drift; after a stall a
- * few ticks run back to back, beyond that they are skipped and counted. */
+/* The bots' clock: absolute deadlines, like the server's tick, so it does
+ * not drift. After a stall a few ticks' worth of slots run back to back;
+ * beyond that they are skipped and counted. */
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     swarm *sw = lws_container_of(sul, swarm, tick_sul);
     lws_usec_t now = lws_now_usecs();
-    double late_ms = (double)(now - sw->tick_deadline) / 1000.0;
+    double late_ms = (double)(now - slot_deadline(sw, sw->slot_k)) / 1000.0;
     if (late_ms > sw->res.tick_late_max_ms)
         sw->res.tick_late_max_ms = late_ms;
-    for (int n = 0; n < MAX_CATCHUP_TICKS && sw->tick_deadline <= now; n++) {
-        bots_tick(sw);
-        sw->tick_deadline += sw->tick_period;
+    if (late_ms > sw->sec_late_ms)
+        sw->sec_late_ms = late_ms;
+    for (int n = 0; n < MAX_CATCHUP_TICKS * sw->phases && slot_deadline(sw, sw->slot_k) <= now; n++) {
+        phase_tick(sw, (int)(sw->slot_k % (uint64_t)sw->phases));
+        if (++sw->slot_k % (uint64_t)sw->phases == 0)
+            sw->res.ticks++;
     }
-    if (sw->tick_deadline <= now) {
-        lws_usec_t lost = (now - sw->tick_deadline) / sw->tick_period + 1;
-        sw->res.ticks_missed += (uint64_t)lost;
-        sw->tick_deadline += lost * sw->tick_period;
+    if (slot_deadline(sw, sw->slot_k) <= now) {
+        /* Too far behind: skip whole ticks rather than spin. */
+        uint64_t lost = 0;
+        while (slot_deadline(sw, sw->slot_k + lost * (uint64_t)sw->phases) <= now)
+            lost++;
+        sw->res.ticks_missed += lost;
+        sw->slot_k += lost * (uint64_t)sw->phases;
     }
-    if (sw->flush_due)
-        flush_inputs(sw);
-    lws_usec_t wait = sw->tick_deadline - lws_now_usecs();
+    lws_usec_t wait = slot_deadline(sw, sw->slot_k) - lws_now_usecs();
     lws_sul_schedule(sw->ctx, 0, &sw->tick_sul, tick_cb, wait > 0 ? wait : 1);
 }
 
@@ -314,11 +327,9 @@ static void on_welcome(bot *b, lws_usec_t now)
         r->max_players = w->max_players;
         r->input_rate = sw->cfg.input_rate && sw->cfg.input_rate < w->tick_rate ? sw->cfg.input_rate : w->tick_rate;
         r->interval_nominal_ms = 1000.0 / w->snapshot_rate;
-        sw->tick_period = 1000000 / w->tick_rate;
-        sw->tick_deadline = now + sw->tick_period;
-        sw->input_acc = 0;
-        sw->tick_running = 1;
-        lws_sul_schedule(sw->ctx, 0, &sw->tick_sul, tick_cb, sw->tick_period);
+        sw->tick_t0 = now;
+        sw->slot_k = 1;
+        lws_sul_schedule(sw->ctx, 0, &sw->tick_sul, tick_cb, slot_deadline(sw, 1) - now);
     } else if (w->tick_rate != r->tick_rate || w->snapshot_rate != r->snapshot_rate) {
         r->rate_mismatch = 1;
     }
@@ -549,6 +560,7 @@ static int bot_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         b->state = B_OPEN;
+        b->fd = lws_get_socket_fd(wsi);
         lws_callback_on_writable(wsi);
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -600,6 +612,14 @@ static int bot_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
 /* ---- per-second series, status line, end ------------------------------------------- */
 
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void take_sample(swarm *sw, lws_usec_t now)
 {
     swarm_result *r = &sw->res;
@@ -618,6 +638,11 @@ static void take_sample(swarm *sw, lws_usec_t now)
     s->rtt_p50_ms = (float)hist_quantile(&sw->rtt_sec, 0.50);
     s->rtt_p99_ms = (float)hist_quantile(&sw->rtt_sec, 0.99);
     hist_reset(&sw->rtt_sec);
+    double cpu = cpu_seconds();
+    s->cpu_pct = s->dt_s > 0 ? (float)(100.0 * (cpu - sw->mark_cpu_s) / s->dt_s) : 0;
+    s->tick_late_ms = (float)sw->sec_late_ms;
+    sw->mark_cpu_s = cpu;
+    sw->sec_late_ms = 0;
     sw->mark = (marks){r->snapshots, r->msgs_up, r->corrections, r->bytes_down, r->bytes_up};
     sw->mark_us = now;
 }
@@ -691,6 +716,54 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
 {
     swarm *sw = lws_container_of(sul, swarm, end_sul);
     lws_sul_schedule(sw->ctx, 0, &sw->end_sul, wake_cb, 100000);
+}
+
+/* ---- the service loop ------------------------------------------------------------ */
+
+/* When the earliest of the swarm's suls is due (absolute), 0 if none. */
+static lws_usec_t next_due(const swarm *sw)
+{
+    const lws_sorted_usec_list_t *suls[] = {&sw->connect_sul, &sw->tick_sul, &sw->second_sul, &sw->status_sul,
+                                            &sw->end_sul};
+    lws_usec_t due = 0;
+    for (size_t i = 0; i < sizeof suls / sizeof suls[0]; i++)
+        if (suls[i]->list.owner && (!due || suls[i]->us < due))
+            due = suls[i]->us;
+    return due;
+}
+
+/* lws 4.1.6 waits in poll() for whole milliseconds, rounded down
+ * (lib/plat/unix/unix-service.c): in the last millisecond before a sul is
+ * due, lws_service() returns at once and the loop spins on poll(0) over
+ * every socket. With the bots' tick slots (hundreds of suls a second) that
+ * spin alone took a third of a core for 50 bots. So when a sul is due in
+ * under 1 ms and lws has nothing buffered, wait for it here instead, with
+ * ppoll() on the bots' sockets so arriving data still ends the wait at
+ * once. (A bot whose socket lws is waiting to write to waits at most that
+ * millisecond.) */
+static void nap(swarm *sw)
+{
+    lws_usec_t due = next_due(sw), now = lws_now_usecs();
+    if (!due || due <= now || due - now >= LWS_US_PER_MS)
+        return;
+    if (!lws_service_adjust_timeout(sw->ctx, 1, 0))
+        return; /* lws holds data it has read but not delivered yet */
+    nfds_t n = 0;
+    for (int i = 0; i < sw->cfg.bots; i++) {
+        const bot *b = &sw->bots[i];
+        if (b->fd >= 0)
+            sw->pfds[n++] = (struct pollfd){b->fd, POLLIN, 0};
+    }
+    struct timespec ts = {0, (long)(due - now) * 1000};
+    ppoll(sw->pfds, n, &ts, NULL);
+    sw->naps++;
+}
+
+/* One round of the event loop. */
+static int service(swarm *sw)
+{
+    nap(sw);
+    return lws_service(sw->ctx, 0);
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
@@ -781,7 +854,7 @@ static void close_all(swarm *sw)
     int killed = 0;
     lws_sul_schedule(sw->ctx, 0, &sw->end_sul, wake_cb, 100000);
     while (sw->live > 0 && lws_now_usecs() - start < CLOSE_GIVE_UP_US) {
-        if (lws_service(sw->ctx, 0) < 0)
+        if (service(sw) < 0)
             break;
         if (!killed && lws_now_usecs() - start > CLOSE_KILL_US) {
             killed = 1;
@@ -797,6 +870,7 @@ void swarm_run(swarm *sw, volatile sig_atomic_t *stop, void (*at_end)(void *), v
 {
     sw->stop = stop;
     getrusage(RUSAGE_SELF, &sw->ru0);
+    sw->mark_cpu_s = cpu_seconds();
     sw->t0 = sw->mark_us = sw->status_us = lws_now_usecs();
     sw->measuring = 1;
     lws_sul_schedule(sw->ctx, 0, &sw->connect_sul, connect_cb, 1);
@@ -805,7 +879,7 @@ void swarm_run(swarm *sw, volatile sig_atomic_t *stop, void (*at_end)(void *), v
         lws_sul_schedule(sw->ctx, 0, &sw->status_sul, status_cb, sw->cfg.status_tty ? 250000 : 2000000);
     lws_sul_schedule(sw->ctx, 0, &sw->end_sul, end_cb, (lws_usec_t)(sw->cfg.duration_s * 1e6));
     while (!sw->done && !(stop && *stop))
-        if (lws_service(sw->ctx, 0) < 0)
+        if (service(sw) < 0)
             break;
     finish(sw);
     if (at_end)
@@ -827,14 +901,20 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         goto oom;
     sw->cfg = *cfg;
     sw->rng = cfg->seed ^ 0x5bd1e995u;
+    sw->phases = cfg->phases < 1 ? 1 : cfg->phases > SWARM_MAX_PHASES ? SWARM_MAX_PHASES : cfg->phases;
+    if (sw->phases > cfg->bots)
+        sw->phases = cfg->bots;
+    sw->res.phases = sw->phases;
     sw->bots = calloc((size_t)cfg->bots, sizeof *sw->bots);
     sw->series_cap = (int)ceil(cfg->duration_s) + 4;
     sw->res.series = calloc((size_t)sw->series_cap, sizeof *sw->res.series);
-    if (!sw->bots || !sw->res.series)
+    sw->pfds = calloc((size_t)cfg->bots, sizeof *sw->pfds);
+    if (!sw->bots || !sw->res.series || !sw->pfds)
         goto oom;
     for (int i = 0; i < cfg->bots; i++) {
         sw->bots[i].sw = sw;
         sw->bots[i].index = (uint32_t)i;
+        sw->bots[i].fd = -1;
     }
     sw->protocols[0] = (struct lws_protocols){
         .name = PROTO_SUBPROTOCOL,
@@ -874,6 +954,7 @@ void swarm_destroy(swarm *sw)
         for (int i = 0; i < sw->cfg.bots; i++)
             free(sw->bots[i].rx);
     free(sw->bots);
+    free(sw->pfds);
     free(sw->res.series);
     free(sw);
 }

@@ -8,8 +8,17 @@
  * needs: staggered connects, reconnects (chaos), and measurement.
  *
  * Timekeeping is lws suls on the one service thread: the connect ramp,
- * the bot tick (absolute deadlines, like server/net.c), a 1 s sampler for
- * the time series, the live status line and the end of the run.
+ * the bots' tick (absolute deadlines, like server/net.c), a 1 s sampler
+ * for the time series, the live status line and the end of the run.
+ *
+ * The bots' tick runs at the tick rate from WELCOME, and the bots are
+ * spread over `phases` evenly spaced slots of it (the sul fires once per
+ * slot and ticks that slot's bots). The bots' clock and the server's tick
+ * have the same period, so with one slot every input would wait the same,
+ * arbitrary, fraction of a tick for the server's next step, and the RTT
+ * figures would mostly measure that one phase, different on every run.
+ * Spread slots sample the whole tick, as real clients do, and also spread
+ * the bots' sends instead of bursting them.
  *
  * Costs: per bot one cl_client (~72 KiB) plus ~100 bytes; one send
  * buffer is shared by all bots (client frames are masked in place, so it
@@ -34,12 +43,14 @@ typedef struct swarm_config {
     double duration_s, ramp_s;
     behavior_kind behavior;
     int input_rate;           /* 0: the tick rate from WELCOME */
+    int phases;               /* 1..SWARM_MAX_PHASES tick slots (see above) */
     double chaos_prob;
     uint64_t seed;
     int status_tty;           /* 1: rewrite one status line 4x/s; 0: a line every 2 s */
     int quiet;                /* no status output at all */
 } swarm_config;
 
+#define SWARM_MAX_PHASES 64
 #define SWARM_MAX_REASONS 24
 
 /* One kind of failure or disconnect and how often it happened. */
@@ -66,12 +77,15 @@ typedef struct swarm_sample {
     uint64_t bytes_down, bytes_up;
     float rtt_p50_ms, rtt_p99_ms; /* this second's acks; 0 when none */
     uint32_t rtt_n;
+    float cpu_pct;            /* the bots' process, % of one core */
+    float tick_late_ms;       /* the bots' clock: latest slot wakeup this second */
 } swarm_sample;
 
 typedef struct swarm_result {
     double elapsed_s;         /* measured window */
     uint16_t tick_rate, snapshot_rate, max_players;
     int input_rate;
+    int phases;
     int rate_mismatch;        /* bots were welcomed with different rates */
 
     /* connections */
