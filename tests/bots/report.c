@@ -522,7 +522,7 @@ typedef struct chart_line {
 #define CH 230
 #define ML 64
 #define MR 16
-#define MT 34
+#define MT 40
 #define MB 34
 
 /* One line chart as inline SVG: x is seconds since the start. */
@@ -546,7 +546,7 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
 #define PX(v) (ML + (v) / xmax * pw)
 #define PY(v) (MT + ph - (v) / ytop * ph)
     fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">\n", CW, CH, CW, CH);
-    fprintf(f, "<text x=\"%d\" y=\"20\" class=\"title\">", ML);
+    fprintf(f, "<text x=\"%d\" y=\"18\" class=\"title\">", ML);
     html_esc(f, title);
     fprintf(f, " <tspan class=\"unit\">(");
     html_esc(f, unit);
@@ -574,7 +574,7 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
         if (n == 1 && !isnan(lines[l].y[0]))
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x[0]), PY(lines[l].y[0]),
                     lines[l].color);
-        fprintf(f, "<text x=\"%d\" y=\"20\" class=\"legend\" fill=\"%s\">", CW - MR - 110 * (nlines - l), lines[l].color);
+        fprintf(f, "<text x=\"%d\" y=\"33\" class=\"legend\" fill=\"%s\">", ML + 110 * l, lines[l].color);
         html_esc(f, lines[l].label);
         fprintf(f, "</text>\n");
     }
@@ -648,7 +648,7 @@ static void html_charts(FILE *f, const swarm_result *r)
     svg_chart(f, "Bandwidth", "KB/s, all bots, WebSocket payload", t, n, lk, 2);
     svg_chart(f, "Input to ack round trip", "ms, acks of each second", t, n, lr, 2);
     chart_line lb[] = {{"cpu %", "#444444", cpu}, {"late ms", "#d64545", late}};
-    svg_chart(f, "The bots' own process", "% of one core; latest clock wakeup, ms", t, n, lb, 2);
+    svg_chart(f, "The bots' own process", "cpu in % of one core; latest clock wakeup in ms", t, n, lb, 2);
     free(col);
 }
 

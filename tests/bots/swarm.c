@@ -665,7 +665,7 @@ static void second_cb(lws_sorted_usec_list_t *sul)
     swarm *sw = lws_container_of(sul, swarm, second_sul);
     lws_usec_t now = lws_now_usecs();
     take_sample(sw, now);
-    if (sw->cfg.behavior == BEHAVIOR_CHAOS)
+    if (sw->cfg.behavior == BEHAVIOR_CHAOS && (double)(now - sw->t0) / 1e6 < sw->cfg.duration_s - 0.5)
         chaos_round(sw);
     lws_usec_t next = sw->t0 + (lws_usec_t)(sw->res.nseries + 1) * LWS_US_PER_SEC;
     lws_sul_schedule(sw->ctx, 0, &sw->second_sul, second_cb, next - now > 0 ? next - now : 1);
@@ -797,7 +797,7 @@ static void finish(swarm *sw)
     r->max_rss_kb = ru.ru_maxrss;
 
     r->elapsed_s = (double)(now - sw->t0) / 1e6;
-    r->connected_end = sw->playing;
+    r->connected_end = 0;
     double rate = r->snapshot_rate;
     r->min_bot_pct = 0;
     for (int i = 0; i < sw->cfg.bots; i++) {
@@ -807,6 +807,7 @@ static void finish(swarm *sw)
         if (b->state == B_PLAYING) {
             b->connected_us += (uint64_t)(now - b->welcome_us);
             b->welcome_us = now;
+            r->connected_end += !b->closing;
         }
         r->bot_seconds += (double)b->connected_us / 1e6;
         if (b->connected_us >= MIN_MEASURED_US && rate > 0) {
