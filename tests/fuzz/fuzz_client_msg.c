@@ -244,6 +244,8 @@ static void run_tick(match *m, int skip_mask, double now_ms)
     for (int i = 0; i < FZ_CLI_SESSIONS; i++)
         if (sessions[i].state == S_PLAYING && !(skip_mask & (1 << i)))
             send_snapshot(m, &sessions[i], now_ms);
+    /* One encode per distinct baseline, within the cache sized for it. */
+    FZ_CHECK(m->ncache <= FZ_CLI_SESSIONS && m->cache_used <= m->cache_cap);
 }
 
 /* ---- driver ------------------------------------------------------------- */

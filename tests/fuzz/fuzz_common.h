@@ -53,7 +53,7 @@ static inline uint8_t fz_cli_tick_header(int ticks, int skip_mask)
 /* ---- fuzz_server_msg framing ---------------------------------------------- */
 #define FZ_SRV_MAX_MSG 0x1fff
 enum {
-    FZ_SRV_PUSH_INPUT = 1, /* cl_push_input before the message */
+    FZ_SRV_PUSH_INPUT = 1, /* cl_push_input before the message, 1..4 times */
     FZ_SRV_VIEW = 2,       /* cl_view after it */
     FZ_SRV_WRITE_INPUT = 4 /* cl_write_input after it */
 };
@@ -65,11 +65,17 @@ static inline void fz_srv_record_header(uint8_t out[2], size_t len, int actions)
     out[1] = (uint8_t)(v >> 8);
 }
 
-/* The input fuzz_server_msg pushes for a record (FZ_SRV_PUSH_INPUT). */
-static inline void fz_srv_input_for(const uint8_t *msg, size_t len, uint8_t *buttons, uint16_t *aim)
+/* FZ_SRV_PUSH_INPUT pushes 1..4 inputs (so more than one INPUT's worth can
+ * wait); input k of a record: */
+static inline int fz_srv_push_count(size_t len)
+{
+    return 1 + (int)(len % 4);
+}
+
+static inline void fz_srv_input_for(const uint8_t *msg, size_t len, int k, uint8_t *buttons, uint16_t *aim)
 {
     *buttons = len ? msg[0] : 0;
-    *aim = (uint16_t)(len * 977u);
+    *aim = (uint16_t)(len * 977u + (unsigned)k * 4099u);
 }
 
 /* ---- snapshot checks --------------------------------------------------- */

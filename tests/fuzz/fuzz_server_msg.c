@@ -149,10 +149,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos += len;
         now_ms += 16.5;
 
-        if (actions & FZ_SRV_PUSH_INPUT) {
+        for (int k = 0; (actions & FZ_SRV_PUSH_INPUT) && k < fz_srv_push_count(len); k++) {
             uint8_t buttons;
             uint16_t aim;
-            fz_srv_input_for(msg, len, &buttons, &aim);
+            fz_srv_input_for(msg, len, k, &buttons, &aim);
             cl_push_input(&client, buttons, aim, now_ms);
         }
         check_welcome_decode(msg, len);

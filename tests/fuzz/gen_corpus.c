@@ -192,10 +192,10 @@ static void tick_to_snapshot(match *m)
  * acknowledge inputs the fuzzer's client will have sent. */
 static void client_mirror(cl_client *cl, match *m, int me, const uint8_t *msg, size_t n, int actions)
 {
-    if (actions & FZ_SRV_PUSH_INPUT) {
+    for (int k = 0; (actions & FZ_SRV_PUSH_INPUT) && k < fz_srv_push_count(n); k++) {
         uint8_t buttons;
         uint16_t aim;
-        fz_srv_input_for(msg, n, &buttons, &aim);
+        fz_srv_input_for(msg, n, k, &buttons, &aim);
         cl_push_input(cl, buttons, aim, 0.0);
     }
     int type = cl_receive(cl, msg, n, 0.0);
