@@ -327,6 +327,11 @@ static void on_welcome(bot *b, lws_usec_t now)
         r->max_players = w->max_players;
         r->input_rate = sw->cfg.input_rate && sw->cfg.input_rate < w->tick_rate ? sw->cfg.input_rate : w->tick_rate;
         r->interval_nominal_ms = 1000.0 / w->snapshot_rate;
+        /* Slots of at least 2 ms: lws' timers are millisecond-grained. */
+        int max_phases = (int)(1000000 / w->tick_rate / 2000);
+        if (sw->phases > max_phases)
+            sw->phases = max_phases > 1 ? max_phases : 1;
+        r->phases = sw->phases;
         sw->tick_t0 = now;
         sw->slot_k = 1;
         lws_sul_schedule(sw->ctx, 0, &sw->tick_sul, tick_cb, slot_deadline(sw, 1) - now);
