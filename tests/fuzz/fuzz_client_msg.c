@@ -28,6 +28,7 @@ enum { S_AWAIT_JOIN, S_PLAYING };
 typedef struct session {
     int state;
     int pid;
+    uint32_t max_ack; /* highest ack_tick the server accepted */
     cl_client cl;
     sim_input sent[SENT_RING];
 } session;
@@ -94,6 +95,7 @@ static void on_join(match *m, session *s, const uint8_t *buf, size_t len)
     FZ_CHECK(strcmp(m->names.name[pid], j.name) == 0);
     s->state = S_PLAYING;
     s->pid = pid;
+    s->max_ack = 0;
     cl_init(&s->cl);
 
     uint8_t w[PROTO_MAX_WELCOME];
@@ -138,6 +140,9 @@ static void on_input(match *m, session *s, const uint8_t *buf, size_t len)
         if (seq > before)
             s->sent[seq % SENT_RING] = msg.in[i];
     }
+    if (msg.ack_tick > s->max_ack)
+        s->max_ack = msg.ack_tick;
+    FZ_CHECK(p->acked_tick == s->max_ack);
     uint32_t last = msg.first_seq + msg.count - 1;
     FZ_CHECK(p->last_received == (last > before ? last : before));
     /* This session's client sent these (the fuzz input wrote the bytes). */
@@ -185,6 +190,14 @@ static void send_snapshot(match *m, session *s, double now_ms)
     FZ_CHECK(proto_snapshot_header_read(buf, n, &h) == PROTO_OK);
     const proto_snapshot *cur = &m->ring[m->ring_head];
     FZ_CHECK(h.tick == cur->tick && (h.baseline_tick == 0) == full);
+    /* Delta against the newest ack while the server still holds it and it
+     * is within the header's 255 ticks; full otherwise. */
+    uint32_t ack = s->max_ack;
+    int usable = 0;
+    for (int i = 0; i < PROTO_BASELINE_WINDOW; i++)
+        usable |= ack && m->ring[i].tick == ack;
+    usable = usable && ack < cur->tick && cur->tick - ack <= 255;
+    FZ_CHECK(h.baseline_tick == (usable ? ack : 0));
     FZ_CHECK(h.last_input_seq == m->players[s->pid].last_applied);
 
     int holds_base = full || client_has(&s->cl, h.baseline_tick);

@@ -20,6 +20,19 @@ secs=${FUZZ_SECONDS:-60}
 all="client_msg server_msg bits map"
 targets=${*:-$all}
 
+# Check every target before running any.
+for t in $targets; do
+    t=${t#fuzz_}
+    if [ ! -d "$root/tests/fuzz/corpus/fuzz_$t" ]; then
+        echo "run_fuzz: unknown target '$t' (targets: $all)" >&2
+        exit 2
+    fi
+    if [ ! -x "$build/bin/fuzz_$t" ]; then
+        echo "run_fuzz: $build/bin/fuzz_$t not built (make build; needs clang-14 + libclang-rt-14-dev)" >&2
+        exit 2
+    fi
+done
+
 failed=0
 summary=""
 for t in $targets; do
@@ -27,14 +40,6 @@ for t in $targets; do
     bin=$build/bin/fuzz_$t
     seeds=$root/tests/fuzz/corpus/fuzz_$t
     dir=$build/fuzz/$t
-    if [ ! -d "$seeds" ]; then
-        echo "run_fuzz: unknown target '$t' (targets: $all)" >&2
-        exit 2
-    fi
-    if [ ! -x "$bin" ]; then
-        echo "run_fuzz: $bin not built (make build; needs clang-14 + libclang-rt-14-dev)" >&2
-        exit 2
-    fi
     mkdir -p "$dir/corpus" "$dir/artifacts"
     for f in "$seeds"/*; do
         [ -e "$dir/corpus/${f##*/}" ] || cp "$f" "$dir/corpus/"
@@ -45,7 +50,7 @@ for t in $targets; do
         -artifact_prefix="$dir/artifacts/" ${FUZZ_ARGS:-} "$dir/corpus" >"$dir/last.log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/last.log")
-    units=$(ls "$dir/corpus" | wc -l)
+    units=$(find "$dir/corpus" -type f | wc -l)
     if [ "$rc" -eq 0 ]; then
         status=ok
     else
