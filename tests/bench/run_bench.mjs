@@ -263,22 +263,33 @@ function readBotsReport(file) {
   }
 }
 
-// The figures the bench uses, whatever the report's exact layout turns out
-// to be; the keys are those tests/bots writes.
+// The figures the bench takes from the bots' JSON report (keys as in
+// tests/bots/README.md, report_version 1).
 function botFigures(r) {
   if (!r) return {};
   return {
-    bots_connected: pick(r, 'connected.final', 'connected.max', 'connected', 'summary.connected', 'bots.connected'),
-    rtt_p50_ms: pick(r, 'rtt_ms.p50', 'rtt.p50_ms', 'rtt.p50', 'summary.rtt_ms.p50'),
-    rtt_p99_ms: pick(r, 'rtt_ms.p99', 'rtt.p99_ms', 'rtt.p99', 'summary.rtt_ms.p99'),
-    snapshots_pct: pick(r, 'snapshots.received_pct', 'snapshots.pct', 'snapshots.ratio_pct', 'snapshots.received_ratio'),
-    snapshots_min_pct: pick(r, 'snapshots.min_pct', 'snapshots.worst_pct'),
-    bots_under_99: pick(r, 'snapshots.bots_under_99', 'snapshots.under_99', 'snapshots.bots_below_99pct'),
-    down_bytes_per_s_per_bot: pick(r, 'bandwidth.down_bytes_per_s_per_bot', 'bytes_per_s.down', 'bandwidth.down_Bps', 'down_bytes_per_s'),
-    up_bytes_per_s_per_bot: pick(r, 'bandwidth.up_bytes_per_s_per_bot', 'bytes_per_s.up', 'bandwidth.up_Bps', 'up_bytes_per_s'),
-    bytes_per_entity_per_snapshot: pick(r, 'snapshot.bytes_per_entity', 'snapshots.bytes_per_entity', 'bytes_per_entity_per_snapshot'),
-    bytes_per_snapshot: pick(r, 'snapshot.mean_bytes', 'snapshots.mean_bytes', 'bytes_per_snapshot'),
-    corrections: pick(r, 'corrections.total', 'corrections'),
+    bots_connected: pick(r, 'connections.connected_end'),
+    bots_connected_max: pick(r, 'connections.connected_max'),
+    bots_failed: pick(r, 'connections.failed'),
+    bots_disconnects: pick(r, 'connections.disconnects'),
+    rtt_p50_ms: pick(r, 'rtt_ms.p50'),
+    rtt_p99_ms: pick(r, 'rtt_ms.p99'),
+    rtt_max_ms: pick(r, 'rtt_ms.max'),
+    snapshots_pct: pick(r, 'snapshots.pct'),
+    snapshots_min_bot_pct: pick(r, 'snapshots.min_bot_pct'),
+    bots_under_99: pick(r, 'snapshots.bots_below_99pct'),
+    bots_measured: pick(r, 'snapshots.bots_measured'),
+    snapshot_interval_p99_ms: pick(r, 'snapshot_interval_ms.p99'),
+    down_bytes_per_s_per_bot: pick(r, 'bandwidth.bytes_per_s_per_bot_down'),
+    up_bytes_per_s_per_bot: pick(r, 'bandwidth.bytes_per_s_per_bot_up'),
+    bots_bytes_per_entity: pick(r, 'entities.bytes_per_entity'),
+    bots_bytes_per_moving_entity: pick(r, 'entities.bytes_per_moving_entity'),
+    entities_per_snapshot: pick(r, 'entities.entities_per_snapshot'),
+    moving_per_snapshot: pick(r, 'entities.moving_per_snapshot'),
+    corrections_per_bot_minute: pick(r, 'corrections.per_bot_minute'),
+    bots_cpu_pct_report: pick(r, 'bot_process.cpu_pct_of_core'),
+    bots_ticks_skipped: pick(r, 'bot_process.ticks_skipped'),
+    bots_tick_late_max_ms: pick(r, 'bot_process.tick_late_max_ms'),
   };
 }
 
@@ -420,19 +431,23 @@ async function main() {
         serverBin: BIN.server, serverArgs: realArgs(['--match-size', '64']), bots: 64, behavior,
         ramp: 1, settle: 2, window: CFG.matchWindow, hasMetrics: true,
       });
-      const ents = 64;
-      m.bytes_per_entity = m.mean_snapshot_bytes != null ? m.mean_snapshot_bytes / ents : null;
-      // The part of a snapshot that entities cost: beyond an empty delta
-      // (10-byte header + 1-byte count).
-      m.bytes_per_moving_entity = name === 'match' && m.mean_snapshot_bytes != null ? (m.mean_snapshot_bytes - 11) / ents : null;
-      m.bytes_per_idle_entity = name === 'idle' && m.mean_snapshot_bytes != null ? (m.mean_snapshot_bytes - 11) / ents : null;
+      // Per entity: the bots' figures (body bytes / entities present, and /
+      // entities that changed since the previous snapshot). Per idle
+      // entity: what a snapshot costs beyond an empty delta (10-byte header
+      // + 1-byte count), per entity, from the server's own byte counters.
+      const ents = m.entities_per_snapshot || 64;
+      m.bytes_per_entity = m.bots_bytes_per_entity;
+      m.bytes_per_moving_entity = m.bots_bytes_per_moving_entity;
+      m.bytes_per_idle_entity = m.mean_snapshot_bytes != null ? Math.max(0, m.mean_snapshot_bytes - 11) / ents : null;
+      m.down_bytes_per_s = m.down_bytes_per_s_per_bot ?? m.server_down_bytes_per_s_per_conn;
       res[name] = m;
       if (name === 'match')
-        row('64 bots, one match', [`down ${fmt(m.server_down_bytes_per_s_per_conn, 0)} B/s/client`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`,
-          `${fmt(m.bytes_per_entity)} B/entity`, `${fmt(m.bytes_per_moving_entity)} B/moving entity`, `RTT p99 ${fmt(m.rtt_p99_ms)} ms`]);
+        row('64 bots, one match', [`down ${fmt(m.down_bytes_per_s, 0)} B/s/client`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`,
+          `${fmt(m.bytes_per_entity)} B/entity`, `${fmt(m.bytes_per_moving_entity)} B/moving entity (${fmt(m.moving_per_snapshot, 1)} moving)`,
+          `RTT p50 ${fmt(m.rtt_p50_ms)} p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`]);
       else
-        row('idle (64 bots)', [`snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`, `${fmt(m.bytes_per_idle_entity)} B/idle entity`,
-          `down ${fmt(m.server_down_bytes_per_s_per_conn, 0)} B/s/client`]);
+        row('idle (64 bots)', [`snapshot ${fmt(m.mean_snapshot_bytes, 2)} B`, `${fmt(m.bytes_per_idle_entity, 3)} B/idle entity`,
+          `down ${fmt(m.down_bytes_per_s, 0)} B/s/client`, `RTT p99 ${fmt(m.rtt_p99_ms)} ms`]);
     } else if (name === 'load') {
       const m = await scenario(name, { bots: CFG.bots, match_size: 64, behavior: 'wander', ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate }, {
         serverBin: BIN.server, serverArgs: realArgs([]), bots: CFG.bots, behavior: 'wander',
