@@ -155,14 +155,19 @@ static net_server *server_of(struct lws *wsi)
     return lws_context_user(lws_get_context(wsi));
 }
 
-/* Refuses bad input: sets the close code and reason, logs, and returns -1
- * for the callback to return, which makes lws send the close frame. */
+/* Refuses bad input: counts and logs it, stops reading from the client and
+ * closes from WRITEABLE with the code and reason. (Closing straight from
+ * RECEIVE while more frames sit in the same read loses the close frame.)
+ * Returns 0 for the callback to return. */
 static int refuse(net_server *s, session *ss, bad_reason r, uint16_t code, const char *why)
 {
     s->stats.bad[r]++;
     log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
-    lws_close_reason(ss->wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
-    return -1;
+    ss->close_code = code;
+    ss->close_why = why;
+    lws_rx_flow_control(ss->wsi, 0);
+    lws_callback_on_writable(ss->wsi);
+    return 0;
 }
 
 static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
@@ -174,9 +179,11 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
     match *m = find_or_open_match(s);
     int pid = m ? match_player_join(m, j.name, ss) : -1;
     if (pid < 0) {
-        log_event(LOG_ERROR, "join_failed", "peer=%s reason=\"out of memory\"", ss->peer);
-        lws_close_reason(ss->wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, (unsigned char *)"server full", 11);
-        return -1;
+        log_event(LOG_ERROR, "join_failed", "peer=%s reason=\"no match could be opened\"", ss->peer);
+        ss->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
+        ss->close_why = "server full";
+        lws_callback_on_writable(ss->wsi);
+        return 0;
     }
     ss->m = m;
     ss->pid = pid;
@@ -370,8 +377,8 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         log_event(LOG_INFO, "connect", "peer=%s connections=%d", ss->peer, s->nsessions);
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        if (s->shutting_down)
-            return 0;
+        if (s->shutting_down || ss->close_code)
+            return 0; /* closing: the rest is not read */
         return on_receive(s, ss, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(s, ss);
@@ -694,9 +701,15 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
         s->next_deadline += (lws_usec_t)lost * s->period_us;
         log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu", (unsigned long long)lost);
     }
+    /* lws 4.1.6 turns the wait into whole milliseconds for poll(), rounding
+     * down, and spins on poll(0) through any partial millisecond left. So
+     * wait whole milliseconds plus a little (the poll timeout then expires
+     * just after the sul is due): a tick may start up to ~1.1 ms late, but
+     * deadlines stay absolute, so there is no drift. */
     now = lws_now_usecs();
     lws_usec_t wait = s->next_deadline - now;
-    lws_sul_schedule(s->ctx, 0, &s->tick_sul, tick_cb, wait > 0 ? wait : 1);
+    wait = (wait > 0 ? (wait + 999) / 1000 * 1000 : 0) + 100;
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, tick_cb, wait);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */

@@ -773,18 +773,28 @@ static void case_limits(const char *server)
     for (int i = 1; i < 3; i++)
         wsc_close(&extra[i]);
 
-    /* Flood: a joined client sends inputs as fast as it can. */
     uint8_t j[32], buf[64], msg[PROTO_MAX_SNAPSHOT];
     size_t len;
+    /* Flood: a joined client sends 100 inputs at once (the limit allows a
+     * burst of one second of ticks). One write, so the server has read all
+     * of it when it closes and the close frame is not lost to a reset. */
     wsc_send(&extra[0], WS_BINARY, j, proto_join_write("flood", j, sizeof j));
-    proto_input_msg m = {.ack_tick = 0, .first_seq = 1, .count = 1};
+    CHECK(wsc_recv(&extra[0], msg, sizeof msg, &len, 3000) == WS_BINARY && msg[0] == PROTO_WELCOME, "welcome");
+    static uint8_t flood[100 * 32];
+    size_t flood_len = 0;
     int sent = 0;
-    for (; sent < 2000; sent++) {
+    proto_input_msg m = {.ack_tick = 0, .first_seq = 1, .count = 1};
+    for (; sent < 100; sent++, m.first_seq++) {
         size_t n = proto_input_write(&m, buf, sizeof buf);
-        if (wsc_send(&extra[0], WS_BINARY, buf, n) < 0)
-            break;
-        m.first_seq++;
+        uint8_t mask[4] = {1, 2, 3, 4};
+        flood[flood_len++] = 0x82;
+        flood[flood_len++] = (uint8_t)(0x80 | n);
+        memcpy(flood + flood_len, mask, 4);
+        flood_len += 4;
+        for (size_t i = 0; i < n; i++)
+            flood[flood_len++] = buf[i] ^ mask[i & 3];
     }
+    CHECK(wsc_write(&extra[0], flood, flood_len) == 0, "flood write");
     int op;
     double end = now_ms() + 5000;
     while ((op = wsc_recv(&extra[0], msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
