@@ -411,6 +411,12 @@ function row(label, cols) {
   console.log(`${label.padEnd(22)} ${cols.join('  ')}`);
 }
 
+// Two cores shared with the bots: anything else running skews the figures.
+function busyWarning(m) {
+  if (m.other_cpu_pct != null && m.other_cpu_pct > 20)
+    console.log(`  note: other processes used ${fmt(m.other_cpu_pct, 0)}% of a core during the window: CPU, tick and RTT figures are skewed`);
+}
+
 async function main() {
   for (const [k, p] of Object.entries(BIN)) {
     if (!fs.existsSync(p)) {
@@ -418,7 +424,8 @@ async function main() {
       process.exit(2);
     }
   }
-  const total = CFG.scenarios.reduce((s, n) => s + (n === 'load' || n === 'floor' ? CFG.ramp + CFG.settle + CFG.window + 4 : 1 + 2 + CFG.matchWindow + 4), 0) * CFG.runs;
+  // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
+  const total = CFG.scenarios.reduce((s, n) => s + Math.ceil((n === 'load' || n === 'floor' ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5, 0) * CFG.runs;
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -458,7 +465,8 @@ async function main() {
         `tick p50 ${fmt(m.tick_p50_ms, 3)} p99 ${fmt(m.tick_p99_ms, 3)} max <=${fmt(m.tick_max_ms, 1)} ms`, `missed ${fmt(m.missed_ticks_run, 0)}`,
         `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `bots<99% ${fmt(m.bots_under_99, 0)}`,
         `connected ${fmt(m.bots_connected, 0)}`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`,
-        `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+        `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+      busyWarning(m);
     } else if (name === 'floor') {
       let bytes = CFG.floorBytes ?? (res.load && res.load.mean_snapshot_bytes != null ? Math.round(res.load.mean_snapshot_bytes) : 300);
       if (bytes < 24) bytes = bytes <= 11 ? 11 : 24; // the floor's smallest sizes
@@ -471,7 +479,8 @@ async function main() {
       res.floor = m;
       row(`floor (${bytes} B)`, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
         `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `ours/floor ${fmt(m.ratio)}x`,
-        `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+        `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+      busyWarning(m);
     } else {
       console.error(`bench: unknown scenario '${name}' (match, load, idle, floor)`);
       process.exit(2);
