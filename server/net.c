@@ -155,17 +155,16 @@ static net_server *server_of(struct lws *wsi)
     return lws_context_user(lws_get_context(wsi));
 }
 
-/* Refuses bad input: counts and logs it, stops reading from the client and
- * closes from WRITEABLE with the code and reason. (Closing straight from
- * RECEIVE while more frames sit in the same read loses the close frame.)
- * Returns 0 for the callback to return. */
+/* Refuses bad input: counts and logs it, ignores whatever else the client
+ * sends and closes from WRITEABLE with the code and reason. (Closing
+ * straight from RECEIVE while more frames sit in the same read loses the
+ * close frame.) Returns 0 for the callback to return. */
 static int refuse(net_server *s, session *ss, bad_reason r, uint16_t code, const char *why)
 {
     s->stats.bad[r]++;
     log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
     ss->close_code = code;
     ss->close_why = why;
-    lws_rx_flow_control(ss->wsi, 0);
     lws_callback_on_writable(ss->wsi);
     return 0;
 }
