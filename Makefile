@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 RUN_ARGS   ?= --npcs 6 --log-format text
 
-.PHONY: all setup build run test test-native test-asan bench clean
+.PHONY: all setup build run test test-native test-asan bench fuzz clean
 
 all: build
 
@@ -32,6 +32,11 @@ test-asan: setup
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j$(JOBS) -L 'unit|integration'
+
+# Each libFuzzer target for FUZZ_SECONDS on a working copy of its corpus.
+FUZZ_SECONDS ?= 60
+fuzz: build
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD)/bin $(BUILD)/CMakeFiles $(ASAN_BUILD)
