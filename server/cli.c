@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
+#include "token.h"
 #include "sim.h"
 
 #ifndef TICKWIRE_DEFAULT_WEB_ROOT
@@ -20,6 +22,7 @@ void cli_usage(FILE *out, const char *prog)
 {
     fprintf(out,
             "usage: %s [flags]\n"
+            "       %s mint-token --secret-file FILE --player-id N --name NAME [--match M] [--ttl S]\n"
             "  --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
             "  --port N             TCP port for the page, the game and metrics (default 8080)\n"
             "  --tick-rate HZ       simulation ticks per second, 1..240 (default 60)\n"
@@ -38,9 +41,14 @@ void cli_usage(FILE *out, const char *prog)
             "  --max-conns-per-ip N game connections from one address (default 1200: room for\n"
             "                       a 1000-bot load test from one machine; lower it in production)\n"
             "  --idle-timeout S     close a connection silent this long, 1..3600 (default 10)\n"
+            "  --token-secret-file F  secret shared with your backend; joins then need a token\n"
+            "                       it signed (see mint-token). Without it: demo mode, the\n"
+            "                       server hands out guest tokens at POST /api/join\n"
+            "  --resume-grace S     hold a dropped player's slot this long for a resume, 0..300\n"
+            "                       (default 10; 0 = leave at once)\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
-            prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
+            prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
 }
 
 static int parse_int(const char *flag, const char *v, long lo, long hi, int *out, char *err, size_t errlen)
@@ -70,6 +78,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->max_conns = 4096;
     cfg->max_conns_per_ip = 1200;
     cfg->idle_timeout = 10;
+    cfg->resume_grace = 10;
     int seed_set = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -93,7 +102,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--match-size", "--npcs", "--log-level", "--log-format", "--web-root",
                                             "--map", "--seed", "--tls-cert", "--tls-key",
                                             "--allow-origin", "--max-conns", "--max-conns-per-ip",
-                                            "--idle-timeout"};
+                                            "--idle-timeout", "--token-secret-file", "--resume-grace"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -131,6 +140,10 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 1, 1000000, &cfg->max_conns, err, errlen);
         else if (strcmp(flag, "--max-conns-per-ip") == 0)
             rc = parse_int(flag, val, 1, 1000000, &cfg->max_conns_per_ip, err, errlen);
+        else if (strcmp(flag, "--resume-grace") == 0)
+            rc = parse_int(flag, val, 0, 300, &cfg->resume_grace, err, errlen);
+        else if (strcmp(flag, "--token-secret-file") == 0)
+            cfg->token_secret_file = val;
         else if (strcmp(flag, "--idle-timeout") == 0)
             rc = parse_int(flag, val, 1, 3600, &cfg->idle_timeout, err, errlen);
         else if (strcmp(flag, "--allow-origin") == 0) {
@@ -189,4 +202,112 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     if (!seed_set)
         cfg->seed = 0; /* main picks one from the clock */
     return CLI_OK;
+}
+
+int cli_read_secret(const char *path, uint8_t *out, size_t cap, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(out, 1, cap, f);
+    int big = !feof(f);
+    fclose(f);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        n--;
+    if (big || n < 16) {
+        snprintf(err, errlen, "%s: a token secret must be 16..%zu bytes", path, cap);
+        return -1;
+    }
+    return (int)n;
+}
+
+static void mint_usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s mint-token --secret-file FILE --player-id N --name NAME [--match M] [--ttl S]\n"
+            "  prints a join token signed with the secret (HMAC-SHA256), valid for --ttl seconds\n"
+            "  (1..3600, default 300); --match puts the player in matches labelled M\n",
+            prog);
+}
+
+int cli_mint_token(int argc, char **argv)
+{
+    const char *secret_path = NULL, *name = NULL, *matchname = "", *id_s = NULL;
+    int ttl = 300;
+    char err[256];
+    for (int i = 2; i < argc; i++) {
+        const char *flag = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(flag, "--help") == 0) {
+            mint_usage(stdout, argv[0]);
+            return 0;
+        }
+        if (!val) {
+            fprintf(stderr, "%s mint-token: %s needs a value\n", argv[0], flag);
+            mint_usage(stderr, argv[0]);
+            return 2;
+        }
+        i++;
+        if (strcmp(flag, "--secret-file") == 0)
+            secret_path = val;
+        else if (strcmp(flag, "--player-id") == 0)
+            id_s = val;
+        else if (strcmp(flag, "--name") == 0)
+            name = val;
+        else if (strcmp(flag, "--match") == 0)
+            matchname = val;
+        else if (strcmp(flag, "--ttl") == 0) {
+            if (parse_int(flag, val, 1, 3600, &ttl, err, sizeof err)) {
+                fprintf(stderr, "%s mint-token: %s\n", argv[0], err);
+                mint_usage(stderr, argv[0]);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "%s mint-token: unknown flag '%s'\n", argv[0], flag);
+            mint_usage(stderr, argv[0]);
+            return 2;
+        }
+    }
+    if (!secret_path || !name || !id_s) {
+        fprintf(stderr, "%s mint-token: --secret-file, --player-id and --name are required\n", argv[0]);
+        mint_usage(stderr, argv[0]);
+        return 2;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long id = strtoull(id_s, &end, 10);
+    if (errno || *end || end == id_s || id_s[0] == '-') {
+        fprintf(stderr, "%s mint-token: --player-id: '%s' is not an unsigned number\n", argv[0], id_s);
+        return 2;
+    }
+    uint8_t secret[4096];
+    int slen = cli_read_secret(secret_path, secret, sizeof secret, err, sizeof err);
+    if (slen < 0) {
+        fprintf(stderr, "%s mint-token: %s\n", argv[0], err);
+        return 1;
+    }
+    token_claims c;
+    memset(&c, 0, sizeof c);
+    c.player_id = id;
+    snprintf(c.name, sizeof c.name, "%s", name);
+    snprintf(c.match, sizeof c.match, "%s", matchname);
+    c.expiry = (uint64_t)time(NULL) + (uint64_t)ttl;
+    FILE *ur = fopen("/dev/urandom", "rb");
+    if (!ur || fread(c.nonce, 1, sizeof c.nonce, ur) != sizeof c.nonce) {
+        fprintf(stderr, "%s mint-token: cannot read /dev/urandom\n", argv[0]);
+        if (ur)
+            fclose(ur);
+        return 1;
+    }
+    fclose(ur);
+    char out[TOKEN_MAX_B64 + 1];
+    if (!token_mint(&c, secret, (size_t)slen, out, sizeof out) || strlen(name) > TOKEN_MAX_NAME ||
+        strlen(matchname) > TOKEN_MAX_MATCH) {
+        fprintf(stderr, "%s mint-token: --name must be 1..%d printable characters, --match 0..%d\n", argv[0],
+                TOKEN_MAX_NAME, TOKEN_MAX_MATCH);
+        return 2;
+    }
+    printf("%s\n", out);
+    return 0;
 }

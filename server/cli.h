@@ -26,6 +26,8 @@ typedef struct tw_config {
     int max_conns;          /* game connections in all */
     int max_conns_per_ip;   /* game connections from one address */
     int idle_timeout;       /* seconds without a message before a close */
+    int resume_grace;       /* seconds a dropped player's slot is held */
+    const char *token_secret_file; /* NULL: demo mode, the server mints guest tokens */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
 } tw_config;
@@ -36,5 +38,12 @@ enum { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = -1 };
  * with the problem written to err. */
 int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen);
 void cli_usage(FILE *out, const char *prog);
+
+/* `tickwire-server mint-token ...`: prints a join token. Returns the exit
+ * status. */
+int cli_mint_token(int argc, char **argv);
+/* Reads a token secret (at least 16 bytes; a trailing newline is not part
+ * of it). Returns its length, or -1 with a message in err. */
+int cli_read_secret(const char *path, uint8_t *out, size_t cap, char *err, size_t errlen);
 
 #endif

@@ -37,6 +37,8 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "mint-token") == 0)
+        return cli_mint_token(argc, argv);
     tw_config cfg;
     char err[256];
     int rc = cli_parse(argc, argv, &cfg, err, sizeof err);
@@ -81,8 +83,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     const char *shown = strcmp(cfg.host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.host;
-    log_event(LOG_INFO, "start", "tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s",
-              cfg.tls_cert ? "on" : "off", cfg.host, net_server_port(s), cfg.tick_rate, cfg.snapshot_rate, cfg.match_size,
+    log_event(LOG_INFO, "start", "auth=%s tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s",
+              cfg.token_secret_file ? "tokens" : "demo", cfg.tls_cert ? "on" : "off", cfg.host, net_server_port(s), cfg.tick_rate, cfg.snapshot_rate, cfg.match_size,
               cfg.npcs, cfg.map_path);
     printf("tickwire: serving %s://%s:%d/ (open it in a browser; Ctrl-C stops)\n",
            cfg.tls_cert ? "https" : "http", shown, net_server_port(s));

@@ -49,7 +49,7 @@ int match_has_room(const match *m)
     return m->humans + m->npcs < m->cfg.size;
 }
 
-int match_player_join(match *m, const char *name, void *conn)
+int match_player_join(match *m, const char *name, void *conn, const uint8_t resume[PROTO_RESUME_LEN])
 {
     for (int id = 0; id < m->cfg.size; id++) {
         match_player *p = &m->players[id];
@@ -62,6 +62,7 @@ int match_player_join(match *m, const char *name, void *conn)
         p->gen = (uint8_t)(gen + 1);
         p->joins = joins + 1;
         p->conn = conn;
+        memcpy(p->resume, resume, PROTO_RESUME_LEN);
         size_t n = strlen(name);
         if (n > PROTO_MAX_NAME)
             n = PROTO_MAX_NAME;
@@ -85,7 +86,33 @@ void match_player_leave(match *m, int id)
         m->humans--;
     p->used = 0;
     p->conn = NULL;
+    p->held_until = 0;
     sim_world_remove(&m->world, id);
+}
+
+void match_player_hold(match *m, int id, uint32_t ticks)
+{
+    match_player *p = &m->players[id];
+    p->conn = NULL;
+    p->held_until = m->world.tick + (ticks ? ticks : 1);
+}
+
+int match_player_find(const match *m, const uint8_t resume[PROTO_RESUME_LEN])
+{
+    for (int id = 0; id < m->cfg.size; id++) {
+        const match_player *p = &m->players[id];
+        if (p->used && !p->npc && memcmp(p->resume, resume, PROTO_RESUME_LEN) == 0)
+            return id;
+    }
+    return -1;
+}
+
+void match_player_resume(match *m, int id, void *conn)
+{
+    match_player *p = &m->players[id];
+    p->conn = conn;
+    p->held_until = 0;
+    p->acked_tick = 0; /* the new connection has no snapshot yet */
 }
 
 int match_player_input(match *m, int id, const proto_input_msg *msg, const char **why)
@@ -145,9 +172,11 @@ static void take_snapshot(match *m)
     for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
         s->present[id] = m->players[id].used;
         s->gen[id] = m->players[id].gen;
-        if (s->present[id])
+        if (s->present[id]) {
             sim_player_to_net(&m->world.players[id], &s->ent[id]);
-        else
+            if (m->players[id].held_until)
+                s->ent[id].flags |= SIM_FLAG_DISCONNECTED;
+        } else
             memset(&s->ent[id], 0, sizeof s->ent[id]);
     }
     m->ncache = 0;
@@ -168,6 +197,14 @@ int match_tick(match *m)
         }
         if (p->credit < MATCH_MAX_CREDIT)
             p->credit++;
+        if (p->held_until) {
+            /* Disconnected: not advancing, until it resumes or expires. */
+            if (m->world.tick + 1 >= p->held_until) {
+                match_player_leave(m, id);
+                m->expired_holds++;
+            }
+            continue;
+        }
         uint32_t n = p->last_received - p->last_applied;
         if (n > p->credit)
             n = p->credit;
@@ -192,7 +229,7 @@ uint32_t match_latest_snapshot_tick(const match *m)
     return m->ring_head < 0 ? 0 : m->ring[m->ring_head].tick;
 }
 
-size_t match_welcome(const match *m, int id, uint8_t *buf, size_t cap)
+size_t match_welcome(const match *m, int id, int resumed, uint8_t *buf, size_t cap)
 {
     proto_welcome w;
     memset(&w, 0, sizeof w);
@@ -203,6 +240,8 @@ size_t match_welcome(const match *m, int id, uint8_t *buf, size_t cap)
     w.max_players = (uint16_t)m->cfg.size;
     w.server_tick = m->world.tick;
     w.map = m->world.map;
+    memcpy(w.resume, m->players[id].resume, PROTO_RESUME_LEN);
+    w.resumed = (uint8_t)(resumed != 0);
     return proto_welcome_write(&w, buf, cap);
 }
 

@@ -5,9 +5,14 @@
  * Inputs: each input is one fixed step of its player, applied exactly once
  * in seq order. Seqs must arrive contiguous (TCP keeps order); duplicates
  * and stale ones are ignored. Each tick a player earns one step of credit
- * (capped at MATCH_MAX_CREDIT), so a late player catches up a few steps in
- * one tick but never runs ahead of elapsed time; a player with no input
- * waits instead of running an invented one.
+ * (banked up to MATCH_MAX_CREDIT), and spends at most SIM_MAX_STEPS_PER_TICK
+ * per tick, so a late player catches up a few steps per tick but never runs
+ * ahead of elapsed time; a player with no input waits instead of running an
+ * invented one.
+ *
+ * Resume: a player whose connection dropped can be held: it stays in the
+ * match, not advancing, flagged DISCONNECTED on the wire, until its hold
+ * expires or it comes back with its resume token.
  *
  * Snapshots: every snapshot tick the quantized world goes into a ring of
  * PROTO_BASELINE_WINDOW snapshots. A client gets a delta against the newest
@@ -22,8 +27,11 @@
 #include "proto.h"
 #include "sim.h"
 
-#define MATCH_INPUT_BUF 32   /* buffered, unapplied inputs per player */
-#define MATCH_MAX_CREDIT 8   /* most steps one player may take in one tick */
+#define MATCH_INPUT_BUF 64   /* buffered, unapplied inputs per player */
+/* Steps a player may bank while its inputs are late (one per tick elapsed,
+ * up to this); it spends at most SIM_MAX_STEPS_PER_TICK of them per tick. */
+#define MATCH_MAX_CREDIT 64
+#define MATCH_LABEL_MAX 32
 
 typedef struct match_config {
     uint16_t tick_rate;
@@ -35,6 +43,8 @@ typedef struct match_config {
 
 typedef struct match_player {
     uint8_t used, npc, gen;
+    uint32_t held_until;     /* tick when a held (disconnected) slot is freed, 0 = not held */
+    uint8_t resume[PROTO_RESUME_LEN];
     uint32_t joins;          /* times this slot was taken, for spawn variety */
     uint32_t last_applied;   /* seq of the last input stepped, 0 = none */
     uint32_t last_received;  /* highest seq buffered */
@@ -63,9 +73,11 @@ typedef struct match_stats {
 
 typedef struct match {
     uint16_t id;
+    char label[MATCH_LABEL_MAX + 1]; /* match or mode from the join token, "" = any */
     match_config cfg;
     uint32_t snap_interval;
-    int humans, npcs;
+    int humans, npcs;        /* humans includes held players */
+    int expired_holds;       /* holds freed by match_tick, for the caller to log */
     sim_world world;
     match_player players[SIM_MAX_PLAYERS];
     proto_names names;
@@ -84,8 +96,14 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg);
 void match_destroy(match *m);
 
 /* Takes a free slot for a person. Returns the player id, -1 when full. */
-int match_player_join(match *m, const char *name, void *conn);
+int match_player_join(match *m, const char *name, void *conn, const uint8_t resume[PROTO_RESUME_LEN]);
 void match_player_leave(match *m, int id);
+/* The connection dropped: keep the player `ticks` more ticks, not advancing. */
+void match_player_hold(match *m, int id, uint32_t ticks);
+/* The player with this resume token, or -1. */
+int match_player_find(const match *m, const uint8_t resume[PROTO_RESUME_LEN]);
+/* Gives the player back to a connection; its next snapshot is full. */
+void match_player_resume(match *m, int id, void *conn);
 int match_has_room(const match *m);
 
 /* Buffers an input message of player `id`. Returns 0, or -1 for a protocol
@@ -97,7 +115,7 @@ int match_tick(match *m);
 
 uint32_t match_latest_snapshot_tick(const match *m);
 /* WELCOME for player `id`. */
-size_t match_welcome(const match *m, int id, uint8_t *buf, size_t cap);
+size_t match_welcome(const match *m, int id, int resumed, uint8_t *buf, size_t cap);
 /* The newest snapshot for player `id`, delta against its ack when that is
  * still in the ring. *full is set when no baseline was usable. */
 size_t match_snapshot(match *m, int id, uint8_t *buf, size_t cap, int *full);

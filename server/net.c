@@ -25,17 +25,22 @@
 #include "log.h"
 #include "match.h"
 #include "proto.h"
+#include "replay.h"
+#include "token.h"
 
 #define MAX_MATCHES 4096
 #define MAX_CATCHUP_TICKS 4      /* ticks run back to back after a stall */
 #define SEND_STALL_SECONDS 2     /* choked this long -> dropped */
 #define JOIN_TIMEOUT_SECONDS 5    /* from upgrade to a valid JOIN */
+#define MAX_TOKEN_TTL 3600        /* tokens valid longer are refused (bounds the replay cache) */
+#define GUEST_TOKEN_TTL 60        /* demo mode's POST /api/join tokens */
 #define HTTP_TIMEOUT_SECONDS 5    /* e.g. headers trickled byte by byte */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
 #define CLIENT_SNDBUF_BYTES (64 * 1024)
 
-enum { S_AWAIT_JOIN, S_PLAYING };
+/* REPLACED: its player resumed on another connection. */
+enum { S_AWAIT_JOIN, S_PLAYING, S_REPLACED };
 
 typedef struct session {
     struct lws *wsi;
@@ -52,17 +57,18 @@ typedef struct session {
     uint16_t close_code;
     const char *close_why;
     size_t rx_len;
-    uint8_t rx[PROTO_MAX_CLIENT_MSG];
+    uint8_t rx[PROTO_MAX_JOIN_MSG];
+    lws_sorted_usec_list_t join_sul; /* closes with 1008 when no valid JOIN came */
     char peer[64];             /* address:port, for logs */
     char ip[48];               /* address, for the per-address limit */
 } session;
 
 /* Why a message was refused; the label is the /metrics reason. */
 typedef enum bad_reason {
-    BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_RATE, BAD_N
+    BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_RATE, BAD_AUTH, BAD_N
 } bad_reason;
 static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malformed", "unexpected",
-                                              "sequence", "rate_limit"};
+                                              "sequence", "rate_limit", "auth"};
 
 /* Why a connection was refused before the upgrade. */
 typedef enum refuse_reason { REF_ORIGIN, REF_MAX_CONNS, REF_MAX_PER_IP, REF_N } refuse_reason;
@@ -81,11 +87,13 @@ typedef struct net_stats {
     uint64_t bad[BAD_N];
     uint64_t refused[REF_N];
     uint64_t dropped_idle;
+    uint64_t holds, resumes, holds_expired, tokens_minted;
 } net_stats;
 
 typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
     size_t len;
+    int api_join;  /* POST /api/join waiting for its request body */
 } http_session;
 
 struct net_server {
@@ -104,7 +112,12 @@ struct net_server {
     int port;
     net_stats stats;
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
-    struct lws_http_mount mount, metrics_mount;
+    struct lws_http_mount mount, metrics_mount, api_mount;
+    uint8_t secret[4096];       /* token secret: the host's, or random in demo mode */
+    size_t secret_len;
+    int demo;                   /* no secret configured: POST /api/join mints guest tokens */
+    uint64_t next_guest_id;
+    replay_cache replay;
     lws_retry_bo_t keepalive;
     struct lws_protocols protocols[3];
     uint8_t scratch[LWS_PRE + PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME];
@@ -112,10 +125,11 @@ struct net_server {
 
 /* ---- matchmaking ---------------------------------------------------------- */
 
-static match *find_or_open_match(net_server *s)
+/* The first match with the token's label and a free slot, else a new one. */
+static match *find_or_open_match(net_server *s, const char *label)
 {
     for (int i = 0; i < s->nmatches; i++)
-        if (match_has_room(s->matches[i]))
+        if (match_has_room(s->matches[i]) && strcmp(s->matches[i]->label, label) == 0)
             return s->matches[i];
     if (s->nmatches == MAX_MATCHES)
         return NULL;
@@ -129,8 +143,11 @@ static match *find_or_open_match(net_server *s)
     match *m = match_create(++s->next_match_id, &s->map, &mc);
     if (!m)
         return NULL;
+    snprintf(m->label, sizeof m->label, "%s", label);
     s->matches[s->nmatches++] = m;
-    log_event(LOG_INFO, "match_open", "match=%u matches=%d", m->id, s->nmatches);
+    char ql[2 * MATCH_LABEL_MAX + 1];
+    log_event(LOG_INFO, "match_open", "match=%u label=\"%s\" matches=%d", m->id,
+              log_quote(label, ql, sizeof ql), s->nmatches);
     return m;
 }
 
@@ -169,14 +186,80 @@ static int refuse(net_server *s, session *ss, bad_reason r, uint16_t code, const
     return 0;
 }
 
+/* Sends the WELCOME next and starts the session as player `pid` of `m`. */
+static void start_playing(session *ss, match *m, int pid, int resumed)
+{
+    lws_sul_cancel(&ss->join_sul);
+    ss->m = m;
+    ss->pid = pid;
+    ss->state = S_PLAYING;
+    ss->need_welcome = 1 + resumed; /* 2: a resumed WELCOME */
+    ss->sent_tick = 0;
+    ss->progress_tick = m->world.tick;
+    ss->rx_tick = m->world.tick;
+    lws_callback_on_writable(ss->wsi);
+}
+
+/* JOIN with a resume token: the held (or still connected) player comes
+ * back to this connection. Returns 1 when resumed, 0 when not found. */
+static int try_resume(net_server *s, session *ss, const proto_join *j)
+{
+    for (int i = 0; i < s->nmatches; i++) {
+        match *m = s->matches[i];
+        int pid = match_player_find(m, j->resume);
+        if (pid < 0)
+            continue;
+        session *old = m->players[pid].conn;
+        if (old) {
+            /* Its old connection is still open (half-open, or the close not
+             * seen yet): this one takes over. */
+            old->state = S_REPLACED;
+            old->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+            old->close_why = "resumed on another connection";
+            lws_callback_on_writable(old->wsi);
+        }
+        match_player_resume(m, pid, ss);
+        start_playing(ss, m, pid, 1);
+        s->stats.resumes++;
+        log_event(LOG_INFO, "resume", "peer=%s match=%u player=%d took_over=%d", ss->peer, m->id, pid, old != NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static int refuse_auth(net_server *s, session *ss, const char *why)
+{
+    return refuse(s, ss, BAD_AUTH, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
+}
+
 static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
 {
     proto_join j;
     int err = proto_join_read(buf, len, &j);
     if (err)
         return refuse(s, ss, BAD_MALFORMED, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
-    match *m = find_or_open_match(s);
-    int pid = m ? match_player_join(m, j.name, ss) : -1;
+    if (j.has_resume && try_resume(s, ss, &j))
+        return 0;
+    if (j.token_len == 0)
+        return refuse_auth(s, ss, "resume expired");
+
+    token_claims c;
+    uint64_t now = (uint64_t)time(NULL);
+    err = token_verify(j.token, j.token_len, s->secret, s->secret_len, now, &c);
+    if (err)
+        return refuse_auth(s, ss, token_err_str(err));
+    if (c.expiry > now + MAX_TOKEN_TTL)
+        return refuse_auth(s, ss, "token valid for too long");
+    int seen = replay_check_add(&s->replay, c.nonce, c.expiry, now);
+    if (seen == REPLAY_SEEN)
+        return refuse_auth(s, ss, "token already used");
+    if (seen == REPLAY_FULL)
+        return refuse_auth(s, ss, "too many joins, try again later");
+
+    match *m = find_or_open_match(s, c.match);
+    uint8_t resume[PROTO_RESUME_LEN];
+    lws_get_random(s->ctx, resume, sizeof resume);
+    int pid = m ? match_player_join(m, c.name, ss, resume) : -1;
     if (pid < 0) {
         log_event(LOG_ERROR, "join_failed", "peer=%s reason=\"no match could be opened\"", ss->peer);
         ss->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
@@ -184,18 +267,11 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
         lws_callback_on_writable(ss->wsi);
         return 0;
     }
-    ss->m = m;
-    ss->pid = pid;
-    ss->state = S_PLAYING;
-    ss->need_welcome = 1;
-    ss->progress_tick = m->world.tick;
-    ss->rx_tick = m->world.tick;
+    start_playing(ss, m, pid, 0);
     s->stats.joins++;
-    lws_set_timeout(ss->wsi, NO_PENDING_TIMEOUT, 0);
-    lws_callback_on_writable(ss->wsi);
     char qname[2 * PROTO_MAX_NAME + 1];
-    log_event(LOG_INFO, "join", "peer=%s name=\"%s\" match=%u player=%d humans=%d", ss->peer,
-              log_quote(j.name, qname, sizeof qname), m->id, pid, m->humans);
+    log_event(LOG_INFO, "join", "peer=%s name=\"%s\" account=%llu match=%u player=%d humans=%d", ss->peer,
+              log_quote(c.name, qname, sizeof qname), (unsigned long long)c.player_id, m->id, pid, m->humans);
     return 0;
 }
 
@@ -207,6 +283,8 @@ static int on_message(net_server *s, session *ss, const uint8_t *buf, size_t len
             return refuse(s, ss, BAD_UNEXPECTED, LWS_CLOSE_STATUS_PROTOCOL_ERR, "first message must be join");
         return on_join(s, ss, buf, len);
     }
+    if (ss->state == S_REPLACED)
+        return 0; /* closing: its player lives on another connection */
     if (type == PROTO_JOIN)
         return refuse(s, ss, BAD_UNEXPECTED, LWS_CLOSE_STATUS_PROTOCOL_ERR, "already joined");
     if (type != PROTO_INPUT)
@@ -251,7 +329,8 @@ static int on_receive(net_server *s, session *ss, const void *in, size_t len)
     if (!lws_frame_is_binary(wsi))
         return refuse(s, ss, BAD_TEXT, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames are not accepted");
     size_t remaining = lws_remaining_packet_payload(wsi);
-    if (ss->rx_len + len + remaining > PROTO_MAX_CLIENT_MSG)
+    size_t limit = ss->state == S_AWAIT_JOIN ? PROTO_MAX_JOIN_MSG : PROTO_MAX_CLIENT_MSG;
+    if (ss->rx_len + len + remaining > limit)
         return refuse(s, ss, BAD_TOO_LARGE, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
     memcpy(ss->rx + ss->rx_len, in, len);
     ss->rx_len += len;
@@ -283,7 +362,7 @@ static int on_writeable(net_server *s, session *ss)
     uint8_t *p = s->scratch + LWS_PRE;
     match *m = ss->m;
     if (ss->need_welcome) {
-        size_t n = match_welcome(m, ss->pid, p, PROTO_MAX_WELCOME);
+        size_t n = match_welcome(m, ss->pid, ss->need_welcome == 2, p, PROTO_MAX_WELCOME);
         ss->need_welcome = 0;
         if (!n || write_msg(ss->wsi, p, n))
             return -1;
@@ -350,6 +429,15 @@ static void peer_name(struct lws *wsi, char *out, size_t outlen)
     snprintf(out, outlen, "%s:%u", addr, port);
 }
 
+static void join_timeout_cb(lws_sorted_usec_list_t *sul)
+{
+    session *ss = lws_container_of(sul, session, join_sul);
+    if (ss->state != S_AWAIT_JOIN || ss->close_code)
+        return;
+    net_server *s = server_of(ss->wsi);
+    refuse_auth(s, ss, "no valid join in time");
+}
+
 static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
@@ -372,7 +460,7 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             ss->close_why = "server shutting down";
             lws_callback_on_writable(wsi);
         }
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, JOIN_TIMEOUT_SECONDS);
+        lws_sul_schedule(s->ctx, 0, &ss->join_sul, join_timeout_cb, JOIN_TIMEOUT_SECONDS * LWS_US_PER_SEC);
         log_event(LOG_INFO, "connect", "peer=%s connections=%d", ss->peer, s->nsessions);
         return 0;
     case LWS_CALLBACK_RECEIVE:
@@ -382,8 +470,14 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(s, ss);
     case LWS_CALLBACK_CLOSED:
+        lws_sul_cancel(&ss->join_sul);
         session_unlink(s, ss);
-        if (ss->state == S_PLAYING) {
+        if (ss->state == S_PLAYING && s->cfg.resume_grace > 0 && !s->shutting_down) {
+            match_player_hold(ss->m, ss->pid, (uint32_t)(s->cfg.resume_grace * s->cfg.tick_rate));
+            s->stats.holds++;
+            log_event(LOG_INFO, "hold", "peer=%s match=%u player=%d grace_s=%d", ss->peer, ss->m->id, ss->pid,
+                      s->cfg.resume_grace);
+        } else if (ss->state == S_PLAYING) {
             match *m = ss->m;
             log_event(LOG_INFO, "leave", "peer=%s match=%u player=%d", ss->peer, m->id, ss->pid);
             match_player_leave(m, ss->pid);
@@ -484,6 +578,12 @@ static size_t metrics_render(net_server *s, char *buf, size_t cap)
               "Snapshots a client skipped because its socket was still busy.", (double)st->snapshots_skipped);
     tb_metric(&t, "tickwire_joins_total", "counter", "Players joined.", (double)st->joins);
     tb_metric(&t, "tickwire_leaves_total", "counter", "Players left.", (double)st->leaves);
+    tb_metric(&t, "tickwire_holds_total", "counter", "Dropped players held for a resume.", (double)st->holds);
+    tb_metric(&t, "tickwire_resumes_total", "counter", "Players resumed with their resume token.", (double)st->resumes);
+    tb_metric(&t, "tickwire_holds_expired_total", "counter", "Held players whose grace ran out.",
+              (double)st->holds_expired);
+    tb_metric(&t, "tickwire_guest_tokens_total", "counter", "Guest tokens minted by POST /api/join (demo mode).",
+              (double)st->tokens_minted);
     tb_printf(&t, "# HELP tickwire_clients_dropped_total Clients the server dropped, by reason.\n"
                   "# TYPE tickwire_clients_dropped_total counter\n"
                   "tickwire_clients_dropped_total{reason=\"send_stalled\"} %llu\n"
@@ -568,6 +668,45 @@ static int confirm_upgrade(net_server *s, struct lws *wsi)
     return 1;
 }
 
+/* Sends the headers for the body in hs->buf; the body goes out on WRITEABLE. */
+static int http_respond(struct lws *wsi, http_session *hs, unsigned int status, const char *type)
+{
+    uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+    if (lws_add_http_common_headers(wsi, status, type, hs->len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Demo mode: a short-lived guest token signed with the server's own random
+ * secret, so `make run` needs no backend. ?name= sets the display name. */
+static int api_join(net_server *s, struct lws *wsi, http_session *hs)
+{
+    char arg[64];
+    const char *v = lws_get_urlarg_by_name(wsi, "name=", arg, sizeof arg);
+    token_claims c;
+    memset(&c, 0, sizeof c);
+    c.player_id = ++s->next_guest_id;
+    size_t n = 0;
+    for (; v && v[n] && n < TOKEN_MAX_NAME; n++)
+        c.name[n] = (v[n] >= 0x20 && v[n] <= 0x7e) ? v[n] : '?';
+    if (n == 0)
+        snprintf(c.name, sizeof c.name, "guest-%llu", (unsigned long long)c.player_id);
+    c.expiry = (uint64_t)time(NULL) + GUEST_TOKEN_TTL;
+    lws_get_random(s->ctx, c.nonce, sizeof c.nonce);
+    char token[TOKEN_MAX_B64 + 1];
+    const size_t cap = 512;
+    if (!token_mint(&c, s->secret, s->secret_len, token, sizeof token) || !(hs->buf = malloc(LWS_PRE + cap)))
+        return -1;
+    hs->len = (size_t)snprintf((char *)hs->buf + LWS_PRE, cap,
+                               "{\"token\":\"%s\",\"expires_in\":%d,\"player_id\":%llu}\n", token,
+                               GUEST_TOKEN_TTL, (unsigned long long)c.player_id);
+    s->stats.tokens_minted++;
+    return http_respond(wsi, hs, HTTP_STATUS_OK, "application/json");
+}
+
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
@@ -577,27 +716,38 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(s, wsi);
     case LWS_CALLBACK_HTTP: {
-        /* Only the /metrics callback mount lands here, for any path that
-         * starts with /metrics: serve exactly /metrics. */
-        char uri[64];
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/metrics") != 0) {
-            if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
+        /* The /metrics and /api callback mounts land here, for any path
+         * under them: serve exactly GET /metrics and POST /api/join. */
+        char uri[64] = "";
+        int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+        lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
+        if (!post && strcmp(uri, "/metrics") == 0) {
+            const size_t cap = 32768;
+            if (!(hs->buf = malloc(LWS_PRE + cap)))
                 return -1;
-            return lws_http_transaction_completed(wsi) ? -1 : 0;
+            hs->len = metrics_render(s, (char *)hs->buf + LWS_PRE, cap);
+            return http_respond(wsi, hs, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
         }
-        uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-        const size_t cap = 32768;
-        hs->buf = malloc(LWS_PRE + cap);
-        if (!hs->buf)
+        if (post && strcmp(uri, "/api/join") == 0 && s->demo) {
+            /* Answer once the (ignored) request body has been read. */
+            if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+                hs->api_join = 1;
+                return 0;
+            }
+            return api_join(s, wsi, hs);
+        }
+        if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
             return -1;
-        hs->len = metrics_render(s, (char *)hs->buf + LWS_PRE, cap);
-        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
-                                        hs->len, &p, end) ||
-            lws_finalize_write_http_header(wsi, start, &p, end))
-            return 1;
-        lws_callback_on_writable(wsi);
-        return 0;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
+    case LWS_CALLBACK_HTTP_BODY:
+        return 0; /* /api/join takes no body: read and drop */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (hs && hs->api_join) {
+            hs->api_join = 0;
+            return api_join(s, wsi, hs);
+        }
+        break;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!hs || !hs->buf)
             break;
@@ -669,10 +819,17 @@ static double mono_seconds(void)
 static void run_tick(net_server *s)
 {
     double t0 = mono_seconds();
-    for (int i = 0; i < s->nmatches; i++) {
+    for (int i = s->nmatches - 1; i >= 0; i--) {
         match *m = s->matches[i];
         if (match_tick(m))
             after_snapshot(s, m);
+        if (m->expired_holds) {
+            s->stats.holds_expired += (uint64_t)m->expired_holds;
+            s->stats.leaves += (uint64_t)m->expired_holds;
+            log_event(LOG_INFO, "hold_expired", "match=%u players=%d humans=%d", m->id, m->expired_holds, m->humans);
+            m->expired_holds = 0;
+            close_match_if_empty(s, m);
+        }
     }
     double took = mono_seconds() - t0;
     int b = 0;
@@ -733,8 +890,15 @@ static void init_protocols(net_server *s)
         .origin_protocol = LWSMPRO_FILE,
         .extra_mimetypes = &s->mime_wasm,
     };
-    s->metrics_mount = (struct lws_http_mount){
+    s->api_mount = (struct lws_http_mount){
         .mount_next = &s->mount,
+        .mountpoint = "/api",
+        .mountpoint_len = 4,
+        .origin = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    s->metrics_mount = (struct lws_http_mount){
+        .mount_next = &s->api_mount,
         .mountpoint = "/metrics",
         .mountpoint_len = 8,
         .origin = "http",
@@ -752,6 +916,21 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
     s->cfg = *cfg;
     s->map = *map;
     s->period_us = 1000000 / cfg->tick_rate;
+    if (cfg->token_secret_file) {
+        int n = cli_read_secret(cfg->token_secret_file, s->secret, sizeof s->secret, err, errlen);
+        if (n < 0) {
+            free(s);
+            return NULL;
+        }
+        s->secret_len = (size_t)n;
+    } else {
+        s->demo = 1;
+    }
+    if (replay_init(&s->replay, 1u << 16) < 0) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return NULL;
+    }
     init_protocols(s);
     /* Ping a connection quiet for 5 s, hang up after 15 s without a valid
      * frame: half-open connections are reaped. */
@@ -784,8 +963,14 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available?)", cfg->host,
                  cfg->port);
+        replay_free(&s->replay);
         free(s);
         return NULL;
+    }
+    if (s->demo) {
+        /* Demo mode signs its own guest tokens with a secret nobody else has. */
+        s->secret_len = 32;
+        lws_get_random(s->ctx, s->secret, s->secret_len);
     }
     s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
     s->next_deadline = lws_now_usecs() + s->period_us;
@@ -840,5 +1025,6 @@ void net_server_destroy(net_server *s)
     lws_context_destroy(s->ctx);
     for (int i = 0; i < s->nmatches; i++)
         match_destroy(s->matches[i]);
+    replay_free(&s->replay);
     free(s);
 }

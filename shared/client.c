@@ -11,9 +11,18 @@ void cl_init(cl_client *c)
     c->predict = c->reconcile = c->interpolate = 1;
 }
 
-size_t cl_write_join(cl_client *c, const char *name, uint8_t *buf, size_t cap)
+void cl_set_token(cl_client *c, const char *token)
 {
-    size_t n = proto_join_write(name, buf, cap);
+    size_t n = strlen(token);
+    if (n > PROTO_MAX_TOKEN)
+        n = 0;
+    memcpy(c->token, token, n);
+    c->token[n] = '\0';
+}
+
+size_t cl_write_join(cl_client *c, uint8_t *buf, size_t cap)
+{
+    size_t n = proto_join_write(c->token, c->have_resume ? c->resume : NULL, buf, cap);
     c->stats.bytes_up += n;
     c->stats.msgs_up += n ? 1 : 0;
     return n;
@@ -39,7 +48,16 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
     int err = proto_welcome_read(buf, len, &w);
     if (err)
         return err;
+    if (!w.resumed || !c->have_resume || w.player_id != c->welcome.player_id) {
+        /* A new player: its inputs start again at seq 1. */
+        memset(c->pending, 0, sizeof c->pending);
+        c->next_seq = 1;
+        c->sent_seq = c->max_sent_seq = c->last_input_seq = 0;
+        c->have_self = 0;
+    }
     c->welcome = w;
+    memcpy(c->resume, w.resume, PROTO_RESUME_LEN);
+    c->have_resume = 1;
     c->joined = 1;
     c->dt = 1.0f / (float)w.tick_rate;
     c->snap_interval = w.tick_rate / w.snapshot_rate ? w.tick_rate / w.snapshot_rate : 1;
@@ -61,6 +79,9 @@ static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, do
 {
     sim_player server;
     sim_player_from_net(net, &server);
+    /* DISCONNECTED is the server's presentation flag, not simulation state
+     * (a snapshot taken while this player was away may carry it). */
+    server.flags &= (uint8_t)~SIM_FLAG_DISCONNECTED;
 
     cl_pending *p = pending_get(c, seq);
     if (p && seq > c->last_input_seq) {
@@ -113,7 +134,7 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
     /* The server cannot have applied an input we never sent. Believing it
      * would break the pending-input limit, and a seq near 2^32 made the
      * next INPUT start at seq 0, which the server refuses. */
-    if (h.last_input_seq > c->sent_seq)
+    if (h.last_input_seq > c->max_sent_seq)
         return PROTO_ERR_VALUE;
     const proto_snapshot *base = NULL;
     if (h.baseline_tick) {
@@ -159,7 +180,7 @@ int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
 
 uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_ms)
 {
-    if (!c->joined || c->next_seq - c->last_input_seq >= CL_MAX_PENDING)
+    if (c->dt <= 0.0f || c->next_seq - c->last_input_seq > CL_MAX_UNACKED)
         return 0;
     uint32_t seq = c->next_seq++;
     cl_pending *p = &c->pending[seq % CL_MAX_PENDING];
@@ -182,7 +203,7 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
 
 size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
 {
-    if (c->sent_seq + 1 >= c->next_seq)
+    if (!c->joined || c->sent_seq + 1 >= c->next_seq)
         return 0;
     uint32_t first = c->sent_seq + 1;
     uint32_t oldest_unacked = c->last_input_seq + 1;
@@ -203,10 +224,23 @@ size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
     size_t n = proto_input_write(&m, buf, cap);
     if (n) {
         c->sent_seq = last;
+        if (last > c->max_sent_seq)
+            c->max_sent_seq = last;
         c->stats.bytes_up += n;
         c->stats.msgs_up++;
     }
     return n;
+}
+
+void cl_disconnected(cl_client *c)
+{
+    c->joined = 0;
+    memset(c->ring, 0, sizeof c->ring);
+    c->head = -1;
+    c->have_render_tick = 0;
+    /* Resend whatever the server has not acknowledged: it ignores the ones
+     * it already has. */
+    c->sent_seq = c->last_input_seq;
 }
 
 const proto_snapshot *cl_latest(const cl_client *c)

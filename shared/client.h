@@ -18,6 +18,9 @@
 
 #define CL_RING PROTO_BASELINE_WINDOW
 #define CL_MAX_PENDING 256
+/* Most inputs that may wait unacknowledged (also while disconnected, to be
+ * sent after a resume): one second at 60 Hz, within the server's buffer. */
+#define CL_MAX_UNACKED 60
 
 typedef struct cl_stats {
     uint32_t snapshots;        /* snapshots decoded */
@@ -63,7 +66,11 @@ typedef struct cl_client {
     uint32_t last_input_seq;   /* from the newest snapshot */
 
     uint32_t next_seq;         /* seq the next input gets (from 1) */
-    uint32_t sent_seq;         /* newest seq put in an input message */
+    uint32_t sent_seq;         /* newest seq put in an input message (this connection) */
+    uint32_t max_sent_seq;     /* newest seq ever sent */
+    char token[PROTO_MAX_TOKEN + 1]; /* join token for the next JOIN */
+    uint8_t have_resume;       /* a WELCOME gave a resume token */
+    uint8_t resume[PROTO_RESUME_LEN];
     cl_pending pending[CL_MAX_PENDING];
     sim_player predicted;
     int have_self;
@@ -80,8 +87,16 @@ typedef struct cl_client {
 
 void cl_init(cl_client *c);
 
-/* Writes a JOIN message. Returns its size, 0 if cap is too small. */
-size_t cl_write_join(cl_client *c, const char *name, uint8_t *buf, size_t cap);
+/* Sets the join token (base64url, from the host's backend or the demo
+ * server's POST /api/join) used by the next cl_write_join. */
+void cl_set_token(cl_client *c, const char *token);
+/* Writes a JOIN with the token and, after a first WELCOME, the resume
+ * token. Returns its size, 0 if cap is too small. */
+size_t cl_write_join(cl_client *c, uint8_t *buf, size_t cap);
+/* The connection dropped: forget the snapshots (the next one is full) but
+ * keep the player's inputs, prediction and resume token. Inputs pushed
+ * while disconnected are sent after the resume (up to CL_MAX_UNACKED). */
+void cl_disconnected(cl_client *c);
 
 /* Feeds one message from the server. Returns its type (PROTO_WELCOME,
  * PROTO_SNAPSHOT) or a negative proto_err; on error the connection should
@@ -89,8 +104,8 @@ size_t cl_write_join(cl_client *c, const char *name, uint8_t *buf, size_t cap);
 int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms);
 
 /* Records the player's input for the next fixed step and predicts it.
- * Returns the input's seq, 0 before the welcome or when CL_MAX_PENDING
- * inputs are unacknowledged (the caller should wait). */
+ * Returns the input's seq, 0 before the first welcome or when
+ * CL_MAX_UNACKED inputs are unacknowledged (the caller should wait). */
 uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_ms);
 
 /* Writes an INPUT message with the inputs not sent yet (up to

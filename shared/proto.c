@@ -1,10 +1,11 @@
 /* proto: see proto.h and docs/PROTOCOL.md. Layout of the fixed messages
  * (all little-endian):
- *   JOIN      01 | version u8 | name_len u8 | name bytes
+ *   JOIN      01 | version u8 | token_len u8 | token (base64url) | resume_len u8 | resume
  *   INPUT     02 | ack_tick u32 | first_seq u32 | count u8 | count x (buttons u8, aim u16)
  *   WELCOME   81 | version u8 | player_id u16 | tick_rate u16 | snapshot_rate u16 |
  *                  server_tick u32 | match_id u16 | pos_frac u8 | vel_frac u8 |
- *                  width u16 | height u16 | max_players u16 | nwalls u8 | nwalls x 4 x i16
+ *                  width u16 | height u16 | max_players u16 | nwalls u8 | nwalls x 4 x i16 |
+ *                  resume 16 bytes | flags u8 (bit 0: resumed)
  *   SNAPSHOT  82 | tick u32 | baseline_delta u8 (0 = full) | last_input_seq u32 | body
  * The snapshot body is bit-packed; see the entity coder below. */
 #include "proto.h"
@@ -56,18 +57,26 @@ static int name_char_ok(uint8_t c)
     return c >= 0x20 && c <= 0x7e;
 }
 
-size_t proto_join_write(const char *name, uint8_t *buf, size_t cap)
+static int token_char_ok(uint8_t c)
 {
-    size_t n = strlen(name);
-    if (n > PROTO_MAX_NAME)
-        n = PROTO_MAX_NAME;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, size_t cap)
+{
+    size_t n = strlen(token);
+    if (n > PROTO_MAX_TOKEN)
+        return 0;
     bits_writer w;
     bits_writer_init(&w, buf, cap);
     bits_write(&w, PROTO_JOIN, 8);
     bits_write(&w, PROTO_VERSION, 8);
     bits_write(&w, (uint32_t)n, 8);
     for (size_t i = 0; i < n; i++)
-        bits_write(&w, (uint8_t)name[i], 8);
+        bits_write(&w, (uint8_t)token[i], 8);
+    bits_write(&w, resume ? PROTO_RESUME_LEN : 0, 8);
+    for (int i = 0; resume && i < PROTO_RESUME_LEN; i++)
+        bits_write(&w, resume[i], 8);
     return w.error ? 0 : bits_writer_bytes(&w);
 }
 
@@ -83,15 +92,26 @@ int proto_join_read(const uint8_t *buf, size_t len, proto_join *out)
         return PROTO_ERR_TRUNCATED;
     if (out->version != PROTO_VERSION)
         return PROTO_ERR_VERSION;
-    if (n > PROTO_MAX_NAME)
+    if (n > PROTO_MAX_TOKEN)
         return PROTO_ERR_VALUE;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t c = (uint8_t)bits_read(&r, 8);
-        if (!r.error && !name_char_ok(c))
+        if (!r.error && !token_char_ok(c))
             return PROTO_ERR_VALUE;
-        out->name[i] = (char)c;
+        out->token[i] = (char)c;
     }
-    out->name[r.error ? 0 : n] = '\0';
+    out->token_len = (uint8_t)n;
+    out->token[r.error ? 0 : n] = '\0';
+    uint32_t rn = bits_read(&r, 8);
+    if (r.error)
+        return PROTO_ERR_TRUNCATED;
+    if (rn != 0 && rn != PROTO_RESUME_LEN)
+        return PROTO_ERR_VALUE;
+    out->has_resume = rn != 0;
+    for (uint32_t i = 0; i < rn; i++)
+        out->resume[i] = (uint8_t)bits_read(&r, 8);
+    if (!r.error && n == 0 && !out->has_resume)
+        return PROTO_ERR_VALUE; /* neither a token nor a resume */
     return finish_read(&r);
 }
 
@@ -161,6 +181,9 @@ size_t proto_welcome_write(const proto_welcome *m, uint8_t *buf, size_t cap)
         bits_write(&w, (uint16_t)wl->x1, 16);
         bits_write(&w, (uint16_t)wl->y1, 16);
     }
+    for (int i = 0; i < PROTO_RESUME_LEN; i++)
+        bits_write(&w, m->resume[i], 8);
+    bits_write(&w, m->resumed ? 1 : 0, 8);
     return w.error ? 0 : bits_writer_bytes(&w);
 }
 
@@ -197,6 +220,12 @@ int proto_welcome_read(const uint8_t *buf, size_t len, proto_welcome *out)
         wl->x1 = (int16_t)bits_read(&r, 16);
         wl->y1 = (int16_t)bits_read(&r, 16);
     }
+    for (int i = 0; i < PROTO_RESUME_LEN; i++)
+        out->resume[i] = (uint8_t)bits_read(&r, 8);
+    uint32_t flags = bits_read(&r, 8);
+    if (!r.error && flags > 1)
+        return PROTO_ERR_VALUE;
+    out->resumed = (uint8_t)flags;
     return finish_read(&r);
 }
 

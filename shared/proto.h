@@ -17,8 +17,8 @@
 
 #include "sim.h"
 
-#define PROTO_VERSION 1
-#define PROTO_SUBPROTOCOL "tickwire.v1"
+#define PROTO_VERSION 2
+#define PROTO_SUBPROTOCOL "tickwire.v2"
 
 enum proto_type {
     PROTO_JOIN = 0x01,
@@ -28,16 +28,21 @@ enum proto_type {
 };
 
 #define PROTO_MAX_NAME 16
+#define PROTO_MAX_TOKEN 200   /* join token, base64url text */
+#define PROTO_RESUME_LEN 16   /* resume token, raw bytes */
 #define PROTO_MAX_INPUTS_PER_MSG 8
 #define PROTO_MAX_ENTITIES SIM_MAX_PLAYERS
-/* Largest client->server message the server accepts (a full input message
- * is 10 + 8 * 3 = 34 bytes); anything larger is closed with 1009. */
+/* Largest client->server message the server accepts once joined (a full
+ * input message is 10 + 8 * 3 = 34 bytes); anything larger is closed with
+ * 1009. Before the join the limit is PROTO_MAX_JOIN_MSG (a JOIN with the
+ * longest token and a resume token is 4 + 200 + 16 = 220 bytes). */
 #define PROTO_MAX_CLIENT_MSG 64
+#define PROTO_MAX_JOIN_MSG 256
 #define PROTO_SNAPSHOT_HEADER_SIZE 10
 /* Worst case: every entity added with a full name. */
 #define PROTO_MAX_SNAPSHOT_BODY (1 + PROTO_MAX_ENTITIES * 32)
 #define PROTO_MAX_SNAPSHOT (PROTO_SNAPSHOT_HEADER_SIZE + PROTO_MAX_SNAPSHOT_BODY)
-#define PROTO_MAX_WELCOME (23 + SIM_MAX_WALLS * 8)
+#define PROTO_MAX_WELCOME (23 + SIM_MAX_WALLS * 8 + PROTO_RESUME_LEN + 1)
 /* A delta may only use a baseline at most this many snapshots old; both
  * sides keep at least this many snapshots. */
 #define PROTO_BASELINE_WINDOW 32
@@ -56,7 +61,10 @@ const char *proto_err_str(int err);
 
 typedef struct proto_join {
     uint8_t version;
-    char name[PROTO_MAX_NAME + 1]; /* printable ASCII, NUL-terminated */
+    uint8_t token_len;                /* 0: none (a resume must then be given) */
+    char token[PROTO_MAX_TOKEN + 1];  /* base64url, NUL-terminated */
+    uint8_t has_resume;
+    uint8_t resume[PROTO_RESUME_LEN];
 } proto_join;
 
 typedef struct proto_input_msg {
@@ -74,6 +82,8 @@ typedef struct proto_welcome {
     uint16_t max_players;
     uint32_t server_tick;
     sim_map map;
+    uint8_t resume[PROTO_RESUME_LEN]; /* present it in JOIN to get this player back */
+    uint8_t resumed;                  /* 1: this is a resumed player */
 } proto_welcome;
 
 typedef struct proto_snapshot_header {
@@ -100,7 +110,9 @@ typedef struct proto_names {
 int proto_peek_type(const uint8_t *buf, size_t len);
 
 /* Writers return the number of bytes written, 0 when cap is too small. */
-size_t proto_join_write(const char *name, uint8_t *buf, size_t cap);
+/* token: base64url join token (may be "" when resume is given); resume:
+ * PROTO_RESUME_LEN bytes or NULL. */
+size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, size_t cap);
 size_t proto_input_write(const proto_input_msg *m, uint8_t *buf, size_t cap);
 size_t proto_welcome_write(const proto_welcome *m, uint8_t *buf, size_t cap);
 size_t proto_snapshot_header_write(const proto_snapshot_header *h, uint8_t *buf, size_t cap);

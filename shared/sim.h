@@ -41,7 +41,10 @@ enum {
     SIM_BTN_ALL = 0x1f
 };
 
-enum { SIM_FLAG_FIRING = 1 << 0 };
+/* Entity flags. FIRING comes from the step; DISCONNECTED is set by the
+ * server on the wire for a player whose connection dropped and whose slot
+ * is held for a resume. */
+enum { SIM_FLAG_FIRING = 1 << 0, SIM_FLAG_DISCONNECTED = 1 << 1 };
 
 typedef struct sim_input {
     uint8_t buttons; /* SIM_BTN_* */
