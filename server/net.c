@@ -948,6 +948,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
     info.uid = (uid_t)-1;
     info.alpn = "http/1.1";
     info.timeout_secs = HTTP_TIMEOUT_SECONDS;
+    info.timeout_secs_ah_idle = HTTP_TIMEOUT_SECONDS;
     info.retry_and_idle_policy = &s->keepalive;
     /* With IPv6 on, lws 4.1.6 binds an IPv4 literal as [::] (every
      * address): keep IPv4 hosts on an IPv4 socket. */

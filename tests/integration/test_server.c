@@ -1066,6 +1066,258 @@ static void case_resume(const char *server)
     CHECK(server_stop(&sp, NULL) == 0, "server exit status");
 }
 
+/* Sends raw bytes as one masked binary frame after a fresh JOIN; returns
+ * the close code the server answered with (-1: no close frame). */
+static int attack_after_join(int port, const char *token, int opcode, const uint8_t *bytes, size_t len,
+                             char *reason, size_t rlen)
+{
+    wsc c;
+    char err[128];
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    size_t n;
+    if (wsc_connect(&c, "127.0.0.1", port, PROTO_SUBPROTOCOL, err, sizeof err) < 0)
+        return -1;
+    if (token) {
+        n = proto_join_write(token, NULL, buf, sizeof buf);
+        wsc_send(&c, WS_BINARY, buf, n);
+        if (wsc_recv(&c, buf, sizeof buf, &n, 3000) != WS_BINARY || buf[0] != PROTO_WELCOME) {
+            wsc_close(&c);
+            return -2;
+        }
+    }
+    wsc_send(&c, opcode, bytes, len);
+    int op;
+    double end = now_ms() + 5000;
+    while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    }
+    int code = op == WS_CLOSE ? c.close_code : -1;
+    snprintf(reason, rlen, "%s", c.close_reason);
+    wsc_close(&c);
+    return code;
+}
+
+static uint64_t g_nonce_counter;
+
+/* A token signed with `secret`, valid for ttl seconds (negative: expired). */
+static void mint(const char *secret, const char *name, long ttl, char *out, size_t cap)
+{
+    token_claims k;
+    memset(&k, 0, sizeof k);
+    k.player_id = 1000 + g_nonce_counter;
+    snprintf(k.name, sizeof k.name, "%s", name);
+    k.expiry = (uint64_t)((long)time(NULL) + ttl);
+    uint64_t salt = (uint64_t)getpid() << 32 ^ ++g_nonce_counter ^ (uint64_t)now_ms();
+    memcpy(k.nonce, &salt, sizeof salt);
+    token_mint(&k, (const uint8_t *)secret, strlen(secret), out, cap);
+}
+
+/* The number after "key": following "section" in a JSON text, or -1. */
+static double json_number(const char *text, const char *section, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\"", section);
+    const char *p = strstr(text, pat);
+    if (!p)
+        return -1;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = strstr(p, pat);
+    return p ? atof(p + strlen(pat)) : -1;
+}
+
+/* Everything an attacker tries, one after another, while honest bots play
+ * (tickwire-bots, path in $TICKWIRE_BOTS). Each attack gets its documented
+ * answer, and the honest bots get >= 99% of their snapshots with no
+ * disconnects. */
+static void case_adversarial(const char *server)
+{
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    char secret_path[] = "/tmp/tickwire-adv-secret-XXXXXX", report[] = "/tmp/tickwire-adv-report-XXXXXX";
+    int fd = mkstemp(secret_path);
+    const char *secret = "adversarial test secret, 32 bytes";
+    CHECK(fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret), "secret");
+    close(fd);
+    fd = mkstemp(report);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    const char *args[] = {"--token-secret-file", secret_path, "--npcs", "20", "--max-conns-per-ip", "40",
+                          "--idle-timeout", "3", NULL};
+    server_proc sp = {0};
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+
+    /* The honest players. */
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", sp.port);
+    pid_t bp = fork();
+    if (bp == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        freopen("/dev/null", "w", stdout);
+        execl(bots, bots, "--url", url, "--bots", "20", "--ramp", "1", "--duration", "30", "--behavior", "wander",
+              "--token-secret-file", secret_path, "--report", report, (char *)NULL);
+        _exit(127);
+    }
+    static char text[65536];
+    double end = now_ms() + 10000;
+    while (now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
+                              metric_value(text, "tickwire_players") < 20))
+        usleep(100000);
+    CHECK(metric_value(text, "tickwire_players") == 20, "honest bots did not all join");
+
+    char reason[128], tok[TOKEN_MAX_B64 + 1];
+    int code;
+#define EXPECT(what, got, want)                                                                   \
+    do {                                                                                          \
+        code = (got);                                                                             \
+        CHECK(code == (want), "%s: answer %d (%s), want %d", what, code, reason, want);           \
+        printf("adversarial: %-34s -> %d %s\n", what, code, reason);                              \
+    } while (0)
+
+    mint("a different secret entirely!!", "eve", 60, tok, sizeof tok);
+    EXPECT("forged token", join_outcome(sp.port, tok, reason, sizeof reason), 1008);
+    mint(secret, "eve", -5, tok, sizeof tok);
+    EXPECT("expired token", join_outcome(sp.port, tok, reason, sizeof reason), 1008);
+    mint(secret, "eve", 60, tok, sizeof tok);
+    EXPECT("token, first use", join_outcome(sp.port, tok, reason, sizeof reason), 0);
+    EXPECT("replayed token", join_outcome(sp.port, tok, reason, sizeof reason), 1008);
+
+    wsc c;
+    char err[128] = "";
+    reason[0] = '\0';
+    int rc = wsc_connect_h(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, "Origin: https://evil.example\r\n", err,
+                           sizeof err);
+    wsc_close(&c);
+    snprintf(reason, sizeof reason, "%s", err);
+    EXPECT("wrong origin (HTTP status)", rc < 0 ? atoi(strchr(err, ' ') ? strchr(err, ' ') + 1 : "0") : 101, 403);
+
+    static const uint8_t garbage[] = {0xde, 0xad, 0xbe, 0xef, 0x42};
+    static const uint8_t truncated[] = {0x02, 0x01, 0x00};
+    static uint8_t big[300];
+    mint(secret, "eve", 60, tok, sizeof tok);
+    EXPECT("text frame", attack_after_join(sp.port, tok, WS_TEXT, (const uint8_t *)"hi", 2, reason, sizeof reason), 1003);
+    mint(secret, "eve", 60, tok, sizeof tok);
+    EXPECT("oversized message", attack_after_join(sp.port, tok, WS_BINARY, big, 100, reason, sizeof reason), 1009);
+    EXPECT("oversized join", attack_after_join(sp.port, NULL, WS_BINARY, big, sizeof big, reason, sizeof reason), 1009);
+    mint(secret, "eve", 60, tok, sizeof tok);
+    EXPECT("truncated input", attack_after_join(sp.port, tok, WS_BINARY, truncated, sizeof truncated, reason, sizeof reason), 1002);
+    EXPECT("garbage", attack_after_join(sp.port, NULL, WS_BINARY, garbage, sizeof garbage, reason, sizeof reason), 1002);
+
+    /* Input flood: 100 inputs in one write. */
+    {
+        mint(secret, "flood", 60, tok, sizeof tok);
+        uint8_t buf[PROTO_MAX_SNAPSHOT], in[64];
+        size_t n;
+        CHECK(wsc_connect(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+        wsc_send(&c, WS_BINARY, buf, proto_join_write(tok, NULL, buf, sizeof buf));
+        CHECK(wsc_recv(&c, buf, sizeof buf, &n, 3000) == WS_BINARY, "flood welcome");
+        static uint8_t flood[100 * 32];
+        size_t fl = 0;
+        proto_input_msg m = {.ack_tick = 0, .first_seq = 1, .count = 1};
+        for (int i = 0; i < 100; i++, m.first_seq++) {
+            size_t k = proto_input_write(&m, in, sizeof in);
+            flood[fl++] = 0x82;
+            flood[fl++] = (uint8_t)(0x80 | k);
+            memset(flood + fl, 0, 4); /* zero mask */
+            fl += 4;
+            memcpy(flood + fl, in, k);
+            fl += k;
+        }
+        wsc_write(&c, flood, fl);
+        int op;
+        double e2 = now_ms() + 5000;
+        while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && now_ms() < e2) {
+        }
+        snprintf(reason, sizeof reason, "%s", c.close_reason);
+        EXPECT("input flood", op == WS_CLOSE ? c.close_code : -1, 1008);
+        wsc_close(&c);
+    }
+
+    /* Headers trickled one byte at a time: cut off by the HTTP timeout. */
+    {
+        wsc t;
+        CHECK(wsc_open(&t, "127.0.0.1", sp.port, err, sizeof err) == 0, "%s", err);
+        const char *req = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+        double t0 = now_ms();
+        int closed = 0;
+        for (size_t i = 0; !closed && now_ms() < t0 + 15000; i = (i + 1) % strlen(req)) {
+            if (wsc_write(&t, req + i, 1) < 0)
+                closed = 1;
+            else if (wsc_fill(&t, 300) < 0) /* the server hung up (EOF) */
+                closed = 1;
+        }
+        snprintf(reason, sizeof reason, "after %.1f s", (now_ms() - t0) / 1000);
+        EXPECT("headers trickled byte by byte", closed ? 0 : -1, 0);
+        wsc_close(&t);
+    }
+
+    /* A client that stops reading, and one that goes silent (half-open):
+     * both are dropped, with a logged reason, and their slots freed. */
+    {
+        double before = (http_get(sp.port, "/metrics", text, sizeof text), metric_value(text, "tickwire_connections"));
+        wsc slow, half;
+        uint8_t buf[PROTO_MAX_JOIN_MSG];
+        CHECK(wsc_connect(&slow, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+        int small = 2048;
+        setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        mint(secret, "slow", 60, tok, sizeof tok);
+        wsc_send(&slow, WS_BINARY, buf, proto_join_write(tok, NULL, buf, sizeof buf));
+        CHECK(wsc_connect(&half, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+        mint(secret, "half", 60, tok, sizeof tok);
+        wsc_send(&half, WS_BINARY, buf, proto_join_write(tok, NULL, buf, sizeof buf));
+        double t0 = now_ms();
+        double stalled = 0, idle = 0;
+        while (now_ms() < t0 + 20000) {
+            http_get(sp.port, "/metrics", text, sizeof text);
+            stalled = metric_value(text, "tickwire_clients_dropped_total{reason=\"send_stalled\"}");
+            idle = metric_value(text, "tickwire_clients_dropped_total{reason=\"idle\"}");
+            if (stalled + idle >= 2 && metric_value(text, "tickwire_connections") <= before)
+                break;
+            usleep(200000);
+        }
+        snprintf(reason, sizeof reason, "send_stalled %g, idle %g, after %.1f s", stalled, idle, (now_ms() - t0) / 1000);
+        EXPECT("stops reading + half-open (drops)", (int)(stalled + idle), 2);
+        wsc_close(&slow);
+        wsc_close(&half);
+    }
+
+    /* More connections from one address than allowed: 503 before the upgrade. */
+    {
+        wsc many[40];
+        int opened = 0, status = 0;
+        for (; opened < 40; opened++) {
+            if (wsc_connect(&many[opened], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) < 0) {
+                status = atoi(strchr(err, ' ') ? strchr(err, ' ') + 1 : "0");
+                wsc_close(&many[opened]);
+                break;
+            }
+        }
+        snprintf(reason, sizeof reason, "after %d more connections (limit 40 incl. 20 bots)", opened);
+        EXPECT("too many connections from one address", status, 503);
+        for (int i = 0; i < opened; i++)
+            wsc_close(&many[i]);
+    }
+#undef EXPECT
+
+    /* The honest bots finish their run; read what they saw. */
+    int status = 0;
+    waitpid(bp, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bots exit status %d", status);
+    FILE *f = fopen(report, "r");
+    CHECK(f, "no bots report");
+    static char json[1 << 20];
+    size_t jn = fread(json, 1, sizeof json - 1, f);
+    json[jn] = '\0';
+    fclose(f);
+    double pct = json_number(json, "snapshots", "pct"), below = json_number(json, "snapshots", "bots_below_99pct");
+    double disc = json_number(json, "connections", "disconnects"), conn = json_number(json, "connections", "connected_end");
+    double corr = json_number(json, "corrections", "total");
+    printf("adversarial: honest bots: %g connected at the end, snapshots %.2f%%, %g below 99%%, %g disconnects, "
+           "%g corrections\n", conn, pct, below, disc, corr);
+    CHECK(conn == 20 && pct >= 99.0 && below == 0 && disc == 0, "honest bots were hurt");
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    unlink(secret_path);
+    unlink(report);
+}
+
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
@@ -1138,7 +1390,8 @@ int main(int argc, char **argv)
     } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
-                 {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume}};
+                 {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
+                 {"adversarial", case_adversarial}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
