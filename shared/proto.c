@@ -65,8 +65,11 @@ static int token_char_ok(uint8_t c)
 size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, size_t cap)
 {
     size_t n = strlen(token);
-    if (n > PROTO_MAX_TOKEN)
+    if (n > PROTO_MAX_TOKEN || (n == 0 && !resume))
         return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!token_char_ok((uint8_t)token[i]))
+            return 0; /* the reader would refuse it */
     bits_writer w;
     bits_writer_init(&w, buf, cap);
     bits_write(&w, PROTO_JOIN, 8);

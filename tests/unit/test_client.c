@@ -11,7 +11,11 @@
  * moves the player itself, the predicted state is always the server's state
  * for the last applied input plus a replay of the unacknowledged ones,
  * inputs go out once each in seq order, and a bad snapshot leaves the
- * client untouched. */
+ * client untouched. Version 2: the JOIN carries the join token and, after a
+ * WELCOME, the resume token; a dropped connection (cl_disconnected) keeps
+ * the player's inputs, a resumed WELCOME sends the unacked and offline ones
+ * again, a new-player WELCOME starts over at seq 1, and the server's
+ * DISCONNECTED flag on the client's own entity is not a misprediction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +102,8 @@ typedef struct server {
     sim_input queue[MAX_SEQ + 1];     /* by seq */
     sim_player state_after[MAX_SEQ + 1]; /* my state after each applied seq */
     uint32_t full_sent, delta_sent;
+    int held;                         /* my connection dropped: not advancing, flagged */
+    uint8_t resume[PROTO_RESUME_LEN];
     int max_apply;                    /* inputs applied per tick at most */
     uint64_t rng;
     int jitter;                       /* apply a random 0..max_apply per tick */
@@ -117,20 +123,29 @@ static void server_init(server *s)
     s->max_apply = 8;
     s->rng = 11;
     s->state_after[0] = s->me;
+    for (int i = 0; i < PROTO_RESUME_LEN; i++)
+        s->resume[i] = (uint8_t)(0xa0 + i);
 }
 
-static size_t server_welcome(const server *s, uint8_t *buf, size_t cap)
+static size_t server_welcome_as(const server *s, uint16_t id, int resumed, uint8_t *buf, size_t cap)
 {
     proto_welcome w;
     memset(&w, 0, sizeof w);
-    w.player_id = ME;
+    w.player_id = id;
     w.tick_rate = TICK_RATE;
     w.snapshot_rate = TICK_RATE;
     w.match_id = 1;
     w.max_players = 16;
     w.server_tick = s->tick;
     w.map = s->map;
+    memcpy(w.resume, s->resume, PROTO_RESUME_LEN);
+    w.resumed = (uint8_t)resumed;
     return proto_welcome_write(&w, buf, cap);
+}
+
+static size_t server_welcome(const server *s, uint8_t *buf, size_t cap)
+{
+    return server_welcome_as(s, ME, 0, buf, cap);
 }
 
 /* The protocol's input rules: seqs contiguous from 1, a message may repeat
@@ -156,6 +171,8 @@ static void server_receive(server *s, const uint8_t *buf, size_t len)
 static void server_tick(server *s)
 {
     int n = s->jitter ? (int)rnd(&s->rng, (uint32_t)s->max_apply + 1) : s->max_apply;
+    if (s->held)
+        n = 0;
     for (int k = 0; k < n && s->last_applied < s->last_received; k++) {
         uint32_t seq = ++s->last_applied;
         sim_player_step(&s->map, &s->me, &s->queue[seq], 1.0f / TICK_RATE);
@@ -175,6 +192,8 @@ static void server_tick(server *s)
     snap->gen[NPC] = 1;
     sim_player_to_net(&s->me, &snap->ent[ME]);
     sim_player_to_net(&s->npc, &snap->ent[NPC]);
+    if (s->held)
+        snap->ent[ME].flags |= SIM_FLAG_DISCONNECTED;
 }
 
 /* Current snapshot, delta against the newest ack still in the window. */
@@ -227,10 +246,12 @@ static void rig_init(rig *r, uint32_t up_delay, uint32_t down_delay)
     r->down_delay = down_delay;
     r->rng = 1234;
     uint8_t buf[PROTO_MAX_WELCOME];
-    size_t n = cl_write_join(&r->c, "me", buf, sizeof buf);
+    cl_set_token(&r->c, "dG9rZW4-me_");
+    size_t n = cl_write_join(&r->c, buf, sizeof buf);
     proto_join j;
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
-    assert_string_equal(j.name, "me");
+    assert_string_equal(j.token, "dG9rZW4-me_");
+    assert_int_equal(j.has_resume, 0);
     n = server_welcome(&r->s, buf, sizeof buf);
     assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_WELCOME);
     assert_int_equal(r->c.joined, 1);
@@ -249,6 +270,7 @@ static sim_player expected_prediction(const rig *r)
     sim_player p;
     memset(&p, 0, sizeof p);
     sim_player_from_net(&r->s.ring[slot].ent[ME], &p);
+    p.flags &= (uint8_t)~SIM_FLAG_DISCONNECTED; /* presentation, not state */
     for (uint32_t seq = r->c.last_input_seq + 1; seq < r->c.next_seq; seq++)
         sim_player_step(&r->s.map, &p, &r->sent[seq], 1.0f / TICK_RATE);
     return p;
@@ -488,21 +510,23 @@ static void test_push_input_limits(void **state)
     uint32_t accepted = 0;
     while (cl_push_input(&r->c, SIM_BTN_RIGHT, 0, 0))
         accepted++;
-    assert_int_equal(accepted, CL_MAX_PENDING - 1);
-    /* Server applies 100 of them and says so. */
+    assert_int_equal(accepted, CL_MAX_UNACKED);
+    assert_true(CL_MAX_UNACKED < CL_MAX_PENDING);
+    /* Server applies 40 of them and says so. */
     uint8_t msgbuf[PROTO_MAX_SNAPSHOT];
     size_t n;
     while ((n = cl_write_input(&r->c, msgbuf, sizeof msgbuf)) > 0)
         server_receive(&r->s, msgbuf, n);
-    r->s.max_apply = 100;
+    r->s.max_apply = 40;
     server_tick(&r->s);
     n = server_snapshot(&r->s, msgbuf, sizeof msgbuf);
     assert_int_equal(cl_receive(&r->c, msgbuf, n, 0), PROTO_SNAPSHOT);
-    assert_int_equal(r->c.last_input_seq, 100);
+    assert_int_equal(r->c.last_input_seq, 40);
     accepted = 0;
     while (cl_push_input(&r->c, SIM_BTN_RIGHT, 0, 0))
         accepted++;
-    assert_int_equal(accepted, 100);
+    assert_int_equal(accepted, 40);
+    assert_int_equal(r->c.next_seq - 1 - r->c.last_input_seq, CL_MAX_UNACKED);
 }
 
 /* Copy of the client with the byte/message counters of the last receive
@@ -683,6 +707,320 @@ static void test_view(void **state)
     assert_int_equal(cl_view(&r->c, now, v, 1), 1);
 }
 
+/* ---- version 2: join token, resume ---------------------------------------- */
+
+/* The JOIN: the token from cl_set_token, plus the resume token once a
+ * WELCOME gave one. */
+static void test_join_token_and_resume_token(void **state)
+{
+    (void)state;
+    static cl_client c;
+    static server s;
+    cl_init(&c);
+    uint8_t buf[PROTO_MAX_JOIN_MSG];
+    proto_join j;
+    /* Neither a token nor a resume token: nothing valid to write. */
+    assert_int_equal(cl_write_join(&c, buf, sizeof buf), 0);
+    assert_int_equal(c.stats.msgs_up, 0);
+
+    char tok[PROTO_MAX_TOKEN + 2];
+    for (int i = 0; i < PROTO_MAX_TOKEN; i++)
+        tok[i] = (char)('A' + i % 26);
+    tok[PROTO_MAX_TOKEN] = '\0';
+    cl_set_token(&c, tok);
+    size_t n = cl_write_join(&c, buf, sizeof buf);
+    assert_int_equal(n, 4 + PROTO_MAX_TOKEN);
+    assert_int_equal(c.stats.msgs_up, 1);
+    assert_int_equal(c.stats.bytes_up, n);
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_string_equal(j.token, tok);
+    assert_int_equal(j.has_resume, 0);
+    /* Too small a buffer: nothing written, nothing counted. */
+    assert_int_equal(cl_write_join(&c, buf, n - 1), 0);
+    assert_int_equal(c.stats.msgs_up, 1);
+    assert_int_equal(c.stats.bytes_up, n);
+    /* A token over 200 characters is not cut (it would not verify): the
+     * client holds none. */
+    tok[PROTO_MAX_TOKEN] = 'Z';
+    tok[PROTO_MAX_TOKEN + 1] = '\0';
+    cl_set_token(&c, tok);
+    assert_string_equal(c.token, "");
+    assert_int_equal(cl_write_join(&c, buf, sizeof buf), 0);
+
+    /* After a WELCOME the JOIN carries its resume token. */
+    cl_set_token(&c, "abc");
+    server_init(&s);
+    n = server_welcome(&s, buf, sizeof buf);
+    assert_int_equal(cl_receive(&c, buf, n, 0), PROTO_WELCOME);
+    assert_int_equal(c.have_resume, 1);
+    assert_memory_equal(c.resume, s.resume, PROTO_RESUME_LEN);
+    n = cl_write_join(&c, buf, sizeof buf);
+    assert_int_equal(n, 4 + 3 + PROTO_RESUME_LEN);
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_string_equal(j.token, "abc");
+    assert_int_equal(j.has_resume, 1);
+    assert_memory_equal(j.resume, s.resume, PROTO_RESUME_LEN);
+    /* The resume token alone (a join token is single use). */
+    cl_set_token(&c, "");
+    n = cl_write_join(&c, buf, sizeof buf);
+    const uint8_t want[] = {0x01, 0x02, 0x00, 0x10, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
+                            0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(buf, want, sizeof want);
+    /* A later WELCOME's resume token replaces it. */
+    s.resume[0] = 0x5e;
+    n = server_welcome(&s, buf, sizeof buf);
+    assert_int_equal(cl_receive(&c, buf, n, 0), PROTO_WELCOME);
+    n = cl_write_join(&c, buf, sizeof buf);
+    assert_int_equal(buf[4], 0x5e);
+}
+
+/* The connection drops: everything in flight is lost, the server holds the
+ * player (not advancing, flagged DISCONNECTED). */
+static void rig_drop(rig *r)
+{
+    cl_disconnected(&r->c);
+    r->up.count = r->down.count = 0;
+    r->s.held = 1;
+    assert_int_equal(r->c.joined, 0);
+    assert_null(cl_latest(&r->c));
+}
+
+/* One frame while disconnected: the input is recorded and predicted but
+ * not sent; the server ticks with the player held; a snapshot that reaches
+ * the client anyway (a stale one) is refused and changes nothing. */
+static int rig_offline_frame(rig *r)
+{
+    static cl_client before;
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    uint8_t buttons = (uint8_t)(r->now % 7 == 0 ? SIM_BTN_UP : SIM_BTN_LEFT | SIM_BTN_FIRE);
+    uint16_t aim = (uint16_t)(r->now * 331);
+    uint32_t seq = cl_push_input(&r->c, buttons, aim, r->now * 1000.0 / TICK_RATE);
+    if (seq) {
+        assert_int_equal(seq, r->pushed + 1);
+        r->pushed = seq;
+        r->sent[seq] = (sim_input){.buttons = buttons, .aim = aim};
+    }
+    assert_int_equal(cl_write_input(&r->c, buf, sizeof buf), 0);
+    server_tick(&r->s);
+    size_t n = server_snapshot(&r->s, buf, sizeof buf);
+    memcpy(&before, &r->c, sizeof before);
+    assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_ERR_TYPE);
+    assert_client_unchanged(&before, &r->c);
+    r->now++;
+    return seq != 0;
+}
+
+/* The server's inputs are exactly the ones the client pushed, in order. */
+static void assert_server_got_all(const rig *r)
+{
+    for (uint32_t seq = 1; seq <= r->s.last_received; seq++)
+        if (r->s.queue[seq].buttons != r->sent[seq].buttons || r->s.queue[seq].aim != r->sent[seq].aim)
+            fail_msg("seq %u: the server has %u/%u, the client pushed %u/%u", seq, r->s.queue[seq].buttons,
+                     r->s.queue[seq].aim, r->sent[seq].buttons, r->sent[seq].aim);
+}
+
+/* Drop, play on offline, resume: the resumed WELCOME keeps the seqs, the
+ * unacked and offline inputs go out again from the last acked one, the
+ * server applies each exactly once, and the snapshot the server took while
+ * holding the player (DISCONNECTED set on the client's own entity) is not
+ * a correction. */
+static void test_resume_resends_offline_inputs(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 3, 4);
+    for (int t = 0; t < 300; t++)
+        rig_frame(r, 0);
+    assert_int_equal(r->c.stats.corrections, 0);
+    uint32_t acked = r->c.last_input_seq, pushed_before = r->pushed, applied = r->s.last_applied;
+    assert_true(pushed_before > acked + 3); /* some were in flight */
+
+    rig_drop(r);
+    int offline = 0;
+    for (int t = 0; t < 20; t++)
+        offline += rig_offline_frame(r);
+    assert_int_equal(offline, 20);
+    assert_int_equal(r->s.last_applied, applied); /* held: not advancing */
+    assert_int_equal(r->c.next_seq, pushed_before + 21);
+
+    /* The JOIN asks for the same player back. */
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    size_t n = cl_write_join(&r->c, buf, sizeof buf);
+    proto_join j;
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_int_equal(j.has_resume, 1);
+    assert_memory_equal(j.resume, r->s.resume, PROTO_RESUME_LEN);
+
+    n = server_welcome_as(&r->s, ME, 1, buf, sizeof buf);
+    assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_WELCOME);
+    assert_int_equal(r->c.joined, 1);
+    assert_int_equal(r->c.welcome.resumed, 1);
+    assert_int_equal(r->c.next_seq, pushed_before + 21); /* seqs go on */
+    assert_int_equal(r->c.last_input_seq, acked);
+    assert_int_equal(r->c.have_self, 1);
+
+    /* The first INPUT on the new connection starts right after the last
+     * acked input and acknowledges no snapshot. */
+    n = cl_write_input(&r->c, buf, sizeof buf);
+    proto_input_msg m;
+    assert_int_equal(proto_input_read(buf, n, &m), PROTO_OK);
+    assert_int_equal(m.first_seq, acked + 1);
+    assert_int_equal(m.count, PROTO_MAX_INPUTS_PER_MSG);
+    assert_int_equal(m.ack_tick, 0);
+    r->s.acked_tick = 0; /* a new connection: its first snapshot is full */
+    server_receive(&r->s, buf, n);
+
+    /* The newest snapshot was taken while the player was held. */
+    n = server_snapshot(&r->s, buf, sizeof buf);
+    assert_int_equal(buf[5], 0); /* full */
+    assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_SNAPSHOT);
+    assert_int_equal(cl_latest(&r->c)->ent[ME].flags & SIM_FLAG_DISCONNECTED, SIM_FLAG_DISCONNECTED);
+    assert_int_equal(r->c.stats.corrections, 0);
+    assert_int_equal(r->c.predicted.flags & SIM_FLAG_DISCONNECTED, 0);
+    sim_player want = expected_prediction(r);
+    assert_same_player(&want, &r->c.predicted, r->now);
+
+    r->s.held = 0;
+    for (int t = 0; t < 300; t++)
+        rig_frame(r, 0);
+    assert_int_equal(r->c.stats.corrections, 0);
+    assert_true(r->s.last_applied > pushed_before + 20); /* the offline ones too */
+    assert_true(r->pushed - r->s.last_received <= r->up_delay); /* the rest is in flight */
+    assert_server_got_all(r);
+    assert_int_equal(cl_latest(&r->c)->ent[ME].flags & SIM_FLAG_DISCONNECTED, 0);
+}
+
+/* While disconnected the client takes at most CL_MAX_UNACKED inputs
+ * (what the server can buffer for a resume); the window reopens once the
+ * server acknowledges them after the resume. */
+static void test_offline_inputs_capped(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 2, 2);
+    for (int t = 0; t < 100; t++)
+        rig_frame(r, 0);
+    uint32_t unacked = r->c.next_seq - 1 - r->c.last_input_seq;
+    rig_drop(r);
+    int taken = 0;
+    for (int t = 0; t < 2 * CL_MAX_UNACKED; t++)
+        taken += rig_offline_frame(r);
+    assert_int_equal((uint32_t)taken, CL_MAX_UNACKED - unacked);
+    assert_int_equal(r->c.next_seq - 1 - r->c.last_input_seq, CL_MAX_UNACKED);
+
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    size_t n = server_welcome_as(&r->s, ME, 1, buf, sizeof buf);
+    assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_WELCOME);
+    r->s.held = 0;
+    r->s.acked_tick = 0;
+    /* Send the backlog (8 per message), let the server apply and ack it. */
+    while ((n = cl_write_input(&r->c, buf, sizeof buf)) > 0)
+        server_receive(&r->s, buf, n);
+    assert_int_equal(r->s.last_received, r->pushed);
+    r->s.max_apply = CL_MAX_UNACKED;
+    server_tick(&r->s);
+    r->s.max_apply = 8;
+    n = server_snapshot(&r->s, buf, sizeof buf);
+    assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_SNAPSHOT);
+    assert_int_equal(r->c.last_input_seq, r->pushed);
+    assert_int_equal(r->c.stats.corrections, 0);
+    assert_server_got_all(r);
+    for (int t = 0; t < 100; t++)
+        rig_frame(r, 0);
+    assert_int_equal(r->c.stats.corrections, 0);
+}
+
+/* The grace ran out (or the resume token was unknown) and the server
+ * welcomed a new player: its seqs start again at 1 and the offline inputs
+ * are forgotten. Same when a "resumed" WELCOME names another player. */
+static void test_new_player_welcome_restarts_seqs(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    for (int variant = 0; variant < 3; variant++) {
+        rig_init(r, 2, 3);
+        for (int t = 0; t < 150; t++)
+            rig_frame(r, 0);
+        rig_drop(r);
+        for (int t = 0; t < 10; t++)
+            rig_offline_frame(r);
+        assert_true(r->c.next_seq > 150);
+
+        /* A fresh server-side player: new state, new resume token. */
+        uint32_t now = r->now;
+        server_init(&r->s);
+        r->s.resume[0] = 0x11;
+        r->s.tick = 1000;
+        uint8_t buf[PROTO_MAX_SNAPSHOT];
+        size_t n;
+        if (variant == 0) {
+            n = server_welcome_as(&r->s, ME, 0, buf, sizeof buf);
+        } else if (variant == 1) {
+            /* resumed, but not the player this client was */
+            n = server_welcome_as(&r->s, ME + 1, 1, buf, sizeof buf);
+        } else {
+            /* resumed, to a client that never had a resume token */
+            static cl_client fresh;
+            cl_init(&fresh);
+            r->c = fresh;
+            cl_set_token(&r->c, "x");
+            n = server_welcome_as(&r->s, ME, 1, buf, sizeof buf);
+        }
+        assert_int_equal(cl_receive(&r->c, buf, n, 0), PROTO_WELCOME);
+        assert_int_equal(r->c.next_seq, 1);
+        assert_int_equal(r->c.last_input_seq, 0);
+        assert_int_equal(r->c.have_self, 0);
+        assert_memory_equal(r->c.resume, r->s.resume, PROTO_RESUME_LEN);
+        assert_int_equal(cl_write_input(&r->c, buf, sizeof buf), 0); /* nothing left over */
+        if (variant == 1) {
+            /* The client now plays ME + 1; let the in-test server agree. */
+            r->c.welcome.player_id = ME;
+        }
+        r->pushed = 0;
+        memset(r->sent, 0, sizeof r->sent);
+        r->now = now;
+        uint32_t corrections = r->c.stats.corrections;
+        for (int t = 0; t < 200; t++)
+            rig_frame(r, 0);
+        assert_int_equal(r->s.queue[1].aim, r->sent[1].aim);
+        assert_int_equal(r->c.stats.corrections, corrections);
+        assert_true(r->c.last_input_seq > 150);
+        assert_server_got_all(r);
+    }
+}
+
+/* While still connected, the server may flag the client's own entity
+ * DISCONNECTED (it saw the connection drop before the client did and holds
+ * the player): the prediction does not count that as a correction, and the
+ * flag is only presentation. */
+static void test_disconnected_flag_not_a_correction(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 1, 2);
+    for (int t = 0; t < 100; t++)
+        rig_frame(r, 0);
+    r->s.held = 1;
+    int flagged = 0;
+    for (int t = 0; t < 20; t++) {
+        rig_frame(r, 0);
+        flagged += (cl_latest(&r->c)->ent[ME].flags & SIM_FLAG_DISCONNECTED) != 0;
+    }
+    assert_true(flagged >= 15);
+    assert_int_equal(r->c.stats.corrections, 0);
+    cl_view_ent v[4];
+    int n = cl_view(&r->c, r->now * 1000.0 / TICK_RATE, v, 4);
+    for (int i = 0; i < n; i++)
+        if (v[i].self)
+            assert_int_equal(v[i].flags & SIM_FLAG_DISCONNECTED, 0);
+    r->s.held = 0;
+    for (int t = 0; t < 200; t++)
+        rig_frame(r, 0);
+    assert_int_equal(r->c.stats.corrections, 0);
+    assert_server_got_all(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +1032,11 @@ int main(void)
         cmocka_unit_test(test_unknown_baseline_and_bad_snapshots),
         cmocka_unit_test(test_baseline_window),
         cmocka_unit_test(test_view),
+        cmocka_unit_test(test_join_token_and_resume_token),
+        cmocka_unit_test(test_resume_resends_offline_inputs),
+        cmocka_unit_test(test_offline_inputs_capped),
+        cmocka_unit_test(test_new_player_welcome_restarts_seqs),
+        cmocka_unit_test(test_disconnected_flag_not_a_correction),
     };
     return cmocka_run_group_tests_name("client", tests, NULL, NULL);
 }

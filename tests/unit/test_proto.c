@@ -1,4 +1,4 @@
-/* Unit tests for shared/proto.c, the wire format version 1.
+/* Unit tests for shared/proto.c, the wire format version 2.
  *
  * Each message: exact bytes of a known instance (so docs/PROTOCOL.md cannot
  * drift), round trips at the limits of every field, every strict prefix of
@@ -109,85 +109,192 @@ static int first_entry_op(const uint8_t *buf, size_t len, int *id)
 
 /* ---- JOIN ----------------------------------------------------------------- */
 
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static const uint8_t RESUME[PROTO_RESUME_LEN] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                                 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+
+/* A token of n characters cycling through the base64url alphabet. */
+static void make_token(char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = B64URL[(i * 7 + 3) % 64];
+    out[n] = '\0';
+}
+
 static void test_join_bytes_and_round_trip(void **state)
 {
     (void)state;
-    uint8_t buf[64];
-    size_t n = proto_join_write("bob", buf, sizeof buf);
-    const uint8_t want[] = {0x01, 0x01, 0x03, 'b', 'o', 'b'};
+    uint8_t buf[PROTO_MAX_JOIN_MSG];
+    /* docs/PROTOCOL.md 5.1: token "Ab-_9" and no resume token ... */
+    size_t n = proto_join_write("Ab-_9", NULL, buf, sizeof buf);
+    const uint8_t want[] = {0x01, 0x02, 0x05, 'A', 'b', '-', '_', '9', 0x00};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
     assert_int_equal(proto_peek_type(buf, n), PROTO_JOIN);
-
-    const char *names[] = {"", "x", "0123456789abcdef", " !~}", "player one"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        n = proto_join_write(names[i], buf, sizeof buf);
-        assert_int_equal(n, 3 + strlen(names[i]));
-        proto_join j;
-        memset(&j, 0x55, sizeof j);
-        assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
-        assert_int_equal(j.version, PROTO_VERSION);
-        assert_string_equal(j.name, names[i]);
-    }
-    /* Every printable ASCII byte is a valid name byte. */
-    for (int c = 0x20; c <= 0x7e; c++) {
-        char name[2] = {(char)c, 0};
-        n = proto_join_write(name, buf, sizeof buf);
-        proto_join j;
-        assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
-        assert_int_equal((uint8_t)j.name[0], c);
-    }
-    /* Longer names are cut to PROTO_MAX_NAME by the writer. */
-    n = proto_join_write("0123456789abcdefXYZ", buf, sizeof buf);
-    assert_int_equal(n, 3 + PROTO_MAX_NAME);
-    assert_int_equal(buf[2], PROTO_MAX_NAME);
     proto_join j;
+    memset(&j, 0x55, sizeof j);
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
-    assert_string_equal(j.name, "0123456789abcdef");
+    assert_int_equal(j.version, 2);
+    assert_int_equal(j.token_len, 5);
+    assert_string_equal(j.token, "Ab-_9");
+    assert_int_equal(j.has_resume, 0);
+
+    /* ... and a resume with no token. */
+    n = proto_join_write("", RESUME, buf, sizeof buf);
+    const uint8_t want2[] = {0x01, 0x02, 0x00, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+                             0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    assert_int_equal(n, sizeof want2);
+    assert_memory_equal(buf, want2, sizeof want2);
+    memset(&j, 0x55, sizeof j);
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_int_equal(j.token_len, 0);
+    assert_string_equal(j.token, "");
+    assert_int_equal(j.has_resume, 1);
+    assert_memory_equal(j.resume, RESUME, PROTO_RESUME_LEN);
+
+    /* Token lengths 1..200, with and without a resume token. */
+    char token[PROTO_MAX_TOKEN + 1];
+    const size_t lens[] = {1, 2, 3, 4, 63, 64, 100, 154, 199, PROTO_MAX_TOKEN};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        make_token(token, lens[i]);
+        for (int with = 0; with < 2; with++) {
+            n = proto_join_write(token, with ? RESUME : NULL, buf, sizeof buf);
+            assert_int_equal(n, 4 + lens[i] + (with ? PROTO_RESUME_LEN : 0));
+            assert_true(n <= PROTO_MAX_JOIN_MSG);
+            assert_int_equal(buf[2], lens[i]);
+            memset(&j, 0x55, sizeof j);
+            assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+            assert_int_equal(j.version, PROTO_VERSION);
+            assert_int_equal(j.token_len, lens[i]);
+            assert_string_equal(j.token, token);
+            assert_int_equal(j.has_resume, with);
+            if (with)
+                assert_memory_equal(j.resume, RESUME, PROTO_RESUME_LEN);
+        }
+    }
+    /* The longest JOIN: 4 + 200 + 16 = 220 bytes, within PROTO_MAX_JOIN_MSG. */
+    n = proto_join_write(token, RESUME, buf, sizeof buf);
+    assert_int_equal(n, 220);
+    /* Every base64url character is a valid token byte. */
+    for (int c = 0; c < 64; c++) {
+        char one[2] = {B64URL[c], 0};
+        n = proto_join_write(one, NULL, buf, sizeof buf);
+        assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+        assert_int_equal(j.token[0], B64URL[c]);
+    }
 }
 
 static void test_join_rejects(void **state)
 {
     (void)state;
-    uint8_t buf[64];
+    uint8_t buf[PROTO_MAX_JOIN_MSG + 1];
     proto_join j;
-    size_t n = proto_join_write("0123456789abcdef", buf, sizeof buf);
+    char token[PROTO_MAX_TOKEN + 2];
+    make_token(token, 20);
+
+    /* Every strict prefix of each shape is truncated; one more byte trails. */
+    for (int shape = 0; shape < 3; shape++) {
+        size_t n = proto_join_write(shape == 1 ? "" : token, shape ? RESUME : NULL, buf, sizeof buf);
+        assert_true(n > 0);
+        for (size_t len = 0; len < n; len++) {
+            int err = proto_join_read(buf, len, &j);
+            if (err != PROTO_ERR_TRUNCATED)
+                fail_msg("shape %d: prefix %zu of %zu: got %d", shape, len, n, err);
+        }
+        buf[n] = 0;
+        assert_int_equal(proto_join_read(buf, n + 1, &j), PROTO_ERR_TRAILING);
+    }
+    /* The longest JOIN too. */
+    make_token(token, PROTO_MAX_TOKEN);
+    size_t n = proto_join_write(token, RESUME, buf, sizeof buf);
+    assert_int_equal(n, 220);
     for (size_t len = 0; len < n; len++)
         assert_int_equal(proto_join_read(buf, len, &j), PROTO_ERR_TRUNCATED);
-    buf[n] = 'x';
-    assert_int_equal(proto_join_read(buf, n + 1, &j), PROTO_ERR_TRAILING);
 
-    n = proto_join_write("ab", buf, sizeof buf);
+    n = proto_join_write("ab", NULL, buf, sizeof buf);
     buf[0] = PROTO_INPUT;
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_TYPE);
     buf[0] = PROTO_JOIN;
-    buf[1] = 0;
-    assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_VERSION);
-    buf[1] = 2;
-    assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_VERSION);
+    const uint8_t versions[] = {0, 1, 3, 0xff};
+    for (size_t i = 0; i < sizeof versions; i++) {
+        buf[1] = versions[i];
+        assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_VERSION);
+    }
     buf[1] = PROTO_VERSION;
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
 
-    /* name_len 17 is out of range even with 17 bytes present */
-    uint8_t longer[3 + 17] = {PROTO_JOIN, PROTO_VERSION, 17};
-    memset(longer + 3, 'a', 17);
-    assert_int_equal(proto_join_read(longer, sizeof longer, &j), PROTO_ERR_VALUE);
+    /* token_len 201 and 255 are out of range even with the bytes present. */
+    static uint8_t longer[4 + 255];
+    memset(longer, 'a', sizeof longer);
+    longer[0] = PROTO_JOIN;
+    longer[1] = PROTO_VERSION;
+    longer[2] = PROTO_MAX_TOKEN + 1;
+    longer[3 + PROTO_MAX_TOKEN + 1] = 0;
+    assert_int_equal(proto_join_read(longer, 4 + PROTO_MAX_TOKEN + 1, &j), PROTO_ERR_VALUE);
     longer[2] = 255;
+    longer[3 + 255] = 0;
     assert_int_equal(proto_join_read(longer, sizeof longer, &j), PROTO_ERR_VALUE);
+    /* ... 200 is fine. */
+    longer[2] = PROTO_MAX_TOKEN;
+    longer[3 + PROTO_MAX_TOKEN] = 0;
+    assert_int_equal(proto_join_read(longer, 4 + PROTO_MAX_TOKEN, &j), PROTO_OK);
 
-    const uint8_t bad_bytes[] = {0x00, 0x09, 0x0a, 0x1f, 0x7f, 0x80, 0xff};
+    /* A byte outside A-Z a-z 0-9 - _ anywhere in the token (base64 '+',
+     * '/', '=' padding, space, '.', control and high bytes). */
+    const uint8_t bad_bytes[] = {'+', '/', '=', ' ', '.', '~', '@', '[', '`', '{', ':', 0x00,
+                                 0x09, 0x0a, 0x1f, 0x7f, 0x80, 0xff};
     for (size_t i = 0; i < sizeof bad_bytes; i++) {
-        for (int at = 0; at < 2; at++) {
-            uint8_t m[] = {PROTO_JOIN, PROTO_VERSION, 2, 'o', 'k'};
+        for (int at = 0; at < 3; at++) {
+            uint8_t m[] = {PROTO_JOIN, PROTO_VERSION, 3, 'o', 'k', '9', 0};
             m[3 + at] = bad_bytes[i];
             assert_int_equal(proto_join_read(m, sizeof m, &j), PROTO_ERR_VALUE);
         }
     }
+    /* Every byte value: valid in a token iff it is base64url. */
+    for (int c = 0; c < 256; c++) {
+        uint8_t m[] = {PROTO_JOIN, PROTO_VERSION, 1, (uint8_t)c, 0};
+        int ok = c != 0 && strchr(B64URL, c) != NULL;
+        assert_int_equal(proto_join_read(m, sizeof m, &j), ok ? PROTO_OK : PROTO_ERR_VALUE);
+    }
 
-    /* Writer: every capacity below the size fails with 0. */
-    n = proto_join_write("abcdef", buf, sizeof buf);
-    for (size_t cap = 0; cap < n; cap++)
-        assert_int_equal(proto_join_write("abcdef", buf, cap), 0);
-    assert_int_equal(proto_join_write("abcdef", buf, n), n);
+    /* resume_len other than 0 or 16, even with that many bytes present. */
+    for (int rl = 1; rl < 256; rl++) {
+        if (rl == PROTO_RESUME_LEN)
+            continue;
+        static uint8_t m[5 + 255];
+        memset(m, 0x42, sizeof m);
+        m[0] = PROTO_JOIN;
+        m[1] = PROTO_VERSION;
+        m[2] = 1;
+        m[3] = 'x';
+        m[4] = (uint8_t)rl;
+        assert_int_equal(proto_join_read(m, 5 + (size_t)rl, &j), PROTO_ERR_VALUE);
+    }
+
+    /* Neither a token nor a resume token. */
+    const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0};
+    assert_int_equal(proto_join_read(neither, sizeof neither, &j), PROTO_ERR_VALUE);
+    assert_int_equal(proto_join_read(neither, 3, &j), PROTO_ERR_TRUNCATED);
+    /* ... the v1 JOIN of "bob" is now a short token with no resume_len. */
+    const uint8_t v1[] = {0x01, 0x01, 0x03, 'b', 'o', 'b'};
+    assert_int_equal(proto_join_read(v1, sizeof v1, &j), PROTO_ERR_VERSION);
+
+    /* Writer: a token over 200 characters is not cut but refused, and so
+     * is a JOIN its own reader would refuse; every capacity below the
+     * size fails with 0. */
+    make_token(token, PROTO_MAX_TOKEN + 1);
+    assert_int_equal(proto_join_write(token, NULL, buf, sizeof buf), 0);
+    assert_int_equal(proto_join_write(token, RESUME, buf, sizeof buf), 0);
+    assert_int_equal(proto_join_write("", NULL, buf, sizeof buf), 0);
+    assert_int_equal(proto_join_write("a+b", NULL, buf, sizeof buf), 0);
+    assert_int_equal(proto_join_write("ab=", RESUME, buf, sizeof buf), 0);
+    for (int shape = 0; shape < 2; shape++) {
+        n = proto_join_write("abcdef", shape ? RESUME : NULL, buf, sizeof buf);
+        for (size_t cap = 0; cap < n; cap++)
+            assert_int_equal(proto_join_write("abcdef", shape ? RESUME : NULL, buf, cap), 0);
+        assert_int_equal(proto_join_write("abcdef", shape ? RESUME : NULL, buf, n), n);
+    }
 }
 
 /* ---- INPUT ---------------------------------------------------------------- */
@@ -315,6 +422,8 @@ static proto_welcome sample_welcome(int nwalls)
     w.map.nwalls = (uint8_t)nwalls;
     for (int i = 0; i < nwalls; i++)
         w.map.walls[i] = (sim_wall){(int16_t)(i * 7 - 32768), (int16_t)-i, (int16_t)(i * 3), (int16_t)(32767 - i)};
+    for (int i = 0; i < PROTO_RESUME_LEN; i++)
+        w.resume[i] = (uint8_t)(0xf0 - 0x0f * i);
     return w;
 }
 
@@ -325,8 +434,12 @@ static void test_welcome_bytes(void **state)
     w.map.walls[0] = (sim_wall){960, 704, 1088, -2};
     uint8_t buf[PROTO_MAX_WELCOME];
     size_t n = proto_welcome_write(&w, buf, sizeof buf);
+    if (getenv("TW_PRINT_EXAMPLE")) {
+        for (size_t i = 0; i < n; i++)
+            printf("%02x%s", buf[i], i + 1 == n ? "\n" : " ");
+    }
     const uint8_t want[] = {
-        0x81, 0x01,             /* type, version */
+        0x81, 0x02,             /* type, version */
         0x03, 0x00,             /* player_id 3 */
         0x3c, 0x00, 0x1e, 0x00, /* tick_rate 60, snapshot_rate 30 */
         0xd0, 0xc0, 0xb0, 0xa0, /* server_tick */
@@ -336,9 +449,30 @@ static void test_welcome_bytes(void **state)
         0x40, 0x00,             /* max_players 64 */
         0x01,                   /* nwalls */
         0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0xfe, 0xff,
+        0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, /* resume token */
+        0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f,
+        0x00,                   /* flags: a new player */
     };
     assert_int_equal(n, sizeof want);
+    assert_int_equal(n, 23 + 8 + PROTO_RESUME_LEN + 1);
     assert_memory_equal(buf, want, sizeof want);
+    proto_welcome o;
+    memset(&o, 0x5a, sizeof o);
+    assert_int_equal(proto_welcome_read(buf, n, &o), PROTO_OK);
+    assert_memory_equal(o.resume, w.resume, PROTO_RESUME_LEN);
+    assert_int_equal(o.resumed, 0);
+
+    /* The same player resumed: only the flags byte differs. */
+    w.resumed = 1;
+    assert_int_equal(proto_welcome_write(&w, buf, sizeof buf), n);
+    assert_memory_equal(buf, want, n - 1);
+    assert_int_equal(buf[n - 1], 0x01);
+    assert_int_equal(proto_welcome_read(buf, n, &o), PROTO_OK);
+    assert_int_equal(o.resumed, 1);
+    /* Any true value is written as 1. */
+    w.resumed = 0x80;
+    assert_int_equal(proto_welcome_write(&w, buf, sizeof buf), n);
+    assert_int_equal(buf[n - 1], 0x01);
 }
 
 static void test_welcome_round_trip_limits(void **state)
@@ -348,7 +482,11 @@ static void test_welcome_round_trip_limits(void **state)
     const int walls[] = {0, 1, 10, SIM_MAX_WALLS};
     for (size_t k = 0; k < sizeof walls / sizeof walls[0]; k++) {
         proto_welcome w = sample_welcome(walls[k]);
+        w.resumed = (uint8_t)(k & 1);
+        if (k == 2)
+            memset(w.resume, 0xff, sizeof w.resume);
         if (k == 3) {
+            memset(w.resume, 0, sizeof w.resume);
             w.max_players = PROTO_MAX_ENTITIES;
             w.player_id = PROTO_MAX_ENTITIES - 1;
             w.tick_rate = 65535;
@@ -357,7 +495,7 @@ static void test_welcome_round_trip_limits(void **state)
             w.server_tick = UINT32_MAX;
         }
         size_t n = proto_welcome_write(&w, buf, sizeof buf);
-        assert_int_equal(n, 23 + 8 * (size_t)walls[k]);
+        assert_int_equal(n, 23 + 8 * (size_t)walls[k] + PROTO_RESUME_LEN + 1);
         assert_true(n <= PROTO_MAX_WELCOME);
         proto_welcome o;
         memset(&o, 0x5a, sizeof o);
@@ -371,6 +509,8 @@ static void test_welcome_round_trip_limits(void **state)
         assert_int_equal(o.map.width, w.map.width);
         assert_int_equal(o.map.height, w.map.height);
         assert_int_equal(o.map.nwalls, w.map.nwalls);
+        assert_memory_equal(o.resume, w.resume, PROTO_RESUME_LEN);
+        assert_int_equal(o.resumed, w.resumed);
         for (int i = 0; i < walls[k]; i++) {
             assert_int_equal(o.map.walls[i].x0, w.map.walls[i].x0);
             assert_int_equal(o.map.walls[i].y0, w.map.walls[i].y0);
@@ -389,13 +529,33 @@ static void test_welcome_rejects(void **state)
     assert_int_equal(n, PROTO_MAX_WELCOME);
     for (size_t len = 0; len < n; len++)
         assert_int_equal(proto_welcome_read(buf, len, &o), PROTO_ERR_TRUNCATED);
+    /* And of a small one, resumed. */
+    {
+        proto_welcome s1 = sample_welcome(1);
+        s1.resumed = 1;
+        uint8_t b1[PROTO_MAX_WELCOME];
+        size_t n1 = proto_welcome_write(&s1, b1, sizeof b1);
+        assert_int_equal(n1, 23 + 8 + 17);
+        for (size_t len = 0; len < n1; len++)
+            assert_int_equal(proto_welcome_read(b1, len, &o), PROTO_ERR_TRUNCATED);
+        assert_int_equal(proto_welcome_read(b1, n1, &o), PROTO_OK);
+        /* flags other than 0 and 1 */
+        for (int f = 2; f < 256; f++) {
+            b1[n1 - 1] = (uint8_t)f;
+            assert_int_equal(proto_welcome_read(b1, n1, &o), PROTO_ERR_VALUE);
+        }
+        /* A v1 WELCOME (no resume, no flags, version 1) is a version error. */
+        b1[1] = 1;
+        assert_int_equal(proto_welcome_read(b1, 23 + 8, &o), PROTO_ERR_VERSION);
+    }
     buf[n] = 0;
     assert_int_equal(proto_welcome_read(buf, n + 1, &o), PROTO_ERR_TRAILING);
 
     struct { size_t at; uint8_t v; int err; } cases[] = {
         {0, PROTO_SNAPSHOT, PROTO_ERR_TYPE},
         {1, 0, PROTO_ERR_VERSION},
-        {1, 2, PROTO_ERR_VERSION},
+        {1, 1, PROTO_ERR_VERSION},
+        {1, 3, PROTO_ERR_VERSION},
         {14, 3, PROTO_ERR_VALUE},                   /* pos_frac */
         {15, 5, PROTO_ERR_VALUE},                   /* vel_frac */
         {22, SIM_MAX_WALLS + 1, PROTO_ERR_VALUE},   /* nwalls */
@@ -403,6 +563,9 @@ static void test_welcome_rejects(void **state)
         {20, 3, PROTO_ERR_VALUE},                   /* player_id 3 >= max_players 3 */
         {4, 0, PROTO_ERR_VALUE},                    /* tick_rate 0 */
         {6, 0, PROTO_ERR_VALUE},                    /* snapshot_rate 0 */
+        {PROTO_MAX_WELCOME - 1, 2, PROTO_ERR_VALUE},    /* flags: only bit 0 is defined */
+        {PROTO_MAX_WELCOME - 1, 0xfe, PROTO_ERR_VALUE},
+        {PROTO_MAX_WELCOME - 1, 1, PROTO_OK},           /* resumed */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memcpy(bad, buf, n);
@@ -714,6 +877,41 @@ static void test_body_add_remove_change_reuse(void **state)
     assert_int_equal(id, 5);
 }
 
+/* v2's DISCONNECTED flag (bit 1) travels like any flags value: set and
+ * cleared by a CHANGE with only the flags bit in its mask, and in an ADD. */
+static void test_body_disconnected_flag(void **state)
+{
+    (void)state;
+    static proto_snapshot base, cur, out;
+    static proto_names names;
+    memset(&base, 0, sizeof base);
+    memset(&names, 0, sizeof names);
+    base.tick = 10;
+    set_ent(&base, 4, 800, 900, 0, 0, 0x1234, 0);
+    set_ent(&base, 6, 100, 100, 0, 0, 0, SIM_FLAG_FIRING);
+    cur = base;
+    cur.tick = 12;
+    cur.ent[4].flags = SIM_FLAG_DISCONNECTED;
+    cur.ent[6].flags = SIM_FLAG_FIRING | SIM_FLAG_DISCONNECTED;
+    body_round_trip(&base, &cur, &names, 60, 1);
+    uint8_t buf[64];
+    size_t n = proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf);
+    bits_reader r;
+    bits_reader_init(&r, buf, n);
+    assert_int_equal(bits_read(&r, 8), 2);
+    static const uint8_t gap[4] = {0, 2, 4, 8};
+    assert_int_equal(bits_read_class(&r, gap), 4);
+    assert_int_equal(bits_read(&r, 2), 0);           /* CHANGE */
+    assert_int_equal(bits_read(&r, 6), 0x20);        /* flags only */
+    assert_int_equal(bits_read(&r, 8), SIM_FLAG_DISCONNECTED);
+    /* Back again, and as an ADD in a full snapshot. */
+    body_round_trip(&cur, &base, &names, 60, 1);
+    body_round_trip(NULL, &cur, &names, 60, 1);
+    out.tick = 12;
+    assert_int_equal(proto_snapshot_body_read(&base, &out, &names, 60, buf, n), PROTO_OK);
+    assert_int_equal(out.ent[6].flags, SIM_FLAG_FIRING | SIM_FLAG_DISCONNECTED);
+}
+
 /* Decoding in place (base == out) is allowed and gives the same result. */
 static void test_body_in_place(void **state)
 {
@@ -968,13 +1166,19 @@ static void test_misc(void **state)
     for (int i = 0; i < 7; i++)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(proto_err_str(errs[i]), proto_err_str(errs[j]));
-    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v1");
-    assert_int_equal(PROTO_VERSION, 1);
+    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v2");
+    assert_int_equal(PROTO_VERSION, 2);
     /* The limits PROTOCOL.md states. */
     assert_int_equal(PROTO_MAX_CLIENT_MSG, 64);
+    assert_int_equal(PROTO_MAX_JOIN_MSG, 256);
+    assert_int_equal(PROTO_MAX_TOKEN, 200);
+    assert_int_equal(PROTO_RESUME_LEN, 16);
+    assert_true(4 + PROTO_MAX_TOKEN + PROTO_RESUME_LEN <= PROTO_MAX_JOIN_MSG);
+    assert_int_equal(SIM_FLAG_FIRING, 1);
+    assert_int_equal(SIM_FLAG_DISCONNECTED, 2);
     assert_int_equal(PROTO_BASELINE_WINDOW, 32);
     assert_int_equal(PROTO_MAX_ENTITIES, 128);
-    assert_int_equal(PROTO_MAX_WELCOME, 535);
+    assert_int_equal(PROTO_MAX_WELCOME, 552);
     assert_int_equal(PROTO_MAX_SNAPSHOT, 4107);
 }
 
@@ -996,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_body_delta_each_field),
         cmocka_unit_test(test_body_wrap_and_dead_reckoning),
         cmocka_unit_test(test_body_add_remove_change_reuse),
+        cmocka_unit_test(test_body_disconnected_flag),
         cmocka_unit_test(test_body_in_place),
         cmocka_unit_test(test_body_rejects),
         cmocka_unit_test(test_body_random_round_trip),
