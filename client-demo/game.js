@@ -1,11 +1,12 @@
 // game.js: input, rendering and the netcode panel of the tickwire demo.
 // No simulation here: positions come from the wasm client (netcode.js).
 
-import { BTN, FLAG_FIRING, NetClient, loadWasm } from './netcode.js';
+import { BTN, FLAG_DISCONNECTED, FLAG_FIRING, NetClient, loadWasm } from './netcode.js';
 
 const RADIUS = 16;
 const LATENCIES = [0, 50, 100, 200];
 const SELF_COLOR = '#3ee6ff';
+const AWAY_COLOR = '#7f8aa0';          // players whose connection dropped
 const PALETTE = ['#ff6b6b', '#ffa94d', '#ffd43b', '#a9e34b', '#69db7c', '#da77f2',
                  '#f783ac', '#9775fa', '#ff922b', '#63e6be', '#e599f7', '#fab005'];
 
@@ -255,11 +256,20 @@ function drawTracer(map, e, color, now) {
   ctx.restore();
 }
 
+// Someone whose connection dropped (the server holds the slot), or the
+// local player while this page reconnects: drawn greyed, tagged.
+const isAway = (e) => (e.flags & FLAG_DISCONNECTED) !== 0 || e.offline === true;
+
 function drawPlayer(e, now) {
   const p = toScreen(e.x, e.y);
   const s = cam.scale, r = RADIUS * s;
-  const color = e.self ? SELF_COLOR : colorOf(e.id);
+  const away = isAway(e);
+  const color = away && !e.self ? AWAY_COLOR : e.self ? SELF_COLOR : colorOf(e.id);
   const ang = e.aim * 2 * Math.PI / 65536;
+  ctx.save();
+  // others frozen where last seen while we reconnect; dropped players faded
+  if (e.stale) ctx.globalAlpha = 0.5;
+  if (away) ctx.globalAlpha = e.self ? 0.7 : 0.45;
 
   // shadow
   ctx.fillStyle = 'rgba(0,0,0,0.35)';
@@ -296,6 +306,15 @@ function drawPlayer(e, now) {
   ctx.lineWidth = e.self ? 2.5 : 1.5;
   ctx.strokeStyle = e.self ? '#ffffff' : 'rgba(0,0,0,0.55)';
   ctx.beginPath(); ctx.arc(p.x, p.y, r, 0, Math.PI * 2); ctx.stroke();
+  if (away) {
+    ctx.setLineDash([5 * s, 4 * s]);
+    ctx.lineDashOffset = -(now / 40);
+    ctx.strokeStyle = '#ffc857';
+    ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.arc(p.x, p.y, r + 5 * s, 0, Math.PI * 2); ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  ctx.restore();
 
   // name tag
   const label = e.name || `player ${e.id}`;
@@ -307,8 +326,20 @@ function drawPlayer(e, now) {
   ctx.fillStyle = 'rgba(6,9,15,0.62)';
   roundRect(p.x - tw / 2 - 6, ty - 16, tw + 12, 18, 5);
   ctx.fill();
-  ctx.fillStyle = e.self ? SELF_COLOR : '#eef3fb';
+  ctx.fillStyle = e.self ? SELF_COLOR : away ? '#b7c0d0' : '#eef3fb';
   ctx.fillText(label, p.x, ty);
+  if (away) {
+    const tag = e.self ? 'reconnecting…' : 'reconnecting';
+    ctx.font = `700 ${Math.round(Math.max(9.5, 10.5 * Math.min(1.2, s)))}px ui-monospace, monospace`;
+    ctx.textBaseline = 'top';
+    const gw = ctx.measureText(tag).width;
+    const gy = p.y + r + 7 * s;
+    ctx.fillStyle = 'rgba(40,30,6,0.78)';
+    roundRect(p.x - gw / 2 - 5, gy - 2, gw + 10, 15, 4);
+    ctx.fill();
+    ctx.fillStyle = '#ffc857';
+    ctx.fillText(tag, p.x, gy);
+  }
   return p;
 }
 
@@ -406,11 +437,13 @@ function drawMinimap(map) {
   mctx.strokeStyle = 'rgba(255,255,255,0.25)';
   mctx.strokeRect(pad + (cam.x - vw / 2) * sc, pad + (cam.y - vh / 2) * sc, vw * sc, vh * sc);
   for (const e of ents) {
-    mctx.fillStyle = e.self ? SELF_COLOR : colorOf(e.id);
+    mctx.fillStyle = e.self ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
+    mctx.globalAlpha = e.stale || isAway(e) ? 0.6 : 1;
     mctx.beginPath();
     mctx.arc(pad + e.x * sc, pad + e.y * sc, (e.self ? 3.5 : 2.5) * dpr, 0, Math.PI * 2);
     mctx.fill();
   }
+  mctx.globalAlpha = 1;
 }
 
 function drawGraph() {
@@ -472,13 +505,85 @@ function setText(id, html) {
   if (el.innerHTML !== html) el.innerHTML = html;
 }
 
+const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`;
+const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+// One line on the connection: state, attempts, why.
+function linkText(s) {
+  switch (s.state) {
+    case 'connecting':
+    case 'joining':
+      return `${s.state} · attempt ${Math.max(1, s.attempt)}`;
+    case 'reconnecting':
+      return `reconnecting · attempt ${Math.max(1, s.attempt)}`;
+    case 'resumed':
+      return s.lastResume ? `resumed · ${plural(s.lastResume.attempts, 'attempt')} · ${secs(s.lastResume.offlineMs)} offline` : 'resumed';
+    case 'joined':
+      return s.rejoined ? `joined · ${s.rejoined}` : `joined${s.drops ? ` · ${plural(s.drops, 'drop')}` : ''}`;
+    case 'closed':
+      return `closed · ${s.closeInfo || 'connection closed'}`;
+    default:
+      return s.state;
+  }
+}
+
+// The card over the game: large while there is nothing to play, a strip at
+// the top while reconnecting (the local player can still move), a short
+// note after a resume.
+function updateBanner(s, now) {
+  const banner = $('banner');
+  const show = (cls, title, text, btn) => {
+    banner.className = `banner show ${cls}`;
+    $('banner-title').textContent = title;
+    $('banner-text').textContent = text;
+    $('banner-btn').hidden = !btn;
+    if (btn) $('banner-btn').textContent = btn;
+  };
+  const inGame = s.state === 'joined' || s.state === 'resumed';
+  if (inGame) {
+    const since = now - net.joinedAt;
+    if (s.state === 'resumed' && s.lastResume && since < 4000) {
+      show('top ok', `Resumed · player ${s.lastResume.playerId}`,
+           `back after ${plural(s.lastResume.attempts, 'attempt')}, ${secs(s.lastResume.offlineMs)} offline`, '');
+    } else if (s.state === 'joined' && s.rejoined && since < 5000) {
+      show('top', `Rejoined · player ${s.playerId}`, s.rejoined, '');
+    } else {
+      banner.className = 'banner';
+    }
+    return;
+  }
+  const attempt = Math.max(1, s.attempt);
+  const wait = s.reconnectInMs > 0 ? ` · next try in ${secs(s.reconnectInMs)}` : '';
+  if (s.state === 'reconnecting') {
+    const buffered = net.welcome ? ` · ${s.unacked}/${s.maxUnacked} inputs buffered` : '';
+    show('top', `Reconnecting · attempt ${attempt}`,
+         `${s.closeInfo || 'connection lost'}${wait}${s.reconnectInMs > 0 ? '' : ` · ${s.detail}`}${buffered}`,
+         s.reconnectInMs > 0 ? 'Reconnect now' : '');
+  } else if (s.state === 'closed') {
+    show('error', /refused/.test(s.closeInfo) ? 'Join refused' : 'Disconnected', s.closeInfo || 'connection closed',
+         'Join again');
+  } else if (s.state === 'connecting' || s.state === 'joining') {
+    show('', `${s.state === 'joining' ? 'Joining match' : 'Connecting'} · attempt ${attempt}`,
+         s.closeInfo && s.reconnectInMs > 0 ? `${s.closeInfo}${wait}` : `${net.name} → ${net.url}`,
+         s.reconnectInMs > 0 ? 'Retry now' : '');
+  } else {
+    show('', 'Loading', 'tickwire.wasm', '');
+  }
+}
+
 function updatePanel(now) {
   const s = stats;
   const pill = $('conn-pill');
   pill.className = `pill ${s.state}`;
-  pill.textContent = s.state;
-  if (s.state !== 'joined') {
-    for (const id of ['st-rtt', 'st-snaps', 'st-down', 'st-up', 'st-corr', 'st-interp', 'st-tick', 'st-inputs', 'st-player']) setText(id, '<span class="dim">–</span>');
+  pill.textContent = s.state === 'reconnecting' ? `reconnecting #${Math.max(1, s.attempt)}` : s.state;
+  setText('st-link', escapeHtml(linkText(s)));
+  $('st-link').title = linkText(s);
+  $('leave-btn').textContent = s.state === 'closed' ? 'Join' : 'Leave';
+  if (s.state !== 'joined' && s.state !== 'resumed') {
+    for (const id of ['st-rtt', 'st-snaps', 'st-down', 'st-up', 'st-corr', 'st-interp', 'st-tick', 'st-player']) setText(id, '<span class="dim">–</span>');
+    setText('st-inputs', s.state === 'reconnecting' && net.welcome
+      ? `#${s.inputSeq} <span class="${s.unacked >= s.maxUnacked ? 'bad' : 'dim'}">${s.unacked}/${s.maxUnacked} buffered</span>`
+      : '<span class="dim">–</span>');
   } else {
     setText('st-rtt', !s.rttMs ? '<span class="dim">waiting</span>'
       : `${Math.round(s.rttMs)} ms <span class="dim">avg ${Math.round(s.rttSmoothMs)}</span>`);
@@ -507,36 +612,19 @@ function updatePanel(now) {
   setText('tip', tip);
 
   // HUD
-  if (net.welcome && s.state === 'joined') {
+  if (net.welcome && (s.state === 'joined' || s.state === 'resumed')) {
     setText('match-line', `arena-move · match ${s.matchId} · ${ents.length} player${ents.length === 1 ? '' : 's'}`);
   } else {
-    setText('match-line', s.state === 'closed' ? 'offline' : `${s.state}…`);
+    setText('match-line', s.state === 'closed' ? 'offline' : s.state === 'reconnecting' ? `reconnecting… attempt ${Math.max(1, s.attempt)}` : `${s.state}…`);
   }
   const sorted = [...ents].sort((a, b) => (b.self - a.self) || a.id - b.id);
   const max = 10;
   let html = sorted.slice(0, max).map((e) =>
-    `<li class="${e.self ? 'me' : ''}"><span class="swatch" style="background:${e.self ? SELF_COLOR : colorOf(e.id)}"></span>${escapeHtml(e.name || `player ${e.id}`)}${e.self ? ' <span class="tag">YOU</span>' : ''}</li>`).join('');
+    `<li class="${e.self ? 'me' : ''}${isAway(e) ? ' away' : ''}"><span class="swatch" style="background:${e.self ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id)}"></span>${escapeHtml(e.name || `player ${e.id}`)}${e.self ? ' <span class="tag">YOU</span>' : ''}${isAway(e) ? ' <span class="tag away">RECONNECTING</span>' : ''}</li>`).join('');
   if (sorted.length > max) html += `<li class="more">+${sorted.length - max} more</li>`;
   setText('roster', html);
 
-  // banner
-  const banner = $('banner');
-  if (s.state === 'joined') {
-    banner.classList.remove('show');
-  } else {
-    banner.classList.add('show');
-    banner.classList.toggle('error', s.state === 'closed');
-    if (s.state === 'closed') {
-      const left = Math.max(0, Math.ceil((net.reconnectAt - now) / 1000));
-      $('banner-title').textContent = 'Disconnected';
-      $('banner-text').textContent = `${s.closeInfo || 'connection closed'} · retrying in ${left} s`;
-      $('banner-btn').hidden = false;
-    } else {
-      $('banner-title').textContent = s.state === 'joining' ? 'Joining match' : 'Connecting';
-      $('banner-text').textContent = `${net.name} → ${net.url}`;
-      $('banner-btn').hidden = true;
-    }
-  }
+  updateBanner(s, now);
 }
 
 const escapeHtml = (t) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -548,7 +636,7 @@ function frame(now) {
   const dt = lastFrame ? Math.min(100, now - lastFrame) : 16;
   lastFrame = now;
   net.update(now);
-  ents = net.state === 'joined' ? net.view(now) : [];
+  ents = net.view(now);
   stats = net.sample(now);
 
   if (stats.corrections > lastCorrections) corrFlash = now;
@@ -567,7 +655,7 @@ function frame(now) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   drawFloor(net.map);
   drawWalls(net.map);
-  for (const e of ents) if (e.flags & FLAG_FIRING) drawTracer(net.map, e, e.self ? SELF_COLOR : colorOf(e.id), now);
+  for (const e of ents) if ((e.flags & FLAG_FIRING) && !isAway(e) && !e.stale) drawTracer(net.map, e, e.self ? SELF_COLOR : colorOf(e.id), now);
   for (const e of ents) if (!e.self) drawPlayer(e, now);
   selfScreen = self ? drawPlayer(self, now) : null;
   if (showGhost) drawGhost(net.serverSelf());
@@ -643,7 +731,16 @@ function bindControls() {
   for (const b of $('lat-seg').children) {
     b.addEventListener('click', () => { setLatency(Number(b.dataset.ms)); b.blur(); });
   }
-  $('banner-btn').addEventListener('click', () => net.reconnectNow());
+  $('banner-btn').addEventListener('click', (e) => { net.reconnectNow(); e.target.blur(); });
+  $('leave-btn').addEventListener('click', (e) => {
+    if (net.state === 'closed') net.rejoin(); else net.leave();
+    e.target.blur();
+  });
+  // Navigating away or closing the tab is a leave, never a drop to retry.
+  addEventListener('pagehide', () => { if (net && net.state !== 'closed') net.leave('page closed'); });
+  addEventListener('pageshow', (e) => {
+    if (e.persisted && net && net.state === 'closed' && net.closeInfo === 'page closed') net.rejoin();
+  });
 }
 
 // A hidden tab gets no animation frames; keep the input stream (and so the
@@ -669,6 +766,20 @@ function exposeApi() {
     setOptions: (o) => net.setOptions(o),
     setLatency,
     name: () => net.name,
+    subprotocol: () => net.subprotocol,
+    // Connection: state, attempts, drops, last resume, sockets opened.
+    connection: () => {
+      const s = net.stats();
+      return { state: s.state, closeInfo: s.closeInfo, detail: s.detail, attempt: s.attempt, drops: s.drops,
+               sockets: s.sockets, lastResume: s.lastResume, rejoined: s.rejoined, reconnectInMs: s.reconnectInMs,
+               resumed: s.resumed, haveResume: s.haveResume };
+    },
+    // Test hook: a network drop (not a leave, so the page reconnects).
+    // {mode: 'abandon' | 'close', outageMs}: see NetClient.simulateDrop.
+    dropConnection: (o) => net.simulateDrop(o),
+    leave: () => net.leave(),
+    rejoin: () => net.rejoin(),
+    reconnectNow: () => net.reconnectNow(),
   };
 }
 
@@ -691,6 +802,13 @@ async function main() {
   exposeApi();
   const params = new URLSearchParams(location.search);
   const url = params.get('server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
+  // A host page with its own backend passes a join token; otherwise the
+  // demo server mints guest tokens (POST /api/join).
+  net.presetToken = params.get('token');
+  if (net.presetToken) {
+    params.delete('token');                    // single-use; keep it out of history
+    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
+  }
   net.connect(url, playerName());
   requestAnimationFrame(frame);
 }

@@ -3,16 +3,46 @@
 // Everything that is game logic (decoding snapshots, predicting the local
 // player, reconciling with the server, interpolating remote players) runs in
 // tickwire.wasm, which is shared/ compiled for the browser: the same C code
-// the server and the bots run. This file only moves bytes between the
-// WebSocket and the wasm module, drives the fixed-timestep input loop and
-// adds an optional artificial latency so the effect of each netcode piece
-// can be seen.
+// the server and the bots run. This file moves bytes between the WebSocket
+// and the wasm module, gets join tokens, keeps the connection up (resuming
+// the player after a drop), drives the fixed-timestep input loop and adds
+// an optional artificial latency so the effect of each netcode piece can be
+// seen.
 
-export const SUBPROTOCOL = 'tickwire.v1';
 export const BTN = { UP: 1, DOWN: 2, LEFT: 4, RIGHT: 8, FIRE: 16 };
-export const FLAG_FIRING = 1;
+export const FLAG_FIRING = 1;        // SIM_FLAG_FIRING
+export const FLAG_DISCONNECTED = 2;  // SIM_FLAG_DISCONNECTED: dropped, slot held for a resume
 export const MSG_WELCOME = 0x81;
 export const MSG_SNAPSHOT = 0x82;
+
+// Reconnect backoff: exponential with full jitter, the delay before retry
+// number `attempt` (0 = the first retry after a drop) is uniform in
+// [0, min(cap, base * 2^attempt)).
+export const BACKOFF = { baseMs: 250, capMs: 8000 };
+export function backoffDelay(attempt, { baseMs, capMs } = BACKOFF, random = Math.random) {
+  return random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
+}
+
+// The close reason the server gives a JOIN whose resume token matches no
+// held player (grace over, or server restarted): join afresh with a token.
+export const RESUME_EXPIRED = 'resume expired';
+
+// What to do after the server closed with `code` and `reason`:
+//  'rejoin'   resume refused: get a new token, join as a new player
+//  'refused'  the join token was refused (invalid, expired, already used):
+//             trying again cannot help, so no automatic reconnect
+//  'replaced' this player was resumed on another connection (another tab):
+//             reconnecting would take it back and forth forever
+//  'retry'    anything else (network drop, server restart, idle, rate
+//             limit...): reconnect with backoff, resuming the player
+export function closeAction(code, reason) {
+  if (code === 1008) {
+    if (reason === RESUME_EXPIRED) return 'rejoin';
+    if (/token/i.test(reason)) return 'refused';
+    if (/resumed on another connection/i.test(reason)) return 'replaced';
+  }
+  return 'retry';
+}
 
 // Order of the doubles tw_stats() returns (client-demo/wasm/tw_wasm.c).
 export const tw_stats_names = [
@@ -21,12 +51,17 @@ export const tw_stats_names = [
   'msgsDown', 'msgsUp', 'rttMs', 'rttSmoothMs',
   'interpDepth', 'playerId', 'tickRate', 'snapshotRate',
   'lastInputSeq', 'inputSeq', 'serverTick', 'renderTick',
-  'joined', 'matchId',
+  'joined', 'matchId', 'resumed', 'haveResume', 'maxSentSeq',
 ];
 
 const PROTO_ERRORS = {
   '-1': 'truncated message', '-2': 'trailing bytes', '-3': 'unexpected message type',
   '-4': 'protocol version', '-5': 'value out of range', '-6': 'unknown baseline',
+};
+
+const CLOSE_NAMES = {
+  1000: 'closed', 1001: 'server going away', 1002: 'protocol error', 1003: 'unacceptable data',
+  1006: 'connection lost', 1008: 'policy violation', 1009: 'message too large', 1011: 'server error',
 };
 
 // Loads tickwire.wasm. The server sends it as application/wasm so it can be
@@ -107,43 +142,93 @@ class Rate {
   reset() { this.samples.length = 0; }
 }
 
+// A NUL-terminated string in wasm memory.
+function cString(w, ptr, max = 256) {
+  const mem = new Uint8Array(w.memory.buffer);
+  let s = '';
+  for (let k = 0; k < max && mem[ptr + k]; k++) s += String.fromCharCode(mem[ptr + k]);
+  return s;
+}
+
+// http(s) URL of the server a ws(s) URL points at.
+function httpBase(wsUrl) {
+  const u = new URL(wsUrl, location.href);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+  u.pathname = '/';
+  u.search = '';
+  u.hash = '';
+  return u;
+}
+
+class TokenError extends Error {
+  constructor(message, retry) { super(message); this.retry = retry; }
+}
+
+// Connection states (this.state):
+//   idle          nothing yet
+//   connecting    first join: getting a token, opening the socket, joining
+//                 (retried with backoff; this.attempt counts the tries)
+//   joined        playing (a fresh player)
+//   reconnecting  the connection dropped: retrying with backoff, resuming
+//                 the same player; the local player keeps being predicted
+//                 for up to CL_MAX_UNACKED inputs meanwhile
+//   resumed       playing again, the same player as before the drop
+//   closed        not retrying: left on purpose, or refused (closeInfo says why)
 export class NetClient {
   // exports: the instance exports of tickwire.wasm.
   constructor(exports) {
     this.w = exports;
+    this.subprotocol = cString(exports, exports.tw_subprotocol());
+    this.protoVersion = exports.tw_proto_version();
+    this.maxUnacked = exports.tw_max_unacked();
     this.url = null;
     this.name = 'guest';
     this.ws = null;
-    this.state = 'idle';          // idle, connecting, joining, joined, closed
-    this.closeInfo = '';
+    this.state = 'idle';
+    this.closeInfo = '';          // why the last connection ended / why closed
+    this.detail = '';             // what the current attempt is doing
     this.latencyMs = 0;           // artificial, each way
     this.options = { predict: true, reconcile: true, interpolate: true };
-    this.autoReconnect = true;
-    this.reconnectAt = 0;
-    this.reconnects = 0;
     this.getInput = () => ({ buttons: 0, aim: 0 });
     this.onWelcome = null;
     this.onStateChange = null;
+    // Join tokens: a host page may hand one in (presetToken); otherwise the
+    // demo server's POST /api/join mints one. Each is single-use.
+    this.presetToken = null;
+    this.token = null;            // { value, expiresAt } not yet used
+    this.fetchToken = (name) => this.demoToken(name);
+
+    // Reconnection bookkeeping.
+    this.intentional = false;     // we closed on purpose: never reconnect
+    this.attempt = 0;             // connection tries since the drop / the first connect
+    this.drops = 0;               // connections lost after a WELCOME
+    this.offlineSince = 0;
+    this.reconnectAt = 0;         // when the pending retry fires (0: none pending)
+    this.reconnectTimer = 0;
+    this.gen = 0;                 // bumps to cancel an attempt in flight
+    this.sockets = 0;             // WebSockets opened, for tests
+    this.lastResume = null;       // { playerId, attempts, offlineMs }
+    this.rejoined = '';           // why the last WELCOME was a new player after having one
+    this.outageUntil = 0;         // test hook: attempts fail until then
+    this.lastView = [];
+    this.maxUnackedSeen = 0;
 
     this.outLine = new DelayLine((bytes) => this.rawSend(bytes));
-    this.inLine = new DelayLine((bytes) => this.receive(bytes));
+    this.inLine = new DelayLine(({ ws, bytes }) => { if (ws === this.ws) this.receive(bytes); });
     this.snapRate = new Rate();
     this.downRate = new Rate();
     this.upRate = new Rate();
-    this.resetSession();
+    this.freshClient();
   }
 
-  resetSession() {
+  // A new cl_client: no player, no resume token, stats from zero.
+  freshClient() {
     this.w.tw_init();
     this.applyOptions();
-    this.tickMs = 1000 / 60;
-    this.acc = 0;
-    this.lastStep = 0;
-    this.ticks = 0;               // fixed steps pushed this session
-    this.stalls = 0;              // steps skipped because too much was unacked
-    this.buttonTicks = { 1: 0, 2: 0, 4: 0, 8: 0, 16: 0 };
+    this.resetCounters();
     this.map = null;
     this.welcome = null;
+    this.lastView = [];
     this.snapRate.reset();
     this.downRate.reset();
     this.upRate.reset();
@@ -151,7 +236,22 @@ export class NetClient {
     this.joinedAt = 0;
   }
 
-  setState(s, info = '') {
+  // Per-player counters (a resumed player keeps them).
+  resetCounters() {
+    this.tickMs = 1000 / 60;
+    this.acc = 0;
+    this.lastStep = 0;
+    this.ticks = 0;               // fixed steps pushed for this player
+    this.stalls = 0;              // steps skipped because too much was unacked
+    this.buttonTicks = { 1: 0, 2: 0, 4: 0, 8: 0, 16: 0 };
+    this.maxUnackedSeen = 0;
+  }
+
+  get inGame() { return this.state === 'joined' || this.state === 'resumed'; }
+  // A player exists that a reconnect would resume.
+  get hasPlayer() { return this.w.tw_have_resume() === 1; }
+
+  setState(s, info = this.closeInfo) {
     this.state = s;
     this.closeInfo = info;
     if (this.onStateChange) this.onStateChange(s, info);
@@ -160,69 +260,235 @@ export class NetClient {
   connect(url, name) {
     this.url = url;
     this.name = name;
-    this.open();
+    this.intentional = false;
+    this.attempt = 0;
+    this.freshClient();
+    this.setState('connecting', '');
+    this.attemptNow();
   }
 
-  open() {
-    this.outLine.clear();
-    this.inLine.clear();
-    this.resetSession();
-    this.setState('connecting');
-    let ws;
-    try {
-      ws = new WebSocket(this.url, SUBPROTOCOL);
-    } catch (err) {
-      this.setState('closed', String(err.message || err));
-      this.scheduleReconnect();
+  // ------------------------------------------------------------ attempts
+
+  attemptNow() {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = 0;
+    this.reconnectAt = 0;
+    this.tryConnect();
+  }
+
+  // One try: a token if there is no player to resume, then the socket and
+  // the JOIN. Any failure before the WELCOME ends in attemptFailed().
+  async tryConnect() {
+    const gen = ++this.gen;
+    this.attempt++;
+    const resuming = this.hasPlayer;
+    let token = '';
+    if (!resuming) {
+      this.detail = 'getting a join token';
+      try {
+        token = await this.takeToken();
+      } catch (err) {
+        if (gen !== this.gen) return;
+        this.attemptFailed(err.message, err.retry ? 'retry' : 'refused');
+        return;
+      }
+      if (gen !== this.gen) return;     // cancelled meanwhile (leave, reconnect now)
+    }
+    if (performance.now() < this.outageUntil) {
+      // Test hook: the network is "down", the socket never opens.
+      this.detail = 'opening the connection';
+      setTimeout(() => { if (gen === this.gen) this.attemptFailed('network unreachable (simulated)', 'retry'); }, 5);
       return;
     }
+    this.openSocket(gen, token, resuming);
+  }
+
+  openSocket(gen, token, resuming) {
+    this.outLine.clear();
+    this.inLine.clear();
+    this.detail = 'opening the connection';
+    let ws;
+    try {
+      ws = new WebSocket(this.url, this.subprotocol);
+    } catch (err) {
+      this.attemptFailed(String(err.message || err), 'refused');
+      return;
+    }
+    this.sockets++;
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
-      this.setState('joining');
-      this.reconnects = 0;
-      const nameBytes = new TextEncoder().encode(this.name);
-      const inBuf = new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), nameBytes.length);
-      inBuf.set(nameBytes);
-      const n = this.w.tw_write_join(nameBytes.length);
+      if (this.state === 'connecting') this.setState('joining', '');
+      this.detail = resuming ? `resuming player ${this.welcome ? this.welcome.playerId : '?'}` : 'joining';
+      const bytes = new TextEncoder().encode(token);
+      new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), bytes.length).set(bytes);
+      const n = this.w.tw_write_join(bytes.length);
+      if (!n) {
+        this.fail(`join token of ${bytes.length} bytes is too long`);
+        return;
+      }
       this.send(n);
     };
     ws.onmessage = (ev) => {
-      if (ws !== this.ws) return;
-      if (!(ev.data instanceof ArrayBuffer)) return;
-      this.inLine.push(new Uint8Array(ev.data), this.latencyMs);
+      if (ws !== this.ws || !(ev.data instanceof ArrayBuffer)) return;
+      this.inLine.push({ ws, bytes: new Uint8Array(ev.data) }, this.latencyMs);
     };
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
-      this.ws = null;
-      const why = this.protoError || ev.reason || (ev.code === 1006 ? 'connection lost' : `code ${ev.code}`);
-      this.setState('closed', why);
-      this.scheduleReconnect();
+      this.socketClosed(ev.code, ev.reason);
     };
     ws.onerror = () => { /* onclose follows with the details */ };
   }
 
-  scheduleReconnect() {
-    if (!this.autoReconnect) return;
-    this.reconnects++;
-    const delay = Math.min(10000, 1000 * 2 ** Math.min(this.reconnects - 1, 3));
+  // The socket of the current attempt closed (or was dropped by a test).
+  socketClosed(code, reason) {
+    const wasInGame = this.inGame;
+    this.ws = null;
+    this.outLine.clear();
+    this.inLine.clear();
+    // Keep the player, its inputs and prediction: the next JOIN resumes it.
+    this.w.tw_disconnected();
+    const why = this.protoError || reason || CLOSE_NAMES[code] || `code ${code}`;
+    this.protoError = '';
+    if (wasInGame) {
+      this.drops++;
+      this.offlineSince = performance.now();
+      this.attempt = 0;
+      this.lastView = this.lastView.map((e) => ({ ...e }));
+    }
+    if (this.intentional) return;
+    this.attemptFailed(why, closeAction(code, reason), code);
+  }
+
+  attemptFailed(why, action, code = 0) {
+    if (this.intentional) return;
+    if (action === 'refused' || action === 'replaced') {
+      const info = action === 'replaced' ? 'this player was resumed on another connection'
+        : code === 1008 ? `join refused: ${why}` : why;
+      this.stopRetrying();
+      this.setState('closed', info);
+      return;
+    }
+    if (action === 'rejoin') {
+      // The held player is gone: a new one, with a new token, right away.
+      this.rejoined = `${RESUME_EXPIRED}: joined as a new player`;
+      this.freshClient();
+      this.setState(this.state === 'connecting' || this.state === 'joining' ? 'connecting' : 'reconnecting', why);
+      this.detail = 'resume expired, joining as a new player';
+      this.scheduleRetry(0);
+      return;
+    }
+    const s = this.hasPlayer ? 'reconnecting' : 'connecting';
+    this.setState(s, why);
+    this.scheduleRetry(backoffDelay(this.attempt));
+  }
+
+  scheduleRetry(delay) {
+    clearTimeout(this.reconnectTimer);
+    this.detail = 'waiting to retry';
     this.reconnectAt = performance.now() + delay;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => this.open(), delay);
+    this.reconnectTimer = setTimeout(() => this.attemptNow(), delay);
   }
 
+  stopRetrying() {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = 0;
+    this.reconnectAt = 0;
+    this.gen++;
+  }
+
+  // A usable token: the host's, an unused one not about to expire, or a new one.
+  async takeToken() {
+    let t = null;
+    if (this.presetToken) {
+      t = { value: this.presetToken, expiresAt: Infinity };
+      this.presetToken = null;
+    } else if (this.token && this.token.expiresAt - performance.now() > 10_000) {
+      t = this.token;
+    } else {
+      t = await this.fetchToken(this.name);
+    }
+    this.token = t;
+    return t.value;
+  }
+
+  // Demo mode: POST /api/join?name= on the game server mints a guest token.
+  async demoToken(name) {
+    const u = new URL('/api/join', httpBase(this.url));
+    u.searchParams.set('name', name);
+    let res;
+    try {
+      res = await fetch(u, { method: 'POST', cache: 'no-store' });
+    } catch (err) {
+      throw new TokenError(`join token request failed: ${err.message || err}`, true);
+    }
+    if (!res.ok) {
+      // 404: no demo mode (the server wants tokens from its backend).
+      throw new TokenError(`POST /api/join: HTTP ${res.status}`, res.status >= 500 || res.status === 429);
+    }
+    let j;
+    try {
+      j = await res.json();
+    } catch (err) {
+      throw new TokenError('POST /api/join: not JSON', true);
+    }
+    if (typeof j.token !== 'string' || !j.token) throw new TokenError('POST /api/join: no token', false);
+    return { value: j.token, expiresAt: performance.now() + 1000 * (j.expires_in || 60), playerId: j.player_id };
+  }
+
+  // ------------------------------------------------------------ user actions
+
+  // Leaves on purpose (the Leave button, the page going away): never
+  // reconnects by itself. The player is kept for a resume by rejoin().
+  leave(why = 'you left the match') {
+    this.intentional = true;
+    this.stopRetrying();
+    const ws = this.ws;
+    this.ws = null;
+    this.outLine.clear();
+    this.inLine.clear();
+    if (this.inGame) this.offlineSince = performance.now();
+    if (ws) {
+      this.w.tw_disconnected();
+      try { ws.close(1000, 'leaving'); } catch (err) { /* already closing */ }
+    }
+    this.setState('closed', why);
+  }
+
+  // "Join again" after a leave or a refusal: resumes the player when there
+  // is one (a fresh join if its hold ran out), else joins with a new token.
+  rejoin() {
+    if (this.ws) return;
+    this.intentional = false;
+    this.attempt = 0;
+    this.setState(this.hasPlayer ? 'reconnecting' : 'connecting', this.closeInfo);
+    this.attemptNow();
+  }
+
+  // "Reconnect now": skip the backoff wait.
   reconnectNow() {
-    clearTimeout(this.reconnectTimer);
-    if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000, 'reconnect'); }
-    this.open();
+    if (this.state === 'closed') { this.rejoin(); return; }
+    if (this.reconnectTimer) this.attemptNow();
   }
 
-  disconnect() {
-    this.autoReconnect = false;
-    clearTimeout(this.reconnectTimer);
-    if (this.ws) this.ws.close(1000, 'bye');
+  // Test hook: a network drop as the page sees it. 'abandon' stops using
+  // the socket without closing it (the server learns of it only when the
+  // resume takes the player over, like a half-open TCP connection);
+  // 'close' closes it (the server holds the player, flagged DISCONNECTED).
+  // Tries fail as "network unreachable" until outageMs have passed.
+  simulateDrop({ mode = 'abandon', outageMs = 0 } = {}) {
+    const ws = this.ws;
+    if (!ws) return false;
+    this.outageUntil = performance.now() + outageMs;
+    this.ws = null;
+    if (mode === 'close') ws.close(4001, 'simulated drop');
+    else ws.onmessage = ws.onclose = null;   // left open, unread
+    this.socketClosed(1006, '');
+    return true;
   }
+
+  // ------------------------------------------------------------ bytes
 
   // Sends the first n bytes of the wasm out-buffer (through the delay line).
   send(n) {
@@ -260,6 +526,9 @@ export class NetClient {
 
   welcomed(now) {
     const s = this.rawStats();
+    const prevId = this.welcome ? this.welcome.playerId : -1;
+    const resumed = s.resumed === 1 && s.playerId === prevId;
+    this.token = null;            // used
     this.tickMs = 1000 / (s.tickRate || 60);
     this.acc = 0;
     this.lastStep = now;
@@ -270,8 +539,26 @@ export class NetClient {
       walls.push({ x0: w.tw_map_wall(i, 0), y0: w.tw_map_wall(i, 1), x1: w.tw_map_wall(i, 2), y1: w.tw_map_wall(i, 3) });
     }
     this.map = { width: w.tw_map_width(), height: w.tw_map_height(), walls };
-    this.welcome = { playerId: s.playerId, tickRate: s.tickRate, snapshotRate: s.snapshotRate, matchId: s.matchId };
-    this.setState('joined');
+    this.welcome = { playerId: s.playerId, tickRate: s.tickRate, snapshotRate: s.snapshotRate, matchId: s.matchId,
+                     resumed };
+    const attempts = this.attempt;
+    this.attempt = 0;
+    this.detail = '';
+    if (resumed) {
+      this.lastResume = { playerId: s.playerId, attempts, offlineMs: now - this.offlineSince };
+      this.rejoined = '';
+      this.setState('resumed', '');
+      // What was pushed while offline goes out now.
+      let n;
+      while ((n = w.tw_write_input()) > 0) this.send(n);
+    } else {
+      if (prevId >= 0 && !this.rejoined) this.rejoined = 'joined as a new player';
+      this.resetCounters();
+      this.acc = 0;
+      this.lastStep = now;
+      this.lastView = [];
+      this.setState('joined', '');
+    }
     if (this.onWelcome) this.onWelcome(this.welcome, this.map);
   }
 
@@ -286,11 +573,13 @@ export class NetClient {
   }
 
   // Fixed timestep: exactly one input per elapsed tick, each sent at once.
+  // While reconnecting the inputs are still taken and predicted (up to
+  // CL_MAX_UNACKED unacknowledged ones), and sent after the resume.
   // A hidden tab that comes back does not dump seconds of stale input on
   // the server: a backlog over a few ticks is dropped (the server waits for
   // a player whose input has not arrived instead of inventing one).
   update(now) {
-    if (this.state !== 'joined') return;
+    if (!this.inGame && !(this.state === 'reconnecting' && this.hasPlayer)) return;
     this.acc += now - this.lastStep;
     this.lastStep = now;
     const maxBacklog = 8 * this.tickMs;
@@ -307,9 +596,21 @@ export class NetClient {
     }
   }
 
-  // What to draw now: [{id, x, y, aim, flags, self, name}].
+  // What to draw now: [{id, x, y, aim, flags, self, name}]. While
+  // reconnecting: the others where they were last seen (stale), and the
+  // local player where the prediction has it (offline).
   view(now) {
     const w = this.w;
+    if (!this.inGame) {
+      if (this.state !== 'reconnecting' || !this.hasPlayer || !w.tw_self_predicted(4)) return [];
+      const self = { x: w.tw_self_predicted(0), y: w.tw_self_predicted(1), aim: w.tw_self_predicted(5),
+                     flags: w.tw_self_predicted(6), offline: true };
+      const out = this.lastView.map((e) => (e.self ? { ...e, ...self } : { ...e, stale: true }));
+      if (!out.some((e) => e.self) && this.welcome) {
+        out.push({ id: this.welcome.playerId, self: true, name: this.nameOf(this.welcome.playerId), ...self });
+      }
+      return out;
+    }
     const count = w.tw_view(now);
     const f32 = new Float32Array(w.memory.buffer, w.tw_view_buf(), count * 4);
     const u8 = new Uint8Array(w.memory.buffer, w.tw_view_buf(), count * 16);
@@ -322,15 +623,11 @@ export class NetClient {
         flags: u8[i * 16 + 12], self: u8[i * 16 + 13] === 1, name: this.nameOf(id),
       });
     }
+    if (count) this.lastView = out;
     return out;
   }
 
-  nameOf(id) {
-    const mem = new Uint8Array(this.w.memory.buffer);
-    let p = this.w.tw_name(id), s = '';
-    for (let k = 0; k < 17 && mem[p]; k++, p++) s += String.fromCharCode(mem[p]);
-    return s;
-  }
+  nameOf(id) { return cString(this.w, this.w.tw_name(id), 17); }
 
   // Authoritative position of the local player in the newest snapshot.
   serverSelf() {
@@ -369,9 +666,21 @@ export class NetClient {
     s.bytesUpPerSec = this.upRate.value;
     s.state = this.state;
     s.closeInfo = this.closeInfo;
+    s.detail = this.detail;
+    s.attempt = this.attempt;
+    s.drops = this.drops;
+    s.sockets = this.sockets;
+    s.lastResume = this.lastResume ? { ...this.lastResume } : null;
+    s.rejoined = this.rejoined;
+    s.reconnectInMs = this.reconnectAt ? Math.max(0, this.reconnectAt - performance.now()) : 0;
+    s.offlineMs = this.state === 'reconnecting' && this.offlineSince ? performance.now() - this.offlineSince : 0;
     s.ticks = this.ticks;
     s.stalls = this.stalls;
     s.unacked = Math.max(0, s.inputSeq - s.lastInputSeq);
+    if (s.unacked > this.maxUnackedSeen) this.maxUnackedSeen = s.unacked;
+    s.maxUnackedSeen = this.maxUnackedSeen;
+    s.maxUnacked = this.maxUnacked;
+    s.subprotocol = this.subprotocol;
     s.latencyMs = this.latencyMs;
     s.delayedOut = this.outLine.length;
     s.delayedIn = this.inLine.length;

@@ -13,23 +13,46 @@ static cl_client g_client;
 static uint8_t g_in[PROTO_MAX_SNAPSHOT + 64];
 static uint8_t g_out[256];
 static cl_view_ent g_view[TW_MAX_VIEW];
-static double g_stats[24];
+static double g_stats[32];
 
 EXPORT(tw_init) void tw_init(void) { cl_init(&g_client); }
 EXPORT(tw_in_buf) uint8_t *tw_in_buf(void) { return g_in; }
 EXPORT(tw_in_cap) uint32_t tw_in_cap(void) { return sizeof g_in; }
 EXPORT(tw_out_buf) uint8_t *tw_out_buf(void) { return g_out; }
 
-/* Name bytes are in the in-buffer; returns the JOIN size in the out-buffer. */
-EXPORT(tw_write_join) uint32_t tw_write_join(uint32_t name_len)
+/* Protocol identity, so the page never hard-codes it: the WebSocket
+ * subprotocol (NUL-terminated) and the version byte of JOIN. */
+static const char g_subprotocol[] = PROTO_SUBPROTOCOL;
+EXPORT(tw_subprotocol) const char *tw_subprotocol(void) { return g_subprotocol; }
+EXPORT(tw_proto_version) uint32_t tw_proto_version(void) { return PROTO_VERSION; }
+EXPORT(tw_max_token) uint32_t tw_max_token(void) { return PROTO_MAX_TOKEN; }
+EXPORT(tw_max_unacked) uint32_t tw_max_unacked(void) { return CL_MAX_UNACKED; }
+
+/* The join token's bytes (base64url) are in the in-buffer; token_len 0
+ * sends no token, only the resume token (a resume after a drop). Returns
+ * the JOIN size in the out-buffer, 0 when the token is too long. The token
+ * is single-use: it is forgotten once written. */
+EXPORT(tw_write_join) uint32_t tw_write_join(uint32_t token_len)
 {
-    char name[PROTO_MAX_NAME + 1];
-    uint32_t n = name_len > PROTO_MAX_NAME ? PROTO_MAX_NAME : name_len;
-    for (uint32_t i = 0; i < n; i++)
-        name[i] = (char)g_in[i];
-    name[n] = '\0';
-    return (uint32_t)cl_write_join(&g_client, name, g_out, sizeof g_out);
+    char token[PROTO_MAX_TOKEN + 1];
+    if (token_len > PROTO_MAX_TOKEN)
+        return 0;
+    for (uint32_t i = 0; i < token_len; i++)
+        token[i] = (char)g_in[i];
+    token[token_len] = '\0';
+    cl_set_token(&g_client, token);
+    uint32_t n = (uint32_t)cl_write_join(&g_client, g_out, sizeof g_out);
+    cl_set_token(&g_client, "");
+    return n;
 }
+
+/* The socket closed: keep the player, its inputs and prediction for a
+ * resume (cl_disconnected). */
+EXPORT(tw_disconnected) void tw_disconnected(void) { cl_disconnected(&g_client); }
+/* 1 once a WELCOME gave a resume token (the next JOIN carries it). */
+EXPORT(tw_have_resume) uint32_t tw_have_resume(void) { return g_client.have_resume; }
+/* 1 when the last WELCOME resumed the player it had before. */
+EXPORT(tw_resumed) uint32_t tw_resumed(void) { return g_client.welcome.resumed; }
 
 /* The message is in the in-buffer. Returns its type or a negative error. */
 EXPORT(tw_receive) int tw_receive(uint32_t len, double now_ms)
@@ -94,8 +117,9 @@ EXPORT(tw_self_server) double tw_self_server(uint32_t k)
     }
 }
 
-/* The locally predicted player (valid once the first snapshot arrived):
- * k: 0 x, 1 y, 2 vx, 3 vy; 4 is 1 when there is a prediction. */
+/* The locally predicted player (valid once the first snapshot arrived,
+ * and kept while disconnected): k: 0 x, 1 y, 2 vx, 3 vy; 4 is 1 when
+ * there is a prediction; 5 aim, 6 flags. */
 EXPORT(tw_self_predicted) double tw_self_predicted(uint32_t k)
 {
     const sim_player *p = &g_client.predicted;
@@ -104,6 +128,8 @@ EXPORT(tw_self_predicted) double tw_self_predicted(uint32_t k)
     case 1: return p->pos[1];
     case 2: return p->vel[0];
     case 3: return p->vel[1];
+    case 5: return p->aim;
+    case 6: return p->flags;
     default: return g_client.have_self;
     }
 }
@@ -120,7 +146,9 @@ EXPORT(tw_stats) double *tw_stats(void)
         cl_interp_depth(&g_client), g_client.welcome.player_id, g_client.welcome.tick_rate,
         g_client.welcome.snapshot_rate, g_client.last_input_seq, g_client.next_seq - 1,
         latest ? latest->tick : 0, g_client.render_tick, g_client.joined, g_client.welcome.match_id,
+        g_client.welcome.resumed, g_client.have_resume, g_client.max_sent_seq,
     };
+    _Static_assert(sizeof v / sizeof v[0] <= sizeof g_stats / sizeof g_stats[0], "g_stats too small");
     for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++)
         g_stats[i] = v[i];
     return g_stats;
