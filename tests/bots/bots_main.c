@@ -1,7 +1,9 @@
 /* tickwire-bots: the headless load tester. Parses flags, raises the open
- * file limit, scrapes the server's /metrics (which also tells whether the
- * server is there at all), runs the swarm, scrapes /metrics again while the
- * bots are still connected, and writes the reports.
+ * file limit, reads the token secret (if given), scrapes the server's
+ * /metrics (which also tells whether the server is there at all), runs the
+ * swarm, scrapes /metrics again while the bots are still connected, and
+ * writes the reports. Every HTTP request goes over the swarm's lws
+ * context, so wss:// servers (https /metrics) work the same.
  *
  * Exit status: 0 the run completed (failures are counted in the report),
  * 1 the server could not be reached at all, 2 bad flags. SIGINT/SIGTERM end
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "opts.h"
 #include "prom.h"
 #include "report.h"
@@ -34,7 +37,7 @@ static void on_signal(int sig)
 
 /* One GET /metrics. */
 typedef struct scrape {
-    int rc;          /* PROM_HTTP_* */
+    int rc;          /* SWARM_HTTP_* */
     int status;
     int parsed;      /* body parsed as Prometheus text */
     char err[200];
@@ -42,15 +45,14 @@ typedef struct scrape {
     struct timespec at;
 } scrape;
 
-static void scrape_metrics(const bots_opts *o, scrape *s)
+static void scrape_metrics(swarm *sw, scrape *s)
 {
     char *body = NULL;
     size_t len = 0;
     memset(s, 0, sizeof *s);
     clock_gettime(CLOCK_MONOTONIC, &s->at);
-    s->rc = prom_http_get(o->host, o->port, "/metrics", METRICS_TIMEOUT_MS, &s->status, &body, &len, s->err,
-                          sizeof s->err);
-    if (s->rc == PROM_HTTP_OK && s->status == 200) {
+    s->rc = swarm_http_get(sw, "/metrics", METRICS_TIMEOUT_MS, &s->status, &body, &len, s->err, sizeof s->err);
+    if (s->rc == SWARM_HTTP_OK && s->status == 200) {
         if (prom_parse(body, len, &s->set, s->err, sizeof s->err) == 0)
             s->parsed = 1;
     }
@@ -63,21 +65,21 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
 }
 
 typedef struct run_ctx {
-    const bots_opts *opts;
+    swarm *sw;
     scrape end;
 } run_ctx;
 
 static void at_end(void *arg)
 {
     run_ctx *rc = arg;
-    scrape_metrics(rc->opts, &rc->end);
+    scrape_metrics(rc->sw, &rc->end);
 }
 
 /* Why the first scrape gives no server figures, in words for the report. */
 static void metrics_note(const scrape *s, const scrape *e, report_metrics *m)
 {
     m->http_status = s->status;
-    if (s->rc != PROM_HTTP_OK)
+    if (s->rc != SWARM_HTTP_OK)
         snprintf(m->note, sizeof m->note, "GET /metrics failed: %s", s->err);
     else if (s->status == 404)
         snprintf(m->note, sizeof m->note, "the server has no GET /metrics (404)");
@@ -85,7 +87,7 @@ static void metrics_note(const scrape *s, const scrape *e, report_metrics *m)
         snprintf(m->note, sizeof m->note, "GET /metrics answered HTTP %d", s->status);
     else if (!s->parsed)
         snprintf(m->note, sizeof m->note, "GET /metrics is not Prometheus text: %s", s->err);
-    else if (e->rc != PROM_HTTP_OK)
+    else if (e->rc != SWARM_HTTP_OK)
         snprintf(m->note, sizeof m->note, "the final GET /metrics failed: %s", e->err);
     else if (!e->parsed)
         snprintf(m->note, sizeof m->note, "the final GET /metrics answered HTTP %d%s%s", e->status,
@@ -141,29 +143,32 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    static uint8_t secret[AUTH_SECRET_MAX];
+    int secret_len = 0;
+    if (o.token_secret_file && (secret_len = auth_read_secret(o.token_secret_file, secret, sizeof secret, err,
+                                                              sizeof err)) < 0) {
+        fprintf(stderr, "%s: --token-secret-file: %s\n", argv[0], err);
+        return 2;
+    }
+
     report_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
     report_input in = {.opts = &o, .reachable = 1, .metrics = &metrics, .started = time(NULL)};
-
-    /* The first scrape doubles as "is anything listening there at all". */
-    scrape start;
-    scrape_metrics(&o, &start);
-    if (start.rc == PROM_HTTP_UNREACHABLE) {
-        snprintf(err, sizeof err, "cannot reach %s:%d: %.160s", o.host, o.port, start.err);
-        fprintf(stderr, "tickwire-bots: %s\n", err);
-        in.reachable = 0;
-        in.error = err;
-        snprintf(metrics.note, sizeof metrics.note, "server not reached");
-        write_reports(&o, &in);
-        prom_free(&start.set);
-        return 1;
-    }
 
     swarm_config sc = {
         .host = o.host,
         .host_header = o.host_header,
         .port = o.port,
         .path = o.path,
+        .tls = o.tls,
+        .ca_path = o.ca_path,
+        .insecure = o.insecure,
+        .secret = o.token_secret_file ? secret : NULL,
+        .secret_len = (size_t)secret_len,
+        .max_connecting = o.max_connecting,
+        .backoff_base_ms = o.backoff_base_ms,
+        .backoff_max_ms = o.backoff_max_ms,
+        .chaos_drop = o.chaos_drop,
         .bots = o.bots,
         .duration_s = o.duration_s,
         .ramp_s = o.ramp_s,
@@ -177,14 +182,29 @@ int main(int argc, char **argv)
     swarm *sw = swarm_create(&sc, err, sizeof err);
     if (!sw) {
         fprintf(stderr, "tickwire-bots: %s\n", err);
-        prom_free(&start.set);
         return 1;
     }
-    printf("tickwire-bots: %d bots (%s) -> %s for %.1f s, ramp %.1f s\n", o.bots, behavior_name(o.behavior), o.url,
-           o.duration_s, o.ramp_s);
+
+    /* The first scrape doubles as "is anything listening there at all". */
+    scrape start;
+    scrape_metrics(sw, &start);
+    if (start.rc == SWARM_HTTP_UNREACHABLE) {
+        snprintf(err, sizeof err, "cannot reach %s:%d: %.160s", o.host, o.port, start.err);
+        fprintf(stderr, "tickwire-bots: %s\n", err);
+        in.reachable = 0;
+        in.error = err;
+        snprintf(metrics.note, sizeof metrics.note, "server not reached");
+        write_reports(&o, &in);
+        prom_free(&start.set);
+        swarm_destroy(sw);
+        return 1;
+    }
+    printf("tickwire-bots: %d bots (%s) -> %s for %.1f s, ramp %.1f s, tokens %s\n", o.bots,
+           behavior_name(o.behavior), o.url, o.duration_s, o.ramp_s,
+           o.token_secret_file ? "minted with the secret" : "from POST /api/join");
     fflush(stdout);
 
-    run_ctx ctx = {.opts = &o};
+    run_ctx ctx = {.sw = sw};
     swarm_result res;
     g_swarm = sw;
     swarm_run(sw, &g_stop, at_end, &ctx, &res);
@@ -194,6 +214,17 @@ int main(int argc, char **argv)
     metrics_note(&start, &ctx.end, &metrics);
     if (metrics.available)
         prom_window_compute(&start.set, &ctx.end.set, seconds_between(&start.at, &ctx.end.at), &metrics.w);
+    if (res.connected_scrape) {
+        prom_set cs = {0};
+        char perr[200];
+        if (prom_parse(res.connected_scrape, res.connected_scrape_len, &cs, perr, sizeof perr) == 0) {
+            metrics.connected_available = 1;
+            metrics.connected_t_s = res.connected_scrape_t_s;
+            metrics.connected_rss_bytes = prom_get(&cs, "process_resident_memory_bytes");
+            metrics.connected_connections = prom_get(&cs, "tickwire_connections");
+        }
+        prom_free(&cs);
+    }
     in.res = &res;
     if (res.ever_connected == 0) {
         in.reachable = 0;

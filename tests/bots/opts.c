@@ -16,14 +16,27 @@ void opts_usage(FILE *out, const char *prog)
             "usage: %s [flags]\n"
             "Drives N headless bots (the browser's netcode: prediction and reconciliation)\n"
             "against a tickwire server from one process, then reports what they saw.\n"
-            "  --url URL          ws://HOST:PORT[/PATH], HOST numeric (default ws://127.0.0.1:8080)\n"
+            "  --url URL          ws:// or wss://HOST:PORT[/PATH], HOST numeric or localhost\n"
+            "                     (default ws://127.0.0.1:8080)\n"
             "  --bots N           bots to run, 1..%d (default 10)\n"
             "  --duration S       length of the whole run in seconds, ramp included (default 10)\n"
             "  --ramp S           spread the connects over S seconds, < duration (default 1)\n"
             "  --behavior B       wander (reference workload), idle, circle or chaos (default wander)\n"
             "  --input-rate HZ    input messages per second per bot; inputs are made one per tick\n"
             "                     and batched (default: the tick rate from WELCOME)\n"
-            "  --chaos-prob P     chaos: chance per bot per second of a disconnect, 0..1 (default 0.1)\n"
+            "  --chaos-prob P     chaos: chance per bot per second of a drop, 0..1 (default 0.1)\n"
+            "  --chaos-drop K     chaos: how a connection is dropped: close (close frame), reset\n"
+            "                     (no close frame), takeover (resume on a new connection while\n"
+            "                     the old one is open) or mix (default mix)\n"
+            "  --backoff-base-ms MS  chaos: reconnect backoff, full jitter: attempt k waits\n"
+            "                     random(0, min(max, base * 2^k)) (default 250)\n"
+            "  --backoff-max-ms MS   cap of that wait (default 4000)\n"
+            "  --token-secret-file F  mint each bot's join token with the server's secret\n"
+            "                     (default: ask the demo server, POST /api/join?name=bot-N)\n"
+            "  --ca FILE          wss: trust this CA or self-signed certificate (PEM)\n"
+            "  --insecure         wss: accept any certificate (self-signed, other name)\n"
+            "  --max-connecting N connection attempts in flight at once, token fetch to WELCOME\n"
+            "                     (default 64, 16 over wss: TLS handshakes are costly)\n"
             "  --phases N         spread the bots' ticks over N evenly spaced slots of the tick, 1..64\n"
             "                     (default 8, fewer when a slot would be under 2 ms; 1 = all bots tick\n"
             "                     together, at one arbitrary phase of the server's tick, which the\n"
@@ -35,6 +48,24 @@ void opts_usage(FILE *out, const char *prog)
             "Exit status: 0 the run completed (failures are in the report), 1 the server\n"
             "could not be reached at all, 2 bad flags.\n",
             prog, MAX_BOTS);
+}
+
+static const char *const DROP_NAMES[] = {"mix", "close", "reset", "takeover"};
+
+int drop_kind_parse(const char *name, drop_kind *out)
+{
+    for (int k = 0; k < 4; k++) {
+        if (strcmp(name, DROP_NAMES[k]) == 0) {
+            *out = (drop_kind)k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *drop_kind_name(drop_kind k)
+{
+    return (unsigned)k < 4 ? DROP_NAMES[k] : "?";
 }
 
 static int parse_long(const char *flag, const char *v, long lo, long hi, long *out, char *err, size_t errlen)
@@ -67,13 +98,14 @@ static int parse_double(const char *flag, const char *v, double lo, double hi, d
 int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
 {
     const char *p;
+    int tls = 0;
     if (strncmp(url, "ws://", 5) == 0) {
         p = url + 5;
     } else if (strncmp(url, "wss://", 6) == 0) {
-        snprintf(err, errlen, "--url: wss:// is not supported (the server speaks plain ws://)");
-        return -1;
+        p = url + 6;
+        tls = 1;
     } else {
-        snprintf(err, errlen, "--url: '%s' must start with ws://", url);
+        snprintf(err, errlen, "--url: '%s' must start with ws:// or wss://", url);
         return -1;
     }
     char host[64];
@@ -103,7 +135,7 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
         p += hl;
     }
     host[hl] = '\0';
-    long port = 80;
+    long port = tls ? 443 : 80;
     if (*p == ':') {
         p++;
         size_t pl = strcspn(p, "/");
@@ -126,6 +158,9 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "--url: path too long");
         return -1;
     }
+    /* The name as given goes into the Host header (and SNI). */
+    char name[64];
+    snprintf(name, sizeof name, "%s", host);
     if (!v6 && strcmp(host, "localhost") == 0)
         snprintf(host, sizeof host, "127.0.0.1");
     unsigned char addr[16];
@@ -141,15 +176,21 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
     if (v6)
         snprintf(o->host_header, sizeof o->host_header, "[%s]:%ld", host, port);
     else
-        snprintf(o->host_header, sizeof o->host_header, "%s:%ld", host, port);
+        snprintf(o->host_header, sizeof o->host_header, "%s:%ld", name, port);
     o->port = (int)port;
+    o->tls = tls;
     o->url = url;
     return 0;
 }
 
-static const char *const KNOWN[] = {"--url", "--bots", "--duration", "--ramp", "--behavior",
-                                    "--input-rate", "--chaos-prob", "--report", "--html", "--seed",
-                                    "--phases"};
+static const char *const KNOWN[] = {"--url",          "--bots",          "--duration",
+                                    "--ramp",         "--behavior",      "--input-rate",
+                                    "--chaos-prob",   "--report",        "--html",
+                                    "--seed",         "--phases",        "--chaos-drop",
+                                    "--backoff-base-ms", "--backoff-max-ms", "--token-secret-file",
+                                    "--ca",           "--max-connecting", "--insecure"};
+/* Flags that take no value. */
+#define FLAG_INSECURE 17
 
 /* Splits "--flag=value" / "--flag value". Returns the flag's index in
  * KNOWN, or -1 with err set. */
@@ -169,6 +210,14 @@ static int next_flag(int argc, char **argv, int *i, const char **val, char *err,
     if (k < 0) {
         snprintf(err, errlen, "unknown flag '%.*s'", (int)flen, arg);
         return -1;
+    }
+    if (k == FLAG_INSECURE) {
+        if (eq) {
+            snprintf(err, errlen, "%s takes no value", KNOWN[k]);
+            return -1;
+        }
+        *val = "";
+        return k;
     }
     if (eq) {
         *val = eq + 1;
@@ -190,6 +239,9 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     o->behavior = BEHAVIOR_WANDER;
     o->chaos_prob = 0.1;
     o->phases = 8;
+    o->backoff_base_ms = 250;
+    o->backoff_max_ms = 4000;
+    o->chaos_drop = DROP_MIX;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     /* 32 bits: the report carries it as a JSON number, exact in any reader */
@@ -255,6 +307,33 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             rc = parse_long(flag, v, 1, 64, &n, err, errlen);
             o->phases = (int)n;
             break;
+        case 11:
+            if (drop_kind_parse(v, &o->chaos_drop)) {
+                snprintf(err, errlen, "--chaos-drop: '%s' is not one of mix, close, reset, takeover", v);
+                rc = -1;
+            }
+            break;
+        case 12:
+            rc = parse_long(flag, v, 1, 60000, &n, err, errlen);
+            o->backoff_base_ms = (int)n;
+            break;
+        case 13:
+            rc = parse_long(flag, v, 1, 600000, &n, err, errlen);
+            o->backoff_max_ms = (int)n;
+            break;
+        case 14:
+            o->token_secret_file = v;
+            break;
+        case 15:
+            o->ca_path = v;
+            break;
+        case 16:
+            rc = parse_long(flag, v, 1, MAX_BOTS, &n, err, errlen);
+            o->max_connecting = (int)n;
+            break;
+        case FLAG_INSECURE:
+            o->insecure = 1;
+            break;
         default:
             break;
         }
@@ -270,5 +349,16 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
                  o->ramp_s, o->duration_s);
         return OPTS_ERROR;
     }
+    if ((o->ca_path || o->insecure) && !o->tls) {
+        snprintf(err, errlen, "%s needs a wss:// URL", o->ca_path ? "--ca" : "--insecure");
+        return OPTS_ERROR;
+    }
+    if (o->backoff_max_ms < o->backoff_base_ms) {
+        snprintf(err, errlen, "--backoff-max-ms %d is below --backoff-base-ms %d", o->backoff_max_ms,
+                 o->backoff_base_ms);
+        return OPTS_ERROR;
+    }
+    if (!o->max_connecting)
+        o->max_connecting = o->tls ? 16 : 64;
     return OPTS_OK;
 }

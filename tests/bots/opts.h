@@ -4,8 +4,10 @@
  *
  * The URL is parsed here, not by lws, because name lookup would block the
  * event loop: the host must be a numeric address (IPv4, or IPv6 in
- * brackets); "localhost" is taken as 127.0.0.1. Only ws:// is supported
- * (the server has no TLS). */
+ * brackets); "localhost" is connected to as 127.0.0.1 but keeps its name in
+ * the Host header and, over wss://, for SNI and the certificate check
+ * (mbedTLS 2.28 matches only DNS names, not IP addresses, in a certificate:
+ * a certificate checked with --ca wants wss://localhost, not 127.0.0.1). */
 #ifndef TW_BOTS_OPTS_H
 #define TW_BOTS_OPTS_H
 
@@ -15,11 +17,26 @@
 
 #include "behavior.h"
 
+/* chaos: how a bot's connection is dropped. */
+typedef enum drop_kind {
+    DROP_MIX,      /* each drop one of the three below, evenly */
+    DROP_CLOSE,    /* a close frame (1000 "chaos reconnect") */
+    DROP_RESET,    /* the socket shut down without a close frame: a lost link */
+    DROP_TAKEOVER, /* a new connection resumes while the old one is still open */
+} drop_kind;
+
 typedef struct bots_opts {
     const char *url;
-    char host[64];           /* numeric, without brackets */
-    char host_header[80];    /* "host:port" for the Host header */
+    char host[64];           /* numeric, without brackets: where to connect */
+    char host_header[80];    /* "host:port" for the Host header (and, over TLS, SNI) */
     int port;
+    int tls;                 /* wss:// */
+    const char *ca_path;     /* --ca: trust this CA or certificate (PEM) */
+    int insecure;            /* --insecure: accept any certificate */
+    const char *token_secret_file; /* mint join tokens; NULL: POST /api/join (demo) */
+    int backoff_base_ms, backoff_max_ms; /* chaos: reconnect backoff, full jitter */
+    drop_kind chaos_drop;
+    int max_connecting;      /* connection attempts in flight at once */
     char path[128];
     int bots;
     double duration_s;       /* whole run, ramp included */
@@ -39,9 +56,12 @@ enum { OPTS_OK = 0, OPTS_HELP = 1, OPTS_ERROR = -1 };
  * OPTS_ERROR with the reason in err. */
 int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen);
 
-/* ws://HOST[:PORT][/PATH]. Returns 0, or -1 with the reason in err. */
+/* ws:// or wss://HOST[:PORT][/PATH]. Returns 0, or -1 with the reason in err. */
 int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen);
 
 void opts_usage(FILE *out, const char *prog);
+
+int drop_kind_parse(const char *name, drop_kind *out);
+const char *drop_kind_name(drop_kind k);
 
 #endif

@@ -1,9 +1,8 @@
-/* prom: the server's GET /metrics, read the simple way. A blocking HTTP/1.1
- * GET over a plain socket with a deadline (it runs twice per load test,
- * before the first bot connects and when the measurement ends), a parser
- * for the Prometheus text format, and the arithmetic that turns two
- * scrapes into the figures of one window: counter deltas, end gauges and
- * quantiles of a histogram's buckets over the window.
+/* prom: the server's GET /metrics (fetched by swarm_http_get, over the
+ * bots' own lws context, so https works too): a parser for the Prometheus
+ * text format, and the arithmetic that turns two scrapes into the figures
+ * of one window: counter deltas, end gauges and quantiles of a
+ * histogram's buckets over the window.
  *
  * The parser keeps each sample as its series key, the metric name plus
  * its label set exactly as written without blanks (e.g.
@@ -27,17 +26,6 @@ typedef struct prom_set {
     int n, cap;
 } prom_set;
 
-/* Result of prom_http_get. */
-enum { PROM_HTTP_OK = 0, PROM_HTTP_UNREACHABLE = -1, PROM_HTTP_ERROR = -2 };
-
-/* GET http://host:port/path with `timeout_ms` for the whole exchange.
- * Returns PROM_HTTP_OK with *status and a malloc'd, NUL-terminated *body
- * (free it), PROM_HTTP_UNREACHABLE when the TCP connect failed, or
- * PROM_HTTP_ERROR when the exchange went wrong; err says why. Handles
- * Content-Length, chunked and read-to-close bodies. */
-int prom_http_get(const char *host, int port, const char *path, int timeout_ms, int *status, char **body,
-                  size_t *len, char *err, size_t errlen);
-
 /* Parses Prometheus text into `out` (appends; prom_free releases).
  * Returns 0, or -1 with the 1-based line number and reason in err. */
 int prom_parse(const char *text, size_t len, prom_set *out, char *err, size_t errlen);
@@ -58,6 +46,7 @@ typedef struct prom_window {
     double ticks, missed_ticks, tick_overruns, snapshots_skipped;
     double cpu_seconds;
     double resident_memory_bytes, connections;  /* at the end */
+    double joins, leaves, holds, resumes, holds_expired, auth_refusals; /* deltas */
     double tick_count, tick_sum_s, tick_p50_s, tick_p99_s;
 } prom_window;
 

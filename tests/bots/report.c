@@ -18,6 +18,8 @@ typedef struct derived {
     double corrections_per_bot_minute;
     double cpu_s, cpu_pct_of_core, cpu_us_per_bot_second;
     double srv_cpu_pct, srv_snapshot_Bps, srv_snapshots_ps, srv_inputs_ps, srv_ticks_ps, srv_tick_mean_ms;
+    double rss_growth_pct;    /* end vs all bots in; NaN when either is missing */
+    char f1[32], f2[32];      /* scratch for fmt */
 } derived;
 
 static double ratio(double a, double b)
@@ -50,6 +52,9 @@ static void derive(const report_input *in, derived *d)
         d->srv_ticks_ps = ratio(w->ticks, w->seconds);
         d->srv_tick_mean_ms = 1000.0 * ratio(w->tick_sum_s, w->tick_count);
     }
+    d->rss_growth_pct = NAN;
+    if (m && m->available && m->connected_available)
+        d->rss_growth_pct = 100.0 * (ratio(m->w.resident_memory_bytes, m->connected_rss_bytes) - 1.0);
 }
 
 /* "12.3" or "n/a". */
@@ -76,7 +81,7 @@ static void print_reasons(FILE *out, const swarm_reasons *rs)
         fprintf(out, "      %6u x  (other reasons)\n", rs->other);
 }
 
-static void print_server(FILE *out, const report_input *in, const derived *d)
+static void print_server(FILE *out, const report_input *in, derived *d)
 {
     const report_metrics *m = in->metrics;
     char a[32], b[32], c[32], e[32];
@@ -100,6 +105,15 @@ static void print_server(FILE *out, const report_input *in, const derived *d)
             fmt(c, sizeof c, "%.1f", d->srv_snapshot_Bps / 1e3), fmt(e, sizeof e, "%.0f", w->snapshots_skipped));
     fprintf(out, "    input messages     %s (%s/s)\n", fmt(a, sizeof a, "%.0f", w->input_messages),
             fmt(b, sizeof b, "%.0f", d->srv_inputs_ps));
+    fprintf(out, "    players            %s joins, %s leaves, %s holds, %s resumes, %s holds expired, %s auth refusals\n",
+            fmt(a, sizeof a, "%.0f", w->joins), fmt(b, sizeof b, "%.0f", w->leaves), fmt(c, sizeof c, "%.0f", w->holds),
+            fmt(e, sizeof e, "%.0f", w->resumes), fmt(d->f1, sizeof d->f1, "%.0f", w->holds_expired),
+            fmt(d->f2, sizeof d->f2, "%.0f", w->auth_refusals));
+    if (m->connected_available)
+        fprintf(out, "    memory             rss %s MB with all bots in (at %.1f s), %s MB at the end (%s%%)\n",
+                fmt(a, sizeof a, "%.1f", m->connected_rss_bytes / 1e6), m->connected_t_s,
+                fmt(b, sizeof b, "%.1f", w->resident_memory_bytes / 1e6),
+                fmt(c, sizeof c, "%+.1f", d->rss_growth_pct));
 }
 
 void report_print(FILE *out, const report_input *in)
@@ -126,9 +140,33 @@ void report_print(FILE *out, const report_input *in)
             r->connected_max, r->connected_end, r->ever_connected, o->bots, r->pending_at_end);
     fprintf(out, "  failed               %u of %u connection attempts\n", r->failed, r->connect_attempts);
     print_reasons(out, &r->failures);
-    if (o->behavior == BEHAVIOR_CHAOS)
-        fprintf(out, "  chaos                %u closes, %u reconnects of %u attempts\n", r->chaos_closes,
-                r->reconnects, r->reconnect_attempts);
+    if (r->auth_refused)
+        fprintf(out, "  auth refused         %u (1008 before WELCOME: never retried; %u bots given up)\n",
+                r->auth_refused, r->dead_at_end);
+    fprintf(out, "  join tokens          %u %s, %u failed", r->tokens_received,
+            r->tokens_minted ? "minted with the secret" : "from POST /api/join", r->tokens_failed);
+    if (r->token_ms.n)
+        fprintf(out, "; fetch p50 %.1f ms, p99 %.1f ms, max %.1f ms", r->token_ms.p50, r->token_ms.p99,
+                r->token_ms.max);
+    fprintf(out, "\n");
+    print_reasons(out, &r->token_failures);
+    if (o->behavior == BEHAVIOR_CHAOS) {
+        fprintf(out, "  chaos                %u drops (close %u, reset %u, takeover %u; by the server %u), "
+                     "%u reconnects of %u attempts\n",
+                r->drops, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
+                r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_SERVER], r->reconnects,
+                r->reconnect_attempts);
+        fprintf(out, "  resume               %u attempts: %u resumed, %u as another player, %u refused (resume "
+                     "expired), %u not flagged, %u lost; %u rejoined fresh; %u away at the end\n",
+                r->resume_attempts, r->resumed, r->resumed_as_other, r->resume_refused, r->resume_unflagged,
+                r->resume_lost, r->rejoined, r->away_at_end);
+        fprintf(out, "  drop -> resumed      p50 %.1f ms, p99 %.1f ms, max %.1f ms (%u)\n", r->resume_ms.p50,
+                r->resume_ms.p99, r->resume_ms.max, r->resume_ms.n);
+        fprintf(out, "  while away           %llu inputs made (sent after the resume), %llu waited; takeover: "
+                     "%u old connections closed by the server\n",
+                (unsigned long long)r->inputs_offline, (unsigned long long)r->inputs_offline_waited,
+                r->takeover_old_closed);
+    }
     fprintf(out, "  disconnects          %u\n", r->disconnects.total);
     print_reasons(out, &r->disconnects);
     fprintf(out, "  input->ack rtt       p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%llu acks)\n",
@@ -264,12 +302,23 @@ static void jw_reasons(jw *j, const char *key, const swarm_reasons *rs)
     jw_close(j, ']');
 }
 
+static void jw_quant(jw *j, const char *key, const swarm_quant *q)
+{
+    jw_open(j, key, '{');
+    jw_num(j, "samples", q->n);
+    jw_num(j, "p50", q->n ? q->p50 : NAN);
+    jw_num(j, "p99", q->n ? q->p99 : NAN);
+    jw_num(j, "max", q->n ? q->max : NAN);
+    jw_close(j, '}');
+}
+
 /* One array per column of the time series, compact on one line. */
 static void jw_series(jw *j, const swarm_result *r)
 {
     static const char *const COLS[] = {"t_s",       "connected",    "snapshots_per_s", "kb_per_s_down",
                                        "kb_per_s_up", "inputs_per_s", "rtt_p50_ms",      "rtt_p99_ms",
-                                       "corrections", "bots_cpu_pct", "bots_tick_late_ms"};
+                                       "corrections", "bots_cpu_pct", "bots_tick_late_ms", "drops",
+                                       "resumed"};
     jw_open(j, "series", '{');
     for (size_t c = 0; c < sizeof COLS / sizeof COLS[0]; c++) {
         jw_key(j, COLS[c]);
@@ -289,7 +338,9 @@ static void jw_series(jw *j, const swarm_result *r)
             case 7: v = s->rtt_n ? s->rtt_p99_ms : NAN; break;
             case 8: v = s->corrections; break;
             case 9: v = s->cpu_pct; break;
-            default: v = s->tick_late_ms; break;
+            case 10: v = s->tick_late_ms; break;
+            case 11: v = s->drops; break;
+            default: v = s->resumed; break;
             }
             if (i)
                 fputs(", ", j->f);
@@ -335,6 +386,23 @@ static void json_server(jw *j, const report_input *in, const derived *d)
         jw_num(j, "p50", w->tick_p50_s * 1e3);
         jw_num(j, "p99", w->tick_p99_s * 1e3);
         jw_close(j, '}');
+        jw_num(j, "joins", w->joins);
+        jw_num(j, "leaves", w->leaves);
+        jw_num(j, "holds", w->holds);
+        jw_num(j, "resumes", w->resumes);
+        jw_num(j, "holds_expired", w->holds_expired);
+        jw_num(j, "auth_refusals", w->auth_refusals);
+    }
+    if (m) {
+        jw_open(j, "all_connected", '{');
+        jw_bool(j, "available", m->connected_available);
+        if (m->connected_available) {
+            jw_num(j, "t_s", m->connected_t_s);
+            jw_num(j, "resident_memory_bytes", m->connected_rss_bytes);
+            jw_num(j, "connections", m->connected_connections);
+        }
+        jw_close(j, '}');
+        jw_num(j, "resident_memory_growth_pct", d->rss_growth_pct);
     }
     jw_close(j, '}');
 }
@@ -366,6 +434,39 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_num(j, "chaos_closes", r->chaos_closes);
     jw_num(j, "reconnect_attempts", r->reconnect_attempts);
     jw_num(j, "reconnects", r->reconnects);
+    jw_num(j, "auth_refused", r->auth_refused);
+    jw_num(j, "dead_at_end", r->dead_at_end);
+    jw_close(j, '}');
+
+    jw_open(j, "tokens", '{');
+    jw_str(j, "source", r->tokens_minted ? "secret_file" : "demo");
+    jw_num(j, "requested", r->tokens_requested);
+    jw_num(j, "received", r->tokens_received);
+    jw_num(j, "failed", r->tokens_failed);
+    jw_reasons(j, "failures", &r->token_failures);
+    jw_quant(j, "fetch_ms", &r->token_ms);
+    jw_close(j, '}');
+
+    jw_open(j, "resume", '{');
+    jw_num(j, "drops", r->drops);
+    jw_open(j, "drops_by_kind", '{');
+    jw_num(j, "close", r->drops_by[SWARM_DROP_CLOSE]);
+    jw_num(j, "reset", r->drops_by[SWARM_DROP_RESET]);
+    jw_num(j, "takeover", r->drops_by[SWARM_DROP_TAKEOVER]);
+    jw_num(j, "server", r->drops_by[SWARM_DROP_SERVER]);
+    jw_close(j, '}');
+    jw_num(j, "attempts", r->resume_attempts);
+    jw_num(j, "resumed", r->resumed);
+    jw_num(j, "resumed_as_other", r->resumed_as_other);
+    jw_num(j, "not_flagged", r->resume_unflagged);
+    jw_num(j, "refused", r->resume_refused);
+    jw_num(j, "lost", r->resume_lost);
+    jw_num(j, "rejoined", r->rejoined);
+    jw_num(j, "away_at_end", r->away_at_end);
+    jw_num(j, "takeover_old_closed", r->takeover_old_closed);
+    jw_quant(j, "latency_ms", &r->resume_ms);
+    jw_u64(j, "inputs_offline", r->inputs_offline);
+    jw_u64(j, "inputs_offline_waited", r->inputs_offline_waited);
     jw_close(j, '}');
 
     jw_open(j, "rtt_ms", '{');
@@ -449,7 +550,7 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw j = {f, 0, {1}};
     jw_open(&j, NULL, '{');
     jw_str(&j, "tool", "tickwire-bots");
-    jw_num(&j, "report_version", 1);
+    jw_num(&j, "report_version", 2);
     jw_num(&j, "started_unix", (double)in->started);
     jw_open(&j, "config", '{');
     jw_str(&j, "url", o->url);
@@ -465,6 +566,16 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
         jw_num(&j, "chaos_prob", o->chaos_prob);
     jw_num(&j, "phases", o->phases);
     jw_u64(&j, "seed", o->seed);
+    jw_bool(&j, "tls", o->tls);
+    jw_str(&j, "ca", o->ca_path);
+    jw_bool(&j, "insecure", o->insecure);
+    jw_str(&j, "token_source", o->token_secret_file ? "secret_file" : "demo");
+    jw_num(&j, "max_connecting", o->max_connecting);
+    if (o->behavior == BEHAVIOR_CHAOS) {
+        jw_str(&j, "chaos_drop", drop_kind_name(o->chaos_drop));
+        jw_num(&j, "backoff_base_ms", o->backoff_base_ms);
+        jw_num(&j, "backoff_max_ms", o->backoff_max_ms);
+    }
     jw_close(&j, '}');
     jw_bool(&j, "reachable", in->reachable);
     if (in->error)
@@ -618,14 +729,15 @@ static void html_reasons(FILE *f, const char *title, const swarm_reasons *rs)
     fprintf(f, "</table>\n");
 }
 
-static void html_charts(FILE *f, const swarm_result *r)
+static void html_charts(FILE *f, const swarm_result *r, int chaos)
 {
     int n = r->nseries;
-    double *col = calloc((size_t)(n ? n : 1) * 9, sizeof *col);
+    double *col = calloc((size_t)(n ? n : 1) * 11, sizeof *col);
     if (!col)
         return;
     double *t = col, *conn = col + n, *snaps = col + 2 * n, *kbd = col + 3 * n, *kbu = col + 4 * n,
-           *p50 = col + 5 * n, *p99 = col + 6 * n, *cpu = col + 7 * n, *late = col + 8 * n;
+           *p50 = col + 5 * n, *p99 = col + 6 * n, *cpu = col + 7 * n, *late = col + 8 * n, *drops = col + 9 * n,
+           *resumed = col + 10 * n;
     for (int i = 0; i < n; i++) {
         const swarm_sample *s = &r->series[i];
         double dt = s->dt_s > 0 ? s->dt_s : 1;
@@ -638,6 +750,8 @@ static void html_charts(FILE *f, const swarm_result *r)
         p99[i] = s->rtt_n ? s->rtt_p99_ms : NAN;
         cpu[i] = s->cpu_pct;
         late[i] = s->tick_late_ms;
+        drops[i] = s->drops;
+        resumed[i] = s->resumed;
     }
     chart_line lc[] = {{"connected", "#2a7ae2", conn}};
     chart_line ls[] = {{"snapshots/s", "#2a9d5c", snaps}};
@@ -649,13 +763,17 @@ static void html_charts(FILE *f, const swarm_result *r)
     svg_chart(f, "Input to ack round trip", "ms, acks of each second", t, n, lr, 2);
     chart_line lb[] = {{"cpu %", "#444444", cpu}, {"late ms", "#d64545", late}};
     svg_chart(f, "The bots' own process", "cpu in % of one core; latest clock wakeup in ms", t, n, lb, 2);
+    if (chaos) {
+        chart_line ld[] = {{"drops", "#d64545", drops}, {"resumed", "#2a9d5c", resumed}};
+        svg_chart(f, "Chaos", "connections dropped and players resumed, per second", t, n, ld, 2);
+    }
     free(col);
 }
 
 static void html_server(FILE *f, const report_input *in, const derived *d)
 {
     const report_metrics *m = in->metrics;
-    char a[32], b[32], c[32], e[32];
+    char a[32], b[32], c[32], e[32], g[32], h[32];
     fprintf(f, "<h2>Server (GET /metrics)</h2>\n");
     if (!m || !m->available) {
         fprintf(f, "<p>");
@@ -679,6 +797,14 @@ static void html_server(FILE *f, const report_input *in, const derived *d)
              fmt(e, sizeof e, "%.0f", w->snapshots_skipped));
     html_row(f, "input messages", "%s (%s/s)", fmt(a, sizeof a, "%.0f", w->input_messages),
              fmt(b, sizeof b, "%.0f", d->srv_inputs_ps));
+    html_row(f, "players", "%s joins, %s leaves, %s holds, %s resumes, %s holds expired, %s auth refusals",
+             fmt(a, sizeof a, "%.0f", w->joins), fmt(b, sizeof b, "%.0f", w->leaves), fmt(c, sizeof c, "%.0f", w->holds),
+             fmt(e, sizeof e, "%.0f", w->resumes), fmt(g, sizeof g, "%.0f", w->holds_expired),
+             fmt(h, sizeof h, "%.0f", w->auth_refusals));
+    if (m->connected_available)
+        html_row(f, "memory", "rss %s MB with all bots in (at %.1f s), %s MB at the end (%s%%)",
+                 fmt(a, sizeof a, "%.1f", m->connected_rss_bytes / 1e6), m->connected_t_s,
+                 fmt(b, sizeof b, "%.1f", w->resident_memory_bytes / 1e6), fmt(c, sizeof c, "%+.1f", d->rss_growth_pct));
     fprintf(f, "</table>\n");
 }
 
@@ -731,9 +857,26 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     html_row(f, "bots connected", "%u max, %u at end, %u ever, of %d", r->connected_max, r->connected_end,
              r->ever_connected, o->bots);
     html_row(f, "failed", "%u of %u attempts", r->failed, r->connect_attempts);
-    if (o->behavior == BEHAVIOR_CHAOS)
-        html_row(f, "chaos", "%u closes, %u reconnects of %u attempts", r->chaos_closes, r->reconnects,
+    if (r->auth_refused)
+        html_row(f, "auth refused", "%u (never retried)", r->auth_refused);
+    html_row(f, "join tokens", "%u %s, %u failed; fetch p50 %.1f ms, p99 %.1f ms, max %.1f ms", r->tokens_received,
+             r->tokens_minted ? "minted with the secret" : "from POST /api/join", r->tokens_failed, r->token_ms.p50,
+             r->token_ms.p99, r->token_ms.max);
+    if (o->behavior == BEHAVIOR_CHAOS) {
+        html_row(f, "chaos", "%u drops (close %u, reset %u, takeover %u; by the server %u), %u reconnects of %u attempts",
+                 r->drops, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
+                 r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_SERVER], r->reconnects,
                  r->reconnect_attempts);
+        html_row(f, "resume", "%u attempts: %u resumed, %u as another player, %u refused, %u not flagged, %u lost; "
+                 "%u rejoined fresh; %u away at the end",
+                 r->resume_attempts, r->resumed, r->resumed_as_other, r->resume_refused, r->resume_unflagged,
+                 r->resume_lost, r->rejoined, r->away_at_end);
+        html_row(f, "drop -> resumed", "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%u)", r->resume_ms.p50,
+                 r->resume_ms.p99, r->resume_ms.max, r->resume_ms.n);
+        html_row(f, "while away", "%llu inputs made, %llu waited; %u old connections closed by the server (takeover)",
+                 (unsigned long long)r->inputs_offline, (unsigned long long)r->inputs_offline_waited,
+                 r->takeover_old_closed);
+    }
     html_row(f, "disconnects", "%u", r->disconnects.total);
     html_row(f, "input->ack round trip", "p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%llu acks)",
              r->rtt_p50_ms, r->rtt_p95_ms, r->rtt_p99_ms, r->rtt_max_ms, (unsigned long long)r->rtt_n);
@@ -757,9 +900,10 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
              (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
     fprintf(f, "</table>\n");
     html_reasons(f, "Failures", &r->failures);
+    html_reasons(f, "Token failures", &r->token_failures);
     html_reasons(f, "Disconnects", &r->disconnects);
     fprintf(f, "<h2>Over time</h2>\n");
-    html_charts(f, r);
+    html_charts(f, r, o->behavior == BEHAVIOR_CHAOS);
     html_server(f, in, &d);
     fprintf(f, "</body></html>\n");
     if (fclose(f)) {

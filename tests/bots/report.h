@@ -20,6 +20,9 @@ typedef struct report_metrics {
     int http_status;          /* of the first scrape, 0 if none */
     char note[256];           /* why not available, or "" */
     prom_window w;
+    /* GET /metrics the first time all bots were playing */
+    int connected_available;
+    double connected_t_s, connected_rss_bytes, connected_connections;
 } report_metrics;
 
 typedef struct report_input {

@@ -1,11 +1,18 @@
 /* swarm: see swarm.h.
  *
- * A bot's life: IDLE -> connect -> CONNECTING -> (ws established) OPEN,
- * JOIN written -> (WELCOME) PLAYING -> closed -> IDLE. A failure is a NULL
- * from lws_client_connect_via_info, a CLIENT_CONNECTION_ERROR, or a close
- * before WELCOME; each is counted with its reason. A close after WELCOME
- * that the bot did not ask for is a disconnect, counted by close code and
- * reason. WSI_DESTROY always comes last and is where the wsi is forgotten.
+ * A bot's life: IDLE -> (demo mode) TOKEN, POST /api/join -> connect ->
+ * CONNECTING -> (ws established) OPEN, JOIN written -> (WELCOME) PLAYING
+ * -> closed -> IDLE, or DEAD after an auth refusal. A failure is a failed
+ * token request, a NULL from lws_client_connect_via_info, a
+ * CLIENT_CONNECTION_ERROR, or a close before WELCOME; each is counted with
+ * its reason. A close after WELCOME that the bot did not ask for is a
+ * disconnect, counted by close code and reason. WSI_DESTROY always comes
+ * last and is where the wsi is forgotten.
+ *
+ * A takeover drop leaves the old connection open (an "orphan") while the
+ * bot resumes on a new one; the orphan's callbacks are ignored except its
+ * close (the server should close it: "resumed on another connection") and
+ * its WSI_DESTROY. It is killed after ORPHAN_KILL_S if the server does not.
  *
  * Everything runs on the lws service thread; the only cross-thread entry
  * is swarm_wake (lws_cancel_service) for a signal. */
@@ -20,25 +27,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
+#include "auth.h"
 #include "client.h"
 #include "hist.h"
+#include "http.h"
 #include "proto.h"
 
 #define RX_MAX (PROTO_MAX_SNAPSHOT > PROTO_MAX_WELCOME ? PROTO_MAX_SNAPSHOT : PROTO_MAX_WELCOME)
 #define MAX_CATCHUP_TICKS 4        /* bot ticks run back to back after a stall */
-#define RECONNECT_POLL_US 20000    /* chaos: how often due reconnects are started */
+#define RECONNECT_POLL_US 20000    /* how often due (re)connects are looked for */
+#define BLOCKED_POLL_US 2000       /* ... while max_connecting attempts are in flight */
+#define ORPHAN_KILL_S 5            /* takeover: the old connection is killed after this */
+#define TOKEN_MAX_AGE_US 45000000  /* an unused demo token (valid 60 s) is fetched again after this */
+#define CHAOS_QUIET_S 2.0          /* no drops in the run's last seconds */
+#define MAX_TOKEN_BODY 1024
+#define MAX_METRICS_BODY (1u << 20)
 #define CLOSE_KILL_US 1500000      /* end: unanswered closes are killed after this */
 #define CLOSE_GIVE_UP_US 2500000   /* end: the context is destroyed after this */
 #define MIN_MEASURED_US 1000000    /* per-bot snapshot % only for bots connected this long */
 
-enum bot_state { B_IDLE, B_CONNECTING, B_OPEN, B_PLAYING };
+enum bot_state { B_IDLE, B_TOKEN, B_CONNECTING, B_OPEN, B_PLAYING, B_DEAD };
 enum close_kind { CK_NONE, CK_CHAOS, CK_END, CK_RECORDED };
 
 typedef struct bot {
+    uint32_t magic;           /* first, 0: not an http_req (see http_is_req) */
     struct lws *wsi;
+    struct lws *orphan;       /* takeover: the old connection, still open */
+    http_req *http;           /* token request in flight */
     swarm *sw;
     uint32_t index;
     uint8_t state;
@@ -48,28 +68,50 @@ typedef struct bot {
     uint8_t peer_closed;      /* the server sent a close frame */
     uint8_t failed_now;       /* this attempt's failure is already counted */
     uint8_t ever_played;
+    uint8_t resuming;         /* this connection's JOIN carries only the resume token */
+    uint8_t away;             /* dropped: trying to get its player back */
+    uint8_t refused_now;      /* this attempt got "resume expired" */
+    uint8_t auth_now;         /* this attempt got an auth refusal */
+    uint8_t have_token;
+    uint8_t drop_kind;        /* SWARM_DROP_*, of the current outage */
+    uint8_t scheduled;        /* start_at is set */
     int fd;                   /* the socket once established, else -1 (for nap) */
+    uint16_t held_match, held_player; /* the player to resume */
     uint32_t attempts, sessions;
+    uint32_t fails;           /* failed attempts since the last WELCOME (backoff exponent) */
     uint32_t snapshots;       /* while measuring, all sessions */
     uint32_t session_snaps;
     uint64_t connected_us;    /* while measuring, all sessions */
-    lws_usec_t reconnect_at;  /* chaos: 0 = none */
+    lws_usec_t start_at;      /* next attempt (when scheduled) */
+    lws_usec_t drop_at;       /* chaos: drop at this moment, 0 = none */
+    lws_usec_t drop_us;       /* when the current outage began */
+    lws_usec_t token_us;      /* when the token was requested, then received */
     lws_usec_t welcome_us, last_snap_us;
     uint8_t *rx;              /* only for messages split over several frames */
     uint32_t rx_len;
+    char token[PROTO_MAX_TOKEN + 1];
     behavior_state beh;
     cl_client cl;
 } bot;
 
+/* Samples kept for exact quantiles (token fetches, resumes: thousands). */
+typedef struct samples {
+    float *v;
+    size_t n, cap;
+} samples;
+
 /* Totals at the start of the current second, for the time series. */
 typedef struct marks {
     uint64_t snapshots, msgs_up, corrections, bytes_down, bytes_up;
+    uint32_t drops, resumed;
 } marks;
 
 struct swarm {
     swarm_config cfg;
     struct lws_context *ctx;
-    struct lws_protocols protocols[2];
+    struct lws_protocols protocols[3];
+    http_target http;
+    int ssl_flags;
     bot *bots;
     uint64_t rng;
     volatile sig_atomic_t *stop;
@@ -77,8 +119,13 @@ struct swarm {
     lws_usec_t t0;
     uint32_t next_connect;
     uint32_t playing;         /* bots in B_PLAYING */
-    uint32_t live;            /* bot wsis not destroyed yet */
-    lws_sorted_usec_list_t connect_sul, tick_sul, second_sul, status_sul, end_sul;
+    uint32_t pending;         /* bots in B_TOKEN, B_CONNECTING or B_OPEN */
+    uint32_t scheduled;       /* bots with a start_at */
+    uint32_t live;            /* bot wsis not destroyed yet (orphans included) */
+    samples token_ms, resume_ms;
+    int cscrape_started;
+    http_req *cscrape;
+    lws_sorted_usec_list_t connect_sul, tick_sul, second_sul, status_sul, end_sul, http_sul;
     int phases;               /* bot tick slots per tick period */
     lws_usec_t tick_t0;       /* the bots' clock started here */
     uint64_t slot_k;          /* next sub-tick */
@@ -96,7 +143,7 @@ struct swarm {
     struct rusage ru0;
     struct pollfd *pfds;      /* scratch for nap(), one per bot */
     uint64_t naps;
-    uint8_t tx[LWS_PRE + PROTO_MAX_CLIENT_MSG];
+    uint8_t tx[LWS_PRE + PROTO_MAX_JOIN_MSG];
 };
 
 static double rand01(uint64_t *rng)
@@ -152,32 +199,164 @@ static void bot_disconnected(bot *b, int code, const char *why)
     reasons_add(&sw->res.disconnects, code, why);
 }
 
-/* The connection is gone: account its connected time and, in chaos mode,
- * plan the next connect. Idempotent. */
+/* ---- state, samples, backoff ------------------------------------------------ */
+
+static int is_pending(int st)
+{
+    return st == B_TOKEN || st == B_CONNECTING || st == B_OPEN;
+}
+
+static void start_connected_scrape(swarm *sw);
+
+/* Every state change goes through here: it keeps the counts of playing
+ * and in-flight bots. */
+static void set_state(bot *b, int st)
+{
+    swarm *sw = b->sw;
+    if (is_pending(b->state))
+        sw->pending--;
+    if (b->state == B_PLAYING)
+        sw->playing--;
+    b->state = (uint8_t)st;
+    if (is_pending(st))
+        sw->pending++;
+    if (st == B_PLAYING) {
+        if (++sw->playing > sw->res.connected_max)
+            sw->res.connected_max = sw->playing;
+        if (sw->playing == (uint32_t)sw->cfg.bots)
+            start_connected_scrape(sw);
+    }
+}
+
+static void samples_add(samples *s, double v)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        float *nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv)
+            return; /* a sample less: the figure stays honest about n */
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n++] = (float)v;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest rank, as hist_quantile. */
+static void samples_quant(samples *s, swarm_quant *q)
+{
+    memset(q, 0, sizeof *q);
+    q->n = (uint32_t)s->n;
+    if (!s->n)
+        return;
+    qsort(s->v, s->n, sizeof *s->v, cmp_float);
+    size_t r50 = (size_t)ceil(0.50 * (double)s->n), r99 = (size_t)ceil(0.99 * (double)s->n);
+    q->p50 = s->v[(r50 ? r50 : 1) - 1];
+    q->p99 = s->v[(r99 ? r99 : 1) - 1];
+    q->max = s->v[s->n - 1];
+}
+
+/* Full jitter: random(0, min(max, base * 2^k)). */
+static lws_usec_t backoff_us(swarm *sw, uint32_t k)
+{
+    double cap = sw->cfg.backoff_base_ms * pow(2.0, k > 30 ? 30 : (double)k);
+    if (cap > sw->cfg.backoff_max_ms)
+        cap = sw->cfg.backoff_max_ms;
+    return (lws_usec_t)(rand01(&sw->rng) * cap * 1000.0);
+}
+
+static void connect_cb(lws_sorted_usec_list_t *sul);
+
+static void schedule(bot *b, lws_usec_t at)
+{
+    swarm *sw = b->sw;
+    if (!b->scheduled)
+        sw->scheduled++;
+    b->scheduled = 1;
+    b->start_at = at;
+    if (!sw->connect_sul.list.owner) /* the ramp is over and nothing else was due */
+        lws_sul_schedule(sw->ctx, 0, &sw->connect_sul, connect_cb, RECONNECT_POLL_US);
+}
+
+static void unschedule(bot *b)
+{
+    if (b->scheduled)
+        b->sw->scheduled--;
+    b->scheduled = 0;
+}
+
+/* The bot lost the player's connection (a chaos drop, or one it did not ask
+ * for in chaos mode): keep the player and come back for it. */
+static void away_begin(bot *b, lws_usec_t now, int kind)
+{
+    if (b->away)
+        return;
+    b->away = 1;
+    b->fails = 0;
+    if (!b->drop_us)
+        b->drop_us = now;
+    b->drop_kind = (uint8_t)kind;
+    b->held_match = b->cl.welcome.match_id;
+    b->held_player = b->cl.welcome.player_id;
+    cl_disconnected(&b->cl);
+}
+
+/* The connection is gone: account its connected time and decide what comes
+ * next (in chaos mode: a resume, a fresh join after a refusal, or a retry
+ * after a failure, each with backoff). Idempotent. */
 static void session_end(bot *b)
 {
     swarm *sw = b->sw;
-    if (b->state == B_IDLE)
+    if (b->state == B_IDLE || b->state == B_DEAD)
         return;
     lws_usec_t now = lws_now_usecs();
+    int chaos = sw->cfg.behavior == BEHAVIOR_CHAOS;
     if (b->state == B_PLAYING) {
-        sw->playing--;
         if (sw->measuring)
             b->connected_us += (uint64_t)(now - b->welcome_us);
+        if (chaos && b->closing == CK_CHAOS) {
+            away_begin(b, now, b->drop_kind);
+        } else if (chaos && !b->closing && sw->measuring && !sw->ending) {
+            sw->res.drops++;
+            sw->res.drops_by[SWARM_DROP_SERVER]++;
+            b->drop_us = now;
+            away_begin(b, now, SWARM_DROP_SERVER);
+        }
+    } else if (b->resuming && b->join_sent && !b->refused_now && !b->auth_now && sw->measuring) {
+        sw->res.resume_lost++;
     }
-    b->state = B_IDLE;
     b->fd = -1;
     b->rx_len = 0;
-    if (sw->cfg.behavior == BEHAVIOR_CHAOS && sw->measuring && !sw->ending) {
-        /* After a chaos close come back soon; after a failure wait 1 s. */
-        double wait_s = b->failed_now ? 1.0 : 0.1 + 0.9 * rand01(&sw->rng);
-        b->reconnect_at = now + (lws_usec_t)(wait_s * 1e6);
+    if (b->auth_now) {
+        set_state(b, B_DEAD); /* never again: the server said no to this token */
+        b->away = 0;
+        return;
     }
+    set_state(b, B_IDLE);
+    if (!sw->measuring || sw->ending)
+        return;
+    if (b->refused_now) {
+        /* The hold is gone: a new token and a fresh player, at once. */
+        b->cl.have_resume = 0;
+        schedule(b, now);
+        return;
+    }
+    if (!chaos)
+        return;
+    if (b->failed_now)
+        b->fails++;
+    if (b->away || b->failed_now)
+        schedule(b, now + backoff_us(sw, b->fails));
 }
 
 /* ---- connecting -------------------------------------------------------------- */
 
-static void bot_connect(swarm *sw, bot *b)
+static void bot_connect(swarm *sw, bot *b, int resume)
 {
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
@@ -186,18 +365,21 @@ static void bot_connect(swarm *sw, bot *b)
     ci.port = sw->cfg.port;
     ci.path = sw->cfg.path;
     ci.host = sw->cfg.host_header;
+    ci.ssl_connection = sw->ssl_flags;
+    ci.alpn = "http/1.1";
     /* No Origin header: a bot is not a browser page (the server checks
      * browser origins before the upgrade). */
     ci.protocol = PROTO_SUBPROTOCOL;
     ci.userdata = b;
     ci.pwsi = &b->wsi;
 
-    cl_init(&b->cl);
-    b->state = B_CONNECTING;
+    if (!resume)
+        cl_init(&b->cl); /* a new player */
+    b->resuming = (uint8_t)resume;
+    set_state(b, B_CONNECTING);
     b->closing = CK_NONE;
-    b->join_sent = b->peer_closed = b->failed_now = 0;
+    b->join_sent = b->peer_closed = b->failed_now = b->refused_now = b->auth_now = 0;
     b->rx_len = 0;
-    b->reconnect_at = 0;
     if (b->attempts++)
         sw->res.reconnect_attempts++;
     sw->res.connect_attempts++;
@@ -219,32 +401,127 @@ static void bot_connect(swarm *sw, bot *b)
     sw->live++;
 }
 
-/* Ramp: bot i connects at t0 + i * ramp / N. Afterwards, in chaos mode,
- * the same sul starts the reconnects that are due. */
+static void token_done(void *arg, int status, const char *body, size_t len, const char *err, int connect_failed)
+{
+    bot *b = arg;
+    swarm *sw = b->sw;
+    (void)connect_failed;
+    b->http = NULL;
+    if (b->state != B_TOKEN)
+        return;
+    set_state(b, B_IDLE);
+    lws_usec_t now = lws_now_usecs();
+    if (status == 200 && auth_parse_join_response(body, len, b->token, sizeof b->token)) {
+        sw->res.tokens_received++;
+        samples_add(&sw->token_ms, (double)(now - b->token_us) / 1000.0);
+        b->have_token = 1;
+        b->token_us = now;
+        if (sw->measuring && !sw->ending)
+            bot_connect(sw, b, 0);
+        return;
+    }
+    char why[112];
+    if (err)
+        snprintf(why, sizeof why, "POST /api/join: %.90s", err);
+    else if (status == 200)
+        snprintf(why, sizeof why, "POST /api/join: no token in the answer");
+    else
+        snprintf(why, sizeof why, "POST /api/join: HTTP %d", status);
+    sw->res.tokens_failed++;
+    reasons_add(&sw->res.token_failures, 0, why);
+    bot_fail(b, 0, why);
+    if (sw->cfg.behavior == BEHAVIOR_CHAOS && sw->measuring && !sw->ending)
+        schedule(b, now + backoff_us(sw, ++b->fails));
+}
+
+/* Starts the bot's next attempt: a resume when it has a player to get
+ * back, else a fresh join with a new token. */
+static void bot_start(swarm *sw, bot *b)
+{
+    unschedule(b);
+    if (b->state != B_IDLE)
+        return;
+    b->failed_now = 0;
+    if (b->away && b->cl.have_resume) {
+        bot_connect(sw, b, 1);
+        return;
+    }
+    lws_usec_t now = lws_now_usecs();
+    if (b->have_token && now - b->token_us < TOKEN_MAX_AGE_US) {
+        bot_connect(sw, b, 0); /* fetched, but its connection failed before the JOIN */
+        return;
+    }
+    b->have_token = 0;
+    sw->res.tokens_requested++;
+    if (sw->cfg.secret) {
+        uint8_t nonce[16];
+        lws_get_random(sw->ctx, nonce, sizeof nonce);
+        if (!auth_mint(sw->cfg.secret, sw->cfg.secret_len, b->index + 1, nonce, (uint64_t)time(NULL), b->token,
+                       sizeof b->token)) {
+            sw->res.tokens_failed++;
+            reasons_add(&sw->res.token_failures, 0, "token_mint failed");
+            bot_fail(b, 0, "token_mint failed");
+            return;
+        }
+        sw->res.tokens_received++;
+        b->have_token = 1;
+        b->token_us = now;
+        bot_connect(sw, b, 0);
+        return;
+    }
+    char path[64], err[160];
+    snprintf(path, sizeof path, "/api/join?name=bot-%u", b->index + 1);
+    b->token_us = now;
+    set_state(b, B_TOKEN);
+    b->http = http_start(&sw->http, "POST", path, MAX_TOKEN_BODY, token_done, b, err, sizeof err);
+    if (!b->http)
+        token_done(b, 0, "", 0, err, 1);
+}
+
+static void chaos_due(swarm *sw, lws_usec_t now);
+
+/* Ramp: bot i starts at t0 + i * ramp / N. The same sul starts the
+ * retries and reconnects that are due. At most max_connecting bots are in
+ * flight (token request to WELCOME); the rest wait their turn. */
 static void connect_cb(lws_sorted_usec_list_t *sul)
 {
     swarm *sw = lws_container_of(sul, swarm, connect_sul);
     lws_usec_t now = lws_now_usecs();
-    uint32_t n = (uint32_t)sw->cfg.bots;
+    uint32_t n = (uint32_t)sw->cfg.bots, cap = (uint32_t)sw->cfg.max_connecting;
     double ramp_us = sw->cfg.ramp_s * 1e6;
     lws_usec_t next = 0;
+    int blocked = 0;
+    if (sw->cfg.behavior == BEHAVIOR_CHAOS)
+        chaos_due(sw, now);
+    if (sw->scheduled) {
+        for (uint32_t i = 0; i < sw->next_connect; i++) {
+            bot *b = &sw->bots[i];
+            if (!b->scheduled || b->start_at > now)
+                continue;
+            if (sw->pending >= cap) {
+                blocked = 1;
+                break;
+            }
+            bot_start(sw, b);
+        }
+    }
     while (sw->next_connect < n) {
         lws_usec_t at = sw->t0 + (lws_usec_t)((double)sw->next_connect * ramp_us / n);
         if (at > now) {
             next = at;
             break;
         }
-        bot_connect(sw, &sw->bots[sw->next_connect++]);
-    }
-    if (sw->cfg.behavior == BEHAVIOR_CHAOS) {
-        for (uint32_t i = 0; i < sw->next_connect; i++) {
-            bot *b = &sw->bots[i];
-            if (b->state == B_IDLE && b->reconnect_at && b->reconnect_at <= now)
-                bot_connect(sw, b);
+        if (sw->pending >= cap) {
+            blocked = 1;
+            break;
         }
+        bot_start(sw, &sw->bots[sw->next_connect++]);
+    }
+    if (blocked)
+        next = now + BLOCKED_POLL_US;
+    else if (sw->scheduled || sw->cfg.behavior == BEHAVIOR_CHAOS)
         if (!next || next > now + RECONNECT_POLL_US)
             next = now + RECONNECT_POLL_US;
-    }
     if (next)
         lws_sul_schedule(sw->ctx, 0, &sw->connect_sul, connect_cb, next - lws_now_usecs() > 0 ? next - lws_now_usecs() : 1);
 }
@@ -273,14 +550,21 @@ static void phase_tick(swarm *sw, int slot)
     }
     for (int i = slot; i < sw->cfg.bots; i += sw->phases) {
         bot *b = &sw->bots[i];
-        if (b->state != B_PLAYING || b->closing)
+        int playing = b->state == B_PLAYING && !b->closing;
+        /* Away (dropped, resuming): the player goes on pressing keys; the
+         * inputs wait, up to CL_MAX_UNACKED, and go out after the resume. */
+        int away = b->away && b->cl.have_resume && !playing;
+        if (!playing && !away)
             continue;
         sim_input in = behavior_next(&b->beh, rate);
-        if (cl_push_input(&b->cl, in.buttons, in.aim, now_ms))
+        if (cl_push_input(&b->cl, in.buttons, in.aim, now_ms)) {
             sw->res.inputs++;
-        else
-            sw->res.inputs_stalled++; /* CL_MAX_PENDING unacked: the bot waits */
-        if (flush && b->cl.sent_seq + 1 < b->cl.next_seq)
+            sw->res.inputs_offline += (uint64_t)away;
+        } else {
+            sw->res.inputs_stalled++; /* CL_MAX_UNACKED unacked: the bot waits */
+            sw->res.inputs_offline_waited += (uint64_t)away;
+        }
+        if (playing && flush && b->cl.sent_seq + 1 < b->cl.next_seq)
             lws_callback_on_writable(b->wsi);
     }
 }
@@ -316,7 +600,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- receiving ----------------------------------------------------------------- */
 
-static void on_welcome(bot *b, lws_usec_t now)
+static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
 {
     swarm *sw = b->sw;
     const proto_welcome *w = &b->cl.welcome;
@@ -338,6 +622,21 @@ static void on_welcome(bot *b, lws_usec_t now)
     } else if (w->tick_rate != r->tick_rate || w->snapshot_rate != r->snapshot_rate) {
         r->rate_mismatch = 1;
     }
+    if (b->resuming) {
+        if (w->resumed && w->match_id == b->held_match && w->player_id == b->held_player) {
+            r->resumed++;
+            samples_add(&sw->resume_ms, (double)(now - b->drop_us) / 1000.0);
+        } else if (w->resumed) {
+            r->resumed_as_other++;
+        } else {
+            r->resume_unflagged++;
+        }
+    } else if (b->away) {
+        r->rejoined++;
+    }
+    b->away = 0;
+    b->fails = 0;
+    b->drop_us = 0;
     if (!b->ever_played) {
         b->ever_played = 1;
         behavior_init(&b->beh, sw->cfg.behavior, sw->cfg.seed ^ ((uint64_t)(b->index + 1) * 0x9e3779b97f4a7c15ull),
@@ -347,12 +646,13 @@ static void on_welcome(bot *b, lws_usec_t now)
         r->reconnects++;
     }
     b->sessions++;
-    b->state = B_PLAYING;
     b->welcome_us = now;
     b->last_snap_us = 0;
     b->session_snaps = 0;
-    if (++sw->playing > r->connected_max)
-        r->connected_max = sw->playing;
+    set_state(b, B_PLAYING);
+    /* After a resume: the inputs made while away go out now. */
+    if (b->cl.sent_seq + 1 < b->cl.next_seq)
+        lws_callback_on_writable(wsi);
 }
 
 /* Entities present in the newest snapshot, and those whose state differs
@@ -436,7 +736,7 @@ static int on_message(bot *b, struct lws *wsi, const uint8_t *msg, size_t len)
         return close_now(b, wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, "bad message");
     }
     if (type == PROTO_WELCOME) {
-        on_welcome(b, now);
+        on_welcome(b, wsi, now);
     } else if (type == PROTO_SNAPSHOT && sw->measuring) {
         on_snapshot(b, now, msg, len, prev_seq, prev_corr);
     }
@@ -449,6 +749,8 @@ static int on_message(bot *b, struct lws *wsi, const uint8_t *msg, size_t len)
 
 static int on_receive(bot *b, struct lws *wsi, const uint8_t *in, size_t len)
 {
+    if (b->closing)
+        return 0; /* on its way out (a chaos drop may have let go of the player already) */
     if (!lws_frame_is_binary(wsi)) {
         const char *why = "bot: the server sent a text frame";
         if (b->state == B_PLAYING)
@@ -484,19 +786,32 @@ static void on_peer_close(bot *b, const uint8_t *in, size_t len)
     if (b->closing)
         return;
     int code = len >= 2 ? in[0] << 8 | in[1] : LWS_CLOSE_STATUS_NO_STATUS;
-    char why[112];
+    char why[112], text[104];
     size_t rl = len > 2 ? len - 2 : 0;
     if (rl > 100)
         rl = 100;
-    if (b->state == B_PLAYING) {
-        snprintf(why, sizeof why, "%.*s", (int)rl, rl ? (const char *)in + 2 : "");
-        bot_disconnected(b, code, why);
-    } else {
-        snprintf(why, sizeof why, "closed by the server before WELCOME%s%.*s", rl ? ": " : "", (int)rl,
-                 rl ? (const char *)in + 2 : "");
-        bot_fail(b, code, why);
-    }
+    snprintf(text, sizeof text, "%.*s", (int)rl, rl ? (const char *)in + 2 : "");
     b->peer_closed = 1;
+    if (b->state == B_PLAYING) {
+        bot_disconnected(b, code, text);
+        return;
+    }
+    if (code == LWS_CLOSE_STATUS_POLICY_VIOLATION && b->resuming && strcmp(text, "resume expired") == 0) {
+        /* The hold ran out: not a failure, a fresh join follows. */
+        b->refused_now = 1;
+        if (b->sw->measuring)
+            b->sw->res.resume_refused++;
+        return;
+    }
+    if (code == LWS_CLOSE_STATUS_POLICY_VIOLATION) {
+        /* The server refused the token (or the join): never retried. */
+        b->auth_now = 1;
+        b->sw->res.auth_refused++;
+        snprintf(why, sizeof why, "refused before WELCOME: %.80s", text);
+    } else {
+        snprintf(why, sizeof why, "closed by the server before WELCOME%s%.70s", rl ? ": " : "", text);
+    }
+    bot_fail(b, code, why);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -531,9 +846,17 @@ static int on_writeable(bot *b, struct lws *wsi)
     }
     uint8_t *p = sw->tx + LWS_PRE;
     if (!b->join_sent) {
-        char name[PROTO_MAX_NAME + 1];
-        snprintf(name, sizeof name, "bot%u", b->index);
-        size_t n = cl_write_join(&b->cl, name, p, PROTO_MAX_CLIENT_MSG);
+        /* A resume carries only the resume token; a fresh join spends the
+         * join token (single use). */
+        if (b->resuming) {
+            cl_set_token(&b->cl, "");
+            if (sw->measuring)
+                sw->res.resume_attempts++;
+        } else {
+            cl_set_token(&b->cl, b->token);
+            b->have_token = 0;
+        }
+        size_t n = cl_write_join(&b->cl, p, PROTO_MAX_JOIN_MSG);
         b->join_sent = 1;
         return n ? bot_write(b, wsi, n) : -1;
     }
@@ -557,14 +880,33 @@ static int on_writeable(bot *b, struct lws *wsi)
 
 /* ---- the lws callback -------------------------------------------------------------- */
 
+/* Callbacks of a connection the bot has let go of (takeover): only its
+ * close and its end matter. */
+static int orphan_callback(bot *b, struct lws *wsi, enum lws_callback_reasons reason, const uint8_t *in, size_t len)
+{
+    if (reason == LWS_CALLBACK_WS_PEER_INITIATED_CLOSE && wsi == b->orphan && len >= 2 &&
+        (in[0] << 8 | in[1]) == LWS_CLOSE_STATUS_POLICY_VIOLATION && b->sw->measuring)
+        b->sw->res.takeover_old_closed++;
+    if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        if (wsi == b->orphan)
+            b->orphan = NULL;
+        b->sw->live--;
+    }
+    return 0;
+}
+
 static int bot_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     bot *b = user;
     if (!b)
         return 0; /* context-level callbacks */
+    if (http_is_req(user))
+        return http_callback(wsi, reason, user, in, len); /* WSI_DESTROY of a request */
+    if (wsi != b->wsi && !b->in_connect)
+        return orphan_callback(b, wsi, reason, in, len);
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        b->state = B_OPEN;
+        set_state(b, B_OPEN);
         b->fd = lws_get_socket_fd(wsi);
         lws_callback_on_writable(wsi);
         return 0;
@@ -600,11 +942,8 @@ static int bot_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_WSI_DESTROY:
         if (b->in_connect)
             return 0; /* failed inside lws_client_connect_via_info: NULL follows */
-        if (b->wsi && b->wsi != wsi) {
-            b->sw->live--; /* an older connection of this bot */
-            return 0;
-        }
-        if (b->state != B_IDLE && !b->closing && !b->failed_now && b->state != B_PLAYING)
+        if (b->state != B_IDLE && b->state != B_DEAD && !b->closing && !b->failed_now && !b->peer_closed &&
+            b->state != B_PLAYING)
             bot_fail(b, 0, "closed before the connection completed");
         session_end(b);
         b->wsi = NULL;
@@ -639,6 +978,8 @@ static void take_sample(swarm *sw, lws_usec_t now)
     s->corrections = (uint32_t)(r->corrections - sw->mark.corrections);
     s->bytes_down = r->bytes_down - sw->mark.bytes_down;
     s->bytes_up = r->bytes_up - sw->mark.bytes_up;
+    s->drops = r->drops - sw->mark.drops;
+    s->resumed = r->resumed - sw->mark.resumed;
     s->rtt_n = (uint32_t)sw->rtt_sec.n;
     s->rtt_p50_ms = (float)hist_quantile(&sw->rtt_sec, 0.50);
     s->rtt_p99_ms = (float)hist_quantile(&sw->rtt_sec, 0.99);
@@ -648,20 +989,78 @@ static void take_sample(swarm *sw, lws_usec_t now)
     s->tick_late_ms = (float)sw->sec_late_ms;
     sw->mark_cpu_s = cpu;
     sw->sec_late_ms = 0;
-    sw->mark = (marks){r->snapshots, r->msgs_up, r->corrections, r->bytes_down, r->bytes_up};
+    sw->mark = (marks){r->snapshots, r->msgs_up, r->corrections, r->bytes_down, r->bytes_up, r->drops, r->resumed};
     sw->mark_us = now;
 }
 
-/* Chaos: each playing bot leaves with probability chaos_prob per second. */
-static void chaos_round(swarm *sw)
+/* Chaos: drops one playing bot's connection, the way --chaos-drop says. */
+static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
+{
+    int kind;
+    switch (sw->cfg.chaos_drop) {
+    case DROP_CLOSE: kind = SWARM_DROP_CLOSE; break;
+    case DROP_RESET: kind = SWARM_DROP_RESET; break;
+    case DROP_TAKEOVER: kind = SWARM_DROP_TAKEOVER; break;
+    default: kind = (int)(rand01(&sw->rng) * 3.0); break;
+    }
+    if (kind == SWARM_DROP_RESET && b->fd < 0)
+        kind = SWARM_DROP_CLOSE;
+    if (kind == SWARM_DROP_TAKEOVER && b->orphan)
+        kind = SWARM_DROP_CLOSE; /* the previous old connection is still around */
+    sw->res.chaos_closes++;
+    sw->res.drops++;
+    sw->res.drops_by[kind]++;
+    b->drop_us = now;
+    b->drop_kind = (uint8_t)kind;
+    if (kind == SWARM_DROP_CLOSE) {
+        b->closing = CK_CHAOS;
+        lws_callback_on_writable(b->wsi);
+    } else if (kind == SWARM_DROP_RESET) {
+        /* Like a lost link: no close frame; lws reads the end and closes. */
+        b->closing = CK_CHAOS;
+        shutdown(b->fd, SHUT_RDWR);
+    } else {
+        /* The old connection stays open (as a half-open one would) while a
+         * new one resumes; the server should close the old one. */
+        if (sw->measuring)
+            b->connected_us += (uint64_t)(now - b->welcome_us);
+        away_begin(b, now, SWARM_DROP_TAKEOVER);
+        b->orphan = b->wsi;
+        lws_set_timeout(b->orphan, PENDING_TIMEOUT_USER_OK, ORPHAN_KILL_S);
+        b->wsi = NULL;
+        b->fd = -1;
+        b->rx_len = 0;
+        set_state(b, B_IDLE);
+        bot_connect(sw, b, 1);
+    }
+}
+
+/* Chaos: each playing bot is dropped with probability chaos_prob per
+ * second, at a random moment of the coming second (drops do not bunch up
+ * on the second). None in the run's last CHAOS_QUIET_S, so the bots are
+ * back for the end. */
+static void chaos_round(swarm *sw, lws_usec_t now)
 {
     for (int i = 0; i < sw->cfg.bots; i++) {
         bot *b = &sw->bots[i];
-        if (b->state != B_PLAYING || b->closing || rand01(&sw->rng) >= sw->cfg.chaos_prob)
+        if (b->state != B_PLAYING || b->closing || b->drop_at || rand01(&sw->rng) >= sw->cfg.chaos_prob)
             continue;
-        b->closing = CK_CHAOS;
-        sw->res.chaos_closes++;
-        lws_callback_on_writable(b->wsi);
+        b->drop_at = now + (lws_usec_t)(rand01(&sw->rng) * 1e6);
+    }
+}
+
+/* Drops that are due (from connect_cb, every RECONNECT_POLL_US). */
+static void chaos_due(swarm *sw, lws_usec_t now)
+{
+    double quiet = sw->cfg.duration_s / 4 < CHAOS_QUIET_S ? sw->cfg.duration_s / 4 : CHAOS_QUIET_S;
+    int late = (double)(now - sw->t0) / 1e6 >= sw->cfg.duration_s - quiet;
+    for (int i = 0; i < sw->cfg.bots; i++) {
+        bot *b = &sw->bots[i];
+        if (!b->drop_at || b->drop_at > now)
+            continue;
+        b->drop_at = 0;
+        if (b->state == B_PLAYING && !b->closing && !late && sw->measuring && !sw->ending)
+            chaos_drop(sw, b, now);
     }
 }
 
@@ -670,8 +1069,8 @@ static void second_cb(lws_sorted_usec_list_t *sul)
     swarm *sw = lws_container_of(sul, swarm, second_sul);
     lws_usec_t now = lws_now_usecs();
     take_sample(sw, now);
-    if (sw->cfg.behavior == BEHAVIOR_CHAOS && (double)(now - sw->t0) / 1e6 < sw->cfg.duration_s - 0.5)
-        chaos_round(sw);
+    if (sw->cfg.behavior == BEHAVIOR_CHAOS)
+        chaos_round(sw, now);
     lws_usec_t next = sw->t0 + (lws_usec_t)(sw->res.nseries + 1) * LWS_US_PER_SEC;
     lws_sul_schedule(sw->ctx, 0, &sw->second_sul, second_cb, next - now > 0 ? next - now : 1);
 }
@@ -729,7 +1128,7 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
 static lws_usec_t next_due(const swarm *sw)
 {
     const lws_sorted_usec_list_t *suls[] = {&sw->connect_sul, &sw->tick_sul, &sw->second_sul, &sw->status_sul,
-                                            &sw->end_sul};
+                                            &sw->end_sul, &sw->http_sul};
     lws_usec_t due = 0;
     for (size_t i = 0; i < sizeof suls / sizeof suls[0]; i++)
         if (suls[i]->list.owner && (!due || suls[i]->us < due))
@@ -807,8 +1206,10 @@ static void finish(swarm *sw)
     r->min_bot_pct = 0;
     for (int i = 0; i < sw->cfg.bots; i++) {
         bot *b = &sw->bots[i];
-        if (b->state == B_CONNECTING || b->state == B_OPEN)
+        if (is_pending(b->state))
             r->pending_at_end++;
+        r->away_at_end += b->away && b->state != B_DEAD;
+        r->dead_at_end += b->state == B_DEAD;
         if (b->state == B_PLAYING) {
             b->connected_us += (uint64_t)(now - b->welcome_us);
             b->welcome_us = now;
@@ -836,6 +1237,9 @@ static void finish(swarm *sw)
     r->interval_stddev_ms = hist_stddev(&sw->interval);
     r->interval_p99_ms = hist_quantile(&sw->interval, 0.99);
     r->interval_max_ms = sw->interval.max;
+    r->tokens_minted = sw->cfg.secret != NULL;
+    samples_quant(&sw->token_ms, &r->token_ms);
+    samples_quant(&sw->resume_ms, &r->resume_ms);
     sw->measuring = 0;
 }
 
@@ -844,8 +1248,18 @@ static void finish(swarm *sw)
 static void close_all(swarm *sw)
 {
     sw->ending = 1;
+    http_cancel(sw->cscrape);
+    sw->cscrape = NULL;
     for (int i = 0; i < sw->cfg.bots; i++) {
         bot *b = &sw->bots[i];
+        unschedule(b);
+        if (b->http) {
+            http_cancel(b->http);
+            b->http = NULL;
+            set_state(b, B_IDLE);
+        }
+        if (b->orphan)
+            lws_set_timeout(b->orphan, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         if (!b->wsi)
             continue;
         if (b->state == B_OPEN || b->state == B_PLAYING) {
@@ -893,6 +1307,7 @@ void swarm_run(swarm *sw, volatile sig_atomic_t *stop, void (*at_end)(void *), v
     close_all(sw);
     *res = sw->res;
     sw->res.series = NULL; /* now owned by res */
+    sw->res.connected_scrape = NULL;
 }
 
 void swarm_wake(swarm *sw)
@@ -900,12 +1315,108 @@ void swarm_wake(swarm *sw)
     lws_cancel_service(sw->ctx);
 }
 
+/* ---- HTTP: the scrape once all bots are in, and synchronous GETs ------------ */
+
+static void cscrape_done(void *arg, int status, const char *body, size_t len, const char *err, int connect_failed)
+{
+    swarm *sw = arg;
+    (void)err;
+    (void)connect_failed;
+    sw->cscrape = NULL;
+    sw->res.connected_scrape_status = status;
+    if (status == 200 && (sw->res.connected_scrape = malloc(len + 1))) {
+        memcpy(sw->res.connected_scrape, body, len + 1);
+        sw->res.connected_scrape_len = len;
+    }
+}
+
+/* GET /metrics, once, the first time every bot is playing: the server's
+ * memory with all players in, to compare with the end. */
+static void start_connected_scrape(swarm *sw)
+{
+    if (sw->cscrape_started || !sw->measuring || sw->ending)
+        return;
+    sw->cscrape_started = 1;
+    sw->res.connected_scrape_t_s = (double)(lws_now_usecs() - sw->t0) / 1e6;
+    char err[160];
+    sw->cscrape = http_start(&sw->http, "GET", "/metrics", MAX_METRICS_BODY, cscrape_done, sw, err, sizeof err);
+}
+
+typedef struct sync_get {
+    int done, status, connect_failed;
+    char *body;
+    size_t len;
+    char err[200];
+} sync_get;
+
+static void sync_done(void *arg, int status, const char *body, size_t len, const char *err, int connect_failed)
+{
+    sync_get *g = arg;
+    g->done = 1;
+    g->status = status;
+    g->connect_failed = connect_failed;
+    if (err) {
+        snprintf(g->err, sizeof g->err, "%s", err);
+        return;
+    }
+    if ((g->body = malloc(len + 1))) {
+        memcpy(g->body, body, len + 1);
+        g->len = len;
+    } else {
+        snprintf(g->err, sizeof g->err, "out of memory");
+    }
+}
+
+/* Keeps the service loop turning while a synchronous GET waits. */
+static void http_wake_cb(lws_sorted_usec_list_t *sul)
+{
+    swarm *sw = lws_container_of(sul, swarm, http_sul);
+    lws_sul_schedule(sw->ctx, 0, &sw->http_sul, http_wake_cb, 20000);
+}
+
+int swarm_http_get(swarm *sw, const char *path, int timeout_ms, int *status, char **body, size_t *len, char *err,
+                   size_t errlen)
+{
+    sync_get g;
+    memset(&g, 0, sizeof g);
+    *status = 0;
+    *body = NULL;
+    *len = 0;
+    http_req *r = http_start(&sw->http, "GET", path, MAX_METRICS_BODY, sync_done, &g, err, errlen);
+    if (!r)
+        return SWARM_HTTP_UNREACHABLE;
+    lws_usec_t deadline = lws_now_usecs() + (lws_usec_t)timeout_ms * 1000;
+    lws_sul_schedule(sw->ctx, 0, &sw->http_sul, http_wake_cb, 20000);
+    while (!g.done && lws_now_usecs() < deadline)
+        if (service(sw) < 0)
+            break;
+    lws_sul_cancel(&sw->http_sul);
+    if (!g.done) {
+        http_cancel(r);
+        snprintf(err, errlen, "GET %s: no complete answer within %d ms", path, timeout_ms);
+        return SWARM_HTTP_ERROR;
+    }
+    if (g.err[0]) {
+        snprintf(err, errlen, "GET %s: %s", path, g.err);
+        free(g.body);
+        return g.connect_failed ? SWARM_HTTP_UNREACHABLE : SWARM_HTTP_ERROR;
+    }
+    *status = g.status;
+    *body = g.body;
+    *len = g.len;
+    return SWARM_HTTP_OK;
+}
+
+/* ---- create, destroy ---------------------------------------------------------- */
+
 swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
 {
     swarm *sw = calloc(1, sizeof *sw);
     if (!sw)
         goto oom;
     sw->cfg = *cfg;
+    if (sw->cfg.max_connecting < 1)
+        sw->cfg.max_connecting = sw->cfg.bots;
     sw->rng = cfg->seed ^ 0x5bd1e995u;
     sw->phases = cfg->phases < 1 ? 1 : cfg->phases > SWARM_MAX_PHASES ? SWARM_MAX_PHASES : cfg->phases;
     if (sw->phases > cfg->bots)
@@ -927,7 +1438,12 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         .callback = bot_callback,
         .per_session_data_size = 0, /* each bot is its wsi's user data */
         .rx_buffer_size = RX_MAX,   /* whole server frames in one RECEIVE */
-        .tx_packet_size = PROTO_MAX_CLIENT_MSG,
+        .tx_packet_size = PROTO_MAX_JOIN_MSG,
+    };
+    sw->protocols[1] = (struct lws_protocols){
+        .name = HTTP_PROTOCOL_NAME,
+        .callback = http_callback,
+        .per_session_data_size = 0, /* the request is the user data */
     };
     lws_set_log_level(LLL_ERR, NULL);
     struct lws_context_creation_info info;
@@ -937,12 +1453,27 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
     info.user = sw;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
+    if (cfg->tls) {
+        /* mbedTLS: only the CA given is trusted (no system store). */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.client_ssl_ca_filepath = cfg->ca_path;
+        sw->ssl_flags = LCCSCF_USE_SSL;
+        if (cfg->insecure)
+            sw->ssl_flags |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_EXPIRED;
+    }
     sw->ctx = lws_create_context(&info);
     if (!sw->ctx) {
-        snprintf(err, errlen, "cannot create the lws client context");
+        snprintf(err, errlen, "cannot create the lws client context%s", cfg->tls ? " (is --ca a readable PEM file?)" : "");
         swarm_destroy(sw);
         return NULL;
     }
+    sw->http = (http_target){
+        .ctx = sw->ctx,
+        .address = cfg->host,
+        .port = cfg->port,
+        .host_header = cfg->host_header,
+        .ssl_flags = sw->ssl_flags,
+    };
     return sw;
 oom:
     snprintf(err, errlen, "out of memory for %d bots", cfg->bots);
@@ -954,6 +1485,7 @@ void swarm_destroy(swarm *sw)
 {
     if (!sw)
         return;
+    sw->ending = 1;
     if (sw->ctx)
         lws_context_destroy(sw->ctx); /* may still call back into the bots */
     if (sw->bots)
@@ -961,7 +1493,10 @@ void swarm_destroy(swarm *sw)
             free(sw->bots[i].rx);
     free(sw->bots);
     free(sw->pfds);
+    free(sw->token_ms.v);
+    free(sw->resume_ms.v);
     free(sw->res.series);
+    free(sw->res.connected_scrape);
     free(sw);
 }
 
@@ -969,4 +1504,6 @@ void swarm_result_free(swarm_result *res)
 {
     free(res->series);
     res->series = NULL;
+    free(res->connected_scrape);
+    res->connected_scrape = NULL;
 }

@@ -1,11 +1,21 @@
 /* swarm: N bots in one process, on one lws client context.
  *
  * Each bot is a cl_client from shared/client.c driven exactly as the
- * browser drives it: JOIN, then one input per fixed tick of the bots' own
- * clock (cl_push_input predicts it), batched into INPUT messages at the
- * input rate (cl_write_input), and every server message through
- * cl_receive, which reconciles. The swarm only adds what a load test
- * needs: staggered connects, reconnects (chaos), and measurement.
+ * browser drives it: a join token (POST /api/join on the demo server, or
+ * minted with the host's secret), JOIN, then one input per fixed tick of
+ * the bots' own clock (cl_push_input predicts it), batched into INPUT
+ * messages at the input rate (cl_write_input), and every server message
+ * through cl_receive, which reconciles. The swarm only adds what a load
+ * test needs: staggered connects (at most max_connecting in flight),
+ * drops and resumes (chaos), and measurement.
+ *
+ * Chaos: a dropped bot keeps its player (cl_disconnected), goes on making
+ * inputs while away (up to CL_MAX_UNACKED, sent after the resume), and
+ * comes back with exponential backoff with full jitter: attempt k after a
+ * drop waits random(0, min(backoff_max, backoff_base * 2^k)). It resumes
+ * with a JOIN that has no join token, only its resume token. "resume
+ * expired" (1008) makes it fetch a new token and join fresh; any other
+ * 1008 before WELCOME is an auth refusal, and that bot never reconnects.
  *
  * Timekeeping is lws suls on the one service thread: the connect ramp,
  * the bots' tick (absolute deadlines, like server/net.c), a 1 s sampler
@@ -20,7 +30,7 @@
  * Spread slots sample the whole tick, as real clients do, and also spread
  * the bots' sends instead of bursting them.
  *
- * Costs: per bot one cl_client (~72 KiB) plus ~100 bytes; one send
+ * Costs: per bot one cl_client (~72 KiB) plus ~400 bytes; one send
  * buffer is shared by all bots (client frames are masked in place, so it
  * is refilled for every write). Per tick O(bots); per snapshot a decode,
  * one pass over the match's entity slots and one histogram add per acked
@@ -33,12 +43,21 @@
 #include <stdint.h>
 
 #include "behavior.h"
+#include "opts.h"
 
 typedef struct swarm_config {
     const char *host;         /* numeric address */
-    const char *host_header;  /* "host:port" */
+    const char *host_header;  /* "host:port"; over TLS also SNI and the certificate name */
     int port;
     const char *path;
+    int tls;                  /* wss:// */
+    const char *ca_path;      /* TLS: trust this PEM (NULL: none) */
+    int insecure;             /* TLS: accept any certificate */
+    const uint8_t *secret;    /* mint tokens with this; NULL: POST /api/join */
+    size_t secret_len;
+    int max_connecting;       /* attempts in flight, token fetch to WELCOME */
+    int backoff_base_ms, backoff_max_ms;
+    drop_kind chaos_drop;
     int bots;
     double duration_s, ramp_s;
     behavior_kind behavior;
@@ -67,6 +86,15 @@ typedef struct swarm_reasons {
     uint32_t total;
 } swarm_reasons;
 
+/* How a playing bot lost its connection (chaos), for the drop counts. */
+enum { SWARM_DROP_CLOSE, SWARM_DROP_RESET, SWARM_DROP_TAKEOVER, SWARM_DROP_SERVER, SWARM_DROP_KINDS };
+
+/* Quantiles of a small set of samples (kept, sorted at the end). */
+typedef struct swarm_quant {
+    uint32_t n;
+    double p50, p99, max;
+} swarm_quant;
+
 /* One second of the run (the last one may be shorter: see dt_s). */
 typedef struct swarm_sample {
     float t_s, dt_s;
@@ -74,6 +102,7 @@ typedef struct swarm_sample {
     uint32_t snapshots;
     uint32_t input_msgs;
     uint32_t corrections;
+    uint32_t drops, resumed;  /* chaos */
     uint64_t bytes_down, bytes_up;
     float rtt_p50_ms, rtt_p99_ms; /* this second's acks; 0 when none */
     uint32_t rtt_n;
@@ -93,6 +122,34 @@ typedef struct swarm_result {
     uint32_t connect_attempts, failed, pending_at_end;
     uint32_t reconnect_attempts, reconnects, chaos_closes;
     swarm_reasons failures, disconnects;
+    uint32_t auth_refused;    /* 1008 with a token reason before WELCOME: never retried */
+    uint32_t dead_at_end;     /* bots given up on after an auth refusal */
+
+    /* join tokens */
+    int tokens_minted;        /* 1: minted with the secret, 0: POST /api/join */
+    uint32_t tokens_requested, tokens_received, tokens_failed;
+    swarm_reasons token_failures;
+    swarm_quant token_ms;     /* request -> answer, POST /api/join only */
+
+    /* drops and resumes (chaos) */
+    uint32_t drops, drops_by[SWARM_DROP_KINDS];
+    uint32_t resume_attempts;  /* JOINs with only a resume token */
+    uint32_t resumed;          /* resumed WELCOME, same match and player */
+    uint32_t resumed_as_other; /* resumed WELCOME, another player: must never happen */
+    uint32_t resume_unflagged; /* WELCOME without `resumed` to a resume-only JOIN */
+    uint32_t resume_refused;   /* 1008 "resume expired" */
+    uint32_t resume_lost;      /* the connection ended before an answer */
+    uint32_t rejoined;         /* fresh joins after a refusal */
+    uint32_t takeover_old_closed; /* takeover: the old connection closed by the server */
+    uint32_t away_at_end;      /* bots still trying to get back at the end */
+    swarm_quant resume_ms;     /* drop -> resumed WELCOME */
+    uint64_t inputs_offline, inputs_offline_waited;
+
+    /* GET /metrics when all bots first were connected (NULL: never) */
+    char *connected_scrape;
+    size_t connected_scrape_len;
+    int connected_scrape_status;
+    double connected_scrape_t_s;
 
     /* input -> ack round trip */
     uint64_t rtt_n;
@@ -142,7 +199,16 @@ void swarm_run(swarm *sw, volatile sig_atomic_t *stop, void (*at_end)(void *), v
 /* Wakes the service loop (safe from a signal handler). */
 void swarm_wake(swarm *sw);
 
-/* Frees the swarm; res->series stays valid until swarm_result_free. */
+/* GET path on the server (same TLS settings as the bots), running the
+ * service loop until the answer or timeout_ms. SWARM_HTTP_OK with *status
+ * and a malloc'd, NUL-terminated *body (free it); SWARM_HTTP_UNREACHABLE
+ * when no connection came up; SWARM_HTTP_ERROR otherwise. err says why. */
+enum { SWARM_HTTP_OK = 0, SWARM_HTTP_UNREACHABLE = -1, SWARM_HTTP_ERROR = -2 };
+int swarm_http_get(swarm *sw, const char *path, int timeout_ms, int *status, char **body, size_t *len, char *err,
+                   size_t errlen);
+
+/* Frees the swarm; res->series and res->connected_scrape stay valid until
+ * swarm_result_free. */
 void swarm_destroy(swarm *sw);
 void swarm_result_free(swarm_result *res);
 
