@@ -508,20 +508,20 @@ function setText(id, html) {
 const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`;
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-// One line on the connection: state, attempts, why.
+// One line on the connection next to the state pill: attempts, why.
 function linkText(s) {
   switch (s.state) {
     case 'connecting':
     case 'joining':
-      return `${s.state} · attempt ${Math.max(1, s.attempt)}`;
+      return `attempt ${s.shownAttempt}`;
     case 'reconnecting':
-      return `reconnecting · attempt ${Math.max(1, s.attempt)}`;
+      return `attempt ${s.shownAttempt} · ${secs(s.offlineMs)} offline`;
     case 'resumed':
-      return s.lastResume ? `resumed · ${plural(s.lastResume.attempts, 'attempt')} · ${secs(s.lastResume.offlineMs)} offline` : 'resumed';
+      return s.lastResume ? `${plural(s.lastResume.attempts, 'attempt')} · ${secs(s.lastResume.offlineMs)} offline` : 'resumed';
     case 'joined':
-      return s.rejoined ? `joined · ${s.rejoined}` : `joined${s.drops ? ` · ${plural(s.drops, 'drop')}` : ''}`;
+      return s.rejoined || `${s.subprotocol}${s.drops ? ` · ${plural(s.drops, 'drop')}` : ''}`;
     case 'closed':
-      return `closed · ${s.closeInfo || 'connection closed'}`;
+      return s.closeInfo || 'connection closed';
     default:
       return s.state;
   }
@@ -552,20 +552,18 @@ function updateBanner(s, now) {
     }
     return;
   }
-  const attempt = Math.max(1, s.attempt);
-  const wait = s.reconnectInMs > 0 ? ` · next try in ${secs(s.reconnectInMs)}` : '';
+  const waiting = s.reconnectInMs > 0;
+  const when = waiting ? ` in ${secs(s.reconnectInMs)}` : '';
   if (s.state === 'reconnecting') {
     const buffered = net.welcome ? ` · ${s.unacked}/${s.maxUnacked} inputs buffered` : '';
-    show('top', `Reconnecting · attempt ${attempt}`,
-         `${s.closeInfo || 'connection lost'}${wait}${s.reconnectInMs > 0 ? '' : ` · ${s.detail}`}${buffered}`,
-         s.reconnectInMs > 0 ? 'Reconnect now' : '');
+    show('top', `Reconnecting · attempt ${s.shownAttempt}${when}`,
+         `${waiting ? s.closeInfo || 'connection lost' : s.detail}${buffered}`, waiting ? 'Reconnect now' : '');
   } else if (s.state === 'closed') {
-    show('error', /refused/.test(s.closeInfo) ? 'Join refused' : 'Disconnected', s.closeInfo || 'connection closed',
-         'Join again');
+    const title = net.intentional ? 'Left the match' : /refused/.test(s.closeInfo) ? 'Join refused' : 'Disconnected';
+    show('error', title, s.closeInfo || 'connection closed', 'Join again');
   } else if (s.state === 'connecting' || s.state === 'joining') {
-    show('', `${s.state === 'joining' ? 'Joining match' : 'Connecting'} · attempt ${attempt}`,
-         s.closeInfo && s.reconnectInMs > 0 ? `${s.closeInfo}${wait}` : `${net.name} → ${net.url}`,
-         s.reconnectInMs > 0 ? 'Retry now' : '');
+    show('', `${s.state === 'joining' ? 'Joining match' : 'Connecting'} · attempt ${s.shownAttempt}${when}`,
+         waiting ? s.closeInfo : `${net.name} → ${net.url}`, waiting ? 'Retry now' : '');
   } else {
     show('', 'Loading', 'tickwire.wasm', '');
   }
@@ -575,7 +573,7 @@ function updatePanel(now) {
   const s = stats;
   const pill = $('conn-pill');
   pill.className = `pill ${s.state}`;
-  pill.textContent = s.state === 'reconnecting' ? `reconnecting #${Math.max(1, s.attempt)}` : s.state;
+  pill.textContent = s.state === 'reconnecting' ? `reconnecting #${s.shownAttempt}` : s.state;
   setText('st-link', escapeHtml(linkText(s)));
   $('st-link').title = linkText(s);
   $('leave-btn').textContent = s.state === 'closed' ? 'Join' : 'Leave';
@@ -615,7 +613,7 @@ function updatePanel(now) {
   if (net.welcome && (s.state === 'joined' || s.state === 'resumed')) {
     setText('match-line', `arena-move · match ${s.matchId} · ${ents.length} player${ents.length === 1 ? '' : 's'}`);
   } else {
-    setText('match-line', s.state === 'closed' ? 'offline' : s.state === 'reconnecting' ? `reconnecting… attempt ${Math.max(1, s.attempt)}` : `${s.state}…`);
+    setText('match-line', s.state === 'closed' ? 'offline' : s.state === 'reconnecting' ? `reconnecting… attempt ${s.shownAttempt}` : `${s.state}…`);
   }
   const sorted = [...ents].sort((a, b) => (b.self - a.self) || a.id - b.id);
   const max = 10;

@@ -667,7 +667,9 @@ export class NetClient {
     s.state = this.state;
     s.closeInfo = this.closeInfo;
     s.detail = this.detail;
-    s.attempt = this.attempt;
+    s.attempt = this.attempt;     // tries made since the drop (or the first connect)
+    // The try under way, or the next one while waiting out the backoff.
+    s.shownAttempt = this.reconnectTimer ? this.attempt + 1 : Math.max(1, this.attempt);
     s.drops = this.drops;
     s.sockets = this.sockets;
     s.lastResume = this.lastResume ? { ...this.lastResume } : null;

@@ -15,6 +15,24 @@
 // there and moving, that firing reaches the server, and that the added
 // latency shows up in the measured RTT. Saves a screenshot.
 //
+// Then the connection (protocol v2: join tokens, resume):
+//  - a network drop (test hook window.tickwire.dropConnection, the socket
+//    abandoned half-open, tries failing for 1.2 s) while a movement key is
+//    held: the page keeps predicting (up to CL_MAX_UNACKED inputs), the
+//    overlay shows "reconnecting" and the attempt count, the page comes
+//    back with full-jitter backoff and its WELCOME says resumed with the
+//    same player id; the offline inputs reach the server, the prediction
+//    still equals the server's state and there were no corrections;
+//  - a drop the server sees (socket closed): a second page sees the player
+//    flagged DISCONNECTED until the resume;
+//  - Leave: no reconnect; the server's hold runs out (the second page sees
+//    the player go), "Join again" then gets "resume expired" and joins
+//    afresh with a new token;
+//  - a replayed join token (POST /api/join answered with the first, used,
+//    token): refused with 1008 "token already used", and no retry.
+// Screenshots: --screenshot, and <same dir>/browser-reconnecting.png taken
+// while offline.
+//
 // Every wait is on a condition; the only timed thing is the key hold, and
 // even that is measured in game ticks. Exit 0 pass, 1 fail, 77 skip
 // (no chromium or playwright-core here).
@@ -40,6 +58,10 @@ const WEB_ROOT = path.resolve(arg('web-root', 'TICKWIRE_WEB_ROOT', path.join(roo
 const SHOT = path.resolve(arg('screenshot', 'TICKWIRE_SCREENSHOT', path.join(root, 'build/screenshots/browser.png')));
 const CHROMIUM = arg('chromium', 'CHROMIUM', '/usr/bin/chromium');
 const NPCS = 3;
+// The server default; the test waits for a hold to run out once. Resumes
+// must beat it even with unlucky backoff draws (see backoffDelay).
+const RESUME_GRACE_S = 10;
+const PROTO_H = path.join(root, 'shared', 'proto.h');
 const TEST_TIMEOUT_MS = 150_000;
 const SKIP = 77;
 
@@ -78,6 +100,7 @@ function freePort() {
 function startServer(port) {
   return new Promise((resolve, reject) => {
     const args = ['--host', '127.0.0.1', '--port', String(port), '--npcs', String(NPCS),
+                  '--resume-grace', String(RESUME_GRACE_S),
                   '--web-root', WEB_ROOT, '--log-level', 'info'];
     log(`starting ${SERVER} ${args.join(' ')}`);
     const child = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -177,6 +200,13 @@ async function main() {
     if (msg.type() === 'error' || msg.type() === 'warning') log(`console.${msg.type()}: ${msg.text()}`);
   });
   page.setDefaultTimeout(20_000);
+
+  // Join tokens the page asked for (each POST /api/join), and sockets.
+  const tokens = [];
+  page.on('response', async (r) => {
+    if (!r.url().includes('/api/join')) return;
+    try { tokens.push((await r.json()).token); } catch (err) { tokens.push(null); }
+  });
 
   const wasmResponse = page.waitForResponse((r) => r.url().endsWith('/tickwire.wasm'));
   await page.goto(`${url}?name=e2e-tester`);
@@ -284,8 +314,193 @@ async function main() {
   const final = await page.evaluate(() => window.tickwire.stats());
   check(final.corrections === 0, 'still no corrections at the end', `${final.corrections}`);
   check(final.state === 'joined', 'still connected', final.state);
+
+  await connectionChecks({ page, context, url, map, welcome, tokens });
+
   check(pageErrors.length === 0, 'no page errors', pageErrors.join(' | '));
   return failed ? 1 : 0;
+}
+
+// A counter or gauge from the server's /metrics.
+async function metric(url, name) {
+  const text = await (await fetch(new URL('/metrics', url))).text();
+  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
+// The movement key with the most free room from the player's position.
+async function bestDirection(page, map) {
+  const at = await page.evaluate(() => window.tickwire.server());
+  const dirs = [
+    { key: 'd', btn: 8, dx: 1, dy: 0 }, { key: 'a', btn: 4, dx: -1, dy: 0 },
+    { key: 's', btn: 2, dx: 0, dy: 1 }, { key: 'w', btn: 1, dx: 0, dy: -1 },
+  ];
+  for (const d of dirs) d.free = freeDistance(map, at.x, at.y, d.dx, d.dy);
+  return { at, dir: dirs.reduce((a, b) => (b.free > a.free ? b : a)) };
+}
+
+// Until the server has applied every input and the player is at rest.
+async function settle(page) {
+  const seq = await page.evaluate(() => window.tickwire.stats().inputSeq);
+  await page.waitForFunction((n) => {
+    const t = window.tickwire;
+    const s = t.server();
+    return t.stats().lastInputSeq >= n && s && s.vx === 0 && s.vy === 0;
+  }, seq, { timeout: 30_000 });
+}
+
+async function openPage(context, url, name, label) {
+  const p = await context.newPage();
+  p.setDefaultTimeout(20_000);
+  p.on('pageerror', (err) => log(`${label} page error: ${err}`));
+  await p.goto(`${url}?name=${name}`);
+  return p;
+}
+
+async function connectionChecks({ page, context, url, map, welcome, tokens }) {
+  const me = welcome.playerId;
+  const want = (fs.readFileSync(PROTO_H, 'utf8').match(/#define PROTO_SUBPROTOCOL "([^"]+)"/) || [])[1];
+  const sub = await page.evaluate(() => window.tickwire.subprotocol());
+  check(sub === want, 'WebSocket subprotocol from the wasm module is PROTO_SUBPROTOCOL', `${sub} (proto.h: ${want})`);
+  check(tokens.length === 1 && typeof tokens[0] === 'string', 'one join token from POST /api/join', `${tokens.length}`);
+
+  // --- 1. network drop, half-open: the page reconnects and resumes ---------
+  await settle(page);
+  const { at, dir } = await bestDirection(page, map);
+  const maxUnacked = await page.evaluate(() => window.tickwire.stats().maxUnacked);
+  const before = await page.evaluate(() => ({ s: window.tickwire.stats(), c: window.tickwire.connection() }));
+  log(`drop 1 (half-open, 1.2 s outage) at (${at.x}, ${at.y}), holding '${dir.key}' (free ${dir.free})`);
+  const dropped = await page.evaluate(() => window.tickwire.dropConnection({ mode: 'abandon', outageMs: 1200 }));
+  check(dropped && (await page.evaluate(() => window.tickwire.state())) === 'reconnecting', 'drop: page is reconnecting');
+  await page.keyboard.down(dir.key);
+  // Offline: the local player still moves, by prediction alone.
+  await page.waitForFunction(([x, y]) => {
+    const t = window.tickwire;
+    const p = t.predicted();
+    return t.state() === 'reconnecting' && p && Math.hypot(p.x - x, p.y - y) > 20;
+  }, [at.x, at.y]);
+  check(true, 'local player keeps moving (predicted) while reconnecting');
+  await page.waitForFunction(() => {
+    const b = document.getElementById('banner');
+    return b.classList.contains('show') && /Reconnecting · attempt \d+/.test(document.getElementById('banner-title').textContent)
+      && /reconnecting/.test(document.getElementById('conn-pill').textContent);
+  });
+  const offlineBanner = await page.evaluate(() => `${document.getElementById('banner-title').textContent} | `
+    + `${document.getElementById('banner-text').textContent}`);
+  check(true, 'overlay shows reconnecting and the attempt', offlineBanner);
+  // At most CL_MAX_UNACKED inputs wait; the next ones are refused (stalls).
+  await page.waitForFunction((n) => {
+    const s = window.tickwire.stats();
+    return s.state === 'reconnecting' && s.unacked >= n && s.stalls > 0;
+  }, maxUnacked);
+  const offline = await page.evaluate(() => window.tickwire.stats());
+  check(offline.unacked === maxUnacked && offline.stalls > 0,
+        'offline inputs stop at CL_MAX_UNACKED', `${offline.unacked} unacked of ${maxUnacked}, ${offline.stalls} stalls`);
+  const shotDir = path.dirname(SHOT);
+  const offlineShot = path.join(shotDir, 'browser-reconnecting.png');
+  await page.screenshot({ path: offlineShot });
+  log(`screenshot: ${offlineShot}`);
+
+  await page.waitForFunction(() => window.tickwire.state() === 'resumed', null, { timeout: 30_000 });
+  await page.keyboard.up(dir.key);
+  const w1 = await page.evaluate(() => window.tickwire.welcome());
+  const c1 = await page.evaluate(() => window.tickwire.connection());
+  check(w1.resumed === true && w1.playerId === me, 'WELCOME says resumed, same player id',
+        `resumed ${w1.resumed}, player ${w1.playerId} (was ${me})`);
+  check(c1.lastResume && c1.lastResume.attempts >= 2, 'came back after failed tries (backoff)',
+        c1.lastResume ? `attempt ${c1.lastResume.attempts}, ${c1.lastResume.offlineMs.toFixed(0)} ms offline` : 'none');
+  check(c1.sockets === before.c.sockets + 1, 'tries during the outage opened no socket; the resume one did',
+        `${c1.sockets - before.c.sockets} new`);
+  const n1 = c1.lastResume ? c1.lastResume.attempts : -1;
+  await page.waitForFunction((n) => document.getElementById('st-link').textContent.startsWith(`${n} attempt`)
+    && document.getElementById('conn-pill').textContent === 'resumed'
+    && document.getElementById('banner-text').textContent.includes(`after ${n} attempt`), n1);
+  const link = await page.evaluate(() => `${document.getElementById('banner-title').textContent} | `
+    + `${document.getElementById('banner-text').textContent} | link: ${document.getElementById('st-link').textContent}`);
+  check(true, 'overlay shows resumed and the attempt count', link);
+  check(await metric(url, 'tickwire_resumes_total') === 1, 'server counted the resume');
+  check(tokens.length === 1, 'resume needed no new join token', `${tokens.length} tokens`);
+
+  await settle(page);
+  const after = await page.evaluate(() => ({ v: window.tickwire.self(), s: window.tickwire.server(), st: window.tickwire.stats() }));
+  const moved = (after.s.x - at.x) * dir.dx + (after.s.y - at.y) * dir.dy;
+  check(moved > 20, 'inputs taken offline reached the server', `${moved.toFixed(2)} units along '${dir.key}'`);
+  check(Math.abs(after.v.x - after.s.x) < 1e-3 && Math.abs(after.v.y - after.s.y) < 1e-3,
+        'after the resume the prediction equals the server\'s state',
+        `view (${after.v.x}, ${after.v.y}) server (${after.s.x}, ${after.s.y})`);
+  check(after.st.corrections === 0, 'no corrections across the drop', `${after.st.corrections}`);
+  check(after.st.maxUnackedSeen <= maxUnacked, 'never more than CL_MAX_UNACKED unacked',
+        `${after.st.maxUnackedSeen} of ${maxUnacked}`);
+
+  // --- 2. a drop the server sees: others see the player DISCONNECTED --------
+  const observer = await openPage(context, url, 'observer', 'observer');
+  await observer.waitForFunction((id) => window.tickwire.state() === 'joined'
+    && window.tickwire.entities().some((e) => e.id === id), me);
+  const observed = await observer.evaluate((id) => window.tickwire.entities().find((e) => e.id === id), me);
+  check((observed.flags & 2) === 0 && observed.name === 'e2e-tester', 'observer sees the player connected',
+        `flags ${observed.flags}`);
+  log('drop 2 (socket closed, 1.5 s outage)');
+  await page.evaluate(() => window.tickwire.dropConnection({ mode: 'close', outageMs: 1500 }));
+  await observer.waitForFunction((id) => window.tickwire.entities().some((e) => e.id === id && (e.flags & 2)), me);
+  check(true, 'observer sees the player flagged DISCONNECTED while it is away');
+  await page.waitForFunction(() => window.tickwire.state() === 'resumed'
+    && window.tickwire.connection().drops === 2, null, { timeout: 30_000 });
+  const w2 = await page.evaluate(() => window.tickwire.welcome());
+  const c2 = await page.evaluate(() => window.tickwire.connection());
+  check(w2.resumed && w2.playerId === me, 'resumed again, same player id',
+        `player ${w2.playerId}, attempt ${c2.lastResume && c2.lastResume.attempts}`);
+  await observer.waitForFunction((id) => window.tickwire.entities().some((e) => e.id === id && !(e.flags & 2)), me);
+  check(true, 'observer sees the player back');
+  check(await metric(url, 'tickwire_resumes_total') === 2, 'server counted both resumes');
+  const s2 = await page.evaluate(() => window.tickwire.stats());
+  check(s2.corrections === 0, 'still no corrections', `${s2.corrections}`);
+
+  // --- 3. Leave: no reconnect; after the hold, Join again starts afresh ----
+  const sockets3 = (await page.evaluate(() => window.tickwire.connection())).sockets;
+  await page.evaluate(() => window.tickwire.leave());
+  // A retry would come within the first backoff step (<= 250 ms); give it 1.5 s.
+  await page.waitForTimeout(1500);
+  const c3 = await page.evaluate(() => window.tickwire.connection());
+  check(c3.state === 'closed' && c3.sockets === sockets3, 'Leave: closed and no reconnect',
+        `${c3.state} (${c3.closeInfo}), ${c3.sockets - sockets3} new sockets`);
+  const leaveBanner = await page.evaluate(() => document.getElementById('banner-btn').hidden ? ''
+    : document.getElementById('banner-btn').textContent);
+  check(leaveBanner === 'Join again', 'overlay offers Join again', leaveBanner);
+  // The server holds the slot anyway (it cannot tell a leave from a drop)
+  // until the grace runs out.
+  await observer.waitForFunction((id) => !window.tickwire.entities().some((e) => e.id === id), me,
+                                 { timeout: (RESUME_GRACE_S + 15) * 1000 });
+  check(true, `held player gone after the ${RESUME_GRACE_S} s grace`);
+  await page.click('#banner-btn');
+  await page.waitForFunction(() => window.tickwire.state() === 'joined', null, { timeout: 30_000 });
+  const w3 = await page.evaluate(() => window.tickwire.welcome());
+  const c3b = await page.evaluate(() => window.tickwire.connection());
+  check(!w3.resumed && /resume expired/.test(c3b.rejoined), 'resume expired: joined afresh',
+        `player ${w3.playerId}, ${c3b.rejoined}`);
+  check(tokens.length === 2, 'with a new join token', `${tokens.length} tokens`);
+  await page.waitForFunction(() => window.tickwire.self() && window.tickwire.stats().snapshots > 10);
+  await observer.close();
+
+  // --- 4. a replayed token is refused, and not retried ----------------------
+  const refused = await context.newPage();
+  refused.setDefaultTimeout(20_000);
+  await refused.route('**/api/join**', (route) => route.fulfill({
+    status: 200, contentType: 'application/json',
+    body: JSON.stringify({ token: tokens[0], expires_in: 60, player_id: 1 }),
+  }));
+  await refused.goto(`${url}?name=replayer`);
+  await refused.waitForFunction(() => window.tickwire && window.tickwire.state() === 'closed');
+  await refused.waitForTimeout(1500);
+  const c4 = await refused.evaluate(() => window.tickwire.connection());
+  check(c4.state === 'closed' && /token already used/.test(c4.closeInfo) && c4.sockets === 1,
+        'replayed token refused (1008), no retry', `${c4.state}: ${c4.closeInfo}; ${c4.sockets} socket(s)`);
+  const refusedTitle = await refused.evaluate(() => document.getElementById('banner-title').textContent);
+  check(refusedTitle === 'Join refused', 'overlay says the join was refused', refusedTitle);
+  await refused.close();
+
+  const fin = await page.evaluate(() => window.tickwire.stats());
+  check(fin.state === 'joined' && fin.corrections === 0, 'main page playing, no corrections',
+        `${fin.state}, ${fin.corrections}`);
 }
 
 const watchdog = setTimeout(async () => {
