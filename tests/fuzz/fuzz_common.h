@@ -5,12 +5,20 @@
  *
  * Framing, per target:
  *   fuzz_client_msg  cfg:u8, then records: h:u8; op = h >> 6, n = h & 63.
- *                    op 0..2: a message of n bytes from session op;
+ *                    op 0..2: a message of n bytes from session op; n = 63
+ *                    means 63 + the next byte (up to 318 bytes, past the
+ *                    256 a JOIN may have);
  *                    op 3: run 1 + (n & 7) ticks, sessions in the mask
  *                    (n >> 3) & 7 do not read the snapshots of those ticks.
+ *                    cfg bit 7: a dropped player is held FZ_CLI_GRACE_TICKS
+ *                    ticks for a resume (else it leaves at once).
  *   fuzz_server_msg  flags:u8 (client options), then records: v:u16 LE;
  *                    a message of v & 0x1fff bytes, then the actions in
- *                    v >> 13 (FZ_SRV_*).
+ *                    v >> 13 (FZ_SRV_*). An empty record with FZ_SRV_VIEW
+ *                    is a dropped connection: cl_disconnected first.
+ *   fuzz_token       mode:u8 (FZ_TOK_*), then the token text, or with
+ *                    FZ_TOK_RAW the token bytes without the MAC, which the
+ *                    target signs itself.
  * A record that runs past the end is cut to what is left.
  *
  * Header-only, everything static: each target is one translation unit
@@ -37,12 +45,31 @@
 
 /* ---- fuzz_client_msg framing ---------------------------------------------- */
 #define FZ_CLI_SESSIONS 3
-#define FZ_CLI_MAX_MSG 63
+#define FZ_CLI_MAX_MSG (63 + 255)
 #define FZ_CLI_OP_TICK 3
+#define FZ_CLI_CFG_GRACE 0x80
+#define FZ_CLI_GRACE_TICKS 6
 
-static inline uint8_t fz_cli_msg_header(int session, size_t len)
+/* The header of a message record: 1 byte, or 2 from 63 bytes on. Returns
+ * the header size; len must be <= FZ_CLI_MAX_MSG. */
+static inline size_t fz_cli_msg_header(uint8_t out[2], int session, size_t len)
 {
-    return (uint8_t)((session << 6) | (int)(len & 63));
+    if (len < 63) {
+        out[0] = (uint8_t)((session << 6) | (int)len);
+        return 1;
+    }
+    out[0] = (uint8_t)((session << 6) | 63);
+    out[1] = (uint8_t)(len - 63);
+    return 2;
+}
+
+/* The resume token the target gives the k-th new player of a run (a real
+ * server draws it at random; a fixed one lets seeds and the fuzzer use
+ * it). */
+static inline void fz_cli_resume_token(uint32_t k, uint8_t out[PROTO_RESUME_LEN])
+{
+    for (int i = 0; i < PROTO_RESUME_LEN; i++)
+        out[i] = (uint8_t)(0x52 + k * 29 + (uint32_t)i * 11);
 }
 
 static inline uint8_t fz_cli_tick_header(int ticks, int skip_mask)
@@ -76,6 +103,21 @@ static inline void fz_srv_input_for(const uint8_t *msg, size_t len, int k, uint8
 {
     *buttons = len ? msg[0] : 0;
     *aim = (uint16_t)(len * 977u + (unsigned)k * 4099u);
+}
+
+/* ---- fuzz_token ------------------------------------------------------------- */
+enum {
+    FZ_TOK_RAW = 1,        /* the rest is token bytes without the MAC: signed here */
+    FZ_TOK_NOW_SHIFT = 1,  /* bits 1-2: which `now` (fz_tok_now) */
+    FZ_TOK_WRONG_KEY = 8,  /* verify with a secret one bit off */
+};
+/* The secret of the docs/PROTOCOL.md example, so its token is a seed. */
+#define FZ_TOK_SECRET "tickwire-example-secret"
+
+static inline uint64_t fz_tok_now(uint8_t mode)
+{
+    static const uint64_t nows[4] = {0, 1767225599, 1767225600, UINT64_MAX};
+    return nows[(mode >> FZ_TOK_NOW_SHIFT) & 3];
 }
 
 /* ---- snapshot checks --------------------------------------------------- */

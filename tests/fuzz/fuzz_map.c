@@ -62,7 +62,7 @@ static void check_welcome(const sim_map *m)
     w.map = *m;
     uint8_t buf[PROTO_MAX_WELCOME];
     size_t n = proto_welcome_write(&w, buf, sizeof buf);
-    FZ_CHECK(n == 23u + 8u * m->nwalls);
+    FZ_CHECK(n == 23u + 8u * m->nwalls + PROTO_RESUME_LEN + 1u);
     proto_welcome got;
     FZ_CHECK(proto_welcome_read(buf, n, &got) == PROTO_OK);
     check_same_map(m, &got.map);

@@ -7,11 +7,19 @@
  * proto_snapshot_header_read and proto_snapshot_body_read, full and against
  * the client's newest snapshot as baseline.
  *
+ * An empty record with FZ_SRV_VIEW is a dropped connection
+ * (cl_disconnected), after which the client writes its JOIN.
+ *
  * Checks: a WELCOME or header that decodes re-encodes to the same bytes; a
  * body that decodes re-encodes against the same baseline to a canonical
  * body of the same state; cl_receive leaves the client untouched (but for
- * its byte counters) when it rejects a message; an INPUT the client writes
- * is one the server accepts. */
+ * its byte counters) when it rejects a message, and rejects every snapshot
+ * between a drop and the next WELCOME; a resumed WELCOME for the same
+ * player keeps the input seqs, any other WELCOME starts them at 1; the
+ * server's DISCONNECTED flag never reaches the prediction; at most
+ * CL_MAX_UNACKED inputs wait; an INPUT the client writes is one the server
+ * accepts, and none is written while disconnected; the JOIN carries the
+ * token and the newest resume token. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -21,6 +29,7 @@
 #include "proto.h"
 
 static cl_client client, before;
+static const char TOKEN[] = "fuzz-Token_42";
 
 /* ---- decoders on their own ------------------------------------------------ */
 
@@ -82,6 +91,8 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
 {
     memcpy(&before, &client, sizeof client);
     int r = cl_receive(&client, buf, len, now_ms);
+    /* Disconnected: nothing but a WELCOME gets in. */
+    FZ_CHECK(before.joined || r < 0 || r == PROTO_WELCOME);
     if (r < 0) {
         /* Rejected: nothing but the download counters moved. */
         FZ_CHECK(client.stats.msgs_down == before.stats.msgs_down + 1);
@@ -94,6 +105,15 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
         FZ_CHECK(proto_welcome_read(buf, len, &w) == PROTO_OK);
         FZ_CHECK(client.joined && client.welcome.player_id == w.player_id &&
                  client.welcome.tick_rate == w.tick_rate && client.snap_interval >= 1);
+        FZ_CHECK(client.have_resume && memcmp(client.resume, w.resume, PROTO_RESUME_LEN) == 0);
+        if (w.resumed && before.have_resume && w.player_id == before.welcome.player_id) {
+            /* The same player: its inputs go on. */
+            FZ_CHECK(client.next_seq == before.next_seq && client.last_input_seq == before.last_input_seq &&
+                     client.max_sent_seq == before.max_sent_seq);
+        } else {
+            FZ_CHECK(client.next_seq == 1 && client.last_input_seq == 0 && client.sent_seq == 0 &&
+                     client.max_sent_seq == 0 && !client.have_self);
+        }
         return;
     }
     FZ_CHECK(r == PROTO_SNAPSHOT);
@@ -108,6 +128,24 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
         FZ_CHECK(base != NULL);
     }
     fz_check_body_round_trip(base, got, &client.names, client.welcome.tick_rate);
+    FZ_CHECK(!client.have_self || !(client.predicted.flags & SIM_FLAG_DISCONNECTED));
+    FZ_CHECK(h.last_input_seq <= client.max_sent_seq);
+}
+
+/* The connection dropped: the client keeps its player and writes a JOIN
+ * with its token and resume token. */
+static void disconnect(void)
+{
+    uint32_t next = client.next_seq, acked = client.last_input_seq;
+    cl_disconnected(&client);
+    FZ_CHECK(!client.joined && cl_latest(&client) == NULL);
+    FZ_CHECK(client.next_seq == next && client.last_input_seq == acked && client.sent_seq == acked);
+    uint8_t buf[PROTO_MAX_JOIN_MSG];
+    size_t n = cl_write_join(&client, buf, sizeof buf);
+    proto_join j;
+    FZ_CHECK(n > 0 && proto_join_read(buf, n, &j) == PROTO_OK);
+    FZ_CHECK(strcmp(j.token, TOKEN) == 0 && j.has_resume == client.have_resume);
+    FZ_CHECK(!j.has_resume || memcmp(j.resume, client.resume, PROTO_RESUME_LEN) == 0);
 }
 
 static void write_input(void)
@@ -115,6 +153,7 @@ static void write_input(void)
     uint8_t buf[PROTO_MAX_CLIENT_MSG];
     uint32_t sent = client.sent_seq;
     size_t n = cl_write_input(&client, buf, sizeof buf);
+    FZ_CHECK(client.joined || n == 0);
     if (n == 0)
         return;
     proto_input_msg m;
@@ -136,6 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     client.reconcile = (data[0] >> 1) & 1;
     client.interpolate = (data[0] >> 2) & 1;
     client.redundancy = (uint8_t)((data[0] >> 3) & 7);
+    cl_set_token(&client, TOKEN);
     double now_ms = 0.0;
     size_t pos = 1;
     while (pos + 2 <= size) {
@@ -149,11 +189,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos += len;
         now_ms += 16.5;
 
+        if (len == 0 && (actions & FZ_SRV_VIEW))
+            disconnect();
         for (int k = 0; (actions & FZ_SRV_PUSH_INPUT) && k < fz_srv_push_count(len); k++) {
             uint8_t buttons;
             uint16_t aim;
             fz_srv_input_for(msg, len, k, &buttons, &aim);
-            cl_push_input(&client, buttons, aim, now_ms);
+            uint32_t seq = cl_push_input(&client, buttons, aim, now_ms);
+            FZ_CHECK(seq == 0 || seq + 1 == client.next_seq);
+            FZ_CHECK(client.next_seq - 1 - client.last_input_seq <= CL_MAX_UNACKED);
         }
         check_welcome_decode(msg, len);
         check_body_decode(msg, len, client.joined ? client.welcome.tick_rate : 60);

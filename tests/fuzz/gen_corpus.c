@@ -19,6 +19,7 @@
 #include "map.h"
 #include "match.h"
 #include "proto.h"
+#include "token.h"
 
 static const char *corpus_dir;
 
@@ -63,21 +64,32 @@ static void save(const char *target, const char *name, const void *p, size_t n)
 /* ---- fuzz_client_msg ---------------------------------------------------- */
 
 /* Mirrors the config byte of fuzz_client_msg.c's create_match. */
-static uint8_t cli_cfg(int rate_idx, int half_snapshots, int size, int npcs)
+static uint8_t cli_cfg(int rate_idx, int half_snapshots, int size, int npcs, int grace)
 {
-    return (uint8_t)(rate_idx | (half_snapshots ? 4 : 0) | ((size - 1) << 3) | (npcs << 5));
+    return (uint8_t)(rate_idx | (half_snapshots ? 4 : 0) | ((size - 1) << 3) | (npcs << 5) |
+                     (grace ? FZ_CLI_CFG_GRACE : 0));
 }
 
 static void cli_msg(seed *s, int session, const uint8_t *msg, size_t n)
 {
-    put_u8(s, fz_cli_msg_header(session, n));
+    uint8_t h[2];
+    put(s, h, fz_cli_msg_header(h, session, n));
     put(s, msg, n);
 }
 
-static void cli_join(seed *s, int session, const char *name)
+/* A JOIN with a join token, and the resume token of the k-th new player
+ * of the run (k < 0: none). */
+static void cli_join(seed *s, int session, const char *token, int k)
 {
-    uint8_t b[PROTO_MAX_CLIENT_MSG];
-    cli_msg(s, session, b, proto_join_write(name, b, sizeof b));
+    uint8_t b[PROTO_MAX_JOIN_MSG], resume[PROTO_RESUME_LEN];
+    if (k >= 0)
+        fz_cli_resume_token((uint32_t)k, resume);
+    size_t n = proto_join_write(token, k >= 0 ? resume : NULL, b, sizeof b);
+    if (n == 0) {
+        fprintf(stderr, "gen_corpus: bad JOIN '%s'\n", token);
+        exit(1);
+    }
+    cli_msg(s, session, b, n);
 }
 
 static void cli_input(seed *s, int session, uint32_t ack, uint32_t first, int count, uint8_t buttons)
@@ -110,11 +122,11 @@ static void gen_client_msg(void)
     /* 60 Hz, 30 Hz snapshots (every 2 ticks), 4 slots, 1 npc: two players
      * join, send inputs acking the snapshots they got, one falls behind. */
     s.n = 0;
-    put_u8(&s, cli_cfg(3, 1, 4, 1));
-    cli_join(&s, 0, "alice");
+    put_u8(&s, cli_cfg(3, 1, 4, 1, 0));
+    cli_join(&s, 0, "alice", -1);
     cli_ticks(&s, 2, 0);                       /* snapshot tick 2 */
     cli_input(&s, 0, 2, 1, 2, SIM_BTN_RIGHT);
-    cli_join(&s, 1, "bob");
+    cli_join(&s, 1, "bob", -1);
     cli_ticks(&s, 2, 0);                       /* tick 4, delta for alice */
     cli_input(&s, 0, 4, 3, 2, SIM_BTN_DOWN | SIM_BTN_RIGHT);
     cli_input(&s, 1, 4, 1, 3, SIM_BTN_LEFT);
@@ -129,45 +141,140 @@ static void gen_client_msg(void)
     /* 20 Hz, 10 Hz snapshots, 2 slots: a third session is refused (full),
      * the first breaks the protocol (seq gap), leaves, and rejoins. */
     s.n = 0;
-    put_u8(&s, cli_cfg(1, 1, 2, 0));
-    cli_join(&s, 0, "ann");
-    cli_join(&s, 1, "bo");
-    cli_join(&s, 2, "cy");
+    put_u8(&s, cli_cfg(1, 1, 2, 0, 0));
+    cli_join(&s, 0, "ann", -1);
+    cli_join(&s, 1, "bo", -1);
+    cli_join(&s, 2, "cy", -1);
     cli_ticks(&s, 2, 0);
     cli_input(&s, 0, 2, 1, 1, SIM_BTN_DOWN);
     cli_input(&s, 0, 2, 5, 1, SIM_BTN_DOWN);   /* gap: closed */
-    cli_join(&s, 2, "cy");                     /* takes the freed slot */
+    cli_join(&s, 2, "cy", -1);                 /* takes the freed slot */
     cli_ticks(&s, 4, 0);
     cli_input(&s, 2, 6, 1, 2, SIM_BTN_LEFT | SIM_BTN_UP);
     cli_input(&s, 1, 99, 1, 1, 0);             /* ack never sent: closed */
     cli_ticks(&s, 2, 0);
     save(T, "full_and_rejoin", s.b, s.n);
 
-    /* 10 Hz, one slot: a long run of inputs, more than the buffer holds. */
+    /* 10 Hz, one slot: a long run of inputs, more than the buffer holds
+     * (MATCH_INPUT_BUF 64); the name is the token's first 16 characters. */
     s.n = 0;
-    put_u8(&s, cli_cfg(0, 0, 1, 0));
-    cli_join(&s, 0, "zed-the-long-name");
-    for (uint32_t seq = 1; seq < 60; seq += 8)
+    put_u8(&s, cli_cfg(0, 0, 1, 0, 0));
+    cli_join(&s, 0, "zed-the-long-name", -1);
+    for (uint32_t seq = 1; seq < 80; seq += 8)
         cli_input(&s, 0, 0, seq, 8, (uint8_t)(seq & SIM_BTN_ALL));
     cli_ticks(&s, 8, 0);
-    cli_input(&s, 0, 8, 64, 1, 0);
+    cli_input(&s, 0, 8, 81, 1, 0);
     cli_ticks(&s, 3, 0);
     save(T, "input_overflow", s.b, s.n);
 
-    /* Single messages: a JOIN, an INPUT before any JOIN, an empty one. */
+    /* Single messages: a JOIN, an INPUT before any JOIN, a JOIN with
+     * neither a token nor a resume token and then an empty message. */
     s.n = 0;
-    put_u8(&s, cli_cfg(2, 0, 3, 2));
-    cli_join(&s, 0, "bob");
+    put_u8(&s, cli_cfg(2, 0, 3, 2, 0));
+    cli_join(&s, 0, "bob", -1);
     save(T, "join", s.b, s.n);
     s.n = 0;
-    put_u8(&s, cli_cfg(2, 0, 3, 2));
+    put_u8(&s, cli_cfg(2, 0, 3, 2, 0));
     cli_input(&s, 0, 0, 1, 1, SIM_BTN_FIRE);
     save(T, "input_first", s.b, s.n);
     s.n = 0;
-    put_u8(&s, cli_cfg(3, 0, 4, 0));
-    cli_join(&s, 2, "");
+    put_u8(&s, cli_cfg(3, 0, 4, 0, 0));
+    static const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0};
+    cli_msg(&s, 2, neither, sizeof neither);
     cli_msg(&s, 2, NULL, 0);
-    save(T, "empty_name_then_empty_msg", s.b, s.n);
+    save(T, "neither_token_then_empty_msg", s.b, s.n);
+
+    /* Resume (players held 6 ticks): alice drops (an empty message closes
+     * the session), is held for 2 ticks (DISCONNECTED, not advancing),
+     * comes back with her resume token alone, gets a full snapshot and
+     * goes on with seq 5. 60 Hz, a snapshot every tick, 3 slots, 1 npc. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 0, 3, 1, 1));
+    cli_join(&s, 0, "alice", -1);              /* new player 0 */
+    cli_ticks(&s, 2, 0);                       /* snapshots 1, 2 */
+    cli_input(&s, 0, 2, 1, 4, SIM_BTN_RIGHT);
+    cli_ticks(&s, 1, 0);                       /* 3 */
+    cli_msg(&s, 0, NULL, 0);                   /* dropped: held */
+    cli_ticks(&s, 2, 0);                       /* 4, 5: held */
+    cli_join(&s, 0, "", 0);                    /* resume */
+    cli_input(&s, 0, 0, 5, 4, SIM_BTN_DOWN);
+    cli_ticks(&s, 2, 0);                       /* 6 (full), 7 */
+    cli_input(&s, 0, 7, 9, 2, SIM_BTN_LEFT);
+    cli_ticks(&s, 3, 0);
+    save(T, "resume_after_drop", s.b, s.n);
+
+    /* Takeover: bob's old connection is still open when his resume token
+     * arrives on another one (with a token too); the new one plays on, the
+     * old one's next message is a new connection's (INPUT first: closed). */
+    s.n = 0;
+    put_u8(&s, cli_cfg(2, 1, 4, 0, 1));
+    cli_join(&s, 0, "ann", -1);                /* new player 0 */
+    cli_join(&s, 1, "bob", -1);                /* new player 1 */
+    cli_ticks(&s, 2, 0);                       /* snapshot 2 */
+    cli_input(&s, 1, 2, 1, 3, SIM_BTN_UP);
+    cli_join(&s, 2, "bob-again", 1);           /* takes over bob */
+    cli_input(&s, 2, 0, 4, 2, SIM_BTN_UP | SIM_BTN_LEFT);
+    cli_ticks(&s, 4, 0);
+    cli_input(&s, 1, 2, 4, 1, 0);              /* the old connection */
+    cli_input(&s, 2, 6, 6, 1, SIM_BTN_FIRE);
+    cli_ticks(&s, 2, 0);
+    save(T, "resume_takeover", s.b, s.n);
+
+    /* The hold runs out (6 ticks): a resume token alone is refused, with a
+     * join token it is a new player. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(1, 0, 2, 0, 1));
+    cli_join(&s, 0, "cy", -1);                 /* new player 0 */
+    cli_ticks(&s, 1, 0);
+    cli_input(&s, 0, 1, 1, 2, SIM_BTN_RIGHT);
+    cli_input(&s, 0, 1, 3, 1, 0x20);           /* bad buttons: closed, held */
+    cli_ticks(&s, 8, 0);                       /* hold expires */
+    cli_join(&s, 0, "", 0);                    /* resume expired */
+    cli_join(&s, 0, "cy2", 0);                 /* new player 1 */
+    cli_ticks(&s, 2, 0);
+    cli_input(&s, 0, 11, 1, 1, SIM_BTN_DOWN);  /* acks the snapshot of tick 11 */
+    cli_ticks(&s, 1, 0);
+    save(T, "hold_expires", s.b, s.n);
+
+    /* Without a grace a dropped player leaves at once: its resume token
+     * names nobody. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 0, 2, 0, 0));
+    cli_join(&s, 0, "dee", -1);
+    cli_ticks(&s, 1, 0);
+    cli_msg(&s, 0, NULL, 0);
+    cli_join(&s, 1, "", 0);                    /* nobody: closed */
+    cli_ticks(&s, 1, 0);
+    save(T, "no_grace_resume", s.b, s.n);
+
+    /* Sizes: the longest JOIN (200-character token + resume token, 220
+     * bytes, an unknown resume token: a new player), a 257-byte message
+     * before the join (too large), token_len 201, and after the join a
+     * 65-byte message (over the 64 of a joined session). */
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 0, 4, 0, 1));
+    char tok[PROTO_MAX_TOKEN + 1];
+    for (int i = 0; i < PROTO_MAX_TOKEN; i++)
+        tok[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[(i * 5) % 64];
+    tok[PROTO_MAX_TOKEN] = '\0';
+    cli_join(&s, 0, tok, 7);
+    static uint8_t big[PROTO_MAX_JOIN_MSG + 1];
+    size_t bn = proto_join_write(tok, NULL, big, sizeof big);
+    memset(big + bn - 1, 'A', sizeof big - bn);
+    big[2] = 255;
+    cli_msg(&s, 1, big, PROTO_MAX_JOIN_MSG + 1);
+    bn = proto_join_write(tok, NULL, big, sizeof big);
+    memmove(big + 4, big + 3, bn - 3);
+    big[2] = PROTO_MAX_TOKEN + 1;
+    big[3] = 'Q';
+    cli_msg(&s, 2, big, bn + 1);
+    cli_join(&s, 2, "ok", -1);
+    cli_ticks(&s, 1, 0);
+    memset(big, 0, PROTO_MAX_CLIENT_MSG + 1);
+    big[0] = PROTO_INPUT;
+    cli_msg(&s, 2, big, PROTO_MAX_CLIENT_MSG + 1);
+    cli_ticks(&s, 1, 0);
+    save(T, "join_sizes", s.b, s.n);
 }
 
 /* ---- fuzz_server_msg ---------------------------------------------------- */
@@ -192,13 +299,15 @@ static void tick_to_snapshot(match *m)
  * acknowledge inputs the fuzzer's client will have sent. */
 static void client_mirror(cl_client *cl, match *m, int me, const uint8_t *msg, size_t n, int actions)
 {
+    if (n == 0 && (actions & FZ_SRV_VIEW))
+        cl_disconnected(cl);
     for (int k = 0; (actions & FZ_SRV_PUSH_INPUT) && k < fz_srv_push_count(n); k++) {
         uint8_t buttons;
         uint16_t aim;
         fz_srv_input_for(msg, n, k, &buttons, &aim);
         cl_push_input(cl, buttons, aim, 0.0);
     }
-    int type = cl_receive(cl, msg, n, 0.0);
+    int type = n ? cl_receive(cl, msg, n, 0.0) : 0;
     if (type < 0) {
         fprintf(stderr, "gen_corpus: client refused a message: %s\n", proto_err_str(type));
         exit(1);
@@ -235,12 +344,14 @@ static void gen_server_msg(const sim_map *map)
 
     for (int i = 0; i < 5; i++)
         tick_to_snapshot(m);
-    int me = match_player_join(m, "alice", NULL);
-    nwelcome = match_welcome(m, me, welcome, sizeof welcome);
+    static const uint8_t resume_alice[PROTO_RESUME_LEN] = "alice's resume!";
+    static const uint8_t resume_bob[PROTO_RESUME_LEN] = "bob's resume :-";
+    int me = match_player_join(m, "alice", NULL, resume_alice);
+    nwelcome = match_welcome(m, me, 0, welcome, sizeof welcome);
     srv_record(&s, welcome, nwelcome, 0);
     client_mirror(&cl, m, me, welcome, nwelcome, 0);
     for (int i = 0; i < 14; i++) {
-        if (i == 4 && match_player_join(m, "bob", NULL) < 0) /* an ADD in a delta */
+        if (i == 4 && match_player_join(m, "bob", NULL, resume_bob) < 0) /* an ADD in a delta */
             exit(1);
         if (i == 8)
             match_player_leave(m, 0); /* npc-1 leaves: a REMOVE */
@@ -261,6 +372,70 @@ static void gen_server_msg(const sim_map *map)
         client_mirror(&cl, m, me, msg, n, actions);
     }
     save(T, "session", s.b, s.n);
+
+    /* The session goes on: the connection drops (a record of 0 bytes with
+     * the view action); alice is held and bob drops too (DISCONNECTED in
+     * the snapshots the client will get); inputs pushed offline are not
+     * sent; the resumed WELCOME keeps the seqs, the client's next INPUT
+     * resends from its last acked seq (the match accepts it: no gap), the
+     * next snapshot is full. */
+    srv_record(&s, NULL, 0, FZ_SRV_VIEW);
+    client_mirror(&cl, m, me, NULL, 0, FZ_SRV_VIEW);
+    match_player_hold(m, me, 600);
+    int bob = match_player_find(m, resume_bob);
+    if (bob < 0)
+        exit(1);
+    match_player_hold(m, bob, 600);
+    for (int i = 0; i < 6; i++) {
+        if (i % 2)
+            tick_to_snapshot(m);
+        srv_record(&s, NULL, 0, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+        client_mirror(&cl, m, me, NULL, 0, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    }
+    match_player_resume(m, me, NULL);
+    n = match_welcome(m, me, 1, msg, sizeof msg);
+    srv_record(&s, msg, n, FZ_SRV_WRITE_INPUT);
+    client_mirror(&cl, m, me, msg, n, FZ_SRV_WRITE_INPUT);
+    for (int i = 0; i < 8; i++) {
+        tick_to_snapshot(m);
+        n = match_snapshot(m, me, msg, sizeof msg, &is_full);
+        if (n == 0 || (i == 0) != is_full) {
+            fprintf(stderr, "gen_corpus: resumed snapshot %d: full %d\n", i, is_full);
+            exit(1);
+        }
+        int actions = i % 3 == 2 ? FZ_SRV_VIEW : FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT;
+        srv_record(&s, msg, n, actions);
+        client_mirror(&cl, m, me, msg, n, actions);
+    }
+    save(T, "session_resume", s.b, s.n);
+
+    /* And once more, but the hold runs out: the next WELCOME is a new
+     * player's (not resumed), and the client starts over at seq 1. */
+    srv_record(&s, NULL, 0, FZ_SRV_VIEW | FZ_SRV_PUSH_INPUT);
+    client_mirror(&cl, m, me, NULL, 0, FZ_SRV_VIEW | FZ_SRV_PUSH_INPUT);
+    match_player_hold(m, me, 3);
+    tick_to_snapshot(m);
+    tick_to_snapshot(m);
+    if (m->players[me].used) {
+        fprintf(stderr, "gen_corpus: hold did not expire\n");
+        exit(1);
+    }
+    static const uint8_t resume_alice2[PROTO_RESUME_LEN] = "alice, 2nd life";
+    me = match_player_join(m, "alice", NULL, resume_alice2);
+    n = match_welcome(m, me, 0, msg, sizeof msg);
+    srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    client_mirror(&cl, m, me, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    for (int i = 0; i < 4; i++) {
+        tick_to_snapshot(m);
+        n = match_snapshot(m, me, msg, sizeof msg, &is_full);
+        srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT | FZ_SRV_VIEW);
+        client_mirror(&cl, m, me, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT | FZ_SRV_VIEW);
+    }
+    if (cl.next_seq > 20) {
+        fprintf(stderr, "gen_corpus: the new player did not start over\n");
+        exit(1);
+    }
+    save(T, "session_new_player", s.b, s.n);
 
     /* The messages on their own: WELCOME, WELCOME + full (+ delta), and a
      * delta alone (refused by the client; the direct decoders see it). */
@@ -344,6 +519,18 @@ static void gen_server_msg(const sim_map *map)
         srv_record(&s, NULL, 0, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     srv_record(&s, example, sizeof example, FZ_SRV_VIEW | FZ_SRV_WRITE_INPUT);
     save(T, "protocol_md_example", s.b, s.n);
+
+    /* docs/PROTOCOL.md section 5.3: the WELCOME example. */
+    static const uint8_t welcome_example[] = {
+        0x81, 0x02, 0x03, 0x00, 0x3c, 0x00, 0x1e, 0x00, 0xd0, 0xc0, 0xb0, 0xa0, 0x02, 0x01, 0x04, 0x04,
+        0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0xfe, 0xff, 0xf0,
+        0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f, 0x00,
+    };
+    s.n = 0;
+    put_u8(&s, 0x07);
+    srv_record(&s, welcome_example, sizeof welcome_example, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    srv_record(&s, NULL, 0, FZ_SRV_VIEW);
+    save(T, "protocol_md_welcome", s.b, s.n);
     match_destroy(m);
 }
 
@@ -388,6 +575,93 @@ static void gen_bits(void)
     }
     put(&s, buf, bits_writer_bytes(&w));
     save(T, "all_widths", s.b, s.n);
+}
+
+/* ---- fuzz_token ------------------------------------------------------------- */
+
+/* The token's raw bytes without the MAC, for FZ_TOK_RAW seeds. */
+static size_t token_unsigned_bytes(const token_claims *c, const uint8_t *key, size_t klen, uint8_t *out)
+{
+    char text[TOKEN_MAX_B64 + 1];
+    size_t n = token_mint(c, key, klen, text, sizeof text);
+    uint8_t raw[TOKEN_MAX_BYTES];
+    size_t rn = n ? token_b64_decode(text, n, raw, sizeof raw) : 0;
+    if (rn <= TOKEN_MAC_LEN) {
+        fprintf(stderr, "gen_corpus: cannot mint\n");
+        exit(1);
+    }
+    memcpy(out, raw, rn - TOKEN_MAC_LEN);
+    return rn - TOKEN_MAC_LEN;
+}
+
+static void tok_seed(const char *name, uint8_t mode, const void *payload, size_t n)
+{
+    seed s;
+    s.n = 0;
+    put_u8(&s, mode);
+    put(&s, payload, n);
+    save("fuzz_token", name, s.b, s.n);
+}
+
+static void gen_token(void)
+{
+    const uint8_t *key = (const uint8_t *)FZ_TOK_SECRET;
+    const size_t klen = sizeof FZ_TOK_SECRET - 1;
+    /* docs/PROTOCOL.md's example token (same secret): valid at now index
+     * 1 (1767225599), expired at index 2 (its expiry), and checked with a
+     * wrong key. */
+    token_claims c;
+    memset(&c, 0, sizeof c);
+    c.player_id = 42;
+    strcpy(c.name, "alice");
+    strcpy(c.match, "duel");
+    c.expiry = 1767225600;
+    for (int i = 0; i < TOKEN_NONCE_LEN; i++)
+        c.nonce[i] = (uint8_t)i;
+    char text[TOKEN_MAX_B64 + 1];
+    size_t n = token_mint(&c, key, klen, text, sizeof text);
+    if (strcmp(text, "ASoAAAAAAAAABWFsaWNlBGR1ZWwAuVVpAAAAAAABAgMEBQYHCAkKCwwNDg_rVw9PjfnwoChYiwPvhaREfeSTf-lWkPV3AlUAN5E4sw") !=
+        0) {
+        fprintf(stderr, "gen_corpus: the PROTOCOL.md token changed\n");
+        exit(1);
+    }
+    tok_seed("protocol_md_example", 1 << FZ_TOK_NOW_SHIFT, text, n);
+    tok_seed("protocol_md_example_expired", 2 << FZ_TOK_NOW_SHIFT, text, n);
+    tok_seed("protocol_md_example_wrong_key", FZ_TOK_WRONG_KEY | (5 << 4), text, n);
+    uint8_t raw[TOKEN_MAX_BYTES];
+    size_t rn = token_unsigned_bytes(&c, key, klen, raw);
+    tok_seed("raw_example", FZ_TOK_RAW | (1 << FZ_TOK_NOW_SHIFT), raw, rn);
+
+    /* The longest token (name 16, match 32), valid forever; and raw. */
+    memset(&c, 0, sizeof c);
+    c.player_id = UINT64_MAX;
+    strcpy(c.name, "0123456789abcdef");
+    strcpy(c.match, "ffa-0123456789-0123456789-abcdef");
+    c.expiry = UINT64_MAX;
+    memset(c.nonce, 0xa5, sizeof c.nonce);
+    n = token_mint(&c, key, klen, text, sizeof text);
+    tok_seed("longest", 0, text, n);
+    rn = token_unsigned_bytes(&c, key, klen, raw);
+    tok_seed("raw_longest", FZ_TOK_RAW, raw, rn);
+
+    /* A guest token like demo mode's (name "guest-7", no match). */
+    memset(&c, 0, sizeof c);
+    c.player_id = 7;
+    strcpy(c.name, "guest-7");
+    c.expiry = 1767225660;
+    memset(c.nonce, 0x3c, sizeof c.nonce);
+    rn = token_unsigned_bytes(&c, key, klen, raw);
+    tok_seed("raw_guest", FZ_TOK_RAW | (1 << FZ_TOK_NOW_SHIFT), raw, rn);
+    /* ... with its name_len off by one (malformed behind a valid MAC). */
+    raw[9]++;
+    tok_seed("raw_guest_bad_name_len", FZ_TOK_RAW, raw, rn);
+
+    /* base64url on its own: RFC 4648's "foobar", a non-canonical last
+     * character, the standard alphabet, a length of 1 mod 4. */
+    tok_seed("b64_foobar", 0, "Zm9vYmFy", 8);
+    tok_seed("b64_noncanonical", 0, "Zm9vYh", 6);
+    tok_seed("b64_standard", 0, "+/8=", 4);
+    tok_seed("b64_len5", 0, "Zm9vY", 5);
 }
 
 /* ---- fuzz_map --------------------------------------------------------------- */
@@ -453,5 +727,6 @@ int main(int argc, char **argv)
     gen_server_msg(&map);
     gen_bits();
     gen_map(argv[2]);
+    gen_token();
     return 0;
 }

@@ -9,7 +9,7 @@
 #
 #   FUZZ_SECONDS=60 tests/fuzz/run_fuzz.sh [target...]   (default: all)
 #
-# Targets: client_msg server_msg bits map (a fuzz_ prefix is accepted).
+# Targets: client_msg server_msg bits map token (a fuzz_ prefix is accepted).
 # BUILD names the build directory (default build); build it first (make).
 # FUZZ_ARGS adds libFuzzer flags, e.g. FUZZ_ARGS=-only_ascii=1.
 set -u
@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 secs=${FUZZ_SECONDS:-60}
-all="client_msg server_msg bits map"
+all="client_msg server_msg bits map token"
 targets=${*:-$all}
 
 # Check every target before running any.
