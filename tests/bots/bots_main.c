@@ -124,7 +124,7 @@ static void write_reports(const bots_opts *o, const report_input *in)
 int main(int argc, char **argv)
 {
     bots_opts o;
-    char err[256];
+    char err[512];
     int rc = opts_parse(argc, argv, &o, err, sizeof err);
     if (rc == OPTS_HELP) {
         opts_usage(stdout, argv[0]);
@@ -189,7 +189,10 @@ int main(int argc, char **argv)
     scrape start;
     scrape_metrics(sw, &start);
     if (start.rc == SWARM_HTTP_UNREACHABLE) {
-        snprintf(err, sizeof err, "cannot reach %s:%d: %.160s", o.host, o.port, start.err);
+        snprintf(err, sizeof err, "cannot reach %s:%d: %.160s%s", o.host, o.port, start.err,
+                 strstr(start.err, "Hostname mismatch")
+                     ? " (mbedTLS matches DNS names only, not IP addresses: use wss://localhost:PORT, or --insecure)"
+                     : "");
         fprintf(stderr, "tickwire-bots: %s\n", err);
         in.reachable = 0;
         in.error = err;

@@ -151,9 +151,9 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "\n");
     print_reasons(out, &r->token_failures);
     if (o->behavior == BEHAVIOR_CHAOS) {
-        fprintf(out, "  chaos                %u drops (close %u, reset %u, takeover %u; by the server %u), "
+        fprintf(out, "  chaos                %u drops of %u bots (close %u, reset %u, takeover %u; by the server %u), "
                      "%u reconnects of %u attempts\n",
-                r->drops, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
+                r->drops, r->bots_dropped, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
                 r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_SERVER], r->reconnects,
                 r->reconnect_attempts);
         fprintf(out, "  resume               %u attempts: %u resumed, %u as another player, %u refused (resume "
@@ -449,6 +449,7 @@ static void json_result(jw *j, const report_input *in, const derived *d)
 
     jw_open(j, "resume", '{');
     jw_num(j, "drops", r->drops);
+    jw_num(j, "bots_dropped", r->bots_dropped);
     jw_open(j, "drops_by_kind", '{');
     jw_num(j, "close", r->drops_by[SWARM_DROP_CLOSE]);
     jw_num(j, "reset", r->drops_by[SWARM_DROP_RESET]);
@@ -863,8 +864,8 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
              r->tokens_minted ? "minted with the secret" : "from POST /api/join", r->tokens_failed, r->token_ms.p50,
              r->token_ms.p99, r->token_ms.max);
     if (o->behavior == BEHAVIOR_CHAOS) {
-        html_row(f, "chaos", "%u drops (close %u, reset %u, takeover %u; by the server %u), %u reconnects of %u attempts",
-                 r->drops, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
+        html_row(f, "chaos", "%u drops of %u bots (close %u, reset %u, takeover %u; by the server %u), %u reconnects of %u attempts",
+                 r->drops, r->bots_dropped, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
                  r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_SERVER], r->reconnects,
                  r->reconnect_attempts);
         html_row(f, "resume", "%u attempts: %u resumed, %u as another player, %u refused, %u not flagged, %u lost; "

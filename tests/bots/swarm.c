@@ -44,7 +44,7 @@
 #define BLOCKED_POLL_US 2000       /* ... while max_connecting attempts are in flight */
 #define ORPHAN_KILL_S 5            /* takeover: the old connection is killed after this */
 #define TOKEN_MAX_AGE_US 45000000  /* an unused demo token (valid 60 s) is fetched again after this */
-#define CHAOS_QUIET_S 2.0          /* no drops in the run's last seconds */
+#define CHAOS_QUIET_S 2.0          /* no drops in the run's last seconds (plus the backoff cap) */
 #define MAX_TOKEN_BODY 1024
 #define MAX_METRICS_BODY (1u << 20)
 #define CLOSE_KILL_US 1500000      /* end: unanswered closes are killed after this */
@@ -77,7 +77,7 @@ typedef struct bot {
     uint8_t scheduled;        /* start_at is set */
     int fd;                   /* the socket once established, else -1 (for nap) */
     uint16_t held_match, held_player; /* the player to resume */
-    uint32_t attempts, sessions;
+    uint32_t attempts, sessions, drops;
     uint32_t fails;           /* failed attempts since the last WELCOME (backoff exponent) */
     uint32_t snapshots;       /* while measuring, all sessions */
     uint32_t session_snaps;
@@ -324,6 +324,7 @@ static void session_end(bot *b)
         } else if (chaos && !b->closing && sw->measuring && !sw->ending) {
             sw->res.drops++;
             sw->res.drops_by[SWARM_DROP_SERVER]++;
+            sw->res.bots_dropped += b->drops++ == 0;
             b->drop_us = now;
             away_begin(b, now, SWARM_DROP_SERVER);
         }
@@ -425,11 +426,17 @@ static void token_done(void *arg, int status, const char *body, size_t len, cons
         snprintf(why, sizeof why, "POST /api/join: %.90s", err);
     else if (status == 200)
         snprintf(why, sizeof why, "POST /api/join: no token in the answer");
+    else if (status == 404)
+        snprintf(why, sizeof why, "POST /api/join: HTTP 404 (not a demo server: give --token-secret-file)");
     else
         snprintf(why, sizeof why, "POST /api/join: HTTP %d", status);
     sw->res.tokens_failed++;
     reasons_add(&sw->res.token_failures, 0, why);
     bot_fail(b, 0, why);
+    if (status == 404) {
+        set_state(b, B_DEAD); /* asking again will not help */
+        return;
+    }
     if (sw->cfg.behavior == BEHAVIOR_CHAOS && sw->measuring && !sw->ending)
         schedule(b, now + backoff_us(sw, ++b->fails));
 }
@@ -1010,6 +1017,7 @@ static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
     sw->res.chaos_closes++;
     sw->res.drops++;
     sw->res.drops_by[kind]++;
+    sw->res.bots_dropped += b->drops++ == 0;
     b->drop_us = now;
     b->drop_kind = (uint8_t)kind;
     if (kind == SWARM_DROP_CLOSE) {
@@ -1037,8 +1045,8 @@ static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
 
 /* Chaos: each playing bot is dropped with probability chaos_prob per
  * second, at a random moment of the coming second (drops do not bunch up
- * on the second). None in the run's last CHAOS_QUIET_S, so the bots are
- * back for the end. */
+ * on the second). None in the run's last CHAOS_QUIET_S + backoff_max (at
+ * most a quarter of the run), so the bots are back for the end. */
 static void chaos_round(swarm *sw, lws_usec_t now)
 {
     for (int i = 0; i < sw->cfg.bots; i++) {
@@ -1052,7 +1060,9 @@ static void chaos_round(swarm *sw, lws_usec_t now)
 /* Drops that are due (from connect_cb, every RECONNECT_POLL_US). */
 static void chaos_due(swarm *sw, lws_usec_t now)
 {
-    double quiet = sw->cfg.duration_s / 4 < CHAOS_QUIET_S ? sw->cfg.duration_s / 4 : CHAOS_QUIET_S;
+    double quiet = CHAOS_QUIET_S + sw->cfg.backoff_max_ms / 1000.0;
+    if (quiet > sw->cfg.duration_s / 4)
+        quiet = sw->cfg.duration_s / 4;
     int late = (double)(now - sw->t0) / 1e6 >= sw->cfg.duration_s - quiet;
     for (int i = 0; i < sw->cfg.bots; i++) {
         bot *b = &sw->bots[i];

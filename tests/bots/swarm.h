@@ -133,6 +133,7 @@ typedef struct swarm_result {
 
     /* drops and resumes (chaos) */
     uint32_t drops, drops_by[SWARM_DROP_KINDS];
+    uint32_t bots_dropped;     /* bots dropped at least once */
     uint32_t resume_attempts;  /* JOINs with only a resume token */
     uint32_t resumed;          /* resumed WELCOME, same match and player */
     uint32_t resumed_as_other; /* resumed WELCOME, another player: must never happen */

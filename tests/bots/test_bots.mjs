@@ -1,14 +1,28 @@
-// End-to-end test of tickwire-bots against the real server.
+// End-to-end tests of tickwire-bots against the real server (protocol v2).
 //
-// Starts tickwire-server on --port 0 and waits for its "serving http://..."
-// line (the event for "listening"), runs 50 wander bots for 4 s, then
-// asserts from the JSON report (all connected, none failed, every bot got
-// >= 90% of its snapshots, no corrections on this lossless link, RTT
-// measured) and from the server's GET /metrics (valid Prometheus text with
-// tickwire_connections). Also checks the exit codes for bad flags (2) and
-// an unreachable server (1).
+// --case e2e (bots_e2e): starts tickwire-server on --port 0 and waits for
+// its "serving http://..." line (the event for "listening"), runs 50 wander
+// bots for 4 s with demo join tokens (POST /api/join), then asserts from
+// the JSON report (all connected, none failed, every bot got >= 90% of its
+// snapshots, no corrections on this lossless link, RTT measured, one token
+// per bot) and from the server's GET /metrics (valid Prometheus text with
+// tickwire_connections). Then bots with tokens minted from
+// --token-secret-file against a server with that secret, and bots with the
+// wrong secret (refused with 1008, never retried, exit 1). Also checks the
+// exit codes for bad flags (2) and an unreachable server (1).
 //
-//   node test_bots.mjs --server BIN --bots-bin BIN --out DIR
+// --case resume (bots_resume_soak): a server with --resume-grace 10 and 40
+// chaos bots for 20 s that drop their connections (close frame, no close
+// frame, takeover on a second connection) and resume. Asserts that every
+// resume attempt got its own player back (none as another player, none
+// refused, none lost), that most bots dropped, no corrections, all bots in
+// at the end, the server counted the same resumes and closed every
+// taken-over connection, and that its RSS at the end is within 10% of its
+// RSS once all bots were in. Then a short run with --resume-grace 1 and a
+// long backoff: resumes that come too late are refused ("resume
+// expired") and those bots join fresh with a new token.
+//
+//   node test_bots.mjs --case e2e|resume --server BIN --bots-bin BIN --out DIR
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -18,6 +32,7 @@ function args() {
   const a = {};
   for (let i = 2; i < process.argv.length; i += 2) a[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
   for (const k of ['server', 'bots-bin', 'out']) if (!a[k]) throw new Error(`missing --${k}`);
+  a.case = a.case || 'e2e';
   return a;
 }
 
@@ -32,8 +47,8 @@ function check(cond, what, detail = '') {
 }
 
 // Starts the server and resolves with its port once it prints its URL.
-function startServer(bin) {
-  const proc = spawn(bin, ['--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(bin, extra = []) {
+  const proc = spawn(bin, ['--port', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     const guard = setTimeout(() => reject(new Error('server printed no URL within 30 s')), 30000);
@@ -97,9 +112,7 @@ function parseProm(text) {
   return { names, bad };
 }
 
-async function main() {
-  const a = args();
-  fs.mkdirSync(a.out, { recursive: true });
+async function caseE2e(a) {
   const reportPath = path.join(a.out, 'report.json');
   const htmlPath = path.join(a.out, 'report.html');
   fs.rmSync(reportPath, { force: true });
@@ -123,7 +136,10 @@ async function main() {
 
     const r = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
     const c = r.connections;
+    check(r.report_version === 2, 'report: report_version 2', `${r.report_version}`);
     check(r.reachable === true, 'report: server reachable');
+    check(r.tokens.source === 'demo' && r.tokens.received === 50 && r.tokens.failed === 0 &&
+      r.tokens.fetch_ms.samples === 50, 'report: one demo token per bot from POST /api/join', JSON.stringify(r.tokens));
     check(c.connected_max === 50 && c.ever_connected === 50, 'report: all 50 bots connected',
       `max ${c.connected_max}, ever ${c.ever_connected}`);
     check(c.failed === 0 && c.failures.length === 0, 'report: 0 failed', JSON.stringify(c.failures));
@@ -152,16 +168,137 @@ async function main() {
     const prom = parseProm(m.body);
     check(prom.bad.length === 0, 'GET /metrics is Prometheus text', prom.bad.slice(0, 3).join(' | '));
     check(prom.names.has('tickwire_connections'), 'GET /metrics has tickwire_connections');
+    check(sm.joins === 50 && sm.auth_refusals === 0, 'report: the server counted 50 joins', JSON.stringify(sm));
   } finally {
     const code = await stopServer(server);
     check(code === 0, 'server stops cleanly', `exit ${code}`);
     closedPort = port;
   }
 
+  // A secured server: the bots mint their tokens with its secret.
+  const secretPath = path.join(a.out, 'secret.txt');
+  const wrongPath = path.join(a.out, 'wrong-secret.txt');
+  fs.writeFileSync(secretPath, 'bots e2e secret, 32 bytes long!!\n');
+  fs.writeFileSync(wrongPath, 'not the secret the server checks\n');
+  const secured = await startServer(a.server, ['--token-secret-file', secretPath]);
+  try {
+    const minted = path.join(a.out, 'minted.json');
+    const ok = await run(a['bots-bin'], [
+      '--url', `ws://127.0.0.1:${secured.port}`, '--bots', '10', '--duration', '2', '--ramp', '0.5',
+      '--seed', '2', '--token-secret-file', secretPath, '--report', minted,
+    ]);
+    check(ok.code === 0, 'minted tokens: exits 0', `exit ${ok.code}: ${ok.err.trim()}`);
+    const m = JSON.parse(fs.readFileSync(minted, 'utf8'));
+    check(m.tokens.source === 'secret_file' && m.tokens.received === 10 && m.connections.connected_end === 10 &&
+      m.connections.failed === 0, 'minted tokens: all 10 bots joined', JSON.stringify(m.connections));
+
+    // The wrong secret: 1008 before WELCOME, counted with the reason, and
+    // no bot tries again (even in chaos mode, which retries failures).
+    const wrong = path.join(a.out, 'wrong.json');
+    const bad = await run(a['bots-bin'], [
+      '--url', `ws://127.0.0.1:${secured.port}`, '--bots', '5', '--duration', '2', '--ramp', '0.2',
+      '--behavior', 'chaos', '--seed', '3', '--token-secret-file', wrongPath, '--report', wrong,
+    ]);
+    check(bad.code === 1, 'wrong secret: exits 1 (no bot got in)', `exit ${bad.code}`);
+    const w = JSON.parse(fs.readFileSync(wrong, 'utf8'));
+    const wc = w.connections;
+    check(wc.auth_refused === 5 && wc.dead_at_end === 5 && wc.attempts === 5,
+      'wrong secret: 5 auth refusals, never retried', JSON.stringify(wc));
+    check(wc.failures.length === 1 && wc.failures[0].code === 1008 && /signature/.test(wc.failures[0].reason),
+      'wrong secret: the failure says why', JSON.stringify(wc.failures));
+
+    // Demo tokens from a server that is not in demo mode: 404, not retried.
+    const nodemo = await run(a['bots-bin'], [
+      '--url', `ws://127.0.0.1:${secured.port}`, '--bots', '2', '--duration', '1', '--behavior', 'chaos',
+      '--report', path.join(a.out, 'nodemo.json'),
+    ]);
+    const nd = JSON.parse(fs.readFileSync(path.join(a.out, 'nodemo.json'), 'utf8'));
+    check(nodemo.code === 1 && nd.tokens.failed === 2 && /404/.test(nd.tokens.failures[0]?.reason),
+      'no demo mode: POST /api/join 404 is reported, not retried', JSON.stringify(nd.tokens));
+  } finally {
+    const code = await stopServer(secured.proc);
+    check(code === 0, 'secured server stops cleanly', `exit ${code}`);
+  }
+
   // Nothing listens on the port any more: exit 1.
   const gone = await run(a['bots-bin'], ['--url', `ws://127.0.0.1:${closedPort}`, '--bots', '2', '--duration', '1']);
   check(gone.code === 1, 'unreachable server exits 1', `exit ${gone.code}: ${gone.err.trim()}`);
 
+}
+
+async function runChaos(a, serverArgs, botsArgs, name) {
+  const reportPath = path.join(a.out, `${name}.json`);
+  const htmlPath = path.join(a.out, `${name}.html`);
+  fs.rmSync(reportPath, { force: true });
+  const { proc, port } = await startServer(a.server, serverArgs);
+  try {
+    const bots = await run(a['bots-bin'], [
+      '--url', `ws://127.0.0.1:${port}`, '--behavior', 'chaos', '--report', reportPath, '--html', htmlPath, ...botsArgs,
+    ]);
+    process.stdout.write(bots.out);
+    process.stderr.write(bots.err);
+    check(bots.code === 0, `${name}: tickwire-bots exits 0`, `exit ${bots.code}`);
+    return JSON.parse(fs.readFileSync(reportPath, 'utf8'));
+  } finally {
+    const code = await stopServer(proc);
+    check(code === 0, `${name}: server stops cleanly`, `exit ${code}`);
+  }
+}
+
+async function caseResume(a) {
+  const N = 40;
+  const r = await runChaos(a, ['--resume-grace', '10'],
+    ['--bots', String(N), '--duration', '20', '--ramp', '1', '--chaos-prob', '0.2', '--seed', '11'], 'resume_soak');
+  const c = r.connections, z = r.resume, sm = r.server_metrics;
+  check(z.drops >= N && z.bots_dropped >= 0.75 * N, 'soak: most bots dropped at least once',
+    `${z.drops} drops of ${z.bots_dropped} bots`);
+  check(z.drops_by_kind.close > 0 && z.drops_by_kind.reset > 0 && z.drops_by_kind.takeover > 0,
+    'soak: drops of every kind (close frame, none, takeover)', JSON.stringify(z.drops_by_kind));
+  check(z.attempts > 0 && z.resumed > 0 && z.resumed === z.attempts,
+    'soak: every resume attempt resumed its own player', JSON.stringify(z));
+  check(z.resumed_as_other === 0 && z.not_flagged === 0, 'soak: no resume as another player',
+    `${z.resumed_as_other} as other, ${z.not_flagged} not flagged`);
+  check(z.refused === 0 && z.lost === 0 && z.rejoined === 0, 'soak: no resume refused or lost within the grace',
+    `${z.refused} refused, ${z.lost} lost`);
+  check(z.latency_ms.samples === z.resumed && z.latency_ms.max < 10000, 'soak: drop -> resumed well within the grace',
+    JSON.stringify(z.latency_ms));
+  check(r.corrections.total === 0, 'soak: 0 corrections (inputs made while away applied as predicted)',
+    `${r.corrections.total}`);
+  check(c.connected_end === N && z.away_at_end === 0 && c.dead_at_end === 0, `soak: all ${N} bots connected at the end`,
+    `${c.connected_end} connected, ${z.away_at_end} away`);
+  check(c.failed === 0 && c.disconnects === 0 && c.auth_refused === 0, 'soak: no failures, no unasked disconnects',
+    JSON.stringify({ failures: c.failures, disconnects: c.disconnect_reasons }));
+  check(sm.available === true && sm.resumes === z.resumed && sm.holds_expired === 0 && sm.joins === N,
+    'soak: the server counted the same resumes, no expired holds, one join per bot', JSON.stringify(sm));
+  check(z.takeover_old_closed === z.drops_by_kind.takeover,
+    'soak: the server closed every taken-over connection (1008)', `${z.takeover_old_closed} of ${z.drops_by_kind.takeover}`);
+  const a0 = sm.all_connected?.resident_memory_bytes, a1 = sm.resident_memory_bytes;
+  check(sm.all_connected?.available === true && a0 > 0 && Math.abs(a1 - a0) <= 0.10 * a0,
+    'soak: server RSS at the end within 10% of RSS with all bots in',
+    `${a0} -> ${a1} (${sm.resident_memory_growth_pct}%)`);
+
+  // Resumes after the grace: refused ("resume expired"), then a fresh join.
+  const M = 10;
+  const e = await runChaos(a, ['--resume-grace', '1'],
+    ['--bots', String(M), '--duration', '12', '--ramp', '0.5', '--chaos-prob', '0.3', '--seed', '12',
+     '--chaos-drop', 'close', '--backoff-base-ms', '2500', '--backoff-max-ms', '2500'], 'resume_expired');
+  const y = e.resume;
+  check(y.refused > 0 && y.rejoined === y.refused, 'expired: late resumes refused, then a fresh join with a new token',
+    JSON.stringify(y));
+  check(y.resumed_as_other === 0 && y.resumed + y.refused + y.lost === y.attempts && y.lost === 0,
+    'expired: every attempt resumed its own player or was refused', JSON.stringify(y));
+  check(e.tokens.received === M + y.refused && e.connections.connected_end === M && e.connections.auth_refused === 0,
+    'expired: one new token per refusal, all bots in at the end', JSON.stringify({ tokens: e.tokens, conn: e.connections }));
+  check(e.server_metrics.holds_expired >= y.refused, 'expired: the server let those holds expire',
+    `${e.server_metrics.holds_expired} expired, ${y.refused} refused`);
+}
+
+async function main() {
+  const a = args();
+  fs.mkdirSync(a.out, { recursive: true });
+  if (a.case === 'e2e') await caseE2e(a);
+  else if (a.case === 'resume') await caseResume(a);
+  else throw new Error(`unknown --case ${a.case}`);
   if (failures) {
     console.log(`${failures} check(s) failed`);
     process.exit(1);
