@@ -328,6 +328,7 @@ export class NetClient {
         this.fail(`join token of ${bytes.length} bytes is too long`);
         return;
       }
+      if (token) this.token = null;   // single-use: sent is spent, even if no WELCOME comes
       this.send(n);
     };
     ws.onmessage = (ev) => {
@@ -355,7 +356,6 @@ export class NetClient {
       this.drops++;
       this.offlineSince = performance.now();
       this.attempt = 0;
-      this.lastView = this.lastView.map((e) => ({ ...e }));
     }
     if (this.intentional) return;
     this.attemptFailed(why, closeAction(code, reason), code);
@@ -528,7 +528,6 @@ export class NetClient {
     const s = this.rawStats();
     const prevId = this.welcome ? this.welcome.playerId : -1;
     const resumed = s.resumed === 1 && s.playerId === prevId;
-    this.token = null;            // used
     this.tickMs = 1000 / (s.tickRate || 60);
     this.acc = 0;
     this.lastStep = now;
@@ -597,21 +596,13 @@ export class NetClient {
   }
 
   // What to draw now: [{id, x, y, aim, flags, self, name}]. While
-  // reconnecting: the others where they were last seen (stale), and the
-  // local player where the prediction has it (offline).
+  // reconnecting (and until the first snapshot after a resume): the others
+  // where they were last seen (stale), and the local player where the
+  // prediction has it (offline).
   view(now) {
     const w = this.w;
-    if (!this.inGame) {
-      if (this.state !== 'reconnecting' || !this.hasPlayer || !w.tw_self_predicted(4)) return [];
-      const self = { x: w.tw_self_predicted(0), y: w.tw_self_predicted(1), aim: w.tw_self_predicted(5),
-                     flags: w.tw_self_predicted(6), offline: true };
-      const out = this.lastView.map((e) => (e.self ? { ...e, ...self } : { ...e, stale: true }));
-      if (!out.some((e) => e.self) && this.welcome) {
-        out.push({ id: this.welcome.playerId, self: true, name: this.nameOf(this.welcome.playerId), ...self });
-      }
-      return out;
-    }
-    const count = w.tw_view(now);
+    const count = this.inGame ? w.tw_view(now) : 0;
+    if (count === 0) return this.offlineView();
     const f32 = new Float32Array(w.memory.buffer, w.tw_view_buf(), count * 4);
     const u8 = new Uint8Array(w.memory.buffer, w.tw_view_buf(), count * 16);
     const u16 = new Uint16Array(w.memory.buffer, w.tw_view_buf(), count * 8);
@@ -623,7 +614,20 @@ export class NetClient {
         flags: u8[i * 16 + 12], self: u8[i * 16 + 13] === 1, name: this.nameOf(id),
       });
     }
-    if (count) this.lastView = out;
+    this.lastView = out;
+    return out;
+  }
+
+  offlineView() {
+    const w = this.w;
+    const offline = this.state === 'reconnecting' || this.state === 'resumed';
+    if (!offline || !this.hasPlayer || !this.welcome || !w.tw_self_predicted(4)) return [];
+    const self = { x: w.tw_self_predicted(0), y: w.tw_self_predicted(1), aim: w.tw_self_predicted(5),
+                   flags: w.tw_self_predicted(6), offline: this.state === 'reconnecting' };
+    const out = this.lastView.map((e) => (e.self ? { ...e, ...self } : { ...e, stale: true }));
+    if (!out.some((e) => e.self)) {
+      out.push({ id: this.welcome.playerId, self: true, name: this.nameOf(this.welcome.playerId), ...self });
+    }
     return out;
   }
 
