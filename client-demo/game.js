@@ -508,16 +508,17 @@ function setText(id, html) {
 const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`;
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-// One line on the connection next to the state pill: attempts, why.
+// One line on the connection next to the state pill: attempts and time
+// offline, or why it closed (short: the panel column is narrow).
 function linkText(s) {
   switch (s.state) {
     case 'connecting':
     case 'joining':
       return `attempt ${s.shownAttempt}`;
     case 'reconnecting':
-      return `attempt ${s.shownAttempt} · ${secs(s.offlineMs)} offline`;
+      return `attempt ${s.shownAttempt} · ${secs(s.offlineMs)}`;
     case 'resumed':
-      return s.lastResume ? `${plural(s.lastResume.attempts, 'attempt')} · ${secs(s.lastResume.offlineMs)} offline` : 'resumed';
+      return s.lastResume ? `${plural(s.lastResume.attempts, 'attempt')} · ${secs(s.lastResume.offlineMs)}` : 'resumed';
     case 'joined':
       return s.rejoined || `${s.subprotocol}${s.drops ? ` · ${plural(s.drops, 'drop')}` : ''}`;
     case 'closed':
