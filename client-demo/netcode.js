@@ -325,7 +325,7 @@ export class NetClient {
       new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), bytes.length).set(bytes);
       const n = this.w.tw_write_join(bytes.length);
       if (!n) {
-        this.fail(`join token of ${bytes.length} bytes is too long`);
+        this.fail(bytes.length ? `join token of ${bytes.length} bytes is too long` : 'no join token and nothing to resume');
         return;
       }
       if (token) this.token = null;   // single-use: sent is spent, even if no WELCOME comes
