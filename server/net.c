@@ -61,6 +61,7 @@ typedef struct session {
     lws_sorted_usec_list_t join_sul; /* closes with 1008 when no valid JOIN came */
     char peer[64];             /* address:port, for logs */
     char ip[48];               /* address, for the per-address limit */
+    uint8_t left;              /* the client closed with 1000/1001: a leave, not a drop */
 } session;
 
 /* Why a message was refused; the label is the /metrics reason. */
@@ -469,10 +470,18 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return on_receive(s, ss, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(s, ss);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* A close frame with 1000 or 1001 is the player leaving (a Leave
+         * button, a closed tab); a dropped network sends none. */
+        if (len >= 2) {
+            unsigned code = (unsigned)((const uint8_t *)in)[0] << 8 | ((const uint8_t *)in)[1];
+            ss->left = code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY;
+        }
+        return 0;
     case LWS_CALLBACK_CLOSED:
         lws_sul_cancel(&ss->join_sul);
         session_unlink(s, ss);
-        if (ss->state == S_PLAYING && s->cfg.resume_grace > 0 && !s->shutting_down) {
+        if (ss->state == S_PLAYING && s->cfg.resume_grace > 0 && !s->shutting_down && !ss->left) {
             match_player_hold(ss->m, ss->pid, (uint32_t)(s->cfg.resume_grace * s->cfg.tick_rate));
             s->stats.holds++;
             log_event(LOG_INFO, "hold", "peer=%s match=%u player=%d grace_s=%d", ss->peer, ss->m->id, ss->pid,

@@ -84,7 +84,7 @@ static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, do
     server.flags &= (uint8_t)~SIM_FLAG_DISCONNECTED;
 
     cl_pending *p = pending_get(c, seq);
-    if (p && seq > c->last_input_seq) {
+    if (p && seq > c->last_input_seq && !p->offline) {
         float rtt = (float)(now_ms - p->sent_ms);
         c->stats.rtt_ms = rtt;
         c->stats.rtt_smooth_ms = c->stats.rtt_samples ? c->stats.rtt_smooth_ms * 0.9f + rtt * 0.1f : rtt;
@@ -188,6 +188,7 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
     p->in.buttons = buttons & SIM_BTN_ALL;
     p->in.aim = aim;
     p->sent_ms = now_ms;
+    p->offline = !c->joined; /* its send time is not its push time */
     p->predicted = 0;
     if (c->have_self && c->predict) {
         sim_player_step(&c->welcome.map, &c->predicted, &p->in, c->dt);

@@ -40,6 +40,7 @@ typedef struct cl_pending {
     uint32_t seq;
     sim_input in;
     uint8_t predicted;         /* `after` is valid */
+    uint8_t offline;           /* pushed while disconnected: no RTT sample */
     sim_player after;          /* predicted state after this input */
     double sent_ms;
 } cl_pending;

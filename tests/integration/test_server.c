@@ -1318,6 +1318,37 @@ static void case_adversarial(const char *server)
     unlink(report);
 }
 
+/* A client that closes with 1000 (a Leave button, a closed tab) has left:
+ * its slot is freed at once instead of being held for a resume. */
+static void case_leave(const char *server)
+{
+    const char *args[] = {"--resume-grace", "30", NULL};
+    server_proc sp = {0};
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    player obs, p;
+    CHECK(player_join(&obs, sp.port, "observer") == 0, "join");
+    pthread_create(&obs.thread, NULL, player_thread, &obs);
+    CHECK(player_join(&p, sp.port, "leaver") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 10, 3000) == 0, "snapshots");
+    int id = p.cl.welcome.player_id;
+    double end = now_ms() + 3000;
+    while (entity_flags(&obs, id) < 0 && now_ms() < end)
+        usleep(10000);
+    CHECK(entity_flags(&obs, id) >= 0, "observer never saw the player");
+    uint8_t bye[2] = {1000 >> 8, 1000 & 0xff};
+    wsc_send(&p.ws, WS_CLOSE, bye, 2);
+    double t0 = now_ms();
+    while (entity_flags(&obs, id) >= 0 && now_ms() < t0 + 5000)
+        usleep(10000);
+    CHECK(entity_flags(&obs, id) < 0, "a player that left with 1000 is still in the match");
+    printf("leave: close 1000 -> slot freed after %.0f ms (grace 30 s not used)\n", now_ms() - t0);
+    wsc_close(&p.ws);
+    obs.stop = 1;
+    pthread_join(obs.thread, NULL);
+    wsc_close(&obs.ws);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
@@ -1391,7 +1422,7 @@ int main(int argc, char **argv)
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
-                 {"adversarial", case_adversarial}};
+                 {"adversarial", case_adversarial}, {"leave", case_leave}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
