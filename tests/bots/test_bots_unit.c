@@ -1,6 +1,7 @@
 /* Unit tests for the pure parts of tickwire-bots: the latency histogram,
  * the Prometheus text parser and window arithmetic, URL and flag parsing,
- * and the behaviors' input streams. */
+ * join tokens (secret file, minting, the demo server's JSON), and the
+ * behaviors' input streams. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,11 +10,16 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include "auth.h"
 #include "behavior.h"
 #include "hist.h"
 #include "opts.h"
 #include "prom.h"
+#include "token.h"
 
 /* ---- hist ---------------------------------------------------------------------- */
 
@@ -138,8 +144,20 @@ static void test_url(void **state)
     assert_int_equal(opts_parse_url("ws://localhost", &o, err, sizeof err), 0);
     assert_string_equal(o.host, "127.0.0.1");
     assert_int_equal(o.port, 80);
+    assert_int_equal(o.tls, 0);
+    /* wss: 443 by default; localhost keeps its name for Host, SNI and the
+     * certificate check, but is connected to as 127.0.0.1 */
+    assert_int_equal(opts_parse_url("wss://localhost", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 1);
+    assert_int_equal(o.port, 443);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_string_equal(o.host_header, "localhost:443");
+    assert_int_equal(opts_parse_url("wss://127.0.0.1:8443/x", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 1);
+    assert_int_equal(o.port, 8443);
+    assert_string_equal(o.path, "/x");
 
-    static const char *const BAD[] = {"http://127.0.0.1:1", "wss://127.0.0.1:1", "ws://example.com:80",
+    static const char *const BAD[] = {"http://127.0.0.1:1", "wss://example.com:1", "ws://example.com:80",
                                       "ws://127.0.0.1:0",   "ws://127.0.0.1:x", "ws://:80",
                                       "ws://[::1:80",       "ws://1.2.3.4:80?q"};
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
@@ -188,6 +206,107 @@ static void test_flags(void **state)
     /* an unset ramp shrinks to fit a short run */
     assert_int_equal(parse(&o, err, sizeof err, 3, "--duration", "0.5"), OPTS_OK);
     assert_true(o.ramp_s < o.duration_s);
+
+    /* v2: defaults, TLS flags, chaos and backoff */
+    assert_int_equal(parse(&o, err, sizeof err, 1), OPTS_OK);
+    assert_int_equal(o.chaos_drop, DROP_MIX);
+    assert_int_equal(o.backoff_base_ms, 250);
+    assert_int_equal(o.backoff_max_ms, 4000);
+    assert_int_equal(o.max_connecting, 64);
+    assert_null(o.token_secret_file);
+    assert_int_equal(parse(&o, err, sizeof err, 6, "--url", "wss://localhost:9", "--insecure", "--ca", "/x.pem"),
+                     OPTS_OK);
+    assert_true(o.tls && o.insecure && strcmp(o.ca_path, "/x.pem") == 0);
+    assert_int_equal(o.max_connecting, 16); /* TLS handshakes are staggered */
+    assert_int_equal(parse(&o, err, sizeof err, 2, "--insecure"), OPTS_ERROR);
+    assert_non_null(strstr(err, "wss://"));
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--ca", "/x.pem"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 2, "--insecure=1"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 9, "--chaos-drop", "takeover", "--backoff-base-ms", "100",
+                           "--backoff-max-ms=900", "--token-secret-file", "/s", "--max-connecting=3"),
+                     OPTS_OK);
+    assert_int_equal(o.chaos_drop, DROP_TAKEOVER);
+    assert_true(o.backoff_base_ms == 100 && o.backoff_max_ms == 900 && o.max_connecting == 3);
+    assert_string_equal(o.token_secret_file, "/s");
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--chaos-drop", "nuke"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 5, "--backoff-base-ms", "500", "--backoff-max-ms", "100"),
+                     OPTS_ERROR);
+    for (int k = DROP_MIX; k <= DROP_TAKEOVER; k++) {
+        drop_kind d;
+        assert_int_equal(drop_kind_parse(drop_kind_name((drop_kind)k), &d), 0);
+        assert_int_equal(d, k);
+    }
+}
+
+/* ---- auth ---------------------------------------------------------------------- */
+
+static void test_auth_secret_and_mint(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/tw-bots-secret-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char secret[] = "0123456789abcdef-the-secret";
+    assert_int_equal(write(fd, secret, strlen(secret)), (ssize_t)strlen(secret));
+    assert_int_equal(write(fd, "\r\n", 2), 2); /* trailing CR/LF are not part of it */
+    close(fd);
+    uint8_t buf[AUTH_SECRET_MAX];
+    char err[256];
+    int n = auth_read_secret(path, buf, sizeof buf, err, sizeof err);
+    assert_int_equal(n, (int)strlen(secret));
+    assert_memory_equal(buf, secret, strlen(secret));
+
+    uint8_t nonce[16] = {1, 2, 3};
+    char tok[PROTO_MAX_TOKEN + 1];
+    size_t tl = auth_mint(buf, (size_t)n, 42, nonce, 1000000, tok, sizeof tok);
+    assert_true(tl > 0 && tl <= PROTO_MAX_TOKEN);
+    token_claims c;
+    assert_int_equal(token_verify(tok, tl, buf, (size_t)n, 1000000, &c), TOKEN_OK);
+    assert_int_equal(c.player_id, 42);
+    assert_string_equal(c.name, "bot-42");
+    assert_string_equal(c.match, "");
+    assert_int_equal(c.expiry, 1000000 + AUTH_MINT_TTL_S);
+    assert_memory_equal(c.nonce, nonce, 16);
+    assert_int_equal(token_verify(tok, tl, buf, (size_t)n, 1000000 + AUTH_MINT_TTL_S + 1, &c), TOKEN_ERR_EXPIRED);
+    assert_int_equal(token_verify(tok, tl, (const uint8_t *)"another secret, not this", 24, 1000000, &c),
+                     TOKEN_ERR_SIGNATURE);
+    /* the longest bot name still fits */
+    assert_true(auth_mint(buf, (size_t)n, 4294967295u, nonce, 1, tok, sizeof tok) > 0);
+
+    /* too short */
+    FILE *f = fopen(path, "w");
+    fputs("short\n", f);
+    fclose(f);
+    assert_int_equal(auth_read_secret(path, buf, sizeof buf, err, sizeof err), -1);
+    assert_non_null(strstr(err, "16.."));
+    unlink(path);
+    assert_int_equal(auth_read_secret(path, buf, sizeof buf, err, sizeof err), -1);
+}
+
+static void test_auth_join_response(void **state)
+{
+    (void)state;
+    char tok[PROTO_MAX_TOKEN + 1];
+    const char *ok = "{\"token\":\"AQEAAAAA-_x\",\"expires_in\":60,\"player_id\":1}\n";
+    assert_int_equal(auth_parse_join_response(ok, strlen(ok), tok, sizeof tok), 11);
+    assert_string_equal(tok, "AQEAAAAA-_x");
+    const char *spaced = "{ \"player_id\": 3, \"token\" : \"abc\" }";
+    assert_int_equal(auth_parse_join_response(spaced, strlen(spaced), tok, sizeof tok), 3);
+    assert_string_equal(tok, "abc");
+    static const char *const BAD[] = {
+        "", "{}", "{\"token\":1}", "{\"token\":\"\"}", "{\"token\":\"a b\"}", "{\"token\":\"abc",
+        "{\"tok\":\"abc\"}", "<html>404</html>",
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
+        assert_int_equal(auth_parse_join_response(BAD[i], strlen(BAD[i]), tok, sizeof tok), 0);
+    /* longer than a JOIN may carry */
+    char big[PROTO_MAX_TOKEN + 40];
+    int bl = snprintf(big, sizeof big, "{\"token\":\"");
+    memset(big + bl, 'A', PROTO_MAX_TOKEN + 1);
+    snprintf(big + bl + PROTO_MAX_TOKEN + 1, sizeof big - (size_t)bl - PROTO_MAX_TOKEN - 1, "\"}");
+    assert_int_equal(auth_parse_join_response(big, strlen(big), tok, sizeof tok), 0);
+    /* the body is not NUL-terminated where len ends */
+    assert_int_equal(auth_parse_join_response(ok, 14, tok, sizeof tok), 0);
 }
 
 /* ---- behavior ------------------------------------------------------------------ */
@@ -253,6 +372,8 @@ int main(void)
         cmocka_unit_test(test_prom_rejects_bad_lines),
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_auth_secret_and_mint),
+        cmocka_unit_test(test_auth_join_response),
         cmocka_unit_test(test_wander),
         cmocka_unit_test(test_idle_and_circle),
     };
