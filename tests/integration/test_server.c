@@ -925,7 +925,7 @@ static void case_auth(const char *server)
     /* Tokens made here with the reference minting code. */
     token_claims k = {.player_id = 5, .name = "mallory", .expiry = (uint64_t)time(NULL) + 60};
     memset(k.nonce, 0x5a, sizeof k.nonce);
-    char forged[TOKEN_MAX_B64 + 1], expired[TOKEN_MAX_B64 + 1], tampered[TOKEN_MAX_B64 + 1];
+    char forged[TOKEN_MAX_B64 + 1], expired[TOKEN_MAX_B64 + 1], tampered[TOKEN_MAX_B64 + 2];
     CHECK(token_mint(&k, (const uint8_t *)"not the secret, wrong one", 25, forged, sizeof forged), "mint");
     k.expiry = (uint64_t)time(NULL) - 1;
     k.nonce[0] = 1;
@@ -1369,6 +1369,8 @@ static void case_shutdown(const char *server)
               p[i].closed, p[i].ws.close_code);
     }
     int status = server_stop(&sp, &took);
+    for (int i = 0; i < 3; i++)
+        wsc_close(&p[i].ws);
     CHECK(status == 0, "exit status %d", status);
     CHECK(took < 2000, "exit took %.0f ms", took);
     printf("shutdown: 3 clients got 1001, exit 0 after %.0f ms\n", took);
