@@ -12,6 +12,7 @@ int replay_init(replay_cache *rc, uint32_t cap)
     rc->slots = calloc(c, sizeof *rc->slots);
     rc->cap = c;
     rc->count = 0;
+    rc->purged_at = 0;
     return rc->slots ? 0 : -1;
 }
 
@@ -52,7 +53,10 @@ static void purge(replay_cache *rc, uint64_t now)
 int replay_check_add(replay_cache *rc, const uint8_t nonce[TOKEN_NONCE_LEN], uint64_t expiry, uint64_t now)
 {
     if (rc->count >= rc->cap / 4 * 3) {
-        purge(rc, now);
+        if (rc->purged_at != now) {
+            purge(rc, now);
+            rc->purged_at = now;
+        }
         if (rc->count >= rc->cap / 4 * 3)
             return REPLAY_FULL;
     }

@@ -18,6 +18,7 @@ typedef struct replay_cache {
     replay_slot *slots;
     uint32_t cap;    /* power of two */
     uint32_t count;
+    uint64_t purged_at;  /* a purge that freed nothing is not retried within the same second */
 } replay_cache;
 
 /* Returns 0, or -1 when out of memory. cap is rounded up to a power of 2. */

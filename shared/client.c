@@ -55,6 +55,12 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
         c->sent_seq = c->max_sent_seq = c->last_input_seq = 0;
         c->have_self = 0;
     }
+    else {
+        /* Resumed: resend whatever the server has not acknowledged, even
+         * when the app did not call cl_disconnected (the server ignores
+         * the ones it already has). */
+        c->sent_seq = c->last_input_seq;
+    }
     c->welcome = w;
     memcpy(c->resume, w.resume, PROTO_RESUME_LEN);
     c->have_resume = 1;

@@ -1,4 +1,4 @@
-/* proto: the tickwire wire format, version 1. docs/PROTOCOL.md is the
+/* proto: the tickwire wire format, version 2. docs/PROTOCOL.md is the
  * byte-by-byte description of what this file reads and writes; the two
  * change together, and any change to the bytes bumps PROTO_VERSION and the
  * WebSocket subprotocol name.

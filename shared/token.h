@@ -43,7 +43,7 @@ const char *token_err_str(int err);
  * 0 when a claim is out of range or cap is too small. */
 size_t token_mint(const token_claims *c, const uint8_t *secret, size_t secret_len, char *out, size_t cap);
 
-/* Checks a base64url token: layout, then the MAC (constant time), then the
+/* Checks a base64url token: the MAC first (constant time), then the layout, then the
  * expiry against now. Fills *out on TOKEN_OK. */
 int token_verify(const char *b64, size_t len, const uint8_t *secret, size_t secret_len, uint64_t now,
                  token_claims *out);
