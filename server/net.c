@@ -35,6 +35,7 @@
 #define MAX_TOKEN_TTL 3600        /* tokens valid longer are refused (bounds the replay cache) */
 #define GUEST_TOKEN_TTL 60        /* demo mode's POST /api/join tokens */
 #define HTTP_TIMEOUT_SECONDS 5    /* e.g. headers trickled byte by byte */
+#define CLOSE_GRACE_SECONDS 2     /* to get a close frame out before cutting off */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
 #define CLIENT_SNDBUF_BYTES (64 * 1024)
@@ -173,6 +174,17 @@ static net_server *server_of(struct lws *wsi)
     return lws_context_user(lws_get_context(wsi));
 }
 
+/* Closes a session with `code` and `why` from its next WRITEABLE. A peer
+ * that does not read may never get one: after CLOSE_GRACE_SECONDS it is
+ * cut off without the close frame. */
+static void close_session(session *ss, uint16_t code, const char *why)
+{
+    ss->close_code = code;
+    ss->close_why = why;
+    lws_callback_on_writable(ss->wsi);
+    lws_set_timeout(ss->wsi, PENDING_TIMEOUT_USER_REASON_BASE, CLOSE_GRACE_SECONDS);
+}
+
 /* Refuses bad input: counts and logs it, ignores whatever else the client
  * sends and closes from WRITEABLE with the code and reason. (Closing
  * straight from RECEIVE while more frames sit in the same read loses the
@@ -181,9 +193,7 @@ static int refuse(net_server *s, session *ss, bad_reason r, uint16_t code, const
 {
     s->stats.bad[r]++;
     log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
-    ss->close_code = code;
-    ss->close_why = why;
-    lws_callback_on_writable(ss->wsi);
+    close_session(ss, code, why);
     return 0;
 }
 
@@ -215,9 +225,7 @@ static int try_resume(net_server *s, session *ss, const proto_join *j)
             /* Its old connection is still open (half-open, or the close not
              * seen yet): this one takes over. */
             old->state = S_REPLACED;
-            old->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-            old->close_why = "resumed on another connection";
-            lws_callback_on_writable(old->wsi);
+            close_session(old, LWS_CLOSE_STATUS_POLICY_VIOLATION, "resumed on another connection");
         }
         match_player_resume(m, pid, ss);
         start_playing(ss, m, pid, 1);
@@ -263,9 +271,7 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
     int pid = m ? match_player_join(m, c.name, ss, resume) : -1;
     if (pid < 0) {
         log_event(LOG_ERROR, "join_failed", "peer=%s reason=\"no match could be opened\"", ss->peer);
-        ss->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
-        ss->close_why = "server full";
-        lws_callback_on_writable(ss->wsi);
+        close_session(ss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "server full");
         return 0;
     }
     start_playing(ss, m, pid, 0);
@@ -793,11 +799,9 @@ static void after_snapshot(net_server *s, match *m)
             continue;
         if (m->world.tick - ss->rx_tick > idle) {
             s->stats.dropped_idle++;
-            ss->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-            ss->close_why = "idle timeout";
             log_event(LOG_INFO, "drop", "peer=%s match=%u player=%d reason=\"no message for %d s\"",
                       ss->peer, m->id, id, s->cfg.idle_timeout);
-            lws_callback_on_writable(ss->wsi);
+            close_session(ss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "idle timeout");
             continue;
         }
         if (m->world.tick - ss->progress_tick > stall) {

@@ -1106,8 +1106,9 @@ static void mint(const char *secret, const char *name, long ttl, char *out, size
     k.player_id = 1000 + g_nonce_counter;
     snprintf(k.name, sizeof k.name, "%s", name);
     k.expiry = (uint64_t)((long)time(NULL) + ttl);
-    uint64_t salt = (uint64_t)getpid() << 32 ^ ++g_nonce_counter ^ (uint64_t)now_ms();
-    memcpy(k.nonce, &salt, sizeof salt);
+    uint64_t count = ++g_nonce_counter, salt = (uint64_t)getpid() << 32 ^ (uint64_t)now_ms();
+    memcpy(k.nonce, &count, sizeof count); /* unique within the run */
+    memcpy(k.nonce + 8, &salt, sizeof salt);
     token_mint(&k, (const uint8_t *)secret, strlen(secret), out, cap);
 }
 
