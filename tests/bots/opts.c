@@ -25,9 +25,10 @@ void opts_usage(FILE *out, const char *prog)
             "  --input-rate HZ    input messages per second per bot; inputs are made one per tick\n"
             "                     and batched (default: the tick rate from WELCOME)\n"
             "  --chaos-prob P     chaos: chance per bot per second of a drop, 0..1 (default 0.1)\n"
-            "  --chaos-drop K     chaos: how a connection is dropped: close (close frame), reset\n"
-            "                     (no close frame), takeover (resume on a new connection while\n"
-            "                     the old one is open) or mix (default mix)\n"
+            "  --chaos-drop K     chaos: how a connection is dropped: close (close frame 4000),\n"
+            "                     reset (no close frame), takeover (resume on a new connection\n"
+            "                     while the old one is open), leave (close 1000: the player\n"
+            "                     leaves and comes back as a new one) or mix (default mix)\n"
             "  --backoff-base-ms MS  chaos: reconnect backoff, full jitter: attempt k waits\n"
             "                     random(0, min(max, base * 2^k)) (default 250)\n"
             "  --backoff-max-ms MS   cap of that wait (default 4000)\n"
@@ -50,11 +51,12 @@ void opts_usage(FILE *out, const char *prog)
             prog, MAX_BOTS);
 }
 
-static const char *const DROP_NAMES[] = {"mix", "close", "reset", "takeover"};
+static const char *const DROP_NAMES[] = {"mix", "close", "reset", "takeover", "leave"};
+#define NDROP_NAMES (int)(sizeof DROP_NAMES / sizeof DROP_NAMES[0])
 
 int drop_kind_parse(const char *name, drop_kind *out)
 {
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < NDROP_NAMES; k++) {
         if (strcmp(name, DROP_NAMES[k]) == 0) {
             *out = (drop_kind)k;
             return 0;
@@ -65,7 +67,7 @@ int drop_kind_parse(const char *name, drop_kind *out)
 
 const char *drop_kind_name(drop_kind k)
 {
-    return (unsigned)k < 4 ? DROP_NAMES[k] : "?";
+    return (int)k >= 0 && (int)k < NDROP_NAMES ? DROP_NAMES[k] : "?";
 }
 
 static int parse_long(const char *flag, const char *v, long lo, long hi, long *out, char *err, size_t errlen)
@@ -309,7 +311,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             break;
         case 11:
             if (drop_kind_parse(v, &o->chaos_drop)) {
-                snprintf(err, errlen, "--chaos-drop: '%s' is not one of mix, close, reset, takeover", v);
+                snprintf(err, errlen, "--chaos-drop: '%s' is not one of mix, close, reset, takeover, leave", v);
                 rc = -1;
             }
             break;

@@ -19,10 +19,11 @@
 
 /* chaos: how a bot's connection is dropped. */
 typedef enum drop_kind {
-    DROP_MIX,      /* each drop one of the three below, evenly */
-    DROP_CLOSE,    /* a close frame (1000 "chaos reconnect") */
+    DROP_MIX,      /* each drop one of the four below, evenly */
+    DROP_CLOSE,    /* a close frame that is not a leave (4000 "chaos drop"): held, resumed */
     DROP_RESET,    /* the socket shut down without a close frame: a lost link */
     DROP_TAKEOVER, /* a new connection resumes while the old one is still open */
+    DROP_LEAVE,    /* the player leaves (1000): its slot is freed; back later as a new player */
 } drop_kind;
 
 typedef struct bots_opts {

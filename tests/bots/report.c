@@ -151,15 +151,16 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "\n");
     print_reasons(out, &r->token_failures);
     if (o->behavior == BEHAVIOR_CHAOS) {
-        fprintf(out, "  chaos                %u drops of %u bots (close %u, reset %u, takeover %u; by the server %u), "
-                     "%u reconnects of %u attempts\n",
+        fprintf(out, "  chaos                %u drops of %u bots (close %u, reset %u, takeover %u, leave %u; by the "
+                     "server %u), %u reconnects of %u attempts\n",
                 r->drops, r->bots_dropped, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
-                r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_SERVER], r->reconnects,
+                r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_LEAVE], r->drops_by[SWARM_DROP_SERVER],
+                r->reconnects,
                 r->reconnect_attempts);
         fprintf(out, "  resume               %u attempts: %u resumed, %u as another player, %u refused (resume "
-                     "expired), %u not flagged, %u lost; %u rejoined fresh; %u away at the end\n",
+                     "expired), %u not flagged, %u lost; %u rejoined fresh; %u back after a leave; %u away at the end\n",
                 r->resume_attempts, r->resumed, r->resumed_as_other, r->resume_refused, r->resume_unflagged,
-                r->resume_lost, r->rejoined, r->away_at_end);
+                r->resume_lost, r->rejoined, r->rejoined_after_leave, r->away_at_end);
         fprintf(out, "  drop -> resumed      p50 %.1f ms, p99 %.1f ms, max %.1f ms (%u)\n", r->resume_ms.p50,
                 r->resume_ms.p99, r->resume_ms.max, r->resume_ms.n);
         fprintf(out, "  while away           %llu inputs made (sent after the resume), %llu waited; takeover: "
@@ -454,6 +455,7 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_num(j, "close", r->drops_by[SWARM_DROP_CLOSE]);
     jw_num(j, "reset", r->drops_by[SWARM_DROP_RESET]);
     jw_num(j, "takeover", r->drops_by[SWARM_DROP_TAKEOVER]);
+    jw_num(j, "leave", r->drops_by[SWARM_DROP_LEAVE]);
     jw_num(j, "server", r->drops_by[SWARM_DROP_SERVER]);
     jw_close(j, '}');
     jw_num(j, "attempts", r->resume_attempts);
@@ -463,6 +465,7 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_num(j, "refused", r->resume_refused);
     jw_num(j, "lost", r->resume_lost);
     jw_num(j, "rejoined", r->rejoined);
+    jw_num(j, "rejoined_after_leave", r->rejoined_after_leave);
     jw_num(j, "away_at_end", r->away_at_end);
     jw_num(j, "takeover_old_closed", r->takeover_old_closed);
     jw_quant(j, "latency_ms", &r->resume_ms);
@@ -864,14 +867,16 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
              r->tokens_minted ? "minted with the secret" : "from POST /api/join", r->tokens_failed, r->token_ms.p50,
              r->token_ms.p99, r->token_ms.max);
     if (o->behavior == BEHAVIOR_CHAOS) {
-        html_row(f, "chaos", "%u drops of %u bots (close %u, reset %u, takeover %u; by the server %u), %u reconnects of %u attempts",
+        html_row(f, "chaos", "%u drops of %u bots (close %u, reset %u, takeover %u, leave %u; by the server %u), "
+                 "%u reconnects of %u attempts",
                  r->drops, r->bots_dropped, r->drops_by[SWARM_DROP_CLOSE], r->drops_by[SWARM_DROP_RESET],
-                 r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_SERVER], r->reconnects,
+                 r->drops_by[SWARM_DROP_TAKEOVER], r->drops_by[SWARM_DROP_LEAVE], r->drops_by[SWARM_DROP_SERVER],
+                 r->reconnects,
                  r->reconnect_attempts);
         html_row(f, "resume", "%u attempts: %u resumed, %u as another player, %u refused, %u not flagged, %u lost; "
-                 "%u rejoined fresh; %u away at the end",
+                 "%u rejoined fresh; %u back after a leave; %u away at the end",
                  r->resume_attempts, r->resumed, r->resumed_as_other, r->resume_refused, r->resume_unflagged,
-                 r->resume_lost, r->rejoined, r->away_at_end);
+                 r->resume_lost, r->rejoined, r->rejoined_after_leave, r->away_at_end);
         html_row(f, "drop -> resumed", "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%u)", r->resume_ms.p50,
                  r->resume_ms.p99, r->resume_ms.max, r->resume_ms.n);
         html_row(f, "while away", "%llu inputs made, %llu waited; %u old connections closed by the server (takeover)",

@@ -74,6 +74,7 @@ typedef struct bot {
     uint8_t auth_now;         /* this attempt got an auth refusal */
     uint8_t have_token;
     uint8_t drop_kind;        /* SWARM_DROP_*, of the current outage */
+    uint8_t left;             /* chaos leave: the next fresh join is a comeback */
     uint8_t scheduled;        /* start_at is set */
     int fd;                   /* the socket once established, else -1 (for nap) */
     uint16_t held_match, held_player; /* the player to resume */
@@ -319,7 +320,11 @@ static void session_end(bot *b)
     if (b->state == B_PLAYING) {
         if (sw->measuring)
             b->connected_us += (uint64_t)(now - b->welcome_us);
-        if (chaos && b->closing == CK_CHAOS) {
+        if (chaos && b->closing == CK_CHAOS && b->drop_kind == SWARM_DROP_LEAVE) {
+            b->left = 1; /* no player to get back: a new one, after a while */
+            b->drop_us = 0;
+            b->cl.have_resume = 0;
+        } else if (chaos && b->closing == CK_CHAOS) {
             away_begin(b, now, b->drop_kind);
         } else if (chaos && !b->closing && sw->measuring && !sw->ending) {
             sw->res.drops++;
@@ -351,7 +356,7 @@ static void session_end(bot *b)
         return;
     if (b->failed_now)
         b->fails++;
-    if (b->away || b->failed_now)
+    if (b->away || b->failed_now || b->left)
         schedule(b, now + backoff_us(sw, b->fails));
 }
 
@@ -640,7 +645,10 @@ static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
         }
     } else if (b->away) {
         r->rejoined++;
+    } else if (b->left) {
+        r->rejoined_after_leave++;
     }
+    b->left = 0;
     b->away = 0;
     b->fails = 0;
     b->drop_us = 0;
@@ -847,8 +855,12 @@ static int on_writeable(bot *b, struct lws *wsi)
 {
     swarm *sw = b->sw;
     if (b->closing) {
-        const char *why = b->closing == CK_CHAOS ? "chaos reconnect" : "load test over";
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)why, strlen(why));
+        /* 1000 is a leave for the server (the slot is freed at once); a
+         * chaos drop sends a private code so the player is held. */
+        int drop = b->closing == CK_CHAOS && b->drop_kind == SWARM_DROP_CLOSE;
+        const char *why = drop ? "chaos drop" : b->closing == CK_CHAOS ? "chaos leave" : "load test over";
+        lws_close_reason(wsi, drop ? (enum lws_close_status)4000 : LWS_CLOSE_STATUS_NORMAL, (unsigned char *)why,
+                         strlen(why));
         return -1;
     }
     uint8_t *p = sw->tx + LWS_PRE;
@@ -1008,7 +1020,8 @@ static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
     case DROP_CLOSE: kind = SWARM_DROP_CLOSE; break;
     case DROP_RESET: kind = SWARM_DROP_RESET; break;
     case DROP_TAKEOVER: kind = SWARM_DROP_TAKEOVER; break;
-    default: kind = (int)(rand01(&sw->rng) * 3.0); break;
+    case DROP_LEAVE: kind = SWARM_DROP_LEAVE; break;
+    default: kind = (int)(rand01(&sw->rng) * 4.0); break; /* close, reset, takeover, leave */
     }
     if (kind == SWARM_DROP_RESET && b->fd < 0)
         kind = SWARM_DROP_CLOSE;
@@ -1020,8 +1033,8 @@ static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
     sw->res.bots_dropped += b->drops++ == 0;
     b->drop_us = now;
     b->drop_kind = (uint8_t)kind;
-    if (kind == SWARM_DROP_CLOSE) {
-        b->closing = CK_CHAOS;
+    if (kind == SWARM_DROP_CLOSE || kind == SWARM_DROP_LEAVE) {
+        b->closing = CK_CHAOS; /* the close frame goes out from WRITEABLE */
         lws_callback_on_writable(b->wsi);
     } else if (kind == SWARM_DROP_RESET) {
         /* Like a lost link: no close frame; lws reads the end and closes. */

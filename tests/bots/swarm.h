@@ -16,6 +16,8 @@
  * with a JOIN that has no join token, only its resume token. "resume
  * expired" (1008) makes it fetch a new token and join fresh; any other
  * 1008 before WELCOME is an auth refusal, and that bot never reconnects.
+ * A chaos "leave" closes with 1000 (the server frees the slot at once) and
+ * comes back later as a new player with a new token.
  *
  * Timekeeping is lws suls on the one service thread: the connect ramp,
  * the bots' tick (absolute deadlines, like server/net.c), a 1 s sampler
@@ -87,7 +89,14 @@ typedef struct swarm_reasons {
 } swarm_reasons;
 
 /* How a playing bot lost its connection (chaos), for the drop counts. */
-enum { SWARM_DROP_CLOSE, SWARM_DROP_RESET, SWARM_DROP_TAKEOVER, SWARM_DROP_SERVER, SWARM_DROP_KINDS };
+enum {
+    SWARM_DROP_CLOSE,
+    SWARM_DROP_RESET,
+    SWARM_DROP_TAKEOVER,
+    SWARM_DROP_LEAVE,  /* not a drop for the server: the player left (1000) */
+    SWARM_DROP_SERVER, /* a close the bot did not ask for */
+    SWARM_DROP_KINDS
+};
 
 /* Quantiles of a small set of samples (kept, sorted at the end). */
 typedef struct swarm_quant {
@@ -141,6 +150,7 @@ typedef struct swarm_result {
     uint32_t resume_refused;   /* 1008 "resume expired" */
     uint32_t resume_lost;      /* the connection ended before an answer */
     uint32_t rejoined;         /* fresh joins after a refusal */
+    uint32_t rejoined_after_leave; /* fresh joins after a chaos leave */
     uint32_t takeover_old_closed; /* takeover: the old connection closed by the server */
     uint32_t away_at_end;      /* bots still trying to get back at the end */
     swarm_quant resume_ms;     /* drop -> resumed WELCOME */

@@ -231,7 +231,7 @@ static void test_flags(void **state)
     assert_int_equal(parse(&o, err, sizeof err, 3, "--chaos-drop", "nuke"), OPTS_ERROR);
     assert_int_equal(parse(&o, err, sizeof err, 5, "--backoff-base-ms", "500", "--backoff-max-ms", "100"),
                      OPTS_ERROR);
-    for (int k = DROP_MIX; k <= DROP_TAKEOVER; k++) {
+    for (int k = DROP_MIX; k <= DROP_LEAVE; k++) {
         drop_kind d;
         assert_int_equal(drop_kind_parse(drop_kind_name((drop_kind)k), &d), 0);
         assert_int_equal(d, k);
