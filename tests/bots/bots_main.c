@@ -168,7 +168,7 @@ int main(int argc, char **argv)
         .max_connecting = o.max_connecting,
         .backoff_base_ms = o.backoff_base_ms,
         .backoff_max_ms = o.backoff_max_ms,
-        .chaos_drop = o.chaos_drop,
+        .chaos_drops = o.chaos_drops,
         .bots = o.bots,
         .duration_s = o.duration_s,
         .ramp_s = o.ramp_s,

@@ -25,10 +25,11 @@ void opts_usage(FILE *out, const char *prog)
             "  --input-rate HZ    input messages per second per bot; inputs are made one per tick\n"
             "                     and batched (default: the tick rate from WELCOME)\n"
             "  --chaos-prob P     chaos: chance per bot per second of a drop, 0..1 (default 0.1)\n"
-            "  --chaos-drop K     chaos: how a connection is dropped: close (close frame 4000),\n"
-            "                     reset (no close frame), takeover (resume on a new connection\n"
-            "                     while the old one is open), leave (close 1000: the player\n"
-            "                     leaves and comes back as a new one) or mix (default mix)\n"
+            "  --chaos-drop K,..  chaos: how connections are dropped, each drop one kind of the\n"
+            "                     list: close (close frame 4000), reset (no close frame),\n"
+            "                     takeover (resume on a new connection while the old one is\n"
+            "                     open), leave (close 1000: the player leaves and comes back as\n"
+            "                     a new one); mix = all four (default mix)\n"
             "  --backoff-base-ms MS  chaos: reconnect backoff, full jitter: attempt k waits\n"
             "                     random(0, min(max, base * 2^k)) (default 250)\n"
             "  --backoff-max-ms MS   cap of that wait (default 4000)\n"
@@ -51,23 +52,48 @@ void opts_usage(FILE *out, const char *prog)
             prog, MAX_BOTS);
 }
 
-static const char *const DROP_NAMES[] = {"mix", "close", "reset", "takeover", "leave"};
-#define NDROP_NAMES (int)(sizeof DROP_NAMES / sizeof DROP_NAMES[0])
+static const char *const DROP_NAMES[DROP_KINDS] = {"close", "reset", "takeover", "leave"};
 
-int drop_kind_parse(const char *name, drop_kind *out)
+int drop_kinds_parse(const char *list, unsigned *out)
 {
-    for (int k = 0; k < NDROP_NAMES; k++) {
-        if (strcmp(name, DROP_NAMES[k]) == 0) {
-            *out = (drop_kind)k;
-            return 0;
-        }
+    if (strcmp(list, "mix") == 0) {
+        *out = DROP_ALL;
+        return 0;
     }
-    return -1;
+    unsigned set = 0;
+    const char *p = list;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        int k = 0;
+        while (k < DROP_KINDS && !(strlen(DROP_NAMES[k]) == n && strncmp(p, DROP_NAMES[k], n) == 0))
+            k++;
+        if (k == DROP_KINDS)
+            return -1;
+        set |= 1u << k;
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    *out = set;
+    return 0;
 }
 
 const char *drop_kind_name(drop_kind k)
 {
-    return (int)k >= 0 && (int)k < NDROP_NAMES ? DROP_NAMES[k] : "?";
+    return (int)k >= 0 && (int)k < DROP_KINDS ? DROP_NAMES[k] : "?";
+}
+
+void drop_kinds_format(unsigned set, char *out, size_t cap)
+{
+    if (set == DROP_ALL) {
+        snprintf(out, cap, "mix");
+        return;
+    }
+    size_t len = 0;
+    out[0] = '\0';
+    for (int k = 0; k < DROP_KINDS; k++)
+        if (set & (1u << k) && len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", DROP_NAMES[k]);
 }
 
 static int parse_long(const char *flag, const char *v, long lo, long hi, long *out, char *err, size_t errlen)
@@ -243,7 +269,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     o->phases = 8;
     o->backoff_base_ms = 250;
     o->backoff_max_ms = 4000;
-    o->chaos_drop = DROP_MIX;
+    o->chaos_drops = DROP_ALL;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     /* 32 bits: the report carries it as a JSON number, exact in any reader */
@@ -310,8 +336,8 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             o->phases = (int)n;
             break;
         case 11:
-            if (drop_kind_parse(v, &o->chaos_drop)) {
-                snprintf(err, errlen, "--chaos-drop: '%s' is not one of mix, close, reset, takeover, leave", v);
+            if (drop_kinds_parse(v, &o->chaos_drops)) {
+                snprintf(err, errlen, "--chaos-drop: '%s' is not mix or a list of close, reset, takeover, leave", v);
                 rc = -1;
             }
             break;

@@ -17,14 +17,16 @@
 
 #include "behavior.h"
 
-/* chaos: how a bot's connection is dropped. */
+/* chaos: how a bot's connection is dropped; --chaos-drop picks a set, each
+ * drop is one kind of the set, evenly. */
 typedef enum drop_kind {
-    DROP_MIX,      /* each drop one of the four below, evenly */
     DROP_CLOSE,    /* a close frame that is not a leave (4000 "chaos drop"): held, resumed */
     DROP_RESET,    /* the socket shut down without a close frame: a lost link */
     DROP_TAKEOVER, /* a new connection resumes while the old one is still open */
     DROP_LEAVE,    /* the player leaves (1000): its slot is freed; back later as a new player */
+    DROP_KINDS
 } drop_kind;
+#define DROP_ALL ((1u << DROP_KINDS) - 1)
 
 typedef struct bots_opts {
     const char *url;
@@ -36,7 +38,7 @@ typedef struct bots_opts {
     int insecure;            /* --insecure: accept any certificate */
     const char *token_secret_file; /* mint join tokens; NULL: POST /api/join (demo) */
     int backoff_base_ms, backoff_max_ms; /* chaos: reconnect backoff, full jitter */
-    drop_kind chaos_drop;
+    unsigned chaos_drops;    /* set of drop kinds, bit (1 << drop_kind) */
     int max_connecting;      /* connection attempts in flight at once */
     char path[128];
     int bots;
@@ -62,7 +64,11 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen);
 
 void opts_usage(FILE *out, const char *prog);
 
-int drop_kind_parse(const char *name, drop_kind *out);
+/* "mix" (all kinds) or a comma-separated list of kind names. Returns 0 and
+ * the set, or -1. */
+int drop_kinds_parse(const char *list, unsigned *out);
 const char *drop_kind_name(drop_kind k);
+/* The set as "close,reset,...", or "mix" for all of them. */
+void drop_kinds_format(unsigned set, char *out, size_t cap);
 
 #endif

@@ -184,9 +184,11 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "  bytes per entity     %s per entity, %s per moving entity (%s entities, %s moving per snapshot)\n",
             fmt(a, sizeof a, "%.2f", d.bytes_per_entity), fmt(b, sizeof b, "%.2f", d.bytes_per_moving_entity),
             fmt(c, sizeof c, "%.1f", d.entities_per_snapshot), fmt(e, sizeof e, "%.1f", d.moving_per_snapshot));
-    fprintf(out, "  corrections          %llu (%s per bot-minute, largest %.2f units)\n",
-            (unsigned long long)r->corrections, fmt(a, sizeof a, "%.3f", d.corrections_per_bot_minute),
-            r->max_correction);
+    fprintf(out, "  corrections          %llu (%s per bot-minute, largest %.2f units)", (unsigned long long)r->corrections,
+            fmt(a, sizeof a, "%.3f", d.corrections_per_bot_minute), r->max_correction);
+    if (r->corrections_stale)
+        fprintf(out, "; %llu right after a join, from a snapshot that predates it", (unsigned long long)r->corrections_stale);
+    fprintf(out, "\n");
     fprintf(out, "  inputs               %llu made, %llu waited (too many unacked)\n", (unsigned long long)r->inputs,
             (unsigned long long)r->inputs_stalled);
     fprintf(out, "  bots' cpu            %.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second, max rss %.0f MB\n",
@@ -522,6 +524,7 @@ static void json_result(jw *j, const report_input *in, const derived *d)
 
     jw_open(j, "corrections", '{');
     jw_u64(j, "total", r->corrections);
+    jw_u64(j, "stale_join_snapshot", r->corrections_stale);
     jw_num(j, "per_bot_minute", d->corrections_per_bot_minute);
     jw_num(j, "max_error_units", r->max_correction);
     jw_close(j, '}');
@@ -576,7 +579,9 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw_str(&j, "token_source", o->token_secret_file ? "secret_file" : "demo");
     jw_num(&j, "max_connecting", o->max_connecting);
     if (o->behavior == BEHAVIOR_CHAOS) {
-        jw_str(&j, "chaos_drop", drop_kind_name(o->chaos_drop));
+        char kinds[64];
+        drop_kinds_format(o->chaos_drops, kinds, sizeof kinds);
+        jw_str(&j, "chaos_drop", kinds);
         jw_num(&j, "backoff_base_ms", o->backoff_base_ms);
         jw_num(&j, "backoff_max_ms", o->backoff_max_ms);
     }
@@ -897,8 +902,9 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     html_row(f, "bytes per entity", "%s per entity, %s per moving entity (%s entities, %s moving per snapshot)",
              fmt(a, sizeof a, "%.2f", d.bytes_per_entity), fmt(b, sizeof b, "%.2f", d.bytes_per_moving_entity),
              fmt(c, sizeof c, "%.1f", d.entities_per_snapshot), fmt(e, sizeof e, "%.1f", d.moving_per_snapshot));
-    html_row(f, "corrections", "%llu (%s per bot-minute)", (unsigned long long)r->corrections,
-             fmt(a, sizeof a, "%.3f", d.corrections_per_bot_minute));
+    html_row(f, "corrections", "%llu (%s per bot-minute, largest %.2f units); %llu right after a join, from a snapshot "
+             "that predates it", (unsigned long long)r->corrections, fmt(a, sizeof a, "%.3f", d.corrections_per_bot_minute),
+             r->max_correction, (unsigned long long)r->corrections_stale);
     html_row(f, "bots' cpu", "%.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second",
              r->cpu_user_s, r->cpu_sys_s, fmt(a, sizeof a, "%.1f", d.cpu_pct_of_core),
              fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second));

@@ -723,6 +723,15 @@ static void on_snapshot(bot *b, lws_usec_t now, const uint8_t *msg, size_t len, 
         hist_add(&sw->rtt_sec, now_ms - p->sent_ms);
     }
     r->corrections += c->stats.corrections - prev_corr;
+    if (c->stats.corrections != prev_corr) {
+        /* Our slot changed hands between the previous snapshot and this one:
+         * the previous one predates our join and showed the slot's previous
+         * player as us (the server sent a snapshot older than the join). */
+        const proto_snapshot *cur = &c->ring[c->head], *pv = &c->ring[(c->head + CL_RING - 1) % CL_RING];
+        int me = c->welcome.player_id;
+        if (pv->tick && pv->present[me] && pv->gen[me] != cur->gen[me])
+            r->corrections_stale += c->stats.corrections - prev_corr;
+    }
     if (c->stats.max_correction > r->max_correction)
         r->max_correction = c->stats.max_correction;
 }
@@ -1015,14 +1024,11 @@ static void take_sample(swarm *sw, lws_usec_t now)
 /* Chaos: drops one playing bot's connection, the way --chaos-drop says. */
 static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
 {
-    int kind;
-    switch (sw->cfg.chaos_drop) {
-    case DROP_CLOSE: kind = SWARM_DROP_CLOSE; break;
-    case DROP_RESET: kind = SWARM_DROP_RESET; break;
-    case DROP_TAKEOVER: kind = SWARM_DROP_TAKEOVER; break;
-    case DROP_LEAVE: kind = SWARM_DROP_LEAVE; break;
-    default: kind = (int)(rand01(&sw->rng) * 4.0); break; /* close, reset, takeover, leave */
-    }
+    int kinds[DROP_KINDS], n = 0;
+    for (int k = 0; k < DROP_KINDS; k++)
+        if (sw->cfg.chaos_drops & (1u << k))
+            kinds[n++] = k;
+    int kind = n ? kinds[(int)(rand01(&sw->rng) * n) % n] : SWARM_DROP_CLOSE;
     if (kind == SWARM_DROP_RESET && b->fd < 0)
         kind = SWARM_DROP_CLOSE;
     if (kind == SWARM_DROP_TAKEOVER && b->orphan)

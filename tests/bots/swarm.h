@@ -59,7 +59,7 @@ typedef struct swarm_config {
     size_t secret_len;
     int max_connecting;       /* attempts in flight, token fetch to WELCOME */
     int backoff_base_ms, backoff_max_ms;
-    drop_kind chaos_drop;
+    unsigned chaos_drops;     /* set of drop kinds (opts.h), never empty */
     int bots;
     double duration_s, ramp_s;
     behavior_kind behavior;
@@ -90,11 +90,11 @@ typedef struct swarm_reasons {
 
 /* How a playing bot lost its connection (chaos), for the drop counts. */
 enum {
-    SWARM_DROP_CLOSE,
-    SWARM_DROP_RESET,
-    SWARM_DROP_TAKEOVER,
-    SWARM_DROP_LEAVE,  /* not a drop for the server: the player left (1000) */
-    SWARM_DROP_SERVER, /* a close the bot did not ask for */
+    SWARM_DROP_CLOSE = DROP_CLOSE,
+    SWARM_DROP_RESET = DROP_RESET,
+    SWARM_DROP_TAKEOVER = DROP_TAKEOVER,
+    SWARM_DROP_LEAVE = DROP_LEAVE,  /* not a drop for the server: the player left (1000) */
+    SWARM_DROP_SERVER = DROP_KINDS, /* a close the bot did not ask for */
     SWARM_DROP_KINDS
 };
 
@@ -183,6 +183,7 @@ typedef struct swarm_result {
 
     /* netcode */
     uint64_t corrections;
+    uint64_t corrections_stale; /* of those: the snapshot before showed the slot's previous player */
     double max_correction;
     uint64_t inputs, inputs_stalled;
 

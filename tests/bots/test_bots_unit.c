@@ -209,7 +209,7 @@ static void test_flags(void **state)
 
     /* v2: defaults, TLS flags, chaos and backoff */
     assert_int_equal(parse(&o, err, sizeof err, 1), OPTS_OK);
-    assert_int_equal(o.chaos_drop, DROP_MIX);
+    assert_int_equal(o.chaos_drops, DROP_ALL);
     assert_int_equal(o.backoff_base_ms, 250);
     assert_int_equal(o.backoff_max_ms, 4000);
     assert_int_equal(o.max_connecting, 64);
@@ -225,17 +225,28 @@ static void test_flags(void **state)
     assert_int_equal(parse(&o, err, sizeof err, 9, "--chaos-drop", "takeover", "--backoff-base-ms", "100",
                            "--backoff-max-ms=900", "--token-secret-file", "/s", "--max-connecting=3"),
                      OPTS_OK);
-    assert_int_equal(o.chaos_drop, DROP_TAKEOVER);
+    assert_int_equal(o.chaos_drops, 1u << DROP_TAKEOVER);
     assert_true(o.backoff_base_ms == 100 && o.backoff_max_ms == 900 && o.max_connecting == 3);
     assert_string_equal(o.token_secret_file, "/s");
     assert_int_equal(parse(&o, err, sizeof err, 3, "--chaos-drop", "nuke"), OPTS_ERROR);
     assert_int_equal(parse(&o, err, sizeof err, 5, "--backoff-base-ms", "500", "--backoff-max-ms", "100"),
                      OPTS_ERROR);
-    for (int k = DROP_MIX; k <= DROP_LEAVE; k++) {
-        drop_kind d;
-        assert_int_equal(drop_kind_parse(drop_kind_name((drop_kind)k), &d), 0);
-        assert_int_equal(d, k);
+    unsigned set;
+    char list[64];
+    for (int k = 0; k < DROP_KINDS; k++) {
+        assert_int_equal(drop_kinds_parse(drop_kind_name((drop_kind)k), &set), 0);
+        assert_int_equal(set, 1u << k);
     }
+    assert_int_equal(drop_kinds_parse("reset,close,takeover", &set), 0);
+    assert_int_equal(set, (1u << DROP_CLOSE) | (1u << DROP_RESET) | (1u << DROP_TAKEOVER));
+    drop_kinds_format(set, list, sizeof list);
+    assert_string_equal(list, "close,reset,takeover");
+    assert_int_equal(drop_kinds_parse("mix", &set), 0);
+    drop_kinds_format(set, list, sizeof list);
+    assert_string_equal(list, "mix");
+    static const char *const BADK[] = {"", ",", "close,", "close,,reset", "closer", "mix,close"};
+    for (size_t i = 0; i < sizeof BADK / sizeof BADK[0]; i++)
+        assert_int_equal(drop_kinds_parse(BADK[i], &set), -1);
 }
 
 /* ---- auth ---------------------------------------------------------------------- */
