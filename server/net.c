@@ -51,6 +51,7 @@ typedef struct session {
     int pid;
     uint8_t need_welcome;
     uint32_t sent_tick;        /* newest snapshot tick sent */
+    uint32_t first_tick;       /* send no snapshot older than this (the join) */
     uint32_t progress_tick;    /* match tick of the last send (or join) */
     uint32_t rx_tick;          /* match tick of the last message received */
     double msg_tokens, byte_tokens;  /* rate limit buckets */
@@ -206,6 +207,9 @@ static void start_playing(session *ss, match *m, int pid, int resumed)
     ss->state = S_PLAYING;
     ss->need_welcome = 1 + resumed; /* 2: a resumed WELCOME */
     ss->sent_tick = 0;
+    /* A fresh player may sit in a slot someone left since the newest
+     * snapshot: that snapshot shows the previous occupant, not it. */
+    ss->first_tick = resumed ? 0 : m->world.tick + 1;
     ss->progress_tick = m->world.tick;
     ss->rx_tick = m->world.tick;
     lws_callback_on_writable(ss->wsi);
@@ -379,7 +383,7 @@ static int on_writeable(net_server *s, session *ss)
         return 0;
     }
     uint32_t latest = match_latest_snapshot_tick(m);
-    if (latest == 0 || latest == ss->sent_tick)
+    if (latest == 0 || latest == ss->sent_tick || latest < ss->first_tick)
         return 0; /* nothing new: extra WRITEABLE callbacks are harmless */
     int full;
     size_t n = match_snapshot(m, ss->pid, p, PROTO_MAX_SNAPSHOT, &full);
