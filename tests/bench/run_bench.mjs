@@ -93,7 +93,12 @@ function gitCommit() {
 }
 
 function procCpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null; // the process has gone
+  }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields 14 and 15 (utime, stime) are at index 11 and 12 after "pid (comm) "
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
@@ -107,8 +112,12 @@ function machineBusySeconds() {
 }
 
 function procRssKiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 // Prometheus text -> { "name{labels}": value }
@@ -302,6 +311,12 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
   const tag = `${name}-${run}`;
   const seed = CFG.seed + run;
   const { child: srv, port } = await startServer(serverBin, serverArgs, path.join(OUT, `${tag}.server.log`));
+  let srvExit = null;
+  srv.once('exit', (code, sig) => (srvExit = sig || `exit ${code}`));
+  const alive = (what) => {
+    if (srvExit) throw new Error(`${path.basename(serverBin)} ended (${srvExit}) ${what}; log: ${path.join(OUT, `${tag}.server.log`)}`);
+  };
+  let bot = null;
   try {
     await sleep(500);
     const rssIdle = procRssKiB(srv.pid);
@@ -314,18 +329,21 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
       '--report', report, '--seed', String(seed), ...CFG.botsArgs];
     const botsLog = fs.openSync(path.join(OUT, `${tag}.bots.log`), 'w');
     const t0 = Date.now();
-    const bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
+    bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
     fs.closeSync(botsLog);
     const botsDone = waitExit(bot, (duration + ramp + 60) * 1000);
 
     await sleep((ramp + settle) * 1000 - (Date.now() - t0));
+    alive('during the ramp');
     const cpuA = procCpuSeconds(srv.pid), busyA = machineBusySeconds(), tA = Date.now();
-    const botCpuA = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
+    const botCpuA = procCpuSeconds(bot.pid);
     const m1 = hasMetrics ? await scrape(port) : null;
     await sleep(window * 1000 - (Date.now() - tA));
     const cpuB = procCpuSeconds(srv.pid), busyB = machineBusySeconds(), tB = Date.now();
-    const botCpuB = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
+    const botCpuB = procCpuSeconds(bot.pid);
     const rssLoaded = procRssKiB(srv.pid);
+    alive('during the window');
+    if (cpuA === null || cpuB === null || rssLoaded === null) throw new Error(`${path.basename(serverBin)} has gone`);
     const m2 = hasMetrics ? await scrape(port) : null;
     const botsRc = await botsDone;
     const m3 = hasMetrics ? await scrape(port) : null;
@@ -373,7 +391,11 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     if (!rep) log(`${tag}: no bots report (${report}); see ${path.join(OUT, `${tag}.bots.log`)}`);
     return r;
   } finally {
-    await stopServer(srv);
+    if (bot && bot.exitCode === null && bot.signalCode === null) {
+      bot.kill('SIGTERM');
+      await waitExit(bot, 5000);
+    }
+    if (!srvExit) await stopServer(srv);
   }
 }
 
@@ -388,6 +410,7 @@ function medianOf(runs) {
 }
 
 const COMMIT = gitCommit();
+const failures = [];
 function record(name, config, runs) {
   const med = medianOf(runs);
   const line = { time: new Date().toISOString(), commit: COMMIT, scenario: name, runs: runs.length, config, median: med, each: runs };
@@ -400,8 +423,17 @@ async function scenario(name, config, runArgs) {
   const runs = [];
   for (let i = 0; i < CFG.runs; i++) {
     log(`${name}: run ${i + 1}/${CFG.runs}`);
-    runs.push(await runOnce({ name, run: i, ...runArgs }));
+    try {
+      runs.push(await runOnce({ name, run: i, ...runArgs }));
+    } catch (e) {
+      // A run that failed (e.g. the server died) is reported and left out
+      // of the medians; the bench goes on.
+      log(`${name}: run ${i + 1} FAILED: ${e.message}`);
+      console.log(`  note: ${name} run ${i + 1} failed: ${e.message}`);
+      failures.push({ scenario: name, run: i, error: e.message });
+    }
   }
+  if (!runs.length) return { failed: true };
   return record(name, config, runs);
 }
 
@@ -513,7 +545,9 @@ async function main() {
   const w0 = Math.max(...T.map((t) => t.what.length)), w1 = Math.max(...T.map((t) => t.target.length)), w2 = Math.max(...T.map((t) => t.measured.length));
   for (const t of T)
     console.log(`  ${t.what.padEnd(w0)}  ${t.target.padEnd(w1)}  ${t.measured.padEnd(w2)}  ${t.ok === null ? 'n/a' : t.ok ? 'met' : 'MISSED'}`);
-  fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: 'targets', runs: CFG.runs, targets: T }) + '\n');
+  if (failures.length) console.log(`  ${failures.length} run(s) failed and were left out: ${failures.map((f) => `${f.scenario} ${f.run + 1}`).join(', ')}`);
+  fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: 'targets', runs: CFG.runs, targets: T, failures }) + '\n');
+  if (failures.length) process.exitCode = 1;
 }
 
 main().catch((e) => {
