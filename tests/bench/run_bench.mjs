@@ -25,7 +25,9 @@
 //   BENCH_WINDOW=20       measurement window (s) of the load and floor runs
 //   BENCH_MATCH_WINDOW=10 measurement window (s) of the match and idle runs
 //   BENCH_TICK_RATE=60    server tick rate = snapshot rate
-//   BENCH_SCENARIOS=match,load,idle,floor
+//   BENCH_SCENARIOS=match,load,idle,floor   (also: profile, floor-profile:
+//                         one load/floor run with `perf record` on the
+//                         server, printing where its CPU goes)
 //   BENCH_FLOOR_BYTES=    floor snapshot size when `load` did not run (300)
 //   BENCH_BUILD=build     build folder holding bin/
 //   BENCH_OUT=$BENCH_BUILD/bench  where results.jsonl, reports and logs go
@@ -325,7 +327,7 @@ function botFigures(r) {
 
 // Runs one server (real or floor) with `bots` bots; measures over
 // [ramp + settle, ramp + settle + window] seconds after the bots start.
-async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics }) {
+async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics, perf }) {
   fs.mkdirSync(OUT, { recursive: true });
   const tag = `${name}-${run}`;
   const seed = CFG.seed + run;
@@ -358,7 +360,10 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     const cpuA = procCpuSeconds(srv.pid), busyA = machineBusySeconds(), tA = Date.now();
     const botCpuA = procCpuSeconds(bot.pid);
     const m1 = hasMetrics ? await scrape(port) : null;
+    const perfData = path.join(OUT, `${tag}.perf.data`);
+    const rec = perf ? spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(srv.pid), '-o', perfData, '--', 'sleep', String(window)], { stdio: 'ignore' }) : null;
     await sleep(window * 1000 - (Date.now() - tA));
+    if (rec) await waitExit(rec, 30000);
     const cpuB = procCpuSeconds(srv.pid), busyB = machineBusySeconds(), tB = Date.now();
     const botCpuB = procCpuSeconds(bot.pid);
     const rssLoaded = procRssKiB(srv.pid);
@@ -409,6 +414,7 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
         r.ticks_le_1ms_fraction = ts.le_1ms_fraction;
       }
     }
+    if (perf) r.profile = perfSplit(perfData);
     if (!rep) log(`${tag}: no bots report (${report}); see ${path.join(OUT, `${tag}.bots.log`)}`);
     return r;
   } finally {
@@ -418,6 +424,42 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     }
     if (!srvExit) await stopServer(srv);
   }
+}
+
+// Where the server's CPU went, from a perf recording: kernel (and within
+// it the send and poll syscalls), libwebsockets, tickwire's own code (and
+// within it simulation and snapshot encoding), libc and the rest.
+function perfSplit(data) {
+  const rep = (args) => {
+    try {
+      return execFileSync('perf', ['report', '-i', data, '--stdio', '-g', 'none', '--sort', 'sym', ...args], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
+    } catch {
+      return '';
+    }
+  };
+  const rows = (text) => text.split('\n').map((l) => /^\s+([\d.]+)%\s+(?:[\d.]+%\s+)?\[([.k])\]\s+(\S+)/.exec(l)).filter(Boolean)
+    .map((m) => ({ pct: Number(m[1]), kernel: m[2] === 'k', sym: m[3] }));
+  const self = rows(rep(['--no-children']));
+  if (!self.length) return null;
+  const ours = /^(sim_|proto_|bits_|match_|game_callback|tick_cb|run_tick|after_snapshot|on_|take_snapshot|write_msg|session_|metrics|log_|refuse|find_or_open|close_match|floor_|build_)/;
+  const lws = /(^_*lws|^rops_|wsi|^sul_|^__lws|^_lws|^user_callback|^lws)/;
+  const sum = (f) => self.filter(f).reduce((a, r) => a + r.pct, 0);
+  const out = {
+    kernel_pct: sum((r) => r.kernel),
+    lws_pct: sum((r) => !r.kernel && lws.test(r.sym)),
+    tickwire_pct: sum((r) => !r.kernel && ours.test(r.sym)),
+    sim_pct: sum((r) => !r.kernel && /^sim_/.test(r.sym)),
+    encode_pct: sum((r) => !r.kernel && /^(bits_|proto_snapshot_body_write|match_snapshot)/.test(r.sym)),
+  };
+  out.other_user_pct = 100 - out.kernel_pct - out.lws_pct - out.tickwire_pct;
+  // inclusive: the send and poll syscalls, with what the kernel does in them
+  const incl = rows(rep(['--children']));
+  const find = (re) => Math.max(0, ...incl.filter((r) => re.test(r.sym)).map((r) => r.pct));
+  out.send_syscall_pct = find(/^__sys_sendto$/);
+  out.poll_syscall_pct = find(/^do_sys_poll$/);
+  out.recv_syscall_pct = find(/^__sys_recvfrom$/);
+  out.top = self.slice(0, 12).map((r) => `${r.pct.toFixed(2)}% ${r.kernel ? '[k]' : '[.]'} ${r.sym}`);
+  return out;
 }
 
 // Median of every numeric field over the runs.
@@ -478,7 +520,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + Math.ceil((n === 'load' || n === 'floor' ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5, 0) * CFG.runs;
+  const total = CFG.scenarios.reduce((s, n) => s + Math.ceil((['load', 'floor', 'profile', 'floor-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5, 0) * CFG.runs;
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -534,8 +576,31 @@ async function main() {
         `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `ours/floor ${fmt(m.ratio)}x`,
         `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
       busyWarning(m);
+    } else if (name === 'profile' || name === 'floor-profile') {
+      // One run of the load (or floor) scenario with perf recording the
+      // server during the window; not part of the targets.
+      const isFloor = name === 'floor-profile';
+      const bytes = res.load && res.load.mean_snapshot_bytes != null ? Math.max(24, Math.round(res.load.mean_snapshot_bytes)) : 300;
+      let r;
+      try {
+        r = await runOnce({ name, run: 0, serverBin: isFloor ? BIN.floor : BIN.server,
+          serverArgs: isFloor ? ['--tick-rate', tr, '--snapshot-bytes', String(bytes)] : realArgs([]), bots: CFG.bots, behavior: 'wander',
+          ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: !isFloor, perf: true });
+      } catch (e) {
+        console.log(`  note: ${name} failed: ${e.message}`);
+        continue;
+      }
+      const p = r.profile;
+      fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: name, runs: 1, each: [r] }) + '\n');
+      if (!p) {
+        console.log(`${name}: perf recorded nothing (is perf installed and allowed?)`);
+        continue;
+      }
+      row(`${name} (${CFG.bots} bots)`, [`CPU ${fmt(r.server_cpu_pct, 1)}%:`, `kernel ${fmt(p.kernel_pct, 1)}% (send ${fmt(p.send_syscall_pct, 1)}%, poll ${fmt(p.poll_syscall_pct, 1)}%, recv ${fmt(p.recv_syscall_pct, 1)}%)`,
+        `lws ${fmt(p.lws_pct, 1)}%`, `tickwire ${fmt(p.tickwire_pct, 1)}% (sim ${fmt(p.sim_pct, 1)}%, encode ${fmt(p.encode_pct, 1)}%)`, `other ${fmt(p.other_user_pct, 1)}%`]);
+      for (const t of p.top) console.log(`    ${t}`);
     } else {
-      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor)`);
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, profile, floor-profile)`);
       process.exit(2);
     }
   }
@@ -561,6 +626,7 @@ async function main() {
   }
   if (I) tgt('idle entities', '0 B/snapshot', `${fmt(I.bytes_per_idle_entity, 3)} B (${fmt(I.mean_snapshot_bytes, 1)} B snapshots)`, I.bytes_per_idle_entity == null ? null : I.bytes_per_idle_entity <= 0.0005);
 
+  if (!T.length) return;
   console.log('');
   console.log(`targets (commit ${COMMIT}, median of ${CFG.runs} run(s), ${CFG.tickRate} Hz):`);
   const w0 = Math.max(...T.map((t) => t.what.length)), w1 = Math.max(...T.map((t) => t.target.length)), w2 = Math.max(...T.map((t) => t.measured.length));
