@@ -520,7 +520,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + Math.ceil((['load', 'floor', 'profile', 'floor-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5, 0) * CFG.runs;
+  const total = CFG.scenarios.reduce((s, n) => s + (Math.ceil((['load', 'floor', 'profile', 'floor-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs), 0);
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
