@@ -269,9 +269,12 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
         f->missed_ticks += lost;
         f->next_deadline += (lws_usec_t)lost * f->period_us;
     }
+    /* As server/net.c: lws 4.1.6 rounds poll()'s wait down to whole ms and
+     * spins on poll(0) through the rest, so wait whole ms plus 100 us. */
     now = lws_now_usecs();
     lws_usec_t wait = f->next_deadline - now;
-    lws_sul_schedule(f->ctx, 0, &f->tick_sul, tick_cb, wait > 0 ? wait : 1);
+    wait = (wait > 0 ? (wait + 999) / 1000 * 1000 : 0) + 100;
+    lws_sul_schedule(f->ctx, 0, &f->tick_sul, tick_cb, wait);
 }
 
 /* ---- CLI and main ------------------------------------------------------------------- */

@@ -25,12 +25,16 @@
 //   BENCH_WINDOW=20       measurement window (s) of the load and floor runs
 //   BENCH_MATCH_WINDOW=10 measurement window (s) of the match and idle runs
 //   BENCH_TICK_RATE=60    server tick rate = snapshot rate
-//   BENCH_SCENARIOS=match,load,idle,floor
+//   BENCH_SCENARIOS=match,load,idle,floor   (also: profile, floor-profile:
+//                         one load/floor run with `perf record` on the
+//                         server, printing where its CPU goes)
 //   BENCH_FLOOR_BYTES=    floor snapshot size when `load` did not run (300)
 //   BENCH_BUILD=build     build folder holding bin/
 //   BENCH_OUT=$BENCH_BUILD/bench  where results.jsonl, reports and logs go
 //   BENCH_SEED=1          bot and server seed (run i uses seed + i)
 //   BENCH_BOTS_ARGS=      extra arguments for tickwire-bots
+//   BENCH_QUIET_WAIT=60   before each run, wait up to this long (s) for the
+//                         rest of the machine to go under 30% of a core
 //   BENCH_BOTS_BIN=       another bots binary (default $BENCH_BUILD/bin/tickwire-bots)
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -59,6 +63,7 @@ const CFG = {
   scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor').split(',').map((s) => s.trim()).filter(Boolean),
   floorBytes: env.BENCH_FLOOR_BYTES ? Math.round(num('BENCH_FLOOR_BYTES', 300)) : null,
   botsArgs: (env.BENCH_BOTS_ARGS || '').split(/\s+/).filter(Boolean),
+  quietWait: num('BENCH_QUIET_WAIT', 60),
 };
 const BUILD = path.resolve(ROOT, env.BENCH_BUILD || 'build');
 const OUT = path.resolve(ROOT, env.BENCH_OUT || path.join(BUILD, 'bench'));
@@ -93,7 +98,12 @@ function gitCommit() {
 }
 
 function procCpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null; // the process has gone
+  }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields 14 and 15 (utime, stime) are at index 11 and 12 after "pid (comm) "
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
@@ -107,8 +117,12 @@ function machineBusySeconds() {
 }
 
 function procRssKiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 // Prometheus text -> { "name{labels}": value }
@@ -183,6 +197,22 @@ function tickStats(a, b) {
     max_ms: max === Infinity ? Infinity : max * 1e3,
     le_1ms_fraction: at1ms ? at1ms.n / total : null,
   };
+}
+
+// Waits (up to BENCH_QUIET_WAIT s) until the rest of the machine uses less
+// than 30% of a core over a second: the bench shares 2 cores with whatever
+// else runs. Returns the last second's busy percentage.
+async function waitQuiet() {
+  const until = Date.now() + CFG.quietWait * 1000;
+  let pct;
+  for (;;) {
+    const a = machineBusySeconds();
+    await sleep(1000);
+    pct = 100 * (machineBusySeconds() - a);
+    if (pct < 30 || Date.now() >= until) break;
+  }
+  if (pct >= 30) log(`machine still busy (${pct.toFixed(0)}% of a core) after ${CFG.quietWait} s; running anyway`);
+  return pct;
 }
 
 // ---- processes ---------------------------------------------------------------------
@@ -297,11 +327,18 @@ function botFigures(r) {
 
 // Runs one server (real or floor) with `bots` bots; measures over
 // [ramp + settle, ramp + settle + window] seconds after the bots start.
-async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics }) {
+async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics, perf }) {
   fs.mkdirSync(OUT, { recursive: true });
   const tag = `${name}-${run}`;
   const seed = CFG.seed + run;
+  const busyBefore = await waitQuiet();
   const { child: srv, port } = await startServer(serverBin, serverArgs, path.join(OUT, `${tag}.server.log`));
+  let srvExit = null;
+  srv.once('exit', (code, sig) => (srvExit = sig || `exit ${code}`));
+  const alive = (what) => {
+    if (srvExit) throw new Error(`${path.basename(serverBin)} ended (${srvExit}) ${what}; log: ${path.join(OUT, `${tag}.server.log`)}`);
+  };
+  let bot = null;
   try {
     await sleep(500);
     const rssIdle = procRssKiB(srv.pid);
@@ -314,18 +351,24 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
       '--report', report, '--seed', String(seed), ...CFG.botsArgs];
     const botsLog = fs.openSync(path.join(OUT, `${tag}.bots.log`), 'w');
     const t0 = Date.now();
-    const bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
+    bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
     fs.closeSync(botsLog);
     const botsDone = waitExit(bot, (duration + ramp + 60) * 1000);
 
     await sleep((ramp + settle) * 1000 - (Date.now() - t0));
+    alive('during the ramp');
     const cpuA = procCpuSeconds(srv.pid), busyA = machineBusySeconds(), tA = Date.now();
-    const botCpuA = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
+    const botCpuA = procCpuSeconds(bot.pid);
     const m1 = hasMetrics ? await scrape(port) : null;
+    const perfData = path.join(OUT, `${tag}.perf.data`);
+    const rec = perf ? spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(srv.pid), '-o', perfData, '--', 'sleep', String(window)], { stdio: 'ignore' }) : null;
     await sleep(window * 1000 - (Date.now() - tA));
+    if (rec) await waitExit(rec, 30000);
     const cpuB = procCpuSeconds(srv.pid), busyB = machineBusySeconds(), tB = Date.now();
-    const botCpuB = bot.exitCode === null ? procCpuSeconds(bot.pid) : null;
+    const botCpuB = procCpuSeconds(bot.pid);
     const rssLoaded = procRssKiB(srv.pid);
+    alive('during the window');
+    if (cpuA === null || cpuB === null || rssLoaded === null) throw new Error(`${path.basename(serverBin)} has gone`);
     const m2 = hasMetrics ? await scrape(port) : null;
     const botsRc = await botsDone;
     const m3 = hasMetrics ? await scrape(port) : null;
@@ -336,6 +379,7 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
 
     const r = {
       scenario: name, run, seed, port, bots, behavior, window_s: wall, bots_exit: botsRc,
+      busy_before_pct: busyBefore,
       server_cpu_s: cpuS,
       server_cpu_pct: (100 * cpuS) / wall,
       bots_cpu_pct: botCpuA !== null && botCpuB !== null ? (100 * (botCpuB - botCpuA)) / wall : null,
@@ -370,11 +414,52 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
         r.ticks_le_1ms_fraction = ts.le_1ms_fraction;
       }
     }
+    if (perf) r.profile = perfSplit(perfData);
     if (!rep) log(`${tag}: no bots report (${report}); see ${path.join(OUT, `${tag}.bots.log`)}`);
     return r;
   } finally {
-    await stopServer(srv);
+    if (bot && bot.exitCode === null && bot.signalCode === null) {
+      bot.kill('SIGTERM');
+      await waitExit(bot, 5000);
+    }
+    if (!srvExit) await stopServer(srv);
   }
+}
+
+// Where the server's CPU went, from a perf recording: kernel (and within
+// it the send and poll syscalls), libwebsockets, tickwire's own code (and
+// within it simulation and snapshot encoding), libc and the rest.
+function perfSplit(data) {
+  const rep = (args) => {
+    try {
+      return execFileSync('perf', ['report', '-i', data, '--stdio', '-g', 'none', '--sort', 'sym', ...args], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
+    } catch {
+      return '';
+    }
+  };
+  const rows = (text) => text.split('\n').map((l) => /^\s+([\d.]+)%\s+(?:[\d.]+%\s+)?\[([.k])\]\s+(\S+)/.exec(l)).filter(Boolean)
+    .map((m) => ({ pct: Number(m[1]), kernel: m[2] === 'k', sym: m[3] }));
+  const self = rows(rep(['--no-children']));
+  if (!self.length) return null;
+  const ours = /^(sim_|proto_|bits_|match_|game_callback|tick_cb|run_tick|after_snapshot|on_|take_snapshot|write_msg|session_|metrics|log_|refuse|find_or_open|close_match|floor_|build_)/;
+  const lws = /(^_*lws|^rops_|wsi|^sul_|^__lws|^_lws|^user_callback|^lws)/;
+  const sum = (f) => self.filter(f).reduce((a, r) => a + r.pct, 0);
+  const out = {
+    kernel_pct: sum((r) => r.kernel),
+    lws_pct: sum((r) => !r.kernel && lws.test(r.sym)),
+    tickwire_pct: sum((r) => !r.kernel && ours.test(r.sym)),
+    sim_pct: sum((r) => !r.kernel && /^sim_/.test(r.sym)),
+    encode_pct: sum((r) => !r.kernel && /^(bits_|proto_snapshot_body_write|match_snapshot)/.test(r.sym)),
+  };
+  out.other_user_pct = 100 - out.kernel_pct - out.lws_pct - out.tickwire_pct;
+  // inclusive: the send and poll syscalls, with what the kernel does in them
+  const incl = rows(rep(['--children']));
+  const find = (re) => Math.max(0, ...incl.filter((r) => re.test(r.sym)).map((r) => r.pct));
+  out.send_syscall_pct = find(/^__sys_sendto$/);
+  out.poll_syscall_pct = find(/^do_sys_poll$/);
+  out.recv_syscall_pct = find(/^__sys_recvfrom$/);
+  out.top = self.slice(0, 12).map((r) => `${r.pct.toFixed(2)}% ${r.kernel ? '[k]' : '[.]'} ${r.sym}`);
+  return out;
 }
 
 // Median of every numeric field over the runs.
@@ -388,6 +473,7 @@ function medianOf(runs) {
 }
 
 const COMMIT = gitCommit();
+const failures = [];
 function record(name, config, runs) {
   const med = medianOf(runs);
   const line = { time: new Date().toISOString(), commit: COMMIT, scenario: name, runs: runs.length, config, median: med, each: runs };
@@ -400,8 +486,17 @@ async function scenario(name, config, runArgs) {
   const runs = [];
   for (let i = 0; i < CFG.runs; i++) {
     log(`${name}: run ${i + 1}/${CFG.runs}`);
-    runs.push(await runOnce({ name, run: i, ...runArgs }));
+    try {
+      runs.push(await runOnce({ name, run: i, ...runArgs }));
+    } catch (e) {
+      // A run that failed (e.g. the server died) is reported and left out
+      // of the medians; the bench goes on.
+      log(`${name}: run ${i + 1} FAILED: ${e.message}`);
+      console.log(`  note: ${name} run ${i + 1} failed: ${e.message}`);
+      failures.push({ scenario: name, run: i, error: e.message });
+    }
   }
+  if (!runs.length) return { failed: true };
   return record(name, config, runs);
 }
 
@@ -425,7 +520,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + Math.ceil((n === 'load' || n === 'floor' ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5, 0) * CFG.runs;
+  const total = CFG.scenarios.reduce((s, n) => s + (Math.ceil((['load', 'floor', 'profile', 'floor-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs), 0);
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -481,8 +576,31 @@ async function main() {
         `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `ours/floor ${fmt(m.ratio)}x`,
         `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
       busyWarning(m);
+    } else if (name === 'profile' || name === 'floor-profile') {
+      // One run of the load (or floor) scenario with perf recording the
+      // server during the window; not part of the targets.
+      const isFloor = name === 'floor-profile';
+      const bytes = res.load && res.load.mean_snapshot_bytes != null ? Math.max(24, Math.round(res.load.mean_snapshot_bytes)) : 300;
+      let r;
+      try {
+        r = await runOnce({ name, run: 0, serverBin: isFloor ? BIN.floor : BIN.server,
+          serverArgs: isFloor ? ['--tick-rate', tr, '--snapshot-bytes', String(bytes)] : realArgs([]), bots: CFG.bots, behavior: 'wander',
+          ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: !isFloor, perf: true });
+      } catch (e) {
+        console.log(`  note: ${name} failed: ${e.message}`);
+        continue;
+      }
+      const p = r.profile;
+      fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: name, runs: 1, each: [r] }) + '\n');
+      if (!p) {
+        console.log(`${name}: perf recorded nothing (is perf installed and allowed?)`);
+        continue;
+      }
+      row(`${name} (${CFG.bots} bots)`, [`CPU ${fmt(r.server_cpu_pct, 1)}%:`, `kernel ${fmt(p.kernel_pct, 1)}% (send ${fmt(p.send_syscall_pct, 1)}%, poll ${fmt(p.poll_syscall_pct, 1)}%, recv ${fmt(p.recv_syscall_pct, 1)}%)`,
+        `lws ${fmt(p.lws_pct, 1)}%`, `tickwire ${fmt(p.tickwire_pct, 1)}% (sim ${fmt(p.sim_pct, 1)}%, encode ${fmt(p.encode_pct, 1)}%)`, `other ${fmt(p.other_user_pct, 1)}%`]);
+      for (const t of p.top) console.log(`    ${t}`);
     } else {
-      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor)`);
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, profile, floor-profile)`);
       process.exit(2);
     }
   }
@@ -499,7 +617,7 @@ async function main() {
     tgt(`${CFG.bots} bots: tick p99`, '<= 1 ms', `${fmt(L.tick_p99_ms, 3)} ms (${fmt(L.ticks_le_1ms_fraction == null ? null : 100 * L.ticks_le_1ms_fraction)}% <= 1 ms)`,
       L.ticks_le_1ms_fraction == null ? null : L.ticks_le_1ms_fraction >= 0.99);
     tgt(`${CFG.bots} bots: RSS per connection`, '<= 16 KiB', `${fmt(L.rss_per_conn_kib, 1)} KiB`, L.rss_per_conn_kib == null ? null : L.rss_per_conn_kib <= 16);
-    tgt(`${CFG.bots} bots: input->ack RTT p99`, `<= ${fmt(rttTarget)} ms`, `${fmt(L.rtt_p99_ms)} ms`, L.rtt_p99_ms == null ? null : L.rtt_p99_ms <= rttTarget);
+    tgt(`${CFG.bots} bots: input->ack RTT p99`, `<= ${fmt(rttTarget)} ms`, `${fmt(L.rtt_p99_ms)} ms (bots' ticks up to ${fmt(L.bots_tick_late_max_ms, 0)} ms late)`, L.rtt_p99_ms == null ? null : L.rtt_p99_ms <= rttTarget);
   }
   if (L && F) tgt('server CPU vs floor', '<= 1.5x', `${fmt(F.ratio)}x (${fmt(L.cpu_ms_per_bot_s, 3)} vs ${fmt(F.cpu_ms_per_bot_s, 3)} ms/bot-s)`, F.ratio == null ? null : F.ratio <= 1.5);
   if (M) {
@@ -508,12 +626,15 @@ async function main() {
   }
   if (I) tgt('idle entities', '0 B/snapshot', `${fmt(I.bytes_per_idle_entity, 3)} B (${fmt(I.mean_snapshot_bytes, 1)} B snapshots)`, I.bytes_per_idle_entity == null ? null : I.bytes_per_idle_entity <= 0.0005);
 
+  if (!T.length) return;
   console.log('');
   console.log(`targets (commit ${COMMIT}, median of ${CFG.runs} run(s), ${CFG.tickRate} Hz):`);
   const w0 = Math.max(...T.map((t) => t.what.length)), w1 = Math.max(...T.map((t) => t.target.length)), w2 = Math.max(...T.map((t) => t.measured.length));
   for (const t of T)
     console.log(`  ${t.what.padEnd(w0)}  ${t.target.padEnd(w1)}  ${t.measured.padEnd(w2)}  ${t.ok === null ? 'n/a' : t.ok ? 'met' : 'MISSED'}`);
-  fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: 'targets', runs: CFG.runs, targets: T }) + '\n');
+  if (failures.length) console.log(`  ${failures.length} run(s) failed and were left out: ${failures.map((f) => `${f.scenario} ${f.run + 1}`).join(', ')}`);
+  fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: 'targets', runs: CFG.runs, targets: T, failures }) + '\n');
+  if (failures.length) process.exitCode = 1;
 }
 
 main().catch((e) => {
