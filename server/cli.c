@@ -212,7 +212,7 @@ int cli_read_secret(const char *path, uint8_t *out, size_t cap, char *err, size_
         return -1;
     }
     size_t n = fread(out, 1, cap, f);
-    int big = !feof(f);
+    int big = n == cap && fgetc(f) != EOF;
     fclose(f);
     while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
         n--;

@@ -68,10 +68,10 @@ typedef struct session {
 
 /* Why a message was refused; the label is the /metrics reason. */
 typedef enum bad_reason {
-    BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_RATE, BAD_AUTH, BAD_N
+    BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_RATE, BAD_AUTH, BAD_RESUME, BAD_N
 } bad_reason;
 static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malformed", "unexpected",
-                                              "sequence", "rate_limit", "auth"};
+                                              "sequence", "rate_limit", "auth", "resume_expired"};
 
 /* Why a connection was refused before the upgrade. */
 typedef enum refuse_reason { REF_ORIGIN, REF_MAX_CONNS, REF_MAX_PER_IP, REF_N } refuse_reason;
@@ -232,6 +232,9 @@ static int try_resume(net_server *s, session *ss, const proto_join *j)
             close_session(old, LWS_CLOSE_STATUS_POLICY_VIOLATION, "resumed on another connection");
         }
         match_player_resume(m, pid, ss);
+        /* A fresh resume token each time: one seen once is good only until
+         * the player's next resume. */
+        lws_get_random(s->ctx, m->players[pid].resume, PROTO_RESUME_LEN);
         start_playing(ss, m, pid, 1);
         s->stats.resumes++;
         log_event(LOG_INFO, "resume", "peer=%s match=%u player=%d took_over=%d", ss->peer, m->id, pid, old != NULL);
@@ -253,8 +256,13 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
         return refuse(s, ss, BAD_MALFORMED, LWS_CLOSE_STATUS_PROTOCOL_ERR, proto_err_str(err));
     if (j.has_resume && try_resume(s, ss, &j))
         return 0;
-    if (j.token_len == 0)
-        return refuse_auth(s, ss, "resume expired");
+    if (j.token_len == 0) {
+        /* Not an attack: the hold ran out. The client gets a new token. */
+        s->stats.bad[BAD_RESUME]++;
+        log_event(LOG_INFO, "resume_expired", "peer=%s", ss->peer);
+        close_session(ss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "resume expired");
+        return 0;
+    }
 
     token_claims c;
     uint64_t now = (uint64_t)time(NULL);

@@ -48,7 +48,8 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
     int err = proto_welcome_read(buf, len, &w);
     if (err)
         return err;
-    if (!w.resumed || !c->have_resume || w.player_id != c->welcome.player_id) {
+    if (!w.resumed || !c->have_resume || w.player_id != c->welcome.player_id ||
+        w.match_id != c->welcome.match_id) {
         /* A new player: its inputs start again at seq 1. */
         memset(c->pending, 0, sizeof c->pending);
         c->next_seq = 1;

@@ -36,6 +36,7 @@
 //   BENCH_QUIET_WAIT=60   before each run, wait up to this long (s) for the
 //                         rest of the machine to go under 30% of a core
 //   BENCH_BOTS_BIN=       another bots binary (default $BENCH_BUILD/bin/tickwire-bots)
+import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -219,6 +220,16 @@ async function waitQuiet() {
 
 // Starts a server-like binary on --port 0 and resolves { child, port } once
 // it prints "serving http://127.0.0.1:PORT/".
+// A join-token secret for the run, shared by the server and the bots.
+function secretFile() {
+  const f = path.join(OUT, 'token-secret');
+  if (!fs.existsSync(f)) {
+    fs.mkdirSync(OUT, { recursive: true });
+    fs.writeFileSync(f, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  return f;
+}
+
 function startServer(bin, args, logFile) {
   return new Promise((resolve, reject) => {
     const logFd = fs.openSync(logFile, 'w');
@@ -348,7 +359,7 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     const duration = Math.ceil(ramp + settle + window + 2);
     const botsArgs = ['--url', `ws://127.0.0.1:${port}`, '--bots', String(bots), '--duration', String(duration),
       '--ramp', String(ramp), '--behavior', behavior, '--input-rate', String(CFG.tickRate),
-      '--report', report, '--seed', String(seed), ...CFG.botsArgs];
+      '--report', report, '--seed', String(seed), '--token-secret-file', secretFile(), ...CFG.botsArgs];
     const botsLog = fs.openSync(path.join(OUT, `${tag}.bots.log`), 'w');
     const t0 = Date.now();
     bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
@@ -524,7 +535,10 @@ async function main() {
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
-  const realArgs = (extra) => ['--log-level', 'warn', '--tick-rate', tr, '--snapshot-rate', tr, '--seed', String(CFG.seed), ...extra];
+  // The bots mint their own join tokens with a secret the server shares
+  // (as a host's load test of a secured server would); the floor checks none.
+  const realArgs = (extra) => ['--log-level', 'warn', '--tick-rate', tr, '--snapshot-rate', tr, '--seed', String(CFG.seed),
+    '--token-secret-file', secretFile(), ...extra];
 
   for (const name of CFG.scenarios) {
     if (name === 'match' || name === 'idle') {

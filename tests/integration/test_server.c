@@ -1039,6 +1039,10 @@ static void case_resume(const char *server)
     printf("resume: held while away, same player %d back, %u offline inputs applied, 0 corrections\n", id,
            offline_last - offline_first + 1);
 
+    /* Each resume hands out a fresh resume token. */
+    CHECK(memcmp(resume, p.cl.resume, sizeof resume) != 0, "resume token not rotated");
+    memcpy(resume, p.cl.resume, sizeof resume);
+
     /* Away longer than the grace: the slot is freed and the token is dead. */
     wsc_close(&p.ws);
     end = now_ms() + 5000;
