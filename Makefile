@@ -33,6 +33,11 @@ test-asan: setup
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j$(JOBS) -L 'unit|integration'
 
+# The reference scenarios (see tests/bench/README.md); prints a table and
+# appends to build/bench/results.jsonl. BENCH_RUNS=1 BENCH_WINDOW=5 is quick.
+bench: build
+	BENCH_BUILD=$(BUILD) tests/bench/run_bench.sh
+
 # Each libFuzzer target for FUZZ_SECONDS on a working copy of its corpus.
 FUZZ_SECONDS ?= 60
 fuzz: build
