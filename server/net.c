@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -122,7 +123,8 @@ struct net_server {
     uint64_t next_guest_id;
     replay_cache replay;
     lws_retry_bo_t keepalive;
-    struct lws_protocols protocols[3];
+    struct lws_protocols protocols[4];
+    int tick_fd;                /* timerfd of the tick clock, -1: the sul is */
     uint8_t scratch[LWS_PRE + PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME];
 };
 
@@ -867,30 +869,79 @@ static void run_tick(net_server *s)
         s->stats.tick_overruns++;
 }
 
-static void tick_cb(lws_sorted_usec_list_t *sul)
+/* Runs the ticks that are due (at most MAX_CATCHUP_TICKS back to back after
+ * a stall; beyond that they are counted as missed, never spun through) and
+ * returns the next deadline. Deadlines are absolute: no drift. */
+static lws_usec_t run_due_ticks(net_server *s)
 {
-    net_server *s = lws_container_of(sul, net_server, tick_sul);
     lws_usec_t now = lws_now_usecs();
     for (int n = 0; n < MAX_CATCHUP_TICKS && s->next_deadline <= now; n++) {
         run_tick(s);
         s->next_deadline += s->period_us;
     }
     if (s->next_deadline <= now) {
-        /* Too far behind: skip the lost ticks rather than spin. */
         uint64_t lost = (uint64_t)((now - s->next_deadline) / s->period_us) + 1;
         s->stats.missed_ticks += lost;
         s->next_deadline += (lws_usec_t)lost * s->period_us;
         log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu", (unsigned long long)lost);
     }
-    /* lws 4.1.6 turns the wait into whole milliseconds for poll(), rounding
-     * down, and spins on poll(0) through any partial millisecond left. So
-     * wait whole milliseconds plus a little (the poll timeout then expires
-     * just after the sul is due): a tick may start up to ~1.1 ms late, but
-     * deadlines stay absolute, so there is no drift. */
-    now = lws_now_usecs();
-    lws_usec_t wait = s->next_deadline - now;
+    return s->next_deadline;
+}
+
+/* The tick clock is a timerfd armed at each absolute deadline and adopted
+ * into the lws event loop, so poll() wakes on time to the microsecond.
+ * (An lws sul would do, but lws 4.1.6 turns its wait into whole
+ * milliseconds for poll(), rounding down, and spins on poll(0) through the
+ * partial millisecond left, or, rounded up, starts ticks up to 1 ms late.) */
+static int arm_timerfd(net_server *s)
+{
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = (time_t)(s->next_deadline / LWS_US_PER_SEC);
+    it.it_value.tv_nsec = (long)(s->next_deadline % LWS_US_PER_SEC) * 1000;
+    return timerfd_settime(s->tick_fd, TFD_TIMER_ABSTIME, &it, NULL);
+}
+
+static int tick_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    (void)user, (void)in, (void)len;
+    net_server *s = server_of(wsi);
+    if (reason != LWS_CALLBACK_RAW_RX_FILE || s->shutting_down)
+        return 0;
+    uint64_t expirations;
+    if (read(s->tick_fd, &expirations, sizeof expirations) < 0)
+        return 0; /* EAGAIN: woken early by something else */
+    run_due_ticks(s);
+    arm_timerfd(s);
+    return 0;
+}
+
+/* Fallback clock when no timerfd can be had: an lws sul, waiting whole
+ * milliseconds plus a little so it does not spin (ticks up to ~1.1 ms late). */
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+    net_server *s = lws_container_of(sul, net_server, tick_sul);
+    lws_usec_t wait = run_due_ticks(s) - lws_now_usecs();
     wait = (wait > 0 ? (wait + 999) / 1000 * 1000 : 0) + 100;
     lws_sul_schedule(s->ctx, 0, &s->tick_sul, tick_cb, wait);
+}
+
+static void start_tick_clock(net_server *s)
+{
+    s->next_deadline = lws_now_usecs() + s->period_us;
+    s->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->tick_fd >= 0 && arm_timerfd(s) == 0) {
+        lws_sock_file_fd_type fd;
+        fd.filefd = s->tick_fd;
+        if (lws_adopt_descriptor_vhost(lws_get_vhost_by_name(s->ctx, "default"), LWS_ADOPT_RAW_FILE_DESC, fd,
+                                       "tickwire-tick", NULL))
+            return;
+    }
+    log_event(LOG_WARN, "tick_clock", "clock=sul reason=\"no timerfd\"");
+    if (s->tick_fd >= 0)
+        close(s->tick_fd);
+    s->tick_fd = -1;
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, tick_cb, s->period_us);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -905,6 +956,7 @@ static void init_protocols(net_server *s)
         .rx_buffer_size = 128,
         .tx_packet_size = PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME,
     };
+    s->protocols[2] = (struct lws_protocols){.name = "tickwire-tick", .callback = tick_callback};
     s->mime_mjs = (struct lws_protocol_vhost_options){NULL, NULL, ".mjs", "text/javascript"};
     s->mime_wasm = (struct lws_protocol_vhost_options){&s->mime_mjs, NULL, ".wasm", "application/wasm"};
     s->mount = (struct lws_http_mount){
@@ -999,8 +1051,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
         lws_get_random(s->ctx, s->secret, s->secret_len);
     }
     s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
-    s->next_deadline = lws_now_usecs() + s->period_us;
-    lws_sul_schedule(s->ctx, 0, &s->tick_sul, tick_cb, s->period_us);
+    start_tick_clock(s);
     return s;
 }
 
@@ -1024,6 +1075,11 @@ void net_server_run(net_server *s)
     /* Close every client with 1001 and give the close frames a moment. */
     s->shutting_down = 1;
     lws_sul_cancel(&s->tick_sul);
+    if (s->tick_fd >= 0) {
+        struct itimerspec off;
+        memset(&off, 0, sizeof off);
+        timerfd_settime(s->tick_fd, 0, &off, NULL); /* lws closes the fd with the context */
+    }
     for (session *ss = s->sessions; ss; ss = ss->next) {
         ss->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
         ss->close_why = "server shutting down";
