@@ -30,9 +30,8 @@ static void raise_fd_limit(void)
 
 static void on_signal(int sig)
 {
-    (void)sig;
     if (g_server)
-        net_server_request_stop(g_server);
+        net_server_request_stop(g_server, sig);
 }
 
 int main(int argc, char **argv)

@@ -1060,17 +1060,24 @@ int net_server_port(const net_server *s)
     return s->port;
 }
 
-void net_server_request_stop(net_server *s)
+void net_server_request_stop(net_server *s, int sig)
 {
-    s->stop = 1;
+    s->stop = sig ? sig : -1;
     lws_cancel_service(s->ctx);
 }
 
 void net_server_run(net_server *s)
 {
+    int failed = 0;
     while (!s->stop)
-        if (lws_service(s->ctx, 0) < 0)
+        if (lws_service(s->ctx, 0) < 0) {
+            failed = 1;
             break;
+        }
+    if (failed)
+        log_event(LOG_ERROR, "stopping", "reason=\"event loop failed\"");
+    else
+        log_event(LOG_INFO, "stopping", "reason=\"signal\" signal=%d", (int)s->stop);
 
     /* Close every client with 1001 and give the close frames a moment. */
     s->shutting_down = 1;

@@ -19,8 +19,8 @@ int net_server_port(const net_server *s);
 /* Services the event loop until net_server_request_stop(), then closes
  * every client with 1001 and returns. */
 void net_server_run(net_server *s);
-/* Async-signal-safe: asks the loop to stop. */
-void net_server_request_stop(net_server *s);
+/* Async-signal-safe: asks the loop to stop; sig is logged (0: none). */
+void net_server_request_stop(net_server *s, int sig);
 void net_server_destroy(net_server *s);
 
 #endif
