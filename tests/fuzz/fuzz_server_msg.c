@@ -106,7 +106,8 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
         FZ_CHECK(client.joined && client.welcome.player_id == w.player_id &&
                  client.welcome.tick_rate == w.tick_rate && client.snap_interval >= 1);
         FZ_CHECK(client.have_resume && memcmp(client.resume, w.resume, PROTO_RESUME_LEN) == 0);
-        if (w.resumed && before.have_resume && w.player_id == before.welcome.player_id) {
+        if (w.resumed && before.have_resume && w.player_id == before.welcome.player_id &&
+            w.match_id == before.welcome.match_id) {
             /* The same player: its inputs go on. */
             FZ_CHECK(client.next_seq == before.next_seq && client.last_input_seq == before.last_input_seq &&
                      client.max_sent_seq == before.max_sent_seq);
