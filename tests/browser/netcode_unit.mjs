@@ -50,8 +50,10 @@ const net = fs.readFileSync(path.join(root, 'server', 'net.c'), 'utf8');
 const token = fs.readFileSync(path.join(root, 'shared', 'token.c'), 'utf8');
 const authReasons = [...net.matchAll(/refuse_auth\(s, ss, "([^"]+)"\)/g)].map((m) => m[1]);
 const tokenReasons = [...token.matchAll(/return "([^"]+)";/g)].map((m) => m[1]).filter((r) => r !== 'ok');
-const policyReasons = [...net.matchAll(/close_why = "([^"]+)"/g)].map((m) => m[1]);
-check(authReasons.includes(RESUME_EXPIRED), `server/net.c sends "${RESUME_EXPIRED}"`, authReasons.join(', '));
+const policyReasons = [...net.matchAll(/close_why = "([^"]+)"/g), ...net.matchAll(/close_session\(\w+, \w+, "([^"]+)"\)/g)]
+  .map((m) => m[1]);
+check([...authReasons, ...policyReasons].includes(RESUME_EXPIRED), `server/net.c sends "${RESUME_EXPIRED}"`,
+  [...authReasons, ...policyReasons].join(', '));
 check(tokenReasons.length >= 3, 'shared/token.c reasons found', tokenReasons.join(', '));
 
 // Expected action for each reason the server can close a join with.
