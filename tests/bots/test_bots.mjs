@@ -285,7 +285,7 @@ async function caseResume(a) {
   // warms up over the first seconds of churn, then stays flat; a build
   // without ASan is flat from the start.)
   const r = await runChaos(a, ['--resume-grace', '10'],
-    ['--bots', String(N), '--duration', '20', '--ramp', '1', '--chaos-prob', '0.2', '--seed', '11',
+    ['--bots', String(N), '--duration', '60', '--ramp', '1', '--chaos-prob', '0.1', '--seed', '11',
      '--chaos-drop', 'close,reset,takeover'], 'resume_soak', 4);
   const c = r.connections, z = r.resume, sm = r.server_metrics;
   check(z.drops >= N && z.bots_dropped >= 0.75 * N, 'soak: most bots dropped at least once',
