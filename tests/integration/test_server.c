@@ -1366,6 +1366,33 @@ static void case_leave(const char *server)
     CHECK(server_stop(&sp, NULL) == 0, "server exit status");
 }
 
+/* --max-conns: past it, 503 before the upgrade; room again once one leaves. */
+static void case_max_conns(const char *server)
+{
+    const char *args[] = {"--max-conns", "2", NULL};
+    server_proc sp = {0};
+    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    wsc c[3];
+    char err[128] = "";
+    CHECK(wsc_connect(&c[0], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "1st: %s", err);
+    CHECK(wsc_connect(&c[1], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "2nd: %s", err);
+    int rc = wsc_connect(&c[2], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err);
+    CHECK(rc < 0 && strstr(err, " 503 "), "3rd connection over --max-conns 2: %s", rc ? err : "upgraded");
+    printf("max_conns: 3rd connection -> %s\n", err);
+    wsc_close(&c[2]);
+    wsc_close(&c[1]);
+    static char text[65536];
+    double end = now_ms() + 3000; /* the server sees the close: watch its gauge */
+    while (now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
+                              metric_value(text, "tickwire_connections") != 1))
+        usleep(20000);
+    CHECK(wsc_connect(&c[2], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "after a close: %s", err);
+    CHECK(metric_value(text, "tickwire_connections_refused_total{reason=\"max_conns\"}") == 1, "refusal metric");
+    wsc_close(&c[2]);
+    wsc_close(&c[0]);
+    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+}
+
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
@@ -1441,7 +1468,8 @@ int main(int argc, char **argv)
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
-                 {"adversarial", case_adversarial}, {"leave", case_leave}};
+                 {"adversarial", case_adversarial}, {"leave", case_leave},
+                 {"max_conns", case_max_conns}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
