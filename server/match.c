@@ -174,7 +174,9 @@ static void take_snapshot(match *m)
     m->ring_head = (m->ring_head + 1) % PROTO_BASELINE_WINDOW;
     proto_snapshot *s = &m->ring[m->ring_head];
     s->tick = m->world.tick;
-    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+    /* Slots past the match size are never used: they stay zero from the
+     * calloc in match_create. */
+    for (int id = 0; id < m->cfg.size; id++) {
         s->present[id] = m->players[id].used;
         s->gen[id] = m->players[id].gen;
         if (s->present[id]) {

@@ -807,6 +807,7 @@ static void after_snapshot(net_server *s, match *m)
 {
     uint32_t stall = (uint32_t)(SEND_STALL_SECONDS * s->cfg.tick_rate);
     uint32_t idle = (uint32_t)(s->cfg.idle_timeout * s->cfg.tick_rate);
+    uint32_t latest = match_latest_snapshot_tick(m);
     for (int id = 0; id < m->cfg.size; id++) {
         session *ss = m->players[id].conn;
         if (!ss || ss->close_code)
@@ -829,7 +830,6 @@ static void after_snapshot(net_server *s, match *m)
             continue;
         }
         /* The previous snapshot never went out: this one supersedes it. */
-        uint32_t latest = match_latest_snapshot_tick(m);
         if (ss->sent_tick && ss->sent_tick + m->snap_interval < latest)
             s->stats.snapshots_skipped++;
         lws_callback_on_writable(ss->wsi);
