@@ -25,6 +25,17 @@ for p in $PKGS; do
 done
 if ! command -v npm >/dev/null; then missing="$missing npm"; fi
 
+# The first Debian archive URI in this machine's apt sources (one-line
+# "deb [opts] URI suite ..." or deb822 "URIs:"), not the security archive.
+debian_mirror() {
+  {
+    grep -hsE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+      sed -E 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/'
+    grep -hsE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources |
+      sed -E 's/^[[:space:]]*URIs:[[:space:]]*//' | tr ' ' '\n'
+  } | grep -E '^(https?|file)://' | grep -v security | head -1
+}
+
 apt_updated=0
 apt_update() {
   if [ $apt_updated = 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
@@ -35,8 +46,12 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
-# playwright-core for the browser test (uses Debian's chromium; no browser download)
-if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+# playwright-core for the browser test (uses Debian's chromium; no browser
+# download). Pinned to the newest release that still runs on bookworm's
+# node 18 (1.62 and later need node 20); reinstalled when the pin moves.
+pw_want=$(sed -nE 's/.*"playwright-core": *"([^"]+)".*/\1/p' "$ROOT/tests/browser/package.json")
+pw_have=$(sed -nE 's/^  "version": *"([^"]+)".*/\1/p' "$ROOT/tests/browser/node_modules/playwright-core/package.json" 2>/dev/null || true)
+if [ "$pw_have" != "$pw_want" ]; then
   echo "setup: npm ci (tests/browser: playwright-core, uses Debian's chromium)"
   (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --silent)
 fi
@@ -46,11 +61,20 @@ if [ ! -f "$LWS_PREFIX/lib/libwebsockets.a" ]; then
   mkdir -p "$DEPS/src"
   tarball=$(ls "$DEPS"/src/libwebsockets_${LWS_VER}*.orig.tar.* 2>/dev/null | head -1 || true)
   if [ -z "$tarball" ]; then
-    if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/ ||
-       ! grep -rqsE "^Types:.*deb-src|^deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-      echo "setup: adding a deb-src entry for bookworm"
-      printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
-        $SUDO tee /etc/apt/sources.list.d/tickwire-src.sources >/dev/null
+    if ! grep -rqsE "^Types:.*deb-src|^deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      # the mirror and signing key this machine's apt already uses for Debian
+      # (one-line sources.list or deb822 .sources), never a host of our own
+      mirror=$(debian_mirror || true)
+      if [ -z "$mirror" ]; then
+        echo "setup: no Debian mirror found in /etc/apt/sources.list{,.d/}; add a deb-src line for libwebsockets and rerun" >&2
+        exit 1
+      fi
+      suite=$( (. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}") )
+      keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+      echo "setup: adding a deb-src entry for $suite from $mirror"
+      { printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\n' "$mirror" "$suite"
+        if [ -f "$keyring" ]; then printf 'Signed-By: %s\n' "$keyring"; fi
+      } | $SUDO tee /etc/apt/sources.list.d/tickwire-src.sources >/dev/null
       apt_updated=0
     fi
     apt_update
