@@ -38,6 +38,24 @@ enum proto_type {
  * longest token and a resume token is 4 + 200 + 16 = 220 bytes). */
 #define PROTO_MAX_CLIENT_MSG 64
 #define PROTO_MAX_JOIN_MSG 256
+
+/* WebSocket close codes. The standard ones keep their RFC 6455 meaning:
+ * 1001 server shutting down, 1002 malformed or out-of-order message, 1003
+ * text frame, 1009 message over the size limit, 1011 server error. The
+ * server's own reasons use the private range; clients act on the code
+ * (cl_close_action), the reason text is for people. */
+enum {
+    PROTO_CLOSE_CLIENT_DROP = 4000,    /* client->server: a deliberate drop, not a leave (tests) */
+    PROTO_CLOSE_TOKEN_REFUSED = 4001,  /* join token invalid, expired, used or too long-lived */
+    PROTO_CLOSE_RESUME_EXPIRED = 4002, /* the resume token names nobody: join afresh, new token */
+    PROTO_CLOSE_REPLACED = 4003,       /* the player resumed on another connection */
+    PROTO_CLOSE_RATE_LIMIT = 4004,     /* over the message or byte rate */
+    PROTO_CLOSE_IDLE = 4005,           /* no message for the idle timeout */
+    PROTO_CLOSE_JOIN_TIMEOUT = 4006,   /* no valid JOIN within 5 s of the upgrade */
+    PROTO_CLOSE_SLOW_READER = 4007,    /* the socket did not drain for 2 s */
+    PROTO_CLOSE_SERVER_FULL = 4008,    /* no room or too many joins: try again later */
+};
+
 #define PROTO_SNAPSHOT_HEADER_SIZE 10
 /* Worst case: every entity added with a full name. */
 #define PROTO_MAX_SNAPSHOT_BODY (1 + PROTO_MAX_ENTITIES * 32)
