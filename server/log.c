@@ -11,6 +11,14 @@
 static log_level g_level = LOG_INFO;
 static log_format g_format = LOG_JSON;
 static const char *const NAMES[] = {"error", "warn", "info", "debug"};
+static log_sink_fn g_sink;
+static void *g_sink_user;
+
+void log_set_sink(log_sink_fn fn, void *user)
+{
+    g_sink = fn;
+    g_sink_user = user;
+}
 
 void log_set_level(log_level level)
 {
@@ -149,6 +157,10 @@ void log_event(log_level level, const char *event, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(kv, sizeof kv, fmt, ap);
     va_end(ap);
+    if (g_sink) {
+        g_sink(g_sink_user, level, event, kv);
+        return;
+    }
     if (g_format == LOG_TEXT) {
         fprintf(stderr, "%s %-5s %s %s\n", when, NAMES[level], event, kv);
         return;

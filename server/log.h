@@ -24,6 +24,10 @@ int log_level_parse(const char *s);
 int log_format_parse(const char *s);
 /* Escapes " and \ and drops control bytes, for use inside "...". */
 const char *log_quote(const char *s, char *buf, size_t len);
+/* Sends every event that passes the level filter to fn instead of stderr
+ * (tests read what the server logs); NULL restores stderr. */
+typedef void (*log_sink_fn)(void *user, log_level level, const char *event, const char *kv);
+void log_set_sink(log_sink_fn fn, void *user);
 /* event: a short name; fmt: "key=value" pairs, printf-style. */
 void log_event(log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -49,7 +49,7 @@ int match_has_room(const match *m)
     return m->humans + m->npcs < m->cfg.size;
 }
 
-int match_player_join(match *m, const char *name, void *conn, const uint8_t resume[PROTO_RESUME_LEN])
+int match_player_join(match *m, const char *name, uint32_t owner, const uint8_t resume[PROTO_RESUME_LEN])
 {
     for (int id = 0; id < m->cfg.size; id++) {
         match_player *p = &m->players[id];
@@ -61,7 +61,7 @@ int match_player_join(match *m, const char *name, void *conn, const uint8_t resu
         p->used = 1;
         p->gen = (uint8_t)(gen + 1);
         p->joins = joins + 1;
-        p->conn = conn;
+        p->owner = owner;
         memcpy(p->resume, resume, PROTO_RESUME_LEN);
         size_t n = strlen(name);
         if (n > PROTO_MAX_NAME)
@@ -85,7 +85,7 @@ void match_player_leave(match *m, int id)
     else
         m->humans--;
     p->used = 0;
-    p->conn = NULL;
+    p->owner = 0;
     p->held_until = 0;
     sim_world_remove(&m->world, id);
 }
@@ -93,7 +93,7 @@ void match_player_leave(match *m, int id)
 void match_player_hold(match *m, int id, uint32_t ticks)
 {
     match_player *p = &m->players[id];
-    p->conn = NULL;
+    p->owner = 0;
     p->held_until = m->world.tick + (ticks ? ticks : 1);
 }
 
@@ -112,10 +112,10 @@ int match_player_find(const match *m, const uint8_t resume[PROTO_RESUME_LEN])
     return -1;
 }
 
-void match_player_resume(match *m, int id, void *conn)
+void match_player_resume(match *m, int id, uint32_t owner)
 {
     match_player *p = &m->players[id];
-    p->conn = conn;
+    p->owner = owner;
     p->held_until = 0;
     p->acked_tick = 0; /* the new connection has no snapshot yet */
 }

@@ -1,5 +1,5 @@
 /* match: one running game: its world, players, input buffers, snapshot ring
- * and the per-tick encode cache. No sockets here (the net layer owns those),
+ * and the per-tick encode cache. No sockets here (the core owns sessions),
  * so matches can be driven and tested directly.
  *
  * Inputs: each input is one fixed step of its player, applied exactly once
@@ -52,7 +52,7 @@ typedef struct match_player {
     uint32_t acked_tick;
     uint32_t inputs_dropped; /* buffer overflow: client ran ahead */
     sim_input buf[MATCH_INPUT_BUF];
-    void *conn;              /* the net layer's session, NULL for NPCs */
+    uint32_t owner;          /* the session playing it (a core handle), 0: none (NPC or held) */
     uint64_t npc_rng;
     uint16_t npc_ticks_left;
     int16_t npc_aim_rate;
@@ -96,14 +96,14 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg);
 void match_destroy(match *m);
 
 /* Takes a free slot for a person. Returns the player id, -1 when full. */
-int match_player_join(match *m, const char *name, void *conn, const uint8_t resume[PROTO_RESUME_LEN]);
+int match_player_join(match *m, const char *name, uint32_t owner, const uint8_t resume[PROTO_RESUME_LEN]);
 void match_player_leave(match *m, int id);
 /* The connection dropped: keep the player `ticks` more ticks, not advancing. */
 void match_player_hold(match *m, int id, uint32_t ticks);
 /* The player with this resume token, or -1. */
 int match_player_find(const match *m, const uint8_t resume[PROTO_RESUME_LEN]);
 /* Gives the player back to a connection; its next snapshot is full. */
-void match_player_resume(match *m, int id, void *conn);
+void match_player_resume(match *m, int id, uint32_t owner);
 int match_has_room(const match *m);
 
 /* Buffers an input message of player `id`. Returns 0, or -1 for a protocol

@@ -346,12 +346,12 @@ static void gen_server_msg(const sim_map *map)
         tick_to_snapshot(m);
     static const uint8_t resume_alice[PROTO_RESUME_LEN] = "alice's resume!";
     static const uint8_t resume_bob[PROTO_RESUME_LEN] = "bob's resume :-";
-    int me = match_player_join(m, "alice", NULL, resume_alice);
+    int me = match_player_join(m, "alice", 0, resume_alice);
     nwelcome = match_welcome(m, me, 0, welcome, sizeof welcome);
     srv_record(&s, welcome, nwelcome, 0);
     client_mirror(&cl, m, me, welcome, nwelcome, 0);
     for (int i = 0; i < 14; i++) {
-        if (i == 4 && match_player_join(m, "bob", NULL, resume_bob) < 0) /* an ADD in a delta */
+        if (i == 4 && match_player_join(m, "bob", 0, resume_bob) < 0) /* an ADD in a delta */
             exit(1);
         if (i == 8)
             match_player_leave(m, 0); /* npc-1 leaves: a REMOVE */
@@ -392,7 +392,7 @@ static void gen_server_msg(const sim_map *map)
         srv_record(&s, NULL, 0, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
         client_mirror(&cl, m, me, NULL, 0, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     }
-    match_player_resume(m, me, NULL);
+    match_player_resume(m, me, 0);
     n = match_welcome(m, me, 1, msg, sizeof msg);
     srv_record(&s, msg, n, FZ_SRV_WRITE_INPUT);
     client_mirror(&cl, m, me, msg, n, FZ_SRV_WRITE_INPUT);
@@ -421,7 +421,7 @@ static void gen_server_msg(const sim_map *map)
         exit(1);
     }
     static const uint8_t resume_alice2[PROTO_RESUME_LEN] = "alice, 2nd life";
-    me = match_player_join(m, "alice", NULL, resume_alice2);
+    me = match_player_join(m, "alice", 0, resume_alice2);
     n = match_welcome(m, me, 0, msg, sizeof msg);
     srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     client_mirror(&cl, m, me, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);

@@ -1,0 +1,128 @@
+/* admission: see admission.h. */
+#include "admission.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int admission_init(admission *a, const admission_config *cfg)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = *cfg;
+    uint32_t cap = 64;
+    /* Every open connection may come from its own address; the slack is
+     * for upgrades admitted at the same time. Load stays under 1/2. */
+    while (cap < 2u * (uint32_t)cfg->max_conns + 128)
+        cap <<= 1;
+    a->ips = calloc(cap, sizeof *a->ips);
+    a->ip_cap = cap;
+    return a->ips ? 0 : -1;
+}
+
+void admission_free(admission *a)
+{
+    free(a->ips);
+    a->ips = NULL;
+}
+
+static int is_local_host(const char *h, size_t n)
+{
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
+           (n == 5 && strncmp(h, "[::1]", 5) == 0);
+}
+
+/* The page's own origin (Origin names the Host the request went to),
+ * localhost on any port, and the configured origins. */
+static int origin_allowed(const admission *a, const char *origin, const char *host)
+{
+    for (int i = 0; i < a->cfg.n_origins; i++)
+        if (strcasecmp(origin, a->cfg.origins[i]) == 0)
+            return 1;
+    const char *o = strstr(origin, "://");
+    if (!o)
+        return 0;
+    o += 3;
+    if (host[0] && strcasecmp(o, host) == 0)
+        return 1;
+    size_t n = o[0] == '[' ? strcspn(o, "]") + 1 : strcspn(o, ":");
+    return is_local_host(o, n);
+}
+
+/* FNV-1a. */
+static uint32_t ip_hash(const char *ip)
+{
+    uint32_t h = 2166136261u;
+    for (; *ip; ip++)
+        h = (h ^ (uint8_t)*ip) * 16777619u;
+    return h;
+}
+
+/* The slot holding ip, or the empty slot where it would go. Deletion uses
+ * backward-shift (no tombstones), so a probe stops at the first empty. */
+static uint32_t ip_slot(const admission *a, const char *ip)
+{
+    uint32_t mask = a->ip_cap - 1, i = ip_hash(ip) & mask;
+    while (a->ips[i].ip[0] && strcmp(a->ips[i].ip, ip) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+int admission_count(const admission *a, const char *ip)
+{
+    return a->ips[ip_slot(a, ip)].count;
+}
+
+int admission_check(const admission *a, const char *origin, const char *host, const char *ip)
+{
+    if (origin[0] && !origin_allowed(a, origin, host))
+        return REF_ORIGIN;
+    if (a->conns >= a->cfg.max_conns)
+        return REF_MAX_CONNS;
+    if (admission_count(a, ip) >= a->cfg.max_conns_per_ip)
+        return REF_MAX_PER_IP;
+    return ADMIT_OK;
+}
+
+int admission_status(int reason)
+{
+    return reason == REF_ORIGIN ? 403 : 503;
+}
+
+int admission_add(admission *a, const char *ip)
+{
+    uint32_t i = ip_slot(a, ip);
+    if (!a->ips[i].ip[0]) {
+        if (2 * (a->nips + 1) > a->ip_cap)
+            return -1;
+        a->nips++;
+        strncpy(a->ips[i].ip, ip, ADMISSION_IP_LEN - 1);
+        a->ips[i].ip[ADMISSION_IP_LEN - 1] = '\0';
+    }
+    a->ips[i].count++;
+    a->conns++;
+    return 0;
+}
+
+void admission_remove(admission *a, const char *ip)
+{
+    uint32_t mask = a->ip_cap - 1, i = ip_slot(a, ip);
+    if (!a->ips[i].ip[0])
+        return;
+    a->conns--;
+    if (--a->ips[i].count > 0)
+        return;
+    /* Backward-shift delete: pull later entries of the run into the hole
+     * when their home slot is at or before it. */
+    a->ips[i].ip[0] = '\0';
+    a->ips[i].count = 0;
+    a->nips--;
+    for (uint32_t j = (i + 1) & mask; a->ips[j].ip[0]; j = (j + 1) & mask) {
+        uint32_t home = ip_hash(a->ips[j].ip) & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            a->ips[i] = a->ips[j];
+            a->ips[j].ip[0] = '\0';
+            a->ips[j].count = 0;
+            i = j;
+        }
+    }
+}

@@ -1,0 +1,680 @@
+/* core: see core.h.
+ *
+ * Per connection: a session waits for JOIN, then joins the first match with
+ * a free slot. Every snapshot tick the core asks to write to each client of
+ * that match; a write sends only the newest snapshot ("latest wins"), so at
+ * most one snapshot is ever queued per client. A client whose socket stays
+ * choked for CORE_SEND_STALL_S is dropped with a logged reason.
+ *
+ * Bad input closes only that connection: text frame 1003, over the size
+ * limit 1009, anything malformed or out of order 1002, the server's own
+ * reasons 4001-4008 (shared/proto.h). */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+#include "token.h"
+
+#define CORE_HANDLE_INDEX_BITS 20
+#define CORE_HANDLE_INDEX_MASK ((1u << CORE_HANDLE_INDEX_BITS) - 1)
+#define CORE_MAX_SESSIONS (CORE_HANDLE_INDEX_MASK - 1)
+#define CORE_SESSION_SLACK 64 /* upgrades admitted together may pass the cap briefly */
+
+typedef struct core_slot {
+    session *ss;           /* NULL: free */
+    uint32_t gen;          /* bumped on every free, so old handles die */
+    uint32_t next_free;
+} core_slot;
+
+struct core {
+    core_config cfg;
+    sim_map map;
+    lobby lobby;
+    admission adm;
+    replay_cache replay;
+    metrics stats;
+    uint64_t unix_now;
+    int shutting_down;
+    uint8_t secret[4096];
+    size_t secret_len;
+    int demo;
+    uint64_t next_guest_id;
+    /* sessions: a table of slots addressed by handle = gen << 20 | index + 1 */
+    core_slot *slots;
+    uint32_t nslots, slot_cap, max_slots, free_head, nsessions;
+    session *waiting, *waiting_tail; /* AWAIT_JOIN sessions, oldest first */
+    /* actions: appended by the calls, drained by core_next_action */
+    core_action *actions;
+    size_t nactions, action_head, action_cap;
+};
+
+/* ---- handles and actions ------------------------------------------------------ */
+
+static session *lookup(const core *c, uint32_t h)
+{
+    uint32_t i = (h & CORE_HANDLE_INDEX_MASK);
+    if (i == 0 || i > c->nslots)
+        return NULL;
+    const core_slot *sl = &c->slots[i - 1];
+    if (!sl->ss || sl->gen != h >> CORE_HANDLE_INDEX_BITS)
+        return NULL;
+    return sl->ss;
+}
+
+static void push_action(core *c, core_action_kind kind, session *ss, uint16_t code, const char *reason)
+{
+    if (c->nactions == c->action_cap) {
+        size_t cap = c->action_cap ? 2 * c->action_cap : 256;
+        core_action *a = realloc(c->actions, cap * sizeof *a);
+        if (!a) {
+            /* Out of memory on the action queue: nothing sensible to do but
+             * lose this wake-up; a close is retried by the backstop timers. */
+            log_event(LOG_ERROR, "out_of_memory", "what=\"action queue\"");
+            return;
+        }
+        c->actions = a;
+        c->action_cap = cap;
+    }
+    c->actions[c->nactions++] = (core_action){kind, ss->handle, ss->transport, code, reason};
+}
+
+static void wake(core *c, session *ss)
+{
+    if (ss->wake_queued || ss->close_code)
+        return;
+    ss->wake_queued = 1;
+    push_action(c, CORE_WAKE, ss, 0, NULL);
+}
+
+int core_next_action(core *c, core_action *out)
+{
+    while (c->action_head < c->nactions) {
+        core_action a = c->actions[c->action_head++];
+        session *ss = lookup(c, a.conn);
+        if (!ss)
+            continue; /* closed meanwhile */
+        if (a.kind == CORE_WAKE) {
+            ss->wake_queued = 0;
+            if (ss->close_code)
+                continue;
+        }
+        *out = a;
+        return 1;
+    }
+    c->nactions = c->action_head = 0;
+    return 0;
+}
+
+/* ---- closing ---------------------------------------------------------------------- */
+
+/* The AWAIT_JOIN sessions in the order they opened (head oldest), so the
+ * join timeout looks only at the head. */
+static void waiting_append(core *c, session *ss)
+{
+    ss->in_waiting = 1;
+    ss->next_waiting = NULL;
+    ss->prev_waiting = c->waiting_tail;
+    if (c->waiting_tail)
+        c->waiting_tail->next_waiting = ss;
+    else
+        c->waiting = ss;
+    c->waiting_tail = ss;
+}
+
+static void waiting_unlink(core *c, session *ss)
+{
+    if (!ss->in_waiting)
+        return;
+    if (ss->prev_waiting)
+        ss->prev_waiting->next_waiting = ss->next_waiting;
+    else
+        c->waiting = ss->next_waiting;
+    if (ss->next_waiting)
+        ss->next_waiting->prev_waiting = ss->prev_waiting;
+    else
+        c->waiting_tail = ss->prev_waiting;
+    ss->next_waiting = ss->prev_waiting = NULL;
+    ss->in_waiting = 0;
+}
+
+/* Closes a session with a close frame; whatever else it sends is ignored. */
+static void close_session(core *c, session *ss, uint16_t code, const char *why)
+{
+    waiting_unlink(c, ss);
+    if (ss->close_code)
+        return;
+    ss->close_code = code;
+    push_action(c, CORE_CLOSE, ss, code, why);
+}
+
+/* Refuses bad input: counts and logs it, closes with the code and reason. */
+static void refuse(core *c, session *ss, metrics_bad r, uint16_t code, const char *why)
+{
+    c->stats.bad[r]++;
+    log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
+    close_session(c, ss, code, why);
+}
+
+/* ---- joining ------------------------------------------------------------------------ */
+
+/* Sends the WELCOME next and starts the session as player `pid` of `m`. */
+static void start_playing(core *c, session *ss, match *m, int pid, int resumed)
+{
+    waiting_unlink(c, ss);
+    ss->m = m;
+    ss->pid = pid;
+    ss->state = SESSION_PLAYING;
+    ss->need_welcome = (uint8_t)(1 + resumed);
+    ss->sent_tick = 0;
+    /* A fresh player may sit in a slot someone left since the newest
+     * snapshot: that snapshot shows the previous occupant, not it. */
+    ss->first_tick = resumed ? 0 : m->world.tick + 1;
+    ss->progress_tick = m->world.tick;
+    ss->rx_tick = m->world.tick;
+    wake(c, ss);
+}
+
+/* JOIN with a resume token: the held (or still connected) player comes
+ * back to this connection. Returns 1 when resumed, 0 when nobody has it. */
+static int try_resume(core *c, session *ss, const proto_join *j)
+{
+    match *m = NULL;
+    int pid = lobby_find_resume(&c->lobby, j->resume, &m);
+    if (pid < 0)
+        return 0;
+    session *old = lookup(c, m->players[pid].owner);
+    if (old) {
+        /* Its old connection is still open (half-open, or the close not
+         * seen yet): this one takes over. */
+        old->state = SESSION_REPLACED;
+        close_session(c, old, PROTO_CLOSE_REPLACED, "resumed on another connection");
+    }
+    match_player_resume(m, pid, ss->handle);
+    /* A fresh resume token each time: one seen once is good only until the
+     * player's next resume. */
+    c->cfg.random(c->cfg.random_user, m->players[pid].resume, PROTO_RESUME_LEN);
+    start_playing(c, ss, m, pid, 1);
+    c->stats.resumes++;
+    log_event(LOG_INFO, "resume", "peer=%s match=%u player=%d took_over=%d", ss->peer, m->id, pid, old != NULL);
+    return 1;
+}
+
+static void refuse_token(core *c, session *ss, const char *why)
+{
+    refuse(c, ss, BAD_AUTH, PROTO_CLOSE_TOKEN_REFUSED, why);
+}
+
+static void on_join(core *c, session *ss, const uint8_t *buf, size_t len)
+{
+    proto_join j;
+    int err = proto_join_read(buf, len, &j);
+    if (err) {
+        refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
+        return;
+    }
+    if (j.has_resume && try_resume(c, ss, &j))
+        return;
+    if (j.token_len == 0) {
+        /* Not an attack: the hold ran out. The client gets a new token. */
+        c->stats.bad[BAD_RESUME]++;
+        log_event(LOG_INFO, "resume_expired", "peer=%s", ss->peer);
+        close_session(c, ss, PROTO_CLOSE_RESUME_EXPIRED, "resume expired");
+        return;
+    }
+    token_claims tc;
+    err = token_verify(j.token, j.token_len, c->secret, c->secret_len, c->unix_now, &tc);
+    if (err) {
+        refuse_token(c, ss, token_err_str(err));
+        return;
+    }
+    if (tc.expiry > c->unix_now + CORE_MAX_TOKEN_TTL) {
+        refuse_token(c, ss, "token valid for too long");
+        return;
+    }
+    int seen = replay_check_add(&c->replay, tc.nonce, tc.expiry, c->unix_now);
+    if (seen == REPLAY_SEEN) {
+        refuse_token(c, ss, "token already used");
+        return;
+    }
+    if (seen == REPLAY_FULL) {
+        refuse(c, ss, BAD_AUTH, PROTO_CLOSE_SERVER_FULL, "too many joins, try again later");
+        return;
+    }
+    match *m = lobby_place(&c->lobby, tc.match);
+    uint8_t resume[PROTO_RESUME_LEN];
+    c->cfg.random(c->cfg.random_user, resume, sizeof resume);
+    int pid = m ? match_player_join(m, tc.name, ss->handle, resume) : -1;
+    if (pid < 0) {
+        log_event(LOG_ERROR, "join_failed", "peer=%s reason=\"no match could be opened\"", ss->peer);
+        close_session(c, ss, PROTO_CLOSE_SERVER_FULL, "server full");
+        return;
+    }
+    start_playing(c, ss, m, pid, 0);
+    c->stats.joins++;
+    char qname[2 * PROTO_MAX_NAME + 1];
+    log_event(LOG_INFO, "join", "peer=%s name=\"%s\" account=%llu match=%u player=%d humans=%d", ss->peer,
+              log_quote(tc.name, qname, sizeof qname), (unsigned long long)tc.player_id, m->id, pid, m->humans);
+}
+
+static void on_message(core *c, session *ss, const uint8_t *buf, size_t len)
+{
+    int type = proto_peek_type(buf, len);
+    if (ss->state == SESSION_AWAIT_JOIN) {
+        if (type != PROTO_JOIN)
+            refuse(c, ss, BAD_UNEXPECTED, 1002, "first message must be join");
+        else
+            on_join(c, ss, buf, len);
+        return;
+    }
+    if (ss->state == SESSION_REPLACED)
+        return; /* closing: its player lives on another connection */
+    if (type == PROTO_JOIN) {
+        refuse(c, ss, BAD_UNEXPECTED, 1002, "already joined");
+        return;
+    }
+    if (type != PROTO_INPUT) {
+        refuse(c, ss, BAD_MALFORMED, 1002, type < 0 ? "empty message" : "unknown message type");
+        return;
+    }
+    proto_input_msg msg;
+    int err = proto_input_read(buf, len, &msg);
+    if (err) {
+        refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
+        return;
+    }
+    const char *why;
+    if (match_player_input(ss->m, ss->pid, &msg, &why)) {
+        refuse(c, ss, BAD_SEQUENCE, 1002, why);
+        return;
+    }
+    c->stats.inputs_in++;
+}
+
+/* ---- connection events --------------------------------------------------------------- */
+
+uint32_t core_conn_open(core *c, int64_t now_us, void *transport, const char *peer, const char *ip)
+{
+    uint32_t idx;
+    if (c->free_head) {
+        idx = c->free_head - 1;
+        c->free_head = c->slots[idx].next_free;
+    } else {
+        if (c->nslots == c->max_slots)
+            return 0;
+        if (c->nslots == c->slot_cap) {
+            uint32_t cap = c->slot_cap ? 2 * c->slot_cap : 256;
+            if (cap > c->max_slots)
+                cap = c->max_slots;
+            core_slot *s = realloc(c->slots, cap * sizeof *s);
+            if (!s)
+                return 0;
+            c->slots = s;
+            c->slot_cap = cap;
+        }
+        idx = c->nslots++;
+        c->slots[idx] = (core_slot){NULL, 1, 0};
+    }
+    session *ss = malloc(sizeof *ss);
+    if (!ss || admission_add(&c->adm, ip ? ip : "") < 0) {
+        free(ss);
+        c->slots[idx].next_free = c->free_head;
+        c->free_head = idx + 1;
+        return 0;
+    }
+    core_slot *sl = &c->slots[idx];
+    sl->ss = ss;
+    uint32_t h = sl->gen << CORE_HANDLE_INDEX_BITS | (idx + 1);
+    session_init(ss, h, transport, peer, ip, now_us);
+    c->nsessions++;
+    waiting_append(c, ss);
+    if (c->shutting_down)
+        close_session(c, ss, 1001, "server shutting down");
+    log_event(LOG_INFO, "connect", "peer=%s connections=%u", ss->peer, c->nsessions);
+    return h;
+}
+
+void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, size_t len, size_t pending, int last,
+                    int text)
+{
+    session *ss = lookup(c, conn);
+    if (!ss || ss->close_code)
+        return; /* closing: the rest is not read */
+    const uint8_t *msg;
+    size_t n;
+    switch (session_receive(ss, data, len, pending, last, text, c->cfg.tick_rate, now_us, &msg, &n)) {
+    case SESSION_RX_MORE:
+        return;
+    case SESSION_RX_TEXT:
+        refuse(c, ss, BAD_TEXT, 1003, "text frames are not accepted");
+        return;
+    case SESSION_RX_TOO_LARGE:
+        refuse(c, ss, BAD_TOO_LARGE, 1009, "message too large");
+        return;
+    case SESSION_RX_RATE:
+        refuse(c, ss, BAD_RATE, PROTO_CLOSE_RATE_LIMIT, "rate limit exceeded");
+        return;
+    case SESSION_RX_MESSAGE:
+        break;
+    }
+    if (ss->m)
+        ss->rx_tick = ss->m->world.tick;
+    on_message(c, ss, msg, n);
+}
+
+void core_conn_peer_close(core *c, uint32_t conn, int code)
+{
+    session *ss = lookup(c, conn);
+    if (ss)
+        ss->left = code == 1000 || code == 1001;
+}
+
+size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, size_t cap)
+{
+    (void)now_us;
+    session *ss = lookup(c, conn);
+    if (!ss || ss->close_code || ss->state != SESSION_PLAYING || cap < CORE_MAX_MESSAGE)
+        return 0;
+    match *m = ss->m;
+    if (ss->need_welcome) {
+        size_t n = match_welcome(m, ss->pid, ss->need_welcome == 2, buf, cap);
+        ss->need_welcome = 0;
+        if (!n) {
+            log_event(LOG_ERROR, "encode_failed", "peer=%s what=welcome", ss->peer);
+            ss->close_code = 1011;
+            push_action(c, CORE_ABORT, ss, 1011, "server error");
+            return 0;
+        }
+        c->stats.welcome_out++;
+        if (match_latest_snapshot_tick(m))
+            wake(c, ss);
+        return n;
+    }
+    uint32_t latest = match_latest_snapshot_tick(m);
+    if (latest == 0 || latest == ss->sent_tick || latest < ss->first_tick)
+        return 0; /* nothing new: extra wake-ups are harmless */
+    int full;
+    size_t n = match_snapshot(m, ss->pid, buf, cap, &full);
+    if (!n) {
+        log_event(LOG_ERROR, "encode_failed", "peer=%s what=snapshot", ss->peer);
+        ss->close_code = 1011;
+        push_action(c, CORE_ABORT, ss, 1011, "server error");
+        return 0;
+    }
+    ss->sent_tick = latest;
+    ss->progress_tick = m->world.tick;
+    c->stats.snapshots_out++;
+    c->stats.snapshot_bytes_out += n;
+    c->stats.full_out += (uint64_t)full;
+    return n;
+}
+
+void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
+{
+    (void)now_us;
+    session *ss = lookup(c, conn);
+    if (!ss)
+        return;
+    waiting_unlink(c, ss);
+    if (ss->state == SESSION_PLAYING && c->cfg.resume_grace > 0 && !c->shutting_down && !ss->left) {
+        match_player_hold(ss->m, ss->pid, (uint32_t)(c->cfg.resume_grace * c->cfg.tick_rate));
+        c->stats.holds++;
+        log_event(LOG_INFO, "hold", "peer=%s match=%u player=%d grace_s=%d", ss->peer, ss->m->id, ss->pid,
+                  c->cfg.resume_grace);
+    } else if (ss->state == SESSION_PLAYING) {
+        match *m = ss->m;
+        log_event(LOG_INFO, "leave", "peer=%s match=%u player=%d", ss->peer, m->id, ss->pid);
+        match_player_leave(m, ss->pid);
+        c->stats.leaves++;
+        lobby_close_if_empty(&c->lobby, m);
+    }
+    admission_remove(&c->adm, ss->ip);
+    c->nsessions--;
+    log_event(LOG_INFO, "disconnect", "peer=%s connections=%u", ss->peer, c->nsessions);
+    uint32_t idx = (conn & CORE_HANDLE_INDEX_MASK) - 1;
+    core_slot *sl = &c->slots[idx];
+    free(sl->ss);
+    sl->ss = NULL;
+    sl->gen = (sl->gen + 1) & ((1u << (32 - CORE_HANDLE_INDEX_BITS)) - 1);
+    if (sl->gen == 0)
+        sl->gen = 1;
+    sl->next_free = c->free_head;
+    c->free_head = idx + 1;
+}
+
+/* ---- the tick --------------------------------------------------------------------------- */
+
+/* After a snapshot: ask to write to each client; close the idle ones and
+ * drop those whose socket has not drained for CORE_SEND_STALL_S. */
+static void after_snapshot(core *c, match *m)
+{
+    uint32_t stall = (uint32_t)(CORE_SEND_STALL_S * c->cfg.tick_rate);
+    uint32_t idle = (uint32_t)(c->cfg.idle_timeout * c->cfg.tick_rate);
+    uint32_t latest = match_latest_snapshot_tick(m);
+    for (int id = 0; id < m->cfg.size; id++) {
+        session *ss = m->players[id].owner ? lookup(c, m->players[id].owner) : NULL;
+        if (!ss || ss->close_code)
+            continue;
+        if (m->world.tick - ss->rx_tick > idle) {
+            c->stats.dropped_idle++;
+            log_event(LOG_INFO, "drop", "peer=%s match=%u player=%d reason=\"no message for %d s\"", ss->peer,
+                      m->id, id, c->cfg.idle_timeout);
+            close_session(c, ss, PROTO_CLOSE_IDLE, "idle timeout");
+            continue;
+        }
+        if (m->world.tick - ss->progress_tick > stall) {
+            c->stats.dropped_slow++;
+            log_event(LOG_WARN, "drop", "peer=%s match=%u player=%d reason=\"socket choked for %d s\"", ss->peer,
+                      m->id, id, CORE_SEND_STALL_S);
+            /* A close frame would queue behind what does not drain. */
+            ss->close_code = PROTO_CLOSE_SLOW_READER;
+            push_action(c, CORE_ABORT, ss, PROTO_CLOSE_SLOW_READER, "not reading snapshots");
+            continue;
+        }
+        /* The previous snapshot never went out: this one supersedes it. */
+        if (ss->sent_tick && ss->sent_tick + m->snap_interval < latest)
+            c->stats.snapshots_skipped++;
+        wake(c, ss);
+    }
+}
+
+/* Sessions that sent no valid JOIN within SESSION_JOIN_TIMEOUT_S: the
+ * oldest are at the head, so this stops at the first one not yet due. */
+static void expire_joins(core *c, int64_t now_us)
+{
+    const int64_t limit = (int64_t)SESSION_JOIN_TIMEOUT_S * 1000000;
+    while (c->waiting && now_us - c->waiting->opened_us >= limit)
+        refuse(c, c->waiting, BAD_AUTH, PROTO_CLOSE_JOIN_TIMEOUT, "no valid join in time"); /* unlinks it */
+}
+
+void core_tick(core *c, int64_t now_us)
+{
+    lobby *l = &c->lobby;
+    for (int i = l->nmatches - 1; i >= 0; i--) {
+        match *m = l->matches[i];
+        if (match_tick(m))
+            after_snapshot(c, m);
+        if (m->expired_holds) {
+            c->stats.holds_expired += (uint64_t)m->expired_holds;
+            c->stats.leaves += (uint64_t)m->expired_holds;
+            log_event(LOG_INFO, "hold_expired", "match=%u players=%d humans=%d", m->id, m->expired_holds, m->humans);
+            m->expired_holds = 0;
+            lobby_close_if_empty(l, m);
+        }
+    }
+    if (c->waiting)
+        expire_joins(c, now_us);
+}
+
+void core_shutdown(core *c)
+{
+    c->shutting_down = 1;
+    for (uint32_t i = 0; i < c->nslots; i++)
+        if (c->slots[i].ss)
+            close_session(c, c->slots[i].ss, 1001, "server shutting down");
+}
+
+/* ---- HTTP side doors ------------------------------------------------------------------- */
+
+int core_admit(core *c, const char *origin, const char *host, const char *ip)
+{
+    int r = admission_check(&c->adm, origin, host, ip);
+    if (r == ADMIT_OK)
+        return 0;
+    int status = admission_status(r);
+    c->stats.refused[r]++;
+    char qorigin[256];
+    log_event(LOG_WARN, "refuse", "ip=%s status=%d reason=%s origin=\"%s\"", ip, status,
+              metrics_refused_label((metrics_refused)r), log_quote(origin, qorigin, sizeof qorigin));
+    return status;
+}
+
+int core_demo_mode(const core *c)
+{
+    return c->demo;
+}
+
+size_t core_guest_join(core *c, const char *name, char *buf, size_t cap)
+{
+    if (!c->demo)
+        return 0;
+    token_claims tc;
+    memset(&tc, 0, sizeof tc);
+    tc.player_id = ++c->next_guest_id;
+    size_t n = 0;
+    for (; name && name[n] && n < TOKEN_MAX_NAME; n++)
+        tc.name[n] = (name[n] >= 0x20 && name[n] <= 0x7e) ? name[n] : '?';
+    if (n == 0)
+        snprintf(tc.name, sizeof tc.name, "guest-%llu", (unsigned long long)tc.player_id);
+    tc.expiry = c->unix_now + CORE_GUEST_TOKEN_TTL;
+    c->cfg.random(c->cfg.random_user, tc.nonce, sizeof tc.nonce);
+    char token[TOKEN_MAX_B64 + 1];
+    if (!token_mint(&tc, c->secret, c->secret_len, token, sizeof token))
+        return 0;
+    int len = snprintf(buf, cap, "{\"token\":\"%s\",\"expires_in\":%d,\"player_id\":%llu}\n", token,
+                       CORE_GUEST_TOKEN_TTL, (unsigned long long)tc.player_id);
+    if (len < 0 || (size_t)len >= cap)
+        return 0;
+    c->stats.tokens_minted++;
+    return (size_t)len;
+}
+
+size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf, size_t cap)
+{
+    metrics_gauges g = {
+        .connections = (int)c->nsessions,
+        .matches = c->lobby.nmatches,
+        .tick_rate = c->cfg.tick_rate,
+        .snapshot_rate = c->cfg.snapshot_rate,
+        .rss_bytes = rss_bytes,
+        .cpu_seconds = cpu_seconds,
+    };
+    lobby_count(&c->lobby, &g.players, &g.npcs);
+    return metrics_render(&c->stats, &g, buf, cap);
+}
+
+/* ---- lifecycle and accessors -------------------------------------------------------------- */
+
+core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t errlen)
+{
+    if (!cfg->random) {
+        snprintf(err, errlen, "core: no random source");
+        return NULL;
+    }
+    if (cfg->secret && (cfg->secret_len < 16 || cfg->secret_len > sizeof ((core *)0)->secret)) {
+        snprintf(err, errlen, "token secret must be 16..4096 bytes");
+        return NULL;
+    }
+    core *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->cfg = *cfg;
+    core_config *k = &c->cfg;
+    k->tick_rate = k->tick_rate ? k->tick_rate : 60;
+    k->snapshot_rate = k->snapshot_rate ? k->snapshot_rate : k->tick_rate;
+    k->match_size = k->match_size ? k->match_size : 64;
+    k->idle_timeout = k->idle_timeout ? k->idle_timeout : 10;
+    k->admission.max_conns = k->admission.max_conns ? k->admission.max_conns : 4096;
+    k->admission.max_conns_per_ip = k->admission.max_conns_per_ip ? k->admission.max_conns_per_ip : 1200;
+    if (k->tick_rate % k->snapshot_rate) {
+        snprintf(err, errlen, "snapshot rate %d does not divide tick rate %d", k->snapshot_rate, k->tick_rate);
+        free(c);
+        return NULL;
+    }
+    c->map = *map;
+    match_config mc = {
+        .tick_rate = (uint16_t)k->tick_rate,
+        .snapshot_rate = (uint16_t)k->snapshot_rate,
+        .size = k->match_size,
+        .npcs = k->npcs,
+        .seed = k->seed,
+    };
+    lobby_init(&c->lobby, &c->map, &mc);
+    uint64_t want = (uint64_t)k->admission.max_conns + CORE_SESSION_SLACK;
+    c->max_slots = want < CORE_MAX_SESSIONS ? (uint32_t)want : CORE_MAX_SESSIONS;
+    if (admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, 1u << 16) < 0) {
+        snprintf(err, errlen, "out of memory");
+        core_destroy(c);
+        return NULL;
+    }
+    if (cfg->secret) {
+        memcpy(c->secret, cfg->secret, cfg->secret_len);
+        c->secret_len = cfg->secret_len;
+    } else {
+        /* Demo mode signs its own guest tokens with a secret nobody else has. */
+        c->demo = 1;
+        c->secret_len = 32;
+        k->random(k->random_user, c->secret, c->secret_len);
+    }
+    k->secret = NULL; /* the copy above is the one in use */
+    return c;
+}
+
+void core_destroy(core *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->nslots; i++)
+        free(c->slots[i].ss);
+    free(c->slots);
+    free(c->actions);
+    lobby_free(&c->lobby);
+    admission_free(&c->adm);
+    replay_free(&c->replay);
+    free(c);
+}
+
+void core_set_unix_time(core *c, uint64_t unix_s)
+{
+    c->unix_now = unix_s;
+}
+
+metrics *core_metrics(core *c)
+{
+    return &c->stats;
+}
+
+int core_tick_rate(const core *c)
+{
+    return c->cfg.tick_rate;
+}
+
+int core_connections(const core *c)
+{
+    return (int)c->nsessions;
+}
+
+const lobby *core_lobby(const core *c)
+{
+    return &c->lobby;
+}
+
+const session *core_session(const core *c, uint32_t conn)
+{
+    return lookup(c, conn);
+}

@@ -1,0 +1,127 @@
+/* core: the server's session rules, with no sockets and no clock. The
+ * adapter (net.c for libwebsockets; a test or a fuzzer for itself) tells it
+ * what happened and when, in the shape of netcode.io's
+ * netcode_server_update(server, time):
+ *
+ *   core_conn_open / core_conn_recv / core_conn_peer_close /
+ *   core_conn_writable / core_conn_closed     one connection's events
+ *   core_tick                                 the tick clock fired
+ *
+ * Every call takes the time (monotonic microseconds, any origin). What the
+ * core wants done comes back as actions, drained with core_next_action()
+ * after each call: WAKE (call core_conn_writable when the connection can
+ * take bytes), CLOSE (send a close frame with this code and reason, then
+ * hang up; cut off if it cannot go out soon), ABORT (hang up now, no close
+ * frame: the peer is not reading). Bytes to send come from
+ * core_conn_writable, one message per call: a transport that can always
+ * write calls it on WAKE, one with write readiness (lws) calls it when the
+ * socket is writable, so at most one snapshot is ever queued per client
+ * ("latest wins"). Logging goes through log.h; counting into `metrics`.
+ *
+ * Wall-clock time (join tokens expire in Unix seconds) is set with
+ * core_set_unix_time; randomness (resume tokens, guest token nonces, the
+ * demo secret) comes from the config's random callback. */
+#ifndef TW_CORE_H
+#define TW_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "admission.h"
+#include "lobby.h"
+#include "metrics.h"
+#include "replay.h"
+#include "session.h"
+#include "sim.h"
+
+#define CORE_MAX_TOKEN_TTL 3600   /* tokens valid longer are refused (bounds the replay cache) */
+#define CORE_GUEST_TOKEN_TTL 60   /* demo mode's guest tokens */
+#define CORE_SEND_STALL_S 2       /* a socket not drained this long: dropped */
+#define CORE_MAX_MESSAGE (PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME) /* enough for core_conn_writable */
+
+typedef void (*core_random_fn)(void *user, void *buf, size_t len);
+
+typedef struct core_config {
+    int tick_rate;          /* Hz; 0: 60 */
+    int snapshot_rate;      /* Hz, divides tick_rate; 0: tick_rate */
+    int match_size;         /* 0: 64 */
+    int npcs;
+    uint64_t seed;
+    int idle_timeout;       /* seconds; 0: 10 */
+    int resume_grace;       /* seconds a dropped player is held; 0: none */
+    admission_config admission; /* zero caps: 4096 and 1200 */
+    const uint8_t *secret;  /* join token secret; NULL: demo mode (own random secret, guest tokens) */
+    size_t secret_len;
+    core_random_fn random;  /* required */
+    void *random_user;
+} core_config;
+
+typedef enum core_action_kind { CORE_WAKE = 1, CORE_CLOSE, CORE_ABORT } core_action_kind;
+
+typedef struct core_action {
+    core_action_kind kind;
+    uint32_t conn;          /* the handle core_conn_open returned */
+    void *transport;        /* the pointer the adapter gave core_conn_open */
+    uint16_t code;          /* CLOSE: the WebSocket close code */
+    const char *reason;     /* CLOSE: static text for people */
+} core_action;
+
+typedef struct core core;
+
+/* Returns NULL with a message in err (bad config, out of memory). */
+core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t errlen);
+void core_destroy(core *c);
+
+void core_set_unix_time(core *c, uint64_t unix_s);
+
+/* ---- before the upgrade ----------------------------------------------------- */
+/* 0 when the upgrade may go ahead, else the HTTP status to refuse it with
+ * (403 origin, 503 connection caps); counted and logged. */
+int core_admit(core *c, const char *origin, const char *host, const char *ip);
+
+/* ---- one connection ----------------------------------------------------------- */
+/* A game connection from ip (peer: "address:port" for logs) was upgraded.
+ * Returns its handle (never 0), or 0 when no session can be had (the
+ * adapter hangs up). While shutting down the session is closed at once. */
+uint32_t core_conn_open(core *c, int64_t now_us, void *transport, const char *peer, const char *ip);
+/* Part of a message arrived (see session_receive for pending/last). */
+void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, size_t len, size_t pending, int last,
+                    int text);
+/* The peer sent a close frame with this code (1000/1001: the player left). */
+void core_conn_peer_close(core *c, uint32_t conn, int code);
+/* The connection can take a message: writes at most one into buf (cap >=
+ * CORE_MAX_MESSAGE) and returns its length, 0 for nothing to send. */
+size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, size_t cap);
+/* The connection is gone. Its player is held for a resume (dropped) or
+ * leaves (left, or no grace). The handle is dead after this. */
+void core_conn_closed(core *c, uint32_t conn, int64_t now_us);
+
+/* ---- time --------------------------------------------------------------------- */
+/* Runs one tick of every match; asks to write to their clients after a
+ * snapshot; closes idle, choked and join-timed-out sessions. */
+void core_tick(core *c, int64_t now_us);
+/* Closes every session with 1001; new ones are closed at once. */
+void core_shutdown(core *c);
+
+/* The next action, 0 when none is left. Actions for connections closed
+ * meanwhile are skipped. */
+int core_next_action(core *c, core_action *out);
+
+/* ---- HTTP side doors -------------------------------------------------------------- */
+int core_demo_mode(const core *c);
+/* Demo mode: a guest token for `name` ("" picks guest-N) as the JSON body of
+ * POST /api/join. Returns its length, 0 when not in demo mode or cap is
+ * too small. */
+size_t core_guest_join(core *c, const char *name, char *buf, size_t cap);
+/* The /metrics text; proc: process numbers the adapter sampled (may be NULL). */
+size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf, size_t cap);
+
+/* ---- for the adapter, tests and the tick clock ------------------------------------ */
+metrics *core_metrics(core *c);
+int core_tick_rate(const core *c);
+int core_connections(const core *c);
+const lobby *core_lobby(const core *c);
+/* The session behind a live handle, NULL when dead (tests, fuzzers). */
+const session *core_session(const core *c, uint32_t conn);
+
+#endif

@@ -1,0 +1,25 @@
+/* http: the plain-HTTP side of the one port, for libwebsockets. Serves
+ * exactly GET /metrics and (demo mode) POST /api/join from the core, and
+ * asks the core's admission rules before every WebSocket upgrade. The
+ * files under --web-root are served by an lws mount (net.c). */
+#ifndef TW_HTTP_H
+#define TW_HTTP_H
+
+#include <libwebsockets.h>
+
+#include "core.h"
+
+typedef struct http_session {
+    uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
+    size_t len;
+    int api_join;  /* POST /api/join waiting for its request body */
+} http_session;
+
+/* The callback of protocol 0 ("http"); the context's user pointer must
+ * lead to the core through net_core_of(). */
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+
+/* The core behind a connection of the server's context (net.c). */
+core *net_core_of(struct lws *wsi);
+
+#endif

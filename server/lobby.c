@@ -1,0 +1,83 @@
+/* lobby: see lobby.h. */
+#include "lobby.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+void lobby_init(lobby *l, const sim_map *map, const match_config *cfg)
+{
+    memset(l, 0, sizeof *l);
+    l->map = map;
+    l->match_cfg = *cfg;
+}
+
+void lobby_free(lobby *l)
+{
+    for (int i = 0; i < l->nmatches; i++)
+        match_destroy(l->matches[i]);
+    l->nmatches = 0;
+}
+
+match *lobby_place(lobby *l, const char *label)
+{
+    for (int i = 0; i < l->nmatches; i++)
+        if (match_has_room(l->matches[i]) && strcmp(l->matches[i]->label, label) == 0)
+            return l->matches[i];
+    if (l->nmatches == LOBBY_MAX_MATCHES)
+        return NULL;
+    /* Ids are 16 bits on the wire: skip 0 and any still in use. */
+    uint16_t id = 0;
+    for (int tries = 0; tries < 65536 && id == 0; tries++) {
+        id = ++l->next_match_id;
+        for (int i = 0; id && i < l->nmatches; i++)
+            if (l->matches[i]->id == id)
+                id = 0;
+    }
+    match *m = match_create(id, l->map, &l->match_cfg);
+    if (!m)
+        return NULL;
+    snprintf(m->label, sizeof m->label, "%s", label);
+    l->matches[l->nmatches++] = m;
+    char ql[2 * MATCH_LABEL_MAX + 1];
+    log_event(LOG_INFO, "match_open", "match=%u label=\"%s\" matches=%d", m->id, log_quote(label, ql, sizeof ql),
+              l->nmatches);
+    return m;
+}
+
+int lobby_close_if_empty(lobby *l, match *m)
+{
+    if (m->humans > 0)
+        return 0;
+    for (int i = 0; i < l->nmatches; i++) {
+        if (l->matches[i] == m) {
+            l->matches[i] = l->matches[--l->nmatches];
+            break;
+        }
+    }
+    log_event(LOG_INFO, "match_close", "match=%u matches=%d", m->id, l->nmatches);
+    match_destroy(m);
+    return 1;
+}
+
+int lobby_find_resume(const lobby *l, const uint8_t resume[PROTO_RESUME_LEN], match **m)
+{
+    for (int i = 0; i < l->nmatches; i++) {
+        int pid = match_player_find(l->matches[i], resume);
+        if (pid >= 0) {
+            *m = l->matches[i];
+            return pid;
+        }
+    }
+    return -1;
+}
+
+void lobby_count(const lobby *l, int *humans, int *npcs)
+{
+    *humans = *npcs = 0;
+    for (int i = 0; i < l->nmatches; i++) {
+        *humans += l->matches[i]->humans;
+        *npcs += l->matches[i]->npcs;
+    }
+}

@@ -1,0 +1,42 @@
+/* lobby: the running matches and who plays where. Matchmaking puts a
+ * player into the first match with its label (from the join token) and a
+ * free slot, opening a new match when none has one; an empty match is
+ * freed. Which session plays a slot is recorded in the match
+ * (match_player.owner, a core handle), so a resume finds the slot and its
+ * current owner by the resume token alone. No connections here. */
+#ifndef TW_LOBBY_H
+#define TW_LOBBY_H
+
+#include <stdint.h>
+
+#include "match.h"
+#include "proto.h"
+#include "sim.h"
+
+#define LOBBY_MAX_MATCHES 4096
+
+typedef struct lobby {
+    const sim_map *map;
+    match_config match_cfg;
+    match *matches[LOBBY_MAX_MATCHES];
+    int nmatches;
+    uint16_t next_match_id;
+} lobby;
+
+void lobby_init(lobby *l, const sim_map *map, const match_config *cfg);
+/* Frees every match. */
+void lobby_free(lobby *l);
+
+/* The first match labelled `label` with a free slot, else a new one.
+ * NULL when LOBBY_MAX_MATCHES are open or memory runs out. O(matches). */
+match *lobby_place(lobby *l, const char *label);
+/* Frees m if no person (playing or held) is left in it. Returns 1 when it
+ * did (m is gone). */
+int lobby_close_if_empty(lobby *l, match *m);
+/* The player holding this resume token: its id, with *m set; -1 when none.
+ * O(matches x slots), each compare constant-time. */
+int lobby_find_resume(const lobby *l, const uint8_t resume[PROTO_RESUME_LEN], match **m);
+/* People (playing or held) and computer players in all matches. */
+void lobby_count(const lobby *l, int *humans, int *npcs);
+
+#endif

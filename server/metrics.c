@@ -1,0 +1,123 @@
+/* metrics: see metrics.h. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malformed", "unexpected",
+                                              "sequence", "rate_limit", "auth", "resume_expired"};
+static const char *const REF_LABELS[REF_N] = {"origin", "max_conns", "max_conns_per_ip"};
+static const double TICK_LE[METRICS_TICK_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
+                                                     0.004,   0.008,  0.016,   0.033,  0.1};
+
+const char *metrics_bad_label(metrics_bad r)
+{
+    return r < BAD_N ? BAD_LABELS[r] : "?";
+}
+
+const char *metrics_refused_label(metrics_refused r)
+{
+    return r < REF_N ? REF_LABELS[r] : "?";
+}
+
+void tick_stats_observe(tick_stats *t, double seconds, double period_s)
+{
+    int b = 0;
+    while (b < METRICS_TICK_BUCKETS && seconds > TICK_LE[b])
+        b++;
+    t->hist[b]++;
+    t->seconds += seconds;
+    t->ticks++;
+    if (seconds > period_s)
+        t->tick_overruns++;
+}
+
+typedef struct textbuf {
+    char *p;
+    size_t len, cap;
+} textbuf;
+
+static void tb_printf(textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tb_printf(textbuf *t, const char *fmt, ...)
+{
+    if (t->cap == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len = t->len + (size_t)n < t->cap ? t->len + (size_t)n : t->cap - 1;
+}
+
+static void tb_metric(textbuf *t, const char *name, const char *type, const char *help, double v)
+{
+    tb_printf(t, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static void render_ticks(textbuf *t, const tick_stats *ts)
+{
+    tb_printf(t, "# HELP tickwire_tick_duration_seconds Work per tick, all matches.\n"
+                 "# TYPE tickwire_tick_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int b = 0; b < METRICS_TICK_BUCKETS; b++) {
+        cum += ts->hist[b];
+        tb_printf(t, "tickwire_tick_duration_seconds_bucket{le=\"%g\"} %llu\n", TICK_LE[b], (unsigned long long)cum);
+    }
+    cum += ts->hist[METRICS_TICK_BUCKETS];
+    tb_printf(t, "tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    tb_printf(t, "tickwire_tick_duration_seconds_sum %.9f\ntickwire_tick_duration_seconds_count %llu\n",
+              ts->seconds, (unsigned long long)ts->ticks);
+    tb_metric(t, "tickwire_ticks_total", "counter", "Ticks run.", (double)ts->ticks);
+    tb_metric(t, "tickwire_tick_overruns_total", "counter", "Ticks whose work took longer than the tick period.",
+              (double)ts->tick_overruns);
+    tb_metric(t, "tickwire_missed_ticks_total", "counter", "Ticks skipped after a stall.", (double)ts->missed_ticks);
+}
+
+size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size_t cap)
+{
+    textbuf t = {buf, 0, cap};
+    if (cap)
+        buf[0] = '\0';
+    tb_metric(&t, "tickwire_connections", "gauge", "Open game WebSocket connections.", g->connections);
+    tb_metric(&t, "tickwire_matches", "gauge", "Running matches.", g->matches);
+    tb_metric(&t, "tickwire_players", "gauge", "Players (people) in matches.", g->players);
+    tb_metric(&t, "tickwire_npcs", "gauge", "Computer players in matches.", g->npcs);
+    tb_metric(&t, "tickwire_tick_rate_hz", "gauge", "Configured tick rate.", g->tick_rate);
+    tb_metric(&t, "tickwire_snapshot_rate_hz", "gauge", "Configured snapshot rate.", g->snapshot_rate);
+    render_ticks(&t, &m->tick);
+    tb_metric(&t, "tickwire_snapshot_messages_total", "counter", "Snapshot messages sent.", (double)m->snapshots_out);
+    tb_metric(&t, "tickwire_snapshot_bytes_total", "counter", "Snapshot payload bytes sent.",
+              (double)m->snapshot_bytes_out);
+    tb_metric(&t, "tickwire_full_snapshots_total", "counter", "Snapshots sent without a baseline.",
+              (double)m->full_out);
+    tb_metric(&t, "tickwire_input_messages_total", "counter", "Input messages received.", (double)m->inputs_in);
+    tb_metric(&t, "tickwire_snapshots_skipped_total", "counter",
+              "Snapshots a client skipped because its socket was still busy.", (double)m->snapshots_skipped);
+    tb_metric(&t, "tickwire_joins_total", "counter", "Players joined.", (double)m->joins);
+    tb_metric(&t, "tickwire_leaves_total", "counter", "Players left.", (double)m->leaves);
+    tb_metric(&t, "tickwire_holds_total", "counter", "Dropped players held for a resume.", (double)m->holds);
+    tb_metric(&t, "tickwire_resumes_total", "counter", "Players resumed with their resume token.", (double)m->resumes);
+    tb_metric(&t, "tickwire_holds_expired_total", "counter", "Held players whose grace ran out.",
+              (double)m->holds_expired);
+    tb_metric(&t, "tickwire_guest_tokens_total", "counter", "Guest tokens minted by POST /api/join (demo mode).",
+              (double)m->tokens_minted);
+    tb_printf(&t, "# HELP tickwire_clients_dropped_total Clients the server dropped, by reason.\n"
+                  "# TYPE tickwire_clients_dropped_total counter\n"
+                  "tickwire_clients_dropped_total{reason=\"send_stalled\"} %llu\n"
+                  "tickwire_clients_dropped_total{reason=\"idle\"} %llu\n",
+              (unsigned long long)m->dropped_slow, (unsigned long long)m->dropped_idle);
+    tb_printf(&t, "# HELP tickwire_connections_refused_total Upgrades refused before the handshake, by reason.\n"
+                  "# TYPE tickwire_connections_refused_total counter\n");
+    for (int r = 0; r < REF_N; r++)
+        tb_printf(&t, "tickwire_connections_refused_total{reason=\"%s\"} %llu\n", REF_LABELS[r],
+                  (unsigned long long)m->refused[r]);
+    tb_printf(&t, "# HELP tickwire_bad_messages_total Messages refused (connection closed), by reason.\n"
+                  "# TYPE tickwire_bad_messages_total counter\n");
+    for (int r = 0; r < BAD_N; r++)
+        tb_printf(&t, "tickwire_bad_messages_total{reason=\"%s\"} %llu\n", BAD_LABELS[r],
+                  (unsigned long long)m->bad[r]);
+    tb_metric(&t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)g->rss_bytes);
+    tb_metric(&t, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.", g->cpu_seconds);
+    return t.len;
+}

@@ -1,0 +1,58 @@
+/* metrics: the server's counters and their Prometheus text (format
+ * 0.0.4). Plain structs the core and the tick clock add to; rendering reads
+ * them and the gauges the caller passes in. No clock, no I/O: the adapter
+ * samples the process (RSS, CPU) and hands the numbers over. */
+#ifndef TW_METRICS_H
+#define TW_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a message or session was refused (connection closed); the label is
+ * the /metrics reason. */
+typedef enum metrics_bad {
+    BAD_TEXT, BAD_TOO_LARGE, BAD_MALFORMED, BAD_UNEXPECTED, BAD_SEQUENCE, BAD_RATE, BAD_AUTH, BAD_RESUME,
+    BAD_N
+} metrics_bad;
+
+/* Why an upgrade was refused before the handshake. */
+typedef enum metrics_refused { REF_ORIGIN, REF_MAX_CONNS, REF_MAX_PER_IP, REF_N } metrics_refused;
+
+#define METRICS_TICK_BUCKETS 11
+
+/* Filled by the tick clock: how long each tick's work took, and the ticks
+ * it could not run on time. */
+typedef struct tick_stats {
+    uint64_t ticks, missed_ticks, tick_overruns;
+    uint64_t hist[METRICS_TICK_BUCKETS + 1]; /* last: over every bound */
+    double seconds;
+} tick_stats;
+
+typedef struct metrics {
+    tick_stats tick;
+    uint64_t snapshots_out, snapshot_bytes_out, full_out, welcome_out;
+    uint64_t inputs_in, snapshots_skipped, dropped_slow, dropped_idle, joins, leaves;
+    uint64_t bad[BAD_N];
+    uint64_t refused[REF_N];
+    uint64_t holds, resumes, holds_expired, tokens_minted;
+} metrics;
+
+/* Gauges read at render time. */
+typedef struct metrics_gauges {
+    int connections, matches, players, npcs;
+    int tick_rate, snapshot_rate;
+    long rss_bytes;     /* from the process, sampled by the adapter */
+    double cpu_seconds;
+} metrics_gauges;
+
+const char *metrics_bad_label(metrics_bad r);
+const char *metrics_refused_label(metrics_refused r);
+
+/* Adds one tick that took `seconds` of a `period_s` budget. */
+void tick_stats_observe(tick_stats *t, double seconds, double period_s);
+
+/* Writes the exposition text into buf (NUL-terminated, cut at cap).
+ * Returns its length. O(1): a fixed set of series. */
+size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size_t cap);
+
+#endif
