@@ -614,10 +614,10 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         .npcs = k->npcs,
         .seed = k->seed,
     };
-    lobby_init(&c->lobby, &c->map, &mc);
+    lobby_init(&c->lobby, &c->map, &mc, k->max_matches);
     uint64_t want = (uint64_t)k->admission.max_conns + CORE_SESSION_SLACK;
     c->max_slots = want < CORE_MAX_SESSIONS ? (uint32_t)want : CORE_MAX_SESSIONS;
-    if (admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, 1u << 16) < 0) {
+    if (admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, k->replay_slots > 0 ? (uint32_t)k->replay_slots : 1u << 16) < 0) {
         snprintf(err, errlen, "out of memory");
         core_destroy(c);
         return NULL;

@@ -46,10 +46,12 @@ typedef struct core_config {
     int snapshot_rate;      /* Hz, divides tick_rate; 0: tick_rate */
     int match_size;         /* 0: 64 */
     int npcs;
+    int max_matches;        /* matches at once; 0: LOBBY_MAX_MATCHES */
     uint64_t seed;
     int idle_timeout;       /* seconds; 0: 10 */
     int resume_grace;       /* seconds a dropped player is held; 0: none */
     admission_config admission; /* zero caps: 4096 and 1200 */
+    int replay_slots;       /* token nonces remembered (a full table refuses joins); 0: 65536 */
     const uint8_t *secret;  /* join token secret; NULL: demo mode (own random secret, guest tokens) */
     size_t secret_len;
     core_random_fn random;  /* required */

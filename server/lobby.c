@@ -6,9 +6,10 @@
 
 #include "log.h"
 
-void lobby_init(lobby *l, const sim_map *map, const match_config *cfg)
+void lobby_init(lobby *l, const sim_map *map, const match_config *cfg, int max_matches)
 {
     memset(l, 0, sizeof *l);
+    l->max_matches = max_matches > 0 && max_matches < LOBBY_MAX_MATCHES ? max_matches : LOBBY_MAX_MATCHES;
     l->map = map;
     l->match_cfg = *cfg;
 }
@@ -25,7 +26,7 @@ match *lobby_place(lobby *l, const char *label)
     for (int i = 0; i < l->nmatches; i++)
         if (match_has_room(l->matches[i]) && strcmp(l->matches[i]->label, label) == 0)
             return l->matches[i];
-    if (l->nmatches == LOBBY_MAX_MATCHES)
+    if (l->nmatches >= l->max_matches)
         return NULL;
     /* Ids are 16 bits on the wire: skip 0 and any still in use. */
     uint16_t id = 0;

@@ -20,15 +20,17 @@ typedef struct lobby {
     match_config match_cfg;
     match *matches[LOBBY_MAX_MATCHES];
     int nmatches;
+    int max_matches;         /* LOBBY_MAX_MATCHES or fewer */
     uint16_t next_match_id;
 } lobby;
 
-void lobby_init(lobby *l, const sim_map *map, const match_config *cfg);
+/* max_matches: how many may run at once (0: LOBBY_MAX_MATCHES). */
+void lobby_init(lobby *l, const sim_map *map, const match_config *cfg, int max_matches);
 /* Frees every match. */
 void lobby_free(lobby *l);
 
 /* The first match labelled `label` with a free slot, else a new one.
- * NULL when LOBBY_MAX_MATCHES are open or memory runs out. O(matches). */
+ * NULL when max_matches are open or memory runs out. O(matches). */
 match *lobby_place(lobby *l, const char *label);
 /* Frees m if no person (playing or held) is left in it. Returns 1 when it
  * did (m is gone). */

@@ -1,21 +1,25 @@
-/* fuzz_client_msg: the server's side of client->server messages.
+/* fuzz_client_msg: the server's side of client->server messages, through
+ * the real server core (server/core.c), the way the libwebsockets adapter
+ * drives it.
  *
  * Every message goes through proto_join_read and proto_input_read; one that
  * decodes must re-encode to the same bytes, its strict prefixes must be
- * truncated and one more byte must be trailing. Then the message is handled
- * the way server/net.c does for one of three sessions of a real match
- * (JOIN first, then INPUTs; anything else, or a message over the size
- * limit of the session's state, closes the session; its next message is a
- * new connection), and the fuzz input also decides when the match ticks.
+ * truncated and one more byte must be trailing. Then it is delivered to the
+ * core from one of three connections of a server that runs one match
+ * (JOIN first, then INPUTs; anything else, a message over the size limit
+ * of the session's state, or over the rate, closes the connection; the
+ * session's next message opens a new connection), and the fuzz input also
+ * decides when the clock ticks and which connections read what the core
+ * writes.
  *
- * Protocol v2: a JOIN carries a join token and/or a resume token. Token
- * signatures are fuzz_token's business: here any non-empty token is
- * accepted and its first 16 characters are the name. A JOIN whose resume
- * token names a player of the match gets that player back (resumed
- * WELCOME; a session still playing it is taken over); a resume token alone
- * that names nobody closes. With cfg bit 7 a closed session's player is
- * held FZ_CLI_GRACE_TICKS ticks (not advancing, DISCONNECTED in snapshots)
- * instead of leaving.
+ * Join tokens: a JOIN that decodes with a token is signed by the harness
+ * (the player's backend) with the server's secret, the token's first 16
+ * characters being the name; its resume token, if any, is kept. Token
+ * signatures are fuzz_token's business, forged ones fuzz_session's. The
+ * core draws resume tokens from the harness: the k-th draw is
+ * fz_cli_resume_token(k), so seeds can name players; a resume draws a new
+ * one (tokens rotate). With cfg bit 7 a dropped player is held one second
+ * (not advancing, DISCONNECTED in snapshots) instead of leaving.
  *
  * Each player has a real cl_client (the player's device, kept across its
  * connections) that receives its WELCOMEs and snapshots, so the checks
@@ -23,26 +27,34 @@
  * within the credit, none while held; a hold ends exactly at its expiry;
  * a resumed player keeps its id, state and seqs and gets a full snapshot;
  * every snapshot decodes on a client holding the baseline, to exactly the
- * server's state, names and DISCONNECTED flags. Framing: fuzz_common.h. */
+ * server's state, names and DISCONNECTED flags; every close has a
+ * documented code. Framing: fuzz_common.h. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "client.h"
+#include "core.h"
 #include "fuzz_common.h"
+#include "log.h"
 #include "match.h"
 #include "proto.h"
-
-enum { S_AWAIT_JOIN, S_PLAYING };
+#include "token.h"
 
 /* The inputs a player sent, by seq, as the server first received them. */
 #define SENT_RING 64
 #define MAX_SLOTS 4
 
-typedef struct session {
-    int state;
-    int pid;
-} session;
+#define UNIX_NOW 1900000000ull
+
+/* One connection of the harness (the transport the core talks to). */
+typedef struct fconn {
+    uint32_t h;          /* the core's handle, 0: none open */
+    int closing;         /* the core asked to close or abort it */
+    int close_code;
+    int wants_write;     /* a WAKE not yet served */
+    char token[TOKEN_MAX_B64 + 1]; /* the token of its last JOIN */
+} fconn;
 
 typedef struct player_state {
     uint32_t max_ack; /* highest ack_tick the server accepted on this connection */
@@ -50,10 +62,15 @@ typedef struct player_state {
     sim_input sent[SENT_RING];
 } player_state;
 
-static session sessions[FZ_CLI_SESSIONS];
+static const uint8_t SECRET[32] = "fuzz_client_msg secret 32 bytes";
+static fconn conns[FZ_CLI_SESSIONS];
 static player_state players[MAX_SLOTS];
-static uint32_t new_players; /* resume tokens handed out this run */
-static int grace;
+static core *C;
+static int64_t now_us;
+static double now_ms;
+static int period_us, grace_ticks, skip_mask;
+static uint32_t draws;    /* resume tokens the core drew this run */
+static uint64_t minted;   /* join tokens the harness signed this run */
 
 /* ---- decoders on their own ------------------------------------------------ */
 
@@ -90,131 +107,31 @@ static void check_input_decode(const uint8_t *buf, size_t len)
     FZ_CHECK(proto_input_read(out, len + 1, &tmp) == PROTO_ERR_TRAILING);
 }
 
-/* ---- the server's session handling (as server/net.c) ---------------------- */
+/* ---- the harness: what the adapter does ------------------------------------ */
+
+static void fuzz_random(void *user, void *buf, size_t len)
+{
+    (void)user;
+    FZ_CHECK(len == PROTO_RESUME_LEN); /* with a token secret, the core draws only resume tokens */
+    fz_cli_resume_token(draws++, buf);
+}
+
+static match *the_match(void)
+{
+    const lobby *l = core_lobby(C);
+    FZ_CHECK(l->nmatches <= 1);
+    return l->nmatches ? l->matches[0] : NULL;
+}
 
 static int is_human(const match *m, int id)
 {
     return m->players[id].used && !m->players[id].npc;
 }
 
-/* The connection closed: its player is held for a resume, or leaves. */
-static void session_close(match *m, session *s)
+static int documented(int code)
 {
-    if (s->state == S_PLAYING) {
-        if (grace) {
-            match_player_hold(m, s->pid, FZ_CLI_GRACE_TICKS);
-            FZ_CHECK(m->players[s->pid].held_until == m->world.tick + FZ_CLI_GRACE_TICKS);
-            FZ_CHECK(m->players[s->pid].conn == NULL && is_human(m, s->pid));
-            cl_disconnected(&players[s->pid].cl);
-        } else {
-            int humans = m->humans;
-            match_player_leave(m, s->pid);
-            FZ_CHECK(m->humans == humans - 1 && !m->players[s->pid].used);
-        }
-    }
-    s->state = S_AWAIT_JOIN;
-    s->pid = -1;
-}
-
-/* Sends the WELCOME (from match_welcome) to the player's client. */
-static void welcome(match *m, int pid, int resumed)
-{
-    player_state *ps = &players[pid];
-    static cl_client before;
-    before = ps->cl;
-    uint8_t w[PROTO_MAX_WELCOME];
-    size_t n = match_welcome(m, pid, resumed, w, sizeof w);
-    FZ_CHECK(n > 0);
-    FZ_CHECK(cl_receive(&ps->cl, w, n, 0.0) == PROTO_WELCOME);
-    const proto_welcome *got = &ps->cl.welcome;
-    FZ_CHECK(got->player_id == pid && got->tick_rate == m->cfg.tick_rate &&
-             got->snapshot_rate == m->cfg.snapshot_rate && got->max_players == m->cfg.size &&
-             got->server_tick == m->world.tick && got->match_id == m->id);
-    FZ_CHECK(got->map.width == m->world.map.width && got->map.height == m->world.map.height &&
-             got->map.nwalls == m->world.map.nwalls);
-    FZ_CHECK(got->resumed == resumed && memcmp(got->resume, m->players[pid].resume, PROTO_RESUME_LEN) == 0);
-    FZ_CHECK(ps->cl.joined && ps->cl.have_resume && cl_latest(&ps->cl) == NULL);
-    if (resumed) {
-        /* The same player goes on: its seqs continue. */
-        FZ_CHECK(ps->cl.next_seq == before.next_seq && ps->cl.last_input_seq == before.last_input_seq);
-    } else {
-        FZ_CHECK(ps->cl.next_seq == 1 && ps->cl.last_input_seq == 0);
-    }
-}
-
-static void on_join(match *m, session *s, const uint8_t *buf, size_t len)
-{
-    proto_join j;
-    if (proto_join_read(buf, len, &j) != PROTO_OK) {
-        session_close(m, s);
-        return;
-    }
-    if (j.has_resume) {
-        int pid = match_player_find(m, j.resume);
-        if (pid >= 0) {
-            FZ_CHECK(is_human(m, pid) && memcmp(m->players[pid].resume, j.resume, PROTO_RESUME_LEN) == 0);
-            /* Still played by a session: that one is taken over (closed
-             * without a hold: its player lives on here). */
-            for (int i = 0; i < FZ_CLI_SESSIONS; i++) {
-                if (sessions[i].state == S_PLAYING && sessions[i].pid == pid) {
-                    FZ_CHECK(m->players[pid].conn == &sessions[i] && m->players[pid].held_until == 0);
-                    sessions[i].state = S_AWAIT_JOIN;
-                    sessions[i].pid = -1;
-                }
-            }
-            const match_player *p = &m->players[pid];
-            uint8_t gen = p->gen;
-            uint32_t applied = p->last_applied, received = p->last_received;
-            sim_player state = m->world.players[pid];
-            match_player_resume(m, pid, s);
-            FZ_CHECK(p->held_until == 0 && p->conn == s && p->acked_tick == 0 && p->gen == gen);
-            FZ_CHECK(p->last_applied == applied && p->last_received == received);
-            FZ_CHECK(memcmp(&m->world.players[pid], &state, sizeof state) == 0);
-            s->state = S_PLAYING;
-            s->pid = pid;
-            players[pid].max_ack = 0;
-            if (players[pid].cl.joined)
-                cl_disconnected(&players[pid].cl); /* the device reconnected */
-            welcome(m, pid, 1);
-            return;
-        }
-    }
-    if (j.token_len == 0) {
-        session_close(m, s); /* 1008 "resume expired" */
-        return;
-    }
-    /* Stand-in for token_verify: the token's start is the name. */
-    char name[PROTO_MAX_NAME + 1];
-    size_t nl = j.token_len < PROTO_MAX_NAME ? j.token_len : PROTO_MAX_NAME;
-    memcpy(name, j.token, nl);
-    name[nl] = '\0';
-    uint8_t resume[PROTO_RESUME_LEN];
-    fz_cli_resume_token(new_players, resume);
-    int had_room = match_has_room(m);
-    int pid = match_player_join(m, name, s, resume);
-    FZ_CHECK((pid >= 0) == had_room);
-    if (pid < 0) {
-        session_close(m, s); /* 1011 "server full" */
-        return;
-    }
-    new_players++;
-    FZ_CHECK(pid < m->cfg.size && pid < MAX_SLOTS && is_human(m, pid));
-    FZ_CHECK(m->players[pid].held_until == 0 && m->players[pid].last_received == 0);
-    FZ_CHECK(strcmp(m->names.name[pid], name) == 0);
-    FZ_CHECK(match_player_find(m, resume) == pid);
-    s->state = S_PLAYING;
-    s->pid = pid;
-    player_state *ps = &players[pid];
-    ps->max_ack = 0;
-    cl_init(&ps->cl);
-    cl_set_token(&ps->cl, j.token);
-    welcome(m, pid, 0);
-    /* The JOIN the client would send after a drop names this player. */
-    uint8_t again[PROTO_MAX_JOIN_MSG];
-    proto_join j2;
-    size_t n = cl_write_join(&ps->cl, again, sizeof again);
-    FZ_CHECK(n > 0 && proto_join_read(again, n, &j2) == PROTO_OK && j2.has_resume &&
-             memcmp(j2.resume, resume, PROTO_RESUME_LEN) == 0 && strcmp(j2.token, j.token) == 0);
+    return code == 1001 || code == 1002 || code == 1003 || code == 1009 || code == 1011 ||
+           (code >= PROTO_CLOSE_TOKEN_REFUSED && code <= PROTO_CLOSE_SERVER_FULL);
 }
 
 static void check_player(const match *m, const match_player *p)
@@ -225,21 +142,251 @@ static void check_player(const match *m, const match_player *p)
     FZ_CHECK(p->acked_tick <= match_latest_snapshot_tick(m));
 }
 
-static void on_input(match *m, session *s, const uint8_t *buf, size_t len)
+/* The connection is gone (the transport closed it): its player is held
+ * for a resume, or leaves. */
+static void conn_gone(fconn *fc)
 {
-    proto_input_msg msg;
-    if (proto_input_read(buf, len, &msg) != PROTO_OK) {
-        session_close(m, s);
+    const session *ss = core_session(C, fc->h);
+    FZ_CHECK(ss != NULL);
+    int playing = ss->state == SESSION_PLAYING, pid = ss->pid;
+    match *m = ss->m;
+    int humans = m ? m->humans : 0;
+    core_conn_closed(C, fc->h, now_us);
+    FZ_CHECK(core_session(C, fc->h) == NULL);
+    memset(fc, 0, sizeof *fc);
+    if (!playing)
+        return;
+    if (grace_ticks) {
+        FZ_CHECK(m->players[pid].held_until == m->world.tick + (uint32_t)grace_ticks);
+        FZ_CHECK(m->players[pid].owner == 0 && is_human(m, pid) && m->humans == humans);
+        cl_disconnected(&players[pid].cl);
+    } else if (humans == 1) {
+        FZ_CHECK(the_match() == NULL); /* the last person left: the match is freed */
+    } else {
+        FZ_CHECK(m->humans == humans - 1 && !m->players[pid].used);
+    }
+}
+
+static const proto_snapshot *client_has(const cl_client *c, uint32_t tick)
+{
+    for (int i = 0; i < CL_RING; i++)
+        if (tick && c->ring[i].tick == tick)
+            return &c->ring[i];
+    return NULL;
+}
+
+/* A WELCOME from the core, to the player's client. */
+static void got_welcome(fconn *fc, const session *ss, const uint8_t *w, size_t n)
+{
+    const match *m = ss->m;
+    int pid = ss->pid;
+    FZ_CHECK(pid >= 0 && pid < MAX_SLOTS && is_human(m, pid) && m->players[pid].owner == fc->h);
+    player_state *ps = &players[pid];
+    proto_welcome peek;
+    FZ_CHECK(proto_welcome_read(w, n, &peek) == PROTO_OK);
+    int resumed = peek.resumed;
+    if (resumed) {
+        if (ps->cl.joined)
+            cl_disconnected(&ps->cl); /* the device reconnected */
+    } else {
+        cl_init(&ps->cl);
+        cl_set_token(&ps->cl, fc->token);
+    }
+    ps->max_ack = 0;
+    static cl_client before;
+    before = ps->cl;
+    FZ_CHECK(cl_receive(&ps->cl, w, n, now_ms) == PROTO_WELCOME);
+    const proto_welcome *got = &ps->cl.welcome;
+    FZ_CHECK(got->player_id == pid && got->tick_rate == m->cfg.tick_rate &&
+             got->snapshot_rate == m->cfg.snapshot_rate && got->max_players == m->cfg.size &&
+             got->server_tick == m->world.tick && got->match_id == m->id);
+    FZ_CHECK(got->map.width == m->world.map.width && got->map.height == m->world.map.height &&
+             got->map.nwalls == m->world.map.nwalls);
+    FZ_CHECK(memcmp(got->resume, m->players[pid].resume, PROTO_RESUME_LEN) == 0);
+    FZ_CHECK(ps->cl.joined && ps->cl.have_resume && cl_latest(&ps->cl) == NULL);
+    if (resumed) {
+        /* The same player goes on: its seqs continue. */
+        FZ_CHECK(ps->cl.next_seq == before.next_seq && ps->cl.last_input_seq == before.last_input_seq);
         return;
     }
-    match_player *p = &m->players[s->pid];
-    player_state *ps = &players[s->pid];
-    uint32_t before = p->last_received;
-    const char *why = NULL;
-    if (match_player_input(m, s->pid, &msg, &why)) {
-        FZ_CHECK(why != NULL);
-        FZ_CHECK(msg.ack_tick > match_latest_snapshot_tick(m) || msg.first_seq > before + 1);
-        session_close(m, s);
+    FZ_CHECK(ps->cl.next_seq == 1 && ps->cl.last_input_seq == 0);
+    FZ_CHECK(m->players[pid].last_received == 0 && m->players[pid].held_until == 0);
+    /* The JOIN the client would send after a drop names this player. */
+    uint8_t again[PROTO_MAX_JOIN_MSG];
+    proto_join j2;
+    size_t len = cl_write_join(&ps->cl, again, sizeof again);
+    FZ_CHECK(len > 0 && proto_join_read(again, len, &j2) == PROTO_OK && j2.has_resume &&
+             memcmp(j2.resume, m->players[pid].resume, PROTO_RESUME_LEN) == 0 && strcmp(j2.token, fc->token) == 0);
+}
+
+/* A SNAPSHOT from the core. Returns 0 when the client hung up. */
+static int got_snapshot(const session *ss, const uint8_t *buf, size_t n)
+{
+    const match *m = ss->m;
+    player_state *ps = &players[ss->pid];
+    proto_snapshot_header h;
+    FZ_CHECK(n >= PROTO_SNAPSHOT_HEADER_SIZE + 1 && proto_snapshot_header_read(buf, n, &h) == PROTO_OK);
+    const proto_snapshot *cur = &m->ring[m->ring_head];
+    FZ_CHECK(h.tick == cur->tick);
+    /* Delta against the newest ack while the server still holds it and it
+     * is within the header's 255 ticks; full otherwise. */
+    uint32_t ack = ps->max_ack;
+    int usable = 0;
+    for (int i = 0; i < PROTO_BASELINE_WINDOW; i++)
+        usable |= ack && m->ring[i].tick == ack;
+    usable = usable && ack < cur->tick && cur->tick - ack <= 255;
+    FZ_CHECK(h.baseline_tick == (usable ? ack : 0));
+    FZ_CHECK(h.last_input_seq == m->players[ss->pid].last_applied);
+    int holds_base = h.baseline_tick == 0 || client_has(&ps->cl, h.baseline_tick);
+    int err = cl_receive(&ps->cl, buf, n, now_ms);
+    if (!holds_base) {
+        /* The session acked a tick it never received (the fuzz input is a
+         * lying client): the client cannot decode and hangs up. */
+        FZ_CHECK(err == PROTO_ERR_BASELINE);
+        return 0;
+    }
+    FZ_CHECK(err == PROTO_SNAPSHOT);
+    const proto_snapshot *got = cl_latest(&ps->cl);
+    FZ_CHECK(got->tick == cur->tick);
+    fz_check_same_entities(cur, &m->names, got, &ps->cl.names);
+    FZ_CHECK(!ps->cl.have_self || !(ps->cl.predicted.flags & SIM_FLAG_DISCONNECTED));
+    cl_view_ent view[PROTO_MAX_ENTITIES];
+    FZ_CHECK(cl_view(&ps->cl, now_ms, view, PROTO_MAX_ENTITIES) >= (cur->present[ss->pid] ? 1 : 0));
+    return 1;
+}
+
+/* The connection can be written: one message from the core. */
+static void serve(fconn *fc)
+{
+    static uint8_t buf[CORE_MAX_MESSAGE];
+    fc->wants_write = 0;
+    size_t n = core_conn_writable(C, fc->h, now_us, buf, sizeof buf);
+    if (n == 0)
+        return;
+    const session *ss = core_session(C, fc->h);
+    FZ_CHECK(ss && ss->state == SESSION_PLAYING);
+    if (buf[0] == PROTO_WELCOME)
+        got_welcome(fc, ss, buf, n);
+    else if (!got_snapshot(ss, buf, n))
+        conn_gone(fc);
+}
+
+/* Carries out the core's actions: closes first (the transport hangs up),
+ * then writes to the connections that read (not those in skip_mask). */
+static void drain(void)
+{
+    for (int progress = 1; progress;) {
+        progress = 0;
+        core_action a;
+        while (core_next_action(C, &a)) {
+            fconn *fc = a.transport;
+            FZ_CHECK(fc >= conns && fc < conns + FZ_CLI_SESSIONS && fc->h == a.conn);
+            if (a.kind == CORE_WAKE) {
+                fc->wants_write = 1;
+                continue;
+            }
+            FZ_CHECK(a.kind == CORE_CLOSE || a.kind == CORE_ABORT);
+            FZ_CHECK(documented(a.code) && a.reason && a.reason[0]);
+            FZ_CHECK(a.kind == CORE_CLOSE || a.code == PROTO_CLOSE_SLOW_READER);
+            fc->closing = 1;
+            fc->close_code = a.code;
+        }
+        for (int i = 0; i < FZ_CLI_SESSIONS; i++) {
+            fconn *fc = &conns[i];
+            if (fc->h && fc->closing) {
+                conn_gone(fc);
+                progress = 1;
+            } else if (fc->h && fc->wants_write && !(skip_mask & (1 << i))) {
+                serve(fc);
+                progress = 1;
+            }
+        }
+    }
+}
+
+/* ---- what a connection sends ------------------------------------------------- */
+
+/* A JOIN that decodes with a token: signed by the harness, the token's
+ * start being the name. Returns the JOIN to deliver in out. */
+static size_t sign_join(fconn *fc, const proto_join *j, uint8_t *out, size_t cap)
+{
+    token_claims tc;
+    memset(&tc, 0, sizeof tc);
+    tc.player_id = ++minted;
+    size_t nl = j->token_len < TOKEN_MAX_NAME ? j->token_len : TOKEN_MAX_NAME;
+    memcpy(tc.name, j->token, nl);
+    tc.expiry = UNIX_NOW + 60;
+    memcpy(tc.nonce, &minted, sizeof minted);
+    FZ_CHECK(token_mint(&tc, SECRET, sizeof SECRET, fc->token, sizeof fc->token) > 0);
+    size_t n = proto_join_write(fc->token, j->has_resume ? j->resume : NULL, out, cap);
+    FZ_CHECK(n > 0);
+    return n;
+}
+
+static void send_join(fconn *fc, const uint8_t *buf, size_t len)
+{
+    proto_join j;
+    uint8_t signed_join[PROTO_MAX_JOIN_MSG];
+    const session *ss = core_session(C, fc->h);
+    if (ss->state != SESSION_AWAIT_JOIN || proto_join_read(buf, len, &j) != PROTO_OK) {
+        core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+        return;
+    }
+    if (j.token_len) {
+        len = sign_join(fc, &j, signed_join, sizeof signed_join);
+        buf = signed_join;
+    }
+    /* A resume: the player's state must come back untouched. */
+    match *m = the_match();
+    int pid = j.has_resume && m ? match_player_find(m, j.resume) : -1;
+    match_player before;
+    sim_player state;
+    if (pid >= 0) {
+        before = m->players[pid];
+        state = m->world.players[pid];
+    }
+    uint32_t held_tokens = draws;
+    core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+    ss = core_session(C, fc->h);
+    if (pid >= 0) {
+        const match_player *p = &m->players[pid];
+        FZ_CHECK(ss->state == SESSION_PLAYING && ss->pid == pid && p->owner == fc->h);
+        FZ_CHECK(p->held_until == 0 && p->acked_tick == 0 && p->gen == before.gen);
+        FZ_CHECK(p->last_applied == before.last_applied && p->last_received == before.last_received);
+        FZ_CHECK(memcmp(&m->world.players[pid], &state, sizeof state) == 0);
+        FZ_CHECK(draws == held_tokens + 1 && memcmp(p->resume, before.resume, PROTO_RESUME_LEN) != 0);
+        for (int i = 0; i < FZ_CLI_SESSIONS; i++) /* a connection still playing it is replaced */
+            FZ_CHECK(conns[i].h != before.owner || !before.owner ||
+                     core_session(C, before.owner)->state == SESSION_REPLACED);
+    } else if (!j.token_len) {
+        FZ_CHECK(ss->close_code == PROTO_CLOSE_RESUME_EXPIRED);
+    } else if (!ss->close_code) {
+        m = the_match();
+        FZ_CHECK(ss->state == SESSION_PLAYING && m && ss->m == m && ss->pid < MAX_SLOTS);
+        FZ_CHECK(strncmp(m->names.name[ss->pid], j.token, TOKEN_MAX_NAME) == 0);
+    } else {
+        FZ_CHECK(ss->close_code == PROTO_CLOSE_SERVER_FULL); /* the one match is full */
+    }
+}
+
+static void send_input(fconn *fc, const uint8_t *buf, size_t len)
+{
+    const session *ss = core_session(C, fc->h);
+    proto_input_msg msg;
+    if (ss->state != SESSION_PLAYING || ss->close_code || proto_input_read(buf, len, &msg) != PROTO_OK) {
+        core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+        return;
+    }
+    match *m = ss->m;
+    int pid = ss->pid;
+    match_player *p = &m->players[pid];
+    player_state *ps = &players[pid];
+    uint32_t before = p->last_received, latest = match_latest_snapshot_tick(m);
+    core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+    if (ss->close_code) {
+        FZ_CHECK(ss->close_code == 1002 || ss->close_code == PROTO_CLOSE_RATE_LIMIT);
+        if (ss->close_code == 1002)
+            FZ_CHECK(msg.ack_tick > latest || msg.first_seq > before + 1);
         return;
     }
     /* Record the inputs the server took as new, to check what it applies. */
@@ -264,96 +411,55 @@ static void on_input(match *m, session *s, const uint8_t *buf, size_t len)
     check_player(m, p);
 }
 
-static void on_message(match *m, session *s, const uint8_t *buf, size_t len)
+static void on_message(fconn *fc, const uint8_t *buf, size_t len)
 {
-    /* Size limits: a JOIN may be longer than what follows it. */
-    if (len > (s->state == S_AWAIT_JOIN ? PROTO_MAX_JOIN_MSG : PROTO_MAX_CLIENT_MSG)) {
-        session_close(m, s); /* 1009 */
-        return;
+    if (!fc->h) {
+        fc->h = core_conn_open(C, now_us, fc, "fuzz:1", "127.0.0.1");
+        FZ_CHECK(fc->h != 0);
+        drain();
     }
-    int type = proto_peek_type(buf, len);
-    if (s->state == S_AWAIT_JOIN) {
-        if (type != PROTO_JOIN)
-            session_close(m, s);
-        else
-            on_join(m, s, buf, len);
-        return;
-    }
-    if (type != PROTO_INPUT) {
-        session_close(m, s);
-        return;
-    }
-    on_input(m, s, buf, len);
+    if (proto_peek_type(buf, len) == PROTO_JOIN)
+        send_join(fc, buf, len);
+    else
+        send_input(fc, buf, len);
+    drain();
 }
 
-/* ---- ticks and snapshots -------------------------------------------------- */
-
-static const proto_snapshot *client_has(const cl_client *c, uint32_t tick)
-{
-    for (int i = 0; i < CL_RING; i++)
-        if (tick && c->ring[i].tick == tick)
-            return &c->ring[i];
-    return NULL;
-}
-
-static void send_snapshot(match *m, session *s, double now_ms)
-{
-    static uint8_t buf[PROTO_MAX_SNAPSHOT];
-    player_state *ps = &players[s->pid];
-    int full = -1;
-    size_t n = match_snapshot(m, s->pid, buf, sizeof buf, &full);
-    FZ_CHECK(n >= PROTO_SNAPSHOT_HEADER_SIZE + 1 && (full == 0 || full == 1));
-    proto_snapshot_header h;
-    FZ_CHECK(proto_snapshot_header_read(buf, n, &h) == PROTO_OK);
-    const proto_snapshot *cur = &m->ring[m->ring_head];
-    FZ_CHECK(h.tick == cur->tick && (h.baseline_tick == 0) == full);
-    /* Delta against the newest ack while the server still holds it and it
-     * is within the header's 255 ticks; full otherwise. */
-    uint32_t ack = ps->max_ack;
-    int usable = 0;
-    for (int i = 0; i < PROTO_BASELINE_WINDOW; i++)
-        usable |= ack && m->ring[i].tick == ack;
-    usable = usable && ack < cur->tick && cur->tick - ack <= 255;
-    FZ_CHECK(h.baseline_tick == (usable ? ack : 0));
-    FZ_CHECK(h.last_input_seq == m->players[s->pid].last_applied);
-
-    int holds_base = full || client_has(&ps->cl, h.baseline_tick);
-    int err = cl_receive(&ps->cl, buf, n, now_ms);
-    if (!holds_base) {
-        /* The session acked a tick it never received (the fuzz input is a
-         * lying client): the client cannot decode and hangs up. */
-        FZ_CHECK(err == PROTO_ERR_BASELINE);
-        session_close(m, s);
-        return;
-    }
-    FZ_CHECK(err == PROTO_SNAPSHOT);
-    const proto_snapshot *got = cl_latest(&ps->cl);
-    FZ_CHECK(got->tick == cur->tick);
-    fz_check_same_entities(cur, &m->names, got, &ps->cl.names);
-    FZ_CHECK(!ps->cl.have_self || !(ps->cl.predicted.flags & SIM_FLAG_DISCONNECTED));
-    cl_view_ent view[PROTO_MAX_ENTITIES];
-    FZ_CHECK(cl_view(&ps->cl, now_ms, view, PROTO_MAX_ENTITIES) >= (cur->present[s->pid] ? 1 : 0));
-}
+/* ---- ticks ------------------------------------------------------------------- */
 
 /* One tick; checks that each human applied the next inputs it sent, in
  * order, as many as were waiting up to its credit (one step a tick, at most
  * MATCH_MAX_CREDIT saved) and SIM_MAX_STEPS_PER_TICK; a held player applies
  * none and leaves when its hold runs out. */
-static void run_tick(match *m, int skip_mask, double now_ms)
+static void run_tick(void)
 {
+    match *m = the_match();
     uint32_t applied_before[MAX_SLOTS], credit_before[MAX_SLOTS], held_before[MAX_SLOTS];
-    int human_before[MAX_SLOTS];
-    for (int id = 0; id < m->cfg.size; id++) {
+    int human_before[MAX_SLOTS], humans = m ? m->humans : 0;
+    for (int id = 0; m && id < m->cfg.size; id++) {
         const match_player *p = &m->players[id];
         human_before[id] = is_human(m, id);
         applied_before[id] = p->last_applied;
         credit_before[id] = p->credit;
         held_before[id] = p->held_until;
-        FZ_CHECK(!p->held_until || (human_before[id] && !p->conn));
+        FZ_CHECK(!p->held_until || (human_before[id] && !p->owner));
     }
-    int humans = m->humans;
-    int snap = match_tick(m);
-    int expired = 0;
+    uint64_t expired_before = core_metrics(C)->holds_expired;
+    now_us += period_us;
+    now_ms += period_us / 1000.0;
+    core_tick(C, now_us);
+    int expired = (int)(core_metrics(C)->holds_expired - expired_before);
+    if (!m) {
+        FZ_CHECK(the_match() == NULL && expired == 0);
+        drain();
+        return;
+    }
+    if (humans == expired) {
+        FZ_CHECK(the_match() == NULL); /* every hold ran out: the match is freed */
+        drain();
+        return;
+    }
+    int gone = 0;
     for (int id = 0; id < m->cfg.size; id++) {
         if (!human_before[id])
             continue;
@@ -361,10 +467,10 @@ static void run_tick(match *m, int skip_mask, double now_ms)
         uint32_t n = m->step_inputs.count[id];
         if (held_before[id]) {
             FZ_CHECK(n == 0 && p->last_applied == applied_before[id]);
-            int gone = m->world.tick >= held_before[id];
-            FZ_CHECK(p->used == !gone);
-            expired += gone;
-            if (!gone)
+            int out = m->world.tick >= held_before[id];
+            FZ_CHECK(p->used == !out);
+            gone += out;
+            if (!out)
                 FZ_CHECK(p->held_until == held_before[id]);
             continue;
         }
@@ -383,42 +489,56 @@ static void run_tick(match *m, int skip_mask, double now_ms)
         }
         check_player(m, p);
     }
-    FZ_CHECK(m->expired_holds == expired && m->humans == humans - expired);
-    m->expired_holds = 0;
-    if (!snap)
-        return;
-    /* DISCONNECTED marks exactly the held players. */
-    const proto_snapshot *cur = &m->ring[m->ring_head];
-    for (int id = 0; id < m->cfg.size; id++)
-        if (cur->present[id])
-            FZ_CHECK(!!(cur->ent[id].flags & SIM_FLAG_DISCONNECTED) == (m->players[id].held_until != 0));
-    for (int i = 0; i < FZ_CLI_SESSIONS; i++)
-        if (sessions[i].state == S_PLAYING && !(skip_mask & (1 << i)))
-            send_snapshot(m, &sessions[i], now_ms);
+    FZ_CHECK(gone == expired && m->humans == humans - expired);
+    if (match_latest_snapshot_tick(m) == m->world.tick) {
+        /* DISCONNECTED marks exactly the held players. */
+        const proto_snapshot *cur = &m->ring[m->ring_head];
+        for (int id = 0; id < m->cfg.size; id++)
+            if (cur->present[id])
+                FZ_CHECK(!!(cur->ent[id].flags & SIM_FLAG_DISCONNECTED) == (m->players[id].held_until != 0));
+    }
+    drain();
+    m = the_match();
     /* One encode per distinct baseline, within the cache sized for it. */
-    FZ_CHECK(m->ncache <= FZ_CLI_SESSIONS && m->cache_used <= m->cache_cap);
+    FZ_CHECK(!m || (m->ncache <= FZ_CLI_SESSIONS && m->cache_used <= m->cache_cap));
 }
 
 /* ---- driver ------------------------------------------------------------- */
 
-static match *create_match(uint8_t cfg_byte)
+static void quiet_log(void *user, log_level level, const char *event, const char *kv)
+{
+    (void)user, (void)level, (void)event, (void)kv;
+}
+
+static void create_core(uint8_t cfg_byte)
 {
     static const uint16_t rates[4] = {10, 20, 30, 60};
-    sim_map map;
+    static sim_map map;
     memset(&map, 0, sizeof map);
     map.width = 512;
     map.height = 384;
     map.nwalls = 2;
     map.walls[0] = (sim_wall){200, 100, 260, 300};
     map.walls[1] = (sim_wall){0, 0, 64, 32};
-    match_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.tick_rate = rates[cfg_byte & 3];
-    cfg.snapshot_rate = (uint16_t)(cfg.tick_rate / ((cfg_byte & 4) ? 2 : 1));
-    cfg.size = 1 + ((cfg_byte >> 3) & 3);
-    cfg.npcs = ((cfg_byte >> 5) & 3) % cfg.size;
-    cfg.seed = 0x7157u + cfg_byte;
-    return match_create(1, &map, &cfg);
+    core_config cc = {
+        .tick_rate = rates[cfg_byte & 3],
+    };
+    cc.snapshot_rate = cc.tick_rate / ((cfg_byte & 4) ? 2 : 1);
+    cc.match_size = 1 + ((cfg_byte >> 3) & 3);
+    cc.npcs = ((cfg_byte >> 5) & 3) % cc.match_size;
+    cc.seed = 0x7157u + cfg_byte;
+    cc.max_matches = 1;
+    cc.replay_slots = 64;
+    cc.resume_grace = (cfg_byte & FZ_CLI_CFG_GRACE) ? 1 : 0;
+    cc.secret = SECRET;
+    cc.secret_len = sizeof SECRET;
+    cc.random = fuzz_random;
+    char err[128];
+    C = core_create(&cc, &map, err, sizeof err);
+    FZ_CHECK(C != NULL);
+    core_set_unix_time(C, UNIX_NOW);
+    period_us = 1000000 / cc.tick_rate;
+    grace_ticks = cc.resume_grace * cc.tick_rate;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -427,25 +547,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    match *m = create_match(data[0]);
-    FZ_CHECK(m != NULL);
-    grace = (data[0] & FZ_CLI_CFG_GRACE) != 0;
-    new_players = 0;
-    for (int i = 0; i < FZ_CLI_SESSIONS; i++) {
-        sessions[i].state = S_AWAIT_JOIN;
-        sessions[i].pid = -1;
-    }
-    double now_ms = 0.0;
+    log_set_sink(quiet_log, NULL);
+    log_set_level(LOG_ERROR);
+    memset(conns, 0, sizeof conns);
+    memset(players, 0, sizeof players);
+    draws = 0;
+    minted = 0;
+    now_us = 0;
+    now_ms = 0.0;
+    skip_mask = 0;
+    create_core(data[0]);
     size_t pos = 1;
     while (pos < size) {
         uint8_t h = data[pos++];
         int op = h >> 6;
         size_t n = h & 63;
         if (op == FZ_CLI_OP_TICK) {
-            for (size_t t = 0; t < 1 + (n & 7); t++) {
-                now_ms += 1000.0 / m->cfg.tick_rate;
-                run_tick(m, (int)(n >> 3) & 7, now_ms);
-            }
+            skip_mask = (int)(n >> 3) & 7;
+            for (size_t t = 0; t < 1 + (n & 7); t++)
+                run_tick();
+            skip_mask = 0;
             continue;
         }
         if (n == 63 && pos < size)
@@ -455,8 +576,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos += len;
         check_join_decode(msg, len);
         check_input_decode(msg, len);
-        on_message(m, &sessions[op], msg, len);
+        on_message(&conns[op], msg, len);
     }
-    match_destroy(m);
+    for (int i = 0; i < FZ_CLI_SESSIONS; i++)
+        if (conns[i].h)
+            conn_gone(&conns[i]);
+    core_destroy(C);
+    C = NULL;
+    log_set_sink(NULL, NULL);
     return 0;
 }

@@ -9,7 +9,10 @@
 #
 #   FUZZ_SECONDS=60 tests/fuzz/run_fuzz.sh [target...]   (default: all)
 #
-# Targets: client_msg server_msg bits map token (a fuzz_ prefix is accepted).
+# fuzz_session (whole sessions against the real server core) runs until
+# FUZZ_SESSION_RUNS executions (default 1,000,000; a few minutes) whatever
+# FUZZ_SECONDS says, with inputs up to 256 bytes (about 100 steps).
+# Targets: client_msg session server_msg bits map token (a fuzz_ prefix is accepted).
 # BUILD names the build directory (default build); build it first (make).
 # FUZZ_ARGS adds libFuzzer flags, e.g. FUZZ_ARGS=-only_ascii=1.
 set -u
@@ -17,7 +20,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 secs=${FUZZ_SECONDS:-60}
-all="client_msg server_msg bits map token"
+all="client_msg session server_msg bits map token"
 targets=${*:-$all}
 
 # Check every target before running any.
@@ -44,9 +47,15 @@ for t in $targets; do
     for f in "$seeds"/*; do
         [ -e "$dir/corpus/${f##*/}" ] || cp "$f" "$dir/corpus/"
     done
-    echo "== fuzz_$t: ${secs}s on $dir/corpus"
+    limits="-max_total_time=$secs"
+    if [ "$t" = session ]; then
+        limits="-runs=${FUZZ_SESSION_RUNS:-1000000} -max_len=256"
+        echo "== fuzz_$t: ${FUZZ_SESSION_RUNS:-1000000} executions on $dir/corpus"
+    else
+        echo "== fuzz_$t: ${secs}s on $dir/corpus"
+    fi
     # shellcheck disable=SC2086
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin" $limits -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$dir/artifacts/" ${FUZZ_ARGS:-} "$dir/corpus" >"$dir/last.log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/last.log")
