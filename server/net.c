@@ -61,7 +61,7 @@ typedef struct session {
     const char *close_why;
     size_t rx_len;
     uint8_t rx[PROTO_MAX_JOIN_MSG];
-    lws_sorted_usec_list_t join_sul; /* closes with 1008 when no valid JOIN came */
+    lws_sorted_usec_list_t join_sul; /* closes with 4006 when no valid JOIN came */
     char peer[64];             /* address:port, for logs */
     char ip[48];               /* address, for the per-address limit */
     uint8_t left;              /* the client closed with 1000/1001: a leave, not a drop */
@@ -231,7 +231,7 @@ static int try_resume(net_server *s, session *ss, const proto_join *j)
             /* Its old connection is still open (half-open, or the close not
              * seen yet): this one takes over. */
             old->state = S_REPLACED;
-            close_session(old, LWS_CLOSE_STATUS_POLICY_VIOLATION, "resumed on another connection");
+            close_session(old, PROTO_CLOSE_REPLACED, "resumed on another connection");
         }
         match_player_resume(m, pid, ss);
         /* A fresh resume token each time: one seen once is good only until
@@ -245,9 +245,9 @@ static int try_resume(net_server *s, session *ss, const proto_join *j)
     return 0;
 }
 
-static int refuse_auth(net_server *s, session *ss, const char *why)
+static int refuse_auth(net_server *s, session *ss, uint16_t code, const char *why)
 {
-    return refuse(s, ss, BAD_AUTH, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
+    return refuse(s, ss, BAD_AUTH, code, why);
 }
 
 static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
@@ -262,7 +262,7 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
         /* Not an attack: the hold ran out. The client gets a new token. */
         s->stats.bad[BAD_RESUME]++;
         log_event(LOG_INFO, "resume_expired", "peer=%s", ss->peer);
-        close_session(ss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "resume expired");
+        close_session(ss, PROTO_CLOSE_RESUME_EXPIRED, "resume expired");
         return 0;
     }
 
@@ -270,14 +270,14 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
     uint64_t now = (uint64_t)time(NULL);
     err = token_verify(j.token, j.token_len, s->secret, s->secret_len, now, &c);
     if (err)
-        return refuse_auth(s, ss, token_err_str(err));
+        return refuse_auth(s, ss, PROTO_CLOSE_TOKEN_REFUSED, token_err_str(err));
     if (c.expiry > now + MAX_TOKEN_TTL)
-        return refuse_auth(s, ss, "token valid for too long");
+        return refuse_auth(s, ss, PROTO_CLOSE_TOKEN_REFUSED, "token valid for too long");
     int seen = replay_check_add(&s->replay, c.nonce, c.expiry, now);
     if (seen == REPLAY_SEEN)
-        return refuse_auth(s, ss, "token already used");
+        return refuse_auth(s, ss, PROTO_CLOSE_TOKEN_REFUSED, "token already used");
     if (seen == REPLAY_FULL)
-        return refuse_auth(s, ss, "too many joins, try again later");
+        return refuse_auth(s, ss, PROTO_CLOSE_SERVER_FULL, "too many joins, try again later");
 
     match *m = find_or_open_match(s, c.match);
     uint8_t resume[PROTO_RESUME_LEN];
@@ -285,7 +285,7 @@ static int on_join(net_server *s, session *ss, const uint8_t *buf, size_t len)
     int pid = m ? match_player_join(m, c.name, ss, resume) : -1;
     if (pid < 0) {
         log_event(LOG_ERROR, "join_failed", "peer=%s reason=\"no match could be opened\"", ss->peer);
-        close_session(ss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "server full");
+        close_session(ss, PROTO_CLOSE_SERVER_FULL, "server full");
         return 0;
     }
     start_playing(ss, m, pid, 0);
@@ -360,7 +360,7 @@ static int on_receive(net_server *s, session *ss, const void *in, size_t len)
     size_t n = ss->rx_len;
     ss->rx_len = 0;
     if (!rate_ok(s, ss, n))
-        return refuse(s, ss, BAD_RATE, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded");
+        return refuse(s, ss, BAD_RATE, PROTO_CLOSE_RATE_LIMIT, "rate limit exceeded");
     if (ss->m)
         ss->rx_tick = ss->m->world.tick;
     return on_message(s, ss, ss->rx, n);
@@ -456,7 +456,7 @@ static void join_timeout_cb(lws_sorted_usec_list_t *sul)
     if (ss->state != S_AWAIT_JOIN || ss->close_code)
         return;
     net_server *s = server_of(ss->wsi);
-    refuse_auth(s, ss, "no valid join in time");
+    refuse_auth(s, ss, PROTO_CLOSE_JOIN_TIMEOUT, "no valid join in time");
 }
 
 static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -816,12 +816,12 @@ static void after_snapshot(net_server *s, match *m)
             s->stats.dropped_idle++;
             log_event(LOG_INFO, "drop", "peer=%s match=%u player=%d reason=\"no message for %d s\"",
                       ss->peer, m->id, id, s->cfg.idle_timeout);
-            close_session(ss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "idle timeout");
+            close_session(ss, PROTO_CLOSE_IDLE, "idle timeout");
             continue;
         }
         if (m->world.tick - ss->progress_tick > stall) {
             s->stats.dropped_slow++;
-            ss->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+            ss->close_code = PROTO_CLOSE_SLOW_READER;
             ss->close_why = "not reading snapshots";
             log_event(LOG_WARN, "drop", "peer=%s match=%u player=%d reason=\"socket choked for %d s\"",
                       ss->peer, m->id, id, SEND_STALL_SECONDS);

@@ -8,7 +8,7 @@
  * limit of the session's state, closes the session; its next message is a
  * new connection), and the fuzz input also decides when the match ticks.
  *
- * Protocol v2: a JOIN carries a join token and/or a resume token. Token
+ * Since protocol v2, a JOIN carries a join token and/or a resume token. Token
  * signatures are fuzz_token's business: here any non-empty token is
  * accepted and its first 16 characters are the name. A JOIN whose resume
  * token names a player of the match gets that player back (resumed
@@ -180,7 +180,7 @@ static void on_join(match *m, session *s, const uint8_t *buf, size_t len)
         }
     }
     if (j.token_len == 0) {
-        session_close(m, s); /* 1008 "resume expired" */
+        session_close(m, s); /* 4002 "resume expired" */
         return;
     }
     /* Stand-in for token_verify: the token's start is the name. */
@@ -194,7 +194,7 @@ static void on_join(match *m, session *s, const uint8_t *buf, size_t len)
     int pid = match_player_join(m, name, s, resume);
     FZ_CHECK((pid >= 0) == had_room);
     if (pid < 0) {
-        session_close(m, s); /* 1011 "server full" */
+        session_close(m, s); /* 4008 "server full" */
         return;
     }
     new_players++;
