@@ -769,7 +769,7 @@ function exposeApi() {
     // Connection: state, attempts, drops, last resume, sockets opened.
     connection: () => {
       const s = net.stats();
-      return { state: s.state, closeInfo: s.closeInfo, detail: s.detail, attempt: s.attempt, drops: s.drops,
+      return { state: s.state, closeInfo: s.closeInfo, closeCode: s.closeCode, detail: s.detail, attempt: s.attempt, drops: s.drops,
                sockets: s.sockets, lastResume: s.lastResume, rejoined: s.rejoined, reconnectInMs: s.reconnectInMs,
                resumed: s.resumed, haveResume: s.haveResume };
     },

@@ -15,33 +15,28 @@ export const FLAG_DISCONNECTED = 2;  // SIM_FLAG_DISCONNECTED: dropped, slot hel
 export const MSG_WELCOME = 0x81;
 export const MSG_SNAPSHOT = 0x82;
 
-// Reconnect backoff: exponential with full jitter, the delay before retry
-// number `attempt` (0 = the first retry after a drop) is uniform in
-// [0, min(cap, base * 2^attempt)).
-export const BACKOFF = { baseMs: 250, capMs: 8000 };
-export function backoffDelay(attempt, { baseMs, capMs } = BACKOFF, random = Math.random) {
-  return random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
+// What to do after a close is decided by the close code alone, in the wasm
+// module (cl_close_action in shared/client.c, the same code the bots run);
+// the reason text is only shown. Indexed by the cl_close_act value:
+//  'retry'    anything else (network drop, server restart, idle, rate
+//             limit, server full...): reconnect with backoff, resuming the player
+//  'rejoin'   4002 resume expired: get a new token, join as a new player now
+//  'refused'  4001 the join token was refused (invalid, expired, already
+//             used): trying again cannot help, so no automatic reconnect
+//  'replaced' 4003 this player was resumed on another connection (another
+//             tab): reconnecting would take it back and forth forever
+export const CLOSE_ACTIONS = ['retry', 'rejoin', 'refused', 'replaced'];
+
+// w: the tickwire.wasm exports.
+export function closeAction(w, code) {
+  return CLOSE_ACTIONS[w.tw_close_action(code | 0)] || 'retry';
 }
 
-// The close reason the server gives a JOIN whose resume token matches no
-// held player (grace over, or server restarted): join afresh with a token.
-export const RESUME_EXPIRED = 'resume expired';
-
-// What to do after the server closed with `code` and `reason`:
-//  'rejoin'   resume refused: get a new token, join as a new player
-//  'refused'  the join token was refused (invalid, expired, already used):
-//             trying again cannot help, so no automatic reconnect
-//  'replaced' this player was resumed on another connection (another tab):
-//             reconnecting would take it back and forth forever
-//  'retry'    anything else (network drop, server restart, idle, rate
-//             limit...): reconnect with backoff, resuming the player
-export function closeAction(code, reason) {
-  if (code === 1008) {
-    if (reason === RESUME_EXPIRED) return 'rejoin';
-    if (/token/i.test(reason)) return 'refused';
-    if (/resumed on another connection/i.test(reason)) return 'replaced';
-  }
-  return 'retry';
+// Reconnect backoff, exponential with full jitter (cl_backoff_ms): the wait
+// before retry number `attempt` (0 = the first retry after a drop) is
+// uniform in [0, min(8 s, 250 ms * 2^attempt)), in whole milliseconds.
+export function backoffDelay(w, attempt, random = Math.random) {
+  return w.tw_backoff_ms(attempt | 0, random());
 }
 
 // Order of the doubles tw_stats() returns (client-demo/wasm/tw_wasm.c).
@@ -186,6 +181,7 @@ export class NetClient {
     this.ws = null;
     this.state = 'idle';
     this.closeInfo = '';          // why the last connection ended / why closed
+    this.closeCode = 0;           // close code of the last connection (1006: no close frame)
     this.detail = '';             // what the current attempt is doing
     this.latencyMs = 0;           // artificial, each way
     this.options = { predict: true, reconcile: true, interpolate: true };
@@ -352,27 +348,28 @@ export class NetClient {
     this.w.tw_disconnected();
     const why = this.protoError || reason || CLOSE_NAMES[code] || `code ${code}`;
     this.protoError = '';
+    this.closeCode = code;
     if (wasInGame) {
       this.drops++;
       this.offlineSince = performance.now();
       this.attempt = 0;
     }
     if (this.intentional) return;
-    this.attemptFailed(why, closeAction(code, reason), code);
+    this.attemptFailed(why, closeAction(this.w, code), code);
   }
 
   attemptFailed(why, action, code = 0) {
     if (this.intentional) return;
     if (action === 'refused' || action === 'replaced') {
       const info = action === 'replaced' ? 'this player was resumed on another connection'
-        : code === 1008 ? `join refused: ${why}` : why;
+        : code ? `join refused: ${why}` : why;
       this.stopRetrying();
       this.setState('closed', info);
       return;
     }
     if (action === 'rejoin') {
       // The held player is gone: a new one, with a new token, right away.
-      this.rejoined = `${RESUME_EXPIRED}: joined as a new player`;
+      this.rejoined = 'resume expired: joined as a new player';
       this.freshClient();
       this.setState(this.state === 'connecting' || this.state === 'joining' ? 'connecting' : 'reconnecting', why);
       this.detail = 'resume expired, joining as a new player';
@@ -381,7 +378,7 @@ export class NetClient {
     }
     const s = this.hasPlayer ? 'reconnecting' : 'connecting';
     this.setState(s, why);
-    this.scheduleRetry(backoffDelay(this.attempt));
+    this.scheduleRetry(backoffDelay(this.w, this.attempt));
   }
 
   scheduleRetry(delay) {
@@ -482,7 +479,7 @@ export class NetClient {
     if (!ws) return false;
     this.outageUntil = performance.now() + outageMs;
     this.ws = null;
-    if (mode === 'close') ws.close(4001, 'simulated drop');
+    if (mode === 'close') ws.close(this.w.tw_close_client_drop(), 'simulated drop');
     else ws.onmessage = ws.onclose = null;   // left open, unread
     this.socketClosed(1006, '');
     return true;
@@ -518,10 +515,12 @@ export class NetClient {
     if (r === MSG_WELCOME) this.welcomed(now);
   }
 
+  // A message the client cannot use: close as a drop (the server holds the
+  // player) and retry; the next connection starts with a full snapshot.
   fail(why) {
     console.error('tickwire:', why);
     this.protoError = why;
-    if (this.ws) this.ws.close(4000, why.slice(0, 100));
+    if (this.ws) this.ws.close(this.w.tw_close_client_drop(), why.slice(0, 100));
   }
 
   welcomed(now) {
@@ -670,6 +669,7 @@ export class NetClient {
     s.bytesUpPerSec = this.upRate.value;
     s.state = this.state;
     s.closeInfo = this.closeInfo;
+    s.closeCode = this.closeCode;
     s.detail = this.detail;
     s.attempt = this.attempt;     // tries made since the drop (or the first connect)
     // The try under way, or the next one while waiting out the backoff.

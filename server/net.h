@@ -1,6 +1,6 @@
 /* net: the libwebsockets side of the server. One lws context on one port
  * serves the demo page (files under --web-root), the game protocol
- * (subprotocol tickwire.v2) and, later, metrics. Owns the fixed-tick timer,
+ * (subprotocol tickwire.v3) and, later, metrics. Owns the fixed-tick timer,
  * the list of matches and every session. The only file that includes
  * libwebsockets on the server. */
 #ifndef TW_NET_H

@@ -364,3 +364,33 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
     }
     return n;
 }
+
+cl_close_act cl_close_action(int code)
+{
+    switch (code) {
+    case PROTO_CLOSE_RESUME_EXPIRED:
+        return CL_CLOSE_REJOIN;
+    case PROTO_CLOSE_TOKEN_REFUSED:
+        return CL_CLOSE_REFUSED;
+    case PROTO_CLOSE_REPLACED:
+        return CL_CLOSE_REPLACED;
+    default:
+        return CL_CLOSE_RETRY;
+    }
+}
+
+uint32_t cl_backoff_ms(int attempt, double u01, uint32_t base_ms, uint32_t cap_ms)
+{
+    uint64_t cap = cap_ms ? cap_ms : CL_BACKOFF_CAP_MS;
+    uint64_t bound = base_ms ? base_ms : CL_BACKOFF_BASE_MS;
+    for (int i = 0; i < attempt && bound < cap; i++)
+        bound *= 2;
+    if (bound > cap)
+        bound = cap;
+    if (!(u01 > 0.0)) /* also NaN */
+        return 0;
+    if (u01 >= 1.0)
+        return (uint32_t)(bound - 1);
+    uint64_t d = (uint64_t)(u01 * (double)bound);
+    return (uint32_t)(d < bound ? d : bound - 1); /* u01 * bound may round up to bound */
+}

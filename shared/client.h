@@ -122,4 +122,30 @@ const proto_snapshot *cl_latest(const cl_client *c);
 /* Snapshots received and newer than the interpolation point. */
 int cl_interp_depth(const cl_client *c);
 
+/* ---- after a close: what to do, and when ----------------------------------
+ * The close code decides, never the reason text (that is for people). The
+ * values are stable: the browser gets them through tw_close_action. */
+typedef enum cl_close_act {
+    CL_CLOSE_RETRY = 0,    /* reconnect after cl_backoff_ms, resuming the player if any */
+    CL_CLOSE_REJOIN = 1,   /* 4002 resume expired: forget the player, join afresh with a new token, now */
+    CL_CLOSE_REFUSED = 2,  /* 4001 token refused: stop; retrying cannot help */
+    CL_CLOSE_REPLACED = 3, /* 4003 another connection has the player: stop, or they take it back and forth */
+} cl_close_act;
+
+/* What a client does after the server closed with `code` (PROTO_CLOSE_*,
+ * a standard code, or 1006 for a drop without a close frame). Every code
+ * not named above, known or not, is CL_CLOSE_RETRY. */
+cl_close_act cl_close_action(int code);
+
+#define CL_BACKOFF_BASE_MS 250
+#define CL_BACKOFF_CAP_MS 8000
+
+/* Reconnect backoff with full jitter: the wait before retry `attempt`
+ * (0 = the first retry after a drop) is uniform in
+ * [0, min(cap_ms, base_ms * 2^attempt)). `u01` is the caller's random
+ * number in [0, 1) (out of range is clamped), so the function is pure and
+ * a test can pin it. base_ms / cap_ms 0 mean CL_BACKOFF_BASE_MS /
+ * CL_BACKOFF_CAP_MS. O(1), at most 32 doublings. */
+uint32_t cl_backoff_ms(int attempt, double u01, uint32_t base_ms, uint32_t cap_ms);
+
 #endif

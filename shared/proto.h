@@ -1,7 +1,7 @@
-/* proto: the tickwire wire format, version 2. docs/PROTOCOL.md is the
+/* proto: the tickwire wire format, version 3. docs/PROTOCOL.md is the
  * byte-by-byte description of what this file reads and writes; the two
- * change together, and any change to the bytes bumps PROTO_VERSION and the
- * WebSocket subprotocol name.
+ * change together, and any change to the bytes or the close codes bumps
+ * PROTO_VERSION and the WebSocket subprotocol name.
  *
  * Every message is one binary WebSocket message starting with a type byte.
  * Fixed headers are byte-aligned little-endian; snapshot bodies are
@@ -17,8 +17,8 @@
 
 #include "sim.h"
 
-#define PROTO_VERSION 2
-#define PROTO_SUBPROTOCOL "tickwire.v2"
+#define PROTO_VERSION 3
+#define PROTO_SUBPROTOCOL "tickwire.v3"
 
 enum proto_type {
     PROTO_JOIN = 0x01,

@@ -28,6 +28,14 @@ EXPORT(tw_proto_version) uint32_t tw_proto_version(void) { return PROTO_VERSION;
 EXPORT(tw_max_token) uint32_t tw_max_token(void) { return PROTO_MAX_TOKEN; }
 EXPORT(tw_max_unacked) uint32_t tw_max_unacked(void) { return CL_MAX_UNACKED; }
 
+/* After a close: the page acts on the code alone (cl_close_action; the
+ * cl_close_act values), waits cl_backoff_ms before a retry (u01 is the
+ * page's Math.random()), and closes a socket it drops on purpose with
+ * PROTO_CLOSE_CLIENT_DROP so the server holds the player. */
+EXPORT(tw_close_action) uint32_t tw_close_action(int code) { return (uint32_t)cl_close_action(code); }
+EXPORT(tw_backoff_ms) uint32_t tw_backoff_ms(int attempt, double u01) { return cl_backoff_ms(attempt, u01, 0, 0); }
+EXPORT(tw_close_client_drop) uint32_t tw_close_client_drop(void) { return PROTO_CLOSE_CLIENT_DROP; }
+
 /* The join token's bytes (base64url) are in the in-buffer; token_len 0
  * sends no token, only the resume token (a resume after a drop). Returns
  * the JOIN size in the out-buffer, 0 when the token is too long. The token

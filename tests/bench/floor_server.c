@@ -1,7 +1,7 @@
 /* tickwire-floor: the cheapest server the real bots accept, to measure how
  * much of the real server's CPU is simulation, encoding and bookkeeping.
  *
- * It speaks just enough of tickwire.v2 (docs/PROTOCOL.md): on JOIN it
+ * It speaks just enough of tickwire.v3 (docs/PROTOCOL.md): on JOIN it
  * answers a valid WELCOME (player id 0, an empty 2048 x 2048 map), then
  * every tick (60 Hz by default, a sul re-armed from an absolute deadline
  * exactly like server/net.c) it sends each joined client one SNAPSHOT of
@@ -14,7 +14,7 @@
  * count).
  *
  * The lws settings are the real server's: one context, one port, alpn
- * http/1.1, protocol 0 "http" then tickwire.v2 with rx_buffer_size 128 and
+ * http/1.1, protocol 0 "http" then tickwire.v3 with rx_buffer_size 128 and
  * tx_packet_size PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME, "latest wins"
  * WRITEABLE sends, a 64 KiB SO_SNDBUF per client, IPv4 socket for an IPv4
  * host. So ours/floor CPU is the real server's overhead over the
@@ -283,7 +283,7 @@ static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
             "usage: %s [flags]\n"
-            "A floor for benchmarks: speaks just enough of tickwire.v2 for the bots, sending\n"
+            "A floor for benchmarks: speaks just enough of tickwire.v3 for the bots, sending\n"
             "every client a fixed, prebuilt snapshot every tick; no simulation, no encoding.\n"
             "  --host ADDR            address to listen on (default 127.0.0.1)\n"
             "  --port N               TCP port, 0 = any free one (default 8081)\n"

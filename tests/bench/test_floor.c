@@ -1,4 +1,4 @@
-/* test_floor: tickwire-floor speaks enough tickwire.v2 for a real client.
+/* test_floor: tickwire-floor speaks enough tickwire.v3 for a real client.
  *
  *   test_floor FLOOR_BINARY
  *

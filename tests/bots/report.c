@@ -141,7 +141,7 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "  failed               %u of %u connection attempts\n", r->failed, r->connect_attempts);
     print_reasons(out, &r->failures);
     if (r->auth_refused)
-        fprintf(out, "  auth refused         %u (1008 before WELCOME: never retried; %u bots given up)\n",
+        fprintf(out, "  auth refused         %u (4001 before WELCOME: never retried; %u bots given up)\n",
                 r->auth_refused, r->dead_at_end);
     fprintf(out, "  join tokens          %u %s, %u failed", r->tokens_received,
             r->tokens_minted ? "minted with the secret" : "from POST /api/join", r->tokens_failed);

@@ -70,7 +70,7 @@ typedef struct bot {
     uint8_t ever_played;
     uint8_t resuming;         /* this connection's JOIN carries only the resume token */
     uint8_t away;             /* dropped: trying to get its player back */
-    uint8_t refused_now;      /* this attempt got "resume expired" */
+    uint8_t refused_now;      /* this attempt got 4002 "resume expired" */
     uint8_t auth_now;         /* this attempt got an auth refusal */
     uint8_t have_token;
     uint8_t drop_kind;        /* SWARM_DROP_*, of the current outage */
@@ -262,13 +262,13 @@ static void samples_quant(samples *s, swarm_quant *q)
     q->max = s->v[s->n - 1];
 }
 
-/* Full jitter: random(0, min(max, base * 2^k)). */
+/* Full jitter: random(0, min(max, base * 2^k)), the browser's policy
+ * (cl_backoff_ms) with the bots' --backoff-* options. */
 static lws_usec_t backoff_us(swarm *sw, uint32_t k)
 {
-    double cap = sw->cfg.backoff_base_ms * pow(2.0, k > 30 ? 30 : (double)k);
-    if (cap > sw->cfg.backoff_max_ms)
-        cap = sw->cfg.backoff_max_ms;
-    return (lws_usec_t)(rand01(&sw->rng) * cap * 1000.0);
+    int attempt = k > 30 ? 30 : (int)k;
+    return (lws_usec_t)cl_backoff_ms(attempt, rand01(&sw->rng), (uint32_t)sw->cfg.backoff_base_ms,
+                                     (uint32_t)sw->cfg.backoff_max_ms) * 1000;
 }
 
 static void connect_cb(lws_sorted_usec_list_t *sul);
@@ -820,15 +820,17 @@ static void on_peer_close(bot *b, const uint8_t *in, size_t len)
         bot_disconnected(b, code, text);
         return;
     }
-    if (code == LWS_CLOSE_STATUS_POLICY_VIOLATION && b->resuming && strcmp(text, "resume expired") == 0) {
+    cl_close_act act = cl_close_action(code);
+    if (act == CL_CLOSE_REJOIN) {
         /* The hold ran out: not a failure, a fresh join follows. */
         b->refused_now = 1;
         if (b->sw->measuring)
             b->sw->res.resume_refused++;
         return;
     }
-    if (code == LWS_CLOSE_STATUS_POLICY_VIOLATION) {
-        /* The server refused the token (or the join): never retried. */
+    if (act == CL_CLOSE_REFUSED || act == CL_CLOSE_REPLACED) {
+        /* The server refused the token (or another connection has the
+         * player): never retried. */
         b->auth_now = 1;
         b->sw->res.auth_refused++;
         snprintf(why, sizeof why, "refused before WELCOME: %.80s", text);
@@ -868,8 +870,8 @@ static int on_writeable(bot *b, struct lws *wsi)
          * chaos drop sends a private code so the player is held. */
         int drop = b->closing == CK_CHAOS && b->drop_kind == SWARM_DROP_CLOSE;
         const char *why = drop ? "chaos drop" : b->closing == CK_CHAOS ? "chaos leave" : "load test over";
-        lws_close_reason(wsi, drop ? (enum lws_close_status)4000 : LWS_CLOSE_STATUS_NORMAL, (unsigned char *)why,
-                         strlen(why));
+        lws_close_reason(wsi, drop ? (enum lws_close_status)PROTO_CLOSE_CLIENT_DROP : LWS_CLOSE_STATUS_NORMAL,
+                         (unsigned char *)why, strlen(why));
         return -1;
     }
     uint8_t *p = sw->tx + LWS_PRE;
@@ -913,7 +915,7 @@ static int on_writeable(bot *b, struct lws *wsi)
 static int orphan_callback(bot *b, struct lws *wsi, enum lws_callback_reasons reason, const uint8_t *in, size_t len)
 {
     if (reason == LWS_CALLBACK_WS_PEER_INITIATED_CLOSE && wsi == b->orphan && len >= 2 &&
-        (in[0] << 8 | in[1]) == LWS_CLOSE_STATUS_POLICY_VIOLATION && b->sw->measuring)
+        cl_close_action(in[0] << 8 | in[1]) == CL_CLOSE_REPLACED && b->sw->measuring)
         b->sw->res.takeover_old_closed++;
     if (reason == LWS_CALLBACK_WSI_DESTROY) {
         if (wsi == b->orphan)

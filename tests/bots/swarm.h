@@ -13,9 +13,10 @@
  * inputs while away (up to CL_MAX_UNACKED, sent after the resume), and
  * comes back with exponential backoff with full jitter: attempt k after a
  * drop waits random(0, min(backoff_max, backoff_base * 2^k)). It resumes
- * with a JOIN that has no join token, only its resume token. "resume
- * expired" (1008) makes it fetch a new token and join fresh; any other
- * 1008 before WELCOME is an auth refusal, and that bot never reconnects.
+ * with a JOIN that has no join token, only its resume token. What a close
+ * means is cl_close_action's call on the code: 4002 (resume expired) makes
+ * it fetch a new token and join fresh; 4001 (token refused) before WELCOME
+ * is an auth refusal, and that bot never reconnects; the rest are retried.
  * A chaos "leave" closes with 1000 (the server frees the slot at once) and
  * comes back later as a new player with a new token.
  *
@@ -131,7 +132,7 @@ typedef struct swarm_result {
     uint32_t connect_attempts, failed, pending_at_end;
     uint32_t reconnect_attempts, reconnects, chaos_closes;
     swarm_reasons failures, disconnects;
-    uint32_t auth_refused;    /* 1008 with a token reason before WELCOME: never retried */
+    uint32_t auth_refused;    /* 4001 (or 4003) before WELCOME: never retried */
     uint32_t dead_at_end;     /* bots given up on after an auth refusal */
 
     /* join tokens */
@@ -147,7 +148,7 @@ typedef struct swarm_result {
     uint32_t resumed;          /* resumed WELCOME, same match and player */
     uint32_t resumed_as_other; /* resumed WELCOME, another player: must never happen */
     uint32_t resume_unflagged; /* WELCOME without `resumed` to a resume-only JOIN */
-    uint32_t resume_refused;   /* 1008 "resume expired" */
+    uint32_t resume_refused;   /* 4002 "resume expired" */
     uint32_t resume_lost;      /* the connection ended before an answer */
     uint32_t rejoined;         /* fresh joins after a refusal */
     uint32_t rejoined_after_leave; /* fresh joins after a chaos leave */

@@ -1,4 +1,4 @@
-// End-to-end tests of tickwire-bots against the real server (protocol v2).
+// End-to-end tests of tickwire-bots against the real server (protocol v3).
 //
 // --case e2e (bots_e2e): starts tickwire-server on --port 0 and waits for
 // its "serving http://..." line (the event for "listening"), runs 50 wander
@@ -8,7 +8,7 @@
 // per bot) and from the server's GET /metrics (valid Prometheus text with
 // tickwire_connections). Then bots with tokens minted from
 // --token-secret-file against a server with that secret, and bots with the
-// wrong secret (refused with 1008, never retried, exit 1). Also checks the
+// wrong secret (refused with 4001, never retried, exit 1). Also checks the
 // exit codes for bad flags (2) and an unreachable server (1).
 //
 // --case resume (bots_resume_soak): a server with --resume-grace 10 and 40
@@ -198,7 +198,7 @@ async function caseE2e(a) {
     check(m.tokens.source === 'secret_file' && m.tokens.received === 10 && m.connections.connected_end === 10 &&
       m.connections.failed === 0, 'minted tokens: all 10 bots joined', JSON.stringify(m.connections));
 
-    // The wrong secret: 1008 before WELCOME, counted with the reason, and
+    // The wrong secret: 4001 (token refused) before WELCOME, counted with the reason, and
     // no bot tries again (even in chaos mode, which retries failures).
     const wrong = path.join(a.out, 'wrong.json');
     const bad = await run(a['bots-bin'], [
@@ -210,7 +210,7 @@ async function caseE2e(a) {
     const wc = w.connections;
     check(wc.auth_refused === 5 && wc.dead_at_end === 5 && wc.attempts === 5,
       'wrong secret: 5 auth refusals, never retried', JSON.stringify(wc));
-    check(wc.failures.length === 1 && wc.failures[0].code === 1008 && /signature/.test(wc.failures[0].reason),
+    check(wc.failures.length === 1 && wc.failures[0].code === 4001 && /signature/.test(wc.failures[0].reason),
       'wrong secret: the failure says why', JSON.stringify(wc.failures));
 
     // Demo tokens from a server that is not in demo mode: 404, not retried.
@@ -314,7 +314,7 @@ async function caseResume(a) {
     'soak: the server held every dropped player (close 4000 or no close frame), one join per bot',
     `holds ${sm.holds}, leaves ${sm.leaves}, joins ${sm.joins}`);
   check(z.takeover_old_closed === z.drops_by_kind.takeover,
-    'soak: the server closed every taken-over connection (1008)', `${z.takeover_old_closed} of ${z.drops_by_kind.takeover}`);
+    'soak: the server closed every taken-over connection (4003)', `${z.takeover_old_closed} of ${z.drops_by_kind.takeover}`);
   check(sm.all_connected?.available === true && sm.all_connected.resident_memory_bytes > 0,
     'soak: the bots read the server\'s RSS once all were in', JSON.stringify(sm.all_connected));
   const a0 = r.rss_start, a1 = sm.resident_memory_bytes;

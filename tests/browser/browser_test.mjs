@@ -15,7 +15,7 @@
 // there and moving, that firing reaches the server, and that the added
 // latency shows up in the measured RTT. Saves a screenshot.
 //
-// Then the connection (protocol v2: join tokens, resume):
+// Then the connection (protocol v3: join tokens, resume, close codes):
 //  - a network drop (test hook window.tickwire.dropConnection, the socket
 //    abandoned half-open, tries failing for 1.2 s) while a movement key is
 //    held: the page keeps predicting (up to CL_MAX_UNACKED inputs), the
@@ -26,10 +26,10 @@
 //  - a drop the server sees (socket closed): a second page sees the player
 //    flagged DISCONNECTED until the resume;
 //  - Leave: no reconnect; the server's hold runs out (the second page sees
-//    the player go), "Join again" then gets "resume expired" and joins
-//    afresh with a new token;
+//    the player go), "Join again" then gets 4002 "resume expired" and
+//    joins afresh with a new token;
 //  - a replayed join token (POST /api/join answered with the first, used,
-//    token): refused with 1008 "token already used", and no retry.
+//    token): refused with 4001 "token already used", and no retry.
 // Screenshots: --screenshot, and <same dir>/browser-reconnecting.png taken
 // while offline.
 //
@@ -475,8 +475,8 @@ async function connectionChecks({ page, context, url, map, welcome, tokens }) {
   await page.waitForFunction(() => window.tickwire.state() === 'joined', null, { timeout: 30_000 });
   const w3 = await page.evaluate(() => window.tickwire.welcome());
   const c3b = await page.evaluate(() => window.tickwire.connection());
-  check(!w3.resumed && /resume expired/.test(c3b.rejoined), 'resume expired: joined afresh',
-        `player ${w3.playerId}, ${c3b.rejoined}`);
+  check(!w3.resumed && /resume expired/.test(c3b.rejoined) && c3b.closeCode === 4002,
+        'resume expired (4002): joined afresh', `player ${w3.playerId}, ${c3b.rejoined}, code ${c3b.closeCode}`);
   check(tokens.length === 2, 'with a new join token', `${tokens.length} tokens`);
   await page.waitForFunction(() => window.tickwire.self() && window.tickwire.stats().snapshots > 10);
   await observer.close();
@@ -492,8 +492,8 @@ async function connectionChecks({ page, context, url, map, welcome, tokens }) {
   await refused.waitForFunction(() => window.tickwire && window.tickwire.state() === 'closed');
   await refused.waitForTimeout(1500);
   const c4 = await refused.evaluate(() => window.tickwire.connection());
-  check(c4.state === 'closed' && /token already used/.test(c4.closeInfo) && c4.sockets === 1,
-        'replayed token refused (1008), no retry', `${c4.state}: ${c4.closeInfo}; ${c4.sockets} socket(s)`);
+  check(c4.state === 'closed' && c4.closeCode === 4001 && /token already used/.test(c4.closeInfo) && c4.sockets === 1,
+        'replayed token refused (4001), no retry', `${c4.state}: ${c4.closeCode} ${c4.closeInfo}; ${c4.sockets} socket(s)`);
   const refusedTitle = await refused.evaluate(() => document.getElementById('banner-title').textContent);
   check(refusedTitle === 'Join refused', 'overlay says the join was refused', refusedTitle);
   await refused.close();

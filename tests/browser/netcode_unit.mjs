@@ -1,19 +1,27 @@
 #!/usr/bin/env node
-// Unit checks of the page's reconnect policy (client-demo/netcode.js), no
-// browser needed:
-//  - backoffDelay: full jitter, uniform in [0, min(cap, base * 2^attempt));
-//  - closeAction: every 1008 reason the server (server/net.c) and the token
-//    checks (shared/token.c) can send is classified: token refusals stop
-//    the page, "resume expired" makes it join afresh, the rest retry. The
-//    reasons are read from the C sources, so a new or renamed one fails
-//    here instead of silently looping or giving up in the browser.
+// Unit checks of the page's reconnect policy, no browser needed. The policy
+// lives in shared/client.c (cl_close_action, cl_backoff_ms) and reaches the
+// page through tickwire.wasm, the module the page loads; this test loads the
+// same file (build/www/tickwire.wasm, or --wasm PATH) and checks that
+// client-demo/netcode.js decides with it:
+//  - every close code maps to the action docs/PROTOCOL.md section 11 gives
+//    it, whatever the reason text says (the text is only shown);
+//  - NetClient, after a close, stops (4001 refused, 4003 replaced), joins
+//    afresh at once (4002) or retries with backoff (everything else), and
+//    asked the wasm module each time;
+//  - its own closes (a test drop, a message it cannot use) send
+//    PROTO_CLOSE_CLIENT_DROP from the module, so the server holds the player;
+//  - backoffDelay: full jitter, uniform in [0, min(8 s, 250 ms * 2^attempt)).
+// Runs on node 18 (client-demo/package.json marks netcode.js as a module).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const { BACKOFF, backoffDelay, closeAction, RESUME_EXPIRED } = await import(path.join(root, 'client-demo', 'netcode.js'));
+const argv = process.argv.slice(2);
+const wasmPath = argv[0] === '--wasm' && argv[1] ? argv[1] : path.join(root, 'build', 'www', 'tickwire.wasm');
+const { CLOSE_ACTIONS, NetClient, backoffDelay, closeAction } = await import(path.join(root, 'client-demo', 'netcode.js'));
 
 let failed = false;
 function check(cond, what, detail = '') {
@@ -21,64 +29,125 @@ function check(cond, what, detail = '') {
   if (!cond) failed = true;
 }
 
-// --- backoff --------------------------------------------------------------
-check(BACKOFF.baseMs === 250 && BACKOFF.capMs === 8000, 'backoff base 250 ms, cap 8 s');
-const bound = (a) => Math.min(BACKOFF.capMs, BACKOFF.baseMs * 2 ** a);
-let ok = true;
-for (let a = 0; a < 40; a++) {
-  if (backoffDelay(a, BACKOFF, () => 0) !== 0) ok = false;
-  const top = backoffDelay(a, BACKOFF, () => 1 - 1e-12);
-  if (!(top < bound(a) && top > bound(a) * 0.999)) ok = false;
+if (!fs.existsSync(wasmPath)) {
+  console.log(`[netcode-unit] FAIL no wasm module at ${wasmPath} (build it: cmake --build build)`);
+  process.exit(1);
 }
-check(ok, 'delay spans [0, min(cap, base * 2^attempt)) for attempts 0..39');
+const { instance } = await WebAssembly.instantiate(fs.readFileSync(wasmPath), {});
+
+// The module's exports, each function counting its calls, so the checks
+// below can tell the page asked the module rather than deciding itself.
+const calls = {};
+function counted() {
+  const w = {};
+  for (const [k, v] of Object.entries(instance.exports)) {
+    w[k] = typeof v === 'function' ? (...a) => { calls[k] = (calls[k] || 0) + 1; return v(...a); } : v;
+  }
+  return w;
+}
+const w = counted();
+
+// --- close codes -----------------------------------------------------------
+// docs/PROTOCOL.md section 11, "what a client does".
+const expect = {
+  1000: 'retry', 1001: 'retry', 1002: 'retry', 1003: 'retry', 1005: 'retry', 1006: 'retry',
+  1008: 'retry', 1009: 'retry', 1011: 'retry',
+  4000: 'retry', 4001: 'refused', 4002: 'rejoin', 4003: 'replaced', 4004: 'retry', 4005: 'retry',
+  4006: 'retry', 4007: 'retry', 4008: 'retry', 4009: 'retry', 4999: 'retry', 3000: 'retry', 0: 'retry',
+};
+check(CLOSE_ACTIONS.join() === 'retry,rejoin,refused,replaced', 'CLOSE_ACTIONS in cl_close_act order', CLOSE_ACTIONS.join());
+for (const [code, want] of Object.entries(expect)) {
+  const before = calls.tw_close_action || 0;
+  const got = closeAction(w, Number(code));
+  check(got === want && calls.tw_close_action === before + 1, `close ${code} -> ${want}`, got);
+}
+
+// NetClient after a close: the reason text is deliberately misleading
+// (v2's texts on the wrong codes); only the code may matter.
+function clientAfterClose(code, reason) {
+  const nc = new NetClient(w);
+  const retries = [];
+  nc.scheduleRetry = (delay) => { retries.push(delay); };
+  nc.url = 'ws://127.0.0.1:1/';
+  nc.setState('reconnecting', '');
+  const before = calls.tw_close_action || 0;
+  nc.socketClosed(code, reason);
+  return { nc, retries, asked: (calls.tw_close_action || 0) - before };
+}
+const cases = [
+  [4001, 'resume expired', 'closed', null],
+  [4003, 'token already used', 'closed', null],
+  [4002, 'invalid token signature', 'retrying', 0],
+  [1008, 'token already used', 'retrying', 'backoff'],
+  [1008, 'resumed on another connection', 'retrying', 'backoff'],
+  [1008, 'resume expired', 'retrying', 'backoff'],
+  [4004, 'rate limit exceeded', 'retrying', 'backoff'],
+  [4005, 'idle timeout', 'retrying', 'backoff'],
+  [4006, 'no valid join in time', 'retrying', 'backoff'],
+  [4007, 'not reading snapshots', 'retrying', 'backoff'],
+  [4008, 'server full', 'retrying', 'backoff'],
+  [1001, 'server shutting down', 'retrying', 'backoff'],
+  [1006, '', 'retrying', 'backoff'],
+];
+for (const [code, reason, wantState, wantRetry] of cases) {
+  const { nc, retries, asked } = clientAfterClose(code, reason);
+  const retryOk = wantRetry === null ? retries.length === 0
+    : wantRetry === 0 ? retries.length === 1 && retries[0] === 0
+      : retries.length === 1 && retries[0] >= 0 && retries[0] < 250;
+  const stateOk = wantState === 'closed' ? nc.state === 'closed' : /^(re)?connecting$/.test(nc.state);
+  check(stateOk && retryOk && asked === 1 && nc.closeCode === code,
+    `NetClient: close ${code} "${reason}" -> ${wantState}${wantRetry === null ? ', no retry' : wantRetry === 0 ? ', rejoin now' : ', retry with backoff'}`,
+    `${nc.state} (${nc.closeInfo}), retries [${retries}], asked the module ${asked}x`);
+}
+{
+  const { nc } = clientAfterClose(4001, 'token already used');
+  check(/^join refused: token already used$/.test(nc.closeInfo), 'refusal shows the reason text', nc.closeInfo);
+  const r = clientAfterClose(4003, '');
+  check(/another connection/.test(r.nc.closeInfo), 'replaced says so', r.nc.closeInfo);
+}
+
+// The page's own closes carry PROTO_CLOSE_CLIENT_DROP (not a leave).
+{
+  const nc = new NetClient(w);
+  nc.scheduleRetry = () => {};
+  nc.url = 'ws://127.0.0.1:1/';
+  const sent = [];
+  const fakeSocket = () => ({ close: (code, reason) => sent.push([code, reason]) });
+  nc.ws = fakeSocket();
+  const asked = calls.tw_close_client_drop || 0;
+  nc.simulateDrop({ mode: 'close' });
+  nc.ws = fakeSocket();
+  const orig = console.error;
+  console.error = () => {};
+  nc.fail('protocol error: test');
+  console.error = orig;
+  check(sent.length === 2 && sent.every(([c]) => c === 4000) && calls.tw_close_client_drop === asked + 2,
+    'test drop and protocol failure close with 4000 from the module', JSON.stringify(sent));
+}
+
+// --- backoff ---------------------------------------------------------------
+const bound = (a) => Math.min(8000, 250 * 2 ** a);
+let ok = true;
+const before = calls.tw_backoff_ms || 0;
+for (let a = 0; a < 40; a++) {
+  if (backoffDelay(w, a, () => 0) !== 0) ok = false;
+  if (backoffDelay(w, a, () => 1 - 1e-12) !== bound(a) - 1) ok = false;
+  if (backoffDelay(w, a, () => 0.5) !== bound(a) / 2) ok = false;
+}
+check(ok && calls.tw_backoff_ms === before + 120, 'delay spans [0, min(cap, base * 2^attempt)) for attempts 0..39, from the module');
 check(bound(0) === 250 && bound(1) === 500 && bound(5) === 8000 && bound(6) === 8000, 'bounds 250, 500 ... 8000 ms');
 // Full jitter: the mean is half the bound, spread over the whole range.
 for (const a of [0, 3, 8]) {
   const n = 20000;
   let sum = 0, lo = Infinity, hi = 0;
   for (let i = 0; i < n; i++) {
-    const d = backoffDelay(a);
+    const d = backoffDelay(w, a);
     sum += d; lo = Math.min(lo, d); hi = Math.max(hi, d);
   }
   const b = bound(a);
   check(Math.abs(sum / n - b / 2) < 0.03 * b && lo < 0.01 * b && hi > 0.99 * b && hi < b,
-        `attempt ${a}: uniform over [0, ${b})`, `mean ${(sum / n).toFixed(1)}, min ${lo.toFixed(1)}, max ${hi.toFixed(1)}`);
+        `attempt ${a}: uniform over [0, ${b})`, `mean ${(sum / n).toFixed(1)}, min ${lo}, max ${hi}`);
 }
-
-// --- close reasons --------------------------------------------------------
-const net = fs.readFileSync(path.join(root, 'server', 'net.c'), 'utf8');
-const token = fs.readFileSync(path.join(root, 'shared', 'token.c'), 'utf8');
-const authReasons = [...net.matchAll(/refuse_auth\(s, ss, "([^"]+)"\)/g)].map((m) => m[1]);
-const tokenReasons = [...token.matchAll(/return "([^"]+)";/g)].map((m) => m[1]).filter((r) => r !== 'ok');
-const policyReasons = [...net.matchAll(/close_why = "([^"]+)"/g), ...net.matchAll(/close_session\(\w+, \w+, "([^"]+)"\)/g)]
-  .map((m) => m[1]);
-check([...authReasons, ...policyReasons].includes(RESUME_EXPIRED), `server/net.c sends "${RESUME_EXPIRED}"`,
-  [...authReasons, ...policyReasons].join(', '));
-check(tokenReasons.length >= 3, 'shared/token.c reasons found', tokenReasons.join(', '));
-
-// Expected action for each reason the server can close a join with.
-const expect = {
-  [RESUME_EXPIRED]: 'rejoin',
-  'token valid for too long': 'refused',
-  'token already used': 'refused',
-  'too many joins, try again later': 'retry',
-  'no valid join in time': 'retry',
-  'resumed on another connection': 'replaced',
-  'idle timeout': 'retry',
-  'not reading snapshots': 'retry',
-  'rate limit exceeded': 'retry',
-  'server shutting down': 'retry',
-  'server full': 'retry',
-};
-for (const r of tokenReasons) expect[r] = 'refused';
-const seen = new Set([...authReasons, ...tokenReasons, ...policyReasons]);
-for (const r of seen) {
-  check(r in expect, `reason "${r}" is known to this test`);
-  if (r in expect) check(closeAction(1008, r) === expect[r], `1008 "${r}" -> ${expect[r]}`, closeAction(1008, r));
-}
-check(closeAction(1006, '') === 'retry', '1006 (network drop) -> retry');
-check(closeAction(1001, 'server shutting down') === 'retry', '1001 going away -> retry');
-check(closeAction(1002, 'token already used') === 'retry', 'only 1008 refuses');
 
 console.log(`[netcode-unit] ${failed ? 'FAILED' : 'PASS'}`);
 process.exit(failed ? 1 : 0);

@@ -488,11 +488,13 @@ static void case_bad_input(const char *server)
         {"empty message", 0, WS_BINARY, {0}, 0, 1002},
         {"input before join", 0, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, 13, 1002},
         {"unknown type", 1, WS_BINARY, {0x7f, 1, 2, 3}, 4, 1002},
-        {"truncated join", 0, WS_BINARY, {0x01, 0x02, 0x05, 'a', 'b'}, 5, 1002},
+        {"truncated join", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x05, 'a', 'b'}, 5, 1002},
         {"wrong version", 0, WS_BINARY, {0x01, 0x01, 0x00, 0x00}, 4, 1002},
-        {"join without token", 0, WS_BINARY, {0x01, 0x02, 0x00, 0x00}, 4, 1002},
-        {"join twice", 1, WS_BINARY, {0x01, 0x02, 0x01, 'x', 0x00}, 5, 1002},
-        {"forged token", 0, WS_BINARY, {0x01, 0x02, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8, 1008},
+        {"v2 join", 0, WS_BINARY, {0x01, 0x02, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8, 1002},
+        {"join without token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x00, 0x00}, 4, 1002},
+        {"join twice", 1, WS_BINARY, {0x01, PROTO_VERSION, 0x01, 'x', 0x00}, 5, 1002},
+        {"forged token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8,
+         PROTO_CLOSE_TOKEN_REFUSED},
         {"truncated input", 1, WS_BINARY, {0x02, 0, 0, 0}, 4, 1002},
         {"input trailing bytes", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9}, 14, 1002},
         {"input count zero", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 10, 1002},
@@ -503,6 +505,16 @@ static void case_bad_input(const char *server)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !g_failed; i++)
         run_bad_case(sp.port, &cases[i], &w);
+
+    /* A v2 client offers the old subprotocol: no upgrade at all. */
+    if (!g_failed) {
+        wsc c;
+        char err[128] = "";
+        int rc = wsc_connect(&c, "127.0.0.1", sp.port, "tickwire.v2", err, sizeof err);
+        wsc_close(&c); /* also after a failed connect: it frees the TLS state */
+        CHECK(rc < 0, "subprotocol tickwire.v2 was accepted");
+        printf("bad_input: %-28s -> refused (%s)\n", "subprotocol tickwire.v2", err);
+    }
 
     /* Duplicates and stale inputs are ignored, not fatal: resend 1..3 after 1..5. */
     if (!g_failed) {
@@ -778,7 +790,7 @@ static void case_slow_reader(const char *server)
 }
 
 /* Limits before the upgrade (origin 403, per-address 503) and after it
- * (an input flood is closed with 1008), while an honest player plays on. */
+ * (an input flood is closed with 4004), while an honest player plays on. */
 static void case_limits(const char *server)
 {
     const char *args[] = {"--max-conns-per-ip", "4", "--allow-origin", "https://game.example.com", NULL};
@@ -850,7 +862,8 @@ static void case_limits(const char *server)
     double end = now_ms() + 5000;
     while ((op = wsc_recv(&extra[0], msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
     }
-    CHECK(op == WS_CLOSE && extra[0].close_code == 1008, "flood: op %d code %u", op, extra[0].close_code);
+    CHECK(op == WS_CLOSE && extra[0].close_code == PROTO_CLOSE_RATE_LIMIT, "flood: op %d code %u", op,
+          extra[0].close_code);
     printf("limits: input flood (%d messages at once)     -> close %u \"%s\"\n", sent, extra[0].close_code,
            extra[0].close_reason);
     wsc_close(&extra[0]);
@@ -897,7 +910,7 @@ static int join_outcome(int port, const char *token, char *reason, size_t rlen)
 }
 
 /* Tokens signed by the host's backend: only valid, unexpired, unused ones
- * get in; everything else is closed with 1008 and logged. */
+ * get in; everything else is closed with 4001 (no JOIN: 4006) and logged. */
 static void case_auth(const char *server)
 {
     char secret_path[] = "/tmp/tickwire-secret-XXXXXX";
@@ -939,11 +952,11 @@ static void case_auth(const char *server)
         int want;
     } cases[] = {
         {"valid token", good, 0},
-        {"replayed token", good, 1008},
-        {"forged token", forged, 1008},
-        {"expired token", expired, 1008},
-        {"tampered token", tampered, 1008},
-        {"garbage token", "not_base64url_at_all_but_chars_ok", 1008},
+        {"replayed token", good, PROTO_CLOSE_TOKEN_REFUSED},
+        {"forged token", forged, PROTO_CLOSE_TOKEN_REFUSED},
+        {"expired token", expired, PROTO_CLOSE_TOKEN_REFUSED},
+        {"tampered token", tampered, PROTO_CLOSE_TOKEN_REFUSED},
+        {"garbage token", "not_base64url_at_all_but_chars_ok", PROTO_CLOSE_TOKEN_REFUSED},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char reason[128] = "";
@@ -952,7 +965,7 @@ static void case_auth(const char *server)
         printf("auth: %-16s -> %s%d %s\n", cases[i].what, code ? "close " : "welcomed ", code, reason);
     }
 
-    /* No JOIN at all: closed with 1008 once the join timeout passes. */
+    /* No JOIN at all: closed with 4006 once the join timeout passes. */
     wsc quiet;
     char err[128];
     uint8_t buf[256];
@@ -962,7 +975,8 @@ static void case_auth(const char *server)
     int op;
     while ((op = wsc_recv(&quiet, buf, sizeof buf, &len, 500)) == 0 && now_ms() < t0 + 10000) {
     }
-    CHECK(op == WS_CLOSE && quiet.close_code == 1008, "silent client: op %d code %u", op, quiet.close_code);
+    CHECK(op == WS_CLOSE && quiet.close_code == PROTO_CLOSE_JOIN_TIMEOUT, "silent client: op %d code %u", op,
+          quiet.close_code);
     printf("auth: no join for %.1f s -> close %u %s\n", (now_ms() - t0) / 1000, quiet.close_code, quiet.close_reason);
     wsc_close(&quiet);
 
@@ -1041,10 +1055,33 @@ static void case_resume(const char *server)
 
     /* Each resume hands out a fresh resume token. */
     CHECK(memcmp(resume, p.cl.resume, sizeof resume) != 0, "resume token not rotated");
-    memcpy(resume, p.cl.resume, sizeof resume);
+
+    /* Takeover: another connection resumes the player while this one is
+     * open; this one is closed with 4003, which tells a client to stop. */
+    wsc t;
+    size_t len;
+    uint8_t msg[PROTO_MAX_SNAPSHOT];
+    int op;
+    CHECK(wsc_connect(&t, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+    n = proto_join_write("", p.cl.resume, buf, sizeof buf);
+    wsc_send(&t, WS_BINARY, buf, n);
+    proto_welcome tw;
+    op = wsc_recv(&t, msg, sizeof msg, &len, 3000);
+    CHECK(op == WS_BINARY && proto_welcome_read(msg, len, &tw) == PROTO_OK && tw.resumed && tw.player_id == id,
+          "takeover: no resumed welcome (op %d)", op);
+    end = now_ms() + 3000;
+    while ((op = wsc_recv(&p.ws, msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    }
+    CHECK(op == WS_CLOSE && p.ws.close_code == PROTO_CLOSE_REPLACED &&
+          cl_close_action(p.ws.close_code) == CL_CLOSE_REPLACED, "takeover: old connection op %d code %u", op,
+          p.ws.close_code);
+    printf("resume: taken over by another connection; old one -> close %u %s\n", p.ws.close_code,
+           p.ws.close_reason);
+    wsc_close(&p.ws);
+    memcpy(resume, tw.resume, sizeof resume);
 
     /* Away longer than the grace: the slot is freed and the token is dead. */
-    wsc_close(&p.ws);
+    wsc_close(&t);
     end = now_ms() + 5000;
     while (entity_flags(&obs, id) >= 0 && now_ms() < end)
         usleep(20000);
@@ -1053,13 +1090,11 @@ static void case_resume(const char *server)
     CHECK(wsc_connect(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
     n = proto_join_write("", resume, buf, sizeof buf);
     wsc_send(&c, WS_BINARY, buf, n);
-    size_t len;
-    uint8_t msg[PROTO_MAX_SNAPSHOT];
-    int op;
     end = now_ms() + 3000;
     while ((op = wsc_recv(&c, msg, sizeof msg, &len, 200)) == 0 && now_ms() < end) {
     }
-    CHECK(op == WS_CLOSE && c.close_code == 1008, "late resume: op %d code %u", op, c.close_code);
+    CHECK(op == WS_CLOSE && c.close_code == PROTO_CLOSE_RESUME_EXPIRED && cl_close_action(c.close_code) == CL_CLOSE_REJOIN,
+          "late resume: op %d code %u", op, c.close_code);
     printf("resume: after the grace period the slot is gone; late resume -> close %u %s\n", c.close_code,
            c.close_reason);
     wsc_close(&c);
@@ -1178,12 +1213,12 @@ static void case_adversarial(const char *server)
     } while (0)
 
     mint("a different secret entirely!!", "eve", 60, tok, sizeof tok);
-    EXPECT("forged token", join_outcome(sp.port, tok, reason, sizeof reason), 1008);
+    EXPECT("forged token", join_outcome(sp.port, tok, reason, sizeof reason), PROTO_CLOSE_TOKEN_REFUSED);
     mint(secret, "eve", -5, tok, sizeof tok);
-    EXPECT("expired token", join_outcome(sp.port, tok, reason, sizeof reason), 1008);
+    EXPECT("expired token", join_outcome(sp.port, tok, reason, sizeof reason), PROTO_CLOSE_TOKEN_REFUSED);
     mint(secret, "eve", 60, tok, sizeof tok);
     EXPECT("token, first use", join_outcome(sp.port, tok, reason, sizeof reason), 0);
-    EXPECT("replayed token", join_outcome(sp.port, tok, reason, sizeof reason), 1008);
+    EXPECT("replayed token", join_outcome(sp.port, tok, reason, sizeof reason), PROTO_CLOSE_TOKEN_REFUSED);
 
     wsc c;
     char err[128] = "";
@@ -1232,7 +1267,7 @@ static void case_adversarial(const char *server)
         while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && now_ms() < e2) {
         }
         snprintf(reason, sizeof reason, "%s", c.close_reason);
-        EXPECT("input flood", op == WS_CLOSE ? c.close_code : -1, 1008);
+        EXPECT("input flood", op == WS_CLOSE ? c.close_code : -1, PROTO_CLOSE_RATE_LIMIT);
         wsc_close(&c);
     }
 

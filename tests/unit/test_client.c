@@ -15,7 +15,10 @@
  * WELCOME, the resume token; a dropped connection (cl_disconnected) keeps
  * the player's inputs, a resumed WELCOME sends the unacked and offline ones
  * again, a new-player WELCOME starts over at seq 1, and the server's
- * DISCONNECTED flag on the client's own entity is not a misprediction. */
+ * DISCONNECTED flag on the client's own entity is not a misprediction.
+ * Version 3: every close code maps to one action (cl_close_action) and the
+ * reconnect backoff is full jitter within min(cap, base * 2^attempt). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -763,7 +766,7 @@ static void test_join_token_and_resume_token(void **state)
     /* The resume token alone (a join token is single use). */
     cl_set_token(&c, "");
     n = cl_write_join(&c, buf, sizeof buf);
-    const uint8_t want[] = {0x01, 0x02, 0x00, 0x10, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
+    const uint8_t want[] = {0x01, PROTO_VERSION, 0x00, 0x10, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
                             0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
@@ -1021,6 +1024,120 @@ static void test_disconnected_flag_not_a_correction(void **state)
     assert_server_got_all(r);
 }
 
+
+/* ---- version 3: close codes and backoff ------------------------------------ */
+
+/* Every code the server sends, the standard ones, a client's own and some
+ * no one sends: only 4001, 4002 and 4003 stop the retry loop. */
+static void test_close_action_every_code(void **state)
+{
+    (void)state;
+    static const struct {
+        int code;
+        cl_close_act want;
+    } cases[] = {
+        {1000, CL_CLOSE_RETRY}, /* normal: not sent by the server, harmless */
+        {1001, CL_CLOSE_RETRY}, /* server shutting down */
+        {1002, CL_CLOSE_RETRY}, /* protocol error */
+        {1003, CL_CLOSE_RETRY}, /* text frame */
+        {1005, CL_CLOSE_RETRY}, /* no status */
+        {1006, CL_CLOSE_RETRY}, /* no close frame: a network drop */
+        {1008, CL_CLOSE_RETRY}, /* v2's catch-all: no longer sent, not a refusal */
+        {1009, CL_CLOSE_RETRY}, /* message too large */
+        {1011, CL_CLOSE_RETRY}, /* server error */
+        {PROTO_CLOSE_CLIENT_DROP, CL_CLOSE_RETRY},
+        {PROTO_CLOSE_TOKEN_REFUSED, CL_CLOSE_REFUSED},
+        {PROTO_CLOSE_RESUME_EXPIRED, CL_CLOSE_REJOIN},
+        {PROTO_CLOSE_REPLACED, CL_CLOSE_REPLACED},
+        {PROTO_CLOSE_RATE_LIMIT, CL_CLOSE_RETRY},
+        {PROTO_CLOSE_IDLE, CL_CLOSE_RETRY},
+        {PROTO_CLOSE_JOIN_TIMEOUT, CL_CLOSE_RETRY},
+        {PROTO_CLOSE_SLOW_READER, CL_CLOSE_RETRY},
+        {PROTO_CLOSE_SERVER_FULL, CL_CLOSE_RETRY},
+        {4009, CL_CLOSE_RETRY}, /* unknown private codes: a newer server */
+        {4999, CL_CLOSE_RETRY},
+        {3000, CL_CLOSE_RETRY},
+        {0, CL_CLOSE_RETRY},
+        {-1, CL_CLOSE_RETRY},
+        {65535, CL_CLOSE_RETRY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cl_close_action(cases[i].code) != cases[i].want)
+            fail_msg("code %d: action %d, want %d", cases[i].code, cl_close_action(cases[i].code), cases[i].want);
+    }
+    /* The numbers are the wire contract of docs/PROTOCOL.md section 11. */
+    assert_int_equal(PROTO_CLOSE_CLIENT_DROP, 4000);
+    assert_int_equal(PROTO_CLOSE_TOKEN_REFUSED, 4001);
+    assert_int_equal(PROTO_CLOSE_RESUME_EXPIRED, 4002);
+    assert_int_equal(PROTO_CLOSE_REPLACED, 4003);
+    assert_int_equal(PROTO_CLOSE_RATE_LIMIT, 4004);
+    assert_int_equal(PROTO_CLOSE_IDLE, 4005);
+    assert_int_equal(PROTO_CLOSE_JOIN_TIMEOUT, 4006);
+    assert_int_equal(PROTO_CLOSE_SLOW_READER, 4007);
+    assert_int_equal(PROTO_CLOSE_SERVER_FULL, 4008);
+    /* ... and the action values are what tw_close_action hands JavaScript. */
+    assert_int_equal(CL_CLOSE_RETRY, 0);
+    assert_int_equal(CL_CLOSE_REJOIN, 1);
+    assert_int_equal(CL_CLOSE_REFUSED, 2);
+    assert_int_equal(CL_CLOSE_REPLACED, 3);
+}
+
+/* The bound doubles from 250 ms to the 8 s cap; the wait spans [0, bound). */
+static void test_backoff_bounds(void **state)
+{
+    (void)state;
+    static const uint32_t want[] = {250, 500, 1000, 2000, 4000, 8000, 8000, 8000};
+    for (int a = 0; a < 8; a++) {
+        assert_int_equal(cl_backoff_ms(a, 0.0, 0, 0), 0);
+        assert_int_equal(cl_backoff_ms(a, 0.5, 0, 0), want[a] / 2);
+        assert_int_equal(cl_backoff_ms(a, 1.0 - 1e-12, 0, 0), want[a] - 1);
+    }
+    /* Huge attempt counts neither overflow nor pass the cap. */
+    assert_int_equal(cl_backoff_ms(1000000, 0.999999, 0, 0), 7999);
+    assert_int_equal(cl_backoff_ms(63, 0.5, 0, 0), 4000);
+    assert_int_equal(cl_backoff_ms(-5, 0.5, 0, 0), 125); /* negative: attempt 0 */
+    /* Out-of-range random numbers are clamped into [0, bound). */
+    assert_int_equal(cl_backoff_ms(0, -0.5, 0, 0), 0);
+    assert_int_equal(cl_backoff_ms(0, 1.0, 0, 0), 249);
+    assert_int_equal(cl_backoff_ms(0, 7.0, 0, 0), 249);
+    assert_int_equal(cl_backoff_ms(0, 1e300, 0, 0), 249);
+    assert_int_equal(cl_backoff_ms(0, NAN, 0, 0), 0);
+    /* Explicit base and cap (the bots' options). */
+    assert_int_equal(cl_backoff_ms(0, 0.5, 100, 900), 50);
+    assert_int_equal(cl_backoff_ms(3, 0.5, 100, 900), 400);
+    assert_int_equal(cl_backoff_ms(4, 0.5, 100, 900), 450);
+    assert_int_equal(cl_backoff_ms(2, 0.5, 100, 0), 200); /* cap 0: 8 s */
+    assert_int_equal(cl_backoff_ms(9, 0.5, 0, 1000), 500); /* base 0: 250 ms */
+    assert_int_equal(cl_backoff_ms(40, 0.5, 60000, 600000), 300000);
+}
+
+/* Full jitter: uniform over the range, so the mean is half the bound and
+ * every tenth of the range gets about a tenth of the draws. */
+static void test_backoff_full_jitter(void **state)
+{
+    (void)state;
+    uint64_t rng = 12345;
+    const int n = 100000;
+    for (int a = 0; a <= 6; a += 3) {
+        uint32_t bound = a == 0 ? 250 : a == 3 ? 2000 : 8000;
+        int bins[10] = {0};
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            double u = (double)(sim_rand_next(&rng) >> 11) / 9007199254740992.0;
+            uint32_t d = cl_backoff_ms(a, u, 0, 0);
+            assert_true(d < bound);
+            sum += d;
+            bins[d * 10 / bound]++;
+        }
+        double mean = sum / n;
+        if (mean < bound * 0.49 || mean > bound * 0.51)
+            fail_msg("attempt %d: mean %.1f ms, want about %u", a, mean, bound / 2);
+        for (int b = 0; b < 10; b++)
+            if (bins[b] < n / 10 * 0.95 || bins[b] > n / 10 * 1.05)
+                fail_msg("attempt %d: bin %d has %d of %d draws", a, b, bins[b], n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1037,6 +1154,9 @@ int main(void)
         cmocka_unit_test(test_offline_inputs_capped),
         cmocka_unit_test(test_new_player_welcome_restarts_seqs),
         cmocka_unit_test(test_disconnected_flag_not_a_correction),
+        cmocka_unit_test(test_close_action_every_code),
+        cmocka_unit_test(test_backoff_bounds),
+        cmocka_unit_test(test_backoff_full_jitter),
     };
     return cmocka_run_group_tests_name("client", tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for shared/proto.c, the wire format version 2.
+/* Unit tests for shared/proto.c, the wire format version 3.
  *
  * Each message: exact bytes of a known instance (so docs/PROTOCOL.md cannot
  * drift), round trips at the limits of every field, every strict prefix of
@@ -128,21 +128,21 @@ static void test_join_bytes_and_round_trip(void **state)
     uint8_t buf[PROTO_MAX_JOIN_MSG];
     /* docs/PROTOCOL.md 5.1: token "Ab-_9" and no resume token ... */
     size_t n = proto_join_write("Ab-_9", NULL, buf, sizeof buf);
-    const uint8_t want[] = {0x01, 0x02, 0x05, 'A', 'b', '-', '_', '9', 0x00};
+    const uint8_t want[] = {0x01, 0x03, 0x05, 'A', 'b', '-', '_', '9', 0x00};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
     assert_int_equal(proto_peek_type(buf, n), PROTO_JOIN);
     proto_join j;
     memset(&j, 0x55, sizeof j);
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
-    assert_int_equal(j.version, 2);
+    assert_int_equal(j.version, 3);
     assert_int_equal(j.token_len, 5);
     assert_string_equal(j.token, "Ab-_9");
     assert_int_equal(j.has_resume, 0);
 
     /* ... and a resume with no token. */
     n = proto_join_write("", RESUME, buf, sizeof buf);
-    const uint8_t want2[] = {0x01, 0x02, 0x00, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+    const uint8_t want2[] = {0x01, 0x03, 0x00, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
                              0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
     assert_int_equal(n, sizeof want2);
     assert_memory_equal(buf, want2, sizeof want2);
@@ -216,7 +216,8 @@ static void test_join_rejects(void **state)
     buf[0] = PROTO_INPUT;
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_TYPE);
     buf[0] = PROTO_JOIN;
-    const uint8_t versions[] = {0, 1, 3, 0xff};
+    /* v1 and v2 clients (and a future v4) are refused by the version byte. */
+    const uint8_t versions[] = {0, 1, 2, 4, 0xff};
     for (size_t i = 0; i < sizeof versions; i++) {
         buf[1] = versions[i];
         assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_VERSION);
@@ -439,7 +440,7 @@ static void test_welcome_bytes(void **state)
             printf("%02x%s", buf[i], i + 1 == n ? "\n" : " ");
     }
     const uint8_t want[] = {
-        0x81, 0x02,             /* type, version */
+        0x81, 0x03,             /* type, version */
         0x03, 0x00,             /* player_id 3 */
         0x3c, 0x00, 0x1e, 0x00, /* tick_rate 60, snapshot_rate 30 */
         0xd0, 0xc0, 0xb0, 0xa0, /* server_tick */
@@ -544,9 +545,13 @@ static void test_welcome_rejects(void **state)
             b1[n1 - 1] = (uint8_t)f;
             assert_int_equal(proto_welcome_read(b1, n1, &o), PROTO_ERR_VALUE);
         }
-        /* A v1 WELCOME (no resume, no flags, version 1) is a version error. */
+        /* A v1 WELCOME (no resume, no flags, version 1) is a version error,
+         * as is a v2 one (same bytes, version 2). */
         b1[1] = 1;
         assert_int_equal(proto_welcome_read(b1, 23 + 8, &o), PROTO_ERR_VERSION);
+        b1[1] = 2;
+        assert_int_equal(proto_welcome_read(b1, n1, &o), PROTO_ERR_VERSION);
+        b1[1] = PROTO_VERSION;
     }
     buf[n] = 0;
     assert_int_equal(proto_welcome_read(buf, n + 1, &o), PROTO_ERR_TRAILING);
@@ -555,7 +560,8 @@ static void test_welcome_rejects(void **state)
         {0, PROTO_SNAPSHOT, PROTO_ERR_TYPE},
         {1, 0, PROTO_ERR_VERSION},
         {1, 1, PROTO_ERR_VERSION},
-        {1, 3, PROTO_ERR_VERSION},
+        {1, 2, PROTO_ERR_VERSION},                  /* a v2 server */
+        {1, 4, PROTO_ERR_VERSION},
         {14, 3, PROTO_ERR_VALUE},                   /* pos_frac */
         {15, 5, PROTO_ERR_VALUE},                   /* vel_frac */
         {22, SIM_MAX_WALLS + 1, PROTO_ERR_VALUE},   /* nwalls */
@@ -1166,8 +1172,8 @@ static void test_misc(void **state)
     for (int i = 0; i < 7; i++)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(proto_err_str(errs[i]), proto_err_str(errs[j]));
-    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v2");
-    assert_int_equal(PROTO_VERSION, 2);
+    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v3");
+    assert_int_equal(PROTO_VERSION, 3);
     /* The limits PROTOCOL.md states. */
     assert_int_equal(PROTO_MAX_CLIENT_MSG, 64);
     assert_int_equal(PROTO_MAX_JOIN_MSG, 256);
