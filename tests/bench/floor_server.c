@@ -19,15 +19,14 @@
  * WRITEABLE sends, a 64 KiB SO_SNDBUF per client, IPv4 socket for an IPv4
  * host. So ours/floor CPU is the real server's overhead over the
  * unavoidable socket work. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <libwebsockets.h>
 
+#include "parse.h"
 #include "proto.h"
 
 #define MAX_CATCHUP_TICKS 4
@@ -294,19 +293,6 @@ static void usage(FILE *out, const char *prog)
             prog, DEFAULT_SNAPSHOT_BYTES);
 }
 
-static int parse_long(const char *flag, const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end != '\0' || n < lo || n > hi) {
-        fprintf(stderr, "tickwire-floor: %s: '%s' is not a whole number in %ld..%ld\n", flag, v, lo, hi);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
@@ -322,6 +308,7 @@ int main(int argc, char **argv)
     f->port = 8081;
     f->tick_rate = 60;
     long snapshot_bytes = DEFAULT_SNAPSHOT_BYTES;
+    char err[160];
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -349,23 +336,21 @@ int main(int argc, char **argv)
             fprintf(stderr, "tickwire-floor: %s needs a value\n", flag);
             return 2;
         }
-        long n = 0;
+        int rc = 0;
         if (strcmp(flag, "--host") == 0)
             f->host = val;
-        else if (strcmp(flag, "--port") == 0) {
-            if (parse_long(flag, val, 0, 65535, &n))
-                return 2;
-            f->port = (int)n;
-        } else if (strcmp(flag, "--tick-rate") == 0) {
-            if (parse_long(flag, val, 1, 240, &n))
-                return 2;
-            f->tick_rate = (int)n;
-        } else {
-            if (parse_long(flag, val, PROTO_SNAPSHOT_HEADER_SIZE, PROTO_MAX_SNAPSHOT, &snapshot_bytes))
-                return 2;
+        else if (strcmp(flag, "--port") == 0)
+            rc = parse_int(flag, val, 0, 65535, &f->port, err, sizeof err);
+        else if (strcmp(flag, "--tick-rate") == 0)
+            rc = parse_int(flag, val, 1, 240, &f->tick_rate, err, sizeof err);
+        else
+            rc = parse_long(flag, val, PROTO_SNAPSHOT_HEADER_SIZE, PROTO_MAX_SNAPSHOT, &snapshot_bytes, err,
+                            sizeof err);
+        if (rc) {
+            fprintf(stderr, "tickwire-floor: %s\n", err);
+            return 2;
         }
     }
-    char err[160];
     f->snapshot_bytes = (size_t)snapshot_bytes;
     if (build_snapshot(f->snapshot_bytes, err, sizeof err) < 0) {
         fprintf(stderr, "tickwire-floor: %s\n", err);

@@ -9,103 +9,32 @@
  * cl_receive as PROTO_SNAPSHOT, are exactly the configured size, and (when
  * the snapshot holds the client's own entity) carry its newest input seq so
  * the client measures RTT. Also checks that impossible sizes are refused. */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "check.h"
 #include "client.h"
 #include "proto.h"
+#include "spawn.h"
 #include "wsclient.h"
 
-static int g_failed;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);       \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n");                                                \
-            g_failed = 1;                                                         \
-            goto out;                                                             \
-        }                                                                         \
-    } while (0)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-typedef struct proc {
-    pid_t pid;
-    int port;
-    FILE *out;
-} proc;
-
-static int floor_start(proc *p, const char *path, const char *bytes)
-{
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    p->pid = fork();
-    if (p->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execl(path, path, "--port", "0", "--snapshot-bytes", bytes, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    p->out = fdopen(fds[0], "r");
-    char line[256];
-    while (fgets(line, sizeof line, p->out)) {
-        const char *s = strstr(line, "http://127.0.0.1:");
-        if (s) {
-            p->port = atoi(s + strlen("http://127.0.0.1:"));
-            return p->port > 0 ? 0 : -1;
-        }
-    }
-    return -1;
-}
-
-static int floor_stop(proc *p)
-{
-    kill(p->pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-            fclose(p->out);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        usleep(10000); /* polling a child's exit: there is no fd to wait on */
-    }
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, &status, 0);
-    fclose(p->out);
-    return -1;
-}
+#define CHECK(cond, ...) CHECK_OR(goto out, cond, __VA_ARGS__)
 
 /* Plays for ~0.5 s against a floor sending `bytes`-byte snapshots. */
 static void check_size(const char *path, size_t bytes)
 {
     char arg[16];
     snprintf(arg, sizeof arg, "%zu", bytes);
-    proc p = {0};
+    const char *argv[] = {path, "--port", "0", "--snapshot-bytes", arg, NULL};
+    spawn_proc p;
     static wsc ws;
     static cl_client cl;
     static uint8_t msg[PROTO_MAX_SNAPSHOT + 16];
-    int connected = 0, started = floor_start(&p, path, arg) == 0;
+    char err[256];
     fprintf(stderr, "size %zu\n", bytes);
-    CHECK(started, "floor did not print its URL");
-    char err[128];
+    int connected = 0, started = spawn_server_start(&p, &(spawn_desc){.argv = argv}, err, sizeof err) == 0;
+    CHECK(started, "%s", err);
     CHECK(wsc_connect(&ws, "127.0.0.1", p.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
     connected = 1;
     cl_init(&cl);
@@ -117,19 +46,19 @@ static void check_size(const char *path, size_t bytes)
     size_t len;
     int op = wsc_recv(&ws, msg, sizeof msg, &len, 2000);
     CHECK(op == WS_BINARY, "no welcome (op %d)", op);
-    int type = cl_receive(&cl, msg, len, now_ms());
+    int type = cl_receive(&cl, msg, len, check_now_ms());
     CHECK(type == PROTO_WELCOME, "first message: %d", type);
     CHECK(cl.welcome.tick_rate == 60 && cl.welcome.snapshot_rate == 60, "rates %u/%u",
           cl.welcome.tick_rate, cl.welcome.snapshot_rate);
 
     int snaps = 0;
     uint32_t first_tick = 0, last_tick = 0;
-    double t0 = now_ms();
-    while (snaps < 30 && now_ms() - t0 < 3000) {
+    double t0 = check_now_ms();
+    while (snaps < 30 && check_now_ms() - t0 < 3000) {
         op = wsc_recv(&ws, msg, sizeof msg, &len, 1000);
         CHECK(op == WS_BINARY, "no snapshot (op %d)", op);
         CHECK(len == bytes, "snapshot of %zu bytes, wanted %zu", len, bytes);
-        type = cl_receive(&cl, msg, len, now_ms());
+        type = cl_receive(&cl, msg, len, check_now_ms());
         CHECK(type == PROTO_SNAPSHOT, "cl_receive: %d (%s)", type, type < 0 ? proto_err_str(type) : "");
         const proto_snapshot *s = cl_latest(&cl);
         if (!snaps)
@@ -138,11 +67,11 @@ static void check_size(const char *path, size_t bytes)
         last_tick = s->tick;
         snaps++;
         /* One input per snapshot, as the bots do. */
-        cl_push_input(&cl, SIM_BTN_RIGHT, (uint16_t)(snaps * 500), now_ms());
+        cl_push_input(&cl, SIM_BTN_RIGHT, (uint16_t)(snaps * 500), check_now_ms());
         n = cl_write_input(&cl, out, sizeof out);
         CHECK(n && wsc_send(&ws, WS_BINARY, out, n) == 0, "send input");
     }
-    double took = now_ms() - t0;
+    double took = check_now_ms() - t0;
     CHECK(snaps == 30, "only %d snapshots", snaps);
     CHECK(last_tick - first_tick == 29, "ticks %u..%u skip some", first_tick, last_tick);
     /* 30 snapshots at 60 Hz: ~0.5 s. */
@@ -156,27 +85,23 @@ out:
     if (connected)
         wsc_close(&ws);
     if (started) {
-        int rc = floor_stop(&p);
-        if (rc != 0) {
-            fprintf(stderr, "FAIL: floor exited with %d\n", rc);
-            g_failed = 1;
-        }
+        int rc = spawn_stop(&p, 3000, NULL);
+        CHECK_OR((void)0, rc == 0, "floor exited with %d", rc);
     }
 }
 
+/* The exit status of the floor started with --snapshot-bytes `bytes`. */
 static int run_status(const char *path, const char *bytes)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execl(path, path, "--port", "0", "--snapshot-bytes", bytes, (char *)NULL);
-        _exit(127);
+    const char *argv[] = {path, "--port", "0", "--snapshot-bytes", bytes, NULL};
+    spawn_desc d = {.argv = argv, .stdout_path = "/dev/null", .stderr_path = "/dev/null"};
+    spawn_proc p;
+    char err[256];
+    if (spawn_start(&p, &d, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return spawn_wait(&p, 3000);
 }
 
 int main(int argc, char **argv)
@@ -192,11 +117,8 @@ int main(int argc, char **argv)
     static const char *const bad[] = {"10", "12", "23", "3612", "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = run_status(argv[1], bad[i]);
-        if (rc != 2) {
-            fprintf(stderr, "FAIL: --snapshot-bytes %s: exit %d, wanted 2\n", bad[i], rc);
-            g_failed = 1;
-        }
+        CHECK_OR((void)0, rc == 2, "--snapshot-bytes %s: exit %d, wanted 2", bad[i], rc);
     }
-    printf(g_failed ? "test_floor: FAILED\n" : "test_floor: all passed\n");
-    return g_failed;
+    printf(check_failures ? "test_floor: FAILED\n" : "test_floor: all passed\n");
+    return check_failures != 0;
 }

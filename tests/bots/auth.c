@@ -1,30 +1,10 @@
 /* auth: see auth.h. */
 #include "auth.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "token.h"
-
-int auth_read_secret(const char *path, uint8_t *out, size_t cap, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t n = fread(out, 1, cap, f);
-    int big = !feof(f) && fgetc(f) != EOF;
-    fclose(f);
-    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-        n--;
-    if (big || n < 16) {
-        snprintf(err, errlen, "%s: a token secret must be 16..%zu bytes", path, cap);
-        return -1;
-    }
-    return (int)n;
-}
 
 size_t auth_mint(const uint8_t *secret, size_t secret_len, uint32_t n, const uint8_t nonce[16], uint64_t now,
                  char *out, size_t cap)

@@ -4,11 +4,12 @@
  *   POST /api/join?name=bot-N and gets {"token":"...","expires_in":60,
  *   "player_id":N}; auth_parse_join_response takes the token out of that.
  * - --token-secret-file: the bots hold the secret the server checks with
- *   and mint their own tokens (shared/token.h), as the host's backend does:
- *   name bot-N, player id N, a random nonce, valid for AUTH_MINT_TTL_S.
+ *   (read by tests/common/secret.h, as the server reads it) and mint their
+ *   own tokens (shared/token.h), as the host's backend does: name bot-N,
+ *   player id N, a random nonce, valid for AUTH_MINT_TTL_S.
  *
  * Tokens are single use (the server keeps a replay cache), so a bot gets a
- * new one for every fresh JOIN. Pure functions, no I/O but the file read. */
+ * new one for every fresh JOIN. Pure functions, no I/O. */
 #ifndef TW_BOTS_AUTH_H
 #define TW_BOTS_AUTH_H
 
@@ -18,13 +19,6 @@
 #include "proto.h"
 
 #define AUTH_MINT_TTL_S 300
-#define AUTH_SECRET_MAX 4096
-
-/* Reads a token secret the way the server does (server/cli.c): the whole
- * file, trailing CR/LF removed, 16..cap bytes. Returns its length, or -1
- * with the reason in err. */
-int auth_read_secret(const char *path, uint8_t *out, size_t cap, char *err, size_t errlen);
-
 /* Mints the join token of bot number n (1-based): name "bot-n", player id
  * n, expiry now + AUTH_MINT_TTL_S. Returns its length, 0 on error. */
 size_t auth_mint(const uint8_t *secret, size_t secret_len, uint32_t n, const uint8_t nonce[16], uint64_t now,

@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "opts.h"
 #include "prom.h"
 #include "report.h"
+#include "secret.h"
 #include "swarm.h"
 
 #define METRICS_TIMEOUT_MS 3000
@@ -143,10 +143,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    static uint8_t secret[AUTH_SECRET_MAX];
+    static uint8_t secret[SECRET_MAX];
     int secret_len = 0;
-    if (o.token_secret_file && (secret_len = auth_read_secret(o.token_secret_file, secret, sizeof secret, err,
-                                                              sizeof err)) < 0) {
+    if (o.token_secret_file &&
+        (secret_len = secret_read(o.token_secret_file, secret, sizeof secret, err, sizeof err)) < 0) {
         fprintf(stderr, "%s: --token-secret-file: %s\n", argv[0], err);
         return 2;
     }

@@ -3,10 +3,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "parse.h"
 
 #define MAX_BOTS 20000
 
@@ -94,33 +95,6 @@ void drop_kinds_format(unsigned set, char *out, size_t cap)
     for (int k = 0; k < DROP_KINDS; k++)
         if (set & (1u << k) && len < cap)
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", DROP_NAMES[k]);
-}
-
-static int parse_long(const char *flag, const char *v, long lo, long hi, long *out, char *err, size_t errlen)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end != '\0' || n < lo || n > hi) {
-        snprintf(err, errlen, "%s: '%s' is not a whole number in %ld..%ld", flag, v, lo, hi);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-static int parse_double(const char *flag, const char *v, double lo, double hi, double *out, char *err,
-                        size_t errlen)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end != '\0' || !isfinite(d) || d < lo || d > hi) {
-        snprintf(err, errlen, "%s: '%s' is not a number in %g..%g", flag, v, lo, hi);
-        return -1;
-    }
-    *out = d;
-    return 0;
 }
 
 int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
@@ -285,15 +259,13 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
         if (k < 0)
             return OPTS_ERROR;
         const char *flag = KNOWN[k];
-        long n = 0;
         int rc = 0;
         switch (k) {
         case 0:
             url = v;
             break;
         case 1:
-            rc = parse_long(flag, v, 1, MAX_BOTS, &n, err, errlen);
-            o->bots = (int)n;
+            rc = parse_int(flag, v, 1, MAX_BOTS, &o->bots, err, errlen);
             break;
         case 2:
             rc = parse_double(flag, v, 0.1, 86400, &o->duration_s, err, errlen);
@@ -309,8 +281,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             }
             break;
         case 5:
-            rc = parse_long(flag, v, 1, 1000, &n, err, errlen);
-            o->input_rate = (int)n;
+            rc = parse_int(flag, v, 1, 1000, &o->input_rate, err, errlen);
             break;
         case 6:
             rc = parse_double(flag, v, 0, 1, &o->chaos_prob, err, errlen);
@@ -332,8 +303,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             break;
         }
         case 10:
-            rc = parse_long(flag, v, 1, 64, &n, err, errlen);
-            o->phases = (int)n;
+            rc = parse_int(flag, v, 1, 64, &o->phases, err, errlen);
             break;
         case 11:
             if (drop_kinds_parse(v, &o->chaos_drops)) {
@@ -342,12 +312,10 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             }
             break;
         case 12:
-            rc = parse_long(flag, v, 1, 60000, &n, err, errlen);
-            o->backoff_base_ms = (int)n;
+            rc = parse_int(flag, v, 1, 60000, &o->backoff_base_ms, err, errlen);
             break;
         case 13:
-            rc = parse_long(flag, v, 1, 600000, &n, err, errlen);
-            o->backoff_max_ms = (int)n;
+            rc = parse_int(flag, v, 1, 600000, &o->backoff_max_ms, err, errlen);
             break;
         case 14:
             o->token_secret_file = v;
@@ -356,8 +324,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             o->ca_path = v;
             break;
         case 16:
-            rc = parse_long(flag, v, 1, MAX_BOTS, &n, err, errlen);
-            o->max_connecting = (int)n;
+            rc = parse_int(flag, v, 1, MAX_BOTS, &o->max_connecting, err, errlen);
             break;
         case FLAG_INSECURE:
             o->insecure = 1;

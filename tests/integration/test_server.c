@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,46 +24,24 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "check.h"
 #include "client.h"
 #include "proto.h"
+#include "spawn.h"
 #include "token.h"
 #include "wsclient.h"
 
-static int g_failed;
 static const char *g_tls_cert, *g_tls_key; /* --tls CERT KEY: run the case over wss */
 
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);       \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n");                                                \
-            g_failed = 1;                                                         \
-            return;                                                               \
-        }                                                                         \
-    } while (0)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#define CHECK(cond, ...) CHECK_OR(return, cond, __VA_ARGS__)
 
 /* ---- the server process ------------------------------------------------- */
 
-typedef struct server_proc {
-    pid_t pid;
-    int port;
-    FILE *out;
-    const char *stderr_path; /* set before server_start to capture logs */
-} server_proc;
-
-static int server_start(server_proc *sp, const char *path, const char *const *extra)
+/* Starts the server on port 0 (over TLS with --tls), `extra` flags after
+ * the usual ones, its stderr into stderr_path unless NULL. Returns 0, or
+ * -1 with the reason printed. */
+static int server_start(spawn_proc *sp, const char *path, const char *const *extra, const char *stderr_path)
 {
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
     const char *argv[32] = {path, "--port", "0", "--log-level", "warn"};
     int argc = 5;
     if (g_tls_cert) {
@@ -76,51 +53,12 @@ static int server_start(server_proc *sp, const char *path, const char *const *ex
     for (int i = 0; extra && extra[i] && argc < 30; i++)
         argv[argc++] = extra[i];
     argv[argc] = NULL;
-    sp->pid = fork();
-    if (sp->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test never leaves a server behind */
-        if (sp->stderr_path)
-            freopen(sp->stderr_path, "w", stderr);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execv(path, (char *const *)argv);
-        _exit(127);
+    char err[256];
+    if (spawn_server_start(sp, &(spawn_desc){.argv = argv, .stderr_path = stderr_path}, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
     }
-    close(fds[1]);
-    sp->out = fdopen(fds[0], "r");
-    char line[256];
-    /* The server prints its URL once it listens: wait for that line. */
-    while (fgets(line, sizeof line, sp->out)) {
-        const char *p = strstr(line, "://127.0.0.1:");
-        if (p) {
-            sp->port = atoi(p + strlen("://127.0.0.1:"));
-            return sp->port > 0 ? 0 : -1;
-        }
-    }
-    return -1;
-}
-
-/* Sends SIGTERM and waits; returns the exit status, -1 if it had to be killed. */
-static int server_stop(server_proc *sp, double *took_ms)
-{
-    double t0 = now_ms();
-    kill(sp->pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 500; i++) {
-        pid_t r = waitpid(sp->pid, &status, WNOHANG);
-        if (r == sp->pid) {
-            if (took_ms)
-                *took_ms = now_ms() - t0;
-            fclose(sp->out);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        usleep(10000); /* polling a child's exit: there is no fd to wait on */
-    }
-    kill(sp->pid, SIGKILL);
-    waitpid(sp->pid, &status, 0);
-    fclose(sp->out);
-    return -1;
+    return 0;
 }
 
 /* An HTTP request over a plain (or TLS) socket; returns the status, body in out. */
@@ -241,7 +179,7 @@ static int player_step(player *p, int timeout_ms)
         return 0;
     pthread_mutex_lock(&p->lock);
     uint32_t fulls = p->cl.stats.full_snapshots;
-    int type = cl_receive(&p->cl, msg, len, now_ms());
+    int type = cl_receive(&p->cl, msg, len, check_now_ms());
     if (type == PROTO_SNAPSHOT) {
         if (p->cl.stats.full_snapshots > fulls && p->cl.stats.snapshots > p->cl.stats.full_snapshots)
             p->fulls_after_delta++;
@@ -251,7 +189,7 @@ static int player_step(player *p, int timeout_ms)
         if (p->inputs_left != 0) {
             if (p->inputs_left > 0)
                 p->inputs_left--;
-            cl_push_input(&p->cl, p->buttons_after ? 0 : p->buttons, (uint16_t)(p->snapshots * 97), now_ms());
+            cl_push_input(&p->cl, p->buttons_after ? 0 : p->buttons, (uint16_t)(p->snapshots * 97), check_now_ms());
             if (p->moving_left > 0 && --p->moving_left == 0)
                 p->buttons_after = 1;
             uint8_t out[64];
@@ -289,8 +227,8 @@ static uint32_t player_snapshots(player *p)
 /* Waits (serving the connection) until `n` snapshots have arrived. */
 static int player_wait_snapshots(player *p, uint32_t n, int timeout_ms)
 {
-    double end = now_ms() + timeout_ms;
-    while (p->snapshots < n && now_ms() < end)
+    double end = check_now_ms() + timeout_ms;
+    while (p->snapshots < n && check_now_ms() < end)
         if (player_step(p, 100) < 0)
             return -1;
     return p->snapshots >= n ? 0 : -1;
@@ -302,8 +240,8 @@ static int player_wait_snapshots(player *p, uint32_t n, int timeout_ms)
  * that prediction needed no correction on this lossless link. */
 static void case_play(const char *server)
 {
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server did not start");
     player p;
     CHECK(player_join(&p, sp.port, "tester") == 0, "join failed");
     CHECK(player_wait_snapshots(&p, 1, 3000) == 0, "no snapshot");
@@ -361,7 +299,7 @@ static void case_play(const char *server)
     printf("play: moved %.1f units, acked seq %u, %u snapshots, rtt %.2f ms, 0 corrections\n",
            best, p.cl.last_input_seq, p.snapshots, p.cl.stats.rtt_smooth_ms);
     wsc_close(&p.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 static int same_entities(const proto_snapshot *a, const proto_snapshot *b, int *bad_id)
@@ -381,8 +319,8 @@ static int same_entities(const proto_snapshot *a, const proto_snapshot *b, int *
 static void case_delta(const char *server)
 {
     const char *args[] = {"--npcs", "8", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
     player a, b;
     CHECK(player_join(&a, sp.port, "delta") == 0, "join a");
     a.log_cap = 400;
@@ -395,8 +333,8 @@ static void case_delta(const char *server)
     b.ack = 0;
     b.buttons = SIM_BTN_UP;
     pthread_create(&b.thread, NULL, player_thread, &b);
-    double end = now_ms() + 15000;
-    while ((player_snapshots(&a) < 300 || player_snapshots(&b) < 300) && now_ms() < end)
+    double end = check_now_ms() + 15000;
+    while ((player_snapshots(&a) < 300 || player_snapshots(&b) < 300) && check_now_ms() < end)
         usleep(20000); /* the threads do the work; this only watches counters */
     a.stop = b.stop = 1;
     pthread_join(a.thread, NULL);
@@ -427,7 +365,7 @@ static void case_delta(const char *server)
     free(b.log);
     wsc_close(&a.ws);
     wsc_close(&b.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 typedef struct bad_case {
@@ -455,8 +393,8 @@ static void run_bad_case(int port, const bad_case *bc, player *watcher)
     }
     wsc_send(&c, bc->opcode, bc->bytes, bc->len);
     int op;
-    double end = now_ms() + 3000;
-    while ((op = wsc_recv(&c, msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    double end = check_now_ms() + 3000;
+    while ((op = wsc_recv(&c, msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && check_now_ms() < end) {
     }
     CHECK(op == WS_CLOSE, "%s: connection not closed with a close frame (op %d)", bc->name, op);
     CHECK(c.close_code == bc->want_code, "%s: close code %u, want %u", bc->name, c.close_code, bc->want_code);
@@ -464,8 +402,8 @@ static void run_bad_case(int port, const bad_case *bc, player *watcher)
     wsc_close(&c);
     /* The honest player keeps receiving snapshots. */
     uint32_t before = player_snapshots(watcher);
-    end = now_ms() + 3000;
-    while (player_snapshots(watcher) < before + 10 && now_ms() < end)
+    end = check_now_ms() + 3000;
+    while (player_snapshots(watcher) < before + 10 && check_now_ms() < end)
         usleep(5000);
     CHECK(player_snapshots(watcher) >= before + 10, "%s: watcher stalled", bc->name);
     CHECK(watcher->closed == 0, "%s: watcher was disconnected", bc->name);
@@ -473,8 +411,8 @@ static void run_bad_case(int port, const bad_case *bc, player *watcher)
 
 static void case_bad_input(const char *server)
 {
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server did not start");
     player w;
     CHECK(player_join(&w, sp.port, "watcher") == 0, "join");
     w.buttons = SIM_BTN_RIGHT;
@@ -503,11 +441,11 @@ static void case_bad_input(const char *server)
         {"unknown buttons", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x80, 0, 0}, 13, 1002},
         {"garbage", 0, WS_BINARY, {0xde, 0xad, 0xbe, 0xef, 0x00, 0x11}, 6, 1002},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !g_failed; i++)
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !check_failures; i++)
         run_bad_case(sp.port, &cases[i], &w);
 
     /* A v2 client offers the old subprotocol: no upgrade at all. */
-    if (!g_failed) {
+    if (!check_failures) {
         wsc c;
         char err[128] = "";
         int rc = wsc_connect(&c, "127.0.0.1", sp.port, "tickwire.v2", err, sizeof err);
@@ -517,7 +455,7 @@ static void case_bad_input(const char *server)
     }
 
     /* Duplicates and stale inputs are ignored, not fatal: resend 1..3 after 1..5. */
-    if (!g_failed) {
+    if (!check_failures) {
         wsc c;
         char err[128];
         uint8_t msg[PROTO_MAX_SNAPSHOT];
@@ -531,8 +469,8 @@ static void case_bad_input(const char *server)
         m.count = 3;
         wsc_send(&c, WS_BINARY, in, proto_input_write(&m, in, sizeof in));
         uint32_t last_seq = 0;
-        double end = now_ms() + 3000;
-        while (last_seq < 5 && now_ms() < end) {
+        double end = check_now_ms() + 3000;
+        while (last_seq < 5 && check_now_ms() < end) {
             int op = wsc_recv(&c, msg, sizeof msg, &len, 200);
             CHECK(op != WS_CLOSE && op >= 0, "duplicate inputs closed the connection (%u)", c.close_code);
             proto_snapshot_header h;
@@ -549,7 +487,7 @@ static void case_bad_input(const char *server)
     CHECK(w.cl.stats.corrections == 0, "watcher had %u corrections", w.cl.stats.corrections);
     printf("bad_input: watcher received %u snapshots throughout, 0 corrections\n", w.snapshots);
     wsc_close(&w.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 /* A full match sends the next player to a new match; an empty one is freed
@@ -557,8 +495,8 @@ static void case_bad_input(const char *server)
 static void case_matches(const char *server)
 {
     const char *args[] = {"--match-size", "3", "--npcs", "1", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
     player p[3];
     for (int i = 0; i < 3; i++) {
         CHECK(player_join(&p[i], sp.port, "m") == 0, "join %d", i);
@@ -581,7 +519,7 @@ static void case_matches(const char *server)
            p[1].cl.welcome.match_id, p[2].cl.welcome.match_id);
     for (int i = 0; i < 3; i++)
         wsc_close(&p[i].ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 /* Value of the first sample line starting with `series` (name or name{labels}). */
@@ -625,8 +563,8 @@ static int prometheus_valid(const char *text, char *bad, size_t badlen)
 static void case_metrics(const char *server)
 {
     const char *args[] = {"--npcs", "2", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
     static char text[65536];
     char bad[512];
     CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
@@ -661,7 +599,7 @@ static void case_metrics(const char *server)
     CHECK(http_get(sp.port, "/metrics/x", text, sizeof text) == 404, "/metrics/x should be 404");
     printf("metrics: Prometheus text parses; connections, players, counters and bad-message reasons follow events\n");
     wsc_close(&p.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 /* Logs: one JSON object per line with time, level, event and fields. */
@@ -692,13 +630,13 @@ static void case_logs(const char *server)
     CHECK(fd >= 0, "mkstemp");
     close(fd);
     const char *args[] = {"--log-level", "info", "--resume-grace", "0", NULL};
-    server_proc sp = {.stderr_path = path};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, path) == 0, "server did not start");
     player p;
     CHECK(player_join(&p, sp.port, "quo%22te%5C") == 0, "join");
     CHECK(player_wait_snapshots(&p, 2, 3000) == 0, "snapshots");
     wsc_close(&p.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     FILE *f = fopen(path, "r");
     CHECK(f, "log file");
     char line[2048];
@@ -728,8 +666,8 @@ static void case_slow_reader(const char *server)
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
     close(fd);
-    server_proc sp = {.stderr_path = path};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, path) == 0, "server did not start");
     player w;
     CHECK(player_join(&w, sp.port, "watcher") == 0, "join");
     w.buttons = SIM_BTN_LEFT;
@@ -747,8 +685,8 @@ static void case_slow_reader(const char *server)
 
     /* Wait for the drop in the server's log (the event), bounded. */
     int dropped = 0;
-    double end = now_ms() + 20000;
-    while (!dropped && now_ms() < end) {
+    double end = check_now_ms() + 20000;
+    while (!dropped && check_now_ms() < end) {
         FILE *f = fopen(path, "r");
         char line[1024];
         while (f && fgets(line, sizeof line, f))
@@ -765,8 +703,8 @@ static void case_slow_reader(const char *server)
     CHECK(metric_value(text, "tickwire_snapshots_skipped_total") > 0, "skipped metric");
     /* Its connection is gone on the server's side (the kernel may still be
      * delivering what it had buffered to the slow socket). */
-    end = now_ms() + 5000;
-    while (metric_value(text, "tickwire_connections") != 1 && now_ms() < end) {
+    end = check_now_ms() + 5000;
+    while (metric_value(text, "tickwire_connections") != 1 && check_now_ms() < end) {
         usleep(50000);
         CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
     }
@@ -774,8 +712,8 @@ static void case_slow_reader(const char *server)
           metric_value(text, "tickwire_connections"));
     wsc_close(&slow);
     uint32_t before = player_snapshots(&w);
-    end = now_ms() + 3000;
-    while (player_snapshots(&w) < before + 30 && now_ms() < end)
+    end = check_now_ms() + 3000;
+    while (player_snapshots(&w) < before + 30 && check_now_ms() < end)
         usleep(5000);
     CHECK(player_snapshots(&w) >= before + 30 && w.closed == 0, "watcher stalled or closed");
     w.stop = 1;
@@ -785,7 +723,7 @@ static void case_slow_reader(const char *server)
     printf("slow_reader: dropped with reason logged; watcher got %u snapshots, 0 closes; missed ticks %g\n",
            w.snapshots, missed);
     wsc_close(&w.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     unlink(path);
 }
 
@@ -794,8 +732,8 @@ static void case_slow_reader(const char *server)
 static void case_limits(const char *server)
 {
     const char *args[] = {"--max-conns-per-ip", "4", "--allow-origin", "https://game.example.com", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
     player w;
     CHECK(player_join(&w, sp.port, "honest") == 0, "join");
     pthread_create(&w.thread, NULL, player_thread, &w);
@@ -859,8 +797,8 @@ static void case_limits(const char *server)
     }
     CHECK(wsc_write(&extra[0], flood, flood_len) == 0, "flood write");
     int op;
-    double end = now_ms() + 5000;
-    while ((op = wsc_recv(&extra[0], msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    double end = check_now_ms() + 5000;
+    while ((op = wsc_recv(&extra[0], msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && check_now_ms() < end) {
     }
     CHECK(op == WS_CLOSE && extra[0].close_code == PROTO_CLOSE_RATE_LIMIT, "flood: op %d code %u", op,
           extra[0].close_code);
@@ -869,8 +807,8 @@ static void case_limits(const char *server)
     wsc_close(&extra[0]);
 
     uint32_t before = player_snapshots(&w);
-    end = now_ms() + 3000;
-    while (player_snapshots(&w) < before + 30 && now_ms() < end)
+    end = check_now_ms() + 3000;
+    while (player_snapshots(&w) < before + 30 && check_now_ms() < end)
         usleep(5000);
     CHECK(player_snapshots(&w) >= before + 30 && w.closed == 0, "honest player stalled or closed");
     w.stop = 1;
@@ -881,7 +819,7 @@ static void case_limits(const char *server)
     CHECK(metric_value(text, "tickwire_connections_refused_total{reason=\"max_conns_per_ip\"}") == 1, "ip refusals");
     CHECK(metric_value(text, "tickwire_bad_messages_total{reason=\"rate_limit\"}") == 1, "rate limit");
     wsc_close(&w.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 /* Sends a JOIN on a new connection; returns the close code it got (0: it
@@ -897,8 +835,8 @@ static int join_outcome(int port, const char *token, char *reason, size_t rlen)
     size_t n = proto_join_write(token, NULL, buf, sizeof buf);
     wsc_send(&c, WS_BINARY, buf, n);
     int op, code = -1;
-    double end = now_ms() + 3000;
-    while ((op = wsc_recv(&c, buf, sizeof buf, &len, 200)) == 0 && now_ms() < end) {
+    double end = check_now_ms() + 3000;
+    while ((op = wsc_recv(&c, buf, sizeof buf, &len, 200)) == 0 && check_now_ms() < end) {
     }
     if (op == WS_BINARY && buf[0] == PROTO_WELCOME)
         code = 0;
@@ -920,8 +858,8 @@ static void case_auth(const char *server)
     CHECK(write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret), "write secret");
     close(fd);
     const char *args[] = {"--token-secret-file", secret_path, NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
 
     /* The documented way for scripts: tickwire-server mint-token. */
     char cmd[512], good[TOKEN_MAX_B64 + 2] = "";
@@ -971,13 +909,13 @@ static void case_auth(const char *server)
     uint8_t buf[256];
     size_t len;
     CHECK(wsc_connect(&quiet, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
-    double t0 = now_ms();
+    double t0 = check_now_ms();
     int op;
-    while ((op = wsc_recv(&quiet, buf, sizeof buf, &len, 500)) == 0 && now_ms() < t0 + 10000) {
+    while ((op = wsc_recv(&quiet, buf, sizeof buf, &len, 500)) == 0 && check_now_ms() < t0 + 10000) {
     }
     CHECK(op == WS_CLOSE && quiet.close_code == PROTO_CLOSE_JOIN_TIMEOUT, "silent client: op %d code %u", op,
           quiet.close_code);
-    printf("auth: no join for %.1f s -> close %u %s\n", (now_ms() - t0) / 1000, quiet.close_code, quiet.close_reason);
+    printf("auth: no join for %.1f s -> close %u %s\n", (check_now_ms() - t0) / 1000, quiet.close_code, quiet.close_reason);
     wsc_close(&quiet);
 
     /* With a secret configured the server does not hand out guest tokens. */
@@ -987,7 +925,7 @@ static void case_auth(const char *server)
     CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
     CHECK(metric_value(text, "tickwire_bad_messages_total{reason=\"auth\"}") == 6, "auth refusals %g",
           metric_value(text, "tickwire_bad_messages_total{reason=\"auth\"}"));
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     unlink(secret_path);
 }
 
@@ -1003,8 +941,8 @@ static int entity_flags(const player *p, int id)
 static void case_resume(const char *server)
 {
     const char *args[] = {"--resume-grace", "2", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
     player obs, p;
     CHECK(player_join(&obs, sp.port, "observer") == 0, "join");
     pthread_create(&obs.thread, NULL, player_thread, &obs);
@@ -1020,10 +958,10 @@ static void case_resume(const char *server)
     cl_disconnected(&p.cl);
     uint32_t offline_first = p.cl.next_seq;
     for (int k = 0; k < 20; k++)
-        cl_push_input(&p.cl, SIM_BTN_DOWN, 0, now_ms());
+        cl_push_input(&p.cl, SIM_BTN_DOWN, 0, check_now_ms());
     uint32_t offline_last = p.cl.next_seq - 1;
-    double end = now_ms() + 3000;
-    while (!(entity_flags(&obs, id) >= 0 && (entity_flags(&obs, id) & SIM_FLAG_DISCONNECTED)) && now_ms() < end)
+    double end = check_now_ms() + 3000;
+    while (!(entity_flags(&obs, id) >= 0 && (entity_flags(&obs, id) & SIM_FLAG_DISCONNECTED)) && check_now_ms() < end)
         usleep(10000);
     CHECK(entity_flags(&obs, id) & SIM_FLAG_DISCONNECTED, "observer does not see the player as disconnected");
 
@@ -1041,8 +979,8 @@ static void case_resume(const char *server)
     /* Resend what the server has not acknowledged, offline inputs included. */
     while ((n = cl_write_input(&p.cl, buf, sizeof buf)) > 0)
         wsc_send(&p.ws, WS_BINARY, buf, n);
-    end = now_ms() + 3000;
-    while (p.cl.last_input_seq < offline_last && now_ms() < end)
+    end = check_now_ms() + 3000;
+    while (p.cl.last_input_seq < offline_last && check_now_ms() < end)
         if (player_step(&p, 100) < 0)
             break;
     CHECK(p.cl.last_input_seq >= offline_last, "offline inputs %u..%u not applied (acked %u)", offline_first,
@@ -1069,8 +1007,8 @@ static void case_resume(const char *server)
     op = wsc_recv(&t, msg, sizeof msg, &len, 3000);
     CHECK(op == WS_BINARY && proto_welcome_read(msg, len, &tw) == PROTO_OK && tw.resumed && tw.player_id == id,
           "takeover: no resumed welcome (op %d)", op);
-    end = now_ms() + 3000;
-    while ((op = wsc_recv(&p.ws, msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    end = check_now_ms() + 3000;
+    while ((op = wsc_recv(&p.ws, msg, sizeof msg, &len, 200)) != WS_CLOSE && op >= 0 && check_now_ms() < end) {
     }
     CHECK(op == WS_CLOSE && p.ws.close_code == PROTO_CLOSE_REPLACED &&
           cl_close_action(p.ws.close_code) == CL_CLOSE_REPLACED, "takeover: old connection op %d code %u", op,
@@ -1082,16 +1020,16 @@ static void case_resume(const char *server)
 
     /* Away longer than the grace: the slot is freed and the token is dead. */
     wsc_close(&t);
-    end = now_ms() + 5000;
-    while (entity_flags(&obs, id) >= 0 && now_ms() < end)
+    end = check_now_ms() + 5000;
+    while (entity_flags(&obs, id) >= 0 && check_now_ms() < end)
         usleep(20000);
     CHECK(entity_flags(&obs, id) < 0, "held player not removed after the grace period");
     wsc c;
     CHECK(wsc_connect(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
     n = proto_join_write("", resume, buf, sizeof buf);
     wsc_send(&c, WS_BINARY, buf, n);
-    end = now_ms() + 3000;
-    while ((op = wsc_recv(&c, msg, sizeof msg, &len, 200)) == 0 && now_ms() < end) {
+    end = check_now_ms() + 3000;
+    while ((op = wsc_recv(&c, msg, sizeof msg, &len, 200)) == 0 && check_now_ms() < end) {
     }
     CHECK(op == WS_CLOSE && c.close_code == PROTO_CLOSE_RESUME_EXPIRED && cl_close_action(c.close_code) == CL_CLOSE_REJOIN,
           "late resume: op %d code %u", op, c.close_code);
@@ -1102,7 +1040,7 @@ static void case_resume(const char *server)
     pthread_join(obs.thread, NULL);
     CHECK(obs.closed == 0 && obs.cl.stats.corrections == 0, "observer disturbed");
     wsc_close(&obs.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 /* Sends raw bytes as one masked binary frame after a fresh JOIN; returns
@@ -1126,8 +1064,8 @@ static int attack_after_join(int port, const char *token, int opcode, const uint
     }
     wsc_send(&c, opcode, bytes, len);
     int op;
-    double end = now_ms() + 5000;
-    while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && now_ms() < end) {
+    double end = check_now_ms() + 5000;
+    while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && check_now_ms() < end) {
     }
     int code = op == WS_CLOSE ? c.close_code : -1;
     snprintf(reason, rlen, "%s", c.close_reason);
@@ -1145,7 +1083,7 @@ static void mint(const char *secret, const char *name, long ttl, char *out, size
     k.player_id = 1000 + g_nonce_counter;
     snprintf(k.name, sizeof k.name, "%s", name);
     k.expiry = (uint64_t)((long)time(NULL) + ttl);
-    uint64_t count = ++g_nonce_counter, salt = (uint64_t)getpid() << 32 ^ (uint64_t)now_ms();
+    uint64_t count = ++g_nonce_counter, salt = (uint64_t)getpid() << 32 ^ (uint64_t)check_now_ms();
     memcpy(k.nonce, &count, sizeof count); /* unique within the run */
     memcpy(k.nonce + 8, &salt, sizeof salt);
     token_mint(&k, (const uint8_t *)secret, strlen(secret), out, cap);
@@ -1182,23 +1120,22 @@ static void case_adversarial(const char *server)
     close(fd);
     const char *args[] = {"--token-secret-file", secret_path, "--npcs", "20", "--max-conns-per-ip", "40",
                           "--idle-timeout", "3", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
 
     /* The honest players. */
     char url[64];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d", sp.port);
-    pid_t bp = fork();
-    if (bp == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        freopen("/dev/null", "w", stdout);
-        execl(bots, bots, "--url", url, "--bots", "20", "--ramp", "1", "--duration", "30", "--behavior", "wander",
-              "--token-secret-file", secret_path, "--report", report, (char *)NULL);
-        _exit(127);
-    }
+    const char *bots_argv[] = {bots, "--url", url, "--bots", "20", "--ramp", "1", "--duration", "30",
+                               "--behavior", "wander", "--token-secret-file", secret_path, "--report", report,
+                               NULL};
+    spawn_proc bp;
+    char err[128];
+    CHECK(spawn_start(&bp, &(spawn_desc){.argv = bots_argv, .stdout_path = "/dev/null"}, err, sizeof err) == 0,
+          "%s", err);
     static char text[65536];
-    double end = now_ms() + 10000;
-    while (now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
+    double end = check_now_ms() + 10000;
+    while (check_now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
                               metric_value(text, "tickwire_players") < 20))
         usleep(100000);
     CHECK(metric_value(text, "tickwire_players") == 20, "honest bots did not all join");
@@ -1221,7 +1158,7 @@ static void case_adversarial(const char *server)
     EXPECT("replayed token", join_outcome(sp.port, tok, reason, sizeof reason), PROTO_CLOSE_TOKEN_REFUSED);
 
     wsc c;
-    char err[128] = "";
+    err[0] = '\0';
     reason[0] = '\0';
     int rc = wsc_connect_h(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, "Origin: https://evil.example\r\n", err,
                            sizeof err);
@@ -1263,8 +1200,8 @@ static void case_adversarial(const char *server)
         }
         wsc_write(&c, flood, fl);
         int op;
-        double e2 = now_ms() + 5000;
-        while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && now_ms() < e2) {
+        double e2 = check_now_ms() + 5000;
+        while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && check_now_ms() < e2) {
         }
         snprintf(reason, sizeof reason, "%s", c.close_reason);
         EXPECT("input flood", op == WS_CLOSE ? c.close_code : -1, PROTO_CLOSE_RATE_LIMIT);
@@ -1276,15 +1213,15 @@ static void case_adversarial(const char *server)
         wsc t;
         CHECK(wsc_open(&t, "127.0.0.1", sp.port, err, sizeof err) == 0, "%s", err);
         const char *req = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
-        double t0 = now_ms();
+        double t0 = check_now_ms();
         int closed = 0;
-        for (size_t i = 0; !closed && now_ms() < t0 + 15000; i = (i + 1) % strlen(req)) {
+        for (size_t i = 0; !closed && check_now_ms() < t0 + 15000; i = (i + 1) % strlen(req)) {
             if (wsc_write(&t, req + i, 1) < 0)
                 closed = 1;
             else if (wsc_fill(&t, 300) < 0) /* the server hung up (EOF) */
                 closed = 1;
         }
-        snprintf(reason, sizeof reason, "after %.1f s", (now_ms() - t0) / 1000);
+        snprintf(reason, sizeof reason, "after %.1f s", (check_now_ms() - t0) / 1000);
         EXPECT("headers trickled byte by byte", closed ? 0 : -1, 0);
         wsc_close(&t);
     }
@@ -1303,9 +1240,9 @@ static void case_adversarial(const char *server)
         CHECK(wsc_connect(&half, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
         mint(secret, "half", 60, tok, sizeof tok);
         wsc_send(&half, WS_BINARY, buf, proto_join_write(tok, NULL, buf, sizeof buf));
-        double t0 = now_ms();
+        double t0 = check_now_ms();
         double stalled = 0, idle = 0;
-        while (now_ms() < t0 + 20000) {
+        while (check_now_ms() < t0 + 20000) {
             http_get(sp.port, "/metrics", text, sizeof text);
             stalled = metric_value(text, "tickwire_clients_dropped_total{reason=\"send_stalled\"}");
             idle = metric_value(text, "tickwire_clients_dropped_total{reason=\"idle\"}");
@@ -1313,7 +1250,7 @@ static void case_adversarial(const char *server)
                 break;
             usleep(200000);
         }
-        snprintf(reason, sizeof reason, "send_stalled %g, idle %g, after %.1f s", stalled, idle, (now_ms() - t0) / 1000);
+        snprintf(reason, sizeof reason, "send_stalled %g, idle %g, after %.1f s", stalled, idle, (check_now_ms() - t0) / 1000);
         EXPECT("stops reading + half-open (drops)", (int)(stalled + idle), 2);
         wsc_close(&slow);
         wsc_close(&half);
@@ -1338,9 +1275,8 @@ static void case_adversarial(const char *server)
 #undef EXPECT
 
     /* The honest bots finish their run; read what they saw. */
-    int status = 0;
-    waitpid(bp, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bots exit status %d", status);
+    int status = spawn_wait(&bp, 60000); /* a 30 s run */
+    CHECK(status == 0, "bots exit status %d", status);
     FILE *f = fopen(report, "r");
     CHECK(f, "no bots report");
     static char json[1 << 20];
@@ -1353,7 +1289,7 @@ static void case_adversarial(const char *server)
     printf("adversarial: honest bots: %g connected at the end, snapshots %.2f%%, %g below 99%%, %g disconnects, "
            "%g corrections\n", conn, pct, below, disc, corr);
     CHECK(conn == 20 && pct >= 99.0 && below == 0 && disc == 0, "honest bots were hurt");
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     unlink(secret_path);
     unlink(report);
 }
@@ -1363,16 +1299,16 @@ static void case_adversarial(const char *server)
 static void case_leave(const char *server)
 {
     const char *args[] = {"--resume-grace", "30", "--snapshot-rate", "4", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
     player obs, p;
     CHECK(player_join(&obs, sp.port, "observer") == 0, "join");
     pthread_create(&obs.thread, NULL, player_thread, &obs);
     CHECK(player_join(&p, sp.port, "leaver") == 0, "join");
     CHECK(player_wait_snapshots(&p, 10, 3000) == 0, "snapshots");
     int id = p.cl.welcome.player_id;
-    double end = now_ms() + 3000;
-    while (entity_flags(&obs, id) < 0 && now_ms() < end)
+    double end = check_now_ms() + 3000;
+    while (entity_flags(&obs, id) < 0 && check_now_ms() < end)
         usleep(10000);
     CHECK(entity_flags(&obs, id) >= 0, "observer never saw the player");
     uint8_t bye[2] = {1000 >> 8, 1000 & 0xff};
@@ -1398,15 +1334,15 @@ static void case_leave(const char *server)
     obs.stop = 1;
     pthread_join(obs.thread, NULL);
     wsc_close(&obs.ws);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 /* --max-conns: past it, 503 before the upgrade; room again once one leaves. */
 static void case_max_conns(const char *server)
 {
     const char *args[] = {"--max-conns", "2", NULL};
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, args) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
     wsc c[3];
     char err[128] = "";
     CHECK(wsc_connect(&c[0], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "1st: %s", err);
@@ -1417,22 +1353,22 @@ static void case_max_conns(const char *server)
     wsc_close(&c[2]);
     wsc_close(&c[1]);
     static char text[65536];
-    double end = now_ms() + 3000; /* the server sees the close: watch its gauge */
-    while (now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
+    double end = check_now_ms() + 3000; /* the server sees the close: watch its gauge */
+    while (check_now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
                               metric_value(text, "tickwire_connections") != 1))
         usleep(20000);
     CHECK(wsc_connect(&c[2], "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "after a close: %s", err);
     CHECK(metric_value(text, "tickwire_connections_refused_total{reason=\"max_conns\"}") == 1, "refusal metric");
     wsc_close(&c[2]);
     wsc_close(&c[0]);
-    CHECK(server_stop(&sp, NULL) == 0, "server exit status");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
-    server_proc sp = {0};
-    CHECK(server_start(&sp, server, NULL) == 0, "server did not start");
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server did not start");
     player p[3];
     for (int i = 0; i < 3; i++) {
         CHECK(player_join(&p[i], sp.port, "s") == 0, "join");
@@ -1441,13 +1377,13 @@ static void case_shutdown(const char *server)
     double took;
     kill(sp.pid, SIGTERM);
     for (int i = 0; i < 3; i++) {
-        double end = now_ms() + 3000;
-        while (player_step(&p[i], 200) >= 0 && now_ms() < end) {
+        double end = check_now_ms() + 3000;
+        while (player_step(&p[i], 200) >= 0 && check_now_ms() < end) {
         }
         CHECK(p[i].closed == WS_CLOSE && p[i].ws.close_code == 1001, "client %d: closed %d code %u", i,
               p[i].closed, p[i].ws.close_code);
     }
-    int status = server_stop(&sp, &took);
+    int status = spawn_stop(&sp, 0, &took);
     for (int i = 0; i < 3; i++)
         wsc_close(&p[i].ws);
     CHECK(status == 0, "exit status %d", status);
@@ -1508,8 +1444,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
-            printf("%s: %s\n", cases[i].name, g_failed ? "FAILED" : "passed");
-            return g_failed;
+            printf("%s: %s\n", cases[i].name, check_failures ? "FAILED" : "passed");
+            return check_failures != 0;
         }
     }
     fprintf(stderr, "unknown case %s\n", argv[2]);
