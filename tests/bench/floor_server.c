@@ -3,8 +3,8 @@
  *
  * It speaks just enough of tickwire.v3 (docs/PROTOCOL.md): on JOIN it
  * answers a valid WELCOME (player id 0, an empty 2048 x 2048 map), then
- * every tick (60 Hz by default, a sul re-armed from an absolute deadline
- * exactly like server/net.c) it sends each joined client one SNAPSHOT of
+ * every tick (60 Hz by default, driven by server/tick_clock.c, the very
+ * clock the real server ticks with) it sends each joined client one SNAPSHOT of
  * --snapshot-bytes bytes. There is no simulation and no encoding: the
  * snapshot body is built once at startup (a full body with K entities whose
  * names pad it to the exact size, entity 0 being the client's own player so
@@ -28,8 +28,8 @@
 
 #include "parse.h"
 #include "proto.h"
+#include "tick_clock.h"
 
-#define MAX_CATCHUP_TICKS 4
 #define DEFAULT_SNAPSHOT_BYTES 300
 #define CLIENT_SNDBUF_BYTES (64 * 1024) /* as server/net.c */
 
@@ -51,14 +51,14 @@ typedef struct floor_server {
     size_t snapshot_bytes;
     int entities;
     struct lws_context *ctx;
-    lws_sorted_usec_list_t tick_sul;
-    lws_usec_t period_us, next_deadline;
+    tick_clock *clock;
+    tick_stats tick_stats;
     uint32_t tick;
     fsession *sessions;
     int nsessions, njoined;
     volatile sig_atomic_t stop;
-    uint64_t ticks, missed_ticks, snapshots_out, bytes_out, inputs_in;
-    struct lws_protocols protocols[3];
+    uint64_t snapshots_out, bytes_out, inputs_in;
+    struct lws_protocols protocols[4];
     uint8_t welcome[LWS_PRE + PROTO_MAX_WELCOME];
     size_t welcome_len;
     uint8_t snap[LWS_PRE + PROTO_MAX_SNAPSHOT]; /* header rewritten per send */
@@ -246,34 +246,14 @@ static int floor_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 /* ---- the tick ----------------------------------------------------------------------- */
 
-static void run_tick(floor_server *f)
+static void on_tick(void *user, int64_t now_us)
 {
-    f->ticks++;
+    (void)now_us;
+    floor_server *f = user;
     f->tick++;
     for (fsession *ss = f->sessions; ss; ss = ss->next)
         if (ss->joined)
             lws_callback_on_writable(ss->wsi);
-}
-
-static void tick_cb(lws_sorted_usec_list_t *sul)
-{
-    floor_server *f = lws_container_of(sul, floor_server, tick_sul);
-    lws_usec_t now = lws_now_usecs();
-    for (int n = 0; n < MAX_CATCHUP_TICKS && f->next_deadline <= now; n++) {
-        run_tick(f);
-        f->next_deadline += f->period_us;
-    }
-    if (f->next_deadline <= now) {
-        uint64_t lost = (uint64_t)((now - f->next_deadline) / f->period_us) + 1;
-        f->missed_ticks += lost;
-        f->next_deadline += (lws_usec_t)lost * f->period_us;
-    }
-    /* As server/net.c: lws 4.1.6 rounds poll()'s wait down to whole ms and
-     * spins on poll(0) through the rest, so wait whole ms plus 100 us. */
-    now = lws_now_usecs();
-    lws_usec_t wait = f->next_deadline - now;
-    wait = (wait > 0 ? (wait + 999) / 1000 * 1000 : 0) + 100;
-    lws_sul_schedule(f->ctx, 0, &f->tick_sul, tick_cb, wait);
 }
 
 /* ---- CLI and main ------------------------------------------------------------------- */
@@ -366,6 +346,7 @@ int main(int argc, char **argv)
         .rx_buffer_size = 128,
         .tx_packet_size = PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME,
     };
+    f->protocols[2] = tick_clock_protocol;
     lws_set_log_level(LLL_ERR, NULL);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -383,9 +364,11 @@ int main(int argc, char **argv)
         return 1;
     }
     f->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(f->ctx, "default"));
-    f->period_us = 1000000 / f->tick_rate;
-    f->next_deadline = lws_now_usecs() + f->period_us;
-    lws_sul_schedule(f->ctx, 0, &f->tick_sul, tick_cb, f->period_us);
+    f->clock = tick_clock_start(f->ctx, f->tick_rate, on_tick, f, &f->tick_stats);
+    if (!f->clock) {
+        fprintf(stderr, "tickwire-floor: out of memory\n");
+        return 1;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -402,12 +385,13 @@ int main(int argc, char **argv)
     while (!f->stop)
         if (lws_service(f->ctx, 0) < 0)
             break;
-    lws_sul_cancel(&f->tick_sul);
+    tick_clock_stop(f->clock);
     fprintf(stderr, "tickwire-floor: stop ticks=%llu missed_ticks=%llu snapshots_out=%llu "
             "bytes_out=%llu inputs_in=%llu\n",
-            (unsigned long long)f->ticks, (unsigned long long)f->missed_ticks,
+            (unsigned long long)f->tick_stats.ticks, (unsigned long long)f->tick_stats.missed_ticks,
             (unsigned long long)f->snapshots_out, (unsigned long long)f->bytes_out,
             (unsigned long long)f->inputs_in);
     lws_context_destroy(f->ctx);
+    tick_clock_free(f->clock);
     return 0;
 }
