@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "parse.h"
+#include "secret.h"
 #include "token.h"
 #include "sim.h"
 
@@ -49,19 +51,6 @@ void cli_usage(FILE *out, const char *prog)
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
-}
-
-static int parse_int(const char *flag, const char *v, long lo, long hi, int *out, char *err, size_t errlen)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end != '\0' || n < lo || n > hi) {
-        snprintf(err, errlen, "%s: '%s' is not a whole number in %ld..%ld", flag, v, lo, hi);
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
 }
 
 int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
@@ -204,25 +193,6 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     return CLI_OK;
 }
 
-int cli_read_secret(const char *path, uint8_t *out, size_t cap, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t n = fread(out, 1, cap, f);
-    int big = n == cap && fgetc(f) != EOF;
-    fclose(f);
-    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-        n--;
-    if (big || n < 16) {
-        snprintf(err, errlen, "%s: a token secret must be 16..%zu bytes", path, cap);
-        return -1;
-    }
-    return (int)n;
-}
-
 static void mint_usage(FILE *out, const char *prog)
 {
     fprintf(out,
@@ -282,7 +252,7 @@ int cli_mint_token(int argc, char **argv)
         return 2;
     }
     uint8_t secret[4096];
-    int slen = cli_read_secret(secret_path, secret, sizeof secret, err, sizeof err);
+    int slen = secret_read(secret_path, secret, sizeof secret, err, sizeof err);
     if (slen < 0) {
         fprintf(stderr, "%s mint-token: %s\n", argv[0], err);
         return 1;

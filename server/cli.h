@@ -42,8 +42,5 @@ void cli_usage(FILE *out, const char *prog);
 /* `tickwire-server mint-token ...`: prints a join token. Returns the exit
  * status. */
 int cli_mint_token(int argc, char **argv);
-/* Reads a token secret (at least 16 bytes; a trailing newline is not part
- * of it). Returns its length, or -1 with a message in err. */
-int cli_read_secret(const char *path, uint8_t *out, size_t cap, char *err, size_t errlen);
 
 #endif

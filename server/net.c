@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "proto.h"
+#include "secret.h"
 #include "tick_clock.h"
 
 #define HTTP_TIMEOUT_SECONDS 5    /* e.g. headers trickled byte by byte */
@@ -41,7 +42,7 @@ struct net_server {
     tick_clock *clock;
     volatile sig_atomic_t stop;
     int port;
-    uint8_t secret[4096];
+    uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
     struct lws_http_mount mount, metrics_mount, api_mount;
     lws_retry_bo_t keepalive;
@@ -246,7 +247,7 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
     for (int i = 0; i < cc.admission.n_origins; i++)
         cc.admission.origins[i] = cfg->origins[i];
     if (cfg->token_secret_file) {
-        int n = cli_read_secret(cfg->token_secret_file, s->secret, sizeof s->secret, err, errlen);
+        int n = secret_read(cfg->token_secret_file, s->secret, sizeof s->secret, err, errlen);
         if (n < 0)
             return NULL;
         cc.secret = s->secret;

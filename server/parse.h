@@ -1,14 +1,12 @@
-/* parse: numbers given as command-line flag values, for the test programs,
- * the bots and the bench floor. All or nothing: the whole value must be the
+/* parse: numbers given as command-line flag values, for tickwire-server,
+ * the test programs, the bots and the bench floor (library tw_args). All or nothing: the whole value must be the
  * number ("12", not "12abc" or ""), inside [lo, hi]; otherwise -1 and a
  * message that names the flag, the value and the range, e.g.
  *   --port: '70000' is not a whole number in 0..65535
  * for the caller to print before its usage.
- *
- * tickwire-server parses its own flags the same way (server/cli.c keeps its
- * own parse_int: the server does not link test code). */
-#ifndef TW_TEST_PARSE_H
-#define TW_TEST_PARSE_H
+ */
+#ifndef TW_PARSE_H
+#define TW_PARSE_H
 
 #include <stddef.h>
 
