@@ -57,19 +57,32 @@ static uint32_t ip_hash(const char *ip)
     return h;
 }
 
-/* The slot holding ip, or the empty slot where it would go. Deletion uses
- * backward-shift (no tombstones), so a probe stops at the first empty. */
-static uint32_t ip_slot(const admission *a, const char *ip)
+/* The table's key for ip: cut to what a slot holds, so an address is found
+ * again however long it was. "" (the transport could not tell) is a key
+ * like any other. */
+static const char *ip_key(const char *ip, char key[ADMISSION_IP_LEN])
 {
-    uint32_t mask = a->ip_cap - 1, i = ip_hash(ip) & mask;
-    while (a->ips[i].ip[0] && strcmp(a->ips[i].ip, ip) != 0)
+    size_t n = strnlen(ip, ADMISSION_IP_LEN - 1);
+    memcpy(key, ip, n);
+    key[n] = '\0';
+    return key;
+}
+
+/* The slot holding key, or the empty slot (count 0) where it would go.
+ * Deletion uses backward-shift (no tombstones), so a probe stops at the
+ * first empty. */
+static uint32_t ip_slot(const admission *a, const char *key)
+{
+    uint32_t mask = a->ip_cap - 1, i = ip_hash(key) & mask;
+    while (a->ips[i].count && strcmp(a->ips[i].ip, key) != 0)
         i = (i + 1) & mask;
     return i;
 }
 
 int admission_count(const admission *a, const char *ip)
 {
-    return a->ips[ip_slot(a, ip)].count;
+    char key[ADMISSION_IP_LEN];
+    return a->ips[ip_slot(a, ip_key(ip, key))].count;
 }
 
 int admission_check(const admission *a, const char *origin, const char *host, const char *ip)
@@ -90,13 +103,13 @@ int admission_status(int reason)
 
 int admission_add(admission *a, const char *ip)
 {
-    uint32_t i = ip_slot(a, ip);
-    if (!a->ips[i].ip[0]) {
+    char key[ADMISSION_IP_LEN];
+    uint32_t i = ip_slot(a, ip_key(ip, key));
+    if (!a->ips[i].count) {
         if (2 * (a->nips + 1) > a->ip_cap)
             return -1;
         a->nips++;
-        strncpy(a->ips[i].ip, ip, ADMISSION_IP_LEN - 1);
-        a->ips[i].ip[ADMISSION_IP_LEN - 1] = '\0';
+        memcpy(a->ips[i].ip, key, strlen(key) + 1);
     }
     a->ips[i].count++;
     a->conns++;
@@ -105,8 +118,9 @@ int admission_add(admission *a, const char *ip)
 
 void admission_remove(admission *a, const char *ip)
 {
-    uint32_t mask = a->ip_cap - 1, i = ip_slot(a, ip);
-    if (!a->ips[i].ip[0])
+    char key[ADMISSION_IP_LEN];
+    uint32_t mask = a->ip_cap - 1, i = ip_slot(a, ip_key(ip, key));
+    if (!a->ips[i].count)
         return;
     a->conns--;
     if (--a->ips[i].count > 0)
@@ -116,7 +130,7 @@ void admission_remove(admission *a, const char *ip)
     a->ips[i].ip[0] = '\0';
     a->ips[i].count = 0;
     a->nips--;
-    for (uint32_t j = (i + 1) & mask; a->ips[j].ip[0]; j = (j + 1) & mask) {
+    for (uint32_t j = (i + 1) & mask; a->ips[j].count; j = (j + 1) & mask) {
         uint32_t home = ip_hash(a->ips[j].ip) & mask;
         if (((j - home) & mask) >= ((j - i) & mask)) {
             a->ips[i] = a->ips[j];

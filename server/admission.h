@@ -24,8 +24,8 @@ typedef struct admission_config {
 } admission_config;
 
 typedef struct admission_ip {
-    char ip[ADMISSION_IP_LEN]; /* "" = empty slot */
-    int count;
+    char ip[ADMISSION_IP_LEN]; /* the address, cut to fit ("" when unknown) */
+    int count;                 /* 0 = empty slot */
 } admission_ip;
 
 typedef struct admission {

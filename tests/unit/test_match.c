@@ -1,0 +1,407 @@
+/* Unit tests for server/match.c: one match, driven directly.
+ *
+ * Slots: people take free slots (NPCs first, at creation), a full match
+ * refuses, a slot reused gets a new generation. Resume: a held player stays
+ * (flagged DISCONNECTED, not advancing) until its hold runs out or it is
+ * resumed by its token; NPCs are never found by a token. Inputs: seqs must
+ * be contiguous, duplicates are ignored, acks of snapshots never sent are
+ * refused; a player spends at most one step of banked credit per tick
+ * elapsed and at most SIM_MAX_STEPS_PER_TICK per tick. Snapshots: every
+ * tick_rate / snapshot_rate ticks, full without a usable ack, else a delta
+ * against the ack; clients sharing a baseline share one encode. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "match.h"
+
+static sim_map g_map;
+
+static int setup_map(void **state)
+{
+    (void)state;
+    memset(&g_map, 0, sizeof g_map);
+    g_map.width = 512;
+    g_map.height = 384;
+    g_map.nwalls = 1;
+    g_map.walls[0] = (sim_wall){200, 100, 260, 300};
+    return 0;
+}
+
+static match *make(int size, int npcs, int tick_rate, int snapshot_rate)
+{
+    match_config cfg = {(uint16_t)tick_rate, (uint16_t)snapshot_rate, size, npcs, 99};
+    match *m = match_create(5, &g_map, &cfg);
+    assert_non_null(m);
+    return m;
+}
+
+static void resume_of(int i, uint8_t out[PROTO_RESUME_LEN])
+{
+    memset(out, 0, PROTO_RESUME_LEN);
+    out[0] = (uint8_t)(i + 1);
+    out[PROTO_RESUME_LEN - 1] = 0xee;
+}
+
+static int join(match *m, int i)
+{
+    uint8_t r[PROTO_RESUME_LEN];
+    resume_of(i, r);
+    return match_player_join(m, "pat", (uint32_t)(100 + i), r);
+}
+
+static int send_inputs(match *m, int id, uint32_t first, int count, uint32_t ack)
+{
+    proto_input_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.first_seq = first;
+    msg.count = (uint8_t)count;
+    msg.ack_tick = ack;
+    for (int i = 0; i < count; i++)
+        msg.in[i].buttons = SIM_BTN_RIGHT;
+    const char *why = NULL;
+    int r = match_player_input(m, id, &msg, &why);
+    if (r)
+        assert_non_null(why);
+    return r;
+}
+
+static void test_create_with_npcs(void **state)
+{
+    (void)state;
+    match *m = make(4, 2, 10, 10);
+    assert_int_equal(m->id, 5);
+    assert_int_equal(m->npcs, 2);
+    assert_int_equal(m->humans, 0);
+    assert_true(m->players[0].used && m->players[0].npc);
+    assert_true(m->players[1].used && m->players[1].npc);
+    assert_false(m->players[2].used);
+    assert_string_equal(m->names.name[0], "npc-1");
+    assert_string_equal(m->names.name[1], "npc-2");
+    assert_int_equal(m->snap_interval, 1);
+    assert_int_equal(match_latest_snapshot_tick(m), 0);
+    match_destroy(m);
+    match_destroy(NULL);
+}
+
+static void test_join_until_full(void **state)
+{
+    (void)state;
+    match *m = make(3, 1, 10, 10);
+    assert_true(match_has_room(m));
+    assert_int_equal(join(m, 0), 1);
+    assert_int_equal(join(m, 1), 2);
+    assert_int_equal(m->humans, 2);
+    assert_false(match_has_room(m));
+    assert_int_equal(join(m, 2), -1);
+    assert_int_equal(m->humans, 2);
+    assert_int_equal(m->players[1].owner, 100);
+    assert_int_equal(m->players[2].owner, 101);
+    assert_string_equal(m->names.name[1], "pat");
+    /* A long name is cut to PROTO_MAX_NAME. */
+    match_player_leave(m, 2);
+    uint8_t r[PROTO_RESUME_LEN] = {0};
+    assert_int_equal(match_player_join(m, "abcdefghijklmnopqrstuvwxyz", 9, r), 2);
+    assert_int_equal(strlen(m->names.name[2]), PROTO_MAX_NAME);
+    match_destroy(m);
+}
+
+static void test_leave_and_reuse(void **state)
+{
+    (void)state;
+    match *m = make(2, 0, 10, 10);
+    assert_int_equal(join(m, 0), 0);
+    uint8_t gen = m->players[0].gen;
+    match_player_leave(m, 0);
+    assert_int_equal(m->humans, 0);
+    assert_false(m->players[0].used);
+    assert_int_equal(m->players[0].owner, 0);
+    match_player_leave(m, 0); /* twice: nothing more */
+    assert_int_equal(m->humans, 0);
+    uint8_t r[PROTO_RESUME_LEN];
+    resume_of(0, r);
+    assert_int_equal(match_player_find(m, r), -1);
+    assert_int_equal(join(m, 1), 0);
+    assert_int_not_equal(m->players[0].gen, gen); /* a delta re-adds, never morphs */
+    assert_int_equal(m->players[0].last_applied, 0);
+    match_destroy(m);
+}
+
+static void test_find_by_resume(void **state)
+{
+    (void)state;
+    match *m = make(4, 1, 10, 10);
+    assert_int_equal(join(m, 0), 1);
+    assert_int_equal(join(m, 1), 2);
+    uint8_t r[PROTO_RESUME_LEN];
+    resume_of(1, r);
+    assert_int_equal(match_player_find(m, r), 2);
+    resume_of(0, r);
+    assert_int_equal(match_player_find(m, r), 1);
+    r[7] ^= 1; /* one bit off */
+    assert_int_equal(match_player_find(m, r), -1);
+    resume_of(9, r);
+    assert_int_equal(match_player_find(m, r), -1);
+    /* The NPC's slot has an all-zero resume token: never found by it. */
+    uint8_t zero[PROTO_RESUME_LEN] = {0};
+    assert_int_equal(match_player_find(m, zero), -1);
+    match_destroy(m);
+}
+
+/* A held player stays, flagged DISCONNECTED and not moving, and is freed
+ * when its hold runs out. */
+static void test_hold_expires(void **state)
+{
+    (void)state;
+    match *m = make(2, 0, 10, 10);
+    int id = join(m, 0);
+    assert_int_equal(send_inputs(m, id, 1, 8, 0), 0);
+    match_tick(m);
+    match_player_hold(m, id, 5);
+    assert_int_equal(m->players[id].owner, 0);
+    assert_int_equal(m->players[id].held_until, m->world.tick + 5);
+    float x = m->world.players[id].pos[0];
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(match_tick(m), 1);
+        assert_true(m->ring[m->ring_head].present[id]);
+        assert_true(m->ring[m->ring_head].ent[id].flags & SIM_FLAG_DISCONNECTED);
+        assert_true(m->world.players[id].pos[0] == x); /* buffered inputs wait */
+    }
+    assert_int_equal(m->humans, 1);
+    assert_int_equal(m->expired_holds, 0);
+    match_tick(m);
+    match_tick(m);
+    assert_int_equal(m->humans, 0);
+    assert_int_equal(m->expired_holds, 1);
+    assert_false(m->players[id].used);
+    assert_false(m->ring[m->ring_head].present[id]);
+    match_destroy(m);
+}
+
+static void test_hold_then_resume(void **state)
+{
+    (void)state;
+    match *m = make(2, 0, 10, 10);
+    int id = join(m, 0);
+    for (int t = 0; t < 4; t++)
+        match_tick(m);
+    assert_int_equal(send_inputs(m, id, 1, 1, 4), 0);
+    assert_int_equal(m->players[id].acked_tick, 4);
+    match_player_hold(m, id, 50);
+    match_tick(m);
+    uint8_t r[PROTO_RESUME_LEN];
+    resume_of(0, r);
+    assert_int_equal(match_player_find(m, r), id); /* held players are found */
+    match_player_resume(m, id, 777);
+    assert_int_equal(m->players[id].owner, 777);
+    assert_int_equal(m->players[id].held_until, 0);
+    assert_int_equal(m->players[id].acked_tick, 0); /* next snapshot full */
+    match_tick(m);
+    assert_false(m->ring[m->ring_head].ent[id].flags & SIM_FLAG_DISCONNECTED);
+    for (int t = 0; t < 60; t++)
+        match_tick(m);
+    assert_true(m->players[id].used); /* the old hold no longer applies */
+    assert_int_equal(m->expired_holds, 0);
+    match_destroy(m);
+}
+
+static void test_input_rules(void **state)
+{
+    (void)state;
+    match *m = make(2, 0, 10, 10);
+    int id = join(m, 0);
+    /* Seqs start at 1; a gap is a violation. */
+    assert_int_equal(send_inputs(m, id, 2, 1, 0), -1);
+    assert_int_equal(send_inputs(m, id, 1, 3, 0), 0);
+    assert_int_equal(m->players[id].last_received, 3);
+    /* Overlap: seqs 2, 3 are duplicates and ignored; 4, 5 are new. */
+    assert_int_equal(send_inputs(m, id, 2, 4, 0), 0);
+    assert_int_equal(m->players[id].last_received, 5);
+    assert_int_equal(m->stats.inputs_ignored, 2);
+    assert_int_equal(send_inputs(m, id, 7, 1, 0), -1);
+    /* Ack of a snapshot that was never sent. */
+    assert_int_equal(send_inputs(m, id, 6, 1, 1), -1);
+    match_tick(m);
+    assert_int_equal(send_inputs(m, id, 6, 1, 1), 0);
+    assert_int_equal(m->players[id].acked_tick, 1);
+    /* An older ack does not move it back. */
+    assert_int_equal(send_inputs(m, id, 7, 1, 0), 0);
+    assert_int_equal(m->players[id].acked_tick, 1);
+    match_destroy(m);
+}
+
+/* Credit: one step per tick elapsed (banked up to MATCH_MAX_CREDIT), at
+ * most SIM_MAX_STEPS_PER_TICK spent per tick. */
+static void test_input_credit(void **state)
+{
+    (void)state;
+    match *m = make(2, 0, 10, 10);
+    int id = join(m, 0);
+    /* Running ahead: 8 inputs at once are spent one per tick. */
+    assert_int_equal(send_inputs(m, id, 1, 8, 0), 0);
+    for (int t = 1; t <= 8; t++) {
+        match_tick(m);
+        assert_int_equal(m->players[id].last_applied, (uint32_t)t);
+    }
+    match_tick(m);
+    assert_int_equal(m->players[id].last_applied, 8); /* no input: waits, invents none */
+    /* Late: after 20 idle ticks a burst of 16 is caught up 8 per tick. */
+    for (int t = 0; t < 20; t++)
+        match_tick(m);
+    assert_int_equal(send_inputs(m, id, 9, 8, 0), 0);
+    assert_int_equal(send_inputs(m, id, 17, 8, 0), 0);
+    match_tick(m);
+    assert_int_equal(m->players[id].last_applied, 8 + SIM_MAX_STEPS_PER_TICK);
+    match_tick(m);
+    assert_int_equal(m->players[id].last_applied, 24);
+    assert_int_equal(m->stats.inputs_applied, 24);
+    match_destroy(m);
+}
+
+/* More than MATCH_INPUT_BUF unapplied inputs: the oldest are dropped. */
+static void test_input_overflow(void **state)
+{
+    (void)state;
+    match *m = make(2, 0, 10, 10);
+    int id = join(m, 0);
+    uint32_t seq = 1;
+    for (int k = 0; k < 10; k++, seq += 8)
+        assert_int_equal(send_inputs(m, id, seq, 8, 0), 0);
+    assert_int_equal(m->players[id].last_received, 80);
+    assert_int_equal(m->players[id].inputs_dropped, 80 - MATCH_INPUT_BUF);
+    assert_int_equal(m->players[id].last_applied, 80 - MATCH_INPUT_BUF);
+    match_tick(m);
+    assert_int_equal(m->players[id].last_applied, 80 - MATCH_INPUT_BUF + 1);
+    match_destroy(m);
+}
+
+static void test_snapshot_interval(void **state)
+{
+    (void)state;
+    match *m = make(2, 1, 20, 5);
+    assert_int_equal(m->snap_interval, 4);
+    int snaps = 0;
+    for (int t = 1; t <= 40; t++) {
+        int s = match_tick(m);
+        assert_int_equal(s, t % 4 == 0);
+        snaps += s;
+        if (s)
+            assert_int_equal(match_latest_snapshot_tick(m), (uint32_t)t);
+    }
+    assert_int_equal(snaps, 10);
+    match_destroy(m);
+}
+
+static void test_welcome(void **state)
+{
+    (void)state;
+    match *m = make(8, 1, 20, 10);
+    int id = join(m, 3);
+    match_tick(m);
+    uint8_t buf[PROTO_MAX_WELCOME];
+    for (int resumed = 0; resumed < 2; resumed++) {
+        size_t n = match_welcome(m, id, resumed, buf, sizeof buf);
+        assert_true(n > 0);
+        proto_welcome w;
+        assert_int_equal(proto_welcome_read(buf, n, &w), PROTO_OK);
+        assert_int_equal(w.player_id, id);
+        assert_int_equal(w.match_id, 5);
+        assert_int_equal(w.tick_rate, 20);
+        assert_int_equal(w.snapshot_rate, 10);
+        assert_int_equal(w.max_players, 8);
+        assert_int_equal(w.server_tick, 1);
+        assert_int_equal(w.resumed, resumed);
+        assert_memory_equal(w.resume, m->players[id].resume, PROTO_RESUME_LEN);
+        assert_int_equal(w.map.nwalls, 1);
+    }
+    assert_int_equal(match_welcome(m, id, 0, buf, 10), 0); /* too small */
+    match_destroy(m);
+}
+
+/* Decodes a snapshot message; returns its header. */
+static proto_snapshot_header decode(const match *m, const uint8_t *buf, size_t n, const proto_snapshot *base,
+                                    proto_snapshot *out)
+{
+    proto_snapshot_header h;
+    assert_int_equal(proto_snapshot_header_read(buf, n, &h), PROTO_OK);
+    proto_names names;
+    memset(&names, 0, sizeof names);
+    out->tick = h.tick; /* dead reckoning from the baseline needs it */
+    assert_int_equal(proto_snapshot_body_read(base, out, &names, m->cfg.tick_rate, buf + PROTO_SNAPSHOT_HEADER_SIZE,
+                                              n - PROTO_SNAPSHOT_HEADER_SIZE),
+                     PROTO_OK);
+    return h;
+}
+
+static void test_snapshots_full_delta_cache(void **state)
+{
+    (void)state;
+    match *m = make(4, 1, 10, 10);
+    int a = join(m, 0), b = join(m, 1);
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    int full = -1;
+    assert_int_equal(match_snapshot(m, a, buf, sizeof buf, &full), 0); /* none yet */
+    match_tick(m);
+    size_t n = match_snapshot(m, a, buf, sizeof buf, &full);
+    assert_true(n > 0);
+    assert_int_equal(full, 1);
+    proto_snapshot s1;
+    proto_snapshot_header h = decode(m, buf, n, NULL, &s1);
+    assert_int_equal(h.tick, 1);
+    assert_int_equal(h.baseline_tick, 0);
+    assert_true(s1.present[0] && s1.present[a] && s1.present[b] && !s1.present[3]);
+    assert_memory_equal(&s1.ent[a], &m->ring[m->ring_head].ent[a], sizeof s1.ent[a]);
+    /* b has the same (no) baseline: served from the cache. */
+    uint64_t enc = m->stats.encodes;
+    assert_true(match_snapshot(m, b, buf, sizeof buf, &full) > 0);
+    assert_int_equal(m->stats.encodes, enc);
+    assert_int_equal(m->stats.encode_hits, 1);
+
+    /* a acks tick 1: its next snapshot is a delta on it, and decodes to the world. */
+    assert_int_equal(send_inputs(m, a, 1, 1, 1), 0);
+    match_tick(m);
+    match_tick(m);
+    n = match_snapshot(m, a, buf, sizeof buf, &full);
+    assert_int_equal(full, 0);
+    proto_snapshot s3;
+    h = decode(m, buf, n, &s1, &s3);
+    assert_int_equal(h.tick, 3);
+    assert_int_equal(h.baseline_tick, 1);
+    assert_int_equal(h.last_input_seq, 1);
+    for (int id = 0; id < 3; id++)
+        assert_memory_equal(&s3.ent[id], &m->ring[m->ring_head].ent[id], sizeof s3.ent[id]);
+    /* b acked nothing: full. */
+    assert_true(match_snapshot(m, b, buf, sizeof buf, &full) > 0);
+    assert_int_equal(full, 1);
+    assert_int_equal(m->stats.full_snapshots, 3);
+
+    /* An ack that has left the ring (older than PROTO_BASELINE_WINDOW snapshots): full. */
+    for (int t = 0; t < PROTO_BASELINE_WINDOW + 2; t++)
+        match_tick(m);
+    assert_true(match_snapshot(m, a, buf, sizeof buf, &full) > 0);
+    assert_int_equal(full, 1);
+    match_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_with_npcs),
+        cmocka_unit_test(test_join_until_full),
+        cmocka_unit_test(test_leave_and_reuse),
+        cmocka_unit_test(test_find_by_resume),
+        cmocka_unit_test(test_hold_expires),
+        cmocka_unit_test(test_hold_then_resume),
+        cmocka_unit_test(test_input_rules),
+        cmocka_unit_test(test_input_credit),
+        cmocka_unit_test(test_input_overflow),
+        cmocka_unit_test(test_snapshot_interval),
+        cmocka_unit_test(test_welcome),
+        cmocka_unit_test(test_snapshots_full_delta_cache),
+    };
+    return cmocka_run_group_tests(tests, setup_map, NULL);
+}
