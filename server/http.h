@@ -1,7 +1,10 @@
 /* http: the plain-HTTP side of the one port, for libwebsockets. Serves
- * exactly GET /metrics and (demo mode) POST /api/join from the core, and
- * asks the core's admission rules before every WebSocket upgrade. The
- * files under --web-root are served by an lws mount (net.c). */
+ * exactly GET /metrics and (demo mode) POST /api/join from the core.
+ * Before every WebSocket upgrade it checks the opening handshake
+ * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules;
+ * each refusal is answered with its status (400, 426, 403, 503), logged
+ * and counted. The files under --web-root are served by an lws mount
+ * (net.c). */
 #ifndef TW_HTTP_H
 #define TW_HTTP_H
 

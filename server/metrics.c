@@ -6,7 +6,9 @@
 
 static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malformed", "unexpected",
                                               "sequence", "rate_limit", "auth", "resume_expired"};
-static const char *const REF_LABELS[REF_N] = {"origin", "max_conns", "max_conns_per_ip"};
+static const char *const REF_LABELS[REF_N] = {"origin", "max_conns", "max_conns_per_ip", "method",
+                                              "http_version", "host", "upgrade", "connection", "key",
+                                              "ws_version", "subprotocol"};
 static const double TICK_LE[METRICS_TICK_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
                                                      0.004,   0.008,  0.016,   0.033,  0.1};
 

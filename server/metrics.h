@@ -15,8 +15,13 @@ typedef enum metrics_bad {
     BAD_N
 } metrics_bad;
 
-/* Why an upgrade was refused before the handshake. */
-typedef enum metrics_refused { REF_ORIGIN, REF_MAX_CONNS, REF_MAX_PER_IP, REF_N } metrics_refused;
+/* Why an upgrade was refused before the handshake: admission (origin,
+ * caps), then the opening handshake itself (handshake.h, RFC 6455 4.2.1). */
+typedef enum metrics_refused {
+    REF_ORIGIN, REF_MAX_CONNS, REF_MAX_PER_IP,
+    REF_METHOD, REF_HTTP_VERSION, REF_HOST, REF_UPGRADE, REF_CONNECTION, REF_KEY, REF_WS_VERSION, REF_SUBPROTOCOL,
+    REF_N
+} metrics_refused;
 
 #define METRICS_TICK_BUCKETS 11
 

@@ -7,6 +7,7 @@
  *
  *   test_server SERVER CASE [--tls CERT KEY]
  *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
+ *         limits auth resume adversarial leave max_conns handshake
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +26,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/sha1.h>
+#include <mbedtls/version.h>
 
 #include "check.h"
 #include "client.h"
@@ -1364,6 +1371,219 @@ static void case_max_conns(const char *server)
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
+/* ---- the opening handshake (RFC 6455 section 4.2) ---------------------------- */
+
+/* The value of header `name` (case-insensitive) in an HTTP answer, copied
+ * into out; NULL when absent. */
+static const char *answer_header(const char *answer, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    const char *end = strstr(answer, "\r\n\r\n");
+    for (const char *line = strstr(answer, "\r\n"); line && (!end || line < end); line = strstr(line + 2, "\r\n")) {
+        const char *h = line + 2;
+        if (strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
+            h += nl + 1;
+            h += strspn(h, " \t");
+            size_t n = strcspn(h, "\r\n");
+            snprintf(out, cap, "%.*s", (int)n, h);
+            return out;
+        }
+    }
+    return NULL;
+}
+
+/* Sends one raw request on a new connection; the answer (headers and any
+ * body) into out. Returns its status (0: no answer), with *closed set when
+ * the server then hung up. A 101 is read up to the end of its headers. */
+static int raw_request(int port, const char *request, char *out, size_t cap, int *closed)
+{
+    static wsc c;
+    char err[128];
+    *closed = 0;
+    out[0] = '\0';
+    if (wsc_open(&c, "127.0.0.1", port, err, sizeof err) < 0 || wsc_write(&c, request, strlen(request)) < 0) {
+        wsc_close(&c);
+        return 0;
+    }
+    double end = check_now_ms() + 3000;
+    int r = 0;
+    while (check_now_ms() < end && (r = wsc_fill(&c, 100)) >= 0) {
+        c.buf[c.len < sizeof c.buf ? c.len : sizeof c.buf - 1] = 0;
+        if (strncmp((char *)c.buf, "HTTP/1.1 101 ", 13) == 0 && strstr((char *)c.buf, "\r\n\r\n"))
+            break;
+    }
+    *closed = r < 0;
+    size_t len = c.len < cap - 1 ? c.len : cap - 1;
+    memcpy(out, c.buf, len);
+    out[len] = '\0';
+    wsc_close(&c);
+    int status = 0;
+    sscanf(out, "HTTP/1.%*d %d ", &status);
+    return status;
+}
+
+/* Sec-WebSocket-Accept for key (RFC 6455 4.2.2 step 5.4): base64 of the
+ * SHA-1 of the key and the protocol's GUID. */
+static void ws_accept(const char *key, char *out, size_t cap)
+{
+    char in[128];
+    unsigned char sha[20];
+    size_t olen = 0;
+    int n = snprintf(in, sizeof in, "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
+#if MBEDTLS_VERSION_MAJOR >= 3
+    mbedtls_sha1((const unsigned char *)in, (size_t)n, sha);
+#else
+    mbedtls_sha1_ret((const unsigned char *)in, (size_t)n, sha);
+#endif
+    if (mbedtls_base64_encode((unsigned char *)out, cap, &olen, sha, sizeof sha) != 0)
+        out[0] = '\0';
+}
+
+/* Every requirement of section 4.2.1 broken alone, sent raw: each refusal
+ * has its status (400; 426 with Sec-WebSocket-Version: 13 for a version;
+ * 403 for a foreign origin), a body naming the problem, Connection: close,
+ * a log line and a count by reason. A correct request gets 101 with the
+ * Sec-WebSocket-Accept computed here and the tickwire.v3 subprotocol. */
+static void case_handshake(const char *server)
+{
+    char log_path[] = "/tmp/tickwire-handshake-XXXXXX";
+    int fd = mkstemp(log_path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    const char *args[] = {"--log-format", "text", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, log_path) == 0, "server did not start");
+
+    /* The RFC's request; a case leaves out one header (drop) and may put
+     * a line in its place, or adds a line (drop NULL). */
+    static const char *const names[] = {"Host", "Upgrade", "Connection", "Sec-WebSocket-Key",
+                                        "Sec-WebSocket-Version", "Sec-WebSocket-Protocol"};
+    static const struct {
+        const char *name, *line, *drop, *put;
+        int status;
+        const char *header, *body, *reason; /* reason: the /metrics label counted, NULL none */
+    } cases[] = {
+        {"POST", "POST / HTTP/1.1", NULL, "Content-Length: 0", 400, NULL, "GET", "method"},
+        {"HTTP/1.0", "GET / HTTP/1.0", NULL, NULL, 400, NULL, "HTTP/1.1", "http_version"},
+        {"no Host", "GET / HTTP/1.1", "Host", NULL, 400, NULL, "Host", "host"},
+        {"no Upgrade", "GET / HTTP/1.1", "Upgrade", NULL, 400, NULL, "Upgrade", "upgrade"},
+        /* Answered by lws itself before any callback: not counted. */
+        {"Upgrade: foo", "GET / HTTP/1.1", "Upgrade", "Upgrade: foo", 403, NULL, NULL, NULL},
+        {"no Connection", "GET / HTTP/1.1", "Connection", NULL, 400, NULL, "Connection", "connection"},
+        {"Connection: keep-alive", "GET / HTTP/1.1", "Connection", "Connection: keep-alive", 400, NULL,
+         "Connection", "connection"},
+        {"Connection: up", "GET / HTTP/1.1", "Connection", "Connection: up", 400, NULL, "Connection", "connection"},
+        {"no key", "GET / HTTP/1.1", "Sec-WebSocket-Key", NULL, 400, NULL, "Sec-WebSocket-Key", "key"},
+        {"3-byte key", "GET / HTTP/1.1", "Sec-WebSocket-Key", "Sec-WebSocket-Key: AAAA", 400, NULL,
+         "Sec-WebSocket-Key", "key"},
+        {"17-byte key", "GET / HTTP/1.1", "Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZSE=", 400,
+         NULL, "Sec-WebSocket-Key", "key"},
+        {"version 8", "GET / HTTP/1.1", "Sec-WebSocket-Version", "Sec-WebSocket-Version: 8", 426,
+         "Sec-WebSocket-Version: 13", "13", "ws_version"},
+        {"no version", "GET / HTTP/1.1", "Sec-WebSocket-Version", NULL, 426, "Sec-WebSocket-Version: 13", "13",
+         "ws_version"},
+        {"foreign origin", "GET / HTTP/1.1", NULL, "Origin: http://evil.example.com", 403, NULL, "origin", "origin"},
+        {"tickwire.v2 only", "GET / HTTP/1.1", "Sec-WebSocket-Protocol", "Sec-WebSocket-Protocol: tickwire.v2", 400,
+         NULL, PROTO_SUBPROTOCOL, "subprotocol"},
+        {"no subprotocol", "GET / HTTP/1.1", "Sec-WebSocket-Protocol", NULL, 400, NULL, PROTO_SUBPROTOCOL,
+         "subprotocol"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[1024], answer[4096], v[128];
+        int n = snprintf(req, sizeof req, "%s\r\n", cases[i].line);
+        for (size_t h = 0; h < sizeof names / sizeof names[0]; h++) {
+            static const char *const values[] = {"127.0.0.1", "websocket", "Upgrade", "dGhlIHNhbXBsZSBub25jZQ==",
+                                                 "13", PROTO_SUBPROTOCOL};
+            if (cases[i].drop && strcmp(cases[i].drop, names[h]) == 0)
+                n += cases[i].put ? snprintf(req + n, sizeof req - (size_t)n, "%s\r\n", cases[i].put) : 0;
+            else
+                n += snprintf(req + n, sizeof req - (size_t)n, "%s: %s\r\n", names[h], values[h]);
+        }
+        if (!cases[i].drop && cases[i].put)
+            n += snprintf(req + n, sizeof req - (size_t)n, "%s\r\n", cases[i].put);
+        snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+        int closed, status = raw_request(sp.port, req, answer, sizeof answer, &closed);
+        printf("handshake: %-22s -> %.*s\n", cases[i].name, (int)strcspn(answer, "\r\n"), answer);
+        CHECK(status == cases[i].status, "%s: got '%.*s', want %d", cases[i].name, (int)strcspn(answer, "\r\n"),
+              answer, cases[i].status);
+        CHECK(closed, "%s: the server kept the connection open after refusing", cases[i].name);
+        const char *body = strstr(answer, "\r\n\r\n");
+        if (cases[i].body)
+            CHECK(body && strstr(body, cases[i].body), "%s: body does not name %s: %s", cases[i].name,
+                  cases[i].body, body ? body + 4 : "(none)");
+        if (cases[i].header) {
+            char want_name[64];
+            snprintf(want_name, sizeof want_name, "%.*s", (int)strcspn(cases[i].header, ":"), cases[i].header);
+            const char *got = answer_header(answer, want_name, v, sizeof v);
+            CHECK(got && strcmp(got, cases[i].header + strlen(want_name) + 2) == 0, "%s: header %s: got %s",
+                  cases[i].name, cases[i].header, got ? got : "(none)");
+        }
+        if (cases[i].reason) {
+            CHECK(strncmp(answer, "HTTP/1.1 ", 9) == 0, "%s: not an HTTP/1.1 status line", cases[i].name);
+            CHECK(answer_header(answer, "Connection", v, sizeof v) && strcasecmp(v, "close") == 0,
+                  "%s: no Connection: close", cases[i].name);
+            CHECK(answer_header(answer, "Content-Length", v, sizeof v) && body && atoi(v) == (int)strlen(body + 4),
+                  "%s: Content-Length does not match the body", cases[i].name);
+        }
+    }
+
+    /* Correct requests: a random key, and lists as browsers send them. */
+    static const struct {
+        const char *connection, *protocols;
+    } good[] = {{"Upgrade", PROTO_SUBPROTOCOL}, {"keep-alive, Upgrade", "tickwire.v2, " PROTO_SUBPROTOCOL}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        unsigned char raw[16];
+        char key[32], want[64], req[512], answer[4096], v[128];
+        size_t olen;
+        CHECK(getrandom(raw, sizeof raw, 0) == (ssize_t)sizeof raw, "getrandom");
+        CHECK(mbedtls_base64_encode((unsigned char *)key, sizeof key, &olen, raw, sizeof raw) == 0, "base64");
+        ws_accept(key, want, sizeof want);
+        snprintf(req, sizeof req,
+                 "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: %s\r\n"
+                 "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n"
+                 "Origin: http://localhost:%d\r\n\r\n",
+                 sp.port, good[i].connection, key, good[i].protocols, sp.port);
+        int closed, status = raw_request(sp.port, req, answer, sizeof answer, &closed);
+        printf("handshake: correct (%s) -> %.*s\n", good[i].protocols, (int)strcspn(answer, "\r\n"), answer);
+        CHECK(status == 101, "correct request: got '%.*s'", (int)strcspn(answer, "\r\n"), answer);
+        CHECK(answer_header(answer, "Upgrade", v, sizeof v) && strcasecmp(v, "websocket") == 0, "Upgrade: %s", v);
+        CHECK(answer_header(answer, "Connection", v, sizeof v) && strcasecmp(v, "Upgrade") == 0, "Connection: %s",
+              v);
+        CHECK(answer_header(answer, "Sec-WebSocket-Accept", v, sizeof v) && strcmp(v, want) == 0,
+              "Sec-WebSocket-Accept for %s: got %s, want %s", key, v, want);
+        CHECK(answer_header(answer, "Sec-WebSocket-Protocol", v, sizeof v) && strcmp(v, PROTO_SUBPROTOCOL) == 0,
+              "Sec-WebSocket-Protocol: %s", v);
+    }
+
+    /* Each refusal counted by reason, and logged with what was wrong. */
+    static char text[65536];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (!cases[i].reason || (i > 0 && cases[i - 1].reason && strcmp(cases[i - 1].reason, cases[i].reason) == 0))
+            continue;
+        int want = 0;
+        for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++)
+            want += cases[j].reason && strcmp(cases[j].reason, cases[i].reason) == 0;
+        char series[128];
+        snprintf(series, sizeof series, "tickwire_connections_refused_total{reason=\"%s\"}", cases[i].reason);
+        CHECK(metric_value(text, series) == want, "%s = %g, want %d", series, metric_value(text, series), want);
+    }
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    FILE *f = fopen(log_path, "r");
+    CHECK(f, "log file");
+    char line[1024];
+    int refuse = 0, v2 = 0;
+    while (fgets(line, sizeof line, f)) {
+        refuse += strstr(line, " refuse ") != NULL;
+        v2 += strstr(line, "reason=subprotocol value=\"tickwire.v2\"") != NULL;
+    }
+    fclose(f);
+    unlink(log_path);
+    CHECK(refuse == (int)(sizeof cases / sizeof cases[0]) - 1, "%d refuse lines", refuse);
+    CHECK(v2 == 1, "no refuse line names the tickwire.v2 offer");
+    printf("handshake: %d refusals logged and counted by reason; 101 with the right accept key\n", refuse);
+}
+
 /* SIGTERM: every client gets close 1001 and the process exits 0 in < 2 s. */
 static void case_shutdown(const char *server)
 {
@@ -1440,7 +1660,7 @@ int main(int argc, char **argv)
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}};
+                 {"max_conns", case_max_conns}, {"handshake", case_handshake}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
