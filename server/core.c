@@ -162,7 +162,7 @@ static void refuse(core *c, session *ss, metrics_bad r, uint16_t code, const cha
 /* ---- joining ------------------------------------------------------------------------ */
 
 /* Sends the WELCOME next and starts the session as player `pid` of `m`. */
-static void start_playing(core *c, session *ss, match *m, int pid, int resumed)
+static void start_playing(core *c, session *ss, match *m, int pid, int resumed, int64_t now_us)
 {
     waiting_unlink(c, ss);
     ss->m = m;
@@ -175,12 +175,16 @@ static void start_playing(core *c, session *ss, match *m, int pid, int resumed)
     ss->first_tick = resumed ? 0 : m->world.tick + 1;
     ss->progress_tick = m->world.tick;
     ss->rx_tick = m->world.tick;
+    /* A resumed client may bring the inputs it made while away at once
+     * (at most what the match buffers). */
+    session_start_claims(ss, m->players[pid].last_received,
+                         (uint32_t)c->cfg.tick_rate + (resumed ? MATCH_INPUT_BUF : 0), now_us);
     wake(c, ss);
 }
 
 /* JOIN with a resume token: the held (or still connected) player comes
  * back to this connection. Returns 1 when resumed, 0 when nobody has it. */
-static int try_resume(core *c, session *ss, const proto_join *j)
+static int try_resume(core *c, session *ss, const proto_join *j, int64_t now_us)
 {
     match *m = NULL;
     int pid = lobby_find_resume(&c->lobby, j->resume, &m);
@@ -197,7 +201,7 @@ static int try_resume(core *c, session *ss, const proto_join *j)
     /* A fresh resume token each time: one seen once is good only until the
      * player's next resume. */
     c->cfg.random(c->cfg.random_user, m->players[pid].resume, PROTO_RESUME_LEN);
-    start_playing(c, ss, m, pid, 1);
+    start_playing(c, ss, m, pid, 1, now_us);
     c->stats.resumes++;
     log_event(LOG_INFO, "resume", "peer=%s match=%u player=%d took_over=%d", ss->peer, m->id, pid, old != NULL);
     return 1;
@@ -208,7 +212,7 @@ static void refuse_token(core *c, session *ss, const char *why)
     refuse(c, ss, BAD_AUTH, PROTO_CLOSE_TOKEN_REFUSED, why);
 }
 
-static void on_join(core *c, session *ss, const uint8_t *buf, size_t len)
+static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_t now_us)
 {
     proto_join j;
     int err = proto_join_read(buf, len, &j);
@@ -216,7 +220,7 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len)
         refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
         return;
     }
-    if (j.has_resume && try_resume(c, ss, &j))
+    if (j.has_resume && try_resume(c, ss, &j, now_us))
         return;
     if (j.token_len == 0) {
         /* Not an attack: the hold ran out. The client gets a new token. */
@@ -253,21 +257,28 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len)
         close_session(c, ss, PROTO_CLOSE_SERVER_FULL, "server full");
         return;
     }
-    start_playing(c, ss, m, pid, 0);
+    start_playing(c, ss, m, pid, 0, now_us);
     c->stats.joins++;
     char qname[2 * PROTO_MAX_NAME + 1];
     log_event(LOG_INFO, "join", "peer=%s name=\"%s\" account=%llu match=%u player=%d humans=%d", ss->peer,
               log_quote(tc.name, qname, sizeof qname), (unsigned long long)tc.player_id, m->id, pid, m->humans);
 }
 
-static void on_message(core *c, session *ss, const uint8_t *buf, size_t len)
+static void refuse_rate(core *c, session *ss)
+{
+    refuse(c, ss, BAD_RATE, PROTO_CLOSE_RATE_LIMIT, "rate limit exceeded");
+}
+
+static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int64_t now_us)
 {
     int type = proto_peek_type(buf, len);
     if (ss->state == SESSION_AWAIT_JOIN) {
-        if (type != PROTO_JOIN)
+        if (!session_charge(ss, c->cfg.tick_rate, now_us))
+            refuse_rate(c, ss);
+        else if (type != PROTO_JOIN)
             refuse(c, ss, BAD_UNEXPECTED, 1002, "first message must be join");
         else
-            on_join(c, ss, buf, len);
+            on_join(c, ss, buf, len, now_us);
         return;
     }
     if (ss->state == SESSION_REPLACED)
@@ -284,6 +295,14 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len)
     int err = proto_input_read(buf, len, &msg);
     if (err) {
         refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
+        return;
+    }
+    /* New inputs are judged by the time they claim, repeats by the bucket;
+     * before anything is buffered. */
+    uint32_t newest = msg.first_seq + msg.count - 1;
+    if (newest <= ss->m->players[ss->pid].last_received ? !session_charge(ss, c->cfg.tick_rate, now_us)
+                                                         : !session_claims_ok(ss, newest, c->cfg.tick_rate, now_us)) {
+        refuse_rate(c, ss);
         return;
     }
     const char *why;
@@ -345,7 +364,7 @@ void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, si
         return; /* closing: the rest is not read */
     const uint8_t *msg;
     size_t n;
-    switch (session_receive(ss, data, len, pending, last, text, c->cfg.tick_rate, now_us, &msg, &n)) {
+    switch (session_receive(ss, data, len, pending, last, text, &msg, &n)) {
     case SESSION_RX_MORE:
         return;
     case SESSION_RX_TEXT:
@@ -354,15 +373,12 @@ void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, si
     case SESSION_RX_TOO_LARGE:
         refuse(c, ss, BAD_TOO_LARGE, 1009, "message too large");
         return;
-    case SESSION_RX_RATE:
-        refuse(c, ss, BAD_RATE, PROTO_CLOSE_RATE_LIMIT, "rate limit exceeded");
-        return;
     case SESSION_RX_MESSAGE:
         break;
     }
     if (ss->m)
         ss->rx_tick = ss->m->world.tick;
-    on_message(c, ss, msg, n);
+    on_message(c, ss, msg, n, now_us);
 }
 
 void core_conn_peer_close(core *c, uint32_t conn, int code)
@@ -449,7 +465,7 @@ void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
 
 /* After a snapshot: ask to write to each client; close the idle ones and
  * drop those whose socket has not drained for CORE_SEND_STALL_S. */
-static void after_snapshot(core *c, match *m)
+static void after_snapshot(core *c, match *m, uint32_t *deepest)
 {
     uint32_t stall = (uint32_t)(CORE_SEND_STALL_S * c->cfg.tick_rate);
     uint32_t idle = (uint32_t)(c->cfg.idle_timeout * c->cfg.tick_rate);
@@ -474,6 +490,10 @@ static void after_snapshot(core *c, match *m)
             push_action(c, CORE_ABORT, ss, PROTO_CLOSE_SLOW_READER, "not reading snapshots");
             continue;
         }
+        uint32_t depth = match_player_backlog(m, id);
+        metrics_backlog_observe(&c->stats, depth);
+        if (depth > *deepest)
+            *deepest = depth;
         /* The previous snapshot never went out: this one supersedes it. */
         if (ss->sent_tick && ss->sent_tick + m->snap_interval < latest)
             c->stats.snapshots_skipped++;
@@ -493,10 +513,14 @@ static void expire_joins(core *c, int64_t now_us)
 void core_tick(core *c, int64_t now_us)
 {
     lobby *l = &c->lobby;
+    uint32_t deepest = 0;
+    int snapped = 0;
     for (int i = l->nmatches - 1; i >= 0; i--) {
         match *m = l->matches[i];
-        if (match_tick(m))
-            after_snapshot(c, m);
+        if (match_tick(m)) {
+            after_snapshot(c, m, &deepest);
+            snapped = 1;
+        }
         if (m->expired_holds) {
             c->stats.holds_expired += (uint64_t)m->expired_holds;
             c->stats.leaves += (uint64_t)m->expired_holds;
@@ -505,8 +529,17 @@ void core_tick(core *c, int64_t now_us)
             lobby_close_if_empty(l, m);
         }
     }
+    if (snapped)
+        c->stats.backlog_max = deepest;
     if (c->waiting)
         expire_joins(c, now_us);
+}
+
+void core_ticks_missed(core *c, uint32_t ticks)
+{
+    for (int i = 0; i < c->lobby.nmatches; i++)
+        match_credit(c->lobby.matches[i], ticks);
+    log_event(LOG_WARN, "stall_credit", "missed_ticks=%u matches=%d", ticks, c->lobby.nmatches);
 }
 
 void core_shutdown(core *c)

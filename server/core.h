@@ -102,6 +102,11 @@ void core_conn_closed(core *c, uint32_t conn, int64_t now_us);
 /* Runs one tick of every match; asks to write to their clients after a
  * snapshot; closes idle, choked and join-timed-out sessions. */
 void core_tick(core *c, int64_t now_us);
+/* The clock skipped `ticks` ticks (the process stalled): every playing
+ * person is credited that much time, up to MATCH_MAX_CREDIT steps, so the
+ * inputs their clients kept sending meanwhile are caught up within a few
+ * ticks (SIM_MAX_STEPS_PER_TICK each) instead of queueing for good. */
+void core_ticks_missed(core *c, uint32_t ticks);
 /* Closes every session with 1001; new ones are closed at once. */
 void core_shutdown(core *c);
 

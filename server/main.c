@@ -28,6 +28,14 @@ static void raise_fd_limit(void)
     }
 }
 
+/* A start-up failure: one line in the chosen log format, exit status 1. */
+static int start_failed(const char *what, const char *why)
+{
+    char q[512];
+    log_event(LOG_ERROR, "start_failed", "what=%s reason=\"%s\"", what, log_quote(why, q, sizeof q));
+    return 1;
+}
+
 static void on_signal(int sig)
 {
     if (g_server)
@@ -58,21 +66,15 @@ int main(int argc, char **argv)
         cfg.seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
     }
 
-    if (cfg.tls_cert && tls_check_files(cfg.tls_cert, cfg.tls_key, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: tls: %s\n", argv[0], err);
-        return 1;
-    }
+    if (cfg.tls_cert && tls_check_files(cfg.tls_cert, cfg.tls_key, err, sizeof err) < 0)
+        return start_failed("tls", err);
     raise_fd_limit();
     sim_map map;
-    if (map_load(cfg.map_path, &map, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: map: %s\n", argv[0], err);
-        return 1;
-    }
+    if (map_load(cfg.map_path, &map, err, sizeof err) < 0)
+        return start_failed("map", err);
     net_server *s = net_server_create(&cfg, &map, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "%s: %s\n", argv[0], err);
-        return 1;
-    }
+    if (!s)
+        return start_failed("listen", err);
     g_server = s;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -89,8 +89,13 @@ int map_load(const char *path, sim_map *out, char *err, size_t errlen)
     }
     char text[16384];
     size_t n = fread(text, 1, sizeof text - 1, f);
-    int too_big = !feof(f);
+    int failed = ferror(f), too_big = !feof(f);
+    int e = errno;
     fclose(f);
+    if (failed) { /* e.g. a directory: "Is a directory" */
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -1;
+    }
     if (too_big) {
         snprintf(err, errlen, "%s: larger than %zu bytes", path, sizeof text - 1);
         return -1;

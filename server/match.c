@@ -190,6 +190,22 @@ static void take_snapshot(match *m)
     m->cache_used = 0;
 }
 
+void match_credit(match *m, uint32_t ticks)
+{
+    for (int id = 0; id < m->cfg.size; id++) {
+        match_player *p = &m->players[id];
+        if (!p->used || p->npc || p->held_until)
+            continue;
+        p->credit = ticks >= MATCH_MAX_CREDIT - p->credit ? MATCH_MAX_CREDIT : p->credit + ticks;
+    }
+}
+
+uint32_t match_player_backlog(const match *m, int id)
+{
+    const match_player *p = &m->players[id];
+    return p->last_received - p->last_applied;
+}
+
 int match_tick(match *m)
 {
     sim_tick_inputs *in = &m->step_inputs;

@@ -110,6 +110,13 @@ int match_has_room(const match *m);
  * violation with the reason in *why (the connection should be closed). */
 int match_player_input(match *m, int id, const proto_input_msg *msg, const char **why);
 
+/* Time the match could not tick (the server stalled): each person playing
+ * (not held) earns `ticks` steps of credit, up to MATCH_MAX_CREDIT, as if
+ * those ticks had run. O(players). */
+void match_credit(match *m, uint32_t ticks);
+/* Inputs buffered and not yet applied for player id: its queue depth. */
+uint32_t match_player_backlog(const match *m, int id);
+
 /* Runs one tick. Returns 1 when it took a snapshot. O(players). */
 int match_tick(match *m);
 

@@ -12,6 +12,17 @@ static const char *const REF_LABELS[REF_N] = {"origin", "max_conns", "max_conns_
 static const double TICK_LE[METRICS_TICK_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
                                                      0.004,   0.008,  0.016,   0.033,  0.1};
 
+static const uint32_t BACKLOG_LE[METRICS_BACKLOG_BUCKETS] = {0, 1, 2, 4, 8, 16, 32, 64};
+
+void metrics_backlog_observe(metrics *m, uint32_t depth)
+{
+    int b = 0;
+    while (b < METRICS_BACKLOG_BUCKETS && depth > BACKLOG_LE[b])
+        b++;
+    m->backlog_hist[b]++;
+    m->backlog_sum += depth;
+}
+
 const char *metrics_bad_label(metrics_bad r)
 {
     return r < BAD_N ? BAD_LABELS[r] : "?";
@@ -88,6 +99,20 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_metric(&t, "tickwire_tick_rate_hz", "gauge", "Configured tick rate.", g->tick_rate);
     tb_metric(&t, "tickwire_snapshot_rate_hz", "gauge", "Configured snapshot rate.", g->snapshot_rate);
     render_ticks(&t, &m->tick);
+    tb_printf(&t, "# HELP tickwire_input_queue_depth Inputs received and not yet applied, per person, at each snapshot.\n"
+                  "# TYPE tickwire_input_queue_depth histogram\n");
+    uint64_t cum = 0;
+    for (int b = 0; b <= METRICS_BACKLOG_BUCKETS; b++) {
+        cum += m->backlog_hist[b];
+        if (b < METRICS_BACKLOG_BUCKETS)
+            tb_printf(&t, "tickwire_input_queue_depth_bucket{le=\"%u\"} %llu\n", BACKLOG_LE[b], (unsigned long long)cum);
+        else
+            tb_printf(&t, "tickwire_input_queue_depth_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    tb_printf(&t, "tickwire_input_queue_depth_sum %llu\ntickwire_input_queue_depth_count %llu\n",
+              (unsigned long long)m->backlog_sum, (unsigned long long)cum);
+    tb_metric(&t, "tickwire_input_queue_depth_max", "gauge", "Deepest input queue at the latest snapshot.",
+              m->backlog_max);
     tb_metric(&t, "tickwire_snapshot_messages_total", "counter", "Snapshot messages sent.", (double)m->snapshots_out);
     tb_metric(&t, "tickwire_snapshot_bytes_total", "counter", "Snapshot payload bytes sent.",
               (double)m->snapshot_bytes_out);

@@ -24,6 +24,7 @@ typedef enum metrics_refused {
 } metrics_refused;
 
 #define METRICS_TICK_BUCKETS 11
+#define METRICS_BACKLOG_BUCKETS 8
 
 /* Filled by the tick clock: how long each tick's work took, and the ticks
  * it could not run on time. */
@@ -40,6 +41,12 @@ typedef struct metrics {
     uint64_t bad[BAD_N];
     uint64_t refused[REF_N];
     uint64_t holds, resumes, holds_expired, tokens_minted;
+    /* Input queue depth (inputs received, not yet applied) of each person
+     * playing, sampled at every snapshot: a lasting backlog is latency
+     * that everyone else sees. */
+    uint64_t backlog_hist[METRICS_BACKLOG_BUCKETS + 1];
+    uint64_t backlog_sum;
+    uint32_t backlog_max;  /* deepest queue at the latest snapshot tick */
 } metrics;
 
 /* Gauges read at render time. */
@@ -55,6 +62,9 @@ const char *metrics_refused_label(metrics_refused r);
 
 /* Adds one tick that took `seconds` of a `period_s` budget. */
 void tick_stats_observe(tick_stats *t, double seconds, double period_s);
+
+/* Adds one player's input queue depth to the histogram. */
+void metrics_backlog_observe(metrics *m, uint32_t depth);
 
 /* Writes the exposition text into buf (NUL-terminated, cut at cap).
  * Returns its length. O(1): a fixed set of series. */

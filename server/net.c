@@ -6,12 +6,16 @@
 #include "net.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -183,15 +187,78 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     }
 }
 
-static void on_tick(void *user, int64_t now_us)
+static void on_tick(void *user, int64_t now_us, uint32_t missed)
 {
     net_server *s = user;
     core_set_unix_time(s->core, (uint64_t)time(NULL));
+    if (missed)
+        core_ticks_missed(s->core, missed);
     core_tick(s->core, now_us);
     flush_actions(s);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
+
+/* libwebsockets' own log lines go through ours (JSON when JSON is chosen). */
+static void lws_log_emit(int level, const char *line)
+{
+    char text[512], q[1024];
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    /* lws prefixes "[date] E: "; keep what follows. */
+    const char *msg = line;
+    const char *tag = strstr(line, ": ");
+    if (line[0] == '[' && tag && (size_t)(tag - line) < n)
+        msg = tag + 2;
+    snprintf(text, sizeof text, "%.*s", (int)(n - (size_t)(msg - line)), msg);
+    log_event(level & LLL_ERR ? LOG_ERROR : level & LLL_WARN ? LOG_WARN : LOG_DEBUG, "lws", "msg=\"%s\"",
+              log_quote(text, q, sizeof q));
+}
+
+/* Binds host:port once before lws does, so a failure is reported with its
+ * real cause (lws logs a line and goes on with nothing listening). */
+static int check_listen(const char *host, int port, char *err, size_t errlen)
+{
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = strchr(host, ':') ? AF_INET6 : AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &ai);
+    if (rc) {
+        snprintf(err, errlen, "cannot listen on %s:%d: --host %s: %s", host, port, host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s:%d: %s%s", host, port, strerror(e),
+                 e == EACCES && port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : "");
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    close(fd);
+    freeaddrinfo(ai);
+    return 0;
+}
+
+/* A web root without index.html serves no page: say so at start-up. */
+static void check_web_root(const char *root)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/index.html", root);
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
+        log_event(LOG_WARN, "web_root", "path=\"%s\" reason=\"not a directory: the demo page will not be served\"", root);
+    else if (stat(path, &st) != 0)
+        log_event(LOG_WARN, "web_root", "path=\"%s\" reason=\"no index.html: the demo page will not be served\"", root);
+}
 
 static void init_protocols(net_server *s, const tw_config *cfg)
 {
@@ -271,11 +338,17 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
         free(s);
         return NULL;
     }
+    if (check_listen(cfg->host, cfg->port, err, errlen) < 0) {
+        core_destroy(s->core);
+        free(s);
+        return NULL;
+    }
+    check_web_root(cfg->web_root);
     init_protocols(s, cfg);
     /* Ping a connection quiet for 5 s, hang up after 15 s without a valid
      * frame: half-open connections are reaped. */
     s->keepalive = (lws_retry_bo_t){.secs_since_valid_ping = 5, .secs_since_valid_hangup = 15};
-    lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, NULL);
+    lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log_emit);
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -308,6 +381,12 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *er
         return NULL;
     }
     s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
+    if (s->port <= 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d (libwebsockets opened no listening socket)", cfg->host,
+                 cfg->port);
+        net_server_destroy(s);
+        return NULL;
+    }
     s->clock = tick_clock_start(s->ctx, cfg->tick_rate, on_tick, s, &core_metrics(s->core)->tick);
     if (!s->clock) {
         snprintf(err, errlen, "out of memory");

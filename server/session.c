@@ -28,30 +28,37 @@ static double refill(double tokens, double dt, double rate, double burst)
     return t < burst ? t : burst;
 }
 
-/* Charges one message of len bytes; 0 when either bucket runs dry. */
-static int rate_ok(session *ss, size_t len, int tick_rate, int64_t now_us)
+int session_charge(session *ss, int tick_rate, int64_t now_us)
 {
-    const double msg_rate = 2.0 * tick_rate, msg_burst = tick_rate;
-    const double byte_rate = (double)tick_rate * PROTO_MAX_CLIENT_MSG, byte_burst = 2 * byte_rate;
+    const double rate = 2.0 * tick_rate, burst = tick_rate;
     if (!ss->bucket_started) {
         ss->bucket_started = 1;
-        ss->msg_tokens = msg_burst;
-        ss->byte_tokens = byte_burst;
+        ss->msg_tokens = burst;
     } else {
         double dt = (double)(now_us - ss->bucket_us) * 1e-6;
-        if (dt < 0)
-            dt = 0;
-        ss->msg_tokens = refill(ss->msg_tokens, dt, msg_rate, msg_burst);
-        ss->byte_tokens = refill(ss->byte_tokens, dt, byte_rate, byte_burst);
+        ss->msg_tokens = refill(ss->msg_tokens, dt > 0 ? dt : 0, rate, burst);
     }
     ss->bucket_us = now_us;
     ss->msg_tokens -= 1.0;
-    ss->byte_tokens -= (double)len;
-    return ss->msg_tokens >= 0.0 && ss->byte_tokens >= 0.0;
+    return ss->msg_tokens >= 0.0;
+}
+
+void session_start_claims(session *ss, uint32_t seq_base, uint32_t slack, int64_t now_us)
+{
+    ss->seq_base = seq_base;
+    ss->claim_slack = slack;
+    ss->play_start_us = now_us;
+}
+
+int session_claims_ok(const session *ss, uint32_t newest_seq, int tick_rate, int64_t now_us)
+{
+    int64_t played_us = now_us > ss->play_start_us ? now_us - ss->play_start_us : 0;
+    uint64_t allowed = (uint64_t)played_us * (uint64_t)tick_rate / 1000000u + ss->claim_slack;
+    return (uint64_t)(newest_seq - ss->seq_base) <= allowed;
 }
 
 session_rx session_receive(session *ss, const uint8_t *data, size_t len, size_t pending, int last, int text,
-                           int tick_rate, int64_t now_us, const uint8_t **msg, size_t *msg_len)
+                           const uint8_t **msg, size_t *msg_len)
 {
     if (text)
         return SESSION_RX_TEXT;
@@ -65,7 +72,5 @@ session_rx session_receive(session *ss, const uint8_t *data, size_t len, size_t 
     *msg = ss->rx;
     *msg_len = ss->rx_len;
     ss->rx_len = 0;
-    if (!rate_ok(ss, *msg_len, tick_rate, now_us))
-        return SESSION_RX_RATE;
     return SESSION_RX_MESSAGE;
 }

@@ -2,10 +2,16 @@
  * AWAIT_JOIN (a JOIN must come within SESSION_JOIN_TIMEOUT_S), PLAYING
  * (one player of one match), REPLACED (its player resumed on another
  * connection; closing). A session that is closing ignores what else
- * arrives. What a session may receive is bounded here: message size by
- * state, and two token buckets (messages at twice the tick rate with one
- * second of burst, bytes at the tick rate times PROTO_MAX_CLIENT_MSG with two
- * seconds of burst; an honest client sends one small input per tick).
+ * arrives. What a session may send is bounded here: message size by state
+ * (PROTO_MAX_JOIN_MSG, then PROTO_MAX_CLIENT_MSG), and its rate two ways:
+ *  - inputs are judged by what they claim, not by when they arrive: the
+ *    new input seqs a session brings may not run ahead of the time it has
+ *    been playing (one per tick) by more than its slack. Inputs a client
+ *    sent while the server stalled arrive at once and are still on time;
+ *    a flood of new inputs is not.
+ *  - every other message (a JOIN, an input that repeats only seqs already
+ *    received) draws on a token bucket: twice the tick rate, one second of
+ *    burst. An honest client sends one input per tick, each with a new seq.
  *
  * Pure state: time comes in as a parameter; the core owns the pool. */
 #ifndef TW_SESSION_H
@@ -40,9 +46,12 @@ typedef struct session {
     uint32_t progress_tick;    /* match tick of the last send (or join) */
     uint32_t rx_tick;          /* match tick of the last message received */
     int64_t opened_us;
-    int64_t bucket_us;         /* last refill of the rate buckets */
-    uint8_t bucket_started;    /* 0: the buckets start full at the first message */
-    double msg_tokens, byte_tokens;
+    int64_t bucket_us;         /* last refill of the message bucket */
+    uint8_t bucket_started;    /* 0: the bucket starts full at the first charge */
+    double msg_tokens;
+    int64_t play_start_us;     /* PLAYING since (for the input claims) */
+    uint32_t seq_base;         /* the player's newest input seq when this session took it */
+    uint32_t claim_slack;      /* seqs it may claim beyond elapsed ticks */
     struct session *next_waiting, *prev_waiting; /* AWAIT_JOIN list, for the join timeout */
     char peer[SESSION_PEER_LEN]; /* address:port, for logs */
     char ip[SESSION_IP_LEN];     /* address, for the per-address cap */
@@ -56,7 +65,6 @@ typedef enum session_rx {
     SESSION_RX_MESSAGE,     /* *msg, *len hold one whole message */
     SESSION_RX_TEXT,        /* a text frame: refused (1003) */
     SESSION_RX_TOO_LARGE,   /* over the state's limit: refused (1009) */
-    SESSION_RX_RATE,        /* over a rate bucket: refused (4004) */
 } session_rx;
 
 void session_init(session *ss, uint32_t handle, void *transport, const char *peer, const char *ip,
@@ -64,10 +72,20 @@ void session_init(session *ss, uint32_t handle, void *transport, const char *pee
 
 /* Adds one received part: `len` bytes, `pending` more bytes known to follow
  * in this frame, `last` when the message ends with it. The size limit is
- * checked against everything known so far (before the rest arrives). A
- * whole message is charged to the rate buckets at `tick_rate`. */
+ * checked against everything known so far (before the rest arrives). */
 session_rx session_receive(session *ss, const uint8_t *data, size_t len, size_t pending, int last, int text,
-                           int tick_rate, int64_t now_us, const uint8_t **msg, size_t *msg_len);
+                           const uint8_t **msg, size_t *msg_len);
+
+/* Charges one message that brought no new input to the bucket. Returns 0
+ * when the bucket is dry (refuse with 4004). */
+int session_charge(session *ss, int tick_rate, int64_t now_us);
+
+/* The session starts playing a player whose newest input seq is seq_base;
+ * it may claim `slack` seqs beyond one per elapsed tick. */
+void session_start_claims(session *ss, uint32_t seq_base, uint32_t slack, int64_t now_us);
+/* Whether newest_seq (the player's newest input seq now) is within what
+ * the time this session has played allows at tick_rate. */
+int session_claims_ok(const session *ss, uint32_t newest_seq, int tick_rate, int64_t now_us);
 
 /* The largest message this session accepts in its state. */
 size_t session_limit(const session *ss);

@@ -16,6 +16,7 @@ struct tick_clock {
     tick_stats *stats;
     lws_usec_t period_us, next_deadline;
     int fd;                    /* the timerfd, -1: the sul is the clock */
+    uint32_t missed;           /* skipped since the last call, for the next */
     int stopped;
     lws_sorted_usec_list_t sul;
 };
@@ -27,7 +28,9 @@ int64_t tick_clock_now(void)
 
 static void run_tick(tick_clock *clk, lws_usec_t now)
 {
-    clk->fn(clk->user, (int64_t)now);
+    uint32_t missed = clk->missed;
+    clk->missed = 0;
+    clk->fn(clk->user, (int64_t)now, missed);
     double took = (double)(lws_now_usecs() - now) * 1e-6;
     tick_stats_observe(clk->stats, took, (double)clk->period_us * 1e-6);
 }
@@ -44,6 +47,7 @@ static void run_due(tick_clock *clk)
     if (clk->next_deadline <= now) {
         uint64_t lost = (uint64_t)((now - clk->next_deadline) / clk->period_us) + 1;
         clk->stats->missed_ticks += lost;
+        clk->missed = lost > UINT32_MAX - clk->missed ? UINT32_MAX : clk->missed + (uint32_t)lost;
         clk->next_deadline += (lws_usec_t)lost * clk->period_us;
         log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu", (unsigned long long)lost);
     }

@@ -23,7 +23,8 @@
 
 #define TICK_CLOCK_MAX_CATCHUP 4
 
-typedef void (*tick_clock_fn)(void *user, int64_t now_us);
+/* missed: ticks skipped since the previous call (after a stall), 0 normally. */
+typedef void (*tick_clock_fn)(void *user, int64_t now_us, uint32_t missed);
 typedef struct tick_clock tick_clock;
 
 /* The protocol the clock's timerfd is adopted with: put it in the

@@ -18,8 +18,13 @@ static long read_small(const char *path, char *buf, size_t cap, char *err, size_
         return -1;
     }
     size_t n = fread(buf, 1, cap - 1, f);
-    int big = !feof(f);
+    int failed = ferror(f), big = !feof(f);
+    int e = errno;
     fclose(f);
+    if (failed) { /* e.g. a directory: "Is a directory" */
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -1;
+    }
     if (big) {
         snprintf(err, errlen, "%s: larger than %zu bytes, not a single PEM block", path, cap - 1);
         return -1;

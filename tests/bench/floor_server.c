@@ -246,9 +246,9 @@ static int floor_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 /* ---- the tick ----------------------------------------------------------------------- */
 
-static void on_tick(void *user, int64_t now_us)
+static void on_tick(void *user, int64_t now_us, uint32_t missed)
 {
-    (void)now_us;
+    (void)now_us, (void)missed;
     floor_server *f = user;
     f->tick++;
     for (fsession *ss = f->sessions; ss; ss = ss->next)

@@ -1301,6 +1301,73 @@ static void case_adversarial(const char *server)
     unlink(report);
 }
 
+/* A server hitch (SIGSTOP) while 16 bots play: the inputs the bots kept
+ * sending arrive at once. Nobody is kicked for it (they are on time by what
+ * they claim), and the missed time is credited, so within a second every
+ * player's input queue is back to a tick or two instead of staying as deep
+ * as the pause (which is latency everyone else sees). Pauses of 0.5 s and
+ * 3 s. */
+static void case_stall(const char *server)
+{
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    char report[] = "/tmp/tickwire-stall-report-XXXXXX";
+    int fd = mkstemp(report);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server did not start");
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", sp.port);
+    const char *bots_argv[] = {bots, "--url", url, "--bots", "16", "--ramp", "1", "--duration", "14",
+                               "--behavior", "wander", "--report", report, NULL};
+    spawn_proc bp;
+    char err[128];
+    CHECK(spawn_start(&bp, &(spawn_desc){.argv = bots_argv, .stdout_path = "/dev/null"}, err, sizeof err) == 0,
+          "%s", err);
+    static char text[65536];
+    double end = check_now_ms() + 8000;
+    while (check_now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
+                                    metric_value(text, "tickwire_players") < 16))
+        usleep(100000);
+    CHECK(metric_value(text, "tickwire_players") == 16, "bots did not all join");
+    usleep(1000000);
+    static const int pauses_ms[2] = {500, 3000};
+    for (int i = 0; i < 2; i++) {
+        CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+        double depth_before = metric_value(text, "tickwire_input_queue_depth_max");
+        kill(sp.pid, SIGSTOP);
+        usleep((useconds_t)pauses_ms[i] * 1000);
+        kill(sp.pid, SIGCONT);
+        usleep(1000000);
+        CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics after the pause");
+        double depth = metric_value(text, "tickwire_input_queue_depth_max");
+        double missed = metric_value(text, "tickwire_missed_ticks_total");
+        double kicked = metric_value(text, "tickwire_bad_messages_total{reason=\"rate_limit\"}");
+        printf("stall: paused %d ms -> missed ticks %g; 1 s later: deepest input queue %g (before %g), "
+               "rate-limit closes %g\n", pauses_ms[i], missed, depth, depth_before, kicked);
+        CHECK(missed >= pauses_ms[i] * 60 / 1000 / 2, "the pause was not seen (%g missed ticks)", missed);
+        /* Back within a second: a queue of 6 ticks is 100 ms at 60 Hz. */
+        CHECK(depth <= 6, "input queues still %g deep 1 s after a %d ms pause", depth, pauses_ms[i]);
+        CHECK(kicked == 0, "%g honest players closed for their rate after the pause", kicked);
+        CHECK(metric_value(text, "tickwire_players") == 16, "players left: %g", metric_value(text, "tickwire_players"));
+        usleep(1500000);
+    }
+    int status = spawn_wait(&bp, 30000);
+    CHECK(status == 0, "bots exit status %d", status);
+    FILE *f = fopen(report, "r");
+    CHECK(f, "no bots report");
+    static char json[1 << 20];
+    size_t jn = fread(json, 1, sizeof json - 1, f);
+    json[jn] = '\0';
+    fclose(f);
+    double disc = json_number(json, "connections", "disconnects"), conn = json_number(json, "connections", "connected_end");
+    printf("stall: bots: %g connected at the end, %g disconnects\n", conn, disc);
+    CHECK(conn == 16 && disc == 0, "bots were dropped by the pauses");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    unlink(report);
+}
+
 /* A client that closes with 1000 (a Leave button, a closed tab) has left:
  * its slot is freed at once instead of being held for a resume. */
 static void case_leave(const char *server)
@@ -1641,6 +1708,71 @@ static void case_cli(const char *server)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "--match-size"), "--help");
 }
 
+/* Start-up failures exit 1 at once with the cause in the log format, and
+ * never claim to be serving: a port in use, an address this machine does
+ * not have (a documentation-range address: nothing is sent anywhere), a
+ * host name that does not resolve, a directory given as the map or the
+ * certificate. A web root without index.html starts, with a warning. */
+static void case_startup(const char *server)
+{
+    int busy = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    setsockopt(busy, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    CHECK(bind(busy, (struct sockaddr *)&a, sizeof a) == 0 && listen(busy, 1) == 0, "bind a busy port");
+    socklen_t al = sizeof a;
+    getsockname(busy, (struct sockaddr *)&a, &al);
+    char busy_port[16];
+    snprintf(busy_port, sizeof busy_port, "%d", ntohs(a.sin_port));
+    static const struct {
+        const char *args, *want;
+    } bad[] = {
+        {"--port %s", "Address already in use"},
+        {"--host 192.0.2.7 --port 0", "Cannot assign requested address"},
+        {"--host notahost.invalid --port 0", "--host notahost.invalid"},
+        {"--map /tmp --port 0", "Is a directory"},
+        {"--tls-cert /tmp --tls-key /tmp --port 0", "Is a directory"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char args[128], cmd[512];
+        snprintf(args, sizeof args, bad[i].args, busy_port);
+        snprintf(cmd, sizeof cmd, "timeout 10 '%s' %s --log-format text 2>&1", server, args);
+        double t0 = check_now_ms();
+        FILE *f = popen(cmd, "r");
+        char out[4096] = "";
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = '\0';
+        int status = pclose(f);
+        double took = check_now_ms() - t0;
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s: exit %d, want 1: %s", args, WEXITSTATUS(status), out);
+        CHECK(strstr(out, "start_failed") && strstr(out, bad[i].want), "%s: no '%s' in: %s", args, bad[i].want, out);
+        CHECK(!strstr(out, "serving"), "%s: claims to be serving: %s", args, out);
+        CHECK(took < 5000, "%s: took %.0f ms to fail", args, took);
+        printf("startup: %-40s -> exit 1 in %4.0f ms: %.*s\n", args, took, (int)strcspn(out, "\n"), out);
+    }
+    close(busy);
+
+    char dir[] = "/tmp/tickwire-empty-root-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    const char *args[] = {"--web-root", dir, NULL};
+    char log_path[] = "/tmp/tickwire-startup-log-XXXXXX";
+    int fd = mkstemp(log_path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, log_path) == 0, "server with an empty web root did not start");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    FILE *f = fopen(log_path, "r");
+    char text[8192] = "";
+    if (f) {
+        text[fread(text, 1, sizeof text - 1, f)] = '\0';
+        fclose(f);
+    }
+    CHECK(strstr(text, "\"event\":\"web_root\"") && strstr(text, "no index.html"), "no web_root warning in: %s", text);
+    printf("startup: --web-root without index.html -> starts, warns: no index.html\n");
+    unlink(log_path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -1659,7 +1791,7 @@ int main(int argc, char **argv)
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
-                 {"adversarial", case_adversarial}, {"leave", case_leave},
+                 {"adversarial", case_adversarial}, {"stall", case_stall}, {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"handshake", case_handshake}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {

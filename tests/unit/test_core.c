@@ -623,20 +623,65 @@ static void test_drop_without_grace_leaves(void **state)
     assert_int_equal(core_lobby(H.c)->nmatches, 0);
 }
 
+/* A flood of new inputs: the slack (one second of ticks) at once passes,
+ * one more seq is refused with 4004 before it is buffered. */
 static void test_rate_limit(void **state)
 {
     (void)state;
     start(base_config());
     conn a;
     open_conn(&a, "10.0.0.1");
-    join_welcomed(&a, "a"); /* the JOIN took one message token */
-    for (uint32_t s = 1; s < RATE; s++)
+    join_welcomed(&a, "a");
+    for (uint32_t s = 1; s <= RATE; s++)
         send_input(&a, s, 0);
     assert_int_equal(a.closes, 0);
-    send_input(&a, RATE, 0);
+    send_input(&a, RATE + 1, 0);
     assert_int_equal(a.close_code, PROTO_CLOSE_RATE_LIMIT);
     assert_int_equal(stats()->bad[BAD_RATE], 1);
-    assert_int_equal(stats()->inputs_in, RATE - 1);
+    assert_int_equal(stats()->inputs_in, RATE);
+}
+
+/* Messages that bring no new input draw on the bucket (burst tick_rate,
+ * the JOIN took one). */
+static void test_rate_limit_repeats(void **state)
+{
+    (void)state;
+    start(base_config());
+    conn a;
+    open_conn(&a, "10.0.0.1");
+    join_welcomed(&a, "a");
+    send_input(&a, 1, 0);
+    for (int i = 0; i < RATE - 1; i++)
+        send_input(&a, 1, 0); /* the same seq again */
+    assert_int_equal(a.closes, 0);
+    send_input(&a, 1, 0);
+    assert_int_equal(a.close_code, PROTO_CLOSE_RATE_LIMIT);
+}
+
+/* The server stalls for 3 s while its client keeps sending: the 30 inputs
+ * arrive at once and are on time; the missed ticks are credited, so the
+ * backlog is applied within a few ticks (SIM_MAX_STEPS_PER_TICK each). */
+static void test_stall_catch_up(void **state)
+{
+    (void)state;
+    start(base_config());
+    conn a;
+    open_conn(&a, "10.0.0.1");
+    join_welcomed(&a, "a");
+    tick(1);
+    H.now += 3000000;
+    for (uint32_t s = 1; s <= 3 * RATE; s++)
+        send_input(&a, s, 0);
+    assert_int_equal(a.closes, 0);
+    assert_int_equal(stats()->bad[BAD_RATE], 0);
+    const session *ss = core_session(H.c, a.h);
+    assert_int_equal(match_player_backlog(ss->m, ss->pid), 3 * RATE);
+    core_ticks_missed(H.c, 3 * RATE);
+    tick(4); /* 8 steps a tick */
+    assert_int_equal(match_player_backlog(ss->m, ss->pid), 0);
+    assert_int_equal(ss->m->players[ss->pid].last_applied, 3 * RATE);
+    /* Without the credit the backlog would have drained one step a tick. */
+    assert_true(stats()->backlog_max <= 3 * RATE);
 }
 
 /* No message for idle_timeout seconds of ticks: 4005. */
@@ -1167,6 +1212,8 @@ int main(void)
         T(test_leave_frees_slot),
         T(test_drop_without_grace_leaves),
         T(test_rate_limit),
+        T(test_rate_limit_repeats),
+        T(test_stall_catch_up),
         T(test_idle_timeout),
         T(test_join_timeout),
         T(test_slow_reader),

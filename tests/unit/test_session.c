@@ -3,9 +3,10 @@
  * A message arrives in parts and comes out whole; the size limit (256 bytes
  * before the JOIN, 64 after) is checked against what is known so far, so a
  * frame announcing too much is refused before the rest arrives; text is
- * refused; two token buckets bound messages (burst of tick_rate, refill at
- * twice that) and bytes (burst of two seconds of tick_rate * 64). Time is a
- * parameter: every test runs on a made-up clock. */
+ * refused; new inputs are judged by the seqs they claim against the time
+ * played (plus a slack), every other message by a token bucket (burst of
+ * tick_rate, refill at twice that). Time is a parameter: every test runs on
+ * a made-up clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,7 @@
 
 #include "session.h"
 
-#define RATE 10 /* Hz: message burst 10, refill 20/s; byte burst 1280, refill 640/s */
+#define RATE 10 /* Hz: message burst 10, refill 20/s */
 
 static void fresh(session *ss, session_state st)
 {
@@ -24,15 +25,26 @@ static void fresh(session *ss, session_state st)
     ss->state = st;
 }
 
-/* One whole message of `len` bytes at time `t`; returns what it came to. */
-static session_rx whole(session *ss, size_t len, int64_t t)
+/* One whole message of `len` bytes; returns what it came to. */
+static session_rx whole_msg(session *ss, size_t len)
 {
     uint8_t buf[PROTO_MAX_JOIN_MSG + 64];
     memset(buf, 0xab, sizeof buf);
     const uint8_t *msg = NULL;
     size_t n = 0;
-    return session_receive(ss, buf, len, 0, 1, 0, RATE, t, &msg, &n);
+    return session_receive(ss, buf, len, 0, 1, 0, &msg, &n);
 }
+
+/* One message that brings no new input, at time `t`: charged to the
+ * bucket. SESSION_RX_MESSAGE when it passes, -1 when refused (4004). */
+static int whole(session *ss, size_t len, int64_t t)
+{
+    session_rx r = whole_msg(ss, len);
+    if (r != SESSION_RX_MESSAGE)
+        return (int)r;
+    return session_charge(ss, RATE, t) ? SESSION_RX_MESSAGE : -1;
+}
+#define REFUSED (-1)
 
 static void test_init(void **state)
 {
@@ -82,17 +94,17 @@ static void test_reassembly(void **state)
     const uint8_t *msg = NULL;
     size_t n = 0;
     /* Three parts: announced pending, then not-last without pending, then last. */
-    assert_int_equal(session_receive(&ss, data, 50, 150, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 50, 150, 0, 0, &msg, &n), SESSION_RX_MORE);
     assert_null(msg);
     assert_int_equal(ss.rx_len, 50);
-    assert_int_equal(session_receive(&ss, data + 50, 100, 0, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data + 150, 0, 50, 1, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data + 150, 50, 0, 1, 0, RATE, 0, &msg, &n), SESSION_RX_MESSAGE);
+    assert_int_equal(session_receive(&ss, data + 50, 100, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data + 150, 0, 50, 1, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data + 150, 50, 0, 1, 0, &msg, &n), SESSION_RX_MESSAGE);
     assert_int_equal(n, 200);
     assert_memory_equal(msg, data, 200);
     assert_int_equal(ss.rx_len, 0);
     /* The next message starts afresh. */
-    assert_int_equal(session_receive(&ss, data + 3, 5, 0, 1, 0, RATE, 0, &msg, &n), SESSION_RX_MESSAGE);
+    assert_int_equal(session_receive(&ss, data + 3, 5, 0, 1, 0, &msg, &n), SESSION_RX_MESSAGE);
     assert_int_equal(n, 5);
     assert_memory_equal(msg, data + 3, 5);
 }
@@ -119,22 +131,22 @@ static void test_pending_over_limit_refused_early(void **state)
     size_t n = 0;
     session ss;
     fresh(&ss, SESSION_AWAIT_JOIN);
-    assert_int_equal(session_receive(&ss, data, 16, 241, 0, 0, RATE, 0, &msg, &n), SESSION_RX_TOO_LARGE);
+    assert_int_equal(session_receive(&ss, data, 16, 241, 0, 0, &msg, &n), SESSION_RX_TOO_LARGE);
     assert_int_equal(ss.rx_len, 0);
     fresh(&ss, SESSION_AWAIT_JOIN);
-    assert_int_equal(session_receive(&ss, data, 16, 240, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 16, 240, 0, 0, &msg, &n), SESSION_RX_MORE);
 
     /* After the join, 64: 16 + 49 pending is over, 16 + 48 is not. */
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(session_receive(&ss, data, 16, 49, 0, 0, RATE, 0, &msg, &n), SESSION_RX_TOO_LARGE);
+    assert_int_equal(session_receive(&ss, data, 16, 49, 0, 0, &msg, &n), SESSION_RX_TOO_LARGE);
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(session_receive(&ss, data, 16, 48, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 16, 48, 0, 0, &msg, &n), SESSION_RX_MORE);
     /* Parts that only add up to too much are refused at the part that passes it. */
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data, 16, 1, 0, 0, RATE, 0, &msg, &n), SESSION_RX_TOO_LARGE);
+    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 16, 1, 0, 0, &msg, &n), SESSION_RX_TOO_LARGE);
     /* A 100-byte message is fine before the join and refused after it. */
     fresh(&ss, SESSION_AWAIT_JOIN);
     assert_int_equal(whole(&ss, 100, 0), SESSION_RX_MESSAGE);
@@ -149,14 +161,14 @@ static void test_text_refused(void **state)
     fresh(&ss, SESSION_AWAIT_JOIN);
     const uint8_t *msg = NULL;
     size_t n = 0;
-    assert_int_equal(session_receive(&ss, (const uint8_t *)"{}", 2, 0, 1, 1, RATE, 0, &msg, &n), SESSION_RX_TEXT);
+    assert_int_equal(session_receive(&ss, (const uint8_t *)"{}", 2, 0, 1, 1, &msg, &n), SESSION_RX_TEXT);
     assert_int_equal(ss.rx_len, 0);
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(session_receive(&ss, (const uint8_t *)"x", 1, 5, 0, 1, RATE, 0, &msg, &n), SESSION_RX_TEXT);
+    assert_int_equal(session_receive(&ss, (const uint8_t *)"x", 1, 5, 0, 1, &msg, &n), SESSION_RX_TEXT);
 }
 
 /* The message bucket starts full at tick_rate: that many at once pass, the
- * next is refused. Parts of one message are charged once. */
+ * next is refused. */
 static void test_message_burst(void **state)
 {
     (void)state;
@@ -164,19 +176,8 @@ static void test_message_burst(void **state)
     fresh(&ss, SESSION_PLAYING);
     for (int i = 0; i < RATE; i++)
         assert_int_equal(whole(&ss, 4, 1000), SESSION_RX_MESSAGE);
-    assert_int_equal(whole(&ss, 4, 1000), SESSION_RX_RATE);
+    assert_int_equal(whole(&ss, 4, 1000), REFUSED);
 
-    /* Fragments: three parts, one message, one token. */
-    fresh(&ss, SESSION_PLAYING);
-    const uint8_t *msg;
-    size_t n;
-    uint8_t b[4] = {1, 2, 3, 4};
-    for (int i = 0; i < RATE; i++) {
-        assert_int_equal(session_receive(&ss, b, 1, 0, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
-        assert_int_equal(session_receive(&ss, b, 1, 0, 0, 0, RATE, 0, &msg, &n), SESSION_RX_MORE);
-        assert_int_equal(session_receive(&ss, b, 1, 0, 1, 0, RATE, 0, &msg, &n), SESSION_RX_MESSAGE);
-    }
-    assert_int_equal(whole(&ss, 1, 0), SESSION_RX_RATE);
 }
 
 /* The message bucket refills at 2 * tick_rate per second, up to the burst. */
@@ -191,7 +192,7 @@ static void test_message_refill(void **state)
     /* 60 ms at 20/s: 1.2 tokens, one message. */
     t += 60000;
     assert_int_equal(whole(&ss, 4, t), SESSION_RX_MESSAGE);
-    assert_int_equal(whole(&ss, 4, t), SESSION_RX_RATE);
+    assert_int_equal(whole(&ss, 4, t), REFUSED);
 
     /* A long pause refills to the burst, not beyond. */
     fresh(&ss, SESSION_PLAYING);
@@ -200,7 +201,7 @@ static void test_message_refill(void **state)
     t += 60 * 1000000LL;
     for (int i = 0; i < RATE; i++)
         assert_int_equal(whole(&ss, 4, t), SESSION_RX_MESSAGE);
-    assert_int_equal(whole(&ss, 4, t), SESSION_RX_RATE);
+    assert_int_equal(whole(&ss, 4, t), REFUSED);
 
     /* A steady stream just under the refill rate (one per 51 ms) is never refused. */
     fresh(&ss, SESSION_PLAYING);
@@ -212,44 +213,30 @@ static void test_message_refill(void **state)
     t = 10000000;
     for (int i = 0; i < RATE; i++)
         assert_int_equal(whole(&ss, 4, t), SESSION_RX_MESSAGE);
-    assert_int_equal(whole(&ss, 4, t - 5000000), SESSION_RX_RATE);
+    assert_int_equal(whole(&ss, 4, t - 5000000), REFUSED);
 }
 
-/* The byte bucket: 2 s of tick_rate * 64 bytes (1280 at 10 Hz). Before the
- * JOIN messages may be 256 bytes: five fill it, a sixth is refused while
- * message tokens are still left. */
-static void test_byte_bucket(void **state)
+/* New inputs: a session may claim one seq per tick it has played, plus its
+ * slack, whenever they arrive. */
+static void test_claims(void **state)
 {
     (void)state;
     session ss;
-    fresh(&ss, SESSION_AWAIT_JOIN);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(whole(&ss, 256, 0), SESSION_RX_MESSAGE);
-    assert_true(ss.msg_tokens >= 1.0);
-    assert_int_equal(whole(&ss, 256, 0), SESSION_RX_RATE);
-
-    /* Refill at 640 bytes/s: 450 ms later (288 bytes) 256 fit again, once. */
-    fresh(&ss, SESSION_AWAIT_JOIN);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(whole(&ss, 256, 0), SESSION_RX_MESSAGE);
-    assert_int_equal(whole(&ss, 256, 450000), SESSION_RX_MESSAGE);
-    assert_int_equal(whole(&ss, 256, 450000), SESSION_RX_RATE);
-
-    /* After the join: 64-byte messages at the full message rate (20/s) cost
-     * 1280 bytes/s against a 640/s refill, so the bytes run out after about
-     * 2 s although the message bucket never does. */
     fresh(&ss, SESSION_PLAYING);
-    int64_t t = 0;
-    int passed = 0;
-    session_rx r;
-    while ((r = whole(&ss, 64, t)) == SESSION_RX_MESSAGE) {
-        passed++;
-        t += 50000;
-        assert_true(passed < 1000);
-    }
-    assert_int_equal(r, SESSION_RX_RATE);
-    assert_true(ss.msg_tokens >= 0.0); /* it was the bytes */
-    assert_true(passed >= 38 && passed <= 42);
+    session_start_claims(&ss, 100, RATE, 2000000); /* the player's newest seq was 100 */
+    assert_true(session_claims_ok(&ss, 100 + RATE, RATE, 2000000));      /* the slack at once */
+    assert_false(session_claims_ok(&ss, 100 + RATE + 1, RATE, 2000000)); /* a flood */
+    /* Three seconds later (a server stall: the inputs arrive together):
+     * 30 ticks' worth plus the slack are on time. */
+    assert_true(session_claims_ok(&ss, 100 + 3 * RATE + RATE, RATE, 5000000));
+    assert_false(session_claims_ok(&ss, 100 + 3 * RATE + RATE + 1, RATE, 5000000));
+    /* A clock read before the start counts as no time played. */
+    assert_true(session_claims_ok(&ss, 100 + RATE, RATE, 0));
+    assert_false(session_claims_ok(&ss, 100 + RATE + 1, RATE, 0));
+    /* Seqs are uint32 and may wrap. */
+    session_start_claims(&ss, UINT32_MAX - 2, 4, 0);
+    assert_true(session_claims_ok(&ss, 1, RATE, 0));  /* 4 past the base */
+    assert_false(session_claims_ok(&ss, 2, RATE, 0)); /* 5 */
 }
 
 int main(void)
@@ -263,7 +250,7 @@ int main(void)
         cmocka_unit_test(test_text_refused),
         cmocka_unit_test(test_message_burst),
         cmocka_unit_test(test_message_refill),
-        cmocka_unit_test(test_byte_bucket),
+        cmocka_unit_test(test_claims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
