@@ -73,7 +73,11 @@ static void check_size(const char *path, size_t bytes)
     }
     double took = check_now_ms() - t0;
     CHECK(snaps == 30, "only %d snapshots", snaps);
-    CHECK(last_tick - first_tick == 29, "ticks %u..%u skip some", first_tick, last_tick);
+    /* Latest wins: a tick whose WRITEABLE comes after the next tick is
+     * superseded, not queued. On a loaded machine (the sanitizer pass runs
+     * two tests at once) that may happen once or twice in 30 ticks. */
+    CHECK(last_tick - first_tick >= 29 && last_tick - first_tick <= 31, "ticks %u..%u skip more than two",
+          first_tick, last_tick);
     /* 30 snapshots at 60 Hz: ~0.5 s. */
     CHECK(took > 350 && took < 1500, "30 snapshots took %.0f ms", took);
     if (bytes >= 24) {
