@@ -1097,6 +1097,56 @@ static void mint(const char *secret, const char *name, long ttl, char *out, size
 }
 
 /* The number after "key": following "section" in a JSON text, or -1. */
+/* Starts `n` wander bots (tickwire-bots) against the server on `port` for
+ * `secs` seconds, writing their JSON report to `report` (and signing their
+ * tokens with secret_path when not NULL); waits until the server counts
+ * them all as players. Returns 0, or -1 with the reason printed. */
+static int bots_start(spawn_proc *bp, const char *bots, int port, int n, int secs, const char *report,
+                      const char *secret_path)
+{
+    char url[64], nbots[16], dur[16];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
+    snprintf(nbots, sizeof nbots, "%d", n);
+    snprintf(dur, sizeof dur, "%d", secs);
+    const char *argv[16] = {bots, "--url", url, "--bots", nbots, "--ramp", "1", "--duration", dur,
+                            "--behavior", "wander", "--report", report};
+    if (secret_path) {
+        argv[13] = "--token-secret-file";
+        argv[14] = secret_path;
+    }
+    char err[128];
+    if (spawn_start(bp, &(spawn_desc){.argv = argv, .stdout_path = "/dev/null"}, err, sizeof err) < 0) {
+        fprintf(stderr, "bots: %s\n", err);
+        return -1;
+    }
+    static char text[65536];
+    double end = check_now_ms() + 10000;
+    while (check_now_ms() < end &&
+           (http_get(port, "/metrics", text, sizeof text) != 200 || metric_value(text, "tickwire_players") < n))
+        usleep(100000);
+    if (metric_value(text, "tickwire_players") != n) {
+        fprintf(stderr, "bots: %g of %d joined\n", metric_value(text, "tickwire_players"), n);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits (up to timeout_ms) for the bots to finish and reads their report
+ * into json. Returns 0, or -1 with the reason printed. */
+static int bots_finish(spawn_proc *bp, const char *report, char *json, size_t cap, int timeout_ms)
+{
+    int status = spawn_wait(bp, timeout_ms);
+    FILE *f = status == 0 ? fopen(report, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "bots: exit status %d, report %s\n", status, f ? "ok" : "missing");
+        return -1;
+    }
+    size_t n = fread(json, 1, cap - 1, f);
+    json[n] = '\0';
+    fclose(f);
+    return 0;
+}
+
 static double json_number(const char *text, const char *section, const char *key)
 {
     char pat[96];
@@ -1131,22 +1181,10 @@ static void case_adversarial(const char *server)
     CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
 
     /* The honest players. */
-    char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d", sp.port);
-    const char *bots_argv[] = {bots, "--url", url, "--bots", "20", "--ramp", "1", "--duration", "30",
-                               "--behavior", "wander", "--token-secret-file", secret_path, "--report", report,
-                               NULL};
     spawn_proc bp;
+    CHECK(bots_start(&bp, bots, sp.port, 20, 30, report, secret_path) == 0, "honest bots did not all join");
     char err[128];
-    CHECK(spawn_start(&bp, &(spawn_desc){.argv = bots_argv, .stdout_path = "/dev/null"}, err, sizeof err) == 0,
-          "%s", err);
     static char text[65536];
-    double end = check_now_ms() + 10000;
-    while (check_now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
-                              metric_value(text, "tickwire_players") < 20))
-        usleep(100000);
-    CHECK(metric_value(text, "tickwire_players") == 20, "honest bots did not all join");
-
     char reason[128], tok[TOKEN_MAX_B64 + 1];
     int code;
 #define EXPECT(what, got, want)                                                                   \
@@ -1282,14 +1320,8 @@ static void case_adversarial(const char *server)
 #undef EXPECT
 
     /* The honest bots finish their run; read what they saw. */
-    int status = spawn_wait(&bp, 60000); /* a 30 s run */
-    CHECK(status == 0, "bots exit status %d", status);
-    FILE *f = fopen(report, "r");
-    CHECK(f, "no bots report");
     static char json[1 << 20];
-    size_t jn = fread(json, 1, sizeof json - 1, f);
-    json[jn] = '\0';
-    fclose(f);
+    CHECK(bots_finish(&bp, report, json, sizeof json, 60000) == 0, "bots"); /* a 30 s run */
     double pct = json_number(json, "snapshots", "pct"), below = json_number(json, "snapshots", "bots_below_99pct");
     double disc = json_number(json, "connections", "disconnects"), conn = json_number(json, "connections", "connected_end");
     double corr = json_number(json, "corrections", "total");
@@ -1317,20 +1349,9 @@ static void case_stall(const char *server)
     close(fd);
     spawn_proc sp;
     CHECK(server_start(&sp, server, NULL, NULL) == 0, "server did not start");
-    char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d", sp.port);
-    const char *bots_argv[] = {bots, "--url", url, "--bots", "16", "--ramp", "1", "--duration", "14",
-                               "--behavior", "wander", "--report", report, NULL};
     spawn_proc bp;
-    char err[128];
-    CHECK(spawn_start(&bp, &(spawn_desc){.argv = bots_argv, .stdout_path = "/dev/null"}, err, sizeof err) == 0,
-          "%s", err);
+    CHECK(bots_start(&bp, bots, sp.port, 16, 14, report, NULL) == 0, "bots did not all join");
     static char text[65536];
-    double end = check_now_ms() + 8000;
-    while (check_now_ms() < end && (http_get(sp.port, "/metrics", text, sizeof text) != 200 ||
-                                    metric_value(text, "tickwire_players") < 16))
-        usleep(100000);
-    CHECK(metric_value(text, "tickwire_players") == 16, "bots did not all join");
     usleep(1000000);
     static const int pauses_ms[2] = {500, 3000};
     for (int i = 0; i < 2; i++) {
@@ -1353,14 +1374,8 @@ static void case_stall(const char *server)
         CHECK(metric_value(text, "tickwire_players") == 16, "players left: %g", metric_value(text, "tickwire_players"));
         usleep(1500000);
     }
-    int status = spawn_wait(&bp, 30000);
-    CHECK(status == 0, "bots exit status %d", status);
-    FILE *f = fopen(report, "r");
-    CHECK(f, "no bots report");
     static char json[1 << 20];
-    size_t jn = fread(json, 1, sizeof json - 1, f);
-    json[jn] = '\0';
-    fclose(f);
+    CHECK(bots_finish(&bp, report, json, sizeof json, 30000) == 0, "bots");
     double disc = json_number(json, "connections", "disconnects"), conn = json_number(json, "connections", "connected_end");
     printf("stall: bots: %g connected at the end, %g disconnects\n", conn, disc);
     CHECK(conn == 16 && disc == 0, "bots were dropped by the pauses");
