@@ -234,4 +234,6 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
     w->tick_sum_s = delta(start, end, "tickwire_tick_duration_seconds_sum");
     w->tick_p50_s = prom_hist_quantile(start, end, "tickwire_tick_duration_seconds", 0.50);
     w->tick_p99_s = prom_hist_quantile(start, end, "tickwire_tick_duration_seconds", 0.99);
+    w->backlog_p99 = prom_hist_quantile(start, end, "tickwire_input_queue_depth", 0.99);
+    w->backlog_max = prom_get(end, "tickwire_input_queue_depth_max");
 }

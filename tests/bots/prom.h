@@ -48,6 +48,9 @@ typedef struct prom_window {
     double resident_memory_bytes, connections;  /* at the end */
     double joins, leaves, holds, resumes, holds_expired, auth_refusals; /* deltas */
     double tick_count, tick_sum_s, tick_p50_s, tick_p99_s;
+    /* players' input queues (inputs received, not yet applied): p99 over
+     * the window's snapshots, and the deepest at the end */
+    double backlog_p99, backlog_max;
 } prom_window;
 
 void prom_window_compute(const prom_set *start, const prom_set *end, double seconds, prom_window *w);

@@ -100,6 +100,8 @@ static void print_server(FILE *out, const report_input *in, derived *d)
     fprintf(out, "    tick duration      p50 %s ms, p99 %s ms, mean %s ms\n",
             fmt(a, sizeof a, "%.3f", w->tick_p50_s * 1e3), fmt(b, sizeof b, "%.3f", w->tick_p99_s * 1e3),
             fmt(c, sizeof c, "%.3f", d->srv_tick_mean_ms));
+    fprintf(out, "    input queues       p99 %s inputs waiting per player, deepest at the end %s\n",
+            fmt(a, sizeof a, "%.1f", w->backlog_p99), fmt(b, sizeof b, "%.0f", w->backlog_max));
     fprintf(out, "    snapshots          %s sent (%s/s), %s KB/s, skipped %s\n",
             fmt(a, sizeof a, "%.0f", w->snapshot_messages), fmt(b, sizeof b, "%.0f", d->srv_snapshots_ps),
             fmt(c, sizeof c, "%.1f", d->srv_snapshot_Bps / 1e3), fmt(e, sizeof e, "%.0f", w->snapshots_skipped));
@@ -388,6 +390,10 @@ static void json_server(jw *j, const report_input *in, const derived *d)
         jw_num(j, "mean", d->srv_tick_mean_ms);
         jw_num(j, "p50", w->tick_p50_s * 1e3);
         jw_num(j, "p99", w->tick_p99_s * 1e3);
+        jw_close(j, '}');
+        jw_open(j, "input_queue_depth", '{');
+        jw_num(j, "p99", w->backlog_p99);
+        jw_num(j, "max_at_end", w->backlog_max);
         jw_close(j, '}');
         jw_num(j, "joins", w->joins);
         jw_num(j, "leaves", w->leaves);
