@@ -48,6 +48,13 @@ void cli_usage(FILE *out, const char *prog)
             "                       server hands out guest tokens at POST /api/join\n"
             "  --resume-grace S     hold a dropped player's slot this long for a resume, 0..300\n"
             "                       (default 10; 0 = leave at once)\n"
+            "  --max-unlag-ms MS    lag compensation: a shot is judged where the shooter saw\n"
+            "                       the others, at most this far back, 0..1000 (default 250;\n"
+            "                       0 = judged at the server's present)\n"
+            "  --min-players N      a round starts once this many play, 1..128 (default 2)\n"
+            "  --match-time S       length of a round, 10..86400 (default 300)\n"
+            "  --score-limit N      kills that end a round early, 0..10000 (default 25; 0 = none)\n"
+            "  --intermission S     results shown between rounds, 1..300 (default 10)\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -68,6 +75,11 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->max_conns_per_ip = 1200;
     cfg->idle_timeout = 10;
     cfg->resume_grace = 10;
+    cfg->max_unlag_ms = 250;
+    cfg->min_players = 2;
+    cfg->match_time = 300;
+    cfg->score_limit = 25;
+    cfg->intermission = 10;
     int seed_set = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -91,7 +103,9 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--match-size", "--npcs", "--log-level", "--log-format", "--web-root",
                                             "--map", "--seed", "--tls-cert", "--tls-key",
                                             "--allow-origin", "--max-conns", "--max-conns-per-ip",
-                                            "--idle-timeout", "--token-secret-file", "--resume-grace"};
+                                            "--idle-timeout", "--token-secret-file", "--resume-grace",
+                                            "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
+                                            "--intermission"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -131,6 +145,16 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 1, 1000000, &cfg->max_conns_per_ip, err, errlen);
         else if (strcmp(flag, "--resume-grace") == 0)
             rc = parse_int(flag, val, 0, 300, &cfg->resume_grace, err, errlen);
+        else if (strcmp(flag, "--max-unlag-ms") == 0)
+            rc = parse_int(flag, val, 0, 1000, &cfg->max_unlag_ms, err, errlen);
+        else if (strcmp(flag, "--min-players") == 0)
+            rc = parse_int(flag, val, 1, SIM_MAX_PLAYERS, &cfg->min_players, err, errlen);
+        else if (strcmp(flag, "--match-time") == 0)
+            rc = parse_int(flag, val, 10, 86400, &cfg->match_time, err, errlen);
+        else if (strcmp(flag, "--score-limit") == 0)
+            rc = parse_int(flag, val, 0, 10000, &cfg->score_limit, err, errlen);
+        else if (strcmp(flag, "--intermission") == 0)
+            rc = parse_int(flag, val, 1, 300, &cfg->intermission, err, errlen);
         else if (strcmp(flag, "--token-secret-file") == 0)
             cfg->token_secret_file = val;
         else if (strcmp(flag, "--idle-timeout") == 0)

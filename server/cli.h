@@ -28,6 +28,11 @@ typedef struct tw_config {
     int idle_timeout;       /* seconds without a message before a close */
     int resume_grace;       /* seconds a dropped player's slot is held */
     const char *token_secret_file; /* NULL: demo mode, the server mints guest tokens */
+    int max_unlag_ms;       /* 0: no lag compensation */
+    int min_players;
+    int match_time;         /* seconds */
+    int score_limit;        /* 0: none */
+    int intermission;       /* seconds */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
 } tw_config;

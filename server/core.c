@@ -257,6 +257,7 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
         close_session(c, ss, PROTO_CLOSE_SERVER_FULL, "server full");
         return;
     }
+    m->players[pid].account = tc.player_id;
     start_playing(c, ss, m, pid, 0, now_us);
     c->stats.joins++;
     char qname[2 * PROTO_MAX_NAME + 1];
@@ -267,6 +268,38 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
 static void refuse_rate(core *c, session *ss)
 {
     refuse(c, ss, BAD_RATE, PROTO_CLOSE_RATE_LIMIT, "rate limit exceeded");
+}
+
+/* Chat: not UTF-8 1007, over the length 1009, over the rate dropped and
+ * counted, a flood of drops 4010. */
+static void on_chat(core *c, session *ss, const uint8_t *buf, size_t len, int64_t now_us)
+{
+    char text[PROTO_MAX_CHAT_BYTES + 1];
+    size_t n;
+    if (!session_charge(ss, c->cfg.tick_rate, now_us)) {
+        refuse_rate(c, ss);
+        return;
+    }
+    int err = proto_chat_read(buf, len, text, &n);
+    if (err == PROTO_ERR_UTF8) {
+        refuse(c, ss, BAD_MALFORMED, 1007, "chat is not UTF-8");
+        return;
+    }
+    if (err == PROTO_ERR_VALUE) {
+        refuse(c, ss, BAD_TOO_LARGE, 1009, "chat too long");
+        return;
+    }
+    if (err) {
+        refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
+        return;
+    }
+    int r = match_player_chat(ss->m, ss->pid, text, n);
+    if (r == MATCH_CHAT_FLOOD_CLOSE)
+        refuse(c, ss, BAD_RATE, PROTO_CLOSE_CHAT_FLOOD, "chat flood");
+    else if (r == MATCH_CHAT_DROPPED)
+        c->stats.chat_dropped++;
+    else if (r == MATCH_CHAT_SENT)
+        c->stats.chat_in++;
 }
 
 static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int64_t now_us)
@@ -285,6 +318,10 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int
         return; /* closing: its player lives on another connection */
     if (type == PROTO_JOIN) {
         refuse(c, ss, BAD_UNEXPECTED, 1002, "already joined");
+        return;
+    }
+    if (type == PROTO_CHAT) {
+        on_chat(c, ss, buf, len, now_us);
         return;
     }
     if (type != PROTO_INPUT) {
@@ -428,6 +465,15 @@ size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, 
     return n;
 }
 
+/* The last person left: a round still LIVE is ended as interrupted (and
+ * recorded) before the match goes. */
+static void close_if_empty(core *c, match *m)
+{
+    if (m->humans == 0)
+        match_end_round(m, PROTO_END_INTERRUPTED);
+    lobby_close_if_empty(&c->lobby, m);
+}
+
 void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
 {
     (void)now_us;
@@ -445,7 +491,7 @@ void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
         log_event(LOG_INFO, "leave", "peer=%s match=%u player=%d", ss->peer, m->id, ss->pid);
         match_player_leave(m, ss->pid);
         c->stats.leaves++;
-        lobby_close_if_empty(&c->lobby, m);
+        close_if_empty(c, m);
     }
     admission_remove(&c->adm, ss->ip);
     c->nsessions--;
@@ -490,6 +536,13 @@ static void after_snapshot(core *c, match *m, uint32_t *deepest)
             push_action(c, CORE_ABORT, ss, PROTO_CLOSE_SLOW_READER, "not reading snapshots");
             continue;
         }
+        if (match_player_events_behind(m, id)) {
+            c->stats.dropped_events_behind++;
+            log_event(LOG_WARN, "drop", "peer=%s match=%u player=%d reason=\"%u events unacknowledged\"", ss->peer,
+                      m->id, id, m->ev_next - 1 - m->players[id].events_acked);
+            close_session(c, ss, PROTO_CLOSE_EVENTS_BEHIND, "too far behind on events");
+            continue;
+        }
         uint32_t depth = match_player_backlog(m, id);
         metrics_backlog_observe(&c->stats, depth);
         if (depth > *deepest)
@@ -517,7 +570,13 @@ void core_tick(core *c, int64_t now_us)
     int snapped = 0;
     for (int i = l->nmatches - 1; i >= 0; i--) {
         match *m = l->matches[i];
-        if (match_tick(m)) {
+        int snap = match_tick(m);
+        c->stats.shots += m->world.shots;
+        c->stats.unlag_clamped += m->world.unlag_clamped;
+        c->stats.hits += (uint64_t)m->world.nhits;
+        for (int h = 0; h < m->world.nhits; h++)
+            c->stats.kills += m->world.hits[h].killed;
+        if (snap) {
             after_snapshot(c, m, &deepest);
             snapped = 1;
         }
@@ -526,7 +585,7 @@ void core_tick(core *c, int64_t now_us)
             c->stats.leaves += (uint64_t)m->expired_holds;
             log_event(LOG_INFO, "hold_expired", "match=%u players=%d humans=%d", m->id, m->expired_holds, m->humans);
             m->expired_holds = 0;
-            lobby_close_if_empty(l, m);
+            close_if_empty(c, m);
         }
     }
     if (snapped)
@@ -545,6 +604,8 @@ void core_ticks_missed(core *c, uint32_t ticks)
 void core_shutdown(core *c)
 {
     c->shutting_down = 1;
+    for (int i = 0; i < c->lobby.nmatches; i++)
+        match_end_round(c->lobby.matches[i], PROTO_END_INTERRUPTED);
     for (uint32_t i = 0; i < c->nslots; i++)
         if (c->slots[i].ss)
             close_session(c, c->slots[i].ss, 1001, "server shutting down");
@@ -611,6 +672,16 @@ size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf,
 
 /* ---- lifecycle and accessors -------------------------------------------------------------- */
 
+/* A LIVE round ended: logged, counted (and recorded, see core_config). */
+static void round_ended(void *user, const match *m, int reason)
+{
+    core *c = user;
+    c->stats.rounds_ended[reason & 3]++;
+    static const char *const why[] = {"", "time", "score", "interrupted"};
+    log_event(LOG_INFO, "round_end", "match=%u round=%u reason=%s ticks=%u", m->id, m->state.round,
+              why[reason & 3], m->world.tick - m->round_start_tick);
+}
+
 core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t errlen)
 {
     if (!cfg->random) {
@@ -640,12 +711,21 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         return NULL;
     }
     c->map = *map;
+    int unlag_ms = k->max_unlag_ms ? (k->max_unlag_ms < 0 ? 0 : k->max_unlag_ms) : 250;
+    uint32_t unlag = (uint32_t)unlag_ms * (uint32_t)k->tick_rate / 1000u;
     match_config mc = {
         .tick_rate = (uint16_t)k->tick_rate,
         .snapshot_rate = (uint16_t)k->snapshot_rate,
         .size = k->match_size,
         .npcs = k->npcs,
         .seed = k->seed,
+        .unlag_ticks = (uint16_t)(unlag < SIM_HISTORY - 2 ? unlag : SIM_HISTORY - 2),
+        .min_players = k->min_players,
+        .match_ticks = (uint32_t)k->match_time * (uint32_t)k->tick_rate,
+        .score_limit = k->score_limit,
+        .intermission_ticks = (uint32_t)k->intermission * (uint32_t)k->tick_rate,
+        .on_round_end = round_ended,
+        .user = c,
     };
     lobby_init(&c->lobby, &c->map, &mc, k->max_matches);
     uint64_t want = (uint64_t)k->admission.max_conns + CORE_SESSION_SLACK;

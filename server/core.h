@@ -52,6 +52,11 @@ typedef struct core_config {
     int resume_grace;       /* seconds a dropped player is held; 0: none */
     admission_config admission; /* zero caps: 4096 and 1200 */
     int replay_slots;       /* token nonces remembered (a full table refuses joins); 0: 65536 */
+    int max_unlag_ms;       /* lag compensation bound; 0: 250; -1: none (judge at the present) */
+    int min_players;        /* a round starts with this many; 0: 2 */
+    int match_time;         /* seconds a round lasts; 0: 300 */
+    int score_limit;        /* kills that end a round; 0: 25; -1: none */
+    int intermission;       /* seconds between rounds; 0: 10 */
     const uint8_t *secret;  /* join token secret; NULL: demo mode (own random secret, guest tokens) */
     size_t secret_len;
     core_random_fn random;  /* required */

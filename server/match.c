@@ -12,13 +12,23 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
         return NULL;
     m->id = id;
     m->cfg = *cfg;
+    match_config *k = &m->cfg;
+    k->min_players = k->min_players > 0 ? k->min_players : 2;
+    k->match_ticks = k->match_ticks ? k->match_ticks : 300u * k->tick_rate;
+    k->score_limit = k->score_limit ? k->score_limit : 25;
+    k->intermission_ticks = k->intermission_ticks ? k->intermission_ticks : 10u * k->tick_rate;
     m->snap_interval = cfg->tick_rate / cfg->snapshot_rate;
     m->ring_head = -1;
+    m->ev_first = m->ev_next = 1;
+    m->state.phase = PROTO_PHASE_WARMUP;
+    m->state.min_players = (uint8_t)(k->min_players > 255 ? 255 : k->min_players);
+    m->state.score_limit = (uint16_t)(k->score_limit > 0 ? k->score_limit : 0);
     m->cache_cap = (size_t)(PROTO_BASELINE_WINDOW + 1) * (size_t)(1 + cfg->size * 32);
     m->cache_buf = malloc(m->cache_cap);
     if (!m->cache_buf)
         goto err;
     sim_world_init(&m->world, map, cfg->tick_rate, cfg->seed ^ ((uint64_t)id << 48));
+    m->world.unlag_ticks = cfg->unlag_ticks;
     for (int i = 0; i < cfg->npcs && i < cfg->size; i++) {
         match_player *p = &m->players[i];
         p->used = 1;
@@ -70,6 +80,12 @@ int match_player_join(match *m, const char *name, uint32_t owner, const uint8_t 
         m->names.name[id][n] = '\0';
         sim_world_spawn(&m->world, id, p->joins);
         m->humans++;
+        p->events_acked = m->ev_next - 1; /* from its own join on */
+        p->chat_tokens = MATCH_CHAT_BURST;
+        p->chat_tick = m->world.tick;
+        proto_event e = {.type = PROTO_EV_JOIN, .player = (uint8_t)id, .len = (uint16_t)n};
+        memcpy(e.text, m->names.name[id], n + 1);
+        match_event_push(m, &e);
         return id;
     }
     return -1;
@@ -88,6 +104,7 @@ void match_player_leave(match *m, int id)
     p->owner = 0;
     p->held_until = 0;
     sim_world_remove(&m->world, id);
+    match_event_push(m, &(proto_event){.type = PROTO_EV_LEAVE, .player = (uint8_t)id});
 }
 
 void match_player_hold(match *m, int id, uint32_t ticks)
@@ -118,6 +135,8 @@ void match_player_resume(match *m, int id, uint32_t owner)
     p->owner = owner;
     p->held_until = 0;
     p->acked_tick = 0; /* the new connection has no snapshot yet */
+    if (p->events_acked + 1 < m->ev_first)
+        p->events_acked = m->ev_first - 1; /* away too long: what it missed is gone */
 }
 
 int match_player_input(match *m, int id, const proto_input_msg *msg, const char **why)
@@ -127,8 +146,14 @@ int match_player_input(match *m, int id, const proto_input_msg *msg, const char 
         *why = "ack of a snapshot that was never sent";
         return -1;
     }
+    if (msg->event_ack >= m->ev_next) {
+        *why = "ack of an event that was never sent";
+        return -1;
+    }
     if (msg->ack_tick > p->acked_tick)
         p->acked_tick = msg->ack_tick;
+    if (msg->event_ack > p->events_acked)
+        p->events_acked = msg->event_ack;
     if (msg->first_seq > p->last_received + 1) {
         *why = "input seq gap";
         return -1;
@@ -174,6 +199,7 @@ static void take_snapshot(match *m)
     m->ring_head = (m->ring_head + 1) % PROTO_BASELINE_WINDOW;
     proto_snapshot *s = &m->ring[m->ring_head];
     s->tick = m->world.tick;
+    s->ms = m->state;
     /* Slots past the match size are never used: they stay zero from the
      * calloc in match_create. */
     for (int id = 0; id < m->cfg.size; id++) {
@@ -188,6 +214,162 @@ static void take_snapshot(match *m)
     }
     m->ncache = 0;
     m->cache_used = 0;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+void match_event_push(match *m, const proto_event *e)
+{
+    uint8_t tmp[PROTO_MAX_EVENT];
+    size_t n = proto_event_write(e, tmp, sizeof tmp);
+    if (n == 0)
+        return; /* cannot happen: every caller builds a valid event */
+    /* An event's bytes never wrap: skip the pool's tail instead. */
+    uint32_t off = m->ev_pool_head;
+    if (off + n > MATCH_EVENT_POOL)
+        off = 0;
+    /* Evict whatever the new bytes overwrite, and the oldest if the log is full. */
+    while (m->ev_first < m->ev_next) {
+        const match_event_ref *old = &m->ev[m->ev_first % MATCH_EVENTS];
+        int full = m->ev_next - m->ev_first >= MATCH_EVENTS;
+        int overlap = old->off < off + n && off < old->off + old->len;
+        if (!full && !overlap)
+            break;
+        m->ev_first++;
+    }
+    memcpy(m->ev_pool + off, tmp, n);
+    m->ev[m->ev_next % MATCH_EVENTS] = (match_event_ref){off, (uint16_t)n};
+    m->ev_next++;
+    m->ev_pool_head = off + (uint32_t)n;
+}
+
+int match_player_events_behind(const match *m, int id)
+{
+    return m->players[id].events_acked + 1 < m->ev_first;
+}
+
+/* The events section for player id: its unacknowledged events, oldest
+ * first, up to PROTO_MAX_EVENT_BYTES (always at least one). */
+static size_t write_events(match *m, const match_player *p, uint8_t *buf, size_t cap)
+{
+    uint32_t from = p->events_acked + 1 < m->ev_first ? m->ev_first : p->events_acked + 1;
+    size_t off = 5, bytes = 0;
+    uint32_t count = 0;
+    for (uint32_t seq = from; seq < m->ev_next && count < 255; seq++) {
+        const match_event_ref *r = &m->ev[seq % MATCH_EVENTS];
+        if ((count && bytes + r->len > PROTO_MAX_EVENT_BYTES) || off + r->len > cap) {
+            m->stats.events_clipped++;
+            break;
+        }
+        memcpy(buf + off, m->ev_pool + r->off, r->len);
+        off += r->len;
+        bytes += r->len;
+        count++;
+    }
+    if (proto_events_header_write((uint8_t)count, from, buf, cap) == 1)
+        return 1;
+    return count ? off : 0;
+}
+
+/* ---- chat -------------------------------------------------------------------- */
+
+int match_player_chat(match *m, int id, char *text, size_t len)
+{
+    match_player *p = &m->players[id];
+    uint32_t per = m->cfg.tick_rate / MATCH_CHAT_PER_S;
+    uint32_t earned = (m->world.tick - p->chat_tick) / (per ? per : 1);
+    if (earned) {
+        uint32_t t = p->chat_tokens + earned;
+        p->chat_tokens = (uint8_t)(t > MATCH_CHAT_BURST ? MATCH_CHAT_BURST : t);
+        p->chat_tick += earned * (per ? per : 1);
+    }
+    if (p->chat_tokens == 0) {
+        m->stats.chat_dropped++;
+        return ++p->chat_strikes >= MATCH_CHAT_FLOOD ? MATCH_CHAT_FLOOD_CLOSE : MATCH_CHAT_DROPPED;
+    }
+    len = proto_chat_clean(text, len);
+    if (len == 0)
+        return MATCH_CHAT_EMPTY;
+    p->chat_tokens--;
+    p->chat_strikes = 0;
+    m->stats.chat_in++;
+    proto_event e = {.type = PROTO_EV_CHAT, .player = (uint8_t)id, .len = (uint16_t)len};
+    memcpy(e.text, text, len + 1);
+    match_event_push(m, &e);
+    return MATCH_CHAT_SENT;
+}
+
+/* ---- rounds --------------------------------------------------------------------- */
+
+static int players_in(const match *m)
+{
+    int n = 0;
+    for (int id = 0; id < m->cfg.size; id++)
+        n += m->players[id].used && !m->players[id].held_until;
+    return n;
+}
+
+static void round_start(match *m)
+{
+    m->state.round++;
+    m->state.phase = PROTO_PHASE_LIVE;
+    m->state.end_tick = m->world.tick + m->cfg.match_ticks;
+    m->round_start_tick = m->world.tick;
+    m->world.combat = 1;
+    sim_world_reset_round(&m->world);
+    m->stats.rounds++;
+    match_event_push(m, &(proto_event){.type = PROTO_EV_ROUND_START, .round = m->state.round});
+}
+
+/* The player with the top score (the lowest id on a tie), 255 when nobody scored. */
+static uint8_t round_winner(const match *m)
+{
+    int best = -1;
+    for (int id = 0; id < m->cfg.size; id++)
+        if (m->players[id].used && m->world.players[id].score > 0 &&
+            (best < 0 || m->world.players[id].score > m->world.players[best].score))
+            best = id;
+    return best < 0 ? 255 : (uint8_t)best;
+}
+
+void match_end_round(match *m, int reason)
+{
+    if (m->state.phase != PROTO_PHASE_LIVE)
+        return;
+    if (m->cfg.on_round_end)
+        m->cfg.on_round_end(m->cfg.user, m, reason);
+    match_event_push(m, &(proto_event){.type = PROTO_EV_ROUND_END, .round = m->state.round,
+                                        .reason = (uint8_t)reason, .other = round_winner(m)});
+    m->state.phase = PROTO_PHASE_ENDED;
+    m->state.end_tick = m->world.tick + m->cfg.intermission_ticks;
+    m->world.combat = 0;
+}
+
+static void round_update(match *m)
+{
+    proto_match_state *st = &m->state;
+    uint32_t now = m->world.tick;
+    if (st->phase == PROTO_PHASE_WARMUP) {
+        if (players_in(m) >= m->cfg.min_players)
+            round_start(m);
+    } else if (st->phase == PROTO_PHASE_LIVE) {
+        if (now >= st->end_tick)
+            match_end_round(m, PROTO_END_TIME);
+        else if (m->cfg.score_limit > 0)
+            for (int i = 0; i < m->world.nhits; i++)
+                if (m->world.players[m->world.hits[i].shooter].score >= m->cfg.score_limit) {
+                    match_end_round(m, PROTO_END_SCORE);
+                    break;
+                }
+    } else if (now >= st->end_tick) {
+        if (players_in(m) >= m->cfg.min_players) {
+            round_start(m);
+        } else {
+            st->phase = PROTO_PHASE_WARMUP;
+            st->end_tick = 0;
+            m->world.combat = 1;
+        }
+    }
 }
 
 void match_credit(match *m, uint32_t ticks)
@@ -241,6 +423,14 @@ int match_tick(match *m)
         m->stats.inputs_applied += n;
     }
     sim_world_step(&m->world, in);
+    for (int i = 0; i < m->world.nhits; i++) {
+        const sim_hit *h = &m->world.hits[i];
+        if (h->killed) {
+            m->stats.kills++;
+            match_event_push(m, &(proto_event){.type = PROTO_EV_KILL, .player = h->shooter, .other = h->target});
+        }
+    }
+    round_update(m);
     if (m->world.tick % m->snap_interval != 0)
         return 0;
     take_snapshot(m);
@@ -319,11 +509,14 @@ size_t match_snapshot(match *m, int id, uint8_t *buf, size_t cap, int *full)
         return 0;
     proto_snapshot_header h = {cur->tick, base ? base->tick : 0, p->last_applied};
     size_t hlen = proto_snapshot_header_write(&h, buf, cap);
-    if (hlen == 0 || hlen + blen > cap)
+    if (hlen == 0)
         return 0;
-    memcpy(buf + hlen, body, blen);
+    size_t elen = write_events(m, p, buf + hlen, cap - hlen);
+    if (elen == 0 || hlen + elen + blen > cap)
+        return 0;
+    memcpy(buf + hlen + elen, body, blen);
     *full = base == NULL;
     if (*full)
         m->stats.full_snapshots++;
-    return hlen + blen;
+    return hlen + elen + blen;
 }

@@ -17,7 +17,19 @@
  * Snapshots: every snapshot tick the quantized world goes into a ring of
  * PROTO_BASELINE_WINDOW snapshots. A client gets a delta against the newest
  * snapshot it acknowledged, or a full one. Bodies are cached per baseline
- * for the newest snapshot, so clients sharing a baseline share one encode. */
+ * for the newest snapshot, so clients sharing a baseline share one encode.
+ *
+ * Rounds: WARMUP until cfg.min_players are in (shots count, scores do
+ * not survive it), LIVE for cfg.match_ticks or until someone reaches
+ * cfg.score_limit, ENDED (no damage) for cfg.intermission_ticks, then the
+ * next round, or WARMUP again when too few are left. cfg.on_round_end
+ * sees every LIVE round that ends, before the scores are reset.
+ *
+ * Reliable events (kills, chat, joins, leaves, rounds) go into a match-wide
+ * log of MATCH_EVENTS; every snapshot to a player carries the events it
+ * has not acknowledged (at most PROTO_MAX_EVENT_BYTES at a time). A player
+ * whose oldest unacknowledged event has left the log is behind
+ * (match_player_events_behind): the caller closes it (4009). */
 #ifndef TW_MATCH_H
 #define TW_MATCH_H
 
@@ -32,13 +44,27 @@
  * up to this); it spends at most SIM_MAX_STEPS_PER_TICK of them per tick. */
 #define MATCH_MAX_CREDIT 64
 #define MATCH_LABEL_MAX 32
+#define MATCH_EVENTS 1024           /* events kept for players still to acknowledge them */
+#define MATCH_EVENT_POOL (64 * 1024) /* their bytes */
+#define MATCH_CHAT_BURST 5           /* chat messages a player may send at once */
+#define MATCH_CHAT_PER_S 1           /* ... and per second after that */
+#define MATCH_CHAT_FLOOD 10          /* dropped in a row: the player is flooding */
 
+struct match;
 typedef struct match_config {
     uint16_t tick_rate;
     uint16_t snapshot_rate;
     int size;   /* player slots, including computer players */
     int npcs;   /* computer players added at creation */
     uint64_t seed;
+    uint16_t unlag_ticks;        /* lag compensation bound (0: judge at the present) */
+    int min_players;             /* 0: 2 */
+    uint32_t match_ticks;        /* LIVE length; 0: 300 s */
+    int score_limit;             /* 0: 25; -1: none */
+    uint32_t intermission_ticks; /* 0: 10 s */
+    /* A LIVE round ended (reason PROTO_END_*): read the scores now. */
+    void (*on_round_end)(void *user, const struct match *m, int reason);
+    void *user;
 } match_config;
 
 typedef struct match_player {
@@ -53,6 +79,10 @@ typedef struct match_player {
     uint32_t inputs_dropped; /* buffer overflow: client ran ahead */
     sim_input buf[MATCH_INPUT_BUF];
     uint32_t owner;          /* the session playing it (a core handle), 0: none (NPC or held) */
+    uint64_t account;        /* player id from the join token (the caller sets it) */
+    uint32_t events_acked;   /* newest event seq it acknowledged */
+    uint32_t chat_tick;      /* last chat bucket refill */
+    uint8_t chat_tokens, chat_strikes;
     uint64_t npc_rng;
     uint16_t npc_ticks_left;
     int16_t npc_aim_rate;
@@ -69,7 +99,15 @@ typedef struct match_stats {
     uint64_t full_snapshots;
     uint64_t inputs_applied;
     uint64_t inputs_ignored; /* duplicates and stale */
+    uint64_t chat_in, chat_dropped;
+    uint64_t kills, rounds;
+    uint64_t events_clipped; /* snapshots that left events for the next one (byte cap) */
 } match_stats;
+
+typedef struct match_event_ref {
+    uint32_t off;   /* into the event pool */
+    uint16_t len;
+} match_event_ref;
 
 typedef struct match {
     uint16_t id;
@@ -89,6 +127,14 @@ typedef struct match {
     size_t cache_cap, cache_used;
     sim_tick_inputs step_inputs; /* scratch for one tick */
     match_stats stats;
+    /* round */
+    proto_match_state state;
+    uint32_t round_start_tick;
+    /* events: seqs ev_first .. ev_next - 1 are in the log */
+    uint32_t ev_first, ev_next;
+    uint32_t ev_pool_head;       /* where the next event's bytes go */
+    match_event_ref ev[MATCH_EVENTS];
+    uint8_t ev_pool[MATCH_EVENT_POOL];
 } match;
 
 /* Returns NULL when out of memory. */
@@ -109,6 +155,22 @@ int match_has_room(const match *m);
 /* Buffers an input message of player `id`. Returns 0, or -1 for a protocol
  * violation with the reason in *why (the connection should be closed). */
 int match_player_input(match *m, int id, const proto_input_msg *msg, const char **why);
+
+enum { MATCH_CHAT_SENT = 0, MATCH_CHAT_DROPPED = 1, MATCH_CHAT_EMPTY = 2, MATCH_CHAT_FLOOD_CLOSE = -1 };
+/* A chat line from player `id` (valid UTF-8, cleaned here of control
+ * characters): goes to the match as an event, or is dropped over the rate
+ * (MATCH_CHAT_BURST, then MATCH_CHAT_PER_S); MATCH_CHAT_FLOOD drops in a
+ * row mean a flood (close the player). */
+int match_player_chat(match *m, int id, char *text, size_t len);
+
+/* Appends an event to the log (seq assigned here), evicting the oldest
+ * when full. */
+void match_event_push(match *m, const proto_event *e);
+/* 1 when player id's next unacknowledged event is no longer in the log. */
+int match_player_events_behind(const match *m, int id);
+/* Ends a LIVE round now (PROTO_END_INTERRUPTED at shutdown or when the
+ * last person left): on_round_end sees it. No-op outside LIVE. */
+void match_end_round(match *m, int reason);
 
 /* Time the match could not tick (the server stalled): each person playing
  * (not held) earns `ticks` steps of credit, up to MATCH_MAX_CREDIT, as if

@@ -132,8 +132,25 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_printf(&t, "# HELP tickwire_clients_dropped_total Clients the server dropped, by reason.\n"
                   "# TYPE tickwire_clients_dropped_total counter\n"
                   "tickwire_clients_dropped_total{reason=\"send_stalled\"} %llu\n"
-                  "tickwire_clients_dropped_total{reason=\"idle\"} %llu\n",
-              (unsigned long long)m->dropped_slow, (unsigned long long)m->dropped_idle);
+                  "tickwire_clients_dropped_total{reason=\"idle\"} %llu\n"
+                  "tickwire_clients_dropped_total{reason=\"events_behind\"} %llu\n",
+              (unsigned long long)m->dropped_slow, (unsigned long long)m->dropped_idle,
+              (unsigned long long)m->dropped_events_behind);
+    tb_metric(&t, "tickwire_shots_total", "counter", "Shots fired.", (double)m->shots);
+    tb_metric(&t, "tickwire_hits_total", "counter", "Shots that hit a player.", (double)m->hits);
+    tb_metric(&t, "tickwire_kills_total", "counter", "Players killed.", (double)m->kills);
+    tb_metric(&t, "tickwire_unlag_clamped_total", "counter",
+              "Shots whose view was older than --max-unlag-ms, judged at the bound.", (double)m->unlag_clamped);
+    tb_printf(&t, "# HELP tickwire_rounds_ended_total Live rounds ended, by reason.\n"
+                  "# TYPE tickwire_rounds_ended_total counter\n"
+                  "tickwire_rounds_ended_total{reason=\"time\"} %llu\n"
+                  "tickwire_rounds_ended_total{reason=\"score\"} %llu\n"
+                  "tickwire_rounds_ended_total{reason=\"interrupted\"} %llu\n",
+              (unsigned long long)m->rounds_ended[1], (unsigned long long)m->rounds_ended[2],
+              (unsigned long long)m->rounds_ended[3]);
+    tb_metric(&t, "tickwire_chat_messages_total", "counter", "Chat lines delivered to matches.", (double)m->chat_in);
+    tb_metric(&t, "tickwire_chat_dropped_total", "counter", "Chat lines dropped over the per-player rate.",
+              (double)m->chat_dropped);
     tb_printf(&t, "# HELP tickwire_connections_refused_total Upgrades refused before the handshake, by reason.\n"
                   "# TYPE tickwire_connections_refused_total counter\n");
     for (int r = 0; r < REF_N; r++)

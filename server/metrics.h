@@ -47,6 +47,10 @@ typedef struct metrics {
     uint64_t backlog_hist[METRICS_BACKLOG_BUCKETS + 1];
     uint64_t backlog_sum;
     uint32_t backlog_max;  /* deepest queue at the latest snapshot tick */
+    /* matches */
+    uint64_t shots, hits, kills, unlag_clamped;
+    uint64_t rounds_ended[4];  /* by PROTO_END_* (0 unused) */
+    uint64_t chat_in, chat_dropped, dropped_events_behind;
 } metrics;
 
 /* Gauges read at render time. */

@@ -307,6 +307,11 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
         .seed = cfg->seed,
         .idle_timeout = cfg->idle_timeout,
         .resume_grace = cfg->resume_grace,
+        .max_unlag_ms = cfg->max_unlag_ms ? cfg->max_unlag_ms : -1,
+        .min_players = cfg->min_players,
+        .match_time = cfg->match_time,
+        .score_limit = cfg->score_limit ? cfg->score_limit : -1,
+        .intermission = cfg->intermission,
         .admission = {.max_conns = cfg->max_conns, .max_conns_per_ip = cfg->max_conns_per_ip},
         .random = random_bytes,
     };

@@ -56,7 +56,7 @@ typedef struct session {
     char peer[SESSION_PEER_LEN]; /* address:port, for logs */
     char ip[SESSION_IP_LEN];     /* address, for the per-address cap */
     size_t rx_len;
-    uint8_t rx[PROTO_MAX_JOIN_MSG];
+    uint8_t rx[PROTO_MAX_JOIN_MSG > PROTO_MAX_CLIENT_MSG ? PROTO_MAX_JOIN_MSG : PROTO_MAX_CLIENT_MSG];
 } session;
 
 /* What one received part of a message amounts to. */

@@ -55,6 +55,7 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
         c->next_seq = 1;
         c->sent_seq = c->max_sent_seq = c->last_input_seq = 0;
         c->have_self = 0;
+        c->last_hits = 0;
     }
     else {
         /* Resumed: resend whatever the server has not acknowledged, even
@@ -63,6 +64,7 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
         c->sent_seq = c->last_input_seq;
     }
     c->welcome = w;
+    c->events_synced = 0; /* the next snapshot's events say where the match is */
     memcpy(c->resume, w.resume, PROTO_RESUME_LEN);
     c->have_resume = 1;
     c->joined = 1;
@@ -71,13 +73,22 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
     return PROTO_WELCOME;
 }
 
+/* Same movement state. Flags, health and score are the world's (shots of
+ * others), not something the client predicts. */
 static int same_bits(const sim_player *a, const sim_player *b)
 {
     sim_netent na, nb;
     sim_player_to_net(a, &na);
     sim_player_to_net(b, &nb);
-    return na.x == nb.x && na.y == nb.y && na.vx == nb.vx && na.vy == nb.vy &&
-           na.aim == nb.aim && na.flags == nb.flags;
+    return na.x == nb.x && na.y == nb.y && na.vx == nb.vx && na.vy == nb.vy && na.aim == nb.aim;
+}
+
+/* The world moved the player (a death or a respawn since the prediction
+ * was made): a teleport, not a misprediction. */
+static int world_moved(const sim_player *predicted, const sim_player *server)
+{
+    return predicted->life != server->life ||
+           ((predicted->flags ^ server->flags) & SIM_FLAG_DEAD) != 0;
 }
 
 /* Server state for input `seq` arrived: count a correction when the
@@ -99,7 +110,9 @@ static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, do
     }
     if (c->have_self && !c->reconcile)
         return;
-    if (p && p->predicted && c->have_self && !same_bits(&p->after, &server)) {
+    /* The cooldown is not on the wire: it is the client's own chain. */
+    server.fire_cd = p && p->predicted ? p->after.fire_cd : c->predicted.fire_cd;
+    if (p && p->predicted && c->have_self && !world_moved(&p->after, &server) && !same_bits(&p->after, &server)) {
         float dx = p->after.pos[0] - server.pos[0], dy = p->after.pos[1] - server.pos[1];
         float err = dx * dx + dy * dy > 0.0f ? __builtin_sqrtf(dx * dx + dy * dy) : 0.0f;
         c->stats.corrections++;
@@ -127,6 +140,87 @@ static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, do
     }
 }
 
+/* The events section at buf: checks every event and the sequence, changes
+ * nothing; *used gets the section's size. Events continue the client's
+ * sequence (older ones are repeats); the first snapshot after a WELCOME
+ * may start anywhere. */
+static int events_check(const cl_client *c, const uint8_t *buf, size_t len, size_t *used)
+{
+    if (len < 1)
+        return PROTO_ERR_TRUNCATED;
+    uint32_t count = buf[0];
+    if (count == 0) {
+        *used = 1;
+        return PROTO_OK;
+    }
+    if (len < 5)
+        return PROTO_ERR_TRUNCATED;
+    uint32_t first = (uint32_t)buf[1] | (uint32_t)buf[2] << 8 | (uint32_t)buf[3] << 16 | (uint32_t)buf[4] << 24;
+    if (first == 0 || first > UINT32_MAX - count || (c->events_synced && first > c->event_seq + 1))
+        return PROTO_ERR_VALUE;
+    size_t off = 5;
+    for (uint32_t i = 0; i < count; i++) {
+        proto_event ev;
+        size_t n;
+        ev.seq = 0;
+        int err = proto_event_read(buf + off, len - off, &ev, &n);
+        if (err)
+            return err;
+        off += n;
+    }
+    *used = off;
+    return PROTO_OK;
+}
+
+static void event_push(cl_client *c, const proto_event *ev)
+{
+    if (c->ev_count == CL_EVENT_QUEUE) {
+        c->ev_head = (c->ev_head + 1) % CL_EVENT_QUEUE; /* the app stopped reading: drop the oldest */
+        c->ev_count--;
+        c->stats.events_lost++;
+    }
+    c->ev_queue[(c->ev_head + c->ev_count) % CL_EVENT_QUEUE] = *ev;
+    c->ev_count++;
+}
+
+/* Queues the new events of a section events_check accepted. */
+static void events_apply(cl_client *c, const uint8_t *buf)
+{
+    uint32_t count = buf[0];
+    if (count == 0)
+        return;
+    uint32_t first = (uint32_t)buf[1] | (uint32_t)buf[2] << 8 | (uint32_t)buf[3] << 16 | (uint32_t)buf[4] << 24;
+    if (!c->events_synced && first > c->event_seq + 1) {
+        if (c->event_seq)
+            c->stats.events_lost += first - c->event_seq - 1;
+        c->event_seq = first - 1;
+    }
+    c->events_synced = 1;
+    size_t off = 5;
+    for (uint32_t i = 0; i < count; i++) {
+        proto_event ev;
+        size_t n;
+        ev.seq = first + i;
+        proto_event_read(buf + off, PROTO_MAX_EVENT, &ev, &n);
+        off += n;
+        if (ev.seq <= c->event_seq)
+            continue;
+        c->event_seq = ev.seq;
+        c->stats.events++;
+        event_push(c, &ev);
+    }
+}
+
+int cl_next_event(cl_client *c, proto_event *out)
+{
+    if (c->ev_count == 0)
+        return 0;
+    *out = c->ev_queue[c->ev_head];
+    c->ev_head = (c->ev_head + 1) % CL_EVENT_QUEUE;
+    c->ev_count--;
+    return 1;
+}
+
 static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
 {
     if (!c->joined)
@@ -149,15 +243,20 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         if (!base)
             return PROTO_ERR_BASELINE;
     }
+    size_t ev_len;
+    err = events_check(c, buf + PROTO_SNAPSHOT_HEADER_SIZE, len - PROTO_SNAPSHOT_HEADER_SIZE, &ev_len);
+    if (err)
+        return err;
+    size_t body = PROTO_SNAPSHOT_HEADER_SIZE + ev_len;
     /* Decode into a scratch copy so a bad body leaves the ring intact. */
     int slot = (c->head + 1) % CL_RING;
     proto_snapshot tmp;
     proto_names names = c->names;
     tmp.tick = h.tick;
-    err = proto_snapshot_body_read(base, &tmp, &names, c->welcome.tick_rate,
-                                   buf + PROTO_SNAPSHOT_HEADER_SIZE, len - PROTO_SNAPSHOT_HEADER_SIZE);
+    err = proto_snapshot_body_read(base, &tmp, &names, c->welcome.tick_rate, buf + body, len - body);
     if (err)
         return err;
+    events_apply(c, buf + PROTO_SNAPSHOT_HEADER_SIZE);
     c->ring[slot] = tmp;
     c->names = names;
     c->head = slot;
@@ -166,8 +265,13 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         c->stats.full_snapshots++;
 
     uint16_t me = c->welcome.player_id;
-    if (tmp.present[me])
+    if (tmp.present[me]) {
+        uint16_t hits = tmp.ent[me].hits;
+        if (hits > c->last_hits)
+            c->stats.server_hits += (uint32_t)(hits - c->last_hits);
+        c->last_hits = hits; /* a new round starts again at 0 */
         reconcile_self(c, &tmp.ent[me], h.last_input_seq, now_ms);
+    }
     if (h.last_input_seq > c->last_input_seq)
         c->last_input_seq = h.last_input_seq;
     return PROTO_SNAPSHOT;
@@ -185,6 +289,47 @@ int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
     }
 }
 
+static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags);
+
+/* The tick the remote players were last drawn at, never past the newest
+ * snapshot (a view of the future would be clamped by the server anyway). */
+static void view_of(const cl_client *c, sim_input *in)
+{
+    const proto_snapshot *latest = cl_latest(c);
+    in->view_tick = 0;
+    in->view_frac = 0;
+    if (!latest || !c->have_render_tick || c->render_tick < 1.0)
+        return;
+    double v = c->render_tick;
+    if (v > (double)latest->tick)
+        v = (double)latest->tick;
+    in->view_tick = (uint32_t)v;
+    in->view_frac = (uint8_t)((v - (double)in->view_tick) * 256.0);
+}
+
+/* A predicted shot, judged against the other players as this client draws
+ * them (interpolated at the render tick), with the same ray as the server. */
+static void judge_shot(cl_client *c, uint32_t seq)
+{
+    float pos[PROTO_MAX_ENTITIES][2];
+    uint8_t alive[PROTO_MAX_ENTITIES];
+    const proto_snapshot *latest = cl_latest(c);
+    int me = c->welcome.player_id;
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+        uint16_t aim;
+        uint8_t flags;
+        alive[id] = id != me && latest && latest->present[id] && c->interpolate &&
+                    interpolate(c, id, &pos[id][0], &pos[id][1], &aim, &flags) && !(flags & SIM_FLAG_DEAD);
+    }
+    float dist;
+    int target = sim_hitscan(&c->welcome.map, c->predicted.pos, c->predicted.aim, (const float (*)[2])pos, alive,
+                             PROTO_MAX_ENTITIES, me, &dist);
+    c->stats.shots++;
+    c->stats.screen_hits += target >= 0;
+    c->last_shot_seq = seq;
+    c->last_shot_target = target;
+}
+
 uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_ms)
 {
     if (c->dt <= 0.0f || c->next_seq - c->last_input_seq > CL_MAX_UNACKED)
@@ -194,11 +339,13 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
     p->seq = seq;
     p->in.buttons = buttons & SIM_BTN_ALL;
     p->in.aim = aim;
+    view_of(c, &p->in);
     p->sent_ms = now_ms;
     p->offline = !c->joined; /* its send time is not its push time */
     p->predicted = 0;
     if (c->have_self && c->predict) {
-        sim_player_step(&c->welcome.map, &c->predicted, &p->in, c->dt);
+        if (sim_player_step(&c->welcome.map, &c->predicted, &p->in, c->dt))
+            judge_shot(c, seq);
         p->after = c->predicted;
         p->predicted = 1;
     } else if (c->have_self) {
@@ -225,6 +372,7 @@ size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
     proto_input_msg m;
     const proto_snapshot *latest = cl_latest(c);
     m.ack_tick = latest ? latest->tick : 0;
+    m.event_ack = c->event_seq;
     m.first_seq = first;
     m.count = (uint8_t)(last - first + 1);
     for (uint32_t s = first; s <= last; s++)
@@ -237,6 +385,21 @@ size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
         c->stats.bytes_up += n;
         c->stats.msgs_up++;
     }
+    return n;
+}
+
+size_t cl_write_chat(cl_client *c, const char *text, size_t len, uint8_t *buf, size_t cap)
+{
+    char clean[PROTO_MAX_CHAT_BYTES + 1];
+    if (!c->joined || len > PROTO_MAX_CHAT_BYTES || !proto_utf8_valid((const uint8_t *)text, len, NULL))
+        return 0;
+    memcpy(clean, text, len);
+    len = proto_chat_clean(clean, len);
+    if (len == 0)
+        return 0;
+    size_t n = proto_chat_write(clean, len, buf, cap);
+    c->stats.bytes_up += n;
+    c->stats.msgs_up += n ? 1 : 0;
     return n;
 }
 
@@ -338,6 +501,7 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
         cl_view_ent *v = &out[n];
         memset(v, 0, sizeof *v);
         v->id = (uint16_t)id;
+        v->health = latest->ent[id].health;
         if (id == me) {
             v->self = 1;
             if (c->predict && c->have_self) {

@@ -34,6 +34,11 @@ typedef struct cl_stats {
     float rtt_ms;              /* input -> ack, last sample */
     float rtt_smooth_ms;
     uint32_t rtt_samples;
+    uint32_t shots;            /* shots the prediction fired */
+    uint32_t screen_hits;      /* ... that hit someone as this client drew them */
+    uint32_t server_hits;      /* hits the server credited to this player */
+    uint32_t events;           /* reliable events received */
+    uint32_t events_lost;      /* skipped by a resync or dropped unread from the queue */
 } cl_stats;
 
 typedef struct cl_pending {
@@ -52,8 +57,11 @@ typedef struct cl_view_ent {
     uint16_t aim;
     uint8_t flags;
     uint8_t self;
-    uint8_t pad[2];
+    uint8_t health;
+    uint8_t pad;
 } cl_view_ent;
+
+#define CL_EVENT_QUEUE 32  /* events received and not yet read by the app */
 
 typedef struct cl_client {
     int joined;
@@ -83,6 +91,14 @@ typedef struct cl_client {
     double last_update_ms;
     int have_render_tick;
 
+    uint32_t event_seq;        /* newest reliable event applied */
+    uint8_t events_synced;     /* a snapshot since the WELCOME set event_seq */
+    uint16_t last_hits;        /* own hits counter in the newest snapshot */
+    int ev_head, ev_count;
+    proto_event ev_queue[CL_EVENT_QUEUE];
+    uint32_t last_shot_seq;    /* the newest input that fired, and whom it hit */
+    int last_shot_target;      /* on this client's screen, -1 = a miss */
+
     cl_stats stats;
 } cl_client;
 
@@ -105,9 +121,21 @@ void cl_disconnected(cl_client *c);
 int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms);
 
 /* Records the player's input for the next fixed step and predicts it.
+ * The input carries the tick the remote players were last drawn at (the
+ * latest cl_view), which the server judges its shots against. A predicted
+ * shot is checked against the players as drawn: stats.shots and
+ * stats.screen_hits, last_shot_seq/last_shot_target.
  * Returns the input's seq, 0 before the first welcome or when
  * CL_MAX_UNACKED inputs are unacknowledged (the caller should wait). */
 uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_ms);
+
+/* The next reliable event (kill, chat, join, leave, round start/end) in
+ * order. Returns 1 and fills *out, or 0 when none is waiting. */
+int cl_next_event(cl_client *c, proto_event *out);
+/* Writes a CHAT with the text (control characters removed). Returns 0 when
+ * it is empty after that, not UTF-8, over PROTO_MAX_CHAT_CHARS, or the
+ * client has not joined. */
+size_t cl_write_chat(cl_client *c, const char *text, size_t len, uint8_t *buf, size_t cap);
 
 /* Writes an INPUT message with the inputs not sent yet (up to
  * PROTO_MAX_INPUTS_PER_MSG, oldest first, plus up to `redundancy` unacked

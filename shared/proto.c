@@ -1,12 +1,16 @@
 /* proto: see proto.h and docs/PROTOCOL.md. Layout of the fixed messages
  * (all little-endian):
  *   JOIN      01 | version u8 | token_len u8 | token (base64url) | resume_len u8 | resume
- *   INPUT     02 | ack_tick u32 | first_seq u32 | count u8 | count x (buttons u8, aim u16)
+ *   INPUT     02 | ack_tick u32 | event_ack u32 | first_seq u32 | count u8 |
+ *                  count x (buttons u8, aim u16, view_back u8, view_frac u8)
+ *   CHAT      03 | len u16 | UTF-8 text
  *   WELCOME   81 | version u8 | player_id u16 | tick_rate u16 | snapshot_rate u16 |
  *                  server_tick u32 | match_id u16 | pos_frac u8 | vel_frac u8 |
  *                  width u16 | height u16 | max_players u16 | nwalls u8 | nwalls x 4 x i16 |
  *                  resume 16 bytes | flags u8 (bit 0: resumed)
- *   SNAPSHOT  82 | tick u32 | baseline_delta u8 (0 = full) | last_input_seq u32 | body
+ *   SNAPSHOT  82 | tick u32 | baseline_delta u8 (0 = full) | last_input_seq u32 |
+ *                  events section | body
+ *   events    count u8 | (count > 0) first_seq u32 | count x (type u8 | len u16 | payload)
  * The snapshot body is bit-packed; see the entity coder below. */
 #include "proto.h"
 
@@ -19,9 +23,11 @@ static const uint8_t W_ID_GAP[4] = {0, 2, 4, 8};
 static const uint8_t W_POS[4] = {3, 6, 10, 16};
 static const uint8_t W_VEL[4] = {4, 8, 11, 16};
 static const uint8_t W_AIM[4] = {4, 8, 12, 16};
+static const uint8_t W_STAT[4] = {0, 2, 6, 16};
 
 enum { OP_CHANGE = 0, OP_ADD = 1, OP_REMOVE = 2 };
-enum { F_X = 1, F_Y = 2, F_VX = 4, F_VY = 8, F_AIM = 16, F_FLAGS = 32, F_BITS = 6 };
+enum { F_X = 1, F_Y = 2, F_VX = 4, F_VY = 8, F_AIM = 16, F_EXT = 32, F_BITS = 6 };
+enum { X_FLAGS = 1, X_HEALTH = 2, X_LIFE = 4, X_STATS = 8, X_BITS = 4 };
 
 const char *proto_err_str(int err)
 {
@@ -33,6 +39,7 @@ const char *proto_err_str(int err)
     case PROTO_ERR_VERSION: return "unsupported protocol version";
     case PROTO_ERR_VALUE: return "field out of range";
     case PROTO_ERR_BASELINE: return "unknown baseline";
+    case PROTO_ERR_UTF8: return "text is not UTF-8";
     default: return "unknown error";
     }
 }
@@ -126,11 +133,24 @@ size_t proto_input_write(const proto_input_msg *m, uint8_t *buf, size_t cap)
     bits_writer_init(&w, buf, cap);
     bits_write(&w, PROTO_INPUT, 8);
     bits_write(&w, m->ack_tick, 32);
+    bits_write(&w, m->event_ack, 32);
     bits_write(&w, m->first_seq, 32);
     bits_write(&w, m->count, 8);
     for (int i = 0; i < m->count; i++) {
-        bits_write(&w, m->in[i].buttons, 8);
-        bits_write(&w, m->in[i].aim, 16);
+        const sim_input *in = &m->in[i];
+        /* A view can only be of a snapshot received: at most ack_tick. */
+        uint32_t back = 255, frac = 0;
+        if (in->view_tick && in->view_tick <= m->ack_tick) {
+            back = m->ack_tick - in->view_tick;
+            frac = back > 254 ? 0 : in->view_frac;
+            back = back > 254 ? 254 : back;
+        } else if (in->view_tick) {
+            back = 0;
+        }
+        bits_write(&w, in->buttons, 8);
+        bits_write(&w, in->aim, 16);
+        bits_write(&w, back, 8);
+        bits_write(&w, frac, 8);
     }
     return w.error ? 0 : bits_writer_bytes(&w);
 }
@@ -142,6 +162,7 @@ int proto_input_read(const uint8_t *buf, size_t len, proto_input_msg *out)
     if (bits_read(&r, 8) != PROTO_INPUT)
         return r.error ? PROTO_ERR_TRUNCATED : PROTO_ERR_TYPE;
     out->ack_tick = bits_read(&r, 32);
+    out->event_ack = bits_read(&r, 32);
     out->first_seq = bits_read(&r, 32);
     out->count = (uint8_t)bits_read(&r, 8);
     if (r.error)
@@ -150,12 +171,232 @@ int proto_input_read(const uint8_t *buf, size_t len, proto_input_msg *out)
         out->first_seq > UINT32_MAX - PROTO_MAX_INPUTS_PER_MSG)
         return PROTO_ERR_VALUE;
     for (int i = 0; i < out->count; i++) {
-        out->in[i].buttons = (uint8_t)bits_read(&r, 8);
-        out->in[i].aim = (uint16_t)bits_read(&r, 16);
-        if (out->in[i].buttons & ~SIM_BTN_ALL)
-            return r.error ? PROTO_ERR_TRUNCATED : PROTO_ERR_VALUE;
+        sim_input *in = &out->in[i];
+        in->buttons = (uint8_t)bits_read(&r, 8);
+        in->aim = (uint16_t)bits_read(&r, 16);
+        uint32_t back = bits_read(&r, 8);
+        in->view_frac = (uint8_t)bits_read(&r, 8);
+        if (r.error)
+            return PROTO_ERR_TRUNCATED;
+        /* No view (255) has no fraction; a view before tick 1 is none. */
+        if ((in->buttons & ~SIM_BTN_ALL) || (back == 255 && in->view_frac) || (back != 255 && back >= out->ack_tick))
+            return PROTO_ERR_VALUE;
+        in->view_tick = back == 255 ? 0 : out->ack_tick - back;
     }
     return finish_read(&r);
+}
+
+int proto_utf8_valid(const uint8_t *s, size_t len, size_t *chars)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; n++) {
+        uint8_t c = s[i];
+        uint32_t cp, min;
+        int extra;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            cp = c & 0x1f, extra = 1, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            cp = c & 0x0f, extra = 2, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            cp = c & 0x07, extra = 3, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (len - i <= (size_t)extra)
+            return 0;
+        for (int k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += (size_t)extra + 1;
+    }
+    if (chars)
+        *chars = n;
+    return 1;
+}
+
+size_t proto_chat_clean(char *text, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        uint8_t c = (uint8_t)text[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
+        if (n > len - i)
+            n = len - i;
+        int control = c < 0x20 || c == 0x7f || (c == 0xc2 && n == 2 && (uint8_t)text[i + 1] < 0xa0);
+        if (!control)
+            for (size_t k = 0; k < n; k++)
+                text[o++] = text[i + k];
+        i += n;
+    }
+    text[o] = '\0';
+    return o;
+}
+
+size_t proto_chat_write(const char *text, size_t len, uint8_t *buf, size_t cap)
+{
+    size_t chars;
+    if (len > PROTO_MAX_CHAT_BYTES || !proto_utf8_valid((const uint8_t *)text, len, &chars) ||
+        chars > PROTO_MAX_CHAT_CHARS || cap < 3 + len)
+        return 0;
+    buf[0] = PROTO_CHAT;
+    buf[1] = (uint8_t)len;
+    buf[2] = (uint8_t)(len >> 8);
+    memcpy(buf + 3, text, len);
+    return 3 + len;
+}
+
+int proto_chat_read(const uint8_t *buf, size_t len, char *out, size_t *out_len)
+{
+    if (len < 3)
+        return len && buf[0] != PROTO_CHAT ? PROTO_ERR_TYPE : PROTO_ERR_TRUNCATED;
+    if (buf[0] != PROTO_CHAT)
+        return PROTO_ERR_TYPE;
+    size_t n = (size_t)buf[1] | (size_t)buf[2] << 8;
+    if (len - 3 < n)
+        return PROTO_ERR_TRUNCATED;
+    if (len - 3 > n)
+        return PROTO_ERR_TRAILING;
+    size_t chars;
+    if (!proto_utf8_valid(buf + 3, n, &chars))
+        return PROTO_ERR_UTF8;
+    if (n > PROTO_MAX_CHAT_BYTES || chars > PROTO_MAX_CHAT_CHARS)
+        return PROTO_ERR_VALUE;
+    memcpy(out, buf + 3, n);
+    out[n] = '\0';
+    *out_len = n;
+    return PROTO_OK;
+}
+
+/* ---- reliable events ---------------------------------------------------
+ * type u8 | len u16 | payload (len bytes):
+ *   KILL 01: killer u8, victim u8         CHAT 02: player u8, text
+ *   JOIN 03: player u8, name              LEAVE 04: player u8
+ *   ROUND_START 05: round u16             ROUND_END 06: round u16, reason u8, winner u8 */
+
+static size_t event_payload_len(const proto_event *e)
+{
+    switch (e->type) {
+    case PROTO_EV_KILL: return 2;
+    case PROTO_EV_CHAT:
+    case PROTO_EV_JOIN: return 1 + (size_t)e->len;
+    case PROTO_EV_LEAVE: return 1;
+    case PROTO_EV_ROUND_START: return 2;
+    case PROTO_EV_ROUND_END: return 4;
+    default: return 0;
+    }
+}
+
+size_t proto_event_write(const proto_event *e, uint8_t *buf, size_t cap)
+{
+    size_t plen = event_payload_len(e);
+    size_t maxtext = e->type == PROTO_EV_JOIN ? PROTO_MAX_NAME : PROTO_MAX_CHAT_BYTES;
+    if (plen == 0 || ((e->type == PROTO_EV_CHAT || e->type == PROTO_EV_JOIN) && e->len > maxtext))
+        return 0;
+    if (e->type == PROTO_EV_ROUND_END && e->reason != PROTO_END_TIME && e->reason != PROTO_END_SCORE &&
+        e->reason != PROTO_END_INTERRUPTED)
+        return 0;
+    bits_writer w;
+    bits_writer_init(&w, buf, cap);
+    bits_write(&w, e->type, 8);
+    bits_write(&w, (uint32_t)plen, 16);
+    switch (e->type) {
+    case PROTO_EV_KILL:
+        bits_write(&w, e->player, 8);
+        bits_write(&w, e->other, 8);
+        break;
+    case PROTO_EV_CHAT:
+    case PROTO_EV_JOIN:
+        bits_write(&w, e->player, 8);
+        for (size_t i = 0; i < e->len; i++)
+            bits_write(&w, (uint8_t)e->text[i], 8);
+        break;
+    case PROTO_EV_LEAVE:
+        bits_write(&w, e->player, 8);
+        break;
+    case PROTO_EV_ROUND_START:
+        bits_write(&w, e->round, 16);
+        break;
+    default:
+        bits_write(&w, e->round, 16);
+        bits_write(&w, e->reason, 8);
+        bits_write(&w, e->other, 8);
+        break;
+    }
+    return w.error ? 0 : bits_writer_bytes(&w);
+}
+
+int proto_event_read(const uint8_t *buf, size_t len, proto_event *out, size_t *used)
+{
+    if (len < 3)
+        return PROTO_ERR_TRUNCATED;
+    uint32_t seq = out->seq;
+    memset(out, 0, sizeof *out);
+    out->seq = seq;
+    out->type = buf[0];
+    size_t plen = (size_t)buf[1] | (size_t)buf[2] << 8;
+    if (len - 3 < plen)
+        return PROTO_ERR_TRUNCATED;
+    const uint8_t *p = buf + 3;
+    *used = 3 + plen;
+    switch (out->type) {
+    case PROTO_EV_KILL:
+        if (plen != 2 || p[0] >= PROTO_MAX_ENTITIES || p[1] >= PROTO_MAX_ENTITIES)
+            return PROTO_ERR_VALUE;
+        out->player = p[0];
+        out->other = p[1];
+        return PROTO_OK;
+    case PROTO_EV_CHAT:
+    case PROTO_EV_JOIN: {
+        size_t maxtext = out->type == PROTO_EV_JOIN ? PROTO_MAX_NAME : PROTO_MAX_CHAT_BYTES;
+        if (plen < 1 || plen - 1 > maxtext || p[0] >= PROTO_MAX_ENTITIES)
+            return PROTO_ERR_VALUE;
+        if (!proto_utf8_valid(p + 1, plen - 1, NULL))
+            return PROTO_ERR_UTF8;
+        out->player = p[0];
+        out->len = (uint16_t)(plen - 1);
+        memcpy(out->text, p + 1, plen - 1);
+        out->text[plen - 1] = '\0';
+        return PROTO_OK;
+    }
+    case PROTO_EV_LEAVE:
+        if (plen != 1 || p[0] >= PROTO_MAX_ENTITIES)
+            return PROTO_ERR_VALUE;
+        out->player = p[0];
+        return PROTO_OK;
+    case PROTO_EV_ROUND_START:
+        if (plen != 2)
+            return PROTO_ERR_VALUE;
+        out->round = (uint16_t)(p[0] | p[1] << 8);
+        return PROTO_OK;
+    case PROTO_EV_ROUND_END:
+        if (plen != 4 || p[2] < PROTO_END_TIME || p[2] > PROTO_END_INTERRUPTED ||
+            (p[3] != 255 && p[3] >= PROTO_MAX_ENTITIES))
+            return PROTO_ERR_VALUE;
+        out->round = (uint16_t)(p[0] | p[1] << 8);
+        out->reason = p[2];
+        out->other = p[3];
+        return PROTO_OK;
+    default:
+        return PROTO_ERR_VALUE;
+    }
+}
+
+size_t proto_events_header_write(uint8_t count, uint32_t first_seq, uint8_t *buf, size_t cap)
+{
+    size_t n = count ? 5 : 1;
+    if (cap < n || (count && first_seq == 0))
+        return 0;
+    buf[0] = count;
+    for (int i = 0; count && i < 4; i++)
+        buf[1 + i] = (uint8_t)(first_seq >> (8 * i));
+    return n;
 }
 
 size_t proto_welcome_write(const proto_welcome *m, uint8_t *buf, size_t cap)
@@ -266,12 +507,16 @@ int proto_snapshot_header_read(const uint8_t *buf, size_t len, proto_snapshot_he
 }
 
 /* ---- snapshot body ------------------------------------------------------
- * u8 entry count, then entries in increasing id order:
+ * u8 entry count | u8 match state follows (0/1) | [phase u8 | min_players u8 |
+ * round u16 | score_limit u16 | end_tick u32] | entries in increasing id order:
  *   id gap (class W_ID_GAP: id - previous id - 1, first: id) | op 2 bits
- *   ADD:    x u16 | y u16 | vx i16 | vy i16 | aim u16 | flags u8 | name_len 5 bits | name bytes
- *   CHANGE: field mask 6 bits (x y vx vy aim flags) | each set field:
+ *   ADD:    x u16 | y u16 | vx i16 | vy i16 | aim u16 | flags u8 | health u8 |
+ *           life u8 | kills u16 | deaths u16 | score u16 | hits u16 | name_len 5 bits | name bytes
+ *   CHANGE: field mask 6 bits (x y vx vy aim ext) | each set field:
  *           x, y: zigzag residual from the dead-reckoned baseline (W_POS)
- *           vx, vy: zigzag delta (W_VEL) | aim: zigzag delta (W_AIM) | flags: u8
+ *           vx, vy: zigzag delta (W_VEL) | aim: zigzag delta (W_AIM) |
+ *           ext: mask 4 bits (flags health life stats) | flags u8 | health u8 |
+ *           life u8 | stats: kills, deaths, score, hits as zigzag deltas (W_STAT)
  *   REMOVE: nothing
  * Residuals and deltas are taken modulo 2^16 so every value round-trips. */
 
@@ -290,10 +535,31 @@ static uint16_t unresidual(uint32_t code, int32_t pred)
     return (uint16_t)(pred + bits_unzigzag(code));
 }
 
+static int stats_same(const sim_netent *a, const sim_netent *b)
+{
+    return a->kills == b->kills && a->deaths == b->deaths && a->score == b->score && a->hits == b->hits;
+}
+
 static int netent_same(const sim_netent *a, const sim_netent *b)
 {
-    return a->x == b->x && a->y == b->y && a->vx == b->vx && a->vy == b->vy &&
-           a->aim == b->aim && a->flags == b->flags;
+    return a->x == b->x && a->y == b->y && a->vx == b->vx && a->vy == b->vy && a->aim == b->aim &&
+           a->flags == b->flags && a->health == b->health && a->life == b->life && stats_same(a, b);
+}
+
+static int match_state_same(const proto_match_state *a, const proto_match_state *b)
+{
+    return a->phase == b->phase && a->min_players == b->min_players && a->round == b->round &&
+           a->score_limit == b->score_limit && a->end_tick == b->end_tick;
+}
+
+static void write_delta16(bits_writer *w, uint16_t cur, uint16_t base)
+{
+    bits_write_class(w, bits_zigzag((int16_t)(uint16_t)(cur - base)), W_STAT);
+}
+
+static uint16_t read_delta16(bits_reader *r, uint16_t base)
+{
+    return (uint16_t)(base + bits_unzigzag(bits_read_class(r, W_STAT)));
 }
 
 static void write_add(bits_writer *w, const sim_netent *e, const char *name)
@@ -306,6 +572,12 @@ static void write_add(bits_writer *w, const sim_netent *e, const char *name)
     bits_write(w, (uint16_t)e->vy, 16);
     bits_write(w, e->aim, 16);
     bits_write(w, e->flags, 8);
+    bits_write(w, e->health, 8);
+    bits_write(w, e->life, 8);
+    bits_write(w, e->kills, 16);
+    bits_write(w, e->deaths, 16);
+    bits_write(w, e->score, 16);
+    bits_write(w, e->hits, 16);
     bits_write(w, (uint32_t)n, 5);
     for (size_t i = 0; i < n; i++)
         bits_write(w, (uint8_t)name[i], 8);
@@ -317,9 +589,10 @@ static void write_change(bits_writer *w, const sim_netent *b, const sim_netent *
     int32_t px = predict(b->x, b->vx, dticks, tick_rate);
     int32_t py = predict(b->y, b->vy, dticks, tick_rate);
     uint32_t rx = residual(c->x, px), ry = residual(c->y, py);
+    uint32_t ext = (c->flags != b->flags ? X_FLAGS : 0) | (c->health != b->health ? X_HEALTH : 0) |
+                   (c->life != b->life ? X_LIFE : 0) | (!stats_same(c, b) ? X_STATS : 0);
     uint32_t mask = (rx ? F_X : 0) | (ry ? F_Y : 0) | (c->vx != b->vx ? F_VX : 0) |
-                    (c->vy != b->vy ? F_VY : 0) | (c->aim != b->aim ? F_AIM : 0) |
-                    (c->flags != b->flags ? F_FLAGS : 0);
+                    (c->vy != b->vy ? F_VY : 0) | (c->aim != b->aim ? F_AIM : 0) | (ext ? F_EXT : 0);
     bits_write(w, OP_CHANGE, 2);
     bits_write(w, mask, F_BITS);
     if (mask & F_X)
@@ -332,8 +605,30 @@ static void write_change(bits_writer *w, const sim_netent *b, const sim_netent *
         bits_write_class(w, bits_zigzag((int16_t)(c->vy - b->vy)), W_VEL);
     if (mask & F_AIM)
         bits_write_class(w, bits_zigzag((int16_t)(uint16_t)(c->aim - b->aim)), W_AIM);
-    if (mask & F_FLAGS)
+    if (!ext)
+        return;
+    bits_write(w, ext, X_BITS);
+    if (ext & X_FLAGS)
         bits_write(w, c->flags, 8);
+    if (ext & X_HEALTH)
+        bits_write(w, c->health, 8);
+    if (ext & X_LIFE)
+        bits_write(w, c->life, 8);
+    if (ext & X_STATS) {
+        write_delta16(w, c->kills, b->kills);
+        write_delta16(w, c->deaths, b->deaths);
+        write_delta16(w, c->score, b->score);
+        write_delta16(w, c->hits, b->hits);
+    }
+}
+
+static void write_match_state(bits_writer *w, const proto_match_state *ms)
+{
+    bits_write(w, ms->phase, 8);
+    bits_write(w, ms->min_players, 8);
+    bits_write(w, ms->round, 16);
+    bits_write(w, ms->score_limit, 16);
+    bits_write(w, ms->end_tick, 32);
 }
 
 size_t proto_snapshot_body_write(const proto_snapshot *base, const proto_snapshot *cur,
@@ -343,6 +638,10 @@ size_t proto_snapshot_body_write(const proto_snapshot *base, const proto_snapsho
     bits_writer w;
     bits_writer_init(&w, buf, cap);
     bits_write(&w, 0, 8); /* entry count, patched below */
+    int ms_changed = !base || !match_state_same(&base->ms, &cur->ms);
+    bits_write(&w, (uint32_t)ms_changed, 8);
+    if (ms_changed)
+        write_match_state(&w, &cur->ms);
     uint32_t dticks = base ? cur->tick - base->tick : 0;
     int count = 0, prev = -1;
     for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
@@ -381,6 +680,12 @@ static void read_add(bits_reader *r, sim_netent *e, char *name)
     e->vy = (int16_t)(uint16_t)bits_read(r, 16);
     e->aim = (uint16_t)bits_read(r, 16);
     e->flags = (uint8_t)bits_read(r, 8);
+    e->health = (uint8_t)bits_read(r, 8);
+    e->life = (uint8_t)bits_read(r, 8);
+    e->kills = (uint16_t)bits_read(r, 16);
+    e->deaths = (uint16_t)bits_read(r, 16);
+    e->score = (uint16_t)bits_read(r, 16);
+    e->hits = (uint16_t)bits_read(r, 16);
     uint32_t n = bits_read(r, 5);
     if (n > PROTO_MAX_NAME) {
         r->error = 1;
@@ -404,7 +709,21 @@ static void read_change(bits_reader *r, const sim_netent *b, sim_netent *c,
     c->vx = mask & F_VX ? (int16_t)(b->vx + bits_unzigzag(bits_read_class(r, W_VEL))) : b->vx;
     c->vy = mask & F_VY ? (int16_t)(b->vy + bits_unzigzag(bits_read_class(r, W_VEL))) : b->vy;
     c->aim = mask & F_AIM ? (uint16_t)(b->aim + bits_unzigzag(bits_read_class(r, W_AIM))) : b->aim;
-    c->flags = mask & F_FLAGS ? (uint8_t)bits_read(r, 8) : b->flags;
+    uint32_t ext = mask & F_EXT ? bits_read(r, X_BITS) : 0;
+    c->flags = ext & X_FLAGS ? (uint8_t)bits_read(r, 8) : b->flags;
+    c->health = ext & X_HEALTH ? (uint8_t)bits_read(r, 8) : b->health;
+    c->life = ext & X_LIFE ? (uint8_t)bits_read(r, 8) : b->life;
+    if (ext & X_STATS) {
+        c->kills = read_delta16(r, b->kills);
+        c->deaths = read_delta16(r, b->deaths);
+        c->score = read_delta16(r, b->score);
+        c->hits = read_delta16(r, b->hits);
+    } else {
+        c->kills = b->kills;
+        c->deaths = b->deaths;
+        c->score = b->score;
+        c->hits = b->hits;
+    }
 }
 
 int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
@@ -426,6 +745,18 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
     bits_reader r;
     bits_reader_init(&r, buf, len);
     uint32_t count = bits_read(&r, 8);
+    uint32_t ms_changed = bits_read(&r, 8);
+    if (!r.error && (ms_changed > 1 || (!base && !ms_changed)))
+        return PROTO_ERR_VALUE; /* a full snapshot always carries the match state */
+    if (ms_changed) {
+        out->ms.phase = (uint8_t)bits_read(&r, 8);
+        out->ms.min_players = (uint8_t)bits_read(&r, 8);
+        out->ms.round = (uint16_t)bits_read(&r, 16);
+        out->ms.score_limit = (uint16_t)bits_read(&r, 16);
+        out->ms.end_tick = bits_read(&r, 32);
+        if (!r.error && out->ms.phase > PROTO_PHASE_ENDED)
+            return PROTO_ERR_VALUE;
+    }
     int prev = -1;
     for (uint32_t i = 0; i < count && !r.error; i++) {
         int id = prev + 1 + (int)bits_read_class(&r, W_ID_GAP);
@@ -437,6 +768,8 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
         prev = id;
         if (op == OP_ADD) {
             read_add(&r, &out->ent[id], names->name[id]);
+            if (!r.error && out->ent[id].health > SIM_MAX_HEALTH)
+                return PROTO_ERR_VALUE;
             out->present[id] = 1;
             out->gen[id]++;
         } else if (op == OP_CHANGE) {
@@ -444,6 +777,8 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
                 return PROTO_ERR_VALUE;
             sim_netent before = out->ent[id];
             read_change(&r, &before, &out->ent[id], dticks, tick_rate);
+            if (!r.error && out->ent[id].health > SIM_MAX_HEALTH)
+                return PROTO_ERR_VALUE;
         } else if (op == OP_REMOVE) {
             if (!out->present[id])
                 return PROTO_ERR_VALUE;

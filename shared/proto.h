@@ -1,4 +1,4 @@
-/* proto: the tickwire wire format, version 3. docs/PROTOCOL.md is the
+/* proto: the tickwire wire format, version 4. docs/PROTOCOL.md is the
  * byte-by-byte description of what this file reads and writes; the two
  * change together, and any change to the bytes or the close codes bumps
  * PROTO_VERSION and the WebSocket subprotocol name.
@@ -17,12 +17,13 @@
 
 #include "sim.h"
 
-#define PROTO_VERSION 3
-#define PROTO_SUBPROTOCOL "tickwire.v3"
+#define PROTO_VERSION 4
+#define PROTO_SUBPROTOCOL "tickwire.v4"
 
 enum proto_type {
     PROTO_JOIN = 0x01,
     PROTO_INPUT = 0x02,
+    PROTO_CHAT = 0x03,
     PROTO_WELCOME = 0x81,
     PROTO_SNAPSHOT = 0x82,
 };
@@ -32,11 +33,14 @@ enum proto_type {
 #define PROTO_RESUME_LEN 16   /* resume token, raw bytes */
 #define PROTO_MAX_INPUTS_PER_MSG 8
 #define PROTO_MAX_ENTITIES SIM_MAX_PLAYERS
+#define PROTO_MAX_CHAT_CHARS 120  /* code points, after control characters are stripped */
+#define PROTO_MAX_CHAT_BYTES 480  /* 120 four-byte code points */
 /* Largest client->server message the server accepts once joined (a full
- * input message is 10 + 8 * 3 = 34 bytes); anything larger is closed with
- * 1009. Before the join the limit is PROTO_MAX_JOIN_MSG (a JOIN with the
- * longest token and a resume token is 4 + 200 + 16 = 220 bytes). */
-#define PROTO_MAX_CLIENT_MSG 64
+ * input message is 14 + 8 * 5 = 54 bytes, the longest chat 3 + 480);
+ * anything larger is closed with 1009. Before the join the limit is
+ * PROTO_MAX_JOIN_MSG (a JOIN with the longest token and a resume token is
+ * 4 + 200 + 16 = 220 bytes). */
+#define PROTO_MAX_CLIENT_MSG 512
 #define PROTO_MAX_JOIN_MSG 256
 
 /* WebSocket close codes. The standard ones keep their RFC 6455 meaning:
@@ -54,12 +58,20 @@ enum {
     PROTO_CLOSE_JOIN_TIMEOUT = 4006,   /* no valid JOIN within 5 s of the upgrade */
     PROTO_CLOSE_SLOW_READER = 4007,    /* the socket did not drain for 2 s */
     PROTO_CLOSE_SERVER_FULL = 4008,    /* no room or too many joins: try again later */
+    PROTO_CLOSE_EVENTS_BEHIND = 4009,  /* did not acknowledge reliable events for too long */
+    PROTO_CLOSE_CHAT_FLOOD = 4010,     /* kept sending chat past the rate limit */
 };
+/* 1007 (RFC 6455: inconsistent data) closes a chat that is not UTF-8. */
 
 #define PROTO_SNAPSHOT_HEADER_SIZE 10
-/* Worst case: every entity added with a full name. */
-#define PROTO_MAX_SNAPSHOT_BODY (1 + PROTO_MAX_ENTITIES * 32)
-#define PROTO_MAX_SNAPSHOT (PROTO_SNAPSHOT_HEADER_SIZE + PROTO_MAX_SNAPSHOT_BODY)
+/* Reliable events ride in snapshots: a section of at most this many event
+ * bytes (more wait for the next snapshot) after a 5-byte section header. */
+#define PROTO_MAX_EVENT_BYTES 1024
+#define PROTO_MAX_EVENTS_SECTION (5 + PROTO_MAX_EVENT_BYTES)
+#define PROTO_MAX_EVENT (3 + 1 + PROTO_MAX_CHAT_BYTES)
+/* Worst case: the match state, every entity added with a full name. */
+#define PROTO_MAX_SNAPSHOT_BODY (12 + PROTO_MAX_ENTITIES * 48)
+#define PROTO_MAX_SNAPSHOT (PROTO_SNAPSHOT_HEADER_SIZE + PROTO_MAX_EVENTS_SECTION + PROTO_MAX_SNAPSHOT_BODY)
 #define PROTO_MAX_WELCOME (23 + SIM_MAX_WALLS * 8 + PROTO_RESUME_LEN + 1)
 /* A delta may only use a baseline at most this many snapshots old; both
  * sides keep at least this many snapshots. */
@@ -73,6 +85,7 @@ typedef enum proto_err {
     PROTO_ERR_VERSION = -4,
     PROTO_ERR_VALUE = -5,
     PROTO_ERR_BASELINE = -6,
+    PROTO_ERR_UTF8 = -7,
 } proto_err;
 
 const char *proto_err_str(int err);
@@ -85,12 +98,48 @@ typedef struct proto_join {
     uint8_t resume[PROTO_RESUME_LEN];
 } proto_join;
 
+/* Each input's view_tick travels as ack_tick minus a byte (255: none, 0
+ * then), so a view older than 254 ticks before the ack is sent as 254. */
 typedef struct proto_input_msg {
     uint32_t ack_tick;  /* newest snapshot tick received, 0 = none */
+    uint32_t event_ack; /* newest reliable event seq received, 0 = none */
     uint32_t first_seq; /* seq of in[0]; seqs start at 1 */
     uint8_t count;      /* 1..PROTO_MAX_INPUTS_PER_MSG */
     sim_input in[PROTO_MAX_INPUTS_PER_MSG];
 } proto_input_msg;
+
+/* Round phases, as the match state carries them. */
+enum { PROTO_PHASE_WARMUP = 0, PROTO_PHASE_LIVE = 1, PROTO_PHASE_ENDED = 2 };
+enum { PROTO_END_TIME = 1, PROTO_END_SCORE = 2, PROTO_END_INTERRUPTED = 3 };
+
+typedef struct proto_match_state {
+    uint8_t phase;        /* PROTO_PHASE_* */
+    uint8_t min_players;  /* warmup lasts until this many players are in */
+    uint16_t round;       /* 1, 2, ... (0 before the first) */
+    uint16_t score_limit; /* 0 = none */
+    uint32_t end_tick;    /* tick the phase ends, 0 = open-ended */
+} proto_match_state;
+
+/* Reliable, ordered events, carried in snapshots until acknowledged. */
+enum proto_event_type {
+    PROTO_EV_KILL = 1,        /* player killed other */
+    PROTO_EV_CHAT = 2,        /* player said text */
+    PROTO_EV_JOIN = 3,        /* player joined as text (its name) */
+    PROTO_EV_LEAVE = 4,       /* player left */
+    PROTO_EV_ROUND_START = 5, /* round began */
+    PROTO_EV_ROUND_END = 6,   /* round ended for reason, won by other (255: nobody) */
+};
+
+typedef struct proto_event {
+    uint32_t seq;
+    uint8_t type;    /* PROTO_EV_* */
+    uint8_t player;
+    uint8_t other;
+    uint8_t reason;  /* PROTO_END_* */
+    uint16_t round;
+    uint16_t len;    /* text bytes */
+    char text[PROTO_MAX_CHAT_BYTES + 1]; /* NUL-terminated */
+} proto_event;
 
 typedef struct proto_welcome {
     uint16_t player_id;
@@ -115,6 +164,7 @@ typedef struct proto_snapshot_header {
  * another. */
 typedef struct proto_snapshot {
     uint32_t tick;
+    proto_match_state ms;
     uint8_t present[PROTO_MAX_ENTITIES];
     uint8_t gen[PROTO_MAX_ENTITIES];
     sim_netent ent[PROTO_MAX_ENTITIES];
@@ -132,17 +182,40 @@ int proto_peek_type(const uint8_t *buf, size_t len);
  * PROTO_RESUME_LEN bytes or NULL. */
 size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, size_t cap);
 size_t proto_input_write(const proto_input_msg *m, uint8_t *buf, size_t cap);
+/* CHAT: text of len bytes, which must be valid UTF-8 of at most
+ * PROTO_MAX_CHAT_CHARS code points and PROTO_MAX_CHAT_BYTES bytes. */
+size_t proto_chat_write(const char *text, size_t len, uint8_t *buf, size_t cap);
 size_t proto_welcome_write(const proto_welcome *m, uint8_t *buf, size_t cap);
 size_t proto_snapshot_header_write(const proto_snapshot_header *h, uint8_t *buf, size_t cap);
 
 /* Readers return PROTO_OK or a negative proto_err. */
 int proto_join_read(const uint8_t *buf, size_t len, proto_join *out);
 int proto_input_read(const uint8_t *buf, size_t len, proto_input_msg *out);
+/* Reads a CHAT: PROTO_ERR_UTF8 when the text is not UTF-8, PROTO_ERR_VALUE
+ * when it has more than PROTO_MAX_CHAT_CHARS code points. out gets the
+ * text as sent (clean it with proto_chat_clean), NUL-terminated. */
+int proto_chat_read(const uint8_t *buf, size_t len, char *out, size_t *out_len);
+/* Removes control characters (U+0000..U+001F, U+007F..U+009F) from valid
+ * UTF-8 in place; returns the new length. */
+size_t proto_chat_clean(char *text, size_t len);
+/* 1 when len bytes are valid UTF-8 (no overlongs, surrogates or values
+ * past U+10FFFF); *chars gets the code point count. */
+int proto_utf8_valid(const uint8_t *s, size_t len, size_t *chars);
+
+/* One event's bytes (type u8 | len u16 | payload), without its seq.
+ * Returns 0 when it does not fit or a field is out of range. */
+size_t proto_event_write(const proto_event *e, uint8_t *buf, size_t cap);
+/* Reads one event at buf; *used gets its size. seq is left to the caller. */
+int proto_event_read(const uint8_t *buf, size_t len, proto_event *out, size_t *used);
+/* The events section of a snapshot: count u8, then (count > 0) first_seq
+ * u32 and the events' bytes as proto_event_write made them. */
+size_t proto_events_header_write(uint8_t count, uint32_t first_seq, uint8_t *buf, size_t cap);
 int proto_welcome_read(const uint8_t *buf, size_t len, proto_welcome *out);
 int proto_snapshot_header_read(const uint8_t *buf, size_t len, proto_snapshot_header *out);
 
-/* Body of a snapshot: the entities of `cur` that were added, removed or
- * changed since `base` (NULL: everything, a full snapshot). Positions are
+/* Body of a snapshot: the match state when it differs from base's, and
+ * the entities of `cur` that were added, removed or changed since `base`
+ * (NULL: everything, a full snapshot). Positions are
  * coded as residuals from the baseline's dead-reckoned position, so a
  * player moving steadily costs a few bits. `tick_rate` is the match's. */
 size_t proto_snapshot_body_write(const proto_snapshot *base, const proto_snapshot *cur,

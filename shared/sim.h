@@ -5,12 +5,21 @@
  * exact IEEE operations natively (SSE) and in wasm. Built with
  * -ffp-contract=off and no fast-math so native and wasm agree bit for bit.
  *
- * A player's state depends only on the map, its spawn and its own inputs:
- * players do not push each other. That is what lets a client predict its
- * own movement exactly. Every step ends by snapping position and velocity
- * to the wire grid (SIM_POS_SCALE, SIM_VEL_SCALE steps per unit), so a
- * client that decodes a snapshot and replays the same inputs gets the same
- * bits as the server. */
+ * A player's movement depends only on the map, its spawn and its own
+ * inputs: players do not push each other. That is what lets a client
+ * predict its own movement exactly. Every step ends by snapping position
+ * and velocity to the wire grid (SIM_POS_SCALE, SIM_VEL_SCALE steps per
+ * unit), so a client that decodes a snapshot and replays the same inputs
+ * gets the same bits as the server.
+ *
+ * Combat: a hitscan weapon. The weapon's cooldown is driven by the
+ * player's own inputs (predictable); health, death, respawn and the score
+ * are the world's, decided in sim_world_step. A shot is judged against the
+ * other players where the shooter saw them: each input names the tick (and
+ * fraction) the client was rendering, and the world keeps SIM_HISTORY
+ * ticks of positions to rewind to, at most `unlag_ticks` back and never
+ * past the present (lag compensation, as in Source's
+ * player_lagcompensation.cpp). Walls stop shots. */
 #ifndef TW_SIM_H
 #define TW_SIM_H
 
@@ -23,6 +32,14 @@
 #define SIM_MAX_SPEED 300.0f
 
 #define SIM_MAX_PLAYERS 128   /* per match (world) */
+#define SIM_MAX_HEALTH 100
+#define SIM_WEAPON_DAMAGE 25
+#define SIM_WEAPON_RANGE 1400.0f
+#define SIM_FIRE_INTERVAL_MS 200  /* one shot per 12 steps at 60 Hz */
+#define SIM_RESPAWN_MS 2000
+/* Ticks of position history for lag compensation: 1 s at up to 254 Hz. */
+#define SIM_HISTORY 256
+#define SIM_MAX_HITS 256          /* hits reported per world step */
 #define SIM_MAX_WALLS 64
 #define SIM_MAX_STEPS_PER_TICK 8
 
@@ -41,14 +58,25 @@ enum {
     SIM_BTN_ALL = 0x1f
 };
 
-/* Entity flags. FIRING comes from the step; DISCONNECTED is set by the
- * server on the wire for a player whose connection dropped and whose slot
- * is held for a resume. */
-enum { SIM_FLAG_FIRING = 1 << 0, SIM_FLAG_DISCONNECTED = 1 << 1 };
+/* Entity flags. FIRING (trigger held while alive) and SHOT (this step
+ * fired) come from the step; DEAD is the world's (set at the kill, cleared
+ * at the respawn; the step keeps it); DISCONNECTED is set by the server on
+ * the wire for a player whose connection dropped and whose slot is held
+ * for a resume. */
+enum {
+    SIM_FLAG_FIRING = 1 << 0,
+    SIM_FLAG_DISCONNECTED = 1 << 1,
+    SIM_FLAG_SHOT = 1 << 2,
+    SIM_FLAG_DEAD = 1 << 3,
+};
 
+/* view_tick 0: the client rendered nothing yet; the shot is judged at the
+ * present. */
 typedef struct sim_input {
-    uint8_t buttons; /* SIM_BTN_* */
-    uint16_t aim;    /* angle, 65536 per turn */
+    uint8_t buttons;    /* SIM_BTN_* */
+    uint8_t view_frac;  /* 1/256 tick past view_tick */
+    uint16_t aim;       /* angle, 65536 per turn; 0 = +x, 16384 = +y (down) */
+    uint32_t view_tick; /* the tick the client rendered the others at */
 } sim_input;
 
 /* Axis-aligned wall, in world units, x0 < x1 and y0 < y1. */
@@ -66,25 +94,60 @@ typedef struct sim_player {
     float pos[2];
     float vel[2];
     uint16_t aim;
-    uint8_t flags; /* SIM_FLAG_* */
+    uint8_t flags;      /* SIM_FLAG_* */
+    uint8_t fire_cd;    /* steps until the weapon fires again (own inputs) */
+    uint8_t health;     /* SIM_MAX_HEALTH at spawn; 0 once dead (flag DEAD) */
+    uint8_t life;       /* +1 at every respawn (wraps): a teleport, not a misprediction */
+    uint16_t respawn;   /* while dead: ticks until the respawn */
+    uint16_t kills, deaths, score, hits;
 } sim_player;
 
 /* The quantized form of a player as it travels on the wire. Converting
- * between this and sim_player is exact because the sim snaps every step. */
+ * between this and sim_player is exact because the sim snaps every step
+ * (fire_cd and respawn do not travel: the client rebuilds fire_cd from its
+ * own inputs). */
 typedef struct sim_netent {
     uint16_t x, y;   /* pos * SIM_POS_SCALE */
     int16_t vx, vy;  /* vel * SIM_VEL_SCALE */
     uint16_t aim;
     uint8_t flags;
+    uint8_t health;
+    uint8_t life;
+    uint16_t kills, deaths, score, hits;
 } sim_netent;
+
+/* One shot that hit, as sim_world_step reports it. */
+typedef struct sim_hit {
+    uint8_t shooter, target;
+    uint8_t damage;
+    uint8_t killed;
+    uint16_t rewound; /* ticks the targets were rewound for it */
+} sim_hit;
+
+/* Where every player was after one tick, for lag compensation. */
+typedef struct sim_history_tick {
+    uint32_t stamp;  /* the tick + 1; 0: empty */
+    float pos[SIM_MAX_PLAYERS][2];
+    uint8_t alive[SIM_MAX_PLAYERS]; /* life + 1 when alive, 0 when dead or absent */
+} sim_history_tick;
 
 typedef struct sim_world {
     uint32_t tick;
     uint16_t tick_rate;
+    uint16_t unlag_ticks;  /* most a shot is judged in the past (0: at the present) */
+    uint8_t combat;        /* 0: shots do no damage (between rounds) */
     uint64_t seed;
     sim_map map;
     uint8_t active[SIM_MAX_PLAYERS];
     sim_player players[SIM_MAX_PLAYERS];
+    /* filled by each step */
+    int nhits;
+    sim_hit hits[SIM_MAX_HITS];
+    uint32_t unlag_clamped;  /* shots whose view was older than unlag_ticks */
+    uint32_t shots;          /* shots fired */
+    sim_history_tick history[SIM_HISTORY];
+    float scratch_pos[SIM_MAX_PLAYERS][2]; /* one shot's rewound targets */
+    uint8_t scratch_alive[SIM_MAX_PLAYERS];
 } sim_world;
 
 /* The inputs for one world step: for each player slot, 0..SIM_MAX_STEPS_PER_TICK
@@ -94,16 +157,36 @@ typedef struct sim_tick_inputs {
     sim_input in[SIM_MAX_PLAYERS][SIM_MAX_STEPS_PER_TICK];
 } sim_tick_inputs;
 
+/* Combat is on, unlag_ticks 0: set them after init. */
 void sim_world_init(sim_world *w, const sim_map *map, uint16_t tick_rate, uint64_t seed);
 /* Puts player `id` at its spawn point (a function of the world seed, the id
- * and a join counter so a reused slot spawns elsewhere). */
+ * and a join counter so a reused slot spawns elsewhere), full health,
+ * score zero. */
 void sim_world_spawn(sim_world *w, int id, uint32_t join_count);
 void sim_world_remove(sim_world *w, int id);
-/* One tick: applies each active player's inputs, then tick++. Pure. */
+/* Every active player back to full health at a free spawn point, score
+ * zero (a new round). O(players^2). */
+void sim_world_reset_round(sim_world *w);
+/* One tick: records the history, counts down respawns, applies each active
+ * player's inputs in id order (a shot hits at once: a player killed by a
+ * lower id does not act this tick), then tick++. Pure. The tick's hits are
+ * in w->hits[0..nhits). O(players + shots * players). */
 void sim_world_step(sim_world *w, const sim_tick_inputs *inputs);
 
-/* One fixed step of one player, ending with the snap to the wire grid. */
-void sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt);
+/* One fixed step of one player, ending with the snap to the wire grid.
+ * Returns 1 when the step fired the weapon (trigger held, alive, cooldown
+ * over). A dead player does not move. */
+int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt);
+
+/* Unit direction of an aim angle, with + - * / only (the same bits
+ * natively and in wasm). */
+void sim_aim_dir(uint16_t aim, float dir[2]);
+/* The first of `n` circles (centres in `pos`, `alive[i]` nonzero, i !=
+ * skip) the shot from `from` along `aim` hits within SIM_WEAPON_RANGE
+ * before a wall, or -1. *dist gets the distance travelled (to the wall or
+ * the range on a miss). Pure; O(n + walls). */
+int sim_hitscan(const sim_map *map, const float from[2], uint16_t aim, const float (*pos)[2],
+                const uint8_t *alive, int n, int skip, float *dist);
 
 void sim_player_to_net(const sim_player *p, sim_netent *out);
 void sim_player_from_net(const sim_netent *n, sim_player *out);

@@ -72,7 +72,7 @@ void behavior_init(behavior_state *b, behavior_kind k, uint64_t seed, uint16_t t
 
 sim_input behavior_next(behavior_state *b, uint16_t tick_rate)
 {
-    sim_input in = {0, b->aim};
+    sim_input in = {.aim = b->aim};
     switch ((behavior_kind)b->kind) {
     case BEHAVIOR_IDLE:
         break;

@@ -266,7 +266,7 @@ static void case_play(const char *server)
     for (int d = 0; d < 4; d++) {
         sim_player q = start;
         for (int k = 0; k < 120; k++) {
-            sim_input in = {dirs[d], 0};
+            sim_input in = {.buttons = dirs[d]};
             sim_player_step(&p.cl.welcome.map, &q, &in, p.cl.dt);
         }
         float travel = fabsf(q.pos[0] - start.pos[0]) + fabsf(q.pos[1] - start.pos[1]);
@@ -284,7 +284,7 @@ static void case_play(const char *server)
           acked, p.cl.next_seq - 1);
     /* Then idle inputs until the acked one: friction slows the player. */
     for (uint32_t k = first_seq + 120; k <= acked; k++) {
-        sim_input in = {0, 0};
+        sim_input in = {.buttons = 0};
         sim_player_step(&p.cl.welcome.map, &best_end, &in, p.cl.dt);
     }
     const proto_snapshot *s = cl_latest(&p.cl);

@@ -45,7 +45,7 @@ static int teardown(void **state)
 
 static void init(lobby *l, int size, int npcs, int max_matches)
 {
-    match_config cfg = {10, 10, size, npcs, 1};
+    match_config cfg = {.tick_rate = 10, .snapshot_rate = 10, .size = size, .npcs = npcs, .seed = 1};
     lobby_init(l, &g_map, &cfg, max_matches);
     g_opens = g_closes = 0;
 }

@@ -34,7 +34,7 @@ static int setup_map(void **state)
 
 static match *make(int size, int npcs, int tick_rate, int snapshot_rate)
 {
-    match_config cfg = {(uint16_t)tick_rate, (uint16_t)snapshot_rate, size, npcs, 99};
+    match_config cfg = {.tick_rate = (uint16_t)tick_rate, .snapshot_rate = (uint16_t)snapshot_rate, .size = size, .npcs = npcs, .seed = 99};
     match *m = match_create(5, &g_map, &cfg);
     assert_non_null(m);
     return m;
