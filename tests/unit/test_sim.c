@@ -50,17 +50,20 @@ static uint32_t rnd(uint64_t *s, uint32_t n)
 }
 
 /* Explicit little-endian bytes of a player as the wire sees it. */
+#define NETENT_BYTES 21
 static size_t netent_bytes(const sim_player *p, uint8_t *out)
 {
     sim_netent n;
     sim_player_to_net(p, &n);
-    const uint16_t f[5] = {n.x, n.y, (uint16_t)n.vx, (uint16_t)n.vy, n.aim};
-    for (int i = 0; i < 5; i++) {
+    const uint16_t f[9] = {n.x, n.y, (uint16_t)n.vx, (uint16_t)n.vy, n.aim, n.kills, n.deaths, n.score, n.hits};
+    for (int i = 0; i < 9; i++) {
         out[2 * i] = (uint8_t)f[i];
         out[2 * i + 1] = (uint8_t)(f[i] >> 8);
     }
-    out[10] = n.flags;
-    return 11;
+    out[18] = n.flags;
+    out[19] = n.health;
+    out[20] = n.life;
+    return NETENT_BYTES;
 }
 
 /* Random inputs the way a player makes them: a button set held for a
@@ -90,51 +93,72 @@ static void gen_tick(input_gen *g, int nplayers, sim_tick_inputs *ti)
 }
 
 /* Two worlds from the same seed fed the same inputs stay byte-identical,
- * every tick for 10,000 ticks, and so does a third world stepped one
- * player-step at a time with sim_player_step. */
+ * every tick for 10,000 ticks, shooting and dying included; and a world
+ * without combat stays identical to one stepped one player-step at a time
+ * with sim_player_step. */
 static void test_determinism_two_worlds(void **state)
 {
     (void)state;
     enum { PLAYERS = 16, TICKS = 10000 };
-    static sim_world a, b, c;
+    static sim_world a, b, c, d;
     static sim_tick_inputs ti;
     sim_map map = arena_map();
     sim_world_init(&a, &map, 60, 0x5eed);
     sim_world_init(&b, &map, 60, 0x5eed);
     sim_world_init(&c, &map, 60, 0x5eed);
+    sim_world_init(&d, &map, 60, 0x5eed);
+    a.unlag_ticks = b.unlag_ticks = 15;
+    d.combat = 0;
     for (int id = 0; id < PLAYERS; id++) {
         sim_world_spawn(&a, id, (uint32_t)id);
         sim_world_spawn(&b, id, (uint32_t)id);
         sim_world_spawn(&c, id, (uint32_t)id);
+        sim_world_spawn(&d, id, (uint32_t)id);
     }
     input_gen ga = {.rng = 99}, gb = {.rng = 99};
-    uint32_t moved = 0, steps = 0;
+    uint32_t moved = 0, steps = 0, kills = 0;
     for (int t = 0; t < TICKS; t++) {
         gen_tick(&ga, PLAYERS, &ti);
+        for (int id = 0; id < PLAYERS; id++)
+            for (int k = 0; k < ti.count[id]; k++) {
+                /* the shooter saw the others 0..20 ticks ago */
+                ti.in[id][k].view_tick = a.tick > 20 ? a.tick - (uint32_t)((t + id) % 21) : 0;
+                ti.in[id][k].view_frac = (uint8_t)(t * 37 + id);
+            }
         sim_world_step(&a, &ti);
+        sim_world_step(&d, &ti);
         for (int id = 0; id < PLAYERS; id++)
             for (int k = 0; k < ti.count[id]; k++, steps++)
                 sim_player_step(&c.map, &c.players[id], &ti.in[id][k], 1.0f / 60.0f);
+        for (int h = 0; h < a.nhits; h++)
+            kills += a.hits[h].killed;
         gen_tick(&gb, PLAYERS, &ti);
+        for (int id = 0; id < PLAYERS; id++)
+            for (int k = 0; k < ti.count[id]; k++) {
+                ti.in[id][k].view_tick = b.tick > 20 ? b.tick - (uint32_t)((t + id) % 21) : 0;
+                ti.in[id][k].view_frac = (uint8_t)(t * 37 + id);
+            }
         sim_world_step(&b, &ti);
         assert_int_equal(a.tick, (uint32_t)t + 1);
         assert_int_equal(b.tick, a.tick);
         for (int id = 0; id < PLAYERS; id++) {
-            uint8_t ea[11], eb[11], ec[11];
+            uint8_t ea[NETENT_BYTES], eb[NETENT_BYTES], ec[NETENT_BYTES], ed[NETENT_BYTES];
             netent_bytes(&a.players[id], ea);
             netent_bytes(&b.players[id], eb);
             netent_bytes(&c.players[id], ec);
-            if (memcmp(ea, eb, 11) != 0 || memcmp(ea, ec, 11) != 0)
+            netent_bytes(&d.players[id], ed);
+            if (memcmp(ea, eb, NETENT_BYTES) != 0 || memcmp(ed, ec, NETENT_BYTES) != 0)
                 fail_msg("tick %d player %d differs", t, id);
             /* The float state too, not only its wire form. */
             assert_memory_equal(a.players[id].pos, b.players[id].pos, sizeof a.players[id].pos);
-            assert_memory_equal(a.players[id].vel, c.players[id].vel, sizeof a.players[id].vel);
+            assert_memory_equal(d.players[id].vel, c.players[id].vel, sizeof d.players[id].vel);
             moved += a.players[id].vel[0] != 0.0f;
         }
     }
-    /* Not a vacuous run: players moved most of the time. */
-    assert_true(moved > PLAYERS * TICKS / 2);
+    /* Not a vacuous run: players moved most of the time, and fought. */
+    assert_true(moved > PLAYERS * TICKS / 3);
     assert_true(steps > PLAYERS * TICKS);
+    assert_true(kills > 20);
 }
 
 /* A different seed spawns elsewhere, so the worlds are not trivially equal. */
@@ -237,7 +261,7 @@ static void test_movement_invariants(void **state)
                     sim_player_step(&map, p, &ti.in[id][k], dt);
                     check_invariants(&map, p, step);
                     assert_int_equal(p->aim, ti.in[id][k].aim);
-                    assert_int_equal(p->flags, ti.in[id][k].buttons & SIM_BTN_FIRE ? SIM_FLAG_FIRING : 0);
+                    assert_int_equal(p->flags & SIM_FLAG_FIRING, ti.in[id][k].buttons & SIM_BTN_FIRE ? SIM_FLAG_FIRING : 0);
                     double s2 = (double)p->vel[0] * p->vel[0] + (double)p->vel[1] * p->vel[1];
                     at_max += s2 > 299.0 * 299.0;
                     for (int i = 0; i < map.nwalls; i++)
