@@ -111,7 +111,7 @@ static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, do
     if (c->have_self && !c->reconcile)
         return;
     /* The cooldown is not on the wire: it is the client's own chain. */
-    server.fire_cd = p && p->predicted ? p->after.fire_cd : c->predicted.fire_cd;
+    server.fire_cd = p ? p->fire_cd : 0; /* seq 0: before any input */
     if (p && p->predicted && c->have_self && !world_moved(&p->after, &server) && !same_bits(&p->after, &server)) {
         float dx = p->after.pos[0] - server.pos[0], dy = p->after.pos[1] - server.pos[1];
         float err = dx * dx + dy * dy > 0.0f ? __builtin_sqrtf(dx * dx + dy * dy) : 0.0f;
@@ -137,7 +137,9 @@ static void reconcile_self(cl_client *c, const sim_netent *net, uint32_t seq, do
         sim_player_step(&c->welcome.map, &c->predicted, &q->in, c->dt);
         q->after = c->predicted;
         q->predicted = 1;
+        q->fire_cd = c->predicted.fire_cd;
     }
+    c->fire_cd = c->predicted.fire_cd;
 }
 
 /* The events section at buf: checks every event and the sequence, changes
@@ -348,11 +350,14 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
             judge_shot(c, seq);
         p->after = c->predicted;
         p->predicted = 1;
-    } else if (c->have_self) {
-        /* Prediction off: still track what it would have been so a
-         * reconciliation can be counted honestly when it comes back on. */
-        p->predicted = 0;
+        c->fire_cd = c->predicted.fire_cd;
+    } else {
+        /* Not predicting (yet): still follow the weapon, so the first
+         * reconciliation knows the cooldown the server has. */
+        sim_weapon_step(&c->fire_cd, p->in.buttons & SIM_BTN_FIRE,
+                        c->have_self && (c->predicted.flags & SIM_FLAG_DEAD), c->dt);
     }
+    p->fire_cd = c->fire_cd;
     return seq;
 }
 

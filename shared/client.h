@@ -46,6 +46,7 @@ typedef struct cl_pending {
     sim_input in;
     uint8_t predicted;         /* `after` is valid */
     uint8_t offline;           /* pushed while disconnected: no RTT sample */
+    uint8_t fire_cd;           /* weapon cooldown after this input */
     sim_player after;          /* predicted state after this input */
     double sent_ms;
 } cl_pending;
@@ -83,6 +84,7 @@ typedef struct cl_client {
     cl_pending pending[CL_MAX_PENDING];
     sim_player predicted;
     int have_self;
+    uint8_t fire_cd;           /* the weapon cooldown after the newest input (own inputs only) */
 
     uint8_t predict, reconcile, interpolate;
     uint8_t redundancy;        /* already-sent unacked inputs to repeat, 0..7 */

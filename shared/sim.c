@@ -91,10 +91,19 @@ static uint8_t fire_interval_steps(float dt)
     return (uint8_t)(steps < 1.0f ? 1.0f : steps > 255.0f ? 255.0f : steps);
 }
 
+int sim_weapon_step(uint8_t *fire_cd, int trigger, int dead, float dt)
+{
+    if (*fire_cd)
+        (*fire_cd)--;
+    if (!trigger || dead || *fire_cd)
+        return 0;
+    *fire_cd = fire_interval_steps(dt);
+    return 1;
+}
+
 int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt)
 {
-    if (p->fire_cd)
-        p->fire_cd--;
+    int fired = sim_weapon_step(&p->fire_cd, in->buttons & SIM_BTN_FIRE, p->flags & SIM_FLAG_DEAD, dt);
     if (p->flags & SIM_FLAG_DEAD) {
         /* Waits for the respawn where it fell; still aims. */
         p->vel[0] = p->vel[1] = 0.0f;
@@ -125,11 +134,6 @@ int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, floa
     clamp_arena(map, p);
 
     p->aim = in->aim;
-    int fired = 0;
-    if ((in->buttons & SIM_BTN_FIRE) && p->fire_cd == 0) {
-        fired = 1;
-        p->fire_cd = fire_interval_steps(dt);
-    }
     p->flags = (uint8_t)(((in->buttons & SIM_BTN_FIRE) ? SIM_FLAG_FIRING : 0) | (fired ? SIM_FLAG_SHOT : 0));
     for (int k = 0; k < 2; k++) {
         p->pos[k] = snap_pos(p->pos[k]);

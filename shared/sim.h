@@ -178,6 +178,12 @@ void sim_world_step(sim_world *w, const sim_tick_inputs *inputs);
  * over). A dead player does not move. */
 int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt);
 
+/* The weapon's part of a step: the cooldown counts down, and the trigger
+ * fires when it is over and the player is alive (the cooldown restarts).
+ * Returns 1 when it fired. sim_player_step calls it; a client that cannot
+ * predict movement yet still follows its cooldown with it. */
+int sim_weapon_step(uint8_t *fire_cd, int trigger, int dead, float dt);
+
 /* Unit direction of an aim angle, with + - * / only (the same bits
  * natively and in wasm). */
 void sim_aim_dir(uint16_t aim, float dir[2]);

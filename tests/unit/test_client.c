@@ -212,6 +212,7 @@ static size_t server_snapshot(server *s, uint8_t *buf, size_t cap)
                                .last_input_seq = s->last_applied};
     size_t n = proto_snapshot_header_write(&h, buf, cap);
     assert_int_equal(n, PROTO_SNAPSHOT_HEADER_SIZE);
+    buf[n++] = 0; /* no events */
     size_t b = proto_snapshot_body_write(base, cur, &s->names, TICK_RATE, buf + n, cap - n);
     assert_true(b > 0);
     if (base)
@@ -274,6 +275,9 @@ static sim_player expected_prediction(const rig *r)
     memset(&p, 0, sizeof p);
     sim_player_from_net(&r->s.ring[slot].ent[ME], &p);
     p.flags &= (uint8_t)~SIM_FLAG_DISCONNECTED; /* presentation, not state */
+    /* The weapon cooldown is not on the wire: it follows the player's own
+     * inputs, as the server stepped them. */
+    p.fire_cd = r->c.last_input_seq ? r->s.state_after[r->c.last_input_seq].fire_cd : 0;
     for (uint32_t seq = r->c.last_input_seq + 1; seq < r->c.next_seq; seq++)
         sim_player_step(&r->s.map, &p, &r->sent[seq], 1.0f / TICK_RATE);
     return p;
@@ -284,10 +288,10 @@ static void assert_same_player(const sim_player *want, const sim_player *got, ui
     if (want->pos[0] != got->pos[0] || want->pos[1] != got->pos[1] ||
         want->vel[0] != got->vel[0] || want->vel[1] != got->vel[1] || want->aim != got->aim ||
         want->flags != got->flags)
-        fail_msg("tick %u: predicted (%.4f, %.4f) v(%.4f, %.4f), want (%.4f, %.4f) v(%.4f, %.4f)",
+        fail_msg("tick %u: predicted (%.4f, %.4f) v(%.4f, %.4f) f%d cd%d, want (%.4f, %.4f) v(%.4f, %.4f) f%d cd%d",
                  tick, (double)got->pos[0], (double)got->pos[1], (double)got->vel[0],
-                 (double)got->vel[1], (double)want->pos[0], (double)want->pos[1],
-                 (double)want->vel[0], (double)want->vel[1]);
+                 (double)got->vel[1], got->flags, got->fire_cd, (double)want->pos[0], (double)want->pos[1],
+                 (double)want->vel[0], (double)want->vel[1], want->flags, want->fire_cd);
 }
 
 /* One frame: the client pushes an input (held buttons, moving aim) and
@@ -568,6 +572,7 @@ static void test_unknown_baseline_and_bad_snapshots(void **state)
     for (int k = 0; k < 2; k++) {
         proto_snapshot_header h = {.tick = s->tick, .baseline_tick = unknown[k], .last_input_seq = s->last_applied};
         size_t n = proto_snapshot_header_write(&h, buf, sizeof buf);
+        buf[n++] = 0; /* no events */
         size_t b = proto_snapshot_body_write(b41, cur, &s->names, TICK_RATE, buf + n, sizeof buf - n);
         assert_true(n && b);
         memcpy(&before, c, sizeof before);
@@ -600,6 +605,7 @@ static void test_unknown_baseline_and_bad_snapshots(void **state)
     {
         proto_snapshot_header h = {.tick = s->tick, .baseline_tick = 39, .last_input_seq = s->last_applied};
         size_t n = proto_snapshot_header_write(&h, buf, sizeof buf);
+        buf[n++] = 0; /* no events */
         size_t b = proto_snapshot_body_write(&weird_base, &weird, &s->names, TICK_RATE, buf + n, sizeof buf - n);
         memcpy(&before, c, sizeof before);
         assert_int_equal(cl_receive(c, buf, n + b, 0), PROTO_ERR_VALUE);
@@ -658,6 +664,7 @@ static void test_baseline_window(void **state)
         assert_int_equal(base->tick, s->tick - (uint32_t)back);
         proto_snapshot_header h = {.tick = s->tick, .baseline_tick = base->tick, .last_input_seq = 0};
         size_t n = proto_snapshot_header_write(&h, buf, sizeof buf);
+        buf[n++] = 0; /* no events */
         size_t b = proto_snapshot_body_write(base, cur, &s->names, TICK_RATE, buf + n, sizeof buf - n);
         static cl_client before;
         memcpy(&before, &r->c, sizeof before);

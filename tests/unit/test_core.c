@@ -856,11 +856,11 @@ static void test_bad_input_codes(void **state)
     COUNTED(BAD_TOO_LARGE);
     close_conn(&a, 0);
 
-    /* Too large after the join: 65 bytes. */
+    /* Too large after the join: 513 bytes. */
     open_conn(&a, "10.0.0.1");
     join_welcomed(&a, "a");
     SNAP();
-    uint8_t big[65];
+    uint8_t big[PROTO_MAX_CLIENT_MSG + 1];
     memset(big, PROTO_INPUT, sizeof big);
     recv_bytes(&a, big, sizeof big);
     expect_refused(&a, 1009);
@@ -884,14 +884,13 @@ static void test_bad_input_codes(void **state)
     COUNTED(BAD_UNEXPECTED);
     close_conn(&a, 0);
 
-    /* A second JOIN: one with a token is over the 64 bytes allowed after
-     * the join (1009); a short resume-only one is 1002 unexpected. */
+    /* A second JOIN, with a token or a resume-only one: 1002 unexpected. */
     open_conn(&a, "10.0.0.1");
     proto_welcome w = join_welcomed(&a, "a");
     SNAP();
     join_as(&a, "again");
-    expect_refused(&a, 1009);
-    COUNTED(BAD_TOO_LARGE);
+    expect_refused(&a, 1002);
+    COUNTED(BAD_UNEXPECTED);
     close_conn(&a, 0);
     open_conn(&a, "10.0.0.1");
     w = join_welcomed(&a, "a");

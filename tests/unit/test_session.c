@@ -28,7 +28,7 @@ static void fresh(session *ss, session_state st)
 /* One whole message of `len` bytes; returns what it came to. */
 static session_rx whole_msg(session *ss, size_t len)
 {
-    uint8_t buf[PROTO_MAX_JOIN_MSG + 64];
+    uint8_t buf[PROTO_MAX_CLIENT_MSG + 64];
     memset(buf, 0xab, sizeof buf);
     const uint8_t *msg = NULL;
     size_t n = 0;
@@ -80,7 +80,7 @@ static void test_limit_by_state(void **state)
     assert_int_equal(session_limit(&ss), 256);
     ss.state = SESSION_PLAYING;
     assert_int_equal(session_limit(&ss), PROTO_MAX_CLIENT_MSG);
-    assert_int_equal(session_limit(&ss), 64);
+    assert_int_equal(session_limit(&ss), 512);
 }
 
 static void test_reassembly(void **state)
@@ -117,8 +117,8 @@ static void test_limit_exact_and_over(void **state)
     assert_int_equal(whole(&ss, 256, 0), SESSION_RX_MESSAGE);
     assert_int_equal(whole(&ss, 257, 0), SESSION_RX_TOO_LARGE);
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(whole(&ss, 64, 0), SESSION_RX_MESSAGE);
-    assert_int_equal(whole(&ss, 65, 0), SESSION_RX_TOO_LARGE);
+    assert_int_equal(whole(&ss, 512, 0), SESSION_RX_MESSAGE);
+    assert_int_equal(whole(&ss, 513, 0), SESSION_RX_TOO_LARGE);
 }
 
 /* A frame that announces more than the limit is refused at its first
@@ -126,7 +126,7 @@ static void test_limit_exact_and_over(void **state)
 static void test_pending_over_limit_refused_early(void **state)
 {
     (void)state;
-    uint8_t data[16] = {0};
+    uint8_t data[128] = {0};
     const uint8_t *msg = NULL;
     size_t n = 0;
     session ss;
@@ -136,22 +136,22 @@ static void test_pending_over_limit_refused_early(void **state)
     fresh(&ss, SESSION_AWAIT_JOIN);
     assert_int_equal(session_receive(&ss, data, 16, 240, 0, 0, &msg, &n), SESSION_RX_MORE);
 
-    /* After the join, 64: 16 + 49 pending is over, 16 + 48 is not. */
+    /* After the join, 512: 16 + 497 pending is over, 16 + 496 is not. */
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(session_receive(&ss, data, 16, 49, 0, 0, &msg, &n), SESSION_RX_TOO_LARGE);
+    assert_int_equal(session_receive(&ss, data, 16, 497, 0, 0, &msg, &n), SESSION_RX_TOO_LARGE);
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(session_receive(&ss, data, 16, 48, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 16, 496, 0, 0, &msg, &n), SESSION_RX_MORE);
     /* Parts that only add up to too much are refused at the part that passes it. */
     fresh(&ss, SESSION_PLAYING);
-    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data, 16, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
-    assert_int_equal(session_receive(&ss, data, 16, 1, 0, 0, &msg, &n), SESSION_RX_TOO_LARGE);
-    /* A 100-byte message is fine before the join and refused after it. */
+    assert_int_equal(session_receive(&ss, data, 128, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 128, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 128, 0, 0, 0, &msg, &n), SESSION_RX_MORE);
+    assert_int_equal(session_receive(&ss, data, 128, 1, 0, 0, &msg, &n), SESSION_RX_TOO_LARGE);
+    /* A 300-byte message (a long chat) is refused before the join and fine after it. */
     fresh(&ss, SESSION_AWAIT_JOIN);
-    assert_int_equal(whole(&ss, 100, 0), SESSION_RX_MESSAGE);
-    ss.state = SESSION_PLAYING;
-    assert_int_equal(whole(&ss, 100, 0), SESSION_RX_TOO_LARGE);
+    assert_int_equal(whole(&ss, 300, 0), SESSION_RX_TOO_LARGE);
+    fresh(&ss, SESSION_PLAYING);
+    assert_int_equal(whole(&ss, 300, 0), SESSION_RX_MESSAGE);
 }
 
 static void test_text_refused(void **state)
