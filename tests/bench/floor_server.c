@@ -98,13 +98,15 @@ static size_t build_body(int k, size_t extra, uint8_t *buf, size_t cap)
  * bytes (header included) and builds it into g_floor.snap. */
 static int build_snapshot(size_t total, char *err, size_t errlen)
 {
-    uint8_t *body = g_floor.snap + LWS_PRE + PROTO_SNAPSHOT_HEADER_SIZE;
-    if (total < PROTO_SNAPSHOT_HEADER_SIZE || total > PROTO_MAX_SNAPSHOT) {
+    /* header | an empty events section (one 0 byte) | body */
+    g_floor.snap[LWS_PRE + PROTO_SNAPSHOT_HEADER_SIZE] = 0;
+    uint8_t *body = g_floor.snap + LWS_PRE + PROTO_SNAPSHOT_HEADER_SIZE + 1;
+    if (total < PROTO_SNAPSHOT_HEADER_SIZE + 1 || total > PROTO_MAX_SNAPSHOT) {
         snprintf(err, errlen, "--snapshot-bytes %zu is outside %d..%d", total,
-                 PROTO_SNAPSHOT_HEADER_SIZE, PROTO_MAX_SNAPSHOT);
+                 PROTO_SNAPSHOT_HEADER_SIZE + 1, PROTO_MAX_SNAPSHOT);
         return -1;
     }
-    size_t want = total - PROTO_SNAPSHOT_HEADER_SIZE;
+    size_t want = total - PROTO_SNAPSHOT_HEADER_SIZE - 1;
     for (int k = 1; k <= PROTO_MAX_ENTITIES; k++) {
         size_t bare = build_body(k, 0, body, PROTO_MAX_SNAPSHOT_BODY);
         if (bare > want)
@@ -117,13 +119,13 @@ static int build_snapshot(size_t total, char *err, size_t errlen)
             return 0;
         }
     }
-    /* Smaller than one entity (24 bytes): no entity, so no RTT samples. */
+    /* Smaller than one entity (46 bytes): no entity, so no RTT samples. */
     if (build_body(0, 0, body, PROTO_MAX_SNAPSHOT_BODY) == want) {
         g_floor.entities = 0;
         return 0;
     }
     snprintf(err, errlen, "--snapshot-bytes %zu cannot be made into a valid snapshot "
-             "(11, or 24..3611 bytes)", total);
+             "(23, or 46..4903 bytes)", total);
     return -1;
 }
 

@@ -80,7 +80,7 @@ static void check_size(const char *path, size_t bytes)
           first_tick, last_tick);
     /* 30 snapshots at 60 Hz: ~0.5 s. */
     CHECK(took > 350 && took < 1500, "30 snapshots took %.0f ms", took);
-    if (bytes >= 24) {
+    if (bytes >= 46) {
         CHECK(cl.stats.rtt_samples > 20, "only %u RTT samples", cl.stats.rtt_samples);
         CHECK(cl.last_input_seq >= 25, "last_input_seq %u", cl.last_input_seq);
         CHECK(cl.stats.rtt_smooth_ms < 100, "rtt %.1f ms", cl.stats.rtt_smooth_ms);
@@ -115,10 +115,10 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    static const size_t sizes[] = {300, 11, 24, 25, 40, 41, 137, 1000, 3611};
+    static const size_t sizes[] = {300, 23, 46, 47, 60, 61, 137, 1000, 4903};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         check_size(argv[1], sizes[i]);
-    static const char *const bad[] = {"10", "12", "23", "3612", "abc"};
+    static const char *const bad[] = {"22", "24", "45", "4904", "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = run_status(argv[1], bad[i]);
         CHECK_OR((void)0, rc == 2, "--snapshot-bytes %s: exit %d, wanted 2", bad[i], rc);

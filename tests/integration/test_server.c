@@ -375,11 +375,14 @@ static void case_delta(const char *server)
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
+#define CHAT10 "aaaaaaaaaa"
+#define CHAT121 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 "a"
+
 typedef struct bad_case {
     const char *name;
     int join_first;      /* send a valid JOIN and wait for WELCOME first */
     int opcode;
-    uint8_t bytes[200];
+    uint8_t bytes[PROTO_MAX_CLIENT_MSG + 8];
     size_t len;
     uint16_t want_code;
 } bad_case;
@@ -429,9 +432,9 @@ static void case_bad_input(const char *server)
         {"text frame", 0, WS_TEXT, "hello", 5, 1003},
         {"text frame after join", 1, WS_TEXT, "{\"x\":1}", 7, 1003},
         {"oversized join", 0, WS_BINARY, {0x01}, 300, 1009},
-        {"oversized input", 1, WS_BINARY, {0x02}, 65, 1009},
+        {"oversized input", 1, WS_BINARY, {0x02}, PROTO_MAX_CLIENT_MSG + 1, 1009},
         {"empty message", 0, WS_BINARY, {0}, 0, 1002},
-        {"input before join", 0, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, 13, 1002},
+        {"input before join", 0, WS_BINARY, {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 255, 0}, 19, 1002},
         {"unknown type", 1, WS_BINARY, {0x7f, 1, 2, 3}, 4, 1002},
         {"truncated join", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x05, 'a', 'b'}, 5, 1002},
         {"wrong version", 0, WS_BINARY, {0x01, 0x01, 0x00, 0x00}, 4, 1002},
@@ -441,11 +444,19 @@ static void case_bad_input(const char *server)
         {"forged token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8,
          PROTO_CLOSE_TOKEN_REFUSED},
         {"truncated input", 1, WS_BINARY, {0x02, 0, 0, 0}, 4, 1002},
-        {"input trailing bytes", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9}, 14, 1002},
-        {"input count zero", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 10, 1002},
-        {"input seq gap", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0}, 13, 1002},
-        {"ack from the future", 1, WS_BINARY, {0x02, 0xff, 0xff, 0xff, 0x7f, 1, 0, 0, 0, 1, 0, 0, 0}, 13, 1002},
-        {"unknown buttons", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x80, 0, 0}, 13, 1002},
+        {"input trailing bytes", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 255, 0, 9}, 20, 1002},
+        {"input count zero", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 14, 1002},
+        {"input seq gap", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 255, 0}, 19, 1002},
+        /* A view (render tick) is ack_tick minus a byte: a future view
+         * needs a future ack, refused like any ack of an unsent snapshot. */
+        {"ack from the future", 1, WS_BINARY, {0x02, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0}, 19, 1002},
+        {"view before tick 1", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0}, 19, 1002},
+        {"event ack from the future", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 1, 0, 0, 0, 1, 0, 0, 0, 255, 0}, 19, 1002},
+        {"unknown buttons", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x80, 0, 0, 255, 0}, 19, 1002},
+        {"chat not UTF-8", 1, WS_BINARY, {0x03, 2, 0, 0xc3, 0x28}, 5, 1007},
+        {"chat surrogate", 1, WS_BINARY, {0x03, 3, 0, 0xed, 0xa0, 0x80}, 6, 1007},
+        {"chat 121 characters", 1, WS_BINARY, "\x03\x79\x00" CHAT121, 124, 1009},
+        {"chat truncated", 1, WS_BINARY, {0x03, 9, 0, 'h', 'i'}, 5, 1002},
         {"garbage", 0, WS_BINARY, {0xde, 0xad, 0xbe, 0xef, 0x00, 0x11}, 6, 1002},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !check_failures; i++)
@@ -1052,8 +1063,10 @@ static void case_resume(const char *server)
 
 /* Sends raw bytes as one masked binary frame after a fresh JOIN; returns
  * the close code the server answered with (-1: no close frame). */
-static int attack_after_join(int port, const char *token, int opcode, const uint8_t *bytes, size_t len,
-                             char *reason, size_t rlen)
+/* Joins with `token` (NULL: no join), sends the message `times` times and
+ * returns the close code the server answers with (-1: none in 5 s). */
+static int attack_repeat(int port, const char *token, int opcode, const uint8_t *bytes, size_t len, int times,
+                         char *reason, size_t rlen)
 {
     wsc c;
     char err[128];
@@ -1069,7 +1082,8 @@ static int attack_after_join(int port, const char *token, int opcode, const uint
             return -2;
         }
     }
-    wsc_send(&c, opcode, bytes, len);
+    for (int i = 0; i < times; i++)
+        wsc_send(&c, opcode, bytes, len);
     int op;
     double end = check_now_ms() + 5000;
     while ((op = wsc_recv(&c, buf, sizeof buf, &n, 200)) != WS_CLOSE && op >= 0 && check_now_ms() < end) {
@@ -1078,6 +1092,12 @@ static int attack_after_join(int port, const char *token, int opcode, const uint
     snprintf(reason, rlen, "%s", c.close_reason);
     wsc_close(&c);
     return code;
+}
+
+static int attack_after_join(int port, const char *token, int opcode, const uint8_t *bytes, size_t len,
+                             char *reason, size_t rlen)
+{
+    return attack_repeat(port, token, opcode, bytes, len, 1, reason, rlen);
 }
 
 static uint64_t g_nonce_counter;
@@ -1213,11 +1233,22 @@ static void case_adversarial(const char *server)
 
     static const uint8_t garbage[] = {0xde, 0xad, 0xbe, 0xef, 0x42};
     static const uint8_t truncated[] = {0x02, 0x01, 0x00};
-    static uint8_t big[300];
+    static uint8_t big[PROTO_MAX_CLIENT_MSG + 1];
     mint(secret, "eve", 60, tok, sizeof tok);
     EXPECT("text frame", attack_after_join(sp.port, tok, WS_TEXT, (const uint8_t *)"hi", 2, reason, sizeof reason), 1003);
     mint(secret, "eve", 60, tok, sizeof tok);
-    EXPECT("oversized message", attack_after_join(sp.port, tok, WS_BINARY, big, 100, reason, sizeof reason), 1009);
+    EXPECT("oversized message", attack_after_join(sp.port, tok, WS_BINARY, big, sizeof big, reason, sizeof reason), 1009);
+    static const uint8_t bad_utf8[] = {0x03, 0x03, 0x00, 'h', 0xff, 'i'};
+    mint(secret, "eve", 60, tok, sizeof tok);
+    EXPECT("chat not UTF-8", attack_after_join(sp.port, tok, WS_BINARY, bad_utf8, sizeof bad_utf8, reason, sizeof reason), 1007);
+    uint8_t long_chat[3 + 121];
+    memset(long_chat + 3, 'z', 121);
+    long_chat[0] = PROTO_CHAT, long_chat[1] = 121, long_chat[2] = 0;
+    mint(secret, "eve", 60, tok, sizeof tok);
+    EXPECT("chat of 121 characters", attack_after_join(sp.port, tok, WS_BINARY, long_chat, sizeof long_chat, reason, sizeof reason), 1009);
+    static const uint8_t hello[] = {0x03, 0x05, 0x00, 'h', 'e', 'l', 'l', 'o'};
+    mint(secret, "eve", 60, tok, sizeof tok);
+    EXPECT("chat flood (30 at once)", attack_repeat(sp.port, tok, WS_BINARY, hello, sizeof hello, 30, reason, sizeof reason), PROTO_CLOSE_CHAT_FLOOD);
     EXPECT("oversized join", attack_after_join(sp.port, NULL, WS_BINARY, big, sizeof big, reason, sizeof reason), 1009);
     mint(secret, "eve", 60, tok, sizeof tok);
     EXPECT("truncated input", attack_after_join(sp.port, tok, WS_BINARY, truncated, sizeof truncated, reason, sizeof reason), 1002);
