@@ -175,6 +175,8 @@ int main(int argc, char **argv)
         .behavior = o.behavior,
         .input_rate = o.input_rate,
         .chaos_prob = o.chaos_prob,
+        .latency_ms = o.latency_ms,
+        .jitter_ms = o.jitter_ms,
         .phases = o.phases,
         .seed = o.seed,
         .status_tty = isatty(STDOUT_FILENO),
@@ -202,9 +204,14 @@ int main(int argc, char **argv)
         swarm_destroy(sw);
         return 1;
     }
-    printf("tickwire-bots: %d bots (%s) -> %s for %.1f s, ramp %.1f s, tokens %s\n", o.bots,
+    printf("tickwire-bots: %d bots (%s) -> %s for %.1f s, ramp %.1f s, tokens %s", o.bots,
            behavior_name(o.behavior), o.url, o.duration_s, o.ramp_s,
            o.token_secret_file ? "minted with the secret" : "from POST /api/join");
+    if (o.jitter_ms)
+        printf(", network delay %d ms + 0..%d ms each way", o.latency_ms, o.jitter_ms);
+    else if (o.latency_ms)
+        printf(", network delay %d ms each way", o.latency_ms);
+    printf("\n");
     fflush(stdout);
 
     run_ctx ctx = {.sw = sw};

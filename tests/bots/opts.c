@@ -10,6 +10,8 @@
 #include "parse.h"
 
 #define MAX_BOTS 20000
+#define MAX_LATENCY_MS 1000
+#define MAX_JITTER_MS 500
 
 void opts_usage(FILE *out, const char *prog)
 {
@@ -44,13 +46,17 @@ void opts_usage(FILE *out, const char *prog)
             "                     (default 8, fewer when a slot would be under 2 ms; 1 = all bots tick\n"
             "                     together, at one arbitrary phase of the server's tick, which the\n"
             "                     RTT figures then mostly measure)\n"
+            "  --latency-ms N     add N ms of delay to every WebSocket message, each way, in the\n"
+            "                     bots' process, 0..%d (default 0): 75 gives 150 ms RTT on loopback\n"
+            "  --jitter-ms J      plus a uniform random 0..J ms per message, 0..%d (default 0);\n"
+            "                     messages keep their order, as over TCP\n"
             "  --report FILE      write the report as JSON\n"
             "  --html FILE        write the report as a self-contained HTML page with charts\n"
-            "  --seed N           seed for the bots' choices (default: time)\n"
+            "  --seed N           seed for the bots' choices and the delay jitter (default: time)\n"
             "  --help             print this and exit\n"
             "Exit status: 0 the run completed (failures are in the report), 1 the server\n"
             "could not be reached at all, 2 bad flags.\n",
-            prog, MAX_BOTS);
+            prog, MAX_BOTS, MAX_LATENCY_MS, MAX_JITTER_MS);
 }
 
 static const char *const DROP_NAMES[DROP_KINDS] = {"close", "reset", "takeover", "leave"};
@@ -190,7 +196,8 @@ static const char *const KNOWN[] = {"--url",          "--bots",          "--dura
                                     "--chaos-prob",   "--report",        "--html",
                                     "--seed",         "--phases",        "--chaos-drop",
                                     "--backoff-base-ms", "--backoff-max-ms", "--token-secret-file",
-                                    "--ca",           "--max-connecting", "--insecure"};
+                                    "--ca",           "--max-connecting", "--insecure",
+                                    "--latency-ms",   "--jitter-ms"};
 /* Flags that take no value. */
 #define FLAG_INSECURE 17
 
@@ -328,6 +335,12 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             break;
         case FLAG_INSECURE:
             o->insecure = 1;
+            break;
+        case 18:
+            rc = parse_int(flag, v, 0, MAX_LATENCY_MS, &o->latency_ms, err, errlen);
+            break;
+        case 19:
+            rc = parse_int(flag, v, 0, MAX_JITTER_MS, &o->jitter_ms, err, errlen);
             break;
         default:
             break;

@@ -48,6 +48,8 @@ typedef struct bots_opts {
     int input_rate;          /* messages per second; 0 = the tick rate */
     int phases;              /* the bots' ticks spread over this many slots of a tick */
     double chaos_prob;       /* chaos: chance per bot per second of a reconnect */
+    int latency_ms;          /* added one-way delay per WebSocket message, each direction */
+    int jitter_ms;           /* plus uniform 0..jitter_ms per message, order kept */
     const char *report_path; /* NULL: no JSON */
     const char *html_path;   /* NULL: no HTML */
     uint64_t seed;

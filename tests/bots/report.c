@@ -67,6 +67,19 @@ static const char *fmt(char *buf, size_t n, const char *f, double v)
     return buf;
 }
 
+/* The configured network delay in words, for the headers and summaries. */
+static const char *delay_words(const bots_opts *o, char *buf, size_t n)
+{
+    if (!o->latency_ms && !o->jitter_ms)
+        snprintf(buf, n, "none added");
+    else if (!o->jitter_ms)
+        snprintf(buf, n, "%d ms each way, added by the bots (+%d ms RTT)", o->latency_ms, 2 * o->latency_ms);
+    else
+        snprintf(buf, n, "%d ms + 0..%d ms jitter each way, added by the bots (+%d..%d ms RTT)", o->latency_ms,
+                 o->jitter_ms, 2 * o->latency_ms, 2 * (o->latency_ms + o->jitter_ms));
+    return buf;
+}
+
 /* ---- terminal ---------------------------------------------------------------- */
 
 static void print_reasons(FILE *out, const swarm_reasons *rs)
@@ -121,8 +134,11 @@ static void print_server(FILE *out, const report_input *in, derived *d)
 void report_print(FILE *out, const report_input *in)
 {
     const bots_opts *o = in->opts;
-    fprintf(out, "tickwire-bots: %d bots, %s, %s, %.1f s (ramp %.1f s), seed %llu\n", o->bots,
-            behavior_name(o->behavior), o->url, o->duration_s, o->ramp_s, (unsigned long long)o->seed);
+    char dw[128];
+    fprintf(out, "tickwire-bots: %d bots, %s, %s, %.1f s (ramp %.1f s), seed %llu%s%s\n", o->bots,
+            behavior_name(o->behavior), o->url, o->duration_s, o->ramp_s, (unsigned long long)o->seed,
+            o->latency_ms || o->jitter_ms ? ", network delay " : "",
+            o->latency_ms || o->jitter_ms ? delay_words(o, dw, sizeof dw) : "");
     if (!in->reachable || !in->res) {
         fprintf(out, "  server not reached: %s\n", in->error ? in->error : "no bot connected");
         if (in->res && in->res->failures.n) {
@@ -138,6 +154,13 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "  server rates         tick %u Hz, snapshots %u Hz; bots send %d input messages/s, ticks in %d phases%s\n",
             r->tick_rate, r->snapshot_rate, r->input_rate, r->phases,
             r->rate_mismatch ? " (bots saw different rates!)" : "");
+    fprintf(out, "  network delay        %s", delay_words(o, dw, sizeof dw));
+    if (o->latency_ms || o->jitter_ms)
+        fprintf(out, "; most queued for a bot %u in, %u out; dropped with their connection %llu in, %llu out; "
+                     "%u queues full",
+                r->delay_depth_in, r->delay_depth_out, (unsigned long long)r->delay_dropped_in,
+                (unsigned long long)r->delay_dropped_out, r->delay_full);
+    fprintf(out, "\n");
     fprintf(out, "  bots connected       %u max, %u at end, %u ever, of %d (%u still connecting at end)\n",
             r->connected_max, r->connected_end, r->ever_connected, o->bots, r->pending_at_end);
     fprintf(out, "  failed               %u of %u connection attempts\n", r->failed, r->connect_attempts);
@@ -429,6 +452,16 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_num(j, "input_rate", r->input_rate);
     jw_num(j, "phases", r->phases);
 
+    jw_open(j, "network_delay", '{');
+    jw_num(j, "latency_ms", in->opts->latency_ms);
+    jw_num(j, "jitter_ms", in->opts->jitter_ms);
+    jw_num(j, "max_queued_in", r->delay_depth_in);
+    jw_num(j, "max_queued_out", r->delay_depth_out);
+    jw_u64(j, "dropped_in", r->delay_dropped_in);
+    jw_u64(j, "dropped_out", r->delay_dropped_out);
+    jw_num(j, "queue_full", r->delay_full);
+    jw_close(j, '}');
+
     jw_open(j, "connections", '{');
     jw_num(j, "target", in->opts->bots);
     jw_num(j, "connected_max", r->connected_max);
@@ -584,6 +617,8 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw_bool(&j, "insecure", o->insecure);
     jw_str(&j, "token_source", o->token_secret_file ? "secret_file" : "demo");
     jw_num(&j, "max_connecting", o->max_connecting);
+    jw_num(&j, "latency_ms", o->latency_ms);
+    jw_num(&j, "jitter_ms", o->jitter_ms);
     if (o->behavior == BEHAVIOR_CHAOS) {
         char kinds[64];
         drop_kinds_format(o->chaos_drops, kinds, sizeof kinds);
@@ -851,8 +886,11 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
             o->bots, behavior_name(o->behavior), CSS);
     fprintf(f, "<h1>tickwire-bots: %d bots, %s</h1>\n<p>", o->bots, behavior_name(o->behavior));
     html_esc(f, o->url);
-    fprintf(f, " &middot; %s &middot; %.1f s, ramp %.1f s &middot; seed %llu</p>\n", when, o->duration_s, o->ramp_s,
-            (unsigned long long)o->seed);
+    char dw[128];
+    fprintf(f, " &middot; %s &middot; %.1f s, ramp %.1f s &middot; seed %llu &middot; network delay ", when,
+            o->duration_s, o->ramp_s, (unsigned long long)o->seed);
+    html_esc(f, delay_words(o, dw, sizeof dw));
+    fprintf(f, "</p>\n");
     if (!in->reachable || !in->res) {
         fprintf(f, "<p class=\"bad\">Server not reached: ");
         html_esc(f, in->error ? in->error : "no bot connected");
@@ -869,6 +907,13 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     fprintf(f, "<h2>Summary</h2>\n<table>\n");
     html_row(f, "server rates", "tick %u Hz, snapshots %u Hz; %d input messages/s per bot, ticks in %d phases",
              r->tick_rate, r->snapshot_rate, r->input_rate, r->phases);
+    if (o->latency_ms || o->jitter_ms)
+        html_row(f, "network delay", "%s; most queued for a bot %u in, %u out; dropped with their connection %llu in, "
+                 "%llu out; %u queues full",
+                 delay_words(o, dw, sizeof dw), r->delay_depth_in, r->delay_depth_out,
+                 (unsigned long long)r->delay_dropped_in, (unsigned long long)r->delay_dropped_out, r->delay_full);
+    else
+        html_row(f, "network delay", "none added");
     html_row(f, "bots connected", "%u max, %u at end, %u ever, of %d", r->connected_max, r->connected_end,
              r->ever_connected, o->bots);
     html_row(f, "failed", "%u of %u attempts", r->failed, r->connect_attempts);

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE /* ppoll */
 #include "swarm.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -34,6 +35,7 @@
 
 #include "auth.h"
 #include "client.h"
+#include "delay.h"
 #include "hist.h"
 #include "http.h"
 #include "proto.h"
@@ -90,6 +92,12 @@ typedef struct bot {
     lws_usec_t welcome_us, last_snap_us;
     uint8_t *rx;              /* only for messages split over several frames */
     uint32_t rx_len;
+    /* network delay (sw->delay): this connection's messages in flight */
+    delay_queue dq_out, dq_in;
+    lws_usec_t close_due;     /* chaos close/leave: the close frame goes out then, 0 = at once */
+    lws_usec_t dheap_due;     /* when something of this bot is due next (its key in sw->dheap) */
+    uint32_t dheap_i;         /* its place in sw->dheap + 1, 0 = not there */
+    uint8_t out_wanted;       /* WRITEABLE asked for a due message (or the close) */
     char token[PROTO_MAX_TOKEN + 1];
     behavior_state beh;
     cl_client cl;
@@ -144,6 +152,15 @@ struct swarm {
     struct rusage ru0;
     struct pollfd *pfds;      /* scratch for nap(), one per bot */
     uint64_t naps;
+    /* network delay: bots with queued messages, a min-heap on dheap_due;
+     * delay_sul fires for the root */
+    int delay;                /* latency or jitter configured */
+    bot **dheap;
+    uint32_t dheap_n;
+    lws_sorted_usec_list_t delay_sul;
+    lws_usec_t delay_armed;   /* the due time delay_sul is set for, 0 = not set */
+    int delay_busy;           /* inside delay_cb: arm once at its end */
+    uint32_t delay_full_logged;
     uint8_t tx[LWS_PRE + PROTO_MAX_JOIN_MSG];
 };
 
@@ -208,6 +225,9 @@ static int is_pending(int st)
 }
 
 static void start_connected_scrape(swarm *sw);
+static void delay_reset(bot *b);
+static void delay_update(bot *b);
+static int delay_in(bot *b, struct lws *wsi, const uint8_t *msg, size_t len);
 
 /* Every state change goes through here: it keeps the counts of playing
  * and in-flight bots. */
@@ -313,6 +333,7 @@ static void away_begin(bot *b, lws_usec_t now, int kind)
 static void session_end(bot *b)
 {
     swarm *sw = b->sw;
+    delay_reset(b); /* the connection's messages in flight go with it */
     if (b->state == B_IDLE || b->state == B_DEAD)
         return;
     lws_usec_t now = lws_now_usecs();
@@ -784,8 +805,8 @@ static int on_receive(bot *b, struct lws *wsi, const uint8_t *in, size_t len)
         return close_now(b, wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frame");
     }
     int final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
-    if (final && b->rx_len == 0)
-        return on_message(b, wsi, in, len); /* the usual case: one frame, whole */
+    if (final && b->rx_len == 0) /* the usual case: one frame, whole */
+        return b->sw->delay ? delay_in(b, wsi, in, len) : on_message(b, wsi, in, len);
     if (!b->rx && !(b->rx = malloc(RX_MAX)))
         return close_now(b, wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
     if (b->rx_len + len > RX_MAX) {
@@ -802,7 +823,7 @@ static int on_receive(bot *b, struct lws *wsi, const uint8_t *in, size_t len)
         return 0;
     size_t n = b->rx_len;
     b->rx_len = 0;
-    return on_message(b, wsi, b->rx, n);
+    return b->sw->delay ? delay_in(b, wsi, b->rx, n) : on_message(b, wsi, b->rx, n);
 }
 
 static void on_peer_close(bot *b, const uint8_t *in, size_t len)
@@ -840,6 +861,211 @@ static void on_peer_close(bot *b, const uint8_t *in, size_t len)
     bot_fail(b, code, why);
 }
 
+/* ---- network delay (see swarm.h) ---------------------------------------------- */
+
+static int dheap_less(const swarm *sw, uint32_t i, uint32_t j)
+{
+    return sw->dheap[i]->dheap_due < sw->dheap[j]->dheap_due;
+}
+
+static void dheap_swap(swarm *sw, uint32_t i, uint32_t j)
+{
+    bot *t = sw->dheap[i];
+    sw->dheap[i] = sw->dheap[j];
+    sw->dheap[j] = t;
+    sw->dheap[i]->dheap_i = i + 1;
+    sw->dheap[j]->dheap_i = j + 1;
+}
+
+static void dheap_fix(swarm *sw, uint32_t i)
+{
+    while (i > 0 && dheap_less(sw, i, (i - 1) / 2)) {
+        dheap_swap(sw, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < sw->dheap_n && dheap_less(sw, l, m))
+            m = l;
+        if (r < sw->dheap_n && dheap_less(sw, r, m))
+            m = r;
+        if (m == i)
+            return;
+        dheap_swap(sw, i, m);
+        i = m;
+    }
+}
+
+/* Files bot b under `due` (DELAY_NEVER: takes it out). O(log bots). */
+static void dheap_set(swarm *sw, bot *b, lws_usec_t due)
+{
+    if (!b->dheap_i && due == DELAY_NEVER)
+        return;
+    if (!b->dheap_i) {
+        sw->dheap[sw->dheap_n] = b;
+        b->dheap_i = ++sw->dheap_n;
+    }
+    uint32_t i = b->dheap_i - 1;
+    b->dheap_due = due;
+    if (due == DELAY_NEVER) {
+        uint32_t last = --sw->dheap_n;
+        dheap_swap(sw, i, last);
+        b->dheap_i = 0;
+        if (i == last)
+            return;
+    }
+    dheap_fix(sw, i);
+}
+
+static void delay_cb(lws_sorted_usec_list_t *sul);
+
+/* Keeps delay_sul on the earliest due bot. One sul for the swarm, not one
+ * per bot: lws keeps its suls in one sorted list, and inserting walks it. */
+static void delay_arm(swarm *sw)
+{
+    if (sw->delay_busy || sw->ending)
+        return; /* delay_cb arms at its end; at the end of the run nothing is delivered */
+    lws_usec_t due = sw->dheap_n ? sw->dheap[0]->dheap_due : 0;
+    if (due == sw->delay_armed)
+        return;
+    sw->delay_armed = due;
+    if (!due) {
+        lws_sul_cancel(&sw->delay_sul);
+        return;
+    }
+    lws_usec_t wait = due - lws_now_usecs();
+    lws_sul_schedule(sw->ctx, 0, &sw->delay_sul, delay_cb, wait > 0 ? wait : 1);
+}
+
+/* The bot's next due time: the oldest incoming message, and unless
+ * WRITEABLE is already asked for, the oldest outgoing one or the close
+ * behind them. */
+static void delay_update(bot *b)
+{
+    swarm *sw = b->sw;
+    if (!sw->delay)
+        return;
+    lws_usec_t due = delay_next_due(&b->dq_in);
+    if (!b->out_wanted) {
+        lws_usec_t out = delay_next_due(&b->dq_out);
+        if (out == DELAY_NEVER && b->close_due)
+            out = b->close_due;
+        if (out < due)
+            due = out;
+    }
+    dheap_set(sw, b, due);
+    delay_arm(sw);
+}
+
+/* The connection is gone or going: what is still queued for it is dropped
+ * (and counted while measuring). */
+static void delay_reset(bot *b)
+{
+    swarm *sw = b->sw;
+    if (!sw->delay)
+        return;
+    uint32_t in = delay_clear(&b->dq_in), out = delay_clear(&b->dq_out);
+    if (sw->measuring) {
+        sw->res.delay_dropped_in += in;
+        sw->res.delay_dropped_out += out;
+    }
+    b->close_due = 0;
+    b->out_wanted = 0;
+    delay_update(b);
+}
+
+/* A queue sized for SWARM_DELAY_RATE_HZ filled up: the bot cannot keep its
+ * promise of a fixed delay, so its connection is closed, with the reason
+ * in the report and the first time on stderr. Returns -1 (close_now). */
+static int delay_full(bot *b, struct lws *wsi, const delay_queue *q, const char *dir)
+{
+    swarm *sw = b->sw;
+    char why[112];
+    snprintf(why, sizeof why, "bot: delay queue full (%s the server, %u messages)", dir, q->n);
+    sw->res.delay_full++;
+    if (sw->delay_full_logged++ == 0)
+        fprintf(stderr, "tickwire-bots: bot-%u: %s; closing its connection\n", b->index + 1, why);
+    if (b->state == B_PLAYING)
+        bot_disconnected(b, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, why);
+    else
+        bot_fail(b, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, why);
+    return close_now(b, wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "delay queue full");
+}
+
+/* A whole message from the server: into the queue, for delay_due. */
+static int delay_in(bot *b, struct lws *wsi, const uint8_t *msg, size_t len)
+{
+    if (delay_push(&b->dq_in, lws_now_usecs(), msg, len) != DELAY_OK)
+        return delay_full(b, wsi, &b->dq_in, "from");
+    if (b->dq_in.n == 1)
+        delay_update(b); /* a new oldest message: the bot's due time may be earlier */
+    return 0;
+}
+
+/* What is due for bot b at `now`: incoming messages go to on_message; a
+ * due outgoing message, or the close behind them, asks for WRITEABLE.
+ * Leaves b due later than now, or out of the heap. */
+static void delay_due(bot *b, lws_usec_t now)
+{
+    assert(b->wsi);
+    if (b->closing && !b->close_due) {
+        delay_reset(b); /* closing at once: nothing more goes either way */
+        return;
+    }
+    size_t len;
+    const uint8_t *msg;
+    while ((msg = delay_pop(&b->dq_in, now, &len))) {
+        if (b->closing) {
+            /* A chaos close on its way out: ignored, as on_receive does. */
+            if (b->sw->measuring)
+                b->sw->res.delay_dropped_in++;
+            continue;
+        }
+        if (on_message(b, b->wsi, msg, len) < 0) {
+            lws_callback_on_writable(b->wsi); /* on_writeable closes, with the reason given */
+            break;
+        }
+    }
+    lws_usec_t out = b->dq_out.n ? delay_next_due(&b->dq_out) : b->close_due ? b->close_due : DELAY_NEVER;
+    if (!b->out_wanted && out <= now) {
+        b->out_wanted = 1;
+        lws_callback_on_writable(b->wsi);
+    }
+    delay_update(b);
+}
+
+static void delay_cb(lws_sorted_usec_list_t *sul)
+{
+    swarm *sw = lws_container_of(sul, swarm, delay_sul);
+    lws_usec_t now = lws_now_usecs();
+    sw->delay_armed = 0;
+    sw->delay_busy = 1;
+    while (sw->dheap_n && sw->dheap[0]->dheap_due <= now)
+        delay_due(sw->dheap[0], now);
+    sw->delay_busy = 0;
+    delay_arm(sw);
+}
+
+/* Per-bot queues, sized so they do not fill (see delay_config_sized); the
+ * jitter of each is seeded from the run's seed, the bot and the direction. */
+static int delay_create(swarm *sw)
+{
+    int64_t lat = (int64_t)sw->cfg.latency_ms * 1000, jit = (int64_t)sw->cfg.jitter_ms * 1000;
+    sw->dheap = calloc((size_t)sw->cfg.bots, sizeof *sw->dheap);
+    if (!sw->dheap)
+        return -1;
+    for (int i = 0; i < sw->cfg.bots; i++) {
+        bot *b = &sw->bots[i];
+        uint64_t seed = sw->cfg.seed ^ 0xd1b54a32d192ed03ull ^ ((uint64_t)i * 2 + 1) * 0x9e3779b97f4a7c15ull;
+        delay_config out = delay_config_sized(lat, jit, SWARM_DELAY_RATE_HZ, SWARM_DELAY_BURST, PROTO_MAX_JOIN_MSG, seed);
+        delay_config in = delay_config_sized(lat, jit, SWARM_DELAY_RATE_HZ, SWARM_DELAY_BURST, RX_MAX, ~seed);
+        if (delay_init(&b->dq_out, &out) != DELAY_OK || delay_init(&b->dq_in, &in) != DELAY_OK)
+            return -1;
+    }
+    sw->delay = 1;
+    return 0;
+}
+
 /* ---- writing ------------------------------------------------------------------- */
 
 static int bot_write(bot *b, struct lws *wsi, size_t n)
@@ -859,50 +1085,110 @@ static int bot_write(bot *b, struct lws *wsi, size_t n)
     return 0;
 }
 
+/* The close frame. 1000 is a leave for the server (the slot is freed at
+ * once); a chaos drop sends a private code so the player is held. Returns
+ * -1 (lws closes). */
+static int send_close(bot *b, struct lws *wsi)
+{
+    int drop = b->closing == CK_CHAOS && b->drop_kind == SWARM_DROP_CLOSE;
+    const char *why = drop ? "chaos drop" : b->closing == CK_CHAOS ? "chaos leave" : "load test over";
+    lws_close_reason(wsi, drop ? (enum lws_close_status)PROTO_CLOSE_CLIENT_DROP : LWS_CLOSE_STATUS_NORMAL,
+                     (unsigned char *)why, strlen(why));
+    return -1;
+}
+
+/* The JOIN into p. A resume carries only the resume token; a fresh join
+ * spends the join token (single use). Returns its size, 0 on failure. */
+static size_t write_join(bot *b, uint8_t *p)
+{
+    swarm *sw = b->sw;
+    if (b->resuming) {
+        cl_set_token(&b->cl, "");
+        if (sw->measuring)
+            sw->res.resume_attempts++;
+    } else {
+        cl_set_token(&b->cl, b->token);
+        b->have_token = 0;
+    }
+    b->join_sent = 1;
+    return cl_write_join(&b->cl, p, PROTO_MAX_JOIN_MSG);
+}
+
+/* One INPUT into p with the inputs not sent yet (oldest first, up to 8),
+ * sent at now_ms: the round trip is measured from there, not from when the
+ * input was made (the batching wait is the input rate's, not the
+ * network's). Returns its size, 0 when nothing waits. */
+static size_t write_input(bot *b, uint8_t *p, double now_ms)
+{
+    uint32_t first = b->cl.sent_seq + 1;
+    size_t n = cl_write_input(&b->cl, p, PROTO_MAX_CLIENT_MSG);
+    for (uint32_t s = first; n && s <= b->cl.sent_seq; s++)
+        b->cl.pending[s % CL_MAX_PENDING].sent_ms = now_ms;
+    return n;
+}
+
+/* Network delay: what the bot would write now (the JOIN, the INPUTs
+ * waiting) is queued as sent now, then the oldest due message is written,
+ * or the chaos close once everything before it is out. One write per
+ * WRITEABLE; asks again while more is due. */
+static int delayed_writeable(bot *b, struct lws *wsi)
+{
+    swarm *sw = b->sw;
+    lws_usec_t now = lws_now_usecs();
+    uint8_t *p = sw->tx + LWS_PRE;
+    b->out_wanted = 0;
+    if (!b->closing && !b->join_sent) {
+        size_t n = write_join(b, p);
+        if (!n)
+            return -1;
+        if (delay_push(&b->dq_out, now, p, n) != DELAY_OK)
+            return delay_full(b, wsi, &b->dq_out, "to");
+    }
+    for (size_t n; !b->closing && b->state == B_PLAYING && (n = write_input(b, p, (double)now / 1000.0));)
+        if (delay_push(&b->dq_out, now, p, n) != DELAY_OK)
+            return delay_full(b, wsi, &b->dq_out, "to");
+    size_t len;
+    const uint8_t *msg = delay_pop(&b->dq_out, now, &len);
+    if (msg) {
+        memcpy(p, msg, len); /* lws frames and masks it in place, after LWS_PRE */
+        if (bot_write(b, wsi, len))
+            return -1;
+    } else if (b->closing && b->close_due && b->close_due <= now) {
+        return send_close(b, wsi);
+    }
+    lws_usec_t next = b->dq_out.n ? delay_next_due(&b->dq_out) : b->close_due ? b->close_due : DELAY_NEVER;
+    if (next <= now) {
+        b->out_wanted = 1;
+        lws_callback_on_writable(wsi);
+    }
+    delay_update(b);
+    return 0;
+}
+
 /* One message per WRITEABLE: the close, the JOIN, or one INPUT with the
- * inputs not sent yet (oldest first, up to 8); asks again if more wait.
- * The send buffer is shared: lws masks client frames in place. */
+ * inputs not sent yet; asks again if more wait. The send buffer is shared:
+ * lws masks client frames in place. */
 static int on_writeable(bot *b, struct lws *wsi)
 {
     swarm *sw = b->sw;
-    if (b->closing) {
-        /* 1000 is a leave for the server (the slot is freed at once); a
-         * chaos drop sends a private code so the player is held. */
-        int drop = b->closing == CK_CHAOS && b->drop_kind == SWARM_DROP_CLOSE;
-        const char *why = drop ? "chaos drop" : b->closing == CK_CHAOS ? "chaos leave" : "load test over";
-        lws_close_reason(wsi, drop ? (enum lws_close_status)PROTO_CLOSE_CLIENT_DROP : LWS_CLOSE_STATUS_NORMAL,
-                         (unsigned char *)why, strlen(why));
-        return -1;
-    }
+    if (b->closing == CK_RECORDED)
+        return -1; /* the reason is given: a delayed message was bad */
+    if (b->closing && !b->close_due)
+        return send_close(b, wsi);
+    if (sw->delay)
+        return delayed_writeable(b, wsi);
     uint8_t *p = sw->tx + LWS_PRE;
     if (!b->join_sent) {
-        /* A resume carries only the resume token; a fresh join spends the
-         * join token (single use). */
-        if (b->resuming) {
-            cl_set_token(&b->cl, "");
-            if (sw->measuring)
-                sw->res.resume_attempts++;
-        } else {
-            cl_set_token(&b->cl, b->token);
-            b->have_token = 0;
-        }
-        size_t n = cl_write_join(&b->cl, p, PROTO_MAX_JOIN_MSG);
-        b->join_sent = 1;
+        size_t n = write_join(b, p);
         return n ? bot_write(b, wsi, n) : -1;
     }
     if (b->state != B_PLAYING)
         return 0; /* extra WRITEABLE callbacks are harmless */
-    uint32_t first = b->cl.sent_seq + 1;
-    size_t n = cl_write_input(&b->cl, p, PROTO_MAX_CLIENT_MSG);
+    size_t n = write_input(b, p, (double)lws_now_usecs() / 1000.0);
     if (!n)
         return 0;
-    double now_ms = (double)lws_now_usecs() / 1000.0;
     if (bot_write(b, wsi, n))
         return -1;
-    /* The round trip is measured from here, not from when the input was
-     * made (the batching wait is the input rate's, not the network's). */
-    for (uint32_t s = first; s <= b->cl.sent_seq; s++)
-        b->cl.pending[s % CL_MAX_PENDING].sent_ms = now_ms;
     if (b->cl.sent_seq + 1 < b->cl.next_seq)
         lws_callback_on_writable(wsi);
     return 0;
@@ -1043,7 +1329,13 @@ static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
     b->drop_kind = (uint8_t)kind;
     if (kind == SWARM_DROP_CLOSE || kind == SWARM_DROP_LEAVE) {
         b->closing = CK_CHAOS; /* the close frame goes out from WRITEABLE */
-        lws_callback_on_writable(b->wsi);
+        if (sw->delay) {
+            /* ... behind what the bot wrote before it, as late as they are */
+            b->close_due = delay_stamp(&b->dq_out, now);
+            delay_update(b);
+        } else {
+            lws_callback_on_writable(b->wsi);
+        }
     } else if (kind == SWARM_DROP_RESET) {
         /* Like a lost link: no close frame; lws reads the end and closes. */
         b->closing = CK_CHAOS;
@@ -1054,6 +1346,7 @@ static void chaos_drop(swarm *sw, bot *b, lws_usec_t now)
         if (sw->measuring)
             b->connected_us += (uint64_t)(now - b->welcome_us);
         away_begin(b, now, SWARM_DROP_TAKEOVER);
+        delay_reset(b); /* the old connection's messages in flight are lost with it */
         b->orphan = b->wsi;
         lws_set_timeout(b->orphan, PENDING_TIMEOUT_USER_OK, ORPHAN_KILL_S);
         b->wsi = NULL;
@@ -1159,7 +1452,7 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
 static lws_usec_t next_due(const swarm *sw)
 {
     const lws_sorted_usec_list_t *suls[] = {&sw->connect_sul, &sw->tick_sul, &sw->second_sul, &sw->status_sul,
-                                            &sw->end_sul, &sw->http_sul};
+                                            &sw->end_sul, &sw->http_sul, &sw->delay_sul};
     lws_usec_t due = 0;
     for (size_t i = 0; i < sizeof suls / sizeof suls[0]; i++)
         if (suls[i]->list.owner && (!due || suls[i]->us < due))
@@ -1247,6 +1540,10 @@ static void finish(swarm *sw)
             r->connected_end += !b->closing;
         }
         r->bot_seconds += (double)b->connected_us / 1e6;
+        if (b->dq_in.max_n > r->delay_depth_in)
+            r->delay_depth_in = b->dq_in.max_n;
+        if (b->dq_out.max_n > r->delay_depth_out)
+            r->delay_depth_out = b->dq_out.max_n;
         if (b->connected_us >= MIN_MEASURED_US && rate > 0) {
             double pct = 100.0 * b->snapshots / ((double)b->connected_us / 1e6 * rate);
             if (r->bots_measured++ == 0 || pct < r->min_bot_pct)
@@ -1296,6 +1593,7 @@ static void close_all(swarm *sw)
         if (b->state == B_OPEN || b->state == B_PLAYING) {
             if (!b->closing)
                 b->closing = CK_END;
+            b->close_due = 0; /* a chaos close still waiting for its delay goes now */
             lws_callback_on_writable(b->wsi);
         } else {
             lws_set_timeout(b->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -1315,6 +1613,7 @@ static void close_all(swarm *sw)
         }
     }
     lws_sul_cancel(&sw->end_sul);
+    lws_sul_cancel(&sw->delay_sul); /* ending: never armed again */
 }
 
 void swarm_run(swarm *sw, volatile sig_atomic_t *stop, void (*at_end)(void *), void *arg, swarm_result *res)
@@ -1464,6 +1763,8 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         sw->bots[i].index = (uint32_t)i;
         sw->bots[i].fd = -1;
     }
+    if ((cfg->latency_ms > 0 || cfg->jitter_ms > 0) && delay_create(sw))
+        goto oom;
     sw->protocols[0] = (struct lws_protocols){
         .name = PROTO_SUBPROTOCOL,
         .callback = bot_callback,
@@ -1519,10 +1820,15 @@ void swarm_destroy(swarm *sw)
     sw->ending = 1;
     if (sw->ctx)
         lws_context_destroy(sw->ctx); /* may still call back into the bots */
-    if (sw->bots)
-        for (int i = 0; i < sw->cfg.bots; i++)
+    if (sw->bots) {
+        for (int i = 0; i < sw->cfg.bots; i++) {
             free(sw->bots[i].rx);
+            delay_destroy(&sw->bots[i].dq_out);
+            delay_destroy(&sw->bots[i].dq_in);
+        }
+    }
     free(sw->bots);
+    free(sw->dheap);
     free(sw->pfds);
     free(sw->token_ms.v);
     free(sw->resume_ms.v);

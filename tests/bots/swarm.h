@@ -37,7 +37,23 @@
  * buffer is shared by all bots (client frames are masked in place, so it
  * is refilled for every write). Per tick O(bots); per snapshot a decode,
  * one pass over the match's entity slots and one histogram add per acked
- * input. Nothing here interpolates: the bots never call cl_view. */
+ * input. Nothing here interpolates: the bots never call cl_view.
+ *
+ * Network delay (latency_ms, jitter_ms; see delay.h): each bot's WebSocket
+ * messages wait in a queue per direction, so the bots see e.g. 150 ms RTT
+ * over loopback. What the bot writes (JOIN, INPUT) is queued when it would
+ * have been written and goes to the socket when due; what it receives is
+ * copied into a queue when the whole message is in and handed to cl_receive
+ * when due, with that time as now_ms. RTT figures therefore include both
+ * delays. The queues belong to one connection: what is still queued when it
+ * closes is dropped and counted. A chaos close or leave goes out behind the
+ * messages written before it; everything else lws does itself (handshakes,
+ * pings, the server's close, the end of the run) is not delayed. With both
+ * 0 nothing is queued or copied. Costs: per bot two queues sized for 240
+ * messages a second (the server's highest tick rate) of the protocol's
+ * largest size over latency + jitter, about 1 MB per second of delay (120 KB
+ * at 75 + 5 ms); per message one copy in, one out (to the send buffer) for
+ * writes, and O(log bots) on one swarm-wide timer. */
 #ifndef TW_BOTS_SWARM_H
 #define TW_BOTS_SWARM_H
 
@@ -68,11 +84,18 @@ typedef struct swarm_config {
     int phases;               /* 1..SWARM_MAX_PHASES tick slots (see above) */
     double chaos_prob;
     uint64_t seed;
+    int latency_ms;           /* added one-way delay, each direction, 0..1000 (see below) */
+    int jitter_ms;            /* plus uniform [0, jitter_ms] per message, never reordering */
     int status_tty;           /* 1: rewrite one status line 4x/s; 0: a line every 2 s */
     int quiet;                /* no status output at all */
 } swarm_config;
 
 #define SWARM_MAX_PHASES 64
+/* Network delay queues hold this many messages a second each way (the
+ * server's highest tick rate) over latency + jitter, plus a burst (a
+ * resume's backlog of inputs), each up to the protocol's largest. */
+#define SWARM_DELAY_RATE_HZ 240
+#define SWARM_DELAY_BURST 8
 #define SWARM_MAX_REASONS 24
 
 /* One kind of failure or disconnect and how often it happened. */
@@ -193,6 +216,11 @@ typedef struct swarm_result {
     long max_rss_kb;
     uint64_t ticks, ticks_missed;
     double tick_late_max_ms;
+
+    /* network delay (latency_ms, jitter_ms) */
+    uint64_t delay_dropped_in, delay_dropped_out; /* still queued when their connection closed */
+    uint32_t delay_full;      /* connections closed because a delay queue was full */
+    uint32_t delay_depth_in, delay_depth_out; /* most messages queued for one bot at once */
 
     swarm_sample *series;
     int nseries;

@@ -1,7 +1,7 @@
 /* Unit tests for the pure parts of tickwire-bots: the latency histogram,
  * the Prometheus text parser and window arithmetic, URL and flag parsing,
- * join tokens (secret file, minting, the demo server's JSON), and the
- * behaviors' input streams. */
+ * join tokens (secret file, minting, the demo server's JSON), the
+ * behaviors' input streams, and the network delay queue. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +16,12 @@
 
 #include "auth.h"
 #include "behavior.h"
+#include "delay.h"
 #include "hist.h"
 #include "opts.h"
 #include "prom.h"
 #include "secret.h"
+#include "swarm.h"
 #include "token.h"
 
 /* ---- hist ---------------------------------------------------------------------- */
@@ -248,6 +250,21 @@ static void test_flags(void **state)
     static const char *const BADK[] = {"", ",", "close,", "close,,reset", "closer", "mix,close"};
     for (size_t i = 0; i < sizeof BADK / sizeof BADK[0]; i++)
         assert_int_equal(drop_kinds_parse(BADK[i], &set), -1);
+
+    /* network delay: off by default; jitter needs no latency */
+    assert_int_equal(parse(&o, err, sizeof err, 1), OPTS_OK);
+    assert_true(o.latency_ms == 0 && o.jitter_ms == 0);
+    assert_int_equal(parse(&o, err, sizeof err, 4, "--latency-ms", "75", "--jitter-ms=5"), OPTS_OK);
+    assert_true(o.latency_ms == 75 && o.jitter_ms == 5);
+    assert_int_equal(parse(&o, err, sizeof err, 5, "--latency-ms", "1000", "--jitter-ms", "500"), OPTS_OK);
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--jitter-ms", "20"), OPTS_OK);
+    assert_true(o.latency_ms == 0 && o.jitter_ms == 20);
+    static const char *const BADD[][2] = {{"--latency-ms", "1001"}, {"--latency-ms", "-1"}, {"--latency-ms", "7.5"},
+                                          {"--jitter-ms", "501"},   {"--jitter-ms", "-1"},  {"--jitter-ms", "x"}};
+    for (size_t i = 0; i < sizeof BADD / sizeof BADD[0]; i++) {
+        assert_int_equal(parse(&o, err, sizeof err, 3, BADD[i][0], BADD[i][1]), OPTS_ERROR);
+        assert_non_null(strstr(err, BADD[i][0]));
+    }
 }
 
 /* ---- auth ---------------------------------------------------------------------- */
@@ -312,6 +329,226 @@ static void test_auth_join_response(void **state)
     assert_int_equal(auth_parse_join_response(big, strlen(big), tok, sizeof tok), 0);
     /* the body is not NUL-terminated where len ends */
     assert_int_equal(auth_parse_join_response(ok, 14, tok, sizeof tok), 0);
+}
+
+/* ---- delay ---------------------------------------------------------------------- */
+
+static delay_queue new_queue(int64_t lat_us, int64_t jit_us, uint32_t msgs, uint32_t bytes, uint64_t seed)
+{
+    delay_queue q;
+    delay_config c = {.latency_us = lat_us, .jitter_us = jit_us, .max_msgs = msgs, .max_bytes = bytes, .seed = seed};
+    assert_int_equal(delay_init(&q, &c), DELAY_OK);
+    return q;
+}
+
+/* Without jitter every message is due exactly latency after its push, and
+ * not a microsecond earlier. */
+static void test_delay_latency(void **state)
+{
+    (void)state;
+    delay_queue q = new_queue(75000, 0, 16, 1024, 1);
+    size_t len;
+    assert_true(delay_next_due(&q) == DELAY_NEVER);
+    assert_null(delay_pop(&q, 1000000, &len));
+    for (int i = 0; i < 10; i++) {
+        char m[8];
+        int n = snprintf(m, sizeof m, "m%d", i);
+        assert_int_equal(delay_push(&q, 1000000 + i * 16667, m, (size_t)n), DELAY_OK);
+    }
+    assert_true(delay_next_due(&q) == 1075000);
+    for (int i = 0; i < 10; i++) {
+        int64_t due = 1075000 + i * 16667;
+        assert_true(delay_next_due(&q) == due);
+        assert_null(delay_pop(&q, due - 1, &len));
+        const uint8_t *m = delay_pop(&q, due, &len);
+        char want[8];
+        snprintf(want, sizeof want, "m%d", i);
+        assert_non_null(m);
+        assert_int_equal(len, strlen(want));
+        assert_memory_equal(m, want, len);
+    }
+    assert_int_equal(q.n, 0);
+    assert_int_equal(q.pushed, 10);
+    assert_int_equal(q.popped, 10);
+    delay_destroy(&q);
+}
+
+/* Jitter: every message waits latency + [0, jitter] after its push or,
+ * when that would overtake the one before, exactly as long as that one;
+ * the order never changes, and the same seed gives the same times.
+ * Messages `gap_us` apart; returns how many were due with the one before
+ * (bunched), and in low/high those due within 5 ms of either end. */
+static int run_jitter(uint64_t seed, int64_t gap_us, int64_t *dues, int count, int *low, int *high)
+{
+    delay_queue q = new_queue(10000, 50000, 128, 128 * 8, seed);
+    int64_t t = 0, prev_due = 0;
+    int next = 0, bunched = 0;
+    uint32_t seq;
+    size_t len;
+    *low = *high = 0;
+    for (int pushed = 0; next < count; t += 100) {
+        if (pushed < count && t == (int64_t)pushed * gap_us) {
+            seq = (uint32_t)pushed;
+            assert_int_equal(delay_push(&q, t, &seq, sizeof seq), DELAY_OK);
+            int64_t due = q.e[(q.head + q.n - 1) % q.cfg.max_msgs].due_us;
+            assert_true(due >= t + 10000 && due <= t + 60000);
+            assert_true(due >= prev_due);
+            bunched += due == prev_due;
+            *low += due - t - 10000 < 5000;
+            *high += due - t - 10000 > 45000;
+            prev_due = due;
+            dues[pushed++] = due;
+        }
+        const uint8_t *m;
+        while ((m = delay_pop(&q, t, &len))) {
+            assert_int_equal(len, sizeof seq);
+            memcpy(&seq, m, sizeof seq);
+            assert_int_equal(seq, (uint32_t)next); /* in order */
+            assert_true(dues[next] <= t && dues[next] > t - 100);
+            next++;
+        }
+    }
+    delay_destroy(&q);
+    return bunched;
+}
+
+static void test_delay_jitter_keeps_order(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    static int64_t a[N], b[N], c[N];
+    int low, high;
+    /* 1 ms apart with up to 50 ms of jitter: most catch up with the one
+     * before them and leave with it. */
+    assert_true(run_jitter(7, 1000, a, N, &low, &high) > N / 2);
+    run_jitter(7, 1000, b, N, &low, &high);
+    run_jitter(8, 1000, c, N, &low, &high);
+    assert_memory_equal(a, b, sizeof a);
+    assert_true(memcmp(a, c, sizeof a) != 0);
+    /* 100 ms apart: none bunched, the jitter spread evenly over [0, 50] ms */
+    assert_int_equal(run_jitter(7, 100000, a, 500, &low, &high), 0);
+    assert_true(low > 25 && low < 75 && high > 25 && high < 75);
+}
+
+/* A close stamped after some messages is due no earlier than they are, and
+ * later messages are not due before it. A cleared queue forgets the order. */
+static void test_delay_stamp_and_clear(void **state)
+{
+    (void)state;
+    delay_queue q = new_queue(20000, 30000, 8, 256, 3);
+    assert_int_equal(delay_push(&q, 0, "a", 1), DELAY_OK);
+    assert_int_equal(delay_push(&q, 0, "b", 1), DELAY_OK);
+    int64_t last = q.e[(q.head + 1) % q.cfg.max_msgs].due_us;
+    int64_t close = delay_stamp(&q, 0);
+    assert_true(close >= last && close >= 20000 && close <= 50000);
+    assert_int_equal(delay_push(&q, 1, "c", 1), DELAY_OK);
+    assert_true(q.e[(q.head + 2) % q.cfg.max_msgs].due_us >= close);
+    assert_int_equal(delay_clear(&q), 3);
+    assert_int_equal(q.cleared, 3);
+    assert_true(delay_next_due(&q) == DELAY_NEVER);
+    size_t len;
+    assert_null(delay_pop(&q, 1000000, &len));
+    /* 10 s later a new connection: due after its own push, not the old order */
+    assert_int_equal(delay_push(&q, 10000000, "d", 1), DELAY_OK);
+    assert_true(delay_next_due(&q) >= 10020000 && delay_next_due(&q) <= 10050000);
+    delay_destroy(&q);
+}
+
+/* Full by entries, full by bytes, the ring's wrap, and contents intact. */
+static void test_delay_capacity(void **state)
+{
+    (void)state;
+    size_t len;
+    const uint8_t *m;
+    delay_queue q = new_queue(0, 0, 4, 1000, 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(delay_push(&q, 0, "x", 1), DELAY_OK);
+    assert_int_equal(delay_push(&q, 0, "y", 1), DELAY_FULL); /* entries */
+    assert_int_equal(q.full, 1);
+    assert_int_equal(q.n, 4);
+    assert_non_null(delay_pop(&q, 0, &len));
+    assert_int_equal(delay_push(&q, 0, "y", 1), DELAY_OK);
+    assert_int_equal(q.max_n, 4);
+    delay_destroy(&q);
+
+    static uint8_t a[40], b[40], c[30], d[20], e[10], f[60], big[101];
+    memset(a, 'a', sizeof a), memset(b, 'b', sizeof b), memset(c, 'c', sizeof c), memset(d, 'd', sizeof d);
+    memset(e, 'e', sizeof e), memset(f, 'f', sizeof f);
+    q = new_queue(0, 0, 16, 100, 1);
+    assert_int_equal(delay_push(&q, 0, big, sizeof big), DELAY_FULL); /* bigger than the pool */
+    assert_int_equal(delay_push(&q, 0, a, sizeof a), DELAY_OK);      /* [0, 40) */
+    assert_int_equal(delay_push(&q, 0, b, sizeof b), DELAY_OK);      /* [40, 80) */
+    assert_int_equal(delay_push(&q, 0, c, sizeof c), DELAY_FULL);    /* 20 left at the end, a at the start */
+    assert_non_null(m = delay_pop(&q, 0, &len));
+    assert_true(len == 40 && m[0] == 'a' && m[39] == 'a');
+    assert_int_equal(delay_push(&q, 0, c, sizeof c), DELAY_OK);      /* wraps: [0, 30) */
+    assert_int_equal(delay_push(&q, 0, d, sizeof d), DELAY_FULL);    /* only [30, 40) is free */
+    assert_int_equal(delay_push(&q, 0, e, sizeof e), DELAY_OK);      /* [30, 40) */
+    assert_int_equal(delay_push(&q, 0, "", 0), DELAY_FULL);          /* an empty one takes a byte */
+    assert_non_null(m = delay_pop(&q, 0, &len));
+    assert_true(len == 40 && m[0] == 'b' && m[39] == 'b');          /* the oldest is c, at 0 again */
+    assert_int_equal(delay_push(&q, 0, f, sizeof f), DELAY_OK);      /* [40, 100) */
+    assert_int_equal(delay_push(&q, 0, "", 0), DELAY_FULL);
+    assert_non_null(m = delay_pop(&q, 0, &len));
+    assert_true(len == 30 && m[0] == 'c' && m[29] == 'c');
+    assert_non_null(m = delay_pop(&q, 0, &len));
+    assert_true(len == 10 && m[0] == 'e' && m[9] == 'e');
+    assert_int_equal(delay_push(&q, 0, "", 0), DELAY_OK);            /* wraps to [0, 1) */
+    assert_non_null(m = delay_pop(&q, 0, &len));
+    assert_true(len == 60 && m[0] == 'f' && m[59] == 'f');
+    assert_non_null(m = delay_pop(&q, 0, &len));
+    assert_int_equal(len, 0);
+    assert_null(delay_pop(&q, 0, &len));
+    assert_int_equal(q.full, 5);
+    delay_destroy(&q);
+}
+
+/* Pushes `per_s` messages a second, plus one burst of `burst` more 2 s in,
+ * for `secs` seconds, sizes random up to max_len, popping what is due every
+ * millisecond; returns how many pushes were refused. */
+static uint64_t soak(const delay_config *c, uint32_t per_s, uint32_t burst, uint32_t max_len, int secs)
+{
+    delay_queue q;
+    assert_int_equal(delay_init(&q, c), DELAY_OK);
+    static uint8_t msg[PROTO_MAX_SNAPSHOT];
+    uint64_t rng = 99, sent = 0;
+    size_t len;
+    for (int64_t t = 0; t < (int64_t)secs * 1000000; t += 1000) {
+        while (delay_pop(&q, t, &len))
+            ;
+        uint64_t due = (uint64_t)(t + 1000) * per_s / 1000000 + (t >= 2000000 ? burst : 0);
+        for (; sent < due; sent++) {
+            size_t n = 1 + sim_rand_next(&rng) % max_len;
+            msg[0] = (uint8_t)sent;
+            if (delay_push(&q, t, msg, n) == DELAY_OK) {
+                assert_true(q.wr <= q.cfg.max_bytes);
+            }
+        }
+    }
+    uint64_t full = q.full;
+    delay_destroy(&q);
+    return full;
+}
+
+/* The bots' sizing: never full at the server's top rate with the longest
+ * delay the flags allow, a burst on top every second, all messages up to
+ * the largest snapshot; and at twice the rate it does fill (the check
+ * above is not vacuous). */
+static void test_delay_sized_never_fills(void **state)
+{
+    (void)state;
+    static const int64_t spans[][2] = {{75000, 5000}, {1000000, 0}, {1000000, 500000}, {0, 500000}, {0, 0}};
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
+        delay_config c = delay_config_sized(spans[i][0], spans[i][1], SWARM_DELAY_RATE_HZ, SWARM_DELAY_BURST,
+                                            PROTO_MAX_SNAPSHOT, 5);
+        assert_int_equal(soak(&c, SWARM_DELAY_RATE_HZ, SWARM_DELAY_BURST, PROTO_MAX_SNAPSHOT, 4), 0);
+        assert_int_equal(soak(&c, 60, 0, PROTO_MAX_SNAPSHOT, 4), 0);
+        if (spans[i][0] + spans[i][1] >= 75000)
+            assert_true(soak(&c, 2 * SWARM_DELAY_RATE_HZ, SWARM_DELAY_BURST, PROTO_MAX_SNAPSHOT, 4) > 0);
+    }
+    delay_config c = delay_config_sized(75000, 5000, 240, 8, 4000, 1);
+    assert_int_equal(c.max_msgs, 20 + 1 + 8);
+    assert_int_equal(c.max_bytes, 30 * 4000);
 }
 
 /* ---- behavior ------------------------------------------------------------------ */
@@ -381,6 +618,11 @@ int main(void)
         cmocka_unit_test(test_auth_join_response),
         cmocka_unit_test(test_wander),
         cmocka_unit_test(test_idle_and_circle),
+        cmocka_unit_test(test_delay_latency),
+        cmocka_unit_test(test_delay_jitter_keeps_order),
+        cmocka_unit_test(test_delay_stamp_and_clear),
+        cmocka_unit_test(test_delay_capacity),
+        cmocka_unit_test(test_delay_sized_never_fills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

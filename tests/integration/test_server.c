@@ -7,7 +7,7 @@
  *
  *   test_server SERVER CASE [--tls CERT KEY]
  *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
- *         limits auth resume adversarial leave max_conns handshake
+ *         limits auth resume adversarial stall latency leave max_conns handshake
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
@@ -1116,24 +1116,27 @@ static void mint(const char *secret, const char *name, long ttl, char *out, size
     token_mint(&k, (const uint8_t *)secret, strlen(secret), out, cap);
 }
 
-/* The number after "key": following "section" in a JSON text, or -1. */
 /* Starts `n` wander bots (tickwire-bots) against the server on `port` for
  * `secs` seconds, writing their JSON report to `report` (and signing their
- * tokens with secret_path when not NULL); waits until the server counts
- * them all as players. Returns 0, or -1 with the reason printed. */
+ * tokens with secret_path when not NULL; `extra` flags, NULL-terminated,
+ * after the usual ones); waits until the server counts them all as
+ * players. Returns 0, or -1 with the reason printed. */
 static int bots_start(spawn_proc *bp, const char *bots, int port, int n, int secs, const char *report,
-                      const char *secret_path)
+                      const char *secret_path, const char *const *extra)
 {
     char url[64], nbots[16], dur[16];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
     snprintf(nbots, sizeof nbots, "%d", n);
     snprintf(dur, sizeof dur, "%d", secs);
-    const char *argv[16] = {bots, "--url", url, "--bots", nbots, "--ramp", "1", "--duration", dur,
+    const char *argv[32] = {bots, "--url", url, "--bots", nbots, "--ramp", "1", "--duration", dur,
                             "--behavior", "wander", "--report", report};
+    int argc = 13;
     if (secret_path) {
-        argv[13] = "--token-secret-file";
-        argv[14] = secret_path;
+        argv[argc++] = "--token-secret-file";
+        argv[argc++] = secret_path;
     }
+    for (int i = 0; extra && extra[i] && argc < 31; i++)
+        argv[argc++] = extra[i];
     char err[128];
     if (spawn_start(bp, &(spawn_desc){.argv = argv, .stdout_path = "/dev/null"}, err, sizeof err) < 0) {
         fprintf(stderr, "bots: %s\n", err);
@@ -1167,6 +1170,7 @@ static int bots_finish(spawn_proc *bp, const char *report, char *json, size_t ca
     return 0;
 }
 
+/* The number after "key": following "section" in a JSON text, or -1. */
 static double json_number(const char *text, const char *section, const char *key)
 {
     char pat[96];
@@ -1202,7 +1206,7 @@ static void case_adversarial(const char *server)
 
     /* The honest players. */
     spawn_proc bp;
-    CHECK(bots_start(&bp, bots, sp.port, 20, 30, report, secret_path) == 0, "honest bots did not all join");
+    CHECK(bots_start(&bp, bots, sp.port, 20, 30, report, secret_path, NULL) == 0, "honest bots did not all join");
     char err[128];
     static char text[65536];
     char reason[128], tok[TOKEN_MAX_B64 + 1];
@@ -1381,7 +1385,7 @@ static void case_stall(const char *server)
     spawn_proc sp;
     CHECK(server_start(&sp, server, NULL, NULL) == 0, "server did not start");
     spawn_proc bp;
-    CHECK(bots_start(&bp, bots, sp.port, 16, 14, report, NULL) == 0, "bots did not all join");
+    CHECK(bots_start(&bp, bots, sp.port, 16, 14, report, NULL, NULL) == 0, "bots did not all join");
     static char text[65536];
     usleep(1000000);
     static const int pauses_ms[2] = {500, 3000};
@@ -1410,6 +1414,45 @@ static void case_stall(const char *server)
     double disc = json_number(json, "connections", "disconnects"), conn = json_number(json, "connections", "connected_end");
     printf("stall: bots: %g connected at the end, %g disconnects\n", conn, disc);
     CHECK(conn == 16 && disc == 0, "bots were dropped by the pauses");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    unlink(report);
+}
+
+/* Bots with 75 ms + 0..5 ms of delay each way (--latency-ms, --jitter-ms,
+ * added in the bots' process): the input -> ack round trip they report is
+ * the 150..160 ms of the delay plus the wait for the server's tick and its
+ * send (under a tick at 60 Hz), and nothing else changes: all play, none
+ * dropped, nothing lost in the delay queues, no corrections. */
+static void case_latency(const char *server)
+{
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    char report[] = "/tmp/tickwire-latency-report-XXXXXX";
+    int fd = mkstemp(report);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server did not start");
+    spawn_proc bp;
+    static const char *const delay[] = {"--latency-ms", "75", "--jitter-ms", "5", "--seed", "1", NULL};
+    CHECK(bots_start(&bp, bots, sp.port, 6, 5, report, NULL, delay) == 0, "bots did not all join");
+    static char json[1 << 20];
+    CHECK(bots_finish(&bp, report, json, sizeof json, 30000) == 0, "bots");
+    double p50 = json_number(json, "rtt_ms", "p50"), p99 = json_number(json, "rtt_ms", "p99");
+    double acks = json_number(json, "rtt_ms", "samples"), lat = json_number(json, "network_delay", "latency_ms");
+    double conn = json_number(json, "connections", "connected_end");
+    double disc = json_number(json, "connections", "disconnects");
+    double full = json_number(json, "network_delay", "queue_full");
+    double dropped = json_number(json, "network_delay", "dropped_in") + json_number(json, "network_delay", "dropped_out");
+    double corr = json_number(json, "corrections", "total");
+    printf("latency: 75 + 0..5 ms each way: input->ack rtt p50 %.1f ms, p99 %.1f ms (%g acks); %g connected at "
+           "the end, %g disconnects, %g queues full, %g dropped, %g corrections\n",
+           p50, p99, acks, conn, disc, full, dropped, corr);
+    CHECK(lat == 75, "the report does not state the latency (%g)", lat);
+    CHECK(acks > 1000, "only %g acks", acks);
+    CHECK(p50 >= 150 && p50 <= 210, "rtt p50 %.1f ms, not within [150, 210]", p50);
+    CHECK(conn == 6 && disc == 0 && full == 0 && dropped == 0, "bots lost connections or messages");
+    CHECK(corr == 0, "%g corrections", corr);
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     unlink(report);
 }
@@ -1837,7 +1880,8 @@ int main(int argc, char **argv)
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
-                 {"adversarial", case_adversarial}, {"stall", case_stall}, {"startup", case_startup}, {"leave", case_leave},
+                 {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
+                 {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"handshake", case_handshake}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
