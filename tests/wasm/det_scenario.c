@@ -25,6 +25,7 @@ void det_init(det_scenario *s, uint64_t seed, uint16_t tick_rate)
     memcpy(map.walls, ARENA_WALLS, sizeof ARENA_WALLS);
     memset(s, 0, sizeof *s);
     sim_world_init(&s->world, &map, tick_rate, seed);
+    s->world.unlag_ticks = (uint16_t)(tick_rate / 4); /* 250 ms */
     s->rng = seed ^ 0xd1b54a32d192ed03ull;
     for (int id = 0; id < DET_PLAYERS; id++)
         sim_world_spawn(&s->world, id, s->join_count[id]++);
@@ -74,7 +75,10 @@ static void make_inputs(det_scenario *s)
             uint8_t buttons = rnd(s, 8) == 0 ? (uint8_t)rnd(s, SIM_BTN_ALL + 1) : s->held[id];
             s->aim[id] = rnd(s, 32) == 0 ? (uint16_t)rnd(s, 65536)
                                          : (uint16_t)(s->aim[id] + rnd(s, 4096) - 2048);
-            s->in.in[id][k] = (sim_input){.buttons = buttons, .aim = s->aim[id]};
+            uint32_t back = rnd(s, 21);
+            s->in.in[id][k] = (sim_input){.buttons = buttons, .aim = s->aim[id],
+                                          .view_tick = s->world.tick > back ? s->world.tick - back : 0,
+                                          .view_frac = (uint8_t)rnd(s, 256)};
         }
     }
 }
@@ -101,6 +105,12 @@ size_t det_step(det_scenario *s, uint8_t *out)
         put32(p + 16, float_bits(pl->pos[1]));
         put32(p + 20, float_bits(pl->vel[0]));
         put32(p + 24, float_bits(pl->vel[1]));
+        p[28] = n.health;
+        p[29] = n.life;
+        put16(p + 30, n.kills);
+        put16(p + 32, n.deaths);
+        put16(p + 34, n.score);
+        put16(p + 36, n.hits);
     }
     return DET_TICK_BYTES;
 }

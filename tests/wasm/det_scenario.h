@@ -8,8 +8,12 @@
  * writes:
  *   tick u32 | per player: active u8, sim_netent (x u16, y u16, vx i16,
  *   vy i16, aim u16, flags u8), then the IEEE bits of pos[0], pos[1],
- *   vel[0], vel[1] (u32 each)
- * so the float state itself is compared, not only its wire form. */
+ *   vel[0], vel[1] (u32 each), then health u8, life u8, kills u16,
+ *   deaths u16, score u16, hits u16
+ * so the float state itself is compared, not only its wire form. Players
+ * fire (every button combination includes FIRE now and then) with a view
+ * 0..20 ticks in the past, so the shots are judged on rewound positions
+ * (lag compensation) and players die and respawn. */
 #ifndef TW_DET_SCENARIO_H
 #define TW_DET_SCENARIO_H
 
@@ -19,7 +23,7 @@
 #include "sim.h"
 
 #define DET_PLAYERS 16
-#define DET_RECORD 28 /* bytes per player */
+#define DET_RECORD 38 /* bytes per player */
 #define DET_TICK_BYTES (4 + DET_PLAYERS * DET_RECORD)
 
 typedef struct det_scenario {

@@ -24,11 +24,13 @@ const configs = [
   { seed: 77n, rate: 144, ticks: 3000 },
 ];
 
-const RECORD = 28;
+const RECORD = 38;
 const FIELDS = [
   ['active', 0, 1, 'u8'], ['x', 1, 2, 'u16'], ['y', 3, 2, 'u16'], ['vx', 5, 2, 'i16'],
   ['vy', 7, 2, 'i16'], ['aim', 9, 2, 'u16'], ['flags', 11, 1, 'u8'],
   ['pos[0]', 12, 4, 'f32'], ['pos[1]', 16, 4, 'f32'], ['vel[0]', 20, 4, 'f32'], ['vel[1]', 24, 4, 'f32'],
+  ['health', 28, 1, 'u8'], ['life', 29, 1, 'u8'], ['kills', 30, 2, 'u16'], ['deaths', 32, 2, 'u16'],
+  ['score', 34, 2, 'u16'], ['hits', 36, 2, 'u16'],
 ];
 
 function fieldValue(bytes, off, kind) {
@@ -74,6 +76,7 @@ for (const cfg of configs) {
   ex.det_wasm_init(lo, hi, cfg.rate);
   let off = 0;
   let moving = 0;
+  let last = null;
   for (let t = 0; t < cfg.ticks; t++) {
     const n = ex.det_wasm_step();
     const wasm = new Uint8Array(ex.memory.buffer, ex.det_wasm_out(), n);
@@ -82,6 +85,7 @@ for (const cfg of configs) {
       process.exit(1);
     }
     const nat = native.subarray(off, off + n);
+    last = nat;
     for (let i = 0; i < n; i++) {
       if (nat[i] !== wasm[i]) {
         const both = new Uint8Array(native.length);
@@ -98,6 +102,17 @@ for (const cfg of configs) {
       if (vx !== 0) moving++;
     }
     off += n;
+  }
+  // The last tick's deaths: the players fought (lag-compensated shots, respawns).
+  let deaths = 0, hits = 0;
+  for (let p = 0; p < (last.length - 4) / RECORD; p++) {
+    deaths += new DataView(last.buffer, last.byteOffset + 4 + p * RECORD + 32).getUint16(0, true);
+    hits += new DataView(last.buffer, last.byteOffset + 4 + p * RECORD + 36).getUint16(0, true);
+  }
+  console.log(`seed ${cfg.seed}: ${hits} hits, ${deaths} deaths standing at the end`);
+  if (deaths < 1 || hits < 10) {
+    console.error(`FAIL seed ${cfg.seed}: scenario barely fights (${hits} hits, ${deaths} deaths)`);
+    process.exit(1);
   }
   if (off !== native.length) {
     console.error(`FAIL seed ${cfg.seed}: native wrote ${native.length} bytes, wasm ${off}`);
