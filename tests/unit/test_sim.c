@@ -627,6 +627,176 @@ static void test_rand(void **state)
         assert_int_equal(sim_rand_next(&a), sim_rand_next(&b));
 }
 
+
+/* ---- combat --------------------------------------------------------------- */
+
+static void test_aim_dir(void **state)
+{
+    (void)state;
+    static const struct { uint16_t aim; float x, y; } exact[] = {
+        {0, 1, 0}, {16384, 0, 1}, {32768, -1, 0}, {49152, 0, -1}};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
+        float d[2];
+        sim_aim_dir(exact[i].aim, d);
+        assert_true(fabsf(d[0] - exact[i].x) < 1e-6f && fabsf(d[1] - exact[i].y) < 1e-6f);
+    }
+    /* Every angle: a unit vector pointing where libm says, to 1e-6. */
+    for (uint32_t a = 0; a < 65536; a++) {
+        float d[2];
+        sim_aim_dir((uint16_t)a, d);
+        double t = (double)a * 2.0 * M_PI / 65536.0;
+        if (fabs(d[0] - cos(t)) > 1e-6 || fabs(d[1] - sin(t)) > 1e-6)
+            fail_msg("aim %u: (%.8f, %.8f)", a, (double)d[0], (double)d[1]);
+    }
+}
+
+static void test_hitscan(void **state)
+{
+    (void)state;
+    sim_map map = empty_map();
+    map.nwalls = 1;
+    map.walls[0] = (sim_wall){400, 0, 420, 300};
+    const float from[2] = {100, 500};
+    float pos[3][2] = {{100, 500}, {300, 500}, {600, 515}};
+    uint8_t alive[3] = {1, 1, 1};
+    float dist;
+    /* straight along +x: the nearer target, at its edge */
+    assert_int_equal(sim_hitscan(&map, from, 0, (const float (*)[2])pos, alive, 3, 0, &dist), 1);
+    assert_true(fabsf(dist - (200.0f - SIM_PLAYER_RADIUS)) < 1e-3f);
+    /* dead or skipped targets do not stop the shot; 15 units off the line still hits, 17 does not */
+    alive[1] = 0;
+    assert_int_equal(sim_hitscan(&map, from, 0, (const float (*)[2])pos, alive, 3, 0, &dist), 2);
+    pos[2][1] = 517;
+    assert_int_equal(sim_hitscan(&map, from, 0, (const float (*)[2])pos, alive, 3, 0, &dist), -1);
+    assert_true(dist == SIM_WEAPON_RANGE);
+    /* a wall in between stops it */
+    pos[2][1] = 200;
+    const float low[2] = {100, 200};
+    assert_int_equal(sim_hitscan(&map, low, 0, (const float (*)[2])pos, alive, 3, 0, &dist), -1);
+    assert_true(fabsf(dist - 300.0f) < 1e-3f);
+    /* behind the shooter: no */
+    pos[2][0] = 50;
+    pos[2][1] = 500;
+    assert_int_equal(sim_hitscan(&map, from, 0, (const float (*)[2])pos, alive, 3, 0, &dist), -1);
+    /* out of range: no */
+    pos[2][0] = 100 + SIM_WEAPON_RANGE + 40;
+    assert_int_equal(sim_hitscan(&map, from, 0, (const float (*)[2])pos, alive, 3, 0, &dist), -1);
+}
+
+/* A target runs along y = 1000 under a shooter at (1000, 500) aiming
+ * straight down. The shooter fires `late` ticks after the target crossed
+ * x = 1000, with its view `view_back` ticks in the past (-1: no view).
+ * Returns 1 when the shot hit; *clamped gets the clamp count. */
+static int lagged_shot(int late, int view_back, uint16_t unlag, uint32_t *clamped)
+{
+    static sim_world w;
+    sim_map map = empty_map();
+    sim_world_init(&w, &map, 60, 7);
+    w.unlag_ticks = unlag;
+    sim_world_spawn(&w, 0, 0);
+    sim_world_spawn(&w, 1, 0);
+    w.players[0].pos[0] = 1000, w.players[0].pos[1] = 500;
+    w.players[1].pos[0] = 600, w.players[1].pos[1] = 1000;
+    sim_tick_inputs ti;
+    memset(&ti, 0, sizeof ti);
+    ti.count[0] = ti.count[1] = 1;
+    ti.in[0][0].aim = 16384;
+    ti.in[1][0].buttons = SIM_BTN_RIGHT;
+    ti.in[1][0].aim = 0;
+    uint32_t crossed = 0;
+    while (!crossed) {
+        sim_world_step(&w, &ti);
+        if (w.players[1].pos[0] >= 1000.0f)
+            crossed = w.tick;
+    }
+    for (int k = 0; k < late; k++)
+        sim_world_step(&w, &ti);
+    assert_true(w.players[1].pos[0] > 1000.0f + 2 * SIM_PLAYER_RADIUS); /* not under the gun now */
+    ti.in[0][0].buttons = SIM_BTN_FIRE;
+    ti.in[0][0].view_tick = view_back < 0 ? 0 : w.tick - (uint32_t)view_back;
+    sim_world_step(&w, &ti);
+    *clamped = w.unlag_clamped;
+    return w.nhits == 1 && w.hits[0].shooter == 0 && w.hits[0].target == 1;
+}
+
+static void test_lag_compensation(void **state)
+{
+    (void)state;
+    uint32_t clamped;
+    /* Seen under the gun 15 ticks ago (250 ms at 60 Hz): a hit where the
+     * shooter saw it, within a 15-tick bound. */
+    assert_true(lagged_shot(15, 15, 15, &clamped));
+    assert_int_equal(clamped, 0);
+    /* No view, or no lag compensation: judged at the present, a miss. */
+    assert_false(lagged_shot(15, -1, 15, &clamped));
+    assert_false(lagged_shot(15, 15, 0, &clamped));
+    assert_int_equal(clamped, 1);
+    /* Older than the bound: judged at the bound (5 ticks back), a miss. */
+    assert_false(lagged_shot(15, 15, 5, &clamped));
+    assert_int_equal(clamped, 1);
+    /* A view of the future is the present. */
+    assert_false(lagged_shot(15, -3, 15, &clamped));
+}
+
+/* Four hits kill; a dead player does not move or fire; it comes back
+ * SIM_RESPAWN_MS later, at full health, one life later. */
+static void test_kill_and_respawn(void **state)
+{
+    (void)state;
+    static sim_world w;
+    sim_map map = empty_map();
+    sim_world_init(&w, &map, 60, 9);
+    sim_world_spawn(&w, 0, 0);
+    sim_world_spawn(&w, 1, 0);
+    w.players[0].pos[0] = 500, w.players[0].pos[1] = 500;
+    w.players[1].pos[0] = 800, w.players[1].pos[1] = 500;
+    sim_tick_inputs ti;
+    memset(&ti, 0, sizeof ti);
+    ti.count[0] = ti.count[1] = 1;
+    ti.in[0][0] = (sim_input){.buttons = SIM_BTN_FIRE, .aim = 0};
+    ti.in[1][0] = (sim_input){.buttons = SIM_BTN_UP | SIM_BTN_FIRE, .aim = 16384};
+    int shots = 0;
+    uint32_t died = 0;
+    for (int t = 0; t < 120 && !died; t++) {
+        ti.in[1][0].buttons = 0; /* the target stands still */
+        sim_world_step(&w, &ti);
+        shots += (w.players[0].flags & SIM_FLAG_SHOT) != 0;
+        if (w.players[1].flags & SIM_FLAG_DEAD)
+            died = w.tick;
+    }
+    assert_int_equal(shots, 4); /* one every 12 steps: 25 damage each */
+    assert_int_equal(w.players[1].health, 0);
+    assert_int_equal(w.players[1].deaths, 1);
+    assert_int_equal(w.players[0].kills, 1);
+    assert_int_equal(w.players[0].score, 1);
+    assert_int_equal(w.players[0].hits, 4);
+    float x = w.players[1].pos[0];
+    ti.in[1][0].buttons = SIM_BTN_LEFT | SIM_BTN_FIRE;
+    uint32_t respawn_ticks = SIM_RESPAWN_MS * 60 / 1000;
+    while (w.tick < died + respawn_ticks - 1) {
+        sim_world_step(&w, &ti);
+        assert_true(w.players[1].flags & SIM_FLAG_DEAD);
+        assert_true(w.players[1].pos[0] == x); /* the dead do not move */
+        assert_int_equal(w.players[0].hits, 4); /* nor get hit */
+    }
+    sim_world_step(&w, &ti);
+    assert_false(w.players[1].flags & SIM_FLAG_DEAD);
+    assert_int_equal(w.players[1].health, SIM_MAX_HEALTH);
+    assert_int_equal(w.players[1].life, 1);
+    /* A new round: everyone back, scores zero. */
+    sim_world_reset_round(&w);
+    assert_int_equal(w.players[0].kills, 0);
+    assert_int_equal(w.players[1].deaths, 0);
+    assert_int_equal(w.players[0].life, 1);
+    /* No combat (between rounds): shots do nothing. */
+    w.combat = 0;
+    w.players[1].pos[0] = 800, w.players[1].pos[1] = 500;
+    w.players[0].pos[0] = 500, w.players[0].pos[1] = 500;
+    for (int t = 0; t < 60; t++)
+        sim_world_step(&w, &ti);
+    assert_int_equal(w.players[1].health, SIM_MAX_HEALTH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +812,10 @@ int main(void)
         cmocka_unit_test(test_world_step),
         cmocka_unit_test(test_net_conversion),
         cmocka_unit_test(test_rand),
+        cmocka_unit_test(test_aim_dir),
+        cmocka_unit_test(test_hitscan),
+        cmocka_unit_test(test_lag_compensation),
+        cmocka_unit_test(test_kill_and_respawn),
     };
     return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
 }
