@@ -48,6 +48,9 @@ void cli_usage(FILE *out, const char *prog)
             "                       server hands out guest tokens at POST /api/join\n"
             "  --resume-grace S     hold a dropped player's slot this long for a resume, 0..300\n"
             "                       (default 10; 0 = leave at once)\n"
+            "  --results-db FILE    SQLite file the ended rounds are stored in (default\n"
+            "                       tickwire.db in the working folder; :memory: keeps them\n"
+            "                       only while the server runs); GET /api/matches lists them\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -68,6 +71,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->max_conns_per_ip = 1200;
     cfg->idle_timeout = 10;
     cfg->resume_grace = 10;
+    cfg->results_db = "tickwire.db";
     int seed_set = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -91,7 +95,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--match-size", "--npcs", "--log-level", "--log-format", "--web-root",
                                             "--map", "--seed", "--tls-cert", "--tls-key",
                                             "--allow-origin", "--max-conns", "--max-conns-per-ip",
-                                            "--idle-timeout", "--token-secret-file", "--resume-grace"};
+                                            "--idle-timeout", "--token-secret-file", "--resume-grace",
+                                            "--results-db"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -133,6 +138,13 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 0, 300, &cfg->resume_grace, err, errlen);
         else if (strcmp(flag, "--token-secret-file") == 0)
             cfg->token_secret_file = val;
+        else if (strcmp(flag, "--results-db") == 0) {
+            cfg->results_db = val;
+            if (!*val) {
+                snprintf(err, errlen, "--results-db: give a file (or :memory:)");
+                rc = -1;
+            }
+        }
         else if (strcmp(flag, "--idle-timeout") == 0)
             rc = parse_int(flag, val, 1, 3600, &cfg->idle_timeout, err, errlen);
         else if (strcmp(flag, "--allow-origin") == 0) {

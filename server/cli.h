@@ -28,6 +28,7 @@ typedef struct tw_config {
     int idle_timeout;       /* seconds without a message before a close */
     int resume_grace;       /* seconds a dropped player's slot is held */
     const char *token_secret_file; /* NULL: demo mode, the server mints guest tokens */
+    const char *results_db; /* SQLite file for ended rounds; ":memory:" keeps none past the process */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
 } tw_config;

@@ -42,6 +42,7 @@ typedef struct game_conn {
 
 struct net_server {
     core *core;
+    results *results;       /* not owned: main opens and closes it */
     struct lws_context *ctx;
     tick_clock *clock;
     volatile sig_atomic_t stop;
@@ -58,6 +59,12 @@ core *net_core_of(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->core;
+}
+
+results *net_results_of(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->results;
 }
 
 static void random_bytes(void *user, void *buf, size_t len)
@@ -327,13 +334,14 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
     return c;
 }
 
-net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *err, size_t errlen)
+net_server *net_server_create(const tw_config *cfg, const sim_map *map, results *res, char *err, size_t errlen)
 {
     net_server *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->results = res;
     if (!(s->core = create_core(s, cfg, map, err, errlen))) {
         free(s);
         return NULL;

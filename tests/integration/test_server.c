@@ -7,7 +7,8 @@
  *
  *   test_server SERVER CASE [--tls CERT KEY]
  *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
- *         limits auth resume adversarial leave max_conns handshake
+ *         limits auth resume adversarial leave max_conns handshake startup
+ *         results
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
@@ -45,12 +46,19 @@ static const char *g_tls_cert, *g_tls_key; /* --tls CERT KEY: run the case over 
 /* ---- the server process ------------------------------------------------- */
 
 /* Starts the server on port 0 (over TLS with --tls), `extra` flags after
- * the usual ones, its stderr into stderr_path unless NULL. Returns 0, or
- * -1 with the reason printed. */
+ * the usual ones, its stderr into stderr_path unless NULL. Ended rounds go
+ * to --results-db :memory: unless extra names a file: cases running side
+ * by side share no database. Returns 0, or -1 with the reason printed. */
 static int server_start(spawn_proc *sp, const char *path, const char *const *extra, const char *stderr_path)
 {
     const char *argv[32] = {path, "--port", "0", "--log-level", "warn"};
-    int argc = 5;
+    int argc = 5, own_db = 0;
+    for (int i = 0; extra && extra[i]; i++)
+        own_db |= strcmp(extra[i], "--results-db") == 0;
+    if (!own_db) {
+        argv[argc++] = "--results-db";
+        argv[argc++] = ":memory:";
+    }
     if (g_tls_cert) {
         argv[argc++] = "--tls-cert";
         argv[argc++] = g_tls_cert;
@@ -1746,6 +1754,7 @@ static void case_startup(const char *server)
         {"--host notahost.invalid --port 0", "--host notahost.invalid"},
         {"--map /tmp --port 0", "Is a directory"},
         {"--tls-cert /tmp --tls-key /tmp --port 0", "Is a directory"},
+        {"--results-db /nonexistent-dir/rounds.db --port 0", "unable to open database file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char args[128], cmd[512];
@@ -1788,6 +1797,51 @@ static void case_startup(const char *server)
     rmdir(dir);
 }
 
+/* --results-db FILE: the server makes a SQLite file, GET /api/matches
+ * answers {"matches":[]} (rounds come from the match code), a bad limit is
+ * a 400 with a JSON error, /metrics has the tickwire_results_* series, and
+ * SIGTERM closes the database cleanly (no -wal file left). */
+static void case_results(const char *server)
+{
+    char dir[] = "/tmp/tickwire-results-XXXXXX", path[96], wal[112];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/rounds.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    const char *args[] = {"--results-db", path, NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char text[65536];
+    static const char *const good[] = {"/api/matches", "/api/matches?limit=1", "/api/matches?limit=100"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CHECK(http_get(sp.port, good[i], text, sizeof text) == 200, "GET %s", good[i]);
+        CHECK(strcmp(text, "{\"matches\":[]}") == 0, "GET %s: %s", good[i], text);
+    }
+    static const char *const bad[] = {"0", "101", "abc", "", "5x", "-1", "1e2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "/api/matches?limit=%s", bad[i]);
+        CHECK(http_get(sp.port, url, text, sizeof text) == 400, "GET %s: not 400", url);
+        CHECK(strstr(text, "{\"error\":") == text, "GET %s: %s", url, text);
+    }
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+    static const char *const zero[] = {"tickwire_results_written_total", "tickwire_results_write_errors_total",
+                                       "tickwire_results_queued", "tickwire_results_lost_total"};
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        CHECK(metric_value(text, zero[i]) == 0, "%s: %g", zero[i], metric_value(text, zero[i]));
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    char head[16] = "";
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "no %s", path);
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    CHECK(n == 16 && memcmp(head, "SQLite format 3", 16) == 0, "%s is not a SQLite database", path);
+    CHECK(access(wal, F_OK) != 0, "%s left behind: the database was not closed", wal);
+    printf("results: %s made; /api/matches -> {\"matches\":[]}, %zu bad limits -> 400; metrics at 0; closed\n",
+           path, sizeof bad / sizeof bad[0]);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -1807,7 +1861,7 @@ int main(int argc, char **argv)
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"handshake", case_handshake}};
+                 {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
