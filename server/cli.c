@@ -55,6 +55,9 @@ void cli_usage(FILE *out, const char *prog)
             "  --match-time S       length of a round, 10..86400 (default 300)\n"
             "  --score-limit N      kills that end a round early, 0..10000 (default 25; 0 = none)\n"
             "  --intermission S     results shown between rounds, 1..300 (default 10)\n"
+            "  --results-db FILE    SQLite file the ended rounds are stored in (default\n"
+            "                       tickwire.db in the working folder; :memory: keeps them\n"
+            "                       only while the server runs); GET /api/matches lists them\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -80,6 +83,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->match_time = 300;
     cfg->score_limit = 25;
     cfg->intermission = 10;
+    cfg->results_db = "tickwire.db";
     int seed_set = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -105,7 +109,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--allow-origin", "--max-conns", "--max-conns-per-ip",
                                             "--idle-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
-                                            "--intermission"};
+                                            "--intermission", "--results-db"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -157,6 +161,13 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 1, 300, &cfg->intermission, err, errlen);
         else if (strcmp(flag, "--token-secret-file") == 0)
             cfg->token_secret_file = val;
+        else if (strcmp(flag, "--results-db") == 0) {
+            cfg->results_db = val;
+            if (!*val) {
+                snprintf(err, errlen, "--results-db: give a file (or :memory:)");
+                rc = -1;
+            }
+        }
         else if (strcmp(flag, "--idle-timeout") == 0)
             rc = parse_int(flag, val, 1, 3600, &cfg->idle_timeout, err, errlen);
         else if (strcmp(flag, "--allow-origin") == 0) {

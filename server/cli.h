@@ -33,6 +33,7 @@ typedef struct tw_config {
     int match_time;         /* seconds */
     int score_limit;        /* 0: none */
     int intermission;       /* seconds */
+    const char *results_db; /* SQLite file for ended rounds; ":memory:" keeps none past the process */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
 } tw_config;

@@ -11,6 +11,7 @@
  * reasons 4001-4008 (shared/proto.h). */
 #include "core.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct core {
     replay_cache replay;
     metrics stats;
     uint64_t unix_now;
+    int64_t unix_ms;
+    results_round round_scratch; /* one round's results, built at its end */
     int shutting_down;
     uint8_t secret[4096];
     size_t secret_len;
@@ -672,14 +675,42 @@ size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf,
 
 /* ---- lifecycle and accessors -------------------------------------------------------------- */
 
-/* A LIVE round ended: logged, counted (and recorded, see core_config). */
+/* A LIVE round ended: logged, counted, and handed to cfg.on_round with
+ * every player's score (held players included, they are still in it). */
 static void round_ended(void *user, const match *m, int reason)
 {
     core *c = user;
-    c->stats.rounds_ended[reason & 3]++;
     static const char *const why[] = {"", "time", "score", "interrupted"};
-    log_event(LOG_INFO, "round_end", "match=%u round=%u reason=%s ticks=%u", m->id, m->state.round,
-              why[reason & 3], m->world.tick - m->round_start_tick);
+    c->stats.rounds_ended[reason & 3]++;
+    uint32_t ticks = m->world.tick - m->round_start_tick;
+    log_event(LOG_INFO, "round_end", "match=%u round=%u reason=%s seconds=%u", m->id, m->state.round,
+              why[reason & 3], ticks / (uint32_t)m->cfg.tick_rate);
+    if (!c->cfg.on_round)
+        return;
+    results_round *r = &c->round_scratch;
+    memset(r, 0, offsetof(results_round, players));
+    r->match_id = m->id;
+    snprintf(r->label, sizeof r->label, "%s", m->label);
+    r->round = m->state.round;
+    r->end_ms = c->unix_ms;
+    r->start_ms = c->unix_ms - (int64_t)ticks * 1000 / m->cfg.tick_rate;
+    snprintf(r->map, sizeof r->map, "%s", c->cfg.map_name ? c->cfg.map_name : "");
+    snprintf(r->end_reason, sizeof r->end_reason, "%s", why[reason & 3]);
+    for (int id = 0; id < m->cfg.size && r->nplayers < RESULTS_MAX_PLAYERS; id++) {
+        const match_player *p = &m->players[id];
+        if (!p->used)
+            continue;
+        const sim_player *sp = &m->world.players[id];
+        results_player *rp = &r->players[r->nplayers++];
+        memset(rp, 0, sizeof *rp);
+        snprintf(rp->name, sizeof rp->name, "%s", m->names.name[id]);
+        rp->account = p->account;
+        rp->npc = p->npc;
+        rp->kills = sp->kills;
+        rp->deaths = sp->deaths;
+        rp->score = sp->score;
+    }
+    c->cfg.on_round(c->cfg.round_user, r);
 }
 
 core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t errlen)
@@ -765,6 +796,13 @@ void core_destroy(core *c)
 void core_set_unix_time(core *c, uint64_t unix_s)
 {
     c->unix_now = unix_s;
+    c->unix_ms = (int64_t)unix_s * 1000;
+}
+
+void core_set_unix_ms(core *c, int64_t unix_ms)
+{
+    c->unix_now = (uint64_t)(unix_ms / 1000);
+    c->unix_ms = unix_ms;
 }
 
 metrics *core_metrics(core *c)

@@ -30,6 +30,7 @@
 #include "admission.h"
 #include "lobby.h"
 #include "metrics.h"
+#include "results.h"
 #include "replay.h"
 #include "session.h"
 #include "sim.h"
@@ -57,6 +58,12 @@ typedef struct core_config {
     int match_time;         /* seconds a round lasts; 0: 300 */
     int score_limit;        /* kills that end a round; 0: 25; -1: none */
     int intermission;       /* seconds between rounds; 0: 10 */
+    const char *map_name;   /* for the results; NULL: "" */
+    /* Every LIVE round that ends (time, score, interrupted at shutdown or
+     * when the last person left) is handed here, on the tick (copy it,
+     * do not block: results_submit_cb). NULL: not recorded. */
+    void (*on_round)(void *user, const results_round *r);
+    void *round_user;
     const uint8_t *secret;  /* join token secret; NULL: demo mode (own random secret, guest tokens) */
     size_t secret_len;
     core_random_fn random;  /* required */
@@ -80,6 +87,8 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
 void core_destroy(core *c);
 
 void core_set_unix_time(core *c, uint64_t unix_s);
+/* The same, to the millisecond (round start and end times). */
+void core_set_unix_ms(core *c, int64_t unix_ms);
 
 /* ---- before the upgrade ----------------------------------------------------- */
 /* 0 when the upgrade may go ahead, else the HTTP status to refuse it with

@@ -10,10 +10,14 @@
 
 #include "handshake.h"
 #include "log.h"
+#include "parse.h"
 #include "proto.h"
 
 #define METRICS_CAP 32768
 #define API_JOIN_CAP 512
+#define MATCHES_DEFAULT_LIMIT 20
+#define MATCHES_FIRST_CAP 65536          /* typical answers fit; doubled as needed */
+#define MATCHES_MAX_CAP (8 * 1024 * 1024) /* > RESULTS_RECENT_MAX * RESULTS_ROUND_JSON_MAX */
 
 static double process_cpu_seconds(void)
 {
@@ -201,6 +205,54 @@ static int api_join(core *c, struct lws *wsi, http_session *hs)
     return respond(wsi, hs, HTTP_STATUS_OK, "application/json");
 }
 
+/* A query argument: 1 with its value in buf ("" for a bare `name`), 0
+ * when absent, -1 when some argument is too long to read. */
+static int query_arg(struct lws *wsi, const char *name, char *buf, int cap)
+{
+    size_t nl = strlen(name);
+    for (int i = 0;; i++) {
+        if (lws_hdr_copy_fragment(wsi, buf, cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+            return lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >= cap ? -1 : 0;
+        if (strncmp(buf, name, nl) == 0 && (buf[nl] == '=' || buf[nl] == '\0')) {
+            const char *v = buf + nl + (buf[nl] == '=');
+            memmove(buf, v, strlen(v) + 1);
+            return 1;
+        }
+    }
+}
+
+/* GET /api/matches?limit=N: {"matches":[...]} from the in-memory copy of
+ * the newest rounds (results_recent_json), so no disk is waited for. */
+static int api_matches(results *res, struct lws *wsi, http_session *hs)
+{
+    char arg[64];
+    int limit = MATCHES_DEFAULT_LIMIT, found = query_arg(wsi, "limit", arg, sizeof arg);
+    if (found < 0 || (found && parse_int("limit", arg, 1, RESULTS_RECENT_MAX, &limit, NULL, 0) < 0)) {
+        static const char body[] = "{\"error\":\"limit must be a whole number in 1..100\"}";
+        if (!(hs->buf = malloc(LWS_PRE + sizeof body)))
+            return -1;
+        memcpy(hs->buf + LWS_PRE, body, sizeof body - 1);
+        hs->len = sizeof body - 1;
+        return respond(wsi, hs, HTTP_STATUS_BAD_REQUEST, "application/json");
+    }
+    static const char head[] = "{\"matches\":";
+    for (size_t cap = MATCHES_FIRST_CAP; cap <= MATCHES_MAX_CAP; cap *= 2) {
+        if (!(hs->buf = malloc(LWS_PRE + cap)))
+            return -1;
+        char *out = (char *)hs->buf + LWS_PRE;
+        memcpy(out, head, sizeof head - 1);
+        size_t n = results_recent_json(res, limit, out + sizeof head - 1, cap - sizeof head);
+        if (n) {
+            out[sizeof head - 1 + n] = '}';
+            hs->len = sizeof head + n;
+            return respond(wsi, hs, HTTP_STATUS_OK, "application/json");
+        }
+        free(hs->buf);
+        hs->buf = NULL;
+    }
+    return -1;
+}
+
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     http_session *hs = user;
@@ -212,17 +264,26 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return filter_http(c, wsi);
     case LWS_CALLBACK_HTTP: {
         /* The /metrics and /api callback mounts land here, for any path
-         * under them: serve exactly GET /metrics and POST /api/join. */
+         * under them: serve exactly GET /metrics, POST /api/join and GET
+         * /api/matches. */
         char uri[64] = "";
         int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
         if (!post && strcmp(uri, "/metrics") == 0) {
             if (!(hs->buf = malloc(LWS_PRE + METRICS_CAP)))
                 return -1;
-            hs->len = core_metrics_text(c, process_rss_bytes(), process_cpu_seconds(), (char *)hs->buf + LWS_PRE,
-                                        METRICS_CAP);
+            char *text = (char *)hs->buf + LWS_PRE;
+            hs->len = core_metrics_text(c, process_rss_bytes(), process_cpu_seconds(), text, METRICS_CAP);
+            results *res = net_results_of(wsi);
+            if (res) {
+                results_stats st;
+                results_get_stats(res, &st);
+                hs->len += metrics_render_results(&st, text + hs->len, METRICS_CAP - hs->len);
+            }
             return respond(wsi, hs, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
         }
+        if (!post && strcmp(uri, "/api/matches") == 0 && net_results_of(wsi))
+            return api_matches(net_results_of(wsi), wsi, hs);
         if (post && strcmp(uri, "/api/join") == 0 && core_demo_mode(c)) {
             /* Answer once the (ignored) request body has been read. */
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {

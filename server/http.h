@@ -1,5 +1,6 @@
 /* http: the plain-HTTP side of the one port, for libwebsockets. Serves
- * exactly GET /metrics and (demo mode) POST /api/join from the core.
+ * exactly GET /metrics and (demo mode) POST /api/join from the core, and
+ * GET /api/matches?limit=N (the newest ended rounds, results.h).
  * Before every WebSocket upgrade it checks the opening handshake
  * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules;
  * each refusal is answered with its status (400, 426, 403, 503), logged
@@ -11,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include "core.h"
+#include "results.h"
 
 typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
@@ -24,5 +26,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 /* The core behind a connection of the server's context (net.c). */
 core *net_core_of(struct lws *wsi);
+/* The round storage of the server's context (net.c); NULL: none. */
+results *net_results_of(struct lws *wsi);
 
 #endif

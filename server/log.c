@@ -141,10 +141,9 @@ static void kv_to_json(const char *kv, char *out, size_t cap)
     out[o] = '\0';
 }
 
-void log_event(log_level level, const char *event, const char *fmt, ...)
+/* One line: kv ("key=value ...") and, when key is set, key=json last. */
+static void emit(log_level level, const char *event, const char *kv, const char *key, const char *json)
 {
-    if (!log_enabled(level))
-        return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
@@ -152,21 +151,51 @@ void log_event(log_level level, const char *event, const char *fmt, ...)
     char when[64];
     snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    const char *sep = key && *kv ? " " : "";
+    if (g_sink) {
+        size_t n = key ? strlen(kv) + strlen(key) + strlen(json) + 3 : 0;
+        char *all = n ? malloc(n) : NULL;
+        if (all)
+            snprintf(all, n, "%s%s%s=%s", kv, sep, key, json);
+        g_sink(g_sink_user, level, event, all ? all : kv);
+        free(all);
+    } else if (g_format == LOG_TEXT) {
+        if (key)
+            fprintf(stderr, "%s %-5s %s %s%s%s=%s\n", when, NAMES[level], event, kv, sep, key, json);
+        else
+            fprintf(stderr, "%s %-5s %s %s\n", when, NAMES[level], event, kv);
+    } else {
+        char fields[2048];
+        kv_to_json(kv, fields, sizeof fields);
+        if (key)
+            fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":\"%s\"%s,\"%s\":%s}\n", when,
+                    NAMES[level], event, fields, key, json);
+        else
+            fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":\"%s\"%s}\n", when, NAMES[level],
+                    event, fields);
+    }
+}
+
+void log_event(log_level level, const char *event, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
     char kv[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(kv, sizeof kv, fmt, ap);
     va_end(ap);
-    if (g_sink) {
-        g_sink(g_sink_user, level, event, kv);
+    emit(level, event, kv, NULL, NULL);
+}
+
+void log_event_json(log_level level, const char *event, const char *key, const char *json, const char *fmt, ...)
+{
+    if (!log_enabled(level))
         return;
-    }
-    if (g_format == LOG_TEXT) {
-        fprintf(stderr, "%s %-5s %s %s\n", when, NAMES[level], event, kv);
-        return;
-    }
-    char fields[2048];
-    kv_to_json(kv, fields, sizeof fields);
-    fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":\"%s\"%s}\n", when, NAMES[level],
-            event, fields);
+    char kv[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(kv, sizeof kv, fmt, ap);
+    va_end(ap);
+    emit(level, event, kv, key, json);
 }

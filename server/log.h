@@ -6,7 +6,9 @@
  * is written "quoted" with \" and \\ escapes (log_quote does that for
  * strings that come from the network). Numbers stay numbers in JSON.
  * Logging is for events (connect, join, leave, drop, bad input, start,
- * stop), never for per-tick or per-message work. */
+ * stop), never for per-tick or per-message work. Any thread may log: each
+ * line is one stdio call (a sink must be thread-safe if it is called from
+ * more than one). */
 #ifndef TW_LOG_H
 #define TW_LOG_H
 
@@ -31,5 +33,10 @@ void log_set_sink(log_sink_fn fn, void *user);
 /* event: a short name; fmt: "key=value" pairs, printf-style. */
 void log_event(log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* log_event plus a last field `key` whose value is a JSON text of any
+ * length (a whole record, e.g. a lost game round): embedded as is in JSON
+ * lines, key=JSON in text lines and for the sink. Still one line. */
+void log_event_json(log_level level, const char *event, const char *key, const char *json, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #endif

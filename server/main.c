@@ -1,5 +1,6 @@
-/* tickwire-server: parses flags, loads the map, serves until SIGINT or
- * SIGTERM, then closes every client with 1001 and exits 0. */
+/* tickwire-server: parses flags, loads the map, opens the results
+ * database, serves until SIGINT or SIGTERM, then closes every client with
+ * 1001, stores the rounds still queued and exits 0. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "log.h"
 #include "map.h"
 #include "net.h"
+#include "results.h"
 #include "tls.h"
 
 static net_server *g_server; /* for the signal handler only */
@@ -72,9 +74,15 @@ int main(int argc, char **argv)
     sim_map map;
     if (map_load(cfg.map_path, &map, err, sizeof err) < 0)
         return start_failed("map", err);
-    net_server *s = net_server_create(&cfg, &map, err, sizeof err);
-    if (!s)
-        return start_failed("listen", err);
+    results *res = results_open(cfg.results_db, err, sizeof err);
+    if (!res)
+        return start_failed("results-db", err);
+    net_server *s = net_server_create(&cfg, &map, res, err, sizeof err);
+    if (!s) {
+        rc = start_failed("listen", err);
+        results_close(res);
+        return rc;
+    }
     g_server = s;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -84,9 +92,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     const char *shown = strcmp(cfg.host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.host;
-    log_event(LOG_INFO, "start", "auth=%s tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s",
+    char qdb[512];
+    log_event(LOG_INFO, "start", "auth=%s tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s results_db=\"%s\"",
               cfg.token_secret_file ? "tokens" : "demo", cfg.tls_cert ? "on" : "off", cfg.host, net_server_port(s), cfg.tick_rate, cfg.snapshot_rate, cfg.match_size,
-              cfg.npcs, cfg.map_path);
+              cfg.npcs, cfg.map_path, log_quote(cfg.results_db, qdb, sizeof qdb));
     printf("tickwire: serving %s://%s:%d/ (open it in a browser; Ctrl-C stops)\n",
            cfg.tls_cert ? "https" : "http", shown, net_server_port(s));
     fflush(stdout);
@@ -94,5 +103,6 @@ int main(int argc, char **argv)
     net_server_run(s);
     g_server = NULL;
     net_server_destroy(s);
+    results_close(res); /* after the matches are gone: their last rounds are queued */
     return 0;
 }

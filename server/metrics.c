@@ -165,3 +165,21 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_metric(&t, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.", g->cpu_seconds);
     return t.len;
 }
+
+size_t metrics_render_results(const results_stats *s, char *buf, size_t cap)
+{
+    textbuf t = {buf, 0, cap};
+    if (cap)
+        buf[0] = '\0';
+    tb_metric(&t, "tickwire_results_written_total", "counter", "Ended rounds stored in the results database.",
+              (double)s->written);
+    tb_metric(&t, "tickwire_results_write_errors_total", "counter",
+              "Failed attempts to store a round (each retried, each logged).", (double)s->write_errors);
+    tb_metric(&t, "tickwire_results_retries_total", "counter", "Attempts to store a round after a failed one.",
+              (double)s->retries);
+    tb_metric(&t, "tickwire_results_queued", "gauge", "Ended rounds waiting to be stored.", s->queued);
+    tb_metric(&t, "tickwire_results_lost_total", "counter",
+              "Rounds never stored (queue full, or unwritable at shutdown); each logged whole as results_lost.",
+              (double)s->lost);
+    return t.len;
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "results.h"
+
 /* Why a message or session was refused (connection closed); the label is
  * the /metrics reason. */
 typedef enum metrics_bad {
@@ -73,5 +75,9 @@ void metrics_backlog_observe(metrics *m, uint32_t depth);
 /* Writes the exposition text into buf (NUL-terminated, cut at cap).
  * Returns its length. O(1): a fixed set of series. */
 size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size_t cap);
+
+/* The round storage's series (tickwire_results_*), for the adapter to
+ * append after metrics_render's text; same contract. */
+size_t metrics_render_results(const results_stats *s, char *buf, size_t cap);
 
 #endif

@@ -42,6 +42,7 @@ typedef struct game_conn {
 
 struct net_server {
     core *core;
+    results *results;       /* not owned: main opens and closes it */
     struct lws_context *ctx;
     tick_clock *clock;
     volatile sig_atomic_t stop;
@@ -58,6 +59,12 @@ core *net_core_of(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->core;
+}
+
+results *net_results_of(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->results;
 }
 
 static void random_bytes(void *user, void *buf, size_t len)
@@ -187,10 +194,17 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     }
 }
 
+static int64_t unix_ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void on_tick(void *user, int64_t now_us, uint32_t missed)
 {
     net_server *s = user;
-    core_set_unix_time(s->core, (uint64_t)time(NULL));
+    core_set_unix_ms(s->core, unix_ms_now());
     if (missed)
         core_ticks_missed(s->core, missed);
     core_tick(s->core, now_us);
@@ -312,6 +326,9 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
         .match_time = cfg->match_time,
         .score_limit = cfg->score_limit ? cfg->score_limit : -1,
         .intermission = cfg->intermission,
+        .map_name = cfg->map_path,
+        .on_round = s->results ? results_submit_cb : NULL,
+        .round_user = s->results,
         .admission = {.max_conns = cfg->max_conns, .max_conns_per_ip = cfg->max_conns_per_ip},
         .random = random_bytes,
     };
@@ -328,17 +345,18 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
     core *c = core_create(&cc, map, err, errlen);
     memset(s->secret, 0, sizeof s->secret);
     if (c)
-        core_set_unix_time(c, (uint64_t)time(NULL));
+        core_set_unix_ms(c, unix_ms_now());
     return c;
 }
 
-net_server *net_server_create(const tw_config *cfg, const sim_map *map, char *err, size_t errlen)
+net_server *net_server_create(const tw_config *cfg, const sim_map *map, results *res, char *err, size_t errlen)
 {
     net_server *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->results = res;
     if (!(s->core = create_core(s, cfg, map, err, errlen))) {
         free(s);
         return NULL;

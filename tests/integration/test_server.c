@@ -7,11 +7,13 @@
  *
  *   test_server SERVER CASE [--tls CERT KEY]
  *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
- *         limits auth resume adversarial stall latency leave max_conns handshake
+ *         limits auth resume adversarial stall latency leave max_conns handshake startup
+ *         results
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,12 +47,19 @@ static const char *g_tls_cert, *g_tls_key; /* --tls CERT KEY: run the case over 
 /* ---- the server process ------------------------------------------------- */
 
 /* Starts the server on port 0 (over TLS with --tls), `extra` flags after
- * the usual ones, its stderr into stderr_path unless NULL. Returns 0, or
- * -1 with the reason printed. */
+ * the usual ones, its stderr into stderr_path unless NULL. Ended rounds go
+ * to --results-db :memory: unless extra names a file: cases running side
+ * by side share no database. Returns 0, or -1 with the reason printed. */
 static int server_start(spawn_proc *sp, const char *path, const char *const *extra, const char *stderr_path)
 {
     const char *argv[32] = {path, "--port", "0", "--log-level", "warn"};
-    int argc = 5;
+    int argc = 5, own_db = 0;
+    for (int i = 0; extra && extra[i]; i++)
+        own_db |= strcmp(extra[i], "--results-db") == 0;
+    if (!own_db) {
+        argv[argc++] = "--results-db";
+        argv[argc++] = ":memory:";
+    }
     if (g_tls_cert) {
         argv[argc++] = "--tls-cert";
         argv[argc++] = g_tls_cert;
@@ -1820,6 +1829,7 @@ static void case_startup(const char *server)
         {"--host notahost.invalid --port 0", "--host notahost.invalid"},
         {"--map /tmp --port 0", "Is a directory"},
         {"--tls-cert /tmp --tls-key /tmp --port 0", "Is a directory"},
+        {"--results-db /nonexistent-dir/rounds.db --port 0", "unable to open database file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char args[128], cmd[512];
@@ -1862,6 +1872,97 @@ static void case_startup(const char *server)
     rmdir(dir);
 }
 
+/* --results-db FILE: the server makes a SQLite file, GET /api/matches
+ * answers {"matches":[]} (rounds come from the match code), a bad limit is
+ * a 400 with a JSON error, /metrics has the tickwire_results_* series, and
+ * SIGTERM closes the database cleanly (no -wal file left). */
+static void case_results(const char *server)
+{
+    char dir[] = "/tmp/tickwire-results-XXXXXX", path[96], wal[112];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/rounds.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    const char *args[] = {"--results-db", path, NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char text[65536];
+    static const char *const good[] = {"/api/matches", "/api/matches?limit=1", "/api/matches?limit=100"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CHECK(http_get(sp.port, good[i], text, sizeof text) == 200, "GET %s", good[i]);
+        CHECK(strcmp(text, "{\"matches\":[]}") == 0, "GET %s: %s", good[i], text);
+    }
+    static const char *const bad[] = {"0", "101", "abc", "", "5x", "-1", "1e2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "/api/matches?limit=%s", bad[i]);
+        CHECK(http_get(sp.port, url, text, sizeof text) == 400, "GET %s: not 400", url);
+        CHECK(strstr(text, "{\"error\":") == text, "GET %s: %s", url, text);
+    }
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+    static const char *const zero[] = {"tickwire_results_written_total", "tickwire_results_write_errors_total",
+                                       "tickwire_results_queued", "tickwire_results_lost_total"};
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        CHECK(metric_value(text, zero[i]) == 0, "%s: %g", zero[i], metric_value(text, zero[i]));
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    char head[16] = "";
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "no %s", path);
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    CHECK(n == 16 && memcmp(head, "SQLite format 3", 16) == 0, "%s is not a SQLite database", path);
+    CHECK(access(wal, F_OK) != 0, "%s left behind: the database was not closed", wal);
+    printf("results: %s made; /api/matches -> {\"matches\":[]}, %zu bad limits -> 400; metrics at 0; closed\n",
+           path, sizeof bad / sizeof bad[0]);
+    unlink(path);
+
+    /* A live round when SIGTERM comes: ended as interrupted and in the
+     * database after the exit, with every player's score. */
+    const char *args2[] = {"--results-db", path, "--min-players", "1", "--npcs", "2", NULL};
+    CHECK(server_start(&sp, server, args2, NULL) == 0, "server did not start");
+    static player p;
+    CHECK(player_join(&p, sp.port, "ranger") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 30, 5000) == 0, "no snapshots");
+    const proto_snapshot *latest = cl_latest(&p.cl);
+    CHECK(latest->ms.phase == PROTO_PHASE_LIVE && latest->ms.round == 1, "round not live: phase %d round %d",
+          latest->ms.phase, latest->ms.round);
+    CHECK(latest->ms.end_tick > latest->tick, "no time left in the round");
+    int saw_start = 0, saw_join = 0;
+    proto_event ev;
+    while (cl_next_event(&p.cl, &ev)) {
+        saw_start |= ev.type == PROTO_EV_ROUND_START && ev.round == 1;
+        saw_join |= ev.type == PROTO_EV_JOIN && strcmp(ev.text, "ranger") == 0;
+    }
+    CHECK(saw_start && saw_join, "events: round start %d, own join %d", saw_start, saw_join);
+    CHECK(http_get(sp.port, "/api/matches", text, sizeof text) == 200 && strcmp(text, "{\"matches\":[]}") == 0,
+          "a live round is listed: %s", text);
+    CHECK(spawn_stop(&sp, 5000, NULL) == 0, "server exit status after SIGTERM");
+    wsc_close(&p.ws);
+    sqlite3 *db;
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open %s", path);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT r.round, r.end_reason, r.end_ms - r.start_ms, count(p.slot), "
+                             "sum(p.name = 'ranger'), sum(p.npc) FROM rounds r JOIN round_players p ON p.round_id = r.id "
+                             "GROUP BY r.id",
+                             -1, &st, NULL) == SQLITE_OK,
+          "query: %s", sqlite3_errmsg(db));
+    CHECK(sqlite3_step(st) == SQLITE_ROW, "no round in the database after SIGTERM");
+    int round = sqlite3_column_int(st, 0);
+    char reason[32];
+    snprintf(reason, sizeof reason, "%s", (const char *)sqlite3_column_text(st, 1));
+    long long ms = sqlite3_column_int64(st, 2);
+    int players = sqlite3_column_int(st, 3), ranger = sqlite3_column_int(st, 4), npcs = sqlite3_column_int(st, 5);
+    CHECK(sqlite3_step(st) == SQLITE_DONE, "more than one round");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    CHECK(round == 1 && strcmp(reason, "interrupted") == 0, "round %d ended '%s'", round, reason);
+    CHECK(players == 3 && ranger == 1 && npcs == 2, "players %d (ranger %d, npcs %d)", players, ranger, npcs);
+    CHECK(ms >= 300 && ms < 60000, "round lasted %lld ms", ms);
+    printf("results: SIGTERM during round 1 -> in the database: interrupted, %d players, %lld ms\n", players, ms);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -1882,7 +1983,7 @@ int main(int argc, char **argv)
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"handshake", case_handshake}};
+                 {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);

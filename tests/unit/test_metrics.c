@@ -3,7 +3,8 @@
  * Every series the server documents is rendered with its HELP and TYPE
  * lines and the value it was given; the tick histogram's buckets are
  * cumulative and end in +Inf == count; reasons are labels; a buffer too
- * small gets a cut, NUL-terminated text and never a byte past its end. */
+ * small gets a cut, NUL-terminated text and never a byte past its end.
+ * The round storage's series (metrics_render_results) likewise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,6 +241,39 @@ static void test_cut_at_cap(void **state)
     test_free(copy);
 }
 
+/* The round storage's series, appended by the adapter: each with HELP,
+ * TYPE and the value given; a buffer too small gets a cut. */
+static void test_results_series(void **state)
+{
+    (void)state;
+    results_stats s = {.written = 41, .write_errors = 42, .retries = 43, .lost = 44, .queued = 45, .queue_full = 3};
+    size_t len = metrics_render_results(&s, g_text, sizeof g_text);
+    assert_int_equal(len, strlen(g_text));
+    static const struct {
+        const char *name, *type;
+        double v;
+    } series[] = {
+        {"tickwire_results_written_total", "counter", 41},
+        {"tickwire_results_write_errors_total", "counter", 42},
+        {"tickwire_results_retries_total", "counter", 43},
+        {"tickwire_results_lost_total", "counter", 44},
+        {"tickwire_results_queued", "gauge", 45},
+    };
+    char line[256];
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
+        snprintf(line, sizeof line, "# TYPE %s %s", series[i].name, series[i].type);
+        if (!has_line(g_text, line))
+            fail_msg("missing: %s", line);
+        snprintf(line, sizeof line, "# HELP %s ", series[i].name);
+        assert_non_null(strstr(g_text, line));
+        assert_true(sample(g_text, series[i].name) == series[i].v);
+    }
+    assert_int_equal(g_text[len - 1], '\n');
+    char small[40];
+    assert_int_equal(metrics_render_results(&s, small, sizeof small), sizeof small - 1);
+    assert_int_equal(small[sizeof small - 1], '\0');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_tick_observe),
         cmocka_unit_test(test_histogram_cumulative),
         cmocka_unit_test(test_cut_at_cap),
+        cmocka_unit_test(test_results_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
