@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -402,6 +403,160 @@ static void test_snapshots_full_delta_cache(void **state)
     match_destroy(m);
 }
 
+
+/* ---- rounds, events, chat ---------------------------------------------------- */
+
+static int g_round_ends, g_round_reason;
+static void on_round_end(void *user, const match *m, int reason)
+{
+    (void)user;
+    (void)m;
+    g_round_ends++;
+    g_round_reason = reason;
+}
+
+static match *make_rounds(int min_players, uint32_t match_ticks, int score_limit)
+{
+    match_config cfg = {.tick_rate = 10, .snapshot_rate = 10, .size = 8, .seed = 3, .min_players = min_players,
+                        .match_ticks = match_ticks, .score_limit = score_limit, .intermission_ticks = 20,
+                        .on_round_end = on_round_end};
+    g_round_ends = g_round_reason = 0;
+    match *m = match_create(6, &g_map, &cfg);
+    assert_non_null(m);
+    return m;
+}
+
+/* WARMUP until enough players, LIVE until the time is up, ENDED for the
+ * intermission (no damage), then the next round; too few players: WARMUP. */
+static void test_round_lifecycle(void **state)
+{
+    (void)state;
+    match *m = make_rounds(2, 50, -1);
+    int a = join(m, 0);
+    for (int t = 0; t < 30; t++)
+        match_tick(m);
+    assert_int_equal(m->state.phase, PROTO_PHASE_WARMUP);
+    assert_int_equal(m->state.end_tick, 0);
+    int b = join(m, 1);
+    match_tick(m);
+    assert_int_equal(m->state.phase, PROTO_PHASE_LIVE);
+    assert_int_equal(m->state.round, 1);
+    assert_int_equal(m->state.end_tick, m->world.tick + 50);
+    assert_int_equal(m->ring[m->ring_head].ms.phase, PROTO_PHASE_LIVE); /* travels in snapshots */
+    while (m->state.phase == PROTO_PHASE_LIVE)
+        match_tick(m);
+    assert_int_equal(g_round_ends, 1);
+    assert_int_equal(g_round_reason, PROTO_END_TIME);
+    assert_int_equal(m->state.phase, PROTO_PHASE_ENDED);
+    assert_int_equal(m->world.combat, 0);
+    for (int t = 0; t < 20; t++)
+        match_tick(m);
+    assert_int_equal(m->state.phase, PROTO_PHASE_LIVE);
+    assert_int_equal(m->state.round, 2);
+    /* One leaves: the round plays out, then back to warmup. */
+    match_player_leave(m, b);
+    while (m->state.phase != PROTO_PHASE_WARMUP)
+        match_tick(m);
+    assert_int_equal(g_round_ends, 2);
+    assert_int_equal(m->state.round, 2);
+    (void)a;
+    /* Interrupted: only a LIVE round is reported. */
+    match_end_round(m, PROTO_END_INTERRUPTED);
+    assert_int_equal(g_round_ends, 2);
+    match_destroy(m);
+}
+
+static void test_round_score_limit(void **state)
+{
+    (void)state;
+    match *m = make_rounds(1, 100000, 1);
+    int a = join(m, 0), b = join(m, 1);
+    match_tick(m);
+    assert_int_equal(m->state.phase, PROTO_PHASE_LIVE);
+    m->world.players[a].pos[0] = 300, m->world.players[a].pos[1] = 340;
+    m->world.players[b].pos[0] = 450, m->world.players[b].pos[1] = 340;
+    m->world.players[b].health = SIM_WEAPON_DAMAGE; /* one hit kills */
+    proto_input_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.first_seq = 1;
+    msg.count = 1;
+    msg.in[0] = (sim_input){.buttons = SIM_BTN_FIRE, .aim = 0};
+    const char *why;
+    assert_int_equal(match_player_input(m, a, &msg, &why), 0);
+    uint32_t events_before = m->ev_next;
+    match_tick(m);
+    assert_int_equal(g_round_ends, 1);
+    assert_int_equal(g_round_reason, PROTO_END_SCORE);
+    /* kill, then round end, in the log in that order */
+    assert_int_equal(m->ev_next, events_before + 2);
+    uint8_t first = m->ev_pool[m->ev[events_before % MATCH_EVENTS].off];
+    uint8_t second = m->ev_pool[m->ev[(events_before + 1) % MATCH_EVENTS].off];
+    assert_int_equal(first, PROTO_EV_KILL);
+    assert_int_equal(second, PROTO_EV_ROUND_END);
+    match_destroy(m);
+}
+
+/* Events are resent until acknowledged; an ack past the newest is a
+ * protocol violation; a player whose next event fell out of the log is
+ * behind. */
+static void test_events_ack_and_behind(void **state)
+{
+    (void)state;
+    match *m = make_rounds(2, 1000, -1);
+    int a = join(m, 0);
+    uint32_t newest = m->ev_next - 1;
+    assert_int_equal(m->players[a].events_acked, newest - 1); /* it sees its own join */
+    proto_input_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.first_seq = 1;
+    msg.count = 1;
+    msg.event_ack = newest + 1;
+    const char *why;
+    assert_int_equal(match_player_input(m, a, &msg, &why), -1);
+    msg.event_ack = newest;
+    assert_int_equal(match_player_input(m, a, &msg, &why), 0);
+    assert_int_equal(m->players[a].events_acked, newest);
+    /* Fill the log past its size with chat from another player. */
+    int b = join(m, 1);
+    assert_false(match_player_events_behind(m, a));
+    for (int i = 0; i < MATCH_EVENTS + 5; i++)
+        match_event_push(m, &(proto_event){.type = PROTO_EV_LEAVE, .player = (uint8_t)b});
+    assert_true(match_player_events_behind(m, a));
+    assert_true(m->ev_next - m->ev_first <= MATCH_EVENTS);
+    match_destroy(m);
+}
+
+/* Chat: a burst of MATCH_CHAT_BURST, then one per second; excess dropped;
+ * MATCH_CHAT_FLOOD drops in a row close; control characters stripped. */
+static void test_chat_rate_and_clean(void **state)
+{
+    (void)state;
+    match *m = make_rounds(2, 1000, -1);
+    int a = join(m, 0);
+    char text[64];
+    for (int i = 0; i < MATCH_CHAT_BURST; i++) {
+        snprintf(text, sizeof text, "hi\x01%d\x7f", i);
+        assert_int_equal(match_player_chat(m, a, text, strlen(text)), MATCH_CHAT_SENT);
+    }
+    const match_event_ref *r = &m->ev[(m->ev_next - 1) % MATCH_EVENTS];
+    proto_event ev;
+    size_t used;
+    assert_int_equal(proto_event_read(m->ev_pool + r->off, r->len, &ev, &used), PROTO_OK);
+    assert_string_equal(ev.text, "hi4");
+    snprintf(text, sizeof text, "more");
+    assert_int_equal(match_player_chat(m, a, text, 4), MATCH_CHAT_DROPPED);
+    for (int t = 0; t < 10; t++) /* one second at 10 Hz: one more */
+        match_tick(m);
+    assert_int_equal(match_player_chat(m, a, text, 4), MATCH_CHAT_SENT);
+    snprintf(text, sizeof text, "\x01\x02");
+    int r2 = MATCH_CHAT_SENT;
+    for (int i = 0; i < MATCH_CHAT_FLOOD && r2 != MATCH_CHAT_FLOOD_CLOSE; i++)
+        r2 = match_player_chat(m, a, text, 2);
+    assert_int_equal(r2, MATCH_CHAT_FLOOD_CLOSE);
+    assert_int_equal(m->stats.chat_in, MATCH_CHAT_BURST + 1);
+    match_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +572,10 @@ int main(void)
         cmocka_unit_test(test_snapshot_interval),
         cmocka_unit_test(test_welcome),
         cmocka_unit_test(test_snapshots_full_delta_cache),
+        cmocka_unit_test(test_round_lifecycle),
+        cmocka_unit_test(test_round_score_limit),
+        cmocka_unit_test(test_events_ack_and_behind),
+        cmocka_unit_test(test_chat_rate_and_clean),
     };
     return cmocka_run_group_tests(tests, setup_map, NULL);
 }
