@@ -659,6 +659,48 @@ size_t core_guest_join(core *c, const char *name, char *buf, size_t cap)
     return (size_t)len;
 }
 
+/* Labels come from join tokens (printable ASCII): only " and \ need escaping. */
+static size_t json_label(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *in && o + 2 < cap; in++) {
+        if (*in == '"' || *in == '\\')
+            out[o++] = '\\';
+        out[o++] = *in;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+size_t core_live_json(const core *c, char *buf, size_t cap)
+{
+    static const char *const phase[] = {"warmup", "live", "ended"};
+    size_t n = 0;
+    int w = snprintf(buf, cap, "{\"matches\":[");
+    if (w < 0 || (size_t)w >= cap)
+        return 0;
+    n = (size_t)w;
+    for (int i = 0; i < c->lobby.nmatches; i++) {
+        const match *m = c->lobby.matches[i];
+        char label[2 * MATCH_LABEL_MAX + 1];
+        json_label(m->label, label, sizeof label);
+        uint32_t left = m->state.end_tick > m->world.tick ? m->state.end_tick - m->world.tick : 0;
+        w = snprintf(buf + n, cap - n,
+                     "%s{\"id\":%u,\"label\":\"%s\",\"players\":%d,\"humans\":%d,\"npcs\":%d,\"capacity\":%d,"
+                     "\"phase\":\"%s\",\"round\":%u,\"seconds_left\":%.1f,\"score_limit\":%u}",
+                     i ? "," : "", m->id, label, m->humans + m->npcs, m->humans, m->npcs, m->cfg.size,
+                     phase[m->state.phase % 3], m->state.round,
+                     m->state.end_tick ? (double)left / m->cfg.tick_rate : 0.0, m->state.score_limit);
+        if (w < 0 || (size_t)w >= cap - n)
+            return 0;
+        n += (size_t)w;
+    }
+    w = snprintf(buf + n, cap - n, "]}");
+    if (w < 0 || (size_t)w >= cap - n)
+        return 0;
+    return n + (size_t)w;
+}
+
 size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf, size_t cap)
 {
     metrics_gauges g = {

@@ -87,6 +87,11 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
 void core_destroy(core *c);
 
 void core_set_unix_time(core *c, uint64_t unix_s);
+/* GET /api/matches/live: {"matches":[{"id","label","players","humans",
+ * "npcs","capacity","phase","round","seconds_left","score_limit"}]}, one
+ * entry per running match. Returns the length, 0 when cap is too small.
+ * O(matches). */
+size_t core_live_json(const core *c, char *buf, size_t cap);
 /* The same, to the millisecond (round start and end times). */
 void core_set_unix_ms(core *c, int64_t unix_ms);
 

@@ -253,6 +253,24 @@ static int api_matches(results *res, struct lws *wsi, http_session *hs)
     return -1;
 }
 
+/* GET /api/matches/live: the running matches (core_live_json), about
+ * 200 bytes each. */
+static int api_live(core *c, struct lws *wsi, http_session *hs)
+{
+    for (size_t cap = 16384; cap <= (size_t)LOBBY_MAX_MATCHES * 256; cap *= 4) {
+        if (!(hs->buf = malloc(LWS_PRE + cap)))
+            return -1;
+        size_t n = core_live_json(c, (char *)hs->buf + LWS_PRE, cap);
+        if (n) {
+            hs->len = n;
+            return respond(wsi, hs, HTTP_STATUS_OK, "application/json");
+        }
+        free(hs->buf);
+        hs->buf = NULL;
+    }
+    return -1;
+}
+
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     http_session *hs = user;
@@ -284,6 +302,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         if (!post && strcmp(uri, "/api/matches") == 0 && net_results_of(wsi))
             return api_matches(net_results_of(wsi), wsi, hs);
+        if (!post && strcmp(uri, "/api/matches/live") == 0)
+            return api_live(c, wsi, hs);
         if (post && strcmp(uri, "/api/join") == 0 && core_demo_mode(c)) {
             /* Answer once the (ignored) request body has been read. */
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {

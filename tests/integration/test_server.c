@@ -8,7 +8,7 @@
  *   test_server SERVER CASE [--tls CERT KEY]
  *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
  *         limits auth resume adversarial stall latency leave max_conns handshake startup
- *         results
+ *         results live
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
@@ -1111,13 +1111,22 @@ static int attack_after_join(int port, const char *token, int opcode, const uint
 
 static uint64_t g_nonce_counter;
 
+/* A token signed with `secret` for match label `label` ("" any). */
+static void mint_for(const char *secret, const char *name, const char *label, long ttl, char *out, size_t cap);
+
 /* A token signed with `secret`, valid for ttl seconds (negative: expired). */
 static void mint(const char *secret, const char *name, long ttl, char *out, size_t cap)
+{
+    mint_for(secret, name, "", ttl, out, cap);
+}
+
+static void mint_for(const char *secret, const char *name, const char *label, long ttl, char *out, size_t cap)
 {
     token_claims k;
     memset(&k, 0, sizeof k);
     k.player_id = 1000 + g_nonce_counter;
     snprintf(k.name, sizeof k.name, "%s", name);
+    snprintf(k.match, sizeof k.match, "%s", label);
     k.expiry = (uint64_t)((long)time(NULL) + ttl);
     uint64_t count = ++g_nonce_counter, salt = (uint64_t)getpid() << 32 ^ (uint64_t)check_now_ms();
     memcpy(k.nonce, &count, sizeof count); /* unique within the run */
@@ -1876,6 +1885,70 @@ static void case_startup(const char *server)
  * answers {"matches":[]} (rounds come from the match code), a bad limit is
  * a 400 with a JSON error, /metrics has the tickwire_results_* series, and
  * SIGTERM closes the database cleanly (no -wal file left). */
+/* Joins with a token for `label`; returns the match id from WELCOME, -1
+ * on failure. The connection stays open in *c. */
+static int join_label(wsc *c, int port, const char *secret, const char *name, const char *label)
+{
+    char err[128], tok[PROTO_MAX_TOKEN + 1];
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    size_t n;
+    mint_for(secret, name, label, 60, tok, sizeof tok);
+    if (wsc_connect(c, "127.0.0.1", port, PROTO_SUBPROTOCOL, err, sizeof err) < 0)
+        return -1;
+    n = proto_join_write(tok, NULL, buf, sizeof buf);
+    wsc_send(c, WS_BINARY, buf, n);
+    proto_welcome w;
+    if (wsc_recv(c, buf, sizeof buf, &n, 3000) != WS_BINARY || proto_welcome_read(buf, n, &w) != PROTO_OK)
+        return -1;
+    return w.match_id;
+}
+
+/* Rooms a host can target: a token naming a label creates or joins that
+ * private match; GET /api/matches/live lists every running match with its
+ * label, players, capacity, round state and time left. */
+static void case_live(const char *server)
+{
+    char secret_path[] = "/tmp/tickwire-live-secret-XXXXXX";
+    int fd = mkstemp(secret_path);
+    const char *secret = "live matches test secret, 32 bytes";
+    CHECK(fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret), "secret");
+    close(fd);
+    const char *args[] = {"--token-secret-file", secret_path, "--match-size", "4", "--results-db", ":memory:",
+                          "--min-players", "2", "--match-time", "120", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char text[65536];
+    CHECK(http_get(sp.port, "/api/matches/live", text, sizeof text) == 200, "GET /api/matches/live");
+    CHECK(strcmp(text, "{\"matches\":[]}") == 0, "no match yet: %s", text);
+    static wsc c[5];
+    int ma = join_label(&c[0], sp.port, secret, "ann", "clan-red");
+    int mb = join_label(&c[1], sp.port, secret, "bob", "clan-red");
+    int mc = join_label(&c[2], sp.port, secret, "cy", "");
+    int md = join_label(&c[3], sp.port, secret, "dee", "clan-blue");
+    CHECK(ma >= 0 && mb == ma, "same label, same match: %d %d", ma, mb);
+    CHECK(mc >= 0 && mc != ma && md >= 0 && md != ma && md != mc, "labels kept apart: %d %d %d", ma, mc, md);
+    usleep(200000); /* a few ticks: the labelled match with two players goes live */
+    CHECK(http_get(sp.port, "/api/matches/live", text, sizeof text) == 200, "GET /api/matches/live");
+    char want[256];
+    snprintf(want, sizeof want,
+             "{\"id\":%d,\"label\":\"clan-red\",\"players\":2,\"humans\":2,\"npcs\":0,\"capacity\":4,"
+             "\"phase\":\"live\",\"round\":1,\"seconds_left\":", ma);
+    CHECK(strstr(text, want) != NULL, "clan-red not listed live: %s", text);
+    const char *left = strstr(text, want) + strlen(want);
+    CHECK(atof(left) > 100.0 && atof(left) <= 120.0, "seconds left %.1f", atof(left));
+    snprintf(want, sizeof want, "{\"id\":%d,\"label\":\"clan-blue\",\"players\":1,", md);
+    CHECK(strstr(text, want) != NULL, "clan-blue not listed: %s", text);
+    CHECK(strstr(text, "\"label\":\"clan-blue\",\"players\":1,\"humans\":1,\"npcs\":0,\"capacity\":4,"
+                       "\"phase\":\"warmup\"") != NULL, "one player waits in warmup: %s", text);
+    CHECK(strstr(text, "\"label\":\"\",") != NULL, "the public match is listed: %s", text);
+    printf("live: clan-red (2, live, %.0f s left), clan-blue (1, warmup), public (1); %zu bytes\n", atof(left),
+           strlen(text));
+    for (int i = 0; i < 4; i++)
+        wsc_close(&c[i]);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    unlink(secret_path);
+}
+
 static void case_results(const char *server)
 {
     char dir[] = "/tmp/tickwire-results-XXXXXX", path[96], wal[112];
@@ -1983,7 +2056,8 @@ int main(int argc, char **argv)
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results}};
+                 {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
+                 {"live", case_live}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
