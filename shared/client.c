@@ -56,6 +56,10 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
         c->sent_seq = c->max_sent_seq = c->last_input_seq = 0;
         c->have_self = 0;
         c->last_hits = 0;
+        /* ... and its events are the new match's: acking an old seq there
+         * would be an ack of an event never sent. */
+        c->event_seq = 0;
+        c->ev_head = c->ev_count = 0;
     }
     else {
         /* Resumed: resend whatever the server has not acknowledged, even
@@ -223,6 +227,22 @@ int cl_next_event(cl_client *c, proto_event *out)
     return 1;
 }
 
+/* Arrival jitter as RTP measures it (RFC 3550 6.4.1): the change in
+ * transit time (arrival minus the snapshot's tick time) between
+ * consecutive snapshots, smoothed by 1/16. */
+static void measure_jitter(cl_client *c, uint32_t tick, double now_ms)
+{
+    double transit = now_ms - (double)tick * 1000.0 / c->welcome.tick_rate;
+    if (c->have_transit) {
+        double d = transit - c->last_transit_ms;
+        if (d < 0)
+            d = -d;
+        c->stats.jitter_ms += (float)((d - c->stats.jitter_ms) / 16.0);
+    }
+    c->last_transit_ms = transit;
+    c->have_transit = 1;
+}
+
 static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
 {
     if (!c->joined)
@@ -263,6 +283,7 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
     c->names = names;
     c->head = slot;
     c->stats.snapshots++;
+    measure_jitter(c, h.tick, now_ms);
     if (!base)
         c->stats.full_snapshots++;
 
@@ -414,6 +435,7 @@ void cl_disconnected(cl_client *c)
     memset(c->ring, 0, sizeof c->ring);
     c->head = -1;
     c->have_render_tick = 0;
+    c->have_transit = 0;
     /* Resend whatever the server has not acknowledged: it ignores the ones
      * it already has. */
     c->sent_seq = c->last_input_seq;
@@ -438,7 +460,13 @@ int cl_interp_depth(const cl_client *c)
 static void advance_render_tick(cl_client *c, double now_ms)
 {
     const proto_snapshot *latest = cl_latest(c);
-    double target = (double)latest->tick - 2.2 * (double)c->snap_interval;
+    double jitter_ticks = c->stats.jitter_ms * c->welcome.tick_rate / 1000.0;
+    double delay = 2.2 * (double)c->snap_interval + (c->fixed_delay ? 0.0 : 3.0 * jitter_ticks);
+    double cap = 0.25 * c->welcome.tick_rate; /* never more than 250 ms behind */
+    if (delay > cap)
+        delay = cap > 2.2 * (double)c->snap_interval ? cap : 2.2 * (double)c->snap_interval;
+    c->stats.interp_delay_ticks = (float)delay;
+    double target = (double)latest->tick - delay;
     if (!c->have_render_tick) {
         c->render_tick = target;
         c->have_render_tick = 1;
@@ -458,7 +486,8 @@ static void advance_render_tick(cl_client *c, double now_ms)
 }
 
 /* Position of entity `id` at render_tick, between the two buffered
- * snapshots around it; the newest known position when none bracket it. */
+ * snapshots around it (returns 1); the nearest known position when none
+ * bracket it (returns 2, a hold); 0 when it is in no snapshot. */
 static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags)
 {
     const proto_snapshot *a = NULL, *b = NULL;
@@ -479,7 +508,7 @@ static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t 
         *y = s->ent[id].y / SIM_POS_SCALE;
         *aim = s->ent[id].aim;
         *flags = s->ent[id].flags;
-        return 1;
+        return 2; /* held: nothing on one side of the render tick */
     }
     float t = (float)((c->render_tick - a->tick) / (double)(b->tick - a->tick));
     float ax = a->ent[id].x / SIM_POS_SCALE, ay = a->ent[id].y / SIM_POS_SCALE;
@@ -521,8 +550,11 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
                 v->flags = latest->ent[id].flags;
             }
         } else if (c->interpolate) {
-            if (!interpolate(c, id, &v->x, &v->y, &v->aim, &v->flags))
+            int r = interpolate(c, id, &v->x, &v->y, &v->aim, &v->flags);
+            if (!r)
                 continue;
+            c->stats.interp_frames++;
+            c->stats.interp_holds += r == 2;
         } else {
             v->x = latest->ent[id].x / SIM_POS_SCALE;
             v->y = latest->ent[id].y / SIM_POS_SCALE;

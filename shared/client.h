@@ -2,7 +2,10 @@
  * the headless bots (native). Holds the snapshot ring for delta decoding,
  * predicts the local player with the same sim_player_step the server runs,
  * reconciles when a snapshot says which input was applied last, and
- * interpolates remote players ~2 snapshot intervals in the past.
+ * interpolates remote players in the past: 2.2 snapshot intervals plus
+ * three times the measured arrival jitter (over TCP nothing is lost, so
+ * the buffer only has to cover the jitter; Gaffer's "3 intervals plus
+ * jitter" is for UDP with loss).
  *
  * Time is a parameter: every call that needs it takes `now_ms` from the
  * caller. No allocation, no I/O: the caller moves bytes on and off the
@@ -39,6 +42,10 @@ typedef struct cl_stats {
     uint32_t server_hits;      /* hits the server credited to this player */
     uint32_t events;           /* reliable events received */
     uint32_t events_lost;      /* skipped by a resync or dropped unread from the queue */
+    uint64_t interp_frames;    /* remote players drawn by cl_view */
+    uint64_t interp_holds;     /* ... with no snapshot on one side of the render tick (held) */
+    float jitter_ms;           /* snapshot arrival jitter, smoothed (RFC 3550 style) */
+    float interp_delay_ticks;  /* how far behind the newest snapshot remote players are drawn */
 } cl_stats;
 
 typedef struct cl_pending {
@@ -88,7 +95,10 @@ typedef struct cl_client {
 
     uint8_t predict, reconcile, interpolate;
     uint8_t redundancy;        /* already-sent unacked inputs to repeat, 0..7 */
+    uint8_t fixed_delay;       /* 1: interpolate a fixed 2.2 intervals behind, ignoring jitter (to compare) */
 
+    double last_transit_ms;    /* arrival time minus the snapshot's tick time */
+    int have_transit;
     double render_tick;        /* interpolation clock, in ticks */
     double last_update_ms;
     int have_render_tick;
