@@ -138,13 +138,17 @@ size_t proto_input_write(const proto_input_msg *m, uint8_t *buf, size_t cap)
     bits_write(&w, m->count, 8);
     for (int i = 0; i < m->count; i++) {
         const sim_input *in = &m->in[i];
-        /* A view can only be of a snapshot received: at most ack_tick. */
+        /* A view can only be of a snapshot received: at most ack_tick.
+         * With ack_tick 0 there is no tick to count back from (the reader
+         * refuses any back then): the view is sent as none. That is every
+         * input resent after a resume before the new connection's first
+         * snapshot. */
         uint32_t back = 255, frac = 0;
-        if (in->view_tick && in->view_tick <= m->ack_tick) {
+        if (in->view_tick && m->ack_tick && in->view_tick <= m->ack_tick) {
             back = m->ack_tick - in->view_tick;
             frac = back > 254 ? 0 : in->view_frac;
             back = back > 254 ? 254 : back;
-        } else if (in->view_tick) {
+        } else if (in->view_tick && m->ack_tick) {
             back = 0;
         }
         bits_write(&w, in->buttons, 8);

@@ -99,7 +99,9 @@ typedef struct proto_join {
 } proto_join;
 
 /* Each input's view_tick travels as ack_tick minus a byte (255: none, 0
- * then), so a view older than 254 ticks before the ack is sent as 254. */
+ * then), so a view older than 254 ticks before the ack is sent as 254 (and
+ * fraction 0), one newer than the ack as 0, and with ack_tick 0 every
+ * view is sent as none. */
 typedef struct proto_input_msg {
     uint32_t ack_tick;  /* newest snapshot tick received, 0 = none */
     uint32_t event_ack; /* newest reliable event seq received, 0 = none */
