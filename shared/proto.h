@@ -205,7 +205,9 @@ size_t proto_chat_clean(char *text, size_t len);
 int proto_utf8_valid(const uint8_t *s, size_t len, size_t *chars);
 
 /* One event's bytes (type u8 | len u16 | payload), without its seq.
- * Returns 0 when it does not fit or a field is out of range. */
+ * Returns 0 when it does not fit or a field is out of range: anything
+ * proto_event_read would refuse (an unknown type, a player id >= 128, a
+ * winner neither 255 nor < 128, text too long or not UTF-8). */
 size_t proto_event_write(const proto_event *e, uint8_t *buf, size_t cap);
 /* Reads one event at buf; *used gets its size. seq is left to the caller. */
 int proto_event_read(const uint8_t *buf, size_t len, proto_event *out, size_t *used);
