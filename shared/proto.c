@@ -138,13 +138,17 @@ size_t proto_input_write(const proto_input_msg *m, uint8_t *buf, size_t cap)
     bits_write(&w, m->count, 8);
     for (int i = 0; i < m->count; i++) {
         const sim_input *in = &m->in[i];
-        /* A view can only be of a snapshot received: at most ack_tick. */
+        /* A view can only be of a snapshot received: at most ack_tick.
+         * With ack_tick 0 there is no tick to count back from (the reader
+         * refuses any back then): the view is sent as none. That is every
+         * input resent after a resume before the new connection's first
+         * snapshot. */
         uint32_t back = 255, frac = 0;
-        if (in->view_tick && in->view_tick <= m->ack_tick) {
+        if (in->view_tick && m->ack_tick && in->view_tick <= m->ack_tick) {
             back = m->ack_tick - in->view_tick;
             frac = back > 254 ? 0 : in->view_frac;
             back = back > 254 ? 254 : back;
-        } else if (in->view_tick) {
+        } else if (in->view_tick && m->ack_tick) {
             back = 0;
         }
         bits_write(&w, in->buttons, 8);
@@ -293,14 +297,33 @@ static size_t event_payload_len(const proto_event *e)
     }
 }
 
+/* 1 when proto_event_read would accept e's fields. */
+static int event_fields_ok(const proto_event *e)
+{
+    switch (e->type) {
+    case PROTO_EV_KILL:
+        return e->player < PROTO_MAX_ENTITIES && e->other < PROTO_MAX_ENTITIES;
+    case PROTO_EV_CHAT:
+    case PROTO_EV_JOIN:
+        return e->player < PROTO_MAX_ENTITIES &&
+               e->len <= (e->type == PROTO_EV_JOIN ? PROTO_MAX_NAME : PROTO_MAX_CHAT_BYTES) &&
+               proto_utf8_valid((const uint8_t *)e->text, e->len, NULL);
+    case PROTO_EV_LEAVE:
+        return e->player < PROTO_MAX_ENTITIES;
+    case PROTO_EV_ROUND_START:
+        return 1;
+    case PROTO_EV_ROUND_END:
+        return e->reason >= PROTO_END_TIME && e->reason <= PROTO_END_INTERRUPTED &&
+               (e->other == 255 || e->other < PROTO_MAX_ENTITIES);
+    default:
+        return 0;
+    }
+}
+
 size_t proto_event_write(const proto_event *e, uint8_t *buf, size_t cap)
 {
     size_t plen = event_payload_len(e);
-    size_t maxtext = e->type == PROTO_EV_JOIN ? PROTO_MAX_NAME : PROTO_MAX_CHAT_BYTES;
-    if (plen == 0 || ((e->type == PROTO_EV_CHAT || e->type == PROTO_EV_JOIN) && e->len > maxtext))
-        return 0;
-    if (e->type == PROTO_EV_ROUND_END && e->reason != PROTO_END_TIME && e->reason != PROTO_END_SCORE &&
-        e->reason != PROTO_END_INTERRUPTED)
+    if (plen == 0 || !event_fields_ok(e))
         return 0;
     bits_writer w;
     bits_writer_init(&w, buf, cap);

@@ -99,7 +99,9 @@ typedef struct proto_join {
 } proto_join;
 
 /* Each input's view_tick travels as ack_tick minus a byte (255: none, 0
- * then), so a view older than 254 ticks before the ack is sent as 254. */
+ * then), so a view older than 254 ticks before the ack is sent as 254 (and
+ * fraction 0), one newer than the ack as 0, and with ack_tick 0 every
+ * view is sent as none. */
 typedef struct proto_input_msg {
     uint32_t ack_tick;  /* newest snapshot tick received, 0 = none */
     uint32_t event_ack; /* newest reliable event seq received, 0 = none */
@@ -203,7 +205,9 @@ size_t proto_chat_clean(char *text, size_t len);
 int proto_utf8_valid(const uint8_t *s, size_t len, size_t *chars);
 
 /* One event's bytes (type u8 | len u16 | payload), without its seq.
- * Returns 0 when it does not fit or a field is out of range. */
+ * Returns 0 when it does not fit or a field is out of range: anything
+ * proto_event_read would refuse (an unknown type, a player id >= 128, a
+ * winner neither 255 nor < 128, text too long or not UTF-8). */
 size_t proto_event_write(const proto_event *e, uint8_t *buf, size_t cap);
 /* Reads one event at buf; *used gets its size. seq is left to the caller. */
 int proto_event_read(const uint8_t *buf, size_t len, proto_event *out, size_t *used);

@@ -2,15 +2,17 @@
  * the real server core (server/core.c), the way the libwebsockets adapter
  * drives it.
  *
- * Every message goes through proto_join_read and proto_input_read; one that
- * decodes must re-encode to the same bytes, its strict prefixes must be
- * truncated and one more byte must be trailing. Then it is delivered to the
- * core from one of three connections of a server that runs one match
- * (JOIN first, then INPUTs; anything else, a message over the size limit
- * of the session's state, or over the rate, closes the connection; the
- * session's next message opens a new connection), and the fuzz input also
- * decides when the clock ticks and which connections read what the core
- * writes.
+ * Every message goes through proto_join_read, proto_input_read and
+ * proto_chat_read; one that decodes must re-encode to the same bytes, its
+ * strict prefixes must be truncated and one more byte must be trailing
+ * (and an INPUT's views are within its ack_tick, a chat reads as UTF-8
+ * that proto_chat_clean leaves clean). Then it is delivered to the core
+ * from one of three connections of a server that runs one match (JOIN
+ * first, then INPUTs and CHATs; anything else, a message over the size
+ * limit of the session's state, or over the rate, closes the connection;
+ * the session's next message opens a new connection), and the fuzz input
+ * also decides when the clock ticks and which connections read what the
+ * core writes.
  *
  * Join tokens: a JOIN that decodes with a token is signed by the harness
  * (the player's backend) with the server's secret, the token's first 16
@@ -24,11 +26,16 @@
  * Each player has a real cl_client (the player's device, kept across its
  * connections) that receives its WELCOMEs and snapshots, so the checks
  * cover what the server promises: inputs applied once, in seq order,
- * within the credit, none while held; a hold ends exactly at its expiry;
- * a resumed player keeps its id, state and seqs and gets a full snapshot;
- * every snapshot decodes on a client holding the baseline, to exactly the
- * server's state, names and DISCONNECTED flags; every close has a
- * documented code. Framing: fuzz_common.h. */
+ * with their views, within the credit, none while held; a hold ends
+ * exactly at its expiry; a resumed player keeps its id, state and seqs and
+ * gets a full snapshot; every snapshot decodes on a client holding the
+ * baseline, to exactly the server's state, names and DISCONNECTED flags,
+ * and carries exactly the events after the player's acknowledgement that
+ * fit, as the match logged them (a client that acknowledged events it
+ * never got refuses it); a chat is closed 1007 when not UTF-8, 1009 when
+ * too long, else goes to the match as a CHAT event of the cleaned text,
+ * or is dropped over the rate, 4010 after a flood of drops; every close
+ * has a documented code. Framing: fuzz_common.h. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -97,6 +104,12 @@ static void check_input_decode(const uint8_t *buf, size_t len)
     if (proto_input_read(buf, len, &m) != PROTO_OK)
         return;
     FZ_CHECK(m.count >= 1 && m.count <= PROTO_MAX_INPUTS_PER_MSG && m.first_seq >= 1);
+    for (int i = 0; i < m.count; i++) {
+        const sim_input *in = &m.in[i];
+        /* a view is tick 1 .. ack_tick, 254 back at most; none has no fraction */
+        FZ_CHECK(in->view_tick <= m.ack_tick && (in->view_tick || !in->view_frac));
+        FZ_CHECK(!in->view_tick || m.ack_tick - in->view_tick <= 254);
+    }
     uint8_t out[PROTO_MAX_CLIENT_MSG + 1];
     size_t n = proto_input_write(&m, out, sizeof out);
     FZ_CHECK(n == len && memcmp(out, buf, len) == 0);
@@ -105,6 +118,44 @@ static void check_input_decode(const uint8_t *buf, size_t len)
         FZ_CHECK(proto_input_read(buf, k, &tmp) == PROTO_ERR_TRUNCATED);
     out[len] = 0;
     FZ_CHECK(proto_input_read(out, len + 1, &tmp) == PROTO_ERR_TRAILING);
+}
+
+static void check_chat_decode(const uint8_t *buf, size_t len)
+{
+    static char text[PROTO_MAX_CHAT_BYTES + 1];
+    size_t n, chars;
+    int err = proto_chat_read(buf, len, text, &n);
+    if (err == PROTO_ERR_UTF8) {
+        FZ_CHECK(len >= 3 && !proto_utf8_valid(buf + 3, len - 3, NULL));
+        return;
+    }
+    if (err == PROTO_ERR_VALUE) {
+        FZ_CHECK(proto_utf8_valid(buf + 3, len - 3, &chars));
+        FZ_CHECK(len - 3 > PROTO_MAX_CHAT_BYTES || chars > PROTO_MAX_CHAT_CHARS);
+        return;
+    }
+    if (err != PROTO_OK)
+        return;
+    FZ_CHECK(n == len - 3 && text[n] == '\0' && proto_utf8_valid((const uint8_t *)text, n, &chars));
+    FZ_CHECK(n <= PROTO_MAX_CHAT_BYTES && chars <= PROTO_MAX_CHAT_CHARS);
+    uint8_t out[3 + PROTO_MAX_CHAT_BYTES + 1];
+    FZ_CHECK(proto_chat_write(text, n, out, sizeof out) == len && memcmp(out, buf, len) == 0);
+    static char tmp[PROTO_MAX_CHAT_BYTES + 1];
+    size_t tn;
+    for (size_t k = 0; k < len; k += (k < 8 ? 1 : 37))
+        FZ_CHECK(proto_chat_read(buf, k, tmp, &tn) == PROTO_ERR_TRUNCATED);
+    FZ_CHECK(proto_chat_read(buf, len - 1, tmp, &tn) == PROTO_ERR_TRUNCATED);
+    out[len] = 0;
+    FZ_CHECK(proto_chat_read(out, len + 1, tmp, &tn) == PROTO_ERR_TRAILING);
+    /* Cleaning keeps UTF-8, removes every control character, and is done
+     * once for all. */
+    size_t cn = proto_chat_clean(text, n);
+    FZ_CHECK(cn <= n && text[cn] == '\0' && proto_utf8_valid((const uint8_t *)text, cn, NULL));
+    for (size_t i = 0; i < cn; i++) {
+        uint8_t c = (uint8_t)text[i];
+        FZ_CHECK(c >= 0x20 && c != 0x7f && !(c == 0xc2 && (uint8_t)text[i + 1] < 0xa0));
+    }
+    FZ_CHECK(proto_chat_clean(text, cn) == cn);
 }
 
 /* ---- the harness: what the adapter does ------------------------------------ */
@@ -128,18 +179,13 @@ static int is_human(const match *m, int id)
     return m->players[id].used && !m->players[id].npc;
 }
 
-static int documented(int code)
-{
-    return code == 1001 || code == 1002 || code == 1003 || code == 1009 || code == 1011 ||
-           (code >= PROTO_CLOSE_TOKEN_REFUSED && code <= PROTO_CLOSE_SERVER_FULL);
-}
-
 static void check_player(const match *m, const match_player *p)
 {
     FZ_CHECK(p->last_applied <= p->last_received);
     FZ_CHECK(p->last_received - p->last_applied <= MATCH_INPUT_BUF);
     FZ_CHECK(p->credit <= MATCH_MAX_CREDIT);
     FZ_CHECK(p->acked_tick <= match_latest_snapshot_tick(m));
+    FZ_CHECK(p->events_acked < m->ev_next);
 }
 
 /* The connection is gone (the transport closed it): its player is held
@@ -219,6 +265,30 @@ static void got_welcome(fconn *fc, const session *ss, const uint8_t *w, size_t n
              memcmp(j2.resume, m->players[pid].resume, PROTO_RESUME_LEN) == 0 && strcmp(j2.token, fc->token) == 0);
 }
 
+/* The events section of a snapshot to player p: the events after its
+ * acknowledgement (or the oldest the log still has), oldest first, byte
+ * for byte as the match logged them, as many as fit in
+ * PROTO_MAX_EVENT_BYTES (255 at most, the first always). */
+static void check_events_sent(const match *m, const match_player *p, const uint8_t *sec, uint32_t count,
+                              uint32_t first, size_t elen)
+{
+    uint32_t from = p->events_acked + 1 < m->ev_first ? m->ev_first : p->events_acked + 1;
+    if (count == 0) {
+        FZ_CHECK(from == m->ev_next && elen == 1);
+        return;
+    }
+    FZ_CHECK(first == from && first + count <= m->ev_next);
+    size_t off = 5;
+    for (uint32_t i = 0; i < count; i++) {
+        const match_event_ref *r = &m->ev[(first + i) % MATCH_EVENTS];
+        FZ_CHECK(off + r->len <= elen && memcmp(sec + off, m->ev_pool + r->off, r->len) == 0);
+        off += r->len;
+    }
+    FZ_CHECK(off == elen && (count == 1 || elen - 5 <= PROTO_MAX_EVENT_BYTES));
+    if (first + count < m->ev_next && count < 255)
+        FZ_CHECK(elen - 5 + m->ev[(first + count) % MATCH_EVENTS].len > PROTO_MAX_EVENT_BYTES);
+}
+
 /* A SNAPSHOT from the core. Returns 0 when the client hung up. */
 static int got_snapshot(const session *ss, const uint8_t *buf, size_t n)
 {
@@ -237,7 +307,16 @@ static int got_snapshot(const session *ss, const uint8_t *buf, size_t n)
     usable = usable && ack < cur->tick && cur->tick - ack <= 255;
     FZ_CHECK(h.baseline_tick == (usable ? ack : 0));
     FZ_CHECK(h.last_input_seq == m->players[ss->pid].last_applied);
+    uint32_t count, first;
+    size_t elen;
+    FZ_CHECK(fz_events_section(buf + PROTO_SNAPSHOT_HEADER_SIZE, n - PROTO_SNAPSHOT_HEADER_SIZE, &count, &first,
+                               &elen) == PROTO_OK);
+    check_events_sent(m, &m->players[ss->pid], buf + PROTO_SNAPSHOT_HEADER_SIZE, count, first, elen);
     int holds_base = h.baseline_tick == 0 || client_has(&ps->cl, h.baseline_tick);
+    /* A client that has events continues its sequence: a section that
+     * starts further on is refused. */
+    int gap = count && ps->cl.events_synced && first > ps->cl.event_seq + 1;
+    uint32_t seq_before = ps->cl.event_seq;
     int err = cl_receive(&ps->cl, buf, n, now_ms);
     if (!holds_base) {
         /* The session acked a tick it never received (the fuzz input is a
@@ -245,7 +324,17 @@ static int got_snapshot(const session *ss, const uint8_t *buf, size_t n)
         FZ_CHECK(err == PROTO_ERR_BASELINE);
         return 0;
     }
+    if (gap) {
+        /* Only when the session acknowledged events its device never got
+         * (the fuzz input wrote the event_ack), or events it never got
+         * left the log. */
+        FZ_CHECK(err == PROTO_ERR_VALUE);
+        FZ_CHECK(m->players[ss->pid].events_acked > seq_before || m->ev_first > seq_before + 1);
+        return 0;
+    }
     FZ_CHECK(err == PROTO_SNAPSHOT);
+    if (count)
+        FZ_CHECK(ps->cl.event_seq == (first + count - 1 > seq_before ? first + count - 1 : seq_before));
     const proto_snapshot *got = cl_latest(&ps->cl);
     FZ_CHECK(got->tick == cur->tick);
     fz_check_same_entities(cur, &m->names, got, &ps->cl.names);
@@ -286,7 +375,7 @@ static void drain(void)
                 continue;
             }
             FZ_CHECK(a.kind == CORE_CLOSE || a.kind == CORE_ABORT);
-            FZ_CHECK(documented(a.code) && a.reason && a.reason[0]);
+            FZ_CHECK(fz_close_documented(a.code) && a.reason && a.reason[0]);
             FZ_CHECK(a.kind == CORE_CLOSE || a.code == PROTO_CLOSE_SLOW_READER);
             fc->closing = 1;
             fc->close_code = a.code;
@@ -381,14 +470,15 @@ static void send_input(fconn *fc, const uint8_t *buf, size_t len)
     int pid = ss->pid;
     match_player *p = &m->players[pid];
     player_state *ps = &players[pid];
-    uint32_t before = p->last_received, latest = match_latest_snapshot_tick(m);
+    uint32_t before = p->last_received, latest = match_latest_snapshot_tick(m), ev_next = m->ev_next;
     core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
     if (ss->close_code) {
         FZ_CHECK(ss->close_code == 1002 || ss->close_code == PROTO_CLOSE_RATE_LIMIT);
         if (ss->close_code == 1002)
-            FZ_CHECK(msg.ack_tick > latest || msg.first_seq > before + 1);
+            FZ_CHECK(msg.ack_tick > latest || msg.event_ack >= ev_next || msg.first_seq > before + 1);
         return;
     }
+    FZ_CHECK(p->events_acked >= msg.event_ack);
     /* Record the inputs the server took as new, to check what it applies. */
     for (int i = 0; i < msg.count; i++) {
         uint32_t seq = msg.first_seq + (uint32_t)i;
@@ -411,6 +501,59 @@ static void send_input(fconn *fc, const uint8_t *buf, size_t len)
     check_player(m, p);
 }
 
+/* A CHAT from a joined session: refused (1007 not UTF-8, 1009 too long,
+ * 1002 malformed, 4004 over the message rate), or sent to the match as a
+ * CHAT event with the cleaned text, or dropped over the chat rate (4010
+ * when that makes a flood), or ignored when nothing is left once cleaned. */
+static void send_chat(fconn *fc, const uint8_t *buf, size_t len)
+{
+    const session *ss = core_session(C, fc->h);
+    if (ss->state != SESSION_PLAYING || ss->close_code) {
+        core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+        return;
+    }
+    static char text[PROTO_MAX_CHAT_BYTES + 1];
+    size_t n = 0;
+    int err = proto_chat_read(buf, len, text, &n);
+    match *m = ss->m;
+    int pid = ss->pid;
+    uint32_t ev_before = m->ev_next;
+    uint64_t dropped = m->stats.chat_dropped;
+    core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+    if (len > PROTO_MAX_CLIENT_MSG) {
+        FZ_CHECK(ss->close_code == 1009);
+        return;
+    }
+    if (ss->close_code == PROTO_CLOSE_RATE_LIMIT) {
+        FZ_CHECK(m->ev_next == ev_before);
+        return;
+    }
+    if (err != PROTO_OK) {
+        FZ_CHECK(ss->close_code == (err == PROTO_ERR_UTF8 ? 1007 : err == PROTO_ERR_VALUE ? 1009 : 1002));
+        FZ_CHECK(m->ev_next == ev_before);
+        return;
+    }
+    size_t cn = proto_chat_clean(text, n);
+    const match_player *p = &m->players[pid];
+    if (ss->close_code) {
+        FZ_CHECK(ss->close_code == PROTO_CLOSE_CHAT_FLOOD && m->ev_next == ev_before);
+        FZ_CHECK(m->stats.chat_dropped == dropped + 1 && p->chat_strikes >= MATCH_CHAT_FLOOD);
+        return;
+    }
+    if (m->ev_next == ev_before) {
+        /* dropped over the rate, or nothing left to say */
+        FZ_CHECK(m->stats.chat_dropped == dropped + 1 || (cn == 0 && m->stats.chat_dropped == dropped));
+        FZ_CHECK(m->stats.chat_dropped == dropped || p->chat_tokens == 0);
+        return;
+    }
+    FZ_CHECK(m->ev_next == ev_before + 1 && cn > 0 && p->chat_strikes == 0 && p->chat_tokens < MATCH_CHAT_BURST);
+    const match_event_ref *r = &m->ev[ev_before % MATCH_EVENTS];
+    static proto_event ev;
+    size_t used;
+    FZ_CHECK(proto_event_read(m->ev_pool + r->off, r->len, &ev, &used) == PROTO_OK && used == r->len);
+    FZ_CHECK(ev.type == PROTO_EV_CHAT && ev.player == pid && ev.len == cn && memcmp(ev.text, text, cn) == 0);
+}
+
 static void on_message(fconn *fc, const uint8_t *buf, size_t len)
 {
     if (!fc->h) {
@@ -418,8 +561,11 @@ static void on_message(fconn *fc, const uint8_t *buf, size_t len)
         FZ_CHECK(fc->h != 0);
         drain();
     }
-    if (proto_peek_type(buf, len) == PROTO_JOIN)
+    int type = proto_peek_type(buf, len);
+    if (type == PROTO_JOIN)
         send_join(fc, buf, len);
+    else if (type == PROTO_CHAT)
+        send_chat(fc, buf, len);
     else
         send_input(fc, buf, len);
     drain();
@@ -486,6 +632,7 @@ static void run_tick(void)
             const sim_input *want = &players[id].sent[(applied_before[id] + 1 + k) % SENT_RING];
             const sim_input *got = &m->step_inputs.in[id][k];
             FZ_CHECK(want->buttons == got->buttons && want->aim == got->aim);
+            FZ_CHECK(want->view_tick == got->view_tick && want->view_frac == got->view_frac);
         }
         check_player(m, p);
     }
@@ -569,13 +716,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             skip_mask = 0;
             continue;
         }
-        if (n == 63 && pos < size)
-            n += data[pos++];
+        if (n == 63) {
+            uint32_t v = pos < size ? data[pos++] : 0;
+            v |= pos < size ? (uint32_t)data[pos++] << 8 : 0;
+            n += v & 1023;
+        }
         size_t len = n < size - pos ? n : size - pos;
         const uint8_t *msg = data + pos;
         pos += len;
         check_join_decode(msg, len);
         check_input_decode(msg, len);
+        check_chat_decode(msg, len);
         on_message(&conns[op], msg, len);
     }
     for (int i = 0; i < FZ_CLI_SESSIONS; i++)

@@ -2,24 +2,32 @@
  *
  * The fuzz input is a sequence of messages (framing: fuzz_common.h) fed to
  * one cl_client with cl_receive, the way the browser and the bots do,
- * interleaved with input pushes, input writes and view updates. Each
- * message also goes straight to proto_welcome_read,
- * proto_snapshot_header_read and proto_snapshot_body_read, full and against
- * the client's newest snapshot as baseline.
+ * interleaved with input pushes, input and chat writes, view updates and
+ * reads of the reliable events. Each message also goes straight to
+ * proto_welcome_read, proto_snapshot_header_read, proto_event_read (the
+ * events section after the header) and proto_snapshot_body_read (the body
+ * after the section), full and against the client's newest snapshot as
+ * baseline. A record with FZ_SRV_WRITE_INPUT also offers its bytes to
+ * cl_write_chat as a chat line.
  *
  * An empty record with FZ_SRV_VIEW is a dropped connection
  * (cl_disconnected), after which the client writes its JOIN.
  *
- * Checks: a WELCOME or header that decodes re-encodes to the same bytes; a
- * body that decodes re-encodes against the same baseline to a canonical
- * body of the same state; cl_receive leaves the client untouched (but for
- * its byte counters) when it rejects a message, and rejects every snapshot
- * between a drop and the next WELCOME; a resumed WELCOME for the same
+ * Checks: a WELCOME, header or event that decodes re-encodes to the same
+ * bytes; a body that decodes re-encodes against the same baseline to a
+ * canonical body of the same state (match state included); cl_receive
+ * leaves the client untouched (but for its byte counters) when it rejects
+ * a message, and rejects every snapshot between a drop and the next
+ * WELCOME; a snapshot it takes has a readable events section, continues
+ * the client's event sequence (but the first section after a WELCOME) and
+ * queues each new event once, in seq order; a resumed WELCOME for the same
  * player keeps the input seqs, any other WELCOME starts them at 1; the
  * server's DISCONNECTED flag never reaches the prediction; at most
  * CL_MAX_UNACKED inputs wait; an INPUT the client writes is one the server
- * accepts, and none is written while disconnected; the JOIN carries the
- * token and the newest resume token. */
+ * accepts (its event_ack the client's newest event, its views within its
+ * ack_tick), and none is written while disconnected; a CHAT it writes is
+ * clean UTF-8 the server reads; the JOIN carries the token and the newest
+ * resume token. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -30,6 +38,7 @@
 
 static cl_client client, before;
 static const char TOKEN[] = "fuzz-Token_42";
+static uint32_t last_read_seq; /* the seq of the last event the app read */
 
 /* ---- decoders on their own ------------------------------------------------ */
 
@@ -43,8 +52,9 @@ static void check_welcome_decode(const uint8_t *buf, size_t len)
     FZ_CHECK(n == len && memcmp(out, buf, len) == 0);
 }
 
-/* Decodes msg[10..] as a body, full and against the client's newest
- * snapshot, and round-trips whatever decodes. */
+/* Decodes the events section at msg[10..], then the rest as a body, full
+ * and against the client's newest snapshot, and round-trips whatever
+ * decodes. */
 static void check_body_decode(const uint8_t *buf, size_t len, uint16_t tick_rate)
 {
     static proto_snapshot out;
@@ -58,8 +68,13 @@ static void check_body_decode(const uint8_t *buf, size_t len, uint16_t tick_rate
     }
     if (len < PROTO_SNAPSHOT_HEADER_SIZE)
         return;
-    const uint8_t *body = buf + PROTO_SNAPSHOT_HEADER_SIZE;
-    size_t blen = len - PROTO_SNAPSHOT_HEADER_SIZE;
+    uint32_t count, first;
+    size_t elen;
+    if (fz_events_section(buf + PROTO_SNAPSHOT_HEADER_SIZE, len - PROTO_SNAPSHOT_HEADER_SIZE, &count, &first,
+                          &elen) != PROTO_OK)
+        return;
+    const uint8_t *body = buf + PROTO_SNAPSHOT_HEADER_SIZE + elen;
+    size_t blen = len - PROTO_SNAPSHOT_HEADER_SIZE - elen;
 
     names = client.names;
     out.tick = header_ok ? h.tick : 1;
@@ -78,6 +93,8 @@ static void check_body_decode(const uint8_t *buf, size_t len, uint16_t tick_rate
 }
 
 /* ---- the client ------------------------------------------------------------ */
+
+static void check_events_taken(const uint8_t *buf, size_t len);
 
 static const proto_snapshot *ring_find(const cl_client *c, uint32_t tick)
 {
@@ -114,7 +131,10 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
         } else {
             FZ_CHECK(client.next_seq == 1 && client.last_input_seq == 0 && client.sent_seq == 0 &&
                      client.max_sent_seq == 0 && !client.have_self);
+            last_read_seq = 0; /* another player: its events may be another sequence */
         }
+        /* The next section of events may start anywhere. */
+        FZ_CHECK(!client.events_synced);
         return;
     }
     FZ_CHECK(r == PROTO_SNAPSHOT);
@@ -131,6 +151,45 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
     fz_check_body_round_trip(base, got, &client.names, client.welcome.tick_rate);
     FZ_CHECK(!client.have_self || !(client.predicted.flags & SIM_FLAG_DISCONNECTED));
     FZ_CHECK(h.last_input_seq <= client.max_sent_seq);
+    check_events_taken(buf, len);
+}
+
+/* A snapshot was taken: its events continue the client's sequence (the
+ * first section after a WELCOME may start anywhere), every seq past the
+ * newest is queued once, the newest is the section's last or stays. */
+static void check_events_taken(const uint8_t *buf, size_t len)
+{
+    uint32_t count, first;
+    size_t elen;
+    FZ_CHECK(fz_events_section(buf + PROTO_SNAPSHOT_HEADER_SIZE, len - PROTO_SNAPSHOT_HEADER_SIZE, &count, &first,
+                               &elen) == PROTO_OK);
+    if (count == 0) {
+        FZ_CHECK(client.event_seq == before.event_seq && client.events_synced == before.events_synced &&
+                 client.stats.events == before.stats.events);
+        return;
+    }
+    uint32_t last = first + count - 1;
+    FZ_CHECK(!before.events_synced || first <= before.event_seq + 1);
+    FZ_CHECK(client.events_synced);
+    uint32_t from = first - 1 > before.event_seq ? first - 1 : before.event_seq; /* newest before the new ones */
+    uint32_t newest = last > before.event_seq ? last : before.event_seq;
+    FZ_CHECK(client.event_seq == newest);
+    FZ_CHECK(client.stats.events - before.stats.events == newest - from);
+}
+
+/* The app reads the events: in seq order, each once, every one readable. */
+static void read_events(void)
+{
+    proto_event ev;
+    int n = 0;
+    while (cl_next_event(&client, &ev)) {
+        FZ_CHECK(++n <= CL_EVENT_QUEUE);
+        FZ_CHECK(ev.seq > last_read_seq && ev.seq <= client.event_seq);
+        last_read_seq = ev.seq;
+        uint8_t buf[PROTO_MAX_EVENT];
+        FZ_CHECK(proto_event_write(&ev, buf, sizeof buf) > 0);
+    }
+    FZ_CHECK(client.ev_count == 0);
 }
 
 /* The connection dropped: the client keeps its player and writes a JOIN
@@ -161,8 +220,32 @@ static void write_input(void)
     FZ_CHECK(proto_input_read(buf, n, &m) == PROTO_OK);
     const proto_snapshot *latest = cl_latest(&client);
     FZ_CHECK(m.ack_tick == (latest ? latest->tick : 0));
+    FZ_CHECK(m.event_ack == client.event_seq);
     /* No gap: the server accepts it after everything sent before. */
     FZ_CHECK(m.first_seq <= sent + 1 && m.first_seq + m.count - 1 == client.sent_seq);
+    /* A view is of a snapshot the client has: at most the ack, none
+     * without one. */
+    for (int i = 0; i < m.count; i++) {
+        FZ_CHECK(m.in[i].view_tick <= m.ack_tick);
+        FZ_CHECK(m.in[i].view_tick || !m.in[i].view_frac);
+    }
+}
+
+/* The record's bytes as a chat line: what the client writes, if anything,
+ * is a CHAT the server reads, with clean text. */
+static void write_chat(const uint8_t *msg, size_t len)
+{
+    if (len > PROTO_MAX_CHAT_BYTES)
+        return;
+    uint8_t buf[3 + PROTO_MAX_CHAT_BYTES];
+    size_t n = cl_write_chat(&client, (const char *)msg, len, buf, sizeof buf);
+    if (n == 0)
+        return;
+    FZ_CHECK(client.joined && proto_utf8_valid(msg, len, NULL));
+    static char text[PROTO_MAX_CHAT_BYTES + 1];
+    size_t tlen;
+    FZ_CHECK(proto_chat_read(buf, n, text, &tlen) == PROTO_OK);
+    FZ_CHECK(tlen > 0 && tlen <= len && proto_chat_clean(text, tlen) == tlen);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -177,6 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     client.interpolate = (data[0] >> 2) & 1;
     client.redundancy = (uint8_t)((data[0] >> 3) & 7);
     cl_set_token(&client, TOKEN);
+    last_read_seq = 0;
     double now_ms = 0.0;
     size_t pos = 1;
     while (pos + 2 <= size) {
@@ -207,9 +291,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cl_view_ent view[PROTO_MAX_ENTITIES];
             int n = cl_view(&client, now_ms, view, PROTO_MAX_ENTITIES);
             FZ_CHECK(n >= 0 && n <= PROTO_MAX_ENTITIES);
+            read_events();
         }
-        if (actions & FZ_SRV_WRITE_INPUT)
+        if (actions & FZ_SRV_WRITE_INPUT) {
             write_input();
+            write_chat(msg, len);
+        }
     }
     return 0;
 }

@@ -12,7 +12,7 @@
  *   - a person's slot is owned by exactly one live PLAYING session that
  *     points back at it, or by none while held for a resume (at most one
  *     session per player); a REPLACED session is closing;
- *   - every close has a documented code (1001-1011, 4001-4008), and an
+ *   - every close has a documented code (1001-1011, 4001-4010), and an
  *     ABORT is only for a reader that stalled or an encode that failed;
  *   - what core_conn_writable returns is a WELCOME for that session's own
  *     player, or a SNAPSHOT, and decodes;
@@ -73,12 +73,6 @@ static void quiet_log(void *user, log_level level, const char *event, const char
     (void)user, (void)level, (void)event, (void)kv;
 }
 
-static int documented(int code)
-{
-    return code == 1001 || code == 1002 || code == 1003 || code == 1009 || code == 1011 ||
-           (code >= PROTO_CLOSE_TOKEN_REFUSED && code <= PROTO_CLOSE_SERVER_FULL);
-}
-
 static fconn *conn_of(uint32_t handle)
 {
     for (int i = 0; i < NCONN; i++)
@@ -103,7 +97,7 @@ static void drain(void)
             fc->wants_write = 1;
             break;
         case CORE_CLOSE:
-            FZ_CHECK(documented(a.code) && a.reason && a.reason[0]);
+            FZ_CHECK(fz_close_documented(a.code) && a.reason && a.reason[0]);
             fc->closing = 1;
             break;
         case CORE_ABORT:

@@ -1,7 +1,8 @@
 /* gen_corpus: writes the seed corpus of the fuzz targets, tests/fuzz/corpus/
  * <target>/, from the real writers: a real match's WELCOME, full and delta
- * snapshots (with players joining, moving and leaving), JOIN and INPUT
- * messages, and map texts. Deterministic; the output is committed, so this
+ * snapshots (with players joining, moving and leaving, and their events),
+ * snapshots with every kind of event and a changing match state, JOIN,
+ * INPUT (with views and event acks) and CHAT messages, and map texts. Deterministic; the output is committed, so this
  * only runs when the wire format or the framing (fuzz_common.h) changes:
  *
  *   cmake --build build --target fuzz_corpus
@@ -72,7 +73,7 @@ static uint8_t cli_cfg(int rate_idx, int half_snapshots, int size, int npcs, int
 
 static void cli_msg(seed *s, int session, const uint8_t *msg, size_t n)
 {
-    uint8_t h[2];
+    uint8_t h[3];
     put(s, h, fz_cli_msg_header(h, session, n));
     put(s, msg, n);
 }
@@ -92,17 +93,44 @@ static void cli_join(seed *s, int session, const char *token, int k)
     cli_msg(s, session, b, n);
 }
 
-static void cli_input(seed *s, int session, uint32_t ack, uint32_t first, int count, uint8_t buttons)
+/* An INPUT acknowledging snapshot `ack` and event `event_ack`; its inputs
+ * were made looking at the others two ticks before the ack (every other
+ * one: no view yet). */
+static void cli_input_ev(seed *s, int session, uint32_t ack, uint32_t event_ack, uint32_t first, int count,
+                         uint8_t buttons)
 {
     proto_input_msg m;
     memset(&m, 0, sizeof m);
     m.ack_tick = ack;
+    m.event_ack = event_ack;
     m.first_seq = first;
     m.count = (uint8_t)count;
-    for (int i = 0; i < count; i++)
-        m.in[i] = (sim_input){(uint8_t)(buttons ^ (i & 1 ? SIM_BTN_FIRE : 0)), (uint16_t)(first * 1000 + (uint32_t)i)};
+    for (int i = 0; i < count; i++) {
+        m.in[i].buttons = (uint8_t)(buttons ^ (i & 1 ? SIM_BTN_FIRE : 0));
+        m.in[i].aim = (uint16_t)(first * 1000 + (uint32_t)i);
+        if (ack && !(i & 1)) {
+            m.in[i].view_tick = ack > 2 ? ack - 2 : ack;
+            m.in[i].view_frac = (uint8_t)(i * 40 + 17);
+        }
+    }
     uint8_t b[PROTO_MAX_CLIENT_MSG];
     cli_msg(s, session, b, proto_input_write(&m, b, sizeof b));
+}
+
+static void cli_input(seed *s, int session, uint32_t ack, uint32_t first, int count, uint8_t buttons)
+{
+    cli_input_ev(s, session, ack, 0, first, count, buttons);
+}
+
+/* A CHAT of these bytes, whatever they are (the writer would refuse some). */
+static void cli_chat(seed *s, int session, const void *text, size_t len)
+{
+    static uint8_t b[3 + 2 * PROTO_MAX_CHAT_BYTES];
+    b[0] = PROTO_CHAT;
+    b[1] = (uint8_t)len;
+    b[2] = (uint8_t)(len >> 8);
+    memcpy(b + 3, text, len);
+    cli_msg(s, session, b, 3 + len);
 }
 
 static void cli_ticks(seed *s, int ticks, int skip_mask)
@@ -250,7 +278,7 @@ static void gen_client_msg(void)
     /* Sizes: the longest JOIN (200-character token + resume token, 220
      * bytes, an unknown resume token: a new player), a 257-byte message
      * before the join (too large), token_len 201, and after the join a
-     * 65-byte message (over the 64 of a joined session). */
+     * 513-byte message (over the 512 of a joined session). */
     s.n = 0;
     put_u8(&s, cli_cfg(3, 0, 4, 0, 1));
     char tok[PROTO_MAX_TOKEN + 1];
@@ -258,7 +286,7 @@ static void gen_client_msg(void)
         tok[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[(i * 5) % 64];
     tok[PROTO_MAX_TOKEN] = '\0';
     cli_join(&s, 0, tok, 7);
-    static uint8_t big[PROTO_MAX_JOIN_MSG + 1];
+    static uint8_t big[PROTO_MAX_CLIENT_MSG + 1];
     size_t bn = proto_join_write(tok, NULL, big, sizeof big);
     memset(big + bn - 1, 'A', sizeof big - bn);
     big[2] = 255;
@@ -275,6 +303,87 @@ static void gen_client_msg(void)
     cli_msg(&s, 2, big, PROTO_MAX_CLIENT_MSG + 1);
     cli_ticks(&s, 1, 0);
     save(T, "join_sizes", s.b, s.n);
+
+    /* Chat: two players (the round starts: 2 are in), lines in ASCII and
+     * with multi-byte characters, one with control characters (cleaned),
+     * one with nothing but (ignored), an empty one; inputs acknowledging
+     * the events; then a line that is not UTF-8 (1007), and after a rejoin
+     * one of 121 code points (1009). 30 Hz, a snapshot every tick. */
+    static const char ole[] = "ol\xc3\xa9 \xf0\x9f\x99\x82"; /* "olé 🙂" */
+    s.n = 0;
+    put_u8(&s, cli_cfg(2, 0, 3, 0, 0));
+    cli_join(&s, 0, "alice", -1);
+    cli_join(&s, 1, "bob", -1);
+    cli_ticks(&s, 2, 0);
+    cli_chat(&s, 0, "gg", 2);
+    cli_chat(&s, 1, ole, sizeof ole - 1);
+    cli_chat(&s, 0, "a\tb\x1b[31mc\xc2\x85" "d\x7f", 13);
+    cli_chat(&s, 1, "\r\n\x00", 3);
+    cli_chat(&s, 1, "", 0);
+    cli_ticks(&s, 1, 0);
+    cli_input_ev(&s, 0, 3, 1, 1, 2, SIM_BTN_FIRE);
+    cli_input_ev(&s, 1, 3, 2, 1, 2, SIM_BTN_LEFT | SIM_BTN_FIRE);
+    cli_ticks(&s, 2, 0);
+    cli_chat(&s, 0, "ok \xed\xa0\x80", 6);       /* a surrogate: 1007 */
+    cli_join(&s, 0, "alice2", -1);
+    static char longer[121 * 4];
+    for (int i = 0; i < 121; i++)
+        memcpy(longer + 4 * i, "\xf0\x9f\x99\x82", 4);
+    cli_chat(&s, 0, longer, 4 * 120);             /* 120 code points: fine */
+    cli_chat(&s, 0, longer, 4 * 121);             /* 121: 1009 */
+    cli_ticks(&s, 2, 0);
+    save(T, "chat", s.b, s.n);
+
+    /* A chat flood: 5 lines get through at once, then 1 a second; 10
+     * dropped in a row close with 4010. 60 Hz, one slot. */
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 0, 1, 0, 0));
+    cli_join(&s, 0, "chatty", -1);
+    cli_ticks(&s, 1, 0);
+    for (int i = 0; i < 8; i++) {
+        char line[16];
+        int n = snprintf(line, sizeof line, "line %d", i);
+        cli_chat(&s, 0, line, (size_t)n);
+    }
+    cli_ticks(&s, 8, 0);
+    for (int t = 0; t < 8; t++)
+        cli_ticks(&s, 8, 0);                      /* a second: one more line */
+    for (int i = 0; i < 12; i++)
+        cli_chat(&s, 0, "spam", 4);
+    cli_ticks(&s, 1, 0);
+    save(T, "chat_flood", s.b, s.n);
+
+    /* Event acks: one never sent (1002); views: 7 back with fraction 255,
+     * at the ack, and none with a fraction (1002). */
+    s.n = 0;
+    put_u8(&s, cli_cfg(2, 0, 2, 1, 0));
+    cli_join(&s, 0, "eve", -1);
+    cli_ticks(&s, 8, 0);
+    cli_input_ev(&s, 0, 8, 2, 1, 3, SIM_BTN_UP);
+    cli_input_ev(&s, 0, 8, 1000, 4, 1, 0);        /* never sent: closed */
+    cli_join(&s, 1, "fay", -1);                  /* eve was the last person: a new match */
+    cli_ticks(&s, 8, 0);
+    {
+        uint8_t b[PROTO_MAX_CLIENT_MSG];
+        proto_input_msg m;
+        memset(&m, 0, sizeof m);
+        m.ack_tick = 8;
+        m.event_ack = 1;
+        m.first_seq = 1;
+        m.count = 2;
+        m.in[0] = (sim_input){.buttons = SIM_BTN_FIRE, .aim = 100, .view_tick = 1, .view_frac = 255};
+        m.in[1] = (sim_input){.buttons = SIM_BTN_FIRE, .aim = 200, .view_tick = 8, .view_frac = 128};
+        size_t n = proto_input_write(&m, b, sizeof b);
+        cli_msg(&s, 1, b, n);
+        m.first_seq = 3;
+        m.count = 1;
+        n = proto_input_write(&m, b, sizeof b);
+        b[17] = 255; /* no view, but a fraction: 1002 */
+        b[18] = 1;
+        cli_msg(&s, 1, b, n);
+    }
+    cli_ticks(&s, 2, 0);
+    save(T, "event_ack_and_views", s.b, s.n);
 }
 
 /* ---- fuzz_server_msg ---------------------------------------------------- */
@@ -320,6 +429,147 @@ static void client_mirror(cl_client *cl, match *m, int me, const uint8_t *msg, s
         fprintf(stderr, "gen_corpus: input refused: %s\n", why);
         exit(1);
     }
+}
+
+/* A SNAPSHOT: header, the events (from seq first), the body of cur
+ * against base (NULL: full). */
+static size_t srv_snapshot(uint8_t *buf, size_t cap, uint32_t tick, const proto_snapshot *base,
+                           const proto_snapshot *cur, const proto_names *names, uint32_t first,
+                           const proto_event *evs, int nev)
+{
+    proto_snapshot_header h = {tick, base ? base->tick : 0, 0};
+    size_t n = proto_snapshot_header_write(&h, buf, cap);
+    n += proto_events_header_write((uint8_t)nev, first, buf + n, cap - n);
+    for (int i = 0; i < nev; i++) {
+        size_t e = proto_event_write(&evs[i], buf + n, cap - n);
+        if (e == 0) {
+            fprintf(stderr, "gen_corpus: bad event %d\n", i);
+            exit(1);
+        }
+        n += e;
+    }
+    size_t b = proto_snapshot_body_write(base, cur, names, 60, buf + n, cap - n);
+    if (b == 0) {
+        fprintf(stderr, "gen_corpus: bad body\n");
+        exit(1);
+    }
+    return n + b;
+}
+
+/* Every kind of event, in hand-made snapshots: repeats of events already
+ * received, a round that starts, a kill (and the EXT fields it changes),
+ * a chat line with multi-byte characters, a leave, a round that ends (the
+ * match state with it); a drop and a resumed WELCOME, after which the
+ * events may start anywhere; then a section that skips seqs (refused) and
+ * one that goes on. 60 Hz, a snapshot every tick, player 0. */
+static void gen_server_events(const sim_map *map)
+{
+    static uint8_t welcome[PROTO_MAX_WELCOME], msg[PROTO_MAX_SNAPSHOT];
+    static proto_snapshot s0, s1, s2, s3, s4, s5;
+    static proto_names names;
+    proto_welcome w;
+    memset(&w, 0, sizeof w);
+    w.player_id = 0;
+    w.tick_rate = 60;
+    w.snapshot_rate = 60;
+    w.max_players = 8;
+    w.server_tick = 9;
+    w.match_id = 3;
+    w.map = *map;
+    memset(w.resume, 0x5e, sizeof w.resume);
+    size_t nw = proto_welcome_write(&w, welcome, sizeof welcome);
+    seed s;
+    s.n = 0;
+    put_u8(&s, 0x07 | (1 << 3));
+    srv_record(&s, welcome, nw, 0);
+
+    memset(&names, 0, sizeof names);
+    strcpy(names.name[0], "me");
+    strcpy(names.name[1], "rival");
+    memset(&s0, 0, sizeof s0);
+    s0.tick = 10;
+    s0.ms = (proto_match_state){PROTO_PHASE_WARMUP, 2, 0, 25, 0};
+    s0.present[0] = s0.present[1] = 1;
+    s0.gen[0] = s0.gen[1] = 1;
+    s0.ent[0] = (sim_netent){.x = 3200, .y = 3200, .health = 100};
+    s0.ent[1] = (sim_netent){.x = 6400, .y = 3200, .aim = 0x8000, .health = 100, .life = 1};
+    const proto_event e0[2] = {
+        {.type = PROTO_EV_JOIN, .player = 1, .len = 5, .text = "rival"},
+        {.type = PROTO_EV_JOIN, .player = 0, .len = 2, .text = "me"},
+    };
+    size_t n = srv_snapshot(msg, sizeof msg, 10, NULL, &s0, &names, 5, e0, 2);
+    srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+
+    /* The round starts (the client has not acknowledged 5 and 6 yet). */
+    s1 = s0;
+    s1.tick = 11;
+    s1.ms = (proto_match_state){PROTO_PHASE_LIVE, 2, 1, 25, 18011};
+    s1.ent[1].x = 6390;
+    s1.ent[1].vx = -160;
+    const proto_event e1[3] = {e0[0], e0[1], {.type = PROTO_EV_ROUND_START, .round = 1}};
+    n = srv_snapshot(msg, sizeof msg, 11, &s0, &s1, &names, 5, e1, 3);
+    srv_record(&s, msg, n, FZ_SRV_VIEW | FZ_SRV_WRITE_INPUT);
+
+    /* 0 shoots 1 (four hits, the last kills), 1 says something. */
+    s2 = s1;
+    s2.tick = 12;
+    s2.ent[0].flags = SIM_FLAG_FIRING | SIM_FLAG_SHOT;
+    s2.ent[0].kills = s2.ent[0].score = 1;
+    s2.ent[0].hits = 4;
+    s2.ent[1].flags = SIM_FLAG_DEAD;
+    s2.ent[1].health = 0;
+    s2.ent[1].vx = 0;
+    s2.ent[1].deaths = 1;
+    const proto_event e2[3] = {
+        {.type = PROTO_EV_ROUND_START, .round = 1},
+        {.type = PROTO_EV_KILL, .player = 0, .other = 1},
+        {.type = PROTO_EV_CHAT, .player = 1, .len = 9, .text = "ol\xc3\xa9 \xf0\x9f\x99\x82"},
+    };
+    n = srv_snapshot(msg, sizeof msg, 12, &s1, &s2, &names, 7, e2, 3);
+    srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT | FZ_SRV_VIEW);
+
+    /* 1 leaves, the round ends (nobody else left: interrupted, 0 won). */
+    s3 = s2;
+    s3.tick = 13;
+    s3.present[1] = 0;
+    s3.ms = (proto_match_state){PROTO_PHASE_ENDED, 2, 1, 25, 613};
+    const proto_event e3[3] = {
+        e2[2],
+        {.type = PROTO_EV_LEAVE, .player = 1},
+        {.type = PROTO_EV_ROUND_END, .round = 1, .reason = PROTO_END_INTERRUPTED, .other = 0},
+    };
+    n = srv_snapshot(msg, sizeof msg, 13, &s2, &s3, &names, 9, e3, 3);
+    srv_record(&s, msg, n, FZ_SRV_VIEW | FZ_SRV_WRITE_INPUT);
+
+    /* The connection drops; the player is resumed much later: events
+     * 12..29 left the server's log, the next section starts at 30. */
+    srv_record(&s, NULL, 0, FZ_SRV_VIEW);
+    w.resumed = 1;
+    w.server_tick = 199;
+    memset(w.resume, 0x6f, sizeof w.resume);
+    nw = proto_welcome_write(&w, welcome, sizeof welcome);
+    srv_record(&s, welcome, nw, FZ_SRV_WRITE_INPUT);
+    strcpy(names.name[2], "new");
+    s4 = s3;
+    s4.tick = 200;
+    s4.ms = (proto_match_state){PROTO_PHASE_WARMUP, 2, 1, 25, 0};
+    s4.present[2] = 1;
+    s4.gen[2] = 1;
+    s4.ent[2] = (sim_netent){.x = 100, .y = 200, .health = 100};
+    const proto_event e4[1] = {{.type = PROTO_EV_JOIN, .player = 2, .len = 3, .text = "new"}};
+    n = srv_snapshot(msg, sizeof msg, 200, NULL, &s4, &names, 30, e4, 1);
+    srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+
+    /* A section that skips 31..39: refused. Then 31, the next round. */
+    s5 = s4;
+    s5.tick = 201;
+    s5.ms = (proto_match_state){PROTO_PHASE_LIVE, 2, 2, 25, 18201};
+    const proto_event e5[1] = {{.type = PROTO_EV_ROUND_START, .round = 2}};
+    n = srv_snapshot(msg, sizeof msg, 201, &s4, &s5, &names, 40, e5, 1);
+    srv_record(&s, msg, n, FZ_SRV_VIEW);
+    n = srv_snapshot(msg, sizeof msg, 201, &s4, &s5, &names, 31, e5, 1);
+    srv_record(&s, msg, n, FZ_SRV_VIEW | FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    save("fuzz_server_msg", "events", s.b, s.n);
 }
 
 static void gen_server_msg(const sim_map *map)
@@ -466,6 +716,7 @@ static void gen_server_msg(const sim_map *map)
     static proto_names no_names;
     proto_snapshot_header lying = {match_latest_snapshot_tick(m) + 2, 0, UINT32_MAX};
     size_t hl0 = proto_snapshot_header_write(&lying, msg, sizeof msg);
+    hl0 += proto_events_header_write(0, 0, msg + hl0, sizeof msg - hl0);
     n = hl0 + proto_snapshot_body_write(NULL, &none, &no_names, 60, msg + hl0, sizeof msg - hl0);
     s.n = 0;
     put_u8(&s, 0x07 | (1 << 3));
@@ -475,11 +726,16 @@ static void gen_server_msg(const sim_map *map)
 
     /* docs/PROTOCOL.md section 12: the worked delta example. */
     static const uint8_t example[] = {
-        0x82, 0x67, 0x00, 0x00, 0x00, 0x03, 0x2a, 0x00, 0x00, 0x00, 0x04, 0x20, 0xa0, 0x02, 0x0e, 0x28, 0x40,
-        0xb2, 0x02, 0xe8, 0x03, 0x32, 0x00, 0x00, 0x00, 0xfb, 0x07, 0x00, 0x00, 0x18, 0x64, 0x65, 0x65,
+        0x82, 0x67, 0x00, 0x00, 0x00, 0x03, 0x2a, 0x00, 0x00, 0x00, 0x03, 0x29, 0x00, 0x00, 0x00, 0x01, 0x02,
+        0x00, 0x02, 0x07, 0x04, 0x01, 0x00, 0x05, 0x03, 0x04, 0x00, 0x09, 0x64, 0x65, 0x65, 0x05, 0x00, 0x20,
+        0xa0, 0x02, 0x0e, 0x28, 0x0b, 0x92, 0xcc, 0xb4, 0x00, 0x17, 0x01, 0x80, 0x84, 0x0a, 0xa0, 0x0f, 0xc8,
+        0x00, 0x00, 0x00, 0xec, 0x1f, 0x00, 0x00, 0x80, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x60, 0x90, 0x95, 0x95, 0x01,
     };
-    /* Its baseline (tick 100: ann, bo, cy) as a full snapshot, after a
-     * WELCOME at 60 Hz for player 2 (bo), so the client decodes it. */
+    /* Its baseline (tick 100: ann, bo, eve, cy, LIVE round 3) as a full
+     * snapshot carrying events 38..40, after a WELCOME at 60 Hz for player
+     * 2 (bo), so the client decodes it and the example's events (41..43)
+     * continue its sequence. */
     proto_welcome w;
     memset(&w, 0, sizeof w);
     w.player_id = 2;
@@ -495,10 +751,12 @@ static void gen_server_msg(const sim_map *map)
     memset(&base, 0, sizeof base);
     memset(&names, 0, sizeof names);
     base.tick = 100;
+    base.ms = (proto_match_state){PROTO_PHASE_LIVE, 2, 3, 25, 18100};
     static const struct { int id; const char *name; sim_netent e; } ents[] = {
-        {0, "ann", {1024, 512, 1920, 0, 0x4000, 0}},
-        {2, "bo", {4800, 4800, 0, 0, 0xfff0, 0}},
-        {7, "cy", {16000, 16000, 0, 0, 0, 0}},
+        {0, "ann", {1024, 512, 1920, 0, 0x4000, 0, 100, 0, 0, 0, 0, 0}},
+        {2, "bo", {4800, 4800, 0, 0, 0xfff0, 0, 100, 1, 4, 2, 4, 9}},
+        {5, "eve", {8000, 800, 0, 0, 0, 0, 50, 2, 0, 0, 0, 0}},
+        {7, "cy", {16000, 16000, 0, 0, 0, 0, 25, 3, 1, 5, 1, 6}},
     };
     for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
         base.present[ents[i].id] = 1;
@@ -506,9 +764,12 @@ static void gen_server_msg(const sim_map *map)
         base.ent[ents[i].id] = ents[i].e;
         snprintf(names.name[ents[i].id], sizeof names.name[0], "%s", ents[i].name);
     }
-    proto_snapshot_header h = {100, 0, 0};
-    size_t hl = proto_snapshot_header_write(&h, full, sizeof full);
-    nfull = hl + proto_snapshot_body_write(NULL, &base, &names, 60, full + hl, sizeof full - hl);
+    const proto_event before_example[3] = {
+        {.type = PROTO_EV_ROUND_START, .round = 3},
+        {.type = PROTO_EV_JOIN, .player = 5, .len = 3, .text = "eve"},
+        {.type = PROTO_EV_CHAT, .player = 0, .len = 2, .text = "hi"},
+    };
+    nfull = srv_snapshot(full, sizeof full, 100, NULL, &base, &names, 38, before_example, 3);
     s.n = 0;
     put_u8(&s, 0x07);
     srv_record(&s, welcome, nwelcome, 0);
@@ -519,6 +780,8 @@ static void gen_server_msg(const sim_map *map)
         srv_record(&s, NULL, 0, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     srv_record(&s, example, sizeof example, FZ_SRV_VIEW | FZ_SRV_WRITE_INPUT);
     save(T, "protocol_md_example", s.b, s.n);
+
+    gen_server_events(map);
 
     /* docs/PROTOCOL.md section 5.3: the WELCOME example. */
     static const uint8_t welcome_example[] = {
