@@ -1,9 +1,11 @@
 /* http: the plain-HTTP side of the one port, for libwebsockets. Serves
- * exactly GET /metrics and (demo mode) POST /api/join from the core.
+ * exactly GET /metrics and (demo mode) POST /api/join from the core; a
+ * request body is accepted only there (small, within --http-timeout),
+ * anywhere else it is refused with 413.
  * Before every WebSocket upgrade it checks the opening handshake
- * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules;
- * each refusal is answered with its status (400, 426, 403, 503), logged
- * and counted. The files under --web-root are served by an lws mount
+ * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules
+ * (the origin); each refusal is answered with its status (400, 426, 403),
+ * logged and counted. The connection caps are net.c's, at accept. The files under --web-root are served by an lws mount
  * (net.c). */
 #ifndef TW_HTTP_H
 #define TW_HTTP_H
@@ -16,6 +18,7 @@ typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
     size_t len;
     int api_join;  /* POST /api/join waiting for its request body */
+    lws_usec_t body_deadline_us; /* ... which must have arrived by then (lws_now_usecs) */
 } http_session;
 
 /* The callback of protocol 0 ("http"); the context's user pointer must
@@ -24,5 +27,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 /* The core behind a connection of the server's context (net.c). */
 core *net_core_of(struct lws *wsi);
+/* The server's --http-timeout, in seconds (net.c). */
+int net_http_timeout(struct lws *wsi);
 
 #endif
