@@ -23,6 +23,8 @@ void admission_free(admission *a)
 {
     free(a->ips);
     a->ips = NULL;
+    free(a->tickets);
+    a->tickets = NULL;
 }
 
 static int is_local_host(const char *h, size_t n)
@@ -85,10 +87,13 @@ int admission_count(const admission *a, const char *ip)
     return a->ips[ip_slot(a, ip_key(ip, key))].count;
 }
 
-int admission_check(const admission *a, const char *origin, const char *host, const char *ip)
+int admission_check_origin(const admission *a, const char *origin, const char *host)
 {
-    if (origin[0] && !origin_allowed(a, origin, host))
-        return REF_ORIGIN;
+    return origin[0] && !origin_allowed(a, origin, host) ? REF_ORIGIN : ADMIT_OK;
+}
+
+int admission_check_caps(const admission *a, const char *ip)
+{
     if (a->conns >= a->cfg.max_conns)
         return REF_MAX_CONNS;
     if (admission_count(a, ip) >= a->cfg.max_conns_per_ip)
@@ -139,4 +144,75 @@ void admission_remove(admission *a, const char *ip)
             i = j;
         }
     }
+}
+
+/* ---- tickets ------------------------------------------------------------------
+ * handle = gen << TICKET_INDEX_BITS | (index + 1); the pool never holds more
+ * than max_conns tickets (<= 1000000 < 2^20), so the index always fits. */
+#define TICKET_INDEX_BITS 20
+#define TICKET_INDEX_MASK ((1u << TICKET_INDEX_BITS) - 1)
+
+/* A free slot's index, growing the pool (doubling, up to the cap) when
+ * none is free. UINT32_MAX when out of memory or at the cap. */
+static uint32_t ticket_slot(admission *a)
+{
+    if (a->ticket_free) {
+        uint32_t i = a->ticket_free - 1;
+        a->ticket_free = a->tickets[i].next_free;
+        return i;
+    }
+    uint32_t max = (uint32_t)a->cfg.max_conns < TICKET_INDEX_MASK ? (uint32_t)a->cfg.max_conns : TICKET_INDEX_MASK;
+    if (a->ntickets >= max)
+        return UINT32_MAX;
+    if (a->ntickets == a->ticket_cap) {
+        uint32_t cap = a->ticket_cap ? 2 * a->ticket_cap : 64;
+        if (cap > max)
+            cap = max;
+        admission_ticket *t = realloc(a->tickets, cap * sizeof *t);
+        if (!t)
+            return UINT32_MAX;
+        a->tickets = t;
+        a->ticket_cap = cap;
+    }
+    a->tickets[a->ntickets] = (admission_ticket){.gen = 1};
+    return a->ntickets++;
+}
+
+uint32_t admission_accept(admission *a, const char *ip, int *reason)
+{
+    ip = ip ? ip : "";
+    int r = admission_check_caps(a, ip);
+    uint32_t i = r == ADMIT_OK ? ticket_slot(a) : UINT32_MAX;
+    if (r == ADMIT_OK && i == UINT32_MAX)
+        r = REF_MAX_CONNS;
+    if (r == ADMIT_OK && admission_add(a, ip) < 0) {
+        a->tickets[i].next_free = a->ticket_free;
+        a->ticket_free = i + 1;
+        r = REF_MAX_CONNS;
+    }
+    if (r != ADMIT_OK) {
+        *reason = r;
+        return 0;
+    }
+    admission_ticket *t = &a->tickets[i];
+    ip_key(ip, t->ip);
+    t->used = 1;
+    *reason = ADMIT_OK;
+    return t->gen << TICKET_INDEX_BITS | (i + 1);
+}
+
+int admission_release(admission *a, uint32_t ticket)
+{
+    uint32_t i = (ticket & TICKET_INDEX_MASK);
+    if (i == 0 || i > a->ntickets)
+        return 0;
+    admission_ticket *t = &a->tickets[i - 1];
+    if (!t->used || t->gen != ticket >> TICKET_INDEX_BITS)
+        return 0;
+    admission_remove(a, t->ip);
+    t->used = 0;
+    t->gen = (t->gen + 1) & ((1u << (32 - TICKET_INDEX_BITS)) - 1);
+    t->next_free = a->ticket_free;
+    a->ticket_free = i;
+    return 1;
 }

@@ -39,10 +39,14 @@ void cli_usage(FILE *out, const char *prog)
             "  --tls-key FILE       PEM private key, unencrypted, one block\n"
             "  --allow-origin URL   browser origin allowed to open the game socket, repeatable;\n"
             "                       the page's own origin and localhost are always allowed\n"
-            "  --max-conns N        game connections in all (default 4096)\n"
-            "  --max-conns-per-ip N game connections from one address (default 1200: room for\n"
-            "                       a 1000-bot load test from one machine; lower it in production)\n"
-            "  --idle-timeout S     close a connection silent this long, 1..3600 (default 10)\n"
+            "  --max-conns N        open TCP connections in all: game, page, /metrics, pending;\n"
+            "                       past it a new one is closed at accept (default 4096)\n"
+            "  --max-conns-per-ip N the same, from one address (default 1200: room for a\n"
+            "                       1000-bot load test from one machine; lower it in production)\n"
+            "  --idle-timeout S     close a game connection silent this long, 1..3600 (default 10)\n"
+            "  --http-timeout S     close a connection that has not sent a whole request header\n"
+            "                       S s after accept, or an HTTP keep-alive connection idle S s\n"
+            "                       between requests, 1..300 (default 5)\n"
             "  --token-secret-file F  secret shared with your backend; joins then need a token\n"
             "                       it signed (see mint-token). Without it: demo mode, the\n"
             "                       server hands out guest tokens at POST /api/join\n"
@@ -77,6 +81,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->max_conns = 4096;
     cfg->max_conns_per_ip = 1200;
     cfg->idle_timeout = 10;
+    cfg->http_timeout = 5;
     cfg->resume_grace = 10;
     cfg->max_unlag_ms = 250;
     cfg->min_players = 2;
@@ -107,7 +112,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--match-size", "--npcs", "--log-level", "--log-format", "--web-root",
                                             "--map", "--seed", "--tls-cert", "--tls-key",
                                             "--allow-origin", "--max-conns", "--max-conns-per-ip",
-                                            "--idle-timeout", "--token-secret-file", "--resume-grace",
+                                            "--idle-timeout", "--http-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db"};
         int is_known = 0;
@@ -170,6 +175,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
         }
         else if (strcmp(flag, "--idle-timeout") == 0)
             rc = parse_int(flag, val, 1, 3600, &cfg->idle_timeout, err, errlen);
+        else if (strcmp(flag, "--http-timeout") == 0)
+            rc = parse_int(flag, val, 1, 300, &cfg->http_timeout, err, errlen);
         else if (strcmp(flag, "--allow-origin") == 0) {
             if (cfg->n_origins == CLI_MAX_ORIGINS) {
                 snprintf(err, errlen, "--allow-origin: at most %d", CLI_MAX_ORIGINS);

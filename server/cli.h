@@ -23,9 +23,10 @@ typedef struct tw_config {
     const char *tls_cert;  /* both set: https and wss on the same port */
     const char *tls_key;
     uint64_t seed;
-    int max_conns;          /* game connections in all */
-    int max_conns_per_ip;   /* game connections from one address */
+    int max_conns;          /* TCP connections in all, game ones included */
+    int max_conns_per_ip;   /* TCP connections from one address */
     int idle_timeout;       /* seconds without a message before a close */
+    int http_timeout;       /* seconds for a request header, or idle between keep-alive requests */
     int resume_grace;       /* seconds a dropped player's slot is held */
     const char *token_secret_file; /* NULL: demo mode, the server mints guest tokens */
     int max_unlag_ms;       /* 0: no lag compensation */

@@ -23,7 +23,8 @@
 #define CORE_HANDLE_INDEX_BITS 20
 #define CORE_HANDLE_INDEX_MASK ((1u << CORE_HANDLE_INDEX_BITS) - 1)
 #define CORE_MAX_SESSIONS (CORE_HANDLE_INDEX_MASK - 1)
-#define CORE_SESSION_SLACK 64 /* upgrades admitted together may pass the cap briefly */
+#define CORE_SESSION_SLACK 64 /* room for a transport that does not count at accept (tests, fuzzers) */
+#define CORE_REFUSE_LOG_US 1000000 /* refusals at accept: at most one log line a second */
 
 typedef struct core_slot {
     session *ss;           /* NULL: free */
@@ -46,6 +47,10 @@ struct core {
     size_t secret_len;
     int demo;
     uint64_t next_guest_id;
+    /* refusals at accept come by the thousand in a flood: one line a second per reason */
+    int64_t refuse_log_us[REF_N];
+    uint32_t refuse_unlogged[REF_N];
+    uint8_t refuse_logged[REF_N];
     /* sessions: a table of slots addressed by handle = gen << 20 | index + 1 */
     core_slot *slots;
     uint32_t nslots, slot_cap, max_slots, free_head, nsessions;
@@ -378,8 +383,7 @@ uint32_t core_conn_open(core *c, int64_t now_us, void *transport, const char *pe
         c->slots[idx] = (core_slot){NULL, 1, 0};
     }
     session *ss = malloc(sizeof *ss);
-    if (!ss || admission_add(&c->adm, ip ? ip : "") < 0) {
-        free(ss);
+    if (!ss) {
         c->slots[idx].next_free = c->free_head;
         c->free_head = idx + 1;
         return 0;
@@ -496,7 +500,6 @@ void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
         c->stats.leaves++;
         close_if_empty(c, m);
     }
-    admission_remove(&c->adm, ss->ip);
     c->nsessions--;
     log_event(LOG_INFO, "disconnect", "peer=%s connections=%u", ss->peer, c->nsessions);
     uint32_t idx = (conn & CORE_HANDLE_INDEX_MASK) - 1;
@@ -616,9 +619,47 @@ void core_shutdown(core *c)
 
 /* ---- HTTP side doors ------------------------------------------------------------------- */
 
+/* Per reason: one line for the first refusal, then at most one a second,
+ * with the count of those not logged since the previous line. */
+static void log_accept_refusal(core *c, int64_t now_us, const char *ip, int r)
+{
+    if (c->refuse_logged[r] && now_us - c->refuse_log_us[r] < CORE_REFUSE_LOG_US) {
+        c->refuse_unlogged[r]++;
+        return;
+    }
+    log_event(LOG_WARN, "refuse", "ip=%s status=%d reason=%s at=accept connections=%d unlogged=%u", ip,
+              admission_status(r), metrics_refused_label((metrics_refused)r), c->adm.conns, c->refuse_unlogged[r]);
+    c->refuse_logged[r] = 1;
+    c->refuse_log_us[r] = now_us;
+    c->refuse_unlogged[r] = 0;
+}
+
+uint32_t core_accept(core *c, int64_t now_us, const char *ip)
+{
+    int r;
+    uint32_t t = admission_accept(&c->adm, ip ? ip : "", &r);
+    if (t) {
+        c->stats.accepted++;
+        return t;
+    }
+    c->stats.refused[r]++;
+    log_accept_refusal(c, now_us, ip ? ip : "", r);
+    return 0;
+}
+
+void core_accept_closed(core *c, uint32_t accepted)
+{
+    admission_release(&c->adm, accepted);
+}
+
+int core_accepted(const core *c)
+{
+    return c->adm.conns;
+}
+
 int core_admit(core *c, const char *origin, const char *host, const char *ip)
 {
-    int r = admission_check(&c->adm, origin, host, ip);
+    int r = admission_check_origin(&c->adm, origin, host);
     if (r == ADMIT_OK)
         return 0;
     int status = admission_status(r);
@@ -705,6 +746,7 @@ size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf,
 {
     metrics_gauges g = {
         .connections = (int)c->nsessions,
+        .tcp_connections = c->adm.conns,
         .matches = c->lobby.nmatches,
         .tick_rate = c->cfg.tick_rate,
         .snapshot_rate = c->cfg.snapshot_rate,

@@ -51,7 +51,7 @@ typedef struct core_config {
     uint64_t seed;
     int idle_timeout;       /* seconds; 0: 10 */
     int resume_grace;       /* seconds a dropped player is held; 0: none */
-    admission_config admission; /* zero caps: 4096 and 1200 */
+    admission_config admission; /* zero caps: 4096 and 1200 connections (core_accept) */
     int replay_slots;       /* token nonces remembered (a full table refuses joins); 0: 65536 */
     int max_unlag_ms;       /* lag compensation bound; 0: 250; -1: none (judge at the present) */
     int min_players;        /* a round starts with this many; 0: 2 */
@@ -95,15 +95,34 @@ size_t core_live_json(const core *c, char *buf, size_t cap);
 /* The same, to the millisecond (round start and end times). */
 void core_set_unix_ms(core *c, int64_t unix_ms);
 
+/* ---- accepted connections ------------------------------------------------------ */
+/* A TCP connection from ip was accepted, before a byte of it is read. Every
+ * connection counts against the caps (admission.max_conns, .max_conns_per_ip)
+ * from here to core_accept_closed, whatever it turns out to be: a page or
+ * /metrics request, an idle keep-alive, a pending or refused upgrade, or a
+ * game connection (core_conn_open does not count it again). Returns its
+ * handle (never 0); or 0 when a cap is reached: counted
+ * (refused[REF_MAX_CONNS / REF_MAX_PER_IP]), logged (one line a second at
+ * most, with the number left unlogged), and the adapter closes it. O(1). */
+uint32_t core_accept(core *c, int64_t now_us, const char *ip);
+/* The accepted connection is gone: its count is given back. A handle
+ * already closed, or 0, is ignored (exactly once, whatever the transport
+ * reports). */
+void core_accept_closed(core *c, uint32_t accepted);
+/* Accepted connections open now (the tickwire_tcp_connections gauge). */
+int core_accepted(const core *c);
+
 /* ---- before the upgrade ----------------------------------------------------- */
 /* 0 when the upgrade may go ahead, else the HTTP status to refuse it with
- * (403 origin, 503 connection caps); counted and logged. */
+ * (403: a foreign origin); counted and logged. The connection caps are not
+ * judged here: the connection already holds its place (core_accept). */
 int core_admit(core *c, const char *origin, const char *host, const char *ip);
 
 /* ---- one connection ----------------------------------------------------------- */
 /* A game connection from ip (peer: "address:port" for logs) was upgraded.
  * Returns its handle (never 0), or 0 when no session can be had (the
- * adapter hangs up). While shutting down the session is closed at once. */
+ * adapter hangs up). While shutting down the session is closed at once.
+ * Not counted against the caps here: the connection was at core_accept. */
 uint32_t core_conn_open(core *c, int64_t now_us, void *transport, const char *peer, const char *ip);
 /* Part of a message arrived (see session_receive for pending/last). */
 void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, size_t len, size_t pending, int last,

@@ -18,6 +18,7 @@
 #define MATCHES_DEFAULT_LIMIT 20
 #define MATCHES_FIRST_CAP 65536          /* typical answers fit; doubled as needed */
 #define MATCHES_MAX_CAP (8 * 1024 * 1024) /* > RESULTS_RECENT_MAX * RESULTS_ROUND_JSON_MAX */
+#define API_JOIN_BODY_MAX 1024 /* POST /api/join ignores its body; a bigger one is refused */
 
 static double process_cpu_seconds(void)
 {
@@ -47,8 +48,8 @@ static long process_rss_bytes(void)
  * subprotocol at all (bound to the "http" protocol); without an Upgrade
  * header it serves the page. So every rule is checked here first
  * (handshake.h), and every refusal is answered, logged and counted here.
- * The one answer lws gives itself, before any callback: an Upgrade value
- * other than websocket or h2c gets its own 403 (not logged, not counted). */
+ * The one answer lws gives itself, before any callback (an Upgrade value
+ * other than websocket or h2c gets lws's 403), is taken over below. */
 
 /* Copies a request header; too long for buf reads as absent (refused). */
 static const char *header(struct lws *wsi, char *buf, int cap, enum lws_token_indexes t)
@@ -118,6 +119,7 @@ static int send_refusal(struct lws *wsi, int status, const char *body)
     size_t cap = sizeof buf - LWS_PRE;
     const char *phrase = status == 426   ? "Upgrade Required"
                          : status == 403 ? "Forbidden"
+                         : status == 413 ? "Content Too Large"
                          : status == 503 ? "Service Unavailable"
                                          : "Bad Request";
     int n = snprintf(start, cap,
@@ -146,8 +148,9 @@ static int refuse_handshake(core *c, struct lws *wsi, const handshake_request *r
 }
 
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: `upgrade` is the Upgrade header,
- * "websocket" or "h2c" (lws answered anything else). The handshake rules,
- * then the core's admission rules (origin, connection caps). */
+ * "websocket" or "h2c" (anything else was refused before, see
+ * __wrap_lws_return_http_status). The handshake rules, then the core's
+ * origin rule; the connection caps were judged at accept (net.c). */
 static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
 {
     if (strcasecmp(upgrade, "websocket") == 0) {
@@ -162,21 +165,99 @@ static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
     lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
     lws_get_peer_simple(wsi, ip, sizeof ip);
     int status = core_admit(c, origin, host, ip);
-    if (!status)
+    return status ? send_refusal(wsi, status, "origin not allowed\n") : 0;
+}
+
+/* Whether the request asks for an upgrade lws 4.1.6 refuses by itself:
+ * an Upgrade header whose whole value is neither websocket nor h2c (any
+ * case; too long to copy counts as neither). */
+static int upgrade_unknown(struct lws *wsi)
+{
+    char up[64];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0)
         return 0;
-    return send_refusal(wsi, status,
-                        status == 403 ? "origin not allowed\n" : "connection limit reached, try again later\n");
+    header(wsi, up, sizeof up, WSI_TOKEN_UPGRADE);
+    return strcasecmp(up, "websocket") != 0 && strcasecmp(up, "h2c") != 0;
+}
+
+/* lws 4.1.6 answers the first request of a connection with an unknown
+ * Upgrade (upgrade_unknown) with its own 403 and hangs up, before any
+ * callback. The server is linked with -Wl,--wrap=lws_return_http_status
+ * (CMakeLists.txt), so that call comes here first and is answered like
+ * every other handshake refusal: 400 with a body naming the problem,
+ * logged, counted as REF_UPGRADE. Every other status goes on to lws. */
+int __real_lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_body);
+int __wrap_lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_body);
+int __wrap_lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_body)
+{
+    if (code == HTTP_STATUS_FORBIDDEN && upgrade_unknown(wsi)) {
+        hs_request q;
+        hs_request_read(wsi, NULL, &q);
+        refuse_handshake(net_core_of(wsi), wsi, &q.r, REF_UPGRADE);
+        return 1; /* lws hangs up */
+    }
+    return __real_lws_return_http_status(wsi, code, html_body);
+}
+
+/* The request's body length: 0 for none, -1 for one of a length not given
+ * up front (Transfer-Encoding). */
+static long long body_length(struct lws *wsi)
+{
+    char v[32];
+#if defined(LWS_WITH_HTTP_UNCOMMON_HEADERS)
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+        return -1;
+#endif
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return 0;
+    header(wsi, v, sizeof v, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    long long n = atoll(v);
+    return n > 0 ? n : 0;
+}
+
+/* Whether the request is POST /api/join, the one request that may carry a
+ * (small, ignored) body. */
+static int is_api_join(struct lws *wsi)
+{
+    char uri[64] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+        return 0;
+    header(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI);
+    return strcmp(uri, "/api/join") == 0;
+}
+
+/* A request body lws reads (and drops) for as long as it keeps coming, a
+ * byte every --http-timeout seconds being enough: so only POST /api/join
+ * may carry one, up to API_JOIN_BODY_MAX bytes and within --http-timeout
+ * of its header (LWS_CALLBACK_HTTP_BODY). Anything else with a body is
+ * answered 413, logged, counted (REF_BODY) and closed; -1 is a length not
+ * given up front (Transfer-Encoding). */
+static int refuse_body(core *c, struct lws *wsi)
+{
+    long long n = body_length(wsi);
+    if (n == 0 || (n > 0 && n <= API_JOIN_BODY_MAX && is_api_join(wsi)))
+        return 0;
+    char ip[48] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    core_metrics(c)->refused[REF_BODY]++;
+    log_event(LOG_WARN, "refuse", "ip=%s status=413 reason=%s length=%lld", ip, metrics_refused_label(REF_BODY), n);
+    return send_refusal(wsi, 413, "request body not accepted here\n");
 }
 
 /* LWS_CALLBACK_FILTER_HTTP_CONNECTION, for every request lws serves as
  * HTTP: one that carries a WebSocket key or version without asking to
- * upgrade is a failed handshake, not a request for the page. */
+ * upgrade is a failed handshake, not a request for the page; so is one
+ * asking for an upgrade lws would refuse (a later request on a keep-alive
+ * connection, which lws does not check itself). A body goes to
+ * refuse_body. */
 static int filter_http(core *c, struct lws *wsi)
 {
     hs_request q;
     hs_request_read(wsi, NULL, &q);
+    if (upgrade_unknown(wsi))
+        return refuse_handshake(c, wsi, &q.r, REF_UPGRADE);
     if (!handshake_attempted(&q.r))
-        return 0;
+        return refuse_body(c, wsi);
     int reason = handshake_check(&q.r, &(handshake_config){PROTO_SUBPROTOCOL, vhost_knows, lws_get_vhost(wsi)});
     return refuse_handshake(c, wsi, &q.r, reason == HANDSHAKE_OK ? REF_UPGRADE : reason);
 }
@@ -305,9 +386,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         if (!post && strcmp(uri, "/api/matches/live") == 0)
             return api_live(c, wsi, hs);
         if (post && strcmp(uri, "/api/join") == 0 && core_demo_mode(c)) {
-            /* Answer once the (ignored) request body has been read. */
+            /* Answer once the (ignored) request body has been read (with
+             * a Content-Length header, even "0", lws reports its end). */
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
                 hs->api_join = 1;
+                hs->body_deadline_us = lws_now_usecs() + (lws_usec_t)net_http_timeout(wsi) * LWS_US_PER_SEC;
                 return 0;
             }
             return api_join(c, wsi, hs);
@@ -317,7 +400,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
-        return 0; /* /api/join takes no body: read and drop */
+        /* /api/join takes no body: read and drop, within the deadline. */
+        if (hs && hs->api_join && lws_now_usecs() > hs->body_deadline_us) {
+            log_event(LOG_DEBUG, "body_timeout", "path=/api/join");
+            return -1;
+        }
+        return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (hs && hs->api_join) {
             hs->api_join = 0;

@@ -1,10 +1,13 @@
 /* http: the plain-HTTP side of the one port, for libwebsockets. Serves
- * exactly GET /metrics and (demo mode) POST /api/join from the core, and
- * GET /api/matches?limit=N (the newest ended rounds, results.h).
+ * exactly GET /metrics and (demo mode) POST /api/join from the core,
+ * GET /api/matches?limit=N (the newest ended rounds, results.h) and
+ * GET /api/matches/live; a request body is accepted only at
+ * /api/join (small, within --http-timeout), anywhere else it is
+ * refused with 413.
  * Before every WebSocket upgrade it checks the opening handshake
- * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules;
- * each refusal is answered with its status (400, 426, 403, 503), logged
- * and counted. The files under --web-root are served by an lws mount
+ * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules
+ * (the origin); each refusal is answered with its status (400, 426, 403),
+ * logged and counted. The connection caps are net.c's, at accept. The files under --web-root are served by an lws mount
  * (net.c). */
 #ifndef TW_HTTP_H
 #define TW_HTTP_H
@@ -18,6 +21,7 @@ typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
     size_t len;
     int api_join;  /* POST /api/join waiting for its request body */
+    lws_usec_t body_deadline_us; /* ... which must have arrived by then (lws_now_usecs) */
 } http_session;
 
 /* The callback of protocol 0 ("http"); the context's user pointer must
@@ -28,5 +32,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 core *net_core_of(struct lws *wsi);
 /* The round storage of the server's context (net.c); NULL: none. */
 results *net_results_of(struct lws *wsi);
+/* The server's --http-timeout, in seconds (net.c). */
+int net_http_timeout(struct lws *wsi);
 
 #endif

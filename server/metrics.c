@@ -8,7 +8,7 @@ static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malfor
                                               "sequence", "rate_limit", "auth", "resume_expired"};
 static const char *const REF_LABELS[REF_N] = {"origin", "max_conns", "max_conns_per_ip", "method",
                                               "http_version", "host", "upgrade", "connection", "key",
-                                              "ws_version", "subprotocol"};
+                                              "ws_version", "subprotocol", "body"};
 static const double TICK_LE[METRICS_TICK_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
                                                      0.004,   0.008,  0.016,   0.033,  0.1};
 
@@ -93,6 +93,10 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     if (cap)
         buf[0] = '\0';
     tb_metric(&t, "tickwire_connections", "gauge", "Open game WebSocket connections.", g->connections);
+    tb_metric(&t, "tickwire_tcp_connections", "gauge",
+              "Open TCP connections of any kind, game ones included: what --max-conns caps.", g->tcp_connections);
+    tb_metric(&t, "tickwire_tcp_accepted_total", "counter", "TCP connections accepted within the caps.",
+              (double)m->accepted);
     tb_metric(&t, "tickwire_matches", "gauge", "Running matches.", g->matches);
     tb_metric(&t, "tickwire_players", "gauge", "Players (people) in matches.", g->players);
     tb_metric(&t, "tickwire_npcs", "gauge", "Computer players in matches.", g->npcs);
@@ -151,7 +155,8 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_metric(&t, "tickwire_chat_messages_total", "counter", "Chat lines delivered to matches.", (double)m->chat_in);
     tb_metric(&t, "tickwire_chat_dropped_total", "counter", "Chat lines dropped over the per-player rate.",
               (double)m->chat_dropped);
-    tb_printf(&t, "# HELP tickwire_connections_refused_total Upgrades refused before the handshake, by reason.\n"
+    tb_printf(&t, "# HELP tickwire_connections_refused_total Connections refused, by reason: at accept (caps), "
+                  "before the upgrade (origin) or at the handshake.\n"
                   "# TYPE tickwire_connections_refused_total counter\n");
     for (int r = 0; r < REF_N; r++)
         tb_printf(&t, "tickwire_connections_refused_total{reason=\"%s\"} %llu\n", REF_LABELS[r],

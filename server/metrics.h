@@ -17,11 +17,14 @@ typedef enum metrics_bad {
     BAD_N
 } metrics_bad;
 
-/* Why an upgrade was refused before the handshake: admission (origin,
- * caps), then the opening handshake itself (handshake.h, RFC 6455 4.2.1). */
+/* Why a connection was refused: at accept (the connection caps), before
+ * the upgrade (origin), the opening handshake itself (handshake.h,
+ * RFC 6455 4.2.1), or an HTTP request carrying a body the server does not
+ * take (413). */
 typedef enum metrics_refused {
     REF_ORIGIN, REF_MAX_CONNS, REF_MAX_PER_IP,
     REF_METHOD, REF_HTTP_VERSION, REF_HOST, REF_UPGRADE, REF_CONNECTION, REF_KEY, REF_WS_VERSION, REF_SUBPROTOCOL,
+    REF_BODY,
     REF_N
 } metrics_refused;
 
@@ -40,6 +43,7 @@ typedef struct metrics {
     tick_stats tick;
     uint64_t snapshots_out, snapshot_bytes_out, full_out, welcome_out;
     uint64_t inputs_in, snapshots_skipped, dropped_slow, dropped_idle, joins, leaves;
+    uint64_t accepted;      /* TCP connections accepted (within the caps) */
     uint64_t bad[BAD_N];
     uint64_t refused[REF_N];
     uint64_t holds, resumes, holds_expired, tokens_minted;
@@ -57,7 +61,9 @@ typedef struct metrics {
 
 /* Gauges read at render time. */
 typedef struct metrics_gauges {
-    int connections, matches, players, npcs;
+    int connections;        /* game connections (sessions) */
+    int tcp_connections;    /* accepted connections of any kind, game ones included */
+    int matches, players, npcs;
     int tick_rate, snapshot_rate;
     long rss_bytes;     /* from the process, sampled by the adapter */
     double cpu_seconds;

@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +28,6 @@
 #include "secret.h"
 #include "tick_clock.h"
 
-#define HTTP_TIMEOUT_SECONDS 5    /* e.g. headers trickled byte by byte */
 #define CLOSE_GRACE_SECONDS 2     /* to get a close frame out before cutting off */
 #define SHUTDOWN_GRACE_US (1500 * 1000)
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
@@ -47,6 +48,9 @@ struct net_server {
     tick_clock *clock;
     volatile sig_atomic_t stop;
     int port;
+    int tls;
+    int http_timeout;
+    uint32_t accepted;      /* the connection being accepted: its core handle, until lws instantiates it */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
     struct lws_http_mount mount, metrics_mount, api_mount;
@@ -65,6 +69,12 @@ results *net_results_of(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->results;
+}
+
+int net_http_timeout(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->http_timeout;
 }
 
 static void random_bytes(void *user, void *buf, size_t len)
@@ -201,6 +211,92 @@ static int64_t unix_ms_now(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- every accepted connection -------------------------------------------------
+ * Each TCP connection counts against the caps from accept to close
+ * (core_accept). lws 4.1.6 shows protocol 0 a new connection twice before
+ * reading from it: FILTER_NETWORK_CONNECTION, on the listening wsi with the
+ * fd and the peer's address (returning nonzero there closes the fd at once,
+ * before any wsi exists), then, in the same call, SERVER_NEW_CLIENT_
+ * INSTANTIATED on the new wsi. The handle taken at the first is moved into
+ * the wsi's opaque user data at the second; it stays there through the
+ * upgrade to the game protocol (per-session data does not: lws reallocates
+ * it) and is given back at WSI_DESTROY, which lws sends for every wsi it
+ * frees, after closing the fd. Cleared when given back, so once only. */
+
+/* Over a cap, on plain HTTP: a best-effort 503, so a person with curl or a
+ * bot reads why. What the client already sent is read first: closing on
+ * unread bytes sends a reset, which can destroy the answer in flight. Never
+ * blocks; lws closes the fd right after. */
+static void refuse_plain(int fd)
+{
+#define REFUSE_BODY "connection limit reached, try again later\n"
+    char answer[256], sink[2048];
+    int n = snprintf(answer, sizeof answer,
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n%s",
+                     sizeof REFUSE_BODY - 1, REFUSE_BODY);
+#undef REFUSE_BODY
+    for (int i = 0; i < 8 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
+    }
+    if (send(fd, answer, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < n)
+        log_event(LOG_DEBUG, "refuse_answer", "reason=\"503 not sent whole: %s\"", strerror(errno));
+}
+
+static int on_filter_network(net_server *s, int fd)
+{
+    if (s->accepted) {
+        /* The previous accept never reached a wsi (lws failed to adopt it
+         * and closed the fd): give its count back. */
+        core_accept_closed(s->core, s->accepted);
+        s->accepted = 0;
+    }
+    char ip[ADMISSION_IP_LEN] = "";
+    lws_get_peer_simple_fd(fd, ip, sizeof ip);
+    s->accepted = core_accept(s->core, tick_clock_now(), ip);
+    if (s->accepted)
+        return 0;
+    if (!s->tls)
+        refuse_plain(fd);
+    return 1;
+}
+
+static void on_instantiated(net_server *s, struct lws *wsi)
+{
+    if (s->accepted && !lws_get_opaque_user_data(wsi)) {
+        lws_set_opaque_user_data(wsi, (void *)(uintptr_t)s->accepted);
+        s->accepted = 0;
+    }
+}
+
+static void on_wsi_destroy(net_server *s, struct lws *wsi)
+{
+    uintptr_t h = (uintptr_t)lws_get_opaque_user_data(wsi);
+    if (h) {
+        lws_set_opaque_user_data(wsi, NULL);
+        core_accept_closed(s->core, (uint32_t)h);
+    }
+}
+
+/* Protocol 0: the connection's count, then HTTP (http.c). */
+static int http_protocol_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                                  size_t len)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return on_filter_network(s, (int)(intptr_t)in);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        on_instantiated(s, wsi);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        on_wsi_destroy(s, wsi);
+        break;
+    default:
+        break;
+    }
+    return http_callback(wsi, reason, user, in, len);
+}
+
 static void on_tick(void *user, int64_t now_us, uint32_t missed)
 {
     net_server *s = user;
@@ -276,7 +372,7 @@ static void check_web_root(const char *root)
 
 static void init_protocols(net_server *s, const tw_config *cfg)
 {
-    s->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(http_session), 0, 0, NULL, 0};
+    s->protocols[0] = (struct lws_protocols){"http", http_protocol_callback, sizeof(http_session), 0, 0, NULL, 0};
     s->protocols[1] = (struct lws_protocols){
         .name = PROTO_SUBPROTOCOL,
         .callback = game_callback,
@@ -383,13 +479,20 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
     info.alpn = "http/1.1";
-    info.timeout_secs = HTTP_TIMEOUT_SECONDS;
-    info.timeout_secs_ah_idle = HTTP_TIMEOUT_SECONDS;
+    /* --http-timeout S: from accept, S to send a whole request header (and
+     * to finish a TLS handshake); between requests on a keep-alive
+     * connection, S idle; inside a request body, S between two reads. Past
+     * it lws closes the connection. */
+    s->http_timeout = cfg->http_timeout > 0 ? cfg->http_timeout : 5;
+    info.timeout_secs = (unsigned int)s->http_timeout;
+    info.timeout_secs_ah_idle = (unsigned int)s->http_timeout;
+    info.keepalive_timeout = s->http_timeout;
     info.retry_and_idle_policy = &s->keepalive;
     /* With IPv6 on, lws 4.1.6 binds an IPv4 literal as [::] (every
      * address): keep IPv4 hosts on an IPv4 socket. */
     if (!strchr(cfg->host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    s->tls = cfg->tls_cert != NULL;
     if (cfg->tls_cert) {
         /* mbedTLS backend: TLS 1.2, one PEM block per file (see tls.h). */
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -54,7 +54,7 @@ typedef struct session {
     uint32_t claim_slack;      /* seqs it may claim beyond elapsed ticks */
     struct session *next_waiting, *prev_waiting; /* AWAIT_JOIN list, for the join timeout */
     char peer[SESSION_PEER_LEN]; /* address:port, for logs */
-    char ip[SESSION_IP_LEN];     /* address, for the per-address cap */
+    char ip[SESSION_IP_LEN];     /* address (the caps count the connection at accept) */
     size_t rx_len;
     uint8_t rx[PROTO_MAX_JOIN_MSG > PROTO_MAX_CLIENT_MSG ? PROTO_MAX_JOIN_MSG : PROTO_MAX_CLIENT_MSG];
 } session;

@@ -1,12 +1,15 @@
-/* Unit tests for server/admission.c: who may open a game connection.
+/* Unit tests for server/admission.c: who may hold a connection, and who
+ * may upgrade one to the game.
  *
  * Origins: none (not a page), the page's own host, localhost / 127.0.0.1 /
  * [::1] on any port and the configured origins (case-insensitive) pass; any
  * other is refused with 403. Caps: past the server's or one address's
- * connection count, 503. The per-address counts live in an open-addressing
- * table with backward-shift deletion: addresses that share a home slot stay
- * findable whichever of them leaves, and a table holding as many addresses
- * as it was sized for refuses the next one. */
+ * connection count, 503. Tickets: one per accepted connection, given back
+ * exactly once (a second release, or a stale handle, changes nothing). The
+ * per-address counts live in an open-addressing table with backward-shift
+ * deletion: addresses that share a home slot stay findable whichever of
+ * them leaves, and a table holding as many addresses as it was sized for
+ * refuses the next one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,7 +53,7 @@ static void test_origin_rules(void **state)
         "http://lan-party:9000",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        int r = admission_check(&a, ok[i], host, "198.51.100.7");
+        int r = admission_check_origin(&a, ok[i], host);
         if (r != ADMIT_OK)
             fail_msg("origin \"%s\" refused (%d)", ok[i], r);
     }
@@ -70,13 +73,13 @@ static void test_origin_rules(void **state)
         "game.example.com:8080",            /* no scheme */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int r = admission_check(&a, bad[i], host, "198.51.100.7");
+        int r = admission_check_origin(&a, bad[i], host);
         if (r != REF_ORIGIN)
             fail_msg("origin \"%s\" not refused (%d)", bad[i], r);
     }
     /* No Host header: only localhost and the configured origins remain. */
-    assert_int_equal(admission_check(&a, "http://game.example.com:8080", "", "1.2.3.4"), REF_ORIGIN);
-    assert_int_equal(admission_check(&a, "http://localhost:1", "", "1.2.3.4"), ADMIT_OK);
+    assert_int_equal(admission_check_origin(&a, "http://game.example.com:8080", ""), REF_ORIGIN);
+    assert_int_equal(admission_check_origin(&a, "http://localhost:1", ""), ADMIT_OK);
     assert_int_equal(admission_status(REF_ORIGIN), 403);
     admission_free(&a);
 }
@@ -86,27 +89,29 @@ static void test_caps(void **state)
     (void)state;
     admission a;
     init(&a, 3, 2);
-    assert_int_equal(admission_check(&a, "", "", "10.0.0.1"), ADMIT_OK);
+    assert_int_equal(admission_check_caps(&a, "10.0.0.1"), ADMIT_OK);
     assert_int_equal(admission_add(&a, "10.0.0.1"), 0);
     assert_int_equal(admission_add(&a, "10.0.0.1"), 0);
     assert_int_equal(a.conns, 2);
     assert_int_equal(admission_count(&a, "10.0.0.1"), 2);
     /* Per address: the third from 10.0.0.1 is refused, another address is not. */
-    assert_int_equal(admission_check(&a, "", "", "10.0.0.1"), REF_MAX_PER_IP);
+    assert_int_equal(admission_check_caps(&a, "10.0.0.1"), REF_MAX_PER_IP);
     assert_int_equal(admission_status(REF_MAX_PER_IP), 503);
-    assert_int_equal(admission_check(&a, "", "", "10.0.0.2"), ADMIT_OK);
+    assert_int_equal(admission_check_caps(&a, "10.0.0.2"), ADMIT_OK);
     assert_int_equal(admission_add(&a, "10.0.0.2"), 0);
     /* In all: three open, everyone is refused. */
-    assert_int_equal(admission_check(&a, "", "", "10.0.0.3"), REF_MAX_CONNS);
+    assert_int_equal(admission_check_caps(&a, "10.0.0.3"), REF_MAX_CONNS);
     assert_int_equal(admission_status(REF_MAX_CONNS), 503);
-    /* The origin is judged first: a foreign page hears 403, not 503. */
-    assert_int_equal(admission_check(&a, "http://evil.example", "", "10.0.0.3"), REF_ORIGIN);
+    /* The origin is another question: a local page may upgrade a connection
+     * it already holds, a foreign one hears 403. */
+    assert_int_equal(admission_check_origin(&a, "http://localhost:3000", ""), ADMIT_OK);
+    assert_int_equal(admission_check_origin(&a, "http://evil.example", ""), REF_ORIGIN);
     /* One closes: room again. */
     admission_remove(&a, "10.0.0.1");
     assert_int_equal(a.conns, 2);
     assert_int_equal(admission_count(&a, "10.0.0.1"), 1);
-    assert_int_equal(admission_check(&a, "", "", "10.0.0.3"), ADMIT_OK);
-    assert_int_equal(admission_check(&a, "", "", "10.0.0.1"), ADMIT_OK);
+    assert_int_equal(admission_check_caps(&a, "10.0.0.3"), ADMIT_OK);
+    assert_int_equal(admission_check_caps(&a, "10.0.0.1"), ADMIT_OK);
     admission_remove(&a, "10.0.0.1");
     admission_remove(&a, "10.0.0.2");
     assert_int_equal(a.conns, 0);
@@ -115,6 +120,80 @@ static void test_caps(void **state)
     /* Removing an address that is not there changes nothing. */
     admission_remove(&a, "10.9.9.9");
     assert_int_equal(a.conns, 0);
+    admission_free(&a);
+}
+
+/* Tickets: each accept within the caps counts one connection under its
+ * address until released; past a cap there is none and nothing is counted;
+ * a release counts once, whatever handle comes back again. */
+static void test_tickets(void **state)
+{
+    (void)state;
+    admission a;
+    init(&a, 3, 2);
+    int r = 0;
+    uint32_t t1 = admission_accept(&a, "10.0.0.1", &r);
+    assert_int_not_equal(t1, 0);
+    assert_int_equal(r, ADMIT_OK);
+    uint32_t t2 = admission_accept(&a, "10.0.0.1", &r);
+    assert_int_not_equal(t2, 0);
+    assert_int_not_equal(t2, t1);
+    assert_int_equal(admission_accept(&a, "10.0.0.1", &r), 0);
+    assert_int_equal(r, REF_MAX_PER_IP);
+    uint32_t t3 = admission_accept(&a, "10.0.0.2", &r);
+    assert_int_not_equal(t3, 0);
+    assert_int_equal(admission_accept(&a, "10.0.0.3", &r), 0);
+    assert_int_equal(r, REF_MAX_CONNS);
+    assert_int_equal(a.conns, 3);
+    assert_int_equal(admission_count(&a, "10.0.0.1"), 2);
+    /* Released once: its count comes back; again, or 0, or a handle never
+     * issued: nothing. */
+    assert_int_equal(admission_release(&a, t1), 1);
+    assert_int_equal(a.conns, 2);
+    assert_int_equal(admission_count(&a, "10.0.0.1"), 1);
+    assert_int_equal(admission_release(&a, t1), 0);
+    assert_int_equal(admission_release(&a, 0), 0);
+    assert_int_equal(admission_release(&a, 0xfffffu), 0);
+    assert_int_equal(a.conns, 2);
+    /* The slot is reused under a new handle: the old one stays dead. */
+    uint32_t t4 = admission_accept(&a, "10.0.0.3", &r);
+    assert_int_not_equal(t4, 0);
+    assert_int_not_equal(t4, t1);
+    assert_int_equal(admission_release(&a, t1), 0);
+    assert_int_equal(admission_count(&a, "10.0.0.3"), 1);
+    assert_int_equal(admission_release(&a, t2), 1);
+    assert_int_equal(admission_release(&a, t3), 1);
+    assert_int_equal(admission_release(&a, t4), 1);
+    assert_int_equal(a.conns, 0);
+    assert_int_equal(a.nips, 0);
+    admission_free(&a);
+}
+
+/* The pool grows to the cap and no further; cycling through it many times
+ * (handles' generations wrap) keeps the counts exact. */
+static void test_ticket_pool(void **state)
+{
+    (void)state;
+    admission a;
+    init(&a, 300, 300);
+    static uint32_t t[300];
+    int r;
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 300; i++) {
+            t[i] = admission_accept(&a, i % 2 ? "10.0.0.1" : "", &r);
+            assert_int_not_equal(t[i], 0);
+        }
+        assert_int_equal(admission_accept(&a, "10.0.0.2", &r), 0);
+        assert_int_equal(r, REF_MAX_CONNS);
+        assert_true(a.ticket_cap <= 300);
+        for (int i = 0; i < 300; i += 2)
+            assert_int_equal(admission_release(&a, t[i]), 1);
+        assert_int_equal(admission_count(&a, ""), 0);
+        assert_int_equal(admission_count(&a, "10.0.0.1"), 150);
+        for (int i = 1; i < 300; i += 2)
+            assert_int_equal(admission_release(&a, t[i]), 1);
+        assert_int_equal(a.conns, 0);
+    }
     admission_free(&a);
 }
 
@@ -245,7 +324,7 @@ static void test_unknown_address(void **state)
     assert_int_equal(admission_add(&a, ""), 0);
     assert_int_equal(a.conns, 2);
     assert_int_equal(admission_count(&a, ""), 2);
-    assert_int_equal(admission_check(&a, "", "", ""), REF_MAX_PER_IP);
+    assert_int_equal(admission_check_caps(&a, ""), REF_MAX_PER_IP);
     /* Every other address starts at zero. */
     char ip[32];
     for (int i = 0; i < 300; i++) {
@@ -272,8 +351,8 @@ static void test_long_address(void **state)
     ip[sizeof ip - 1] = '\0';
     assert_int_equal(admission_add(&a, ip), 0);
     assert_int_equal(admission_count(&a, ip), 1);
-    assert_int_equal(admission_check(&a, "", "", ip), REF_MAX_PER_IP);
-    /* The session keeps the address cut to its buffer: the same connection. */
+    assert_int_equal(admission_check_caps(&a, ip), REF_MAX_PER_IP);
+    /* An address cut to the table's buffer: the same connection. */
     char cut[ADMISSION_IP_LEN];
     memcpy(cut, ip, sizeof cut - 1);
     cut[sizeof cut - 1] = '\0';
@@ -282,6 +361,13 @@ static void test_long_address(void **state)
     assert_int_equal(a.conns, 0);
     assert_int_equal(a.nips, 0);
     assert_int_equal(admission_count(&a, ip), 0);
+    /* A ticket keeps the cut address and gives its count back. */
+    int r;
+    uint32_t t = admission_accept(&a, ip, &r);
+    assert_int_not_equal(t, 0);
+    assert_int_equal(admission_count(&a, cut), 1);
+    assert_int_equal(admission_release(&a, t), 1);
+    assert_int_equal(a.nips, 0);
     admission_free(&a);
 }
 
@@ -290,6 +376,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_origin_rules),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_tickets),
+        cmocka_unit_test(test_ticket_pool),
         cmocka_unit_test(test_colliding_addresses),
         cmocka_unit_test(test_many_addresses),
         cmocka_unit_test(test_table_full),

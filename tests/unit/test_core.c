@@ -1065,22 +1065,73 @@ static void test_admit(void **state)
     const char *kv = NULL;
     assert_int_equal(logged("refuse", &kv), 1);
     assert_non_null(strstr(kv, "status=403"));
+    /* The caps are not judged at the upgrade: connections at the cap, each
+     * already counted at accept, upgrade. */
+    uint32_t t[3] = {core_accept(H.c, H.now, "10.0.0.1"), core_accept(H.c, H.now, "10.0.0.1"),
+                     core_accept(H.c, H.now, "10.0.0.2")};
+    assert_true(t[0] && t[1] && t[2]);
+    assert_int_equal(core_admit(H.c, "", "", "10.0.0.1"), 0);
     conn a, b, c;
     open_conn(&a, "10.0.0.1");
     open_conn(&b, "10.0.0.1");
-    assert_int_equal(core_admit(H.c, "", "", "10.0.0.1"), 503);
-    assert_int_equal(stats()->refused[REF_MAX_PER_IP], 1);
-    assert_int_equal(core_admit(H.c, "", "", "10.0.0.2"), 0);
     open_conn(&c, "10.0.0.2");
-    assert_int_equal(core_admit(H.c, "", "", "10.0.0.3"), 503);
-    assert_int_equal(stats()->refused[REF_MAX_CONNS], 1);
-    /* Closing gives the room back. */
-    close_conn(&a, 0);
-    assert_int_equal(core_admit(H.c, "", "", "10.0.0.1"), 0);
-    assert_int_equal(core_admit(H.c, "", "", "10.0.0.3"), 0);
+    assert_int_equal(core_connections(H.c), 3);
+    assert_int_equal(core_accepted(H.c), 3); /* a game connection counts once */
 }
 
-/* Connections whose address is unknown ("") are counted in and out. */
+/* Every accepted connection counts against the caps until it closes,
+ * whatever it is; past a cap it is refused, counted by reason and logged
+ * (a flood: one line a second, with the number not logged). */
+static void test_accept(void **state)
+{
+    (void)state;
+    core_config cfg = base_config();
+    cfg.admission.max_conns = 4;
+    cfg.admission.max_conns_per_ip = 2;
+    start(cfg);
+    uint32_t a1 = core_accept(H.c, H.now, "10.0.0.1"), a2 = core_accept(H.c, H.now, "10.0.0.1");
+    assert_true(a1 && a2);
+    assert_int_equal(core_accept(H.c, H.now, "10.0.0.1"), 0);
+    assert_int_equal(stats()->refused[REF_MAX_PER_IP], 1);
+    const char *kv = NULL;
+    assert_int_equal(logged("refuse", &kv), 1);
+    assert_non_null(strstr(kv, "reason=max_conns_per_ip"));
+    assert_non_null(strstr(kv, "at=accept"));
+    uint32_t b1 = core_accept(H.c, H.now, "10.0.0.2"), b2 = core_accept(H.c, H.now, NULL);
+    assert_true(b1 && b2);
+    assert_int_equal(core_accepted(H.c), 4);
+    /* A flood past the cap in the same second: counted, one line per reason. */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(core_accept(H.c, H.now + i, "10.0.0.3"), 0);
+    assert_int_equal(stats()->refused[REF_MAX_CONNS], 100);
+    assert_int_equal(logged("refuse", &kv), 2);
+    assert_non_null(strstr(kv, "reason=max_conns "));
+    H.now += 1000000;
+    assert_int_equal(core_accept(H.c, H.now, "10.0.0.3"), 0);
+    assert_int_equal(logged("refuse", &kv), 3);
+    assert_non_null(strstr(kv, "unlogged=99"));
+    assert_int_equal(stats()->accepted, 4);
+    /* Closing gives the room back, once per connection. */
+    core_accept_closed(H.c, a1);
+    core_accept_closed(H.c, a1);
+    core_accept_closed(H.c, 0);
+    assert_int_equal(core_accepted(H.c), 3);
+    uint32_t a3 = core_accept(H.c, H.now, "10.0.0.1");
+    assert_int_not_equal(a3, 0);
+    assert_int_equal(core_accept(H.c, H.now, "10.0.0.4"), 0);
+    static char text[32768];
+    core_metrics_text(H.c, 0, 0.0, text, sizeof text);
+    assert_non_null(strstr(text, "tickwire_tcp_connections 4\n"));
+    assert_non_null(strstr(text, "tickwire_tcp_accepted_total 5\n"));
+    assert_non_null(strstr(text, "tickwire_connections 0\n"));
+    core_accept_closed(H.c, a2);
+    core_accept_closed(H.c, a3);
+    core_accept_closed(H.c, b1);
+    core_accept_closed(H.c, b2);
+    assert_int_equal(core_accepted(H.c), 0);
+}
+
+/* Connections whose address is unknown ("" or NULL) are counted in and out. */
 static void test_unknown_address_released(void **state)
 {
     (void)state;
@@ -1089,11 +1140,12 @@ static void test_unknown_address_released(void **state)
     cfg.admission.max_conns_per_ip = 5;
     start(cfg);
     for (int i = 0; i < 10; i++) {
-        conn a;
-        open_conn(&a, i % 2 ? "" : NULL);
-        close_conn(&a, 0);
+        uint32_t t = core_accept(H.c, H.now, i % 2 ? "" : NULL);
+        assert_int_not_equal(t, 0);
+        core_accept_closed(H.c, t);
     }
-    assert_int_equal(core_admit(H.c, "", "", "10.0.0.1"), 0);
+    assert_int_equal(core_accepted(H.c), 0);
+    assert_int_not_equal(core_accept(H.c, H.now, "10.0.0.1"), 0);
 }
 
 static void test_guest_join(void **state)
@@ -1224,6 +1276,7 @@ int main(void)
         T(test_handles_and_stale_actions),
         T(test_session_cap),
         T(test_admit),
+        T(test_accept),
         T(test_unknown_address_released),
         T(test_guest_join),
         T(test_metrics_text),
