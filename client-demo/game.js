@@ -106,7 +106,13 @@ function updateCamera(dtMs, self, map) {
   const halfW = cw / 2 / cam.scale, halfH = ch / 2 / cam.scale;
   let tx = self ? self.x : W / 2, ty = self ? self.y : H / 2;
   const margin = 90;
-  tx = 2 * halfW >= W + 2 * margin ? W / 2 : Math.max(halfW - margin, Math.min(W - halfW + margin, tx));
+  // The netcode panel covers the right of the screen: the camera may pan
+  // that much further east, so a player by the east wall is not drawn
+  // under it.
+  const panel = $('netpanel');
+  const room = panel.classList.contains('hidden') ? 0 : (cw - panel.getBoundingClientRect().left) / cam.scale;
+  tx = 2 * halfW >= W + 2 * margin + room ? W / 2 + room / 2
+    : Math.max(halfW - margin, Math.min(W - halfW + margin + room, tx));
   ty = 2 * halfH >= H + 2 * margin ? H / 2 : Math.max(halfH - margin, Math.min(H - halfH + margin, ty));
   if (!cam.ready) { cam.x = tx; cam.y = ty; cam.ready = true; return; }
   const k = 1 - Math.exp(-dtMs / 60);               // light smoothing
@@ -1106,14 +1112,17 @@ function updateHud(now) {
   if (!chatIsOpen()) pruneOld($('chat-log'), CHAT_MS, now);
 }
 
-// Top-left player list: name, kills; rebuilt only when it changes.
+// Top-left player list: oneself, then the best scores, with kills; short
+// (the full list is the scoreboard on Tab) so it covers little of the
+// arena; rebuilt only when it changes.
 function renderRoster() {
-  const sorted = [...ents].sort((a, b) => (b.self - a.self) || a.id - b.id);
-  const max = 10;
-  const rows = sorted.slice(0, max).map((e) => {
-    const st = net.playerStats(e.id);
-    return { e, kills: st ? st.kills : 0, dead: st ? (st.flags & FLAG_DEAD) !== 0 : false };
-  });
+  const withStats = ents.map((e) => ({ e, st: net.playerStats(e.id) }));
+  withStats.sort((a, b) => (b.e.self - a.e.self) || ((b.st ? b.st.score : 0) - (a.st ? a.st.score : 0))
+    || a.e.id - b.e.id);
+  const sorted = withStats.map((r) => r.e);
+  const max = 6;
+  const rows = withStats.slice(0, max).map(({ e, st }) => (
+    { e, kills: st ? st.kills : 0, dead: st ? (st.flags & FLAG_DEAD) !== 0 : false }));
   const key = JSON.stringify([rows.map(({ e, kills, dead }) => [e.id, e.name, e.self, isAway(e), kills, dead]), sorted.length]);
   if (key === hud.rosterKey) return;
   hud.rosterKey = key;
@@ -1131,7 +1140,7 @@ function renderRoster() {
   if (sorted.length > max) {
     const li = document.createElement('li');
     li.className = 'more';
-    li.textContent = `+${sorted.length - max} more`;
+    li.textContent = `+${sorted.length - max} more · Tab`;
     items.push(li);
   }
   $('roster').replaceChildren(...items);

@@ -138,7 +138,8 @@ function freePort() {
 // saying it listens; rejects if it exits first. flags: the game settings.
 function startServer(port, flags) {
   return new Promise((resolve, reject) => {
-    const args = ['--host', '127.0.0.1', '--port', String(port), '--web-root', WEB_ROOT, '--log-level', 'info', ...flags];
+    const args = ['--host', '127.0.0.1', '--port', String(port), '--web-root', WEB_ROOT, '--log-level', 'info',
+                  '--results-db', ':memory:', ...flags];
     log(`starting ${SERVER} ${args.join(' ')}`);
     const child = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     servers.push(child);
