@@ -1,7 +1,11 @@
-// game.js: input, rendering and the netcode panel of the tickwire demo.
-// No simulation here: positions come from the wasm client (netcode.js).
+// game.js: input, rendering, the match HUD and the netcode panel of the
+// tickwire demo. No simulation here: positions, health, scores, the round
+// and the events come from the wasm client (netcode.js). Names and chat
+// reach the page as text nodes (textContent), never as markup.
 
-import { BTN, FLAG_DISCONNECTED, FLAG_FIRING, NetClient, loadWasm } from './netcode.js';
+import {
+  BTN, END_REASON, EV, FLAG_DEAD, FLAG_DISCONNECTED, FLAG_FIRING, FLAG_SHOT, NOBODY, NetClient, PHASE, loadWasm,
+} from './netcode.js';
 
 const RADIUS = 16;
 const LATENCIES = [0, 50, 100, 200];
@@ -102,7 +106,13 @@ function updateCamera(dtMs, self, map) {
   const halfW = cw / 2 / cam.scale, halfH = ch / 2 / cam.scale;
   let tx = self ? self.x : W / 2, ty = self ? self.y : H / 2;
   const margin = 90;
-  tx = 2 * halfW >= W + 2 * margin ? W / 2 : Math.max(halfW - margin, Math.min(W - halfW + margin, tx));
+  // The netcode panel covers the right of the screen: the camera may pan
+  // that much further east, so a player by the east wall is not drawn
+  // under it.
+  const panel = $('netpanel');
+  const room = panel.classList.contains('hidden') ? 0 : (cw - panel.getBoundingClientRect().left) / cam.scale;
+  tx = 2 * halfW >= W + 2 * margin + room ? W / 2 + room / 2
+    : Math.max(halfW - margin, Math.min(W - halfW + margin + room, tx));
   ty = 2 * halfH >= H + 2 * margin ? H / 2 : Math.max(halfH - margin, Math.min(H - halfH + margin, ty));
   if (!cam.ready) { cam.x = tx; cam.y = ty; cam.ready = true; return; }
   const k = 1 - Math.exp(-dtMs / 60);               // light smoothing
@@ -219,40 +229,88 @@ function drawWalls(map) {
   }
 }
 
-function drawTracer(map, e, color, now) {
-  const ang = e.aim * 2 * Math.PI / 65536;
-  const dx = Math.cos(ang), dy = Math.sin(ang);
-  const sx = e.x + dx * (RADIUS + 10), sy = e.y + dy * (RADIUS + 10);
-  const dist = rayHit(map, sx, sy, dx, dy);
-  const a = toScreen(sx, sy), b = toScreen(sx + dx * dist, sy + dy * dist);
-  const s = cam.scale;
+// ---------------------------------------------------------------- shots
 
+// One tracer per shot: from SIM_FLAG_SHOT (the step that fired) of the
+// others, from the prediction's shot counter for the local player. A
+// snapshot rate below the tick rate can skip the tick that fired, so a
+// player FIRING with no SHOT seen for a little over the fire interval gets
+// one anyway.
+const TRACER_MS = 140;
+const tracers = [];                 // {x0, y0, x1, y1, hit, t, color}
+const lastTracerAt = new Map();     // id -> time of its last tracer
+
+// Where a shot from (x, y) along aim stops: the first drawn player it
+// crosses (alive, not the shooter) or a wall, within the weapon range.
+function shotEnd(map, shooter, x, y, aim) {
+  const ang = aim * 2 * Math.PI / 65536;
+  const dx = Math.cos(ang), dy = Math.sin(ang);
+  let best = Math.min(1400, rayHit(map, x, y, dx, dy)), hit = false;
+  for (const e of ents) {
+    if (e.id === shooter || (e.flags & FLAG_DEAD) || isAway(e)) continue;
+    const ox = e.x - x, oy = e.y - y;
+    const along = ox * dx + oy * dy;
+    const d2 = ox * ox + oy * oy - along * along;
+    if (along <= 0 || d2 > RADIUS * RADIUS) continue;
+    const t = along - Math.sqrt(RADIUS * RADIUS - d2);
+    if (t < best) { best = Math.max(0, t); hit = true; }
+  }
+  return { x: x + dx * best, y: y + dy * best, hit };
+}
+
+function spawnTracer(e, now) {
+  const ang = e.aim * 2 * Math.PI / 65536;
+  const end = shotEnd(net.map, e.id, e.x, e.y, e.aim);
+  const mx = e.x + Math.cos(ang) * (RADIUS + 10), my = e.y + Math.sin(ang) * (RADIUS + 10);
+  tracers.push({ x0: mx, y0: my, x1: end.x, y1: end.y, hit: end.hit, t: now,
+                 color: e.self ? SELF_COLOR : colorOf(e.id) });
+  if (tracers.length > 64) tracers.shift();
+  lastTracerAt.set(e.id, now);
+}
+
+function spawnTracers(now) {
+  const interval = net.fireIntervalMs;
+  for (const e of ents) {
+    if (e.self || e.stale || isAway(e) || (e.flags & FLAG_DEAD)) continue;
+    const last = lastTracerAt.get(e.id) || 0;
+    if (((e.flags & FLAG_SHOT) && now - last > interval * 0.6)
+        || ((e.flags & FLAG_FIRING) && now - last > interval * 1.3)) spawnTracer(e, now);
+  }
+}
+
+function drawTracers(now) {
+  const s = cam.scale;
+  while (tracers.length && now - tracers[0].t > TRACER_MS) tracers.shift();
   ctx.save();
   ctx.lineCap = 'round';
-  // faint beam
-  const g = ctx.createLinearGradient(a.x, a.y, b.x, b.y);
-  g.addColorStop(0, 'rgba(255,236,170,0.55)');
-  g.addColorStop(1, 'rgba(255,200,120,0.05)');
-  ctx.strokeStyle = g;
-  ctx.lineWidth = 1.5 * s;
-  ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke();
-  // bullets racing along it
-  ctx.strokeStyle = '#fff3c4';
-  ctx.shadowColor = color;
-  ctx.shadowBlur = 8;
-  ctx.lineWidth = 3 * s;
-  ctx.setLineDash([14 * s, 46 * s]);
-  ctx.lineDashOffset = -((now * 1.6 * s) % (60 * s));
-  ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke();
-  ctx.setLineDash([]);
-  // muzzle flash and impact sparks
-  const flick = 0.65 + 0.35 * Math.sin(now / 23 + e.id);
-  ctx.shadowColor = '#ffd27a';
-  ctx.shadowBlur = 16;
-  ctx.fillStyle = `rgba(255,230,150,${0.9 * flick})`;
-  ctx.beginPath(); ctx.arc(a.x, a.y, 6 * s * flick, 0, Math.PI * 2); ctx.fill();
-  ctx.fillStyle = `rgba(255,190,110,${0.8 * flick})`;
-  ctx.beginPath(); ctx.arc(b.x, b.y, 4 * s * (1.4 - flick), 0, Math.PI * 2); ctx.fill();
+  for (const tr of tracers) {
+    const k = 1 - (now - tr.t) / TRACER_MS;
+    const a = toScreen(tr.x0, tr.y0), b = toScreen(tr.x1, tr.y1);
+    // A wide faint line as the glow (shadowBlur over a long line's
+    // bounding box is slow on a software canvas), the bright core on top.
+    ctx.strokeStyle = tr.color;
+    ctx.globalAlpha = 0.22 * k;
+    ctx.lineWidth = (4 + 4 * k) * s;
+    ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke();
+    ctx.globalAlpha = 1;
+    const g = ctx.createLinearGradient(a.x, a.y, b.x, b.y);
+    g.addColorStop(0, `rgba(255,244,200,${0.95 * k})`);
+    g.addColorStop(1, `rgba(255,200,120,${0.35 * k})`);
+    ctx.strokeStyle = g;
+    ctx.lineWidth = (1 + 2 * k) * s;
+    ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke();
+    // muzzle flash, strongest in the first frames
+    if (k > 0.45) {
+      ctx.shadowColor = '#ffd27a';
+      ctx.shadowBlur = 18;
+      ctx.fillStyle = `rgba(255,232,160,${k})`;
+      ctx.beginPath(); ctx.arc(a.x, a.y, (4 + 6 * k) * s, 0, Math.PI * 2); ctx.fill();
+    }
+    // impact: sparks on a wall, a red burst on a player
+    ctx.shadowBlur = 8;
+    ctx.fillStyle = tr.hit ? `rgba(255,90,90,${k})` : `rgba(255,200,120,${0.8 * k})`;
+    ctx.beginPath(); ctx.arc(b.x, b.y, (tr.hit ? 7 : 4) * s * (1.3 - 0.5 * k), 0, Math.PI * 2); ctx.fill();
+  }
   ctx.restore();
 }
 
@@ -260,12 +318,44 @@ function drawTracer(map, e, color, now) {
 // local player while this page reconnects: drawn greyed, tagged.
 const isAway = (e) => (e.flags & FLAG_DISCONNECTED) !== 0 || e.offline === true;
 
+function healthColor(f) { return f > 0.6 ? '#5ef29a' : f > 0.3 ? '#ffc857' : '#ff5d73'; }
+
+// A dead player: a flat grey disc crossed out where it fell, no barrel,
+// until the respawn.
+function drawCorpse(e, p, r) {
+  const s = cam.scale;
+  ctx.save();
+  ctx.globalAlpha = e.stale ? 0.35 : 0.7;
+  ctx.fillStyle = 'rgba(0,0,0,0.3)';
+  ctx.beginPath(); ctx.ellipse(p.x + 2 * s, p.y + 4 * s, r, r * 0.85, 0, 0, Math.PI * 2); ctx.fill();
+  ctx.fillStyle = '#2a3142';
+  ctx.strokeStyle = e.self ? SELF_COLOR : colorOf(e.id);
+  ctx.lineWidth = 2;
+  ctx.setLineDash([4 * s, 3 * s]);
+  ctx.beginPath(); ctx.arc(p.x, p.y, r * 0.9, 0, Math.PI * 2); ctx.fill(); ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.strokeStyle = '#ff5d73';
+  ctx.lineWidth = 3 * Math.max(0.7, s);
+  const k = r * 0.45;
+  ctx.beginPath();
+  ctx.moveTo(p.x - k, p.y - k); ctx.lineTo(p.x + k, p.y + k);
+  ctx.moveTo(p.x + k, p.y - k); ctx.lineTo(p.x - k, p.y + k);
+  ctx.stroke();
+  ctx.restore();
+}
+
 function drawPlayer(e, now) {
   const p = toScreen(e.x, e.y);
   const s = cam.scale, r = RADIUS * s;
   const away = isAway(e);
+  const dead = (e.flags & FLAG_DEAD) !== 0;
   const color = away && !e.self ? AWAY_COLOR : e.self ? SELF_COLOR : colorOf(e.id);
   const ang = e.aim * 2 * Math.PI / 65536;
+  if (dead) {
+    drawCorpse(e, p, r);
+    drawNameTag(e, p, r, { dead: true, away });
+    return p;
+  }
   ctx.save();
   // others frozen where last seen while we reconnect; dropped players faded
   if (e.stale) ctx.globalAlpha = 0.5;
@@ -316,19 +406,36 @@ function drawPlayer(e, now) {
   }
   ctx.restore();
 
-  // name tag
+  drawNameTag(e, p, r, { dead: false, away });
+  return p;
+}
+
+// Name over a player (canvas text: no markup), a small health bar between
+// the name and the body for the others, and a tag under a dropped one.
+function drawNameTag(e, p, r, { dead, away }) {
+  const s = cam.scale;
   const label = e.name || `player ${e.id}`;
+  const bar = !e.self && !dead && !away && e.health !== undefined;
+  ctx.save();
   ctx.font = `${e.self ? 700 : 600} ${Math.round(Math.max(11, 12.5 * Math.min(1.2, s)))}px Inter, "Segoe UI", system-ui, sans-serif`;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'bottom';
-  const ty = p.y - r - 8 * s;
+  const ty = p.y - r - 8 * s - (bar ? 7 : 0);
   const tw = ctx.measureText(label).width;
   ctx.fillStyle = 'rgba(6,9,15,0.62)';
   roundRect(p.x - tw / 2 - 6, ty - 16, tw + 12, 18, 5);
   ctx.fill();
-  ctx.fillStyle = e.self ? SELF_COLOR : away ? '#b7c0d0' : '#eef3fb';
+  ctx.fillStyle = dead ? '#8d96a8' : e.self ? SELF_COLOR : away ? '#b7c0d0' : '#eef3fb';
   ctx.fillText(label, p.x, ty);
-  if (away) {
+  if (bar) {
+    const f = Math.max(0, Math.min(1, e.health / net.maxHealth));
+    const bw = 34, bh = 4, bx = p.x - bw / 2, by = p.y - r - 6 * s - bh;
+    ctx.fillStyle = 'rgba(6,9,15,0.75)';
+    ctx.fillRect(bx - 1, by - 1, bw + 2, bh + 2);
+    ctx.fillStyle = healthColor(f);
+    ctx.fillRect(bx, by, bw * f, bh);
+  }
+  if (away && !dead) {
     const tag = e.self ? 'reconnecting…' : 'reconnecting';
     ctx.font = `700 ${Math.round(Math.max(9.5, 10.5 * Math.min(1.2, s)))}px ui-monospace, monospace`;
     ctx.textBaseline = 'top';
@@ -340,7 +447,7 @@ function drawPlayer(e, now) {
     ctx.fillStyle = '#ffc857';
     ctx.fillText(tag, p.x, gy);
   }
-  return p;
+  ctx.restore();
 }
 
 function drawGhost(ghost) {
@@ -575,7 +682,7 @@ function updatePanel(now) {
   const pill = $('conn-pill');
   pill.className = `pill ${s.state}`;
   pill.textContent = s.state === 'reconnecting' ? `reconnecting #${s.shownAttempt}` : s.state;
-  setText('st-link', escapeHtml(linkText(s)));
+  put($('st-link'), linkText(s));
   $('st-link').title = linkText(s);
   $('leave-btn').textContent = s.state === 'closed' ? 'Join' : 'Leave';
   if (s.state !== 'joined' && s.state !== 'resumed') {
@@ -616,17 +723,470 @@ function updatePanel(now) {
   } else {
     setText('match-line', s.state === 'closed' ? 'offline' : s.state === 'reconnecting' ? `reconnecting… attempt ${s.shownAttempt}` : `${s.state}…`);
   }
-  const sorted = [...ents].sort((a, b) => (b.self - a.self) || a.id - b.id);
-  const max = 10;
-  let html = sorted.slice(0, max).map((e) =>
-    `<li class="${e.self ? 'me' : ''}${isAway(e) ? ' away' : ''}"><span class="swatch" style="background:${e.self ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id)}"></span>${escapeHtml(e.name || `player ${e.id}`)}${e.self ? ' <span class="tag">YOU</span>' : ''}${isAway(e) ? ' <span class="tag away">RECONNECTING</span>' : ''}</li>`).join('');
-  if (sorted.length > max) html += `<li class="more">+${sorted.length - max} more</li>`;
-  setText('roster', html);
+  renderRoster();
 
   updateBanner(s, now);
 }
 
-const escapeHtml = (t) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// ---------------------------------------------------------------- match HUD
+//
+// Health, hit markers, kill feed, chat, scoreboard, round timer and banner.
+// Everything comes from the wasm client through net (newest snapshot,
+// reliable events, the prediction's shot counters); names and chat lines
+// are put in the page with textContent only.
+
+const FEED_MAX = 5;                 // kill feed lines kept
+const FEED_MS = 8000;               // ... each, fading out at the end (style.css)
+const CHAT_MAX = 7;
+const CHAT_MS = 20000;
+const MARKER_MS = { predicted: 220, confirmed: 380, kill: 650 };
+const ROUND_START_MS = 2600;        // "Round N · fight!" after a ROUND_START
+
+const hud = {
+  names: new Map(),                 // id -> last name seen (a LEAVE comes after the entity is gone)
+  lastShots: 0,
+  lastServerHits: 0,
+  lastHealth: -1,
+  markers: [],                      // {t, kind}
+  counts: { predicted: 0, confirmed: 0, kills: 0 },
+  damageAt: 0,
+  roundStartAt: -1e9,
+  roundStartNo: 0,
+  roundEnd: null,                   // {round, reason, winner, winnerName}
+  killedBy: '',
+  scoreboardHeld: false,
+  lastScoreboard: 0,
+  lastRoundTop: 0,
+  rosterKey: '',
+  eventLog: [],                     // the last 100 events, for tests and debugging
+};
+
+const selfId = () => (net && net.welcome ? net.welcome.playerId : -1);
+const nameFor = (id) => hud.names.get(id) || `player ${id}`;
+const nameColor = (id) => (id === selfId() ? SELF_COLOR : colorOf(id));
+
+// Sets an element's text only when it changed (no layout work per frame).
+function put(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function span(text, cls, color) {
+  const el = document.createElement('span');
+  el.textContent = text;
+  if (cls) el.className = cls;
+  if (color) el.style.color = color;
+  return el;
+}
+
+// The kill icon: a small crosshair, built as SVG nodes.
+function killIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('class', 'kf-icon');
+  svg.setAttribute('aria-label', 'killed');
+  const circle = document.createElementNS(ns, 'circle');
+  circle.setAttribute('cx', '8'); circle.setAttribute('cy', '8'); circle.setAttribute('r', '5');
+  const lines = document.createElementNS(ns, 'path');
+  lines.setAttribute('d', 'M8 0v5M8 11v5M0 8h5M11 8h5');
+  svg.append(circle, lines);
+  return svg;
+}
+
+// A kill feed line: nodes (spans, icons), newest at the bottom.
+function feedAdd(nodes, cls, now) {
+  const feed = $('killfeed');
+  const li = document.createElement('li');
+  li.className = cls;
+  li.dataset.t = String(now);
+  li.append(...nodes);
+  feed.append(li);
+  while (feed.children.length > FEED_MAX) feed.firstElementChild.remove();
+}
+
+function chatAdd(nodes, cls, now) {
+  const log = $('chat-log');
+  const li = document.createElement('li');
+  li.className = cls;
+  li.dataset.t = String(now);
+  li.append(...nodes);
+  log.append(li);
+  while (log.children.length > CHAT_MAX) log.firstElementChild.remove();
+}
+
+function chatSystem(text, now) { chatAdd([span(text, 'sys')], 'sys', now); }
+
+function pruneOld(list, ms, now) {
+  for (const li of [...list.children]) if (now - Number(li.dataset.t) > ms) li.remove();
+}
+
+function onEvent(ev, now) {
+  hud.eventLog.push(ev);
+  if (hud.eventLog.length > 100) hud.eventLog.shift();
+  const me = selfId();
+  const who = (id) => span(nameFor(id), id === me ? 'kf-name me' : 'kf-name', nameColor(id));
+  switch (ev.type) {
+    case EV.KILL:
+      feedAdd([who(ev.player), killIcon(), who(ev.other)],
+              ev.player === me ? 'kill mine' : ev.other === me ? 'kill died' : 'kill', now);
+      if (ev.player === me) addMarker('kill', now);
+      if (ev.other === me) hud.killedBy = nameFor(ev.player);
+      break;
+    case EV.CHAT:
+      chatAdd([span(`${nameFor(ev.player)}:`, 'chat-name', nameColor(ev.player)), span(ev.text, 'chat-text')],
+              ev.player === me ? 'mine' : '', now);
+      break;
+    case EV.JOIN:
+      if (ev.text) hud.names.set(ev.player, ev.text);
+      feedAdd([who(ev.player), span('joined', 'kf-note')], 'note', now);
+      break;
+    case EV.LEAVE:
+      feedAdd([who(ev.player), span('left', 'kf-note')], 'note', now);
+      break;
+    case EV.ROUND_START:
+      hud.roundStartAt = now;
+      hud.roundStartNo = ev.round;
+      hud.roundEnd = null;
+      hud.killedBy = '';
+      feedAdd([span(`Round ${ev.round} started`, 'kf-note')], 'note round', now);
+      break;
+    case EV.ROUND_END: {
+      const winner = ev.other === NOBODY ? '' : nameFor(ev.other);
+      hud.roundEnd = { round: ev.round, reason: ev.reason, winner: ev.other, winnerName: winner };
+      feedAdd([span(`Round ${ev.round} over`, 'kf-note'),
+               ...(winner ? [span('—', 'kf-note'), who(ev.other), span('wins', 'kf-note')] : [])], 'note round', now);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function addMarker(kind, now) {
+  hud.markers.push({ t: now, kind });
+  if (hud.markers.length > 16) hud.markers.shift();
+  if (kind === 'predicted') hud.counts.predicted++;
+  else if (kind === 'confirmed') hud.counts.confirmed++;
+  else hud.counts.kills++;
+}
+
+// Once per frame: names, events, own shots and hits, health changes.
+function updateCombat(now, self) {
+  for (const e of ents) if (e.name) hud.names.set(e.id, e.name);
+  for (const ev of net.takeEvents()) onEvent(ev, now);
+
+  const sh = net.shots();
+  if (sh.shots < hud.lastShots || sh.serverHits < hud.lastServerHits) {
+    hud.lastShots = sh.shots;         // a new player: counters from zero
+    hud.lastServerHits = sh.serverHits;
+  }
+  if (sh.shots > hud.lastShots) {
+    if (self && !isAway(self)) spawnTracer(self, now);
+    if (sh.lastShotTarget >= 0) addMarker('predicted', now);   // a hit as this page drew them
+  }
+  if (sh.serverHits > hud.lastServerHits) addMarker('confirmed', now);
+  hud.lastShots = sh.shots;
+  hud.lastServerHits = sh.serverHits;
+  spawnTracers(now);
+
+  const st = selfId() >= 0 ? net.playerStats(selfId()) : null;
+  const hp = st && !(st.flags & FLAG_DEAD) ? st.health : -1;
+  if (hp >= 0 && hud.lastHealth >= 0 && hp < hud.lastHealth) hud.damageAt = now;
+  hud.lastHealth = hp;
+}
+
+// Hit markers at the crosshair: a thin white X for a hit on this screen
+// (predicted), a thick red one when the server credits it, a ring on a kill.
+function drawHitMarkers(now) {
+  hud.markers = hud.markers.filter((m) => now - m.t < MARKER_MS[m.kind]);
+  if (!hud.markers.length) return;
+  const at = mouse.seen ? mouse : selfScreen || { x: innerWidth / 2, y: innerHeight / 2 };
+  ctx.save();
+  ctx.lineCap = 'round';
+  for (const m of hud.markers) {
+    const k = 1 - (now - m.t) / MARKER_MS[m.kind];
+    const big = m.kind !== 'predicted';
+    const gap = big ? 8 + 4 * (1 - k) : 6, len = big ? 11 : 7;
+    ctx.globalAlpha = Math.min(1, 0.25 + k);
+    ctx.strokeStyle = m.kind === 'predicted' ? '#ffffff' : '#ff4d5e';
+    ctx.shadowColor = m.kind === 'predicted' ? 'rgba(0,0,0,0.9)' : 'rgba(255,60,80,0.9)';
+    ctx.shadowBlur = big ? 10 : 3;
+    ctx.lineWidth = big ? 3.5 : 2;
+    ctx.beginPath();
+    for (const [dx, dy] of [[1, 1], [-1, 1], [1, -1], [-1, -1]]) {
+      ctx.moveTo(at.x + dx * gap, at.y + dy * gap);
+      ctx.lineTo(at.x + dx * (gap + len), at.y + dy * (gap + len));
+    }
+    ctx.stroke();
+    if (m.kind === 'kill') {
+      ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.arc(at.x, at.y, 18 + 16 * (1 - k), 0, Math.PI * 2); ctx.stroke();
+    }
+  }
+  ctx.restore();
+}
+
+// A red edge when the local player takes damage.
+function drawDamage(now) {
+  const age = now - hud.damageAt;
+  if (!hud.damageAt || age > 350) return;
+  const w = innerWidth, h = innerHeight;
+  const g = ctx.createRadialGradient(w / 2, h / 2, Math.min(w, h) * 0.35, w / 2, h / 2, Math.max(w, h) * 0.75);
+  g.addColorStop(0, 'rgba(255,40,60,0)');
+  g.addColorStop(1, `rgba(255,40,60,${0.38 * (1 - age / 350)})`);
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, w, h);
+}
+
+const fmtClock = (sec) => {
+  const t = Math.max(0, Math.ceil(sec));
+  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+};
+
+// The top score in the newest snapshot (when the ROUND_END was missed).
+function leader() {
+  let best = null;
+  for (const e of ents) {
+    const st = net.playerStats(e.id);
+    if (st && st.score > 0 && (!best || st.score > best.score)) best = { id: e.id, score: st.score };
+  }
+  return best;
+}
+
+// Round timer (top centre) and round banner (under it).
+function updateRound(now, inGame) {
+  const m = inGame ? net.match() : null;
+  const timer = $('round-timer'), banner = $('round-banner');
+  if (!m) {
+    timer.hidden = true;
+    banner.hidden = true;
+    return null;
+  }
+  timer.hidden = false;
+  const playersIn = ents.filter((e) => !(e.flags & FLAG_DISCONNECTED)).length;
+  let phase, clock, note, title = '', sub = '';
+  if (m.phase === PHASE.WARMUP) {
+    const need = Math.max(0, m.minPlayers - playersIn);
+    phase = 'WARMUP';
+    clock = `${playersIn}/${m.minPlayers}`;
+    note = 'players';
+    title = 'Warmup';
+    sub = need ? `waiting for ${plural(need, 'more player')} · shots count, scores do not` : 'starting…';
+  } else if (m.phase === PHASE.LIVE) {
+    phase = `ROUND ${m.round}`;
+    clock = m.secondsLeft >= 0 ? fmtClock(m.secondsLeft) : '∞';
+    note = m.scoreLimit ? `first to ${m.scoreLimit}` : 'no score limit';
+    if (hud.roundStartNo === m.round && now - hud.roundStartAt < ROUND_START_MS) {
+      title = `Round ${m.round}`;
+      sub = `fight! · ${clock}${m.scoreLimit ? ` · first to ${m.scoreLimit} kills` : ''}`;
+    }
+  } else {
+    const end = hud.roundEnd && hud.roundEnd.round === m.round ? hud.roundEnd : null;
+    const lead = end ? null : leader();
+    const winner = end ? end.winnerName : lead ? nameFor(lead.id) : '';
+    phase = `ROUND ${m.round} OVER`;
+    clock = fmtClock(m.secondsLeft);
+    note = 'next round';
+    title = `Round ${m.round} over — ${winner ? `${winner} wins` : 'no winner'}`;
+    const why = end ? END_REASON[end.reason] : '';
+    sub = `${why ? `${why} · ` : ''}next round in ${Math.max(0, Math.ceil(m.secondsLeft))} s`;
+  }
+  timer.className = `round-timer phase-${m.phase}${m.phase === PHASE.LIVE && m.secondsLeft >= 0 && m.secondsLeft <= 10 ? ' urgent' : ''}`;
+  put($('rt-phase'), phase);
+  put($('rt-clock'), clock);
+  put($('rt-note'), note);
+  banner.hidden = !title;
+  banner.className = `round-banner phase-${m.phase}`;
+  put($('rb-title'), title);
+  put($('rb-sub'), sub);
+  if (m.phase === PHASE.ENDED && now - hud.lastRoundTop > 250) {
+    renderRoundTop(true);
+    hud.lastRoundTop = now;
+  } else if (m.phase !== PHASE.ENDED) {
+    renderRoundTop(false);
+  }
+  return m;
+}
+
+// Own health (bottom centre), own shooting, and the death card.
+function updateVitals(inGame) {
+  const me = selfId();
+  const st = inGame && me >= 0 ? net.playerStats(me) : null;
+  const vitals = $('vitals'), death = $('death');
+  if (!st) {
+    vitals.hidden = true;
+    death.hidden = true;
+    return;
+  }
+  vitals.hidden = false;
+  const dead = (st.flags & FLAG_DEAD) !== 0;
+  const hp = dead ? 0 : st.health;
+  const f = Math.max(0, Math.min(1, hp / net.maxHealth));
+  const fill = $('hp-fill');
+  const width = `${(100 * f).toFixed(1)}%`;
+  if (fill.style.width !== width) fill.style.width = width;
+  fill.style.background = healthColor(f);
+  put($('hp-num'), dead ? 'DEAD' : String(hp));
+  vitals.classList.toggle('dead', dead);
+  vitals.classList.toggle('low', !dead && f <= 0.3);
+  const sh = net.shots();
+  put($('kd-line'), `${plural(st.kills, 'kill')} · ${plural(st.deaths, 'death')} · score ${st.score}`);
+  put($('shots-line'), `${plural(sh.shots, 'shot')} · hits: ${sh.screenHits} on screen, ${sh.serverHits} by server`);
+  death.hidden = !dead;
+  if (dead) {
+    put($('death-title'), hud.killedBy ? `Killed by ${hud.killedBy}` : 'You died');
+    put($('death-sub'), `respawn in ${(net.respawnLeftMs() / 1000).toFixed(1)} s`);
+  }
+}
+
+// Everyone in the newest snapshot with their numbers, best score first
+// (ties: more kills, fewer deaths, lower id, as the server picks a winner).
+function ranked() {
+  const rows = ents.map((e) => ({ e, st: net.playerStats(e.id) })).filter((r) => r.st);
+  rows.sort((a, b) => b.st.score - a.st.score || b.st.kills - a.st.kills || a.st.deaths - b.st.deaths || a.e.id - b.e.id);
+  return rows;
+}
+
+// Between rounds the banner lists the top of the round (the full board is
+// on Tab), so the results do not cover the arena.
+function renderRoundTop(show) {
+  const list = $('rb-top');
+  list.hidden = !show;
+  if (!show) return;
+  const me = selfId();
+  const items = ranked().slice(0, 5).map(({ e, st }) => {
+    const li = document.createElement('li');
+    if (e.id === me) li.className = 'me';
+    const sw = span('', 'swatch');
+    sw.style.background = e.id === me ? SELF_COLOR : colorOf(e.id);
+    li.append(sw, span(e.name || `player ${e.id}`, 'rt-name'), span(`${st.kills}/${st.deaths}`, 'rt-kd'),
+              span(String(st.score), 'rt-score'));
+    return li;
+  });
+  list.replaceChildren(...items);
+}
+
+// Scoreboard rows: everyone in the newest snapshot, best score first.
+function renderScoreboard(m) {
+  const me = selfId();
+  const rows = ranked();
+  const trs = rows.map(({ e, st }, i) => {
+    const tr = document.createElement('tr');
+    tr.className = `${e.id === me ? 'me' : ''}${st.flags & FLAG_DEAD ? ' dead' : ''}${isAway(e) ? ' away' : ''}`;
+    const name = document.createElement('td');
+    name.className = 'sb-name';
+    const sw = span('', 'swatch');
+    sw.style.background = e.id === me ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
+    name.append(span(String(i + 1), 'sb-rank'), sw, span(e.name || `player ${e.id}`, 'sb-player'));
+    if (e.id === me) name.append(span('YOU', 'tag'));
+    const cells = [st.kills, st.deaths, st.score,
+      e.id === me ? (stats && stats.rttSmoothMs ? `${Math.round(stats.rttSmoothMs)} ms` : '…') : '–'];
+    tr.append(name, ...cells.map((v) => { const td = document.createElement('td'); td.textContent = String(v); return td; }));
+    return tr;
+  });
+  $('sb-rows').replaceChildren(...trs);
+  let cap = 'Scoreboard';
+  if (m && m.phase === PHASE.LIVE) cap = `Round ${m.round} · ${fmtClock(m.secondsLeft)} left${m.scoreLimit ? ` · first to ${m.scoreLimit}` : ''}`;
+  else if (m && m.phase === PHASE.ENDED) cap = `Round ${m.round} results`;
+  else if (m) cap = 'Warmup';
+  put($('sb-caption'), cap);
+}
+
+// Shown while Tab is held.
+function updateScoreboard(now, m) {
+  const board = $('scoreboard');
+  const show = !!m && hud.scoreboardHeld;
+  board.hidden = !show;
+  if (show && now - hud.lastScoreboard > 250) {
+    renderScoreboard(m);
+    hud.lastScoreboard = now;
+  }
+}
+
+function updateHud(now) {
+  const inGame = net.inGame;
+  const m = updateRound(now, inGame);
+  updateVitals(inGame);
+  updateScoreboard(now, m);
+  pruneOld($('killfeed'), FEED_MS, now);
+  if (!chatIsOpen()) pruneOld($('chat-log'), CHAT_MS, now);
+}
+
+// Top-left player list: oneself, then the best scores, with kills; short
+// (the full list is the scoreboard on Tab) so it covers little of the
+// arena; rebuilt only when it changes.
+function renderRoster() {
+  const withStats = ents.map((e) => ({ e, st: net.playerStats(e.id) }));
+  withStats.sort((a, b) => (b.e.self - a.e.self) || ((b.st ? b.st.score : 0) - (a.st ? a.st.score : 0))
+    || a.e.id - b.e.id);
+  const sorted = withStats.map((r) => r.e);
+  const max = 6;
+  const rows = withStats.slice(0, max).map(({ e, st }) => (
+    { e, kills: st ? st.kills : 0, dead: st ? (st.flags & FLAG_DEAD) !== 0 : false }));
+  const key = JSON.stringify([rows.map(({ e, kills, dead }) => [e.id, e.name, e.self, isAway(e), kills, dead]), sorted.length]);
+  if (key === hud.rosterKey) return;
+  hud.rosterKey = key;
+  const items = rows.map(({ e, kills, dead }) => {
+    const li = document.createElement('li');
+    li.className = `${e.self ? 'me' : ''}${isAway(e) ? ' away' : ''}${dead ? ' dead' : ''}`;
+    const sw = span('', 'swatch');
+    sw.style.background = e.self ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
+    li.append(sw, span(e.name || `player ${e.id}`, 'r-name'));
+    if (e.self) li.append(span('YOU', 'tag'));
+    if (isAway(e)) li.append(span('RECONNECTING', 'tag away'));
+    li.append(span(String(kills), 'r-kills'));
+    return li;
+  });
+  if (sorted.length > max) {
+    const li = document.createElement('li');
+    li.className = 'more';
+    li.textContent = `+${sorted.length - max} more · Tab`;
+    items.push(li);
+  }
+  $('roster').replaceChildren(...items);
+}
+
+// ---------------------------------------------------------------- chat
+
+const chatInput = $('chat-input');
+const chatIsOpen = () => document.activeElement === chatInput;
+
+// Enter opens the box; while it has the focus no key reaches the game
+// (the player stands still, the trigger is released).
+function openChat() {
+  if (!net || !net.inGame) return;
+  keys.clear();
+  mouse.down = false;
+  $('chat').classList.add('open');
+  chatInput.focus();
+}
+
+function closeChat(keepDraft) {
+  if (!keepDraft) chatInput.value = '';
+  $('chat').classList.remove('open');
+  if (chatIsOpen()) chatInput.blur();
+}
+
+function bindChat() {
+  chatInput.maxLength = net.maxChatChars;
+  chatInput.addEventListener('keydown', (e) => {
+    if (e.code === 'Enter' || e.code === 'NumpadEnter') {
+      const text = chatInput.value.trim();
+      if (text) {
+        const why = net.sendChat(text);
+        if (why) chatSystem(`not sent: ${why}`, performance.now());
+      }
+      closeChat(false);
+    } else if (e.code === 'Escape') {
+      closeChat(false);
+    } else if (e.code !== 'Tab') {
+      return;                         // typing: the input's own
+    }
+    e.preventDefault();
+    e.stopPropagation();
+  });
+  chatInput.addEventListener('blur', () => $('chat').classList.remove('open'));
+}
 
 // ---------------------------------------------------------------- main loop
 
@@ -650,18 +1210,23 @@ function frame(now) {
 
   const self = ents.find((e) => e.self);
   updateCamera(dt, self, net.map);
+  updateCombat(now, self);
 
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   drawFloor(net.map);
   drawWalls(net.map);
-  for (const e of ents) if ((e.flags & FLAG_FIRING) && !isAway(e) && !e.stale) drawTracer(net.map, e, e.self ? SELF_COLOR : colorOf(e.id), now);
-  for (const e of ents) if (!e.self) drawPlayer(e, now);
+  for (const e of ents) if (!e.self && (e.flags & FLAG_DEAD)) drawPlayer(e, now);   // corpses below the living
+  drawTracers(now);
+  for (const e of ents) if (!e.self && !(e.flags & FLAG_DEAD)) drawPlayer(e, now);
   selfScreen = self ? drawPlayer(self, now) : null;
   if (showGhost) drawGhost(net.serverSelf());
   drawOffscreen(self);
+  drawDamage(now);
   drawCorrectionFlash(now);
   drawCrosshair(now);
+  drawHitMarkers(now);
   drawMinimap(net.map);
+  updateHud(now);
 
   if (now - lastPanel > 200) {
     updatePanel(now);
@@ -687,6 +1252,18 @@ function setLatency(ms) {
 function bindControls() {
   addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (chatIsOpen() || e.target === chatInput) return;     // typing a chat line
+    if (e.code === 'Tab') {
+      hud.scoreboardHeld = true;
+      hud.lastScoreboard = 0;
+      e.preventDefault();
+      return;
+    }
+    if ((e.code === 'Enter' || e.code === 'NumpadEnter') && !e.repeat) {
+      openChat();
+      e.preventDefault();
+      return;
+    }
     if (e.code === 'F3' || e.code === 'Backquote') {
       $('netpanel').classList.toggle('hidden');
       e.preventDefault();
@@ -708,11 +1285,15 @@ function bindControls() {
     }
     e.preventDefault();
   });
-  addEventListener('keyup', (e) => { keys.delete(e.code); });
-  addEventListener('blur', () => { keys.clear(); mouse.down = false; });
+  addEventListener('keyup', (e) => {
+    keys.delete(e.code);
+    if (e.code === 'Tab') hud.scoreboardHeld = false;
+  });
+  addEventListener('blur', () => { keys.clear(); mouse.down = false; hud.scoreboardHeld = false; });
 
   addEventListener('pointermove', (e) => { mouse.x = e.clientX; mouse.y = e.clientY; mouse.seen = true; });
   canvas.addEventListener('pointerdown', (e) => {
+    if (chatIsOpen()) closeChat(true);          // back to the game; the draft waits for the next Enter
     mouse.x = e.clientX; mouse.y = e.clientY; mouse.seen = true;
     if (e.button === 0) mouse.down = true;
   });
@@ -779,6 +1360,16 @@ function exposeApi() {
     leave: () => net.leave(),
     rejoin: () => net.rejoin(),
     reconnectNow: () => net.reconnectNow(),
+    // Matches: the round, own shooting, everyone's score, events seen,
+    // what the HUD shows that is drawn on the canvas (hit markers).
+    match: () => net.match(),
+    shots: () => net.shots(),
+    scores: () => ents.map((e) => ({ id: e.id, name: e.name, self: e.self, ...net.playerStats(e.id) })),
+    events: () => hud.eventLog.map((e) => ({ ...e })),
+    hud: () => ({ markers: { ...hud.counts }, chatOpen: chatIsOpen(), scoreboard: !$('scoreboard').hidden,
+                  respawnMs: net.respawnLeftMs(), killedBy: hud.killedBy, tracers: tracers.length }),
+    // Screen position (CSS pixels) of a world point as drawn now.
+    toScreen: (x, y) => toScreen(x, y),
   };
 }
 
@@ -798,6 +1389,7 @@ async function main() {
   }
   net = new NetClient(exports);
   net.getInput = () => ({ buttons: buttons(), aim: currentAim() });
+  bindChat();
   exposeApi();
   const params = new URLSearchParams(location.search);
   const url = params.get('server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;

@@ -12,6 +12,14 @@
 export const BTN = { UP: 1, DOWN: 2, LEFT: 4, RIGHT: 8, FIRE: 16 };
 export const FLAG_FIRING = 1;        // SIM_FLAG_FIRING
 export const FLAG_DISCONNECTED = 2;  // SIM_FLAG_DISCONNECTED: dropped, slot held for a resume
+export const FLAG_SHOT = 4;          // SIM_FLAG_SHOT: the step fired the weapon
+export const FLAG_DEAD = 8;          // SIM_FLAG_DEAD: waiting for the respawn
+// Round phases (PROTO_PHASE_*), round end reasons (PROTO_END_*) and
+// reliable event types (PROTO_EV_*), as tw_match and tw_event give them.
+export const PHASE = { WARMUP: 0, LIVE: 1, ENDED: 2 };
+export const END_REASON = { 1: 'time', 2: 'score limit', 3: 'interrupted' };
+export const EV = { KILL: 1, CHAT: 2, JOIN: 3, LEAVE: 4, ROUND_START: 5, ROUND_END: 6 };
+export const NOBODY = 255;
 export const MSG_WELCOME = 0x81;
 export const MSG_SNAPSHOT = 0x82;
 
@@ -47,6 +55,7 @@ export const tw_stats_names = [
   'interpDepth', 'playerId', 'tickRate', 'snapshotRate',
   'lastInputSeq', 'inputSeq', 'serverTick', 'renderTick',
   'joined', 'matchId', 'resumed', 'haveResume', 'maxSentSeq',
+  'shots', 'screenHits', 'serverHits', 'events', 'eventsLost',
 ];
 
 const PROTO_ERRORS = {
@@ -137,13 +146,19 @@ class Rate {
   reset() { this.samples.length = 0; }
 }
 
-// A NUL-terminated string in wasm memory.
+const utf8 = new TextDecoder('utf-8');
+
+// A NUL-terminated UTF-8 string in wasm memory.
 function cString(w, ptr, max = 256) {
   const mem = new Uint8Array(w.memory.buffer);
-  let s = '';
-  for (let k = 0; k < max && mem[ptr + k]; k++) s += String.fromCharCode(mem[ptr + k]);
-  return s;
+  let n = 0;
+  while (n < max && mem[ptr + n]) n++;
+  return utf8.decode(mem.subarray(ptr, ptr + n));
 }
+
+// Reliable events kept for the page between frames (a hidden tab reads
+// them late); past this the oldest go.
+const MAX_QUEUED_EVENTS = 256;
 
 // http(s) URL of the server a ws(s) URL points at.
 function httpBase(wsUrl) {
@@ -176,6 +191,12 @@ export class NetClient {
     this.subprotocol = cString(exports, exports.tw_subprotocol());
     this.protoVersion = exports.tw_proto_version();
     this.maxUnacked = exports.tw_max_unacked();
+    this.maxHealth = exports.tw_max_health();
+    this.fireIntervalMs = exports.tw_fire_interval_ms();
+    this.respawnMs = exports.tw_respawn_ms();
+    this.maxChatChars = exports.tw_max_chat_chars();
+    this.maxChatBytes = exports.tw_max_chat_bytes();
+    this.events = [];             // reliable events not yet taken by the page (takeEvents)
     this.url = null;
     this.name = 'guest';
     this.ws = null;
@@ -230,6 +251,7 @@ export class NetClient {
     this.upRate.reset();
     this.protoError = '';
     this.joinedAt = 0;
+    this.events = [];
   }
 
   // Per-player counters (a resumed player keeps them).
@@ -513,6 +535,43 @@ export class NetClient {
       return;
     }
     if (r === MSG_WELCOME) this.welcomed(now);
+    if (r === MSG_SNAPSHOT) this.drainEvents();
+  }
+
+  // Moves the events the snapshot brought out of the wasm client's small
+  // queue into this.events, so none are lost while the page is not drawing.
+  drainEvents() {
+    const w = this.w;
+    while (w.tw_next_event()) {
+      const len = w.tw_event(5);
+      const text = len ? utf8.decode(new Uint8Array(w.memory.buffer, w.tw_event_text(), len)) : '';
+      this.events.push({ seq: w.tw_event(6), type: w.tw_event(0), player: w.tw_event(1), other: w.tw_event(2),
+                         reason: w.tw_event(3), round: w.tw_event(4), text });
+      if (this.events.length > MAX_QUEUED_EVENTS) this.events.shift();
+    }
+  }
+
+  // The reliable events received since the last call, oldest first:
+  // [{seq, type (EV.*), player, other, reason, round, text}].
+  takeEvents() {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  // Sends a chat line (cl_write_chat: control characters removed, at most
+  // maxChatChars code points). Returns '' when sent, else why not.
+  sendChat(text) {
+    if (!this.inGame) return 'not connected';
+    const bytes = new TextEncoder().encode(text);
+    if (bytes.length > this.maxChatBytes || [...text].length > this.maxChatChars) {
+      return `longer than ${this.maxChatChars} characters`;
+    }
+    new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), bytes.length).set(bytes);
+    const n = this.w.tw_write_chat(bytes.length);
+    if (!n) return 'nothing to send';
+    this.send(n);
+    return '';
   }
 
   // A message the client cannot use: close as a drop (the server holds the
@@ -610,7 +669,7 @@ export class NetClient {
       const id = u16[i * 8 + 4];
       out.push({
         x: f32[i * 4], y: f32[i * 4 + 1], id, aim: u16[i * 8 + 5],
-        flags: u8[i * 16 + 12], self: u8[i * 16 + 13] === 1, name: this.nameOf(id),
+        flags: u8[i * 16 + 12], self: u8[i * 16 + 13] === 1, health: u8[i * 16 + 14], name: this.nameOf(id),
       });
     }
     this.lastView = out;
@@ -631,6 +690,36 @@ export class NetClient {
   }
 
   nameOf(id) { return cString(this.w, this.w.tw_name(id), 17); }
+
+  // Kills, deaths, score, hits and health of player id in the newest
+  // snapshot, or null when it is not in it.
+  playerStats(id) {
+    const w = this.w;
+    if (!this.inGame || !w.tw_player_stat(id, 6)) return null;
+    return { kills: w.tw_player_stat(id, 0), deaths: w.tw_player_stat(id, 1), score: w.tw_player_stat(id, 2),
+             hits: w.tw_player_stat(id, 3), health: w.tw_player_stat(id, 4), flags: w.tw_player_stat(id, 5) };
+  }
+
+  // The round: {phase (PHASE.*), round, secondsLeft (-1: open-ended),
+  // scoreLimit, minPlayers, endTick, tick}, or null before a snapshot.
+  match() {
+    const w = this.w;
+    if (!this.inGame || !w.tw_match(7)) return null;
+    return { phase: w.tw_match(0), round: w.tw_match(1), secondsLeft: w.tw_match(2), scoreLimit: w.tw_match(3),
+             minPlayers: w.tw_match(4), endTick: w.tw_match(5), tick: w.tw_match(6) };
+  }
+
+  // The local player's shooting: shots the prediction fired, how many hit
+  // someone as this page drew them, hits the server credited, and the
+  // newest shot (its input seq and whom it hit here, -1: a miss).
+  shots() {
+    const w = this.w;
+    return { shots: w.tw_shots(0), screenHits: w.tw_shots(1), serverHits: w.tw_shots(2),
+             lastShotSeq: w.tw_shots(3), lastShotTarget: w.tw_shots(4) };
+  }
+
+  // Milliseconds until the local player respawns (0 when alive).
+  respawnLeftMs() { return this.inGame ? this.w.tw_respawn_left_ms() : 0; }
 
   // Authoritative position of the local player in the newest snapshot.
   serverSelf() {

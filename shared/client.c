@@ -312,7 +312,8 @@ int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
     }
 }
 
-static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags);
+static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags,
+                       uint8_t *health);
 
 /* The tick the remote players were last drawn at, never past the newest
  * snapshot (a view of the future would be clamped by the server anyway). */
@@ -340,9 +341,9 @@ static void judge_shot(cl_client *c, uint32_t seq)
     int me = c->welcome.player_id;
     for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
         uint16_t aim;
-        uint8_t flags;
+        uint8_t flags, health;
         alive[id] = id != me && latest && latest->present[id] && c->interpolate &&
-                    interpolate(c, id, &pos[id][0], &pos[id][1], &aim, &flags) && !(flags & SIM_FLAG_DEAD);
+                    interpolate(c, id, &pos[id][0], &pos[id][1], &aim, &flags, &health) && !(flags & SIM_FLAG_DEAD);
     }
     float dist;
     int target = sim_hitscan(&c->welcome.map, c->predicted.pos, c->predicted.aim, (const float (*)[2])pos, alive,
@@ -487,8 +488,11 @@ static void advance_render_tick(cl_client *c, double now_ms)
 
 /* Position of entity `id` at render_tick, between the two buffered
  * snapshots around it (returns 1); the nearest known position when none
- * bracket it (returns 2, a hold); 0 when it is in no snapshot. */
-static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags)
+ * bracket it (returns 2, a hold); 0 when it is in no snapshot. Flags and
+ * health come from the same snapshot (the nearer one), so a player is not
+ * drawn alive with the health of its death. */
+static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags,
+                       uint8_t *health)
 {
     const proto_snapshot *a = NULL, *b = NULL;
     for (int i = 0; i < CL_RING; i++) {
@@ -508,6 +512,7 @@ static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t 
         *y = s->ent[id].y / SIM_POS_SCALE;
         *aim = s->ent[id].aim;
         *flags = s->ent[id].flags;
+        *health = s->ent[id].health;
         return 2; /* held: nothing on one side of the render tick */
     }
     float t = (float)((c->render_tick - a->tick) / (double)(b->tick - a->tick));
@@ -518,6 +523,7 @@ static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t 
     int16_t da = (int16_t)(uint16_t)(b->ent[id].aim - a->ent[id].aim);
     *aim = (uint16_t)(a->ent[id].aim + (int)((float)da * t));
     *flags = t < 0.5f ? a->ent[id].flags : b->ent[id].flags;
+    *health = t < 0.5f ? a->ent[id].health : b->ent[id].health;
     return 1;
 }
 
@@ -550,7 +556,7 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
                 v->flags = latest->ent[id].flags;
             }
         } else if (c->interpolate) {
-            int r = interpolate(c, id, &v->x, &v->y, &v->aim, &v->flags);
+            int r = interpolate(c, id, &v->x, &v->y, &v->aim, &v->flags, &v->health);
             if (!r)
                 continue;
             c->stats.interp_frames++;

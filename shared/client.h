@@ -65,7 +65,7 @@ typedef struct cl_view_ent {
     uint16_t aim;
     uint8_t flags;
     uint8_t self;
-    uint8_t health;
+    uint8_t health;  /* from the snapshot the flags come from */
     uint8_t pad;
 } cl_view_ent;
 

@@ -6,14 +6,28 @@
  * the native bots and the server run. */
 #include "client.h"
 
+#include <stddef.h>
+
 #define EXPORT(name) __attribute__((export_name(#name)))
 #define TW_MAX_VIEW PROTO_MAX_ENTITIES
 
 static cl_client g_client;
 static uint8_t g_in[PROTO_MAX_SNAPSHOT + 64];
-static uint8_t g_out[256];
+static uint8_t g_out[PROTO_MAX_CLIENT_MSG]; /* JOIN, INPUT or the longest CHAT */
 static cl_view_ent g_view[TW_MAX_VIEW];
-static double g_stats[32];
+static double g_stats[40];
+static proto_event g_event;   /* the event tw_next_event took */
+static uint32_t g_dead_tick;  /* snapshot tick the own DEAD flag appeared, 0: alive */
+
+/* The page reads tw_view_buf() as 16-byte records (netcode.js view()):
+ * x f32 @0, y f32 @4, id u16 @8, aim u16 @10, flags u8 @12, self u8 @13,
+ * health u8 @14, pad @15. */
+_Static_assert(sizeof(cl_view_ent) == 16, "cl_view_ent is read as 16-byte records");
+_Static_assert(offsetof(cl_view_ent, x) == 0 && offsetof(cl_view_ent, y) == 4, "cl_view_ent x, y");
+_Static_assert(offsetof(cl_view_ent, id) == 8 && offsetof(cl_view_ent, aim) == 10, "cl_view_ent id, aim");
+_Static_assert(offsetof(cl_view_ent, flags) == 12 && offsetof(cl_view_ent, self) == 13, "cl_view_ent flags, self");
+_Static_assert(offsetof(cl_view_ent, health) == 14, "cl_view_ent health");
+_Static_assert(PROTO_MAX_CHAT_BYTES <= sizeof g_in, "chat text goes through the in-buffer");
 
 EXPORT(tw_init) void tw_init(void) { cl_init(&g_client); }
 EXPORT(tw_in_buf) uint8_t *tw_in_buf(void) { return g_in; }
@@ -27,6 +41,13 @@ EXPORT(tw_subprotocol) const char *tw_subprotocol(void) { return g_subprotocol; 
 EXPORT(tw_proto_version) uint32_t tw_proto_version(void) { return PROTO_VERSION; }
 EXPORT(tw_max_token) uint32_t tw_max_token(void) { return PROTO_MAX_TOKEN; }
 EXPORT(tw_max_unacked) uint32_t tw_max_unacked(void) { return CL_MAX_UNACKED; }
+/* Game constants the HUD shows: full health, the fire interval, the
+ * respawn delay and the chat limits (code points, bytes). */
+EXPORT(tw_max_health) uint32_t tw_max_health(void) { return SIM_MAX_HEALTH; }
+EXPORT(tw_fire_interval_ms) uint32_t tw_fire_interval_ms(void) { return SIM_FIRE_INTERVAL_MS; }
+EXPORT(tw_respawn_ms) uint32_t tw_respawn_ms(void) { return SIM_RESPAWN_MS; }
+EXPORT(tw_max_chat_chars) uint32_t tw_max_chat_chars(void) { return PROTO_MAX_CHAT_CHARS; }
+EXPORT(tw_max_chat_bytes) uint32_t tw_max_chat_bytes(void) { return PROTO_MAX_CHAT_BYTES; }
 
 /* After a close: the page acts on the code alone (cl_close_action; the
  * cl_close_act values), waits cl_backoff_ms before a retry (u01 is the
@@ -56,18 +77,40 @@ EXPORT(tw_write_join) uint32_t tw_write_join(uint32_t token_len)
 
 /* The socket closed: keep the player, its inputs and prediction for a
  * resume (cl_disconnected). */
-EXPORT(tw_disconnected) void tw_disconnected(void) { cl_disconnected(&g_client); }
+EXPORT(tw_disconnected) void tw_disconnected(void)
+{
+    cl_disconnected(&g_client);
+    g_dead_tick = 0;
+}
 /* 1 once a WELCOME gave a resume token (the next JOIN carries it). */
 EXPORT(tw_have_resume) uint32_t tw_have_resume(void) { return g_client.have_resume; }
 /* 1 when the last WELCOME resumed the player it had before. */
 EXPORT(tw_resumed) uint32_t tw_resumed(void) { return g_client.welcome.resumed; }
+
+/* Notes the snapshot tick the local player was first seen dead at, for
+ * the respawn countdown (the respawn timer does not travel). */
+static void track_death(void)
+{
+    const proto_snapshot *latest = cl_latest(&g_client);
+    uint16_t me = g_client.welcome.player_id;
+    int dead = latest && me < PROTO_MAX_ENTITIES && latest->present[me] && (latest->ent[me].flags & SIM_FLAG_DEAD);
+    if (!dead)
+        g_dead_tick = 0;
+    else if (!g_dead_tick)
+        g_dead_tick = latest->tick;
+}
 
 /* The message is in the in-buffer. Returns its type or a negative error. */
 EXPORT(tw_receive) int tw_receive(uint32_t len, double now_ms)
 {
     if (len > sizeof g_in)
         return PROTO_ERR_VALUE;
-    return cl_receive(&g_client, g_in, len, now_ms);
+    int r = cl_receive(&g_client, g_in, len, now_ms);
+    if (r == PROTO_WELCOME)
+        g_dead_tick = 0;
+    if (r == PROTO_SNAPSHOT)
+        track_death();
+    return r;
 }
 
 EXPORT(tw_push_input) uint32_t tw_push_input(uint32_t buttons, uint32_t aim, double now_ms)
@@ -87,7 +130,7 @@ EXPORT(tw_set_options) void tw_set_options(uint32_t predict, uint32_t reconcile,
     g_client.interpolate = interpolate != 0;
 }
 
-/* Fills the view buffer (16 bytes per entity, see cl_view_ent). */
+/* Fills the view buffer (16 bytes per entity, the offsets at the top). */
 EXPORT(tw_view) int tw_view(double now_ms) { return cl_view(&g_client, now_ms, g_view, TW_MAX_VIEW); }
 EXPORT(tw_view_buf) cl_view_ent *tw_view_buf(void) { return g_view; }
 EXPORT(tw_name) const char *tw_name(uint32_t id) { return id < PROTO_MAX_ENTITIES ? g_client.names.name[id] : ""; }
@@ -155,9 +198,127 @@ EXPORT(tw_stats) double *tw_stats(void)
         g_client.welcome.snapshot_rate, g_client.last_input_seq, g_client.next_seq - 1,
         latest ? latest->tick : 0, g_client.render_tick, g_client.joined, g_client.welcome.match_id,
         g_client.welcome.resumed, g_client.have_resume, g_client.max_sent_seq,
+        s->shots, s->screen_hits, s->server_hits, s->events, s->events_lost,
     };
     _Static_assert(sizeof v / sizeof v[0] <= sizeof g_stats / sizeof g_stats[0], "g_stats too small");
     for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++)
         g_stats[i] = v[i];
     return g_stats;
+}
+
+/* ---- matches: scores, round, events, chat, shots -------------------------- */
+
+/* Player `id` in the newest snapshot. k: 0 kills, 1 deaths, 2 score,
+ * 3 hits, 4 health, 5 flags, 6 present (1/0). -1 when absent (k < 6). */
+EXPORT(tw_player_stat) int tw_player_stat(uint32_t id, uint32_t k)
+{
+    const proto_snapshot *latest = cl_latest(&g_client);
+    if (!latest || id >= PROTO_MAX_ENTITIES || !latest->present[id])
+        return k == 6 ? 0 : -1;
+    const sim_netent *e = &latest->ent[id];
+    switch (k) {
+    case 0: return e->kills;
+    case 1: return e->deaths;
+    case 2: return e->score;
+    case 3: return e->hits;
+    case 4: return e->health;
+    case 5: return e->flags;
+    default: return 1;
+    }
+}
+
+/* The round as the newest snapshot has it. k: 0 phase (PROTO_PHASE_*:
+ * 0 warmup, 1 live, 2 ended), 1 round, 2 seconds left in the phase
+ * ((end_tick - tick) / tick rate, never negative; -1 when open-ended),
+ * 3 score limit (0 none), 4 min players, 5 end tick, 6 snapshot tick,
+ * 7 present (1 once a snapshot arrived). */
+EXPORT(tw_match) double tw_match(uint32_t k)
+{
+    const proto_snapshot *latest = cl_latest(&g_client);
+    if (!latest)
+        return k == 7 ? 0.0 : -1.0;
+    const proto_match_state *ms = &latest->ms;
+    switch (k) {
+    case 0: return ms->phase;
+    case 1: return ms->round;
+    case 2:
+        if (!ms->end_tick)
+            return -1.0;
+        if (ms->end_tick <= latest->tick || !g_client.welcome.tick_rate)
+            return 0.0;
+        return (double)(ms->end_tick - latest->tick) / g_client.welcome.tick_rate;
+    case 3: return ms->score_limit;
+    case 4: return ms->min_players;
+    case 5: return ms->end_tick;
+    case 6: return latest->tick;
+    default: return 1.0;
+    }
+}
+
+/* Milliseconds until the local player respawns, from the snapshot tick it
+ * was first seen dead (about a tick early or late); 0 when alive. */
+EXPORT(tw_respawn_left_ms) double tw_respawn_left_ms(void)
+{
+    const proto_snapshot *latest = cl_latest(&g_client);
+    uint16_t rate = g_client.welcome.tick_rate;
+    if (!g_dead_tick || !latest || !rate)
+        return 0.0;
+    double total = (double)SIM_RESPAWN_MS * rate / 1000.0;
+    double left = total - (double)(latest->tick - g_dead_tick);
+    return left > 0.0 ? left * 1000.0 / rate : 0.0;
+}
+
+/* Takes the next reliable event (cl_next_event). Returns its type
+ * (PROTO_EV_*: 1 kill, 2 chat, 3 join, 4 leave, 5 round start, 6 round
+ * end), 0 when none is waiting; the fields are then in tw_event and the
+ * text's tw_event(5) bytes of UTF-8 at tw_event_text. */
+EXPORT(tw_next_event) uint32_t tw_next_event(void)
+{
+    if (!cl_next_event(&g_client, &g_event))
+        return 0;
+    return g_event.type;
+}
+
+/* k: 0 type, 1 player, 2 other (255: nobody), 3 reason (PROTO_END_*:
+ * 1 time, 2 score limit, 3 interrupted), 4 round, 5 text length in bytes,
+ * 6 seq. */
+EXPORT(tw_event) double tw_event(uint32_t k)
+{
+    switch (k) {
+    case 0: return g_event.type;
+    case 1: return g_event.player;
+    case 2: return g_event.other;
+    case 3: return g_event.reason;
+    case 4: return g_event.round;
+    case 5: return g_event.len;
+    default: return g_event.seq;
+    }
+}
+EXPORT(tw_event_text) const char *tw_event_text(void) { return g_event.text; }
+
+/* The chat text's len bytes of UTF-8 are in the in-buffer. Returns the
+ * size of the CHAT in the out-buffer, 0 when it cannot be sent (empty
+ * after control characters are removed, not UTF-8, over
+ * PROTO_MAX_CHAT_CHARS or PROTO_MAX_CHAT_BYTES, or not joined). */
+EXPORT(tw_write_chat) uint32_t tw_write_chat(uint32_t len)
+{
+    if (len > PROTO_MAX_CHAT_BYTES)
+        return 0;
+    return (uint32_t)cl_write_chat(&g_client, (const char *)g_in, len, g_out, sizeof g_out);
+}
+
+/* The local player's shooting. k: 0 shots the prediction fired, 1 of them
+ * hit someone as this page drew them, 2 hits the server credited, 3 seq of
+ * the newest input that fired (0: none), 4 whom it hit on this screen (-1:
+ * a miss). */
+EXPORT(tw_shots) double tw_shots(uint32_t k)
+{
+    const cl_stats *s = &g_client.stats;
+    switch (k) {
+    case 0: return s->shots;
+    case 1: return s->screen_hits;
+    case 2: return s->server_hits;
+    case 3: return g_client.last_shot_seq;
+    default: return g_client.last_shot_seq ? g_client.last_shot_target : -1;
+    }
 }

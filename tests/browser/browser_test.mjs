@@ -33,6 +33,36 @@
 // Screenshots: --screenshot, and <same dir>/browser-reconnecting.png taken
 // while offline.
 //
+// Then a real match (protocol v4), on a second server with 9 NPCs,
+// --min-players 11, 20 s rounds, --resume-grace 0 and a small arena
+// (match.map) so the fight is on screen (matchChecks):
+//  - alone with the NPCs the round waits: the banner says "waiting for 1
+//    more player"; a second page joins, the round starts ("Round 1",
+//    "fight!"), the timer counts down, the feed shows the join;
+//  - the health bar shows the player's health from the snapshot;
+//  - the page fires at NPCs (mouse held, aimed at the nearest NPC in sight
+//    from the positions the page draws, led by its velocity): shots, hits
+//    on the page's screen and hits the server credits; hit markers and
+//    tracers drawn; a kill in the kill feed;
+//  - it kills the second page's player: the fighter draws it dead, the
+//    victim's page shows "Killed by e2e-fighter" and the respawn
+//    countdown, then the respawn at full health;
+//  - Tab shows the scoreboard with every name and the snapshot's numbers;
+//  - Enter opens the chat box; typing (also w/a/s/d) moves nobody; the line
+//    comes back from the server as an event and is shown with the sender's
+//    name, as text (markup in it stays text); Escape cancels; the box takes
+//    at most 120 characters; the game has the keys back afterwards;
+//  - the round ends: "Round N over — ...", the next-round countdown and the
+//    top of the round in the banner; then the next round starts; the
+//    visitor's leave is in the feed;
+//  - no corrections on the fighting page (deaths and respawns are the
+//    world's teleports, not mispredictions).
+// Screenshots (1280x800): browser-warmup.png, browser-combat.png,
+// browser-dead.png (the victim), browser-scoreboard.png, browser-chat.png,
+// browser-round-end.png.
+// `--only match` runs just this part (quicker when working on the HUD),
+// `--only connection` just the part before.
+//
 // Every wait is on a condition; the only timed thing is the key hold, and
 // even that is measured in game ticks. Exit 0 pass, 1 fail, 77 skip
 // (no chromium or playwright-core here).
@@ -58,14 +88,23 @@ const WEB_ROOT = path.resolve(arg('web-root', 'TICKWIRE_WEB_ROOT', path.join(roo
 const SHOT = path.resolve(arg('screenshot', 'TICKWIRE_SCREENSHOT', path.join(root, 'build/screenshots/browser.png')));
 const CHROMIUM = arg('chromium', 'CHROMIUM', '/usr/bin/chromium');
 const NPCS = 3;
+// The match server: NPCs as targets, one player short of a round until a
+// second page joins, short rounds so one ends during the test.
+const MATCH_NPCS = 9;
+const MATCH_MIN_PLAYERS = 11;
+const MATCH_TIME_S = 20;
+const MATCH_INTERMISSION_S = 4;
+const MATCH_MAP = path.join(here, 'match.map');   // small: the fight is on screen
+const ONLY = arg('only', 'TICKWIRE_TEST_ONLY', '');
 // The server default; the test waits for a hold to run out once. Resumes
 // must beat it even with unlucky backoff draws (see backoffDelay).
 const RESUME_GRACE_S = 10;
 const PROTO_H = path.join(root, 'shared', 'proto.h');
-const TEST_TIMEOUT_MS = 150_000;
+const TEST_TIMEOUT_MS = 240_000;
 const SKIP = 77;
 
-let server = null;
+let server = null;                // the first server (the connection checks pause it)
+const servers = [];
 let context = null;
 let userDataDir = null;
 let serverLog = '';
@@ -95,16 +134,15 @@ function freePort() {
   });
 }
 
-// Starts the server and resolves with its URL once it prints the line
-// saying it listens; rejects if it exits first.
-function startServer(port) {
+// Starts a server and resolves with its URL once it prints the line
+// saying it listens; rejects if it exits first. flags: the game settings.
+function startServer(port, flags) {
   return new Promise((resolve, reject) => {
-    const args = ['--host', '127.0.0.1', '--port', String(port), '--npcs', String(NPCS),
-                  '--resume-grace', String(RESUME_GRACE_S),
-                  '--web-root', WEB_ROOT, '--log-level', 'info'];
+    const args = ['--host', '127.0.0.1', '--port', String(port), '--web-root', WEB_ROOT, '--log-level', 'info',
+                  '--results-db', ':memory:', ...flags];
     log(`starting ${SERVER} ${args.join(' ')}`);
     const child = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
+    servers.push(child);
     const want = `http://127.0.0.1:${port}/`;
     let buf = '';
     let done = false;
@@ -127,18 +165,31 @@ function startServer(port) {
   });
 }
 
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  const t = setTimeout(() => server.kill('SIGKILL'), 5000);
+async function stopServer(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(t);
 }
 
+// A server on a free port (a port picked here may be taken before the
+// server binds it: try again).
+async function startOnFreePort(flags) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer(await freePort(), flags);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      log(`server did not start (${err.message}), retrying on another port`);
+    }
+  }
+}
+
 async function cleanup() {
   if (context) await context.close().catch(() => {});
-  await stopServer();
+  for (const child of servers) await stopServer(child);
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
 }
 
@@ -172,27 +223,25 @@ async function main() {
     if (!fs.existsSync(p)) throw new Error(`${what} not found: ${p} (build first)`);
   }
 
-  // A port picked here may be taken before the server binds it: try again.
-  let url;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      url = await startServer(await freePort());
-      break;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      log(`server did not start (${err.message}), retrying on another port`);
-    }
-  }
-  log(`server listening at ${url}`);
-
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickwire-chromium-'));
   context = await playwright.chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1280, height: 720 },
+    viewport: { width: 1280, height: 800 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  if (ONLY !== 'match') await connectionPart();
+  if (ONLY !== 'connection') await matchChecks();
+  return failed ? 1 : 0;
+}
+
+// The page against the first server: movement, prediction, latency, a
+// server hitch, then the connection checks.
+async function connectionPart() {
+  const url = await startOnFreePort(['--npcs', String(NPCS), '--resume-grace', String(RESUME_GRACE_S)]);
+  server = servers[servers.length - 1];
+  log(`server listening at ${url}`);
   const page = context.pages()[0] || await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (err) => { pageErrors.push(String(err)); log(`page error: ${err}`); });
@@ -335,7 +384,8 @@ async function main() {
   await connectionChecks({ page, context, url, map, welcome, tokens });
 
   check(pageErrors.length === 0, 'no page errors', pageErrors.join(' | '));
-  return failed ? 1 : 0;
+  await page.close();
+  await stopServer(server);
 }
 
 // A counter or gauge from the server's /metrics.
@@ -518,6 +568,372 @@ async function connectionChecks({ page, context, url, map, welcome, tokens }) {
   const fin = await page.evaluate(() => window.tickwire.stats());
   check(fin.state === 'joined' && fin.corrections === 0, 'main page playing, no corrections',
         `${fin.state}, ${fin.corrections}`);
+}
+
+// ---------------------------------------------------------------- a match
+
+// Does the segment (ax, ay)-(bx, by) cross a wall (grown by `pad`)?
+function wallBetween(map, ax, ay, bx, by, pad = 4) {
+  for (const w of map.walls) {
+    let t0 = 0, t1 = 1;
+    let blocked = true;
+    for (const [a, d, lo, hi] of [[ax, bx - ax, w.x0 - pad, w.x1 + pad], [ay, by - ay, w.y0 - pad, w.y1 + pad]]) {
+      if (Math.abs(d) < 1e-9) {
+        if (a < lo || a > hi) { blocked = false; break; }
+        continue;
+      }
+      let u = (lo - a) / d, v = (hi - a) / d;
+      if (u > v) [u, v] = [v, u];
+      t0 = Math.max(t0, u);
+      t1 = Math.min(t1, v);
+      if (t0 > t1) { blocked = false; break; }
+    }
+    if (blocked) return true;
+  }
+  return false;
+}
+
+const dom = {
+  text: (page, sel) => page.evaluate((s) => { const el = document.querySelector(s); return el ? el.textContent : null; }, sel),
+  visible: (page, sel) => page.evaluate((s) => {
+    const el = document.querySelector(s);
+    if (!el || el.hidden) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+  }, sel),
+  lines: (page, sel) => page.evaluate((s) => [...document.querySelectorAll(s)].map((li) => li.textContent), sel),
+};
+
+async function shoot(page, file) {
+  const p = path.join(path.dirname(SHOT), file);
+  await page.screenshot({ path: p });
+  log(`screenshot: ${p}`);
+}
+
+// Holds the mouse button with the crosshair on the nearest player in
+// sight whose name matches `who` (where the page draws it, led by its
+// drawn velocity; one on screen first) until `done` says so or the time is
+// up. Takes the screenshot `snap.file` the first time snap.when(sample,
+// previous sample) holds with the target on screen. Returns what it saw.
+async function fireAt(page, map, who, done, timeoutMs, snap = null) {
+  const seen = { ownKillLine: '', tracers: 0, samples: 0, aimed: 0, snapped: false, onScreen: false };
+  let last = null;
+  const prev = new Map();
+  const vp = page.viewportSize();
+  await page.mouse.move(vp.width / 2 + 120, vp.height / 2);
+  await page.mouse.down();
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      const st = await page.evaluate(() => {
+        const t = window.tickwire;
+        const self = t.self();
+        const ents = t.entities().filter((e) => !e.self).map((e) => ({ ...e, s: t.toScreen(e.x, e.y) }));
+        return { self, selfS: self ? t.toScreen(self.x, self.y) : null, ents, shots: t.shots(), hud: t.hud(),
+                 now: performance.now(),
+                 mine: [...document.querySelectorAll('#killfeed li.kill.mine')].map((li) => li.textContent) };
+      });
+      seen.samples++;
+      seen.tracers = Math.max(seen.tracers, st.hud.tracers);
+      if (st.mine.length && !seen.ownKillLine) seen.ownKillLine = st.mine[st.mine.length - 1];
+      if (snap && !seen.snapped && last && seen.onScreen && snap.when(st, last)) {
+        await shoot(page, snap.file);
+        seen.snapped = true;
+      }
+      last = st;
+      if (done(st, seen)) break;
+      const alive = st.self && !(st.self.flags & 8);
+      let best = null;
+      if (alive) {
+        for (const e of st.ents) {
+          if (!who.test(e.name) || (e.flags & (8 | 2)) || wallBetween(map, st.self.x, st.self.y, e.x, e.y)) continue;
+          const d = Math.hypot(e.x - st.self.x, e.y - st.self.y);
+          const onScreen = e.s.x > 20 && e.s.x < vp.width - 320 && e.s.y > 20 && e.s.y < vp.height - 20;
+          const rank = d + (onScreen ? 0 : 2000);
+          if (d < 1300 && (!best || rank < best.rank)) best = { e, d, rank, onScreen };
+        }
+      }
+      seen.onScreen = !!best && best.onScreen;
+      for (const e of st.ents) {
+        const p = prev.get(e.id);
+        e.v = p && st.now > p.now ? { x: (e.s.x - p.x) / (st.now - p.now), y: (e.s.y - p.y) / (st.now - p.now) } : { x: 0, y: 0 };
+        prev.set(e.id, { x: e.s.x, y: e.s.y, now: st.now });
+      }
+      if (best) {
+        // Lead by the time to the next sample; aim from where the page
+        // draws the player, clamped inside the window along the same line.
+        const lead = 40;
+        const tx = best.e.s.x + best.e.v.x * lead, ty = best.e.s.y + best.e.v.y * lead;
+        let dx = tx - st.selfS.x, dy = ty - st.selfS.y;
+        const len = Math.hypot(dx, dy) || 1;
+        dx /= len; dy /= len;
+        let k = len;
+        const m = 8;
+        if (dx > 0) k = Math.min(k, (vp.width - m - st.selfS.x) / dx); else if (dx < 0) k = Math.min(k, (m - st.selfS.x) / dx);
+        if (dy > 0) k = Math.min(k, (vp.height - m - st.selfS.y) / dy); else if (dy < 0) k = Math.min(k, (m - st.selfS.y) / dy);
+        k = Math.max(k, 30);
+        await page.mouse.move(st.selfS.x + dx * k, st.selfS.y + dy * k);
+        seen.aimed++;
+      }
+      await page.waitForTimeout(10);
+    }
+  } finally {
+    await page.mouse.up();
+  }
+  seen.ms = Date.now() - t0;
+  return seen;
+}
+
+async function matchChecks() {
+  const url = await startOnFreePort(['--npcs', String(MATCH_NPCS), '--min-players', String(MATCH_MIN_PLAYERS),
+    '--match-time', String(MATCH_TIME_S), '--intermission', String(MATCH_INTERMISSION_S), '--resume-grace', '0',
+    '--map', MATCH_MAP]);
+  log(`match server listening at ${url}`);
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const pageErrors = [];
+  page.on('pageerror', (err) => { pageErrors.push(String(err)); log(`fighter page error: ${err}`); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') log(`fighter console.${msg.type()}: ${msg.text()}`);
+  });
+  await page.goto(`${url}?name=e2e-fighter`);
+  await page.waitForFunction((n) => window.tickwire && window.tickwire.state() === 'joined' && window.tickwire.self()
+    && window.tickwire.match() && window.tickwire.entities().length >= n, MATCH_NPCS + 1);
+  const map = await page.evaluate(() => window.tickwire.map());
+  const me = (await page.evaluate(() => window.tickwire.welcome())).playerId;
+
+  // --- warmup: one player short -------------------------------------------
+  await page.waitForFunction(() => !document.getElementById('round-banner').hidden
+    && /waiting for 1 more player/.test(document.getElementById('rb-sub').textContent));
+  const m0 = await page.evaluate(() => window.tickwire.match());
+  const warm = `${await dom.text(page, '#rb-title')} | ${await dom.text(page, '#rb-sub')} | timer ${await dom.text(page, '#round-timer')}`;
+  check(m0.phase === 0 && m0.minPlayers === MATCH_MIN_PLAYERS, 'warmup until --min-players are in', warm);
+  await shoot(page, 'browser-warmup.png');
+
+  // --- health bar -------------------------------------------------------------
+  await page.waitForFunction((id) => {
+    const st = window.tickwire.scores().find((s) => s.id === id);
+    const num = document.getElementById('hp-num').textContent;
+    return st && !document.getElementById('vitals').hidden
+      && num === ((st.flags & 8) ? 'DEAD' : String(st.health));
+  }, me);
+  const hp = await page.evaluate(() => ({ num: document.getElementById('hp-num').textContent,
+    width: document.getElementById('hp-fill').style.width }));
+  check(await dom.visible(page, '#vitals'), 'health bar shows the snapshot\'s health', `${hp.num}, bar ${hp.width}`);
+
+  // --- a second page joins: the round starts --------------------------------
+  const visitor = await openPage(context, url, 'e2e-visitor', 'visitor');
+  await visitor.waitForFunction(() => window.tickwire.state() === 'joined');
+  // The newest tab is the visible one; a background tab gets no animation
+  // frames (its inputs go out once a second), so the fighter comes back to
+  // the front.
+  await page.bringToFront();
+  await page.waitForFunction(() => [...document.querySelectorAll('#killfeed li')].some((li) => li.textContent === 'e2e-visitorjoined'
+    || /e2e-visitor\s*joined/.test(li.textContent)));
+  check(true, 'kill feed shows the join', (await dom.lines(page, '#killfeed li')).join(' / '));
+  await page.waitForFunction(() => { const m = window.tickwire.match(); return m && m.phase === 1; });
+  await page.waitForFunction(() => !document.getElementById('round-banner').hidden
+    && /^Round \d+$/.test(document.getElementById('rb-title').textContent)
+    && /fight!/.test(document.getElementById('rb-sub').textContent));
+  check(true, 'round start banner', `${await dom.text(page, '#rb-title')} | ${await dom.text(page, '#rb-sub')}`);
+  const timer = await page.evaluate(() => ({ phase: document.getElementById('rt-phase').textContent,
+    clock: document.getElementById('rt-clock').textContent, m: window.tickwire.match() }));
+  const [mm, ss] = timer.clock.split(':').map(Number);
+  check(/^ROUND \d+$/.test(timer.phase) && /^\d+:\d\d$/.test(timer.clock)
+        && Math.abs(mm * 60 + ss - timer.m.secondsLeft) <= 1.5 && timer.m.secondsLeft <= MATCH_TIME_S,
+        'round timer shows the time left', `${timer.phase} ${timer.clock}, ${timer.m.secondsLeft.toFixed(2)} s left`);
+  await page.waitForFunction((c) => document.getElementById('rt-clock').textContent !== c, timer.clock);
+  check(true, 'round timer counts down', `${timer.clock} -> ${await dom.text(page, '#rt-clock')}`);
+
+  // --- fire at the NPCs -------------------------------------------------------
+  const shots0 = await page.evaluate(() => window.tickwire.shots());
+  // The screenshot: a tracer in flight and a hit the server just credited.
+  const seen = await fireAt(page, map, /^npc-/, (st, s) => s.ownKillLine && s.snapped && st.shots.serverHits >= 6
+    && st.hud.markers.confirmed > 0 && st.hud.markers.predicted > 0, 30_000,
+  { file: 'browser-combat.png', when: (st, prev) => st.hud.tracers > 0 && st.hud.markers.confirmed > prev.hud.markers.confirmed });
+  const sh = await page.evaluate(() => window.tickwire.shots());
+  const hudState = await page.evaluate(() => window.tickwire.hud());
+  log(`fired: ${sh.shots - shots0.shots} shots, ${sh.screenHits} hits on screen, ${sh.serverHits} by the server; `
+      + `markers ${JSON.stringify(hudState.markers)}; ${seen.aimed} aims over ${seen.samples} samples `
+      + `in ${(seen.ms / 1000).toFixed(1)} s`);
+  check(sh.shots > shots0.shots, 'the page fires (mouse held)', `${sh.shots} shots`);
+  check(sh.screenHits > 0, 'hits on the page\'s screen', `${sh.screenHits}`);
+  check(sh.serverHits > 0, 'hits registered by the server', `${sh.serverHits} of ${sh.screenHits} seen`);
+  check(hudState.markers.predicted > 0 && hudState.markers.confirmed > 0, 'hit markers: predicted and server-credited',
+        JSON.stringify(hudState.markers));
+  check(seen.tracers > 0, 'shot tracers drawn', `${seen.tracers} at once at most`);
+  check(seen.snapped, 'screenshot of a hit taken');
+  check(/e2e-fighter/.test(seen.ownKillLine) && /npc-\d/.test(seen.ownKillLine), 'kill feed shows the kill',
+        seen.ownKillLine);
+  const kills = (await page.evaluate(() => window.tickwire.events())).filter((e) => e.type === 1);
+  check(kills.some((e) => e.player === me), 'KILL events received', `${kills.length} kills in the match`);
+
+  // --- kill the visitor: drawn dead, its page counts down to the respawn ------
+  const victimId = (await visitor.evaluate(() => window.tickwire.welcome())).playerId;
+  let deadSeen = false;
+  const victim = await fireAt(page, map, /^e2e-visitor$/, (st) => {
+    const v = st.ents.find((e) => e.id === victimId);
+    deadSeen = deadSeen || (!!v && (v.flags & 8) !== 0);
+    return deadSeen;
+  }, 30_000);
+  check(deadSeen, 'the fighter kills the other page\'s player and draws it dead', `${victim.samples} samples`);
+  if (deadSeen) {
+    await visitor.bringToFront();
+    await visitor.waitForFunction(() => !document.getElementById('death').hidden);
+    const card = await visitor.evaluate(() => ({ title: document.getElementById('death-title').textContent,
+      sub: document.getElementById('death-sub').textContent, hp: document.getElementById('hp-num').textContent }));
+    const left = Number((card.sub.match(/respawn in (\d+\.\d) s/) || [])[1]);
+    check(card.title === 'Killed by e2e-fighter' && left > 0 && left <= 2 && card.hp === 'DEAD',
+          'the victim\'s page: killed by whom, respawn countdown', `${card.title} | ${card.sub} | HP ${card.hp}`);
+    await shoot(visitor, 'browser-dead.png');
+    await visitor.waitForFunction((l) => {
+      const m = document.getElementById('death-sub').textContent.match(/respawn in (\d+\.\d) s/);
+      return m && Number(m[1]) < l - 0.3;
+    }, left);
+    check(true, 'the countdown runs', await dom.text(visitor, '#death-sub'));
+    await visitor.waitForFunction(() => document.getElementById('death').hidden
+      && document.getElementById('hp-num').textContent === '100', null, { timeout: 10_000 });
+    check(true, 'respawned at full health, death card gone');
+    await page.bringToFront();
+  }
+
+
+  // --- scoreboard on Tab ------------------------------------------------------
+  await page.waitForFunction(() => { const m = window.tickwire.match(); return m.phase === 1 && m.secondsLeft > 4; },
+    null, { timeout: (MATCH_TIME_S + MATCH_INTERMISSION_S + 10) * 1000 });
+  check(!(await dom.visible(page, '#scoreboard')), 'no scoreboard before Tab');
+  await page.keyboard.down('Tab');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#sb-rows tr')];
+    const scores = window.tickwire.scores();
+    if (document.getElementById('scoreboard').hidden || rows.length !== scores.length) return false;
+    return rows.every((tr) => {
+      const td = tr.querySelectorAll('td');
+      const s = scores.find((x) => x.name === tr.querySelector('.sb-player').textContent);
+      return s && Number(td[1].textContent) === s.kills && Number(td[2].textContent) === s.deaths
+        && Number(td[3].textContent) === s.score;
+    });
+  });
+  const board = await page.evaluate(() => [...document.querySelectorAll('#sb-rows tr')].map((tr) => ({
+    name: tr.querySelector('.sb-player').textContent, me: tr.classList.contains('me'),
+    cells: [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent),
+  })));
+  const names = (await page.evaluate(() => window.tickwire.entities().map((e) => e.name))).sort();
+  check(JSON.stringify(board.map((r) => r.name).sort()) === JSON.stringify(names), 'scoreboard lists every player by name',
+        board.map((r) => `${r.name} ${r.cells.join('/')}`).join(', '));
+  const mine = board.find((r) => r.me);
+  check(mine && mine.name === 'e2e-fighter' && /^\d+ ms$/.test(mine.cells[3]), 'own row marked, with the ping',
+        mine ? mine.cells.join(' / ') : 'none');
+  await shoot(page, 'browser-scoreboard.png');
+  await page.keyboard.up('Tab');
+  await page.waitForFunction(() => document.getElementById('scoreboard').hidden
+    || window.tickwire.match().phase === 2);
+  check(true, 'scoreboard hidden when Tab is released');
+
+  // --- chat -------------------------------------------------------------------
+  const line = 'gg wasd <b>not bold</b> & héllo ✓';
+  const moveBtns = (s) => s.buttonTicks[1] + s.buttonTicks[2] + s.buttonTicks[4] + s.buttonTicks[8];
+  const ev0 = (await page.evaluate(() => window.tickwire.events())).length;
+  const before = await page.evaluate(() => ({ st: window.tickwire.stats(), s: window.tickwire.server() }));
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.tickwire.hud().chatOpen
+    && document.getElementById('chat').classList.contains('open'));
+  await page.keyboard.type(line, { delay: 15 });
+  // Hold a movement key in the box for 20 ticks too.
+  const t0 = (await page.evaluate(() => window.tickwire.stats())).ticks;
+  await page.keyboard.down('d');
+  await page.waitForFunction((n) => window.tickwire.stats().ticks >= n, t0 + 20);
+  await page.keyboard.up('d');
+  await page.keyboard.press('Backspace');
+  const typed = await page.evaluate(() => document.getElementById('chat-input').value);
+  check(typed === line, 'the chat box has what was typed', JSON.stringify(typed));
+  const during = await page.evaluate(() => ({ st: window.tickwire.stats(), s: window.tickwire.server(),
+    ev: window.tickwire.events() }));
+  const teleported = during.ev.slice(ev0).some((e) => e.type === 5 || (e.type === 1 && e.other === me));
+  check(moveBtns(during.st) === moveBtns(before.st), 'typing in the chat box sends no movement',
+        `${moveBtns(during.st) - moveBtns(before.st)} movement ticks over ${during.st.ticks - before.st.ticks} ticks`);
+  if (!teleported) {
+    check(during.s.x === before.s.x && during.s.y === before.s.y, 'typing in the chat box does not move the player',
+          `(${before.s.x}, ${before.s.y}) -> (${during.s.x}, ${during.s.y})`);
+  } else {
+    log('the player died or a round started while typing: position not compared (movement ticks were)');
+  }
+  await page.keyboard.press('Enter');
+  check(!(await page.evaluate(() => window.tickwire.hud().chatOpen)), 'Enter sends and closes the box');
+  await page.waitForFunction((t) => [...document.querySelectorAll('#chat-log li')].some((li) =>
+    li.querySelector('.chat-name') && li.querySelector('.chat-name').textContent === 'e2e-fighter:'
+    && li.querySelector('.chat-text').textContent === t), line);
+  const shown = await page.evaluate((t) => {
+    const li = [...document.querySelectorAll('#chat-log li')].find((x) => x.querySelector('.chat-text')
+      && x.querySelector('.chat-text').textContent === t);
+    return { text: li.textContent, markup: li.querySelector('b') !== null };
+  }, line);
+  const evs = await page.evaluate(() => window.tickwire.events());
+  check(evs.some((e) => e.type === 2 && e.player === me && e.text === line), 'chat line came back from the server (CHAT event)');
+  check(!shown.markup, 'chat shown with the sender\'s name, as text (no markup)', shown.text);
+  await visitor.bringToFront();
+  const seenByVisitor = await visitor.waitForFunction((t) => [...document.querySelectorAll('#chat-log li')]
+    .some((li) => li.textContent === `e2e-fighter:${t}`), line).then(() => true, () => false);
+  check(seenByVisitor, 'the other page shows the chat line too');
+  await page.bringToFront();
+
+  // Escape cancels; the box takes at most 120 characters.
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.tickwire.hud().chatOpen);
+  await page.keyboard.type('never sent', { delay: 10 });
+  await shoot(page, 'browser-chat.png');
+  await page.keyboard.press('Escape');
+  check(!(await page.evaluate(() => window.tickwire.hud().chatOpen)), 'Escape closes the box');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('x'.repeat(130));
+  const long = await page.evaluate(() => document.getElementById('chat-input').value.length);
+  check(long === 120, 'the chat box takes at most 120 characters', `${long}`);
+  await page.keyboard.press('Escape');
+  const snaps = (await page.evaluate(() => window.tickwire.stats())).snapshots;
+  await page.waitForFunction((n) => window.tickwire.stats().snapshots > n + 30, snaps);
+  const cancelled = (await page.evaluate(() => window.tickwire.events())).filter((e) => e.type === 2 && e.player === me);
+  check(cancelled.length === 1, 'a cancelled line is not sent', `${cancelled.length} chat events from this page`);
+  // The game has the keys back.
+  const b0 = moveBtns(await page.evaluate(() => window.tickwire.stats()));
+  await page.keyboard.down('a');
+  await page.waitForFunction((n) => {
+    const s = window.tickwire.stats();
+    return s.buttonTicks[1] + s.buttonTicks[2] + s.buttonTicks[4] + s.buttonTicks[8] >= n;
+  }, b0 + 10);
+  await page.keyboard.up('a');
+  check(true, 'after the chat the keys move the player again');
+
+  // --- the round ends, the next one starts -------------------------------------
+  await page.waitForFunction(() => window.tickwire.match().phase === 2, null, { timeout: (MATCH_TIME_S + 5) * 1000 });
+  await page.waitForFunction(() => !document.getElementById('round-banner').hidden
+    && /^Round \d+ over — /.test(document.getElementById('rb-title').textContent)
+    && /next round in \d+ s/.test(document.getElementById('rb-sub').textContent));
+  const over = `${await dom.text(page, '#rb-title')} | ${await dom.text(page, '#rb-sub')}`;
+  const endEv = (await page.evaluate(() => window.tickwire.events())).filter((e) => e.type === 6).pop();
+  check(!!endEv, 'round end banner', over);
+  await page.waitForFunction(() => document.querySelectorAll('#rb-top li').length >= 3);
+  const top = await dom.lines(page, '#rb-top li');
+  check(!(await dom.visible(page, '#scoreboard')), 'results in the banner, the arena not covered', top.join(' / '));
+  await shoot(page, 'browser-round-end.png');
+  const r1 = (await page.evaluate(() => window.tickwire.match())).round;
+  await page.waitForFunction((r) => { const m = window.tickwire.match(); return m.phase === 1 && m.round === r + 1; }, r1,
+    { timeout: (MATCH_INTERMISSION_S + 5) * 1000 });
+  await page.waitForFunction((r) => document.getElementById('rb-title').textContent === `Round ${r + 1}`
+    && [...document.querySelectorAll('#killfeed li')].some((li) => li.textContent === `Round ${r + 1} started`), r1);
+  check(true, 'next round starts', `round ${r1 + 1}`);
+
+  // --- the visitor leaves --------------------------------------------------------
+  await visitor.close();
+  await page.waitForFunction(() => [...document.querySelectorAll('#killfeed li')].some((li) => /e2e-visitor\s*left/.test(li.textContent)));
+  check(true, 'kill feed shows the leave');
+
+  const fin = await page.evaluate(() => window.tickwire.stats());
+  check(fin.state === 'joined' && fin.corrections === 0, 'fighting page: still joined, no corrections',
+        `${fin.state}, ${fin.corrections} corrections`);
+  check(fin.eventsLost === 0, 'no events lost', `${fin.events} events, ${fin.eventsLost} lost`);
+  check(pageErrors.length === 0, 'no page errors on the fighting page', pageErrors.join(' | '));
+  await page.close();
 }
 
 const watchdog = setTimeout(async () => {

@@ -11,7 +11,9 @@
 //    asked the wasm module each time;
 //  - its own closes (a test drop, a message it cannot use) send
 //    PROTO_CLOSE_CLIENT_DROP from the module, so the server holds the player;
-//  - backoffDelay: full jitter, uniform in [0, min(8 s, 250 ms * 2^attempt)).
+//  - backoffDelay: full jitter, uniform in [0, min(8 s, 250 ms * 2^attempt));
+//  - the match exports: game constants equal proto.h / sim.h, and before a
+//    WELCOME there is no round, player, event or chat.
 // Runs on node 18 (client-demo/package.json marks netcode.js as a module).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -123,6 +125,24 @@ for (const [code, reason, wantState, wantRetry] of cases) {
   console.error = orig;
   check(sent.length === 2 && sent.every(([c]) => c === 4000) && calls.tw_close_client_drop === asked + 2,
     'test drop and protocol failure close with 4000 from the module', JSON.stringify(sent));
+}
+
+// --- match exports: the game constants come from the C headers, and before
+// a WELCOME there is nothing to show or send --------------------------------
+{
+  const header = (file, name) => Number((fs.readFileSync(path.join(root, 'shared', file), 'utf8')
+    .match(new RegExp(`#define ${name} (\\d+)`)) || [])[1]);
+  const nc = new NetClient(w);
+  check(nc.maxChatChars === header('proto.h', 'PROTO_MAX_CHAT_CHARS') && nc.maxChatBytes === header('proto.h', 'PROTO_MAX_CHAT_BYTES')
+        && nc.maxHealth === header('sim.h', 'SIM_MAX_HEALTH') && nc.respawnMs === header('sim.h', 'SIM_RESPAWN_MS')
+        && nc.fireIntervalMs === header('sim.h', 'SIM_FIRE_INTERVAL_MS'),
+  'chat limits, health, respawn and fire interval from the module match proto.h / sim.h',
+  `${nc.maxChatChars} chars / ${nc.maxChatBytes} bytes, ${nc.maxHealth} hp, ${nc.respawnMs} ms, ${nc.fireIntervalMs} ms`);
+  check(w.tw_write_chat(2) === 0 && w.tw_next_event() === 0 && w.tw_match(7) === 0 && w.tw_player_stat(0, 6) === 0
+        && w.tw_shots(4) === -1 && w.tw_respawn_left_ms() === 0,
+  'before a WELCOME: no chat written, no event, no round, no players, no shot');
+  check(nc.sendChat('hello') === 'not connected' && nc.match() === null && nc.playerStats(0) === null
+        && nc.takeEvents().length === 0, 'NetClient before joining: chat refused, nothing to show');
 }
 
 // --- backoff ---------------------------------------------------------------

@@ -717,6 +717,43 @@ static void test_view(void **state)
     assert_int_equal(cl_view(&r->c, now, v, 1), 1);
 }
 
+/* A remote player's health is drawn from the snapshot its flags come from:
+ * killed in the newest snapshot, it is still drawn alive (the render tick
+ * is ~2 snapshots back) with the health it had then, not the 0 of its death. */
+static void test_view_health_matches_flags(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    rig_init(r, 0, 0);
+    for (int t = 0; t < 120; t++)
+        rig_frame(r, 0);
+    for (int i = 0; i < CL_RING; i++)
+        r->c.ring[i].ent[NPC].health = 80;
+    proto_snapshot *newest = &r->c.ring[r->c.head];
+    newest->ent[NPC].health = 0;
+    newest->ent[NPC].flags |= SIM_FLAG_DEAD;
+    cl_view_ent v[8];
+    double now = r->now * 1000.0 / TICK_RATE;
+    int n = cl_view(&r->c, now, v, 8);
+    int seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i].id != NPC)
+            continue;
+        seen = 1;
+        assert_true(r->c.render_tick < (double)newest->tick - 1.0);
+        assert_int_equal(v[i].flags & SIM_FLAG_DEAD, 0);
+        assert_int_equal(v[i].health, 80);
+    }
+    assert_true(seen);
+    /* Drawn at the newest snapshot (interpolation off): dead, health 0. */
+    r->c.interpolate = 0;
+    n = cl_view(&r->c, now, v, 8);
+    for (int i = 0; i < n; i++)
+        if (v[i].id == NPC)
+            assert_true((v[i].flags & SIM_FLAG_DEAD) && v[i].health == 0);
+    r->c.interpolate = 1;
+}
+
 /* ---- version 2: join token, resume ---------------------------------------- */
 
 /* The JOIN: the token from cl_set_token, plus the resume token once a
@@ -1218,6 +1255,7 @@ int main(void)
         cmocka_unit_test(test_unknown_baseline_and_bad_snapshots),
         cmocka_unit_test(test_baseline_window),
         cmocka_unit_test(test_view),
+        cmocka_unit_test(test_view_health_matches_flags),
         cmocka_unit_test(test_interpolation_adapts_to_jitter),
         cmocka_unit_test(test_join_token_and_resume_token),
         cmocka_unit_test(test_resume_resends_offline_inputs),
