@@ -312,11 +312,29 @@ int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
     }
 }
 
-static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags,
+static int interpolate(const cl_client *c, int id, double at, float *x, float *y, uint16_t *aim, uint8_t *flags,
                        uint8_t *health);
 
-/* The tick the remote players were last drawn at, never past the newest
- * snapshot (a view of the future would be clamped by the server anyway). */
+/* Render tick `t` within the snapshots held: past the newest one the
+ * newest is drawn, before the oldest (just after a join, when the clock
+ * starts 2.2 intervals behind the first snapshot, or one the server sent
+ * from before the join) the oldest. O(CL_RING). */
+static double view_clamp(const cl_client *c, double t)
+{
+    uint32_t lo = 0, hi = 0;
+    for (int i = 0; i < CL_RING; i++) {
+        uint32_t k = c->ring[i].tick;
+        if (!k)
+            continue;
+        lo = !lo || k < lo ? k : lo;
+        hi = k > hi ? k : hi;
+    }
+    return t > (double)hi ? (double)hi : t < (double)lo ? (double)lo : t;
+}
+
+/* The tick the remote players were last drawn at (view_clamp: never a view
+ * of the future, which the server would clamp anyway, nor of a past the
+ * client holds no snapshot of, which it did not draw). */
 static void view_of(const cl_client *c, sim_input *in)
 {
     const proto_snapshot *latest = cl_latest(c);
@@ -324,26 +342,28 @@ static void view_of(const cl_client *c, sim_input *in)
     in->view_frac = 0;
     if (!latest || !c->have_render_tick || c->render_tick < 1.0)
         return;
-    double v = c->render_tick;
-    if (v > (double)latest->tick)
-        v = (double)latest->tick;
+    double v = view_clamp(c, c->render_tick);
     in->view_tick = (uint32_t)v;
     in->view_frac = (uint8_t)((v - (double)in->view_tick) * 256.0);
 }
 
 /* A predicted shot, judged against the other players as this client draws
- * them (interpolated at the render tick), with the same ray as the server. */
-static void judge_shot(cl_client *c, uint32_t seq)
+ * them, with the same ray as the server: at the view the input carries
+ * (the render tick to 1/256 tick, as the server rewinds to it), so both
+ * sides interpolate with the same numbers. Without a view (nothing drawn
+ * yet), at the render tick. */
+static void judge_shot(cl_client *c, uint32_t seq, const sim_input *in)
 {
     float pos[PROTO_MAX_ENTITIES][2];
     uint8_t alive[PROTO_MAX_ENTITIES];
     const proto_snapshot *latest = cl_latest(c);
     int me = c->welcome.player_id;
+    double at = in->view_tick ? (double)in->view_tick + in->view_frac / 256.0 : view_clamp(c, c->render_tick);
     for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
         uint16_t aim;
         uint8_t flags, health;
         alive[id] = id != me && latest && latest->present[id] && c->interpolate &&
-                    interpolate(c, id, &pos[id][0], &pos[id][1], &aim, &flags, &health) && !(flags & SIM_FLAG_DEAD);
+                    interpolate(c, id, at, &pos[id][0], &pos[id][1], &aim, &flags, &health) && !(flags & SIM_FLAG_DEAD);
     }
     float dist;
     int target = sim_hitscan(&c->welcome.map, c->predicted.pos, c->predicted.aim, (const float (*)[2])pos, alive,
@@ -369,7 +389,7 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
     p->predicted = 0;
     if (c->have_self && c->predict) {
         if (sim_player_step(&c->welcome.map, &c->predicted, &p->in, c->dt))
-            judge_shot(c, seq);
+            judge_shot(c, seq, &p->in);
         p->after = c->predicted;
         p->predicted = 1;
         c->fire_cd = c->predicted.fire_cd;
@@ -486,44 +506,55 @@ static void advance_render_tick(cl_client *c, double now_ms)
     c->last_update_ms = now_ms;
 }
 
-/* Position of entity `id` at render_tick, between the two buffered
- * snapshots around it (returns 1); the nearest known position when none
- * bracket it (returns 2, a hold); 0 when it is in no snapshot. Flags and
- * health come from the same snapshot (the nearer one), so a player is not
- * drawn alive with the health of its death. */
-static int interpolate(const cl_client *c, int id, float *x, float *y, uint16_t *aim, uint8_t *flags,
+/* Entity `id` at tick `at` (the render tick, or a shot's view), as the
+ * server rewinds it to judge a shot (sim.c rewind): in the state of the
+ * newest snapshot at or before `at` (a), moved toward the next one (b)
+ * only when b shows the same life of the same player, alive in both.
+ * Across a death, a respawn or a new player in the slot it is not
+ * blended: a blend would draw, and hit, a player halfway between its
+ * corpse and its spawn point, where it never was. Not drawn when the
+ * newest snapshot at or before `at` shows the slot empty (it joined later,
+ * or left). Callers keep `at` within the snapshots held (view_clamp); past
+ * them, the nearest snapshot with the player. The server blends consecutive ticks,
+ * this the snapshots around `at`: the same numbers at one snapshot per
+ * tick; at fewer, the path between snapshots is taken as straight.
+ * O(CL_RING). */
+static int interpolate(const cl_client *c, int id, double at, float *x, float *y, uint16_t *aim, uint8_t *flags,
                        uint8_t *health)
 {
-    const proto_snapshot *a = NULL, *b = NULL;
+    const proto_snapshot *a = NULL, *b = NULL, *last = NULL;
     for (int i = 0; i < CL_RING; i++) {
         const proto_snapshot *s = &c->ring[i];
-        if (!s->tick || !s->present[id])
+        if (!s->tick)
             continue;
-        if ((double)s->tick <= c->render_tick && (!a || s->tick > a->tick))
+        if ((double)s->tick <= at && (!last || s->tick > last->tick))
+            last = s;
+        if (!s->present[id])
+            continue;
+        if ((double)s->tick <= at && (!a || s->tick > a->tick))
             a = s;
-        if ((double)s->tick > c->render_tick && (!b || s->tick < b->tick))
+        if ((double)s->tick > at && (!b || s->tick < b->tick))
             b = s;
     }
-    if (!a && !b)
+    if ((!a && !b) || (last && !last->present[id]))
         return 0;
-    if (!a || !b) {
-        const proto_snapshot *s = a ? a : b;
-        *x = s->ent[id].x / SIM_POS_SCALE;
-        *y = s->ent[id].y / SIM_POS_SCALE;
-        *aim = s->ent[id].aim;
-        *flags = s->ent[id].flags;
-        *health = s->ent[id].health;
-        return 2; /* held: nothing on one side of the render tick */
-    }
-    float t = (float)((c->render_tick - a->tick) / (double)(b->tick - a->tick));
-    float ax = a->ent[id].x / SIM_POS_SCALE, ay = a->ent[id].y / SIM_POS_SCALE;
+    const proto_snapshot *s = a ? a : b;
+    *x = s->ent[id].x / SIM_POS_SCALE;
+    *y = s->ent[id].y / SIM_POS_SCALE;
+    *aim = s->ent[id].aim;
+    *flags = s->ent[id].flags;
+    *health = s->ent[id].health; /* with the flags: not drawn alive with the health of its death */
+    if (!a || !b)
+        return 2; /* held: no snapshot on one side of `at` */
+    if (a->gen[id] != b->gen[id] || a->ent[id].life != b->ent[id].life ||
+        ((a->ent[id].flags | b->ent[id].flags) & SIM_FLAG_DEAD))
+        return 1;
+    float t = (float)((at - a->tick) / (double)(b->tick - a->tick));
     float bx = b->ent[id].x / SIM_POS_SCALE, by = b->ent[id].y / SIM_POS_SCALE;
-    *x = ax + (bx - ax) * t;
-    *y = ay + (by - ay) * t;
+    *x += (bx - *x) * t;
+    *y += (by - *y) * t;
     int16_t da = (int16_t)(uint16_t)(b->ent[id].aim - a->ent[id].aim);
     *aim = (uint16_t)(a->ent[id].aim + (int)((float)da * t));
-    *flags = t < 0.5f ? a->ent[id].flags : b->ent[id].flags;
-    *health = t < 0.5f ? a->ent[id].health : b->ent[id].health;
     return 1;
 }
 
@@ -533,6 +564,7 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
     if (!latest)
         return 0;
     advance_render_tick(c, now_ms);
+    double at = view_clamp(c, c->render_tick);
     int n = 0;
     uint16_t me = c->welcome.player_id;
     for (int id = 0; id < PROTO_MAX_ENTITIES && n < max; id++) {
@@ -556,7 +588,7 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
                 v->flags = latest->ent[id].flags;
             }
         } else if (c->interpolate) {
-            int r = interpolate(c, id, &v->x, &v->y, &v->aim, &v->flags, &v->health);
+            int r = interpolate(c, id, at, &v->x, &v->y, &v->aim, &v->flags, &v->health);
             if (!r)
                 continue;
             c->stats.interp_frames++;

@@ -24,7 +24,9 @@ void opts_usage(FILE *out, const char *prog)
             "  --bots N           bots to run, 1..%d (default 10)\n"
             "  --duration S       length of the whole run in seconds, ramp included (default 10)\n"
             "  --ramp S           spread the connects over S seconds, < duration (default 1)\n"
-            "  --behavior B       wander (reference workload), idle, circle or chaos (default wander)\n"
+            "  --behavior B       wander (reference workload), idle, circle, chaos or fight (aims at\n"
+            "                     the nearest opponent in sight as the bot draws it, and shoots)\n"
+            "                     (default wander)\n"
             "  --input-rate HZ    input messages per second per bot; inputs are made one per tick\n"
             "                     and batched (default: the tick rate from WELCOME)\n"
             "  --chaos-prob P     chaos: chance per bot per second of a drop, 0..1 (default 0.1)\n"
@@ -283,7 +285,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             break;
         case 4:
             if (behavior_parse(v, &o->behavior)) {
-                snprintf(err, errlen, "--behavior: '%s' is not one of wander, idle, circle, chaos", v);
+                snprintf(err, errlen, "--behavior: '%s' is not one of wander, idle, circle, chaos, fight", v);
                 rc = -1;
             }
             break;

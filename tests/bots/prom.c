@@ -236,4 +236,8 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
     w->tick_p99_s = prom_hist_quantile(start, end, "tickwire_tick_duration_seconds", 0.99);
     w->backlog_p99 = prom_hist_quantile(start, end, "tickwire_input_queue_depth", 0.99);
     w->backlog_max = prom_get(end, "tickwire_input_queue_depth_max");
+    w->shots = delta(start, end, "tickwire_shots_total");
+    w->hits = delta(start, end, "tickwire_hits_total");
+    w->kills = delta(start, end, "tickwire_kills_total");
+    w->unlag_clamped = delta(start, end, "tickwire_unlag_clamped_total");
 }

@@ -51,6 +51,9 @@ typedef struct prom_window {
     /* players' input queues (inputs received, not yet applied): p99 over
      * the window's snapshots, and the deepest at the end */
     double backlog_p99, backlog_max;
+    /* combat (deltas): shots fired, hits, kills, and shots whose view was
+     * older than --max-unlag-ms (judged at the bound) */
+    double shots, hits, kills, unlag_clamped;
 } prom_window;
 
 void prom_window_compute(const prom_set *start, const prom_set *end, double seconds, prom_window *w);

@@ -19,6 +19,9 @@ typedef struct derived {
     double cpu_s, cpu_pct_of_core, cpu_us_per_bot_second;
     double srv_cpu_pct, srv_snapshot_Bps, srv_snapshots_ps, srv_inputs_ps, srv_ticks_ps, srv_tick_mean_ms;
     double rss_growth_pct;    /* end vs all bots in; NaN when either is missing */
+    double registered_pct;    /* fight: server hits / screen hits */
+    double per_shot_pct;      /* fight: screen hits registered shot by shot / screen hits */
+    double alive_pct;         /* fight: registered / (registered + other): both alive on the server */
     char f1[32], f2[32];      /* scratch for fmt */
 } derived;
 
@@ -39,6 +42,9 @@ static void derive(const report_input *in, derived *d)
     d->entities_per_snapshot = ratio((double)r->entity_snaps, (double)r->entity_counted_snapshots);
     d->moving_per_snapshot = ratio((double)r->moving_snaps, (double)r->entity_counted_snapshots);
     d->corrections_per_bot_minute = ratio((double)r->corrections, r->bot_seconds / 60.0);
+    d->registered_pct = 100.0 * ratio((double)r->server_hits, (double)r->screen_hits);
+    d->per_shot_pct = 100.0 * ratio((double)r->hits_registered, (double)r->screen_hits);
+    d->alive_pct = 100.0 * ratio((double)r->hits_registered, (double)(r->hits_registered + r->lost_other));
     d->cpu_s = r->cpu_user_s + r->cpu_sys_s;
     d->cpu_pct_of_core = 100.0 * ratio(d->cpu_s, r->elapsed_s);
     d->cpu_us_per_bot_second = 1e6 * ratio(d->cpu_s, r->bot_seconds);
@@ -124,6 +130,10 @@ static void print_server(FILE *out, const report_input *in, derived *d)
             fmt(a, sizeof a, "%.0f", w->joins), fmt(b, sizeof b, "%.0f", w->leaves), fmt(c, sizeof c, "%.0f", w->holds),
             fmt(e, sizeof e, "%.0f", w->resumes), fmt(d->f1, sizeof d->f1, "%.0f", w->holds_expired),
             fmt(d->f2, sizeof d->f2, "%.0f", w->auth_refusals));
+    fprintf(out, "    combat             %s shots, %s hits, %s kills; %s shots judged at the --max-unlag-ms bound "
+                 "(view older)\n",
+            fmt(a, sizeof a, "%.0f", w->shots), fmt(b, sizeof b, "%.0f", w->hits), fmt(c, sizeof c, "%.0f", w->kills),
+            fmt(e, sizeof e, "%.0f", w->unlag_clamped));
     if (m->connected_available)
         fprintf(out, "    memory             rss %s MB with all bots in (at %.1f s), %s MB at the end (%s%%)\n",
                 fmt(a, sizeof a, "%.1f", m->connected_rss_bytes / 1e6), m->connected_t_s,
@@ -216,6 +226,32 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "\n");
     fprintf(out, "  inputs               %llu made, %llu waited (too many unacked)\n", (unsigned long long)r->inputs,
             (unsigned long long)r->inputs_stalled);
+    if (o->behavior == BEHAVIOR_FIGHT || r->shots) {
+        fprintf(out, "  shots                %llu fired, %llu hit on the shooter's screen, %llu hits registered by the "
+                     "server: %s%% of the screen hits\n",
+                (unsigned long long)r->shots, (unsigned long long)r->screen_hits, (unsigned long long)r->server_hits,
+                fmt(a, sizeof a, "%.2f", d.registered_pct));
+        fprintf(out, "    both alive         %s%% of the screen hits whose shooter and target were both still alive on "
+                     "the server when it judged the shot were registered (%llu of %llu)\n",
+                fmt(c, sizeof c, "%.2f", d.alive_pct), (unsigned long long)r->hits_registered,
+                (unsigned long long)(r->hits_registered + r->lost_other));
+        fprintf(out, "    shot by shot       %llu screen hits registered (%s%%); not registered: %llu target dead or "
+                     "respawned on the server first (%llu killed by the shooter's own earlier shot), %llu shooter "
+                     "dead first, %llu round over, %llu other; %llu not acknowledged by the end; %llu server hits not "
+                     "on the screen\n",
+                (unsigned long long)r->hits_registered, fmt(b, sizeof b, "%.2f", d.per_shot_pct),
+                (unsigned long long)r->lost_target_dead, (unsigned long long)r->lost_target_own_kill,
+                (unsigned long long)r->lost_shooter_dead,
+                (unsigned long long)r->lost_round, (unsigned long long)r->lost_other,
+                (unsigned long long)r->hits_unacked, (unsigned long long)r->server_only_hits);
+        fprintf(out, "    view age           p50 %.1f ms, p99 %.1f ms, max %.1f ms from what the shooter drew to the tick "
+                     "the server judged the shot (%llu shots; the server rewinds at most --max-unlag-ms)\n",
+                r->view_age_p50_ms, r->view_age_p99_ms, r->view_age_max_ms, (unsigned long long)r->view_age_n);
+    }
+    fprintf(out, "  events               %llu received (%llu kills, %llu chat, %llu round starts and ends, %llu joins "
+                 "and leaves), %llu lost\n",
+            (unsigned long long)r->events, (unsigned long long)r->ev_kills, (unsigned long long)r->ev_chat,
+            (unsigned long long)r->ev_rounds, (unsigned long long)r->ev_other, (unsigned long long)r->events_lost);
     fprintf(out, "  bots' cpu            %.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second, max rss %.0f MB\n",
             r->cpu_user_s, r->cpu_sys_s, fmt(a, sizeof a, "%.1f", d.cpu_pct_of_core),
             fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second), r->max_rss_kb / 1024.0);
@@ -424,6 +460,10 @@ static void json_server(jw *j, const report_input *in, const derived *d)
         jw_num(j, "resumes", w->resumes);
         jw_num(j, "holds_expired", w->holds_expired);
         jw_num(j, "auth_refusals", w->auth_refusals);
+        jw_num(j, "shots", w->shots);
+        jw_num(j, "hits", w->hits);
+        jw_num(j, "kills", w->kills);
+        jw_num(j, "unlag_clamped", w->unlag_clamped);
     }
     if (m) {
         jw_open(j, "all_connected", '{');
@@ -573,6 +613,40 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_u64(j, "waited", r->inputs_stalled);
     jw_close(j, '}');
 
+    jw_open(j, "shots", '{');
+    jw_u64(j, "fired", r->shots);
+    jw_u64(j, "screen_hits", r->screen_hits);
+    jw_u64(j, "server_hits", r->server_hits);
+    jw_num(j, "registered_pct", d->registered_pct);
+    jw_u64(j, "registered", r->hits_registered);
+    jw_num(j, "registered_per_shot_pct", d->per_shot_pct);
+    jw_num(j, "registered_both_alive_pct", d->alive_pct);
+    jw_open(j, "not_registered", '{');
+    jw_u64(j, "target_dead", r->lost_target_dead);
+    jw_u64(j, "target_dead_own_kill", r->lost_target_own_kill);
+    jw_u64(j, "shooter_dead", r->lost_shooter_dead);
+    jw_u64(j, "round_over", r->lost_round);
+    jw_u64(j, "other", r->lost_other);
+    jw_close(j, '}');
+    jw_u64(j, "not_acknowledged", r->hits_unacked);
+    jw_u64(j, "server_only", r->server_only_hits);
+    jw_open(j, "view_age_ms", '{');
+    jw_u64(j, "samples", r->view_age_n);
+    jw_num(j, "p50", r->view_age_p50_ms);
+    jw_num(j, "p99", r->view_age_p99_ms);
+    jw_num(j, "max", r->view_age_max_ms);
+    jw_close(j, '}');
+    jw_close(j, '}');
+
+    jw_open(j, "events", '{');
+    jw_u64(j, "received", r->events);
+    jw_u64(j, "lost", r->events_lost);
+    jw_u64(j, "kills", r->ev_kills);
+    jw_u64(j, "chat", r->ev_chat);
+    jw_u64(j, "rounds", r->ev_rounds);
+    jw_u64(j, "joins_leaves", r->ev_other);
+    jw_close(j, '}');
+
     jw_open(j, "bot_process", '{');
     jw_num(j, "cpu_user_s", r->cpu_user_s);
     jw_num(j, "cpu_sys_s", r->cpu_sys_s);
@@ -596,7 +670,7 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw j = {f, 0, {1}};
     jw_open(&j, NULL, '{');
     jw_str(&j, "tool", "tickwire-bots");
-    jw_num(&j, "report_version", 2);
+    jw_num(&j, "report_version", 3);
     jw_num(&j, "started_unix", (double)in->started);
     jw_open(&j, "config", '{');
     jw_str(&j, "url", o->url);
@@ -851,6 +925,9 @@ static void html_server(FILE *f, const report_input *in, const derived *d)
              fmt(a, sizeof a, "%.0f", w->joins), fmt(b, sizeof b, "%.0f", w->leaves), fmt(c, sizeof c, "%.0f", w->holds),
              fmt(e, sizeof e, "%.0f", w->resumes), fmt(g, sizeof g, "%.0f", w->holds_expired),
              fmt(h, sizeof h, "%.0f", w->auth_refusals));
+    html_row(f, "combat", "%s shots, %s hits, %s kills; %s shots judged at the --max-unlag-ms bound (view older)",
+             fmt(a, sizeof a, "%.0f", w->shots), fmt(b, sizeof b, "%.0f", w->hits), fmt(c, sizeof c, "%.0f", w->kills),
+             fmt(e, sizeof e, "%.0f", w->unlag_clamped));
     if (m->connected_available)
         html_row(f, "memory", "rss %s MB with all bots in (at %.1f s), %s MB at the end (%s%%)",
                  fmt(a, sizeof a, "%.1f", m->connected_rss_bytes / 1e6), m->connected_t_s,
@@ -956,6 +1033,29 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     html_row(f, "corrections", "%llu (%s per bot-minute, largest %.2f units); %llu right after a join, from a snapshot "
              "that predates it", (unsigned long long)r->corrections, fmt(a, sizeof a, "%.3f", d.corrections_per_bot_minute),
              r->max_correction, (unsigned long long)r->corrections_stale);
+    if (o->behavior == BEHAVIOR_FIGHT || r->shots) {
+        html_row(f, "shots", "%llu fired, %llu hit on the shooter's screen, %llu hits registered by the server: "
+                 "%s%% of the screen hits", (unsigned long long)r->shots, (unsigned long long)r->screen_hits,
+                 (unsigned long long)r->server_hits, fmt(a, sizeof a, "%.2f", d.registered_pct));
+        html_row(f, "both alive", "%s%% of the screen hits whose shooter and target were both still alive on the "
+                 "server when it judged the shot were registered (%llu of %llu)", fmt(c, sizeof c, "%.2f", d.alive_pct),
+                 (unsigned long long)r->hits_registered, (unsigned long long)(r->hits_registered + r->lost_other));
+        html_row(f, "shot by shot", "%llu screen hits registered (%s%%); not registered: %llu target dead or respawned "
+                 "on the server first (%llu killed by the shooter's own earlier shot), %llu shooter dead first, %llu "
+                 "round over, %llu other; %llu not acknowledged by the end; %llu server hits not on the screen",
+                 (unsigned long long)r->hits_registered, fmt(b, sizeof b, "%.2f", d.per_shot_pct),
+                 (unsigned long long)r->lost_target_dead, (unsigned long long)r->lost_target_own_kill,
+                 (unsigned long long)r->lost_shooter_dead,
+                 (unsigned long long)r->lost_round, (unsigned long long)r->lost_other,
+                 (unsigned long long)r->hits_unacked, (unsigned long long)r->server_only_hits);
+        html_row(f, "view age", "p50 %.1f ms, p99 %.1f ms, max %.1f ms from what the shooter drew to the tick the "
+                 "server judged the shot (%llu shots)", r->view_age_p50_ms, r->view_age_p99_ms, r->view_age_max_ms,
+                 (unsigned long long)r->view_age_n);
+    }
+    html_row(f, "events", "%llu received (%llu kills, %llu chat, %llu round starts and ends, %llu joins and leaves), "
+             "%llu lost", (unsigned long long)r->events, (unsigned long long)r->ev_kills,
+             (unsigned long long)r->ev_chat, (unsigned long long)r->ev_rounds, (unsigned long long)r->ev_other,
+             (unsigned long long)r->events_lost);
     html_row(f, "bots' cpu", "%.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second",
              r->cpu_user_s, r->cpu_sys_s, fmt(a, sizeof a, "%.1f", d.cpu_pct_of_core),
              fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second));

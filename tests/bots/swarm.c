@@ -52,9 +52,21 @@
 #define CLOSE_KILL_US 1500000      /* end: unanswered closes are killed after this */
 #define CLOSE_GIVE_UP_US 2500000   /* end: the context is destroyed after this */
 #define MIN_MEASURED_US 1000000    /* per-bot snapshot % only for bots connected this long */
+#define SHOT_RING 16               /* shots waiting for their ack (one per 12 inputs at 60 Hz; 60 may wait) */
 
 enum bot_state { B_IDLE, B_TOKEN, B_CONNECTING, B_OPEN, B_PLAYING, B_DEAD };
 enum close_kind { CK_NONE, CK_CHAOS, CK_END, CK_RECORDED };
+
+/* A shot the bot's prediction fired, until the snapshot that acknowledges
+ * its input says whether the server's hits counter moved. */
+typedef struct shot_rec {
+    uint32_t seq;             /* the input that fired; 0: a free entry */
+    int16_t target;           /* who it hit on the bot's screen, -1: a miss */
+    uint8_t target_life, target_gen, self_life; /* as known when it was fired */
+    uint8_t view_frac;
+    uint16_t round;
+    uint32_t view_tick;       /* the view the input carried (what was drawn) */
+} shot_rec;
 
 typedef struct bot {
     uint32_t magic;           /* first, 0: not an http_req (see http_is_req) */
@@ -100,6 +112,9 @@ typedef struct bot {
     uint8_t out_wanted;       /* WRITEABLE asked for a due message (or the close) */
     char token[PROTO_MAX_TOKEN + 1];
     behavior_state beh;
+    shot_rec shots[SHOT_RING];
+    uint32_t shot_next;       /* entry the next shot goes into (mod SHOT_RING) */
+    uint8_t killer[PROTO_MAX_ENTITIES]; /* who killed each player last (kill events), 0xff: nobody */
     cl_client cl;
 } bot;
 
@@ -140,6 +155,7 @@ struct swarm {
     uint64_t slot_k;          /* next sub-tick */
     uint32_t input_acc[SWARM_MAX_PHASES];
     hist rtt, rtt_sec, interval;
+    hist view_age;            /* fight: a shot's view to the tick the server judged it, ms */
     swarm_result res;
     int series_cap;
     marks mark;
@@ -161,6 +177,7 @@ struct swarm {
     lws_usec_t delay_armed;   /* the due time delay_sul is set for, 0 = not set */
     int delay_busy;           /* inside delay_cb: arm once at its end */
     uint32_t delay_full_logged;
+    cl_view_ent view[PROTO_MAX_ENTITIES]; /* fight: what the bot being ticked draws */
     uint8_t tx[LWS_PRE + PROTO_MAX_JOIN_MSG];
 };
 
@@ -225,6 +242,7 @@ static int is_pending(int st)
 }
 
 static void start_connected_scrape(swarm *sw);
+static void shots_forget(swarm *sw, bot *b);
 static void delay_reset(bot *b);
 static void delay_update(bot *b);
 static int delay_in(bot *b, struct lws *wsi, const uint8_t *msg, size_t len);
@@ -400,8 +418,11 @@ static void bot_connect(swarm *sw, bot *b, int resume)
     ci.userdata = b;
     ci.pwsi = &b->wsi;
 
-    if (!resume)
+    if (!resume) {
         cl_init(&b->cl); /* a new player */
+        shots_forget(sw, b);
+        memset(b->killer, 0xff, sizeof b->killer); /* nobody killed yet */
+    }
     b->resuming = (uint8_t)resume;
     set_state(b, B_CONNECTING);
     b->closing = CK_NONE;
@@ -568,9 +589,52 @@ static lws_usec_t slot_deadline(const swarm *sw, uint64_t k)
     return sw->tick_t0 + (lws_usec_t)((double)k * 1e6 / ((double)sw->res.tick_rate * sw->phases));
 }
 
+/* Fight: the bot draws its frame (cl_view advances the interpolation
+ * clock, and the next input carries the render tick the others were drawn
+ * at), then aims at what it drew. Between rounds (no damage) nobody is a
+ * target. O(entities x CL_RING) for the view, the costly part. */
+static sim_input fight_input(swarm *sw, bot *b, double now_ms)
+{
+    cl_client *c = &b->cl;
+    int n = cl_view(c, now_ms, sw->view, PROTO_MAX_ENTITIES);
+    const proto_snapshot *s = cl_latest(c);
+    const float *self = c->have_self && !(c->predicted.flags & SIM_FLAG_DEAD) ? c->predicted.pos : NULL;
+    if (!s || s->ms.phase == PROTO_PHASE_ENDED)
+        n = 0;
+    return behavior_next_fight(&b->beh, sw->res.tick_rate, &c->welcome.map, self, sw->view, n);
+}
+
+/* A shot the prediction just fired (input `seq`): counted, and kept until
+ * its ack. A full ring forgets its oldest entry (counted as unacknowledged). */
+static void shot_fired(swarm *sw, bot *b, uint32_t seq, uint32_t shots0, uint32_t hits0)
+{
+    cl_client *c = &b->cl;
+    swarm_result *r = &sw->res;
+    if (c->stats.shots == shots0 || !sw->measuring)
+        return;
+    r->shots += c->stats.shots - shots0;
+    r->screen_hits += c->stats.screen_hits - hits0;
+    shot_rec *e = &b->shots[b->shot_next++ % SHOT_RING];
+    if (e->seq && e->target >= 0)
+        r->hits_unacked++;
+    const proto_snapshot *s = cl_latest(c);
+    int t = c->last_shot_target;
+    const sim_input *in = &c->pending[seq % CL_MAX_PENDING].in;
+    *e = (shot_rec){.seq = seq, .target = (int16_t)t, .self_life = c->predicted.life, .view_tick = in->view_tick,
+                    .view_frac = in->view_frac};
+    if (s) {
+        e->round = s->ms.round;
+        if (t >= 0) {
+            e->target_life = s->ent[t].life;
+            e->target_gen = s->gen[t];
+        }
+    }
+}
+
 /* One fixed tick of the playing bots in phase group `slot` (bots i with
  * i % phases == slot): one input each, predicted; every input-rate period
- * the group's unsent inputs are written. O(bots / phases). */
+ * the group's unsent inputs are written. O(bots / phases), and for fight
+ * a cl_view each. */
 static void phase_tick(swarm *sw, int slot)
 {
     double now_ms = (double)lws_now_usecs() / 1000.0;
@@ -589,8 +653,11 @@ static void phase_tick(swarm *sw, int slot)
         int away = b->away && b->cl.have_resume && !playing;
         if (!playing && !away)
             continue;
-        sim_input in = behavior_next(&b->beh, rate);
-        if (cl_push_input(&b->cl, in.buttons, in.aim, now_ms)) {
+        sim_input in = sw->cfg.behavior == BEHAVIOR_FIGHT ? fight_input(sw, b, now_ms) : behavior_next(&b->beh, rate);
+        uint32_t shots0 = b->cl.stats.shots, hits0 = b->cl.stats.screen_hits;
+        uint32_t seq = cl_push_input(&b->cl, in.buttons, in.aim, now_ms);
+        if (seq) {
+            shot_fired(sw, b, seq, shots0, hits0);
             sw->res.inputs++;
             sw->res.inputs_offline += (uint64_t)away;
         } else {
@@ -673,6 +740,8 @@ static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
     b->away = 0;
     b->fails = 0;
     b->drop_us = 0;
+    if (!w->resumed)
+        shots_forget(sw, b); /* a new player: its seqs start again at 1 */
     if (!b->ever_played) {
         b->ever_played = 1;
         behavior_init(&b->beh, sw->cfg.behavior, sw->cfg.seed ^ ((uint64_t)(b->index + 1) * 0x9e3779b97f4a7c15ull),
@@ -714,8 +783,97 @@ static void count_entities(swarm *sw, const cl_client *c, size_t len)
     sw->res.entity_counted_snapshots++;
 }
 
+/* Forgets the shots waiting for an ack (a new player: its seqs start
+ * again); the screen hits among them count as unacknowledged. */
+static void shots_forget(swarm *sw, bot *b)
+{
+    for (int i = 0; i < SHOT_RING; i++) {
+        if (b->shots[i].seq && b->shots[i].target >= 0 && sw->measuring)
+            sw->res.hits_unacked++;
+        b->shots[i].seq = 0;
+    }
+}
+
+/* Why the server did not register a shot that hit on the bot's screen,
+ * from the snapshot that acknowledged it: the round ended or restarted
+ * (no damage, everyone respawned), the shooter was dead on the server by
+ * then (its shot never fired there), the target was dead, respawned or
+ * gone there (and whether the bot's own earlier shot killed it: the kill
+ * was still on its way to the bot's screen), or none of these: the two
+ * sides saw the shot differently. */
+static void shot_lost(swarm_result *r, const bot *b, const shot_rec *e, const proto_snapshot *s, int me)
+{
+    int t = e->target;
+    if (s->ms.round != e->round || s->ms.phase == PROTO_PHASE_ENDED)
+        r->lost_round++;
+    else if (!s->present[me] || (s->ent[me].flags & SIM_FLAG_DEAD) || s->ent[me].life != e->self_life)
+        r->lost_shooter_dead++;
+    else if (!s->present[t] || s->gen[t] != e->target_gen || (s->ent[t].flags & SIM_FLAG_DEAD) ||
+             s->ent[t].life != e->target_life) {
+        r->lost_target_dead++;
+        r->lost_target_own_kill += b->killer[t] == me; /* its own earlier shot, still on its way back */
+    }
+    else
+        r->lost_other++;
+}
+
+/* The snapshot acknowledged inputs prev_seq+1..last_input_seq and raised
+ * the bot's hits counter by `hits`: the server steps an input and judges
+ * its shot in the same tick, so those hits belong to the shots among these
+ * inputs. Each screen hit is registered while hits last; the rest are
+ * lost (shot_lost says why), and hits beyond the screen hits are the
+ * server's alone (a shot that missed on the screen). */
+static void shots_acked(swarm *sw, bot *b, uint32_t prev_seq, uint32_t hits)
+{
+    swarm_result *r = &sw->res;
+    const cl_client *c = &b->cl;
+    const proto_snapshot *s = cl_latest(c);
+    uint32_t reg = 0;
+    for (uint32_t k = 0; k < SHOT_RING; k++) {
+        /* oldest first, so a short count is charged to the later shots */
+        shot_rec *e = &b->shots[(b->shot_next + k) % SHOT_RING];
+        if (!e->seq || e->seq <= prev_seq || e->seq > c->last_input_seq)
+            continue;
+        if (e->view_tick && s->tick > e->view_tick) {
+            /* The server steps the input in the tick before the snapshot
+             * that acknowledges it (one tick per snapshot: exact). */
+            double age = (double)(s->tick - 1 - e->view_tick) - e->view_frac / 256.0;
+            hist_add(&sw->view_age, age * 1000.0 / c->welcome.tick_rate);
+        }
+        if (e->target >= 0) {
+            if (reg < hits)
+                reg++;
+            else
+                shot_lost(r, b, e, s, c->welcome.player_id);
+        }
+        e->seq = 0;
+    }
+    r->hits_registered += reg;
+    r->server_only_hits += hits - reg;
+}
+
+/* Reads every reliable event the client queued (so its queue never
+ * overflows), counts them by kind and notes who killed whom. */
+static void drain_events(swarm *sw, bot *b)
+{
+    proto_event ev;
+    while (cl_next_event(&b->cl, &ev)) {
+        if (ev.type == PROTO_EV_KILL && ev.other < PROTO_MAX_ENTITIES)
+            b->killer[ev.other] = ev.player;
+        if (!sw->measuring)
+            continue;
+        switch (ev.type) {
+        case PROTO_EV_KILL: sw->res.ev_kills++; break;
+        case PROTO_EV_CHAT: sw->res.ev_chat++; break;
+        case PROTO_EV_ROUND_START:
+        case PROTO_EV_ROUND_END: sw->res.ev_rounds++; break;
+        default: sw->res.ev_other++; break;
+        }
+    }
+}
+
 static void on_snapshot(bot *b, lws_usec_t now, const uint8_t *msg, size_t len, uint32_t prev_seq,
-                        uint32_t prev_corr)
+                        uint32_t prev_corr, uint32_t prev_hits)
 {
     swarm *sw = b->sw;
     swarm_result *r = &sw->res;
@@ -755,6 +913,8 @@ static void on_snapshot(bot *b, lws_usec_t now, const uint8_t *msg, size_t len, 
     }
     if (c->stats.max_correction > r->max_correction)
         r->max_correction = c->stats.max_correction;
+    r->server_hits += c->stats.server_hits - prev_hits;
+    shots_acked(sw, b, prev_seq, c->stats.server_hits - prev_hits);
 }
 
 /* Closes the bot's connection from inside its callback: returns -1. */
@@ -770,6 +930,7 @@ static int on_message(bot *b, struct lws *wsi, const uint8_t *msg, size_t len)
     swarm *sw = b->sw;
     lws_usec_t now = lws_now_usecs();
     uint32_t prev_seq = b->cl.last_input_seq, prev_corr = b->cl.stats.corrections;
+    uint32_t prev_hits = b->cl.stats.server_hits, prev_ev = b->cl.stats.events, prev_lost = b->cl.stats.events_lost;
     int type = cl_receive(&b->cl, msg, len, (double)now / 1000.0);
     if (type < 0) {
         char why[96];
@@ -780,10 +941,13 @@ static int on_message(bot *b, struct lws *wsi, const uint8_t *msg, size_t len)
             bot_fail(b, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
         return close_now(b, wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, "bad message");
     }
+    drain_events(sw, b); /* first: the kills it carries explain the shots it acknowledges */
     if (type == PROTO_WELCOME) {
         on_welcome(b, wsi, now);
     } else if (type == PROTO_SNAPSHOT && sw->measuring) {
-        on_snapshot(b, now, msg, len, prev_seq, prev_corr);
+        on_snapshot(b, now, msg, len, prev_seq, prev_corr, prev_hits);
+        sw->res.events += b->cl.stats.events - prev_ev;
+        sw->res.events_lost += b->cl.stats.events_lost - prev_lost;
     }
     if (sw->measuring) {
         sw->res.bytes_down += len;
@@ -1540,6 +1704,7 @@ static void finish(swarm *sw)
             r->connected_end += !b->closing;
         }
         r->bot_seconds += (double)b->connected_us / 1e6;
+        shots_forget(sw, b); /* screen hits whose ack had not come */
         if (b->dq_in.max_n > r->delay_depth_in)
             r->delay_depth_in = b->dq_in.max_n;
         if (b->dq_out.max_n > r->delay_depth_out)
@@ -1565,6 +1730,10 @@ static void finish(swarm *sw)
     r->interval_stddev_ms = hist_stddev(&sw->interval);
     r->interval_p99_ms = hist_quantile(&sw->interval, 0.99);
     r->interval_max_ms = sw->interval.max;
+    r->view_age_n = sw->view_age.n;
+    r->view_age_p50_ms = hist_quantile(&sw->view_age, 0.50);
+    r->view_age_p99_ms = hist_quantile(&sw->view_age, 0.99);
+    r->view_age_max_ms = sw->view_age.max;
     r->tokens_minted = sw->cfg.secret != NULL;
     samples_quant(&sw->token_ms, &r->token_ms);
     samples_quant(&sw->resume_ms, &r->resume_ms);

@@ -37,7 +37,18 @@
  * buffer is shared by all bots (client frames are masked in place, so it
  * is refilled for every write). Per tick O(bots); per snapshot a decode,
  * one pass over the match's entity slots and one histogram add per acked
- * input. Nothing here interpolates: the bots never call cl_view.
+ * input.
+ *
+ * Fight bots render: every bot tick, before its input, a fight bot calls
+ * cl_view (so its interpolation clock runs and its input carries the tick
+ * it drew the others at) and aims at what it drew. cl_view costs
+ * O(entities x CL_RING): about 5 us per bot-tick with 64 players, a third
+ * of a core at 1000 bots and 60 Hz, so the other behaviours, which draw
+ * nothing, do not call it. Each shot the prediction fires is kept (a ring
+ * of SHOT_RING) until the snapshot that acknowledges its input: the
+ * server's hits counter in that snapshot says whether it registered (see
+ * swarm_result). Every bot reads its reliable events (cl_next_event)
+ * after every message, so its queue never overflows.
  *
  * Network delay (latency_ms, jitter_ms; see delay.h): each bot's WebSocket
  * messages wait in a queue per direction, so the bots see e.g. 150 ms RTT
@@ -210,6 +221,31 @@ typedef struct swarm_result {
     uint64_t corrections_stale; /* of those: the snapshot before showed the slot's previous player */
     double max_correction;
     uint64_t inputs, inputs_stalled;
+
+    /* fight: shots the bots' prediction fired (cl_stats.shots), those that
+     * hit someone as the shooter drew them (screen_hits), and the hits the
+     * server credited (server_hits, its per-player counter), all summed.
+     * Shot by shot, from the snapshot that acknowledged the shot's input
+     * (the server judges a shot in the tick it steps the input): screen
+     * hits registered, lost because the round ended or restarted, because
+     * the shooter or the target was dead (or had respawned) on the server
+     * by then (the target often by the shooter's own previous shot, whose
+     * kill had not reached its screen yet), or for no such reason (other: the two sides disagreed), or
+     * never acknowledged (the run ended); and hits the server credited
+     * beyond the screen hits. */
+    uint64_t shots, screen_hits, server_hits;
+    uint64_t hits_registered, lost_round, lost_shooter_dead, lost_target_dead, lost_other, hits_unacked;
+    uint64_t lost_target_own_kill; /* of lost_target_dead: killed by the shooter's own earlier shot */
+    uint64_t server_only_hits;
+    /* each acknowledged shot: from its view (the tick the others were
+     * drawn at) to the tick the server judged it, which --max-unlag-ms
+     * bounds on the server */
+    uint64_t view_age_n;
+    double view_age_p50_ms, view_age_p99_ms, view_age_max_ms;
+
+    /* reliable events received (cl_stats.events) and lost, and by kind */
+    uint64_t events, events_lost;
+    uint64_t ev_kills, ev_chat, ev_rounds, ev_other;
 
     /* the bots' process */
     double cpu_user_s, cpu_sys_s;

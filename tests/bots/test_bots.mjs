@@ -142,7 +142,7 @@ async function caseE2e(a) {
 
     const r = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
     const c = r.connections;
-    check(r.report_version === 2, 'report: report_version 2', `${r.report_version}`);
+    check(r.report_version === 3, 'report: report_version 3', `${r.report_version}`);
     check(r.reachable === true, 'report: server reachable');
     check(r.tokens.source === 'demo' && r.tokens.received === 50 && r.tokens.failed === 0 &&
       r.tokens.fetch_ms.samples === 50, 'report: one demo token per bot from POST /api/join', JSON.stringify(r.tokens));

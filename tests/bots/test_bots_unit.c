@@ -1,7 +1,8 @@
 /* Unit tests for the pure parts of tickwire-bots: the latency histogram,
  * the Prometheus text parser and window arithmetic, URL and flag parsing,
  * join tokens (secret file, minting, the demo server's JSON), the
- * behaviors' input streams, and the network delay queue. */
+ * behaviors' input streams (fight: the aim angle and the choice of
+ * target), and the network delay queue. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,6 +202,9 @@ static void test_flags(void **state)
     assert_int_equal(parse(&o, err, sizeof err, 2, "--bots"), OPTS_ERROR);
     assert_non_null(strstr(err, "needs a value"));
     assert_int_equal(parse(&o, err, sizeof err, 3, "--behavior", "dance"), OPTS_ERROR);
+    assert_non_null(strstr(err, "fight"));
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--behavior", "fight"), OPTS_OK);
+    assert_int_equal(o.behavior, BEHAVIOR_FIGHT);
     assert_int_equal(parse(&o, err, sizeof err, 2, "--frobnicate=1"), OPTS_ERROR);
     assert_non_null(strstr(err, "unknown flag '--frobnicate'"));
     assert_int_equal(parse(&o, err, sizeof err, 5, "--duration", "2", "--ramp", "3"), OPTS_ERROR);
@@ -605,6 +609,150 @@ static void test_idle_and_circle(void **state)
         assert_true(seen[dir]);
 }
 
+/* ---- fight ------------------------------------------------------------------- */
+
+static void test_fight_aim(void **state)
+{
+    (void)state;
+    assert_int_equal(behavior_aim_at(1, 0), 0);
+    assert_int_equal(behavior_aim_at(0, 1), 16384); /* +y, down on the screen */
+    assert_int_equal(behavior_aim_at(-1, 0), 32768);
+    assert_int_equal(behavior_aim_at(0, -1), 49152);
+    assert_int_equal(behavior_aim_at(5, 5), 8192);
+    assert_int_equal(behavior_aim_at(-3, 3), 24576);
+    assert_int_equal(behavior_aim_at(-2, -2), 40960);
+    assert_int_equal(behavior_aim_at(7, -7), 57344);
+    assert_int_equal(behavior_aim_at(1, -1e-9f), 0); /* just below +x wraps to 0, not 65536 */
+    assert_int_equal(behavior_aim_at(0, 0), 0);
+    /* The sim's direction for the aim points back at (dx, dy), to within
+     * half an aim unit (2 pi / 131072 rad). */
+    uint64_t rng = 5;
+    for (int i = 0; i < 2000; i++) {
+        float dx = (float)((int)(sim_rand_next(&rng) % 4001) - 2000);
+        float dy = (float)((int)(sim_rand_next(&rng) % 4001) - 2000);
+        if (dx == 0 && dy == 0)
+            continue;
+        float d[2];
+        sim_aim_dir(behavior_aim_at(dx, dy), d);
+        float len = sqrtf(dx * dx + dy * dy);
+        float cross = d[0] * dy / len - d[1] * dx / len, dot = d[0] * dx / len + d[1] * dy / len;
+        assert_true(dot > 0.99f && fabsf(cross) < 5e-5f);
+    }
+}
+
+static sim_map fight_map(void)
+{
+    sim_map m;
+    memset(&m, 0, sizeof m);
+    m.width = m.height = SIM_ARENA_SIZE;
+    m.nwalls = 1;
+    m.walls[0] = (sim_wall){400, 0, 420, 300}; /* a wall between x 400 and 420, from y 0 to 300 */
+    return m;
+}
+
+static cl_view_ent ent(uint16_t id, float x, float y, uint8_t flags, uint8_t self)
+{
+    cl_view_ent v;
+    memset(&v, 0, sizeof v);
+    v.id = id;
+    v.x = x;
+    v.y = y;
+    v.flags = flags;
+    v.self = self;
+    return v;
+}
+
+/* The nearest opponent a shot reaches: not itself, not dead, not behind a
+ * wall, not out of range; ties to the lower index. */
+static void test_fight_target(void **state)
+{
+    (void)state;
+    sim_map map = fight_map();
+    const float self[2] = {300, 100};
+    cl_view_ent v[8];
+    int n = 0;
+    v[n++] = ent(1, 300, 100, 0, 1);             /* the bot itself */
+    v[n++] = ent(2, 330, 100, SIM_FLAG_DEAD, 0); /* nearest, but dead */
+    v[n++] = ent(3, 500, 100, 0, 0);             /* 200 away, behind the wall */
+    v[n++] = ent(4, 300, 1900, 0, 0);            /* 1800 away: out of range */
+    v[n++] = ent(5, 300, 350, SIM_FLAG_FIRING, 0); /* 250 away, in sight */
+    v[n++] = ent(6, 50, 100, 0, 0);              /* 250 away too, later in the list */
+    assert_int_equal(behavior_pick_target(&map, self, v, n), 4);
+    assert_int_equal(behavior_pick_target(&map, self, v, 4), -1); /* only the dead, the walled and the far */
+    assert_int_equal(behavior_pick_target(&map, self, v, 0), -1);
+    /* From the other side of the wall the walled one is the nearest. */
+    const float east[2] = {520, 120};
+    assert_int_equal(behavior_pick_target(&map, east, v, n), 2);
+    /* Past the end of the wall, in sight again. */
+    const float below[2] = {300, 400};
+    v[2] = ent(3, 500, 420, 0, 0);
+    assert_int_equal(behavior_pick_target(&map, below, v, n), 4); /* (300, 350): 50 away */
+    /* Within range means the ray reaches the circle: centre 1410 away is in. */
+    v[0] = ent(9, 300 + SIM_WEAPON_RANGE + 10, 400, 0, 0);
+    assert_int_equal(behavior_pick_target(&map, below, v, 1), 0);
+    v[0] = ent(9, 300 + SIM_WEAPON_RANGE + SIM_PLAYER_RADIUS + 1, 400, 0, 0);
+    assert_int_equal(behavior_pick_target(&map, below, v, 1), -1);
+}
+
+/* Fight: FIRE held and the aim on the target while one is in sight, and
+ * the bot moves (both ways across the line of fire); trigger released
+ * and wandering without one, or without a position of its own. */
+static void test_fight_inputs(void **state)
+{
+    (void)state;
+    sim_map map = fight_map();
+    behavior_state b;
+    behavior_init(&b, BEHAVIOR_FIGHT, 3, 60);
+    float self[2] = {1000, 1000};
+    cl_view_ent v[2] = {ent(1, 1000, 1000, 0, 1), ent(2, 1000, 1300, 0, 0)}; /* 300 below */
+    int seen[8] = {0}, fired = 0;
+    for (int t = 0; t < 60 * 6; t++) {
+        sim_input in = behavior_next_fight(&b, 60, &map, self, v, 2);
+        assert_true(in.buttons & SIM_BTN_FIRE);
+        assert_int_equal(in.aim, 16384);
+        fired++;
+        for (int dir = 0; dir < 8; dir++)
+            if ((in.buttons & ~SIM_BTN_FIRE) == behavior_dir_buttons(dir))
+                seen[dir] = 1;
+    }
+    /* At 300 units it strafes: straight across (+x or -x), both ways. */
+    assert_true(seen[0] && seen[4]);
+    assert_int_equal(fired, 360);
+    /* Far: it closes in at 45 degrees; near: it backs off at 45 degrees. */
+    v[1] = ent(2, 1000, 1800, 0, 0);
+    sim_input in = behavior_next_fight(&b, 60, &map, self, v, 2);
+    int dir = -1;
+    for (int d = 0; d < 8; d++)
+        if ((in.buttons & ~SIM_BTN_FIRE) == behavior_dir_buttons(d))
+            dir = d;
+    assert_true(dir == 1 || dir == 3); /* down-right or down-left: toward +y */
+    v[1] = ent(2, 1000, 1100, 0, 0);
+    in = behavior_next_fight(&b, 60, &map, self, v, 2);
+    for (int d = 0; d < 8; d++)
+        if ((in.buttons & ~SIM_BTN_FIRE) == behavior_dir_buttons(d))
+            dir = d;
+    assert_true(dir == 5 || dir == 7); /* up-left or up-right: away */
+    /* Nobody in sight (dead), or no position: wander, trigger released. */
+    v[1].flags = SIM_FLAG_DEAD;
+    for (int t = 0; t < 100; t++) {
+        in = behavior_next_fight(&b, 60, &map, self, v, 2);
+        assert_false(in.buttons & SIM_BTN_FIRE);
+        assert_true(in.buttons != 0);
+    }
+    v[1].flags = 0;
+    in = behavior_next_fight(&b, 60, &map, NULL, v, 2);
+    assert_false(in.buttons & SIM_BTN_FIRE);
+    /* The same seed and views give the same inputs. */
+    behavior_state c, d;
+    behavior_init(&c, BEHAVIOR_FIGHT, 8, 60);
+    behavior_init(&d, BEHAVIOR_FIGHT, 8, 60);
+    for (int t = 0; t < 600; t++) {
+        int k = (t / 90) % 2 ? 2 : 1; /* a target, then none, ... */
+        sim_input x = behavior_next_fight(&c, 60, &map, self, v, k), y = behavior_next_fight(&d, 60, &map, self, v, k);
+        assert_true(x.buttons == y.buttons && x.aim == y.aim);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +766,9 @@ int main(void)
         cmocka_unit_test(test_auth_join_response),
         cmocka_unit_test(test_wander),
         cmocka_unit_test(test_idle_and_circle),
+        cmocka_unit_test(test_fight_aim),
+        cmocka_unit_test(test_fight_target),
+        cmocka_unit_test(test_fight_inputs),
         cmocka_unit_test(test_delay_latency),
         cmocka_unit_test(test_delay_jitter_keeps_order),
         cmocka_unit_test(test_delay_stamp_and_clear),

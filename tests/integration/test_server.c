@@ -7,8 +7,8 @@
  *
  *   test_server SERVER CASE [--tls CERT KEY]
  *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
- *         limits auth resume adversarial stall latency leave max_conns conn_caps handshake
- *         startup results live
+ *         limits auth resume adversarial stall latency fight leave max_conns conn_caps
+ *         handshake startup results live
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
@@ -1187,11 +1187,12 @@ static void mint_for(const char *secret, const char *name, const char *label, lo
     token_mint(&k, (const uint8_t *)secret, strlen(secret), out, cap);
 }
 
-/* Starts `n` wander bots (tickwire-bots) against the server on `port` for
- * `secs` seconds, writing their JSON report to `report` (and signing their
- * tokens with secret_path when not NULL; `extra` flags, NULL-terminated,
- * after the usual ones); waits until the server counts them all as
- * players. Returns 0, or -1 with the reason printed. */
+/* Starts `n` bots (tickwire-bots, wander unless `extra` gives another
+ * --behavior) against the server on `port` for `secs` seconds, writing
+ * their JSON report to `report` (and signing their tokens with secret_path
+ * when not NULL; `extra` flags, NULL-terminated, after the usual ones);
+ * waits until the server counts them all as players. Returns 0, or -1 with
+ * the reason printed. */
 static int bots_start(spawn_proc *bp, const char *bots, int port, int n, int secs, const char *report,
                       const char *secret_path, const char *const *extra)
 {
@@ -1524,6 +1525,69 @@ static void case_latency(const char *server)
     CHECK(p50 >= 150 && p50 <= 210, "rtt p50 %.1f ms, not within [150, 210]", p50);
     CHECK(conn == 6 && disc == 0 && full == 0 && dropped == 0, "bots lost connections or messages");
     CHECK(corr == 0, "%g corrections", corr);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    unlink(report);
+}
+
+/* 16 fight bots (each aims at the nearest opponent as it draws it, and
+ * shoots) at 50 ms each way: they fire, the server registers hits, and
+ * lag compensation holds: of the shots that hit on the shooter's screen
+ * while shooter and target were both still alive on the server when it
+ * judged them, at least 95% are registered (100% measured; the rest of
+ * the screen hits went to, or came from, players who had died meanwhile,
+ * which no rewind can bring back: the report counts them apart). The
+ * margin is for a busy host: a view older than --max-unlag-ms is judged
+ * at the bound. The shot-by-shot
+ * accounts add up, nothing is mispredicted, no event is lost, and the
+ * server's own hit counter agrees with the bots'. */
+static void case_fight(const char *server)
+{
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    char report[] = "/tmp/tickwire-fight-report-XXXXXX";
+    int fd = mkstemp(report);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    static const char *const srv_args[] = {"--match-size", "64", "--min-players", "2", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, srv_args, NULL) == 0, "server did not start");
+    spawn_proc bp;
+    static const char *const args[] = {"--behavior", "fight", "--latency-ms", "50", "--seed", "3", NULL};
+    CHECK(bots_start(&bp, bots, sp.port, 16, 10, report, NULL, args) == 0, "bots did not all join");
+    static char json[1 << 20];
+    CHECK(bots_finish(&bp, report, json, sizeof json, 40000) == 0, "bots");
+    static char text[65536];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    double srv_hits = metric_value(text, "tickwire_hits_total");
+    double shots = json_number(json, "shots", "fired"), screen = json_number(json, "shots", "screen_hits");
+    double hits = json_number(json, "shots", "server_hits"), reg = json_number(json, "shots", "registered");
+    double share = json_number(json, "shots", "registered_pct");
+    double alive = json_number(json, "shots", "registered_both_alive_pct");
+    double target_dead = json_number(json, "not_registered", "target_dead");
+    double shooter_dead = json_number(json, "not_registered", "shooter_dead");
+    double round = json_number(json, "not_registered", "round_over"), other = json_number(json, "not_registered", "other");
+    double unacked = json_number(json, "shots", "not_acknowledged"), extra = json_number(json, "shots", "server_only");
+    double corr = json_number(json, "corrections", "total");
+    double events = json_number(json, "events", "received"), lost = json_number(json, "events", "lost");
+    double kills = json_number(json, "events", "kills"), conn = json_number(json, "connections", "connected_end");
+    printf("fight: 16 bots, 50 ms each way: %g shots, %g hit on screen, %g registered by the server (%.2f%%; "
+           "%.2f%% of those whose shooter and target were alive); not registered: target dead %g, shooter dead %g, "
+           "round %g, other %g, unacked %g; %g server-only; server counted %g hits; %g events (%g kills), %g lost; "
+           "%g corrections\n",
+           shots, screen, hits, share, alive, target_dead, shooter_dead, round, other, unacked, extra, srv_hits, events,
+           kills, lost, corr);
+    CHECK(conn == 16, "%g bots at the end", conn);
+    CHECK(shots >= 100, "only %g shots fired", shots);
+    CHECK(hits >= 50 && screen >= 50, "only %g hits registered, %g on screen", hits, screen);
+    CHECK(reg + target_dead + shooter_dead + round + other + unacked == screen,
+          "the shot-by-shot accounts do not add up to the %g screen hits", screen);
+    CHECK(reg + extra == hits, "registered %g + server-only %g != server hits %g", reg, extra, hits);
+    CHECK(alive >= 95, "lag compensation: %.2f%% of the screen hits on live targets registered", alive);
+    /* The bots see every hit but those judged in the last moments before
+     * they stopped measuring (the acks still on their way). */
+    CHECK(hits <= srv_hits && hits >= srv_hits * 0.9, "bots saw %g of the server's %g hits", hits, srv_hits);
+    CHECK(corr == 0, "%g corrections", corr);
+    CHECK(lost == 0 && kills > 0, "%g events lost, %g kills seen", lost, kills);
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     unlink(report);
 }
@@ -2353,6 +2417,7 @@ int main(int argc, char **argv)
                  {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
+                 {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps}};

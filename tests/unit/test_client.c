@@ -17,7 +17,11 @@
  * again, a new-player WELCOME starts over at seq 1, and the server's
  * DISCONNECTED flag on the client's own entity is not a misprediction.
  * Version 3: every close code maps to one action (cl_close_action) and the
- * reconnect backoff is full jitter within min(cap, base * 2^attempt). */
+ * reconnect backoff is full jitter within min(cap, base * 2^attempt).
+ * Version 4: a remote player is drawn, and a predicted shot judged, the
+ * way the server rewinds it: no blend across a death or a respawn, nobody
+ * drawn before the tick it joined, and the view an input carries is a
+ * tick the client held a snapshot of. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -754,6 +758,176 @@ static void test_view_health_matches_flags(void **state)
     r->c.interpolate = 1;
 }
 
+/* ---- version 4: what is drawn is what the server rewinds to --------------- */
+
+#define FOE 7
+
+/* A client in an arena without walls, fed full snapshots of ticks 10..13:
+ * ME standing at (1300, 200); FOE as `foe[k]` for tick 10 + k (present 0:
+ * not in the match yet). The render clock is then put at `render`. */
+typedef struct foe_at {
+    uint8_t present;
+    float x, y;
+    uint8_t flags, life;
+} foe_at;
+
+static void view_rig(cl_client *c, const foe_at foe[4], double render)
+{
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    proto_welcome w;
+    memset(&w, 0, sizeof w);
+    w.player_id = ME;
+    w.tick_rate = w.snapshot_rate = TICK_RATE;
+    w.match_id = 1;
+    w.max_players = 16;
+    w.map.width = w.map.height = SIM_ARENA_SIZE;
+    cl_init(c);
+    size_t n = proto_welcome_write(&w, buf, sizeof buf);
+    assert_int_equal(cl_receive(c, buf, n, 0), PROTO_WELCOME);
+    static proto_names names;
+    strcpy(names.name[ME], "me");
+    strcpy(names.name[FOE], "foe");
+    for (int k = 0; k < 4; k++) {
+        proto_snapshot snap;
+        memset(&snap, 0, sizeof snap);
+        snap.tick = 10 + (uint32_t)k;
+        snap.present[ME] = 1;
+        snap.gen[ME] = 1;
+        sim_player me;
+        memset(&me, 0, sizeof me);
+        me.pos[0] = 1300;
+        me.pos[1] = 200;
+        me.health = SIM_MAX_HEALTH;
+        sim_player_to_net(&me, &snap.ent[ME]);
+        if (foe[k].present) {
+            sim_player f;
+            memset(&f, 0, sizeof f);
+            f.pos[0] = foe[k].x;
+            f.pos[1] = foe[k].y;
+            f.flags = foe[k].flags;
+            f.life = foe[k].life;
+            f.health = foe[k].flags & SIM_FLAG_DEAD ? 0 : SIM_MAX_HEALTH;
+            snap.present[FOE] = 1;
+            snap.gen[FOE] = 1;
+            sim_player_to_net(&f, &snap.ent[FOE]);
+        }
+        proto_snapshot_header h = {.tick = snap.tick};
+        n = proto_snapshot_header_write(&h, buf, sizeof buf);
+        buf[n++] = 0; /* no events */
+        n += proto_snapshot_body_write(NULL, &snap, &names, TICK_RATE, buf + n, sizeof buf - n);
+        assert_int_equal(cl_receive(c, buf, n, 0), PROTO_SNAPSHOT);
+    }
+    /* cl_view at the same now_ms keeps the clock where it is (within the
+     * 250 ms before it would jump to newest - 2.2 intervals). */
+    c->have_render_tick = 1;
+    c->render_tick = render;
+    c->last_update_ms = 0;
+}
+
+static const cl_view_ent *find_ent(const cl_view_ent *v, int n, int id)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i].id == id)
+            return &v[i];
+    return NULL;
+}
+
+/* The foe dies at tick 11 at (1300, 500) and respawns at tick 12 at
+ * (1300, 1500). Drawn at 11.8 it is the corpse, not a live player 80% of
+ * the way to its spawn point (where the server, which judges it dead at
+ * tick 11, would never hit it); drawn at 12.5 it is alive at its spawn. A
+ * shot down the x = 1300 line from (1300, 200) judges the same way. */
+static void test_view_no_blend_across_respawn(void **state)
+{
+    (void)state;
+    static cl_client c;
+    const foe_at foe[4] = {{1, 1300, 500, 0, 0},
+                           {1, 1300, 500, SIM_FLAG_DEAD, 0},
+                           {1, 1300, 1500, 0, 1},
+                           {1, 1300, 1510, 0, 1}};
+    cl_view_ent v[8];
+    view_rig(&c, foe, 11.8);
+    int n = cl_view(&c, 0, v, 8);
+    const cl_view_ent *f = find_ent(v, n, FOE);
+    assert_non_null(f);
+    assert_true(f->x == 1300 && f->y == 500);
+    assert_true(f->flags & SIM_FLAG_DEAD);
+    /* A shot straight down (+y) at this view: the corpse does not count, and
+     * there is no live player on the line where the blend would have been. */
+    assert_true(cl_push_input(&c, SIM_BTN_FIRE, 16384, 0) != 0);
+    assert_int_equal(c.stats.shots, 1);
+    assert_int_equal(c.stats.screen_hits, 0);
+    assert_int_equal(c.last_shot_target, -1);
+
+    view_rig(&c, foe, 12.5);
+    n = cl_view(&c, 0, v, 8);
+    f = find_ent(v, n, FOE);
+    assert_non_null(f);
+    assert_true(f->x == 1300 && f->y == 1505);
+    assert_false(f->flags & SIM_FLAG_DEAD);
+    assert_true(cl_push_input(&c, SIM_BTN_FIRE, 16384, 0) != 0);
+    assert_int_equal(c.stats.screen_hits, 1);
+    assert_int_equal(c.last_shot_target, FOE);
+}
+
+/* The foe joins at tick 12: at render tick 11.5 the snapshot of tick 11
+ * shows its slot empty, so it is not drawn (nor hit) yet, although the
+ * client already knows where it will be. */
+static void test_view_not_before_join(void **state)
+{
+    (void)state;
+    static cl_client c;
+    const foe_at foe[4] = {{0}, {0}, {1, 1300, 900, 0, 0}, {1, 1300, 900, 0, 0}};
+    cl_view_ent v[8];
+    view_rig(&c, foe, 11.5);
+    int n = cl_view(&c, 0, v, 8);
+    assert_null(find_ent(v, n, FOE));
+    assert_non_null(find_ent(v, n, ME));
+    assert_true(cl_push_input(&c, SIM_BTN_FIRE, 16384, 0) != 0);
+    assert_int_equal(c.stats.screen_hits, 0);
+
+    view_rig(&c, foe, 12.25);
+    n = cl_view(&c, 0, v, 8);
+    assert_non_null(find_ent(v, n, FOE));
+    assert_true(cl_push_input(&c, SIM_BTN_FIRE, 16384, 0) != 0);
+    assert_int_equal(c.stats.screen_hits, 1);
+}
+
+/* Before the oldest snapshot held (just joined) the oldest is drawn, past
+ * the newest the newest, and the input says so: the server judges the
+ * shot at the tick that was drawn, not at a tick the client never had. */
+static void test_view_clamped_to_snapshots_held(void **state)
+{
+    (void)state;
+    static cl_client c;
+    const foe_at foe[4] = {{1, 1300, 600, 0, 0}, {1, 1300, 605, 0, 0}, {1, 1300, 610, 0, 0}, {1, 1300, 615, 0, 0}};
+    cl_view_ent v[8];
+    view_rig(&c, foe, 8.0);
+    int n = cl_view(&c, 0, v, 8);
+    const cl_view_ent *f = find_ent(v, n, FOE);
+    assert_non_null(f);
+    assert_true(f->y == 600);
+    assert_true(cl_push_input(&c, 0, 0, 0) != 0);
+    assert_int_equal(c.pending[1].in.view_tick, 10);
+    assert_int_equal(c.pending[1].in.view_frac, 0);
+
+    view_rig(&c, foe, 12.5);
+    n = cl_view(&c, 0, v, 8);
+    f = find_ent(v, n, FOE);
+    assert_true(f && f->y == 612.5f);
+    assert_true(cl_push_input(&c, 0, 0, 0) != 0);
+    assert_int_equal(c.pending[1].in.view_tick, 12);
+    assert_int_equal(c.pending[1].in.view_frac, 128);
+
+    view_rig(&c, foe, 20.0);
+    n = cl_view(&c, 0, v, 8);
+    f = find_ent(v, n, FOE);
+    assert_true(f && f->y == 615);
+    assert_true(cl_push_input(&c, 0, 0, 0) != 0);
+    assert_int_equal(c.pending[1].in.view_tick, 13);
+    assert_int_equal(c.pending[1].in.view_frac, 0);
+}
+
 /* ---- version 2: join token, resume ---------------------------------------- */
 
 /* The JOIN: the token from cl_set_token, plus the resume token once a
@@ -1257,6 +1431,9 @@ int main(void)
         cmocka_unit_test(test_view),
         cmocka_unit_test(test_view_health_matches_flags),
         cmocka_unit_test(test_interpolation_adapts_to_jitter),
+        cmocka_unit_test(test_view_no_blend_across_respawn),
+        cmocka_unit_test(test_view_not_before_join),
+        cmocka_unit_test(test_view_clamped_to_snapshots_held),
         cmocka_unit_test(test_join_token_and_resume_token),
         cmocka_unit_test(test_resume_resends_offline_inputs),
         cmocka_unit_test(test_offline_inputs_capped),
