@@ -186,6 +186,7 @@ int proto_input_read(const uint8_t *buf, size_t len, proto_input_msg *out)
         if ((in->buttons & ~SIM_BTN_ALL) || (back == 255 && in->view_frac) || (back != 255 && back >= out->ack_tick))
             return PROTO_ERR_VALUE;
         in->view_tick = back == 255 ? 0 : out->ack_tick - back;
+        in->known_tick = out->ack_tick;
     }
     return finish_read(&r);
 }

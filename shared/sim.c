@@ -101,15 +101,16 @@ int sim_weapon_step(uint8_t *fire_cd, int trigger, int dead, float dt)
     return 1;
 }
 
-int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt)
+/* One step; a dead player fires only when `trade` allows it. */
+static int player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt, int trade)
 {
-    int fired = sim_weapon_step(&p->fire_cd, in->buttons & SIM_BTN_FIRE, p->flags & SIM_FLAG_DEAD, dt);
+    int fired = sim_weapon_step(&p->fire_cd, in->buttons & SIM_BTN_FIRE, (p->flags & SIM_FLAG_DEAD) && !trade, dt);
     if (p->flags & SIM_FLAG_DEAD) {
         /* Waits for the respawn where it fell; still aims. */
         p->vel[0] = p->vel[1] = 0.0f;
         p->aim = in->aim;
-        p->flags = SIM_FLAG_DEAD;
-        return 0;
+        p->flags = (uint8_t)(SIM_FLAG_DEAD | (fired ? SIM_FLAG_SHOT : 0));
+        return fired;
     }
     vec2 dir, acc, fric;
     input_dir(in->buttons, dir);
@@ -140,6 +141,11 @@ int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, floa
         p->vel[k] = snap_vel(p->vel[k]);
     }
     return fired;
+}
+
+int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt)
+{
+    return player_step(map, p, in, dt, 0);
 }
 
 /* sin and cos of t in [0, pi/4] by their Taylor series (error < 3e-8):
@@ -367,8 +373,9 @@ static const sim_history_tick *history_at(const sim_world *w, uint32_t tick)
 
 /* The others where the shooter saw them: its view in 1/256 ticks, clamped
  * to [present - unlag_ticks, present], interpolated between the two
- * recorded ticks around it. A target counts only when alive then and still
- * alive in the same life now. Returns the ticks rewound. */
+ * recorded ticks around it (in one life). A target counts when it was alive
+ * then; alive[] says whether it still is, in that life. Returns the ticks
+ * rewound. */
 static uint32_t rewind(sim_world *w, const sim_input *in, float (*pos)[2], uint8_t *alive)
 {
     uint64_t now = (uint64_t)w->tick << 8;
@@ -389,11 +396,12 @@ static uint32_t rewind(sim_world *w, const sim_input *in, float (*pos)[2], uint8
     }
     float t = (float)(view & 255) / 256.0f;
     for (int id = 0; id < SIM_MAX_PLAYERS; id++) {
+        /* alive[id]: 0 not there, 1 alive then only, 2 alive then and now in the same life */
         uint8_t mark = w->active[id] ? alive_mark(&w->players[id]) : 0;
-        alive[id] = mark && a->alive[id] == mark;
+        alive[id] = !w->active[id] || !a->alive[id] ? 0 : a->alive[id] == mark ? 2 : 1;
         pos[id][0] = a->pos[id][0];
         pos[id][1] = a->pos[id][1];
-        if (alive[id] && b && b->alive[id] == mark) {
+        if (alive[id] && b && b->alive[id] == a->alive[id]) {
             pos[id][0] += (b->pos[id][0] - a->pos[id][0]) * t;
             pos[id][1] += (b->pos[id][1] - a->pos[id][1]) * t;
         }
@@ -415,12 +423,15 @@ static void shoot(sim_world *w, int id, const sim_input *in)
     if (target < 0)
         return;
     sim_player *t = &w->players[target];
-    uint8_t dmg = t->health < SIM_WEAPON_DAMAGE ? t->health : SIM_WEAPON_DAMAGE;
+    /* Dead since the view (or respawned): the hit is registered, but
+     * nobody dies twice. */
+    uint8_t dmg = alive[target] != 2 ? 0 : t->health < SIM_WEAPON_DAMAGE ? t->health : SIM_WEAPON_DAMAGE;
     t->health = (uint8_t)(t->health - dmg);
     p->hits++;
-    int killed = t->health == 0;
+    int killed = dmg && t->health == 0;
     if (killed) {
         t->flags = SIM_FLAG_DEAD;
+        t->died_tick = w->tick + 1;
         t->vel[0] = t->vel[1] = 0.0f;
         t->respawn = (uint16_t)((uint32_t)SIM_RESPAWN_MS * w->tick_rate / 1000u);
         if (t->respawn == 0)
@@ -448,9 +459,15 @@ void sim_world_step(sim_world *w, const sim_tick_inputs *inputs)
         if (!w->active[id])
             continue;
         int n = inputs->count[id] < SIM_MAX_STEPS_PER_TICK ? inputs->count[id] : SIM_MAX_STEPS_PER_TICK;
-        for (int k = 0; k < n; k++)
-            if (sim_player_step(&w->map, &w->players[id], &inputs->in[id][k], dt))
-                shoot(w, id, &inputs->in[id][k]);
+        sim_player *p = &w->players[id];
+        for (int k = 0; k < n; k++) {
+            const sim_input *in = &inputs->in[id][k];
+            /* Killed, but this input left before the client could know. */
+            int trade = (p->flags & SIM_FLAG_DEAD) && in->known_tick && in->known_tick < p->died_tick &&
+                        w->tick + 1 - p->died_tick <= w->unlag_ticks;
+            if (player_step(&w->map, p, in, dt, trade))
+                shoot(w, id, in);
+        }
     }
     w->tick++;
 }

@@ -19,7 +19,12 @@
  * fraction) the client was rendering, and the world keeps SIM_HISTORY
  * ticks of positions to rewind to, at most `unlag_ticks` back and never
  * past the present (lag compensation, as in Source's
- * player_lagcompensation.cpp). Walls stop shots. */
+ * player_lagcompensation.cpp). Walls stop shots. A shot hits a target that
+ * was alive where the shooter saw it; it damages it only if it is still
+ * alive in that life (nobody dies twice), else the hit is registered with
+ * no damage. A player killed while its shots were on the way still fires
+ * the ones it sent before it could know (known_tick before its death), for
+ * at most unlag_ticks: trades, as Overwatch allows. */
 #ifndef TW_SIM_H
 #define TW_SIM_H
 
@@ -71,12 +76,15 @@ enum {
 };
 
 /* view_tick 0: the client rendered nothing yet; the shot is judged at the
- * present. */
+ * present. known_tick: the newest snapshot the client had when it sent the
+ * input (the server fills it from the message's ack; 0 unknown): a shot
+ * fired before the client could know it had died still counts (a trade). */
 typedef struct sim_input {
     uint8_t buttons;    /* SIM_BTN_* */
     uint8_t view_frac;  /* 1/256 tick past view_tick */
     uint16_t aim;       /* angle, 65536 per turn; 0 = +x, 16384 = +y (down) */
     uint32_t view_tick; /* the tick the client rendered the others at */
+    uint32_t known_tick;
 } sim_input;
 
 /* Axis-aligned wall, in world units, x0 < x1 and y0 < y1. */
@@ -99,6 +107,7 @@ typedef struct sim_player {
     uint8_t health;     /* SIM_MAX_HEALTH at spawn; 0 once dead (flag DEAD) */
     uint8_t life;       /* +1 at every respawn (wraps): a teleport, not a misprediction */
     uint16_t respawn;   /* while dead: ticks until the respawn */
+    uint32_t died_tick; /* the first tick whose state shows it dead */
     uint16_t kills, deaths, score, hits;
 } sim_player;
 

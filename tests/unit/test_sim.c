@@ -797,6 +797,88 @@ static void test_kill_and_respawn(void **state)
     assert_int_equal(w.players[1].health, SIM_MAX_HEALTH);
 }
 
+static void duel(sim_world *w, uint16_t unlag)
+{
+    sim_map map = empty_map();
+    sim_world_init(w, &map, 60, 11);
+    w->unlag_ticks = unlag;
+    sim_world_spawn(w, 0, 0);
+    sim_world_spawn(w, 1, 0);
+    w->players[0].pos[0] = 500, w->players[0].pos[1] = 500;
+    w->players[1].pos[0] = 800, w->players[1].pos[1] = 500;
+}
+
+/* A target alive where the shooter saw it but dead since: the hit is
+ * registered (the shooter's hit counter), with no damage and no second
+ * death. */
+static void test_hit_on_the_dead_registered(void **state)
+{
+    (void)state;
+    static sim_world w;
+    duel(&w, 15);
+    sim_tick_inputs ti;
+    memset(&ti, 0, sizeof ti);
+    for (int t = 0; t < 10; t++)
+        sim_world_step(&w, &ti);
+    w.players[1].flags = SIM_FLAG_DEAD; /* killed just now by someone else */
+    w.players[1].health = 0;
+    w.players[1].deaths = 1;
+    w.players[1].respawn = 100;
+    ti.count[0] = 1;
+    ti.in[0][0] = (sim_input){.buttons = SIM_BTN_FIRE, .aim = 0, .view_tick = w.tick - 3};
+    sim_world_step(&w, &ti);
+    assert_int_equal(w.nhits, 1);
+    assert_int_equal(w.hits[0].damage, 0);
+    assert_int_equal(w.hits[0].killed, 0);
+    assert_int_equal(w.players[0].hits, 1);
+    assert_int_equal(w.players[0].kills, 0);
+    assert_int_equal(w.players[1].deaths, 1);
+    /* At the present it was already dead: no hit at all. */
+    ti.in[0][0].view_tick = 0;
+    w.players[0].fire_cd = 0;
+    sim_world_step(&w, &ti);
+    assert_int_equal(w.nhits, 0);
+}
+
+/* Trades: a player killed while its input was on the way still fires it,
+ * if the client had not seen its death when it sent it (known_tick before
+ * died_tick), within unlag_ticks of the death; not after it knew. */
+static void test_trade_after_death(void **state)
+{
+    (void)state;
+    static sim_world w;
+    sim_tick_inputs ti;
+    for (int c = 0; c < 3; c++) {
+        duel(&w, 15);
+        memset(&ti, 0, sizeof ti);
+        for (int t = 0; t < 10; t++)
+            sim_world_step(&w, &ti);
+        sim_player *a = &w.players[0];
+        a->flags = SIM_FLAG_DEAD; /* died this tick */
+        a->health = 0;
+        a->died_tick = w.tick;
+        a->respawn = 100;
+        uint32_t known = c == 0 ? w.tick - 1 : w.tick; /* case 1: it had seen its death */
+        if (c == 2) { /* case 2: too long after the death */
+            for (int t = 0; t < 16; t++)
+                sim_world_step(&w, &ti);
+            known = w.tick - 20;
+        }
+        ti.count[0] = 1;
+        ti.in[0][0] = (sim_input){.buttons = SIM_BTN_FIRE, .aim = 0, .known_tick = known};
+        sim_world_step(&w, &ti);
+        if (c == 0) {
+            assert_int_equal(w.nhits, 1);
+            assert_int_equal(w.players[1].health, SIM_MAX_HEALTH - SIM_WEAPON_DAMAGE);
+            assert_true(a->flags & SIM_FLAG_DEAD);
+            assert_true(a->flags & SIM_FLAG_SHOT);
+        } else {
+            assert_int_equal(w.nhits, 0);
+            assert_int_equal(w.players[1].health, SIM_MAX_HEALTH);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +898,8 @@ int main(void)
         cmocka_unit_test(test_hitscan),
         cmocka_unit_test(test_lag_compensation),
         cmocka_unit_test(test_kill_and_respawn),
+        cmocka_unit_test(test_hit_on_the_dead_registered),
+        cmocka_unit_test(test_trade_after_death),
     };
     return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
 }
