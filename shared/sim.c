@@ -376,7 +376,7 @@ static const sim_history_tick *history_at(const sim_world *w, uint32_t tick)
  * recorded ticks around it (in one life). A target counts when it was alive
  * then; alive[] says whether it still is, in that life. Returns the ticks
  * rewound. */
-static uint32_t rewind(sim_world *w, const sim_input *in, float (*pos)[2], uint8_t *alive)
+static uint32_t rewind_view(sim_world *w, const sim_input *in, float (*pos)[2], uint8_t *alive)
 {
     uint64_t now = (uint64_t)w->tick << 8;
     uint64_t view = in->view_tick ? ((uint64_t)in->view_tick << 8 | in->view_frac) : now;
@@ -409,17 +409,17 @@ static uint32_t rewind(sim_world *w, const sim_input *in, float (*pos)[2], uint8
     return (uint32_t)((now - view) >> 8);
 }
 
-static void shoot(sim_world *w, int id, const sim_input *in)
+static void shoot(sim_world *w, int id, const sim_input *in, const float from[2])
 {
     float (*pos)[2] = w->scratch_pos;
     uint8_t *alive = w->scratch_alive;
     w->shots++;
     if (!w->combat)
         return;
-    uint32_t back = rewind(w, in, pos, alive);
+    uint32_t back = rewind_view(w, in, pos, alive);
     sim_player *p = &w->players[id];
     float dist;
-    int target = sim_hitscan(&w->map, p->pos, p->aim, (const float (*)[2])pos, alive, SIM_MAX_PLAYERS, id, &dist);
+    int target = sim_hitscan(&w->map, from, p->aim, (const float (*)[2])pos, alive, SIM_MAX_PLAYERS, id, &dist);
     if (target < 0)
         return;
     sim_player *t = &w->players[target];
@@ -432,6 +432,8 @@ static void shoot(sim_world *w, int id, const sim_input *in)
     if (killed) {
         t->flags = SIM_FLAG_DEAD;
         t->died_tick = w->tick + 1;
+        t->ghost_pos[0] = t->pos[0], t->ghost_pos[1] = t->pos[1];
+        t->ghost_vel[0] = t->vel[0], t->ghost_vel[1] = t->vel[1];
         t->vel[0] = t->vel[1] = 0.0f;
         t->respawn = (uint16_t)((uint32_t)SIM_RESPAWN_MS * w->tick_rate / 1000u);
         if (t->respawn == 0)
@@ -442,6 +444,26 @@ static void shoot(sim_world *w, int id, const sim_input *in)
     }
     if (w->nhits < SIM_MAX_HITS)
         w->hits[w->nhits++] = (sim_hit){(uint8_t)id, (uint8_t)target, dmg, (uint8_t)killed, (uint16_t)back};
+}
+
+/* A dead player's input that left before its client could know: its
+ * ghost (the player as the client still predicts it, alive) moves and may
+ * fire, from where the client had it; the body stays where it fell. */
+static void trade_step(sim_world *w, int id, const sim_input *in, float dt)
+{
+    sim_player *p = &w->players[id];
+    sim_player g = *p;
+    g.pos[0] = p->ghost_pos[0], g.pos[1] = p->ghost_pos[1];
+    g.vel[0] = p->ghost_vel[0], g.vel[1] = p->ghost_vel[1];
+    g.flags = 0;
+    int fired = player_step(&w->map, &g, in, dt, 0);
+    p->ghost_pos[0] = g.pos[0], p->ghost_pos[1] = g.pos[1];
+    p->ghost_vel[0] = g.vel[0], p->ghost_vel[1] = g.vel[1];
+    p->fire_cd = g.fire_cd;
+    p->aim = g.aim;
+    p->flags = (uint8_t)(SIM_FLAG_DEAD | (fired ? SIM_FLAG_SHOT : 0));
+    if (fired)
+        shoot(w, id, in, p->ghost_pos);
 }
 
 void sim_world_step(sim_world *w, const sim_tick_inputs *inputs)
@@ -465,8 +487,10 @@ void sim_world_step(sim_world *w, const sim_tick_inputs *inputs)
             /* Killed, but this input left before the client could know. */
             int trade = (p->flags & SIM_FLAG_DEAD) && in->known_tick && in->known_tick < p->died_tick &&
                         w->tick + 1 - p->died_tick <= w->unlag_ticks;
-            if (player_step(&w->map, p, in, dt, trade))
-                shoot(w, id, in);
+            if (trade)
+                trade_step(w, id, in, dt);
+            else if (player_step(&w->map, p, in, dt, 0))
+                shoot(w, id, in, p->pos);
         }
     }
     w->tick++;

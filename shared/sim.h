@@ -108,6 +108,7 @@ typedef struct sim_player {
     uint8_t life;       /* +1 at every respawn (wraps): a teleport, not a misprediction */
     uint16_t respawn;   /* while dead: ticks until the respawn */
     uint32_t died_tick; /* the first tick whose state shows it dead */
+    float ghost_pos[2], ghost_vel[2]; /* dead: where its client, not knowing yet, still moves it (trades) */
     uint16_t kills, deaths, score, hits;
 } sim_player;
 

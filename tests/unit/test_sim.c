@@ -848,7 +848,7 @@ static void test_trade_after_death(void **state)
     (void)state;
     static sim_world w;
     sim_tick_inputs ti;
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < 4; c++) {
         duel(&w, 15);
         memset(&ti, 0, sizeof ti);
         for (int t = 0; t < 10; t++)
@@ -858,7 +858,9 @@ static void test_trade_after_death(void **state)
         a->health = 0;
         a->died_tick = w.tick;
         a->respawn = 100;
-        uint32_t known = c == 0 ? w.tick - 1 : w.tick; /* case 1: it had seen its death */
+        /* its client moved it on: 10 up (in line with B), or 40 (case 3: not) */
+        a->ghost_pos[0] = a->pos[0], a->ghost_pos[1] = a->pos[1] - (c == 3 ? 40.0f : 10.0f);
+        uint32_t known = c == 0 || c == 3 ? w.tick - 1 : w.tick; /* case 1: it had seen its death */
         if (c == 2) { /* case 2: too long after the death */
             for (int t = 0; t < 16; t++)
                 sim_world_step(&w, &ti);
@@ -872,6 +874,12 @@ static void test_trade_after_death(void **state)
             assert_int_equal(w.players[1].health, SIM_MAX_HEALTH - SIM_WEAPON_DAMAGE);
             assert_true(a->flags & SIM_FLAG_DEAD);
             assert_true(a->flags & SIM_FLAG_SHOT);
+            assert_true(a->pos[1] == 500.0f);       /* the body stays */
+            assert_true(a->ghost_pos[1] == 490.0f); /* the shot left from the ghost, 10 up: within B's radius */
+        } else if (c == 3) {
+            /* fired, from the ghost, which was not in line: a miss (from the body it would hit) */
+            assert_true(a->flags & SIM_FLAG_SHOT);
+            assert_int_equal(w.nhits, 0);
         } else {
             assert_int_equal(w.nhits, 0);
             assert_int_equal(w.players[1].health, SIM_MAX_HEALTH);
