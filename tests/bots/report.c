@@ -226,6 +226,10 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "\n");
     fprintf(out, "  inputs               %llu made, %llu waited (too many unacked)\n", (unsigned long long)r->inputs,
             (unsigned long long)r->inputs_stalled);
+    if (r->interp_frames)
+        fprintf(out, "  interpolation        %llu remote players drawn, %llu held (%.4f%%: no snapshot past the render tick)\n",
+                (unsigned long long)r->interp_frames, (unsigned long long)r->interp_holds,
+                100.0 * (double)r->interp_holds / (double)r->interp_frames);
     if (o->behavior == BEHAVIOR_FIGHT || r->shots) {
         fprintf(out, "  shots                %llu fired, %llu hit on the shooter's screen, %llu hits registered by the "
                      "server: %s%% of the screen hits\n",
@@ -599,6 +603,11 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_num(j, "moving_per_snapshot", d->moving_per_snapshot);
     jw_u64(j, "body_bytes", r->body_bytes);
     jw_u64(j, "snapshots_counted", r->entity_counted_snapshots);
+    jw_close(j, '}');
+
+    jw_open(j, "interpolation", '{');
+    jw_u64(j, "frames", r->interp_frames);
+    jw_u64(j, "held", r->interp_holds);
     jw_close(j, '}');
 
     jw_open(j, "corrections", '{');

@@ -596,7 +596,12 @@ static lws_usec_t slot_deadline(const swarm *sw, uint64_t k)
 static sim_input fight_input(swarm *sw, bot *b, double now_ms)
 {
     cl_client *c = &b->cl;
+    uint64_t frames = c->stats.interp_frames, holds = c->stats.interp_holds;
     int n = cl_view(c, now_ms, sw->view, PROTO_MAX_ENTITIES);
+    if (sw->measuring) {
+        sw->res.interp_frames += c->stats.interp_frames - frames;
+        sw->res.interp_holds += c->stats.interp_holds - holds;
+    }
     const proto_snapshot *s = cl_latest(c);
     const float *self = c->have_self && !(c->predicted.flags & SIM_FLAG_DEAD) ? c->predicted.pos : NULL;
     if (!s || s->ms.phase == PROTO_PHASE_ENDED)

@@ -234,6 +234,9 @@ typedef struct swarm_result {
      * never acknowledged (the run ended); and hits the server credited
      * beyond the screen hits. */
     uint64_t shots, screen_hits, server_hits;
+    /* Remote players drawn (fight bots draw every tick) and of those held:
+     * no snapshot past the render tick, drawn where last seen. */
+    uint64_t interp_frames, interp_holds;
     uint64_t hits_registered, lost_round, lost_shooter_dead, lost_target_dead, lost_other, hits_unacked;
     uint64_t lost_target_own_kill; /* of lost_target_dead: killed by the shooter's own earlier shot */
     uint64_t server_only_hits;
