@@ -268,6 +268,8 @@ static int respond(struct lws *wsi, http_session *hs, unsigned int status, const
     uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
     if (lws_add_http_common_headers(wsi, status, type, hs->len, &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p, end) ||
+        (hs->close_after &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return 1;
     lws_callback_on_writable(wsi);
@@ -283,6 +285,10 @@ static int api_join(core *c, struct lws *wsi, http_session *hs)
     hs->len = core_guest_join(c, name ? name : "", (char *)hs->buf + LWS_PRE, API_JOIN_CAP);
     if (!hs->len)
         return -1;
+    /* A client fetches one token, then opens the game socket: closing
+     * this connection at once keeps it from holding a second place under
+     * the per-address cap (a 1000-bot load test from one address). */
+    hs->close_after = 1;
     return respond(wsi, hs, HTTP_STATUS_OK, "application/json");
 }
 
@@ -418,7 +424,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         int rc = lws_write(wsi, hs->buf + LWS_PRE, hs->len, LWS_WRITE_HTTP_FINAL) < (int)hs->len ? -1 : 0;
         free(hs->buf);
         hs->buf = NULL;
-        if (rc || lws_http_transaction_completed(wsi))
+        if (rc || hs->close_after || lws_http_transaction_completed(wsi))
             return -1;
         return 0;
     }

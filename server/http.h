@@ -21,6 +21,7 @@ typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
     size_t len;
     int api_join;  /* POST /api/join waiting for its request body */
+    int close_after; /* close the connection once the answer is written */
     lws_usec_t body_deadline_us; /* ... which must have arrived by then (lws_now_usecs) */
 } http_session;
 
