@@ -312,8 +312,16 @@ int cl_receive(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
     }
 }
 
-static int interpolate(const cl_client *c, int id, double at, float *x, float *y, uint16_t *aim, uint8_t *flags,
-                       uint8_t *health);
+/* The snapshots around a tick, found once per frame: the newest at or
+ * before it and the oldest after it. */
+typedef struct cl_bracket {
+    double at;
+    const proto_snapshot *last, *next;
+} cl_bracket;
+
+static int interpolate(const cl_client *c, int id, const cl_bracket *br, float *x, float *y, uint16_t *aim,
+                       uint8_t *flags, uint8_t *health);
+static void bracket(const cl_client *c, double at, cl_bracket *br);
 
 /* Render tick `t` within the snapshots held: past the newest one the
  * newest is drawn, before the oldest (just after a join, when the clock
@@ -359,11 +367,13 @@ static void judge_shot(cl_client *c, uint32_t seq, const sim_input *in)
     const proto_snapshot *latest = cl_latest(c);
     int me = c->welcome.player_id;
     double at = in->view_tick ? (double)in->view_tick + in->view_frac / 256.0 : view_clamp(c, c->render_tick);
+    cl_bracket br;
+    bracket(c, at, &br);
     for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
         uint16_t aim;
         uint8_t flags, health;
         alive[id] = id != me && latest && latest->present[id] && c->interpolate &&
-                    interpolate(c, id, at, &pos[id][0], &pos[id][1], &aim, &flags, &health) && !(flags & SIM_FLAG_DEAD);
+                    interpolate(c, id, &br, &pos[id][0], &pos[id][1], &aim, &flags, &health) && !(flags & SIM_FLAG_DEAD);
     }
     float dist;
     int target = sim_hitscan(&c->welcome.map, c->predicted.pos, c->predicted.aim, (const float (*)[2])pos, alive,
@@ -519,25 +529,43 @@ static void advance_render_tick(cl_client *c, double now_ms)
  * this the snapshots around `at`: the same numbers at one snapshot per
  * tick; at fewer, the path between snapshots is taken as straight.
  * O(CL_RING). */
-static int interpolate(const cl_client *c, int id, double at, float *x, float *y, uint16_t *aim, uint8_t *flags,
-                       uint8_t *health)
+static void bracket(const cl_client *c, double at, cl_bracket *br)
 {
-    const proto_snapshot *a = NULL, *b = NULL, *last = NULL;
+    br->at = at;
+    br->last = br->next = NULL;
     for (int i = 0; i < CL_RING; i++) {
         const proto_snapshot *s = &c->ring[i];
         if (!s->tick)
             continue;
-        if ((double)s->tick <= at && (!last || s->tick > last->tick))
-            last = s;
-        if (!s->present[id])
-            continue;
-        if ((double)s->tick <= at && (!a || s->tick > a->tick))
-            a = s;
-        if ((double)s->tick > at && (!b || s->tick < b->tick))
-            b = s;
+        if ((double)s->tick <= at && (!br->last || s->tick > br->last->tick))
+            br->last = s;
+        if ((double)s->tick > at && (!br->next || s->tick < br->next->tick))
+            br->next = s;
     }
-    if ((!a && !b) || (last && !last->present[id]))
-        return 0;
+}
+
+static int interpolate(const cl_client *c, int id, const cl_bracket *br, float *x, float *y, uint16_t *aim,
+                       uint8_t *flags, uint8_t *health)
+{
+    double at = br->at;
+    const proto_snapshot *a = NULL, *b = NULL, *last = br->last;
+    if (last && last->present[id] && br->next && br->next->present[id]) {
+        /* The common case, O(1): in both snapshots around `at`. */
+        a = last;
+        b = br->next;
+    } else {
+        for (int i = 0; i < CL_RING; i++) {
+            const proto_snapshot *s = &c->ring[i];
+            if (!s->tick || !s->present[id])
+                continue;
+            if ((double)s->tick <= at && (!a || s->tick > a->tick))
+                a = s;
+            if ((double)s->tick > at && (!b || s->tick < b->tick))
+                b = s;
+        }
+        if ((!a && !b) || (last && !last->present[id]))
+            return 0;
+    }
     const proto_snapshot *s = a ? a : b;
     *x = s->ent[id].x / SIM_POS_SCALE;
     *y = s->ent[id].y / SIM_POS_SCALE;
@@ -565,6 +593,8 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
         return 0;
     advance_render_tick(c, now_ms);
     double at = view_clamp(c, c->render_tick);
+    cl_bracket br;
+    bracket(c, at, &br);
     int n = 0;
     uint16_t me = c->welcome.player_id;
     for (int id = 0; id < PROTO_MAX_ENTITIES && n < max; id++) {
@@ -588,7 +618,7 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
                 v->flags = latest->ent[id].flags;
             }
         } else if (c->interpolate) {
-            int r = interpolate(c, id, at, &v->x, &v->y, &v->aim, &v->flags, &v->health);
+            int r = interpolate(c, id, &br, &v->x, &v->y, &v->aim, &v->flags, &v->health);
             if (!r)
                 continue;
             c->stats.interp_frames++;
