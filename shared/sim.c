@@ -101,10 +101,9 @@ int sim_weapon_step(uint8_t *fire_cd, int trigger, int dead, float dt)
     return 1;
 }
 
-/* One step; a dead player fires only when `trade` allows it. */
-static int player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt, int trade)
+int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt)
 {
-    int fired = sim_weapon_step(&p->fire_cd, in->buttons & SIM_BTN_FIRE, (p->flags & SIM_FLAG_DEAD) && !trade, dt);
+    int fired = sim_weapon_step(&p->fire_cd, in->buttons & SIM_BTN_FIRE, p->flags & SIM_FLAG_DEAD, dt);
     if (p->flags & SIM_FLAG_DEAD) {
         /* Waits for the respawn where it fell; still aims. */
         p->vel[0] = p->vel[1] = 0.0f;
@@ -141,11 +140,6 @@ static int player_step(const sim_map *map, sim_player *p, const sim_input *in, f
         p->vel[k] = snap_vel(p->vel[k]);
     }
     return fired;
-}
-
-int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt)
-{
-    return player_step(map, p, in, dt, 0);
 }
 
 /* sin and cos of t in [0, pi/4] by their Taylor series (error < 3e-8):
@@ -456,7 +450,7 @@ static void trade_step(sim_world *w, int id, const sim_input *in, float dt)
     g.pos[0] = p->ghost_pos[0], g.pos[1] = p->ghost_pos[1];
     g.vel[0] = p->ghost_vel[0], g.vel[1] = p->ghost_vel[1];
     g.flags = 0;
-    int fired = player_step(&w->map, &g, in, dt, 0);
+    int fired = sim_player_step(&w->map, &g, in, dt);
     p->ghost_pos[0] = g.pos[0], p->ghost_pos[1] = g.pos[1];
     p->ghost_vel[0] = g.vel[0], p->ghost_vel[1] = g.vel[1];
     p->fire_cd = g.fire_cd;
@@ -489,7 +483,7 @@ void sim_world_step(sim_world *w, const sim_tick_inputs *inputs)
                         w->tick + 1 - p->died_tick <= w->unlag_ticks;
             if (trade)
                 trade_step(w, id, in, dt);
-            else if (player_step(&w->map, p, in, dt, 0))
+            else if (sim_player_step(&w->map, p, in, dt))
                 shoot(w, id, in, p->pos);
         }
     }

@@ -2221,6 +2221,27 @@ static void case_startup(const char *server)
     }
     close(busy);
 
+    /* A port below 1024 without the right to bind it: as an unprivileged
+     * user (the tests usually run as root: drop to nobody with setpriv). */
+    {
+        char cmd[512], out[4096] = "";
+        if (geteuid() == 0)
+            snprintf(cmd, sizeof cmd,
+                     "timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups '%s' --port 1023 "
+                     "--results-db :memory: --log-format text 2>&1", server);
+        else
+            snprintf(cmd, sizeof cmd, "timeout 10 '%s' --port 1023 --results-db :memory: --log-format text 2>&1", server);
+        FILE *f = popen(cmd, "r");
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = '\0';
+        int status = pclose(f);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "--port 1023 unprivileged: exit %d: %s", WEXITSTATUS(status), out);
+        CHECK(strstr(out, "start_failed") && strstr(out, "Permission denied"), "--port 1023: %s", out);
+        CHECK(!strstr(out, "serving"), "--port 1023: claims to be serving: %s", out);
+        const char *line = strstr(out, "start_failed");
+        printf("startup: %-40s -> exit 1: %.*s\n", "--port 1023 (as nobody)", (int)strcspn(line, "\n"), line);
+    }
+
     char dir[] = "/tmp/tickwire-empty-root-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     const char *args[] = {"--web-root", dir, NULL};
