@@ -549,12 +549,14 @@ async function main() {
       });
       // Per entity: the bots' figures (body bytes / entities present, and /
       // entities that changed since the previous snapshot). Per idle
-      // entity: what a snapshot costs beyond an empty delta (10-byte header
-      // + 1-byte count), per entity, from the server's own byte counters.
+      // entity: what a snapshot costs beyond an empty delta (10-byte header,
+      // 1-byte empty events section, 1-byte entity count, 1-byte "match
+      // state unchanged": 13 bytes in v4), per entity, from the server's own
+      // byte counters.
       const ents = m.entities_per_snapshot || 64;
       m.bytes_per_entity = m.bots_bytes_per_entity;
       m.bytes_per_moving_entity = m.bots_bytes_per_moving_entity;
-      m.bytes_per_idle_entity = m.mean_snapshot_bytes != null ? Math.max(0, m.mean_snapshot_bytes - 11) / ents : null;
+      m.bytes_per_idle_entity = m.mean_snapshot_bytes != null ? Math.max(0, m.mean_snapshot_bytes - 13) / ents : null;
       m.down_bytes_per_s = m.down_bytes_per_s_per_bot ?? m.server_down_bytes_per_s_per_conn;
       res[name] = m;
       if (name === 'match')

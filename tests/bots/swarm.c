@@ -767,7 +767,24 @@ static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
 
 /* Entities present in the newest snapshot, and those whose state differs
  * from the previous snapshot (added, or any field changed). */
-static void count_entities(swarm *sw, const cl_client *c, size_t len)
+/* Bytes of the reliable-events section at the start of a snapshot's
+ * payload (after the header): not entity bytes. */
+static size_t events_section_len(const uint8_t *p, size_t len)
+{
+    if (len < 1 || p[0] == 0)
+        return len < 1 ? 0 : 1;
+    size_t off = 5;
+    for (int i = 0; i < p[0] && off < len; i++) {
+        proto_event ev;
+        size_t used;
+        if (proto_event_read(p + off, len - off, &ev, &used) != PROTO_OK)
+            break;
+        off += used;
+    }
+    return off < len ? off : len;
+}
+
+static void count_entities(swarm *sw, const cl_client *c, const uint8_t *msg, size_t len)
 {
     const proto_snapshot *cur = &c->ring[c->head];
     const proto_snapshot *prev = &c->ring[(c->head + CL_RING - 1) % CL_RING];
@@ -782,7 +799,9 @@ static void count_entities(swarm *sw, const cl_client *c, size_t len)
             a->vx != p->vx || a->vy != p->vy || a->aim != p->aim || a->flags != p->flags)
             moving++;
     }
-    sw->res.body_bytes += len - PROTO_SNAPSHOT_HEADER_SIZE;
+    /* The entity body: what follows the header and the events section. */
+    sw->res.body_bytes += len - PROTO_SNAPSHOT_HEADER_SIZE -
+                          events_section_len(msg + PROTO_SNAPSHOT_HEADER_SIZE, len - PROTO_SNAPSHOT_HEADER_SIZE);
     sw->res.entity_snaps += present;
     sw->res.moving_snaps += moving;
     sw->res.entity_counted_snapshots++;
@@ -891,7 +910,7 @@ static void on_snapshot(bot *b, lws_usec_t now, const uint8_t *msg, size_t len, 
         hist_add(&sw->interval, (double)(now - b->last_snap_us) / 1000.0);
     b->last_snap_us = now;
     if (b->session_snaps++ > 0)
-        count_entities(sw, c, len);
+        count_entities(sw, c, msg, len);
 
     /* Input -> ack: every input this snapshot acknowledges for the first
      * time, from the moment it was written to the socket. */
