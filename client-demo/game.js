@@ -1206,7 +1206,7 @@ function renderRoster() {
   withStats.sort((a, b) => (b.e.self - a.e.self) || ((b.st ? b.st.score : 0) - (a.st ? a.st.score : 0))
     || a.e.id - b.e.id);
   const sorted = withStats.map((r) => r.e);
-  const max = innerWidth <= 600 ? 4 : 6;
+  const max = innerHeight <= 480 ? 3 : innerWidth <= 600 ? 4 : 6;     // phones: see style.css
   const rows = withStats.slice(0, max).map(({ e, st }) => (
     { e, kills: st ? st.kills : 0, dead: st ? (st.flags & FLAG_DEAD) !== 0 : false }));
   const key = JSON.stringify([rows.map(({ e, kills, dead }) => [e.id, e.name, e.self, isAway(e), kills, dead]), sorted.length]);
@@ -1468,7 +1468,7 @@ function ownPointer(el, onDown, onMove, onUp) {
 function bindTouch() {
   const coarse = matchMedia('(pointer: coarse)');
   if (coarse.matches) useTouch();
-  coarse.addEventListener('change', (e) => { if (e.matches) useTouch(); });
+  if (coarse.addEventListener) coarse.addEventListener('change', (e) => { if (e.matches) useTouch(); });
   addEventListener('pointerdown', (e) => { if (e.pointerType === 'touch') useTouch(); }, true);
 
   const stick = $('stick'), knob = $('stick-knob'), fire = $('fire-btn');

@@ -79,7 +79,8 @@
 //    player (the prediction, then the server, by the same amount), the
 //    fire button fires, and dragged it aims.
 // Screenshots: layout-1280x800.png, layout-1280x800-panel.png (expanded),
-// layout-800x600.png, layout-390x844.png (the stick held).
+// layout-800x600.png, layout-390x844.png (the stick held), layout-844x390.png
+// (the phone held sideways: the same checks).
 //
 // `--only match` runs just the match part (quicker when working on the
 // HUD), `--only connection` just the first part, `--only layout` the last.
@@ -1189,6 +1190,14 @@ async function phoneLayout(browser, url) {
   const sh = await page.evaluate(() => ({ shots: window.tickwire.shots().shots, aim: window.tickwire.server().aim }));
   check(shot, '390x844: the fire button fires, dragged it aims', `${sh.shots - shots0} shots, server aim ${sh.aim} (left is 32768)`);
   await page.waitForFunction(() => !window.tickwire.hud().touch.fire);
+
+  // The phone held sideways.
+  await page.setViewportSize({ width: 844, height: 390 });
+  await page.waitForTimeout(400);
+  const g = await layoutFacts(page);
+  checkLayout(g, '844x390');
+  check(!!g.boxes.stick && !!g.boxes['fire-btn'], '844x390 (touch): stick and fire button shown');
+  await shoot(page, 'layout-844x390.png');
   check(errors.length === 0, 'no page errors on the phone', errors.join(' | '));
   await ctx.close();
 }
