@@ -54,7 +54,7 @@ const MOVE = {
 
 // Touch controls (body.touch): the stick's direction as movement buttons,
 // the fire button held. Their pointers never move the crosshair.
-const touch = { buttons: 0, fire: false, pointers: new Set(), stick: null, aimDrag: null };
+const touch = { buttons: 0, fire: false, pointers: new Set(), aimDrag: null };
 
 function buttons() {
   let b = touch.buttons;
@@ -1397,6 +1397,7 @@ function bindControls() {
     if (e.button === 0) mouse.down = true;
   });
   addEventListener('pointerup', (e) => { if (e.button === 0) mouse.down = false; });
+  addEventListener('pointercancel', () => { mouse.down = false; });    // a touch taken over by the system
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
   canvas.addEventListener('wheel', (e) => {
     cam.zoom = Math.max(0.45, Math.min(2.2, cam.zoom * Math.exp(-e.deltaY * 0.0015)));
