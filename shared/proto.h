@@ -226,7 +226,9 @@ size_t proto_snapshot_body_write(const proto_snapshot *base, const proto_snapsho
                                  const proto_names *names, uint16_t tick_rate,
                                  uint8_t *buf, size_t cap);
 /* Applies a body to `base` (NULL for full) giving `out` (out->tick set by
- * the caller); names of added entities are stored into `names`. */
+ * the caller); names of added entities are stored into `names`. A whole
+ * byte left over is PROTO_ERR_TRAILING, a non-zero padding bit in the last
+ * byte PROTO_ERR_VALUE. */
 int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
                              proto_names *names, uint16_t tick_rate,
                              const uint8_t *buf, size_t len);

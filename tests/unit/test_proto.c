@@ -2210,6 +2210,15 @@ static void test_protocol_md_example(void **state)
     assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_OK);
     assert_snap_equal(&cur, &out);
     assert_string_equal(got.name[9], "dee");
+    /* Its 6 bits of padding (bits 2..7 of the last byte) are zero, and a
+     * reader rejects the body if any is not (section 2, Padding). */
+    assert_int_equal(msg[len - 1] & 0xfc, 0);
+    for (int bit = 2; bit < 8; bit++) {
+        msg[len - 1] ^= (uint8_t)(1u << bit);
+        out.tick = h.tick;
+        assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_ERR_VALUE);
+        msg[len - 1] ^= (uint8_t)(1u << bit);
+    }
     /* The body alone, against its baseline, as body_round_trip checks it. */
     body_round_trip(&base, &cur, &names, 60, 1);
 }
