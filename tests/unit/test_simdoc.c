@@ -18,6 +18,7 @@
  * Run as `test_simdoc --fill FILE` it prints FILE with the right-hand side
  * of every vector recomputed: a tool for adding vectors, whose output is
  * reviewed, not pasted blindly. */
+#include <float.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,7 +84,7 @@ static int parse_float(const char *s, float *out)
         return 1;
     }
     double d = strtod(s, &end);
-    if (*end || end == s || (double)(float)d != d)
+    if (*end || end == s || !(d >= -FLT_MAX && d <= FLT_MAX) || (double)(float)d != d)
         return 0;
     *out = (float)d;
     return 1;
