@@ -813,8 +813,8 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
     }
     if (r.error)
         return PROTO_ERR_TRUNCATED;
-    /* Only the padding of the last byte may remain, and it must be zero:
-     * one body, one byte string (PROTOCOL.md section 2). */
+    /* Only the padding of the last byte may remain, and it must be zero
+     * (PROTOCOL.md section 2): a set bit there is a writer's bug. */
     size_t left = bits_reader_left(&r);
     if (left >= 8)
         return PROTO_ERR_TRAILING;
