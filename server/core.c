@@ -177,7 +177,7 @@ static void start_playing(core *c, session *ss, match *m, int pid, int resumed, 
     ss->pid = pid;
     ss->state = SESSION_PLAYING;
     ss->need_welcome = (uint8_t)(1 + resumed);
-    ss->sent_tick = 0;
+    ss->sent = (match_cursor){0, 0};
     /* A fresh player may sit in a slot someone left since the newest
      * snapshot: that snapshot shows the previous occupant, not it. */
     ss->first_tick = resumed ? 0 : m->world.tick + 1;
@@ -454,17 +454,16 @@ size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, 
         return n;
     }
     uint32_t latest = match_latest_snapshot_tick(m);
-    if (latest == 0 || latest == ss->sent_tick || latest < ss->first_tick)
+    if (latest == 0 || latest == ss->sent.snap_tick || latest < ss->first_tick)
         return 0; /* nothing new: extra wake-ups are harmless */
     int full;
-    size_t n = match_snapshot(m, ss->pid, buf, cap, &full);
+    size_t n = match_snapshot(m, ss->pid, &ss->sent, buf, cap, &full);
     if (!n) {
         log_event(LOG_ERROR, "encode_failed", "peer=%s what=snapshot", ss->peer);
         ss->close_code = 1011;
         push_action(c, CORE_ABORT, ss, 1011, "server error");
         return 0;
     }
-    ss->sent_tick = latest;
     ss->progress_tick = m->world.tick;
     c->stats.snapshots_out++;
     c->stats.snapshot_bytes_out += n;
@@ -554,7 +553,7 @@ static void after_snapshot(core *c, match *m, uint32_t *deepest)
         if (depth > *deepest)
             *deepest = depth;
         /* The previous snapshot never went out: this one supersedes it. */
-        if (ss->sent_tick && ss->sent_tick + m->snap_interval < latest)
+        if (ss->sent.snap_tick && ss->sent.snap_tick + m->snap_interval < latest)
             c->stats.snapshots_skipped++;
         wake(c, ss);
     }

@@ -248,11 +248,14 @@ int match_player_events_behind(const match *m, int id)
     return m->players[id].events_acked + 1 < m->ev_first;
 }
 
-/* The events section for player id: its unacknowledged events, oldest
- * first, up to PROTO_MAX_EVENT_BYTES (always at least one). */
-static size_t write_events(match *m, const match_player *p, uint8_t *buf, size_t cap)
+/* The events section for player id: the events neither acknowledged nor
+ * written on this connection, oldest first, up to PROTO_MAX_EVENT_BYTES
+ * (always at least one). *last is the newest seq it carries. */
+static size_t write_events(match *m, const match_player *p, const match_cursor *cur, uint8_t *buf, size_t cap,
+                           uint32_t *last)
 {
-    uint32_t from = p->events_acked + 1 < m->ev_first ? m->ev_first : p->events_acked + 1;
+    uint32_t done = cur->event_seq > p->events_acked ? cur->event_seq : p->events_acked;
+    uint32_t from = done + 1 < m->ev_first ? m->ev_first : done + 1;
     size_t off = 5, bytes = 0;
     uint32_t count = 0;
     for (uint32_t seq = from; seq < m->ev_next && count < 255; seq++) {
@@ -266,6 +269,7 @@ static size_t write_events(match *m, const match_player *p, uint8_t *buf, size_t
         bytes += r->len;
         count++;
     }
+    *last = count ? from + count - 1 : done;
     if (proto_events_header_write((uint8_t)count, from, buf, cap) == 1)
         return 1;
     return count ? off : 0;
@@ -492,17 +496,27 @@ static const uint8_t *body_for(match *m, const proto_snapshot *base, size_t *len
     return out;
 }
 
-size_t match_snapshot(match *m, int id, uint8_t *buf, size_t cap, int *full)
+/* The snapshot of `tick` if it can be a baseline for `now`: still in the
+ * ring, older than `now` and within the header's 8-bit baseline delta. */
+static const proto_snapshot *usable_baseline(const match *m, uint32_t tick, uint32_t now)
+{
+    if (tick == 0 || tick >= now || now - tick > 255)
+        return NULL;
+    return ring_find(m, tick);
+}
+
+size_t match_snapshot(match *m, int id, match_cursor *conn, uint8_t *buf, size_t cap, int *full)
 {
     if (m->ring_head < 0)
         return 0;
     const match_player *p = &m->players[id];
     const proto_snapshot *cur = &m->ring[m->ring_head];
-    /* The ack must be older than the newest snapshot and within the 8-bit
-     * baseline delta of the header; otherwise a full snapshot. */
-    const proto_snapshot *base = NULL;
-    if (p->acked_tick < cur->tick && cur->tick - p->acked_tick <= 255)
-        base = ring_find(m, p->acked_tick);
+    /* The last snapshot written on this connection is the client's newest
+     * (it is on its way); the acknowledged one is the fallback (a resumed
+     * connection has written nothing yet). Else a full snapshot. */
+    const proto_snapshot *base = usable_baseline(m, conn->snap_tick, cur->tick);
+    if (!base)
+        base = usable_baseline(m, p->acked_tick, cur->tick);
     size_t blen;
     const uint8_t *body = body_for(m, base, &blen);
     if (!body)
@@ -511,10 +525,13 @@ size_t match_snapshot(match *m, int id, uint8_t *buf, size_t cap, int *full)
     size_t hlen = proto_snapshot_header_write(&h, buf, cap);
     if (hlen == 0)
         return 0;
-    size_t elen = write_events(m, p, buf + hlen, cap - hlen);
+    uint32_t last_event;
+    size_t elen = write_events(m, p, conn, buf + hlen, cap - hlen, &last_event);
     if (elen == 0 || hlen + elen + blen > cap)
         return 0;
     memcpy(buf + hlen + elen, body, blen);
+    conn->snap_tick = cur->tick;
+    conn->event_seq = last_event;
     *full = base == NULL;
     if (*full)
         m->stats.full_snapshots++;

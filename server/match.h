@@ -16,10 +16,12 @@
  *
  * Snapshots: every snapshot tick the quantized world goes into a ring of
  * MATCH_RING snapshots: the newest and the PROTO_BASELINE_WINDOW before it.
- * A client gets a delta against the newest snapshot it acknowledged if that
- * is one of those PROTO_BASELINE_WINDOW (and at most 255 ticks old), or a
- * full one. Bodies are cached per baseline
- * for the newest snapshot, so clients sharing a baseline share one encode.
+ * A client gets a delta against the last snapshot written to its
+ * connection (match_cursor), or against the newest it acknowledged on a
+ * connection that has been written nothing, if that is one of those
+ * PROTO_BASELINE_WINDOW (and at most 255 ticks old); or a full one. Bodies
+ * are cached per baseline for the newest snapshot, so clients sharing a
+ * baseline share one encode: usually all of them.
  *
  * Rounds: WARMUP until cfg.min_players are in (shots count, scores do
  * not survive it), LIVE for cfg.match_ticks or until someone reaches
@@ -28,8 +30,9 @@
  * sees every LIVE round that ends, before the scores are reset.
  *
  * Reliable events (kills, chat, joins, leaves, rounds) go into a match-wide
- * log of MATCH_EVENTS; every snapshot to a player carries the events it
- * has not acknowledged (at most PROTO_MAX_EVENT_BYTES at a time). A player
+ * log of MATCH_EVENTS; every snapshot to a player carries the events
+ * neither written on its connection nor acknowledged (at most
+ * PROTO_MAX_EVENT_BYTES at a time). A player
  * whose oldest unacknowledged event has left the log is behind
  * (match_player_events_behind): the caller closes it (4009). */
 #ifndef TW_MATCH_H
@@ -191,8 +194,24 @@ int match_tick(match *m);
 uint32_t match_latest_snapshot_tick(const match *m);
 /* WELCOME for player `id`. */
 size_t match_welcome(const match *m, int id, int resumed, uint8_t *buf, size_t cap);
-/* The newest snapshot for player `id`, delta against its ack when that is
- * still in the ring. *full is set when no baseline was usable. */
-size_t match_snapshot(match *m, int id, uint8_t *buf, size_t cap, int *full);
+/* What one connection has been written. Snapshots and events go over a
+ * reliable ordered stream (WebSocket over TCP): everything written arrives,
+ * in order, or the connection dies. So the next snapshot is a delta against
+ * the last one written, not against the last one acknowledged (an RTT
+ * older, and so bigger), and an event is written once per connection. The
+ * acknowledgements still matter across connections: a resumed player starts
+ * a new cursor from what it acknowledged. Owned by the session; all zero =
+ * nothing written on this connection yet. */
+typedef struct match_cursor {
+    uint32_t snap_tick; /* newest snapshot written */
+    uint32_t event_seq; /* newest event seq written */
+} match_cursor;
+
+/* The newest snapshot for player `id` on the connection `cur`: a delta
+ * against the newest snapshot written on it (or else acknowledged) that is
+ * still in the ring; *full is set when none was usable. Carries the events
+ * not written on this connection and not acknowledged. Advances *cur; the
+ * caller must write the bytes returned (or drop the connection). */
+size_t match_snapshot(match *m, int id, match_cursor *cur, uint8_t *buf, size_t cap, int *full);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "match.h"
 #include "proto.h"
 
 #define SESSION_JOIN_TIMEOUT_S 5  /* from upgrade to a valid JOIN */
@@ -41,7 +42,7 @@ typedef struct session {
     uint8_t wake_queued;       /* a WAKE action for it is in the core's queue */
     uint8_t in_waiting;        /* on the core's AWAIT_JOIN list */
     uint16_t close_code;       /* nonzero: closing, ignore the rest */
-    uint32_t sent_tick;        /* newest snapshot tick sent */
+    match_cursor sent;         /* what this connection has been written */
     uint32_t first_tick;       /* send no snapshot older than this (the join) */
     uint32_t progress_tick;    /* match tick of the last send (or join) */
     uint32_t rx_tick;          /* match tick of the last message received */

@@ -600,13 +600,14 @@ static void gen_server_msg(const sim_map *map)
     nwelcome = match_welcome(m, me, 0, welcome, sizeof welcome);
     srv_record(&s, welcome, nwelcome, 0);
     client_mirror(&cl, m, me, welcome, nwelcome, 0);
+    match_cursor conn = {0, 0}; /* the first connection */
     for (int i = 0; i < 14; i++) {
         if (i == 4 && match_player_join(m, "bob", 0, resume_bob) < 0) /* an ADD in a delta */
             exit(1);
         if (i == 8)
             match_player_leave(m, 0); /* npc-1 leaves: a REMOVE */
         tick_to_snapshot(m);
-        n = match_snapshot(m, me, msg, sizeof msg, &is_full);
+        n = match_snapshot(m, me, &conn, msg, sizeof msg, &is_full);
         if (n == 0) {
             fprintf(stderr, "gen_corpus: no snapshot\n");
             exit(1);
@@ -646,9 +647,10 @@ static void gen_server_msg(const sim_map *map)
     n = match_welcome(m, me, 1, msg, sizeof msg);
     srv_record(&s, msg, n, FZ_SRV_WRITE_INPUT);
     client_mirror(&cl, m, me, msg, n, FZ_SRV_WRITE_INPUT);
+    conn = (match_cursor){0, 0}; /* the resumed connection has been written nothing */
     for (int i = 0; i < 8; i++) {
         tick_to_snapshot(m);
-        n = match_snapshot(m, me, msg, sizeof msg, &is_full);
+        n = match_snapshot(m, me, &conn, msg, sizeof msg, &is_full);
         if (n == 0 || (i == 0) != is_full) {
             fprintf(stderr, "gen_corpus: resumed snapshot %d: full %d\n", i, is_full);
             exit(1);
@@ -677,7 +679,7 @@ static void gen_server_msg(const sim_map *map)
     client_mirror(&cl, m, me, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     for (int i = 0; i < 4; i++) {
         tick_to_snapshot(m);
-        n = match_snapshot(m, me, msg, sizeof msg, &is_full);
+        n = match_snapshot(m, me, &conn, msg, sizeof msg, &is_full);
         srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT | FZ_SRV_VIEW);
         client_mirror(&cl, m, me, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT | FZ_SRV_VIEW);
     }

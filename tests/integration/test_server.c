@@ -172,6 +172,7 @@ typedef struct player {
     int buttons_after;
     uint32_t snapshots;
     uint32_t fulls_after_delta; /* full snapshots once deltas had started */
+    size_t last_snapshot_len;   /* bytes of the newest snapshot message */
     int closed;              /* WS_CLOSE or -1 */
     pthread_t thread;
     volatile int stop;
@@ -223,6 +224,7 @@ static int player_step(player *p, int timeout_ms)
         if (p->cl.stats.full_snapshots > fulls && p->cl.stats.snapshots > p->cl.stats.full_snapshots)
             p->fulls_after_delta++;
         p->snapshots++;
+        p->last_snapshot_len = len;
         if (p->log && p->log_len < p->log_cap)
             p->log[p->log_len++] = *cl_latest(&p->cl);
         if (p->inputs_left != 0) {
@@ -353,8 +355,26 @@ static int same_entities(const proto_snapshot *a, const proto_snapshot *b, int *
     return 1;
 }
 
-/* Player A acknowledges (deltas), player B never does (full snapshots every
- * time). For every tick both saw, A's delta-decoded state must equal B's. */
+/* Compares every tick two logs share; adds how many to *compared. */
+static void compare_logs(const player *x, const player *y, int *compared)
+{
+    for (int i = 0; i < x->log_len; i++) {
+        for (int j = 0; j < y->log_len; j++) {
+            if (y->log[j].tick != x->log[i].tick)
+                continue;
+            int id;
+            CHECK(same_entities(&x->log[i], &y->log[j], &id), "tick %u entity %d differs", x->log[i].tick, id);
+            (*compared)++;
+        }
+    }
+}
+
+/* Player A acknowledges, player B never does: both get one full snapshot
+ * and then deltas against the last snapshot sent on their connection (a
+ * WebSocket is reliable and ordered), so B's missing acks change nothing.
+ * Meanwhile 20 players C join one after the other and each takes the full
+ * snapshot a new connection starts with. Every tick A saw must decode to
+ * the same state in B's delta chain and in each C's full snapshot. */
 static void case_delta(const char *server)
 {
     const char *args[] = {"--npcs", "8", NULL};
@@ -366,12 +386,25 @@ static void case_delta(const char *server)
     a.log = calloc(400, sizeof *a.log);
     a.buttons = SIM_BTN_DOWN | SIM_BTN_LEFT;
     pthread_create(&a.thread, NULL, player_thread, &a);
-    CHECK(player_join(&b, sp.port, "full") == 0, "join b");
+    CHECK(player_join(&b, sp.port, "noack") == 0, "join b");
     b.log_cap = 400;
     b.log = calloc(400, sizeof *b.log);
     b.ack = 0;
     b.buttons = SIM_BTN_UP;
     pthread_create(&b.thread, NULL, player_thread, &b);
+    enum { NFULL = 20 };
+    static player c[NFULL];
+    for (int k = 0; k < NFULL; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "full%d", k);
+        CHECK(player_join(&c[k], sp.port, name) == 0, "join %s", name);
+        c[k].log_cap = 1;
+        c[k].log = calloc(1, sizeof *c[k].log);
+        c[k].inputs_left = 0;
+        CHECK(player_wait_snapshots(&c[k], 1, 3000) == 0, "%s: no snapshot", name);
+        CHECK(c[k].cl.stats.full_snapshots == 1, "%s: the first snapshot on a connection is full", name);
+        wsc_close(&c[k].ws);
+    }
     double end = check_now_ms() + 15000;
     while ((player_snapshots(&a) < 300 || player_snapshots(&b) < 300) && check_now_ms() < end)
         usleep(20000); /* the threads do the work; this only watches counters */
@@ -379,27 +412,32 @@ static void case_delta(const char *server)
     pthread_join(a.thread, NULL);
     pthread_join(b.thread, NULL);
     CHECK(a.snapshots >= 300 && b.snapshots >= 300, "snapshots %u %u", a.snapshots, b.snapshots);
-    CHECK(b.cl.stats.full_snapshots == b.cl.stats.snapshots, "B should only get full snapshots");
-    CHECK(a.fulls_after_delta == 0 && a.cl.stats.full_snapshots < a.cl.stats.snapshots / 10,
-          "A got %u full snapshots, %u after deltas had started", a.cl.stats.full_snapshots, a.fulls_after_delta);
+    CHECK(b.cl.stats.full_snapshots == 1 && b.fulls_after_delta == 0,
+          "B (no acks) got %u full snapshots, %u after deltas had started: want 1, 0", b.cl.stats.full_snapshots,
+          b.fulls_after_delta);
+    CHECK(a.cl.stats.full_snapshots == 1 && a.fulls_after_delta == 0, "A got %u full snapshots, %u after deltas",
+          a.cl.stats.full_snapshots, a.fulls_after_delta);
     int compared = 0;
-    for (int i = 0; i < a.log_len; i++) {
-        for (int j = 0; j < b.log_len; j++) {
-            if (b.log[j].tick != a.log[i].tick)
-                continue;
-            int id;
-            CHECK(same_entities(&a.log[i], &b.log[j], &id), "tick %u entity %d differs", a.log[i].tick, id);
-            compared++;
-        }
+    compare_logs(&a, &b, &compared);
+    CHECK(compared > 250, "only %d common ticks with B", compared);
+    int fulls = 0;
+    double per_full = 0;
+    for (int k = 0; k < NFULL; k++) {
+        compare_logs(&a, &c[k], &fulls);
+        per_full += (double)c[k].last_snapshot_len / NFULL;
+        free(c[k].log);
     }
-    CHECK(compared > 250, "only %d common ticks", compared);
+    CHECK(fulls >= NFULL - 2, "only %d of %d full snapshots fall in A's log", fulls, NFULL);
     CHECK(a.cl.stats.corrections == 0 && b.cl.stats.corrections == 0, "corrections %u %u",
           a.cl.stats.corrections, b.cl.stats.corrections);
     double per_delta = (double)a.cl.stats.bytes_down / a.cl.stats.msgs_down;
-    double per_full = (double)b.cl.stats.bytes_down / b.cl.stats.msgs_down;
+    double per_noack = (double)b.cl.stats.bytes_down / b.cl.stats.msgs_down;
     CHECK(per_delta < per_full / 2, "deltas (%.0f B) should be far smaller than full (%.0f B)", per_delta, per_full);
-    printf("delta: %d ticks identical; mean message %.1f B delta vs %.1f B full (10 moving entities)\n",
-           compared, per_delta, per_full);
+    CHECK(per_noack < per_full / 2, "B's deltas (%.0f B) should be far smaller than full (%.0f B)", per_noack,
+          per_full);
+    printf("delta: %d ticks identical to B's, %d to C's full snapshots; mean message %.1f B (A), %.1f B (B, no "
+           "acks) vs %.1f B full (10 moving entities)\n",
+           compared, fulls, per_delta, per_noack, per_full);
     free(a.log);
     free(b.log);
     wsc_close(&a.ws);

@@ -353,18 +353,25 @@ static proto_snapshot_header decode(const match *m, const uint8_t *buf, size_t n
     return h;
 }
 
+/* Baselines over a reliable stream: the first snapshot on a connection is
+ * full; then each is a delta against the last one written on that
+ * connection, acknowledged or not (clients with the same one share an
+ * encode); a new connection (a resume) starts from the acknowledged one;
+ * a baseline that left the ring means a full snapshot. */
 static void test_snapshots_full_delta_cache(void **state)
 {
     (void)state;
     match *m = make(4, 1, 10, 10);
     int a = join(m, 0), b = join(m, 1);
+    match_cursor ca = {0, 0}, cb = {0, 0};
     uint8_t buf[PROTO_MAX_SNAPSHOT];
     int full = -1;
-    assert_int_equal(match_snapshot(m, a, buf, sizeof buf, &full), 0); /* none yet */
+    assert_int_equal(match_snapshot(m, a, &ca, buf, sizeof buf, &full), 0); /* none yet */
     match_tick(m);
-    size_t n = match_snapshot(m, a, buf, sizeof buf, &full);
+    size_t n = match_snapshot(m, a, &ca, buf, sizeof buf, &full);
     assert_true(n > 0);
     assert_int_equal(full, 1);
+    assert_int_equal(ca.snap_tick, 1);
     proto_snapshot s1;
     proto_snapshot_header h = decode(m, buf, n, NULL, &s1);
     assert_int_equal(h.tick, 1);
@@ -373,15 +380,16 @@ static void test_snapshots_full_delta_cache(void **state)
     assert_memory_equal(&s1.ent[a], &m->ring[m->ring_head].ent[a], sizeof s1.ent[a]);
     /* b has the same (no) baseline: served from the cache. */
     uint64_t enc = m->stats.encodes;
-    assert_true(match_snapshot(m, b, buf, sizeof buf, &full) > 0);
+    assert_true(match_snapshot(m, b, &cb, buf, sizeof buf, &full) > 0);
     assert_int_equal(m->stats.encodes, enc);
     assert_int_equal(m->stats.encode_hits, 1);
 
-    /* a acks tick 1: its next snapshot is a delta on it, and decodes to the world. */
+    /* a acks tick 1, b acks nothing: both get a delta on tick 1, the
+     * last written to them, from one encode; it decodes to the world. */
     assert_int_equal(send_inputs(m, a, 1, 1, 1), 0);
     match_tick(m);
     match_tick(m);
-    n = match_snapshot(m, a, buf, sizeof buf, &full);
+    n = match_snapshot(m, a, &ca, buf, sizeof buf, &full);
     assert_int_equal(full, 0);
     proto_snapshot s3;
     h = decode(m, buf, n, &s1, &s3);
@@ -390,15 +398,37 @@ static void test_snapshots_full_delta_cache(void **state)
     assert_int_equal(h.last_input_seq, 1);
     for (int id = 0; id < 3; id++)
         assert_memory_equal(&s3.ent[id], &m->ring[m->ring_head].ent[id], sizeof s3.ent[id]);
-    /* b acked nothing: full. */
-    assert_true(match_snapshot(m, b, buf, sizeof buf, &full) > 0);
-    assert_int_equal(full, 1);
-    assert_int_equal(m->stats.full_snapshots, 3);
+    enc = m->stats.encodes;
+    assert_true(match_snapshot(m, b, &cb, buf, sizeof buf, &full) > 0);
+    assert_int_equal(full, 0);
+    assert_int_equal(m->stats.encodes, enc);
+    assert_int_equal(m->stats.full_snapshots, 2);
 
-    /* An ack that has left the ring (older than PROTO_BASELINE_WINDOW snapshots): full. */
+    /* Not acknowledged yet, tick 3 is still a's newest: the next delta is
+     * against it, not against the acknowledged tick 1. */
+    match_tick(m);
+    n = match_snapshot(m, a, &ca, buf, sizeof buf, &full);
+    proto_snapshot s4;
+    h = decode(m, buf, n, &s3, &s4);
+    assert_int_equal(h.baseline_tick, 3);
+    assert_int_equal(full, 0);
+
+    /* A new connection for a (a resume) has been written nothing: a delta
+     * against what a acknowledged; for b, which acknowledged nothing, full. */
+    match_cursor ra = {0, 0}, rb = {0, 0};
+    match_tick(m);
+    n = match_snapshot(m, a, &ra, buf, sizeof buf, &full);
+    assert_int_equal(full, 0);
+    proto_snapshot s5;
+    h = decode(m, buf, n, &s1, &s5);
+    assert_int_equal(h.baseline_tick, 1);
+    assert_true(match_snapshot(m, b, &rb, buf, sizeof buf, &full) > 0);
+    assert_int_equal(full, 1);
+
+    /* Baselines that left the ring (older than PROTO_BASELINE_WINDOW snapshots): full. */
     for (int t = 0; t < PROTO_BASELINE_WINDOW + 2; t++)
         match_tick(m);
-    assert_true(match_snapshot(m, a, buf, sizeof buf, &full) > 0);
+    assert_true(match_snapshot(m, a, &ra, buf, sizeof buf, &full) > 0);
     assert_int_equal(full, 1);
     match_destroy(m);
 }
@@ -406,7 +436,8 @@ static void test_snapshots_full_delta_cache(void **state)
 
 /* PROTOCOL.md section 7: a baseline may be any of the PROTO_BASELINE_WINDOW
  * (32) snapshots before the one being sent: 32 back is a delta (which
- * decodes), 33 back is full. */
+ * decodes), 33 back is full. Each snapshot goes to a new connection (a
+ * fresh cursor), so the baseline is the acknowledged tick 1. */
 static void test_baseline_window(void **state)
 {
     (void)state;
@@ -421,7 +452,8 @@ static void test_baseline_window(void **state)
     assert_int_equal(send_inputs(m, a, 1, 1, 1), 0); /* acks tick 1 */
     for (int back = 1; back <= PROTO_BASELINE_WINDOW + 2; back++) {
         match_tick(m);
-        size_t n = match_snapshot(m, a, buf, sizeof buf, &full);
+        match_cursor fresh = {0, 0};
+        size_t n = match_snapshot(m, a, &fresh, buf, sizeof buf, &full);
         assert_true(n > 0);
         assert_int_equal(m->ring[m->ring_head].tick, 1 + (uint32_t)back);
         assert_int_equal(full, back > PROTO_BASELINE_WINDOW);
@@ -556,6 +588,59 @@ static void test_events_ack_and_behind(void **state)
     match_destroy(m);
 }
 
+/* The seqs of the events a snapshot message carries (first, count). */
+static void events_of(const uint8_t *buf, size_t n, uint32_t *first, int *count)
+{
+    const uint8_t *ev = buf + PROTO_SNAPSHOT_HEADER_SIZE;
+    assert_true(n > PROTO_SNAPSHOT_HEADER_SIZE);
+    *count = ev[0];
+    *first = *count ? (uint32_t)ev[1] | (uint32_t)ev[2] << 8 | (uint32_t)ev[3] << 16 | (uint32_t)ev[4] << 24 : 0;
+}
+
+/* An event is written once per connection, acknowledged or not; a new
+ * connection gets again every event after the acknowledged one. */
+static void test_events_written_once(void **state)
+{
+    (void)state;
+    match *m = make_rounds(2, 1000, -1);
+    int a = join(m, 0);
+    match_cursor ca = {0, 0};
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    int full, count;
+    uint32_t first, acked = m->players[a].events_acked;
+    while (!match_tick(m))
+        ;
+    size_t n = match_snapshot(m, a, &ca, buf, sizeof buf, &full);
+    events_of(buf, n, &first, &count);
+    assert_int_equal(first, acked + 1);
+    assert_true(count >= 1);
+    uint32_t last = first + (uint32_t)count - 1;
+    assert_int_equal(ca.event_seq, last);
+    /* Nothing new, nothing acknowledged: the next snapshot carries none. */
+    while (!match_tick(m))
+        ;
+    n = match_snapshot(m, a, &ca, buf, sizeof buf, &full);
+    events_of(buf, n, &first, &count);
+    assert_int_equal(count, 0);
+    /* A new event: only it. */
+    match_event_push(m, &(proto_event){.type = PROTO_EV_LEAVE, .player = 7});
+    while (!match_tick(m))
+        ;
+    n = match_snapshot(m, a, &ca, buf, sizeof buf, &full);
+    events_of(buf, n, &first, &count);
+    assert_int_equal(first, last + 1);
+    assert_int_equal(count, 1);
+    /* A resumed connection: everything after the acknowledged one again. */
+    match_cursor ra = {0, 0};
+    while (!match_tick(m))
+        ;
+    n = match_snapshot(m, a, &ra, buf, sizeof buf, &full);
+    events_of(buf, n, &first, &count);
+    assert_int_equal(first, acked + 1);
+    assert_int_equal(first + (uint32_t)count - 1, last + 1);
+    match_destroy(m);
+}
+
 /* Chat: a burst of MATCH_CHAT_BURST, then one per second; excess dropped;
  * MATCH_CHAT_FLOOD drops in a row close; control characters stripped. */
 static void test_chat_rate_and_clean(void **state)
@@ -606,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_round_lifecycle),
         cmocka_unit_test(test_round_score_limit),
         cmocka_unit_test(test_events_ack_and_behind),
+        cmocka_unit_test(test_events_written_once),
         cmocka_unit_test(test_chat_rate_and_clean),
     };
     return cmocka_run_group_tests(tests, setup_map, NULL);

@@ -1,0 +1,2 @@
+# Empty dependencies file for tw_args.
+# This may be replaced when dependencies are built.

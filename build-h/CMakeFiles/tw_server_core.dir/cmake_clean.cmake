@@ -1,0 +1,43 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/tw_server_core.dir/server/admission.c.o"
+  "CMakeFiles/tw_server_core.dir/server/admission.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/cli.c.o"
+  "CMakeFiles/tw_server_core.dir/server/cli.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/core.c.o"
+  "CMakeFiles/tw_server_core.dir/server/core.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/handshake.c.o"
+  "CMakeFiles/tw_server_core.dir/server/handshake.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/http.c.o"
+  "CMakeFiles/tw_server_core.dir/server/http.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/lobby.c.o"
+  "CMakeFiles/tw_server_core.dir/server/lobby.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/log.c.o"
+  "CMakeFiles/tw_server_core.dir/server/log.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/map.c.o"
+  "CMakeFiles/tw_server_core.dir/server/map.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/match.c.o"
+  "CMakeFiles/tw_server_core.dir/server/match.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/metrics.c.o"
+  "CMakeFiles/tw_server_core.dir/server/metrics.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/net.c.o"
+  "CMakeFiles/tw_server_core.dir/server/net.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/replay.c.o"
+  "CMakeFiles/tw_server_core.dir/server/replay.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/results.c.o"
+  "CMakeFiles/tw_server_core.dir/server/results.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/results_db.c.o"
+  "CMakeFiles/tw_server_core.dir/server/results_db.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/session.c.o"
+  "CMakeFiles/tw_server_core.dir/server/session.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/tick_clock.c.o"
+  "CMakeFiles/tw_server_core.dir/server/tick_clock.c.o.d"
+  "CMakeFiles/tw_server_core.dir/server/tls.c.o"
+  "CMakeFiles/tw_server_core.dir/server/tls.c.o.d"
+  "libtw_server_core.a"
+  "libtw_server_core.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/tw_server_core.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libtw_server_core.a"
+)

@@ -1,0 +1,2 @@
+# Empty dependencies file for codec_bytes.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,23 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/wt-base/tests/integration/wsclient.c" "tests/bench/CMakeFiles/test_floor.dir/__/integration/wsclient.c.o" "gcc" "tests/bench/CMakeFiles/test_floor.dir/__/integration/wsclient.c.o.d"
+  "/work/wt-base/tests/bench/test_floor.c" "tests/bench/CMakeFiles/test_floor.dir/test_floor.c.o" "gcc" "tests/bench/CMakeFiles/test_floor.dir/test_floor.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/wt-base/build-h/CMakeFiles/tw_shared.dir/DependInfo.cmake"
+  "/work/wt-base/build-h/tests/common/CMakeFiles/tw_test_common.dir/DependInfo.cmake"
+  "/work/wt-base/build-h/CMakeFiles/tw_args.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

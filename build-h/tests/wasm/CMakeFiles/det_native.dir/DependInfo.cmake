@@ -1,0 +1,21 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/wt-base/tests/wasm/det_native.c" "tests/wasm/CMakeFiles/det_native.dir/det_native.c.o" "gcc" "tests/wasm/CMakeFiles/det_native.dir/det_native.c.o.d"
+  "/work/wt-base/tests/wasm/det_scenario.c" "tests/wasm/CMakeFiles/det_native.dir/det_scenario.c.o" "gcc" "tests/wasm/CMakeFiles/det_native.dir/det_scenario.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/wt-base/build-h/CMakeFiles/tw_shared.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")
