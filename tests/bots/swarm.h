@@ -99,6 +99,12 @@ typedef struct swarm_config {
     int jitter_ms;            /* plus uniform [0, jitter_ms] per message, never reordering */
     int status_tty;           /* 1: rewrite one status line 4x/s; 0: a line every 2 s */
     int quiet;                /* no status output at all */
+    /* When set: GET /metrics every second of the run, in the background
+     * (skipped while the previous one is in flight), each answer handed
+     * here from the service loop; t_s is when it arrived, since the start;
+     * body is valid during the call only. */
+    void (*on_metrics)(void *arg, double t_s, int status, const char *body, size_t len);
+    void *metrics_arg;
 } swarm_config;
 
 #define SWARM_MAX_PHASES 64
