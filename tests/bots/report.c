@@ -105,7 +105,8 @@ void report_judge(const report_input *in, verdict *v)
         v->pass = 0; /* nothing measured: no run to pass */
 }
 
-/* "PASS: 9 targets met, 1 not judged" */
+/* "PASS: all 9 targets met, 1 not judged", "FAIL: 1 of 10 targets missed
+ * (input->ack RTT p99)" */
 static void verdict_words(const report_input *in, const verdict *v, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -113,8 +114,14 @@ static void verdict_words(const report_input *in, const verdict *v, char *buf, s
         snprintf(buf, cap, "FAIL: no bot got into a match");
         return;
     }
-    if (v->failed)
-        n += (size_t)snprintf(buf, cap, "FAIL: %d of %d targets missed", v->failed, v->failed + v->passed);
+    if (v->failed) {
+        n += (size_t)snprintf(buf, cap, "FAIL: %d of %d targets missed (", v->failed, v->failed + v->passed);
+        for (int i = 0, k = 0; i < VERDICT_N && n < cap; i++)
+            if (v->c[i].status == VERDICT_FAIL)
+                n += (size_t)snprintf(buf + n, cap - n, "%s%s", k++ ? ", " : "", verdict_label((verdict_id)i));
+        if (n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, ")");
+    }
     else
         n += (size_t)snprintf(buf, cap, "PASS: %s%d targets met", v->passed > 1 ? "all " : "", v->passed);
     if (v->unmeasured && n < cap)
@@ -206,7 +213,7 @@ static void print_verdict(FILE *out, const report_input *in)
 {
     verdict v;
     report_judge(in, &v);
-    char words[128], a[32], b[32];
+    char words[400], a[32], b[64];
     verdict_words(in, &v, words, sizeof words);
     fprintf(out, "  verdict              %s\n", words);
     if (!in->reachable || !in->res)
@@ -214,13 +221,16 @@ static void print_verdict(FILE *out, const report_input *in)
     for (int i = 0; i < VERDICT_N; i++) {
         const verdict_check *c = &v.c[i];
         verdict_format((verdict_id)i, c->value, a, sizeof a);
-        if (c->status == VERDICT_UNJUDGED)
-            snprintf(b, sizeof b, "no target");
-        else
-            verdict_format((verdict_id)i, c->target, b, sizeof b);
-        fprintf(out, "    %-5s %-36s %12s   target %s %s%s\n",
+        if (c->status == VERDICT_UNJUDGED) {
+            snprintf(b, sizeof b, "no target%s", c->custom ? " (--target off)" : "");
+        } else {
+            char t[32];
+            verdict_format((verdict_id)i, c->target, t, sizeof t);
+            snprintf(b, sizeof b, "target %s %s%s", verdict_op((verdict_id)i), t, c->custom ? " (--target)" : "");
+        }
+        fprintf(out, "    %-5s %-36s %12s   %s%s\n",
                 c->status == VERDICT_PASS ? "ok" : c->status == VERDICT_FAIL ? "MISS" : "-", verdict_label((verdict_id)i),
-                a, c->status == VERDICT_UNJUDGED ? "" : verdict_op((verdict_id)i), b, c->custom ? " (--target)" : "");
+                a, b, c->status == VERDICT_UNMEASURED ? ", not measured" : "");
     }
 }
 
@@ -942,13 +952,18 @@ typedef struct chart_line {
 #define MT 40
 #define MB 34
 
+/* The x axis of every chart: the run's length, so the bots' and the
+ * server's charts line up. */
+static double g_chart_xspan;
+
 /* One line chart as inline SVG: x is seconds since the start, y one unit.
- * ref (NaN: none) draws a dashed line at a target, labelled ref_label, and
- * the y axis always reaches it. */
+ * ref (NaN: none) draws a dashed line at a target, labelled ref_label; the
+ * y axis reaches it unless the data stay under a quarter of it (the line
+ * would flatten them), and then the label says it is off the scale. */
 static void svg_chart(FILE *f, const char *title, const char *unit, const double *x, int n, const chart_line *lines,
                       int nlines, double ref, const char *ref_label)
 {
-    double xmax = 1, ymax = isnan(ref) ? 0 : ref;
+    double xmax = g_chart_xspan > 1 ? g_chart_xspan : 1, ymax = 0;
     for (int i = 0; i < n; i++) {
         if (x[i] > xmax)
             xmax = x[i];
@@ -956,6 +971,9 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
             if (!isnan(lines[l].y[i]) && lines[l].y[i] > ymax)
                 ymax = lines[l].y[i];
     }
+    int ref_off = !isnan(ref) && ref > 4 * ymax && ymax > 0;
+    if (!isnan(ref) && !ref_off && ref > ymax)
+        ymax = ref;
     double ystep = nice_step(ymax > 0 ? ymax / 4 : 0.25);
     double ytop = ystep * ceil(ymax > 0 ? ymax / ystep : 4);
     if (ytop < ystep)
@@ -999,7 +1017,15 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
         html_esc(f, lines[l].label);
         fprintf(f, "</text>\n");
     }
-    if (!isnan(ref)) {
+    if (ref_off) {
+        char unit_word[16];
+        snprintf(unit_word, sizeof unit_word, "%.*s", (int)strcspn(unit, ", "), unit);
+        fprintf(f, "<text x=\"%d\" y=\"33\" class=\"reflab\">", CW - MR - 4);
+        html_esc(f, ref_label);
+        fprintf(f, " %.3g ", ref);
+        html_esc(f, unit_word);
+        fprintf(f, " (off the scale)</text>\n");
+    } else if (!isnan(ref)) {
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"ref\"/>", ML, CW - MR, PY(ref),
                 PY(ref));
         fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"reflab\">", CW - MR - 4, PY(ref) - 4);
@@ -1185,7 +1211,7 @@ static void html_server(FILE *f, const report_input *in, const derived *d)
 /* The verdict first: a banner, then one row per check, misses in red. */
 static void html_verdict(FILE *f, const report_input *in, const verdict *v)
 {
-    char words[128], a[32], b[32];
+    char words[400], a[32], b[32];
     verdict_words(in, v, words, sizeof words);
     fprintf(f, "<div class=\"banner %s\">", v->pass ? "pass" : "fail");
     html_esc(f, words);
@@ -1277,6 +1303,7 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     derived d;
     derive(in, &d);
     char a[32], b[32], c[32], e[32];
+    g_chart_xspan = o->duration_s;
     fprintf(f, "<div class=\"cols\"><div><h2>Bots</h2>\n");
     html_bot_charts(f, r, o->behavior == BEHAVIOR_CHAOS, v.c[VERDICT_RTT_P99].target);
     fprintf(f, "</div><div><h2>Server (GET /metrics each second)</h2>\n");
