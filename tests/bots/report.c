@@ -1208,16 +1208,71 @@ static void html_server(FILE *f, const report_input *in, const derived *d)
     fprintf(f, "</table>\n");
 }
 
-/* The verdict first: a banner, then one row per check, misses in red. */
+/* What stands behind a check's figure, in words, for the HTML table. */
+static void check_detail(const report_input *in, verdict_id id, char *buf, size_t cap)
+{
+    const swarm_result *r = in->res;
+    const report_metrics *m = in->metrics;
+    const prom_window *w = m && m->available ? &m->w : NULL;
+    buf[0] = '\0';
+    switch (id) {
+    case VERDICT_CONNECTED:
+        snprintf(buf, cap, "%u of %d bots; %u failed attempts", r->connected_max, in->opts->bots, r->failed);
+        break;
+    case VERDICT_SNAPSHOTS:
+        snprintf(buf, cap, "%llu of %.0f expected", (unsigned long long)r->snapshots, r->snapshots_expected);
+        break;
+    case VERDICT_BOTS_BELOW:
+        if (r->bots_measured)
+            snprintf(buf, cap, "%u of %u bots; the lowest got %.1f%%", r->bots_below_99, r->bots_measured,
+                     r->min_bot_pct);
+        break;
+    case VERDICT_RTT_P99:
+        snprintf(buf, cap, "p50 %.1f ms, max %.1f ms, %llu acks", r->rtt_p50_ms, r->rtt_max_ms,
+                 (unsigned long long)r->rtt_n);
+        break;
+    case VERDICT_MISSED_TICKS:
+        if (w)
+            snprintf(buf, cap, "of %.0f ticks; %.0f overruns", w->ticks + w->missed_ticks, w->tick_overruns);
+        break;
+    case VERDICT_TICK_P99:
+        if (w)
+            snprintf(buf, cap, "p50 %.3f ms", w->tick_p50_s * 1e3);
+        break;
+    case VERDICT_CORRECTIONS:
+        if (r->corrections_stale)
+            snprintf(buf, cap, "and %llu from a snapshot older than the join", (unsigned long long)r->corrections_stale);
+        break;
+    case VERDICT_DISCONNECTS:
+        if (r->disconnects.n)
+            snprintf(buf, cap, "most: %u x %d %s", r->disconnects.r[0].count, r->disconnects.r[0].code,
+                     r->disconnects.r[0].text);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The verdict first: a banner, then one row per check, misses in red, and
+ * a caution when the bots' own process was late (its figures then include
+ * its own delay). */
 static void html_verdict(FILE *f, const report_input *in, const verdict *v)
 {
-    char words[400], a[32], b[32];
+    char words[400], a[32], b[32], detail[160];
     verdict_words(in, v, words, sizeof words);
-    fprintf(f, "<div class=\"banner %s\">", v->pass ? "pass" : "fail");
-    html_esc(f, words);
+    const char *rest = strchr(words, ':'); /* the words after "PASS:" */
+    fprintf(f, "<div class=\"banner %s\"><b>%s</b> ", v->pass ? "pass" : "fail", v->pass ? "PASS" : "FAIL");
+    html_esc(f, rest ? rest + 1 : "");
     fprintf(f, "</div>\n");
     if (!in->reachable || !in->res)
         return;
+    const swarm_result *r = in->res;
+    double tick_ms = r->tick_rate ? 1000.0 / r->tick_rate : 0;
+    if (r->ticks_missed || (tick_ms > 0 && r->tick_late_max_ms > tick_ms))
+        fprintf(f, "<p class=\"caution\">Caution: the bots' own clock skipped %llu ticks and woke up to %.1f ms "
+                   "late (their CPU: see the charts). What the bots measured (RTT, snapshots, intervals) includes "
+                   "that delay: check the bots' process before blaming the server.</p>\n",
+                (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
     fprintf(f, "<table class=\"checks\"><tr><th></th><th>figure</th><th class=\"num\">measured</th>"
                "<th class=\"num\">target</th><th></th></tr>\n");
     for (int i = 0; i < VERDICT_N; i++) {
@@ -1233,12 +1288,16 @@ static void html_verdict(FILE *f, const report_input *in, const verdict *v)
         html_esc(f, verdict_label((verdict_id)i));
         fprintf(f, "</td><td class=\"num\">");
         html_esc(f, a);
-        fprintf(f, "</td><td class=\"num\">%s ", c->status == VERDICT_UNJUDGED ? "" : verdict_op((verdict_id)i)[0] == '<'
-                                                                                     ? "&le;"
-                                                                                     : "&ge;");
+        fprintf(f, "</td><td class=\"num\">%s ", c->status == VERDICT_UNJUDGED       ? ""
+                                                 : verdict_op((verdict_id)i)[0] == '<' ? "&le;"
+                                                                                       : "&ge;");
         html_esc(f, b);
-        fprintf(f, "</td><td class=\"why\">%s%s</td></tr>\n", c->custom ? "--target " : "",
-                c->custom ? verdict_name((verdict_id)i) : "");
+        fprintf(f, "</td><td class=\"why\">");
+        check_detail(in, (verdict_id)i, detail, sizeof detail);
+        html_esc(f, detail);
+        if (c->custom)
+            fprintf(f, "%s(--target %s)", detail[0] ? " " : "", verdict_name((verdict_id)i));
+        fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table>\n");
 }
@@ -1249,10 +1308,12 @@ static const char CSS[] =
     "p.sub{color:#555;margin:0 0 12px}"
     "table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;border-bottom:1px solid #eee;"
     "text-align:left;vertical-align:top}th{font-weight:600;color:#555;white-space:nowrap}"
-    ".banner{font-size:22px;font-weight:700;padding:10px 16px;border-radius:6px;margin:8px 0}"
+    ".banner{font-size:16px;padding:10px 16px;border-radius:6px;margin:8px 0}"
+    ".banner b{font-size:26px;margin-right:2px}"
+    ".caution{background:#fff4d6;border:1px solid #e8c96a;padding:6px 12px;border-radius:4px}"
     ".banner.pass{background:#dff3e6;color:#1e6b3a;border:1px solid #9fd4b2}"
     ".banner.fail{background:#fbe0dd;color:#a12a1d;border:1px solid #eba59c}"
-    "table.checks{min-width:720px}table.checks td{padding:5px 12px}"
+    "table.checks{width:100%}table.checks td{padding:5px 12px}"
     "table.checks .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     "table.checks tr.fail{background:#f9d3ce;font-weight:600}table.checks tr.fail .mark{color:#a12a1d}"
     "table.checks tr.pass .mark{color:#1e6b3a}table.checks tr.na{color:#888}"

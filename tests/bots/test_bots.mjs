@@ -198,7 +198,7 @@ async function caseE2e(a) {
     const html = fs.readFileSync(htmlPath, 'utf8');
     check(/^<!doctype html>/.test(html) && (html.match(/<svg /g) || []).length >= 4 && !/<script/.test(html) &&
       !/(src|href)=/.test(html), 'html: self-contained page with the SVG charts');
-    check(/<div class="banner pass">PASS: all \d+ targets met/.test(html) && /<table class="checks">/.test(html) &&
+    check(/<div class="banner pass"><b>PASS<\/b>  all \d+ targets met/.test(html) && /<table class="checks">/.test(html) &&
       !/<tr class="fail">/.test(html), 'html: the verdict first, PASS, no row in red');
     check(html.indexOf('banner') < html.indexOf('<svg ') && /Server: tick duration/.test(html) &&
       /Server: CPU/.test(html) && /Server: input queue depth/.test(html) && /Download/.test(html) &&
@@ -220,7 +220,7 @@ async function caseE2e(a) {
       failed[0].name === 'rtt_p99_ms' && failed[0].value > 0.01, 'report: verdict fail on rtt_p99_ms',
     JSON.stringify(mr.verdict));
     const mh = fs.readFileSync(missHtml, 'utf8');
-    check(/<div class="banner fail">FAIL: 1 of \d+ targets missed/.test(mh) &&
+    check(/<div class="banner fail"><b>FAIL<\/b>  1 of \d+ targets missed/.test(mh) &&
       /<tr class="fail"><td class="mark">FAIL<\/td><td>input-&gt;ack RTT p99/.test(mh),
     'html: FAIL banner, the missed row in red');
     const noFlag = await run(a['bots-bin'], [...missArgs, '--duration', '1']);
