@@ -218,6 +218,11 @@ static void print_verdict(FILE *out, const report_input *in)
     fprintf(out, "  verdict              %s\n", words);
     if (!in->reachable || !in->res)
         return;
+    const swarm_result *r = in->res;
+    if (r->ticks_missed || (r->tick_rate && r->tick_late_max_ms > 1000.0 / r->tick_rate))
+        fprintf(out, "    caution: the bots' own clock skipped %llu ticks and woke up to %.1f ms late; what the bots "
+                     "measured includes that delay\n",
+                (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
     for (int i = 0; i < VERDICT_N; i++) {
         const verdict_check *c = &v.c[i];
         verdict_format((verdict_id)i, c->value, a, sizeof a);
