@@ -253,6 +253,8 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
     w->tick_overruns = delta(start, end, "tickwire_tick_overruns_total");
     w->snapshots_skipped = delta(start, end, "tickwire_snapshots_skipped_total");
     w->dropped_slow = delta(start, end, "tickwire_clients_dropped_total{reason=\"send_stalled\"}");
+    w->sent_bytes = delta(start, end, "tickwire_sent_bytes_total");
+    w->received_bytes = delta(start, end, "tickwire_received_bytes_total");
     w->cpu_seconds = delta(start, end, "process_cpu_seconds_total");
     w->resident_memory_bytes = prom_get(end, "process_resident_memory_bytes");
     w->connections = prom_get(end, "tickwire_connections");

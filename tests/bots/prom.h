@@ -56,6 +56,7 @@ typedef struct prom_window {
     double snapshot_bytes, snapshot_messages, input_messages;
     double ticks, missed_ticks, tick_overruns, snapshots_skipped;
     double dropped_slow;      /* clients dropped because their socket stalled */
+    double sent_bytes, received_bytes; /* WebSocket payload, game connections (newer servers) */
     double cpu_seconds;
     double resident_memory_bytes, connections;  /* at the end */
     double joins, leaves, holds, resumes, holds_expired, auth_refusals; /* deltas */

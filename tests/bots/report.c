@@ -105,6 +105,22 @@ void report_judge(const report_input *in, verdict *v)
         v->pass = 0; /* nothing measured: no run to pass */
 }
 
+/* When the bots' own clock fell behind (a skipped tick, or a wakeup later
+ * than a tick), says so in words and returns 1. */
+static int bots_late_words(const swarm_result *r, char *buf, size_t cap)
+{
+    double tick_ms = r->tick_rate ? 1000.0 / r->tick_rate : 0;
+    if (r->ticks_missed)
+        snprintf(buf, cap, "the bots' own clock skipped %llu ticks and woke up to %.1f ms late",
+                 (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
+    else if (tick_ms > 0 && r->tick_late_max_ms > tick_ms)
+        snprintf(buf, cap, "the bots' own clock woke up to %.1f ms late, more than a tick (%.1f ms)",
+                 r->tick_late_max_ms, tick_ms);
+    else
+        return 0;
+    return 1;
+}
+
 /* "PASS: all 9 targets met, 1 not judged", "FAIL: 1 of 10 targets missed
  * (input->ack RTT p99)" */
 static void verdict_words(const report_input *in, const verdict *v, char *buf, size_t cap)
@@ -219,10 +235,9 @@ static void print_verdict(FILE *out, const report_input *in)
     if (!in->reachable || !in->res)
         return;
     const swarm_result *r = in->res;
-    if (r->ticks_missed || (r->tick_rate && r->tick_late_max_ms > 1000.0 / r->tick_rate))
-        fprintf(out, "    caution: the bots' own clock skipped %llu ticks and woke up to %.1f ms late; what the bots "
-                     "measured includes that delay\n",
-                (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
+    char late[160];
+    if (bots_late_words(r, late, sizeof late))
+        fprintf(out, "    caution: %s; what the bots measured includes that delay\n", late);
     for (int i = 0; i < VERDICT_N; i++) {
         const verdict_check *c = &v.c[i];
         verdict_format((verdict_id)i, c->value, a, sizeof a);
@@ -619,12 +634,12 @@ static void json_verdict(jw *j, const report_input *in)
 enum {
     SRV_CONNECTIONS, SRV_CPU_PCT, SRV_TICK_P50_MS, SRV_TICK_P99_MS, SRV_TICKS_PS, SRV_MISSED_TICKS,
     SRV_SNAPSHOTS_PS, SRV_SNAPSHOT_KB_PS, SRV_SKIPPED, SRV_DROPPED_SLOW, SRV_QUEUE_P99, SRV_QUEUE_MAX,
-    SRV_INPUTS_PS, SRV_RSS_MB, SRV_COLS
+    SRV_INPUTS_PS, SRV_RSS_MB, SRV_SENT_KB_PS, SRV_RECEIVED_KB_PS, SRV_COLS
 };
 static const char *const SRV_COL_NAMES[SRV_COLS] = {
     "connections", "cpu_pct", "tick_p50_ms", "tick_p99_ms", "ticks_per_s", "missed_ticks",
     "snapshots_per_s", "snapshot_kb_per_s", "snapshots_skipped", "dropped_slow", "input_queue_p99",
-    "input_queue_max", "input_messages_per_s", "rss_mb"};
+    "input_queue_max", "input_messages_per_s", "rss_mb", "sent_kb_per_s", "received_kb_per_s"};
 
 static double srv_col(const prom_window *w, int c)
 {
@@ -642,6 +657,8 @@ static double srv_col(const prom_window *w, int c)
     case SRV_QUEUE_P99: return w->backlog_p99;
     case SRV_QUEUE_MAX: return w->backlog_max;
     case SRV_INPUTS_PS: return ratio(w->input_messages, w->seconds);
+    case SRV_SENT_KB_PS: return ratio(w->sent_bytes, w->seconds) / 1e3;
+    case SRV_RECEIVED_KB_PS: return ratio(w->received_bytes, w->seconds) / 1e3;
     default: return w->resident_memory_bytes / 1e6;
     }
 }
@@ -1018,9 +1035,12 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x[0]), PY(lines[l].y[0]),
                     lines[l].color);
         fprintf(f, "<text x=\"%d\" y=\"33\" class=\"legend\" fill=\"%s\">", lx, lines[l].color);
-        lx += 24 + 7 * (int)strlen(lines[l].label);
         html_esc(f, lines[l].label);
-        fprintf(f, "</text>\n");
+        int measured = 0;
+        for (int i = 0; i < n && !measured; i++)
+            measured = !isnan(lines[l].y[i]);
+        fprintf(f, "%s</text>\n", measured || !n ? "" : " (n/a)");
+        lx += 24 + 7 * (int)strlen(lines[l].label) + (measured || !n ? 0 : 42);
     }
     if (ref_off) {
         char unit_word[16];
@@ -1037,8 +1057,13 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
         html_esc(f, ref_label);
         fprintf(f, "</text>\n");
     }
-    if (n == 0)
-        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlab\">no samples</text>\n", CW / 2, CH / 2);
+    int any = 0;
+    for (int i = 0; i < n && !any; i++)
+        for (int l = 0; l < nlines; l++)
+            any |= !isnan(lines[l].y[i]);
+    if (!any)
+        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlab\">%s</text>\n", CW / 2, CH / 2,
+                n ? "not measured (not in this server's /metrics)" : "no samples");
     fprintf(f, "</svg>\n");
 #undef PX
 #undef PY
@@ -1151,7 +1176,8 @@ static void html_server_charts(FILE *f, const report_metrics *m, double tick_ms)
 #define SC(c) (col + (size_t)((c) + 1) * n)
     chart_line lc[] = {{"connections", "#2a7ae2", SC(SRV_CONNECTIONS)}};
     chart_line ls[] = {{"sent", "#2a9d5c", SC(SRV_SNAPSHOTS_PS)}};
-    chart_line lk[] = {{"snapshots", "#7b4fd1", SC(SRV_SNAPSHOT_KB_PS)}};
+    chart_line lk[] = {{"snapshots", "#7b4fd1", SC(SRV_SNAPSHOT_KB_PS)}, {"all", "#444444", SC(SRV_SENT_KB_PS)}};
+    chart_line lr[] = {{"received", "#d9822b", SC(SRV_RECEIVED_KB_PS)}};
     chart_line li[] = {{"input messages", "#d9822b", SC(SRV_INPUTS_PS)}};
     chart_line lt[] = {{"p50", "#2a7ae2", SC(SRV_TICK_P50_MS)}, {"p99", "#d64545", SC(SRV_TICK_P99_MS)}};
     chart_line lq[] = {{"p99", "#d64545", SC(SRV_QUEUE_P99)}, {"deepest", "#444444", SC(SRV_QUEUE_MAX)}};
@@ -1161,7 +1187,8 @@ static void html_server_charts(FILE *f, const report_metrics *m, double tick_ms)
                        {"clients dropped (slow)", "#7b4fd1", SC(SRV_DROPPED_SLOW)}};
     svg_chart(f, "Server: connections", "WebSocket connections", t, n, lc, 1, NAN, NULL);
     svg_chart(f, "Server: snapshots sent", "per second", t, n, ls, 1, NAN, NULL);
-    svg_chart(f, "Server: snapshot bytes sent", "KB/s", t, n, lk, 1, NAN, NULL);
+    svg_chart(f, "Server: sent", "KB/s, WebSocket payload", t, n, lk, 2, NAN, NULL);
+    svg_chart(f, "Server: received", "KB/s, WebSocket payload", t, n, lr, 1, NAN, NULL);
     svg_chart(f, "Server: input messages received", "per second", t, n, li, 1, NAN, NULL);
     svg_chart(f, "Server: tick duration", "ms, from the histogram's buckets, each second", t, n, lt, 2,
               tick_ms > 0 ? tick_ms : NAN, "tick period");
@@ -1271,13 +1298,13 @@ static void html_verdict(FILE *f, const report_input *in, const verdict *v)
     fprintf(f, "</div>\n");
     if (!in->reachable || !in->res)
         return;
-    const swarm_result *r = in->res;
-    double tick_ms = r->tick_rate ? 1000.0 / r->tick_rate : 0;
-    if (r->ticks_missed || (tick_ms > 0 && r->tick_late_max_ms > tick_ms))
-        fprintf(f, "<p class=\"caution\">Caution: the bots' own clock skipped %llu ticks and woke up to %.1f ms "
-                   "late (their CPU: see the charts). What the bots measured (RTT, snapshots, intervals) includes "
-                   "that delay: check the bots' process before blaming the server.</p>\n",
-                (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
+    char late[160];
+    if (bots_late_words(in->res, late, sizeof late)) {
+        fprintf(f, "<p class=\"caution\">Caution: ");
+        html_esc(f, late);
+        fprintf(f, ". What the bots measured (RTT, snapshots, intervals) includes that delay: check the bots' "
+                   "process (charts below) before blaming the server.</p>\n");
+    }
     fprintf(f, "<table class=\"checks\"><tr><th></th><th>figure</th><th class=\"num\">measured</th>"
                "<th class=\"num\">target</th><th></th></tr>\n");
     for (int i = 0; i < VERDICT_N; i++) {
