@@ -904,6 +904,7 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw_num(&j, "max_connecting", o->max_connecting);
     jw_num(&j, "latency_ms", o->latency_ms);
     jw_num(&j, "jitter_ms", o->jitter_ms);
+    jw_bool(&j, "fail_on_miss", o->fail_on_miss);
     if (o->behavior == BEHAVIOR_CHAOS) {
         char kinds[64];
         drop_kinds_format(o->chaos_drops, kinds, sizeof kinds);

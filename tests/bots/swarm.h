@@ -22,7 +22,8 @@
  *
  * Timekeeping is lws suls on the one service thread: the connect ramp,
  * the bots' tick (absolute deadlines, like server/net.c), a 1 s sampler
- * for the time series, the live status line and the end of the run.
+ * for the time series (which also starts the server's /metrics scrape when
+ * on_metrics is set), the live status line and the end of the run.
  *
  * The bots' tick runs at the tick rate from WELCOME, and the bots are
  * spread over `phases` evenly spaced slots of it (the sul fires once per
