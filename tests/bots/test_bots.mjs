@@ -211,16 +211,19 @@ async function caseE2e(a) {
       '--seed', '3', '--target', 'rtt_p99_ms=0.01'];
     const miss = await run(a['bots-bin'], [...missArgs, '--fail-on-miss', '--report', missJson, '--html', missHtml]);
     check(miss.code === 3, 'an impossible target with --fail-on-miss exits 3', `exit ${miss.code}: ${miss.err.trim()}`);
-    check(/verdict +FAIL: 1 of \d+ targets missed \(input->ack RTT p99\)/.test(miss.out) &&
+    // (on a busy machine other figures may miss too: only the RTT miss is certain)
+    check(/verdict +FAIL: \d+ of \d+ targets missed \(.*input->ack RTT p99/.test(miss.out) &&
       /MISS +input->ack RTT p99 .*target <= 0\.01 ms \(--target\)/.test(miss.out),
     'text summary: FAIL, the missed figure named', miss.out.split('\n').filter((l) => /verdict|MISS/.test(l)).join(' | '));
     const mr = JSON.parse(fs.readFileSync(missJson, 'utf8'));
     const failed = mr.verdict.checks.filter((c) => c.status === 'fail');
-    check(mr.verdict.pass === false && mr.verdict.result === 'fail' && failed.length === 1 &&
-      failed[0].name === 'rtt_p99_ms' && failed[0].value > 0.01, 'report: verdict fail on rtt_p99_ms',
+    const rttCheck = failed.find((c) => c.name === 'rtt_p99_ms');
+    check(mr.verdict.pass === false && mr.verdict.result === 'fail' && mr.verdict.failed === failed.length &&
+      rttCheck && rttCheck.custom === true && rttCheck.target === 0.01 && rttCheck.value > 0.01,
+    'report: verdict fail on rtt_p99_ms',
     JSON.stringify(mr.verdict));
     const mh = fs.readFileSync(missHtml, 'utf8');
-    check(/<div class="banner fail"><b>FAIL<\/b>  1 of \d+ targets missed/.test(mh) &&
+    check(/<div class="banner fail"><b>FAIL<\/b>  \d+ of \d+ targets missed/.test(mh) &&
       /<tr class="fail"><td class="mark">FAIL<\/td><td>input-&gt;ack RTT p99/.test(mh),
     'html: FAIL banner, the missed row in red');
     const noFlag = await run(a['bots-bin'], [...missArgs, '--duration', '1']);

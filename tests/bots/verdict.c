@@ -22,7 +22,7 @@ static const meta META[VERDICT_N] = {
                            "most bots in a match at once, % of --bots (default 100)"},
     [VERDICT_SNAPSHOTS] = {"snapshots_pct", "snapshot delivery, all bots", "%", AT_LEAST, 99, 0, 100,
                            "snapshots received / expected over all bots, % (default 99)"},
-    [VERDICT_BOTS_BELOW] = {"bots_below_99_pct", "bots under 99% of their snapshots", "%", AT_MOST, 0, 0, 100,
+    [VERDICT_BOTS_BELOW] = {"bots_below_99_pct", "share of bots under 99% of their snapshots", "%", AT_MOST, 0, 0, 100,
                             "share of the bots that got < 99% of their snapshots, % (default 0)"},
     [VERDICT_RTT_P99] = {"rtt_p99_ms", "input->ack RTT p99", "ms", AT_MOST, NAN, 0, 60000,
                          "input->ack round trip p99, ms (default: one tick, or one\n"
