@@ -162,7 +162,9 @@ static int bucket_le(const char *key, const char *prefix, double *le)
     size_t pl = strlen(prefix);
     if (strncmp(key, prefix, pl) != 0 || key[pl] != '{')
         return -1;
-    const char *l = strstr(key + pl, "le=\"");
+    const char *l = key + pl;
+    while ((l = strstr(l, "le=\"")) && l[-1] != '{' && l[-1] != ',')
+        l++; /* another label ending in "le" (handle="...") */
     if (!l)
         return -1;
     char *end;
@@ -226,11 +228,16 @@ double prom_hist_quantile(const prom_set *start, const prom_set *end, const char
     if (!le)
         goto out;
     double *cum = le + nb;
+    int n = 0;
     for (int i = 0; i < nb; i++) {
-        le[i] = bs[i].le;
-        cum[i] = bs[i].count;
+        if (n > 0 && le[n - 1] == bs[i].le) { /* the same bound in other label sets: summed */
+            cum[n - 1] += bs[i].count;
+            continue;
+        }
+        le[n] = bs[i].le;
+        cum[n++] = bs[i].count;
     }
-    result = prom_bucket_quantile(le, cum, nb, q);
+    result = prom_bucket_quantile(le, cum, n, q);
     free(le);
 out:
     free(bs);

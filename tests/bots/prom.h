@@ -37,8 +37,9 @@ double prom_get(const prom_set *s, const char *key);
 /* Quantile q of histogram `name` (without _bucket) over the window between
  * two scrapes (start NULL: since the server started): the delta of each
  * cumulative bucket, then prom_bucket_quantile. Any number and layout of
- * buckets; O(buckets x samples). NaN when the histogram is absent, empty
- * in the window, or went backwards (the server restarted). */
+ * buckets; buckets of the same bound under other labels are summed (as
+ * `sum by (le)`). O(buckets x samples). NaN when the histogram is absent,
+ * empty in the window, or went backwards (the server restarted). */
 double prom_hist_quantile(const prom_set *start, const prom_set *end, const char *name, double q);
 
 /* Quantile q (0..1) of a histogram given as n cumulative counts cum[i] of

@@ -215,6 +215,16 @@ static void test_prom_hist_quantile_any_layout(void **state)
     /* the window: all 100 in (29, 30] us; p50 half way */
     assert_true(fabs(prom_hist_quantile(&a, &b, "h", 0.5) - 29.5e-6) < 1e-12);
     assert_true(fabs(prom_hist_quantile(&a, &b, "h", 0.99) - 29.99e-6) < 1e-12);
+    /* the same histogram split by another label: summed per bound */
+    static const char SPLIT[] = "s_bucket{handle=\"7\",le=\"0.001\"} 10\n"
+                                "s_bucket{handle=\"7\",le=\"+Inf\"} 10\n"
+                                "s_bucket{m=\"2\",le=\"0.001\"} 0\n"
+                                "s_bucket{m=\"2\",le=\"+Inf\"} 10\n";
+    prom_set sp = {0};
+    assert_int_equal(prom_parse(SPLIT, strlen(SPLIT), &sp, err, sizeof err), 0);
+    assert_true(fabs(prom_hist_quantile(NULL, &sp, "s", 0.25) - 0.0005) < 1e-12); /* rank 5 of the 10 <= 1 ms */
+    assert_true(prom_hist_quantile(NULL, &sp, "s", 0.75) == 0.001);               /* beyond: the largest bound */
+    prom_free(&sp);
     /* an empty window, a counter that went backwards (another server), a missing histogram */
     assert_true(isnan(prom_hist_quantile(&a, &a, "h", 0.5)));
     assert_true(isnan(prom_hist_quantile(&b, &a, "h", 0.5)));
