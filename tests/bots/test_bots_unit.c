@@ -155,6 +155,16 @@ static void test_bucket_quantile(void **state)
     assert_true(fabs(prom_bucket_quantile(fine_le, fine_cum, 14, 0.5) - (5e-6 + 5e-6 * 500.0 / 990.0)) < 1e-15);
     assert_true(fabs(prom_bucket_quantile(fine_le, fine_cum, 14, 0.995) - (2e-5 + 3e-5 * 5.0 / 10.0)) < 1e-15);
 
+    /* the server's finer layout of issue 12 (5 us .. 100 ms, uneven steps):
+     * 600 ticks, all in (20, 30] us */
+    const double srv_le[] = {5e-6,   1e-5,  2e-5,  3e-5, 5e-5, 7.5e-5, 1e-4, 1.5e-4, 2e-4, 3e-4,
+                             5e-4, 7.5e-4, 1e-3, 2e-3, 5e-3, 1e-2,   2e-2, 5e-2,   0.1,  INFINITY};
+    double srv_cum[20] = {0, 0, 0};
+    for (int i = 3; i < 20; i++)
+        srv_cum[i] = 600;
+    assert_true(fabs(prom_bucket_quantile(srv_le, srv_cum, 20, 0.5) - 25e-6) < 1e-15);
+    assert_true(fabs(prom_bucket_quantile(srv_le, srv_cum, 20, 0.99) - 29.9e-6) < 1e-15);
+
     /* a bucket at 0 (queue depth: nothing waiting) */
     const double q_le[] = {0, 1, 2, INFINITY};
     const double q_cum[] = {90, 95, 100, 100};
