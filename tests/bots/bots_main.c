@@ -239,8 +239,11 @@ int main(int argc, char **argv)
     swarm_destroy(sw);
 
     metrics_note(&start, &ctx.end, &metrics);
-    if (metrics.available)
-        prom_window_compute(&start.set, &ctx.end.set, seconds_between(&start.at, &ctx.end.at), &metrics.w);
+    if (metrics.available) {
+        double window_s = seconds_between(&start.at, &ctx.end.at);
+        prom_window_compute(&start.set, &ctx.end.set, window_s, &metrics.w);
+        prom_series_add_set(&metrics.series, window_s, &ctx.end.set); /* the series' last second */
+    }
     if (res.connected_scrape) {
         prom_set cs = {0};
         char perr[200];

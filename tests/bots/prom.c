@@ -283,16 +283,10 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
     w->unlag_clamped = delta(start, end, "tickwire_unlag_clamped_total");
 }
 
-int prom_series_add(prom_series *s, double t_s, int status, const char *body, size_t len)
+/* Adds the window from the baseline to `cur` (taken: it becomes the
+ * baseline). */
+static int series_push(prom_series *s, double t_s, prom_set *cur)
 {
-    prom_set cur = {0};
-    char err[200];
-    if (status != 200 || !body || prom_parse(body, len, &cur, err, sizeof err)) {
-        s->failed++;
-        s->have_prev = 0;
-        prom_free(&cur);
-        return 0;
-    }
     int added = 0;
     if (s->have_prev && t_s > s->prev_t_s) {
         if (s->n == s->cap) {
@@ -306,30 +300,57 @@ int prom_series_add(prom_series *s, double t_s, int status, const char *body, si
         if (s->n < s->cap) {
             prom_point *pt = &s->p[s->n++];
             pt->t_s = t_s;
-            prom_window_compute(&s->prev, &cur, t_s - s->prev_t_s, &pt->w);
+            prom_window_compute(&s->prev, cur, t_s - s->prev_t_s, &pt->w);
             added = 1;
         }
     }
     prom_free(&s->prev);
-    s->prev = cur;
+    s->prev = *cur;
     s->prev_t_s = t_s;
     s->have_prev = 1;
     return added;
 }
 
+static int set_copy(prom_set *dst, const prom_set *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (!src->n)
+        return 0;
+    if (!(dst->s = malloc((size_t)src->n * sizeof *src->s)))
+        return -1;
+    memcpy(dst->s, src->s, (size_t)src->n * sizeof *src->s);
+    dst->n = dst->cap = src->n;
+    return 0;
+}
+
+int prom_series_add(prom_series *s, double t_s, int status, const char *body, size_t len)
+{
+    prom_set cur = {0};
+    char err[200];
+    if (status != 200 || !body || prom_parse(body, len, &cur, err, sizeof err)) {
+        s->failed++;
+        s->have_prev = 0;
+        prom_free(&cur);
+        return 0;
+    }
+    return series_push(s, t_s, &cur);
+}
+
+int prom_series_add_set(prom_series *s, double t_s, const prom_set *set)
+{
+    prom_set cur;
+    if (set_copy(&cur, set))
+        return -1;
+    return series_push(s, t_s, &cur);
+}
+
 int prom_series_start(prom_series *s, double t_s, const prom_set *set)
 {
-    prom_free(&s->prev);
+    prom_set cur;
+    if (set_copy(&cur, set))
+        return -1;
     s->have_prev = 0;
-    if (set->n) {
-        s->prev.s = malloc((size_t)set->n * sizeof *set->s);
-        if (!s->prev.s)
-            return -1;
-        memcpy(s->prev.s, set->s, (size_t)set->n * sizeof *set->s);
-        s->prev.n = s->prev.cap = set->n;
-    }
-    s->prev_t_s = t_s;
-    s->have_prev = 1;
+    series_push(s, t_s, &cur);
     return 0;
 }
 

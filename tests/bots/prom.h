@@ -93,6 +93,8 @@ typedef struct prom_series {
  * t_s. Returns 1 when a point was added, 0 when not (baseline, or a failed
  * scrape, which is counted and breaks the series). */
 int prom_series_add(prom_series *s, double t_s, int status, const char *body, size_t len);
+/* The same for a scrape already parsed (copied). -1: no memory. */
+int prom_series_add_set(prom_series *s, double t_s, const prom_set *set);
 /* Sets the baseline from a scrape already parsed (copied). -1: no memory. */
 int prom_series_start(prom_series *s, double t_s, const prom_set *set);
 void prom_series_free(prom_series *s);

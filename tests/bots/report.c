@@ -137,9 +137,9 @@ static void verdict_words(const report_input *in, const verdict *v, char *buf, s
                 n += (size_t)snprintf(buf + n, cap - n, "%s%s", k++ ? ", " : "", verdict_label((verdict_id)i));
         if (n < cap)
             n += (size_t)snprintf(buf + n, cap - n, ")");
-    }
-    else
+    } else {
         n += (size_t)snprintf(buf, cap, "PASS: %s%d targets met", v->passed > 1 ? "all " : "", v->passed);
+    }
     if (v->unmeasured && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, ", %d not measured", v->unmeasured);
     if (v->unjudged && n < cap)
@@ -248,7 +248,7 @@ static void print_verdict(FILE *out, const report_input *in)
             verdict_format((verdict_id)i, c->target, t, sizeof t);
             snprintf(b, sizeof b, "target %s %s%s", verdict_op((verdict_id)i), t, c->custom ? " (--target)" : "");
         }
-        fprintf(out, "    %-5s %-36s %12s   %s%s\n",
+        fprintf(out, "    %-5s %-42s %10s   %s%s\n",
                 c->status == VERDICT_PASS ? "ok" : c->status == VERDICT_FAIL ? "MISS" : "-", verdict_label((verdict_id)i),
                 a, b, c->status == VERDICT_UNMEASURED ? ", not measured" : "");
     }
@@ -620,10 +620,7 @@ static void json_verdict(jw *j, const report_input *in)
         jw_num(j, "value", c->value);
         jw_num(j, "target", c->target);
         jw_bool(j, "custom", c->custom);
-        jw_str(j, "status", c->status == VERDICT_PASS     ? "pass"
-                            : c->status == VERDICT_FAIL   ? "fail"
-                            : c->status == VERDICT_UNMEASURED ? "not_measured"
-                                                              : "not_judged");
+        jw_str(j, "status", verdict_status_name(c->status));
         jw_close(j, '}');
     }
     jw_close(j, ']');
@@ -988,7 +985,7 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
 {
     double xmax = g_chart_xspan > 1 ? g_chart_xspan : 1, ymax = 0;
     for (int i = 0; i < n; i++) {
-        if (x[i] > xmax)
+        if (x[i] > xmax * 1.05) /* a last sample a few ms past the end stays on the run's axis */
             xmax = x[i];
         for (int l = 0; l < nlines; l++)
             if (!isnan(lines[l].y[i]) && lines[l].y[i] > ymax)

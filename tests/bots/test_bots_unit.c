@@ -281,6 +281,13 @@ static void test_prom_series(void **state)
     assert_int_equal(prom_series_add(&s, 5.0, 200, "not prometheus\n", 15), 0);
     assert_int_equal(s.failed, 2);
     assert_int_equal(s.n, 2);
+    /* a scrape parsed elsewhere (the final one) */
+    assert_int_equal(prom_series_add_set(&s, 6.0, &t0), 0); /* after a failure: a baseline */
+    prom_set t1 = {0};
+    assert_int_equal(prom_parse(SERIES_T1, strlen(SERIES_T1), &t1, err, sizeof err), 0);
+    assert_int_equal(prom_series_add_set(&s, 7.0, &t1), 1);
+    assert_true(s.n == 3 && s.p[2].t_s == 7.0 && s.p[2].w.dropped_slow == 2);
+    prom_free(&t1);
     prom_free(&t0);
     prom_series_free(&s);
 }

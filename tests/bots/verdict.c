@@ -66,7 +66,7 @@ const char *verdict_op(verdict_id id)
 
 const char *verdict_status_name(verdict_status s)
 {
-    static const char *const N[] = {"pass", "fail", "not measured", "not judged"};
+    static const char *const N[] = {"pass", "fail", "not_measured", "not_judged"};
     return (unsigned)s < 4 ? N[s] : "?";
 }
 

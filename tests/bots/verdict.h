@@ -87,7 +87,7 @@ const char *verdict_name(verdict_id id);
 const char *verdict_label(verdict_id id);
 const char *verdict_unit(verdict_id id);
 const char *verdict_op(verdict_id id);
-const char *verdict_status_name(verdict_status s); /* "pass", "fail", "not measured", "not judged" */
+const char *verdict_status_name(verdict_status s); /* "pass", "fail", "not_measured", "not_judged" */
 
 /* The figure or target with its unit, e.g. "17.7 ms", "99.2%", "0". */
 void verdict_format(verdict_id id, double v, char *buf, size_t cap);
