@@ -284,9 +284,15 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
 }
 
 /* Adds the window from the baseline to `cur` (taken: it becomes the
- * baseline). */
+ * baseline). A scrape within PROM_SERIES_MIN_S of the baseline is dropped
+ * instead: a rate over a few milliseconds (the final scrape right after
+ * the last per-second one) says nothing. */
 static int series_push(prom_series *s, double t_s, prom_set *cur)
 {
+    if (s->have_prev && t_s - s->prev_t_s < PROM_SERIES_MIN_S) {
+        prom_free(cur);
+        return 0;
+    }
     int added = 0;
     if (s->have_prev && t_s > s->prev_t_s) {
         if (s->n == s->cap) {

@@ -75,6 +75,8 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
 /* The server over time: one prom_window per scrape, each between it and
  * the scrape before (the time series of the report). Feed every scrape in
  * order; the first (or one after a failed one) only sets the baseline. */
+#define PROM_SERIES_MIN_S 0.5 /* shortest window kept */
+
 typedef struct prom_point {
     double t_s;               /* end of the window, seconds since the run began */
     prom_window w;
@@ -90,8 +92,9 @@ typedef struct prom_series {
 } prom_series;
 
 /* Adds the scrape `body` (status: its HTTP status, 0 when none) taken at
- * t_s. Returns 1 when a point was added, 0 when not (baseline, or a failed
- * scrape, which is counted and breaks the series). */
+ * t_s. Returns 1 when a point was added, 0 when not (baseline; a failed
+ * scrape, which is counted and breaks the series; or one within
+ * PROM_SERIES_MIN_S of the one before, which is dropped). */
 int prom_series_add(prom_series *s, double t_s, int status, const char *body, size_t len);
 /* The same for a scrape already parsed (copied). -1: no memory. */
 int prom_series_add_set(prom_series *s, double t_s, const prom_set *set);

@@ -998,7 +998,7 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
     double ytop = ystep * ceil(ymax > 0 ? ymax / ystep : 4);
     if (ytop < ystep)
         ytop = ystep;
-    double xstep = nice_step(xmax / 8);
+    double xstep = nice_step(xmax / 6);
     double pw = CW - ML - MR, ph = CH - MT - MB;
 #define PX(v) (ML + (v) / xmax * pw)
 #define PY(v) (MT + ph - (v) / ytop * ph)
@@ -1190,7 +1190,7 @@ static void html_server_charts(FILE *f, const report_metrics *m, double tick_ms)
     svg_chart(f, "Server: input messages received", "per second", t, n, li, 1, NAN, NULL);
     svg_chart(f, "Server: tick duration", "ms, from the histogram's buckets, each second", t, n, lt, 2,
               tick_ms > 0 ? tick_ms : NAN, "tick period");
-    svg_chart(f, "Server: trouble", "count per second", t, n, lx, 3, NAN, NULL);
+    svg_chart(f, "Server: missed, skipped, dropped", "count per second", t, n, lx, 3, NAN, NULL);
     svg_chart(f, "Server: CPU", "% of one core", t, n, lu, 1, NAN, NULL);
     svg_chart(f, "Server: input queue depth", "inputs waiting per player", t, n, lq, 2, NAN, NULL);
 #undef SC

@@ -287,6 +287,10 @@ static void test_prom_series(void **state)
     assert_int_equal(prom_parse(SERIES_T1, strlen(SERIES_T1), &t1, err, sizeof err), 0);
     assert_int_equal(prom_series_add_set(&s, 7.0, &t1), 1);
     assert_true(s.n == 3 && s.p[2].t_s == 7.0 && s.p[2].w.dropped_slow == 2);
+    /* a scrape a few ms after the one before: dropped, the baseline kept */
+    assert_int_equal(prom_series_add(&s, 7.01, 200, SERIES_T2, strlen(SERIES_T2)), 0);
+    assert_int_equal(prom_series_add(&s, 8.0, 200, SERIES_T2, strlen(SERIES_T2)), 1);
+    assert_true(s.n == 4 && s.p[3].w.seconds == 1.0);
     prom_free(&t1);
     prom_free(&t0);
     prom_series_free(&s);
