@@ -55,10 +55,15 @@ void opts_usage(FILE *out, const char *prog)
             "  --report FILE      write the report as JSON\n"
             "  --html FILE        write the report as a self-contained HTML page with charts\n"
             "  --seed N           seed for the bots' choices and the delay jitter (default: time)\n"
-            "  --help             print this and exit\n"
-            "Exit status: 0 the run completed (failures are in the report), 1 the server\n"
-            "could not be reached at all, 2 bad flags.\n",
+            "  --target NAME=V    the verdict's target for one figure (repeatable; V or off):\n",
             prog, MAX_BOTS, MAX_LATENCY_MS, MAX_JITTER_MS);
+    verdict_usage(out);
+    fprintf(out,
+            "  --fail-on-miss     exit 3 when the verdict fails (a target missed)\n"
+            "  --help             print this and exit\n"
+            "Exit status: 0 the run completed (with --fail-on-miss: and met every target;\n"
+            "otherwise failures are only in the report), 1 the server could not be reached\n"
+            "at all, 2 bad flags, 3 with --fail-on-miss: the verdict failed.\n");
 }
 
 static const char *const DROP_NAMES[DROP_KINDS] = {"close", "reset", "takeover", "leave"};
@@ -263,6 +268,20 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return OPTS_HELP;
+        if (strcmp(argv[i], "--fail-on-miss") == 0) {
+            o->fail_on_miss = 1;
+            continue;
+        }
+        if (strncmp(argv[i], "--target", 8) == 0 && (argv[i][8] == '=' || argv[i][8] == '\0')) {
+            const char *t = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : NULL;
+            if (!t) {
+                snprintf(err, errlen, "--target needs a value");
+                return OPTS_ERROR;
+            }
+            if (verdict_target_parse(&o->targets, t, err, errlen))
+                return OPTS_ERROR;
+            continue;
+        }
         const char *v = NULL;
         int k = next_flag(argc, argv, &i, &v, err, errlen);
         if (k < 0)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "behavior.h"
+#include "verdict.h"
 
 /* chaos: how a bot's connection is dropped; --chaos-drop picks a set, each
  * drop is one kind of the set, evenly. */
@@ -53,6 +54,8 @@ typedef struct bots_opts {
     const char *report_path; /* NULL: no JSON */
     const char *html_path;   /* NULL: no HTML */
     uint64_t seed;
+    verdict_targets targets; /* --target NAME=VALUE */
+    int fail_on_miss;        /* --fail-on-miss: exit 3 when the verdict fails */
 } bots_opts;
 
 enum { OPTS_OK = 0, OPTS_HELP = 1, OPTS_ERROR = -1 };
