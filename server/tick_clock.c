@@ -15,6 +15,7 @@ struct tick_clock {
     void *user;
     tick_stats *stats;
     lws_usec_t period_us, next_deadline;
+    log_ratelimit stall_log;   /* tick_stall: one line per 10 s at most */
     int fd;                    /* the timerfd, -1: the sul is the clock */
     uint32_t missed;           /* skipped since the last call, for the next */
     int stopped;
@@ -49,7 +50,12 @@ static void run_due(tick_clock *clk)
         clk->stats->missed_ticks += lost;
         clk->missed = lost > UINT32_MAX - clk->missed ? UINT32_MAX : clk->missed + (uint32_t)lost;
         clk->next_deadline += (lws_usec_t)lost * clk->period_us;
-        log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu", (unsigned long long)lost);
+        uint64_t held;
+        if (log_ratelimit_pass(&clk->stall_log, (int64_t)now, &held))
+            log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu suppressed=%llu", (unsigned long long)lost,
+                      (unsigned long long)held);
+        else
+            clk->stats->stall_logs_held++;
     }
 }
 
