@@ -111,14 +111,26 @@ static void process_sample(metrics_process *p)
 
 /* ---- HTTP answers by endpoint and status (tickwire_http_requests_total) ----- */
 
-/* The endpoint of the request on wsi, by its path. */
+/* The endpoint of the request on wsi, by its path, whatever its method
+ * (lws keeps the path under the method's token). A path too long to copy
+ * is no side door's: a file's (static). */
 static metrics_endpoint request_endpoint(struct lws *wsi)
 {
-    char uri[64] = "";
-    int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-    if (lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)
-        return lws_hdr_total_length(wsi, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) > 0 ? EP_STATIC : EP_OTHER;
-    return metrics_endpoint_of(uri);
+    static const enum lws_token_indexes uris[] = {
+        WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_HEAD_URI,
+#if defined(LWS_WITH_HTTP_UNCOMMON_HEADERS)
+        WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI, WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI,
+#endif
+    };
+    char uri[64];
+    for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
+        if (lws_hdr_total_length(wsi, uris[i]) <= 0)
+            continue;
+        if (lws_hdr_copy(wsi, uri, sizeof uri, uris[i]) < 0)
+            return EP_STATIC;
+        return metrics_endpoint_of(uri);
+    }
+    return EP_OTHER;
 }
 
 static void count_answer(struct lws *wsi, metrics_endpoint e, int status)
