@@ -745,7 +745,7 @@ static void case_prometheus(const char *server)
     CHECK(promtext_value(&pt, "tickwire_tick_duration_seconds_count") == promtext_value(&pt, "tickwire_ticks_total"),
           "tick count != ticks");
     CHECK(promtext_value(&pt, "tickwire_log_suppressed_total{event=\"tick_stall\"}") >= 0, "tick_stall held");
-    printf("prometheus: %d families, %d series, every line strict; start %.0f s ago, %g of %g fds, %g B in, "
+    printf("prometheus: %d families, %d series, every line strict; start %.1f s ago, %g of %g fds, %g B in, "
            "%g B out, 1 held\n", pt.nfamilies, pt.nsamples, now - start, fds, max_fds, rx, tx);
     promtext_free(&pt);
     wsc_close(&p[0].ws);
