@@ -630,11 +630,13 @@ void core_ticks_missed(core *c, uint32_t ticks, int64_t now_us)
     for (int i = 0; i < c->lobby.nmatches; i++)
         match_credit(c->lobby.matches[i], ticks);
     uint64_t held;
-    if (log_ratelimit_pass(&c->log_limit[MLOG_STALL_CREDIT], now_us, &held))
+    if (log_ratelimit_pass(&c->log_limit[MLOG_STALL_CREDIT], now_us, &held)) {
         log_event(LOG_WARN, "stall_credit", "missed_ticks=%u matches=%d suppressed=%llu", ticks, c->lobby.nmatches,
                   (unsigned long long)held);
-    else
+    } else {
         c->stats.log_held[MLOG_STALL_CREDIT]++;
+        log_event(LOG_DEBUG, "stall_credit", "missed_ticks=%u matches=%d", ticks, c->lobby.nmatches);
+    }
 }
 
 void core_shutdown(core *c)
