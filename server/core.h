@@ -143,8 +143,9 @@ void core_tick(core *c, int64_t now_us);
 /* The clock skipped `ticks` ticks (the process stalled): every playing
  * person is credited that much time, up to MATCH_MAX_CREDIT steps, so the
  * inputs their clients kept sending meanwhile are caught up within a few
- * ticks (SIM_MAX_STEPS_PER_TICK each) instead of queueing for good. */
-void core_ticks_missed(core *c, uint32_t ticks);
+ * ticks (SIM_MAX_STEPS_PER_TICK each) instead of queueing for good. Logged
+ * (stall_credit) at most once per LOG_RATELIMIT_DEFAULT_US. */
+void core_ticks_missed(core *c, uint32_t ticks, int64_t now_us);
 /* Closes every session with 1001; new ones are closed at once. */
 void core_shutdown(core *c);
 
@@ -158,8 +159,9 @@ int core_demo_mode(const core *c);
  * POST /api/join. Returns its length, 0 when not in demo mode or cap is
  * too small. */
 size_t core_guest_join(core *c, const char *name, char *buf, size_t cap);
-/* The /metrics text; proc: process numbers the adapter sampled (may be NULL). */
-size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf, size_t cap);
+/* The /metrics text; proc: the process numbers and build the adapter
+ * sampled (NULL: zeros, no fd series). O(matches x match size). */
+size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t cap);
 
 /* ---- for the adapter, tests and the tick clock ------------------------------------ */
 metrics *core_metrics(core *c);

@@ -169,6 +169,7 @@ static int on_writeable(net_server *s, struct lws *wsi, game_conn *gc)
     flush_actions(s);
     if (n && lws_write(wsi, p, n, LWS_WRITE_BINARY) < (int)n)
         return -1;
+    core_metrics(s->core)->sent_bytes += n;
     return 0;
 }
 
@@ -178,8 +179,10 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     net_server *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
+        metrics_http_count(core_metrics(s->core), EP_WEBSOCKET, 101);
         return on_established(s, wsi, gc);
     case LWS_CALLBACK_RECEIVE:
+        core_metrics(s->core)->received_bytes += len;
         core_conn_recv(s->core, gc->conn, tick_clock_now(), in, len, lws_remaining_packet_payload(wsi),
                        lws_is_final_fragment(wsi), !lws_frame_is_binary(wsi));
         flush_actions(s);
@@ -227,7 +230,7 @@ static int64_t unix_ms_now(void)
  * bot reads why. What the client already sent is read first: closing on
  * unread bytes sends a reset, which can destroy the answer in flight. Never
  * blocks; lws closes the fd right after. */
-static void refuse_plain(int fd)
+static int refuse_plain(int fd)
 {
 #define REFUSE_BODY "connection limit reached, try again later\n"
     char answer[256], sink[2048];
@@ -238,8 +241,11 @@ static void refuse_plain(int fd)
 #undef REFUSE_BODY
     for (int i = 0; i < 8 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
     }
-    if (send(fd, answer, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < n)
+    if (send(fd, answer, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < n) {
         log_event(LOG_DEBUG, "refuse_answer", "reason=\"503 not sent whole: %s\"", strerror(errno));
+        return 0;
+    }
+    return 1;
 }
 
 static int on_filter_network(net_server *s, int fd)
@@ -255,8 +261,8 @@ static int on_filter_network(net_server *s, int fd)
     s->accepted = core_accept(s->core, tick_clock_now(), ip);
     if (s->accepted)
         return 0;
-    if (!s->tls)
-        refuse_plain(fd);
+    if (!s->tls && refuse_plain(fd))
+        metrics_http_count(core_metrics(s->core), EP_OTHER, 503); /* before any request was read */
     return 1;
 }
 
@@ -302,7 +308,7 @@ static void on_tick(void *user, int64_t now_us, uint32_t missed)
     net_server *s = user;
     core_set_unix_ms(s->core, unix_ms_now());
     if (missed)
-        core_ticks_missed(s->core, missed);
+        core_ticks_missed(s->core, missed, now_us);
     core_tick(s->core, now_us);
     flush_actions(s);
 }

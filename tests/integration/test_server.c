@@ -6,9 +6,9 @@
  * and the browser use) and the raw wsclient for the bad inputs.
  *
  *   test_server SERVER CASE [--tls CERT KEY]
- *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
- *         limits auth resume adversarial stall latency fight leave max_conns conn_caps
- *         handshake startup results live
+ *   CASE: play delta bad_input matches shutdown cli metrics prometheus logs
+ *         slow_reader limits auth resume adversarial stall latency fight leave
+ *         max_conns conn_caps handshake startup results live
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
@@ -35,6 +35,7 @@
 
 #include "check.h"
 #include "client.h"
+#include "promtext.h"
 #include "proto.h"
 #include "spawn.h"
 #include "token.h"
@@ -620,31 +621,14 @@ static double metric_value(const char *text, const char *series)
     return -1;
 }
 
-/* Every line is a comment or `name{labels} value` with a numeric value. */
+/* The text passes the strict reader (tests/common/promtext.h); why not in bad. */
 static int prometheus_valid(const char *text, char *bad, size_t badlen)
 {
-    const char *p = text;
-    while (*p) {
-        const char *eol = strchr(p, '\n');
-        size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        char line[512];
-        snprintf(line, sizeof line, "%.*s", (int)n, p);
-        if (line[0] && line[0] != '#') {
-            char name[256], value[64];
-            if (sscanf(line, "%255s %63s", name, value) != 2 || strspn(name, "abcdefghijklmnopqrstuvwxyz_{}=\"+.0123456789eInf-") != strlen(name)) {
-                snprintf(bad, badlen, "%s", line);
-                return 0;
-            }
-            char *end;
-            strtod(value, &end);
-            if (*end) {
-                snprintf(bad, badlen, "%s", line);
-                return 0;
-            }
-        }
-        p += n + (eol ? 1 : 0);
-    }
-    return 1;
+    promtext p = {0};
+    int ok = promtext_parse(&p, text) == 0;
+    snprintf(bad, badlen, "%s", p.err);
+    promtext_free(&p);
+    return ok;
 }
 
 /* /metrics parses as Prometheus text and its figures follow what happens. */
@@ -687,6 +671,122 @@ static void case_metrics(const char *server)
     CHECK(http_get(sp.port, "/metrics/x", text, sizeof text) == 404, "/metrics/x should be 404");
     printf("metrics: Prometheus text parses; connections, players, counters and bad-message reasons follow events\n");
     wsc_close(&p.ws);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+}
+
+/* /metrics after some traffic (two players joined over POST /api/join and
+ * the game socket, one dropped and held, a 404 under /metrics and one in
+ * the web root, a bad /api/matches limit, a refused upgrade), read by the
+ * strict reader: every line, every family with HELP and TYPE, histograms
+ * rising to +Inf == _count, no series twice; and every family issue 12
+ * added is there with a sensible value. */
+static void case_prometheus(const char *server)
+{
+    const char *args[] = {"--resume-grace", "30", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char text[65536];
+    char body[1024];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+    CHECK(http_get(sp.port, "/metrics/x", body, sizeof body) == 404, "/metrics/x should be 404");
+    CHECK(http_get(sp.port, "/no-such-file.html", body, sizeof body) == 404, "/no-such-file.html should be 404");
+    CHECK(http_get(sp.port, "/api/matches?limit=0", body, sizeof body) == 400, "limit=0 should be 400");
+    CHECK(http_get(sp.port, "/api/matches/live", body, sizeof body) == 200, "/api/matches/live");
+    wsc w;
+    char err[128];
+    CHECK(wsc_connect(&w, "127.0.0.1", sp.port, "tickwire.v2", err, sizeof err) < 0, "tickwire.v2 was accepted");
+    wsc_close(&w);
+    player p[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK(player_join(&p[i], sp.port, i ? "prom-b" : "prom-a") == 0, "join %d", i);
+        CHECK(player_wait_snapshots(&p[i], 20, 3000) == 0, "snapshots %d", i);
+    }
+    CHECK(player_wait_snapshots(&p[0], 40, 3000) == 0, "more snapshots");
+    wsc_close(&p[1].ws); /* no close frame: held for a resume */
+    promtext pt = {0};
+    double end = check_now_ms() + 3000, held = -1;
+    while (check_now_ms() < end) {
+        player_step(&p[0], 20);
+        CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+        promtext_free(&pt);
+        CHECK(promtext_parse(&pt, text) == 0, "not Prometheus text: %s", pt.err);
+        if ((held = promtext_value(&pt, "tickwire_players_held")) == 1)
+            break;
+    }
+    CHECK(held == 1, "players held: %g", held);
+
+    /* Every family the issue asked for, with its type. */
+    static const struct {
+        const char *name, *type;
+    } fams[] = {
+        {"process_start_time_seconds", "gauge"},     {"process_open_fds", "gauge"},
+        {"process_max_fds", "gauge"},                {"process_resident_memory_bytes", "gauge"},
+        {"process_virtual_memory_bytes", "gauge"},   {"process_cpu_seconds_total", "counter"},
+        {"tickwire_build_info", "gauge"},            {"tickwire_received_bytes_total", "counter"},
+        {"tickwire_sent_bytes_total", "counter"},    {"tickwire_http_requests_total", "counter"},
+        {"tickwire_players_held", "gauge"},          {"tickwire_input_queue_depth", "histogram"},
+        {"tickwire_input_queue_depth_max", "gauge"}, {"tickwire_tick_duration_seconds", "histogram"},
+        {"tickwire_log_suppressed_total", "counter"}, {"tickwire_missed_ticks_total", "counter"},
+    };
+    for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
+        const promtext_family *f = promtext_family_of(&pt, fams[i].name);
+        CHECK(f && strcmp(f->type, fams[i].type) == 0 && f->nsamples > 0, "%s: %s", fams[i].name,
+              f ? f->type : "missing");
+    }
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    double now = (double)wall.tv_sec + wall.tv_nsec * 1e-9, start = promtext_value(&pt, "process_start_time_seconds");
+    /* (boot time is whole seconds: the start may read up to 1 s early) */
+    CHECK(start > now - 60 && start <= now + 1, "process_start_time_seconds %.3f, now %.3f", start, now);
+    double fds = promtext_value(&pt, "process_open_fds"), max_fds = promtext_value(&pt, "process_max_fds");
+    CHECK(fds >= 4 && fds < max_fds, "open fds %g of %g", fds, max_fds);
+    CHECK(promtext_value(&pt, "process_resident_memory_bytes") > 1e5, "rss");
+    CHECK(promtext_value(&pt, "process_cpu_seconds_total") > 0, "cpu");
+    const promtext_family *bi = promtext_family_of(&pt, "tickwire_build_info");
+    CHECK(bi->nsamples == 1, "build_info: %d series", bi->nsamples);
+    for (int i = 0; i < pt.nsamples; i++)
+        if (strcmp(pt.samples[i].name, "tickwire_build_info") == 0) {
+            CHECK(pt.samples[i].value == 1, "build_info %g", pt.samples[i].value);
+            CHECK(strstr(pt.samples[i].key, "protocol=\"" PROTO_SUBPROTOCOL "\"") &&
+                  strstr(pt.samples[i].key, "version=\"") && !strstr(pt.samples[i].key, "version=\"\""),
+                  "build_info labels: %s", pt.samples[i].key);
+            printf("prometheus: %s 1\n", pt.samples[i].key);
+        }
+    /* Bytes: each join, 40-odd inputs in; welcomes and snapshots out. */
+    double rx = promtext_value(&pt, "tickwire_received_bytes_total");
+    double tx = promtext_value(&pt, "tickwire_sent_bytes_total");
+    CHECK(rx > 2 * 20 && tx > promtext_value(&pt, "tickwire_snapshot_bytes_total"), "bytes in %g, out %g", rx, tx);
+    /* Every answer made above, by endpoint and code. */
+    static const struct {
+        const char *series;
+        double min, max;
+    } http[] = {
+        {"tickwire_http_requests_total{endpoint=\"/metrics\",code=\"200\"}", 2, 1000},
+        {"tickwire_http_requests_total{endpoint=\"other\",code=\"404\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"static\",code=\"404\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"/api/matches\",code=\"400\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"/api/matches/live\",code=\"200\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"/api/join\",code=\"200\"}", 2, 2},
+        {"tickwire_http_requests_total{endpoint=\"websocket\",code=\"101\"}", 2, 2},
+        {"tickwire_http_requests_total{endpoint=\"websocket\",code=\"400\"}", 1, 1},
+    };
+    for (size_t i = 0; i < sizeof http / sizeof http[0]; i++) {
+        double v = promtext_value(&pt, http[i].series);
+        CHECK(v >= http[i].min && v <= http[i].max, "%s = %g, want %g..%g", http[i].series, v, http[i].min,
+              http[i].max);
+    }
+    CHECK(promtext_value(&pt, "tickwire_players") == 2, "players %g", promtext_value(&pt, "tickwire_players"));
+    /* Finer tick buckets: 19 bounds and +Inf, all ticks counted. */
+    CHECK(promtext_count(&pt, "tickwire_tick_duration_seconds_bucket") == 20, "%d tick buckets",
+          promtext_count(&pt, "tickwire_tick_duration_seconds_bucket"));
+    CHECK(promtext_value(&pt, "tickwire_tick_duration_seconds_bucket{le=\"5e-06\"}") >= 0, "5 us bucket");
+    CHECK(promtext_value(&pt, "tickwire_tick_duration_seconds_count") == promtext_value(&pt, "tickwire_ticks_total"),
+          "tick count != ticks");
+    CHECK(promtext_value(&pt, "tickwire_log_suppressed_total{event=\"tick_stall\"}") >= 0, "tick_stall held");
+    printf("prometheus: %d families, %d series, every line strict; start %.1f s ago, %g of %g fds, %g B in, "
+           "%g B out, 1 held\n", pt.nfamilies, pt.nsamples, now - start, fds, max_fds, rx, tx);
+    promtext_free(&pt);
+    wsc_close(&p[0].ws);
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
@@ -2484,7 +2584,7 @@ int main(int argc, char **argv)
         void (*fn)(const char *);
     } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
-                 {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
+                 {"metrics", case_metrics}, {"prometheus", case_prometheus}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
