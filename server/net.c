@@ -27,6 +27,7 @@
 #include "proto.h"
 #include "secret.h"
 #include "tick_clock.h"
+#include "tls.h"
 
 #define CLOSE_GRACE_SECONDS 2     /* to get a close frame out before cutting off */
 #define SHUTDOWN_GRACE_US (1500 * 1000)
@@ -51,6 +52,7 @@ struct net_server {
     int tls;
     int http_timeout;
     uint32_t accepted;      /* the connection being accepted: its core handle, until lws instantiates it */
+    const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
     struct lws_http_mount mount, metrics_mount, api_mount;
@@ -291,6 +293,17 @@ static int http_protocol_callback(struct lws *wsi, enum lws_callback_reasons rea
     case LWS_CALLBACK_WSI_DESTROY:
         on_wsi_destroy(s, wsi);
         break;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: {
+        /* The vhost's TLS context (user), made empty: the whole chain
+         * and the key go in here (tls.h). Nonzero fails the start. */
+        char err[256];
+        if (!s->tls_cert)
+            return 0;
+        if (tls_ssl_ctx_load(user, s->tls_cert, s->tls_key, err, sizeof err) == 0)
+            return 0;
+        log_event(LOG_ERROR, "tls", "reason=\"%s\"", err);
+        return 1;
+    }
     default:
         break;
     }
@@ -494,10 +507,12 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     s->tls = cfg->tls_cert != NULL;
     if (cfg->tls_cert) {
-        /* mbedTLS backend: TLS 1.2, one PEM block per file (see tls.h). */
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = cfg->tls_cert;
-        info.ssl_private_key_filepath = cfg->tls_key;
+        /* mbedTLS backend: TLS 1.2. No ssl_cert_filepath: lws 4.1.6
+         * would load only the first certificate of a chain. The chain and
+         * the key are loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h). */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+        s->tls_cert = cfg->tls_cert;
+        s->tls_key = cfg->tls_key;
     }
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {

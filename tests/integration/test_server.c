@@ -2423,14 +2423,112 @@ static void case_results(const char *server)
     rmdir(dir);
 }
 
+/* TLS with a chain as public CAs issue it (make_chain.sh made the files in
+ * g_chain_dir): given fullchain.pem, the server sends the intermediate, so
+ * a client that trusts only the root verifies the handshake (this test's
+ * mbedTLS client, and openssl s_client when it is there); given the leaf
+ * alone, the same client cannot. Files in the wrong shape stop the start
+ * with a message naming the problem. */
+static const char *g_chain_dir;
+
+static void chain_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", g_chain_dir, name);
+}
+
+static void case_tls_chain(const char *server)
+{
+    char full[512], leaf[512], key[512], root[512];
+    chain_path(full, sizeof full, "fullchain.pem");
+    chain_path(leaf, sizeof leaf, "leaf.pem");
+    chain_path(key, sizeof key, "leaf.key");
+    chain_path(root, sizeof root, "root.pem");
+    wsc_use_tls(root);
+    spawn_proc sp;
+    static char text[65536];
+    char err[160] = "";
+
+    g_tls_cert = full;
+    g_tls_key = key;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server with fullchain.pem did not start");
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics over TLS trusting only the root");
+    player p;
+    CHECK(player_join(&p, sp.port, "chained") == 0, "wss join trusting only the root");
+    CHECK(player_wait_snapshots(&p, 5, 3000) == 0, "no snapshots over wss");
+    wsc_close(&p.ws);
+    printf("tls_chain: fullchain.pem, client trusts only the root -> handshake verified, played\n");
+    char cmd[1400], out[8192] = "";
+    if (system("command -v openssl >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd,
+                 "timeout 10 openssl s_client -connect 127.0.0.1:%d -servername localhost -CAfile '%s' "
+                 "-verify_return_error </dev/null 2>&1", sp.port, root);
+        FILE *f = popen(cmd, "r");
+        out[fread(out, 1, sizeof out - 1, f)] = '\0';
+        pclose(f);
+        CHECK(strstr(out, "Verify return code: 0 (ok)") && strstr(out, " 1 s:CN = tickwire test intermediate"),
+              "openssl s_client: %s", out);
+        printf("tls_chain: openssl s_client -CAfile root.pem -verify_return_error -> Verify return code: 0 (ok), "
+               "chain of 2\n");
+    }
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+
+    g_tls_cert = leaf;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server with the leaf alone did not start");
+    wsc c;
+    int rc = wsc_open(&c, "127.0.0.1", sp.port, err, sizeof err);
+    wsc_close(&c);
+    CHECK(rc < 0 && strncmp(err, "tls: ", 5) == 0, "leaf alone, client trusts only the root: %s",
+          rc ? err : "verified");
+    printf("tls_chain: leaf alone, client trusts only the root -> %s\n", err);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    g_tls_cert = g_tls_key = NULL;
+
+    char garbage[] = "/tmp/tickwire-garbage-XXXXXX";
+    int fd = mkstemp(garbage);
+    CHECK(fd >= 0 && write(fd, "hello\n", 6) == 6, "garbage file");
+    close(fd);
+    static const struct {
+        const char *cert, *key, *want;
+    } bad[] = {
+        {"wrongorder.pem", "leaf.key", "did not issue certificate 1"},
+        {"withkey.pem", "leaf.key", "block 2 is a PRIVATE KEY, not a CERTIFICATE"},
+        {"fullchain.pem", "root.key", "does not match the first certificate"},
+        {"fullchain.pem", "fullchain.pem", "holds a certificate, not a private key"},
+        {NULL, "leaf.key", "not a PEM file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cert_p[512], key_p[512];
+        if (bad[i].cert)
+            chain_path(cert_p, sizeof cert_p, bad[i].cert);
+        else
+            snprintf(cert_p, sizeof cert_p, "%s", garbage);
+        chain_path(key_p, sizeof key_p, bad[i].key);
+        snprintf(cmd, sizeof cmd, "timeout 10 '%s' --port 0 --results-db :memory: --log-format text "
+                 "--tls-cert '%s' --tls-key '%s' 2>&1", server, cert_p, key_p);
+        FILE *f = popen(cmd, "r");
+        out[fread(out, 1, sizeof out - 1, f)] = '\0';
+        int status = pclose(f);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s + %s: exit %d: %s", cert_p, key_p,
+              WEXITSTATUS(status), out);
+        CHECK(strstr(out, "start_failed") && strstr(out, bad[i].want) && !strstr(out, "serving"),
+              "%s + %s: no '%s' in: %s", cert_p, key_p, bad[i].want, out);
+        const char *line = strstr(out, "start_failed");
+        printf("tls_chain: --tls-cert %s --tls-key %s -> %.*s\n", bad[i].cert ? bad[i].cert : "garbage", bad[i].key,
+               (int)strcspn(line, "\n"), line);
+    }
+    unlink(garbage);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
         g_tls_cert = argv[4];
         g_tls_key = argv[5];
         wsc_use_tls(g_tls_cert);
+    } else if (argc == 5 && strcmp(argv[3], "--chain") == 0) {
+        g_chain_dir = argv[4]; /* tls_chain: the files of make_chain.sh */
     } else if (argc != 3) {
-        fprintf(stderr, "usage: %s SERVER CASE [--tls CERT KEY]\n", argv[0]);
+        fprintf(stderr, "usage: %s SERVER CASE [--tls CERT KEY | --chain DIR]\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -2445,7 +2543,8 @@ int main(int argc, char **argv)
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
-                 {"live", case_live}, {"conn_caps", case_conn_caps}};
+                 {"live", case_live}, {"conn_caps", case_conn_caps},
+                 {"tls_chain", case_tls_chain}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
