@@ -16,6 +16,7 @@
 
 #include "core.h"
 #include "results.h"
+#include "scrape.h"
 
 typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
@@ -33,6 +34,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 core *net_core_of(struct lws *wsi);
 /* The round storage of the server's context (net.c); NULL: none. */
 results *net_results_of(struct lws *wsi);
+/* Who may read /metrics (net.c, from --metrics-token-file and
+ * --metrics-allow). */
+const scrape_rules *net_scrape_rules(struct lws *wsi);
 /* The server's --http-timeout, in seconds (net.c). */
 int net_http_timeout(struct lws *wsi);
 

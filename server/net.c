@@ -34,6 +34,7 @@
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
 #define CLIENT_SNDBUF_BYTES (64 * 1024)
+#define NET_SCRAPE_RESERVE 4      /* connections past the caps for --metrics-allow addresses */
 
 /* Per game connection (lws per-session data). */
 typedef struct game_conn {
@@ -52,6 +53,7 @@ struct net_server {
     int tls;
     int http_timeout;
     uint32_t accepted;      /* the connection being accepted: its core handle, until lws instantiates it */
+    scrape_rules scrape;    /* who may read /metrics */
     const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
@@ -71,6 +73,12 @@ results *net_results_of(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->results;
+}
+
+const scrape_rules *net_scrape_rules(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return &s->scrape;
 }
 
 int net_http_timeout(struct lws *wsi)
@@ -420,6 +428,40 @@ static void init_protocols(net_server *s, const tw_config *cfg)
     };
 }
 
+/* admission's reserve_ok: the --metrics-allow networks, none when unset. */
+static int reserve_ok(void *user, const char *ip)
+{
+    return scrape_ip_allowed(user, ip, 0);
+}
+
+/* --metrics-token-file and --metrics-allow into s->scrape (cli_parse has
+ * checked the networks). A token is one line of printable characters
+ * (it travels in a header). */
+static int load_scrape_rules(net_server *s, const tw_config *cfg, char *err, size_t errlen)
+{
+    scrape_rules *r = &s->scrape;
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < cfg->n_metrics_allow && i < SCRAPE_MAX_NETS; i++)
+        if (scrape_net_parse(cfg->metrics_allow[i], &r->nets[r->n_nets++]) < 0) {
+            snprintf(err, errlen, "--metrics-allow: '%s' is not a network", cfg->metrics_allow[i]);
+            return -1;
+        }
+    if (!cfg->metrics_token_file)
+        return 0;
+    int n = secret_read(cfg->metrics_token_file, r->token, sizeof r->token - 1, err, errlen);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (r->token[i] < 0x21 || r->token[i] > 0x7e) {
+            snprintf(err, errlen, "%s: a metrics token is one line of printable characters, no spaces",
+                     cfg->metrics_token_file);
+            memset(r->token, 0, sizeof r->token);
+            return -1;
+        }
+    r->token_len = (size_t)n;
+    return 0;
+}
+
 static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map, char *err, size_t errlen)
 {
     core_config cc = {
@@ -438,7 +480,11 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
         .map_name = cfg->map_path,
         .on_round = s->results ? results_submit_cb : NULL,
         .round_user = s->results,
-        .admission = {.max_conns = cfg->max_conns, .max_conns_per_ip = cfg->max_conns_per_ip},
+        /* A few connections past the caps for the --metrics-allow
+         * networks: a full server can still be scraped. */
+        .admission = {.max_conns = cfg->max_conns, .max_conns_per_ip = cfg->max_conns_per_ip,
+                      .reserve = s->scrape.n_nets ? NET_SCRAPE_RESERVE : 0, .reserve_ok = reserve_ok,
+                      .reserve_user = &s->scrape},
         .random = random_bytes,
     };
     cc.admission.n_origins = cfg->n_origins < ADMISSION_MAX_ORIGINS ? cfg->n_origins : ADMISSION_MAX_ORIGINS;
@@ -466,7 +512,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         return NULL;
     }
     s->results = res;
-    if (!(s->core = create_core(s, cfg, map, err, errlen))) {
+    if (load_scrape_rules(s, cfg, err, errlen) < 0 || !(s->core = create_core(s, cfg, map, err, errlen))) {
         free(s);
         return NULL;
     }

@@ -2157,7 +2157,7 @@ static void case_cli(const char *server)
     static const char *const bad[][3] = {
         {"--bogus", NULL, NULL}, {"--port", "70000", NULL}, {"--tick-rate", "abc", NULL},
         {"--snapshot-rate", "7", NULL}, {"--npcs", "64", NULL}, {"--log-level", "loud", NULL},
-        {"--port", NULL, NULL},
+        {"--port", NULL, NULL}, {"--metrics-allow", "10.0.0.0/33", NULL}, {"--metrics-allow", "example.com", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[512];
@@ -2423,6 +2423,110 @@ static void case_results(const char *server)
     rmdir(dir);
 }
 
+/* GET /metrics with an optional Authorization value over a fresh
+ * connection; returns the status, the whole answer (headers too) in out. */
+static int metrics_raw(int port, const char *auth, const char *path, char *out, size_t cap)
+{
+    static wsc c;
+    char err[128], req[512];
+    if (wsc_open(&c, "127.0.0.1", port, err, sizeof err) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sConnection: close\r\n\r\n", path,
+                     auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+    if (wsc_write(&c, req, (size_t)n) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    while (wsc_fill(&c, 3000) > 0) {
+    }
+    size_t len = c.len < cap - 1 ? c.len : cap - 1;
+    memcpy(out, c.buf, len);
+    out[len] = '\0';
+    wsc_close(&c);
+    int status = 0;
+    sscanf(out, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+/* /metrics kept private: --metrics-token-file wants "Authorization: Bearer
+ * TOKEN" (401 with WWW-Authenticate otherwise), --metrics-allow the
+ * peer's network (403 otherwise). A full server still answers a scrape
+ * from an allowed address (the reserve), and only a scrape: anything else
+ * on a reserve connection is the cap's 503. Without either flag, a server
+ * on a non-loopback host warns once at start-up. */
+static void case_metrics_private(const char *server)
+{
+    char token_path[] = "/tmp/tickwire-metrics-token-XXXXXX";
+    int fd = mkstemp(token_path);
+    const char *token = "s3cret-scrape-token-0123456789";
+    CHECK(fd >= 0 && write(fd, token, strlen(token)) == (ssize_t)strlen(token) && write(fd, "\n", 1) == 1,
+          "token file");
+    close(fd);
+    const char *args[] = {"--metrics-token-file", token_path, "--metrics-allow", "127.0.0.0/8", "--max-conns", "2",
+                          NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char out[65536];
+    char bearer[128];
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    int st = metrics_raw(sp.port, NULL, "/metrics", out, sizeof out);
+    CHECK(st == 401 && strstr(out, "www-authenticate: Bearer realm="), "no token: %d: %s", st, out);
+    st = metrics_raw(sp.port, "Bearer not-the-token-at-all-000000", "/metrics", out, sizeof out);
+    CHECK(st == 401, "wrong token: %d", st);
+    st = metrics_raw(sp.port, "Basic czNjcmV0", "/metrics", out, sizeof out);
+    CHECK(st == 401, "basic auth: %d", st);
+    st = metrics_raw(sp.port, bearer, "/metrics", out, sizeof out);
+    CHECK(st == 200 && strstr(out, "tickwire_ticks_total"), "right token: %d", st);
+    printf("metrics_private: no token -> 401 + WWW-Authenticate, wrong -> 401, Bearer TOKEN -> 200\n");
+
+    /* Fill the server: two game connections under --max-conns 2. */
+    wsc g[2];
+    char err[128] = "";
+    CHECK(wsc_connect_retry(&g[0], sp.port, err, sizeof err) == 0, "1st: %s", err);
+    CHECK(wsc_connect_retry(&g[1], sp.port, err, sizeof err) == 0, "2nd: %s", err);
+    st = metrics_raw(sp.port, bearer, "/metrics", out, sizeof out);
+    CHECK(st == 200, "scrape of a full server: %d", st);
+    double tcp = metric_value(strstr(out, "\r\n\r\n"), "tickwire_tcp_connections");
+    CHECK(tcp == 3, "tcp_connections %g, want 3 (2 game + this scrape)", tcp);
+    st = metrics_raw(sp.port, bearer, "/", out, sizeof out);
+    CHECK(st == 503, "GET / on a reserve connection: %d", st);
+    wsc c;
+    int rc = wsc_connect(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err);
+    wsc_close(&c);
+    CHECK(rc < 0 && strstr(err, " 503 "), "a 3rd game connection: %s", rc ? err : "upgraded");
+    printf("metrics_private: full server (--max-conns 2) -> scrape 200, GET / 503, game connection %s\n", err);
+    wsc_close(&g[1]);
+    wsc_close(&g[0]);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+
+    const char *args2[] = {"--metrics-allow", "10.0.0.0/8", NULL};
+    CHECK(server_start(&sp, server, args2, NULL) == 0, "server did not start");
+    st = metrics_raw(sp.port, NULL, "/metrics", out, sizeof out);
+    CHECK(st == 403, "from 127.0.0.1 with --metrics-allow 10.0.0.0/8: %d", st);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    printf("metrics_private: --metrics-allow 10.0.0.0/8, scrape from 127.0.0.1 -> 403\n");
+    unlink(token_path);
+
+    char log_path[] = "/tmp/tickwire-metrics-warn-XXXXXX";
+    fd = mkstemp(log_path);
+    close(fd);
+    const char *args3[] = {"--host", "0.0.0.0", NULL};
+    CHECK(server_start(&sp, server, args3, log_path) == 0, "server on 0.0.0.0 did not start");
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    FILE *f = fopen(log_path, "r");
+    char text[8192] = "";
+    if (f) {
+        text[fread(text, 1, sizeof text - 1, f)] = '\0';
+        fclose(f);
+    }
+    unlink(log_path);
+    const char *w = strstr(text, "\"event\":\"metrics_open\"");
+    CHECK(w && !strstr(w + 1, "\"event\":\"metrics_open\""), "one metrics_open warning on 0.0.0.0: %s", text);
+    printf("metrics_private: --host 0.0.0.0 without either flag -> one metrics_open warning\n");
+}
+
 /* TLS with a chain as public CAs issue it (make_chain.sh made the files in
  * g_chain_dir): given fullchain.pem, the server sends the intermediate, so
  * a client that trusts only the root verifies the handshake (this test's
@@ -2544,7 +2648,7 @@ int main(int argc, char **argv)
                  {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
-                 {"tls_chain", case_tls_chain}};
+                 {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
