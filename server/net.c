@@ -448,12 +448,15 @@ static int load_scrape_rules(net_server *s, const tw_config *cfg, char *err, siz
         }
     if (!cfg->metrics_token_file)
         return 0;
-    int n = secret_read(cfg->metrics_token_file, r->token, sizeof r->token - 1, err, errlen);
-    if (n < 0)
+    char why[256];
+    int n = secret_read(cfg->metrics_token_file, r->token, sizeof r->token - 1, why, sizeof why);
+    if (n < 0) {
+        snprintf(err, errlen, "--metrics-token-file: %s", why);
         return -1;
+    }
     for (int i = 0; i < n; i++)
         if (r->token[i] < 0x21 || r->token[i] > 0x7e) {
-            snprintf(err, errlen, "%s: a metrics token is one line of printable characters, no spaces",
+            snprintf(err, errlen, "--metrics-token-file: %s: a token is one line of printable characters, no spaces",
                      cfg->metrics_token_file);
             memset(r->token, 0, sizeof r->token);
             return -1;

@@ -2525,6 +2525,25 @@ static void case_metrics_private(const char *server)
     const char *w = strstr(text, "\"event\":\"metrics_open\"");
     CHECK(w && !strstr(w + 1, "\"event\":\"metrics_open\""), "one metrics_open warning on 0.0.0.0: %s", text);
     printf("metrics_private: --host 0.0.0.0 without either flag -> one metrics_open warning\n");
+
+    /* A token file too short, or with a space, stops the start naming the flag. */
+    static const char *const tokens[] = {"short\n", "a token with spaces in it\n"};
+    for (size_t i = 0; i < 2; i++) {
+        char bad_path[] = "/tmp/tickwire-bad-token-XXXXXX", cmd[512], o[4096] = "";
+        fd = mkstemp(bad_path);
+        CHECK(fd >= 0 && write(fd, tokens[i], strlen(tokens[i])) == (ssize_t)strlen(tokens[i]), "token file");
+        close(fd);
+        snprintf(cmd, sizeof cmd, "timeout 10 '%s' --port 0 --results-db :memory: --log-format text "
+                 "--metrics-token-file %s 2>&1", server, bad_path);
+        f = popen(cmd, "r");
+        o[fread(o, 1, sizeof o - 1, f)] = '\0';
+        int status = pclose(f);
+        unlink(bad_path);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(o, "start_failed") &&
+                  strstr(o, "--metrics-token-file: ") && !strstr(o, "serving"),
+              "bad token file: exit %d: %s", WEXITSTATUS(status), o);
+    }
+    printf("metrics_private: a short token, a token with spaces -> exit 1 naming --metrics-token-file\n");
 }
 
 /* TLS with a chain as public CAs issue it (make_chain.sh made the files in
