@@ -2514,6 +2514,8 @@ static void case_metrics_private(const char *server)
     close(fd);
     const char *args3[] = {"--host", "0.0.0.0", NULL};
     CHECK(server_start(&sp, server, args3, log_path) == 0, "server on 0.0.0.0 did not start");
+    CHECK(!strstr(sp.url, "0.0.0.0"), "--host 0.0.0.0 printed %s, not a reachable address", sp.url);
+    printf("metrics_private: --host 0.0.0.0 -> serving %s\n", sp.url);
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     FILE *f = fopen(log_path, "r");
     char text[8192] = "";
