@@ -3,7 +3,10 @@
  * GET /api/matches?limit=N (the newest ended rounds, results.h) and
  * GET /api/matches/live; a request body is accepted only at
  * /api/join (small, within --http-timeout), anywhere else it is
- * refused with 413.
+ * refused with 413. /metrics answers only what the scrape rules let
+ * through (scrape.h: 403, or 401 with WWW-Authenticate); a connection held
+ * in the reserve past the connection caps (admission.h) may ask for GET
+ * /metrics only, anything else on it is the cap's 503.
  * Before every WebSocket upgrade it checks the opening handshake
  * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules
  * (the origin); each refusal is answered with its status (400, 426, 403),

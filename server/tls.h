@@ -7,9 +7,10 @@
  * fullchain.pem): the server's own certificate first, then the
  * intermediates, each issued by the next. All of it is sent in the
  * handshake, so clients that know only the root can verify. (lws 4.1.6
- * loads just the first block of a file with mbedTLS; tls_ssl_ctx_load
- * loads the whole chain itself.) Not supported by mbedTLS 2.28 here: an
- * "EC PARAMETERS" block, encrypted keys. */
+ * with mbedTLS turns a file into DER as one PEM block, so it cannot load a
+ * chain from ssl_cert_filepath; tls_ssl_ctx_load loads the whole chain
+ * itself.) Not supported by mbedTLS 2.28 here: an "EC PARAMETERS" block,
+ * encrypted keys. */
 #ifndef TW_TLS_H
 #define TW_TLS_H
 
