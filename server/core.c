@@ -677,6 +677,19 @@ uint32_t core_accept(core *c, int64_t now_us, const char *ip)
     return 0;
 }
 
+int core_accept_is_reserve(const core *c, uint32_t accepted)
+{
+    return admission_is_reserve(&c->adm, accepted);
+}
+
+void core_reserve_refused(core *c, int64_t now_us, const char *ip)
+{
+    int r = admission_check_caps(&c->adm, ip ? ip : "");
+    r = r == ADMIT_OK ? REF_MAX_CONNS : r;
+    c->stats.refused[r]++;
+    log_accept_refusal(c, now_us, ip ? ip : "", r);
+}
+
 void core_accept_closed(core *c, uint32_t accepted)
 {
     admission_release(&c->adm, accepted);
@@ -684,7 +697,7 @@ void core_accept_closed(core *c, uint32_t accepted)
 
 int core_accepted(const core *c)
 {
-    return c->adm.conns;
+    return c->adm.conns + c->adm.reserved;
 }
 
 int core_admit(core *c, const char *origin, const char *host, const char *ip)
@@ -776,7 +789,7 @@ size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t
 {
     metrics_gauges g = {
         .connections = (int)c->nsessions,
-        .tcp_connections = c->adm.conns,
+        .tcp_connections = c->adm.conns + c->adm.reserved,
         .matches = c->lobby.nmatches,
         .tick_rate = c->cfg.tick_rate,
         .snapshot_rate = c->cfg.snapshot_rate,

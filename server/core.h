@@ -109,6 +109,14 @@ uint32_t core_accept(core *c, int64_t now_us, const char *ip);
  * already closed, or 0, is ignored (exactly once, whatever the transport
  * reports). */
 void core_accept_closed(core *c, uint32_t accepted);
+/* Whether the handle is one of the reserve (admission.h): a connection
+ * past the caps from an address --metrics-allow names, which may ask for
+ * /metrics only. */
+int core_accept_is_reserve(const core *c, uint32_t accepted);
+/* A reserve connection asked for something other than /metrics: counted
+ * and logged as the cap refusal it escaped at accept (the adapter answers
+ * 503 and closes). */
+void core_reserve_refused(core *c, int64_t now_us, const char *ip);
 /* Accepted connections open now (the tickwire_tcp_connections gauge). */
 int core_accepted(const core *c);
 

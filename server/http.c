@@ -15,6 +15,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proto.h"
+#include "scrape.h"
 
 #define METRICS_CAP 65536
 #define API_JOIN_CAP 512
@@ -247,12 +248,39 @@ static int refuse_handshake(core *c, struct lws *wsi, const handshake_request *r
     return send_refusal(wsi, EP_WEBSOCKET, status, body);
 }
 
+/* The connection's accept handle (net.c keeps it in the opaque user data). */
+static uint32_t accept_handle(struct lws *wsi)
+{
+    return (uint32_t)(uintptr_t)lws_get_opaque_user_data(wsi);
+}
+
+static int is_metrics_get(struct lws *wsi)
+{
+    char uri[16] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 || lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= 16)
+        return 0;
+    header(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    return strcmp(uri, "/metrics") == 0;
+}
+
+/* A connection held in the reserve past the caps (admission.h) asked for
+ * something other than GET /metrics: the cap's 503, counted then. */
+static int refuse_reserve(core *c, struct lws *wsi)
+{
+    char ip[48] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    core_reserve_refused(c, lws_now_usecs(), ip);
+    return send_refusal(wsi, request_endpoint(wsi), 503, "connection limit reached, try again later\n");
+}
+
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: `upgrade` is the Upgrade header,
  * "websocket" or "h2c" (anything else was refused before, see
  * __wrap_lws_return_http_status). The handshake rules, then the core's
  * origin rule; the connection caps were judged at accept (net.c). */
 static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
 {
+    if (core_accept_is_reserve(c, accept_handle(wsi)))
+        return refuse_reserve(c, wsi);
     if (strcasecmp(upgrade, "websocket") == 0) {
         hs_request q;
         hs_request_read(wsi, upgrade, &q);
@@ -367,6 +395,8 @@ static int refuse_body(core *c, struct lws *wsi)
  * refuse_body. */
 static int filter_http(core *c, struct lws *wsi)
 {
+    if (core_accept_is_reserve(c, accept_handle(wsi)) && !is_metrics_get(wsi))
+        return refuse_reserve(c, wsi);
     hs_request q;
     hs_request_read(wsi, NULL, &q);
     if (upgrade_unknown(wsi))
@@ -377,14 +407,19 @@ static int filter_http(core *c, struct lws *wsi)
     return refuse_handshake(c, wsi, &q.r, reason == HANDSHAKE_OK ? REF_UPGRADE : reason);
 }
 
-/* Sends the headers for the body in hs->buf; the body goes out on
- * WRITEABLE. Counted as an answer of endpoint e (EP_N: the caller has). */
-static int respond(struct lws *wsi, http_session *hs, metrics_endpoint e, unsigned int status, const char *type)
+/* Sends the headers for the body in hs->buf, with one more header when
+ * extra_name (lws' form, "www-authenticate:") is given; the body goes out
+ * on WRITEABLE. Counted as an answer of endpoint e (EP_N: the caller has). */
+static int respond_with(struct lws *wsi, http_session *hs, metrics_endpoint e, unsigned int status, const char *type,
+                        const char *extra_name, const char *extra_value)
 {
     if (e < EP_N)
         count_answer(wsi, e, (int)status);
     uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
     if (lws_add_http_common_headers(wsi, status, type, hs->len, &p, end) ||
+        (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
+                                                   (const unsigned char *)extra_value, (int)strlen(extra_value),
+                                                   &p, end)) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p, end) ||
         (hs->close_after &&
          lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end)) ||
@@ -392,6 +427,59 @@ static int respond(struct lws *wsi, http_session *hs, metrics_endpoint e, unsign
         return 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+static int respond(struct lws *wsi, http_session *hs, metrics_endpoint e, unsigned int status, const char *type)
+{
+    return respond_with(wsi, hs, e, status, type, NULL, NULL);
+}
+
+/* GET /metrics from a peer the scrape rules (scrape.h) turn away: 403
+ * for an address outside --metrics-allow, 401 with WWW-Authenticate for
+ * a missing or wrong bearer token. Logged at debug: a scraper with the
+ * wrong token retries every interval. */
+static int refuse_scrape(struct lws *wsi, http_session *hs, int status, const char *ip)
+{
+    const char *body = status == SCRAPE_FORBIDDEN ? "metrics are not served to this address\n"
+                                                  : "metrics need Authorization: Bearer <token>\n";
+    size_t n = strlen(body);
+    if (!(hs->buf = malloc(LWS_PRE + n)))
+        return -1;
+    memcpy(hs->buf + LWS_PRE, body, n);
+    hs->len = n;
+    log_event(LOG_DEBUG, "refuse", "ip=%s status=%d reason=metrics_%s", ip, status,
+              status == SCRAPE_FORBIDDEN ? "address" : "token");
+    if (status == SCRAPE_FORBIDDEN)
+        return respond(wsi, hs, EP_METRICS, HTTP_STATUS_FORBIDDEN, "text/plain; charset=utf-8");
+    return respond_with(wsi, hs, EP_METRICS, HTTP_STATUS_UNAUTHORIZED, "text/plain; charset=utf-8", "www-authenticate:",
+                        "Bearer realm=\"tickwire metrics\"");
+}
+
+/* GET /metrics: the scrape rules, then the exposition text. */
+static int serve_metrics(core *c, struct lws *wsi, http_session *hs)
+{
+    char ip[48] = "", auth[SCRAPE_MAX_TOKEN + 64] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    header(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    int st = scrape_check(net_scrape_rules(wsi), ip, auth);
+    memset(auth, 0, sizeof auth);
+    if (st != SCRAPE_OK)
+        return refuse_scrape(wsi, hs, st, ip);
+    if (!(hs->buf = malloc(LWS_PRE + METRICS_CAP)))
+        return -1;
+    char *text = (char *)hs->buf + LWS_PRE;
+    metrics_process proc;
+    process_sample(&proc);
+    /* counted before it is rendered, so a scrape sees itself */
+    metrics_http_count(core_metrics(c), EP_METRICS, HTTP_STATUS_OK);
+    hs->len = core_metrics_text(c, &proc, text, METRICS_CAP);
+    results *res = net_results_of(wsi);
+    if (res) {
+        results_stats rs;
+        results_get_stats(res, &rs);
+        hs->len += metrics_render_results(&rs, text + hs->len, METRICS_CAP - hs->len);
+    }
+    return respond(wsi, hs, EP_N, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 static int api_join(core *c, struct lws *wsi, http_session *hs)
@@ -492,23 +580,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         char uri[64] = "";
         int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
-        if (!post && strcmp(uri, "/metrics") == 0) {
-            if (!(hs->buf = malloc(LWS_PRE + METRICS_CAP)))
-                return -1;
-            char *text = (char *)hs->buf + LWS_PRE;
-            metrics_process proc;
-            process_sample(&proc);
-            /* counted before it is rendered, so a scrape sees itself */
-            metrics_http_count(core_metrics(c), EP_METRICS, HTTP_STATUS_OK);
-            hs->len = core_metrics_text(c, &proc, text, METRICS_CAP);
-            results *res = net_results_of(wsi);
-            if (res) {
-                results_stats st;
-                results_get_stats(res, &st);
-                hs->len += metrics_render_results(&st, text + hs->len, METRICS_CAP - hs->len);
-            }
-            return respond(wsi, hs, EP_N, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
-        }
+        if (!post && strcmp(uri, "/metrics") == 0)
+            return serve_metrics(c, wsi, hs);
         if (!post && strcmp(uri, "/api/matches") == 0 && net_results_of(wsi))
             return api_matches(net_results_of(wsi), wsi, hs);
         if (!post && strcmp(uri, "/api/matches/live") == 0)

@@ -443,11 +443,79 @@ static void test_url(void **state)
     assert_int_equal(o.port, 8443);
     assert_string_equal(o.path, "/x");
 
-    static const char *const BAD[] = {"http://127.0.0.1:1", "wss://example.com:1", "ws://example.com:80",
-                                      "ws://127.0.0.1:0",   "ws://127.0.0.1:x", "ws://:80",
-                                      "ws://[::1:80",       "ws://1.2.3.4:80?q"};
+    static const char *const BAD[] = {"ftp://127.0.0.1:1",  "127.0.0.1:8080",   "ws://127.0.0.1:0",
+                                      "ws://127.0.0.1:x",   "ws://:80",         "ws://[::1:80",
+                                      "ws://1.2.3.4:80?q",  "http://[nothex]:80/", "https://127.0.0.1:65536/"};
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
-        assert_int_equal(opts_parse_url(BAD[i], &o, err, sizeof err), -1);
+        assert_int_equal(opts_split_url(BAD[i], &o, err, sizeof err), -1);
+}
+
+/* The page URL the server prints works as the bots' URL: http:// is ws://,
+ * https:// is wss://, same host, port and path; names are kept for the
+ * Host header and SNI and looked up only by opts_resolve. */
+static void test_url_page_and_names(void **state)
+{
+    (void)state;
+    bots_opts o;
+    char err[256];
+    memset(&o, 0, sizeof o);
+    assert_int_equal(opts_split_url("http://192.168.1.5:8080/", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 0);
+    assert_string_equal(o.host, "192.168.1.5");
+    assert_int_equal(o.port, 8080);
+    assert_string_equal(o.path, "/");
+    assert_string_equal(o.host_header, "192.168.1.5:8080");
+    assert_int_equal(opts_split_url("https://game.example.com/", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 1);
+    assert_int_equal(o.port, 443);
+    assert_string_equal(o.host, ""); /* a name: not looked up here */
+    assert_string_equal(o.name, "game.example.com");
+    assert_string_equal(o.host_header, "game.example.com:443");
+    assert_int_equal(opts_split_url("HTTPS://play.example.org:8443/game", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 1);
+    assert_int_equal(o.port, 8443);
+    assert_string_equal(o.path, "/game");
+    assert_int_equal(opts_split_url("http://[2001:db8::5]:9000/", &o, err, sizeof err), 0);
+    assert_string_equal(o.host, "2001:db8::5");
+    assert_string_equal(o.host_header, "[2001:db8::5]:9000");
+    assert_int_equal(opts_split_url("http://127.0.0.1", &o, err, sizeof err), 0);
+    assert_int_equal(o.port, 80);
+    /* A name through the resolver: localhost (from /etc/hosts), IPv4 first. */
+    assert_int_equal(opts_parse_url("http://localhost:8080/", &o, err, sizeof err), 0);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_string_equal(o.host_header, "localhost:8080");
+    /* A name that does not resolve names itself (the .invalid TLD never
+     * does, RFC 6761; answered without asking the network). */
+    memset(&o, 0, sizeof o);
+    snprintf(o.name, sizeof o.name, "no-such-host.invalid");
+    if (opts_resolve(&o, err, sizeof err) == -1)
+        assert_non_null(strstr(err, "no-such-host.invalid"));
+}
+
+/* wss:// without --ca or --insecure: the system's trust store. */
+static void test_system_ca(void **state)
+{
+    (void)state;
+    bots_opts o;
+    char err[256];
+    const char *argv[] = {"tickwire-bots", "--url", "https://127.0.0.1:8443/"};
+    const char *bundle = opts_system_ca();
+    int rc = opts_parse(3, (char **)argv, &o, err, sizeof err);
+    if (bundle) {
+        assert_int_equal(rc, OPTS_OK);
+        assert_string_equal(o.ca_path, bundle);
+        assert_int_equal(o.insecure, 0);
+    } else {
+        assert_int_equal(rc, OPTS_ERROR);
+        assert_non_null(strstr(err, "--ca"));
+    }
+    const char *argv2[] = {"tickwire-bots", "--url", "https://127.0.0.1:8443/", "--insecure"};
+    assert_int_equal(opts_parse(4, (char **)argv2, &o, err, sizeof err), OPTS_OK);
+    assert_null(o.ca_path);
+    const char *argv3[] = {"tickwire-bots", "--url", "http://127.0.0.1:8080/"};
+    assert_int_equal(opts_parse(3, (char **)argv3, &o, err, sizeof err), OPTS_OK);
+    assert_null(o.ca_path);
+    assert_int_equal(o.tls, 0);
 }
 
 static int parse(bots_opts *o, char *err, size_t errlen, int argc, ...)
@@ -1058,6 +1126,8 @@ int main(void)
         cmocka_unit_test(test_verdict_defaults),
         cmocka_unit_test(test_verdict_targets),
         cmocka_unit_test(test_url),
+        cmocka_unit_test(test_url_page_and_names),
+        cmocka_unit_test(test_system_ca),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_auth_secret_and_mint),
         cmocka_unit_test(test_auth_join_response),
