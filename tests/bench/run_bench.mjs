@@ -625,7 +625,8 @@ async function main() {
         const m = res[n];
         const label = n === 'floor' ? `lws floor (${bytes} B)` : `raw floor (${bytes} B)`;
         row(label, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
-          `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `ours/${n === 'floor' ? 'lws' : 'raw'} floor ${fmt(m.ratio)}x`,
+          `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`,
+          ...(m.ratio != null ? [`ours/${n === 'floor' ? 'lws' : 'raw'} floor ${fmt(m.ratio)}x`] : []),
           ...(n === 'floor' && m.lws_cost != null ? [`lws/raw ${fmt(m.lws_cost)}x`] : []),
           `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
         busyWarning(m);
