@@ -2,9 +2,11 @@
 #include "floor_common.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "parse.h"
 #include "proto.h"
+#include "token.h"
 
 /* Writes a full body of k entities (ids 0..k-1) whose names hold `extra`
  * bytes in all; returns its size, 0 if it does not fit. */
@@ -83,6 +85,21 @@ size_t floor_welcome_build(uint8_t *out, size_t cap, int tick_rate)
     w.map.height = 2048;
     w.map.nwalls = 0;
     return proto_welcome_write(&w, out, cap);
+}
+
+size_t floor_join_body(char *out, size_t cap)
+{
+    token_claims tc;
+    memset(&tc, 0, sizeof tc);
+    tc.player_id = 1;
+    snprintf(tc.name, sizeof tc.name, "floor");
+    tc.expiry = (uint64_t)time(NULL) + 86400;
+    static const uint8_t secret[32];
+    char token[TOKEN_MAX_B64 + 1];
+    if (!token_mint(&tc, secret, sizeof secret, token, sizeof token))
+        return 0;
+    int n = snprintf(out, cap, "{\"token\":\"%s\",\"expires_in\":86400,\"player_id\":1}\n", token);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 floor_msg floor_msg_read(const uint8_t *b, size_t n, int joined, uint32_t *last_seq)

@@ -1,7 +1,8 @@
 /* floor_common: what the two bench floors (tickwire-floor on libwebsockets,
  * tickwire-floor-raw on its own epoll loop) share, so they send the very
  * same bytes and take the very same flags: the prebuilt snapshot and its
- * per-send header, the WELCOME, the INPUT header read, the command line.
+ * per-send header, the WELCOME, the INPUT header read, the answer to
+ * POST /api/join, the command line.
  *
  * No sockets, no clock, no libwebsockets here: each floor owns its loop
  * and hands these functions buffers. */
@@ -43,6 +44,12 @@ void floor_snapshot_stamp(uint8_t *snap, uint32_t tick, uint32_t last_input_seq)
  * map, tick and snapshot rate = tick_rate). Returns its size, 0 if cap is
  * too small. */
 size_t floor_welcome_build(uint8_t *out, size_t cap, int tick_rate);
+
+/* The answer body to POST /api/join: the real server's JSON around a
+ * well-formed join token (signed with an all-zero secret; no floor checks
+ * tokens), which the bots' parser takes. Returns its length, 0 if cap is
+ * too small. */
+size_t floor_join_body(char *out, size_t cap);
 
 typedef enum floor_msg { FLOOR_MSG_OTHER, FLOOR_MSG_JOIN, FLOOR_MSG_INPUT } floor_msg;
 /* Classifies one client message; for an INPUT (read as far as its

@@ -11,8 +11,8 @@
  *             a 24-character key, version 13, our subprotocol offered;
  *             anything else is a 400 and a close), POST /api/join (a
  *             syntactically valid token the bots accept; nothing checks
- *             it), 404 for every other path (as tickwire-floor answers
- *             /metrics and /api/join). Keep-alive unless the request says
+ *             it; floor_join_body, as tickwire-floor answers), 404 for
+ *             every other path (as tickwire-floor answers /metrics). Keep-alive unless the request says
  *             "Connection: close" or is HTTP/1.0. Pipelined requests are
  *             answered in order.
  *   frames    client frames must be masked; several per read and frames
@@ -56,7 +56,7 @@
 #include "floor_common.h"
 #include "proto.h"
 #include "tick_sched.h"
-#include "token.h"
+#include "token.h" /* TOKEN_MAX_B64 */
 
 #define NAME "tickwire-floor-raw"
 #define RAW_SNDBUF_BYTES (64 * 1024)  /* as server/net.c */
@@ -644,27 +644,6 @@ static int listen_on(raw_floor *f)
     return -1;
 }
 
-/* The answer to POST /api/join: a well-formed token (signed with an
- * all-zero secret; the floor checks none) in the real server's JSON. */
-static int build_token_body(raw_floor *f)
-{
-    token_claims tc;
-    memset(&tc, 0, sizeof tc);
-    tc.player_id = 1;
-    snprintf(tc.name, sizeof tc.name, "floor");
-    tc.expiry = (uint64_t)time(NULL) + 86400;
-    static const uint8_t secret[32];
-    char token[TOKEN_MAX_B64 + 1];
-    if (!token_mint(&tc, secret, sizeof secret, token, sizeof token))
-        return -1;
-    int n = snprintf(f->token_body, sizeof f->token_body, "{\"token\":\"%s\",\"expires_in\":86400,\"player_id\":1}\n",
-                     token);
-    if (n < 0 || (size_t)n >= sizeof f->token_body)
-        return -1;
-    f->token_body_len = (size_t)n;
-    return 0;
-}
-
 static int setup(raw_floor *f)
 {
     char err[160];
@@ -680,7 +659,8 @@ static int setup(raw_floor *f)
     h = frame_prefix(f->welcome + WS_HDR_MAX, WS_OP_BINARY, wl);
     f->welcome_off = WS_HDR_MAX - h;
     f->welcome_len = h + wl;
-    if (!wl || build_token_body(f) < 0) {
+    f->token_body_len = floor_join_body(f->token_body, sizeof f->token_body);
+    if (!wl || !f->token_body_len) {
         fprintf(stderr, NAME ": cannot build the WELCOME or the token\n");
         return 1;
     }

@@ -13,6 +13,10 @@
  * sent). Inputs are parsed only as far as their header (type, first_seq,
  * count).
  *
+ * POST /api/join gets the same well-formed (unchecked) token as from
+ * tickwire-floor-raw, so bots without a token secret work against either;
+ * any other HTTP request gets lws's 404.
+ *
  * The lws settings are the real server's: one context, one port, alpn
  * http/1.1, protocol 0 "http" then PROTO_SUBPROTOCOL with rx_buffer_size 128 and
  * tx_packet_size PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME, "latest wins"
@@ -30,6 +34,7 @@
 #include "floor_common.h"
 #include "proto.h"
 #include "tick_clock.h"
+#include "token.h"
 
 #define CLIENT_SNDBUF_BYTES (64 * 1024) /* as server/net.c */
 
@@ -59,6 +64,8 @@ typedef struct floor_server {
     volatile sig_atomic_t stop;
     uint64_t snapshots_out, bytes_out, inputs_in;
     struct lws_protocols protocols[4];
+    uint8_t join_body[LWS_PRE + TOKEN_MAX_B64 + 96]; /* the answer to POST /api/join */
+    size_t join_body_len;
     uint8_t welcome[LWS_PRE + PROTO_MAX_WELCOME];
     size_t welcome_len;
     uint8_t snap[LWS_PRE + PROTO_MAX_SNAPSHOT]; /* header rewritten per send */
@@ -164,6 +171,62 @@ static int floor_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     }
 }
 
+/* ---- HTTP: POST /api/join as tickwire-floor-raw answers it, 404 else ---------------------- */
+
+typedef struct fhttp {
+    int join_pending; /* answer POST /api/join once its body (if any) is read */
+    int join_ready;   /* ... at the next HTTP_WRITEABLE */
+} fhttp;
+
+static int join_requested(struct lws *wsi)
+{
+    char uri[32] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+        return 0;
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI);
+    return strcmp(uri, "/api/join") == 0;
+}
+
+static int join_answer(floor_server *f, struct lws *wsi)
+{
+    uint8_t hdr[LWS_PRE + 256], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr;
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", f->join_body_len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (lws_write(wsi, f->join_body + LWS_PRE, f->join_body_len, LWS_WRITE_HTTP_FINAL) < (int)f->join_body_len)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    fhttp *h = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        if (!h || !join_requested(wsi))
+            break; /* the dummy: 404 */
+        h->join_pending = 1;
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+            return 0; /* lws reports the body's end */
+        /* fallthrough */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!h || !h->join_pending)
+            break;
+        h->join_pending = 0;
+        h->join_ready = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!h || !h->join_ready)
+            break;
+        h->join_ready = 0;
+        return join_answer(&g_floor, wsi);
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
 /* ---- the tick ----------------------------------------------------------------------- */
 
 static void on_tick(void *user, int64_t now_us, uint32_t missed)
@@ -205,7 +268,12 @@ int main(int argc, char **argv)
     }
     f->welcome_len = floor_welcome_build(f->welcome + LWS_PRE, PROTO_MAX_WELCOME, f->tick_rate);
 
-    f->protocols[0] = (struct lws_protocols){"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
+    f->join_body_len = floor_join_body((char *)f->join_body + LWS_PRE, sizeof f->join_body - LWS_PRE);
+    if (!f->join_body_len) {
+        fprintf(stderr, "tickwire-floor: cannot build the join token\n");
+        return 1;
+    }
+    f->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(fhttp), 0, 0, NULL, 0};
     f->protocols[1] = (struct lws_protocols){
         .name = PROTO_SUBPROTOCOL,
         .callback = floor_callback,

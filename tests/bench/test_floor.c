@@ -1,9 +1,9 @@
 /* test_floor: a bench floor speaks enough of the protocol for a real client.
  *
- *   test_floor FLOOR_BINARY [--join-token]
+ *   test_floor FLOOR_BINARY
  *
  * Run against both floors (ctest bench_floor: tickwire-floor on lws;
- * bench_floor_raw: tickwire-floor-raw, with --join-token). For several
+ * bench_floor_raw: tickwire-floor-raw, without lws). For several
  * --snapshot-bytes values: starts the floor on --port 0, reads the port
  * from its "serving http://127.0.0.1:PORT/" line, joins with the
  * shared/client.c netcode over a raw WebSocket (the JOIN in two fragments
@@ -14,8 +14,8 @@
  * holds the client's own entity) carry its newest input seq so the client
  * measures RTT; then that a close is answered with a close. Also: ping ->
  * pong, an oversized message -> close 1009, HTTP on a keep-alive
- * connection (POST /api/join: a token the bots' parser takes with
- * --join-token, else 404 as tickwire-floor answers; GET /metrics: 404),
+ * connection (POST /api/join: a token the bots' parser takes; GET
+ * /metrics: 404),
  * and that impossible sizes and bad flags are refused.
  *
  * Timing on a loaded machine: a window of 30 snapshots must show at most
@@ -267,7 +267,7 @@ static int http_roundtrip(wsc *c, const char *req, int *status, char *body, size
 }
 
 /* Two requests on one keep-alive connection, as the bots' HTTP makes them. */
-static void check_http(const char *path, int join_token)
+static void check_http(const char *path)
 {
     spawn_proc p;
     static wsc c;
@@ -280,13 +280,9 @@ static void check_http(const char *path, int join_token)
     connected = 1;
     CHECK(http_roundtrip(&c, "POST /api/join?name=bot-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
                          &status, body, sizeof body) == 0, "no answer to POST /api/join");
-    if (join_token) {
-        char token[PROTO_MAX_TOKEN + 1];
-        CHECK(status == 200 && auth_parse_join_response(body, strlen(body), token, sizeof token) > 0,
-              "POST /api/join: %d %s", status, body);
-    } else {
-        CHECK(status == 404, "POST /api/join: %d", status);
-    }
+    char token[PROTO_MAX_TOKEN + 1];
+    CHECK(status == 200 && auth_parse_join_response(body, strlen(body), token, sizeof token) > 0,
+          "POST /api/join: %d %s", status, body);
     CHECK(http_roundtrip(&c, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", &status, body, sizeof body) == 0,
           "no answer to GET /metrics on the same connection");
     CHECK(status == 404, "GET /metrics: %d", status);
@@ -312,8 +308,8 @@ static int run_status(const char *path, const char *flag, const char *value)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--join-token"))) {
-        fprintf(stderr, "usage: %s FLOOR_BINARY [--join-token]\n", argv[0]);
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s FLOOR_BINARY\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -321,7 +317,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         check_size(argv[1], sizes[i]);
     check_control(argv[1]);
-    check_http(argv[1], argc == 3);
+    check_http(argv[1]);
     static const char *const bad[][2] = {{"--snapshot-bytes", "22"},   {"--snapshot-bytes", "24"},
                                          {"--snapshot-bytes", "45"},   {"--snapshot-bytes", "4904"},
                                          {"--snapshot-bytes", "abc"},  {"--tick-rate", "0"},
