@@ -503,6 +503,26 @@ function record(name, config, runs) {
   return med;
 }
 
+// A floor's counters over its whole run, from the line it prints when it
+// stops ("... stop ticks=N missed_ticks=N snapshots_out=N ..."): both
+// floors must have sent the same messages.
+function stopLine(logFile) {
+  let text = '';
+  try {
+    text = fs.readFileSync(logFile, 'utf8');
+  } catch {
+    return {};
+  }
+  const m = / stop (.*)$/m.exec(text);
+  if (!m) return {};
+  const out = {};
+  for (const kv of m[1].trim().split(/\s+/)) {
+    const [k, v] = kv.split('=');
+    if (['ticks', 'missed_ticks', 'snapshots_out', 'snapshots_skipped'].includes(k) && Number.isFinite(Number(v))) out[`floor_${k}`] = Number(v);
+  }
+  return out;
+}
+
 // Runs several scenarios side by side: run 1 of each, then run 2 of each,
 // ... so slow drift in the machine's load touches them alike. specs:
 // [{ name, config, runArgs }]; returns { name: medians }.
@@ -512,7 +532,9 @@ async function scenariosSideBySide(specs) {
     for (const { name, runArgs } of specs) {
       log(`${name}: run ${i + 1}/${CFG.runs}`);
       try {
-        runs[name].push(await runOnce({ name, run: i, ...runArgs }));
+        const r = await runOnce({ name, run: i, ...runArgs });
+        if (!runArgs.hasMetrics) Object.assign(r, stopLine(path.join(OUT, `${name}-${i}.server.log`)));
+        runs[name].push(r);
       } catch (e) {
         // A run that failed (e.g. the server died) is reported and left out
         // of the medians; the bench goes on.
@@ -626,6 +648,7 @@ async function main() {
         const label = n === 'floor' ? `lws floor (${bytes} B)` : `raw floor (${bytes} B)`;
         row(label, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
           `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`,
+          `sent ${fmt(m.floor_snapshots_out, 0)} in ${fmt(m.floor_ticks, 0)} ticks, missed ${fmt(m.floor_missed_ticks, 0)}`,
           ...(m.ratio != null ? [`ours/${n === 'floor' ? 'lws' : 'raw'} floor ${fmt(m.ratio)}x`] : []),
           ...(n === 'floor' && m.lws_cost != null ? [`lws/raw ${fmt(m.lws_cost)}x`] : []),
           `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
