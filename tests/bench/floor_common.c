@@ -137,13 +137,10 @@ static void usage(FILE *out, const char *prog, const char *name)
 
 int floor_opts_parse(floor_opts *o, int argc, char **argv, const char *name)
 {
-    if (!o->host)
-        o->host = "127.0.0.1";
-    if (!o->port_set && !o->port)
-        o->port = 8081;
-    if (!o->tick_rate)
-        o->tick_rate = 60;
-    long snapshot_bytes = o->snapshot_bytes ? (long)o->snapshot_bytes : FLOOR_DEFAULT_SNAPSHOT_BYTES;
+    o->host = "127.0.0.1";
+    o->port = 8081;
+    o->tick_rate = 60;
+    long snapshot_bytes = FLOOR_DEFAULT_SNAPSHOT_BYTES;
     char err[160];
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -178,7 +175,6 @@ int floor_opts_parse(floor_opts *o, int argc, char **argv, const char *name)
             o->host = val;
         } else if (strcmp(flag, "--port") == 0) {
             rc = parse_int(flag, val, 0, 65535, &o->port, err, sizeof err);
-            o->port_set = 1;
         } else if (strcmp(flag, "--tick-rate") == 0) {
             rc = parse_int(flag, val, 1, 240, &o->tick_rate, err, sizeof err);
         } else {

@@ -15,17 +15,16 @@
 
 #define FLOOR_DEFAULT_SNAPSHOT_BYTES 300
 
-/* Zero means default (127.0.0.1, 8081, 60 Hz, 300 bytes). */
 typedef struct floor_opts {
-    const char *host;
-    int port;         /* 0..65535; 0 = any free one */
-    int tick_rate;    /* 1..240 */
-    size_t snapshot_bytes;
-    int port_set;
+    const char *host;      /* default 127.0.0.1 */
+    int port;              /* 0..65535, 0 = any free one; default 8081 */
+    int tick_rate;         /* 1..240; default 60 */
+    size_t snapshot_bytes; /* default FLOOR_DEFAULT_SNAPSHOT_BYTES */
 } floor_opts;
 
-/* Parses --host, --port, --tick-rate, --snapshot-bytes (also --flag=value)
- * and --help into *o, defaults filled in. `name` prefixes the messages.
+/* Fills *o with the defaults, then parses --host, --port, --tick-rate,
+ * --snapshot-bytes (also --flag=value) and --help into it. `name`
+ * prefixes the messages.
  * Returns 0 to run, 1 when --help printed the usage (exit 0), 2 when a
  * flag was wrong (the problem and the usage are on stderr; exit 2). */
 int floor_opts_parse(floor_opts *o, int argc, char **argv, const char *name);

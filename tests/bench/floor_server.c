@@ -253,7 +253,6 @@ int main(int argc, char **argv)
 {
     floor_server *f = &g_floor;
     floor_opts o;
-    memset(&o, 0, sizeof o);
     int rc = floor_opts_parse(&o, argc, argv, "tickwire-floor");
     if (rc)
         return rc == 1 ? 0 : 2;
