@@ -410,7 +410,47 @@ static int on_message(raw_floor *f, rconn *c, const uint8_t *b, size_t n)
     }
 }
 
-/* Handles the complete frames in rx from *used on; 0, or -1 to close. */
+/* Acts on one whole (unmasked) frame. 0, or -1 to close. */
+static int ws_frame(raw_floor *f, rconn *c, int op, int fin, uint8_t *pay, size_t n)
+{
+    switch (op) {
+    case WS_OP_CLOSE:
+        return conn_ws_close(f, c, n >= 2 ? pay : NULL); /* the peer's code echoed */
+    case WS_OP_PING: {
+        /* a pong with the ping's payload; its header goes over the mask */
+        size_t fh = frame_prefix(pay, WS_OP_PONG, n);
+        return conn_send(f, c, pay - fh, fh + n, 0) < 0 ? -1 : 0;
+    }
+    case WS_OP_PONG:
+        return 0;
+    case WS_OP_TEXT:
+    case WS_OP_BINARY:
+        if (c->msg_op)
+            return conn_ws_close_code(f, c, 1002); /* a new message inside a fragmented one */
+        if (fin)
+            return on_message(f, c, pay, n);
+        c->msg_op = op;
+        memcpy(c->msg, pay, n);
+        c->msg_len = n;
+        return 0;
+    case WS_OP_CONT:
+        if (!c->msg_op)
+            return conn_ws_close_code(f, c, 1002);
+        memcpy(c->msg + c->msg_len, pay, n);
+        c->msg_len += n;
+        if (!fin)
+            return 0;
+        c->msg_op = 0;
+        n = c->msg_len;
+        c->msg_len = 0;
+        return on_message(f, c, c->msg, n);
+    default:
+        return conn_ws_close_code(f, c, 1002);
+    }
+}
+
+/* Handles the complete frames in rx from *used on (the limits checked
+ * before a frame is whole, as tickwire-floor does). 0, or -1 to close. */
 static int ws_process(raw_floor *f, rconn *c, size_t *used)
 {
     while (!c->close_after) {
@@ -431,52 +471,17 @@ static int ws_process(raw_floor *f, rconn *c, size_t *used)
             for (int i = 0; i < 8; i++)
                 plen = plen << 8 | p[2 + i];
         size_t limit = c->joined ? PROTO_MAX_CLIENT_MSG : PROTO_MAX_JOIN_MSG;
-        if (op & 8) {
-            if (!fin || plen > 125)
-                return conn_ws_close_code(f, c, 1002);
-        } else if (plen + c->msg_len > limit) {
+        if ((op & 8) && (!fin || plen > 125))
+            return conn_ws_close_code(f, c, 1002);
+        if (!(op & 8) && plen + c->msg_len > limit)
             return conn_ws_close_code(f, c, 1009); /* as tickwire-floor: message too large */
-        }
         if (avail < h + plen)
             return 0; /* the rest is still coming (rx holds any frame we take) */
         uint8_t *pay = p + h;
-        const uint8_t *mask = p + h - 4;
         for (size_t i = 0; i < plen; i++)
-            pay[i] ^= mask[i & 3];
+            pay[i] ^= p[h - 4 + (i & 3)];
         *used += h + (size_t)plen;
-        int rc = 0;
-        if (op == WS_OP_CLOSE) {
-            return conn_ws_close(f, c, plen >= 2 ? pay : NULL);
-        } else if (op == WS_OP_PING) {
-            /* a pong with the ping's payload; the frame header goes over the mask */
-            size_t fh = frame_prefix(pay, WS_OP_PONG, (size_t)plen);
-            rc = conn_send(f, c, pay - fh, fh + (size_t)plen, 0) < 0 ? -1 : 0;
-        } else if (op == WS_OP_PONG) {
-            rc = 0;
-        } else if (op == WS_OP_TEXT || op == WS_OP_BINARY) {
-            if (c->msg_op)
-                return conn_ws_close_code(f, c, 1002); /* a new message inside a fragmented one */
-            if (fin) {
-                rc = on_message(f, c, pay, (size_t)plen);
-            } else {
-                c->msg_op = op;
-                memcpy(c->msg, pay, (size_t)plen);
-                c->msg_len = (size_t)plen;
-            }
-        } else if (op == WS_OP_CONT) {
-            if (!c->msg_op)
-                return conn_ws_close_code(f, c, 1002);
-            memcpy(c->msg + c->msg_len, pay, (size_t)plen);
-            c->msg_len += (size_t)plen;
-            if (fin) {
-                c->msg_op = 0;
-                rc = on_message(f, c, c->msg, c->msg_len);
-                c->msg_len = 0;
-            }
-        } else {
-            return conn_ws_close_code(f, c, 1002);
-        }
-        if (rc < 0)
+        if (ws_frame(f, c, op, fin, pay, (size_t)plen) < 0)
             return -1;
     }
     return 0;
