@@ -9,12 +9,9 @@
  * up, starts ticks up to 1 ms late.) Without a timerfd it falls back to a
  * sul waiting whole milliseconds plus a little (ticks up to ~1.1 ms late).
  *
- * Deadlines are absolute: no drift. After a stall at most
- * TICK_CLOCK_MAX_CATCHUP ticks run back to back; the rest are counted as
- * missed, never spun through, and logged (tick_stall) at most once per
- * LOG_RATELIMIT_DEFAULT_US, with the number of lines held back since the
- * last (tick_stats.stall_logs_held counts them all). Each tick's work is
- * timed into tick_stats. */
+ * The schedule itself (absolute deadlines, catch-up, missed ticks, timing
+ * into tick_stats) is server/tick_sched.c, shared with the raw bench floor
+ * that runs it without libwebsockets. */
 #ifndef TW_TICK_CLOCK_H
 #define TW_TICK_CLOCK_H
 
@@ -23,11 +20,11 @@
 #include <libwebsockets.h>
 
 #include "metrics.h"
+#include "tick_sched.h"
 
-#define TICK_CLOCK_MAX_CATCHUP 4
+#define TICK_CLOCK_MAX_CATCHUP TICK_SCHED_MAX_CATCHUP
 
-/* missed: ticks skipped since the previous call (after a stall), 0 normally. */
-typedef void (*tick_clock_fn)(void *user, int64_t now_us, uint32_t missed);
+/* tick_clock_fn: see tick_sched.h. */
 typedef struct tick_clock tick_clock;
 
 /* The protocol the clock's timerfd is adopted with: put it in the

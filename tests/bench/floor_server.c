@@ -1,7 +1,7 @@
 /* tickwire-floor: the cheapest server the real bots accept, to measure how
  * much of the real server's CPU is simulation, encoding and bookkeeping.
  *
- * It speaks just enough of tickwire.v3 (docs/PROTOCOL.md): on JOIN it
+ * It speaks just enough of the protocol (docs/PROTOCOL.md): on JOIN it
  * answers a valid WELCOME (player id 0, an empty 2048 x 2048 map), then
  * every tick (60 Hz by default, driven by server/tick_clock.c, the very
  * clock the real server ticks with) it sends each joined client one SNAPSHOT of
@@ -13,12 +13,17 @@
  * sent). Inputs are parsed only as far as their header (type, first_seq,
  * count).
  *
+ * POST /api/join gets the same well-formed (unchecked) token as from
+ * tickwire-floor-raw, so bots without a token secret work against either;
+ * any other HTTP request gets lws's 404.
+ *
  * The lws settings are the real server's: one context, one port, alpn
- * http/1.1, protocol 0 "http" then tickwire.v3 with rx_buffer_size 128 and
+ * http/1.1, protocol 0 "http" then PROTO_SUBPROTOCOL with rx_buffer_size 128 and
  * tx_packet_size PROTO_MAX_SNAPSHOT + PROTO_MAX_WELCOME, "latest wins"
  * WRITEABLE sends, a 64 KiB SO_SNDBUF per client, IPv4 socket for an IPv4
- * host. So ours/floor CPU is the real server's overhead over the
- * unavoidable socket work. */
+ * host. So ours/floor CPU is the real server's overhead over the same
+ * lws loop; tickwire-floor-raw (floor_raw.c) sends the same bytes (both
+ * build them with floor_common.c) without lws, the kernel floor. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,11 +31,11 @@
 
 #include <libwebsockets.h>
 
-#include "parse.h"
+#include "floor_common.h"
 #include "proto.h"
 #include "tick_clock.h"
+#include "token.h"
 
-#define DEFAULT_SNAPSHOT_BYTES 300
 #define CLIENT_SNDBUF_BYTES (64 * 1024) /* as server/net.c */
 
 typedef struct fsession {
@@ -59,6 +64,8 @@ typedef struct floor_server {
     volatile sig_atomic_t stop;
     uint64_t snapshots_out, bytes_out, inputs_in;
     struct lws_protocols protocols[4];
+    uint8_t join_body[LWS_PRE + TOKEN_MAX_B64 + 96]; /* the answer to POST /api/join */
+    size_t join_body_len;
     uint8_t welcome[LWS_PRE + PROTO_MAX_WELCOME];
     size_t welcome_len;
     uint8_t snap[LWS_PRE + PROTO_MAX_SNAPSHOT]; /* header rewritten per send */
@@ -66,103 +73,22 @@ typedef struct floor_server {
 
 static floor_server g_floor;
 
-/* ---- the snapshot, built once ------------------------------------------------ */
-
-/* Writes a full body of k entities (ids 0..k-1) whose names hold `extra`
- * bytes in all; returns its size, 0 if it does not fit. */
-static size_t build_body(int k, size_t extra, uint8_t *buf, size_t cap)
-{
-    static proto_snapshot cur;
-    static proto_names names;
-    memset(&cur, 0, sizeof cur);
-    memset(&names, 0, sizeof names);
-    for (int i = 0; i < k; i++) {
-        cur.present[i] = 1;
-        cur.gen[i] = 1;
-        cur.ent[i].x = (uint16_t)(16 * (64 + 29 * i % 1900));
-        cur.ent[i].y = (uint16_t)(16 * (64 + 61 * i % 1900));
-        cur.ent[i].vx = (int16_t)(i % 2 ? 1920 : -1920);
-        cur.ent[i].vy = (int16_t)(i % 3 ? 960 : -960);
-        cur.ent[i].aim = (uint16_t)(i * 977);
-        size_t n = extra > PROTO_MAX_NAME ? PROTO_MAX_NAME : extra;
-        extra -= n;
-        for (size_t c = 0; c < n; c++)
-            names.name[i][c] = (char)('a' + (i + (int)c) % 26);
-    }
-    if (extra)
-        return 0;
-    return proto_snapshot_body_write(NULL, &cur, &names, (uint16_t)g_floor.tick_rate, buf, cap);
-}
-
-/* Finds K entities and name lengths for a snapshot of exactly `total`
- * bytes (header included) and builds it into g_floor.snap. */
-static int build_snapshot(size_t total, char *err, size_t errlen)
-{
-    /* header | an empty events section (one 0 byte) | body */
-    g_floor.snap[LWS_PRE + PROTO_SNAPSHOT_HEADER_SIZE] = 0;
-    uint8_t *body = g_floor.snap + LWS_PRE + PROTO_SNAPSHOT_HEADER_SIZE + 1;
-    if (total < PROTO_SNAPSHOT_HEADER_SIZE + 1 || total > PROTO_MAX_SNAPSHOT) {
-        snprintf(err, errlen, "--snapshot-bytes %zu is outside %d..%d", total,
-                 PROTO_SNAPSHOT_HEADER_SIZE + 1, PROTO_MAX_SNAPSHOT);
-        return -1;
-    }
-    size_t want = total - PROTO_SNAPSHOT_HEADER_SIZE - 1;
-    for (int k = 1; k <= PROTO_MAX_ENTITIES; k++) {
-        size_t bare = build_body(k, 0, body, PROTO_MAX_SNAPSHOT_BODY);
-        if (bare > want)
-            break;
-        if (want - bare > (size_t)k * PROTO_MAX_NAME)
-            continue;
-        size_t n = build_body(k, want - bare, body, PROTO_MAX_SNAPSHOT_BODY);
-        if (n == want) {
-            g_floor.entities = k;
-            return 0;
-        }
-    }
-    /* Smaller than one entity (46 bytes): no entity, so no RTT samples. */
-    if (build_body(0, 0, body, PROTO_MAX_SNAPSHOT_BODY) == want) {
-        g_floor.entities = 0;
-        return 0;
-    }
-    snprintf(err, errlen, "--snapshot-bytes %zu cannot be made into a valid snapshot "
-             "(23, or 46..4903 bytes)", total);
-    return -1;
-}
-
-static void build_welcome(void)
-{
-    proto_welcome w;
-    memset(&w, 0, sizeof w);
-    w.player_id = 0;
-    w.tick_rate = (uint16_t)g_floor.tick_rate;
-    w.snapshot_rate = (uint16_t)g_floor.tick_rate;
-    w.match_id = 1;
-    w.max_players = PROTO_MAX_ENTITIES;
-    w.server_tick = 0;
-    w.map.width = 2048;
-    w.map.height = 2048;
-    w.map.nwalls = 0;
-    g_floor.welcome_len = proto_welcome_write(&w, g_floor.welcome + LWS_PRE, PROTO_MAX_WELCOME);
-}
-
 /* ---- sessions ------------------------------------------------------------------- */
 
 static void on_message(floor_server *f, fsession *ss, const uint8_t *b, size_t n)
 {
-    if (n == 0)
-        return;
-    if (b[0] == PROTO_JOIN && !ss->joined) {
+    switch (floor_msg_read(b, n, ss->joined, &ss->last_seq)) {
+    case FLOOR_MSG_JOIN:
         ss->joined = 1;
         ss->need_welcome = 1;
         f->njoined++;
         lws_callback_on_writable(ss->wsi);
-    } else if (b[0] == PROTO_INPUT && ss->joined && n >= 10) {
-        uint32_t first = (uint32_t)b[5] | (uint32_t)b[6] << 8 | (uint32_t)b[7] << 16 |
-                         (uint32_t)b[8] << 24;
-        uint32_t last = first + b[9] - 1;
-        if (b[9] && last > ss->last_seq)
-            ss->last_seq = last;
+        break;
+    case FLOOR_MSG_INPUT:
         f->inputs_in++;
+        break;
+    default:
+        break;
     }
 }
 
@@ -195,8 +121,7 @@ static int on_writeable(floor_server *f, fsession *ss)
     if (f->tick == 0 || ss->sent_tick == f->tick)
         return 0;
     uint8_t *p = f->snap + LWS_PRE;
-    proto_snapshot_header h = {.tick = f->tick, .baseline_tick = 0, .last_input_seq = ss->last_seq};
-    proto_snapshot_header_write(&h, p, PROTO_SNAPSHOT_HEADER_SIZE);
+    floor_snapshot_stamp(p, f->tick, ss->last_seq);
     if (lws_write(ss->wsi, p, f->snapshot_bytes, LWS_WRITE_BINARY) < (int)f->snapshot_bytes)
         return -1;
     ss->sent_tick = f->tick;
@@ -246,6 +171,62 @@ static int floor_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     }
 }
 
+/* ---- HTTP: POST /api/join as tickwire-floor-raw answers it, 404 else ---------------------- */
+
+typedef struct fhttp {
+    int join_pending; /* answer POST /api/join once its body (if any) is read */
+    int join_ready;   /* ... at the next HTTP_WRITEABLE */
+} fhttp;
+
+static int join_requested(struct lws *wsi)
+{
+    char uri[32] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+        return 0;
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI);
+    return strcmp(uri, "/api/join") == 0;
+}
+
+static int join_answer(floor_server *f, struct lws *wsi)
+{
+    uint8_t hdr[LWS_PRE + 256], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr;
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", f->join_body_len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (lws_write(wsi, f->join_body + LWS_PRE, f->join_body_len, LWS_WRITE_HTTP_FINAL) < (int)f->join_body_len)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    fhttp *h = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        if (!h || !join_requested(wsi))
+            break; /* the dummy: 404 */
+        h->join_pending = 1;
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+            return 0; /* lws reports the body's end */
+        /* fallthrough */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!h || !h->join_pending)
+            break;
+        h->join_pending = 0;
+        h->join_ready = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!h || !h->join_ready)
+            break;
+        h->join_ready = 0;
+        return join_answer(&g_floor, wsi);
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
 /* ---- the tick ----------------------------------------------------------------------- */
 
 static void on_tick(void *user, int64_t now_us, uint32_t missed)
@@ -260,21 +241,6 @@ static void on_tick(void *user, int64_t now_us, uint32_t missed)
 
 /* ---- CLI and main ------------------------------------------------------------------- */
 
-static void usage(FILE *out, const char *prog)
-{
-    fprintf(out,
-            "usage: %s [flags]\n"
-            "A floor for benchmarks: speaks just enough of tickwire.v3 for the bots, sending\n"
-            "every client a fixed, prebuilt snapshot every tick; no simulation, no encoding.\n"
-            "  --host ADDR            address to listen on (default 127.0.0.1)\n"
-            "  --port N               TCP port, 0 = any free one (default 8081)\n"
-            "  --tick-rate HZ         ticks (= snapshots) per second, 1..240 (default 60)\n"
-            "  --snapshot-bytes N     size of each snapshot message incl. its 10-byte header:\n"
-            "                         11, or 24..3611 (default %d)\n"
-            "  --help                 print this and exit\n",
-            prog, DEFAULT_SNAPSHOT_BYTES);
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
@@ -286,61 +252,27 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     floor_server *f = &g_floor;
-    f->host = "127.0.0.1";
-    f->port = 8081;
-    f->tick_rate = 60;
-    long snapshot_bytes = DEFAULT_SNAPSHOT_BYTES;
+    floor_opts o;
+    int rc = floor_opts_parse(&o, argc, argv, "tickwire-floor");
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    f->host = o.host;
+    f->port = o.port;
+    f->tick_rate = o.tick_rate;
+    f->snapshot_bytes = o.snapshot_bytes;
     char err[160];
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            usage(stdout, argv[0]);
-            return 0;
-        }
-        char flag[32];
-        const char *eq = strchr(arg, '=');
-        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
-        if (flen >= sizeof flag || strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "tickwire-floor: unexpected argument '%s'\n", arg);
-            usage(stderr, argv[0]);
-            return 2;
-        }
-        memcpy(flag, arg, flen);
-        flag[flen] = '\0';
-        if (strcmp(flag, "--host") && strcmp(flag, "--port") && strcmp(flag, "--tick-rate") &&
-            strcmp(flag, "--snapshot-bytes")) {
-            fprintf(stderr, "tickwire-floor: unknown flag '%s'\n", flag);
-            usage(stderr, argv[0]);
-            return 2;
-        }
-        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!val) {
-            fprintf(stderr, "tickwire-floor: %s needs a value\n", flag);
-            return 2;
-        }
-        int rc = 0;
-        if (strcmp(flag, "--host") == 0)
-            f->host = val;
-        else if (strcmp(flag, "--port") == 0)
-            rc = parse_int(flag, val, 0, 65535, &f->port, err, sizeof err);
-        else if (strcmp(flag, "--tick-rate") == 0)
-            rc = parse_int(flag, val, 1, 240, &f->tick_rate, err, sizeof err);
-        else
-            rc = parse_long(flag, val, PROTO_SNAPSHOT_HEADER_SIZE, PROTO_MAX_SNAPSHOT, &snapshot_bytes, err,
-                            sizeof err);
-        if (rc) {
-            fprintf(stderr, "tickwire-floor: %s\n", err);
-            return 2;
-        }
-    }
-    f->snapshot_bytes = (size_t)snapshot_bytes;
-    if (build_snapshot(f->snapshot_bytes, err, sizeof err) < 0) {
+    if (floor_snapshot_build(f->snap + LWS_PRE, f->snapshot_bytes, f->tick_rate, &f->entities, err, sizeof err) < 0) {
         fprintf(stderr, "tickwire-floor: %s\n", err);
         return 2;
     }
-    build_welcome();
+    f->welcome_len = floor_welcome_build(f->welcome + LWS_PRE, PROTO_MAX_WELCOME, f->tick_rate);
 
-    f->protocols[0] = (struct lws_protocols){"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
+    f->join_body_len = floor_join_body((char *)f->join_body + LWS_PRE, sizeof f->join_body - LWS_PRE);
+    if (!f->join_body_len) {
+        fprintf(stderr, "tickwire-floor: cannot build the join token\n");
+        return 1;
+    }
+    f->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(fhttp), 0, 0, NULL, 0};
     f->protocols[1] = (struct lws_protocols){
         .name = PROTO_SUBPROTOCOL,
         .callback = floor_callback,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: runs the benchmark scenarios against the binaries already
 # built in ${BENCH_BUILD:-build}/bin (tickwire-server, tickwire-floor,
-# tickwire-bots). The work is in run_bench.mjs (node 20); see the top of
+# tickwire-floor-raw, tickwire-bots). The work is in run_bench.mjs (node 20); see the top of
 # that file for the BENCH_* variables, e.g.
 #   BENCH_RUNS=1 BENCH_WINDOW=5 make bench
 set -euo pipefail
