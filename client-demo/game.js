@@ -52,10 +52,14 @@ const MOVE = {
   Space: BTN.FIRE,
 };
 
+// Touch controls (body.touch): the stick's direction as movement buttons,
+// the fire button held. Their pointers never move the crosshair.
+const touch = { buttons: 0, fire: false, pointers: new Set(), aimDrag: null };
+
 function buttons() {
-  let b = 0;
+  let b = touch.buttons;
   for (const k of keys) b |= MOVE[k] || 0;
-  if (mouse.down) b |= BTN.FIRE;
+  if (mouse.down || touch.fire) b |= BTN.FIRE;
   return b;
 }
 
@@ -84,36 +88,61 @@ let lastHist = 0, lastHistCorr = 0, lastHistSnaps = 0;
 let corrFlash = 0;                // time of the last correction, for a flash
 let lastCorrections = 0;
 let dpr = 1;
+// Screen boxes of the HUD, refreshed a few times a second (hudBoxesNow).
+let hudBoxes = [];
+let hudBoxesAt = 0;
 
 function resize() {
   dpr = Math.min(window.devicePixelRatio || 1, 2);
   canvas.width = Math.round(innerWidth * dpr);
   canvas.height = Math.round(innerHeight * dpr);
   for (const [c, w, h] of [[mini, mini.clientWidth, mini.clientHeight], [graph, graph.clientWidth, graph.clientHeight]]) {
+    if (!w || !h) continue;               // the graph while the panel is compact
     c.width = Math.round(w * dpr);
     c.height = Math.round(h * dpr);
   }
+  hudBoxesAt = 0;
 }
 addEventListener('resize', resize);
 resize();
 
 // ---------------------------------------------------------------- camera
 
-function updateCamera(dtMs, self, map) {
+// How much of the top and the bottom of the screen the HUD covers (CSS
+// pixels, at most a third each): the header, the timer, the netcode line;
+// health, the help bar, the touch controls.
+function hudInsets(now) {
+  const ch = innerHeight;
+  let top = 0, bottom = 0;
+  for (const b of hudBoxesNow(now)) {
+    if (['hud', 'round-timer', 'netpanel'].includes(b.id) && b.y0 < ch / 2 && (b.id !== 'netpanel' || !panelExpanded())) {
+      top = Math.max(top, b.y1);
+    } else if (['vitals', 'help', 'stick', 'fire-btn'].includes(b.id) && b.y0 > ch / 2) {
+      bottom = Math.max(bottom, ch - b.y0);
+    }
+  }
+  return { top: Math.min(top, ch / 3), bottom: Math.min(bottom, ch / 3) };
+}
+
+function updateCamera(dtMs, self, map, now) {
   const W = map ? map.width : 2048, H = map ? map.height : 2048;
   const cw = innerWidth, ch = innerHeight;
   cam.scale = Math.max(0.42, Math.min(1.6, Math.min(cw, ch) / 760)) * cam.zoom;
   const halfW = cw / 2 / cam.scale, halfH = ch / 2 / cam.scale;
   let tx = self ? self.x : W / 2, ty = self ? self.y : H / 2;
   const margin = 90;
-  // The netcode panel covers the right of the screen: the camera may pan
-  // that much further east, so a player by the east wall is not drawn
-  // under it.
+  // The expanded netcode panel covers the right of the screen: the camera
+  // may pan that much further east, so a player by the east wall is not
+  // drawn under it. (Compact, it is one line at the top.)
   const panel = $('netpanel');
-  const room = panel.classList.contains('hidden') ? 0 : (cw - panel.getBoundingClientRect().left) / cam.scale;
+  const room = !panelExpanded() || cw < 600 ? 0 : (cw - panel.getBoundingClientRect().left) / cam.scale;
   tx = 2 * halfW >= W + 2 * margin + room ? W / 2 + room / 2
     : Math.max(halfW - margin, Math.min(W - halfW + margin + room, tx));
-  ty = 2 * halfH >= H + 2 * margin ? H / 2 : Math.max(halfH - margin, Math.min(H - halfH + margin, ty));
+  // North and south likewise by what the HUD covers there, so a player by
+  // the wall is drawn clear of the header, the health bar, the controls.
+  const inset = hudInsets(now);
+  const mt = Math.max(margin, inset.top / cam.scale + 24), mb = Math.max(margin, inset.bottom / cam.scale + 24);
+  ty = 2 * halfH >= H + mt + mb ? H / 2 + (mb - mt) / 2 : Math.max(halfH - mt, Math.min(H - halfH + mb, ty));
   if (!cam.ready) { cam.x = tx; cam.y = ty; cam.ready = true; return; }
   const k = 1 - Math.exp(-dtMs / 60);               // light smoothing
   cam.x += (tx - cam.x) * k;
@@ -468,18 +497,56 @@ function drawGhost(ghost) {
   ctx.restore();
 }
 
-// Chevrons at the screen edge pointing at players outside the view.
-function drawOffscreen(self) {
+// The HUD's boxes on screen (CSS pixels), the visible ones: off-screen
+// arrows stop short of them and the minimap fades over players. Measured
+// at most four times a second (and after a resize or a panel toggle).
+const HUD_IDS = ['hud', 'round-timer', 'round-banner', 'netpanel', 'killfeed', 'minimap', 'vitals', 'help',
+                 'stick', 'fire-btn'];
+function hudBoxesNow(now) {
+  if (now - hudBoxesAt < 250 && hudBoxesAt) return hudBoxes;
+  hudBoxesAt = now;
+  hudBoxes = [];
+  for (const id of HUD_IDS) {
+    const r = $(id).getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) hudBoxes.push({ id, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom });
+  }
+  return hudBoxes;
+}
+
+// How far (in units of (dx, dy)) a ray from (cx, cy) can go before it
+// enters one of the boxes grown by pad; at most t. A box holding the start
+// is ignored.
+function clearOfBoxes(cx, cy, dx, dy, t, boxes, pad) {
+  for (const b of boxes) {
+    let t0 = 0, t1 = t;
+    for (const [c, d, lo, hi] of [[cx, dx, b.x0 - pad, b.x1 + pad], [cy, dy, b.y0 - pad, b.y1 + pad]]) {
+      if (Math.abs(d) < 1e-9) { if (c < lo || c > hi) t0 = Infinity; continue; }
+      let a = (lo - c) / d, z = (hi - c) / d;
+      if (a > z) [a, z] = [z, a];
+      t0 = Math.max(t0, a); t1 = Math.min(t1, z);
+    }
+    if (t0 > 0 && t0 <= t1) t = Math.min(t, t0);
+  }
+  return t;
+}
+
+// Chevrons at the screen edge pointing at players outside the view, kept
+// clear of the HUD (the header, the netcode line, the timer...).
+function drawOffscreen(self, now) {
   const m = 26, w = innerWidth, h = innerHeight;
   const cx = w / 2, cy = h / 2;
+  const boxes = hudBoxesNow(now);
+  hud.arrows = [];
   for (const e of ents) {
     if (e.self) continue;
     const p = toScreen(e.x, e.y);
     const r = RADIUS * cam.scale;
     if (p.x >= -r && p.x <= w + r && p.y >= -r && p.y <= h + r) continue;
     const dx = p.x - cx, dy = p.y - cy;
-    const t = Math.min((w / 2 - m) / Math.abs(dx || 1e-9), (h / 2 - m) / Math.abs(dy || 1e-9));
+    let t = Math.min((w / 2 - m) / Math.abs(dx || 1e-9), (h / 2 - m) / Math.abs(dy || 1e-9));
+    t = clearOfBoxes(cx, cy, dx, dy, t, boxes, 14);
     const x = cx + dx * t, y = cy + dy * t;
+    hud.arrows.push({ id: e.id, x, y });
     const ang = Math.atan2(dy, dx);
     const dist = self ? Math.hypot(e.x - self.x, e.y - self.y) : 0;
     ctx.save();
@@ -551,6 +618,14 @@ function drawMinimap(map) {
     mctx.fill();
   }
   mctx.globalAlpha = 1;
+  // A player drawn under the minimap (its body or name tag) shows through.
+  const box = hudBoxes.find((b) => b.id === 'minimap');
+  const reach = RADIUS * cam.scale + 24;
+  const under = !!box && ents.some((e) => {
+    const p = toScreen(e.x, e.y);
+    return p.x > box.x0 - reach && p.x < box.x1 + reach && p.y > box.y0 - reach && p.y < box.y1 + reach;
+  });
+  if (under !== mini.classList.contains('under')) mini.classList.toggle('under', under);
 }
 
 function drawGraph() {
@@ -677,6 +752,15 @@ function updateBanner(s, now) {
   }
 }
 
+// The compact line: round trip, corrections, and snapshots in (rate and
+// bytes) or, when not playing, the link's state.
+function updateNetLine(s) {
+  const playing = s.state === 'joined' || s.state === 'resumed';
+  setText('nl-rtt', playing && s.rttMs ? `<span class="dim">rtt</span> ${Math.round(s.rttMs)} ms` : '<span class="dim">rtt –</span>');
+  setText('nl-corr', playing ? `<span class="${s.corrections ? 'bad' : ''}">${s.corrections}</span> <span class="dim">corr</span>` : '');
+  put($('nl-link'), playing ? `${s.snapshotsPerSec.toFixed(0)} snap/s · ${fmtBytes(s.bytesDownPerSec)}` : linkText(s));
+}
+
 function updatePanel(now) {
   const s = stats;
   const pill = $('conn-pill');
@@ -685,6 +769,7 @@ function updatePanel(now) {
   put($('st-link'), linkText(s));
   $('st-link').title = linkText(s);
   $('leave-btn').textContent = s.state === 'closed' ? 'Join' : 'Leave';
+  updateNetLine(s);
   if (s.state !== 'joined' && s.state !== 'resumed') {
     for (const id of ['st-rtt', 'st-snaps', 'st-down', 'st-up', 'st-corr', 'st-interp', 'st-tick', 'st-player']) setText(id, '<span class="dim">–</span>');
     setText('st-inputs', s.state === 'reconnecting' && net.welcome
@@ -758,6 +843,7 @@ const hud = {
   lastScoreboard: 0,
   lastRoundTop: 0,
   rosterKey: '',
+  arrows: [],                       // off-screen arrows drawn last frame {id, x, y}
   eventLog: [],                     // the last 100 events, for tests and debugging
 };
 
@@ -1120,7 +1206,7 @@ function renderRoster() {
   withStats.sort((a, b) => (b.e.self - a.e.self) || ((b.st ? b.st.score : 0) - (a.st ? a.st.score : 0))
     || a.e.id - b.e.id);
   const sorted = withStats.map((r) => r.e);
-  const max = 6;
+  const max = innerHeight <= 480 ? 3 : innerWidth <= 600 ? 4 : 6;     // phones: see style.css
   const rows = withStats.slice(0, max).map(({ e, st }) => (
     { e, kills: st ? st.kills : 0, dead: st ? (st.flags & FLAG_DEAD) !== 0 : false }));
   const key = JSON.stringify([rows.map(({ e, kills, dead }) => [e.id, e.name, e.self, isAway(e), kills, dead]), sorted.length]);
@@ -1140,7 +1226,7 @@ function renderRoster() {
   if (sorted.length > max) {
     const li = document.createElement('li');
     li.className = 'more';
-    li.textContent = `+${sorted.length - max} more · Tab`;
+    li.textContent = `+${sorted.length - max} more${document.body.classList.contains('touch') ? '' : ' · Tab'}`;
     items.push(li);
   }
   $('roster').replaceChildren(...items);
@@ -1209,7 +1295,7 @@ function frame(now) {
   }
 
   const self = ents.find((e) => e.self);
-  updateCamera(dt, self, net.map);
+  updateCamera(dt, self, net.map, now);
   updateCombat(now, self);
 
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -1220,7 +1306,7 @@ function frame(now) {
   for (const e of ents) if (!e.self && !(e.flags & FLAG_DEAD)) drawPlayer(e, now);
   selfScreen = self ? drawPlayer(self, now) : null;
   if (showGhost) drawGhost(net.serverSelf());
-  drawOffscreen(self);
+  drawOffscreen(self, now);
   drawDamage(now);
   drawCorrectionFlash(now);
   drawCrosshair(now);
@@ -1237,6 +1323,16 @@ function frame(now) {
 }
 
 // ---------------------------------------------------------------- controls
+
+function panelExpanded() { return $('netpanel').classList.contains('expanded'); }
+
+// The netcode panel: compact (one line) or expanded (F3, or its button).
+function setPanelExpanded(on) {
+  $('netpanel').classList.toggle('expanded', on);
+  $('net-toggle').setAttribute('aria-expanded', String(on));
+  resize();                         // the graph gets its size once shown
+  lastPanel = 0;
+}
 
 function toggle(opt) {
   net.setOptions({ [opt]: !net.options[opt] });
@@ -1265,7 +1361,7 @@ function bindControls() {
       return;
     }
     if (e.code === 'F3' || e.code === 'Backquote') {
-      $('netpanel').classList.toggle('hidden');
+      setPanelExpanded(!panelExpanded());
       e.preventDefault();
       return;
     }
@@ -1289,7 +1385,10 @@ function bindControls() {
     keys.delete(e.code);
     if (e.code === 'Tab') hud.scoreboardHeld = false;
   });
-  addEventListener('blur', () => { keys.clear(); mouse.down = false; hud.scoreboardHeld = false; });
+  addEventListener('blur', () => {
+    keys.clear(); mouse.down = false; hud.scoreboardHeld = false;
+    touch.buttons = 0; touch.fire = false;
+  });
 
   addEventListener('pointermove', (e) => { mouse.x = e.clientX; mouse.y = e.clientY; mouse.seen = true; });
   canvas.addEventListener('pointerdown', (e) => {
@@ -1298,6 +1397,7 @@ function bindControls() {
     if (e.button === 0) mouse.down = true;
   });
   addEventListener('pointerup', (e) => { if (e.button === 0) mouse.down = false; });
+  addEventListener('pointercancel', () => { mouse.down = false; });    // a touch taken over by the system
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
   canvas.addEventListener('wheel', (e) => {
     cam.zoom = Math.max(0.45, Math.min(2.2, cam.zoom * Math.exp(-e.deltaY * 0.0015)));
@@ -1311,6 +1411,7 @@ function bindControls() {
   for (const b of $('lat-seg').children) {
     b.addEventListener('click', () => { setLatency(Number(b.dataset.ms)); b.blur(); });
   }
+  $('net-toggle').addEventListener('click', (e) => { setPanelExpanded(!panelExpanded()); e.currentTarget.blur(); });
   $('banner-btn').addEventListener('click', (e) => { net.reconnectNow(); e.target.blur(); });
   $('leave-btn').addEventListener('click', (e) => {
     if (net.state === 'closed') net.rejoin(); else net.leave();
@@ -1320,6 +1421,87 @@ function bindControls() {
   addEventListener('pagehide', () => { if (net && net.state !== 'closed') net.leave('page closed'); });
   addEventListener('pageshow', (e) => {
     if (e.persisted && net && net.state === 'closed' && net.closeInfo === 'page closed') net.rejoin();
+  });
+}
+
+// ---------------------------------------------------------------- touch
+
+const STICK_DEAD = 0.22;            // of the stick's radius: no movement inside
+const SIN_22_5 = Math.sin(Math.PI / 8);
+
+const aimOf = (dx, dy) => Math.round(Math.atan2(dy, dx) * 65536 / (2 * Math.PI)) & 0xffff;
+
+function useTouch() {
+  if (document.body.classList.contains('touch')) return;
+  document.body.classList.add('touch');
+  hudBoxesAt = 0;
+}
+
+// A touch control owns its pointer until it is lifted: its moves and
+// release do not reach the window's mouse handlers.
+function ownPointer(el, onDown, onMove, onUp) {
+  el.addEventListener('pointerdown', (e) => {
+    el.setPointerCapture(e.pointerId);
+    touch.pointers.add(e.pointerId);
+    onDown(e);
+    e.preventDefault();
+    e.stopPropagation();
+  });
+  el.addEventListener('pointermove', (e) => {
+    if (!touch.pointers.has(e.pointerId)) return;
+    onMove(e);
+    e.stopPropagation();
+  });
+  const up = (e) => {
+    if (!touch.pointers.delete(e.pointerId)) return;
+    onUp(e);
+    e.stopPropagation();
+  };
+  el.addEventListener('pointerup', up);
+  el.addEventListener('pointercancel', up);
+  el.addEventListener('contextmenu', (e) => e.preventDefault());
+}
+
+// Stick: eight directions (a component counts past 22.5 degrees off the
+// other axis), as the keys would; aim follows it unless the fire button is
+// being dragged. Fire button: fires while held; dragged, it aims (from
+// where it was pressed).
+function bindTouch() {
+  const coarse = matchMedia('(pointer: coarse)');
+  if (coarse.matches) useTouch();
+  if (coarse.addEventListener) coarse.addEventListener('change', (e) => { if (e.matches) useTouch(); });
+  addEventListener('pointerdown', (e) => { if (e.pointerType === 'touch') useTouch(); }, true);
+
+  const stick = $('stick'), knob = $('stick-knob'), fire = $('fire-btn');
+  const steer = (e) => {
+    const r = stick.getBoundingClientRect();
+    const R = r.width / 2;
+    let dx = e.clientX - (r.left + R), dy = e.clientY - (r.top + R);
+    const len = Math.hypot(dx, dy);
+    if (len > R) { dx *= R / len; dy *= R / len; }
+    knob.style.transform = `translate(${dx.toFixed(1)}px, ${dy.toFixed(1)}px)`;
+    let b = 0;
+    if (len > STICK_DEAD * R) {
+      const k = SIN_22_5 * len;
+      if (dx > k) b |= BTN.RIGHT; else if (dx < -k) b |= BTN.LEFT;
+      if (dy > k) b |= BTN.DOWN; else if (dy < -k) b |= BTN.UP;
+      if (!touch.aimDrag) { aim = aimOf(dx, dy); mouse.seen = false; }
+    }
+    touch.buttons = b;
+  };
+  ownPointer(stick, steer, steer, () => { touch.buttons = 0; knob.style.transform = ''; });
+
+  ownPointer(fire, (e) => {
+    touch.fire = true;
+    touch.aimDrag = { x: e.clientX, y: e.clientY };
+    fire.classList.add('on');
+  }, (e) => {
+    const dx = e.clientX - touch.aimDrag.x, dy = e.clientY - touch.aimDrag.y;
+    if (dx * dx + dy * dy > 144) { aim = aimOf(dx, dy); mouse.seen = false; }
+  }, () => {
+    touch.fire = false;
+    touch.aimDrag = null;
+    fire.classList.remove('on');
   });
 }
 
@@ -1367,7 +1549,10 @@ function exposeApi() {
     scores: () => ents.map((e) => ({ id: e.id, name: e.name, self: e.self, ...net.playerStats(e.id) })),
     events: () => hud.eventLog.map((e) => ({ ...e })),
     hud: () => ({ markers: { ...hud.counts }, chatOpen: chatIsOpen(), scoreboard: !$('scoreboard').hidden,
-                  respawnMs: net.respawnLeftMs(), killedBy: hud.killedBy, tracers: tracers.length }),
+                  respawnMs: net.respawnLeftMs(), killedBy: hud.killedBy, tracers: tracers.length,
+                  panel: panelExpanded() ? 'expanded' : 'compact', arrows: hud.arrows.map((a) => ({ ...a })),
+                  minimapUnder: mini.classList.contains('under'),
+                  touch: { on: document.body.classList.contains('touch'), buttons: touch.buttons, fire: touch.fire } }),
     // Screen position (CSS pixels) of a world point as drawn now.
     toScreen: (x, y) => toScreen(x, y),
   };
@@ -1377,6 +1562,7 @@ function exposeApi() {
 
 async function main() {
   bindControls();
+  bindTouch();
   let exports;
   try {
     exports = await loadWasm('tickwire.wasm');

@@ -23,7 +23,7 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
     m->state.phase = PROTO_PHASE_WARMUP;
     m->state.min_players = (uint8_t)(k->min_players > 255 ? 255 : k->min_players);
     m->state.score_limit = (uint16_t)(k->score_limit > 0 ? k->score_limit : 0);
-    m->cache_cap = (size_t)(PROTO_BASELINE_WINDOW + 1) * (size_t)(1 + cfg->size * 32);
+    m->cache_cap = (size_t)MATCH_RING * (size_t)(1 + cfg->size * 32);
     m->cache_buf = malloc(m->cache_cap);
     if (!m->cache_buf)
         goto err;
@@ -196,7 +196,7 @@ static void npc_think(match *m, int id)
 
 static void take_snapshot(match *m)
 {
-    m->ring_head = (m->ring_head + 1) % PROTO_BASELINE_WINDOW;
+    m->ring_head = (m->ring_head + 1) % MATCH_RING;
     proto_snapshot *s = &m->ring[m->ring_head];
     s->tick = m->world.tick;
     s->ms = m->state;
@@ -466,7 +466,7 @@ static const proto_snapshot *ring_find(const match *m, uint32_t tick)
 {
     if (tick == 0)
         return NULL;
-    for (int i = 0; i < PROTO_BASELINE_WINDOW; i++)
+    for (int i = 0; i < MATCH_RING; i++)
         if (m->ring[i].tick == tick)
             return &m->ring[i];
     return NULL;
@@ -487,7 +487,7 @@ static const uint8_t *body_for(match *m, const proto_snapshot *base, size_t *len
     uint8_t *out = m->cache_buf + m->cache_used;
     size_t n = proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, out,
                                          m->cache_cap - m->cache_used);
-    if (n == 0 || m->ncache == PROTO_BASELINE_WINDOW + 1)
+    if (n == 0 || m->ncache == MATCH_RING)
         return NULL; /* cannot happen with the cache sized for the match */
     m->cache[m->ncache++] = (match_body){baseline, (uint32_t)m->cache_used, (uint32_t)n};
     m->cache_used += n;

@@ -15,11 +15,13 @@
  * expires or it comes back with its resume token.
  *
  * Snapshots: every snapshot tick the quantized world goes into a ring of
- * PROTO_BASELINE_WINDOW snapshots. A client gets a delta against the last
- * snapshot written to its connection (match_cursor), or against the newest
- * it acknowledged on a connection that has been written nothing, or a full
- * one. Bodies are cached per baseline for the newest snapshot, so clients
- * sharing a baseline share one encode: usually all of them.
+ * MATCH_RING snapshots: the newest and the PROTO_BASELINE_WINDOW before it.
+ * A client gets a delta against the last snapshot written to its
+ * connection (match_cursor), or against the newest it acknowledged on a
+ * connection that has been written nothing, if that is one of those
+ * PROTO_BASELINE_WINDOW (and at most 255 ticks old); or a full one. Bodies
+ * are cached per baseline for the newest snapshot, so clients sharing a
+ * baseline share one encode: usually all of them.
  *
  * Rounds: WARMUP until cfg.min_players are in (shots count, scores do
  * not survive it), LIVE for cfg.match_ticks or until someone reaches
@@ -41,6 +43,10 @@
 
 #include "proto.h"
 #include "sim.h"
+
+/* The snapshots a match keeps: the one being sent and the
+ * PROTO_BASELINE_WINDOW before it, each a possible baseline. */
+#define MATCH_RING (PROTO_BASELINE_WINDOW + 1)
 
 #define MATCH_INPUT_BUF 64   /* buffered, unapplied inputs per player */
 /* Steps a player may bank while its inputs are late (one per tick elapsed,
@@ -122,10 +128,10 @@ typedef struct match {
     sim_world world;
     match_player players[SIM_MAX_PLAYERS];
     proto_names names;
-    proto_snapshot ring[PROTO_BASELINE_WINDOW];
+    proto_snapshot ring[MATCH_RING];
     int ring_head;           /* newest snapshot, -1 none */
     int ncache;
-    match_body cache[PROTO_BASELINE_WINDOW + 1];
+    match_body cache[MATCH_RING]; /* one body per baseline: MATCH_RING - 1 of them, or none */
     uint8_t *cache_buf;
     size_t cache_cap, cache_used;
     sim_tick_inputs step_inputs; /* scratch for one tick */

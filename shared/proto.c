@@ -880,8 +880,12 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
         return PROTO_ERR_TRUNCATED;
     if (base)
         predict_unlisted(out, prev + 1, PROTO_MAX_ENTITIES, dticks, tick_rate);
-    /* Only the zero padding of the last byte may remain. */
-    if (bits_reader_left(&r) >= 8)
+    /* Only the padding of the last byte may remain, and it must be zero
+     * (PROTOCOL.md section 2): a set bit there is a writer's bug. */
+    size_t left = bits_reader_left(&r);
+    if (left >= 8)
         return PROTO_ERR_TRAILING;
+    if (left && bits_read(&r, (int)left) != 0)
+        return PROTO_ERR_VALUE;
     return PROTO_OK;
 }

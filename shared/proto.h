@@ -73,8 +73,10 @@ enum {
 #define PROTO_MAX_SNAPSHOT_BODY (12 + PROTO_MAX_ENTITIES * 48)
 #define PROTO_MAX_SNAPSHOT (PROTO_SNAPSHOT_HEADER_SIZE + PROTO_MAX_EVENTS_SECTION + PROTO_MAX_SNAPSHOT_BODY)
 #define PROTO_MAX_WELCOME (23 + SIM_MAX_WALLS * 8 + PROTO_RESUME_LEN + 1)
-/* A delta may only use a baseline at most this many snapshots old; both
- * sides keep at least this many snapshots. */
+/* A delta may only use a baseline at most this many snapshots older than
+ * the one sent: the server keeps this many besides the one it sends
+ * (MATCH_RING), a client the last this many it received (CL_RING), which
+ * always include the baseline. */
 #define PROTO_BASELINE_WINDOW 32
 
 typedef enum proto_err {
@@ -226,7 +228,9 @@ size_t proto_snapshot_body_write(const proto_snapshot *base, const proto_snapsho
                                  const proto_names *names, uint16_t tick_rate,
                                  uint8_t *buf, size_t cap);
 /* Applies a body to `base` (NULL for full) giving `out` (out->tick set by
- * the caller); names of added entities are stored into `names`. */
+ * the caller); names of added entities are stored into `names`. A whole
+ * byte left over is PROTO_ERR_TRAILING, a non-zero padding bit in the last
+ * byte PROTO_ERR_VALUE. */
 int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
                              proto_names *names, uint16_t tick_rate,
                              const uint8_t *buf, size_t len);

@@ -24,7 +24,11 @@
  * alive in that life (nobody dies twice), else the hit is registered with
  * no damage. A player killed while its shots were on the way still fires
  * the ones it sent before it could know (known_tick before its death), for
- * at most unlag_ticks: trades, as Overwatch allows. */
+ * at most unlag_ticks: trades, as Overwatch allows.
+ *
+ * docs/SIMULATION.md specifies all this bit for bit for other
+ * implementations; its test vectors are checked against this code
+ * (tests/unit/test_simdoc.c), so a change here changes that page. */
 #ifndef TW_SIM_H
 #define TW_SIM_H
 

@@ -79,6 +79,7 @@ set(CMAKE_DEPEND_INFO_FILES
   "tests/unit/CMakeFiles/test_client.dir/DependInfo.cmake"
   "tests/unit/CMakeFiles/test_token.dir/DependInfo.cmake"
   "tests/unit/CMakeFiles/test_replay.dir/DependInfo.cmake"
+  "tests/unit/CMakeFiles/test_simdoc.dir/DependInfo.cmake"
   "tests/unit/CMakeFiles/test_match.dir/DependInfo.cmake"
   "tests/unit/CMakeFiles/test_session.dir/DependInfo.cmake"
   "tests/unit/CMakeFiles/test_lobby.dir/DependInfo.cmake"

@@ -60,8 +60,30 @@
 // Screenshots (1280x800): browser-warmup.png, browser-combat.png,
 // browser-dead.png (the victim), browser-scoreboard.png, browser-chat.png,
 // browser-round-end.png.
-// `--only match` runs just this part (quicker when working on the HUD),
-// `--only connection` just the part before.
+//
+// Then the layout (layoutChecks), on a third server with NPCs, in its own
+// chromium: at 1280x800, 800x600 and 390x844 (a phone: isMobile, touch),
+// facts read from the DOM that break when the layout does:
+//  - the canvas is inside the viewport, the page does not scroll or zoom;
+//  - the HUD boxes (header, timer, netcode panel, kill feed, minimap,
+//    health, help bar, touch controls) do not overlap one another, and
+//    stay inside the viewport;
+//  - the netcode panel starts compact, covers at most a fifth of the view
+//    at 1280x800 (expanded too); a click on it reaches the game (the
+//    canvas is under the pointer there, and a press there fires); F3 and
+//    its button toggle it;
+//  - the header has a backdrop; the help bar lists every key game.js
+//    handles; off-screen arrows keep clear of the HUD boxes (zoomed in so
+//    the NPCs are off screen);
+//  - touch controls show on the phone only; dragging the stick moves the
+//    player (the prediction, then the server, by the same amount), the
+//    fire button fires, and dragged it aims.
+// Screenshots: layout-1280x800.png, layout-1280x800-panel.png (expanded),
+// layout-800x600.png, layout-390x844.png (the stick held), layout-844x390.png
+// (the phone held sideways: the same checks).
+//
+// `--only match` runs just the match part (quicker when working on the
+// HUD), `--only connection` just the first part, `--only layout` the last.
 //
 // Every wait is on a condition; the only timed thing is the key hold, and
 // even that is measured in game ticks. Exit 0 pass, 1 fail, 77 skip
@@ -231,8 +253,9 @@ async function main() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  if (ONLY !== 'match') await connectionPart();
-  if (ONLY !== 'connection') await matchChecks();
+  if (!ONLY || ONLY === 'connection') await connectionPart();
+  if (!ONLY || ONLY === 'match') await matchChecks();
+  if (!ONLY || ONLY === 'layout') await layoutChecks(playwright);
   return failed ? 1 : 0;
 }
 
@@ -934,6 +957,249 @@ async function matchChecks() {
   check(fin.eventsLost === 0, 'no events lost', `${fin.events} events, ${fin.eventsLost} lost`);
   check(pageErrors.length === 0, 'no page errors on the fighting page', pageErrors.join(' | '));
   await page.close();
+}
+
+// ---------------------------------------------------------------- layout
+
+// Every key game.js handles, as the help bar must show it (kbd text).
+const HELP_KEYS = ['W', 'A', 'S', 'D', '↑', '←', '↓', '→', 'mouse', 'click', 'Space', 'wheel', 'Enter', 'Esc', 'Tab',
+  'F3', '`', 'P', 'R', 'I', 'G', 'L'];
+// The HUD boxes that must not overlap (those shown at a given size).
+const HUD_BOXES = ['hud', 'round-timer', 'round-banner', 'netpanel', 'killfeed', 'minimap', 'vitals', 'help', 'stick',
+  'fire-btn', 'chat-log'];
+
+// What the page's layout is now: viewport, canvas, the visible HUD boxes.
+function layoutFacts(page) {
+  return page.evaluate((ids) => {
+    const box = (el) => {
+      if (!el || el.closest('[hidden]')) return null;
+      const r = el.getBoundingClientRect();
+      const cs = getComputedStyle(el);
+      if (r.width < 1 || r.height < 1 || cs.visibility === 'hidden' || cs.display === 'none') return null;
+      return { x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, w: r.width, h: r.height };
+    };
+    const boxes = {};
+    for (const id of ids) { const b = box(document.getElementById(id)); if (b) boxes[id] = b; }
+    const panel = document.getElementById('netpanel').getBoundingClientRect();
+    const line = document.getElementById('net-line').getBoundingClientRect();
+    const at = (x, y) => { const el = document.elementFromPoint(x, y); return el ? el.id || el.tagName : null; };
+    const hud = document.getElementById('hud');
+    return {
+      vw: innerWidth, vh: innerHeight, scrollW: document.documentElement.scrollWidth,
+      scrollH: document.documentElement.scrollHeight, zoom: visualViewport ? visualViewport.scale : 1,
+      canvas: box(document.getElementById('view')), boxes,
+      panel: { x0: panel.left, y0: panel.top, x1: panel.right, y1: panel.bottom, area: panel.width * panel.height,
+               state: window.tickwire.hud().panel },
+      // What is under the pointer at the middle of the panel's text and at its left end.
+      underPanel: [at((line.left + line.right) / 2, (line.top + line.bottom) / 2), at(panel.left + 6, (panel.top + panel.bottom) / 2)],
+      headerBackdrop: getComputedStyle(hud).backgroundColor,
+      helpKeys: [...document.querySelectorAll('#help kbd')].map((k) => k.textContent),
+      touch: window.tickwire.hud().touch,
+    };
+  }, HUD_BOXES);
+}
+
+const overlap = (a, b) => Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0) > 0.5 && Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0) > 0.5;
+const inside = (b, w, h) => b.x0 >= -0.5 && b.y0 >= -0.5 && b.x1 <= w + 0.5 && b.y1 <= h + 0.5;
+
+// The checks every size shares.
+function checkLayout(f, size) {
+  const [w, h] = size.match(/(\d+)x(\d+)/).slice(1).map(Number);
+  check(f.vw === w && f.vh === h && f.zoom === 1,
+        `${size}: the page is laid out at the device size, not zoomed`, `${f.vw}x${f.vh}, scale ${f.zoom}`);
+  check(f.scrollW <= f.vw && f.scrollH <= f.vh, `${size}: nothing overflows the viewport`, `${f.scrollW}x${f.scrollH}`);
+  check(!!f.canvas && inside(f.canvas, f.vw, f.vh) && f.canvas.w === f.vw && f.canvas.h === f.vh,
+        `${size}: the canvas fills the viewport, inside it`, f.canvas ? JSON.stringify(f.canvas) : 'not shown');
+  const ids = Object.keys(f.boxes);
+  const clashes = [];
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = i + 1; j < ids.length; j++) if (overlap(f.boxes[ids[i]], f.boxes[ids[j]])) clashes.push(`${ids[i]}/${ids[j]}`);
+  }
+  check(clashes.length === 0, `${size}: HUD boxes do not overlap`, clashes.join(', ') || ids.join(' '));
+  const out = ids.filter((id) => !inside(f.boxes[id], f.vw, f.vh));
+  check(out.length === 0, `${size}: HUD boxes inside the viewport`, out.join(', ') || 'all');
+  const alpha = Number((f.headerBackdrop.match(/rgba?\([^)]*,\s*([\d.]+)\)/) || [])[1] ?? 1);
+  check(/rgb/.test(f.headerBackdrop) && alpha >= 0.5, `${size}: roster and match line have a backdrop`, f.headerBackdrop);
+  check(f.underPanel.every((id) => id === 'view'), `${size}: the canvas is under the pointer on the netcode panel`,
+        f.underPanel.join(', '));
+}
+
+// Zoomed in so the NPCs are off screen: their arrows keep clear of the HUD.
+async function checkArrows(page, size) {
+  const vp = page.viewportSize();
+  await page.mouse.move(vp.width / 2, vp.height / 2);
+  for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -400);     // zoom 1 -> 2.2 (the most)
+  await page.waitForFunction(() => window.tickwire.hud().arrows.length >= 2);
+  const { arrows, boxes } = await page.evaluate((ids) => ({
+    arrows: window.tickwire.hud().arrows,
+    boxes: ids.map((id) => { const r = document.getElementById(id).getBoundingClientRect(); return { id, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom }; })
+      .filter((b) => b.x1 > b.x0 && b.y1 > b.y0),
+  }), HUD_BOXES);
+  const bad = arrows.filter((a) => boxes.some((b) => a.x > b.x0 - 6 && a.x < b.x1 + 6 && a.y > b.y0 - 6 && a.y < b.y1 + 6))
+    .map((a) => `(${a.x.toFixed(0)}, ${a.y.toFixed(0)}) in ${boxes.filter((b) => a.x > b.x0 - 6 && a.x < b.x1 + 6 && a.y > b.y0 - 6 && a.y < b.y1 + 6).map((b) => b.id)}`);
+  check(bad.length === 0, `${size}: off-screen arrows clear of the HUD`, bad.join(' ') || `${arrows.length} arrows`);
+  await page.mouse.wheel(0, Math.log(2.2) / 0.0015);               // back to 1 (game.js: exp(-dy * 0.0015))
+  await page.waitForTimeout(200);
+}
+
+// A page of the layout server, joined, with the NPCs in the snapshots.
+async function layoutPage(ctx, url, name) {
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors = [];
+  page.on('pageerror', (err) => { errors.push(String(err)); log(`${name} page error: ${err}`); });
+  await page.goto(`${url}?name=${name}`);
+  await page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined' && window.tickwire.self()
+    && window.tickwire.entities().length >= 4 && window.tickwire.stats().snapshots >= 10);
+  return { page, errors };
+}
+
+// Drives a finger through CDP touch events (chromium turns them into
+// pointer events of type touch, as on a phone).
+function finger(cdp) {
+  const send = (type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+  return {
+    down: (pts) => send('touchStart', pts),
+    move: (pts) => send('touchMove', pts),
+    up: () => send('touchEnd', []),
+  };
+}
+
+async function layoutChecks(playwright) {
+  const url = await startOnFreePort(['--npcs', '5']);
+  log(`layout server listening at ${url}`);
+  const browser = await playwright.chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    await desktopLayout(browser, url);
+    await phoneLayout(browser, url);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function desktopLayout(browser, url) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { page, errors } = await layoutPage(ctx, url, 'e2e-desk');
+  // --- 1280x800 -----------------------------------------------------------
+  let f = await layoutFacts(page);
+  checkLayout(f, '1280x800');
+  const share = f.panel.area / (f.vw * f.vh);
+  check(f.panel.state === 'compact' && share <= 0.2, '1280x800: the netcode panel starts compact, at most a fifth of the view',
+        `${f.panel.state}, ${(100 * share).toFixed(1)}% (${(f.panel.x1 - f.panel.x0).toFixed(0)}x${(f.panel.y1 - f.panel.y0).toFixed(0)})`);
+  check(!f.touch.on && !f.boxes.stick && !f.boxes['fire-btn'], '1280x800: no touch controls with a mouse');
+  const missing = HELP_KEYS.filter((k) => !f.helpKeys.includes(k));
+  check(!!f.boxes.help && missing.length === 0, '1280x800: the help bar lists every key',
+        missing.length ? `missing ${missing.join(' ')}` : f.helpKeys.join(' '));
+  // A press on the panel's text fires (the click reaches the game).
+  const line = await page.evaluate(() => { const r = document.getElementById('net-line').getBoundingClientRect(); return { x: (r.left + r.right) / 2, y: (r.top + r.bottom) / 2 }; });
+  await page.mouse.move(line.x, line.y);
+  const shots0 = (await page.evaluate(() => window.tickwire.shots())).shots;
+  await page.mouse.down();
+  const fired = await page.waitForFunction((n) => { const s = window.tickwire.server(); return s && (s.flags & 1) === 1 && window.tickwire.shots().shots > n; }, shots0)
+    .then(() => true, () => false);
+  await page.mouse.up();
+  check(fired, '1280x800: a press on the netcode panel fires in the game');
+  await shoot(page, 'layout-1280x800.png');
+  await checkArrows(page, '1280x800');
+  // F3 expands it, the button folds it, F3 again expands.
+  await page.keyboard.press('F3');
+  await page.waitForFunction(() => window.tickwire.hud().panel === 'expanded');
+  f = await layoutFacts(page);
+  const shareX = f.panel.area / (f.vw * f.vh);
+  check(shareX <= 0.2, '1280x800: expanded (F3), still at most a fifth of the view', `${(100 * shareX).toFixed(1)}%`);
+  const underStats = await page.evaluate(() => { const r = document.getElementById('st-rtt').getBoundingClientRect(); const el = document.elementFromPoint(r.left + 2, (r.top + r.bottom) / 2); return el && (el.id || el.tagName); });
+  check(underStats === 'view', '1280x800: expanded, the canvas is under the pointer on its text', underStats);
+  checkLayout(f, '1280x800 expanded');
+  await shoot(page, 'layout-1280x800-panel.png');
+  await page.click('#net-toggle');
+  await page.waitForFunction(() => window.tickwire.hud().panel === 'compact');
+  check(true, '1280x800: F3 expands the panel, its button folds it');
+  // --- 800x600 ------------------------------------------------------------
+  await page.setViewportSize({ width: 800, height: 600 });
+  await page.waitForTimeout(400);           // a few frames and a HUD box refresh
+  f = await layoutFacts(page);
+  checkLayout(f, '800x600');
+  check(!!f.boxes.help && HELP_KEYS.every((k) => f.helpKeys.includes(k)), '800x600: the help bar is shown, every key');
+  await checkArrows(page, '800x600');
+  await shoot(page, 'layout-800x600.png');
+  await page.keyboard.press('F3');
+  await page.waitForFunction(() => window.tickwire.hud().panel === 'expanded');
+  f = await layoutFacts(page);
+  check(!!f.boxes.netpanel && inside(f.boxes.netpanel, f.vw, f.vh), '800x600: the expanded panel fits the screen',
+        `${(f.panel.y1 - f.panel.y0).toFixed(0)} px high`);
+  await page.keyboard.press('F3');
+  check(errors.length === 0, 'no page errors at 1280x800 and 800x600', errors.join(' | '));
+  await ctx.close();
+}
+
+async function phoneLayout(browser, url) {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const { page, errors } = await layoutPage(ctx, url, 'e2e-phone');
+  await page.waitForTimeout(400);
+  const f = await layoutFacts(page);
+  checkLayout(f, '390x844');
+  check(f.touch.on && !!f.boxes.stick && !!f.boxes['fire-btn'], '390x844 (touch): stick and fire button shown');
+  check(!f.boxes.help, '390x844 (touch): no keyboard help');
+  const map = await page.evaluate(() => window.tickwire.map());
+  const cdp = await ctx.newCDPSession(page);
+  const touch = finger(cdp);
+
+  // Drag the stick the way with the most room, for 40 ticks.
+  await settle(page);
+  const { at, dir } = await bestDirection(page, map);
+  const st = f.boxes.stick;
+  const cx = (st.x0 + st.x1) / 2, cy = (st.y0 + st.y1) / 2;
+  const held0 = await page.evaluate((b) => window.tickwire.stats().buttonTicks[b], dir.btn);
+  await touch.down([{ x: cx, y: cy, id: 1 }]);
+  for (let k = 1; k <= 5; k++) await touch.move([{ x: cx + dir.dx * 11 * k, y: cy + dir.dy * 11 * k, id: 1 }]);
+  const drove = await page.waitForFunction(([b, n]) => window.tickwire.stats().buttonTicks[b] >= n, [dir.btn, held0 + 40])
+    .then(() => true, () => false);
+  const held = await page.evaluate(() => window.tickwire.hud().touch);
+  await shoot(page, 'layout-390x844.png');
+  await touch.up();
+  const mid = await page.evaluate(() => window.tickwire.predicted());
+  await settle(page);
+  const end = await page.evaluate(() => ({ v: window.tickwire.self(), s: window.tickwire.server() }));
+  const along = (mid.x - at.x) * dir.dx + (mid.y - at.y) * dir.dy;
+  const alongS = (end.s.x - at.x) * dir.dx + (end.s.y - at.y) * dir.dy;
+  check(drove && held.buttons === dir.btn, `390x844: the stick sends '${dir.key}'`, `buttons ${held.buttons}, want ${dir.btn}`);
+  check(along > 20 && alongS > 20 && Math.abs(end.v.x - end.s.x) < 1e-3 && Math.abs(end.v.y - end.s.y) < 1e-3,
+        '390x844: a stick drag moves the player (predicted, then the server\'s)',
+        `predicted ${along.toFixed(1)} units while held, server ${alongS.toFixed(1)} at rest`);
+  const aimStick = (await page.evaluate(() => window.tickwire.self())).aim;
+  const want = Math.round(Math.atan2(dir.dy, dir.dx) * 32768 / Math.PI) & 0xffff;
+  const angDiff = (a, b) => Math.min((a - b) & 0xffff, (b - a) & 0xffff);
+  check(angDiff(aimStick, want) < 400, '390x844: aim follows the stick', `aim ${aimStick}, want ${want}`);
+
+  // The fire button fires; dragged left it aims left.
+  const fb = f.boxes['fire-btn'];
+  const fx = (fb.x0 + fb.x1) / 2, fy = (fb.y0 + fb.y1) / 2;
+  const shots0 = (await page.evaluate(() => window.tickwire.shots())).shots;
+  await touch.down([{ x: fx, y: fy, id: 2 }]);
+  for (let k = 1; k <= 4; k++) await touch.move([{ x: fx - 15 * k, y: fy, id: 2 }]);
+  const shot = await page.waitForFunction((n) => {
+    const t = window.tickwire;
+    const s = t.server();
+    return t.shots().shots > n && s && (s.flags & 1) === 1 && Math.min((s.aim - 32768) & 0xffff, (32768 - s.aim) & 0xffff) < 400;
+  }, shots0).then(() => true, () => false);
+  await touch.up();
+  const sh = await page.evaluate(() => ({ shots: window.tickwire.shots().shots, aim: window.tickwire.server().aim }));
+  check(shot, '390x844: the fire button fires, dragged it aims', `${sh.shots - shots0} shots, server aim ${sh.aim} (left is 32768)`);
+  await page.waitForFunction(() => !window.tickwire.hud().touch.fire);
+
+  // The phone held sideways.
+  await page.setViewportSize({ width: 844, height: 390 });
+  await page.waitForTimeout(400);
+  const g = await layoutFacts(page);
+  checkLayout(g, '844x390');
+  check(!!g.boxes.stick && !!g.boxes['fire-btn'], '844x390 (touch): stick and fire button shown');
+  await shoot(page, 'layout-844x390.png');
+  check(errors.length === 0, 'no page errors on the phone', errors.join(' | '));
+  await ctx.close();
 }
 
 const watchdog = setTimeout(async () => {

@@ -1987,7 +1987,8 @@ static void ws_accept(const char *key, char *out, size_t cap)
  * 403 for a foreign origin; 400 too for an Upgrade other than websocket,
  * which lws would answer itself), a body naming the problem, Connection:
  * close, a log line and a count by reason. A correct request gets 101 with the
- * Sec-WebSocket-Accept computed here and the tickwire.v3 subprotocol. */
+ * Sec-WebSocket-Accept computed here and the tickwire.v4 subprotocol, on any
+ * path. */
 static void case_handshake(const char *server)
 {
     char log_path[] = "/tmp/tickwire-handshake-XXXXXX";
@@ -2105,10 +2106,15 @@ static void case_handshake(const char *server)
         wsc_close(&k);
     }
 
-    /* Correct requests: a random key, and lists as browsers send them. */
+    /* Correct requests: a random key, and lists as browsers send them. The
+     * path is not looked at (PROTOCOL.md section 1): any request-target
+     * upgrades, even one the HTTP side serves as a page or /metrics. */
     static const struct {
-        const char *connection, *protocols;
-    } good[] = {{"Upgrade", PROTO_SUBPROTOCOL}, {"keep-alive, Upgrade", "tickwire.v2, " PROTO_SUBPROTOCOL}};
+        const char *path, *connection, *protocols;
+    } good[] = {{"/", "Upgrade", PROTO_SUBPROTOCOL},
+                {"/", "keep-alive, Upgrade", "tickwire.v2, " PROTO_SUBPROTOCOL},
+                {"/play?room=1", "Upgrade", PROTO_SUBPROTOCOL},
+                {"/metrics", "Upgrade", PROTO_SUBPROTOCOL}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         unsigned char raw[16];
         char key[32], want[64], req[512], answer[4096], v[128];
@@ -2117,12 +2123,13 @@ static void case_handshake(const char *server)
         CHECK(mbedtls_base64_encode((unsigned char *)key, sizeof key, &olen, raw, sizeof raw) == 0, "base64");
         ws_accept(key, want, sizeof want);
         snprintf(req, sizeof req,
-                 "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: %s\r\n"
+                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: %s\r\n"
                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n"
                  "Origin: http://localhost:%d\r\n\r\n",
-                 sp.port, good[i].connection, key, good[i].protocols, sp.port);
+                 good[i].path, sp.port, good[i].connection, key, good[i].protocols, sp.port);
         int closed, status = raw_request(sp.port, req, answer, sizeof answer, &closed);
-        printf("handshake: correct (%s) -> %.*s\n", good[i].protocols, (int)strcspn(answer, "\r\n"), answer);
+        printf("handshake: correct (%s %s) -> %.*s\n", good[i].path, good[i].protocols, (int)strcspn(answer, "\r\n"),
+               answer);
         CHECK(status == 101, "correct request: got '%.*s'", (int)strcspn(answer, "\r\n"), answer);
         CHECK(answer_header(answer, "Upgrade", v, sizeof v) && strcasecmp(v, "websocket") == 0, "Upgrade: %s", v);
         CHECK(answer_header(answer, "Connection", v, sizeof v) && strcasecmp(v, "Upgrade") == 0, "Connection: %s",

@@ -901,6 +901,35 @@ static void test_bad_input_codes(void **state)
     assert_int_equal(stats()->resumes, 0);
     close_conn(&a, 0);
 
+    /* The order of the checks (PROTOCOL.md section 11): the size comes
+     * before the type, so a second JOIN over 512 bytes is 1009 like any
+     * message that size (judged on its first part, before it is read), and
+     * one within the size is 1002. Before the join, the same at 256. */
+    open_conn(&a, "10.0.0.1");
+    join_welcomed(&a, "a");
+    SNAP();
+    memset(big, 0, sizeof big);
+    big[0] = PROTO_JOIN;
+    big[1] = PROTO_VERSION;
+    core_conn_recv(H.c, a.h, H.now, big, 16, sizeof big - 16, 0, 0);
+    drain();
+    expect_refused(&a, 1009);
+    COUNTED(BAD_TOO_LARGE);
+    close_conn(&a, 0);
+    open_conn(&a, "10.0.0.1");
+    join_welcomed(&a, "a");
+    SNAP();
+    recv_bytes(&a, big, PROTO_MAX_CLIENT_MSG);
+    expect_refused(&a, 1002);
+    COUNTED(BAD_UNEXPECTED);
+    close_conn(&a, 0);
+    open_conn(&a, "10.0.0.1");
+    SNAP();
+    recv_bytes(&a, big, PROTO_MAX_JOIN_MSG + 1);
+    expect_refused(&a, 1009);
+    COUNTED(BAD_TOO_LARGE);
+    close_conn(&a, 0);
+
     /* An unknown message type, and an empty message, after the join: 1002 malformed. */
     static const uint8_t unknown[2] = {0x7f, 0};
     for (int k = 0; k < 2; k++) {

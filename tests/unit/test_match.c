@@ -433,6 +433,39 @@ static void test_snapshots_full_delta_cache(void **state)
     match_destroy(m);
 }
 
+
+/* PROTOCOL.md section 7: a baseline may be any of the PROTO_BASELINE_WINDOW
+ * (32) snapshots before the one being sent: 32 back is a delta (which
+ * decodes), 33 back is full. Each snapshot goes to a new connection (a
+ * fresh cursor), so the baseline is the acknowledged tick 1. */
+static void test_baseline_window(void **state)
+{
+    (void)state;
+    match *m = make(4, 0, 10, 10); /* a snapshot every tick */
+    int a = join(m, 0);
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    int full = -1;
+    match_tick(m);
+    static proto_snapshot base, out;
+    base = m->ring[m->ring_head];
+    assert_int_equal(base.tick, 1);
+    assert_int_equal(send_inputs(m, a, 1, 1, 1), 0); /* acks tick 1 */
+    for (int back = 1; back <= PROTO_BASELINE_WINDOW + 2; back++) {
+        match_tick(m);
+        match_cursor fresh = {0, 0};
+        size_t n = match_snapshot(m, a, &fresh, buf, sizeof buf, &full);
+        assert_true(n > 0);
+        assert_int_equal(m->ring[m->ring_head].tick, 1 + (uint32_t)back);
+        assert_int_equal(full, back > PROTO_BASELINE_WINDOW);
+        if (!full) {
+            proto_snapshot_header h = decode(m, buf, n, &base, &out);
+            assert_int_equal(h.baseline_tick, 1);
+            assert_memory_equal(&out.ent[a], &m->ring[m->ring_head].ent[a], sizeof out.ent[a]);
+        }
+    }
+    match_destroy(m);
+}
+
 /* ---- rounds, events, chat ---------------------------------------------------- */
 
 static int g_round_ends, g_round_reason;
@@ -654,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_interval),
         cmocka_unit_test(test_welcome),
         cmocka_unit_test(test_snapshots_full_delta_cache),
+        cmocka_unit_test(test_baseline_window),
         cmocka_unit_test(test_round_lifecycle),
         cmocka_unit_test(test_round_score_limit),
         cmocka_unit_test(test_events_ack_and_behind),

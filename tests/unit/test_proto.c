@@ -1101,7 +1101,7 @@ static void test_welcome_bytes(void **state)
 {
     (void)state;
     proto_welcome w = sample_welcome(1);
-    w.map.walls[0] = (sim_wall){960, 704, 1088, -2};
+    w.map.walls[0] = (sim_wall){960, 704, 1088, 768}; /* x0 < x1, y0 < y1, inside the arena */
     uint8_t buf[PROTO_MAX_WELCOME];
     size_t n = proto_welcome_write(&w, buf, sizeof buf);
     if (getenv("TW_PRINT_EXAMPLE")) {
@@ -1118,7 +1118,7 @@ static void test_welcome_bytes(void **state)
         0x00, 0x08, 0x00, 0x04, /* width 2048, height 1024 */
         0x40, 0x00,             /* max_players 64 */
         0x01,                   /* nwalls */
-        0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0xfe, 0xff,
+        0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0x00, 0x03, /* wall 960, 704, 1088, 768 */
         0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, /* resume token */
         0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f,
         0x00,                   /* flags: a new player */
@@ -2259,6 +2259,15 @@ static void test_protocol_md_example(void **state)
     assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_OK);
     assert_snap_equal(&cur, &out);
     assert_string_equal(got.name[9], "dee");
+    /* Its 6 bits of padding (bits 2..7 of the last byte) are zero, and a
+     * reader rejects the body if any is not (section 2, Padding). */
+    assert_int_equal(msg[len - 1] & 0xfc, 0);
+    for (int bit = 2; bit < 8; bit++) {
+        msg[len - 1] ^= (uint8_t)(1u << bit);
+        out.tick = h.tick;
+        assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_ERR_VALUE);
+        msg[len - 1] ^= (uint8_t)(1u << bit);
+    }
     /* The body alone, against its baseline, as body_round_trip checks it. */
     body_round_trip(&base, &cur, &names, 60, 1);
 }
