@@ -161,7 +161,8 @@ static uint32_t ticket_slot(admission *a)
         a->ticket_free = a->tickets[i].next_free;
         return i;
     }
-    uint32_t max = (uint32_t)a->cfg.max_conns < TICKET_INDEX_MASK ? (uint32_t)a->cfg.max_conns : TICKET_INDEX_MASK;
+    uint32_t all = (uint32_t)a->cfg.max_conns + (uint32_t)(a->cfg.reserve > 0 ? a->cfg.reserve : 0);
+    uint32_t max = all < TICKET_INDEX_MASK ? all : TICKET_INDEX_MASK;
     if (a->ntickets >= max)
         return UINT32_MAX;
     if (a->ntickets == a->ticket_cap) {
@@ -178,6 +179,22 @@ static uint32_t ticket_slot(admission *a)
     return a->ntickets++;
 }
 
+/* Past a cap: a reserve ticket for an approved address, while any is left. */
+static uint32_t accept_reserve(admission *a, const char *ip)
+{
+    if (a->reserved >= a->cfg.reserve || !a->cfg.reserve_ok || !a->cfg.reserve_ok(a->cfg.reserve_user, ip))
+        return 0;
+    uint32_t i = ticket_slot(a);
+    if (i == UINT32_MAX)
+        return 0;
+    admission_ticket *t = &a->tickets[i];
+    ip_key(ip, t->ip);
+    t->used = 1;
+    t->reserve = 1;
+    a->reserved++;
+    return t->gen << TICKET_INDEX_BITS | (i + 1);
+}
+
 uint32_t admission_accept(admission *a, const char *ip, int *reason)
 {
     ip = ip ? ip : "";
@@ -192,24 +209,41 @@ uint32_t admission_accept(admission *a, const char *ip, int *reason)
     }
     if (r != ADMIT_OK) {
         *reason = r;
-        return 0;
+        return accept_reserve(a, ip);
     }
     admission_ticket *t = &a->tickets[i];
     ip_key(ip, t->ip);
     t->used = 1;
+    t->reserve = 0;
     *reason = ADMIT_OK;
     return t->gen << TICKET_INDEX_BITS | (i + 1);
 }
 
-int admission_release(admission *a, uint32_t ticket)
+static admission_ticket *ticket_of(const admission *a, uint32_t ticket)
 {
     uint32_t i = (ticket & TICKET_INDEX_MASK);
     if (i == 0 || i > a->ntickets)
-        return 0;
+        return NULL;
     admission_ticket *t = &a->tickets[i - 1];
-    if (!t->used || t->gen != ticket >> TICKET_INDEX_BITS)
+    return t->used && t->gen == ticket >> TICKET_INDEX_BITS ? t : NULL;
+}
+
+int admission_is_reserve(const admission *a, uint32_t ticket)
+{
+    const admission_ticket *t = ticket_of(a, ticket);
+    return t && t->reserve;
+}
+
+int admission_release(admission *a, uint32_t ticket)
+{
+    admission_ticket *t = ticket_of(a, ticket);
+    if (!t)
         return 0;
-    admission_remove(a, t->ip);
+    uint32_t i = (uint32_t)(t - a->tickets) + 1;
+    if (t->reserve)
+        a->reserved--;
+    else
+        admission_remove(a, t->ip);
     t->used = 0;
     t->gen = (t->gen + 1) & ((1u << (32 - TICKET_INDEX_BITS)) - 1);
     t->next_free = a->ticket_free;

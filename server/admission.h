@@ -12,6 +12,12 @@
  *                   Requests without an Origin header are not from a page
  *                   and go on to the JOIN check.
  *
+ * The reserve: past a cap, an address `reserve_ok` approves (the
+ * --metrics-allow networks) still gets one of `reserve` reserve tickets,
+ * counted apart from the caps; the transport lets such a connection ask
+ * for /metrics only (admission_is_reserve). So a full server can still be
+ * scraped, and the reserve cannot be taken by anyone else.
+ *
  * A game connection is a ticket like any other: it is not counted again
  * when it upgrades. The per-address counts live in an open-addressing table
  * sized at create time from the connection cap; tickets live in a pool
@@ -32,6 +38,9 @@ typedef struct admission_config {
     int max_conns_per_ip;  /* connections (tickets) from one address */
     int n_origins;
     const char *origins[ADMISSION_MAX_ORIGINS]; /* exact, case-insensitive matches */
+    int reserve;           /* reserve tickets past the caps; 0: none */
+    int (*reserve_ok)(void *user, const char *ip); /* who may have one; NULL: nobody */
+    void *reserve_user;
 } admission_config;
 
 typedef struct admission_ip {
@@ -45,11 +54,13 @@ typedef struct admission_ticket {
     uint32_t gen;          /* bumped on every release, so an old handle dies */
     uint32_t next_free;    /* free list, index + 1 (0: end) */
     int used;
+    int reserve;           /* a reserve ticket: not under the caps' counts */
 } admission_ticket;
 
 typedef struct admission {
     admission_config cfg;
     int conns;             /* connections counted (tickets out, plus admission_add) */
+    int reserved;          /* reserve tickets out */
     admission_ip *ips;
     uint32_t ip_cap;       /* power of two, over twice the connection cap */
     uint32_t nips;         /* addresses in the table */
@@ -73,10 +84,13 @@ int admission_check_caps(const admission *a, const char *ip);
 int admission_status(int reason);
 
 /* A connection from ip was accepted: its ticket (never 0), counted under ip
- * until admission_release; or 0 with the reason in *reason (the caps, as
+ * until admission_release, or past a cap a reserve ticket (see above;
+ * *reason then names the cap); or 0 with the reason in *reason (the caps, as
  * admission_check_caps; REF_MAX_CONNS too when out of memory or the address
  * table is full). */
 uint32_t admission_accept(admission *a, const char *ip, int *reason);
+/* Whether the ticket is a reserve one (for /metrics only). */
+int admission_is_reserve(const admission *a, uint32_t ticket);
 /* The ticket's connection closed: its count is given back. Returns 1, or 0
  * (nothing done) for 0, a ticket already released or one never issued, so
  * a transport that reports a close twice cannot give a count back twice. */

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "parse.h"
+#include "scrape.h"
 #include "secret.h"
 #include "token.h"
 #include "sim.h"
@@ -35,10 +36,19 @@ void cli_usage(FILE *out, const char *prog)
             "  --log-format FMT     json (one object per line, default) or text\n"
             "  --web-root DIR       folder served over HTTP (default %s)\n"
             "  --map FILE           arena map (default %s)\n"
-            "  --tls-cert FILE      PEM certificate: serve https and wss (needs --tls-key)\n"
-            "  --tls-key FILE       PEM private key, unencrypted, one block\n"
+            "  --tls-cert FILE      PEM certificate, or a chain with yours first (fullchain.pem):\n"
+            "                       serve https and wss (needs --tls-key)\n"
+            "  --tls-key FILE       PEM private key, unencrypted, one block (privkey.pem)\n"
             "  --allow-origin URL   browser origin allowed to open the game socket, repeatable;\n"
             "                       the page's own origin and localhost are always allowed\n"
+            "  --metrics-token-file F  /metrics answers only requests with \"Authorization:\n"
+            "                       Bearer TOKEN\", TOKEN the file's one line (16..255 printable\n"
+            "                       characters); others get 401\n"
+            "  --metrics-allow CIDR /metrics answers only these networks (403 for others),\n"
+            "                       repeatable: 10.0.0.0/8, 192.0.2.7, ::1. They also keep 4\n"
+            "                       connections in reserve past --max-conns for scrapes.\n"
+            "                       Neither flag: /metrics is open (a warning at start-up\n"
+            "                       when --host is not a loopback address)\n"
             "  --max-conns N        open TCP connections in all: game, page, /metrics, pending;\n"
             "                       past it a new one is closed at accept (default 4096)\n"
             "  --max-conns-per-ip N the same, from one address (default 1200: room for a\n"
@@ -114,7 +124,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--allow-origin", "--max-conns", "--max-conns-per-ip",
                                             "--idle-timeout", "--http-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
-                                            "--intermission", "--results-db"};
+                                            "--intermission", "--results-db", "--metrics-token-file",
+                                            "--metrics-allow"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -166,6 +177,20 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 1, 300, &cfg->intermission, err, errlen);
         else if (strcmp(flag, "--token-secret-file") == 0)
             cfg->token_secret_file = val;
+        else if (strcmp(flag, "--metrics-token-file") == 0)
+            cfg->metrics_token_file = val;
+        else if (strcmp(flag, "--metrics-allow") == 0) {
+            scrape_net net;
+            if (cfg->n_metrics_allow == CLI_MAX_METRICS_ALLOW) {
+                snprintf(err, errlen, "--metrics-allow: at most %d", CLI_MAX_METRICS_ALLOW);
+                rc = -1;
+            } else if (scrape_net_parse(val, &net) < 0) {
+                snprintf(err, errlen, "--metrics-allow: '%s' is not an address or network like 10.0.0.0/8 or ::1", val);
+                rc = -1;
+            } else {
+                cfg->metrics_allow[cfg->n_metrics_allow++] = val;
+            }
+        }
         else if (strcmp(flag, "--results-db") == 0) {
             cfg->results_db = val;
             if (!*val) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #define CLI_MAX_ORIGINS 16
+#define CLI_MAX_METRICS_ALLOW 16
 
 typedef struct tw_config {
     const char *host;
@@ -37,6 +38,9 @@ typedef struct tw_config {
     const char *results_db; /* SQLite file for ended rounds; ":memory:" keeps none past the process */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
+    const char *metrics_token_file; /* NULL: /metrics needs no token */
+    int n_metrics_allow;
+    const char *metrics_allow[CLI_MAX_METRICS_ALLOW]; /* --metrics-allow CIDR, checked by cli_parse */
 } tw_config;
 
 enum { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = -1 };

@@ -48,9 +48,9 @@ struct core {
     int demo;
     uint64_t next_guest_id;
     /* refusals at accept come by the thousand in a flood: one line a second per reason */
-    int64_t refuse_log_us[REF_N];
-    uint32_t refuse_unlogged[REF_N];
-    uint8_t refuse_logged[REF_N];
+    log_ratelimit refuse_log[REF_N];
+    /* warnings that can repeat per connection or per stall (metrics_log) */
+    log_ratelimit log_limit[MLOG_N];
     /* sessions: a table of slots addressed by handle = gen << 20 | index + 1 */
     core_slot *slots;
     uint32_t nslots, slot_cap, max_slots, free_head, nsessions;
@@ -159,11 +159,20 @@ static void close_session(core *c, session *ss, uint16_t code, const char *why)
     push_action(c, CORE_CLOSE, ss, code, why);
 }
 
-/* Refuses bad input: counts and logs it, closes with the code and reason. */
-static void refuse(core *c, session *ss, metrics_bad r, uint16_t code, const char *why)
+/* Refuses bad input: counts and logs it, closes with the code and reason.
+ * A flood of it (many connections) is logged at warn at most once per
+ * LOG_RATELIMIT_DEFAULT_US, the rest at debug. */
+static void refuse(core *c, session *ss, int64_t now_us, metrics_bad r, uint16_t code, const char *why)
 {
     c->stats.bad[r]++;
-    log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
+    uint64_t held;
+    if (log_ratelimit_pass(&c->log_limit[MLOG_BAD_INPUT], now_us, &held)) {
+        log_event(LOG_WARN, "bad_input", "peer=%s code=%u reason=\"%s\" suppressed=%llu", ss->peer, code, why,
+                  (unsigned long long)held);
+    } else {
+        c->stats.log_held[MLOG_BAD_INPUT]++;
+        log_event(LOG_DEBUG, "bad_input", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
+    }
     close_session(c, ss, code, why);
 }
 
@@ -215,9 +224,9 @@ static int try_resume(core *c, session *ss, const proto_join *j, int64_t now_us)
     return 1;
 }
 
-static void refuse_token(core *c, session *ss, const char *why)
+static void refuse_token(core *c, session *ss, int64_t now_us, const char *why)
 {
-    refuse(c, ss, BAD_AUTH, PROTO_CLOSE_TOKEN_REFUSED, why);
+    refuse(c, ss, now_us, BAD_AUTH, PROTO_CLOSE_TOKEN_REFUSED, why);
 }
 
 static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_t now_us)
@@ -225,7 +234,7 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
     proto_join j;
     int err = proto_join_read(buf, len, &j);
     if (err) {
-        refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
+        refuse(c, ss, now_us, BAD_MALFORMED, 1002, proto_err_str(err));
         return;
     }
     if (j.has_resume && try_resume(c, ss, &j, now_us))
@@ -240,20 +249,20 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
     token_claims tc;
     err = token_verify(j.token, j.token_len, c->secret, c->secret_len, c->unix_now, &tc);
     if (err) {
-        refuse_token(c, ss, token_err_str(err));
+        refuse_token(c, ss, now_us, token_err_str(err));
         return;
     }
     if (tc.expiry > c->unix_now + CORE_MAX_TOKEN_TTL) {
-        refuse_token(c, ss, "token valid for too long");
+        refuse_token(c, ss, now_us, "token valid for too long");
         return;
     }
     int seen = replay_check_add(&c->replay, tc.nonce, tc.expiry, c->unix_now);
     if (seen == REPLAY_SEEN) {
-        refuse_token(c, ss, "token already used");
+        refuse_token(c, ss, now_us, "token already used");
         return;
     }
     if (seen == REPLAY_FULL) {
-        refuse(c, ss, BAD_AUTH, PROTO_CLOSE_SERVER_FULL, "too many joins, try again later");
+        refuse(c, ss, now_us, BAD_AUTH, PROTO_CLOSE_SERVER_FULL, "too many joins, try again later");
         return;
     }
     match *m = lobby_place(&c->lobby, tc.match);
@@ -273,9 +282,9 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
               log_quote(tc.name, qname, sizeof qname), (unsigned long long)tc.player_id, m->id, pid, m->humans);
 }
 
-static void refuse_rate(core *c, session *ss)
+static void refuse_rate(core *c, session *ss, int64_t now_us)
 {
-    refuse(c, ss, BAD_RATE, PROTO_CLOSE_RATE_LIMIT, "rate limit exceeded");
+    refuse(c, ss, now_us, BAD_RATE, PROTO_CLOSE_RATE_LIMIT, "rate limit exceeded");
 }
 
 /* Chat: not UTF-8 1007, over the length 1009, over the rate dropped and
@@ -285,25 +294,25 @@ static void on_chat(core *c, session *ss, const uint8_t *buf, size_t len, int64_
     char text[PROTO_MAX_CHAT_BYTES + 1];
     size_t n;
     if (!session_charge(ss, c->cfg.tick_rate, now_us)) {
-        refuse_rate(c, ss);
+        refuse_rate(c, ss, now_us);
         return;
     }
     int err = proto_chat_read(buf, len, text, &n);
     if (err == PROTO_ERR_UTF8) {
-        refuse(c, ss, BAD_MALFORMED, 1007, "chat is not UTF-8");
+        refuse(c, ss, now_us, BAD_MALFORMED, 1007, "chat is not UTF-8");
         return;
     }
     if (err == PROTO_ERR_VALUE) {
-        refuse(c, ss, BAD_TOO_LARGE, 1009, "chat too long");
+        refuse(c, ss, now_us, BAD_TOO_LARGE, 1009, "chat too long");
         return;
     }
     if (err) {
-        refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
+        refuse(c, ss, now_us, BAD_MALFORMED, 1002, proto_err_str(err));
         return;
     }
     int r = match_player_chat(ss->m, ss->pid, text, n);
     if (r == MATCH_CHAT_FLOOD_CLOSE)
-        refuse(c, ss, BAD_RATE, PROTO_CLOSE_CHAT_FLOOD, "chat flood");
+        refuse(c, ss, now_us, BAD_RATE, PROTO_CLOSE_CHAT_FLOOD, "chat flood");
     else if (r == MATCH_CHAT_DROPPED)
         c->stats.chat_dropped++;
     else if (r == MATCH_CHAT_SENT)
@@ -315,9 +324,9 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int
     int type = proto_peek_type(buf, len);
     if (ss->state == SESSION_AWAIT_JOIN) {
         if (!session_charge(ss, c->cfg.tick_rate, now_us))
-            refuse_rate(c, ss);
+            refuse_rate(c, ss, now_us);
         else if (type != PROTO_JOIN)
-            refuse(c, ss, BAD_UNEXPECTED, 1002, "first message must be join");
+            refuse(c, ss, now_us, BAD_UNEXPECTED, 1002, "first message must be join");
         else
             on_join(c, ss, buf, len, now_us);
         return;
@@ -325,7 +334,7 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int
     if (ss->state == SESSION_REPLACED)
         return; /* closing: its player lives on another connection */
     if (type == PROTO_JOIN) {
-        refuse(c, ss, BAD_UNEXPECTED, 1002, "already joined");
+        refuse(c, ss, now_us, BAD_UNEXPECTED, 1002, "already joined");
         return;
     }
     if (type == PROTO_CHAT) {
@@ -333,13 +342,13 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int
         return;
     }
     if (type != PROTO_INPUT) {
-        refuse(c, ss, BAD_MALFORMED, 1002, type < 0 ? "empty message" : "unknown message type");
+        refuse(c, ss, now_us, BAD_MALFORMED, 1002, type < 0 ? "empty message" : "unknown message type");
         return;
     }
     proto_input_msg msg;
     int err = proto_input_read(buf, len, &msg);
     if (err) {
-        refuse(c, ss, BAD_MALFORMED, 1002, proto_err_str(err));
+        refuse(c, ss, now_us, BAD_MALFORMED, 1002, proto_err_str(err));
         return;
     }
     /* New inputs are judged by the time they claim, repeats by the bucket;
@@ -347,12 +356,12 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int
     uint32_t newest = msg.first_seq + msg.count - 1;
     if (newest <= ss->m->players[ss->pid].last_received ? !session_charge(ss, c->cfg.tick_rate, now_us)
                                                          : !session_claims_ok(ss, newest, c->cfg.tick_rate, now_us)) {
-        refuse_rate(c, ss);
+        refuse_rate(c, ss, now_us);
         return;
     }
     const char *why;
     if (match_player_input(ss->m, ss->pid, &msg, &why)) {
-        refuse(c, ss, BAD_SEQUENCE, 1002, why);
+        refuse(c, ss, now_us, BAD_SEQUENCE, 1002, why);
         return;
     }
     c->stats.inputs_in++;
@@ -412,10 +421,10 @@ void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, si
     case SESSION_RX_MORE:
         return;
     case SESSION_RX_TEXT:
-        refuse(c, ss, BAD_TEXT, 1003, "text frames are not accepted");
+        refuse(c, ss, now_us, BAD_TEXT, 1003, "text frames are not accepted");
         return;
     case SESSION_RX_TOO_LARGE:
-        refuse(c, ss, BAD_TOO_LARGE, 1009, "message too large");
+        refuse(c, ss, now_us, BAD_TOO_LARGE, 1009, "message too large");
         return;
     case SESSION_RX_MESSAGE:
         break;
@@ -514,9 +523,23 @@ void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
 
 /* ---- the tick --------------------------------------------------------------------------- */
 
+/* A client dropped for the server's sake: at warn, rate-limited (a
+ * network hiccup can choke hundreds at once), the rest at debug. */
+static void log_drop(core *c, int64_t now_us, const session *ss, int id, const char *why)
+{
+    uint64_t held;
+    if (log_ratelimit_pass(&c->log_limit[MLOG_DROP], now_us, &held)) {
+        log_event(LOG_WARN, "drop", "peer=%s match=%u player=%d reason=\"%s\" suppressed=%llu", ss->peer, ss->m->id,
+                  id, why, (unsigned long long)held);
+    } else {
+        c->stats.log_held[MLOG_DROP]++;
+        log_event(LOG_DEBUG, "drop", "peer=%s match=%u player=%d reason=\"%s\"", ss->peer, ss->m->id, id, why);
+    }
+}
+
 /* After a snapshot: ask to write to each client; close the idle ones and
  * drop those whose socket has not drained for CORE_SEND_STALL_S. */
-static void after_snapshot(core *c, match *m, uint32_t *deepest)
+static void after_snapshot(core *c, match *m, int64_t now_us, uint32_t *deepest)
 {
     uint32_t stall = (uint32_t)(CORE_SEND_STALL_S * c->cfg.tick_rate);
     uint32_t idle = (uint32_t)(c->cfg.idle_timeout * c->cfg.tick_rate);
@@ -534,8 +557,9 @@ static void after_snapshot(core *c, match *m, uint32_t *deepest)
         }
         if (m->world.tick - ss->progress_tick > stall) {
             c->stats.dropped_slow++;
-            log_event(LOG_WARN, "drop", "peer=%s match=%u player=%d reason=\"socket choked for %d s\"", ss->peer,
-                      m->id, id, CORE_SEND_STALL_S);
+            char why[64];
+            snprintf(why, sizeof why, "socket choked for %d s", CORE_SEND_STALL_S);
+            log_drop(c, now_us, ss, id, why);
             /* A close frame would queue behind what does not drain. */
             ss->close_code = PROTO_CLOSE_SLOW_READER;
             push_action(c, CORE_ABORT, ss, PROTO_CLOSE_SLOW_READER, "not reading snapshots");
@@ -543,8 +567,9 @@ static void after_snapshot(core *c, match *m, uint32_t *deepest)
         }
         if (match_player_events_behind(m, id)) {
             c->stats.dropped_events_behind++;
-            log_event(LOG_WARN, "drop", "peer=%s match=%u player=%d reason=\"%u events unacknowledged\"", ss->peer,
-                      m->id, id, m->ev_next - 1 - m->players[id].events_acked);
+            char why[64];
+            snprintf(why, sizeof why, "%u events unacknowledged", m->ev_next - 1 - m->players[id].events_acked);
+            log_drop(c, now_us, ss, id, why);
             close_session(c, ss, PROTO_CLOSE_EVENTS_BEHIND, "too far behind on events");
             continue;
         }
@@ -565,7 +590,7 @@ static void expire_joins(core *c, int64_t now_us)
 {
     const int64_t limit = (int64_t)SESSION_JOIN_TIMEOUT_S * 1000000;
     while (c->waiting && now_us - c->waiting->opened_us >= limit)
-        refuse(c, c->waiting, BAD_AUTH, PROTO_CLOSE_JOIN_TIMEOUT, "no valid join in time"); /* unlinks it */
+        refuse(c, c->waiting, now_us, BAD_AUTH, PROTO_CLOSE_JOIN_TIMEOUT, "no valid join in time"); /* unlinks it */
 }
 
 void core_tick(core *c, int64_t now_us)
@@ -582,7 +607,7 @@ void core_tick(core *c, int64_t now_us)
         for (int h = 0; h < m->world.nhits; h++)
             c->stats.kills += m->world.hits[h].killed;
         if (snap) {
-            after_snapshot(c, m, &deepest);
+            after_snapshot(c, m, now_us, &deepest);
             snapped = 1;
         }
         if (m->expired_holds) {
@@ -599,11 +624,18 @@ void core_tick(core *c, int64_t now_us)
         expire_joins(c, now_us);
 }
 
-void core_ticks_missed(core *c, uint32_t ticks)
+void core_ticks_missed(core *c, uint32_t ticks, int64_t now_us)
 {
     for (int i = 0; i < c->lobby.nmatches; i++)
         match_credit(c->lobby.matches[i], ticks);
-    log_event(LOG_WARN, "stall_credit", "missed_ticks=%u matches=%d", ticks, c->lobby.nmatches);
+    uint64_t held;
+    if (log_ratelimit_pass(&c->log_limit[MLOG_STALL_CREDIT], now_us, &held)) {
+        log_event(LOG_WARN, "stall_credit", "missed_ticks=%u matches=%d suppressed=%llu", ticks, c->lobby.nmatches,
+                  (unsigned long long)held);
+    } else {
+        c->stats.log_held[MLOG_STALL_CREDIT]++;
+        log_event(LOG_DEBUG, "stall_credit", "missed_ticks=%u matches=%d", ticks, c->lobby.nmatches);
+    }
 }
 
 void core_shutdown(core *c)
@@ -622,15 +654,14 @@ void core_shutdown(core *c)
  * with the count of those not logged since the previous line. */
 static void log_accept_refusal(core *c, int64_t now_us, const char *ip, int r)
 {
-    if (c->refuse_logged[r] && now_us - c->refuse_log_us[r] < CORE_REFUSE_LOG_US) {
-        c->refuse_unlogged[r]++;
+    uint64_t held;
+    if (!log_ratelimit_pass(&c->refuse_log[r], now_us, &held)) {
+        c->stats.log_held[MLOG_REFUSE]++;
         return;
     }
-    log_event(LOG_WARN, "refuse", "ip=%s status=%d reason=%s at=accept connections=%d unlogged=%u", ip,
-              admission_status(r), metrics_refused_label((metrics_refused)r), c->adm.conns, c->refuse_unlogged[r]);
-    c->refuse_logged[r] = 1;
-    c->refuse_log_us[r] = now_us;
-    c->refuse_unlogged[r] = 0;
+    log_event(LOG_WARN, "refuse", "ip=%s status=%d reason=%s at=accept connections=%d unlogged=%llu", ip,
+              admission_status(r), metrics_refused_label((metrics_refused)r), c->adm.conns,
+              (unsigned long long)held);
 }
 
 uint32_t core_accept(core *c, int64_t now_us, const char *ip)
@@ -646,6 +677,19 @@ uint32_t core_accept(core *c, int64_t now_us, const char *ip)
     return 0;
 }
 
+int core_accept_is_reserve(const core *c, uint32_t accepted)
+{
+    return admission_is_reserve(&c->adm, accepted);
+}
+
+void core_reserve_refused(core *c, int64_t now_us, const char *ip)
+{
+    int r = admission_check_caps(&c->adm, ip ? ip : "");
+    r = r == ADMIT_OK ? REF_MAX_CONNS : r;
+    c->stats.refused[r]++;
+    log_accept_refusal(c, now_us, ip ? ip : "", r);
+}
+
 void core_accept_closed(core *c, uint32_t accepted)
 {
     admission_release(&c->adm, accepted);
@@ -653,7 +697,7 @@ void core_accept_closed(core *c, uint32_t accepted)
 
 int core_accepted(const core *c)
 {
-    return c->adm.conns;
+    return c->adm.conns + c->adm.reserved;
 }
 
 int core_admit(core *c, const char *origin, const char *host, const char *ip)
@@ -741,18 +785,20 @@ size_t core_live_json(const core *c, char *buf, size_t cap)
     return n + (size_t)w;
 }
 
-size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf, size_t cap)
+size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t cap)
 {
     metrics_gauges g = {
         .connections = (int)c->nsessions,
-        .tcp_connections = c->adm.conns,
+        .tcp_connections = c->adm.conns + c->adm.reserved,
         .matches = c->lobby.nmatches,
         .tick_rate = c->cfg.tick_rate,
         .snapshot_rate = c->cfg.snapshot_rate,
-        .rss_bytes = rss_bytes,
-        .cpu_seconds = cpu_seconds,
+        .proc = {.open_fds = -1, .max_fds = -1},
     };
+    if (proc)
+        g.proc = *proc;
     lobby_count(&c->lobby, &g.players, &g.npcs);
+    g.players_held = lobby_held(&c->lobby);
     return metrics_render(&c->stats, &g, buf, cap);
 }
 
@@ -842,6 +888,8 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         .user = c,
     };
     lobby_init(&c->lobby, &c->map, &mc, k->max_matches);
+    for (int r = 0; r < REF_N; r++)
+        c->refuse_log[r].interval_us = CORE_REFUSE_LOG_US;
     uint64_t want = (uint64_t)k->admission.max_conns + CORE_SESSION_SLACK;
     c->max_slots = want < CORE_MAX_SESSIONS ? (uint32_t)want : CORE_MAX_SESSIONS;
     if (admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, k->replay_slots > 0 ? (uint32_t)k->replay_slots : 1u << 16) < 0) {

@@ -109,6 +109,14 @@ uint32_t core_accept(core *c, int64_t now_us, const char *ip);
  * already closed, or 0, is ignored (exactly once, whatever the transport
  * reports). */
 void core_accept_closed(core *c, uint32_t accepted);
+/* Whether the handle is one of the reserve (admission.h): a connection
+ * past the caps from an address --metrics-allow names, which may ask for
+ * /metrics only. */
+int core_accept_is_reserve(const core *c, uint32_t accepted);
+/* A reserve connection asked for something other than /metrics: counted
+ * and logged as the cap refusal it escaped at accept (the adapter answers
+ * 503 and closes). */
+void core_reserve_refused(core *c, int64_t now_us, const char *ip);
 /* Accepted connections open now (the tickwire_tcp_connections gauge). */
 int core_accepted(const core *c);
 
@@ -143,8 +151,9 @@ void core_tick(core *c, int64_t now_us);
 /* The clock skipped `ticks` ticks (the process stalled): every playing
  * person is credited that much time, up to MATCH_MAX_CREDIT steps, so the
  * inputs their clients kept sending meanwhile are caught up within a few
- * ticks (SIM_MAX_STEPS_PER_TICK each) instead of queueing for good. */
-void core_ticks_missed(core *c, uint32_t ticks);
+ * ticks (SIM_MAX_STEPS_PER_TICK each) instead of queueing for good. Logged
+ * (stall_credit) at most once per LOG_RATELIMIT_DEFAULT_US. */
+void core_ticks_missed(core *c, uint32_t ticks, int64_t now_us);
 /* Closes every session with 1001; new ones are closed at once. */
 void core_shutdown(core *c);
 
@@ -158,8 +167,9 @@ int core_demo_mode(const core *c);
  * POST /api/join. Returns its length, 0 when not in demo mode or cap is
  * too small. */
 size_t core_guest_join(core *c, const char *name, char *buf, size_t cap);
-/* The /metrics text; proc: process numbers the adapter sampled (may be NULL). */
-size_t core_metrics_text(core *c, long rss_bytes, double cpu_seconds, char *buf, size_t cap);
+/* The /metrics text; proc: the process numbers and build the adapter
+ * sampled (NULL: zeros, no fd series). O(matches x match size). */
+size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t cap);
 
 /* ---- for the adapter, tests and the tick clock ------------------------------------ */
 metrics *core_metrics(core *c);

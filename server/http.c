@@ -1,24 +1,30 @@
 /* http: see http.h. */
 #include "http.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "handshake.h"
+#include "tw_version.h"
 #include "log.h"
 #include "parse.h"
 #include "proto.h"
+#include "scrape.h"
 
-#define METRICS_CAP 32768
+#define METRICS_CAP 65536
 #define API_JOIN_CAP 512
 #define MATCHES_DEFAULT_LIMIT 20
 #define MATCHES_FIRST_CAP 65536          /* typical answers fit; doubled as needed */
 #define MATCHES_MAX_CAP (8 * 1024 * 1024) /* > RESULTS_RECENT_MAX * RESULTS_ROUND_JSON_MAX */
 #define API_JOIN_BODY_MAX 1024 /* POST /api/join ignores its body; a bigger one is refused */
+
+/* ---- the process, for /metrics (at scrape time only) ---------------------- */
 
 static double process_cpu_seconds(void)
 {
@@ -27,16 +33,110 @@ static double process_cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static long process_rss_bytes(void)
+static void process_memory(metrics_process *p)
 {
     long pages = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
+            pages = rss = 0;
         fclose(f);
     }
-    return rss * sysconf(_SC_PAGESIZE);
+    p->virtual_bytes = pages * sysconf(_SC_PAGESIZE);
+    p->rss_bytes = rss * sysconf(_SC_PAGESIZE);
+}
+
+/* Entries of /proc/self/fd but the one reading it; -1 when unreadable. */
+static long process_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d);
+    closedir(d);
+    return n;
+}
+
+static long process_max_fds(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+}
+
+/* As the Prometheus client libraries do it: the boot time (btime, in
+ * /proc/stat) plus the process's start in clock ticks since boot (field 22
+ * of /proc/self/stat, after the parenthesised command name). 0 when
+ * unreadable. */
+static double process_start_time(void)
+{
+    char buf[1024];
+    double btime = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return 0;
+    while (fgets(buf, sizeof buf, f))
+        if (sscanf(buf, "btime %lf", &btime) == 1)
+            break;
+    fclose(f);
+    f = fopen("/proc/self/stat", "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long start = 0;
+    /* fields 3..22 follow the name: state, then 18 numbers, then starttime */
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                     &start) != 1 || btime <= 0)
+        return 0;
+    return btime + (double)start / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void process_sample(metrics_process *p)
+{
+    memset(p, 0, sizeof *p);
+    process_memory(p);
+    p->cpu_seconds = process_cpu_seconds();
+    p->open_fds = process_open_fds();
+    p->max_fds = process_max_fds();
+    p->start_time_s = process_start_time();
+    p->version = TICKWIRE_VERSION;
+    p->lws_version = LWS_LIBRARY_VERSION;
+}
+
+/* ---- HTTP answers by endpoint and status (tickwire_http_requests_total) ----- */
+
+/* The endpoint of the request on wsi, by its path, whatever its method
+ * (lws keeps the path under the method's token). A path too long to copy
+ * is no side door's: a file's (static). */
+static metrics_endpoint request_endpoint(struct lws *wsi)
+{
+    static const enum lws_token_indexes uris[] = {
+        WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_HEAD_URI,
+#if defined(LWS_WITH_HTTP_UNCOMMON_HEADERS)
+        WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI, WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI,
+#endif
+    };
+    char uri[64];
+    for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
+        if (lws_hdr_total_length(wsi, uris[i]) <= 0)
+            continue;
+        if (lws_hdr_copy(wsi, uri, sizeof uri, uris[i]) < 0)
+            return EP_STATIC;
+        return metrics_endpoint_of(uri);
+    }
+    return EP_OTHER;
+}
+
+static void count_answer(struct lws *wsi, metrics_endpoint e, int status)
+{
+    metrics_http_count(core_metrics(net_core_of(wsi)), e, status);
 }
 
 /* ---- before the upgrade ------------------------------------------------------
@@ -112,7 +212,7 @@ static int vhost_knows(void *user, const char *name)
  * 426, a one-line text body, Connection: close. Returns -1, which the
  * CONFIRM_UPGRADE and FILTER_HTTP_CONNECTION callbacks return so lws
  * hangs up: it sends what it could not write at once before closing. */
-static int send_refusal(struct lws *wsi, int status, const char *body)
+static int send_refusal(struct lws *wsi, metrics_endpoint e, int status, const char *body)
 {
     uint8_t buf[LWS_PRE + 512];
     char *start = (char *)buf + LWS_PRE;
@@ -130,6 +230,7 @@ static int send_refusal(struct lws *wsi, int status, const char *body)
                      strlen(body), body);
     if (n > 0 && (size_t)n < cap)
         lws_write(wsi, (unsigned char *)start, (size_t)n, LWS_WRITE_HTTP);
+    count_answer(wsi, e, status);
     return -1;
 }
 
@@ -144,7 +245,32 @@ static int refuse_handshake(core *c, struct lws *wsi, const handshake_request *r
               metrics_refused_label((metrics_refused)reason),
               log_quote(handshake_value(r, reason), qvalue, sizeof qvalue));
     handshake_body(reason, PROTO_SUBPROTOCOL, body, sizeof body);
-    return send_refusal(wsi, status, body);
+    return send_refusal(wsi, EP_WEBSOCKET, status, body);
+}
+
+/* The connection's accept handle (net.c keeps it in the opaque user data). */
+static uint32_t accept_handle(struct lws *wsi)
+{
+    return (uint32_t)(uintptr_t)lws_get_opaque_user_data(wsi);
+}
+
+static int is_metrics_get(struct lws *wsi)
+{
+    char uri[16] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 || lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= 16)
+        return 0;
+    header(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    return strcmp(uri, "/metrics") == 0;
+}
+
+/* A connection held in the reserve past the caps (admission.h) asked for
+ * something other than GET /metrics: the cap's 503, counted then. */
+static int refuse_reserve(core *c, struct lws *wsi)
+{
+    char ip[48] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    core_reserve_refused(c, lws_now_usecs(), ip);
+    return send_refusal(wsi, request_endpoint(wsi), 503, "connection limit reached, try again later\n");
 }
 
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: `upgrade` is the Upgrade header,
@@ -153,6 +279,8 @@ static int refuse_handshake(core *c, struct lws *wsi, const handshake_request *r
  * origin rule; the connection caps were judged at accept (net.c). */
 static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
 {
+    if (core_accept_is_reserve(c, accept_handle(wsi)))
+        return refuse_reserve(c, wsi);
     if (strcasecmp(upgrade, "websocket") == 0) {
         hs_request q;
         hs_request_read(wsi, upgrade, &q);
@@ -165,7 +293,7 @@ static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
     lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
     lws_get_peer_simple(wsi, ip, sizeof ip);
     int status = core_admit(c, origin, host, ip);
-    return status ? send_refusal(wsi, status, "origin not allowed\n") : 0;
+    return status ? send_refusal(wsi, EP_WEBSOCKET, status, "origin not allowed\n") : 0;
 }
 
 /* Whether the request asks for an upgrade lws 4.1.6 refuses by itself:
@@ -196,7 +324,22 @@ int __wrap_lws_return_http_status(struct lws *wsi, unsigned int code, const char
         refuse_handshake(net_core_of(wsi), wsi, &q.r, REF_UPGRADE);
         return 1; /* lws hangs up */
     }
+    count_answer(wsi, request_endpoint(wsi), (int)code);
     return __real_lws_return_http_status(wsi, code, html_body);
+}
+
+/* lws 4.1.6 answers a file of the web root (200), or a file the client
+ * has (304, by ETag), calling lws_add_http_header_status from outside
+ * its header.c, so the server's link (-Wl,--wrap=lws_add_http_header_status,
+ * CMakeLists.txt) brings those calls here to be counted. Its calls from
+ * inside header.c (lws_return_http_status, lws_add_http_common_headers:
+ * counted where the server makes them) do not come here. */
+int __real_lws_add_http_header_status(struct lws *wsi, unsigned int code, unsigned char **p, unsigned char *end);
+int __wrap_lws_add_http_header_status(struct lws *wsi, unsigned int code, unsigned char **p, unsigned char *end);
+int __wrap_lws_add_http_header_status(struct lws *wsi, unsigned int code, unsigned char **p, unsigned char *end)
+{
+    count_answer(wsi, request_endpoint(wsi), (int)code);
+    return __real_lws_add_http_header_status(wsi, code, p, end);
 }
 
 /* The request's body length: 0 for none, -1 for one of a length not given
@@ -241,7 +384,7 @@ static int refuse_body(core *c, struct lws *wsi)
     lws_get_peer_simple(wsi, ip, sizeof ip);
     core_metrics(c)->refused[REF_BODY]++;
     log_event(LOG_WARN, "refuse", "ip=%s status=413 reason=%s length=%lld", ip, metrics_refused_label(REF_BODY), n);
-    return send_refusal(wsi, 413, "request body not accepted here\n");
+    return send_refusal(wsi, request_endpoint(wsi), 413, "request body not accepted here\n");
 }
 
 /* LWS_CALLBACK_FILTER_HTTP_CONNECTION, for every request lws serves as
@@ -252,6 +395,8 @@ static int refuse_body(core *c, struct lws *wsi)
  * refuse_body. */
 static int filter_http(core *c, struct lws *wsi)
 {
+    if (core_accept_is_reserve(c, accept_handle(wsi)) && !is_metrics_get(wsi))
+        return refuse_reserve(c, wsi);
     hs_request q;
     hs_request_read(wsi, NULL, &q);
     if (upgrade_unknown(wsi))
@@ -262,11 +407,19 @@ static int filter_http(core *c, struct lws *wsi)
     return refuse_handshake(c, wsi, &q.r, reason == HANDSHAKE_OK ? REF_UPGRADE : reason);
 }
 
-/* Sends the headers for the body in hs->buf; the body goes out on WRITEABLE. */
-static int respond(struct lws *wsi, http_session *hs, unsigned int status, const char *type)
+/* Sends the headers for the body in hs->buf, with one more header when
+ * extra_name (lws' form, "www-authenticate:") is given; the body goes out
+ * on WRITEABLE. Counted as an answer of endpoint e (EP_N: the caller has). */
+static int respond_with(struct lws *wsi, http_session *hs, metrics_endpoint e, unsigned int status, const char *type,
+                        const char *extra_name, const char *extra_value)
 {
+    if (e < EP_N)
+        count_answer(wsi, e, (int)status);
     uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
     if (lws_add_http_common_headers(wsi, status, type, hs->len, &p, end) ||
+        (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
+                                                   (const unsigned char *)extra_value, (int)strlen(extra_value),
+                                                   &p, end)) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p, end) ||
         (hs->close_after &&
          lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end)) ||
@@ -274,6 +427,59 @@ static int respond(struct lws *wsi, http_session *hs, unsigned int status, const
         return 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+static int respond(struct lws *wsi, http_session *hs, metrics_endpoint e, unsigned int status, const char *type)
+{
+    return respond_with(wsi, hs, e, status, type, NULL, NULL);
+}
+
+/* GET /metrics from a peer the scrape rules (scrape.h) turn away: 403
+ * for an address outside --metrics-allow, 401 with WWW-Authenticate for
+ * a missing or wrong bearer token. Logged at debug: a scraper with the
+ * wrong token retries every interval. */
+static int refuse_scrape(struct lws *wsi, http_session *hs, int status, const char *ip)
+{
+    const char *body = status == SCRAPE_FORBIDDEN ? "metrics are not served to this address\n"
+                                                  : "metrics need Authorization: Bearer <token>\n";
+    size_t n = strlen(body);
+    if (!(hs->buf = malloc(LWS_PRE + n)))
+        return -1;
+    memcpy(hs->buf + LWS_PRE, body, n);
+    hs->len = n;
+    log_event(LOG_DEBUG, "refuse", "ip=%s status=%d reason=metrics_%s", ip, status,
+              status == SCRAPE_FORBIDDEN ? "address" : "token");
+    if (status == SCRAPE_FORBIDDEN)
+        return respond(wsi, hs, EP_METRICS, HTTP_STATUS_FORBIDDEN, "text/plain; charset=utf-8");
+    return respond_with(wsi, hs, EP_METRICS, HTTP_STATUS_UNAUTHORIZED, "text/plain; charset=utf-8", "www-authenticate:",
+                        "Bearer realm=\"tickwire metrics\"");
+}
+
+/* GET /metrics: the scrape rules, then the exposition text. */
+static int serve_metrics(core *c, struct lws *wsi, http_session *hs)
+{
+    char ip[48] = "", auth[SCRAPE_MAX_TOKEN + 64] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    header(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    int st = scrape_check(net_scrape_rules(wsi), ip, auth);
+    memset(auth, 0, sizeof auth);
+    if (st != SCRAPE_OK)
+        return refuse_scrape(wsi, hs, st, ip);
+    if (!(hs->buf = malloc(LWS_PRE + METRICS_CAP)))
+        return -1;
+    char *text = (char *)hs->buf + LWS_PRE;
+    metrics_process proc;
+    process_sample(&proc);
+    /* counted before it is rendered, so a scrape sees itself */
+    metrics_http_count(core_metrics(c), EP_METRICS, HTTP_STATUS_OK);
+    hs->len = core_metrics_text(c, &proc, text, METRICS_CAP);
+    results *res = net_results_of(wsi);
+    if (res) {
+        results_stats rs;
+        results_get_stats(res, &rs);
+        hs->len += metrics_render_results(&rs, text + hs->len, METRICS_CAP - hs->len);
+    }
+    return respond(wsi, hs, EP_N, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 static int api_join(core *c, struct lws *wsi, http_session *hs)
@@ -289,7 +495,7 @@ static int api_join(core *c, struct lws *wsi, http_session *hs)
      * this connection at once keeps it from holding a second place under
      * the per-address cap (a 1000-bot load test from one address). */
     hs->close_after = 1;
-    return respond(wsi, hs, HTTP_STATUS_OK, "application/json");
+    return respond(wsi, hs, EP_API_JOIN, HTTP_STATUS_OK, "application/json");
 }
 
 /* A query argument: 1 with its value in buf ("" for a bare `name`), 0
@@ -320,7 +526,7 @@ static int api_matches(results *res, struct lws *wsi, http_session *hs)
             return -1;
         memcpy(hs->buf + LWS_PRE, body, sizeof body - 1);
         hs->len = sizeof body - 1;
-        return respond(wsi, hs, HTTP_STATUS_BAD_REQUEST, "application/json");
+        return respond(wsi, hs, EP_API_MATCHES, HTTP_STATUS_BAD_REQUEST, "application/json");
     }
     static const char head[] = "{\"matches\":";
     for (size_t cap = MATCHES_FIRST_CAP; cap <= MATCHES_MAX_CAP; cap *= 2) {
@@ -332,7 +538,7 @@ static int api_matches(results *res, struct lws *wsi, http_session *hs)
         if (n) {
             out[sizeof head - 1 + n] = '}';
             hs->len = sizeof head + n;
-            return respond(wsi, hs, HTTP_STATUS_OK, "application/json");
+            return respond(wsi, hs, EP_API_MATCHES, HTTP_STATUS_OK, "application/json");
         }
         free(hs->buf);
         hs->buf = NULL;
@@ -350,7 +556,7 @@ static int api_live(core *c, struct lws *wsi, http_session *hs)
         size_t n = core_live_json(c, (char *)hs->buf + LWS_PRE, cap);
         if (n) {
             hs->len = n;
-            return respond(wsi, hs, HTTP_STATUS_OK, "application/json");
+            return respond(wsi, hs, EP_API_LIVE, HTTP_STATUS_OK, "application/json");
         }
         free(hs->buf);
         hs->buf = NULL;
@@ -374,19 +580,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         char uri[64] = "";
         int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
-        if (!post && strcmp(uri, "/metrics") == 0) {
-            if (!(hs->buf = malloc(LWS_PRE + METRICS_CAP)))
-                return -1;
-            char *text = (char *)hs->buf + LWS_PRE;
-            hs->len = core_metrics_text(c, process_rss_bytes(), process_cpu_seconds(), text, METRICS_CAP);
-            results *res = net_results_of(wsi);
-            if (res) {
-                results_stats st;
-                results_get_stats(res, &st);
-                hs->len += metrics_render_results(&st, text + hs->len, METRICS_CAP - hs->len);
-            }
-            return respond(wsi, hs, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
-        }
+        if (!post && strcmp(uri, "/metrics") == 0)
+            return serve_metrics(c, wsi, hs);
         if (!post && strcmp(uri, "/api/matches") == 0 && net_results_of(wsi))
             return api_matches(net_results_of(wsi), wsi, hs);
         if (!post && strcmp(uri, "/api/matches/live") == 0)

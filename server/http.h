@@ -3,7 +3,10 @@
  * GET /api/matches?limit=N (the newest ended rounds, results.h) and
  * GET /api/matches/live; a request body is accepted only at
  * /api/join (small, within --http-timeout), anywhere else it is
- * refused with 413.
+ * refused with 413. /metrics answers only what the scrape rules let
+ * through (scrape.h: 403, or 401 with WWW-Authenticate); a connection held
+ * in the reserve past the connection caps (admission.h) may ask for GET
+ * /metrics only, anything else on it is the cap's 503.
  * Before every WebSocket upgrade it checks the opening handshake
  * (handshake.h, RFC 6455 4.2.1) and then asks the core's admission rules
  * (the origin); each refusal is answered with its status (400, 426, 403),
@@ -16,6 +19,7 @@
 
 #include "core.h"
 #include "results.h"
+#include "scrape.h"
 
 typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
@@ -33,6 +37,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 core *net_core_of(struct lws *wsi);
 /* The round storage of the server's context (net.c); NULL: none. */
 results *net_results_of(struct lws *wsi);
+/* Who may read /metrics (net.c, from --metrics-token-file and
+ * --metrics-allow). */
+const scrape_rules *net_scrape_rules(struct lws *wsi);
 /* The server's --http-timeout, in seconds (net.c). */
 int net_http_timeout(struct lws *wsi);
 

@@ -82,3 +82,14 @@ void lobby_count(const lobby *l, int *humans, int *npcs)
         *npcs += l->matches[i]->npcs;
     }
 }
+
+int lobby_held(const lobby *l)
+{
+    int n = 0;
+    for (int i = 0; i < l->nmatches; i++) {
+        const match *m = l->matches[i];
+        for (int id = 0; id < m->cfg.size; id++)
+            n += m->players[id].used && m->players[id].held_until != 0;
+    }
+    return n;
+}

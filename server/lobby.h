@@ -40,5 +40,8 @@ int lobby_close_if_empty(lobby *l, match *m);
 int lobby_find_resume(const lobby *l, const uint8_t resume[PROTO_RESUME_LEN], match **m);
 /* People (playing or held) and computer players in all matches. */
 void lobby_count(const lobby *l, int *humans, int *npcs);
+/* People disconnected and held for a resume, in all matches. O(matches x
+ * slots): for /metrics, not the tick. */
+int lobby_held(const lobby *l);
 
 #endif

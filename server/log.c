@@ -199,3 +199,18 @@ void log_event_json(log_level level, const char *event, const char *key, const c
     va_end(ap);
     emit(level, event, kv, key, json);
 }
+
+int log_ratelimit_pass(log_ratelimit *rl, int64_t now_us, uint64_t *held)
+{
+    int64_t interval = rl->interval_us > 0 ? rl->interval_us : LOG_RATELIMIT_DEFAULT_US;
+    if (rl->started && now_us - rl->last_us < interval) {
+        rl->held++;
+        return 0;
+    }
+    if (held)
+        *held = rl->held;
+    rl->held = 0;
+    rl->last_us = now_us;
+    rl->started = 1;
+    return 1;
+}

@@ -13,6 +13,7 @@
 #define TW_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
 typedef enum log_format { LOG_JSON = 0, LOG_TEXT } log_format;
@@ -38,5 +39,24 @@ void log_event(log_level level, const char *event, const char *fmt, ...)
  * lines, key=JSON in text lines and for the sink. Still one line. */
 void log_event_json(log_level level, const char *event, const char *key, const char *json, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* log_ratelimit: at most one line per interval for a warning that can
+ * repeat (per tick, per message, per connection in a flood); the others
+ * are held back and counted, and the next line says how many. Time is a
+ * parameter (monotonic microseconds), so a test drives it. Zeroed: a
+ * LOG_RATELIMIT_DEFAULT_US interval, the first line goes out. The caller
+ * keeps one per event (or per reason) and counts what is held back in
+ * its metrics (tickwire_log_suppressed_total). */
+#define LOG_RATELIMIT_DEFAULT_US (10 * 1000000LL)
+typedef struct log_ratelimit {
+    int64_t interval_us;  /* 0: LOG_RATELIMIT_DEFAULT_US */
+    int64_t last_us;      /* when the last line went out */
+    uint64_t held;        /* held back since then */
+    int started;          /* a line went out */
+} log_ratelimit;
+/* 1: write the line now, with *held (may be NULL) the number held back
+ * since the previous one (the count starts again); 0: hold it back
+ * (counted). O(1), no I/O. */
+int log_ratelimit_pass(log_ratelimit *rl, int64_t now_us, uint64_t *held);
 
 #endif

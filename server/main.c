@@ -13,6 +13,7 @@
 #include "net.h"
 #include "results.h"
 #include "tls.h"
+#include "urls.h"
 
 static net_server *g_server; /* for the signal handler only */
 
@@ -36,6 +37,18 @@ static int start_failed(const char *what, const char *why)
     char q[512];
     log_event(LOG_ERROR, "start_failed", "what=%s reason=\"%s\"", what, log_quote(why, q, sizeof q));
     return 1;
+}
+
+/* The "serving" line (tests and scripts read its URL: keep its shape),
+ * then, for --host 0.0.0.0 or ::, the other addresses, loopback last. */
+static void print_urls(const tw_config *cfg, int port)
+{
+    urls u;
+    urls_list(cfg->host, cfg->tls_cert != NULL, port, &u);
+    printf("tickwire: serving %s (open it in a browser; Ctrl-C stops)\n", u.url[0]);
+    for (int i = 1; i < u.n; i++)
+        printf("tickwire: also at %s\n", u.url[i]);
+    fflush(stdout);
 }
 
 static void on_signal(int sig)
@@ -91,14 +104,15 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    const char *shown = strcmp(cfg.host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.host;
     char qdb[512];
     log_event(LOG_INFO, "start", "auth=%s tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s results_db=\"%s\"",
               cfg.token_secret_file ? "tokens" : "demo", cfg.tls_cert ? "on" : "off", cfg.host, net_server_port(s), cfg.tick_rate, cfg.snapshot_rate, cfg.match_size,
               cfg.npcs, cfg.map_path, log_quote(cfg.results_db, qdb, sizeof qdb));
-    printf("tickwire: serving %s://%s:%d/ (open it in a browser; Ctrl-C stops)\n",
-           cfg.tls_cert ? "https" : "http", shown, net_server_port(s));
-    fflush(stdout);
+    if (!urls_host_is_loopback(cfg.host) && !cfg.metrics_token_file && !cfg.n_metrics_allow)
+        log_event(LOG_WARN, "metrics_open",
+                  "host=%s reason=\"/metrics answers anyone who can reach this port: set --metrics-token-file or "
+                  "--metrics-allow\"", cfg.host);
+    print_urls(&cfg, net_server_port(s));
 
     net_server_run(s);
     g_server = NULL;

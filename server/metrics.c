@@ -3,14 +3,23 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
 
 static const char *const BAD_LABELS[BAD_N] = {"text_frame", "too_large", "malformed", "unexpected",
                                               "sequence", "rate_limit", "auth", "resume_expired"};
 static const char *const REF_LABELS[REF_N] = {"origin", "max_conns", "max_conns_per_ip", "method",
                                               "http_version", "host", "upgrade", "connection", "key",
                                               "ws_version", "subprotocol", "body"};
-static const double TICK_LE[METRICS_TICK_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
-                                                     0.004,   0.008,  0.016,   0.033,  0.1};
+static const double TICK_LE[METRICS_TICK_BUCKETS] = {
+    0.000005, 0.00001, 0.00002, 0.00003, 0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003,
+    0.0005,   0.00075, 0.001,   0.002,   0.005,   0.01,     0.02,   0.05,    0.1};
+static const char *const EP_LABELS[EP_N] = {"/metrics", "/api/join", "/api/matches", "/api/matches/live",
+                                            "static",   "websocket", "other"};
+static const int HTTP_CODES[METRICS_HTTP_CODES] = {101, 200, 204, 206, 301, 302, 304, 400, 401, 403, 404,
+                                                   405, 408, 413, 415, 416, 426, 431, 500, 501, 503};
+static const char *const LOG_LABELS[MLOG_N] = {"stall_credit", "bad_input", "drop", "refuse"};
 
 static const uint32_t BACKLOG_LE[METRICS_BACKLOG_BUCKETS] = {0, 1, 2, 4, 8, 16, 32, 64};
 
@@ -31,6 +40,38 @@ const char *metrics_bad_label(metrics_bad r)
 const char *metrics_refused_label(metrics_refused r)
 {
     return r < REF_N ? REF_LABELS[r] : "?";
+}
+
+const char *metrics_endpoint_label(metrics_endpoint e)
+{
+    return e < EP_N ? EP_LABELS[e] : "?";
+}
+
+const char *metrics_log_label(metrics_log e)
+{
+    return e < MLOG_N ? LOG_LABELS[e] : "?";
+}
+
+metrics_endpoint metrics_endpoint_of(const char *path)
+{
+    if (!path || !*path)
+        return EP_OTHER;
+    for (int e = EP_METRICS; e <= EP_API_LIVE; e++)
+        if (strcmp(path, EP_LABELS[e]) == 0)
+            return (metrics_endpoint)e;
+    if (strncmp(path, "/api", 4) == 0 && (path[4] == '/' || path[4] == '\0'))
+        return EP_OTHER;
+    if (strncmp(path, "/metrics", 8) == 0 && (path[8] == '/' || path[8] == '\0'))
+        return EP_OTHER;
+    return EP_STATIC;
+}
+
+void metrics_http_count(metrics *m, metrics_endpoint e, int status)
+{
+    int c = 0;
+    while (c < METRICS_HTTP_CODES && HTTP_CODES[c] != status)
+        c++;
+    m->http[e < EP_N ? e : EP_OTHER][c]++;
 }
 
 void tick_stats_observe(tick_stats *t, double seconds, double period_s)
@@ -68,6 +109,19 @@ static void tb_metric(textbuf *t, const char *name, const char *type, const char
     tb_printf(t, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
+/* A label value: \, " and newline escaped as the text format asks. */
+static void tb_label(textbuf *t, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '\\' || *v == '"')
+            tb_printf(t, "\\%c", *v);
+        else if (*v == '\n')
+            tb_printf(t, "\\n");
+        else
+            tb_printf(t, "%c", *v);
+    }
+}
+
 static void render_ticks(textbuf *t, const tick_stats *ts)
 {
     tb_printf(t, "# HELP tickwire_tick_duration_seconds Work per tick, all matches.\n"
@@ -87,6 +141,57 @@ static void render_ticks(textbuf *t, const tick_stats *ts)
     tb_metric(t, "tickwire_missed_ticks_total", "counter", "Ticks skipped after a stall.", (double)ts->missed_ticks);
 }
 
+/* Only the (endpoint, code) pairs seen: a bounded set, mostly empty. */
+static void render_http(textbuf *t, const metrics *m)
+{
+    tb_printf(t, "# HELP tickwire_http_requests_total HTTP answers by endpoint and status code: 101 for a "
+                 "WebSocket upgrade, the refusals at the handshake, the web root's files (static).\n"
+                 "# TYPE tickwire_http_requests_total counter\n");
+    for (int e = 0; e < EP_N; e++)
+        for (int c = 0; c <= METRICS_HTTP_CODES; c++) {
+            if (!m->http[e][c])
+                continue;
+            tb_printf(t, "tickwire_http_requests_total{endpoint=\"%s\",code=\"", EP_LABELS[e]);
+            if (c < METRICS_HTTP_CODES)
+                tb_printf(t, "%d", HTTP_CODES[c]);
+            else
+                tb_printf(t, "other");
+            tb_printf(t, "\"} %llu\n", (unsigned long long)m->http[e][c]);
+        }
+}
+
+static void render_log_held(textbuf *t, const metrics *m)
+{
+    tb_printf(t, "# HELP tickwire_log_suppressed_total Warning lines held back by a log rate limit, by event "
+                 "(the next line of the event says how many).\n"
+                 "# TYPE tickwire_log_suppressed_total counter\n"
+                 "tickwire_log_suppressed_total{event=\"tick_stall\"} %llu\n",
+              (unsigned long long)m->tick.stall_logs_held);
+    for (int e = 0; e < MLOG_N; e++)
+        tb_printf(t, "tickwire_log_suppressed_total{event=\"%s\"} %llu\n", LOG_LABELS[e],
+                  (unsigned long long)m->log_held[e]);
+}
+
+/* The process_* families of the Prometheus client libraries, and the build. */
+static void render_process(textbuf *t, const metrics_process *p)
+{
+    tb_metric(t, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.",
+              p->start_time_s);
+    tb_metric(t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)p->rss_bytes);
+    tb_metric(t, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", (double)p->virtual_bytes);
+    tb_metric(t, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.", p->cpu_seconds);
+    if (p->open_fds >= 0)
+        tb_metric(t, "process_open_fds", "gauge", "Number of open file descriptors.", (double)p->open_fds);
+    if (p->max_fds >= 0)
+        tb_metric(t, "process_max_fds", "gauge", "Maximum number of open file descriptors.", (double)p->max_fds);
+    tb_printf(t, "# HELP tickwire_build_info The server's version, WebSocket subprotocol and libwebsockets "
+                 "version; always 1.\n# TYPE tickwire_build_info gauge\ntickwire_build_info{version=\"");
+    tb_label(t, p->version ? p->version : "unknown");
+    tb_printf(t, "\",protocol=\"%s\",libwebsockets=\"", PROTO_SUBPROTOCOL);
+    tb_label(t, p->lws_version ? p->lws_version : "unknown");
+    tb_printf(t, "\"} 1\n");
+}
+
 size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size_t cap)
 {
     textbuf t = {buf, 0, cap};
@@ -99,6 +204,8 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
               (double)m->accepted);
     tb_metric(&t, "tickwire_matches", "gauge", "Running matches.", g->matches);
     tb_metric(&t, "tickwire_players", "gauge", "Players (people) in matches.", g->players);
+    tb_metric(&t, "tickwire_players_held", "gauge",
+              "Of tickwire_players, those whose connection dropped, held for a resume.", g->players_held);
     tb_metric(&t, "tickwire_npcs", "gauge", "Computer players in matches.", g->npcs);
     tb_metric(&t, "tickwire_tick_rate_hz", "gauge", "Configured tick rate.", g->tick_rate);
     tb_metric(&t, "tickwire_snapshot_rate_hz", "gauge", "Configured snapshot rate.", g->snapshot_rate);
@@ -123,6 +230,11 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_metric(&t, "tickwire_full_snapshots_total", "counter", "Snapshots sent without a baseline.",
               (double)m->full_out);
     tb_metric(&t, "tickwire_input_messages_total", "counter", "Input messages received.", (double)m->inputs_in);
+    tb_metric(&t, "tickwire_received_bytes_total", "counter",
+              "WebSocket message payload bytes received on game connections.", (double)m->received_bytes);
+    tb_metric(&t, "tickwire_sent_bytes_total", "counter",
+              "WebSocket message payload bytes sent on game connections (welcomes and snapshots).",
+              (double)m->sent_bytes);
     tb_metric(&t, "tickwire_snapshots_skipped_total", "counter",
               "Snapshots a client skipped because its socket was still busy.", (double)m->snapshots_skipped);
     tb_metric(&t, "tickwire_joins_total", "counter", "Players joined.", (double)m->joins);
@@ -166,8 +278,9 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     for (int r = 0; r < BAD_N; r++)
         tb_printf(&t, "tickwire_bad_messages_total{reason=\"%s\"} %llu\n", BAD_LABELS[r],
                   (unsigned long long)m->bad[r]);
-    tb_metric(&t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)g->rss_bytes);
-    tb_metric(&t, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.", g->cpu_seconds);
+    render_http(&t, m);
+    render_log_held(&t, m);
+    render_process(&t, &g->proc);
     return t.len;
 }
 

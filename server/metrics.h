@@ -1,7 +1,9 @@
 /* metrics: the server's counters and their Prometheus text (format
  * 0.0.4). Plain structs the core and the tick clock add to; rendering reads
  * them and the gauges the caller passes in. No clock, no I/O: the adapter
- * samples the process (RSS, CPU) and hands the numbers over. */
+ * samples the process (RSS, CPU, open fds, start time) and hands the
+ * numbers over. Every label set is fixed (enums and arrays, no strings
+ * from the network), so the text stays bounded. */
 #ifndef TW_METRICS_H
 #define TW_METRICS_H
 
@@ -28,7 +30,9 @@ typedef enum metrics_refused {
     REF_N
 } metrics_refused;
 
-#define METRICS_TICK_BUCKETS 11
+/* tickwire_tick_duration_seconds: bounds from 5 us to 100 ms, fine enough
+ * for a real p50 and p99 of ticks that mostly take tens of microseconds. */
+#define METRICS_TICK_BUCKETS 19
 #define METRICS_BACKLOG_BUCKETS 8
 
 /* Filled by the tick clock: how long each tick's work took, and the ticks
@@ -37,7 +41,28 @@ typedef struct tick_stats {
     uint64_t ticks, missed_ticks, tick_overruns;
     uint64_t hist[METRICS_TICK_BUCKETS + 1]; /* last: over every bound */
     double seconds;
+    uint64_t stall_logs_held;  /* tick_stall lines held back by the log rate limit */
 } tick_stats;
+
+/* What an HTTP answer was for (the endpoint label of
+ * tickwire_http_requests_total): the side doors by exact path, the files
+ * of the web root, WebSocket upgrades (101 or a refusal), anything else
+ * (other paths under /api and /metrics, answers given before a request
+ * was read). */
+typedef enum metrics_endpoint {
+    EP_METRICS, EP_API_JOIN, EP_API_MATCHES, EP_API_LIVE, EP_STATIC, EP_WEBSOCKET, EP_OTHER,
+    EP_N
+} metrics_endpoint;
+
+/* The status codes counted one by one; any other is counted as "other". */
+#define METRICS_HTTP_CODES 21
+
+/* Log lines of the core held back by a rate limit (log_ratelimit), by
+ * event; the tick clock's tick_stall is tick_stats.stall_logs_held. */
+typedef enum metrics_log {
+    MLOG_STALL_CREDIT, MLOG_BAD_INPUT, MLOG_DROP, MLOG_REFUSE,
+    MLOG_N
+} metrics_log;
 
 typedef struct metrics {
     tick_stats tick;
@@ -57,20 +82,47 @@ typedef struct metrics {
     uint64_t shots, hits, kills, unlag_clamped;
     uint64_t rounds_ended[4];  /* by PROTO_END_* (0 unused) */
     uint64_t chat_in, chat_dropped, dropped_events_behind;
+    /* WebSocket message payload bytes on game connections, counted by the
+     * adapter as they are read and written (welcomes and snapshots out) */
+    uint64_t received_bytes, sent_bytes;
+    /* HTTP answers by endpoint and status (metrics_http_count) */
+    uint64_t http[EP_N][METRICS_HTTP_CODES + 1];
+    uint64_t log_held[MLOG_N];
 } metrics;
+
+/* What the adapter samples from the process, and the build, at scrape
+ * time. */
+typedef struct metrics_process {
+    double start_time_s;    /* Unix seconds */
+    double cpu_seconds;     /* user + system */
+    long rss_bytes, virtual_bytes;
+    long open_fds, max_fds;
+    const char *version;    /* tickwire_build_info labels; NULL: "unknown" */
+    const char *lws_version;
+} metrics_process;
 
 /* Gauges read at render time. */
 typedef struct metrics_gauges {
     int connections;        /* game connections (sessions) */
     int tcp_connections;    /* accepted connections of any kind, game ones included */
     int matches, players, npcs;
+    int players_held;       /* of `players`: disconnected, held for a resume */
     int tick_rate, snapshot_rate;
-    long rss_bytes;     /* from the process, sampled by the adapter */
-    double cpu_seconds;
+    metrics_process proc;   /* sampled by the adapter */
 } metrics_gauges;
 
 const char *metrics_bad_label(metrics_bad r);
 const char *metrics_refused_label(metrics_refused r);
+const char *metrics_endpoint_label(metrics_endpoint e);
+const char *metrics_log_label(metrics_log e);
+
+/* The endpoint of a request path (no query): the side doors by exact
+ * path, other paths under /api and /metrics EP_OTHER, the rest (the web
+ * root's files) EP_STATIC; NULL or "" EP_OTHER. */
+metrics_endpoint metrics_endpoint_of(const char *path);
+
+/* Counts one HTTP answer. O(codes). */
+void metrics_http_count(metrics *m, metrics_endpoint e, int status);
 
 /* Adds one tick that took `seconds` of a `period_s` budget. */
 void tick_stats_observe(tick_stats *t, double seconds, double period_s);

@@ -27,12 +27,14 @@
 #include "proto.h"
 #include "secret.h"
 #include "tick_clock.h"
+#include "tls.h"
 
 #define CLOSE_GRACE_SECONDS 2     /* to get a close frame out before cutting off */
 #define SHUTDOWN_GRACE_US (1500 * 1000)
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
 #define CLIENT_SNDBUF_BYTES (64 * 1024)
+#define NET_SCRAPE_RESERVE 4      /* connections past the caps for --metrics-allow addresses */
 
 /* Per game connection (lws per-session data). */
 typedef struct game_conn {
@@ -51,6 +53,8 @@ struct net_server {
     int tls;
     int http_timeout;
     uint32_t accepted;      /* the connection being accepted: its core handle, until lws instantiates it */
+    scrape_rules scrape;    /* who may read /metrics */
+    const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
     struct lws_http_mount mount, metrics_mount, api_mount;
@@ -69,6 +73,12 @@ results *net_results_of(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->results;
+}
+
+const scrape_rules *net_scrape_rules(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return &s->scrape;
 }
 
 int net_http_timeout(struct lws *wsi)
@@ -169,6 +179,7 @@ static int on_writeable(net_server *s, struct lws *wsi, game_conn *gc)
     flush_actions(s);
     if (n && lws_write(wsi, p, n, LWS_WRITE_BINARY) < (int)n)
         return -1;
+    core_metrics(s->core)->sent_bytes += n;
     return 0;
 }
 
@@ -178,8 +189,10 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     net_server *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
+        metrics_http_count(core_metrics(s->core), EP_WEBSOCKET, 101);
         return on_established(s, wsi, gc);
     case LWS_CALLBACK_RECEIVE:
+        core_metrics(s->core)->received_bytes += len;
         core_conn_recv(s->core, gc->conn, tick_clock_now(), in, len, lws_remaining_packet_payload(wsi),
                        lws_is_final_fragment(wsi), !lws_frame_is_binary(wsi));
         flush_actions(s);
@@ -227,7 +240,7 @@ static int64_t unix_ms_now(void)
  * bot reads why. What the client already sent is read first: closing on
  * unread bytes sends a reset, which can destroy the answer in flight. Never
  * blocks; lws closes the fd right after. */
-static void refuse_plain(int fd)
+static int refuse_plain(int fd)
 {
 #define REFUSE_BODY "connection limit reached, try again later\n"
     char answer[256], sink[2048];
@@ -238,8 +251,11 @@ static void refuse_plain(int fd)
 #undef REFUSE_BODY
     for (int i = 0; i < 8 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
     }
-    if (send(fd, answer, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < n)
+    if (send(fd, answer, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < n) {
         log_event(LOG_DEBUG, "refuse_answer", "reason=\"503 not sent whole: %s\"", strerror(errno));
+        return 0;
+    }
+    return 1;
 }
 
 static int on_filter_network(net_server *s, int fd)
@@ -255,8 +271,8 @@ static int on_filter_network(net_server *s, int fd)
     s->accepted = core_accept(s->core, tick_clock_now(), ip);
     if (s->accepted)
         return 0;
-    if (!s->tls)
-        refuse_plain(fd);
+    if (!s->tls && refuse_plain(fd))
+        metrics_http_count(core_metrics(s->core), EP_OTHER, 503); /* before any request was read */
     return 1;
 }
 
@@ -291,6 +307,17 @@ static int http_protocol_callback(struct lws *wsi, enum lws_callback_reasons rea
     case LWS_CALLBACK_WSI_DESTROY:
         on_wsi_destroy(s, wsi);
         break;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: {
+        /* The vhost's TLS context (user), made empty: the whole chain
+         * and the key go in here (tls.h). Nonzero fails the start. */
+        char err[256];
+        if (!s->tls_cert)
+            return 0;
+        if (tls_ssl_ctx_load(user, s->tls_cert, s->tls_key, err, sizeof err) == 0)
+            return 0;
+        log_event(LOG_ERROR, "tls", "reason=\"%s\"", err);
+        return 1;
+    }
     default:
         break;
     }
@@ -302,7 +329,7 @@ static void on_tick(void *user, int64_t now_us, uint32_t missed)
     net_server *s = user;
     core_set_unix_ms(s->core, unix_ms_now());
     if (missed)
-        core_ticks_missed(s->core, missed);
+        core_ticks_missed(s->core, missed, now_us);
     core_tick(s->core, now_us);
     flush_actions(s);
 }
@@ -407,6 +434,43 @@ static void init_protocols(net_server *s, const tw_config *cfg)
     };
 }
 
+/* admission's reserve_ok: the --metrics-allow networks, none when unset. */
+static int reserve_ok(void *user, const char *ip)
+{
+    return scrape_ip_allowed(user, ip, 0);
+}
+
+/* --metrics-token-file and --metrics-allow into s->scrape (cli_parse has
+ * checked the networks). A token is one line of printable characters
+ * (it travels in a header). */
+static int load_scrape_rules(net_server *s, const tw_config *cfg, char *err, size_t errlen)
+{
+    scrape_rules *r = &s->scrape;
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < cfg->n_metrics_allow && i < SCRAPE_MAX_NETS; i++)
+        if (scrape_net_parse(cfg->metrics_allow[i], &r->nets[r->n_nets++]) < 0) {
+            snprintf(err, errlen, "--metrics-allow: '%s' is not a network", cfg->metrics_allow[i]);
+            return -1;
+        }
+    if (!cfg->metrics_token_file)
+        return 0;
+    char why[256];
+    int n = secret_read(cfg->metrics_token_file, r->token, sizeof r->token - 1, why, sizeof why);
+    if (n < 0) {
+        snprintf(err, errlen, "--metrics-token-file: %s", why);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (r->token[i] < 0x21 || r->token[i] > 0x7e) {
+            snprintf(err, errlen, "--metrics-token-file: %s: a token is one line of printable characters, no spaces",
+                     cfg->metrics_token_file);
+            memset(r->token, 0, sizeof r->token);
+            return -1;
+        }
+    r->token_len = (size_t)n;
+    return 0;
+}
+
 static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map, char *err, size_t errlen)
 {
     core_config cc = {
@@ -425,7 +489,11 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
         .map_name = cfg->map_path,
         .on_round = s->results ? results_submit_cb : NULL,
         .round_user = s->results,
-        .admission = {.max_conns = cfg->max_conns, .max_conns_per_ip = cfg->max_conns_per_ip},
+        /* A few connections past the caps for the --metrics-allow
+         * networks: a full server can still be scraped. */
+        .admission = {.max_conns = cfg->max_conns, .max_conns_per_ip = cfg->max_conns_per_ip,
+                      .reserve = s->scrape.n_nets ? NET_SCRAPE_RESERVE : 0, .reserve_ok = reserve_ok,
+                      .reserve_user = &s->scrape},
         .random = random_bytes,
     };
     cc.admission.n_origins = cfg->n_origins < ADMISSION_MAX_ORIGINS ? cfg->n_origins : ADMISSION_MAX_ORIGINS;
@@ -453,7 +521,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         return NULL;
     }
     s->results = res;
-    if (!(s->core = create_core(s, cfg, map, err, errlen))) {
+    if (load_scrape_rules(s, cfg, err, errlen) < 0 || !(s->core = create_core(s, cfg, map, err, errlen))) {
         free(s);
         return NULL;
     }
@@ -494,10 +562,12 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     s->tls = cfg->tls_cert != NULL;
     if (cfg->tls_cert) {
-        /* mbedTLS backend: TLS 1.2, one PEM block per file (see tls.h). */
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = cfg->tls_cert;
-        info.ssl_private_key_filepath = cfg->tls_key;
+        /* mbedTLS backend: TLS 1.2. No ssl_cert_filepath: lws 4.1.6
+         * would load only the first certificate of a chain. The chain and
+         * the key are loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h). */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+        s->tls_cert = cfg->tls_cert;
+        s->tls_key = cfg->tls_key;
     }
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {

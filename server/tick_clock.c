@@ -15,6 +15,7 @@ struct tick_clock {
     void *user;
     tick_stats *stats;
     lws_usec_t period_us, next_deadline;
+    log_ratelimit stall_log;   /* tick_stall: one line per 10 s at most */
     int fd;                    /* the timerfd, -1: the sul is the clock */
     uint32_t missed;           /* skipped since the last call, for the next */
     int stopped;
@@ -35,6 +36,21 @@ static void run_tick(tick_clock *clk, lws_usec_t now)
     tick_stats_observe(clk->stats, took, (double)clk->period_us * 1e-6);
 }
 
+/* A stall: at warn once per LOG_RATELIMIT_DEFAULT_US (a slow machine
+ * misses a tick every few), with the lines held back since; those at
+ * debug, counted. */
+static void log_stall(tick_clock *clk, lws_usec_t now, uint64_t lost)
+{
+    uint64_t held;
+    if (log_ratelimit_pass(&clk->stall_log, (int64_t)now, &held)) {
+        log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu suppressed=%llu", (unsigned long long)lost,
+                  (unsigned long long)held);
+    } else {
+        clk->stats->stall_logs_held++;
+        log_event(LOG_DEBUG, "tick_stall", "missed_ticks=%llu", (unsigned long long)lost);
+    }
+}
+
 /* Runs the ticks that are due and moves the deadline on. */
 static void run_due(tick_clock *clk)
 {
@@ -49,7 +65,7 @@ static void run_due(tick_clock *clk)
         clk->stats->missed_ticks += lost;
         clk->missed = lost > UINT32_MAX - clk->missed ? UINT32_MAX : clk->missed + (uint32_t)lost;
         clk->next_deadline += (lws_usec_t)lost * clk->period_us;
-        log_event(LOG_WARN, "tick_stall", "missed_ticks=%llu", (unsigned long long)lost);
+        log_stall(clk, now, lost);
     }
 }
 

@@ -11,7 +11,10 @@
  *
  * Deadlines are absolute: no drift. After a stall at most
  * TICK_CLOCK_MAX_CATCHUP ticks run back to back; the rest are counted as
- * missed, never spun through. Each tick's work is timed into tick_stats. */
+ * missed, never spun through, and logged (tick_stall) at most once per
+ * LOG_RATELIMIT_DEFAULT_US, with the number of lines held back since the
+ * last (tick_stats.stall_logs_held counts them all). Each tick's work is
+ * timed into tick_stats. */
 #ifndef TW_TICK_CLOCK_H
 #define TW_TICK_CLOCK_H
 

@@ -5,9 +5,13 @@
  * writes the reports. Every HTTP request goes over the swarm's lws
  * context, so wss:// servers (https /metrics) work the same.
  *
+ * During the run the swarm scrapes /metrics every second for the server's
+ * time series (report_metrics.series).
+ *
  * Exit status: 0 the run completed (failures are counted in the report),
- * 1 the server could not be reached at all, 2 bad flags. SIGINT/SIGTERM end
- * the run early; the report then covers what ran. */
+ * 1 the server could not be reached at all, 2 bad flags, 3 the verdict
+ * failed and --fail-on-miss was given. SIGINT/SIGTERM end the run early;
+ * the report then covers what ran. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 #include "swarm.h"
 
 #define METRICS_TIMEOUT_MS 3000
+#define EXIT_VERDICT_FAILED 3
 
 static volatile sig_atomic_t g_stop;
 static swarm *g_swarm; /* for the signal handler only */
@@ -94,6 +99,13 @@ static void metrics_note(const scrape *s, const scrape *e, report_metrics *m)
                  e->err[0] ? ": " : "", e->err);
     else
         m->available = 1;
+}
+
+/* The per-second scrape of the run (swarm_config.on_metrics). */
+static void on_metrics(void *arg, double t_s, int status, const char *body, size_t len)
+{
+    report_metrics *m = arg;
+    prom_series_add(&m->series, t_s, status, body, len);
 }
 
 static void raise_fd_limit(int bots)
@@ -180,6 +192,8 @@ int main(int argc, char **argv)
         .phases = o.phases,
         .seed = o.seed,
         .status_tty = isatty(STDOUT_FILENO),
+        .on_metrics = on_metrics,
+        .metrics_arg = &metrics,
     };
     swarm *sw = swarm_create(&sc, err, sizeof err);
     if (!sw) {
@@ -201,6 +215,7 @@ int main(int argc, char **argv)
         snprintf(metrics.note, sizeof metrics.note, "server not reached");
         write_reports(&o, &in);
         prom_free(&start.set);
+        prom_series_free(&metrics.series);
         swarm_destroy(sw);
         return 1;
     }
@@ -214,6 +229,8 @@ int main(int argc, char **argv)
     printf("\n");
     fflush(stdout);
 
+    if (start.parsed)
+        prom_series_start(&metrics.series, 0.0, &start.set);
     run_ctx ctx = {.sw = sw};
     swarm_result res;
     g_swarm = sw;
@@ -222,8 +239,11 @@ int main(int argc, char **argv)
     swarm_destroy(sw);
 
     metrics_note(&start, &ctx.end, &metrics);
-    if (metrics.available)
-        prom_window_compute(&start.set, &ctx.end.set, seconds_between(&start.at, &ctx.end.at), &metrics.w);
+    if (metrics.available) {
+        double window_s = seconds_between(&start.at, &ctx.end.at);
+        prom_window_compute(&start.set, &ctx.end.set, window_s, &metrics.w);
+        prom_series_add_set(&metrics.series, window_s, &ctx.end.set); /* the series' last second */
+    }
     if (res.connected_scrape) {
         prom_set cs = {0};
         char perr[200];
@@ -243,9 +263,14 @@ int main(int argc, char **argv)
     }
     report_print(stdout, &in);
     write_reports(&o, &in);
+    verdict v;
+    report_judge(&in, &v);
 
     prom_free(&start.set);
     prom_free(&ctx.end.set);
+    prom_series_free(&metrics.series);
     swarm_result_free(&res);
-    return res.ever_connected ? 0 : 1;
+    if (!res.ever_connected)
+        return 1;
+    return o.fail_on_miss && !v.pass ? EXIT_VERDICT_FAILED : 0;
 }

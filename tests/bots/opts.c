@@ -3,9 +3,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "parse.h"
 
@@ -19,8 +23,9 @@ void opts_usage(FILE *out, const char *prog)
             "usage: %s [flags]\n"
             "Drives N headless bots (the browser's netcode: prediction and reconciliation)\n"
             "against a tickwire server from one process, then reports what they saw.\n"
-            "  --url URL          ws:// or wss://HOST:PORT[/PATH], HOST numeric or localhost\n"
-            "                     (default ws://127.0.0.1:8080)\n"
+            "  --url URL          ws:// or wss://HOST:PORT[/PATH], or the http:// or https:// URL\n"
+            "                     the server prints (same host, port, path); HOST a name (looked\n"
+            "                     up once at start) or an address (default ws://127.0.0.1:8080)\n"
             "  --bots N           bots to run, 1..%d (default 10)\n"
             "  --duration S       length of the whole run in seconds, ramp included (default 10)\n"
             "  --ramp S           spread the connects over S seconds, < duration (default 1)\n"
@@ -40,7 +45,8 @@ void opts_usage(FILE *out, const char *prog)
             "  --backoff-max-ms MS   cap of that wait (default 4000)\n"
             "  --token-secret-file F  mint each bot's join token with the server's secret\n"
             "                     (default: ask the demo server, POST /api/join?name=bot-N)\n"
-            "  --ca FILE          wss: trust this CA or self-signed certificate (PEM)\n"
+            "  --ca FILE          wss: trust this CA or self-signed certificate (PEM) (default:\n"
+            "                     the system's trust store, /etc/ssl/certs/ca-certificates.crt)\n"
             "  --insecure         wss: accept any certificate (self-signed, other name)\n"
             "  --max-connecting N connection attempts in flight at once, token fetch to WELCOME\n"
             "                     (default 64, 16 over wss: TLS handshakes are costly)\n"
@@ -55,10 +61,15 @@ void opts_usage(FILE *out, const char *prog)
             "  --report FILE      write the report as JSON\n"
             "  --html FILE        write the report as a self-contained HTML page with charts\n"
             "  --seed N           seed for the bots' choices and the delay jitter (default: time)\n"
-            "  --help             print this and exit\n"
-            "Exit status: 0 the run completed (failures are in the report), 1 the server\n"
-            "could not be reached at all, 2 bad flags.\n",
+            "  --target NAME=V    the verdict's target for one figure (repeatable; V or off):\n",
             prog, MAX_BOTS, MAX_LATENCY_MS, MAX_JITTER_MS);
+    verdict_usage(out);
+    fprintf(out,
+            "  --fail-on-miss     exit 3 when the verdict fails (a target missed)\n"
+            "  --help             print this and exit\n"
+            "Exit status: 0 the run completed (with --fail-on-miss: and met every target;\n"
+            "otherwise failures are only in the report), 1 the server could not be reached\n"
+            "at all, 2 bad flags, 3 with --fail-on-miss: the verdict failed.\n");
 }
 
 static const char *const DROP_NAMES[DROP_KINDS] = {"close", "reset", "takeover", "leave"};
@@ -105,20 +116,33 @@ void drop_kinds_format(unsigned set, char *out, size_t cap)
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", DROP_NAMES[k]);
 }
 
-int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
+/* The scheme: ws and http are plain, wss and https TLS (the page URL the
+ * server prints works as is). Returns the length of "scheme://", 0 for
+ * none of them. */
+static size_t url_scheme(const char *url, int *tls)
 {
-    const char *p;
+    static const struct {
+        const char *prefix;
+        int tls;
+    } SCHEMES[] = {{"ws://", 0}, {"wss://", 1}, {"http://", 0}, {"https://", 1}};
+    for (size_t i = 0; i < sizeof SCHEMES / sizeof SCHEMES[0]; i++)
+        if (strncasecmp(url, SCHEMES[i].prefix, strlen(SCHEMES[i].prefix)) == 0) {
+            *tls = SCHEMES[i].tls;
+            return strlen(SCHEMES[i].prefix);
+        }
+    return 0;
+}
+
+int opts_split_url(const char *url, bots_opts *o, char *err, size_t errlen)
+{
     int tls = 0;
-    if (strncmp(url, "ws://", 5) == 0) {
-        p = url + 5;
-    } else if (strncmp(url, "wss://", 6) == 0) {
-        p = url + 6;
-        tls = 1;
-    } else {
-        snprintf(err, errlen, "--url: '%s' must start with ws:// or wss://", url);
+    size_t sl = url_scheme(url, &tls);
+    if (!sl) {
+        snprintf(err, errlen, "--url: '%s' must start with ws://, wss://, http:// or https://", url);
         return -1;
     }
-    char host[64];
+    const char *p = url + sl;
+    char host[sizeof o->name];
     size_t hl;
     int v6 = 0;
     if (*p == '[') {
@@ -128,7 +152,7 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
             return -1;
         }
         hl = (size_t)(close - p - 1);
-        if (hl == 0 || hl >= sizeof host) {
+        if (hl == 0 || hl >= sizeof o->host) {
             snprintf(err, errlen, "--url: '%s': bad IPv6 address", url);
             return -1;
         }
@@ -136,15 +160,20 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
         p = close + 1;
         v6 = 1;
     } else {
-        hl = strcspn(p, ":/");
+        hl = strcspn(p, ":/?#");
         if (hl == 0 || hl >= sizeof host) {
-            snprintf(err, errlen, "--url: '%s' has no host", url);
+            snprintf(err, errlen, "--url: '%s' has %s host", url, hl ? "too long a" : "no");
             return -1;
         }
         memcpy(host, p, hl);
         p += hl;
     }
     host[hl] = '\0';
+    unsigned char addr[16];
+    if (v6 && inet_pton(AF_INET6, host, addr) != 1) {
+        snprintf(err, errlen, "--url: '%s': bad IPv6 address", url);
+        return -1;
+    }
     long port = tls ? 443 : 80;
     if (*p == ':') {
         p++;
@@ -169,28 +198,75 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
         return -1;
     }
     /* The name as given goes into the Host header (and SNI). */
-    char name[64];
-    snprintf(name, sizeof name, "%s", host);
-    if (!v6 && strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    unsigned char addr[16];
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1) {
-        snprintf(err, errlen,
-                 "--url: host '%s' is not a numeric %s address (names are not looked up: a lookup "
-                 "would block the event loop)",
-                 host, v6 ? "IPv6" : "IPv4");
-        return -1;
-    }
-    snprintf(o->host, sizeof o->host, "%s", host);
+    snprintf(o->name, sizeof o->name, "%s", host);
+    o->host[0] = '\0';
+    if ((v6 || inet_pton(AF_INET, host, addr) == 1) && hl < sizeof o->host)
+        memcpy(o->host, host, hl + 1); /* numeric: shorter than INET6_ADDRSTRLEN */
     snprintf(o->path, sizeof o->path, "%s", *p ? p : "/");
     if (v6)
         snprintf(o->host_header, sizeof o->host_header, "[%s]:%ld", host, port);
     else
-        snprintf(o->host_header, sizeof o->host_header, "%s:%ld", name, port);
+        snprintf(o->host_header, sizeof o->host_header, "%s:%ld", host, port);
     o->port = (int)port;
     o->tls = tls;
     o->url = url;
     return 0;
+}
+
+int opts_resolve(bots_opts *o, char *err, size_t errlen)
+{
+    if (o->host[0])
+        return 0; /* numeric */
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(o->name, NULL, &hints, &res);
+    if (rc) {
+        if (strcasecmp(o->name, "localhost") == 0) {
+            snprintf(o->host, sizeof o->host, "127.0.0.1");
+            return 0;
+        }
+        snprintf(err, errlen, "--url: host '%s' does not resolve: %s", o->name, gai_strerror(rc));
+        return -1;
+    }
+    /* IPv4 first: a server on 0.0.0.0 (or 127.0.0.1 for localhost) takes
+     * no IPv6 connection. */
+    const struct addrinfo *pick = NULL;
+    for (const struct addrinfo *a = res; a && !pick; a = a->ai_next)
+        if (a->ai_family == AF_INET)
+            pick = a;
+    for (const struct addrinfo *a = res; a && !pick; a = a->ai_next)
+        if (a->ai_family == AF_INET6)
+            pick = a;
+    if (pick && pick->ai_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)pick->ai_addr)->sin_addr, o->host, sizeof o->host);
+    else if (pick)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, o->host, sizeof o->host);
+    freeaddrinfo(res);
+    if (!pick) {
+        snprintf(err, errlen, "--url: host '%s' has no IPv4 or IPv6 address", o->name);
+        return -1;
+    }
+    return 0;
+}
+
+int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen)
+{
+    return opts_split_url(url, o, err, errlen) || opts_resolve(o, err, errlen) ? -1 : 0;
+}
+
+const char *opts_system_ca(void)
+{
+    static const char *const BUNDLES[] = {
+        "/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu, Alpine */
+        "/etc/pki/tls/certs/ca-bundle.crt",   /* Fedora, RHEL */
+        "/etc/ssl/cert.pem",                  /* macOS, BSDs, Alpine */
+    };
+    for (size_t i = 0; i < sizeof BUNDLES / sizeof BUNDLES[0]; i++)
+        if (access(BUNDLES[i], R_OK) == 0)
+            return BUNDLES[i];
+    return NULL;
 }
 
 static const char *const KNOWN[] = {"--url",          "--bots",          "--duration",
@@ -263,6 +339,20 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return OPTS_HELP;
+        if (strcmp(argv[i], "--fail-on-miss") == 0) {
+            o->fail_on_miss = 1;
+            continue;
+        }
+        if (strncmp(argv[i], "--target", 8) == 0 && (argv[i][8] == '=' || argv[i][8] == '\0')) {
+            const char *t = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : NULL;
+            if (!t) {
+                snprintf(err, errlen, "--target needs a value");
+                return OPTS_ERROR;
+            }
+            if (verdict_target_parse(&o->targets, t, err, errlen))
+                return OPTS_ERROR;
+            continue;
+        }
         const char *v = NULL;
         int k = next_flag(argc, argv, &i, &v, err, errlen);
         if (k < 0)
@@ -366,6 +456,10 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     if (o->backoff_max_ms < o->backoff_base_ms) {
         snprintf(err, errlen, "--backoff-max-ms %d is below --backoff-base-ms %d", o->backoff_max_ms,
                  o->backoff_base_ms);
+        return OPTS_ERROR;
+    }
+    if (o->tls && !o->ca_path && !o->insecure && !(o->ca_path = opts_system_ca())) {
+        snprintf(err, errlen, "wss: no system trust store found (ca-certificates): give --ca FILE, or --insecure");
         return OPTS_ERROR;
     }
     if (!o->max_connecting)

@@ -3,11 +3,14 @@
  * and bad values are errors the caller prints with the usage (exit 2).
  *
  * The URL is parsed here, not by lws, because name lookup would block the
- * event loop: the host must be a numeric address (IPv4, or IPv6 in
- * brackets); "localhost" is connected to as 127.0.0.1 but keeps its name in
+ * event loop: a host name is looked up once, at start (opts_resolve), and
+ * every bot connects to that address (IPv4 preferred). The name stays in
  * the Host header and, over wss://, for SNI and the certificate check
  * (mbedTLS 2.28 matches only DNS names, not IP addresses, in a certificate:
- * a certificate checked with --ca wants wss://localhost, not 127.0.0.1). */
+ * a certificate checked with --ca wants wss://localhost, not 127.0.0.1).
+ * The page URL the server prints is taken too: http:// is ws://, https://
+ * is wss://, same host, port and path. Over wss:// without --ca or
+ * --insecure, the system's trust store is used (opts_system_ca). */
 #ifndef TW_BOTS_OPTS_H
 #define TW_BOTS_OPTS_H
 
@@ -16,6 +19,7 @@
 #include <stdio.h>
 
 #include "behavior.h"
+#include "verdict.h"
 
 /* chaos: how a bot's connection is dropped; --chaos-drop picks a set, each
  * drop is one kind of the set, evenly. */
@@ -31,10 +35,12 @@ typedef enum drop_kind {
 typedef struct bots_opts {
     const char *url;
     char host[64];           /* numeric, without brackets: where to connect */
-    char host_header[80];    /* "host:port" for the Host header (and, over TLS, SNI) */
+    char name[256];          /* the URL's host as given (a name, or the address) */
+    char host_header[288];   /* "host:port" for the Host header (and, over TLS, SNI) */
     int port;
     int tls;                 /* wss:// */
-    const char *ca_path;     /* --ca: trust this CA or certificate (PEM) */
+    const char *ca_path;     /* --ca: trust this CA or certificate (PEM); wss without --ca
+                                or --insecure: the system's trust store */
     int insecure;            /* --insecure: accept any certificate */
     const char *token_secret_file; /* mint join tokens; NULL: POST /api/join (demo) */
     int backoff_base_ms, backoff_max_ms; /* chaos: reconnect backoff, full jitter */
@@ -53,6 +59,8 @@ typedef struct bots_opts {
     const char *report_path; /* NULL: no JSON */
     const char *html_path;   /* NULL: no HTML */
     uint64_t seed;
+    verdict_targets targets; /* --target NAME=VALUE */
+    int fail_on_miss;        /* --fail-on-miss: exit 3 when the verdict fails */
 } bots_opts;
 
 enum { OPTS_OK = 0, OPTS_HELP = 1, OPTS_ERROR = -1 };
@@ -61,8 +69,20 @@ enum { OPTS_OK = 0, OPTS_HELP = 1, OPTS_ERROR = -1 };
  * OPTS_ERROR with the reason in err. */
 int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen);
 
-/* ws:// or wss://HOST[:PORT][/PATH]. Returns 0, or -1 with the reason in err. */
+/* ws://, wss://, http:// or https://HOST[:PORT][/PATH] into o: scheme
+ * (https and wss are TLS), name, port (default 80 or 443), path (default
+ * "/"), Host header; o->host is the address when HOST is numeric, else ""
+ * (opts_resolve fills it). No lookup. Returns 0, or -1 with the reason in
+ * err. */
+int opts_split_url(const char *url, bots_opts *o, char *err, size_t errlen);
+/* Looks up o->name when o->host is empty (getaddrinfo: blocks; call before
+ * the event loop), IPv4 first. Returns 0, or -1 with the reason in err. */
+int opts_resolve(bots_opts *o, char *err, size_t errlen);
+/* opts_split_url, then opts_resolve. */
 int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen);
+/* The system's CA bundle (Debian's ca-certificates, or where other systems
+ * keep theirs), NULL when there is none. */
+const char *opts_system_ca(void);
 
 void opts_usage(FILE *out, const char *prog);
 

@@ -162,7 +162,9 @@ static int bucket_le(const char *key, const char *prefix, double *le)
     size_t pl = strlen(prefix);
     if (strncmp(key, prefix, pl) != 0 || key[pl] != '{')
         return -1;
-    const char *l = strstr(key + pl, "le=\"");
+    const char *l = key + pl;
+    while ((l = strstr(l, "le=\"")) && l[-1] != '{' && l[-1] != ',')
+        l++; /* another label ending in "le" (handle="...") */
     if (!l)
         return -1;
     char *end;
@@ -170,40 +172,76 @@ static int bucket_le(const char *key, const char *prefix, double *le)
     return end == l + 4 || *end != '"' ? -1 : 0;
 }
 
+double prom_bucket_quantile(const double *le, const double *cum, int n, double q)
+{
+    if (n < 1 || !(cum[n - 1] > 0))
+        return NAN;
+    for (int i = 1; i < n; i++)
+        if (cum[i] < cum[i - 1] || !(le[i] > le[i - 1]))
+            return NAN;
+    double rank = q * cum[n - 1];
+    for (int i = 0; i < n; i++) {
+        if (cum[i] < rank)
+            continue;
+        if (isinf(le[i]))
+            return i > 0 ? le[i - 1] : NAN; /* beyond the largest finite bound */
+        if (i == 0 && le[0] <= 0)
+            return le[0];
+        double lo = i > 0 ? le[i - 1] : 0, below = i > 0 ? cum[i - 1] : 0;
+        double in_bucket = cum[i] - below;
+        double frac = in_bucket > 0 ? (rank - below) / in_bucket : 1;
+        return lo + (le[i] - lo) * frac;
+    }
+    return NAN; /* not reached: cum[n - 1] >= rank */
+}
+
 double prom_hist_quantile(const prom_set *start, const prom_set *end, const char *name, double q)
 {
     char prefix[PROM_KEY_MAX];
     snprintf(prefix, sizeof prefix, "%s_bucket", name);
-    bucket bs[64];
-    int nb = 0;
-    for (int i = 0; i < end->n && nb < 64; i++) {
+    bucket *bs = NULL;
+    int nb = 0, cap = 0;
+    double result = NAN;
+    for (int i = 0; i < end->n; i++) {
         double le;
         if (bucket_le(end->s[i].key, prefix, &le))
             continue;
+        if (nb == cap) {
+            int nc = cap ? cap * 2 : 32;
+            bucket *nbs = realloc(bs, (size_t)nc * sizeof *nbs);
+            if (!nbs)
+                goto out;
+            bs = nbs;
+            cap = nc;
+        }
         double before = start ? prom_get(start, end->s[i].key) : 0;
         bs[nb].le = le;
         bs[nb].count = end->s[i].value - (isnan(before) ? 0 : before);
+        if (bs[nb].count < 0)
+            goto out; /* a counter went backwards: another server */
         nb++;
     }
     if (nb == 0)
-        return NAN;
+        goto out;
     qsort(bs, (size_t)nb, sizeof bs[0], cmp_bucket);
-    double total = bs[nb - 1].count; /* +Inf bucket: everything */
-    if (!(total > 0))
-        return NAN;
-    double rank = q * total, prev_le = 0, prev_count = 0;
+    double *le = malloc(2 * (size_t)nb * sizeof *le);
+    if (!le)
+        goto out;
+    double *cum = le + nb;
+    int n = 0;
     for (int i = 0; i < nb; i++) {
-        if (bs[i].count >= rank) {
-            if (isinf(bs[i].le))
-                return prev_le; /* beyond the largest finite bound */
-            double in_bucket = bs[i].count - prev_count;
-            double frac = in_bucket > 0 ? (rank - prev_count) / in_bucket : 1;
-            return prev_le + (bs[i].le - prev_le) * frac;
+        if (n > 0 && le[n - 1] == bs[i].le) { /* the same bound in other label sets: summed */
+            cum[n - 1] += bs[i].count;
+            continue;
         }
-        prev_le = bs[i].le;
-        prev_count = bs[i].count;
+        le[n] = bs[i].le;
+        cum[n++] = bs[i].count;
     }
-    return prev_le;
+    result = prom_bucket_quantile(le, cum, n, q);
+    free(le);
+out:
+    free(bs);
+    return result;
 }
 
 static double delta(const prom_set *a, const prom_set *b, const char *key)
@@ -221,6 +259,9 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
     w->missed_ticks = delta(start, end, "tickwire_missed_ticks_total");
     w->tick_overruns = delta(start, end, "tickwire_tick_overruns_total");
     w->snapshots_skipped = delta(start, end, "tickwire_snapshots_skipped_total");
+    w->dropped_slow = delta(start, end, "tickwire_clients_dropped_total{reason=\"send_stalled\"}");
+    w->sent_bytes = delta(start, end, "tickwire_sent_bytes_total");
+    w->received_bytes = delta(start, end, "tickwire_received_bytes_total");
     w->cpu_seconds = delta(start, end, "process_cpu_seconds_total");
     w->resident_memory_bytes = prom_get(end, "process_resident_memory_bytes");
     w->connections = prom_get(end, "tickwire_connections");
@@ -240,4 +281,88 @@ void prom_window_compute(const prom_set *start, const prom_set *end, double seco
     w->hits = delta(start, end, "tickwire_hits_total");
     w->kills = delta(start, end, "tickwire_kills_total");
     w->unlag_clamped = delta(start, end, "tickwire_unlag_clamped_total");
+}
+
+/* Adds the window from the baseline to `cur` (taken: it becomes the
+ * baseline). A scrape within PROM_SERIES_MIN_S of the baseline is dropped
+ * instead: a rate over a few milliseconds (the final scrape right after
+ * the last per-second one) says nothing. */
+static int series_push(prom_series *s, double t_s, prom_set *cur)
+{
+    if (s->have_prev && t_s - s->prev_t_s < PROM_SERIES_MIN_S) {
+        prom_free(cur);
+        return 0;
+    }
+    int added = 0;
+    if (s->have_prev && t_s > s->prev_t_s) {
+        if (s->n == s->cap) {
+            int nc = s->cap ? s->cap * 2 : 64;
+            prom_point *np = realloc(s->p, (size_t)nc * sizeof *np);
+            if (np) {
+                s->p = np;
+                s->cap = nc;
+            }
+        }
+        if (s->n < s->cap) {
+            prom_point *pt = &s->p[s->n++];
+            pt->t_s = t_s;
+            prom_window_compute(&s->prev, cur, t_s - s->prev_t_s, &pt->w);
+            added = 1;
+        }
+    }
+    prom_free(&s->prev);
+    s->prev = *cur;
+    s->prev_t_s = t_s;
+    s->have_prev = 1;
+    return added;
+}
+
+static int set_copy(prom_set *dst, const prom_set *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (!src->n)
+        return 0;
+    if (!(dst->s = malloc((size_t)src->n * sizeof *src->s)))
+        return -1;
+    memcpy(dst->s, src->s, (size_t)src->n * sizeof *src->s);
+    dst->n = dst->cap = src->n;
+    return 0;
+}
+
+int prom_series_add(prom_series *s, double t_s, int status, const char *body, size_t len)
+{
+    prom_set cur = {0};
+    char err[200];
+    if (status != 200 || !body || prom_parse(body, len, &cur, err, sizeof err)) {
+        s->failed++;
+        s->have_prev = 0;
+        prom_free(&cur);
+        return 0;
+    }
+    return series_push(s, t_s, &cur);
+}
+
+int prom_series_add_set(prom_series *s, double t_s, const prom_set *set)
+{
+    prom_set cur;
+    if (set_copy(&cur, set))
+        return -1;
+    return series_push(s, t_s, &cur);
+}
+
+int prom_series_start(prom_series *s, double t_s, const prom_set *set)
+{
+    prom_set cur;
+    if (set_copy(&cur, set))
+        return -1;
+    s->have_prev = 0;
+    series_push(s, t_s, &cur);
+    return 0;
+}
+
+void prom_series_free(prom_series *s)
+{
+    prom_free(&s->prev);
+    free(s->p);
+    memset(s, 0, sizeof *s);
 }

@@ -35,15 +35,29 @@ void prom_free(prom_set *s);
 double prom_get(const prom_set *s, const char *key);
 
 /* Quantile q of histogram `name` (without _bucket) over the window between
- * two scrapes, interpolated linearly inside a bucket as Prometheus'
- * histogram_quantile does. NaN when the histogram is absent or empty. */
+ * two scrapes (start NULL: since the server started): the delta of each
+ * cumulative bucket, then prom_bucket_quantile. Any number and layout of
+ * buckets; buckets of the same bound under other labels are summed (as
+ * `sum by (le)`). O(buckets x samples). NaN when the histogram is absent,
+ * empty in the window, or went backwards (the server restarted). */
 double prom_hist_quantile(const prom_set *start, const prom_set *end, const char *name, double q);
+
+/* Quantile q (0..1) of a histogram given as n cumulative counts cum[i] of
+ * the samples <= le[i], le ascending, the last +Inf (the total), as
+ * Prometheus' histogram_quantile computes it: the rank q x total falls in
+ * bucket i; the result is interpolated linearly between the bucket's lower
+ * bound (the previous le; 0 for the first bucket, unless its le is below
+ * 0) and its le. A rank in the +Inf bucket gives the largest finite le.
+ * NaN when n < 1, the total is not > 0, or the counts decrease. */
+double prom_bucket_quantile(const double *le, const double *cum, int n, double q);
 
 /* The server's figures for one window. NaN where a series is missing. */
 typedef struct prom_window {
     double seconds;
     double snapshot_bytes, snapshot_messages, input_messages;
     double ticks, missed_ticks, tick_overruns, snapshots_skipped;
+    double dropped_slow;      /* clients dropped because their socket stalled */
+    double sent_bytes, received_bytes; /* WebSocket payload, game connections (newer servers) */
     double cpu_seconds;
     double resident_memory_bytes, connections;  /* at the end */
     double joins, leaves, holds, resumes, holds_expired, auth_refusals; /* deltas */
@@ -57,5 +71,35 @@ typedef struct prom_window {
 } prom_window;
 
 void prom_window_compute(const prom_set *start, const prom_set *end, double seconds, prom_window *w);
+
+/* The server over time: one prom_window per scrape, each between it and
+ * the scrape before (the time series of the report). Feed every scrape in
+ * order; the first (or one after a failed one) only sets the baseline. */
+#define PROM_SERIES_MIN_S 0.5 /* shortest window kept */
+
+typedef struct prom_point {
+    double t_s;               /* end of the window, seconds since the run began */
+    prom_window w;
+} prom_point;
+
+typedef struct prom_series {
+    prom_set prev;
+    double prev_t_s;
+    int have_prev;
+    prom_point *p;
+    int n, cap;
+    int failed;               /* scrapes that did not answer 200 with Prometheus text */
+} prom_series;
+
+/* Adds the scrape `body` (status: its HTTP status, 0 when none) taken at
+ * t_s. Returns 1 when a point was added, 0 when not (baseline; a failed
+ * scrape, which is counted and breaks the series; or one within
+ * PROM_SERIES_MIN_S of the one before, which is dropped). */
+int prom_series_add(prom_series *s, double t_s, int status, const char *body, size_t len);
+/* The same for a scrape already parsed (copied). -1: no memory. */
+int prom_series_add_set(prom_series *s, double t_s, const prom_set *set);
+/* Sets the baseline from a scrape already parsed (copied). -1: no memory. */
+int prom_series_start(prom_series *s, double t_s, const prom_set *set);
+void prom_series_free(prom_series *s);
 
 #endif

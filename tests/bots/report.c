@@ -63,6 +63,89 @@ static void derive(const report_input *in, derived *d)
         d->rss_growth_pct = 100.0 * (ratio(m->w.resident_memory_bytes, m->connected_rss_bytes) - 1.0);
 }
 
+/* The server is on this machine: RTT targets in ticks make sense. */
+static int is_loopback(const bots_opts *o)
+{
+    return strncmp(o->host, "127.", 4) == 0 || strcmp(o->host, "::1") == 0;
+}
+
+void report_judge(const report_input *in, verdict *v)
+{
+    const bots_opts *o = in->opts;
+    verdict_figures f;
+    for (int i = 0; i < VERDICT_N; i++)
+        f.v[i] = NAN;
+    verdict_context ctx = {.added_rtt_ms = 2.0 * (o->latency_ms + o->jitter_ms), .loopback = is_loopback(o)};
+    const swarm_result *r = in->reachable ? in->res : NULL;
+    if (r) {
+        derived d;
+        derive(in, &d);
+        /* "one tick": the wait for the server's step, or for the snapshot
+         * that carries the ack when snapshots are rarer than ticks */
+        double tick_ms = r->tick_rate ? 1000.0 / r->tick_rate : 0;
+        double snap_ms = r->snapshot_rate ? 1000.0 / r->snapshot_rate : 0;
+        ctx.tick_ms = tick_ms;
+        ctx.ack_ms = snap_ms > tick_ms ? snap_ms : tick_ms;
+        f.v[VERDICT_CONNECTED] = 100.0 * ratio(r->connected_max, o->bots);
+        f.v[VERDICT_SNAPSHOTS] = d.snapshots_pct;
+        f.v[VERDICT_BOTS_BELOW] = 100.0 * ratio(r->bots_below_99, r->bots_measured);
+        f.v[VERDICT_RTT_P99] = r->rtt_n ? r->rtt_p99_ms : NAN;
+        f.v[VERDICT_CORRECTIONS] = (double)(r->corrections - r->corrections_stale);
+        f.v[VERDICT_DISCONNECTS] = r->disconnects.total;
+        f.v[VERDICT_EVENTS_LOST] = (double)r->events_lost;
+        f.v[VERDICT_RESUMED_OTHER] = r->resumed_as_other;
+        const report_metrics *m = in->metrics;
+        if (m && m->available) {
+            f.v[VERDICT_MISSED_TICKS] = m->w.missed_ticks;
+            f.v[VERDICT_TICK_P99] = m->w.tick_p99_s * 1e3;
+        }
+    }
+    verdict_judge(&o->targets, &ctx, &f, v);
+    if (!r)
+        v->pass = 0; /* nothing measured: no run to pass */
+}
+
+/* When the bots' own clock fell behind (a skipped tick, or a wakeup later
+ * than a tick), says so in words and returns 1. */
+static int bots_late_words(const swarm_result *r, char *buf, size_t cap)
+{
+    double tick_ms = r->tick_rate ? 1000.0 / r->tick_rate : 0;
+    if (r->ticks_missed)
+        snprintf(buf, cap, "the bots' own clock skipped %llu ticks and woke up to %.1f ms late",
+                 (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
+    else if (tick_ms > 0 && r->tick_late_max_ms > tick_ms)
+        snprintf(buf, cap, "the bots' own clock woke up to %.1f ms late, more than a tick (%.1f ms)",
+                 r->tick_late_max_ms, tick_ms);
+    else
+        return 0;
+    return 1;
+}
+
+/* "PASS: all 9 targets met, 1 not judged", "FAIL: 1 of 10 targets missed
+ * (input->ack RTT p99)" */
+static void verdict_words(const report_input *in, const verdict *v, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (!in->reachable || !in->res) {
+        snprintf(buf, cap, "FAIL: no bot got into a match");
+        return;
+    }
+    if (v->failed) {
+        n += (size_t)snprintf(buf, cap, "FAIL: %d of %d targets missed (", v->failed, v->failed + v->passed);
+        for (int i = 0, k = 0; i < VERDICT_N && n < cap; i++)
+            if (v->c[i].status == VERDICT_FAIL)
+                n += (size_t)snprintf(buf + n, cap - n, "%s%s", k++ ? ", " : "", verdict_label((verdict_id)i));
+        if (n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, ")");
+    } else {
+        n += (size_t)snprintf(buf, cap, "PASS: %s%d targets met", v->passed > 1 ? "all " : "", v->passed);
+    }
+    if (v->unmeasured && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, ", %d not measured", v->unmeasured);
+    if (v->unjudged && n < cap)
+        snprintf(buf + n, cap - n, ", %d not judged", v->unjudged);
+}
+
 /* "12.3" or "n/a". */
 static const char *fmt(char *buf, size_t n, const char *f, double v)
 {
@@ -141,6 +224,36 @@ static void print_server(FILE *out, const report_input *in, derived *d)
                 fmt(c, sizeof c, "%+.1f", d->rss_growth_pct));
 }
 
+/* The verdict, one line per check, last in the summary. */
+static void print_verdict(FILE *out, const report_input *in)
+{
+    verdict v;
+    report_judge(in, &v);
+    char words[400], a[32], b[64];
+    verdict_words(in, &v, words, sizeof words);
+    fprintf(out, "  verdict              %s\n", words);
+    if (!in->reachable || !in->res)
+        return;
+    const swarm_result *r = in->res;
+    char late[160];
+    if (bots_late_words(r, late, sizeof late))
+        fprintf(out, "    caution: %s; what the bots measured includes that delay\n", late);
+    for (int i = 0; i < VERDICT_N; i++) {
+        const verdict_check *c = &v.c[i];
+        verdict_format((verdict_id)i, c->value, a, sizeof a);
+        if (c->status == VERDICT_UNJUDGED) {
+            snprintf(b, sizeof b, "no target%s", c->custom ? " (--target off)" : "");
+        } else {
+            char t[32];
+            verdict_format((verdict_id)i, c->target, t, sizeof t);
+            snprintf(b, sizeof b, "target %s %s%s", verdict_op((verdict_id)i), t, c->custom ? " (--target)" : "");
+        }
+        fprintf(out, "    %-5s %-42s %10s   %s%s\n",
+                c->status == VERDICT_PASS ? "ok" : c->status == VERDICT_FAIL ? "MISS" : "-", verdict_label((verdict_id)i),
+                a, b, c->status == VERDICT_UNMEASURED ? ", not measured" : "");
+    }
+}
+
 void report_print(FILE *out, const report_input *in)
 {
     const bots_opts *o = in->opts;
@@ -155,6 +268,7 @@ void report_print(FILE *out, const report_input *in)
             fprintf(out, "  failures             %u\n", in->res->failed);
             print_reasons(out, &in->res->failures);
         }
+        print_verdict(out, in);
         return;
     }
     const swarm_result *r = in->res;
@@ -262,6 +376,7 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "  bots' clock          %llu ticks, %llu skipped, latest wakeup %.1f ms late\n",
             (unsigned long long)r->ticks, (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
     print_server(out, in, &d);
+    print_verdict(out, in);
 }
 
 /* ---- JSON ----------------------------------------------------------------------- */
@@ -483,6 +598,90 @@ static void json_server(jw *j, const report_input *in, const derived *d)
     jw_close(j, '}');
 }
 
+static void json_verdict(jw *j, const report_input *in)
+{
+    verdict v;
+    report_judge(in, &v);
+    jw_open(j, "verdict", '{');
+    jw_bool(j, "pass", v.pass);
+    jw_str(j, "result", v.pass ? "pass" : "fail");
+    jw_num(j, "passed", v.passed);
+    jw_num(j, "failed", v.failed);
+    jw_num(j, "not_measured", v.unmeasured);
+    jw_num(j, "not_judged", v.unjudged);
+    jw_open(j, "checks", '[');
+    for (int i = 0; i < VERDICT_N; i++) {
+        const verdict_check *c = &v.c[i];
+        jw_open(j, NULL, '{');
+        jw_str(j, "name", verdict_name((verdict_id)i));
+        jw_str(j, "label", verdict_label((verdict_id)i));
+        jw_str(j, "unit", verdict_unit((verdict_id)i));
+        jw_str(j, "op", verdict_op((verdict_id)i));
+        jw_num(j, "value", c->value);
+        jw_num(j, "target", c->target);
+        jw_bool(j, "custom", c->custom);
+        jw_str(j, "status", verdict_status_name(c->status));
+        jw_close(j, '}');
+    }
+    jw_close(j, ']');
+    jw_close(j, '}');
+}
+
+/* The server's figures of one scrape window, derived for the series. */
+enum {
+    SRV_CONNECTIONS, SRV_CPU_PCT, SRV_TICK_P50_MS, SRV_TICK_P99_MS, SRV_TICKS_PS, SRV_MISSED_TICKS,
+    SRV_SNAPSHOTS_PS, SRV_SNAPSHOT_KB_PS, SRV_SKIPPED, SRV_DROPPED_SLOW, SRV_QUEUE_P99, SRV_QUEUE_MAX,
+    SRV_INPUTS_PS, SRV_RSS_MB, SRV_SENT_KB_PS, SRV_RECEIVED_KB_PS, SRV_COLS
+};
+static const char *const SRV_COL_NAMES[SRV_COLS] = {
+    "connections", "cpu_pct", "tick_p50_ms", "tick_p99_ms", "ticks_per_s", "missed_ticks",
+    "snapshots_per_s", "snapshot_kb_per_s", "snapshots_skipped", "dropped_slow", "input_queue_p99",
+    "input_queue_max", "input_messages_per_s", "rss_mb", "sent_kb_per_s", "received_kb_per_s"};
+
+static double srv_col(const prom_window *w, int c)
+{
+    switch (c) {
+    case SRV_CONNECTIONS: return w->connections;
+    case SRV_CPU_PCT: return 100.0 * ratio(w->cpu_seconds, w->seconds);
+    case SRV_TICK_P50_MS: return w->tick_p50_s * 1e3;
+    case SRV_TICK_P99_MS: return w->tick_p99_s * 1e3;
+    case SRV_TICKS_PS: return ratio(w->ticks, w->seconds);
+    case SRV_MISSED_TICKS: return w->missed_ticks;
+    case SRV_SNAPSHOTS_PS: return ratio(w->snapshot_messages, w->seconds);
+    case SRV_SNAPSHOT_KB_PS: return ratio(w->snapshot_bytes, w->seconds) / 1e3;
+    case SRV_SKIPPED: return w->snapshots_skipped;
+    case SRV_DROPPED_SLOW: return w->dropped_slow;
+    case SRV_QUEUE_P99: return w->backlog_p99;
+    case SRV_QUEUE_MAX: return w->backlog_max;
+    case SRV_INPUTS_PS: return ratio(w->input_messages, w->seconds);
+    case SRV_SENT_KB_PS: return ratio(w->sent_bytes, w->seconds) / 1e3;
+    case SRV_RECEIVED_KB_PS: return ratio(w->received_bytes, w->seconds) / 1e3;
+    default: return w->resident_memory_bytes / 1e6;
+    }
+}
+
+/* One array per column, one entry per scrape window (about a second). */
+static void jw_server_series(jw *j, const prom_series *ps)
+{
+    jw_open(j, "server_series", '{');
+    jw_num(j, "failed_scrapes", ps->failed);
+    for (int c = -1; c < SRV_COLS; c++) {
+        jw_key(j, c < 0 ? "t_s" : SRV_COL_NAMES[c]);
+        fputc('[', j->f);
+        for (int i = 0; i < ps->n; i++) {
+            double v = c < 0 ? ps->p[i].t_s : srv_col(&ps->p[i].w, c);
+            if (i)
+                fputs(", ", j->f);
+            if (isnan(v) || isinf(v))
+                fputs("null", j->f);
+            else
+                fprintf(j->f, "%.4g", v);
+        }
+        fputc(']', j->f);
+    }
+    jw_close(j, '}');
+}
+
 static void json_result(jw *j, const report_input *in, const derived *d)
 {
     const swarm_result *r = in->res;
@@ -679,7 +878,7 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw j = {f, 0, {1}};
     jw_open(&j, NULL, '{');
     jw_str(&j, "tool", "tickwire-bots");
-    jw_num(&j, "report_version", 3);
+    jw_num(&j, "report_version", 4);
     jw_num(&j, "started_unix", (double)in->started);
     jw_open(&j, "config", '{');
     jw_str(&j, "url", o->url);
@@ -702,6 +901,7 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw_num(&j, "max_connecting", o->max_connecting);
     jw_num(&j, "latency_ms", o->latency_ms);
     jw_num(&j, "jitter_ms", o->jitter_ms);
+    jw_bool(&j, "fail_on_miss", o->fail_on_miss);
     if (o->behavior == BEHAVIOR_CHAOS) {
         char kinds[64];
         drop_kinds_format(o->chaos_drops, kinds, sizeof kinds);
@@ -713,12 +913,15 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     jw_bool(&j, "reachable", in->reachable);
     if (in->error)
         jw_str(&j, "error", in->error);
+    json_verdict(&j, in);
     if (in->res) {
         derived d;
         derive(in, &d);
         json_result(&j, in, &d);
         json_server(&j, in, &d);
         jw_series(&j, in->res);
+        if (in->metrics)
+            jw_server_series(&j, &in->metrics->series);
     }
     jw_close(&j, '}');
     fputc('\n', f);
@@ -762,34 +965,44 @@ typedef struct chart_line {
     const double *y; /* NaN: no point (the line breaks) */
 } chart_line;
 
-#define CW 720
-#define CH 230
+#define CW 560
+#define CH 220
 #define ML 64
 #define MR 16
 #define MT 40
 #define MB 34
 
-/* One line chart as inline SVG: x is seconds since the start. */
+/* The x axis of every chart: the run's length, so the bots' and the
+ * server's charts line up. */
+static double g_chart_xspan;
+
+/* One line chart as inline SVG: x is seconds since the start, y one unit.
+ * ref (NaN: none) draws a dashed line at a target, labelled ref_label; the
+ * y axis reaches it unless the data stay under a quarter of it (the line
+ * would flatten them), and then the label says it is off the scale. */
 static void svg_chart(FILE *f, const char *title, const char *unit, const double *x, int n, const chart_line *lines,
-                      int nlines)
+                      int nlines, double ref, const char *ref_label)
 {
-    double xmax = 1, ymax = 0;
+    double xmax = g_chart_xspan > 1 ? g_chart_xspan : 1, ymax = 0;
     for (int i = 0; i < n; i++) {
-        if (x[i] > xmax)
+        if (x[i] > xmax * 1.05) /* a last sample a few ms past the end stays on the run's axis */
             xmax = x[i];
         for (int l = 0; l < nlines; l++)
             if (!isnan(lines[l].y[i]) && lines[l].y[i] > ymax)
                 ymax = lines[l].y[i];
     }
+    int ref_off = !isnan(ref) && ref > 4 * ymax && ymax > 0;
+    if (!isnan(ref) && !ref_off && ref > ymax)
+        ymax = ref;
     double ystep = nice_step(ymax > 0 ? ymax / 4 : 0.25);
     double ytop = ystep * ceil(ymax > 0 ? ymax / ystep : 4);
     if (ytop < ystep)
         ytop = ystep;
-    double xstep = nice_step(xmax / 8);
+    double xstep = nice_step(xmax / 6);
     double pw = CW - ML - MR, ph = CH - MT - MB;
 #define PX(v) (ML + (v) / xmax * pw)
 #define PY(v) (MT + ph - (v) / ytop * ph)
-    fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">\n", CW, CH, CW, CH);
+    fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\">\n", CW, CH);
     fprintf(f, "<text x=\"%d\" y=\"18\" class=\"title\">", ML);
     html_esc(f, title);
     fprintf(f, " <tspan class=\"unit\">(");
@@ -801,6 +1014,7 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
     }
     for (double v = 0; v <= xmax + xstep / 2; v += xstep)
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xlab\">%gs</text>\n", PX(v), CH - MB + 16, v);
+    int lx = ML;
     for (int l = 0; l < nlines; l++) {
         fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" d=\"", lines[l].color);
         int pen = 0;
@@ -818,10 +1032,36 @@ static void svg_chart(FILE *f, const char *title, const char *unit, const double
         if (n == 1 && !isnan(lines[l].y[0]))
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x[0]), PY(lines[l].y[0]),
                     lines[l].color);
-        fprintf(f, "<text x=\"%d\" y=\"33\" class=\"legend\" fill=\"%s\">", ML + 110 * l, lines[l].color);
+        fprintf(f, "<text x=\"%d\" y=\"33\" class=\"legend\" fill=\"%s\">", lx, lines[l].color);
         html_esc(f, lines[l].label);
+        int measured = 0;
+        for (int i = 0; i < n && !measured; i++)
+            measured = !isnan(lines[l].y[i]);
+        fprintf(f, "%s</text>\n", measured || !n ? "" : " (n/a)");
+        lx += 24 + 7 * (int)strlen(lines[l].label) + (measured || !n ? 0 : 42);
+    }
+    if (ref_off) {
+        char unit_word[16];
+        snprintf(unit_word, sizeof unit_word, "%.*s", (int)strcspn(unit, ", "), unit);
+        fprintf(f, "<text x=\"%d\" y=\"33\" class=\"reflab\">", CW - MR - 4);
+        html_esc(f, ref_label);
+        fprintf(f, " %.3g ", ref);
+        html_esc(f, unit_word);
+        fprintf(f, " (off the scale)</text>\n");
+    } else if (!isnan(ref)) {
+        fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"ref\"/>", ML, CW - MR, PY(ref),
+                PY(ref));
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"reflab\">", CW - MR - 4, PY(ref) - 4);
+        html_esc(f, ref_label);
         fprintf(f, "</text>\n");
     }
+    int any = 0;
+    for (int i = 0; i < n && !any; i++)
+        for (int l = 0; l < nlines; l++)
+            any |= !isnan(lines[l].y[i]);
+    if (!any)
+        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlab\">%s</text>\n", CW / 2, CH / 2,
+                n ? "not measured (not in this server's /metrics)" : "no samples");
     fprintf(f, "</svg>\n");
 #undef PX
 #undef PY
@@ -862,15 +1102,16 @@ static void html_reasons(FILE *f, const char *title, const swarm_reasons *rs)
     fprintf(f, "</table>\n");
 }
 
-static void html_charts(FILE *f, const swarm_result *r, int chaos)
+/* The bots' series, one chart per unit; rtt_target draws the RTT target. */
+static void html_bot_charts(FILE *f, const swarm_result *r, int chaos, double rtt_target)
 {
     int n = r->nseries;
-    double *col = calloc((size_t)(n ? n : 1) * 11, sizeof *col);
+    double *col = calloc((size_t)(n ? n : 1) * 12, sizeof *col);
     if (!col)
         return;
     double *t = col, *conn = col + n, *snaps = col + 2 * n, *kbd = col + 3 * n, *kbu = col + 4 * n,
            *p50 = col + 5 * n, *p99 = col + 6 * n, *cpu = col + 7 * n, *late = col + 8 * n, *drops = col + 9 * n,
-           *resumed = col + 10 * n;
+           *resumed = col + 10 * n, *corr = col + 11 * n;
     for (int i = 0; i < n; i++) {
         const swarm_sample *s = &r->series[i];
         double dt = s->dt_s > 0 ? s->dt_s : 1;
@@ -885,21 +1126,74 @@ static void html_charts(FILE *f, const swarm_result *r, int chaos)
         late[i] = s->tick_late_ms;
         drops[i] = s->drops;
         resumed[i] = s->resumed;
+        corr[i] = s->corrections;
     }
     chart_line lc[] = {{"connected", "#2a7ae2", conn}};
-    chart_line ls[] = {{"snapshots/s", "#2a9d5c", snaps}};
-    chart_line lk[] = {{"down", "#7b4fd1", kbd}, {"up", "#d9822b", kbu}};
+    chart_line ls[] = {{"received", "#2a9d5c", snaps}};
+    chart_line ld[] = {{"down", "#7b4fd1", kbd}};
+    chart_line lu[] = {{"up", "#d9822b", kbu}};
     chart_line lr[] = {{"p50", "#2a7ae2", p50}, {"p99", "#d64545", p99}};
-    svg_chart(f, "Bots connected", "bots", t, n, lc, 1);
-    svg_chart(f, "Snapshots received", "per second, all bots", t, n, ls, 1);
-    svg_chart(f, "Bandwidth", "KB/s, all bots, WebSocket payload", t, n, lk, 2);
-    svg_chart(f, "Input to ack round trip", "ms, acks of each second", t, n, lr, 2);
-    chart_line lb[] = {{"cpu %", "#444444", cpu}, {"late ms", "#d64545", late}};
-    svg_chart(f, "The bots' own process", "cpu in % of one core; latest clock wakeup in ms", t, n, lb, 2);
+    chart_line lx[] = {{"corrections", "#d64545", corr}};
+    chart_line lp[] = {{"cpu", "#444444", cpu}};
+    chart_line ll[] = {{"latest wakeup", "#d64545", late}};
+    svg_chart(f, "Bots in a match", "bots", t, n, lc, 1, NAN, NULL);
+    svg_chart(f, "Snapshots received", "per second, all bots", t, n, ls, 1, NAN, NULL);
+    svg_chart(f, "Download", "KB/s, all bots, WebSocket payload", t, n, ld, 1, NAN, NULL);
+    svg_chart(f, "Upload", "KB/s, all bots, WebSocket payload", t, n, lu, 1, NAN, NULL);
+    svg_chart(f, "Input to ack round trip", "ms, acks of each second", t, n, lr, 2, rtt_target, "target p99");
+    svg_chart(f, "Prediction corrections", "per second, all bots", t, n, lx, 1, NAN, NULL);
+    svg_chart(f, "The bots' process: CPU", "% of one core", t, n, lp, 1, NAN, NULL);
+    svg_chart(f, "The bots' clock: late wakeups", "ms, latest of each second", t, n, ll, 1, NAN, NULL);
     if (chaos) {
-        chart_line ld[] = {{"drops", "#d64545", drops}, {"resumed", "#2a9d5c", resumed}};
-        svg_chart(f, "Chaos", "connections dropped and players resumed, per second", t, n, ld, 2);
+        chart_line lh[] = {{"drops", "#d64545", drops}, {"resumed", "#2a9d5c", resumed}};
+        svg_chart(f, "Chaos", "per second", t, n, lh, 2, NAN, NULL);
     }
+    free(col);
+}
+
+/* The server's series from the per-second scrapes, one chart per unit. */
+static void html_server_charts(FILE *f, const report_metrics *m, double tick_ms)
+{
+    const prom_series *ps = m ? &m->series : NULL;
+    if (!ps || ps->n == 0) {
+        fprintf(f, "<p class=\"note\">No server series: ");
+        html_esc(f, m && m->note[0] ? m->note : "GET /metrics did not answer during the run");
+        fprintf(f, "</p>\n");
+        return;
+    }
+    int n = ps->n;
+    double *col = calloc((size_t)n * (SRV_COLS + 1), sizeof *col);
+    if (!col)
+        return;
+    double *t = col;
+    for (int i = 0; i < n; i++) {
+        t[i] = ps->p[i].t_s;
+        for (int c = 0; c < SRV_COLS; c++)
+            col[(size_t)(c + 1) * n + i] = srv_col(&ps->p[i].w, c);
+    }
+#define SC(c) (col + (size_t)((c) + 1) * n)
+    chart_line lc[] = {{"connections", "#2a7ae2", SC(SRV_CONNECTIONS)}};
+    chart_line ls[] = {{"sent", "#2a9d5c", SC(SRV_SNAPSHOTS_PS)}};
+    chart_line lk[] = {{"snapshots", "#7b4fd1", SC(SRV_SNAPSHOT_KB_PS)}, {"all", "#444444", SC(SRV_SENT_KB_PS)}};
+    chart_line lr[] = {{"received", "#d9822b", SC(SRV_RECEIVED_KB_PS)}};
+    chart_line li[] = {{"input messages", "#d9822b", SC(SRV_INPUTS_PS)}};
+    chart_line lt[] = {{"p50", "#2a7ae2", SC(SRV_TICK_P50_MS)}, {"p99", "#d64545", SC(SRV_TICK_P99_MS)}};
+    chart_line lq[] = {{"p99", "#d64545", SC(SRV_QUEUE_P99)}, {"deepest", "#444444", SC(SRV_QUEUE_MAX)}};
+    chart_line lu[] = {{"cpu", "#444444", SC(SRV_CPU_PCT)}};
+    chart_line lx[] = {{"missed ticks", "#d64545", SC(SRV_MISSED_TICKS)},
+                       {"snapshots skipped", "#d9822b", SC(SRV_SKIPPED)},
+                       {"clients dropped (slow)", "#7b4fd1", SC(SRV_DROPPED_SLOW)}};
+    svg_chart(f, "Server: connections", "WebSocket connections", t, n, lc, 1, NAN, NULL);
+    svg_chart(f, "Server: snapshots sent", "per second", t, n, ls, 1, NAN, NULL);
+    svg_chart(f, "Server: sent", "KB/s, WebSocket payload", t, n, lk, 2, NAN, NULL);
+    svg_chart(f, "Server: received", "KB/s, WebSocket payload", t, n, lr, 1, NAN, NULL);
+    svg_chart(f, "Server: input messages received", "per second", t, n, li, 1, NAN, NULL);
+    svg_chart(f, "Server: tick duration", "ms, from the histogram's buckets, each second", t, n, lt, 2,
+              tick_ms > 0 ? tick_ms : NAN, "tick period");
+    svg_chart(f, "Server: missed, skipped, dropped", "count per second", t, n, lx, 3, NAN, NULL);
+    svg_chart(f, "Server: CPU", "% of one core", t, n, lu, 1, NAN, NULL);
+    svg_chart(f, "Server: input queue depth", "inputs waiting per player", t, n, lq, 2, NAN, NULL);
+#undef SC
     free(col);
 }
 
@@ -944,16 +1238,123 @@ static void html_server(FILE *f, const report_input *in, const derived *d)
     fprintf(f, "</table>\n");
 }
 
+/* What stands behind a check's figure, in words, for the HTML table. */
+static void check_detail(const report_input *in, verdict_id id, char *buf, size_t cap)
+{
+    const swarm_result *r = in->res;
+    const report_metrics *m = in->metrics;
+    const prom_window *w = m && m->available ? &m->w : NULL;
+    buf[0] = '\0';
+    switch (id) {
+    case VERDICT_CONNECTED:
+        snprintf(buf, cap, "%u of %d bots; %u failed attempts", r->connected_max, in->opts->bots, r->failed);
+        break;
+    case VERDICT_SNAPSHOTS:
+        snprintf(buf, cap, "%llu of %.0f expected", (unsigned long long)r->snapshots, r->snapshots_expected);
+        break;
+    case VERDICT_BOTS_BELOW:
+        if (r->bots_measured)
+            snprintf(buf, cap, "%u of %u bots; the lowest got %.1f%%", r->bots_below_99, r->bots_measured,
+                     r->min_bot_pct);
+        break;
+    case VERDICT_RTT_P99:
+        snprintf(buf, cap, "p50 %.1f ms, max %.1f ms, %llu acks", r->rtt_p50_ms, r->rtt_max_ms,
+                 (unsigned long long)r->rtt_n);
+        break;
+    case VERDICT_MISSED_TICKS:
+        if (w)
+            snprintf(buf, cap, "of %.0f ticks; %.0f overruns", w->ticks + w->missed_ticks, w->tick_overruns);
+        break;
+    case VERDICT_TICK_P99:
+        if (w)
+            snprintf(buf, cap, "p50 %.3f ms", w->tick_p50_s * 1e3);
+        break;
+    case VERDICT_CORRECTIONS:
+        if (r->corrections_stale)
+            snprintf(buf, cap, "and %llu from a snapshot older than the join", (unsigned long long)r->corrections_stale);
+        break;
+    case VERDICT_DISCONNECTS:
+        if (r->disconnects.n)
+            snprintf(buf, cap, "most: %u x %d %s", r->disconnects.r[0].count, r->disconnects.r[0].code,
+                     r->disconnects.r[0].text);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The verdict first: a banner, then one row per check, misses in red, and
+ * a caution when the bots' own process was late (its figures then include
+ * its own delay). */
+static void html_verdict(FILE *f, const report_input *in, const verdict *v)
+{
+    char words[400], a[32], b[32], detail[160];
+    verdict_words(in, v, words, sizeof words);
+    const char *rest = strchr(words, ':'); /* the words after "PASS:" */
+    fprintf(f, "<div class=\"banner %s\"><b>%s</b> ", v->pass ? "pass" : "fail", v->pass ? "PASS" : "FAIL");
+    html_esc(f, rest ? rest + 1 : "");
+    fprintf(f, "</div>\n");
+    if (!in->reachable || !in->res)
+        return;
+    char late[160];
+    if (bots_late_words(in->res, late, sizeof late)) {
+        fprintf(f, "<p class=\"caution\">Caution: ");
+        html_esc(f, late);
+        fprintf(f, ". What the bots measured (RTT, snapshots, intervals) includes that delay: check the bots' "
+                   "process (charts below) before blaming the server.</p>\n");
+    }
+    fprintf(f, "<table class=\"checks\"><tr><th></th><th>figure</th><th class=\"num\">measured</th>"
+               "<th class=\"num\">target</th><th></th></tr>\n");
+    for (int i = 0; i < VERDICT_N; i++) {
+        const verdict_check *c = &v->c[i];
+        static const char *const CLS[] = {"pass", "fail", "na", "na"};
+        static const char *const MARK[] = {"PASS", "FAIL", "n/a", "&ndash;"};
+        verdict_format((verdict_id)i, c->value, a, sizeof a);
+        if (c->status == VERDICT_UNJUDGED)
+            snprintf(b, sizeof b, "none");
+        else
+            verdict_format((verdict_id)i, c->target, b, sizeof b);
+        fprintf(f, "<tr class=\"%s\"><td class=\"mark\">%s</td><td>", CLS[c->status], MARK[c->status]);
+        html_esc(f, verdict_label((verdict_id)i));
+        fprintf(f, "</td><td class=\"num\">");
+        html_esc(f, a);
+        fprintf(f, "</td><td class=\"num\">%s ", c->status == VERDICT_UNJUDGED       ? ""
+                                                 : verdict_op((verdict_id)i)[0] == '<' ? "&le;"
+                                                                                       : "&ge;");
+        html_esc(f, b);
+        fprintf(f, "</td><td class=\"why\">");
+        check_detail(in, (verdict_id)i, detail, sizeof detail);
+        html_esc(f, detail);
+        if (c->custom)
+            fprintf(f, "%s(--target %s)", detail[0] ? " " : "", verdict_name((verdict_id)i));
+        fprintf(f, "</td></tr>\n");
+    }
+    fprintf(f, "</table>\n");
+}
+
 static const char CSS[] =
-    "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:780px;color:#222}"
-    "h1{font-size:20px}h2{font-size:16px;margin-top:28px}h3{font-size:14px}"
+    "body{font:14px/1.45 system-ui,sans-serif;margin:20px auto;max-width:1180px;padding:0 16px;color:#222}"
+    "h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin-top:28px}h3{font-size:14px}"
+    "p.sub{color:#555;margin:0 0 12px}"
     "table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;border-bottom:1px solid #eee;"
     "text-align:left;vertical-align:top}th{font-weight:600;color:#555;white-space:nowrap}"
-    ".chart{display:block;margin:12px 0;background:#fafafa;border:1px solid #eee}"
+    ".banner{font-size:16px;padding:10px 16px;border-radius:6px;margin:8px 0}"
+    ".banner b{font-size:26px;margin-right:2px}"
+    ".caution{background:#fff4d6;border:1px solid #e8c96a;padding:6px 12px;border-radius:4px}"
+    ".banner.pass{background:#dff3e6;color:#1e6b3a;border:1px solid #9fd4b2}"
+    ".banner.fail{background:#fbe0dd;color:#a12a1d;border:1px solid #eba59c}"
+    "table.checks{width:100%}table.checks td{padding:5px 12px}"
+    "table.checks .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "table.checks tr.fail{background:#f9d3ce;font-weight:600}table.checks tr.fail .mark{color:#a12a1d}"
+    "table.checks tr.pass .mark{color:#1e6b3a}table.checks tr.na{color:#888}"
+    "table.checks .mark{font-weight:700}table.checks .why{color:#777;font-size:12px}"
+    ".cols{display:grid;grid-template-columns:1fr 1fr;gap:0 20px}.cols h2{margin-top:8px}"
+    ".chart{display:block;margin:10px 0;background:#fafafa;border:1px solid #eee}"
     ".chart .title{font-weight:600;font-size:13px}.chart .unit{font-weight:400;fill:#777}"
     ".chart .grid{stroke:#e4e4e4}.chart .ylab{font-size:11px;fill:#777;text-anchor:end}"
     ".chart .xlab{font-size:11px;fill:#777;text-anchor:middle}.chart .legend{font-size:12px;font-weight:600}"
-    ".bad{color:#c0392b}";
+    ".chart .ref{stroke:#a12a1d;stroke-dasharray:5 4}.chart .reflab{font-size:11px;fill:#a12a1d;text-anchor:end}"
+    ".note{color:#777}.bad{color:#c0392b}";
 
 int report_write_html(const char *path, const report_input *in, char *err, size_t errlen)
 {
@@ -970,13 +1371,16 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     fprintf(f, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                "<title>tickwire-bots: %d bots, %s</title>\n<style>%s</style></head><body>\n",
             o->bots, behavior_name(o->behavior), CSS);
-    fprintf(f, "<h1>tickwire-bots: %d bots, %s</h1>\n<p>", o->bots, behavior_name(o->behavior));
+    fprintf(f, "<h1>tickwire-bots: %d bots, %s</h1>\n<p class=\"sub\">", o->bots, behavior_name(o->behavior));
     html_esc(f, o->url);
     char dw[128];
     fprintf(f, " &middot; %s &middot; %.1f s, ramp %.1f s &middot; seed %llu &middot; network delay ", when,
             o->duration_s, o->ramp_s, (unsigned long long)o->seed);
     html_esc(f, delay_words(o, dw, sizeof dw));
     fprintf(f, "</p>\n");
+    verdict v;
+    report_judge(in, &v);
+    html_verdict(f, in, &v);
     if (!in->reachable || !in->res) {
         fprintf(f, "<p class=\"bad\">Server not reached: ");
         html_esc(f, in->error ? in->error : "no bot connected");
@@ -990,6 +1394,12 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     derived d;
     derive(in, &d);
     char a[32], b[32], c[32], e[32];
+    g_chart_xspan = o->duration_s;
+    fprintf(f, "<div class=\"cols\"><div><h2>Bots</h2>\n");
+    html_bot_charts(f, r, o->behavior == BEHAVIOR_CHAOS, v.c[VERDICT_RTT_P99].target);
+    fprintf(f, "</div><div><h2>Server (GET /metrics each second)</h2>\n");
+    html_server_charts(f, in->metrics, r->tick_rate ? 1000.0 / r->tick_rate : NAN);
+    fprintf(f, "</div></div>\n");
     fprintf(f, "<h2>Summary</h2>\n<table>\n");
     html_row(f, "server rates", "tick %u Hz, snapshots %u Hz; %d input messages/s per bot, ticks in %d phases",
              r->tick_rate, r->snapshot_rate, r->input_rate, r->phases);
@@ -1074,8 +1484,6 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     html_reasons(f, "Failures", &r->failures);
     html_reasons(f, "Token failures", &r->token_failures);
     html_reasons(f, "Disconnects", &r->disconnects);
-    fprintf(f, "<h2>Over time</h2>\n");
-    html_charts(f, r, o->behavior == BEHAVIOR_CHAOS);
     html_server(f, in, &d);
     fprintf(f, "</body></html>\n");
     if (fclose(f)) {

@@ -3,8 +3,9 @@
  * self-contained HTML page (inline CSS and SVG line charts, no scripts, no
  * external files) for people. All three show the same figures; the
  * derived ones (rates, per-bot and per-entity figures, percentages) are
- * computed once, in report.c. README.md in this folder lists the JSON
- * fields. */
+ * computed once, in report.c, and so is the verdict (verdict.h): first
+ * in the JSON and the HTML, last in the text summary (nearest the
+ * prompt). README.md in this folder lists the JSON fields. */
 #ifndef TW_BOTS_REPORT_H
 #define TW_BOTS_REPORT_H
 
@@ -14,6 +15,7 @@
 #include "opts.h"
 #include "prom.h"
 #include "swarm.h"
+#include "verdict.h"
 
 typedef struct report_metrics {
     int available;            /* both scrapes parsed: `w` is valid */
@@ -23,6 +25,8 @@ typedef struct report_metrics {
     /* GET /metrics the first time all bots were playing */
     int connected_available;
     double connected_t_s, connected_rss_bytes, connected_connections;
+    /* GET /metrics every second of the run: the server's time series */
+    prom_series series;
 } report_metrics;
 
 typedef struct report_input {
@@ -33,6 +37,10 @@ typedef struct report_input {
     const report_metrics *metrics;
     time_t started;
 } report_input;
+
+/* The verdict on the run: every figure against its target (opts->targets).
+ * A run that never got into a match fails whatever the targets. */
+void report_judge(const report_input *in, verdict *v);
 
 void report_print(FILE *out, const report_input *in);
 /* Return 0, or -1 with err set (the file could not be written). */

@@ -149,6 +149,7 @@ struct swarm {
     samples token_ms, resume_ms;
     int cscrape_started;
     http_req *cscrape;
+    http_req *mscrape;        /* the per-second GET /metrics in flight (on_metrics) */
     lws_sorted_usec_list_t connect_sul, tick_sul, second_sul, status_sul, end_sul, http_sul;
     int phases;               /* bot tick slots per tick period */
     lws_usec_t tick_t0;       /* the bots' clock started here */
@@ -242,6 +243,7 @@ static int is_pending(int st)
 }
 
 static void start_connected_scrape(swarm *sw);
+static void start_metrics_scrape(swarm *sw);
 static void shots_forget(swarm *sw, bot *b);
 static void delay_reset(bot *b);
 static void delay_update(bot *b);
@@ -1581,6 +1583,7 @@ static void second_cb(lws_sorted_usec_list_t *sul)
     swarm *sw = lws_container_of(sul, swarm, second_sul);
     lws_usec_t now = lws_now_usecs();
     take_sample(sw, now);
+    start_metrics_scrape(sw);
     if (sw->cfg.behavior == BEHAVIOR_CHAOS)
         chaos_round(sw, now);
     lws_usec_t next = sw->t0 + (lws_usec_t)(sw->res.nseries + 1) * LWS_US_PER_SEC;
@@ -1771,6 +1774,8 @@ static void close_all(swarm *sw)
     sw->ending = 1;
     http_cancel(sw->cscrape);
     sw->cscrape = NULL;
+    http_cancel(sw->mscrape);
+    sw->mscrape = NULL;
     for (int i = 0; i < sw->cfg.bots; i++) {
         bot *b = &sw->bots[i];
         unschedule(b);
@@ -1863,6 +1868,25 @@ static void start_connected_scrape(swarm *sw)
     sw->res.connected_scrape_t_s = (double)(lws_now_usecs() - sw->t0) / 1e6;
     char err[160];
     sw->cscrape = http_start(&sw->http, "GET", "/metrics", MAX_METRICS_BODY, cscrape_done, sw, err, sizeof err);
+}
+
+static void mscrape_done(void *arg, int status, const char *body, size_t len, const char *err, int connect_failed)
+{
+    swarm *sw = arg;
+    (void)err;
+    (void)connect_failed;
+    sw->mscrape = NULL;
+    sw->cfg.on_metrics(sw->cfg.metrics_arg, (double)(lws_now_usecs() - sw->t0) / 1e6, status, body, len);
+}
+
+/* GET /metrics for the server's time series (cfg.on_metrics), once a
+ * second; a second whose previous scrape is still in flight is skipped. */
+static void start_metrics_scrape(swarm *sw)
+{
+    if (!sw->cfg.on_metrics || sw->mscrape || !sw->measuring || sw->ending)
+        return;
+    char err[160];
+    sw->mscrape = http_start(&sw->http, "GET", "/metrics", MAX_METRICS_BODY, mscrape_done, sw, err, sizeof err);
 }
 
 typedef struct sync_get {

@@ -22,7 +22,8 @@
  *
  * Timekeeping is lws suls on the one service thread: the connect ramp,
  * the bots' tick (absolute deadlines, like server/net.c), a 1 s sampler
- * for the time series, the live status line and the end of the run.
+ * for the time series (which also starts the server's /metrics scrape when
+ * on_metrics is set), the live status line and the end of the run.
  *
  * The bots' tick runs at the tick rate from WELCOME, and the bots are
  * spread over `phases` evenly spaced slots of it (the sul fires once per
@@ -99,6 +100,12 @@ typedef struct swarm_config {
     int jitter_ms;            /* plus uniform [0, jitter_ms] per message, never reordering */
     int status_tty;           /* 1: rewrite one status line 4x/s; 0: a line every 2 s */
     int quiet;                /* no status output at all */
+    /* When set: GET /metrics every second of the run, in the background
+     * (skipped while the previous one is in flight), each answer handed
+     * here from the service loop; t_s is when it arrived, since the start;
+     * body is valid during the call only. */
+    void (*on_metrics)(void *arg, double t_s, int status, const char *body, size_t len);
+    void *metrics_arg;
 } swarm_config;
 
 #define SWARM_MAX_PHASES 64

@@ -5,8 +5,10 @@
 // bots for 4 s with demo join tokens (POST /api/join), then asserts from
 // the JSON report (all connected, none failed, every bot got >= 90% of its
 // snapshots, no corrections on this lossless link, RTT measured, one token
-// per bot) and from the server's GET /metrics (valid Prometheus text with
-// tickwire_connections). Then bots with tokens minted from
+// per bot, the verdict and the server's per-second series) and from the
+// server's GET /metrics (valid Prometheus text with tickwire_connections);
+// --fail-on-miss exits 0 there, and 3 with an impossible --target (0
+// without the flag), with the verdict in the text, JSON and HTML. Then bots with tokens minted from
 // --token-secret-file against a server with that secret, and bots with the
 // wrong secret (refused with 4001, never retried, exit 1). Also checks the
 // exit codes for bad flags (2) and an unreachable server (1).
@@ -128,21 +130,49 @@ async function caseE2e(a) {
   const bad = await run(a['bots-bin'], ['--bots', 'many']);
   check(bad.code === 2, 'bad flag exits 2', `exit ${bad.code}`);
   check(/--bots/.test(bad.err) && /usage:/.test(bad.err), 'bad flag says what is wrong and prints the usage');
+  const badTarget = await run(a['bots-bin'], ['--target', 'rtt_p99_ms=soon']);
+  check(badTarget.code === 2 && /--target: rtt_p99_ms must be a number/.test(badTarget.err),
+    'a bad --target exits 2 and says why', `exit ${badTarget.code}: ${badTarget.err.split('\n')[0]}`);
+  const help = await run(a['bots-bin'], ['--help']);
+  check(help.code === 0 && /--fail-on-miss/.test(help.out) && /rtt_p99_ms/.test(help.out) &&
+    /3 with --fail-on-miss: the verdict failed/.test(help.out), '--help documents the targets and exit status 3');
 
   const { proc: server, port } = await startServer(a.server);
   let closedPort = 0;
   try {
+    // --fail-on-miss with the defaults for the figures that must be 0 or
+    // 100%; the timing targets are loosened, because this machine runs the
+    // test under ASan next to other tests (the defaults are asserted below,
+    // from the report, not by the exit status).
     const bots = await run(a['bots-bin'], [
       '--url', `ws://127.0.0.1:${port}`, '--bots', '50', '--duration', '4', '--ramp', '1',
-      '--behavior', 'wander', '--seed', '1', '--report', reportPath, '--html', htmlPath,
+      '--behavior', 'wander', '--seed', '1', '--report', reportPath, '--html', htmlPath, '--fail-on-miss',
+      '--target', 'rtt_p99_ms=100', '--target', 'snapshots_pct=90', '--target', 'bots_below_99_pct=100',
+      '--target', 'missed_ticks=10', '--target', 'tick_p99_ms=100',
     ]);
     process.stdout.write(bots.out);
     process.stderr.write(bots.err);
-    check(bots.code === 0, 'tickwire-bots exits 0', `exit ${bots.code}`);
+    check(bots.code === 0, 'tickwire-bots --fail-on-miss exits 0 on a run that meets its targets', `exit ${bots.code}`);
+    check(/\n  verdict +PASS: all \d+ targets met/.test(bots.out), 'text summary: the verdict, PASS');
 
     const r = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
     const c = r.connections;
-    check(r.report_version === 3, 'report: report_version 3', `${r.report_version}`);
+    check(r.report_version === 4, 'report: report_version 4', `${r.report_version}`);
+    const v = r.verdict;
+    const byName = Object.fromEntries((v?.checks || []).map((c) => [c.name, c]));
+    check(v && v.pass === true && v.result === 'pass' && v.failed === 0, 'report: verdict pass', JSON.stringify(v));
+    check(['connected_pct', 'snapshots_pct', 'bots_below_99_pct', 'rtt_p99_ms', 'missed_ticks', 'tick_p99_ms',
+      'corrections', 'disconnects'].every((n) => byName[n] && ['pass', 'fail'].includes(byName[n].status)),
+    'report: a judged check per figure', Object.keys(byName).join(','));
+    check(byName.rtt_p99_ms?.custom === true && byName.rtt_p99_ms.target === 100 &&
+      byName.corrections?.custom === false && byName.corrections.target === 0 &&
+      byName.connected_pct?.target === 100 && byName.connected_pct.value === 100,
+    'report: targets from --target and defaults', JSON.stringify([byName.rtt_p99_ms, byName.corrections]));
+    const ss = r.server_series;
+    check(ss && ss.t_s.length >= 3 && ss.failed_scrapes === 0 && ss.connections.at(-1) === 50 &&
+      ss.tick_p50_ms.slice(1).every((x) => x > 0) && ss.tick_p99_ms.every((x, i) => x === null || x >= ss.tick_p50_ms[i]) &&
+      ss.cpu_pct.every((x) => x >= 0) && ss.snapshots_per_s.at(-1) > 0,
+    'report: the server\'s series, sampled every second', JSON.stringify(ss));
     check(r.reachable === true, 'report: server reachable');
     check(r.tokens.source === 'demo' && r.tokens.received === 50 && r.tokens.failed === 0 &&
       r.tokens.fetch_ms.samples === 50, 'report: one demo token per bot from POST /api/join', JSON.stringify(r.tokens));
@@ -166,8 +196,40 @@ async function caseE2e(a) {
     check(sm.available === true && sm.connections === 50 && sm.ticks > 0 && sm.snapshot_messages > 0,
       'report: the server\'s /metrics window', JSON.stringify(sm));
     const html = fs.readFileSync(htmlPath, 'utf8');
-    check(/^<!doctype html>/.test(html) && (html.match(/<svg /g) || []).length >= 4 && !/<script/.test(html),
-      'html: self-contained page with the SVG charts');
+    check(/^<!doctype html>/.test(html) && (html.match(/<svg /g) || []).length >= 4 && !/<script/.test(html) &&
+      !/(src|href)=/.test(html), 'html: self-contained page with the SVG charts');
+    check(/<div class="banner pass"><b>PASS<\/b>  all \d+ targets met/.test(html) && /<table class="checks">/.test(html) &&
+      !/<tr class="fail">/.test(html), 'html: the verdict first, PASS, no row in red');
+    check(html.indexOf('banner') < html.indexOf('<svg ') && /Server: tick duration/.test(html) &&
+      /Server: CPU/.test(html) && /Server: input queue depth/.test(html) && /Download/.test(html) &&
+      /Upload/.test(html), 'html: the server\'s charts beside the bots\', upload and download apart');
+
+    // An impossible target: the verdict fails, and the exit status follows
+    // it with --fail-on-miss (3), not without (0).
+    const missJson = path.join(a.out, 'miss.json'), missHtml = path.join(a.out, 'miss.html');
+    const missArgs = ['--url', `ws://127.0.0.1:${port}`, '--bots', '10', '--duration', '2', '--ramp', '0.5',
+      '--seed', '3', '--target', 'rtt_p99_ms=0.01'];
+    const miss = await run(a['bots-bin'], [...missArgs, '--fail-on-miss', '--report', missJson, '--html', missHtml]);
+    check(miss.code === 3, 'an impossible target with --fail-on-miss exits 3', `exit ${miss.code}: ${miss.err.trim()}`);
+    // (on a busy machine other figures may miss too: only the RTT miss is certain)
+    check(/verdict +FAIL: \d+ of \d+ targets missed \(.*input->ack RTT p99/.test(miss.out) &&
+      /MISS +input->ack RTT p99 .*target <= 0\.01 ms \(--target\)/.test(miss.out),
+    'text summary: FAIL, the missed figure named', miss.out.split('\n').filter((l) => /verdict|MISS/.test(l)).join(' | '));
+    const mr = JSON.parse(fs.readFileSync(missJson, 'utf8'));
+    const failed = mr.verdict.checks.filter((c) => c.status === 'fail');
+    const rttCheck = failed.find((c) => c.name === 'rtt_p99_ms');
+    check(mr.verdict.pass === false && mr.verdict.result === 'fail' && mr.verdict.failed === failed.length &&
+      rttCheck && rttCheck.custom === true && rttCheck.target === 0.01 && rttCheck.value > 0.01,
+    'report: verdict fail on rtt_p99_ms',
+    JSON.stringify(mr.verdict));
+    const mh = fs.readFileSync(missHtml, 'utf8');
+    check(/<div class="banner fail"><b>FAIL<\/b>  \d+ of \d+ targets missed/.test(mh) &&
+      /<tr class="fail"><td class="mark">FAIL<\/td><td>input-&gt;ack RTT p99/.test(mh),
+    'html: FAIL banner, the missed row in red');
+    const noFlag = await run(a['bots-bin'], [...missArgs, '--duration', '1']);
+    check(noFlag.code === 0 && /verdict +FAIL/.test(noFlag.out), 'without --fail-on-miss the same miss exits 0',
+      `exit ${noFlag.code}`);
+
 
     const m = await get(port, '/metrics');
     check(m.status === 200, 'GET /metrics answers 200', `${m.status}`);

@@ -2,7 +2,8 @@
  * the Prometheus text parser and window arithmetic, URL and flag parsing,
  * join tokens (secret file, minting, the demo server's JSON), the
  * behaviors' input streams (fight: the aim angle and the choice of
- * target), and the network delay queue. */
+ * target), the network delay queue, histogram quantiles from buckets of
+ * any layout, the server's time series, and the verdict. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include "secret.h"
 #include "swarm.h"
 #include "token.h"
+#include "verdict.h"
 
 /* ---- hist ---------------------------------------------------------------------- */
 
@@ -128,6 +130,286 @@ static void test_prom_rejects_bad_lines(void **state)
     }
 }
 
+/* Quantiles from cumulative buckets: interpolated inside the bucket, the
+ * first bucket from 0, the +Inf bucket at the largest finite bound. */
+static void test_bucket_quantile(void **state)
+{
+    (void)state;
+    const double le[] = {0.001, 0.002, 0.005, INFINITY};
+    const double cum[] = {100, 600, 600, 600};
+    /* rank 300: in (1, 2] ms, 200 of its 500 */
+    assert_true(fabs(prom_bucket_quantile(le, cum, 4, 0.5) - (0.001 + 0.001 * 200.0 / 500.0)) < 1e-15);
+    /* rank 50: in the first bucket, from 0 */
+    assert_true(fabs(prom_bucket_quantile(le, cum, 4, 50.0 / 600.0) - 0.0005) < 1e-15);
+    assert_true(fabs(prom_bucket_quantile(le, cum, 4, 1.0) - 0.002) < 1e-15); /* the last non-empty bound */
+
+    const double cum_inf[] = {10, 10, 10, 100}; /* most beyond the last finite bound */
+    assert_true(prom_bucket_quantile(le, cum_inf, 4, 0.99) == 0.005);
+
+    /* The fine layout the server moves to (5 us .. 50 ms, 1-2-5 steps):
+     * 99% of the ticks in (5, 10] us, 1% in (20, 50] us. */
+    const double fine_le[] = {5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, INFINITY};
+    double fine_cum[14] = {0, 990, 990};
+    for (int i = 3; i < 14; i++)
+        fine_cum[i] = 1000;
+    assert_true(fabs(prom_bucket_quantile(fine_le, fine_cum, 14, 0.5) - (5e-6 + 5e-6 * 500.0 / 990.0)) < 1e-15);
+    assert_true(fabs(prom_bucket_quantile(fine_le, fine_cum, 14, 0.995) - (2e-5 + 3e-5 * 5.0 / 10.0)) < 1e-15);
+
+    /* the server's finer layout of issue 12 (5 us .. 100 ms, uneven steps):
+     * 600 ticks, all in (20, 30] us */
+    const double srv_le[] = {5e-6,   1e-5,  2e-5,  3e-5, 5e-5, 7.5e-5, 1e-4, 1.5e-4, 2e-4, 3e-4,
+                             5e-4, 7.5e-4, 1e-3, 2e-3, 5e-3, 1e-2,   2e-2, 5e-2,   0.1,  INFINITY};
+    double srv_cum[20] = {0, 0, 0};
+    for (int i = 3; i < 20; i++)
+        srv_cum[i] = 600;
+    assert_true(fabs(prom_bucket_quantile(srv_le, srv_cum, 20, 0.5) - 25e-6) < 1e-15);
+    assert_true(fabs(prom_bucket_quantile(srv_le, srv_cum, 20, 0.99) - 29.9e-6) < 1e-15);
+
+    /* a bucket at 0 (queue depth: nothing waiting) */
+    const double q_le[] = {0, 1, 2, INFINITY};
+    const double q_cum[] = {90, 95, 100, 100};
+    assert_true(prom_bucket_quantile(q_le, q_cum, 4, 0.5) == 0);
+    assert_true(fabs(prom_bucket_quantile(q_le, q_cum, 4, 0.99) - 1.8) < 1e-12);
+
+    /* nothing to go on */
+    const double empty[] = {0, 0, 0, 0};
+    assert_true(isnan(prom_bucket_quantile(le, empty, 4, 0.5)));
+    const double down[] = {100, 50, 600, 600}; /* counts decrease: not a histogram */
+    assert_true(isnan(prom_bucket_quantile(le, down, 4, 0.5)));
+    const double only_inf_le[] = {INFINITY}, only_inf[] = {5};
+    assert_true(isnan(prom_bucket_quantile(only_inf_le, only_inf, 1, 0.5)));
+    assert_true(isnan(prom_bucket_quantile(le, cum, 0, 0.5)));
+}
+
+/* Appends `name_bucket{le="X"} count` lines for n buckets (le = (i+1) us,
+ * the last +Inf), written in reverse order, with cum(i). */
+static size_t hist_text(char *buf, size_t cap, int n, double (*cum)(int))
+{
+    size_t len = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        if (i == n - 1)
+            len += (size_t)snprintf(buf + len, cap - len, "h_bucket{le=\"+Inf\"} %.0f\n", cum(i));
+        else
+            len += (size_t)snprintf(buf + len, cap - len, "h_bucket{le=\"%g\"} %.0f\n", (i + 1) * 1e-6, cum(i));
+        len += (size_t)snprintf(buf + len, cap - len, "other_series{le=\"%d\"} 7\n", i);
+    }
+    return len;
+}
+
+static double cum_start(int i)
+{
+    return 10.0 * (i + 1) < 500 ? 10.0 * (i + 1) : 500; /* 10 per bucket up to 50 us */
+}
+
+static double cum_end(int i)
+{
+    return cum_start(i) + (i >= 29 ? 100 : 0); /* 100 more, all in (29, 30] us */
+}
+
+/* The window's quantile comes from the deltas of the buckets, whatever
+ * their number (here 200) and order, and ignores other series. */
+static void test_prom_hist_quantile_any_layout(void **state)
+{
+    (void)state;
+    static char a_txt[32768], b_txt[32768];
+    size_t al = hist_text(a_txt, sizeof a_txt, 200, cum_start);
+    size_t bl = hist_text(b_txt, sizeof b_txt, 200, cum_end);
+    prom_set a = {0}, b = {0};
+    char err[200];
+    assert_int_equal(prom_parse(a_txt, al, &a, err, sizeof err), 0);
+    assert_int_equal(prom_parse(b_txt, bl, &b, err, sizeof err), 0);
+    /* since the start of the server: 600 samples; rank 150 ends the 15th
+     * bucket; rank 300 is 10 into the 110 of (29, 30] us */
+    assert_true(fabs(prom_hist_quantile(NULL, &b, "h", 0.25) - 15e-6) < 1e-12);
+    assert_true(fabs(prom_hist_quantile(NULL, &b, "h", 0.5) - (29e-6 + 1e-6 * 10.0 / 110.0)) < 1e-12);
+    /* the window: all 100 in (29, 30] us; p50 half way */
+    assert_true(fabs(prom_hist_quantile(&a, &b, "h", 0.5) - 29.5e-6) < 1e-12);
+    assert_true(fabs(prom_hist_quantile(&a, &b, "h", 0.99) - 29.99e-6) < 1e-12);
+    /* the same histogram split by another label: summed per bound */
+    static const char SPLIT[] = "s_bucket{handle=\"7\",le=\"0.001\"} 10\n"
+                                "s_bucket{handle=\"7\",le=\"+Inf\"} 10\n"
+                                "s_bucket{m=\"2\",le=\"0.001\"} 0\n"
+                                "s_bucket{m=\"2\",le=\"+Inf\"} 10\n";
+    prom_set sp = {0};
+    assert_int_equal(prom_parse(SPLIT, strlen(SPLIT), &sp, err, sizeof err), 0);
+    assert_true(fabs(prom_hist_quantile(NULL, &sp, "s", 0.25) - 0.0005) < 1e-12); /* rank 5 of the 10 <= 1 ms */
+    assert_true(prom_hist_quantile(NULL, &sp, "s", 0.75) == 0.001);               /* beyond: the largest bound */
+    prom_free(&sp);
+    /* an empty window, a counter that went backwards (another server), a missing histogram */
+    assert_true(isnan(prom_hist_quantile(&a, &a, "h", 0.5)));
+    assert_true(isnan(prom_hist_quantile(&b, &a, "h", 0.5)));
+    assert_true(isnan(prom_hist_quantile(&a, &b, "nope", 0.5)));
+    prom_free(&a);
+    prom_free(&b);
+}
+
+static const char SERIES_T0[] = "process_cpu_seconds_total 1\n"
+                                "tickwire_clients_dropped_total{reason=\"send_stalled\"} 0\n"
+                                "tickwire_tick_duration_seconds_bucket{le=\"0.001\"} 0\n"
+                                "tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 0\n";
+static const char SERIES_T1[] = "process_cpu_seconds_total 1.25\n"
+                                "tickwire_clients_dropped_total{reason=\"send_stalled\"} 2\n"
+                                "tickwire_tick_duration_seconds_bucket{le=\"0.001\"} 60\n"
+                                "tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 60\n";
+static const char SERIES_T2[] = "process_cpu_seconds_total 1.75\n"
+                                "tickwire_clients_dropped_total{reason=\"send_stalled\"} 2\n"
+                                "tickwire_tick_duration_seconds_bucket{le=\"0.001\"} 60\n"
+                                "tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 120\n";
+
+/* One window per scrape, each against the one before; a failed scrape
+ * breaks the series (no window spans it). */
+static void test_prom_series(void **state)
+{
+    (void)state;
+    prom_series s;
+    memset(&s, 0, sizeof s);
+    prom_set t0 = {0};
+    char err[200];
+    assert_int_equal(prom_parse(SERIES_T0, strlen(SERIES_T0), &t0, err, sizeof err), 0);
+    assert_int_equal(prom_series_start(&s, 0.0, &t0), 0);
+    assert_int_equal(prom_series_add(&s, 1.0, 200, SERIES_T1, strlen(SERIES_T1)), 1);
+    assert_int_equal(prom_series_add(&s, 2.0, 200, SERIES_T2, strlen(SERIES_T2)), 1);
+    assert_int_equal(s.n, 2);
+    assert_true(s.p[0].t_s == 1.0 && s.p[0].w.seconds == 1.0);
+    assert_true(fabs(s.p[0].w.cpu_seconds - 0.25) < 1e-12 && fabs(s.p[1].w.cpu_seconds - 0.5) < 1e-12);
+    assert_true(s.p[0].w.dropped_slow == 2 && s.p[1].w.dropped_slow == 0);
+    assert_true(fabs(s.p[0].w.tick_p50_s - 0.0005) < 1e-12); /* 60 ticks under 1 ms */
+    assert_true(s.p[1].w.tick_p50_s == 0.001);               /* 60, all beyond: the largest bound */
+    /* a failed scrape: no point, and the next one is only a baseline */
+    assert_int_equal(prom_series_add(&s, 3.0, 503, "oops", 4), 0);
+    assert_int_equal(prom_series_add(&s, 4.0, 200, SERIES_T2, strlen(SERIES_T2)), 0);
+    assert_int_equal(prom_series_add(&s, 5.0, 200, "not prometheus\n", 15), 0);
+    assert_int_equal(s.failed, 2);
+    assert_int_equal(s.n, 2);
+    /* a scrape parsed elsewhere (the final one) */
+    assert_int_equal(prom_series_add_set(&s, 6.0, &t0), 0); /* after a failure: a baseline */
+    prom_set t1 = {0};
+    assert_int_equal(prom_parse(SERIES_T1, strlen(SERIES_T1), &t1, err, sizeof err), 0);
+    assert_int_equal(prom_series_add_set(&s, 7.0, &t1), 1);
+    assert_true(s.n == 3 && s.p[2].t_s == 7.0 && s.p[2].w.dropped_slow == 2);
+    /* a scrape a few ms after the one before: dropped, the baseline kept */
+    assert_int_equal(prom_series_add(&s, 7.01, 200, SERIES_T2, strlen(SERIES_T2)), 0);
+    assert_int_equal(prom_series_add(&s, 8.0, 200, SERIES_T2, strlen(SERIES_T2)), 1);
+    assert_true(s.n == 4 && s.p[3].w.seconds == 1.0);
+    prom_free(&t1);
+    prom_free(&t0);
+    prom_series_free(&s);
+}
+
+/* ---- verdict ------------------------------------------------------------------- */
+
+static void figures_good(verdict_figures *f)
+{
+    for (int i = 0; i < VERDICT_N; i++)
+        f->v[i] = 0;
+    f->v[VERDICT_CONNECTED] = 100;
+    f->v[VERDICT_SNAPSHOTS] = 99.0; /* exactly at the target passes */
+    f->v[VERDICT_RTT_P99] = 17.6;
+    f->v[VERDICT_TICK_P99] = 0.05;
+}
+
+static void test_verdict_defaults(void **state)
+{
+    (void)state;
+    verdict_targets t;
+    memset(&t, 0, sizeof t);
+    verdict_context ctx = {.tick_ms = 1000.0 / 60, .ack_ms = 1000.0 / 60, .loopback = 1};
+    verdict_figures f;
+    verdict v;
+    figures_good(&f);
+    verdict_judge(&t, &ctx, &f, &v);
+    assert_true(v.pass);
+    assert_int_equal(v.passed, VERDICT_N);
+    assert_true(fabs(v.c[VERDICT_RTT_P99].target - (1000.0 / 60 + 1)) < 1e-12);
+    assert_true(fabs(v.c[VERDICT_TICK_P99].target - 1000.0 / 60) < 1e-12);
+
+    /* each figure over its bound fails on its own */
+    static const double BAD[VERDICT_N] = {
+        [VERDICT_CONNECTED] = 99.9, [VERDICT_SNAPSHOTS] = 98.9, [VERDICT_BOTS_BELOW] = 0.1,
+        [VERDICT_RTT_P99] = 17.7,   [VERDICT_MISSED_TICKS] = 1, [VERDICT_TICK_P99] = 17,
+        [VERDICT_CORRECTIONS] = 1,  [VERDICT_DISCONNECTS] = 1,  [VERDICT_EVENTS_LOST] = 1,
+        [VERDICT_RESUMED_OTHER] = 1,
+    };
+    for (int i = 0; i < VERDICT_N; i++) {
+        figures_good(&f);
+        f.v[i] = BAD[i];
+        verdict_judge(&t, &ctx, &f, &v);
+        assert_false(v.pass);
+        assert_int_equal(v.failed, 1);
+        assert_int_equal(v.c[i].status, VERDICT_FAIL);
+    }
+
+    /* not measured (no /metrics): not a failure */
+    figures_good(&f);
+    f.v[VERDICT_MISSED_TICKS] = f.v[VERDICT_TICK_P99] = NAN;
+    verdict_judge(&t, &ctx, &f, &v);
+    assert_true(v.pass);
+    assert_int_equal(v.unmeasured, 2);
+    assert_int_equal(v.c[VERDICT_TICK_P99].status, VERDICT_UNMEASURED);
+
+    /* the added delay raises the RTT target; snapshots rarer than ticks too */
+    ctx.added_rtt_ms = 160;
+    ctx.ack_ms = 1000.0 / 30;
+    verdict_judge(&t, &ctx, &f, &v);
+    assert_true(fabs(v.c[VERDICT_RTT_P99].target - (1000.0 / 30 + 1 + 160)) < 1e-12);
+    /* not on loopback: RTT not judged unless a target is given */
+    ctx.loopback = 0;
+    f.v[VERDICT_RTT_P99] = 500;
+    verdict_judge(&t, &ctx, &f, &v);
+    assert_true(v.pass);
+    assert_int_equal(v.c[VERDICT_RTT_P99].status, VERDICT_UNJUDGED);
+    assert_true(isnan(v.c[VERDICT_RTT_P99].target));
+}
+
+static void test_verdict_targets(void **state)
+{
+    (void)state;
+    verdict_targets t;
+    memset(&t, 0, sizeof t);
+    char err[200];
+    assert_int_equal(verdict_target_parse(&t, "rtt_p99_ms=0.01", err, sizeof err), 0);
+    assert_int_equal(verdict_target_parse(&t, "corrections=off", err, sizeof err), 0);
+    assert_int_equal(verdict_target_parse(&t, "snapshots_pct=95.5", err, sizeof err), 0);
+    verdict_context ctx = {.tick_ms = 1000.0 / 60, .ack_ms = 1000.0 / 60, .loopback = 0};
+    verdict_figures f;
+    verdict v;
+    figures_good(&f);
+    f.v[VERDICT_SNAPSHOTS] = 96;
+    f.v[VERDICT_CORRECTIONS] = 12;
+    verdict_judge(&t, &ctx, &f, &v);
+    assert_false(v.pass);
+    assert_int_equal(v.failed, 1);
+    assert_int_equal(v.c[VERDICT_RTT_P99].status, VERDICT_FAIL); /* given: judged off loopback too */
+    assert_true(v.c[VERDICT_RTT_P99].custom && v.c[VERDICT_RTT_P99].target == 0.01);
+    assert_int_equal(v.c[VERDICT_CORRECTIONS].status, VERDICT_UNJUDGED);
+    assert_int_equal(v.c[VERDICT_SNAPSHOTS].status, VERDICT_PASS);
+    /* a later value overrides off */
+    assert_int_equal(verdict_target_parse(&t, "corrections=20", err, sizeof err), 0);
+    verdict_judge(&t, &ctx, &f, &v);
+    assert_int_equal(v.c[VERDICT_CORRECTIONS].status, VERDICT_PASS);
+
+    static const char *const BAD[] = {"nope=1", "rtt_p99_ms", "rtt_p99_ms=", "rtt_p99_ms=fast",
+                                      "snapshots_pct=101", "corrections=-1", "rtt_p99_ms=5ms"};
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(verdict_target_parse(&t, BAD[i], err, sizeof err), -1);
+        assert_non_null(strstr(err, "--target"));
+    }
+    for (int i = 0; i < VERDICT_N; i++) {
+        char buf[32];
+        verdict_format((verdict_id)i, NAN, buf, sizeof buf);
+        assert_string_equal(buf, "n/a");
+        assert_non_null(verdict_name((verdict_id)i));
+    }
+    char buf[32];
+    verdict_format(VERDICT_RTT_P99, 17.666, buf, sizeof buf);
+    assert_string_equal(buf, "17.7 ms");
+    verdict_format(VERDICT_SNAPSHOTS, 99.25, buf, sizeof buf);
+    assert_string_equal(buf, "99.2%");
+    verdict_format(VERDICT_DISCONNECTS, 3, buf, sizeof buf);
+    assert_string_equal(buf, "3");
+}
+
 /* ---- opts ---------------------------------------------------------------------- */
 
 static void test_url(void **state)
@@ -161,11 +443,79 @@ static void test_url(void **state)
     assert_int_equal(o.port, 8443);
     assert_string_equal(o.path, "/x");
 
-    static const char *const BAD[] = {"http://127.0.0.1:1", "wss://example.com:1", "ws://example.com:80",
-                                      "ws://127.0.0.1:0",   "ws://127.0.0.1:x", "ws://:80",
-                                      "ws://[::1:80",       "ws://1.2.3.4:80?q"};
+    static const char *const BAD[] = {"ftp://127.0.0.1:1",  "127.0.0.1:8080",   "ws://127.0.0.1:0",
+                                      "ws://127.0.0.1:x",   "ws://:80",         "ws://[::1:80",
+                                      "ws://1.2.3.4:80?q",  "http://[nothex]:80/", "https://127.0.0.1:65536/"};
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
-        assert_int_equal(opts_parse_url(BAD[i], &o, err, sizeof err), -1);
+        assert_int_equal(opts_split_url(BAD[i], &o, err, sizeof err), -1);
+}
+
+/* The page URL the server prints works as the bots' URL: http:// is ws://,
+ * https:// is wss://, same host, port and path; names are kept for the
+ * Host header and SNI and looked up only by opts_resolve. */
+static void test_url_page_and_names(void **state)
+{
+    (void)state;
+    bots_opts o;
+    char err[256];
+    memset(&o, 0, sizeof o);
+    assert_int_equal(opts_split_url("http://192.168.1.5:8080/", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 0);
+    assert_string_equal(o.host, "192.168.1.5");
+    assert_int_equal(o.port, 8080);
+    assert_string_equal(o.path, "/");
+    assert_string_equal(o.host_header, "192.168.1.5:8080");
+    assert_int_equal(opts_split_url("https://game.example.com/", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 1);
+    assert_int_equal(o.port, 443);
+    assert_string_equal(o.host, ""); /* a name: not looked up here */
+    assert_string_equal(o.name, "game.example.com");
+    assert_string_equal(o.host_header, "game.example.com:443");
+    assert_int_equal(opts_split_url("HTTPS://play.example.org:8443/game", &o, err, sizeof err), 0);
+    assert_int_equal(o.tls, 1);
+    assert_int_equal(o.port, 8443);
+    assert_string_equal(o.path, "/game");
+    assert_int_equal(opts_split_url("http://[2001:db8::5]:9000/", &o, err, sizeof err), 0);
+    assert_string_equal(o.host, "2001:db8::5");
+    assert_string_equal(o.host_header, "[2001:db8::5]:9000");
+    assert_int_equal(opts_split_url("http://127.0.0.1", &o, err, sizeof err), 0);
+    assert_int_equal(o.port, 80);
+    /* A name through the resolver: localhost (from /etc/hosts), IPv4 first. */
+    assert_int_equal(opts_parse_url("http://localhost:8080/", &o, err, sizeof err), 0);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_string_equal(o.host_header, "localhost:8080");
+    /* A name that does not resolve names itself (the .invalid TLD never
+     * does, RFC 6761; answered without asking the network). */
+    memset(&o, 0, sizeof o);
+    snprintf(o.name, sizeof o.name, "no-such-host.invalid");
+    if (opts_resolve(&o, err, sizeof err) == -1)
+        assert_non_null(strstr(err, "no-such-host.invalid"));
+}
+
+/* wss:// without --ca or --insecure: the system's trust store. */
+static void test_system_ca(void **state)
+{
+    (void)state;
+    bots_opts o;
+    char err[256];
+    const char *argv[] = {"tickwire-bots", "--url", "https://127.0.0.1:8443/"};
+    const char *bundle = opts_system_ca();
+    int rc = opts_parse(3, (char **)argv, &o, err, sizeof err);
+    if (bundle) {
+        assert_int_equal(rc, OPTS_OK);
+        assert_string_equal(o.ca_path, bundle);
+        assert_int_equal(o.insecure, 0);
+    } else {
+        assert_int_equal(rc, OPTS_ERROR);
+        assert_non_null(strstr(err, "--ca"));
+    }
+    const char *argv2[] = {"tickwire-bots", "--url", "https://127.0.0.1:8443/", "--insecure"};
+    assert_int_equal(opts_parse(4, (char **)argv2, &o, err, sizeof err), OPTS_OK);
+    assert_null(o.ca_path);
+    const char *argv3[] = {"tickwire-bots", "--url", "http://127.0.0.1:8080/"};
+    assert_int_equal(opts_parse(3, (char **)argv3, &o, err, sizeof err), OPTS_OK);
+    assert_null(o.ca_path);
+    assert_int_equal(o.tls, 0);
 }
 
 static int parse(bots_opts *o, char *err, size_t errlen, int argc, ...)
@@ -196,6 +546,16 @@ static void test_flags(void **state)
     assert_int_equal(o.seed, 7);
     assert_int_equal(o.input_rate, 30);
     assert_int_equal(parse(&o, err, sizeof err, 2, "--help"), OPTS_HELP);
+    assert_int_equal(o.fail_on_miss, 0);
+    assert_int_equal(parse(&o, err, sizeof err, 5, "--fail-on-miss", "--target", "rtt_p99_ms=20",
+                           "--target=corrections=off"),
+                     OPTS_OK);
+    assert_int_equal(o.fail_on_miss, 1);
+    assert_true(o.targets.set[VERDICT_RTT_P99] && o.targets.value[VERDICT_RTT_P99] == 20);
+    assert_true(o.targets.off[VERDICT_CORRECTIONS]);
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--target", "rtt=20"), OPTS_ERROR);
+    assert_non_null(strstr(err, "unknown figure"));
+    assert_int_equal(parse(&o, err, sizeof err, 2, "--target"), OPTS_ERROR);
 
     assert_int_equal(parse(&o, err, sizeof err, 3, "--bots", "0"), OPTS_ERROR);
     assert_non_null(strstr(err, "--bots"));
@@ -760,7 +1120,14 @@ int main(void)
         cmocka_unit_test(test_hist_capped_at_max_and_overflow),
         cmocka_unit_test(test_prom_parse_and_window),
         cmocka_unit_test(test_prom_rejects_bad_lines),
+        cmocka_unit_test(test_bucket_quantile),
+        cmocka_unit_test(test_prom_hist_quantile_any_layout),
+        cmocka_unit_test(test_prom_series),
+        cmocka_unit_test(test_verdict_defaults),
+        cmocka_unit_test(test_verdict_targets),
         cmocka_unit_test(test_url),
+        cmocka_unit_test(test_url_page_and_names),
+        cmocka_unit_test(test_system_ca),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_auth_secret_and_mint),
         cmocka_unit_test(test_auth_join_response),

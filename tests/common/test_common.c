@@ -3,7 +3,9 @@
  * exact error text; token secret files the way the server reads them; the
  * servers' "serving" line; and starting, waiting for and stopping real
  * children (/bin/sh scripts standing in for a server), including the ones
- * that exit early, print nothing or will not stop. */
+ * that exit early, print nothing or will not stop; and the strict
+ * Prometheus text reader on good text and on each rule broken. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 
 #include "check.h"
 #include "parse.h"
+#include "promtext.h"
 #include "secret.h"
 #include "spawn.h"
 
@@ -227,6 +230,115 @@ static void test_spawn_start_wait(void **state)
     assert_int_equal(p.pid, 0);
 }
 
+/* ---- promtext ------------------------------------------------------------------ */
+
+static const char GOOD_TEXT[] =
+    "# HELP a_total Things, with \\\\ and \\n in the help.\n"
+    "# TYPE a_total counter\n"
+    "a_total{reason=\"x\",code=\"200\"} 3\n"
+    "a_total{reason=\"y \\\"q\\\" \\\\ \\n\"} 0 1700000000000\n"
+    "# a free comment\n"
+    "# HELP g A gauge.\n"
+    "# TYPE g gauge\n"
+    "g -1.5e-3\n"
+    "# HELP h_seconds A histogram.\n"
+    "# TYPE h_seconds histogram\n"
+    "h_seconds_bucket{le=\"5e-06\"} 1\n"
+    "h_seconds_bucket{le=\"0.1\"} 4\n"
+    "h_seconds_bucket{le=\"+Inf\"} 5\n"
+    "h_seconds_sum 0.25\n"
+    "h_seconds_count 5\n"
+    "# HELP n Not a number, infinities.\n"
+    "# TYPE n gauge\n"
+    "n{k=\"a\"} NaN\n"
+    "n{k=\"b\"} +Inf\n"
+    "n{k=\"c\"} -Inf\n";
+
+static void test_promtext_good(void **state)
+{
+    (void)state;
+    promtext p = {0};
+    if (promtext_parse(&p, GOOD_TEXT) < 0)
+        fail_msg("%s", p.err);
+    assert_int_equal(p.nfamilies, 4);
+    assert_int_equal(p.nsamples, 11);
+    assert_string_equal(promtext_family_of(&p, "h_seconds")->type, "histogram");
+    assert_null(promtext_family_of(&p, "h_seconds_bucket"));
+    /* labels in any order; escapes as written */
+    assert_true(promtext_value(&p, "a_total{code=\"200\",reason=\"x\"}") == 3);
+    assert_true(promtext_value(&p, "a_total{reason=\"x\",code=\"200\"}") == 3);
+    assert_true(promtext_value(&p, "a_total{reason=\"y \\\"q\\\" \\\\ \\n\"}") == 0);
+    assert_true(promtext_value(&p, "g") == -0.0015);
+    assert_true(promtext_value(&p, "h_seconds_bucket{le=\"+Inf\"}") == 5);
+    assert_true(isnan(promtext_value(&p, "a_total{reason=\"z\"}")));
+    assert_true(isnan(promtext_value(&p, "g{")));
+    assert_true(isinf(promtext_value(&p, "n{k=\"b\"}")));
+    assert_int_equal(promtext_count(&p, "h_seconds_bucket"), 3);
+    assert_int_equal(promtext_count(&p, "a_total"), 2);
+    promtext_free(&p);
+}
+
+/* Each rule broken once, in an otherwise good text: refused, and the
+ * reason names it. */
+static void test_promtext_bad(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *why;
+    } cases[] = {
+        {"# HELP g G.\n# TYPE g gauge\ng 1", "does not end"},
+        {"# HELP g G.\n# TYPE g gauge\n\ng 1\n", "blank line"},
+        {"# HELP g G.\n# TYPE g gauge\ng 1 \n", "blanks"},
+        {"# HELP g G.\n# TYPE g gauge\n g 1\n", "blanks"},
+        {"# HELP g G.\n# TYPE g gauge\ng  1\n", "not a number"},
+        {"# HELP g G.\n# TYPE g gauge\ng 1x\n", "not a number"},
+        {"# HELP g G.\n# TYPE g gauge\ng 0x10\n", "not a number"},
+        {"# HELP g G.\n# TYPE g gauge\ng inf\n", "not a number"},
+        {"# HELP g G.\n# TYPE g gauge\ng 1 2.5\n", "timestamp"},
+        {"# HELP g G.\n# TYPE g gauge\n1g 1\n", "bad metric name"},
+        {"# HELP g G.\n# TYPE g gauge\ng{1a=\"x\"} 1\n", "bad label name"},
+        {"# HELP g G.\n# TYPE g gauge\ng{__a=\"x\"} 1\n", "bad label name"},
+        {"# HELP g G.\n# TYPE g gauge\ng{a=x} 1\n", "expected =\""},
+        {"# HELP g G.\n# TYPE g gauge\ng{a=\"x} 1\n", "unterminated"},
+        {"# HELP g G.\n# TYPE g gauge\ng{a=\"\\x\"} 1\n", "bad escape"},
+        {"# HELP g G.\n# TYPE g gauge\ng{a=\"x\",a=\"y\"} 1\n", "twice"},
+        {"# HELP g G.\n# TYPE g gauge\ng{a=\"x\" b=\"y\"} 1\n", "expected , or }"},
+        {"# HELP g G.\n# TYPE g gauge\ng{a=\"x\"} 1\ng{a=\"x\"} 2\n", "twice"},
+        {"# HELP g G.\n# TYPE g gauge\ng 1\ng 2\n", "twice"},
+        {"g 1\n", "no TYPE"},
+        {"# HELP g G.\ng 1\n", "no TYPE"},
+        {"# TYPE g gauge\ng 1\n", "no HELP"},
+        {"# HELP g G.\n# TYPE g gauge\n# TYPE g gauge\ng 1\n", "second TYPE"},
+        {"# HELP g G.\n# HELP g G.\n# TYPE g gauge\ng 1\n", "second HELP"},
+        {"# HELP g G.\n# TYPE g gauge\ng 1\n# HELP g G.\n", "after its samples"},
+        {"# HELP g G \\x.\n# TYPE g gauge\ng 1\n", "bad escape in HELP"},
+        {"# HELP g G.\n# TYPE g gauges\ng 1\n", "unknown type"},
+        {"#HELP g G.\n", "starts with"},
+        {"# HELP g G.\n# TYPE g gauge\ng 1\n# HELP f F.\n# TYPE f gauge\nf 1\ng{a=\"b\"} 1\n", "not together"},
+        {"# HELP c C.\n# TYPE c counter\nc 1\n", "_total"},
+        {"# HELP c_total C.\n# TYPE c_total counter\nc_total -1\n", "counter"},
+        {"# HELP c_total C.\n# TYPE c_total counter\nc_total NaN\n", "counter"},
+        {"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", "no +Inf"},
+        {"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
+         "below"},
+        {"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n"
+         "h_sum 1\nh_count 1\n", "does not rise"},
+        {"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n", "!= _count"},
+        {"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 2\n", "no _sum"},
+        {"# HELP h H.\n# TYPE h histogram\nh_bucket 2\nh_sum 1\nh_count 2\n", "without le"},
+        {"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"x\"} 2\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n",
+         "not a bound"},
+        {"", "empty"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        promtext p = {0};
+        int rc = promtext_parse(&p, cases[i].text);
+        if (rc == 0 || !strstr(p.err, cases[i].why))
+            fail_msg("case %zu (%s): rc %d, err \"%s\"", i, cases[i].why, rc, p.err);
+        promtext_free(&p);
+    }
+}
+
 /* ---- check --------------------------------------------------------------------- */
 
 static int check_twice(int a)
@@ -255,6 +367,8 @@ int main(void)
         cmocka_unit_test(test_spawn_server_start_fails),
         cmocka_unit_test(test_spawn_start_wait),
         cmocka_unit_test(test_check_or),
+        cmocka_unit_test(test_promtext_good),
+        cmocka_unit_test(test_promtext_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,9 @@ typedef struct fconn {
 
 typedef struct player_state {
     uint32_t max_ack; /* highest ack_tick the server accepted on this connection */
+    uint32_t conn;    /* the core handle of the connection the next two are for */
+    uint32_t written_tick;  /* newest snapshot written on it */
+    uint32_t written_event; /* newest event seq written on it */
     cl_client cl;
     sim_input sent[SENT_RING];
 } player_state;
@@ -269,10 +272,12 @@ static void got_welcome(fconn *fc, const session *ss, const uint8_t *w, size_t n
  * acknowledgement (or the oldest the log still has), oldest first, byte
  * for byte as the match logged them, as many as fit in
  * PROTO_MAX_EVENT_BYTES (255 at most, the first always). */
-static void check_events_sent(const match *m, const match_player *p, const uint8_t *sec, uint32_t count,
-                              uint32_t first, size_t elen)
+static void check_events_sent(const match *m, const match_player *p, uint32_t written, const uint8_t *sec,
+                              uint32_t count, uint32_t first, size_t elen)
 {
-    uint32_t from = p->events_acked + 1 < m->ev_first ? m->ev_first : p->events_acked + 1;
+    /* Neither acknowledged nor written on this connection yet. */
+    uint32_t done = written > p->events_acked ? written : p->events_acked;
+    uint32_t from = done + 1 < m->ev_first ? m->ev_first : done + 1;
     if (count == 0) {
         FZ_CHECK(from == m->ev_next && elen == 1);
         return;
@@ -298,20 +303,34 @@ static int got_snapshot(const session *ss, const uint8_t *buf, size_t n)
     FZ_CHECK(n >= PROTO_SNAPSHOT_HEADER_SIZE + 1 && proto_snapshot_header_read(buf, n, &h) == PROTO_OK);
     const proto_snapshot *cur = &m->ring[m->ring_head];
     FZ_CHECK(h.tick == cur->tick);
-    /* Delta against the newest ack while the server still holds it and it
-     * is within the header's 255 ticks; full otherwise. */
-    uint32_t ack = ps->max_ack;
-    int usable = 0;
-    for (int i = 0; i < PROTO_BASELINE_WINDOW; i++)
-        usable |= ack && m->ring[i].tick == ack;
-    usable = usable && ack < cur->tick && cur->tick - ack <= 255;
-    FZ_CHECK(h.baseline_tick == (usable ? ack : 0));
+    /* Delta against the last snapshot written on this connection, else
+     * the newest ack, while the server still holds it and it is within the
+     * header's 255 ticks; full otherwise. */
+    if (ps->conn != ss->handle) {
+        ps->conn = ss->handle;
+        ps->written_tick = ps->written_event = 0;
+    }
+    uint32_t want = 0;
+    const uint32_t candidates[2] = {ps->written_tick, ps->max_ack};
+    for (int k = 0; k < 2 && !want; k++) {
+        uint32_t t = candidates[k];
+        int usable = 0;
+        for (int i = 0; i < MATCH_RING; i++)
+            usable |= t && m->ring[i].tick == t && i != m->ring_head;
+        if (usable && t < cur->tick && cur->tick - t <= 255)
+            want = t;
+    }
+    FZ_CHECK(h.baseline_tick == want);
     FZ_CHECK(h.last_input_seq == m->players[ss->pid].last_applied);
     uint32_t count, first;
     size_t elen;
     FZ_CHECK(fz_events_section(buf + PROTO_SNAPSHOT_HEADER_SIZE, n - PROTO_SNAPSHOT_HEADER_SIZE, &count, &first,
                                &elen) == PROTO_OK);
-    check_events_sent(m, &m->players[ss->pid], buf + PROTO_SNAPSHOT_HEADER_SIZE, count, first, elen);
+    check_events_sent(m, &m->players[ss->pid], ps->written_event, buf + PROTO_SNAPSHOT_HEADER_SIZE, count, first,
+                      elen);
+    ps->written_tick = h.tick;
+    if (count)
+        ps->written_event = first + count - 1;
     int holds_base = h.baseline_tick == 0 || client_has(&ps->cl, h.baseline_tick);
     /* A client that has events continues its sequence: a section that
      * starts further on is refused. */

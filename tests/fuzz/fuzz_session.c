@@ -343,7 +343,7 @@ static void step(int kind, int ci, int arg, const uint8_t **d, size_t *n)
             FZ_CHECK(st == 0 || st == 403 || st == 503);
         } else {
             static char text[32768];
-            size_t len = core_metrics_text(H.c, 0, 0.0, text, sizeof text);
+            size_t len = core_metrics_text(H.c, NULL, text, sizeof text);
             FZ_CHECK(len > 0 && len < sizeof text && strstr(text, "tickwire_connections"));
         }
         break;

@@ -6,9 +6,9 @@
  * and the browser use) and the raw wsclient for the bad inputs.
  *
  *   test_server SERVER CASE [--tls CERT KEY]
- *   CASE: play delta bad_input matches shutdown cli metrics logs slow_reader
- *         limits auth resume adversarial stall latency fight leave max_conns conn_caps
- *         handshake startup results live
+ *   CASE: play delta bad_input matches shutdown cli metrics prometheus logs
+ *         slow_reader limits auth resume adversarial stall latency fight leave
+ *         max_conns conn_caps handshake startup results live
  * With --tls the server gets the certificate and every connection is wss. */
 #include <errno.h>
 #include <math.h>
@@ -35,6 +35,7 @@
 
 #include "check.h"
 #include "client.h"
+#include "promtext.h"
 #include "proto.h"
 #include "spawn.h"
 #include "token.h"
@@ -620,31 +621,14 @@ static double metric_value(const char *text, const char *series)
     return -1;
 }
 
-/* Every line is a comment or `name{labels} value` with a numeric value. */
+/* The text passes the strict reader (tests/common/promtext.h); why not in bad. */
 static int prometheus_valid(const char *text, char *bad, size_t badlen)
 {
-    const char *p = text;
-    while (*p) {
-        const char *eol = strchr(p, '\n');
-        size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        char line[512];
-        snprintf(line, sizeof line, "%.*s", (int)n, p);
-        if (line[0] && line[0] != '#') {
-            char name[256], value[64];
-            if (sscanf(line, "%255s %63s", name, value) != 2 || strspn(name, "abcdefghijklmnopqrstuvwxyz_{}=\"+.0123456789eInf-") != strlen(name)) {
-                snprintf(bad, badlen, "%s", line);
-                return 0;
-            }
-            char *end;
-            strtod(value, &end);
-            if (*end) {
-                snprintf(bad, badlen, "%s", line);
-                return 0;
-            }
-        }
-        p += n + (eol ? 1 : 0);
-    }
-    return 1;
+    promtext p = {0};
+    int ok = promtext_parse(&p, text) == 0;
+    snprintf(bad, badlen, "%s", p.err);
+    promtext_free(&p);
+    return ok;
 }
 
 /* /metrics parses as Prometheus text and its figures follow what happens. */
@@ -687,6 +671,122 @@ static void case_metrics(const char *server)
     CHECK(http_get(sp.port, "/metrics/x", text, sizeof text) == 404, "/metrics/x should be 404");
     printf("metrics: Prometheus text parses; connections, players, counters and bad-message reasons follow events\n");
     wsc_close(&p.ws);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+}
+
+/* /metrics after some traffic (two players joined over POST /api/join and
+ * the game socket, one dropped and held, a 404 under /metrics and one in
+ * the web root, a bad /api/matches limit, a refused upgrade), read by the
+ * strict reader: every line, every family with HELP and TYPE, histograms
+ * rising to +Inf == _count, no series twice; and every family issue 12
+ * added is there with a sensible value. */
+static void case_prometheus(const char *server)
+{
+    const char *args[] = {"--resume-grace", "30", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char text[65536];
+    char body[1024];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+    CHECK(http_get(sp.port, "/metrics/x", body, sizeof body) == 404, "/metrics/x should be 404");
+    CHECK(http_get(sp.port, "/no-such-file.html", body, sizeof body) == 404, "/no-such-file.html should be 404");
+    CHECK(http_get(sp.port, "/api/matches?limit=0", body, sizeof body) == 400, "limit=0 should be 400");
+    CHECK(http_get(sp.port, "/api/matches/live", body, sizeof body) == 200, "/api/matches/live");
+    wsc w;
+    char err[128];
+    CHECK(wsc_connect(&w, "127.0.0.1", sp.port, "tickwire.v2", err, sizeof err) < 0, "tickwire.v2 was accepted");
+    wsc_close(&w);
+    player p[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK(player_join(&p[i], sp.port, i ? "prom-b" : "prom-a") == 0, "join %d", i);
+        CHECK(player_wait_snapshots(&p[i], 20, 3000) == 0, "snapshots %d", i);
+    }
+    CHECK(player_wait_snapshots(&p[0], 40, 3000) == 0, "more snapshots");
+    wsc_close(&p[1].ws); /* no close frame: held for a resume */
+    promtext pt = {0};
+    double end = check_now_ms() + 3000, held = -1;
+    while (check_now_ms() < end) {
+        player_step(&p[0], 20);
+        CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics");
+        promtext_free(&pt);
+        CHECK(promtext_parse(&pt, text) == 0, "not Prometheus text: %s", pt.err);
+        if ((held = promtext_value(&pt, "tickwire_players_held")) == 1)
+            break;
+    }
+    CHECK(held == 1, "players held: %g", held);
+
+    /* Every family the issue asked for, with its type. */
+    static const struct {
+        const char *name, *type;
+    } fams[] = {
+        {"process_start_time_seconds", "gauge"},     {"process_open_fds", "gauge"},
+        {"process_max_fds", "gauge"},                {"process_resident_memory_bytes", "gauge"},
+        {"process_virtual_memory_bytes", "gauge"},   {"process_cpu_seconds_total", "counter"},
+        {"tickwire_build_info", "gauge"},            {"tickwire_received_bytes_total", "counter"},
+        {"tickwire_sent_bytes_total", "counter"},    {"tickwire_http_requests_total", "counter"},
+        {"tickwire_players_held", "gauge"},          {"tickwire_input_queue_depth", "histogram"},
+        {"tickwire_input_queue_depth_max", "gauge"}, {"tickwire_tick_duration_seconds", "histogram"},
+        {"tickwire_log_suppressed_total", "counter"}, {"tickwire_missed_ticks_total", "counter"},
+    };
+    for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
+        const promtext_family *f = promtext_family_of(&pt, fams[i].name);
+        CHECK(f && strcmp(f->type, fams[i].type) == 0 && f->nsamples > 0, "%s: %s", fams[i].name,
+              f ? f->type : "missing");
+    }
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    double now = (double)wall.tv_sec + wall.tv_nsec * 1e-9, start = promtext_value(&pt, "process_start_time_seconds");
+    /* (boot time is whole seconds: the start may read up to 1 s early) */
+    CHECK(start > now - 60 && start <= now + 1, "process_start_time_seconds %.3f, now %.3f", start, now);
+    double fds = promtext_value(&pt, "process_open_fds"), max_fds = promtext_value(&pt, "process_max_fds");
+    CHECK(fds >= 4 && fds < max_fds, "open fds %g of %g", fds, max_fds);
+    CHECK(promtext_value(&pt, "process_resident_memory_bytes") > 1e5, "rss");
+    CHECK(promtext_value(&pt, "process_cpu_seconds_total") > 0, "cpu");
+    const promtext_family *bi = promtext_family_of(&pt, "tickwire_build_info");
+    CHECK(bi->nsamples == 1, "build_info: %d series", bi->nsamples);
+    for (int i = 0; i < pt.nsamples; i++)
+        if (strcmp(pt.samples[i].name, "tickwire_build_info") == 0) {
+            CHECK(pt.samples[i].value == 1, "build_info %g", pt.samples[i].value);
+            CHECK(strstr(pt.samples[i].key, "protocol=\"" PROTO_SUBPROTOCOL "\"") &&
+                  strstr(pt.samples[i].key, "version=\"") && !strstr(pt.samples[i].key, "version=\"\""),
+                  "build_info labels: %s", pt.samples[i].key);
+            printf("prometheus: %s 1\n", pt.samples[i].key);
+        }
+    /* Bytes: each join, 40-odd inputs in; welcomes and snapshots out. */
+    double rx = promtext_value(&pt, "tickwire_received_bytes_total");
+    double tx = promtext_value(&pt, "tickwire_sent_bytes_total");
+    CHECK(rx > 2 * 20 && tx > promtext_value(&pt, "tickwire_snapshot_bytes_total"), "bytes in %g, out %g", rx, tx);
+    /* Every answer made above, by endpoint and code. */
+    static const struct {
+        const char *series;
+        double min, max;
+    } http[] = {
+        {"tickwire_http_requests_total{endpoint=\"/metrics\",code=\"200\"}", 2, 1000},
+        {"tickwire_http_requests_total{endpoint=\"other\",code=\"404\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"static\",code=\"404\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"/api/matches\",code=\"400\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"/api/matches/live\",code=\"200\"}", 1, 1},
+        {"tickwire_http_requests_total{endpoint=\"/api/join\",code=\"200\"}", 2, 2},
+        {"tickwire_http_requests_total{endpoint=\"websocket\",code=\"101\"}", 2, 2},
+        {"tickwire_http_requests_total{endpoint=\"websocket\",code=\"400\"}", 1, 1},
+    };
+    for (size_t i = 0; i < sizeof http / sizeof http[0]; i++) {
+        double v = promtext_value(&pt, http[i].series);
+        CHECK(v >= http[i].min && v <= http[i].max, "%s = %g, want %g..%g", http[i].series, v, http[i].min,
+              http[i].max);
+    }
+    CHECK(promtext_value(&pt, "tickwire_players") == 2, "players %g", promtext_value(&pt, "tickwire_players"));
+    /* Finer tick buckets: 19 bounds and +Inf, all ticks counted. */
+    CHECK(promtext_count(&pt, "tickwire_tick_duration_seconds_bucket") == 20, "%d tick buckets",
+          promtext_count(&pt, "tickwire_tick_duration_seconds_bucket"));
+    CHECK(promtext_value(&pt, "tickwire_tick_duration_seconds_bucket{le=\"5e-06\"}") >= 0, "5 us bucket");
+    CHECK(promtext_value(&pt, "tickwire_tick_duration_seconds_count") == promtext_value(&pt, "tickwire_ticks_total"),
+          "tick count != ticks");
+    CHECK(promtext_value(&pt, "tickwire_log_suppressed_total{event=\"tick_stall\"}") >= 0, "tick_stall held");
+    printf("prometheus: %d families, %d series, every line strict; start %.1f s ago, %g of %g fds, %g B in, "
+           "%g B out, 1 held\n", pt.nfamilies, pt.nsamples, now - start, fds, max_fds, rx, tx);
+    promtext_free(&pt);
+    wsc_close(&p[0].ws);
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
@@ -2202,7 +2302,7 @@ static void case_cli(const char *server)
     static const char *const bad[][3] = {
         {"--bogus", NULL, NULL}, {"--port", "70000", NULL}, {"--tick-rate", "abc", NULL},
         {"--snapshot-rate", "7", NULL}, {"--npcs", "64", NULL}, {"--log-level", "loud", NULL},
-        {"--port", NULL, NULL},
+        {"--port", NULL, NULL}, {"--metrics-allow", "10.0.0.0/33", NULL}, {"--metrics-allow", "example.com", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[512];
@@ -2468,14 +2568,237 @@ static void case_results(const char *server)
     rmdir(dir);
 }
 
+/* GET /metrics with an optional Authorization value over a fresh
+ * connection; returns the status, the whole answer (headers too) in out. */
+static int metrics_raw(int port, const char *auth, const char *path, char *out, size_t cap)
+{
+    static wsc c;
+    char err[128], req[512];
+    if (wsc_open(&c, "127.0.0.1", port, err, sizeof err) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sConnection: close\r\n\r\n", path,
+                     auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+    if (wsc_write(&c, req, (size_t)n) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    while (wsc_fill(&c, 3000) > 0) {
+    }
+    size_t len = c.len < cap - 1 ? c.len : cap - 1;
+    memcpy(out, c.buf, len);
+    out[len] = '\0';
+    wsc_close(&c);
+    int status = 0;
+    sscanf(out, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+/* /metrics kept private: --metrics-token-file wants "Authorization: Bearer
+ * TOKEN" (401 with WWW-Authenticate otherwise), --metrics-allow the
+ * peer's network (403 otherwise). A full server still answers a scrape
+ * from an allowed address (the reserve), and only a scrape: anything else
+ * on a reserve connection is the cap's 503. Without either flag, a server
+ * on a non-loopback host warns once at start-up. */
+static void case_metrics_private(const char *server)
+{
+    char token_path[] = "/tmp/tickwire-metrics-token-XXXXXX";
+    int fd = mkstemp(token_path);
+    const char *token = "s3cret-scrape-token-0123456789";
+    CHECK(fd >= 0 && write(fd, token, strlen(token)) == (ssize_t)strlen(token) && write(fd, "\n", 1) == 1,
+          "token file");
+    close(fd);
+    const char *args[] = {"--metrics-token-file", token_path, "--metrics-allow", "127.0.0.0/8", "--max-conns", "2",
+                          NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char out[65536];
+    char bearer[128];
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    int st = metrics_raw(sp.port, NULL, "/metrics", out, sizeof out);
+    CHECK(st == 401 && strstr(out, "www-authenticate: Bearer realm="), "no token: %d: %s", st, out);
+    st = metrics_raw(sp.port, "Bearer not-the-token-at-all-000000", "/metrics", out, sizeof out);
+    CHECK(st == 401, "wrong token: %d", st);
+    st = metrics_raw(sp.port, "Basic czNjcmV0", "/metrics", out, sizeof out);
+    CHECK(st == 401, "basic auth: %d", st);
+    st = metrics_raw(sp.port, bearer, "/metrics", out, sizeof out);
+    CHECK(st == 200 && strstr(out, "tickwire_ticks_total"), "right token: %d", st);
+    printf("metrics_private: no token -> 401 + WWW-Authenticate, wrong -> 401, Bearer TOKEN -> 200\n");
+
+    /* Fill the server: two game connections under --max-conns 2. */
+    wsc g[2];
+    char err[128] = "";
+    CHECK(wsc_connect_retry(&g[0], sp.port, err, sizeof err) == 0, "1st: %s", err);
+    CHECK(wsc_connect_retry(&g[1], sp.port, err, sizeof err) == 0, "2nd: %s", err);
+    st = metrics_raw(sp.port, bearer, "/metrics", out, sizeof out);
+    CHECK(st == 200, "scrape of a full server: %d", st);
+    double tcp = metric_value(strstr(out, "\r\n\r\n"), "tickwire_tcp_connections");
+    CHECK(tcp == 3, "tcp_connections %g, want 3 (2 game + this scrape)", tcp);
+    st = metrics_raw(sp.port, bearer, "/", out, sizeof out);
+    CHECK(st == 503, "GET / on a reserve connection: %d", st);
+    wsc c;
+    int rc = wsc_connect(&c, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err);
+    wsc_close(&c);
+    CHECK(rc < 0 && strstr(err, " 503 "), "a 3rd game connection: %s", rc ? err : "upgraded");
+    printf("metrics_private: full server (--max-conns 2) -> scrape 200, GET / 503, game connection %s\n", err);
+    wsc_close(&g[1]);
+    wsc_close(&g[0]);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+
+    const char *args2[] = {"--metrics-allow", "10.0.0.0/8", NULL};
+    CHECK(server_start(&sp, server, args2, NULL) == 0, "server did not start");
+    st = metrics_raw(sp.port, NULL, "/metrics", out, sizeof out);
+    CHECK(st == 403, "from 127.0.0.1 with --metrics-allow 10.0.0.0/8: %d", st);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    printf("metrics_private: --metrics-allow 10.0.0.0/8, scrape from 127.0.0.1 -> 403\n");
+    unlink(token_path);
+
+    char log_path[] = "/tmp/tickwire-metrics-warn-XXXXXX";
+    fd = mkstemp(log_path);
+    close(fd);
+    const char *args3[] = {"--host", "0.0.0.0", NULL};
+    CHECK(server_start(&sp, server, args3, log_path) == 0, "server on 0.0.0.0 did not start");
+    CHECK(!strstr(sp.url, "0.0.0.0"), "--host 0.0.0.0 printed %s, not a reachable address", sp.url);
+    printf("metrics_private: --host 0.0.0.0 -> serving %s\n", sp.url);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    FILE *f = fopen(log_path, "r");
+    char text[8192] = "";
+    if (f) {
+        text[fread(text, 1, sizeof text - 1, f)] = '\0';
+        fclose(f);
+    }
+    unlink(log_path);
+    const char *w = strstr(text, "\"event\":\"metrics_open\"");
+    CHECK(w && !strstr(w + 1, "\"event\":\"metrics_open\""), "one metrics_open warning on 0.0.0.0: %s", text);
+    printf("metrics_private: --host 0.0.0.0 without either flag -> one metrics_open warning\n");
+
+    /* A token file too short, or with a space, stops the start naming the flag. */
+    static const char *const tokens[] = {"short\n", "a token with spaces in it\n"};
+    for (size_t i = 0; i < 2; i++) {
+        char bad_path[] = "/tmp/tickwire-bad-token-XXXXXX", cmd[512], o[4096] = "";
+        fd = mkstemp(bad_path);
+        CHECK(fd >= 0 && write(fd, tokens[i], strlen(tokens[i])) == (ssize_t)strlen(tokens[i]), "token file");
+        close(fd);
+        snprintf(cmd, sizeof cmd, "timeout 10 '%s' --port 0 --results-db :memory: --log-format text "
+                 "--metrics-token-file %s 2>&1", server, bad_path);
+        f = popen(cmd, "r");
+        o[fread(o, 1, sizeof o - 1, f)] = '\0';
+        int status = pclose(f);
+        unlink(bad_path);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(o, "start_failed") &&
+                  strstr(o, "--metrics-token-file: ") && !strstr(o, "serving"),
+              "bad token file: exit %d: %s", WEXITSTATUS(status), o);
+    }
+    printf("metrics_private: a short token, a token with spaces -> exit 1 naming --metrics-token-file\n");
+}
+
+/* TLS with a chain as public CAs issue it (make_chain.sh made the files in
+ * g_chain_dir): given fullchain.pem, the server sends the intermediate, so
+ * a client that trusts only the root verifies the handshake (this test's
+ * mbedTLS client, and openssl s_client when it is there); given the leaf
+ * alone, the same client cannot. Files in the wrong shape stop the start
+ * with a message naming the problem. */
+static const char *g_chain_dir;
+
+static void chain_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", g_chain_dir, name);
+}
+
+static void case_tls_chain(const char *server)
+{
+    char full[512], leaf[512], key[512], root[512];
+    chain_path(full, sizeof full, "fullchain.pem");
+    chain_path(leaf, sizeof leaf, "leaf.pem");
+    chain_path(key, sizeof key, "leaf.key");
+    chain_path(root, sizeof root, "root.pem");
+    wsc_use_tls(root);
+    spawn_proc sp;
+    static char text[65536];
+    char err[160] = "";
+
+    g_tls_cert = full;
+    g_tls_key = key;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server with fullchain.pem did not start");
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "GET /metrics over TLS trusting only the root");
+    player p;
+    CHECK(player_join(&p, sp.port, "chained") == 0, "wss join trusting only the root");
+    CHECK(player_wait_snapshots(&p, 5, 3000) == 0, "no snapshots over wss");
+    wsc_close(&p.ws);
+    printf("tls_chain: fullchain.pem, client trusts only the root -> handshake verified, played\n");
+    char cmd[1400], out[8192] = "";
+    if (system("command -v openssl >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd,
+                 "timeout 10 openssl s_client -connect 127.0.0.1:%d -servername localhost -CAfile '%s' "
+                 "-verify_return_error </dev/null 2>&1", sp.port, root);
+        FILE *f = popen(cmd, "r");
+        out[fread(out, 1, sizeof out - 1, f)] = '\0';
+        pclose(f);
+        CHECK(strstr(out, "Verify return code: 0 (ok)") && strstr(out, " 1 s:CN = tickwire test intermediate"),
+              "openssl s_client: %s", out);
+        printf("tls_chain: openssl s_client -CAfile root.pem -verify_return_error -> Verify return code: 0 (ok), "
+               "chain of 2\n");
+    }
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+
+    g_tls_cert = leaf;
+    CHECK(server_start(&sp, server, NULL, NULL) == 0, "server with the leaf alone did not start");
+    wsc c;
+    int rc = wsc_open(&c, "127.0.0.1", sp.port, err, sizeof err);
+    wsc_close(&c);
+    CHECK(rc < 0 && strncmp(err, "tls: ", 5) == 0, "leaf alone, client trusts only the root: %s",
+          rc ? err : "verified");
+    printf("tls_chain: leaf alone, client trusts only the root -> %s\n", err);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    g_tls_cert = g_tls_key = NULL;
+
+    char garbage[] = "/tmp/tickwire-garbage-XXXXXX";
+    int fd = mkstemp(garbage);
+    CHECK(fd >= 0 && write(fd, "hello\n", 6) == 6, "garbage file");
+    close(fd);
+    static const struct {
+        const char *cert, *key, *want;
+    } bad[] = {
+        {"wrongorder.pem", "leaf.key", "did not issue certificate 1"},
+        {"withkey.pem", "leaf.key", "block 2 is a PRIVATE KEY, not a CERTIFICATE"},
+        {"fullchain.pem", "root.key", "does not match the first certificate"},
+        {"fullchain.pem", "fullchain.pem", "holds a certificate, not a private key"},
+        {NULL, "leaf.key", "not a PEM file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cert_p[512], key_p[512];
+        if (bad[i].cert)
+            chain_path(cert_p, sizeof cert_p, bad[i].cert);
+        else
+            snprintf(cert_p, sizeof cert_p, "%s", garbage);
+        chain_path(key_p, sizeof key_p, bad[i].key);
+        snprintf(cmd, sizeof cmd, "timeout 10 '%s' --port 0 --results-db :memory: --log-format text "
+                 "--tls-cert '%s' --tls-key '%s' 2>&1", server, cert_p, key_p);
+        FILE *f = popen(cmd, "r");
+        out[fread(out, 1, sizeof out - 1, f)] = '\0';
+        int status = pclose(f);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s + %s: exit %d: %s", cert_p, key_p,
+              WEXITSTATUS(status), out);
+        CHECK(strstr(out, "start_failed") && strstr(out, bad[i].want) && !strstr(out, "serving"),
+              "%s + %s: no '%s' in: %s", cert_p, key_p, bad[i].want, out);
+        const char *line = strstr(out, "start_failed");
+        printf("tls_chain: --tls-cert %s --tls-key %s -> %.*s\n", bad[i].cert ? bad[i].cert : "garbage", bad[i].key,
+               (int)strcspn(line, "\n"), line);
+    }
+    unlink(garbage);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
         g_tls_cert = argv[4];
         g_tls_key = argv[5];
         wsc_use_tls(g_tls_cert);
+    } else if (argc == 5 && strcmp(argv[3], "--chain") == 0) {
+        g_chain_dir = argv[4]; /* tls_chain: the files of make_chain.sh */
     } else if (argc != 3) {
-        fprintf(stderr, "usage: %s SERVER CASE [--tls CERT KEY]\n", argv[0]);
+        fprintf(stderr, "usage: %s SERVER CASE [--tls CERT KEY | --chain DIR]\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -2484,13 +2807,14 @@ int main(int argc, char **argv)
         void (*fn)(const char *);
     } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
-                 {"metrics", case_metrics}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
+                 {"metrics", case_metrics}, {"prometheus", case_prometheus}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
-                 {"live", case_live}, {"conn_caps", case_conn_caps}};
+                 {"live", case_live}, {"conn_caps", case_conn_caps},
+                 {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);

@@ -371,6 +371,46 @@ static void test_long_address(void **state)
     admission_free(&a);
 }
 
+/* The reserve: past the caps, an address reserve_ok approves gets one of
+ * `reserve` tickets, not under the caps' counts; nobody else does; the
+ * reserve refills as they close, and a reserve ticket is released once. */
+static int only_10_0_0_9(void *user, const char *ip)
+{
+    (void)user;
+    return strcmp(ip, "10.0.0.9") == 0;
+}
+
+static void test_reserve(void **state)
+{
+    (void)state;
+    admission a;
+    admission_config cfg = {.max_conns = 2, .max_conns_per_ip = 2, .reserve = 2, .reserve_ok = only_10_0_0_9};
+    assert_int_equal(admission_init(&a, &cfg), 0);
+    int r;
+    uint32_t t1 = admission_accept(&a, "10.0.0.1", &r), t2 = admission_accept(&a, "10.0.0.9", &r);
+    assert_true(t1 && t2 && !admission_is_reserve(&a, t1) && !admission_is_reserve(&a, t2));
+    assert_int_equal(admission_accept(&a, "10.0.0.1", &r), 0); /* full: no reserve for it */
+    assert_int_equal(r, REF_MAX_CONNS);
+    uint32_t r1 = admission_accept(&a, "10.0.0.9", &r), r2 = admission_accept(&a, "10.0.0.9", &r);
+    assert_true(r1 && r2 && admission_is_reserve(&a, r1) && admission_is_reserve(&a, r2));
+    assert_int_equal(r, REF_MAX_CONNS);
+    assert_int_equal(a.conns, 2);
+    assert_int_equal(a.reserved, 2);
+    assert_int_equal(admission_count(&a, "10.0.0.9"), 1);
+    assert_int_equal(admission_accept(&a, "10.0.0.9", &r), 0); /* the reserve is used up */
+    assert_int_equal(admission_release(&a, r1), 1);
+    assert_int_equal(admission_release(&a, r1), 0);
+    assert_int_equal(a.reserved, 1);
+    assert_false(admission_is_reserve(&a, r1));
+    uint32_t r3 = admission_accept(&a, "10.0.0.9", &r);
+    assert_true(r3 && admission_is_reserve(&a, r3));
+    assert_int_equal(admission_release(&a, t1), 1); /* room under the caps: an ordinary ticket again */
+    uint32_t t3 = admission_accept(&a, "10.0.0.9", &r);
+    assert_true(t3 && !admission_is_reserve(&a, t3));
+    assert_int_equal(admission_count(&a, "10.0.0.9"), 2);
+    admission_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_table_full),
         cmocka_unit_test(test_unknown_address),
         cmocka_unit_test(test_long_address),
+        cmocka_unit_test(test_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

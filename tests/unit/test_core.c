@@ -44,6 +44,7 @@ typedef struct harness {
     uint64_t nonce;
     char events[64][24];
     char kvs[64][256];
+    log_level levels[64];
     int nevents;
 } harness;
 
@@ -61,25 +62,31 @@ static void fake_random(void *user, void *buf, size_t len)
 
 static void capture(void *user, log_level level, const char *event, const char *kv)
 {
-    (void)level;
     harness *h = user;
     int i = h->nevents++ % 64;
+    h->levels[i] = level;
     snprintf(h->events[i], sizeof h->events[i], "%s", event);
     snprintf(h->kvs[i], sizeof h->kvs[i], "%s", kv ? kv : "");
 }
 
-/* How many times `event` was logged (of the last 64); its last kv in *kv. */
-static int logged(const char *event, const char **kv)
+/* How many times `event` was logged at `level` (-1: any) (of the last
+ * 64); its last kv in *kv. */
+static int logged_at(const char *event, int level, const char **kv)
 {
     int n = 0;
     int first = H.nevents > 64 ? H.nevents - 64 : 0;
     for (int i = first; i < H.nevents; i++)
-        if (strcmp(H.events[i % 64], event) == 0) {
+        if (strcmp(H.events[i % 64], event) == 0 && (level < 0 || (int)H.levels[i % 64] == level)) {
             n++;
             if (kv)
                 *kv = H.kvs[i % 64];
         }
     return n;
+}
+
+static int logged(const char *event, const char **kv)
+{
+    return logged_at(event, -1, kv);
 }
 
 static core_config base_config(void)
@@ -526,6 +533,10 @@ static void test_hold_then_resume(void **state)
     assert_int_equal(core_lobby(H.c)->nmatches, 1);
     assert_true(m->players[wa.player_id].held_until > 0);
     assert_int_equal(m->players[wa.player_id].owner, 0);
+    static char text[32768];
+    core_metrics_text(H.c, NULL, text, sizeof text);
+    assert_non_null(strstr(text, "\ntickwire_players 1\n"));
+    assert_non_null(strstr(text, "\ntickwire_players_held 1\n"));
     tick(RATE); /* one of two seconds */
     open_conn(&b, "10.0.0.1");
     send_join(&b, "", wa.resume);
@@ -539,6 +550,8 @@ static void test_hold_then_resume(void **state)
     assert_int_equal(m->players[wb.player_id].held_until, 0);
     assert_int_equal(m->players[wb.player_id].owner, b.h);
     assert_int_equal(stats()->resumes, 1);
+    core_metrics_text(H.c, NULL, text, sizeof text);
+    assert_non_null(strstr(text, "\ntickwire_players_held 0\n"));
     /* Past the old grace it stays. */
     for (int t = 0; t < 3 * RATE; t++) {
         tick(1);
@@ -676,7 +689,7 @@ static void test_stall_catch_up(void **state)
     assert_int_equal(stats()->bad[BAD_RATE], 0);
     const session *ss = core_session(H.c, a.h);
     assert_int_equal(match_player_backlog(ss->m, ss->pid), 3 * RATE);
-    core_ticks_missed(H.c, 3 * RATE);
+    core_ticks_missed(H.c, 3 * RATE, H.now);
     tick(4); /* 8 steps a tick */
     assert_int_equal(match_player_backlog(ss->m, ss->pid), 0);
     assert_int_equal(ss->m->players[ss->pid].last_applied, 3 * RATE);
@@ -1139,6 +1152,7 @@ static void test_accept(void **state)
     assert_int_equal(core_accept(H.c, H.now, "10.0.0.3"), 0);
     assert_int_equal(logged("refuse", &kv), 3);
     assert_non_null(strstr(kv, "unlogged=99"));
+    assert_int_equal(stats()->log_held[MLOG_REFUSE], 99);
     assert_int_equal(stats()->accepted, 4);
     /* Closing gives the room back, once per connection. */
     core_accept_closed(H.c, a1);
@@ -1149,10 +1163,11 @@ static void test_accept(void **state)
     assert_int_not_equal(a3, 0);
     assert_int_equal(core_accept(H.c, H.now, "10.0.0.4"), 0);
     static char text[32768];
-    core_metrics_text(H.c, 0, 0.0, text, sizeof text);
+    core_metrics_text(H.c, NULL, text, sizeof text);
     assert_non_null(strstr(text, "tickwire_tcp_connections 4\n"));
     assert_non_null(strstr(text, "tickwire_tcp_accepted_total 5\n"));
     assert_non_null(strstr(text, "tickwire_connections 0\n"));
+    assert_non_null(strstr(text, "tickwire_log_suppressed_total{event=\"refuse\"} 100\n"));
     core_accept_closed(H.c, a2);
     core_accept_closed(H.c, a3);
     core_accept_closed(H.c, b1);
@@ -1233,7 +1248,8 @@ static void test_metrics_text(void **state)
     join_welcomed(&a, "a");
     core_admit(H.c, "http://evil.example", "", "1.2.3.4");
     static char text[32768];
-    size_t n = core_metrics_text(H.c, 4096, 1.5, text, sizeof text);
+    metrics_process proc = {.rss_bytes = 4096, .cpu_seconds = 1.5, .open_fds = -1, .max_fds = -1};
+    size_t n = core_metrics_text(H.c, &proc, text, sizeof text);
     assert_int_equal(n, strlen(text));
     static const char *const lines[] = {
         "tickwire_connections 1\n", "tickwire_matches 1\n", "tickwire_players 1\n", "tickwire_npcs 1\n",
@@ -1243,6 +1259,49 @@ static void test_metrics_text(void **state)
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (!strstr(text, lines[i]))
             fail_msg("missing: %s", lines[i]);
+}
+
+/* Warnings that can come by the hundred (bad input from many connections,
+ * stall credit after every stall): one line at warn per
+ * LOG_RATELIMIT_DEFAULT_US with the number held back since the previous,
+ * the others at debug, counted in tickwire_log_suppressed_total. */
+static void test_log_flood(void **state)
+{
+    (void)state;
+    start(base_config());
+    conn a;
+    const char *kv = NULL;
+    for (int i = 0; i < 5; i++) {
+        open_conn(&a, "10.0.0.1");
+        core_conn_recv(H.c, a.h, H.now + i, "x", 1, 0, 1, 1);
+        drain();
+        expect_refused(&a, 1003);
+        close_conn(&a, 0);
+    }
+    assert_int_equal(stats()->bad[BAD_TEXT], 5);
+    assert_int_equal(logged_at("bad_input", LOG_WARN, &kv), 1);
+    assert_non_null(strstr(kv, "suppressed=0"));
+    assert_int_equal(logged_at("bad_input", LOG_DEBUG, NULL), 4);
+    assert_int_equal(stats()->log_held[MLOG_BAD_INPUT], 4);
+    H.now += LOG_RATELIMIT_DEFAULT_US;
+    open_conn(&a, "10.0.0.1");
+    core_conn_recv(H.c, a.h, H.now, "x", 1, 0, 1, 1);
+    drain();
+    close_conn(&a, 0);
+    assert_int_equal(logged_at("bad_input", LOG_WARN, &kv), 2);
+    assert_non_null(strstr(kv, "suppressed=4"));
+    /* A stall every tick: the first credited stall is logged, the next held. */
+    core_ticks_missed(H.c, 3, H.now);
+    core_ticks_missed(H.c, 2, H.now + 16000);
+    assert_int_equal(logged_at("stall_credit", LOG_WARN, &kv), 1);
+    assert_non_null(strstr(kv, "missed_ticks=3"));
+    assert_int_equal(stats()->log_held[MLOG_STALL_CREDIT], 1);
+    static char text[32768];
+    core_metrics_text(H.c, NULL, text, sizeof text);
+    assert_non_null(strstr(text, "tickwire_log_suppressed_total{event=\"bad_input\"} 4\n"));
+    assert_non_null(strstr(text, "tickwire_log_suppressed_total{event=\"stall_credit\"} 1\n"));
+    /* No fd figures without the adapter's sample. */
+    assert_null(strstr(text, "process_open_fds"));
 }
 
 static void test_create_errors(void **state)
@@ -1309,6 +1368,7 @@ int main(void)
         T(test_unknown_address_released),
         T(test_guest_join),
         T(test_metrics_text),
+        T(test_log_flood),
         T(test_create_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
