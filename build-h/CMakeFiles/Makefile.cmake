@@ -69,6 +69,7 @@ set(CMAKE_MAKEFILE_PRODUCTS
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/tw_shared.dir/DependInfo.cmake"
   "CMakeFiles/tw_args.dir/DependInfo.cmake"
+  "CMakeFiles/tw_version.dir/DependInfo.cmake"
   "CMakeFiles/tw_server_core.dir/DependInfo.cmake"
   "CMakeFiles/tickwire-server.dir/DependInfo.cmake"
   "tests/common/CMakeFiles/tw_test_common.dir/DependInfo.cmake"
@@ -88,6 +89,8 @@ set(CMAKE_DEPEND_INFO_FILES
   "tests/unit/CMakeFiles/test_core.dir/DependInfo.cmake"
   "tests/unit/CMakeFiles/test_handshake.dir/DependInfo.cmake"
   "tests/unit/CMakeFiles/test_results.dir/DependInfo.cmake"
+  "tests/unit/CMakeFiles/test_urls.dir/DependInfo.cmake"
+  "tests/unit/CMakeFiles/test_scrape.dir/DependInfo.cmake"
   "tests/wasm/CMakeFiles/det_native.dir/DependInfo.cmake"
   "tests/integration/CMakeFiles/test_server.dir/DependInfo.cmake"
   "tests/bots/CMakeFiles/tw_bots_core.dir/DependInfo.cmake"

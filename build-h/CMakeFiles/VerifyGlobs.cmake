@@ -21,10 +21,12 @@ set(OLD_GLOB
   "/work/wt-base/server/replay.c"
   "/work/wt-base/server/results.c"
   "/work/wt-base/server/results_db.c"
+  "/work/wt-base/server/scrape.c"
   "/work/wt-base/server/secret.c"
   "/work/wt-base/server/session.c"
   "/work/wt-base/server/tick_clock.c"
   "/work/wt-base/server/tls.c"
+  "/work/wt-base/server/urls.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

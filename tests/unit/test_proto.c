@@ -2143,8 +2143,10 @@ static void protocol_md_example(uint8_t *msg, size_t *len, proto_snapshot *base,
     base->tick = 100;
     /* LIVE round 3 (2 players to start, first to 25), ending at tick 18100 */
     base->ms = (proto_match_state){PROTO_PHASE_LIVE, 2, 3, 25, 18100};
-    /* id 0 "ann": moving right at 120 u/s (1920/16), from x=64 y=32 */
-    set_ent(base, 0, 64 * 16, 32 * 16, 1920, 0, 0x4000, 0);
+    /* id 0 "ann": running right at full speed, 300 u/s (4800/16), RIGHT
+     * held, from x=64 y=32 */
+    set_ent(base, 0, 64 * 16, 32 * 16, 4800, 0, 0x4000, 0);
+    base->ent[0].move = SIM_BTN_RIGHT;
     set_combat(base, 0, 100, 0, 0, 0, 0, 0);
     /* id 2 "bo": standing still */
     set_ent(base, 2, 300 * 16, 300 * 16, 0, 0, 0xfff0, 0);
@@ -2162,10 +2164,13 @@ static void protocol_md_example(uint8_t *msg, size_t *len, proto_snapshot *base,
 
     *cur = *base;
     cur->tick = 103;
-    /* ann kept going: 3 ticks at 120 u/s = 6 units; also drifted 1/16 down */
-    cur->ent[0].x = (uint16_t)(base->ent[0].x + 1920 * 3 / 60);
+    /* ann kept going: 3 ticks at 300 u/s = 15 units = 240 grid steps;
+     * also drifted 1/16 down */
+    cur->ent[0].x = (uint16_t)(base->ent[0].x + 240);
     cur->ent[0].y = (uint16_t)(base->ent[0].y + 1);
-    /* bo turned a little (aim wraps past 65535), fired and killed cy */
+    /* bo started turning (his last step by 8; the aim wraps past 65535),
+     * fired and killed cy */
+    cur->ent[2].turn = 8;
     cur->ent[2].aim = 0x0010;
     cur->ent[2].flags = SIM_FLAG_FIRING | SIM_FLAG_SHOT;
     cur->ent[2].kills = 5;
@@ -2179,6 +2184,7 @@ static void protocol_md_example(uint8_t *msg, size_t *len, proto_snapshot *base,
     cur->ent[7].deaths = 6;
     /* dee joined in slot 9 */
     set_ent(cur, 9, 2000 * 16, 100 * 16, 0, -160, 0, 0);
+    cur->ent[9].move = SIM_BTN_UP;
     set_combat(cur, 9, 100, 0, 0, 0, 0, 0);
     strcpy(names->name[9], "dee");
 
@@ -2223,11 +2229,11 @@ static void test_protocol_md_example(void **state)
         0x04, 0x01, 0x00, 0x05,
         0x03, 0x04, 0x00, 0x09, 0x64, 0x65, 0x65,
         /* body */
-        0x05, 0x00, 0x20, 0xa0, 0x02, 0x0e, 0x28, 0x0b, 0x92, 0xcc,
-        0xb4, 0x00, 0x17, 0x01, 0x80, 0x84, 0x0a, 0xa0, 0x0f, 0xc8,
-        0x00, 0x00, 0x00, 0xec, 0x1f, 0x00, 0x00, 0x80, 0x0c, 0x00,
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x60, 0x90, 0x95,
-        0x95, 0x01,
+        0x05, 0x00, 0x20, 0x80, 0x0a, 0xb8, 0x20, 0xb2, 0x20, 0xc9,
+        0x0c, 0x22, 0x2d, 0x40, 0x16, 0x01, 0x80, 0x84, 0x0a, 0xa0,
+        0x0f, 0xc8, 0x00, 0x00, 0x00, 0xec, 0x1f, 0x00, 0x00, 0x00,
+        0x20, 0x00, 0xc8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x06, 0x59, 0x59, 0x19,
     };
     if (len != sizeof want || memcmp(msg, want, len) != 0) {
         for (size_t i = 0; i < len; i++)
@@ -2259,10 +2265,10 @@ static void test_protocol_md_example(void **state)
     assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_OK);
     assert_snap_equal(&cur, &out);
     assert_string_equal(got.name[9], "dee");
-    /* Its 6 bits of padding (bits 2..7 of the last byte) are zero, and a
-     * reader rejects the body if any is not (section 2, Padding). */
-    assert_int_equal(msg[len - 1] & 0xfc, 0);
-    for (int bit = 2; bit < 8; bit++) {
+    /* Its 2 bits of padding (bits 6 and 7 of the last byte) are zero, and
+     * a reader rejects the body if either is not (section 2, Padding). */
+    assert_int_equal(msg[len - 1] & 0xc0, 0);
+    for (int bit = 6; bit < 8; bit++) {
         msg[len - 1] ^= (uint8_t)(1u << bit);
         out.tick = h.tick;
         assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_ERR_VALUE);

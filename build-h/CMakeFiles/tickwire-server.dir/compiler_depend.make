@@ -87,8 +87,11 @@ CMakeFiles/tickwire-server.dir/server/main.c.o: /work/wt-base/server/main.c \
   /work/wt-base/shared/sim.h \
   /work/wt-base/server/net.h \
   /work/wt-base/server/results.h \
-  /work/wt-base/server/tls.h
+  /work/wt-base/server/tls.h \
+  /work/wt-base/server/urls.h
 
+
+/work/wt-base/server/urls.h:
 
 /work/wt-base/server/tls.h:
 

@@ -22,9 +22,11 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/wt-base/server/replay.c" "CMakeFiles/tw_server_core.dir/server/replay.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/replay.c.o.d"
   "/work/wt-base/server/results.c" "CMakeFiles/tw_server_core.dir/server/results.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/results.c.o.d"
   "/work/wt-base/server/results_db.c" "CMakeFiles/tw_server_core.dir/server/results_db.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/results_db.c.o.d"
+  "/work/wt-base/server/scrape.c" "CMakeFiles/tw_server_core.dir/server/scrape.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/scrape.c.o.d"
   "/work/wt-base/server/session.c" "CMakeFiles/tw_server_core.dir/server/session.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/session.c.o.d"
   "/work/wt-base/server/tick_clock.c" "CMakeFiles/tw_server_core.dir/server/tick_clock.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/tick_clock.c.o.d"
   "/work/wt-base/server/tls.c" "CMakeFiles/tw_server_core.dir/server/tls.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/tls.c.o.d"
+  "/work/wt-base/server/urls.c" "CMakeFiles/tw_server_core.dir/server/urls.c.o" "gcc" "CMakeFiles/tw_server_core.dir/server/urls.c.o.d"
   )
 
 # Targets to which this target links.

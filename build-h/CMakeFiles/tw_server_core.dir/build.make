@@ -265,10 +265,24 @@ CMakeFiles/tw_server_core.dir/server/results_db.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_server_core.dir/server/results_db.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/server/results_db.c -o CMakeFiles/tw_server_core.dir/server/results_db.c.s
 
+CMakeFiles/tw_server_core.dir/server/scrape.c.o: CMakeFiles/tw_server_core.dir/flags.make
+CMakeFiles/tw_server_core.dir/server/scrape.c.o: /work/wt-base/server/scrape.c
+CMakeFiles/tw_server_core.dir/server/scrape.c.o: CMakeFiles/tw_server_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/tw_server_core.dir/server/scrape.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/tw_server_core.dir/server/scrape.c.o -MF CMakeFiles/tw_server_core.dir/server/scrape.c.o.d -o CMakeFiles/tw_server_core.dir/server/scrape.c.o -c /work/wt-base/server/scrape.c
+
+CMakeFiles/tw_server_core.dir/server/scrape.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/tw_server_core.dir/server/scrape.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt-base/server/scrape.c > CMakeFiles/tw_server_core.dir/server/scrape.c.i
+
+CMakeFiles/tw_server_core.dir/server/scrape.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_server_core.dir/server/scrape.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/server/scrape.c -o CMakeFiles/tw_server_core.dir/server/scrape.c.s
+
 CMakeFiles/tw_server_core.dir/server/session.c.o: CMakeFiles/tw_server_core.dir/flags.make
 CMakeFiles/tw_server_core.dir/server/session.c.o: /work/wt-base/server/session.c
 CMakeFiles/tw_server_core.dir/server/session.c.o: CMakeFiles/tw_server_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/tw_server_core.dir/server/session.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/tw_server_core.dir/server/session.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/tw_server_core.dir/server/session.c.o -MF CMakeFiles/tw_server_core.dir/server/session.c.o.d -o CMakeFiles/tw_server_core.dir/server/session.c.o -c /work/wt-base/server/session.c
 
 CMakeFiles/tw_server_core.dir/server/session.c.i: cmake_force
@@ -282,7 +296,7 @@ CMakeFiles/tw_server_core.dir/server/session.c.s: cmake_force
 CMakeFiles/tw_server_core.dir/server/tick_clock.c.o: CMakeFiles/tw_server_core.dir/flags.make
 CMakeFiles/tw_server_core.dir/server/tick_clock.c.o: /work/wt-base/server/tick_clock.c
 CMakeFiles/tw_server_core.dir/server/tick_clock.c.o: CMakeFiles/tw_server_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/tw_server_core.dir/server/tick_clock.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/tw_server_core.dir/server/tick_clock.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/tw_server_core.dir/server/tick_clock.c.o -MF CMakeFiles/tw_server_core.dir/server/tick_clock.c.o.d -o CMakeFiles/tw_server_core.dir/server/tick_clock.c.o -c /work/wt-base/server/tick_clock.c
 
 CMakeFiles/tw_server_core.dir/server/tick_clock.c.i: cmake_force
@@ -296,7 +310,7 @@ CMakeFiles/tw_server_core.dir/server/tick_clock.c.s: cmake_force
 CMakeFiles/tw_server_core.dir/server/tls.c.o: CMakeFiles/tw_server_core.dir/flags.make
 CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c
 CMakeFiles/tw_server_core.dir/server/tls.c.o: CMakeFiles/tw_server_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/tw_server_core.dir/server/tls.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/tw_server_core.dir/server/tls.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/tw_server_core.dir/server/tls.c.o -MF CMakeFiles/tw_server_core.dir/server/tls.c.o.d -o CMakeFiles/tw_server_core.dir/server/tls.c.o -c /work/wt-base/server/tls.c
 
 CMakeFiles/tw_server_core.dir/server/tls.c.i: cmake_force
@@ -306,6 +320,20 @@ CMakeFiles/tw_server_core.dir/server/tls.c.i: cmake_force
 CMakeFiles/tw_server_core.dir/server/tls.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_server_core.dir/server/tls.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/server/tls.c -o CMakeFiles/tw_server_core.dir/server/tls.c.s
+
+CMakeFiles/tw_server_core.dir/server/urls.c.o: CMakeFiles/tw_server_core.dir/flags.make
+CMakeFiles/tw_server_core.dir/server/urls.c.o: /work/wt-base/server/urls.c
+CMakeFiles/tw_server_core.dir/server/urls.c.o: CMakeFiles/tw_server_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/tw_server_core.dir/server/urls.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/tw_server_core.dir/server/urls.c.o -MF CMakeFiles/tw_server_core.dir/server/urls.c.o.d -o CMakeFiles/tw_server_core.dir/server/urls.c.o -c /work/wt-base/server/urls.c
+
+CMakeFiles/tw_server_core.dir/server/urls.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/tw_server_core.dir/server/urls.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt-base/server/urls.c > CMakeFiles/tw_server_core.dir/server/urls.c.i
+
+CMakeFiles/tw_server_core.dir/server/urls.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_server_core.dir/server/urls.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/server/urls.c -o CMakeFiles/tw_server_core.dir/server/urls.c.s
 
 # Object files for target tw_server_core
 tw_server_core_OBJECTS = \
@@ -323,9 +351,11 @@ tw_server_core_OBJECTS = \
 "CMakeFiles/tw_server_core.dir/server/replay.c.o" \
 "CMakeFiles/tw_server_core.dir/server/results.c.o" \
 "CMakeFiles/tw_server_core.dir/server/results_db.c.o" \
+"CMakeFiles/tw_server_core.dir/server/scrape.c.o" \
 "CMakeFiles/tw_server_core.dir/server/session.c.o" \
 "CMakeFiles/tw_server_core.dir/server/tick_clock.c.o" \
-"CMakeFiles/tw_server_core.dir/server/tls.c.o"
+"CMakeFiles/tw_server_core.dir/server/tls.c.o" \
+"CMakeFiles/tw_server_core.dir/server/urls.c.o"
 
 # External object files for target tw_server_core
 tw_server_core_EXTERNAL_OBJECTS =
@@ -344,12 +374,14 @@ libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/net.c.o
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/replay.c.o
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/results.c.o
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/results_db.c.o
+libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/scrape.c.o
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/session.c.o
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/tick_clock.c.o
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/tls.c.o
+libtw_server_core.a: CMakeFiles/tw_server_core.dir/server/urls.c.o
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/build.make
 libtw_server_core.a: CMakeFiles/tw_server_core.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Linking C static library libtw_server_core.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Linking C static library libtw_server_core.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/tw_server_core.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/tw_server_core.dir/link.txt --verbose=$(VERBOSE)
 

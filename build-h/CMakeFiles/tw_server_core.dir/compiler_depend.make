@@ -136,6 +136,7 @@ CMakeFiles/tw_server_core.dir/server/cli.c.o: /work/wt-base/server/cli.c \
   /usr/include/x86_64-linux-gnu/bits/types/struct_itimerspec.h \
   /work/wt-base/server/log.h \
   /work/wt-base/server/parse.h \
+  /work/wt-base/server/scrape.h \
   /work/wt-base/server/secret.h \
   /work/wt-base/shared/token.h \
   /work/wt-base/shared/sim.h
@@ -492,7 +493,15 @@ CMakeFiles/tw_server_core.dir/server/http.c.o: /work/wt-base/server/http.c \
   /work/wt-base/server/replay.h \
   /work/wt-base/shared/token.h \
   /work/wt-base/server/session.h \
+  /work/wt-base/server/scrape.h \
+  /usr/include/dirent.h \
+  /usr/include/x86_64-linux-gnu/bits/dirent.h \
+  /usr/include/x86_64-linux-gnu/bits/dirent_ext.h \
+  /usr/include/x86_64-linux-gnu/sys/resource.h \
+  /usr/include/x86_64-linux-gnu/bits/resource.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_rusage.h \
   /work/wt-base/server/handshake.h \
+  generated/tw_version.h \
   /work/wt-base/server/log.h \
   /work/wt-base/server/parse.h
 
@@ -543,8 +552,8 @@ CMakeFiles/tw_server_core.dir/server/log.c.o: /work/wt-base/server/log.c \
   /usr/include/stdc-predef.h \
   /work/wt-base/server/log.h \
   /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
-  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
-  /usr/include/stdio.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h \
+  /usr/include/stdint.h \
   /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
   /usr/include/features.h \
   /usr/include/features-time64.h \
@@ -557,6 +566,11 @@ CMakeFiles/tw_server_core.dir/server/log.c.o: /work/wt-base/server/log.c \
   /usr/include/x86_64-linux-gnu/bits/types.h \
   /usr/include/x86_64-linux-gnu/bits/typesizes.h \
   /usr/include/x86_64-linux-gnu/bits/time64.h \
+  /usr/include/x86_64-linux-gnu/bits/wchar.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+  /usr/include/stdio.h \
   /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
@@ -575,7 +589,6 @@ CMakeFiles/tw_server_core.dir/server/log.c.o: /work/wt-base/server/log.c \
   /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
-  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
   /usr/include/endian.h \
   /usr/include/x86_64-linux-gnu/bits/endian.h \
   /usr/include/x86_64-linux-gnu/bits/endianness.h \
@@ -780,7 +793,13 @@ CMakeFiles/tw_server_core.dir/server/metrics.c.o: /work/wt-base/server/metrics.c
   /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
-  /usr/include/x86_64-linux-gnu/bits/stdio.h
+  /usr/include/x86_64-linux-gnu/bits/stdio.h \
+  /usr/include/string.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/strings.h \
+  /work/wt-base/shared/proto.h \
+  /work/wt-base/shared/sim.h
 
 CMakeFiles/tw_server_core.dir/server/net.c.o: /work/wt-base/server/net.c \
   /usr/include/stdc-predef.h \
@@ -1050,9 +1069,11 @@ CMakeFiles/tw_server_core.dir/server/net.c.o: /work/wt-base/server/net.c \
   /work/wt-base/shared/token.h \
   /work/wt-base/server/session.h \
   /work/wt-base/server/http.h \
+  /work/wt-base/server/scrape.h \
   /work/wt-base/server/log.h \
   /work/wt-base/server/secret.h \
-  /work/wt-base/server/tick_clock.h
+  /work/wt-base/server/tick_clock.h \
+  /work/wt-base/server/tls.h
 
 CMakeFiles/tw_server_core.dir/server/replay.c.o: /work/wt-base/server/replay.c \
   /usr/include/stdc-predef.h \
@@ -1283,6 +1304,82 @@ CMakeFiles/tw_server_core.dir/server/results_db.c.o: /work/wt-base/server/result
   /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
   /usr/include/strings.h \
   /work/wt-base/server/log.h
+
+CMakeFiles/tw_server_core.dir/server/scrape.c.o: /work/wt-base/server/scrape.c \
+  /usr/include/stdc-predef.h \
+  /work/wt-base/server/scrape.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h \
+  /usr/include/stdint.h \
+  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
+  /usr/include/features.h \
+  /usr/include/features-time64.h \
+  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
+  /usr/include/x86_64-linux-gnu/bits/timesize.h \
+  /usr/include/x86_64-linux-gnu/sys/cdefs.h \
+  /usr/include/x86_64-linux-gnu/bits/long-double.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs-64.h \
+  /usr/include/x86_64-linux-gnu/bits/types.h \
+  /usr/include/x86_64-linux-gnu/bits/typesizes.h \
+  /usr/include/x86_64-linux-gnu/bits/time64.h \
+  /usr/include/x86_64-linux-gnu/bits/wchar.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
+  /usr/include/arpa/inet.h \
+  /usr/include/netinet/in.h \
+  /usr/include/x86_64-linux-gnu/sys/socket.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_iovec.h \
+  /usr/include/x86_64-linux-gnu/bits/socket.h \
+  /usr/include/x86_64-linux-gnu/sys/types.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
+  /usr/include/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
+  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
+  /usr/include/x86_64-linux-gnu/sys/select.h \
+  /usr/include/x86_64-linux-gnu/bits/select.h \
+  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
+  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
+  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
+  /usr/include/x86_64-linux-gnu/bits/socket_type.h \
+  /usr/include/x86_64-linux-gnu/bits/sockaddr.h \
+  /usr/include/x86_64-linux-gnu/asm/socket.h \
+  /usr/include/asm-generic/socket.h \
+  /usr/include/linux/posix_types.h \
+  /usr/include/linux/stddef.h \
+  /usr/include/x86_64-linux-gnu/asm/posix_types.h \
+  /usr/include/x86_64-linux-gnu/asm/posix_types_64.h \
+  /usr/include/asm-generic/posix_types.h \
+  /usr/include/x86_64-linux-gnu/asm/bitsperlong.h \
+  /usr/include/asm-generic/bitsperlong.h \
+  /usr/include/x86_64-linux-gnu/asm/sockios.h \
+  /usr/include/asm-generic/sockios.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_osockaddr.h \
+  /usr/include/x86_64-linux-gnu/bits/in.h \
+  /usr/include/stdlib.h \
+  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
+  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /usr/include/alloca.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
+  /usr/include/string.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/strings.h
 
 CMakeFiles/tw_server_core.dir/server/session.c.o: /work/wt-base/server/session.c \
   /usr/include/stdc-predef.h \
@@ -1588,6 +1685,35 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
   /usr/include/x86_64-linux-gnu/bits/stdio.h \
+  /usr/include/stdlib.h \
+  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
+  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
+  /usr/include/x86_64-linux-gnu/sys/types.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
+  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
+  /usr/include/x86_64-linux-gnu/sys/select.h \
+  /usr/include/x86_64-linux-gnu/bits/select.h \
+  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
+  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
+  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
+  /usr/include/alloca.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
   /usr/include/string.h \
   /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
@@ -1610,44 +1736,15 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
   /usr/include/mbedtls/platform_time.h \
   /usr/include/time.h \
   /usr/include/x86_64-linux-gnu/bits/time.h \
-  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
-  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/struct_tm.h \
-  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
-  /usr/include/x86_64-linux-gnu/bits/endian.h \
-  /usr/include/x86_64-linux-gnu/bits/endianness.h \
-  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
-  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/struct_itimerspec.h \
   /usr/include/mbedtls/rsa.h \
   /usr/include/mbedtls/bignum.h \
   /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h \
   /usr/include/stdint.h \
   /usr/include/x86_64-linux-gnu/bits/wchar.h \
-  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
   /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
   /usr/include/mbedtls/threading.h \
-  /usr/include/stdlib.h \
-  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
-  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
-  /usr/include/x86_64-linux-gnu/sys/types.h \
-  /usr/include/endian.h \
-  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
-  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
-  /usr/include/x86_64-linux-gnu/sys/select.h \
-  /usr/include/x86_64-linux-gnu/bits/select.h \
-  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
-  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
-  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
-  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
-  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
-  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
-  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
-  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
-  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
-  /usr/include/alloca.h \
-  /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h \
-  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
   /usr/include/pthread.h \
   /usr/include/sched.h \
   /usr/include/x86_64-linux-gnu/bits/sched.h \
@@ -1662,12 +1759,97 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
   /usr/include/mbedtls/asn1.h \
   /usr/include/mbedtls/x509_crl.h
 
+CMakeFiles/tw_server_core.dir/server/urls.c.o: /work/wt-base/server/urls.c \
+  /usr/include/stdc-predef.h \
+  /work/wt-base/server/urls.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
+  /usr/include/arpa/inet.h \
+  /usr/include/features.h \
+  /usr/include/features-time64.h \
+  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
+  /usr/include/x86_64-linux-gnu/bits/timesize.h \
+  /usr/include/x86_64-linux-gnu/sys/cdefs.h \
+  /usr/include/x86_64-linux-gnu/bits/long-double.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs-64.h \
+  /usr/include/netinet/in.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
+  /usr/include/x86_64-linux-gnu/bits/types.h \
+  /usr/include/x86_64-linux-gnu/bits/typesizes.h \
+  /usr/include/x86_64-linux-gnu/bits/time64.h \
+  /usr/include/x86_64-linux-gnu/sys/socket.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_iovec.h \
+  /usr/include/x86_64-linux-gnu/bits/socket.h \
+  /usr/include/x86_64-linux-gnu/sys/types.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
+  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
+  /usr/include/x86_64-linux-gnu/sys/select.h \
+  /usr/include/x86_64-linux-gnu/bits/select.h \
+  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
+  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
+  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
+  /usr/include/x86_64-linux-gnu/bits/socket_type.h \
+  /usr/include/x86_64-linux-gnu/bits/sockaddr.h \
+  /usr/include/x86_64-linux-gnu/asm/socket.h \
+  /usr/include/asm-generic/socket.h \
+  /usr/include/linux/posix_types.h \
+  /usr/include/linux/stddef.h \
+  /usr/include/x86_64-linux-gnu/asm/posix_types.h \
+  /usr/include/x86_64-linux-gnu/asm/posix_types_64.h \
+  /usr/include/asm-generic/posix_types.h \
+  /usr/include/x86_64-linux-gnu/asm/bitsperlong.h \
+  /usr/include/asm-generic/bitsperlong.h \
+  /usr/include/x86_64-linux-gnu/asm/sockios.h \
+  /usr/include/asm-generic/sockios.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_osockaddr.h \
+  /usr/include/x86_64-linux-gnu/bits/in.h \
+  /usr/include/ifaddrs.h \
+  /usr/include/net/if.h \
+  /usr/include/stdio.h \
+  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/types/FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /usr/include/x86_64-linux-gnu/bits/stdio.h \
+  /usr/include/string.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/strings.h
+
+
+/work/wt-base/server/urls.h:
+
+/work/wt-base/server/urls.c:
 
 /work/wt-base/server/tls.c:
 
 /usr/include/x86_64-linux-gnu/bits/timerfd.h:
 
 /usr/include/x86_64-linux-gnu/sys/timerfd.h:
+
+/work/wt-base/server/scrape.c:
 
 /usr/include/inttypes.h:
 
@@ -1679,11 +1861,7 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /usr/include/x86_64-linux-gnu/sys/stat.h:
 
-/usr/include/x86_64-linux-gnu/sys/random.h:
-
 /usr/include/x86_64-linux-gnu/bits/signal_ext.h:
-
-/usr/include/x86_64-linux-gnu/bits/sigthread.h:
 
 /usr/include/x86_64-linux-gnu/bits/stat.h:
 
@@ -1709,6 +1887,8 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /usr/include/x86_64-linux-gnu/bits/types/__sigval_t.h:
 
+/usr/include/ifaddrs.h:
+
 /usr/include/x86_64-linux-gnu/bits/types/siginfo_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/ss_flags.h:
@@ -1716,6 +1896,18 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 /usr/include/x86_64-linux-gnu/bits/types/sig_atomic_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/signum-generic.h:
+
+/usr/include/arpa/inet.h:
+
+/work/wt-base/server/net.c:
+
+/work/wt-base/server/metrics.c:
+
+/work/wt-base/server/match.c:
+
+/work/wt-base/server/map.h:
+
+/work/wt-base/server/map.c:
 
 /usr/include/x86_64-linux-gnu/bits/types/sigevent_t.h:
 
@@ -1739,13 +1931,17 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-button.h:
 
-/work/wt-base/server/tls.h:
-
 /work/wt-base/server/tick_clock.c:
+
+/work/wt-base/server/tls.h:
 
 /usr/include/x86_64-linux-gnu/asm/bitsperlong.h:
 
 /usr/include/x86_64-linux-gnu/bits/sockaddr.h:
+
+/work/wt-base/server/log.c:
+
+/work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-diskcache.h:
 
 /usr/include/x86_64-linux-gnu/bits/socket.h:
 
@@ -1775,9 +1971,11 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /work/wt-base/server/http.h:
 
-/usr/include/x86_64-linux-gnu/bits/in.h:
-
 /work/wt-base/shared/token.h:
+
+/usr/include/x86_64-linux-gnu/sys/random.h:
+
+/work/wt-base/server/scrape.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/struct_itimerspec.h:
 
@@ -1822,6 +2020,8 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h:
+
+/usr/include/net/if.h:
 
 /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h:
 
@@ -1887,10 +2087,6 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /usr/include/x86_64-linux-gnu/bits/types.h:
 
-/usr/include/x86_64-linux-gnu/bits/local_lim.h:
-
-/work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-protocols-plugins.h:
-
 /usr/include/x86_64-linux-gnu/bits/waitflags.h:
 
 /usr/include/mbedtls/asn1.h:
@@ -1911,7 +2107,11 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /usr/include/x86_64-linux-gnu/bits/long-double.h:
 
-/usr/include/arpa/inet.h:
+/work/wt-base/server/results_db.c:
+
+/work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-write.h:
+
+/usr/include/mbedtls/platform_time.h:
 
 /work/wt-base/server/admission.h:
 
@@ -1922,6 +2122,12 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 /usr/include/x86_64-linux-gnu/bits/posix1_lim.h:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets.h:
+
+/usr/include/x86_64-linux-gnu/bits/local_lim.h:
+
+/work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-protocols-plugins.h:
+
+/usr/include/x86_64-linux-gnu/bits/dirent_ext.h:
 
 /work/wt-base/server/secret.h:
 
@@ -1956,6 +2162,8 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 /usr/include/x86_64-linux-gnu/bits/getopt_core.h:
 
 /usr/include/x86_64-linux-gnu/bits/timesize.h:
+
+/usr/include/x86_64-linux-gnu/bits/resource.h:
 
 /usr/include/asm-generic/socket.h:
 
@@ -2021,19 +2229,13 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-jose.h:
 
-/work/wt-base/server/results_db.c:
-
-/usr/include/mbedtls/platform_time.h:
-
-/work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-write.h:
-
 /usr/include/stdio.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/struct_sigstack.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h:
 
-/work/wt-base/server/metrics.c:
+/usr/include/x86_64-linux-gnu/bits/in.h:
 
 /usr/include/rpc/netdb.h:
 
@@ -2075,9 +2277,9 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-x509.h:
 
-/usr/include/x86_64-linux-gnu/bits/types/clockid_t.h:
-
 /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h:
+
+/usr/include/x86_64-linux-gnu/bits/types/clockid_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/struct___jmp_buf_tag.h:
 
@@ -2092,10 +2294,6 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 /usr/include/mbedtls/ecdsa.h:
 
 /usr/include/mbedtls/aes.h:
-
-/work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-diskcache.h:
-
-/work/wt-base/server/log.c:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-logs.h:
 
@@ -2118,8 +2316,6 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-network-helper.h:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-detailed-latency.h:
-
-/work/wt-base/server/map.h:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-ws-close.h:
 
@@ -2163,8 +2359,6 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/abstract/protocols/smtp.h:
 
-/work/wt-base/server/match.c:
-
 /usr/include/x86_64-linux-gnu/bits/siginfo-arch.h:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-cgi.h:
@@ -2196,6 +2390,8 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-sequencer.h:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-secure-streams.h:
+
+/usr/include/x86_64-linux-gnu/bits/dirent.h:
 
 /usr/include/x86_64-linux-gnu/bits/waitstatus.h:
 
@@ -2243,6 +2439,8 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-bb-spi.h:
 
+/usr/include/dirent.h:
+
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-pwm.h:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-state.h:
@@ -2253,6 +2451,10 @@ CMakeFiles/tw_server_core.dir/server/tls.c.o: /work/wt-base/server/tls.c \
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-netdev.h:
 
-/work/wt-base/server/map.c:
+/usr/include/x86_64-linux-gnu/sys/resource.h:
 
-/work/wt-base/server/net.c:
+/usr/include/x86_64-linux-gnu/bits/sigthread.h:
+
+/usr/include/x86_64-linux-gnu/bits/types/struct_rusage.h:
+
+generated/tw_version.h:

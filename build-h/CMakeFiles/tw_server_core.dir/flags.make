@@ -4,7 +4,7 @@
 # compile C with /usr/bin/cc
 C_DEFINES = -DTICKWIRE_DEFAULT_MAP=\"/work/wt-base/assets/arena.map\" -DTICKWIRE_DEFAULT_WEB_ROOT=\"/work/wt-base/build-h/www\" -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 
-C_INCLUDES = -I/work/wt-base/server -I/work/wt-base/shared -isystem /work/main/build/_deps/lws-4.1.6/include
+C_INCLUDES = -I/work/wt-base/server -I/work/wt-base/build-h/generated -I/work/wt-base/shared -isystem /work/main/build/_deps/lws-4.1.6/include
 
 C_FLAGS = -O2 -g -DNDEBUG -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -std=c11
 

@@ -75,4 +75,5 @@ CMakeFiles/tickwire-server.dir/server/main.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
  /work/wt-base/server/log.h /work/wt-base/server/map.h \
  /work/wt-base/shared/sim.h /work/wt-base/server/net.h \
- /work/wt-base/server/results.h /work/wt-base/server/tls.h
+ /work/wt-base/server/results.h /work/wt-base/server/tls.h \
+ /work/wt-base/server/urls.h

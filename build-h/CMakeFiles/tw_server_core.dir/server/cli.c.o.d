@@ -62,5 +62,5 @@ CMakeFiles/tw_server_core.dir/server/cli.c.o: /work/wt-base/server/cli.c \
  /usr/include/x86_64-linux-gnu/bits/types/struct_tm.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_itimerspec.h \
  /work/wt-base/server/log.h /work/wt-base/server/parse.h \
- /work/wt-base/server/secret.h /work/wt-base/shared/token.h \
- /work/wt-base/shared/sim.h
+ /work/wt-base/server/scrape.h /work/wt-base/server/secret.h \
+ /work/wt-base/shared/token.h /work/wt-base/shared/sim.h

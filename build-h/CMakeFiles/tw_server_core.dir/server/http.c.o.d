@@ -197,5 +197,12 @@ CMakeFiles/tw_server_core.dir/server/http.c.o: \
  /work/wt-base/shared/proto.h /work/wt-base/shared/sim.h \
  /work/wt-base/shared/sim.h /work/wt-base/server/replay.h \
  /work/wt-base/shared/token.h /work/wt-base/server/session.h \
- /work/wt-base/server/handshake.h /work/wt-base/server/log.h \
+ /work/wt-base/server/scrape.h /usr/include/dirent.h \
+ /usr/include/x86_64-linux-gnu/bits/dirent.h \
+ /usr/include/x86_64-linux-gnu/bits/dirent_ext.h \
+ /usr/include/x86_64-linux-gnu/sys/resource.h \
+ /usr/include/x86_64-linux-gnu/bits/resource.h \
+ /usr/include/x86_64-linux-gnu/bits/types/struct_rusage.h \
+ /work/wt-base/server/handshake.h \
+ /work/wt-base/build-h/generated/tw_version.h /work/wt-base/server/log.h \
  /work/wt-base/server/parse.h

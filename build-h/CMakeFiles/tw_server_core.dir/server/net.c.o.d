@@ -224,5 +224,6 @@ CMakeFiles/tw_server_core.dir/server/net.c.o: /work/wt-base/server/net.c \
  /work/wt-base/server/match.h /work/wt-base/shared/proto.h \
  /work/wt-base/shared/sim.h /work/wt-base/server/replay.h \
  /work/wt-base/shared/token.h /work/wt-base/server/session.h \
- /work/wt-base/server/http.h /work/wt-base/server/log.h \
- /work/wt-base/server/secret.h /work/wt-base/server/tick_clock.h
+ /work/wt-base/server/http.h /work/wt-base/server/scrape.h \
+ /work/wt-base/server/log.h /work/wt-base/server/secret.h \
+ /work/wt-base/server/tick_clock.h /work/wt-base/server/tls.h

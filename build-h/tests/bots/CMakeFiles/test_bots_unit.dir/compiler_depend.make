@@ -94,6 +94,7 @@ tests/bots/CMakeFiles/test_bots_unit.dir/test_bots_unit.c.o: /work/wt-base/tests
   /work/wt-base/tests/bots/delay.h \
   /work/wt-base/tests/bots/hist.h \
   /work/wt-base/tests/bots/opts.h \
+  /work/wt-base/tests/bots/verdict.h \
   /work/wt-base/tests/bots/prom.h \
   /work/wt-base/server/secret.h \
   /work/wt-base/tests/bots/swarm.h \
@@ -146,6 +147,8 @@ tests/bots/CMakeFiles/test_bots_unit.dir/test_bots_unit.c.o: /work/wt-base/tests
 /work/wt-base/server/secret.h:
 
 /work/wt-base/tests/bots/prom.h:
+
+/work/wt-base/tests/bots/verdict.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/sigevent_t.h:
 

@@ -76,8 +76,9 @@ tests/bots/CMakeFiles/test_bots_unit.dir/test_bots_unit.c.o: \
  /work/wt-base/shared/client.h /work/wt-base/shared/proto.h \
  /work/wt-base/shared/sim.h /work/wt-base/tests/bots/delay.h \
  /work/wt-base/tests/bots/hist.h /work/wt-base/tests/bots/opts.h \
- /work/wt-base/tests/bots/prom.h /work/wt-base/server/secret.h \
- /work/wt-base/tests/bots/swarm.h /usr/include/signal.h \
+ /work/wt-base/tests/bots/verdict.h /work/wt-base/tests/bots/prom.h \
+ /work/wt-base/server/secret.h /work/wt-base/tests/bots/swarm.h \
+ /usr/include/signal.h \
  /usr/include/x86_64-linux-gnu/bits/signum-generic.h \
  /usr/include/x86_64-linux-gnu/bits/signum-arch.h \
  /usr/include/x86_64-linux-gnu/bits/types/sig_atomic_t.h \

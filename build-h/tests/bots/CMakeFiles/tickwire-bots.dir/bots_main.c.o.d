@@ -91,6 +91,6 @@ tests/bots/CMakeFiles/tickwire-bots.dir/bots_main.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
  /work/wt-base/tests/bots/behavior.h /work/wt-base/shared/client.h \
  /work/wt-base/shared/proto.h /work/wt-base/shared/sim.h \
- /work/wt-base/shared/sim.h /work/wt-base/tests/bots/prom.h \
- /work/wt-base/tests/bots/report.h /work/wt-base/tests/bots/swarm.h \
- /work/wt-base/server/secret.h
+ /work/wt-base/shared/sim.h /work/wt-base/tests/bots/verdict.h \
+ /work/wt-base/tests/bots/prom.h /work/wt-base/tests/bots/report.h \
+ /work/wt-base/tests/bots/swarm.h /work/wt-base/server/secret.h

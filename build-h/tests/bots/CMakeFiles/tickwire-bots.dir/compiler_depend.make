@@ -106,6 +106,7 @@ tests/bots/CMakeFiles/tickwire-bots.dir/bots_main.c.o: /work/wt-base/tests/bots/
   /work/wt-base/shared/proto.h \
   /work/wt-base/shared/sim.h \
   /work/wt-base/shared/sim.h \
+  /work/wt-base/tests/bots/verdict.h \
   /work/wt-base/tests/bots/prom.h \
   /work/wt-base/tests/bots/report.h \
   /work/wt-base/tests/bots/swarm.h \
@@ -119,6 +120,8 @@ tests/bots/CMakeFiles/tickwire-bots.dir/bots_main.c.o: /work/wt-base/tests/bots/
 /work/wt-base/tests/bots/report.h:
 
 /work/wt-base/tests/bots/prom.h:
+
+/work/wt-base/tests/bots/verdict.h:
 
 /work/wt-base/shared/client.h:
 

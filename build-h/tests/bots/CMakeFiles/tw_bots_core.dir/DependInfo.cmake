@@ -17,6 +17,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/wt-base/tests/bots/prom.c" "tests/bots/CMakeFiles/tw_bots_core.dir/prom.c.o" "gcc" "tests/bots/CMakeFiles/tw_bots_core.dir/prom.c.o.d"
   "/work/wt-base/tests/bots/report.c" "tests/bots/CMakeFiles/tw_bots_core.dir/report.c.o" "gcc" "tests/bots/CMakeFiles/tw_bots_core.dir/report.c.o.d"
   "/work/wt-base/tests/bots/swarm.c" "tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o" "gcc" "tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o.d"
+  "/work/wt-base/tests/bots/verdict.c" "tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o" "gcc" "tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o.d"
   )
 
 # Targets to which this target links.

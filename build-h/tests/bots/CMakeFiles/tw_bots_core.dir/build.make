@@ -195,6 +195,20 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_bots_core.dir/swarm.c.s"
 	cd /work/wt-base/build-h/tests/bots && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/tests/bots/swarm.c -o CMakeFiles/tw_bots_core.dir/swarm.c.s
 
+tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o: tests/bots/CMakeFiles/tw_bots_core.dir/flags.make
+tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o: /work/wt-base/tests/bots/verdict.c
+tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o: tests/bots/CMakeFiles/tw_bots_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o"
+	cd /work/wt-base/build-h/tests/bots && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o -MF CMakeFiles/tw_bots_core.dir/verdict.c.o.d -o CMakeFiles/tw_bots_core.dir/verdict.c.o -c /work/wt-base/tests/bots/verdict.c
+
+tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/tw_bots_core.dir/verdict.c.i"
+	cd /work/wt-base/build-h/tests/bots && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt-base/tests/bots/verdict.c > CMakeFiles/tw_bots_core.dir/verdict.c.i
+
+tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_bots_core.dir/verdict.c.s"
+	cd /work/wt-base/build-h/tests/bots && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/tests/bots/verdict.c -o CMakeFiles/tw_bots_core.dir/verdict.c.s
+
 # Object files for target tw_bots_core
 tw_bots_core_OBJECTS = \
 "CMakeFiles/tw_bots_core.dir/auth.c.o" \
@@ -205,7 +219,8 @@ tw_bots_core_OBJECTS = \
 "CMakeFiles/tw_bots_core.dir/opts.c.o" \
 "CMakeFiles/tw_bots_core.dir/prom.c.o" \
 "CMakeFiles/tw_bots_core.dir/report.c.o" \
-"CMakeFiles/tw_bots_core.dir/swarm.c.o"
+"CMakeFiles/tw_bots_core.dir/swarm.c.o" \
+"CMakeFiles/tw_bots_core.dir/verdict.c.o"
 
 # External object files for target tw_bots_core
 tw_bots_core_EXTERNAL_OBJECTS =
@@ -219,9 +234,10 @@ tests/bots/libtw_bots_core.a: tests/bots/CMakeFiles/tw_bots_core.dir/opts.c.o
 tests/bots/libtw_bots_core.a: tests/bots/CMakeFiles/tw_bots_core.dir/prom.c.o
 tests/bots/libtw_bots_core.a: tests/bots/CMakeFiles/tw_bots_core.dir/report.c.o
 tests/bots/libtw_bots_core.a: tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o
+tests/bots/libtw_bots_core.a: tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o
 tests/bots/libtw_bots_core.a: tests/bots/CMakeFiles/tw_bots_core.dir/build.make
 tests/bots/libtw_bots_core.a: tests/bots/CMakeFiles/tw_bots_core.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Linking C static library libtw_bots_core.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Linking C static library libtw_bots_core.a"
 	cd /work/wt-base/build-h/tests/bots && $(CMAKE_COMMAND) -P CMakeFiles/tw_bots_core.dir/cmake_clean_target.cmake
 	cd /work/wt-base/build-h/tests/bots && $(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/tw_bots_core.dir/link.txt --verbose=$(VERBOSE)
 

@@ -17,6 +17,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/tw_bots_core.dir/report.c.o.d"
   "CMakeFiles/tw_bots_core.dir/swarm.c.o"
   "CMakeFiles/tw_bots_core.dir/swarm.c.o.d"
+  "CMakeFiles/tw_bots_core.dir/verdict.c.o"
+  "CMakeFiles/tw_bots_core.dir/verdict.c.o.d"
   "libtw_bots_core.a"
   "libtw_bots_core.pdb"
 )

@@ -450,6 +450,7 @@ tests/bots/CMakeFiles/tw_bots_core.dir/opts.c.o: /work/wt-base/tests/bots/opts.c
   /work/wt-base/shared/proto.h \
   /work/wt-base/shared/sim.h \
   /work/wt-base/shared/sim.h \
+  /work/wt-base/tests/bots/verdict.h \
   /usr/include/arpa/inet.h \
   /usr/include/netinet/in.h \
   /usr/include/x86_64-linux-gnu/sys/socket.h \
@@ -498,6 +499,9 @@ tests/bots/CMakeFiles/tw_bots_core.dir/opts.c.o: /work/wt-base/tests/bots/opts.c
   /usr/include/x86_64-linux-gnu/asm/errno.h \
   /usr/include/asm-generic/errno.h \
   /usr/include/asm-generic/errno-base.h \
+  /usr/include/netdb.h \
+  /usr/include/rpc/netdb.h \
+  /usr/include/x86_64-linux-gnu/bits/netdb.h \
   /usr/include/stdlib.h \
   /usr/include/x86_64-linux-gnu/bits/waitflags.h \
   /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
@@ -512,6 +516,13 @@ tests/bots/CMakeFiles/tw_bots_core.dir/opts.c.o: /work/wt-base/tests/bots/opts.c
   /usr/include/x86_64-linux-gnu/bits/time.h \
   /usr/include/x86_64-linux-gnu/bits/types/struct_tm.h \
   /usr/include/x86_64-linux-gnu/bits/types/struct_itimerspec.h \
+  /usr/include/unistd.h \
+  /usr/include/x86_64-linux-gnu/bits/posix_opt.h \
+  /usr/include/x86_64-linux-gnu/bits/environments.h \
+  /usr/include/x86_64-linux-gnu/bits/confname.h \
+  /usr/include/x86_64-linux-gnu/bits/getopt_posix.h \
+  /usr/include/x86_64-linux-gnu/bits/getopt_core.h \
+  /usr/include/x86_64-linux-gnu/bits/unistd_ext.h \
   /work/wt-base/server/parse.h
 
 tests/bots/CMakeFiles/tw_bots_core.dir/prom.c.o: /work/wt-base/tests/bots/prom.c \
@@ -637,6 +648,7 @@ tests/bots/CMakeFiles/tw_bots_core.dir/report.c.o: /work/wt-base/tests/bots/repo
   /work/wt-base/shared/proto.h \
   /work/wt-base/shared/sim.h \
   /work/wt-base/shared/sim.h \
+  /work/wt-base/tests/bots/verdict.h \
   /work/wt-base/tests/bots/prom.h \
   /work/wt-base/tests/bots/swarm.h \
   /usr/include/signal.h \
@@ -780,6 +792,7 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o: /work/wt-base/tests/bots/swarm
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
   /usr/include/x86_64-linux-gnu/bits/stdio.h \
+  /work/wt-base/tests/bots/verdict.h \
   /usr/include/assert.h \
   /usr/include/errno.h \
   /usr/include/x86_64-linux-gnu/bits/errno.h \
@@ -979,6 +992,78 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o: /work/wt-base/tests/bots/swarm
   /work/wt-base/tests/bots/hist.h \
   /work/wt-base/tests/bots/http.h
 
+tests/bots/CMakeFiles/tw_bots_core.dir/verdict.c.o: /work/wt-base/tests/bots/verdict.c \
+  /usr/include/stdc-predef.h \
+  /work/wt-base/tests/bots/verdict.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
+  /usr/include/stdio.h \
+  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
+  /usr/include/features.h \
+  /usr/include/features-time64.h \
+  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
+  /usr/include/x86_64-linux-gnu/bits/timesize.h \
+  /usr/include/x86_64-linux-gnu/sys/cdefs.h \
+  /usr/include/x86_64-linux-gnu/bits/long-double.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs-64.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+  /usr/include/x86_64-linux-gnu/bits/types.h \
+  /usr/include/x86_64-linux-gnu/bits/typesizes.h \
+  /usr/include/x86_64-linux-gnu/bits/time64.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/types/FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /usr/include/x86_64-linux-gnu/bits/stdio.h \
+  /usr/include/math.h \
+  /usr/include/x86_64-linux-gnu/bits/math-vector.h \
+  /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h \
+  /usr/include/x86_64-linux-gnu/bits/flt-eval-method.h \
+  /usr/include/x86_64-linux-gnu/bits/fp-logb.h \
+  /usr/include/x86_64-linux-gnu/bits/fp-fast.h \
+  /usr/include/x86_64-linux-gnu/bits/mathcalls-helper-functions.h \
+  /usr/include/x86_64-linux-gnu/bits/mathcalls.h \
+  /usr/include/stdlib.h \
+  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
+  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
+  /usr/include/x86_64-linux-gnu/sys/types.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
+  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
+  /usr/include/x86_64-linux-gnu/sys/select.h \
+  /usr/include/x86_64-linux-gnu/bits/select.h \
+  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
+  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
+  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
+  /usr/include/alloca.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
+  /usr/include/string.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/strings.h
+
+
+/work/wt-base/tests/bots/verdict.c:
 
 /usr/include/x86_64-linux-gnu/bits/uio_lim.h:
 
@@ -1031,6 +1116,8 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o: /work/wt-base/tests/bots/swarm
 /usr/include/x86_64-linux-gnu/bits/signum-generic.h:
 
 /work/wt-base/tests/bots/swarm.h:
+
+/work/wt-base/tests/bots/report.h:
 
 /usr/include/mbedtls/ssl.h:
 
@@ -1202,8 +1289,6 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o: /work/wt-base/tests/bots/swarm
 
 /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h:
 
-/usr/include/x86_64-linux-gnu/asm/errno.h:
-
 /usr/include/x86_64-linux-gnu/sys/cdefs.h:
 
 /work/main/build/_deps/lws-4.1.6/include/libwebsockets/lws-misc.h:
@@ -1225,6 +1310,10 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o: /work/wt-base/tests/bots/swarm
 /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/byteswap.h:
+
+/usr/include/x86_64-linux-gnu/asm/errno.h:
+
+/work/wt-base/tests/bots/verdict.h:
 
 /usr/include/x86_64-linux-gnu/bits/long-double.h:
 
@@ -1257,8 +1346,6 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o: /work/wt-base/tests/bots/swarm
 /usr/include/pthread.h:
 
 /usr/include/x86_64-linux-gnu/bits/wordsize.h:
-
-/work/wt-base/tests/bots/report.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/locale_t.h:
 

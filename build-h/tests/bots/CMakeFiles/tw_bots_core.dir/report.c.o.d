@@ -43,8 +43,9 @@ tests/bots/CMakeFiles/tw_bots_core.dir/report.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
  /work/wt-base/tests/bots/behavior.h /work/wt-base/shared/client.h \
  /work/wt-base/shared/proto.h /work/wt-base/shared/sim.h \
- /work/wt-base/shared/sim.h /work/wt-base/tests/bots/prom.h \
- /work/wt-base/tests/bots/swarm.h /usr/include/signal.h \
+ /work/wt-base/shared/sim.h /work/wt-base/tests/bots/verdict.h \
+ /work/wt-base/tests/bots/prom.h /work/wt-base/tests/bots/swarm.h \
+ /usr/include/signal.h \
  /usr/include/x86_64-linux-gnu/bits/signum-generic.h \
  /usr/include/x86_64-linux-gnu/bits/signum-arch.h \
  /usr/include/x86_64-linux-gnu/bits/types/sig_atomic_t.h \

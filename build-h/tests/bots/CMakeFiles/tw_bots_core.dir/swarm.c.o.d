@@ -71,7 +71,8 @@ tests/bots/CMakeFiles/tw_bots_core.dir/swarm.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \
  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
- /usr/include/x86_64-linux-gnu/bits/stdio.h /usr/include/assert.h \
+ /usr/include/x86_64-linux-gnu/bits/stdio.h \
+ /work/wt-base/tests/bots/verdict.h /usr/include/assert.h \
  /usr/include/errno.h /usr/include/x86_64-linux-gnu/bits/errno.h \
  /usr/include/linux/errno.h /usr/include/x86_64-linux-gnu/asm/errno.h \
  /usr/include/asm-generic/errno.h /usr/include/asm-generic/errno-base.h \

@@ -9,6 +9,7 @@ set(CMAKE_DEPENDS_LANGUAGES
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/wt-base/tests/common/check.c" "tests/common/CMakeFiles/tw_test_common.dir/check.c.o" "gcc" "tests/common/CMakeFiles/tw_test_common.dir/check.c.o.d"
+  "/work/wt-base/tests/common/promtext.c" "tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o" "gcc" "tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o.d"
   "/work/wt-base/tests/common/spawn.c" "tests/common/CMakeFiles/tw_test_common.dir/spawn.c.o" "gcc" "tests/common/CMakeFiles/tw_test_common.dir/spawn.c.o.d"
   )
 

@@ -97,19 +97,35 @@ tests/common/CMakeFiles/tw_test_common.dir/spawn.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_test_common.dir/spawn.c.s"
 	cd /work/wt-base/build-h/tests/common && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/tests/common/spawn.c -o CMakeFiles/tw_test_common.dir/spawn.c.s
 
+tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o: tests/common/CMakeFiles/tw_test_common.dir/flags.make
+tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o: /work/wt-base/tests/common/promtext.c
+tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o: tests/common/CMakeFiles/tw_test_common.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o"
+	cd /work/wt-base/build-h/tests/common && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o -MF CMakeFiles/tw_test_common.dir/promtext.c.o.d -o CMakeFiles/tw_test_common.dir/promtext.c.o -c /work/wt-base/tests/common/promtext.c
+
+tests/common/CMakeFiles/tw_test_common.dir/promtext.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/tw_test_common.dir/promtext.c.i"
+	cd /work/wt-base/build-h/tests/common && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt-base/tests/common/promtext.c > CMakeFiles/tw_test_common.dir/promtext.c.i
+
+tests/common/CMakeFiles/tw_test_common.dir/promtext.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/tw_test_common.dir/promtext.c.s"
+	cd /work/wt-base/build-h/tests/common && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt-base/tests/common/promtext.c -o CMakeFiles/tw_test_common.dir/promtext.c.s
+
 # Object files for target tw_test_common
 tw_test_common_OBJECTS = \
 "CMakeFiles/tw_test_common.dir/check.c.o" \
-"CMakeFiles/tw_test_common.dir/spawn.c.o"
+"CMakeFiles/tw_test_common.dir/spawn.c.o" \
+"CMakeFiles/tw_test_common.dir/promtext.c.o"
 
 # External object files for target tw_test_common
 tw_test_common_EXTERNAL_OBJECTS =
 
 tests/common/libtw_test_common.a: tests/common/CMakeFiles/tw_test_common.dir/check.c.o
 tests/common/libtw_test_common.a: tests/common/CMakeFiles/tw_test_common.dir/spawn.c.o
+tests/common/libtw_test_common.a: tests/common/CMakeFiles/tw_test_common.dir/promtext.c.o
 tests/common/libtw_test_common.a: tests/common/CMakeFiles/tw_test_common.dir/build.make
 tests/common/libtw_test_common.a: tests/common/CMakeFiles/tw_test_common.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C static library libtw_test_common.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Linking C static library libtw_test_common.a"
 	cd /work/wt-base/build-h/tests/common && $(CMAKE_COMMAND) -P CMakeFiles/tw_test_common.dir/cmake_clean_target.cmake
 	cd /work/wt-base/build-h/tests/common && $(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/tw_test_common.dir/link.txt --verbose=$(VERBOSE)
 

@@ -97,10 +97,12 @@ bin/fuzz_bits: /work/wt-base/server/parse.h
 bin/fuzz_bits: /work/wt-base/server/replay.h
 bin/fuzz_bits: /work/wt-base/server/results.h
 bin/fuzz_bits: /work/wt-base/server/results_db.h
+bin/fuzz_bits: /work/wt-base/server/scrape.h
 bin/fuzz_bits: /work/wt-base/server/secret.h
 bin/fuzz_bits: /work/wt-base/server/session.h
 bin/fuzz_bits: /work/wt-base/server/tick_clock.h
 bin/fuzz_bits: /work/wt-base/server/tls.h
+bin/fuzz_bits: /work/wt-base/server/urls.h
 bin/fuzz_bits: /work/wt-base/tests/fuzz/fuzz_common.h
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --blue --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "libFuzzer fuzz_bits"
 	cd /work/wt-base/build-h/tests/fuzz && /usr/bin/clang-14 -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I/work/wt-base/shared -I/work/wt-base/server -I/work/wt-base/tests/fuzz -o /work/wt-base/build-h/bin/fuzz_bits /work/wt-base/tests/fuzz/fuzz_bits.c /work/wt-base/shared/bits.c -lm
@@ -141,10 +143,12 @@ bin/fuzz_client_msg: /work/wt-base/server/parse.h
 bin/fuzz_client_msg: /work/wt-base/server/replay.h
 bin/fuzz_client_msg: /work/wt-base/server/results.h
 bin/fuzz_client_msg: /work/wt-base/server/results_db.h
+bin/fuzz_client_msg: /work/wt-base/server/scrape.h
 bin/fuzz_client_msg: /work/wt-base/server/secret.h
 bin/fuzz_client_msg: /work/wt-base/server/session.h
 bin/fuzz_client_msg: /work/wt-base/server/tick_clock.h
 bin/fuzz_client_msg: /work/wt-base/server/tls.h
+bin/fuzz_client_msg: /work/wt-base/server/urls.h
 bin/fuzz_client_msg: /work/wt-base/tests/fuzz/fuzz_common.h
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --blue --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "libFuzzer fuzz_client_msg"
 	cd /work/wt-base/build-h/tests/fuzz && /usr/bin/clang-14 -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I/work/wt-base/shared -I/work/wt-base/server -I/work/wt-base/tests/fuzz -o /work/wt-base/build-h/bin/fuzz_client_msg /work/wt-base/tests/fuzz/fuzz_client_msg.c /work/wt-base/shared/bits.c /work/wt-base/shared/proto.c /work/wt-base/shared/sim.c /work/wt-base/shared/client.c /work/wt-base/shared/token.c /work/wt-base/server/core.c /work/wt-base/server/session.c /work/wt-base/server/lobby.c /work/wt-base/server/admission.c /work/wt-base/server/metrics.c /work/wt-base/server/match.c /work/wt-base/server/replay.c /work/wt-base/server/log.c -lmbedcrypto -lm
@@ -177,10 +181,12 @@ bin/fuzz_map: /work/wt-base/server/parse.h
 bin/fuzz_map: /work/wt-base/server/replay.h
 bin/fuzz_map: /work/wt-base/server/results.h
 bin/fuzz_map: /work/wt-base/server/results_db.h
+bin/fuzz_map: /work/wt-base/server/scrape.h
 bin/fuzz_map: /work/wt-base/server/secret.h
 bin/fuzz_map: /work/wt-base/server/session.h
 bin/fuzz_map: /work/wt-base/server/tick_clock.h
 bin/fuzz_map: /work/wt-base/server/tls.h
+bin/fuzz_map: /work/wt-base/server/urls.h
 bin/fuzz_map: /work/wt-base/tests/fuzz/fuzz_common.h
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --blue --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "libFuzzer fuzz_map"
 	cd /work/wt-base/build-h/tests/fuzz && /usr/bin/clang-14 -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I/work/wt-base/shared -I/work/wt-base/server -I/work/wt-base/tests/fuzz -o /work/wt-base/build-h/bin/fuzz_map /work/wt-base/tests/fuzz/fuzz_map.c /work/wt-base/shared/bits.c /work/wt-base/shared/proto.c /work/wt-base/shared/sim.c /work/wt-base/shared/client.c /work/wt-base/server/map.c -lm
@@ -212,10 +218,12 @@ bin/fuzz_server_msg: /work/wt-base/server/parse.h
 bin/fuzz_server_msg: /work/wt-base/server/replay.h
 bin/fuzz_server_msg: /work/wt-base/server/results.h
 bin/fuzz_server_msg: /work/wt-base/server/results_db.h
+bin/fuzz_server_msg: /work/wt-base/server/scrape.h
 bin/fuzz_server_msg: /work/wt-base/server/secret.h
 bin/fuzz_server_msg: /work/wt-base/server/session.h
 bin/fuzz_server_msg: /work/wt-base/server/tick_clock.h
 bin/fuzz_server_msg: /work/wt-base/server/tls.h
+bin/fuzz_server_msg: /work/wt-base/server/urls.h
 bin/fuzz_server_msg: /work/wt-base/tests/fuzz/fuzz_common.h
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --blue --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "libFuzzer fuzz_server_msg"
 	cd /work/wt-base/build-h/tests/fuzz && /usr/bin/clang-14 -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I/work/wt-base/shared -I/work/wt-base/server -I/work/wt-base/tests/fuzz -o /work/wt-base/build-h/bin/fuzz_server_msg /work/wt-base/tests/fuzz/fuzz_server_msg.c /work/wt-base/shared/bits.c /work/wt-base/shared/proto.c /work/wt-base/shared/sim.c /work/wt-base/shared/client.c -lm
@@ -256,10 +264,12 @@ bin/fuzz_session: /work/wt-base/server/parse.h
 bin/fuzz_session: /work/wt-base/server/replay.h
 bin/fuzz_session: /work/wt-base/server/results.h
 bin/fuzz_session: /work/wt-base/server/results_db.h
+bin/fuzz_session: /work/wt-base/server/scrape.h
 bin/fuzz_session: /work/wt-base/server/secret.h
 bin/fuzz_session: /work/wt-base/server/session.h
 bin/fuzz_session: /work/wt-base/server/tick_clock.h
 bin/fuzz_session: /work/wt-base/server/tls.h
+bin/fuzz_session: /work/wt-base/server/urls.h
 bin/fuzz_session: /work/wt-base/tests/fuzz/fuzz_common.h
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --blue --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "libFuzzer fuzz_session"
 	cd /work/wt-base/build-h/tests/fuzz && /usr/bin/clang-14 -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I/work/wt-base/shared -I/work/wt-base/server -I/work/wt-base/tests/fuzz -o /work/wt-base/build-h/bin/fuzz_session /work/wt-base/tests/fuzz/fuzz_session.c /work/wt-base/shared/bits.c /work/wt-base/shared/proto.c /work/wt-base/shared/sim.c /work/wt-base/shared/client.c /work/wt-base/shared/token.c /work/wt-base/server/core.c /work/wt-base/server/session.c /work/wt-base/server/lobby.c /work/wt-base/server/admission.c /work/wt-base/server/metrics.c /work/wt-base/server/match.c /work/wt-base/server/replay.c /work/wt-base/server/log.c -lmbedcrypto -lm
@@ -288,10 +298,12 @@ bin/fuzz_token: /work/wt-base/server/parse.h
 bin/fuzz_token: /work/wt-base/server/replay.h
 bin/fuzz_token: /work/wt-base/server/results.h
 bin/fuzz_token: /work/wt-base/server/results_db.h
+bin/fuzz_token: /work/wt-base/server/scrape.h
 bin/fuzz_token: /work/wt-base/server/secret.h
 bin/fuzz_token: /work/wt-base/server/session.h
 bin/fuzz_token: /work/wt-base/server/tick_clock.h
 bin/fuzz_token: /work/wt-base/server/tls.h
+bin/fuzz_token: /work/wt-base/server/urls.h
 bin/fuzz_token: /work/wt-base/tests/fuzz/fuzz_common.h
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --blue --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "libFuzzer fuzz_token"
 	cd /work/wt-base/build-h/tests/fuzz && /usr/bin/clang-14 -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I/work/wt-base/shared -I/work/wt-base/server -I/work/wt-base/tests/fuzz -o /work/wt-base/build-h/bin/fuzz_token /work/wt-base/tests/fuzz/fuzz_token.c /work/wt-base/shared/token.c -lmbedcrypto -lm

@@ -160,6 +160,7 @@ tests/integration/CMakeFiles/test_server.dir/test_server.c.o: /work/wt-base/test
   /work/wt-base/shared/client.h \
   /work/wt-base/shared/proto.h \
   /work/wt-base/shared/sim.h \
+  /work/wt-base/tests/common/promtext.h \
   /work/wt-base/shared/proto.h \
   /work/wt-base/tests/common/spawn.h \
   /work/wt-base/shared/token.h \
@@ -515,6 +516,8 @@ tests/integration/CMakeFiles/test_server.dir/wsclient.c.o: /work/wt-base/tests/i
 /usr/include/x86_64-linux-gnu/gnu/stubs.h:
 
 /usr/include/x86_64-linux-gnu/bits/endian.h:
+
+/work/wt-base/tests/common/promtext.h:
 
 /usr/include/x86_64-linux-gnu/bits/stdio.h:
 

@@ -135,6 +135,6 @@ tests/integration/CMakeFiles/test_server.dir/test_server.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/mbedtls/version.h /work/wt-base/tests/common/check.h \
  /work/wt-base/shared/client.h /work/wt-base/shared/proto.h \
- /work/wt-base/shared/sim.h /work/wt-base/shared/proto.h \
- /work/wt-base/tests/common/spawn.h /work/wt-base/shared/token.h \
- /work/wt-base/tests/integration/wsclient.h
+ /work/wt-base/shared/sim.h /work/wt-base/tests/common/promtext.h \
+ /work/wt-base/shared/proto.h /work/wt-base/tests/common/spawn.h \
+ /work/wt-base/shared/token.h /work/wt-base/tests/integration/wsclient.h

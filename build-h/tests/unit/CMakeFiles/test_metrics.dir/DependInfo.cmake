@@ -14,6 +14,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
 # Targets to which this target links.
 set(CMAKE_TARGET_LINKED_INFO_FILES
   "/work/wt-base/build-h/CMakeFiles/tw_server_core.dir/DependInfo.cmake"
+  "/work/wt-base/build-h/tests/common/CMakeFiles/tw_test_common.dir/DependInfo.cmake"
   "/work/wt-base/build-h/CMakeFiles/tw_shared.dir/DependInfo.cmake"
   "/work/wt-base/build-h/CMakeFiles/tw_args.dir/DependInfo.cmake"
   )

@@ -93,11 +93,12 @@ test_metrics_EXTERNAL_OBJECTS =
 bin/test_metrics: tests/unit/CMakeFiles/test_metrics.dir/test_metrics.c.o
 bin/test_metrics: tests/unit/CMakeFiles/test_metrics.dir/build.make
 bin/test_metrics: libtw_server_core.a
+bin/test_metrics: tests/common/libtw_test_common.a
 bin/test_metrics: libtw_shared.a
-bin/test_metrics: libtw_args.a
 bin/test_metrics: /work/main/build/_deps/lws-4.1.6/lib/libwebsockets.a
 bin/test_metrics: /usr/lib/x86_64-linux-gnu/libsqlite3.so
 bin/test_metrics: /usr/lib/x86_64-linux-gnu/libcmocka.so
+bin/test_metrics: libtw_args.a
 bin/test_metrics: tests/unit/CMakeFiles/test_metrics.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt-base/build-h/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C executable ../../bin/test_metrics"
 	cd /work/wt-base/build-h/tests/unit && $(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/test_metrics.dir/link.txt --verbose=$(VERBOSE)

@@ -69,9 +69,15 @@ tests/unit/CMakeFiles/test_metrics.dir/test_metrics.c.o: /work/wt-base/tests/uni
   /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
   /usr/include/strings.h \
   /usr/include/cmocka.h \
+  /work/wt-base/server/log.h \
   /work/wt-base/server/metrics.h \
-  /work/wt-base/server/results.h
+  /work/wt-base/server/results.h \
+  /work/wt-base/shared/proto.h \
+  /work/wt-base/shared/sim.h \
+  /work/wt-base/tests/common/promtext.h
 
+
+/work/wt-base/tests/common/promtext.h:
 
 /work/wt-base/server/results.h:
 
@@ -89,6 +95,8 @@ tests/unit/CMakeFiles/test_metrics.dir/test_metrics.c.o: /work/wt-base/tests/uni
 
 /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h:
 
+/work/wt-base/shared/proto.h:
+
 /usr/include/x86_64-linux-gnu/bits/wchar.h:
 
 /usr/include/x86_64-linux-gnu/gnu/stubs-64.h:
@@ -100,6 +108,8 @@ tests/unit/CMakeFiles/test_metrics.dir/test_metrics.c.o: /work/wt-base/tests/uni
 /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h:
 
 /usr/include/stdio.h:
+
+/work/wt-base/shared/sim.h:
 
 /usr/include/x86_64-linux-gnu/bits/stdint-intn.h:
 
@@ -158,6 +168,8 @@ tests/unit/CMakeFiles/test_metrics.dir/test_metrics.c.o: /work/wt-base/tests/uni
 /usr/include/x86_64-linux-gnu/bits/select.h:
 
 /usr/include/features.h:
+
+/work/wt-base/server/log.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/clock_t.h:
 

@@ -4,7 +4,7 @@
 # compile C with /usr/bin/cc
 C_DEFINES = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 
-C_INCLUDES = -I/work/wt-base/server -I/work/wt-base/shared -isystem /work/main/build/_deps/lws-4.1.6/include
+C_INCLUDES = -I/work/wt-base/server -I/work/wt-base/shared -I/work/wt-base/tests/common -isystem /work/main/build/_deps/lws-4.1.6/include
 
 C_FLAGS = -O2 -g -DNDEBUG -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -ffp-contract=off -fno-math-errno -std=c11
 

@@ -57,5 +57,7 @@ tests/unit/CMakeFiles/test_metrics.dir/test_metrics.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /usr/include/cmocka.h \
- /work/wt-base/server/metrics.h /work/wt-base/server/results.h
+ /usr/include/strings.h /usr/include/cmocka.h /work/wt-base/server/log.h \
+ /work/wt-base/server/metrics.h /work/wt-base/server/results.h \
+ /work/wt-base/shared/proto.h /work/wt-base/shared/sim.h \
+ /work/wt-base/tests/common/promtext.h
