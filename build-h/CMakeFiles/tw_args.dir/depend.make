@@ -1,2 +1,0 @@
-# Empty dependencies file for tw_args.
-# This may be replaced when dependencies are built.

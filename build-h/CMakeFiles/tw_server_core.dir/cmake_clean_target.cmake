@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libtw_server_core.a"
-)

@@ -1,2 +1,0 @@
-# Empty dependencies file for codec_bytes.
-# This may be replaced when dependencies are built.

@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libtw_bots_core.a"
-)

@@ -1,2 +1,0 @@
-# Empty dependencies file for det_native.
-# This may be replaced when dependencies are built.
