@@ -54,6 +54,9 @@ void cli_usage(FILE *out, const char *prog)
             "  --max-conns-per-ip N the same, from one address (default 1200: room for a\n"
             "                       1000-bot load test from one machine; lower it in production)\n"
             "  --idle-timeout S     close a game connection silent this long, 1..3600 (default 10)\n"
+            "  --client-sndbuf B    kernel send buffer of each game connection, 4096..16777216\n"
+            "                       bytes (default 65536); a reader that lets it fill and stay\n"
+            "                       full for 2 s is dropped (4007)\n"
             "  --http-timeout S     close a connection that has not sent a whole request header\n"
             "                       S s after accept, or an HTTP keep-alive connection idle S s\n"
             "                       between requests, 1..300 (default 5)\n"
@@ -92,6 +95,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->max_conns_per_ip = 1200;
     cfg->idle_timeout = 10;
     cfg->http_timeout = 5;
+    cfg->client_sndbuf = 64 * 1024;
     cfg->resume_grace = 10;
     cfg->max_unlag_ms = 250;
     cfg->min_players = 2;
@@ -125,7 +129,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--idle-timeout", "--http-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db", "--metrics-token-file",
-                                            "--metrics-allow"};
+                                            "--metrics-allow", "--client-sndbuf"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -202,6 +206,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 1, 3600, &cfg->idle_timeout, err, errlen);
         else if (strcmp(flag, "--http-timeout") == 0)
             rc = parse_int(flag, val, 1, 300, &cfg->http_timeout, err, errlen);
+        else if (strcmp(flag, "--client-sndbuf") == 0)
+            rc = parse_int(flag, val, 4096, 16 * 1024 * 1024, &cfg->client_sndbuf, err, errlen);
         else if (strcmp(flag, "--allow-origin") == 0) {
             if (cfg->n_origins == CLI_MAX_ORIGINS) {
                 snprintf(err, errlen, "--allow-origin: at most %d", CLI_MAX_ORIGINS);

@@ -28,6 +28,7 @@ typedef struct tw_config {
     int max_conns_per_ip;   /* TCP connections from one address */
     int idle_timeout;       /* seconds without a message before a close */
     int http_timeout;       /* seconds for a request header, or idle between keep-alive requests */
+    int client_sndbuf;      /* SO_SNDBUF of a game connection, bytes */
     int resume_grace;       /* seconds a dropped player's slot is held */
     const char *token_secret_file; /* NULL: demo mode, the server mints guest tokens */
     int max_unlag_ms;       /* 0: no lag compensation */

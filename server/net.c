@@ -33,7 +33,6 @@
 #define SHUTDOWN_GRACE_US (1500 * 1000)
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
-#define CLIENT_SNDBUF_BYTES (64 * 1024)
 #define NET_SCRAPE_RESERVE 4      /* connections past the caps for --metrics-allow addresses */
 
 /* Per game connection (lws per-session data). */
@@ -52,6 +51,7 @@ struct net_server {
     int port;
     int tls;
     int http_timeout;
+    int client_sndbuf;      /* SO_SNDBUF of a game connection */
     uint32_t accepted;      /* the connection being accepted: its core handle, until lws instantiates it */
     scrape_rules scrape;    /* who may read /metrics */
     const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
@@ -156,7 +156,7 @@ static int on_established(net_server *s, struct lws *wsi, game_conn *gc)
     char peer[SESSION_PEER_LEN], ip[SESSION_IP_LEN] = "";
     peer_name(wsi, peer, sizeof peer);
     lws_get_peer_simple(wsi, ip, sizeof ip);
-    int sndbuf = CLIENT_SNDBUF_BYTES;
+    int sndbuf = s->client_sndbuf;
     setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     gc->conn = core_conn_open(s->core, tick_clock_now(), wsi, peer, ip);
     if (!gc->conn) {
@@ -521,6 +521,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         return NULL;
     }
     s->results = res;
+    s->client_sndbuf = cfg->client_sndbuf > 0 ? cfg->client_sndbuf : 64 * 1024;
     if (load_scrape_rules(s, cfg, err, errlen) < 0 || !(s->core = create_core(s, cfg, map, err, errlen))) {
         free(s);
         return NULL;

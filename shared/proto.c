@@ -26,7 +26,7 @@ static const uint8_t W_AIM[4] = {4, 8, 12, 16};
 static const uint8_t W_STAT[4] = {0, 2, 6, 16};
 
 enum { OP_CHANGE = 0, OP_ADD = 1, OP_REMOVE = 2 };
-enum { F_X = 1, F_Y = 2, F_VX = 4, F_VY = 8, F_AIM = 16, F_EXT = 32, F_BITS = 6 };
+enum { F_X = 1, F_Y = 2, F_VX = 4, F_VY = 8, F_AIM = 16, F_EXT = 32, F_TURN = 64, F_MOVE = 128, F_BITS = 8 };
 enum { X_FLAGS = 1, X_HEALTH = 2, X_LIFE = 4, X_STATS = 8, X_BITS = 4 };
 
 const char *proto_err_str(int err)
@@ -534,27 +534,56 @@ int proto_snapshot_header_read(const uint8_t *buf, size_t len, proto_snapshot_he
  * u8 entry count | u8 match state follows (0/1) | [phase u8 | min_players u8 |
  * round u16 | score_limit u16 | end_tick u32] | entries in increasing id order:
  *   id gap (class W_ID_GAP: id - previous id - 1, first: id) | op 2 bits
- *   ADD:    x u16 | y u16 | vx i16 | vy i16 | aim u16 | flags u8 | health u8 |
- *           life u8 | kills u16 | deaths u16 | score u16 | hits u16 | name_len 5 bits | name bytes
- *   CHANGE: field mask 6 bits (x y vx vy aim ext) | each set field:
- *           x, y: zigzag residual from the dead-reckoned baseline (W_POS)
- *           vx, vy: zigzag delta (W_VEL) | aim: zigzag delta (W_AIM) |
- *           ext: mask 4 bits (flags health life stats) | flags u8 | health u8 |
- *           life u8 | stats: kills, deaths, score, hits as zigzag deltas (W_STAT)
+ *   ADD:    x u16 | y u16 | vx i16 | vy i16 | aim u16 | turn i16 | move 4 bits |
+ *           flags u8 | health u8 | life u8 | kills u16 | deaths u16 | score u16 |
+ *           hits u16 | name_len 5 bits | name bytes
+ *   CHANGE: field mask 8 bits (x y vx vy aim ext turn move) | move 4 bits |
+ *           turn: zigzag delta (W_AIM) | ext: mask 4 bits (flags health life
+ *           stats) | flags u8 | health u8 | life u8 | stats: kills, deaths,
+ *           score, hits as zigzag deltas (W_STAT) | x, y (W_POS), vx, vy
+ *           (W_VEL), aim (W_AIM): zigzag residuals from the prediction
  *   REMOVE: nothing
+ * An entity present in the baseline and not listed is its prediction.
  * Residuals and deltas are taken modulo 2^16 so every value round-trips. */
 
-static int32_t predict(uint16_t base, int16_t vel, uint32_t dticks, uint16_t tick_rate)
+/* The entity `dticks` ticks after `b`, going on as its last step did, with
+ * `move`, `turn` and `flags` (its current ones): the aim turns by `turn`
+ * per tick, and the position and velocity glide with the direction buttons
+ * `move` (sim_player_glide, once per tick), unless it is DEAD (it does not
+ * move; it still aims) or DISCONNECTED (held: nothing moves). Every other
+ * field is b's. Exact for a player that stepped once per tick with the
+ * same inputs and touched no wall: then nothing of it is sent. */
+static void predict(const sim_netent *b, uint8_t move, int16_t turn, uint8_t flags, uint32_t dticks,
+                    uint16_t tick_rate, sim_netent *out)
 {
-    return (int32_t)base + (int32_t)vel * (int32_t)dticks / (int32_t)tick_rate;
+    *out = *b;
+    out->move = move;
+    out->turn = turn;
+    out->flags = flags;
+    if (flags & SIM_FLAG_DISCONNECTED)
+        return;
+    out->aim = (uint16_t)(b->aim + (uint32_t)(uint16_t)turn * dticks);
+    if ((flags & SIM_FLAG_DEAD) || (move == 0 && b->vx == 0 && b->vy == 0))
+        return; /* at rest and staying so: gliding changes nothing */
+    sim_player p;
+    sim_player_from_net(b, &p);
+    const float dt = 1.0f / (float)tick_rate;
+    for (uint32_t i = 0; i < dticks; i++)
+        sim_player_glide(&p, move, dt);
+    sim_netent n;
+    sim_player_to_net(&p, &n);
+    out->x = n.x;
+    out->y = n.y;
+    out->vx = n.vx;
+    out->vy = n.vy;
 }
 
-static uint32_t residual(uint16_t cur, int32_t pred)
+static uint32_t residual(uint16_t cur, uint16_t pred)
 {
-    return bits_zigzag((int16_t)(uint16_t)((int32_t)cur - pred));
+    return bits_zigzag((int16_t)(uint16_t)(cur - pred));
 }
 
-static uint16_t unresidual(uint32_t code, int32_t pred)
+static uint16_t unresidual(uint32_t code, uint16_t pred)
 {
     return (uint16_t)(pred + bits_unzigzag(code));
 }
@@ -567,7 +596,7 @@ static int stats_same(const sim_netent *a, const sim_netent *b)
 static int netent_same(const sim_netent *a, const sim_netent *b)
 {
     return a->x == b->x && a->y == b->y && a->vx == b->vx && a->vy == b->vy && a->aim == b->aim &&
-           a->flags == b->flags && a->health == b->health && a->life == b->life && stats_same(a, b);
+           a->turn == b->turn && a->move == b->move && a->flags == b->flags && a->health == b->health && a->life == b->life && stats_same(a, b);
 }
 
 static int match_state_same(const proto_match_state *a, const proto_match_state *b)
@@ -595,6 +624,8 @@ static void write_add(bits_writer *w, const sim_netent *e, const char *name)
     bits_write(w, (uint16_t)e->vx, 16);
     bits_write(w, (uint16_t)e->vy, 16);
     bits_write(w, e->aim, 16);
+    bits_write(w, (uint16_t)e->turn, 16);
+    bits_write(w, e->move & SIM_BTN_MOVE, 4);
     bits_write(w, e->flags, 8);
     bits_write(w, e->health, 8);
     bits_write(w, e->life, 8);
@@ -610,40 +641,53 @@ static void write_add(bits_writer *w, const sim_netent *e, const char *name)
 static void write_change(bits_writer *w, const sim_netent *b, const sim_netent *c,
                          uint32_t dticks, uint16_t tick_rate)
 {
-    int32_t px = predict(b->x, b->vx, dticks, tick_rate);
-    int32_t py = predict(b->y, b->vy, dticks, tick_rate);
-    uint32_t rx = residual(c->x, px), ry = residual(c->y, py);
+    sim_netent p;
+    predict(b, c->move, c->turn, c->flags, dticks, tick_rate, &p);
     uint32_t ext = (c->flags != b->flags ? X_FLAGS : 0) | (c->health != b->health ? X_HEALTH : 0) |
                    (c->life != b->life ? X_LIFE : 0) | (!stats_same(c, b) ? X_STATS : 0);
-    uint32_t mask = (rx ? F_X : 0) | (ry ? F_Y : 0) | (c->vx != b->vx ? F_VX : 0) |
-                    (c->vy != b->vy ? F_VY : 0) | (c->aim != b->aim ? F_AIM : 0) | (ext ? F_EXT : 0);
+    uint32_t mask = (c->x != p.x ? F_X : 0) | (c->y != p.y ? F_Y : 0) | (c->vx != p.vx ? F_VX : 0) |
+                    (c->vy != p.vy ? F_VY : 0) | (c->aim != p.aim ? F_AIM : 0) | (ext ? F_EXT : 0) |
+                    (c->turn != b->turn ? F_TURN : 0) | (c->move != b->move ? F_MOVE : 0);
     bits_write(w, OP_CHANGE, 2);
     bits_write(w, mask, F_BITS);
-    if (mask & F_X)
-        bits_write_class(w, rx, W_POS);
-    if (mask & F_Y)
-        bits_write_class(w, ry, W_POS);
-    if (mask & F_VX)
-        bits_write_class(w, bits_zigzag((int16_t)(c->vx - b->vx)), W_VEL);
-    if (mask & F_VY)
-        bits_write_class(w, bits_zigzag((int16_t)(c->vy - b->vy)), W_VEL);
-    if (mask & F_AIM)
-        bits_write_class(w, bits_zigzag((int16_t)(uint16_t)(c->aim - b->aim)), W_AIM);
-    if (!ext)
-        return;
-    bits_write(w, ext, X_BITS);
-    if (ext & X_FLAGS)
-        bits_write(w, c->flags, 8);
-    if (ext & X_HEALTH)
-        bits_write(w, c->health, 8);
-    if (ext & X_LIFE)
-        bits_write(w, c->life, 8);
-    if (ext & X_STATS) {
-        write_delta16(w, c->kills, b->kills);
-        write_delta16(w, c->deaths, b->deaths);
-        write_delta16(w, c->score, b->score);
-        write_delta16(w, c->hits, b->hits);
+    if (mask & F_MOVE)
+        bits_write(w, c->move & SIM_BTN_MOVE, 4);
+    if (mask & F_TURN)
+        bits_write_class(w, bits_zigzag((int16_t)(uint16_t)(c->turn - b->turn)), W_AIM);
+    if (ext) {
+        bits_write(w, ext, X_BITS);
+        if (ext & X_FLAGS)
+            bits_write(w, c->flags, 8);
+        if (ext & X_HEALTH)
+            bits_write(w, c->health, 8);
+        if (ext & X_LIFE)
+            bits_write(w, c->life, 8);
+        if (ext & X_STATS) {
+            write_delta16(w, c->kills, b->kills);
+            write_delta16(w, c->deaths, b->deaths);
+            write_delta16(w, c->score, b->score);
+            write_delta16(w, c->hits, b->hits);
+        }
     }
+    if (mask & F_X)
+        bits_write_class(w, residual(c->x, p.x), W_POS);
+    if (mask & F_Y)
+        bits_write_class(w, residual(c->y, p.y), W_POS);
+    if (mask & F_VX)
+        bits_write_class(w, residual((uint16_t)c->vx, (uint16_t)p.vx), W_VEL);
+    if (mask & F_VY)
+        bits_write_class(w, residual((uint16_t)c->vy, (uint16_t)p.vy), W_VEL);
+    if (mask & F_AIM)
+        bits_write_class(w, residual(c->aim, p.aim), W_AIM);
+}
+
+/* Present in the baseline and now, same occupant: 1 when it is exactly
+ * its prediction (no entry). */
+static int as_predicted(const sim_netent *b, const sim_netent *c, uint32_t dticks, uint16_t tick_rate)
+{
+    sim_netent p;
+    predict(b, b->move, b->turn, b->flags, dticks, tick_rate, &p);
+    return netent_same(&p, c);
 }
 
 static void write_match_state(bits_writer *w, const proto_match_state *ms)
@@ -674,7 +718,7 @@ size_t proto_snapshot_body_write(const proto_snapshot *base, const proto_snapsho
         int op;
         if (in_cur && (!in_base || base->gen[id] != cur->gen[id]))
             op = OP_ADD;
-        else if (in_cur && !netent_same(&base->ent[id], &cur->ent[id]))
+        else if (in_cur && !as_predicted(&base->ent[id], &cur->ent[id], dticks, tick_rate))
             op = OP_CHANGE;
         else if (!in_cur && in_base)
             op = OP_REMOVE;
@@ -703,6 +747,8 @@ static void read_add(bits_reader *r, sim_netent *e, char *name)
     e->vx = (int16_t)(uint16_t)bits_read(r, 16);
     e->vy = (int16_t)(uint16_t)bits_read(r, 16);
     e->aim = (uint16_t)bits_read(r, 16);
+    e->turn = (int16_t)(uint16_t)bits_read(r, 16);
+    e->move = (uint8_t)bits_read(r, 4);
     e->flags = (uint8_t)bits_read(r, 8);
     e->health = (uint8_t)bits_read(r, 8);
     e->life = (uint8_t)bits_read(r, 8);
@@ -726,13 +772,8 @@ static void read_change(bits_reader *r, const sim_netent *b, sim_netent *c,
                         uint32_t dticks, uint16_t tick_rate)
 {
     uint32_t mask = bits_read(r, F_BITS);
-    int32_t px = predict(b->x, b->vx, dticks, tick_rate);
-    int32_t py = predict(b->y, b->vy, dticks, tick_rate);
-    c->x = unresidual(mask & F_X ? bits_read_class(r, W_POS) : 0, px);
-    c->y = unresidual(mask & F_Y ? bits_read_class(r, W_POS) : 0, py);
-    c->vx = mask & F_VX ? (int16_t)(b->vx + bits_unzigzag(bits_read_class(r, W_VEL))) : b->vx;
-    c->vy = mask & F_VY ? (int16_t)(b->vy + bits_unzigzag(bits_read_class(r, W_VEL))) : b->vy;
-    c->aim = mask & F_AIM ? (uint16_t)(b->aim + bits_unzigzag(bits_read_class(r, W_AIM))) : b->aim;
+    uint8_t move = mask & F_MOVE ? (uint8_t)bits_read(r, 4) : b->move;
+    int16_t turn = mask & F_TURN ? (int16_t)(uint16_t)(b->turn + bits_unzigzag(bits_read_class(r, W_AIM))) : b->turn;
     uint32_t ext = mask & F_EXT ? bits_read(r, X_BITS) : 0;
     c->flags = ext & X_FLAGS ? (uint8_t)bits_read(r, 8) : b->flags;
     c->health = ext & X_HEALTH ? (uint8_t)bits_read(r, 8) : b->health;
@@ -748,6 +789,27 @@ static void read_change(bits_reader *r, const sim_netent *b, sim_netent *c,
         c->score = b->score;
         c->hits = b->hits;
     }
+    sim_netent p;
+    predict(b, move, turn, c->flags, dticks, tick_rate, &p);
+    c->move = move;
+    c->turn = turn;
+    c->x = unresidual(mask & F_X ? bits_read_class(r, W_POS) : 0, p.x);
+    c->y = unresidual(mask & F_Y ? bits_read_class(r, W_POS) : 0, p.y);
+    c->vx = (int16_t)unresidual(mask & F_VX ? bits_read_class(r, W_VEL) : 0, (uint16_t)p.vx);
+    c->vy = (int16_t)unresidual(mask & F_VY ? bits_read_class(r, W_VEL) : 0, (uint16_t)p.vy);
+    c->aim = unresidual(mask & F_AIM ? bits_read_class(r, W_AIM) : 0, p.aim);
+}
+
+/* The entities of the baseline in ids [from, to) that the body does not
+ * list: each becomes its prediction. */
+static void predict_unlisted(proto_snapshot *out, int from, int to, uint32_t dticks, uint16_t tick_rate)
+{
+    for (int id = from; id < to; id++) {
+        if (!out->present[id])
+            continue;
+        sim_netent b = out->ent[id];
+        predict(&b, b.move, b.turn, b.flags, dticks, tick_rate, &out->ent[id]);
+    }
 }
 
 int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
@@ -755,9 +817,10 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
                              const uint8_t *buf, size_t len)
 {
     uint32_t tick = out->tick;
+    if (base == out)
+        return PROTO_ERR_VALUE; /* the baseline's tick would be gone */
     if (base) {
-        if (base != out)
-            memcpy(out, base, sizeof *out);
+        memcpy(out, base, sizeof *out);
     } else {
         memset(out, 0, sizeof *out);
     }
@@ -789,6 +852,8 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
             break;
         if (id >= PROTO_MAX_ENTITIES)
             return PROTO_ERR_VALUE;
+        if (base)
+            predict_unlisted(out, prev + 1, id, dticks, tick_rate);
         prev = id;
         if (op == OP_ADD) {
             read_add(&r, &out->ent[id], names->name[id]);
@@ -813,6 +878,8 @@ int proto_snapshot_body_read(const proto_snapshot *base, proto_snapshot *out,
     }
     if (r.error)
         return PROTO_ERR_TRUNCATED;
+    if (base)
+        predict_unlisted(out, prev + 1, PROTO_MAX_ENTITIES, dticks, tick_rate);
     /* Only the padding of the last byte may remain, and it must be zero
      * (PROTOCOL.md section 2): a set bit there is a writer's bug. */
     size_t left = bits_reader_left(&r);

@@ -17,8 +17,8 @@
 
 #include "sim.h"
 
-#define PROTO_VERSION 4
-#define PROTO_SUBPROTOCOL "tickwire.v4"
+#define PROTO_VERSION 5
+#define PROTO_SUBPROTOCOL "tickwire.v5"
 
 enum proto_type {
     PROTO_JOIN = 0x01,

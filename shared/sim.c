@@ -27,6 +27,34 @@ static void input_dir(uint8_t buttons, vec2 dir)
     glm_vec2_normalize(dir);
 }
 
+static void snap(sim_player *p)
+{
+    for (int k = 0; k < 2; k++) {
+        p->pos[k] = snap_pos(p->pos[k]);
+        p->vel[k] = snap_vel(p->vel[k]);
+    }
+}
+
+/* v += (dir * accel - v * friction) * dt, speed clamped, pos += v * dt. */
+static void accelerate_and_move(sim_player *p, uint8_t buttons, float dt)
+{
+    vec2 dir, acc, fric;
+    input_dir(buttons, dir);
+    glm_vec2_scale(dir, SIM_ACCEL, acc);
+    glm_vec2_scale(p->vel, SIM_FRICTION, fric);
+    glm_vec2_sub(acc, fric, acc);
+    glm_vec2_scale(acc, dt, acc);
+    glm_vec2_add(p->vel, acc, p->vel);
+
+    float speed = glm_vec2_norm(p->vel);
+    if (speed > SIM_MAX_SPEED)
+        glm_vec2_scale(p->vel, SIM_MAX_SPEED / speed, p->vel);
+
+    vec2 move;
+    glm_vec2_scale(p->vel, dt, move);
+    glm_vec2_add(p->pos, move, p->pos);
+}
+
 static float min2(float a, float b)
 {
     return a < b ? a : b;
@@ -107,39 +135,31 @@ int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, floa
     if (p->flags & SIM_FLAG_DEAD) {
         /* Waits for the respawn where it fell; still aims. */
         p->vel[0] = p->vel[1] = 0.0f;
+        p->turn = (int16_t)(uint16_t)(in->aim - p->aim);
+        p->move = (uint8_t)(in->buttons & SIM_BTN_MOVE);
         p->aim = in->aim;
         p->flags = (uint8_t)(SIM_FLAG_DEAD | (fired ? SIM_FLAG_SHOT : 0));
         return fired;
     }
-    vec2 dir, acc, fric;
-    input_dir(in->buttons, dir);
-    glm_vec2_scale(dir, SIM_ACCEL, acc);
-    glm_vec2_scale(p->vel, SIM_FRICTION, fric);
-    glm_vec2_sub(acc, fric, acc);
-    glm_vec2_scale(acc, dt, acc);
-    glm_vec2_add(p->vel, acc, p->vel);
-
-    float speed = glm_vec2_norm(p->vel);
-    if (speed > SIM_MAX_SPEED)
-        glm_vec2_scale(p->vel, SIM_MAX_SPEED / speed, p->vel);
-
-    vec2 move;
-    glm_vec2_scale(p->vel, dt, move);
-    glm_vec2_add(p->pos, move, p->pos);
-
+    accelerate_and_move(p, in->buttons, dt);
     /* Two passes settle corners where two walls meet. */
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < map->nwalls; i++)
             collide_wall(p, &map->walls[i]);
     clamp_arena(map, p);
 
+    p->turn = (int16_t)(uint16_t)(in->aim - p->aim);
+    p->move = (uint8_t)(in->buttons & SIM_BTN_MOVE);
     p->aim = in->aim;
     p->flags = (uint8_t)(((in->buttons & SIM_BTN_FIRE) ? SIM_FLAG_FIRING : 0) | (fired ? SIM_FLAG_SHOT : 0));
-    for (int k = 0; k < 2; k++) {
-        p->pos[k] = snap_pos(p->pos[k]);
-        p->vel[k] = snap_vel(p->vel[k]);
-    }
+    snap(p);
     return fired;
+}
+
+void sim_player_glide(sim_player *p, uint8_t move, float dt)
+{
+    accelerate_and_move(p, move, dt);
+    snap(p);
 }
 
 /* sin and cos of t in [0, pi/4] by their Taylor series (error < 3e-8):
@@ -455,6 +475,8 @@ static void trade_step(sim_world *w, int id, const sim_input *in, float dt)
     p->ghost_vel[0] = g.vel[0], p->ghost_vel[1] = g.vel[1];
     p->fire_cd = g.fire_cd;
     p->aim = g.aim;
+    p->turn = g.turn;
+    p->move = g.move;
     p->flags = (uint8_t)(SIM_FLAG_DEAD | (fired ? SIM_FLAG_SHOT : 0));
     if (fired)
         shoot(w, id, in, p->ghost_pos);
@@ -497,6 +519,8 @@ void sim_player_to_net(const sim_player *p, sim_netent *out)
     out->vx = (int16_t)(p->vel[0] * SIM_VEL_SCALE);
     out->vy = (int16_t)(p->vel[1] * SIM_VEL_SCALE);
     out->aim = p->aim;
+    out->turn = p->turn;
+    out->move = p->move;
     out->flags = p->flags;
     out->health = p->health;
     out->life = p->life;
@@ -514,6 +538,8 @@ void sim_player_from_net(const sim_netent *n, sim_player *out)
     out->vel[0] = (float)n->vx / SIM_VEL_SCALE;
     out->vel[1] = (float)n->vy / SIM_VEL_SCALE;
     out->aim = n->aim;
+    out->turn = n->turn;
+    out->move = n->move;
     out->flags = n->flags;
     out->health = n->health;
     out->life = n->life;

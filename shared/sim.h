@@ -64,7 +64,8 @@ enum {
     SIM_BTN_LEFT = 1 << 2,
     SIM_BTN_RIGHT = 1 << 3,
     SIM_BTN_FIRE = 1 << 4,
-    SIM_BTN_ALL = 0x1f
+    SIM_BTN_ALL = 0x1f,
+    SIM_BTN_MOVE = 0x0f  /* the four direction buttons */
 };
 
 /* Entity flags. FIRING (trigger held while alive) and SHOT (this step
@@ -106,6 +107,8 @@ typedef struct sim_player {
     float pos[2];
     float vel[2];
     uint16_t aim;
+    int16_t turn;       /* aim change of the last step (mod 2^16, signed) */
+    uint8_t move;       /* direction buttons of the last step (SIM_BTN_MOVE) */
     uint8_t flags;      /* SIM_FLAG_* */
     uint8_t fire_cd;    /* steps until the weapon fires again (own inputs) */
     uint8_t health;     /* SIM_MAX_HEALTH at spawn; 0 once dead (flag DEAD) */
@@ -124,6 +127,8 @@ typedef struct sim_netent {
     uint16_t x, y;   /* pos * SIM_POS_SCALE */
     int16_t vx, vy;  /* vel * SIM_VEL_SCALE */
     uint16_t aim;
+    int16_t turn;    /* aim change of the last step */
+    uint8_t move;    /* direction buttons of the last step */
     uint8_t flags;
     uint8_t health;
     uint8_t life;
@@ -191,6 +196,14 @@ void sim_world_step(sim_world *w, const sim_tick_inputs *inputs);
  * Returns 1 when the step fired the weapon (trigger held, alive, cooldown
  * over). A dead player does not move. */
 int sim_player_step(const sim_map *map, sim_player *p, const sim_input *in, float dt);
+
+/* The open-field part of a movement step: velocity toward the direction
+ * buttons (acceleration, friction, speed clamp), then the move, then the
+ * snap to the wire grid; no walls, no arena edge. sim_player_step is this
+ * with the walls and the edge between the move and the snap, so a player
+ * touching neither moves exactly so: the snapshot codec predicts players
+ * with it (docs/PROTOCOL.md section 6). */
+void sim_player_glide(sim_player *p, uint8_t move, float dt);
 
 /* The weapon's part of a step: the cooldown counts down, and the trigger
  * fires when it is over and the player is alive (the cooldown restarts).

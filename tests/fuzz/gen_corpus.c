@@ -755,10 +755,11 @@ static void gen_server_msg(const sim_map *map)
     base.tick = 100;
     base.ms = (proto_match_state){PROTO_PHASE_LIVE, 2, 3, 25, 18100};
     static const struct { int id; const char *name; sim_netent e; } ents[] = {
-        {0, "ann", {1024, 512, 1920, 0, 0x4000, 0, 100, 0, 0, 0, 0, 0}},
-        {2, "bo", {4800, 4800, 0, 0, 0xfff0, 0, 100, 1, 4, 2, 4, 9}},
-        {5, "eve", {8000, 800, 0, 0, 0, 0, 50, 2, 0, 0, 0, 0}},
-        {7, "cy", {16000, 16000, 0, 0, 0, 0, 25, 3, 1, 5, 1, 6}},
+        {0, "ann", {.x = 1024, .y = 512, .vx = 4800, .aim = 0x4000, .move = SIM_BTN_RIGHT, .health = 100}},
+        {2, "bo", {.x = 4800, .y = 4800, .aim = 0xfff0, .health = 100, .life = 1, .kills = 4, .deaths = 2, .score = 4,
+                   .hits = 9}},
+        {5, "eve", {.x = 8000, .y = 800, .health = 50, .life = 2}},
+        {7, "cy", {.x = 16000, .y = 16000, .health = 25, .life = 3, .kills = 1, .deaths = 5, .score = 1, .hits = 6}},
     };
     for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
         base.present[ents[i].id] = 1;
@@ -788,7 +789,7 @@ static void gen_server_msg(const sim_map *map)
     /* docs/PROTOCOL.md section 5.3: the WELCOME example. */
     static const uint8_t welcome_example[] = {
         0x81, PROTO_VERSION, 0x03, 0x00, 0x3c, 0x00, 0x1e, 0x00, 0xd0, 0xc0, 0xb0, 0xa0, 0x02, 0x01, 0x04, 0x04,
-        0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0xfe, 0xff, 0xf0,
+        0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0x00, 0x03, 0xf0,
         0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f, 0x00,
     };
     s.n = 0;

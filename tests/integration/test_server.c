@@ -849,7 +849,9 @@ static void case_logs(const char *server)
  * everyone else, drops it after its socket stays choked, and says why. */
 static void case_slow_reader(const char *server)
 {
-    const char *args[] = {"--npcs", "60", NULL};
+    /* A small send buffer: snapshots of 60 predictable NPCs are about 80
+     * bytes, so 64 KiB would take the reader half a minute to fill. */
+    const char *args[] = {"--npcs", "60", "--client-sndbuf", "4096", NULL};
     char path[] = "/tmp/tickwire-slow-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
@@ -2087,7 +2089,7 @@ static void ws_accept(const char *key, char *out, size_t cap)
  * 403 for a foreign origin; 400 too for an Upgrade other than websocket,
  * which lws would answer itself), a body naming the problem, Connection:
  * close, a log line and a count by reason. A correct request gets 101 with the
- * Sec-WebSocket-Accept computed here and the tickwire.v4 subprotocol, on any
+ * Sec-WebSocket-Accept computed here and the tickwire.v5 subprotocol, on any
  * path. */
 static void case_handshake(const char *server)
 {

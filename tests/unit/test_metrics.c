@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "proto.h"
 #include "promtext.h"
 
 static char g_text[32768];
@@ -168,7 +169,7 @@ static void test_every_series(void **state)
         assert_true(sample(g_text, line) == 400 + e);
     }
     assert_true(has_line(g_text, "# TYPE tickwire_build_info gauge"));
-    assert_true(sample(g_text, "tickwire_build_info{version=\"v1.2-3-gabcdef\",protocol=\"tickwire.v4\","
+    assert_true(sample(g_text, "tickwire_build_info{version=\"v1.2-3-gabcdef\",protocol=\"" PROTO_SUBPROTOCOL "\","
                                "libwebsockets=\"4.1.6\"}") == 1);
     /* The whole text, strictly. */
     promtext pt = {0};
@@ -390,7 +391,7 @@ static void test_build_info(void **state)
     g.proc.version = "v1 \"odd\"\\\nname";
     g.proc.lws_version = NULL;
     metrics_render(&m, &g, g_text, sizeof g_text);
-    assert_true(has_line(g_text, "tickwire_build_info{version=\"v1 \\\"odd\\\"\\\\\\nname\",protocol=\"tickwire.v4\","
+    assert_true(has_line(g_text, "tickwire_build_info{version=\"v1 \\\"odd\\\"\\\\\\nname\",protocol=\"" PROTO_SUBPROTOCOL "\","
                                  "libwebsockets=\"unknown\"} 1"));
     promtext pt = {0};
     if (promtext_parse(&pt, g_text) < 0)

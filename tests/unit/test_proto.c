@@ -77,6 +77,8 @@ static void assert_snap_equal(const proto_snapshot *want, const proto_snapshot *
                      "got x=%u y=%u vx=%d vy=%d aim=%u flags=%u",
                      id, a->x, a->y, a->vx, a->vy, a->aim, a->flags, b->x, b->y, b->vx, b->vy,
                      b->aim, b->flags);
+        if (a->turn != b->turn || a->move != b->move)
+            fail_msg("entity %d: want turn=%d move=%u, got turn=%d move=%u", id, a->turn, a->move, b->turn, b->move);
         if (a->health != b->health || a->life != b->life || a->kills != b->kills || a->deaths != b->deaths ||
             a->score != b->score || a->hits != b->hits)
             fail_msg("entity %d: want health=%u life=%u k/d/s/h=%u/%u/%u/%u, "
@@ -162,21 +164,21 @@ static void test_join_bytes_and_round_trip(void **state)
     uint8_t buf[PROTO_MAX_JOIN_MSG];
     /* docs/PROTOCOL.md 5.1: token "Ab-_9" and no resume token ... */
     size_t n = proto_join_write("Ab-_9", NULL, buf, sizeof buf);
-    const uint8_t want[] = {0x01, 0x04, 0x05, 'A', 'b', '-', '_', '9', 0x00};
+    const uint8_t want[] = {0x01, 0x05, 0x05, 'A', 'b', '-', '_', '9', 0x00};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
     assert_int_equal(proto_peek_type(buf, n), PROTO_JOIN);
     proto_join j;
     memset(&j, 0x55, sizeof j);
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
-    assert_int_equal(j.version, 4);
+    assert_int_equal(j.version, 5);
     assert_int_equal(j.token_len, 5);
     assert_string_equal(j.token, "Ab-_9");
     assert_int_equal(j.has_resume, 0);
 
     /* ... and a resume with no token. */
     n = proto_join_write("", RESUME, buf, sizeof buf);
-    const uint8_t want2[] = {0x01, 0x04, 0x00, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+    const uint8_t want2[] = {0x01, 0x05, 0x00, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
                              0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
     assert_int_equal(n, sizeof want2);
     assert_memory_equal(buf, want2, sizeof want2);
@@ -250,8 +252,8 @@ static void test_join_rejects(void **state)
     buf[0] = PROTO_INPUT;
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_TYPE);
     buf[0] = PROTO_JOIN;
-    /* v1, v2 and v3 clients (and a future v5) are refused by the version byte. */
-    const uint8_t versions[] = {0, 1, 2, 3, 5, 0xff};
+    /* v1 to v4 clients (and a future v6) are refused by the version byte. */
+    const uint8_t versions[] = {0, 1, 2, 3, 4, 6, 0xff};
     for (size_t i = 0; i < sizeof versions; i++) {
         buf[1] = versions[i];
         assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_VERSION);
@@ -1107,7 +1109,7 @@ static void test_welcome_bytes(void **state)
             printf("%02x%s", buf[i], i + 1 == n ? "\n" : " ");
     }
     const uint8_t want[] = {
-        0x81, 0x04,             /* type, version */
+        0x81, 0x05,             /* type, version */
         0x03, 0x00,             /* player_id 3 */
         0x3c, 0x00, 0x1e, 0x00, /* tick_rate 60, snapshot_rate 30 */
         0xd0, 0xc0, 0xb0, 0xa0, /* server_tick */
@@ -1231,7 +1233,8 @@ static void test_welcome_rejects(void **state)
         {1, 1, PROTO_ERR_VERSION},
         {1, 2, PROTO_ERR_VERSION},                  /* a v2 server */
         {1, 3, PROTO_ERR_VERSION},                  /* a v3 server */
-        {1, 5, PROTO_ERR_VERSION},
+        {1, 4, PROTO_ERR_VERSION},                  /* a v4 server */
+        {1, 6, PROTO_ERR_VERSION},
         {14, 3, PROTO_ERR_VALUE},                   /* pos_frac */
         {15, 5, PROTO_ERR_VALUE},                   /* vel_frac */
         {22, SIM_MAX_WALLS + 1, PROTO_ERR_VALUE},   /* nwalls */
@@ -1366,8 +1369,9 @@ static void test_body_full_128_entities(void **state)
     assert_true(n > 0);
     assert_int_equal(buf[0], PROTO_MAX_ENTITIES);
     /* count, match state follows, match state: 12 bytes; then
-     * 128 x (2 id + 2 op + 5x16 + 3x8 + 4x16 + 5 + 16x8) = 128 x 305 = 39040 bits */
-    assert_int_equal(n, 12 + 4880);
+     * 128 x (2 id + 2 op + 5x16 + 16 turn + 4 move + 3x8 + 4x16 + 5 + 16x8)
+     * = 128 x 325 = 41600 bits */
+    assert_int_equal(n, 12 + 5200);
     for (size_t cap = 0; cap < n; cap += (cap < 64 ? 1 : 61))
         assert_int_equal(proto_snapshot_body_write(NULL, &cur, &names, 60, buf, cap), 0);
     assert_int_equal(proto_snapshot_body_write(NULL, &cur, &names, 60, buf, n - 1), 0);
@@ -1394,8 +1398,12 @@ static void test_body_empty(void **state)
         assert_int_equal(proto_snapshot_body_read(NULL, &out, &names, 60, buf, len), PROTO_ERR_TRUNCATED);
 }
 
-/* Unchanged entities and an unchanged match state cost nothing: a delta
- * with no change is two bytes. */
+/* Entities that are their prediction and an unchanged match state cost
+ * nothing: such a delta is two bytes. At rest (no buttons, no velocity)
+ * the prediction is the baseline; moving, it is the baseline glided with
+ * its direction buttons once per tick (sim_player_glide) and its aim
+ * turned by its turn per tick; dead, it stays but still turns; held
+ * (DISCONNECTED), nothing changes. */
 static void test_body_delta_unchanged_is_two_bytes(void **state)
 {
     (void)state;
@@ -1405,21 +1413,51 @@ static void test_body_delta_unchanged_is_two_bytes(void **state)
     base.tick = 10;
     base.ms = (proto_match_state){PROTO_PHASE_LIVE, 2, 7, 25, 9000};
     for (int id = 0; id < PROTO_MAX_ENTITIES; id += 3) {
-        set_ent(&base, id, (uint16_t)(id * 100), 2000, (int16_t)(id - 64), 0, 7, 1);
+        set_ent(&base, id, (uint16_t)(id * 300), 2000, 0, 0, 7, 1);
         set_combat(&base, id, (uint8_t)(id % 101), (uint8_t)id, (uint16_t)id, 2, 3, 4);
+        if (id % 2) { /* half of them running, diagonally or not, turning */
+            base.ent[id].vx = (int16_t)(id * 30 - 1900);
+            base.ent[id].vy = (int16_t)(id % 5 ? 1000 : 0);
+            base.ent[id].move = (uint8_t)(SIM_BTN_RIGHT | (id % 4 == 1 ? SIM_BTN_UP : 0));
+            base.ent[id].turn = (int16_t)(id * 97 - 4000);
+        }
+        if (id % 9 == 0)
+            base.ent[id].flags = SIM_FLAG_DEAD;
+        if (id % 15 == 0)
+            base.ent[id].flags = SIM_FLAG_DISCONNECTED;
     }
-    /* Same entity state, tick moved on: unchanged even though the velocity
-     * would dead-reckon elsewhere (a player held against a wall). */
+    for (uint32_t dt = 1; dt <= 4; dt++) {
+        cur = base;
+        cur.tick = base.tick + dt;
+        for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+            sim_netent *e = &cur.ent[id];
+            if (!cur.present[id] || (e->flags & SIM_FLAG_DISCONNECTED))
+                continue;
+            e->aim = (uint16_t)(e->aim + (uint16_t)e->turn * dt);
+            if (e->flags & SIM_FLAG_DEAD)
+                continue;
+            sim_player p;
+            sim_player_from_net(&base.ent[id], &p);
+            for (uint32_t k = 0; k < dt; k++)
+                sim_player_glide(&p, e->move, 1.0f / 60);
+            sim_netent moved;
+            sim_player_to_net(&p, &moved);
+            e->x = moved.x, e->y = moved.y, e->vx = moved.vx, e->vy = moved.vy;
+        }
+        uint8_t buf[4];
+        assert_int_equal(proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf), 2);
+        assert_int_equal(buf[0], 0);
+        assert_int_equal(buf[1], 0);
+        memset(&out, 0x33, sizeof out);
+        out.tick = cur.tick;
+        assert_int_equal(proto_snapshot_body_read(&base, &out, &names, 60, buf, 2), PROTO_OK);
+        assert_snap_equal(&cur, &out);
+    }
+    /* The same state a tick later is not the prediction of a moving
+     * player (one held against a wall): it is sent. */
     cur = base;
-    cur.tick = 13;
-    uint8_t buf[4];
-    assert_int_equal(proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf), 2);
-    assert_int_equal(buf[0], 0);
-    assert_int_equal(buf[1], 0);
-    memset(&out, 0x33, sizeof out);
-    out.tick = 13;
-    assert_int_equal(proto_snapshot_body_read(&base, &out, &names, 60, buf, 2), PROTO_OK);
-    assert_snap_equal(&cur, &out);
+    cur.tick = 11;
+    assert_true(body_round_trip(&base, &cur, &names, 60, 1) > 2);
 }
 
 /* docs/PROTOCOL.md 6.1: the match state, in a full body and in deltas. */
@@ -1469,7 +1507,7 @@ static void test_body_match_state(void **state)
     /* With entities: the match state comes before the first entry. */
     set_ent(&cur, 3, 10, 10, 0, 0, 0, 0);
     n = body_round_trip(&base, &cur, &names, 60, 1);
-    assert_int_equal(n, 12 + 23); /* id gap 4 + op 2 + ADD 173 (no name) = 179 bits */
+    assert_int_equal(n, 12 + 25); /* id gap 4 + op 2 + ADD 193 (no name) = 199 bits */
 
     /* Reader: ms_changed other than 0 and 1; a full body without it; a
      * phase past ENDED; a match state cut short. */
@@ -1536,7 +1574,7 @@ static void test_body_delta_each_field(void **state)
 }
 
 /* The walk of a body with one CHANGE entry of id 0 and no match state, up
- * to its EXT mask; returns the field mask. */
+ * to what follows its field mask; returns the field mask. */
 static uint32_t walk_to_change(bits_reader *r, const uint8_t *buf, size_t n)
 {
     static const uint8_t gap[4] = {0, 2, 4, 8};
@@ -1545,7 +1583,7 @@ static uint32_t walk_to_change(bits_reader *r, const uint8_t *buf, size_t n)
     assert_int_equal(bits_read(r, 8), 0); /* no match state */
     assert_int_equal(bits_read_class(r, gap), 0);
     assert_int_equal(bits_read(r, 2), 0); /* CHANGE */
-    return bits_read(r, 6);
+    return bits_read(r, 8);
 }
 
 /* CHANGE mask bit 5 (EXT): a 4-bit mask of flags, health, life, stats;
@@ -1565,7 +1603,7 @@ static void test_body_ext(void **state)
     uint8_t buf[64];
     bits_reader r;
 
-    /* Health alone: count 8 | ms 8 | gap 2 | op 2 | mask 6 | ext 4 | health 8 = 38 bits. */
+    /* Health alone: count 8 | ms 8 | gap 2 | op 2 | mask 8 | ext 4 | health 8 = 40 bits. */
     cur = base;
     cur.tick = 51;
     cur.ent[0].health = 75;
@@ -1591,8 +1629,8 @@ static void test_body_ext(void **state)
     assert_int_equal(bits_read_class(&r, wstat), 2); /* deaths +1 */
     assert_int_equal(bits_read_class(&r, wstat), 0);
     assert_int_equal(bits_read_class(&r, wstat), 0);
-    /* 16 + 10 + 4 + 8 + 8 + (2 + 4 + 2 + 2) = 56 bits */
-    assert_int_equal(n, 7);
+    /* 16 + 12 + 4 + 8 + 8 + (2 + 4 + 2 + 2) = 58 bits */
+    assert_int_equal(n, 8);
     /* The respawn: life +1, health back, not dead. */
     cur = base;
     cur.ent[0].life = 5;
@@ -1628,25 +1666,23 @@ static void test_body_ext(void **state)
             proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf);
             uint32_t mask = walk_to_change(&r, buf, n);
             assert_int_equal(mask, 0x20 | (moved ? 0x01 : 0));
-            if (moved)
-                bits_read_class(&r, (const uint8_t[4]){3, 6, 10, 16});
-            assert_int_equal(bits_read(&r, 4), ext);
+            assert_int_equal(bits_read(&r, 4), ext); /* EXT comes before the residuals */
         }
     }
 
     /* Stats deltas: their class and cost, the u16 wrap. One stat changes
      * (kills); the other three cost 2 bits each (class 0). Total bits:
-     * 16 + 10 + 4 + cost + 6. */
+     * 16 + 12 + 4 + cost + 6. */
     struct { uint16_t from, to; uint32_t zz; int cls; size_t bytes; } deltas[] = {
-        {10, 11, 2, 1, 5},           /* +1: class 1, 4 bits: 40 bits */
-        {10, 9, 1, 1, 5},            /* -1 */
-        {10, 12, 4, 2, 6},           /* +2: class 2, 8 bits: 44 */
+        {10, 11, 2, 1, 6},           /* +1: class 1, 4 bits: 42 bits */
+        {10, 9, 1, 1, 6},            /* -1 */
+        {10, 12, 4, 2, 6},           /* +2: class 2, 8 bits: 46 */
         {10, 41, 62, 2, 6},          /* +31 */
         {50, 18, 63, 2, 6},          /* -32 */
-        {10, 42, 64, 3, 7},          /* +32: class 3, 18 bits: 54 */
+        {10, 42, 64, 3, 7},          /* +32: class 3, 18 bits: 56 */
         {50, 17, 65, 3, 7},          /* -33 */
-        {65535, 0, 2, 1, 5},         /* +1 across the wrap */
-        {0, 65535, 1, 1, 5},         /* -1 across the wrap */
+        {65535, 0, 2, 1, 6},         /* +1 across the wrap */
+        {0, 65535, 1, 1, 6},         /* -1 across the wrap */
         {0, 32767, 65534, 3, 7},     /* +32767 */
         {0, 32768, 65535, 3, 7},     /* -32768 */
         {32768, 0, 65535, 3, 7},     /* -32768 again */
@@ -1691,10 +1727,11 @@ static void test_body_ext(void **state)
     body_round_trip(&base, &cur, &names, 60, 1);
 }
 
-/* Aim and position residuals wrap modulo 2^16, so crossing 65535 -> 0 is a
- * small number on the wire, and a steadily moving player costs no position
- * bits at all. */
-static void test_body_wrap_and_dead_reckoning(void **state)
+/* Residuals wrap modulo 2^16, so crossing 65535 -> 0 is a small number
+ * on the wire; a player going on as its last step did (same direction
+ * buttons, same turn) is its prediction and costs nothing, also across
+ * the wrap. */
+static void test_body_wrap_and_prediction(void **state)
 {
     (void)state;
     static proto_snapshot base, cur;
@@ -1706,40 +1743,51 @@ static void test_body_wrap_and_dead_reckoning(void **state)
     cur = base;
     cur.tick = 101;
     cur.ent[0].aim = 0;
-    /* count 8 | ms 8 | gap 0 (2 bits) op 0 (2) mask 6 | aim class 0 (2+4): 32 bits */
-    assert_int_equal(body_round_trip(&base, &cur, &names, 60, 1), 4);
+    /* count 8 | ms 8 | gap 0 (2 bits) op 0 (2) mask 8 | aim class 0 (2+4): 34 bits */
+    assert_int_equal(body_round_trip(&base, &cur, &names, 60, 1), 5);
     size_t n = proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf);
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5);
     int id;
     assert_int_equal(first_entry_op(buf, n, &id), 0 /* CHANGE */);
     cur.ent[0].aim = 65534; /* -1 */
     cur.ent[0].x = 0;       /* far: 16-bit class */
     body_round_trip(&base, &cur, &names, 60, 1);
 
-    /* Moving at 4800/16 = 300 u/s at 60 Hz for 3 ticks: 240 grid steps in x;
-     * the delta carries no x at all when the player went exactly there. */
-    base.ent[0] = (sim_netent){.x = 65400, .y = 100, .vx = 4800, .vy = -4800, .aim = 1, .flags = 0};
+    /* Running right at full speed (300 u/s = 4800 in vx, RIGHT held) for
+     * 3 ticks at 60 Hz: 15 units = 240 grid steps, wrapping x past 65535
+     * to 104; the aim turning by 7 per tick. Exactly the prediction: no
+     * entry at all. */
+    base.ent[0] = (sim_netent){.x = 65400, .y = 100, .vx = 4800, .aim = 1, .turn = 7, .move = SIM_BTN_RIGHT};
     cur = base;
     cur.tick = 103;
-    cur.ent[0].x = (uint16_t)(65400 + 240); /* wraps past 65535 to 104 */
-    cur.ent[0].y = 0;                       /* pred 100 - 240 < 0, residual +140 */
-    cur.ent[0].flags = 1;
-    n = body_round_trip(&base, &cur, &names, 60, 1);
-    /* count 8 | ms 8 | gap(2) op(2) mask(6) | y: class 2 (2+10) | ext 4 | flags 8 = 50 bits */
-    assert_int_equal(n, 7);
+    cur.ent[0].x = 104;
+    cur.ent[0].aim = 22;
+    assert_int_equal(body_round_trip(&base, &cur, &names, 60, 1), 2);
+    /* y off by -100 (zz 199, class 2) and flags: count 8 | ms 8 | gap(2)
+     * op(2) mask(8) | ext 4 | flags 8 | y 2+10 = 52 bits */
+    cur.ent[0].y = 0;
+    cur.ent[0].flags = SIM_FLAG_FIRING;
+    assert_int_equal(body_round_trip(&base, &cur, &names, 60, 1), 7);
 
-    /* Integer division truncates toward zero: vel 5 over 1 tick at 60 Hz
-     * predicts no motion, -5 as well. */
-    base.ent[0] = (sim_netent){.x = 500, .y = 500, .vx = 5, .vy = -5, .aim = 0, .flags = 0};
+    /* Let go of RIGHT: the new move is sent (4 bits) and the rest follows
+     * from it (friction: 300 -> 260 u/s, 4.33 units). */
     cur = base;
     cur.tick = 101;
-    cur.ent[0].aim = 1; /* something changes, x/y stay: mask has no x/y */
-    n = proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf);
-    assert_int_equal(n, 4);
+    sim_player p;
+    sim_player_from_net(&base.ent[0], &p);
+    sim_player_glide(&p, 0, 1.0f / 60);
+    sim_player_to_net(&p, &cur.ent[0]);
+    cur.ent[0].move = 0;
+    cur.ent[0].turn = 7;
+    cur.ent[0].aim = 8;
+    n = body_round_trip(&base, &cur, &names, 60, 1);
+    assert_int_equal(n, 4); /* 16 | 2 2 | mask 8 | move 4 = 32 bits */
+    proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf);
     bits_reader r;
     bits_reader_init(&r, buf, n);
     bits_read(&r, 8 + 8 + 2 + 2);
-    assert_int_equal(bits_read(&r, 6), 16 /* aim only */);
+    assert_int_equal(bits_read(&r, 8), 0x80 /* move only */);
+    assert_int_equal(bits_read(&r, 4), 0);
 }
 
 /* Add, remove, change in one delta; a reused slot (new gen) is re-added
@@ -1831,7 +1879,7 @@ static void test_body_disconnected_flag(void **state)
     static const uint8_t gap[4] = {0, 2, 4, 8};
     assert_int_equal(bits_read_class(&r, gap), 4);
     assert_int_equal(bits_read(&r, 2), 0);           /* CHANGE */
-    assert_int_equal(bits_read(&r, 6), 0x20);        /* EXT only */
+    assert_int_equal(bits_read(&r, 8), 0x20);        /* EXT only */
     assert_int_equal(bits_read(&r, 4), 0x1);         /* flags only */
     assert_int_equal(bits_read(&r, 8), SIM_FLAG_DISCONNECTED);
     /* Back again, and as an ADD in a full snapshot. */
@@ -1842,7 +1890,8 @@ static void test_body_disconnected_flag(void **state)
     assert_int_equal(out.ent[6].flags, SIM_FLAG_FIRING | SIM_FLAG_DISCONNECTED);
 }
 
-/* Decoding in place (base == out) is allowed and gives the same result. */
+/* Decoding in place (base == out) is refused: the prediction needs the
+ * baseline's tick, which out->tick (the new one) would overwrite. */
 static void test_body_in_place(void **state)
 {
     (void)state;
@@ -1856,14 +1905,12 @@ static void test_body_in_place(void **state)
     cur.tick = 8;
     cur.ent[3].vx = -30;
     cur.ent[3].health = 75;
-    cur.ent[3].hits = 3;
-    cur.ms.round = 2;
-    set_ent(&cur, 4, 1, 2, 3, 4, 5, 1);
     uint8_t buf[64];
     size_t n = proto_snapshot_body_write(&base, &cur, &names, 60, buf, sizeof buf);
     work = base;
     work.tick = 8;
-    assert_int_equal(proto_snapshot_body_read(&work, &work, &names, 60, buf, n), PROTO_OK);
+    assert_int_equal(proto_snapshot_body_read(&work, &work, &names, 60, buf, n), PROTO_ERR_VALUE);
+    assert_int_equal(proto_snapshot_body_read(&base, &work, &names, 60, buf, n), PROTO_OK);
     assert_snap_equal(&cur, &work);
 }
 
@@ -1873,6 +1920,8 @@ static void write_add_payload(bits_writer *w, uint8_t health, uint32_t name_len,
 {
     for (int f = 0; f < 5; f++)
         bits_write(w, 0, 16); /* x y vx vy aim */
+    bits_write(w, 0, 16);     /* turn */
+    bits_write(w, 0, 4);      /* move */
     bits_write(w, 0, 8);      /* flags */
     bits_write(w, health, 8);
     bits_write(w, 0, 8);      /* life */
@@ -1927,7 +1976,7 @@ static void test_body_rejects(void **state)
         bits_write(&w, 0, 8);
         bits_write(&w, 0, 2);            /* gap class 0: id 0, absent */
         bits_write(&w, (uint32_t)ops[k], 2);
-        bits_write(&w, 0, 6);            /* empty change mask */
+        bits_write(&w, 0, 8);            /* empty change mask */
         out.tick = 2;
         assert_int_equal(proto_snapshot_body_read(&base, &out, &names, 60, buf, bits_writer_bytes(&w)),
                          PROTO_ERR_VALUE);
@@ -1978,7 +2027,7 @@ static void test_body_rejects(void **state)
         bits_write(&w, 0, 8);
         bits_write(&w, 1, 2); bits_write(&w, 2, 2); /* id 2 */
         bits_write(&w, 0, 2);                       /* CHANGE */
-        bits_write(&w, 0x20, 6);                    /* EXT */
+        bits_write(&w, 0x20, 8);                    /* EXT */
         bits_write(&w, 0x2, 4);                     /* health */
         bits_write(&w, (uint32_t)health, 8);
         out.tick = 2;
@@ -1991,7 +2040,7 @@ static void test_body_rejects(void **state)
     bits_write(&w, 0, 8);
     bits_write(&w, 1, 2); bits_write(&w, 2, 2);
     bits_write(&w, 0, 2);
-    bits_write(&w, 0x20, 6);
+    bits_write(&w, 0x20, 8);
     bits_write(&w, 0xf, 4);
     out.tick = 2;
     assert_int_equal(proto_snapshot_body_read(&base, &out, &names, 60, buf, bits_writer_bytes(&w)),
@@ -2094,8 +2143,10 @@ static void protocol_md_example(uint8_t *msg, size_t *len, proto_snapshot *base,
     base->tick = 100;
     /* LIVE round 3 (2 players to start, first to 25), ending at tick 18100 */
     base->ms = (proto_match_state){PROTO_PHASE_LIVE, 2, 3, 25, 18100};
-    /* id 0 "ann": moving right at 120 u/s (1920/16), from x=64 y=32 */
-    set_ent(base, 0, 64 * 16, 32 * 16, 1920, 0, 0x4000, 0);
+    /* id 0 "ann": running right at full speed, 300 u/s (4800/16), RIGHT
+     * held, from x=64 y=32 */
+    set_ent(base, 0, 64 * 16, 32 * 16, 4800, 0, 0x4000, 0);
+    base->ent[0].move = SIM_BTN_RIGHT;
     set_combat(base, 0, 100, 0, 0, 0, 0, 0);
     /* id 2 "bo": standing still */
     set_ent(base, 2, 300 * 16, 300 * 16, 0, 0, 0xfff0, 0);
@@ -2113,10 +2164,13 @@ static void protocol_md_example(uint8_t *msg, size_t *len, proto_snapshot *base,
 
     *cur = *base;
     cur->tick = 103;
-    /* ann kept going: 3 ticks at 120 u/s = 6 units; also drifted 1/16 down */
-    cur->ent[0].x = (uint16_t)(base->ent[0].x + 1920 * 3 / 60);
+    /* ann kept going: 3 ticks at 300 u/s = 15 units = 240 grid steps;
+     * also drifted 1/16 down */
+    cur->ent[0].x = (uint16_t)(base->ent[0].x + 240);
     cur->ent[0].y = (uint16_t)(base->ent[0].y + 1);
-    /* bo turned a little (aim wraps past 65535), fired and killed cy */
+    /* bo started turning (his last step by 8; the aim wraps past 65535),
+     * fired and killed cy */
+    cur->ent[2].turn = 8;
     cur->ent[2].aim = 0x0010;
     cur->ent[2].flags = SIM_FLAG_FIRING | SIM_FLAG_SHOT;
     cur->ent[2].kills = 5;
@@ -2130,6 +2184,7 @@ static void protocol_md_example(uint8_t *msg, size_t *len, proto_snapshot *base,
     cur->ent[7].deaths = 6;
     /* dee joined in slot 9 */
     set_ent(cur, 9, 2000 * 16, 100 * 16, 0, -160, 0, 0);
+    cur->ent[9].move = SIM_BTN_UP;
     set_combat(cur, 9, 100, 0, 0, 0, 0, 0);
     strcpy(names->name[9], "dee");
 
@@ -2174,11 +2229,11 @@ static void test_protocol_md_example(void **state)
         0x04, 0x01, 0x00, 0x05,
         0x03, 0x04, 0x00, 0x09, 0x64, 0x65, 0x65,
         /* body */
-        0x05, 0x00, 0x20, 0xa0, 0x02, 0x0e, 0x28, 0x0b, 0x92, 0xcc,
-        0xb4, 0x00, 0x17, 0x01, 0x80, 0x84, 0x0a, 0xa0, 0x0f, 0xc8,
-        0x00, 0x00, 0x00, 0xec, 0x1f, 0x00, 0x00, 0x80, 0x0c, 0x00,
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x60, 0x90, 0x95,
-        0x95, 0x01,
+        0x05, 0x00, 0x20, 0x80, 0x0a, 0xb8, 0x20, 0xb2, 0x20, 0xc9,
+        0x0c, 0x22, 0x2d, 0x40, 0x16, 0x01, 0x80, 0x84, 0x0a, 0xa0,
+        0x0f, 0xc8, 0x00, 0x00, 0x00, 0xec, 0x1f, 0x00, 0x00, 0x00,
+        0x20, 0x00, 0xc8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x06, 0x59, 0x59, 0x19,
     };
     if (len != sizeof want || memcmp(msg, want, len) != 0) {
         for (size_t i = 0; i < len; i++)
@@ -2210,10 +2265,10 @@ static void test_protocol_md_example(void **state)
     assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_OK);
     assert_snap_equal(&cur, &out);
     assert_string_equal(got.name[9], "dee");
-    /* Its 6 bits of padding (bits 2..7 of the last byte) are zero, and a
-     * reader rejects the body if any is not (section 2, Padding). */
-    assert_int_equal(msg[len - 1] & 0xfc, 0);
-    for (int bit = 2; bit < 8; bit++) {
+    /* Its 2 bits of padding (bits 6 and 7 of the last byte) are zero, and
+     * a reader rejects the body if either is not (section 2, Padding). */
+    assert_int_equal(msg[len - 1] & 0xc0, 0);
+    for (int bit = 6; bit < 8; bit++) {
         msg[len - 1] ^= (uint8_t)(1u << bit);
         out.tick = h.tick;
         assert_int_equal(proto_snapshot_body_read(&base, &out, &got, 60, msg + off, len - off), PROTO_ERR_VALUE);
@@ -2236,8 +2291,8 @@ static void test_misc(void **state)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(proto_err_str(errs[i]), proto_err_str(errs[j]));
     }
-    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v4");
-    assert_int_equal(PROTO_VERSION, 4);
+    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v5");
+    assert_int_equal(PROTO_VERSION, 5);
     /* The numbers PROTOCOL.md states. */
     assert_int_equal(PROTO_JOIN, 0x01);
     assert_int_equal(PROTO_INPUT, 0x02);
@@ -2304,7 +2359,7 @@ int main(void)
         cmocka_unit_test(test_body_match_state),
         cmocka_unit_test(test_body_delta_each_field),
         cmocka_unit_test(test_body_ext),
-        cmocka_unit_test(test_body_wrap_and_dead_reckoning),
+        cmocka_unit_test(test_body_wrap_and_prediction),
         cmocka_unit_test(test_body_add_remove_change_reuse),
         cmocka_unit_test(test_body_disconnected_flag),
         cmocka_unit_test(test_body_in_place),
