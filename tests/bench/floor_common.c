@@ -34,6 +34,27 @@ static size_t build_body(int k, size_t extra, int tick_rate, uint8_t *buf, size_
     return proto_snapshot_body_write(NULL, &cur, &names, (uint16_t)tick_rate, buf, cap);
 }
 
+/* The events section of a floor snapshot: empty (one 0 byte), or, to pad
+ * the snapshot to a size no entity count reaches, one CHAT event of
+ * player 0 with `text` bytes of text (9 + text bytes). The client sees
+ * the same event seq in every snapshot: a repeat, skipped. */
+static size_t build_events(int chat, size_t text, uint8_t *buf, size_t cap)
+{
+    if (!chat) {
+        buf[0] = 0;
+        return 1;
+    }
+    static proto_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = PROTO_EV_CHAT;
+    ev.player = 0;
+    ev.len = (uint16_t)text;
+    memset(ev.text, 'x', text);
+    size_t h = proto_events_header_write(1, 1, buf, cap);
+    size_t n = h ? proto_event_write(&ev, buf + h, cap - h) : 0;
+    return n ? h + n : 0;
+}
+
 int floor_snapshot_build(uint8_t *snap, size_t total, int tick_rate, int *entities, char *err, size_t errlen)
 {
     if (total < PROTO_SNAPSHOT_HEADER_SIZE + 1 || total > PROTO_MAX_SNAPSHOT) {
@@ -42,26 +63,51 @@ int floor_snapshot_build(uint8_t *snap, size_t total, int tick_rate, int *entiti
         return -1;
     }
     /* header | an empty events section (one 0 byte) | body */
-    snap[PROTO_SNAPSHOT_HEADER_SIZE] = 0;
     uint8_t *body = snap + PROTO_SNAPSHOT_HEADER_SIZE + 1;
     size_t want = total - PROTO_SNAPSHOT_HEADER_SIZE - 1;
+    int best = -1; /* the most entities whose bare body leaves room for a chat event */
     for (int k = 1; k <= PROTO_MAX_ENTITIES; k++) {
         size_t bare = build_body(k, 0, tick_rate, body, PROTO_MAX_SNAPSHOT_BODY);
         if (bare > want)
             break;
+        if (bare + 8 <= want)
+            best = k;
         if (want - bare > (size_t)k * PROTO_MAX_NAME)
             continue;
         if (build_body(k, want - bare, tick_rate, body, PROTO_MAX_SNAPSHOT_BODY) == want) {
+            snap[PROTO_SNAPSHOT_HEADER_SIZE] = 0;
             *entities = k;
             return 0;
         }
     }
-    /* Smaller than one entity (46 bytes): no entity, so no RTT samples. */
+    /* Smaller than one entity (48 bytes): no entity, so no RTT samples. */
     if (build_body(0, 0, tick_rate, body, PROTO_MAX_SNAPSHOT_BODY) == want) {
+        snap[PROTO_SNAPSHOT_HEADER_SIZE] = 0;
         *entities = 0;
         return 0;
     }
-    snprintf(err, errlen, "--snapshot-bytes %zu cannot be made into a valid snapshot (23, or 46..4903 bytes)", total);
+    /* Between two entity counts (one entity with a 16-byte name is 64
+     * bytes, two are 74 at least): `best` entities with full names, and a
+     * chat event (8 bytes more than the empty section, plus its text)
+     * takes the rest. */
+    if (best > 0) {
+        size_t bare = build_body(best, 0, tick_rate, body, PROTO_MAX_SNAPSHOT_BODY);
+        size_t names = want - bare - 8;
+        if (names > (size_t)best * PROTO_MAX_NAME)
+            names = (size_t)best * PROTO_MAX_NAME;
+        size_t text = want - bare - 8 - names;
+        uint8_t *ev = snap + PROTO_SNAPSHOT_HEADER_SIZE;
+        size_t elen = text <= PROTO_MAX_CHAT_BYTES ? build_events(1, text, ev, PROTO_MAX_EVENTS_SECTION) : 0;
+        if (elen && build_body(best, names, tick_rate, ev + elen, PROTO_MAX_SNAPSHOT_BODY) == bare + names &&
+            PROTO_SNAPSHOT_HEADER_SIZE + elen + bare + names == total) {
+            *entities = best;
+            return 0;
+        }
+    }
+    snprintf(err, errlen,
+             "--snapshot-bytes %zu cannot be made into a valid snapshot (23, or 48..5711 bytes: 128 entities with "
+             "16-byte names and a 480-byte chat event)",
+             total);
     return -1;
 }
 

@@ -32,6 +32,8 @@ int floor_opts_parse(floor_opts *o, int argc, char **argv, const char *name);
 /* Builds a valid full snapshot of exactly `total` bytes (header, an empty
  * events section, a body of K entities whose names pad it to size; entity
  * 0 is the client's own, so the bots measure RTT) into snap[0..total).
+ * Sizes between two entity counts get a CHAT event in the events section
+ * as padding (the same seq every time: the client skips the repeats).
  * The header is left for floor_snapshot_stamp. Sets *entities to K.
  * Returns 0, or -1 with the reason in err when no snapshot has that size.
  * Costs a few ms: once, at startup. */

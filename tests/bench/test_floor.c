@@ -191,7 +191,7 @@ static void check_size(const char *path, size_t bytes)
     double expect = (w.last_ms - w.first_ms) * RATE / 1000.0, span = w.last_tick - w.first_tick;
     CHECK(span >= 0.7 * expect - 2 && span <= 1.3 * expect + 2, "%.0f ticks in %.0f ms (%.1f at %d Hz)", span,
           w.last_ms - w.first_ms, expect, RATE);
-    if (bytes >= 46) {
+    if (bytes >= 48) {
         CHECK(cl.stats.rtt_samples > 20, "only %u RTT samples", cl.stats.rtt_samples);
         CHECK(cl.last_input_seq >= 25, "last_input_seq %u", cl.last_input_seq);
         CHECK(cl.stats.rtt_smooth_ms < 100, "rtt %.1f ms", cl.stats.rtt_smooth_ms);
@@ -313,13 +313,13 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    static const size_t sizes[] = {300, 23, 46, 47, 60, 61, 137, 1000, 4903};
+    static const size_t sizes[] = {300, 23, 48, 49, 64, 65, 73, 137, 1000, 5223, 5711};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         check_size(argv[1], sizes[i]);
     check_control(argv[1]);
     check_http(argv[1]);
     static const char *const bad[][2] = {{"--snapshot-bytes", "22"},   {"--snapshot-bytes", "24"},
-                                         {"--snapshot-bytes", "45"},   {"--snapshot-bytes", "4904"},
+                                         {"--snapshot-bytes", "47"},   {"--snapshot-bytes", "5712"},
                                          {"--snapshot-bytes", "abc"},  {"--tick-rate", "0"},
                                          {"--port", "65536"},          {"--no-such-flag", "1"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

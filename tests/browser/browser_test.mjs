@@ -647,6 +647,14 @@ async function fireAt(page, map, who, done, timeoutMs, snap = null) {
   await page.mouse.down();
   const t0 = Date.now();
   const deadline = t0 + timeoutMs;
+  // With no target in sight (a wall between, or too far), the page walks
+  // toward the nearest one (WASD), so where the players spawned does not
+  // decide the test.
+  const held = new Set();
+  const walk = async (want) => {
+    for (const k of [...held]) if (!want.has(k)) { await page.keyboard.up(k); held.delete(k); }
+    for (const k of want) if (!held.has(k)) { await page.keyboard.down(k); held.add(k); }
+  };
   try {
     while (Date.now() < deadline) {
       const st = await page.evaluate(() => {
@@ -678,6 +686,21 @@ async function fireAt(page, map, who, done, timeoutMs, snap = null) {
         }
       }
       seen.onScreen = !!best && best.onScreen;
+      const want = new Set();
+      if (alive && !best) {
+        let near = null;
+        for (const e of st.ents) {
+          if (!who.test(e.name) || (e.flags & (8 | 2))) continue;
+          const d = Math.hypot(e.x - st.self.x, e.y - st.self.y);
+          if (!near || d < near.d) near = { e, d };
+        }
+        if (near) {
+          const dx = near.e.x - st.self.x, dy = near.e.y - st.self.y;
+          if (Math.abs(dx) > 48) want.add(dx > 0 ? 'KeyD' : 'KeyA');
+          if (Math.abs(dy) > 48) want.add(dy > 0 ? 'KeyS' : 'KeyW');
+        }
+      }
+      await walk(want);
       for (const e of st.ents) {
         const p = prev.get(e.id);
         e.v = p && st.now > p.now ? { x: (e.s.x - p.x) / (st.now - p.now), y: (e.s.y - p.y) / (st.now - p.now) } : { x: 0, y: 0 };
@@ -703,6 +726,7 @@ async function fireAt(page, map, who, done, timeoutMs, snap = null) {
     }
   } finally {
     await page.mouse.up();
+    await walk(new Set());
   }
   seen.ms = Date.now() - t0;
   return seen;
