@@ -20,6 +20,9 @@
 //          loop costs. When both floors are in the list their runs
 //          alternate (floor 1, raw 1, floor 2, ...), so drift in the
 //          machine's load touches both alike.
+//   deflate  deflate_bytes: permessage-deflate measured offline with zlib
+//          on the messages one client receives (bytes, CPU, memory per
+//          connection); a second or two, no network, printed as is.
 // Each scenario prints one table row and appends one JSON line (timestamp,
 // git commit, config, medians, every run) to BENCH_OUT/results.jsonl; a
 // final table compares the medians with the targets.
@@ -32,7 +35,7 @@
 //   BENCH_WINDOW=20       measurement window (s) of the load and floor runs
 //   BENCH_MATCH_WINDOW=10 measurement window (s) of the match and idle runs
 //   BENCH_TICK_RATE=60    server tick rate = snapshot rate
-//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw   (also: profile,
+//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw,deflate   (also: profile,
 //                         floor-profile, floor-raw-profile: one load/floor
 //                         run with `perf record` on the server, printing
 //                         where its CPU goes)
@@ -69,7 +72,7 @@ const CFG = {
   matchWindow: num('BENCH_MATCH_WINDOW', 10),
   tickRate: Math.round(num('BENCH_TICK_RATE', 60)),
   seed: Math.round(num('BENCH_SEED', 1)),
-  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw').split(',').map((s) => s.trim()).filter(Boolean),
+  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw,deflate').split(',').map((s) => s.trim()).filter(Boolean),
   floorBytes: env.BENCH_FLOOR_BYTES ? Math.round(num('BENCH_FLOOR_BYTES', 300)) : null,
   botsArgs: (env.BENCH_BOTS_ARGS || '').split(/\s+/).filter(Boolean),
   quietWait: num('BENCH_QUIET_WAIT', 60),
@@ -80,6 +83,7 @@ const BIN = {
   server: path.join(BUILD, 'bin/tickwire-server'),
   floor: path.join(BUILD, 'bin/tickwire-floor'),
   floorRaw: path.join(BUILD, 'bin/tickwire-floor-raw'),
+  deflate: path.join(BUILD, 'bin/deflate_bytes'),
   bots: env.BENCH_BOTS_BIN ? path.resolve(env.BENCH_BOTS_BIN) : path.join(BUILD, 'bin/tickwire-bots'),
 };
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -573,7 +577,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs), 0);
+  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -654,6 +658,12 @@ async function main() {
           `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
         busyWarning(m);
       }
+    } else if (name === 'deflate') {
+      // Deterministic bytes, thread-CPU nanoseconds: one run, its table as is.
+      fs.mkdirSync(OUT, { recursive: true });
+      const out = execFileSync(BIN.deflate, [], { cwd: ROOT }).toString();
+      console.log(out.trimEnd());
+      fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: name, runs: 1, output: out.split('\n').filter(Boolean) }) + '\n');
     } else if (name === 'profile' || name === 'floor-profile' || name === 'floor-raw-profile') {
       // One run of the load (or a floor) scenario with perf recording the
       // server during the window; not part of the targets.
@@ -678,7 +688,7 @@ async function main() {
         `lws ${fmt(p.lws_pct, 1)}%`, `tickwire ${fmt(p.tickwire_pct, 1)}% (sim ${fmt(p.sim_pct, 1)}%, encode ${fmt(p.encode_pct, 1)}%)`, `other ${fmt(p.other_user_pct, 1)}%`]);
       for (const t of p.top) console.log(`    ${t}`);
     } else {
-      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, profile, floor-profile, floor-raw-profile)`);
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, deflate, profile, floor-profile, floor-raw-profile)`);
       process.exit(2);
     }
   }
