@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "behavior.h"
+#include "bench_match.h"
 #include "map.h"
 #include "match.h"
 #include "proto.h"
@@ -69,40 +70,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[0], err);
         return 2;
     }
-    const uint16_t tick_rate = 60;
-    match_config cfg = {.tick_rate = tick_rate, .snapshot_rate = (uint16_t)snap_rate, .size = players, .seed = 7};
-    match *m = match_create(1, &map, &cfg);
+    const uint16_t tick_rate = BENCH_TICK_RATE;
+    static behavior_state bs[PROTO_MAX_ENTITIES];
+    match *m = bench_match_create(&map, players, snap_rate, kind, bs);
     if (!m)
         return 2;
-    static behavior_state bs[PROTO_MAX_ENTITIES];
-    static uint32_t seq[PROTO_MAX_ENTITIES];
-    for (int i = 0; i < players; i++) {
-        uint8_t resume[PROTO_RESUME_LEN] = {(uint8_t)(i + 1), 0xee};
-        char name[16];
-        snprintf(name, sizeof name, "bot-%d", i);
-        if (match_player_join(m, name, (uint32_t)(i + 1), resume) != i)
-            return 2;
-        behavior_init(&bs[i], kind, 0x5eed + (uint64_t)i, tick_rate);
-    }
     static proto_snapshot prev, cur;
     static proto_names names;
     static uint8_t body[PROTO_MAX_SNAPSHOT];
     int have_prev = 0;
     uint64_t bytes = 0, entities = 0, moving = 0, snapshots = 0;
     for (int t = 0; t < seconds * tick_rate; t++) {
-        for (int i = 0; i < players; i++) {
-            proto_input_msg msg;
-            memset(&msg, 0, sizeof msg);
-            msg.first_seq = ++seq[i];
-            msg.count = 1;
-            msg.ack_tick = 0;
-            msg.in[0] = behavior_next(&bs[i], tick_rate);
-            const char *why;
-            if (match_player_input(m, i, &msg, &why) < 0) {
-                fprintf(stderr, "input refused: %s\n", why);
+        for (int i = 0; i < players; i++)
+            if (bench_match_input(m, i, (uint32_t)t + 1, behavior_next(&bs[i], tick_rate), 0, 0, "codec_bytes") < 0)
                 return 2;
-            }
-        }
         if (!match_tick(m))
             continue;
         const proto_snapshot *now = &m->ring[m->ring_head];

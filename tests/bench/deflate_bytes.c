@@ -37,6 +37,7 @@
 #include <zlib.h>
 
 #include "behavior.h"
+#include "bench_match.h"
 #include "map.h"
 #include "match.h"
 #include "proto.h"
@@ -160,41 +161,21 @@ static sim_input fight_input(match *m, behavior_state *b, int self, int players,
 
 static int record(workload w, const sim_map *map, int players, int seconds, int snap_rate, recorded *out)
 {
-    const uint16_t tick_rate = 60;
-    match_config cfg = {.tick_rate = tick_rate, .snapshot_rate = (uint16_t)snap_rate, .size = players, .seed = 7};
-    match *m = match_create(1, map, &cfg);
+    const uint16_t tick_rate = BENCH_TICK_RATE;
+    static behavior_state bs[PROTO_MAX_ENTITIES];
+    match *m = bench_match_create(map, players, snap_rate, w == W_FIGHT ? BEHAVIOR_FIGHT : BEHAVIOR_WANDER, bs);
     if (!m)
         return -1;
-    static behavior_state bs[PROTO_MAX_ENTITIES];
-    static uint32_t seq[PROTO_MAX_ENTITIES];
-    behavior_kind kind = w == W_FIGHT ? BEHAVIOR_FIGHT : BEHAVIOR_WANDER;
-    for (int i = 0; i < players; i++) {
-        uint8_t resume[PROTO_RESUME_LEN] = {(uint8_t)(i + 1), 0xee};
-        char name[16];
-        snprintf(name, sizeof name, "bot-%d", i);
-        if (match_player_join(m, name, (uint32_t)(i + 1), resume) != i)
-            return -1;
-        behavior_init(&bs[i], kind, 0x5eed + (uint64_t)i, tick_rate);
-        seq[i] = 0;
-    }
     static uint8_t buf[PROTO_MAX_SNAPSHOT];
     match_cursor conn = {0, 0};
     uint64_t rng = 0xc4a7;
     for (int t = 0; t < seconds * tick_rate; t++) {
         for (int i = 0; i < players; i++) {
-            proto_input_msg msg;
-            memset(&msg, 0, sizeof msg);
-            msg.first_seq = ++seq[i];
-            msg.count = 1;
             /* Loopback: every client has what was written to it. */
-            msg.ack_tick = i == 0 ? conn.snap_tick : match_latest_snapshot_tick(m);
-            msg.event_ack = i == 0 ? conn.event_seq : m->ev_next - 1;
-            msg.in[0] = w == W_FIGHT ? fight_input(m, &bs[i], i, players, tick_rate) : behavior_next(&bs[i], tick_rate);
-            const char *why;
-            if (match_player_input(m, i, &msg, &why) < 0) {
-                fprintf(stderr, "deflate_bytes: input refused: %s\n", why);
+            sim_input in = w == W_FIGHT ? fight_input(m, &bs[i], i, players, tick_rate) : behavior_next(&bs[i], tick_rate);
+            if (bench_match_input(m, i, (uint32_t)t + 1, in, i == 0 ? conn.snap_tick : match_latest_snapshot_tick(m),
+                                  i == 0 ? conn.event_seq : m->ev_next - 1, "deflate_bytes") < 0)
                 return -1;
-            }
             /* Chat: each player one line a second (the sustained rate
              * limit), the players spread over the second. */
             if (w == W_CHAT && t % tick_rate == (i * tick_rate / players) % tick_rate) {
