@@ -18,17 +18,43 @@
 static net_server *g_server; /* for the signal handler only */
 
 /* lws sizes its connection tables from the soft fd limit: raise it toward
- * the hard one (capped, the tables cost memory per slot). */
-static void raise_fd_limit(void)
+ * the hard one (capped, the tables cost memory per slot). Returns the soft
+ * limit in force, 0 when unknown. */
+static long raise_fd_limit(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
+        return 0;
     rlim_t want = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
     if (rl.rlim_cur < want) {
         rl.rlim_cur = want;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
     }
+    return rl.rlim_cur == RLIM_INFINITY ? 0 : (long)rl.rlim_cur;
+}
+
+/* Descriptors the process needs besides its connections: stdio, the
+ * listening socket, the event loop, the results database and its WAL, the
+ * metrics scrape reserve, headroom. */
+#define FD_OVERHEAD 64
+
+/* --max-conns must fit under the fd limit: a connection that the kernel
+ * queues but accept() cannot take (EMFILE) keeps the listening socket
+ * readable, and the loop spins on it without ever answering. The caps
+ * refuse in time when they are below the limit, so clamp them there. */
+static void fit_conns_to_fd_limit(tw_config *cfg, long fd_limit)
+{
+    if (fd_limit <= 0 || cfg->max_conns <= fd_limit - FD_OVERHEAD)
+        return;
+    int fit = fd_limit > 2 * FD_OVERHEAD ? (int)(fd_limit - FD_OVERHEAD) : (int)(fd_limit / 2);
+    log_event(LOG_WARN, "fd_limit",
+              "max_conns=%d fd_limit=%ld using=%d reason=\"the open-file limit is below --max-conns; raise it "
+              "(ulimit -n, LimitNOFILE=) to use more\"",
+              cfg->max_conns, fd_limit, fit);
+    cfg->max_conns = fit;
+    if (cfg->max_conns_per_ip > fit)
+        cfg->max_conns_per_ip = fit;
 }
 
 /* A start-up failure: one line in the chosen log format, exit status 1. */
@@ -83,7 +109,7 @@ int main(int argc, char **argv)
 
     if (cfg.tls_cert && tls_check_files(cfg.tls_cert, cfg.tls_key, err, sizeof err) < 0)
         return start_failed("tls", err);
-    raise_fd_limit();
+    fit_conns_to_fd_limit(&cfg, raise_fd_limit());
     sim_map map;
     if (map_load(cfg.map_path, &map, err, sizeof err) < 0)
         return start_failed("map", err);

@@ -1820,6 +1820,90 @@ static void case_max_conns(const char *server)
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
+/* utime + stime of a process, in seconds, from /proc/PID/stat; -1 unknown. */
+static double proc_cpu_seconds(const char *stat_path)
+{
+    char buf[1024];
+    FILE *f = fopen(stat_path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The server's open-file limit (100 here) below --max-conns (default
+ * 4096): the server clamps its cap under the limit and says so, so a flood
+ * of 150 connections is refused at the cap (counted, 503) instead of
+ * leaving connections in the kernel's queue that accept() cannot take,
+ * which kept the listening socket readable and the loop spinning on it,
+ * logging a line per turn. After the flood a player still plays. */
+static void case_fd_limit(const char *server)
+{
+    char log_path[] = "/tmp/tickwire-fdlimit-log-XXXXXX";
+    int lfd = mkstemp(log_path);
+    CHECK(lfd >= 0, "mkstemp");
+    close(lfd);
+    const char *argv[] = {"/bin/sh", "-c", "ulimit -n 100 && exec \"$0\" \"$@\"", server, "--port", "0",
+                          "--log-level", "warn", "--results-db", ":memory:", NULL};
+    spawn_proc sp;
+    char err[256];
+    CHECK(spawn_server_start(&sp, &(spawn_desc){.argv = argv, .stderr_path = log_path}, err, sizeof err) == 0,
+          "server did not start: %s", err);
+    enum { FLOOD = 150 };
+    static int fds[FLOOD];
+    int opened = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sp.port)};
+        inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[i] >= 0 && connect(fds[i], (struct sockaddr *)&to, sizeof to) == 0)
+            opened++;
+    }
+    CHECK(opened == FLOOD, "only %d of %d connects", opened, FLOOD);
+    char stat_path[64];
+    snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", (int)sp.pid);
+    usleep(300000);
+    double cpu0 = proc_cpu_seconds(stat_path);
+    usleep(2000000);
+    double cpu1 = proc_cpu_seconds(stat_path);
+    printf("fd_limit: %d connections held against a limit of 100 fds: server CPU %.0f%% over 2 s\n", FLOOD,
+           (cpu1 - cpu0) * 50);
+    CHECK(cpu0 >= 0 && cpu1 - cpu0 < 0.3, "the server spun: %.2f s CPU in 2 s", cpu1 - cpu0);
+    for (int i = 0; i < FLOOD; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    static char text[65536];
+    double end = check_now_ms() + 5000, refused = 0;
+    while (check_now_ms() < end) {
+        if (metrics_get(sp.port, text, sizeof text) == 200 &&
+            (refused = metric_value(text, "tickwire_connections_refused_total{reason=\"max_conns\"}")) > 0 &&
+            metric_value(text, "tickwire_tcp_connections") <= 1)
+            break;
+        usleep(50000);
+    }
+    printf("fd_limit: %g refused at the clamped cap\n", refused);
+    CHECK(refused >= FLOOD - 100, "%g refusals counted, want >= %d", refused, FLOOD - 100);
+    static player p;
+    CHECK(player_join(&p, sp.port, "after") == 0, "a player after the flood could not join");
+    CHECK(player_wait_snapshots(&p, 10, 5000) == 0, "a player after the flood got %u snapshots", p.snapshots);
+    wsc_close(&p.ws);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    static char logs[1 << 16];
+    FILE *f = fopen(log_path, "r");
+    size_t n = f ? fread(logs, 1, sizeof logs - 1, f) : 0;
+    if (f)
+        fclose(f);
+    logs[n] = '\0';
+    CHECK(strstr(logs, "\"event\":\"fd_limit\""), "no fd_limit warning in the log");
+    unlink(log_path);
+}
+
 /* A raw TCP connection from source address src (any of 127/8) to the
  * server; optionally sends `request`. Non-blocking after the connect. */
 typedef struct rawconn {
@@ -2814,7 +2898,7 @@ int main(int argc, char **argv)
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
