@@ -75,6 +75,13 @@ void cli_usage(FILE *out, const char *prog)
             "  --results-db FILE    SQLite file the ended rounds are stored in (default\n"
             "                       tickwire.db in the working folder; :memory: keeps them\n"
             "                       only while the server runs); GET /api/matches lists them\n"
+            "  --drain-timeout S    on SIGTERM, stop taking players (GET /readyz: 503) and let\n"
+            "                       running rounds finish for up to S s, 0..3600, then close\n"
+            "                       everyone with 1001 and exit (default 30; 0 = at once;\n"
+            "                       SIGINT and a second SIGTERM always stop at once)\n"
+            "  --admin-token-file F POST /admin/drain with \"Authorization: Bearer TOKEN\" (the\n"
+            "                       file's one line) drains as SIGTERM does; without it the\n"
+            "                       endpoint is off\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -103,6 +110,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->score_limit = 25;
     cfg->intermission = 10;
     cfg->results_db = "tickwire.db";
+    cfg->drain_timeout = 30;
     int seed_set = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -129,7 +137,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--idle-timeout", "--http-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db", "--metrics-token-file",
-                                            "--metrics-allow", "--client-sndbuf"};
+                                            "--metrics-allow", "--client-sndbuf", "--drain-timeout",
+                                            "--admin-token-file"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -183,6 +192,10 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             cfg->token_secret_file = val;
         else if (strcmp(flag, "--metrics-token-file") == 0)
             cfg->metrics_token_file = val;
+        else if (strcmp(flag, "--admin-token-file") == 0)
+            cfg->admin_token_file = val;
+        else if (strcmp(flag, "--drain-timeout") == 0)
+            rc = parse_int(flag, val, 0, 3600, &cfg->drain_timeout, err, errlen);
         else if (strcmp(flag, "--metrics-allow") == 0) {
             scrape_net net;
             if (cfg->n_metrics_allow == CLI_MAX_METRICS_ALLOW) {

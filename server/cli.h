@@ -40,6 +40,9 @@ typedef struct tw_config {
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
     const char *metrics_token_file; /* NULL: /metrics needs no token */
+    const char *admin_token_file;   /* NULL: no POST /admin/drain */
+    int drain_timeout;      /* seconds SIGTERM lets running rounds finish; 0: stop at once */
+    int agones_port;        /* AGONES_SDK_HTTP_PORT (main reads it); 0: not under Agones */
     int n_metrics_allow;
     const char *metrics_allow[CLI_MAX_METRICS_ALLOW]; /* --metrics-allow CIDR, checked by cli_parse */
 } tw_config;

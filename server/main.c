@@ -3,6 +3,7 @@
  * 1001, stores the rounds still queued and exits 0. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "map.h"
 #include "net.h"
+#include "parse.h"
 #include "results.h"
 #include "tls.h"
 #include "urls.h"
@@ -110,6 +112,10 @@ int main(int argc, char **argv)
     if (cfg.tls_cert && tls_check_files(cfg.tls_cert, cfg.tls_key, err, sizeof err) < 0)
         return start_failed("tls", err);
     fit_conns_to_fd_limit(&cfg, raise_fd_limit());
+    /* Under Agones the sidecar's REST port is in the environment. */
+    const char *agones = getenv("AGONES_SDK_HTTP_PORT");
+    if (agones && *agones && parse_int("AGONES_SDK_HTTP_PORT", agones, 1, 65535, &cfg.agones_port, err, sizeof err) < 0)
+        return start_failed("agones", err);
     sim_map map;
     if (map_load(cfg.map_path, &map, err, sizeof err) < 0)
         return start_failed("map", err);

@@ -54,12 +54,18 @@ static const char *g_tls_cert, *g_tls_key; /* --tls CERT KEY: run the case over 
 static int server_start(spawn_proc *sp, const char *path, const char *const *extra, const char *stderr_path)
 {
     const char *argv[32] = {path, "--port", "0", "--log-level", "warn"};
-    int argc = 5, own_db = 0;
-    for (int i = 0; extra && extra[i]; i++)
+    int argc = 5, own_db = 0, own_drain = 0;
+    for (int i = 0; extra && extra[i]; i++) {
         own_db |= strcmp(extra[i], "--results-db") == 0;
+        own_drain |= strcmp(extra[i], "--drain-timeout") == 0;
+    }
     if (!own_db) {
         argv[argc++] = "--results-db";
         argv[argc++] = ":memory:";
+    }
+    if (!own_drain) { /* SIGTERM stops at once unless the case drains */
+        argv[argc++] = "--drain-timeout";
+        argv[argc++] = "0";
     }
     if (g_tls_cert) {
         argv[argc++] = "--tls-cert";
@@ -1850,7 +1856,7 @@ static void case_fd_limit(const char *server)
     CHECK(lfd >= 0, "mkstemp");
     close(lfd);
     const char *argv[] = {"/bin/sh", "-c", "ulimit -n 100 && exec \"$0\" \"$@\"", server, "--port", "0",
-                          "--log-level", "warn", "--results-db", ":memory:", NULL};
+                          "--log-level", "warn", "--results-db", ":memory:", "--drain-timeout", "0", NULL};
     spawn_proc sp;
     char err[256];
     CHECK(spawn_server_start(&sp, &(spawn_desc){.argv = argv, .stderr_path = log_path}, err, sizeof err) == 0,
@@ -2875,6 +2881,384 @@ static void case_tls_chain(const char *server)
     unlink(garbage);
 }
 
+/* An HTTP request with an optional Authorization value and an empty body
+ * over a fresh connection; returns the status, the whole answer in out. */
+static int http_auth_request(int port, const char *method, const char *path, const char *auth, char *out, size_t cap)
+{
+    static wsc c;
+    char err[128], req[512];
+    if (wsc_open(&c, "127.0.0.1", port, err, sizeof err) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     method, path, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+    if (wsc_write(&c, req, (size_t)n) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    while (wsc_fill(&c, 3000) > 0) {
+    }
+    size_t len = c.len < cap - 1 ? c.len : cap - 1;
+    memcpy(out, c.buf, len);
+    out[len] = '\0';
+    wsc_close(&c);
+    int status = 0;
+    sscanf(out, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+/* The one round in the results database: its end reason; -1 when there
+ * is not exactly one. */
+static int only_round_reason(const char *path, char *reason, size_t cap)
+{
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT end_reason FROM rounds", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(reason, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Graceful drain. SIGTERM during a LIVE round (--drain-timeout 30): at
+ * once /readyz says 503 "draining" (/healthz still 200), a new JOIN is
+ * closed 1001 "server draining", the player in the round keeps playing
+ * to the round's end (by time, stored as such), is closed 1001 after the
+ * final scoreboard, and the process exits 0. Then POST /admin/drain:
+ * 401 without the --admin-token-file token, 202 with it; with
+ * --drain-timeout 2 the 10 s round is cut at 2 s, stored as interrupted,
+ * exit 0. */
+static void case_drain(const char *server)
+{
+    char dir[] = "/tmp/tickwire-drain-XXXXXX", db[96], tok[96];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(db, sizeof db, "%s/rounds.db", dir);
+    snprintf(tok, sizeof tok, "%s/admin.token", dir);
+    FILE *tf = fopen(tok, "w");
+    CHECK(tf != NULL, "token file");
+    fputs("admin-token-0123456789abcdef\n", tf);
+    fclose(tf);
+    const char *args[] = {"--results-db", db, "--min-players", "1", "--npcs", "2", "--match-time", "10",
+                          "--drain-timeout", "30", "--admin-token-file", tok, NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char text[65536];
+    CHECK(http_get(sp.port, "/healthz", text, sizeof text) == 200 && strstr(text, "\"draining\":false"),
+          "healthz before: %s", text);
+    CHECK(http_get(sp.port, "/readyz", text, sizeof text) == 200 && strstr(text, "\"ready\":true"), "readyz: %s",
+          text);
+    static player p;
+    CHECK(player_join(&p, sp.port, "stayer") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 30, 5000) == 0, "no snapshots");
+    const proto_snapshot *latest = cl_latest(&p.cl);
+    CHECK(latest->ms.phase == PROTO_PHASE_LIVE, "round not live: phase %d", latest->ms.phase);
+    double left_s = (double)(latest->ms.end_tick - latest->tick) / 60.0;
+
+    double t0 = check_now_ms();
+    CHECK(kill(sp.pid, SIGTERM) == 0, "kill");
+    int st = 0;
+    while (check_now_ms() < t0 + 2000 && (st = http_get(sp.port, "/readyz", text, sizeof text)) != 503)
+        player_step(&p, 20);
+    CHECK(st == 503 && strstr(text, "\"reason\":\"draining\""), "readyz while draining: %d %s", st, text);
+    CHECK(http_get(sp.port, "/healthz", text, sizeof text) == 200 && strstr(text, "\"draining\":true"),
+          "healthz while draining: %s", text);
+    CHECK(metrics_get(sp.port, text, sizeof text) == 200 && metric_value(text, "tickwire_draining") == 1 &&
+              metric_value(text, "tickwire_ready") == 0,
+          "draining gauges");
+    static player late;
+    CHECK(player_join(&late, sp.port, "late") == 0, "late join sent");
+    while (player_step(&late, 2000) >= 0) {
+    }
+    CHECK(late.closed == WS_CLOSE && late.ws.close_code == 1001 && strcmp(late.ws.close_reason, "server draining") == 0,
+          "a JOIN while draining: closed %d, code %u '%s'", late.closed, late.ws.close_code, late.ws.close_reason);
+    wsc_close(&late.ws);
+
+    /* The player plays the round out. */
+    int saw_ended = 0;
+    uint32_t snaps_during = p.snapshots;
+    while (player_step(&p, 3000) >= 0)
+        saw_ended |= cl_latest(&p.cl)->ms.phase == PROTO_PHASE_ENDED;
+    double closed_s = (check_now_ms() - t0) / 1000.0;
+    snaps_during = p.snapshots - snaps_during;
+    printf("drain: SIGTERM with %.1f s left in the round: readyz 503 at once, late JOIN -> 1001; the player got %u "
+           "more snapshots, saw the end: %d, closed %u '%s' after %.1f s\n",
+           left_s, snaps_during, saw_ended, p.ws.close_code, p.ws.close_reason, closed_s);
+    CHECK(saw_ended, "the player never saw the round end");
+    CHECK(p.ws.close_code == 1001 && strcmp(p.ws.close_reason, "server draining") == 0, "player closed %u '%s'",
+          p.ws.close_code, p.ws.close_reason);
+    CHECK(closed_s > left_s + 1.0 && closed_s < left_s + 5.0, "closed after %.1f s, the round had %.1f s left",
+          closed_s, left_s);
+    wsc_close(&p.ws);
+    int code = spawn_wait(&sp, 10000);
+    CHECK(code == 0, "exit status %d after the drain", code);
+    char reason[32] = "";
+    CHECK(only_round_reason(db, reason, sizeof reason) == 0 && strcmp(reason, "time") == 0,
+          "the drained round is stored as '%s', want 'time'", reason);
+    unlink(db);
+
+    /* POST /admin/drain, and a drain cut by its timeout. */
+    const char *args2[] = {"--results-db", db, "--min-players", "1", "--npcs", "2", "--match-time", "10",
+                           "--drain-timeout", "2", "--admin-token-file", tok, NULL};
+    CHECK(server_start(&sp, server, args2, NULL) == 0, "server did not start");
+    CHECK(player_join(&p, sp.port, "cut") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 30, 5000) == 0, "no snapshots");
+    CHECK(http_auth_request(sp.port, "POST", "/admin/drain", NULL, text, sizeof text) == 401, "no token: %.40s", text);
+    CHECK(http_auth_request(sp.port, "POST", "/admin/drain", "Bearer wrong-token-0123456789", text, sizeof text) ==
+              401,
+          "wrong token: %.40s", text);
+    CHECK(http_get(sp.port, "/readyz", text, sizeof text) == 200, "a refused drain request drained");
+    t0 = check_now_ms();
+    CHECK(http_auth_request(sp.port, "POST", "/admin/drain", "Bearer admin-token-0123456789abcdef", text,
+                            sizeof text) == 202,
+          "admin drain: %.60s", text);
+    while (player_step(&p, 3000) >= 0) {
+    }
+    code = spawn_wait(&sp, 10000);
+    double exit_s = (check_now_ms() - t0) / 1000.0;
+    wsc_close(&p.ws);
+    printf("drain: POST /admin/drain (401 without the token, 202 with it), --drain-timeout 2: player closed %u, "
+           "exit %d after %.1f s\n", p.ws.close_code, code, exit_s);
+    CHECK(code == 0, "exit status %d", code);
+    CHECK(exit_s > 1.5 && exit_s < 6, "exit %.1f s after the drain request with --drain-timeout 2", exit_s);
+    CHECK(only_round_reason(db, reason, sizeof reason) == 0 && strcmp(reason, "interrupted") == 0,
+          "the cut round is stored as '%s', want 'interrupted'", reason);
+    unlink(db);
+    unlink(tok);
+    rmdir(dir);
+}
+
+/* ---- a stand-in for the Agones SDK sidecar ---------------------------------- */
+
+/* The REST endpoints of the Agones SDK server as its docs give them
+ * (agones.dev, "REST Game Server Client API"): POST /ready, /health,
+ * /allocate, /shutdown answer 200 "{}", GET /gameserver the GameServer as
+ * JSON; another method on a known path 405, an unknown path 404. The real
+ * sidecar cannot run here (it needs Kubernetes), so this one records every
+ * call with its time, for the test to check the sequence. */
+#define SIDECAR_MAX_CALLS 256
+typedef struct sidecar_call {
+    char what[48];   /* "POST /ready" */
+    double at_ms;
+    int status;
+} sidecar_call;
+
+typedef struct sidecar {
+    int fd, port;
+    volatile int listening, stop;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    int ncalls;
+    sidecar_call calls[SIDECAR_MAX_CALLS];
+} sidecar;
+
+static void sidecar_serve(sidecar *sc, int c)
+{
+    char req[4096];
+    size_t len = 0;
+    double end = check_now_ms() + 2000;
+    char *head_end = NULL;
+    while (check_now_ms() < end && len < sizeof req - 1) {
+        ssize_t n = recv(c, req + len, sizeof req - 1 - len, MSG_DONTWAIT);
+        if (n > 0) {
+            len += (size_t)n;
+            req[len] = '\0';
+            if ((head_end = strstr(req, "\r\n\r\n")) != NULL) {
+                const char *cl = strstr(req, "\r\nContent-Length:");
+                size_t body = cl ? (size_t)atol(cl + 17) : 0;
+                if (len >= (size_t)(head_end + 4 - req) + body)
+                    break;
+            }
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            break;
+        } else {
+            usleep(1000);
+        }
+    }
+    char method[16] = "", path[64] = "";
+    sscanf(req, "%15s %63s", method, path);
+    static const char *const posts[] = {"/ready", "/health", "/allocate", "/shutdown"};
+    int known_post = 0;
+    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
+        known_post |= strcmp(path, posts[i]) == 0;
+    int status;
+    const char *body;
+    if (known_post) {
+        status = strcmp(method, "POST") == 0 ? 200 : 405;
+        body = status == 200 ? "{}" : "{\"error\":\"Method Not Allowed\"}";
+    } else if (strcmp(path, "/gameserver") == 0) {
+        status = strcmp(method, "GET") == 0 ? 200 : 405;
+        body = status == 200 ? "{\"object_meta\":{\"name\":\"tickwire-fleet-7x9k2\",\"namespace\":\"default\","
+                               "\"labels\":{\"agones.dev/fleet\":\"tickwire\"}},\"status\":{\"state\":\"Allocated\","
+                               "\"address\":\"127.0.0.1\",\"ports\":[{\"name\":\"default\",\"port\":7654}]}}"
+                             : "{\"error\":\"Method Not Allowed\"}";
+    } else {
+        status = 404;
+        body = "{\"error\":\"Not Found\"}";
+    }
+    char ans[1024];
+    int n = snprintf(ans, sizeof ans, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Method Not Allowed", strlen(body),
+                     body);
+    send(c, ans, (size_t)n, MSG_NOSIGNAL);
+    pthread_mutex_lock(&sc->lock);
+    if (sc->ncalls < SIDECAR_MAX_CALLS) {
+        sidecar_call *k = &sc->calls[sc->ncalls++];
+        snprintf(k->what, sizeof k->what, "%s %s", method, path);
+        k->at_ms = check_now_ms();
+        k->status = status;
+    }
+    pthread_mutex_unlock(&sc->lock);
+}
+
+static void *sidecar_thread(void *arg)
+{
+    sidecar *sc = arg;
+    while (!sc->stop) {
+        if (!sc->listening) {
+            usleep(5000);
+            continue;
+        }
+        int c = accept(sc->fd, NULL, NULL);
+        if (c < 0) {
+            usleep(2000);
+            continue;
+        }
+        sidecar_serve(sc, c);
+        close(c);
+    }
+    return NULL;
+}
+
+/* Binds a port (connections to it are refused until sidecar_listen). */
+static int sidecar_open(sidecar *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    pthread_mutex_init(&sc->lock, NULL);
+    sc->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    if (sc->fd < 0 || bind(sc->fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(sc->fd, (struct sockaddr *)&a, &al) < 0)
+        return -1;
+    sc->port = ntohs(a.sin_port);
+    return pthread_create(&sc->thread, NULL, sidecar_thread, sc) == 0 ? 0 : -1;
+}
+
+static int sidecar_listen(sidecar *sc)
+{
+    if (listen(sc->fd, 16) < 0)
+        return -1;
+    sc->listening = 1;
+    return 0;
+}
+
+static void sidecar_close(sidecar *sc)
+{
+    sc->stop = 1;
+    pthread_join(sc->thread, NULL);
+    close(sc->fd);
+}
+
+/* With AGONES_SDK_HTTP_PORT set the server speaks the SDK's REST API to
+ * its sidecar (here the stand-in above), which comes up 1.5 s after the
+ * server, as the Agones docs warn it may: Ready is retried until it gets
+ * through (the failed tries counted in /metrics), then GET /gameserver;
+ * Health every 2 s from the start (no gap over 3 s once the sidecar is
+ * up); another GET /gameserver when a player arrives (an allocation);
+ * on SIGTERM, after the drain, Shutdown is the last call, and the exit
+ * status 0. A bad port in the variable stops the start. */
+static void case_agones(const char *server)
+{
+    static sidecar sc;
+    CHECK(sidecar_open(&sc) == 0, "sidecar stand-in: %s", strerror(errno));
+    char port[16];
+    snprintf(port, sizeof port, "%d", sc.port);
+    setenv("AGONES_SDK_HTTP_PORT", port, 1);
+    const char *args[] = {"--min-players", "1", "--match-time", "10", "--drain-timeout", "20", NULL};
+    spawn_proc sp;
+    double t0 = check_now_ms();
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    usleep(1500000);
+    CHECK(sidecar_listen(&sc) == 0, "listen");
+    double up_ms = check_now_ms();
+    usleep(2500000);
+    static char text[65536];
+    CHECK(metrics_get(sp.port, text, sizeof text) == 200, "metrics");
+    double ready_err = metric_value(text, "tickwire_agones_calls_total{call=\"ready\",result=\"error\"}");
+    double ready_ok = metric_value(text, "tickwire_agones_calls_total{call=\"ready\",result=\"ok\"}");
+    CHECK(ready_err >= 1 && ready_ok == 1, "ready: %g failed tries before the sidecar was up, %g ok", ready_err,
+          ready_ok);
+    pthread_mutex_lock(&sc.lock);
+    int before_player = sc.ncalls;
+    pthread_mutex_unlock(&sc.lock);
+    static player p;
+    CHECK(player_join(&p, sp.port, "allocated") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 120, 5000) == 0, "snapshots");
+    /* SIGTERM: the drain waits for the live round; the player leaves. */
+    CHECK(kill(sp.pid, SIGTERM) == 0, "kill");
+    wsc_close(&p.ws);
+    int code = spawn_wait(&sp, 10000);
+    double stop_ms = check_now_ms();
+    usleep(100000);
+    sidecar_close(&sc);
+    unsetenv("AGONES_SDK_HTTP_PORT");
+    CHECK(code == 0, "exit status %d", code);
+
+    int nready = 0, nhealth = 0, ngs = 0, gs_after_player = 0, nshutdown = 0, other = 0;
+    double last_health = up_ms, max_gap = 0;
+    for (int i = 0; i < sc.ncalls; i++) {
+        const sidecar_call *k = &sc.calls[i];
+        if (strcmp(k->what, "POST /ready") == 0) {
+            nready++;
+        } else if (strcmp(k->what, "POST /health") == 0) {
+            nhealth++;
+            if (k->at_ms - last_health > max_gap)
+                max_gap = k->at_ms - last_health;
+            last_health = k->at_ms;
+        } else if (strcmp(k->what, "GET /gameserver") == 0) {
+            ngs++;
+            gs_after_player |= i >= before_player;
+        } else if (strcmp(k->what, "POST /shutdown") == 0) {
+            nshutdown++;
+            CHECK(i == sc.ncalls - 1, "a call after Shutdown: %s", sc.calls[sc.ncalls - 1].what);
+        } else {
+            other++;
+        }
+        CHECK(k->status == 200, "%s answered %d: not the documented call", k->what, k->status);
+    }
+    printf("agones: sidecar up %.1f s after start; %d calls: ready %d (after %g refused tries), health %d (largest "
+           "gap %.1f s), gameserver %d (after the player: %d), shutdown %d (last), exit %d\n",
+           (up_ms - t0) / 1000, sc.ncalls, nready, ready_err, nhealth, max_gap / 1000, ngs, gs_after_player,
+           nshutdown, code);
+    CHECK((sc.ncalls > 0 && strcmp(sc.calls[0].what, "POST /ready") == 0) ||
+              (sc.ncalls > 1 && strcmp(sc.calls[1].what, "POST /ready") == 0),
+          "Ready is not among the first calls");
+    CHECK(nready == 1 && nshutdown == 1 && other == 0, "ready %d, shutdown %d, other %d", nready, nshutdown, other);
+    double expect = (stop_ms - up_ms) / 2000.0;
+    CHECK(nhealth >= expect - 1.5 && nhealth <= expect + 1.5, "%d health pings in %.1f s", nhealth,
+          (stop_ms - up_ms) / 1000);
+    CHECK(max_gap < 3000, "a %.1f s gap between health pings", max_gap / 1000);
+    CHECK(ngs >= 2 && gs_after_player, "gameserver %d times, after the player: %d", ngs, gs_after_player);
+
+    /* A port that is not a port: the start fails, saying so. */
+    setenv("AGONES_SDK_HTTP_PORT", "70000", 1);
+    CHECK(server_start(&sp, server, NULL, NULL) < 0, "started with AGONES_SDK_HTTP_PORT=70000");
+    unsetenv("AGONES_SDK_HTTP_PORT");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -2898,7 +3282,7 @@ int main(int argc, char **argv)
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
