@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fleet.h"
 #include "log.h"
 #include "parse.h"
 #include "scrape.h"
@@ -79,6 +80,12 @@ void cli_usage(FILE *out, const char *prog)
             "                       running rounds finish for up to S s, 0..3600, then close\n"
             "                       everyone with 1001 and exit (default 30; 0 = at once;\n"
             "                       SIGINT and a second SIGTERM always stop at once)\n"
+            "  --redis URL          join a fleet: register this process and its matches in\n"
+            "                       Redis (redis://HOST[:PORT][/DB]) with keys that expire\n"
+            "                       5 s after its last heartbeat (default: off, alone)\n"
+            "  --public-url URL     the URL players reach this process at, for the fleet\n"
+            "                       (default: http(s)://HOST:PORT/ from --host and --port)\n"
+            "  --process-id ID      its name in the fleet (default: hostname-pid)\n"
             "  --admin-token-file F POST /admin/drain with \"Authorization: Bearer TOKEN\" (the\n"
             "                       file's one line) drains as SIGTERM does; without it the\n"
             "                       endpoint is off\n"
@@ -138,7 +145,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db", "--metrics-token-file",
                                             "--metrics-allow", "--client-sndbuf", "--drain-timeout",
-                                            "--admin-token-file"};
+                                            "--admin-token-file", "--redis", "--public-url", "--process-id"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -194,6 +201,32 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             cfg->metrics_token_file = val;
         else if (strcmp(flag, "--admin-token-file") == 0)
             cfg->admin_token_file = val;
+        else if (strcmp(flag, "--redis") == 0) {
+            char host[256];
+            int port, db;
+            if (fleet_parse_url(val, host, sizeof host, &port, &db) < 0) {
+                snprintf(err, errlen, "--redis: '%s' is not redis://HOST[:PORT][/DB]", val);
+                rc = -1;
+            }
+            cfg->redis_url = val;
+        } else if (strcmp(flag, "--public-url") == 0) {
+            if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) {
+                snprintf(err, errlen, "--public-url: '%s' must start with http:// or https://", val);
+                rc = -1;
+            }
+            cfg->public_url = val;
+        } else if (strcmp(flag, "--process-id") == 0) {
+            size_t n = strlen(val);
+            int ok = n > 0 && n <= FLEET_MAX_ID;
+            for (size_t k = 0; ok && k < n; k++)
+                ok = val[k] > ' ' && val[k] <= '~' && val[k] != ':';
+            if (!ok) {
+                snprintf(err, errlen, "--process-id: '%s' must be 1..%d printable characters, no ':' or spaces", val,
+                         FLEET_MAX_ID);
+                rc = -1;
+            }
+            cfg->process_id = val;
+        }
         else if (strcmp(flag, "--drain-timeout") == 0)
             rc = parse_int(flag, val, 0, 3600, &cfg->drain_timeout, err, errlen);
         else if (strcmp(flag, "--metrics-allow") == 0) {

@@ -23,6 +23,7 @@
 
 #include "core.h"
 #include "agones.h"
+#include "fleet.h"
 #include "http.h"
 #include "sdk_http.h"
 #include "log.h"
@@ -64,6 +65,8 @@ struct net_server {
     agones agones;          /* what is owed to it */
     sdk_http sdk;           /* the call in flight */
     log_ratelimit agones_log; /* failed calls: one line a while */
+    fleet *fleet;           /* --redis: this process in the fleet directory; NULL: alone */
+    fleet_match fleet_matches[FLEET_MAX_MATCHES]; /* scratch for a heartbeat */
     const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
@@ -109,6 +112,7 @@ static void begin_drain(net_server *s)
 {
     core_drain(s->core, tick_clock_now(), (int64_t)s->drain_timeout * 1000000);
     flush_actions(s);
+    fleet_beat_soon(s->fleet); /* the directory hears of it at the next tick */
 }
 
 void net_begin_drain(struct lws *wsi)
@@ -408,11 +412,34 @@ static void agones_step(net_server *s, int64_t now_us)
         agones_answered(s, c, 0, now_us);
 }
 
+/* tickwire_redis_*: the fleet directory's connection (--redis). */
+static size_t fleet_metrics(const net_server *s, char *buf, size_t cap)
+{
+    const fleet_stats *fs = fleet_get_stats(s->fleet);
+    int w = snprintf(buf, cap,
+                     "# HELP tickwire_redis_up 1 while the fleet directory (Redis) answers heartbeats.\n"
+                     "# TYPE tickwire_redis_up gauge\ntickwire_redis_up %d\n"
+                     "# HELP tickwire_redis_outages_total Times the connection to Redis was lost (matches play on).\n"
+                     "# TYPE tickwire_redis_outages_total counter\ntickwire_redis_outages_total %llu\n"
+                     "# HELP tickwire_redis_connects_total Connections to Redis made (the first and each reconnect).\n"
+                     "# TYPE tickwire_redis_connects_total counter\ntickwire_redis_connects_total %llu\n"
+                     "# HELP tickwire_redis_heartbeats_total Registrations sent to Redis, by result.\n"
+                     "# TYPE tickwire_redis_heartbeats_total counter\n"
+                     "tickwire_redis_heartbeats_total{result=\"ok\"} %llu\n"
+                     "tickwire_redis_heartbeats_total{result=\"error\"} %llu\n",
+                     fs->up, (unsigned long long)fs->outages, (unsigned long long)fs->connects,
+                     (unsigned long long)fs->beats_ok, (unsigned long long)fs->beats_failed);
+    return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
 size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
+    size_t off = s->fleet ? fleet_metrics(s, buf, cap) : 0;
+    buf += off;
+    cap -= off;
     if (!s->agones_on || cap == 0)
-        return 0;
+        return off;
     size_t n = 0;
     int w = snprintf(buf, cap, "# HELP tickwire_agones_calls_total Calls to the Agones SDK sidecar, by call and result.\n"
                                "# TYPE tickwire_agones_calls_total counter\n");
@@ -426,7 +453,27 @@ size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap)
     }
     if (w >= 0 && (size_t)w < cap - n)
         n += (size_t)w;
-    return n;
+    return off + n;
+}
+
+/* ---- the fleet directory (fleet.h): a heartbeat a second, from the tick ------------- */
+
+static void fleet_step(net_server *s, int64_t now_us)
+{
+    if (!fleet_beat_due(s->fleet, now_us)) {
+        fleet_tick(s->fleet, now_us, NULL);
+        return;
+    }
+    static const char *const phase[] = {"warmup", "live", "ended"};
+    const lobby *l = core_lobby(s->core);
+    fleet_status st = {.draining = core_draining(s->core), .matches = s->fleet_matches};
+    for (int i = 0; i < l->nmatches && st.nmatches < FLEET_MAX_MATCHES; i++) {
+        const match *m = l->matches[i];
+        s->fleet_matches[st.nmatches++] = (fleet_match){m->id, m->label, m->humans + m->npcs, m->cfg.size,
+                                                        phase[m->state.phase % 3]};
+        st.players += m->humans;
+    }
+    fleet_tick(s->fleet, now_us, &st);
 }
 
 static void on_tick(void *user, int64_t now_us, uint32_t missed)
@@ -439,6 +486,8 @@ static void on_tick(void *user, int64_t now_us, uint32_t missed)
     flush_actions(s);
     if (s->agones_on)
         agones_step(s, now_us);
+    if (s->fleet)
+        fleet_step(s, now_us);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -746,6 +795,30 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         net_server_destroy(s);
         return NULL;
     }
+    if (cfg->redis_url) {
+        char url[FLEET_MAX_URL + 1];
+        if (cfg->public_url) {
+            snprintf(url, sizeof url, "%s", cfg->public_url);
+        } else {
+            int wildcard = strcmp(cfg->host, "0.0.0.0") == 0 || strcmp(cfg->host, "::") == 0;
+            int v6 = !wildcard && strchr(cfg->host, ':');
+            snprintf(url, sizeof url, "%s://%s%s%s:%d/", s->tls ? "https" : "http", v6 ? "[" : "",
+                     wildcard ? "127.0.0.1" : cfg->host, v6 ? "]" : "", s->port);
+            if (wildcard)
+                log_event(LOG_WARN, "public_url", "url=\"%s\" reason=\"--host is a wildcard: set --public-url to "
+                          "the address players reach this server at\"", url);
+        }
+        /* What it can hold: its matches' slots, within its connection cap. */
+        int humans_max = LOBBY_MAX_MATCHES * cfg->match_size;
+        if (humans_max > cfg->max_conns)
+            humans_max = cfg->max_conns;
+        s->fleet = fleet_create(&(fleet_config){cfg->redis_url, cfg->process_id, url, humans_max},
+                                tick_clock_now(), err, errlen);
+        if (!s->fleet) {
+            net_server_destroy(s);
+            return NULL;
+        }
+    }
     s->clock = tick_clock_start(s->ctx, cfg->tick_rate, on_tick, s, &core_metrics(s->core)->tick);
     if (!s->clock) {
         snprintf(err, errlen, "out of memory");
@@ -830,6 +903,7 @@ void net_server_destroy(net_server *s)
 {
     if (!s)
         return;
+    fleet_destroy(s->fleet, 500000); /* off the directory first: no player is sent here any more */
     if (s->ctx)
         lws_context_destroy(s->ctx);
     tick_clock_free(s->clock);

@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <hiredis/hiredis.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/version.h>
@@ -3259,6 +3260,197 @@ static void case_agones(const char *server)
     unsetenv("AGONES_SDK_HTTP_PORT");
 }
 
+/* ---- a real redis-server for the fleet cases ------------------------------------- */
+
+#define REDIS_SERVER "/usr/bin/redis-server"
+
+/* A free TCP port on 127.0.0.1 (bound and released: good enough here). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Starts redis-server on port (no persistence) and waits until it answers
+ * PING. Returns 0, or -1 with the reason printed. */
+static int redis_start(spawn_proc *rp, int port)
+{
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    const char *argv[] = {REDIS_SERVER, "--port", ps, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          "--loglevel", "warning", NULL};
+    char err[256];
+    memset(rp, 0, sizeof *rp);
+    if (spawn_start(rp, &(spawn_desc){.argv = argv, .stdout_path = "/dev/null"}, err, sizeof err) < 0) {
+        fprintf(stderr, "redis-server: %s\n", err);
+        return -1;
+    }
+    double end = check_now_ms() + 5000;
+    while (check_now_ms() < end) {
+        redisContext *c = redisConnect("127.0.0.1", port);
+        if (c && !c->err) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                return 0;
+        } else if (c) {
+            redisFree(c);
+        }
+        usleep(20000);
+    }
+    fprintf(stderr, "redis-server on port %d did not answer\n", port);
+    return -1;
+}
+
+/* A command's integer (or -1), for EXISTS, SCARD, ZCARD and the like. */
+static long long redis_int(int port, const char *cmd, const char *arg)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    long long v = -1;
+    if (c && !c->err) {
+        redisReply *r = arg ? redisCommand(c, "%s %s", cmd, arg) : redisCommand(c, cmd);
+        if (r && r->type == REDIS_REPLY_INTEGER)
+            v = r->integer;
+        freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+/* HGET key field into out ("" when absent). */
+static void redis_hget(int port, const char *key, const char *field, char *out, size_t cap)
+{
+    out[0] = '\0';
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (c && !c->err) {
+        redisReply *r = redisCommand(c, "HGET %s %s", key, field);
+        if (r && r->type == REDIS_REPLY_STRING)
+            snprintf(out, cap, "%s", r->str);
+        freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+}
+
+/* Waits until `cmd arg` returns want (an integer); the time it took in ms,
+ * or -1 past timeout_ms. */
+static double redis_wait_int(int port, const char *cmd, const char *arg, long long want, int timeout_ms)
+{
+    double t0 = check_now_ms();
+    while (check_now_ms() < t0 + timeout_ms) {
+        if (redis_int(port, cmd, arg) == want)
+            return check_now_ms() - t0;
+        usleep(20000);
+    }
+    return -1;
+}
+
+/* --redis: each process registers itself and its matches with keys that
+ * expire (a real redis-server). Two servers register; a match appears
+ * under the one a player joined; kill -9 makes its keys vanish within the
+ * 5 s TTL; Redis killed and restarted: the other keeps its player playing
+ * meanwhile (snapshots flow), counts the outage and registers again; a
+ * clean exit removes its keys at once. A bad --redis URL is refused. */
+static void case_fleet_registry(const char *server)
+{
+    CHECK(access(REDIS_SERVER, X_OK) == 0, "%s is missing (setup installs redis-server)", REDIS_SERVER);
+    int rport = free_port();
+    spawn_proc rs;
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start");
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rport);
+    const char *args_a[] = {"--redis", url, "--process-id", "proc-a", "--npcs", "2", NULL};
+    const char *args_b[] = {"--redis", url, "--process-id", "proc-b", "--npcs", "2", NULL};
+    spawn_proc a, b;
+    CHECK(server_start(&a, server, args_a, NULL) == 0, "server a did not start");
+    CHECK(server_start(&b, server, args_b, NULL) == 0, "server b did not start");
+    CHECK(redis_wait_int(rport, "ZCARD", "tw:procs", 2, 3000) >= 0, "tw:procs does not list both processes");
+    char v[128], want[64];
+    redis_hget(rport, "tw:proc:proc-a", "url", v, sizeof v);
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/", a.port);
+    CHECK(strcmp(v, want) == 0, "proc-a url '%s', want '%s'", v, want);
+    redis_hget(rport, "tw:proc:proc-b", "capacity", v, sizeof v);
+    CHECK(atoi(v) > 0, "proc-b capacity '%s'", v);
+
+    static player pa, pb;
+    CHECK(player_join(&pa, a.port, "on-a") == 0 && player_wait_snapshots(&pa, 10, 5000) == 0, "player on a");
+    CHECK(player_join(&pb, b.port, "on-b") == 0 && player_wait_snapshots(&pb, 10, 5000) == 0, "player on b");
+    CHECK(redis_wait_int(rport, "SCARD", "tw:proc:proc-a:matches", 1, 3000) >= 0, "proc-a's match not listed");
+    char mkey[64];
+    snprintf(mkey, sizeof mkey, "tw:match:proc-a:%u", (unsigned)pa.cl.welcome.match_id);
+    double t0 = check_now_ms();
+    while (check_now_ms() < t0 + 3000) {
+        redis_hget(rport, mkey, "players", v, sizeof v);
+        if (atoi(v) == 3)
+            break;
+        usleep(50000);
+    }
+    CHECK(atoi(v) == 3, "%s players '%s', want 3 (1 person, 2 computer players)", mkey, v);
+    redis_hget(rport, "tw:proc:proc-a", "players", v, sizeof v);
+    CHECK(atoi(v) == 1, "proc-a players '%s'", v);
+
+    /* kill -9: the keys expire by themselves. */
+    CHECK(kill(a.pid, SIGKILL) == 0, "kill a");
+    double t_kill = check_now_ms();
+    double gone_ms = redis_wait_int(rport, "EXISTS", "tw:proc:proc-a", 0, 7000);
+    double mgone_ms = redis_wait_int(rport, "EXISTS", mkey, 0, 7000);
+    mgone_ms = mgone_ms < 0 ? -1 : check_now_ms() - t_kill;
+    spawn_wait(&a, 1000);
+    wsc_close(&pa.ws);
+    printf("fleet: kill -9 of proc-a: its process key gone after %.1f s, its match key after %.1f s (TTL 5 s)\n",
+           gone_ms / 1000, mgone_ms / 1000);
+    CHECK(gone_ms >= 0 && gone_ms <= 5500 && mgone_ms >= 0 && mgone_ms <= 5500, "keys outlived the TTL");
+    CHECK(redis_int(rport, "EXISTS", "tw:proc:proc-b") == 1, "proc-b vanished too");
+
+    /* Redis down for a while: proc-b plays on, counts it, registers again. */
+    CHECK(kill(rs.pid, SIGKILL) == 0, "kill redis");
+    spawn_wait(&rs, 1000);
+    while (player_step(&pb, 1) > 0) {
+    } /* what queued up meanwhile */
+    uint32_t before = pb.snapshots;
+    double down_at = check_now_ms();
+    CHECK(player_wait_snapshots(&pb, before + 120, 5000) == 0, "proc-b's player stalled while Redis was down");
+    static char text[65536];
+    CHECK(metrics_get(b.port, text, sizeof text) == 200, "metrics");
+    double restart_at = check_now_ms();
+    CHECK(metric_value(text, "tickwire_redis_up") == 0 && metric_value(text, "tickwire_redis_outages_total") == 1,
+          "redis_up %g, outages %g", metric_value(text, "tickwire_redis_up"),
+          metric_value(text, "tickwire_redis_outages_total"));
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start again");
+    double back_ms = redis_wait_int(rport, "EXISTS", "tw:proc:proc-b", 1, 8000);
+    CHECK(back_ms >= 0, "proc-b did not register again");
+    CHECK(redis_wait_int(rport, "SCARD", "tw:proc:proc-b:matches", 1, 3000) >= 0, "proc-b's match not listed again");
+    t0 = check_now_ms();
+    while (check_now_ms() < t0 + 2000 &&
+           (metrics_get(b.port, text, sizeof text) != 200 || metric_value(text, "tickwire_redis_up") != 1))
+        usleep(20000);
+    CHECK(metric_value(text, "tickwire_redis_up") == 1, "tickwire_redis_up stays 0 after the reconnect");
+    printf("fleet: Redis killed for %.1f s: proc-b's player got %u snapshots meanwhile; registered again %.1f s after "
+           "Redis came back\n",
+           (restart_at - down_at) / 1000, pb.snapshots - before, back_ms / 1000);
+    wsc_close(&pb.ws);
+
+    /* A clean exit: off the directory at once. */
+    CHECK(spawn_stop(&b, 0, NULL) == 0, "proc-b exit status");
+    CHECK(redis_int(rport, "EXISTS", "tw:proc:proc-b") == 0 && redis_int(rport, "ZCARD", "tw:procs") <= 1,
+          "proc-b's keys left after a clean exit");
+    spawn_stop(&rs, 0, NULL);
+
+    const char *bad[] = {"--redis", "http://127.0.0.1:6379", NULL};
+    CHECK(server_start(&b, server, bad, NULL) < 0, "started with --redis http://...");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -3282,7 +3474,7 @@ int main(int argc, char **argv)
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
