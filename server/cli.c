@@ -27,6 +27,8 @@ void cli_usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: %s [flags]\n"
             "       %s mint-token --secret-file FILE --player-id N --name NAME [--match M] [--ttl S]\n"
+            "       %s matchmaker --redis URL --token-secret-file F --matchmaker-token-file F [flags]\n"
+            "           (only POST /api/matchmake, /healthz, /readyz and /metrics: no matches)\n"
             "  --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
             "  --port N             TCP port for the page, the game and metrics (default 8080)\n"
             "  --tick-rate HZ       simulation ticks per second, 1..240 (default 60)\n"
@@ -86,12 +88,16 @@ void cli_usage(FILE *out, const char *prog)
             "  --public-url URL     the URL players reach this process at, for the fleet\n"
             "                       (default: http(s)://HOST:PORT/ from --host and --port)\n"
             "  --process-id ID      its name in the fleet (default: hostname-pid)\n"
+            "  --matchmaker-token-file F  with --redis and --token-secret-file: POST\n"
+            "                       /api/matchmake (your backend asks for a seat in the fleet\n"
+            "                       and a join token) answers requests with \"Authorization:\n"
+            "                       Bearer TOKEN\", TOKEN the file's one line; off without it\n"
             "  --admin-token-file F POST /admin/drain with \"Authorization: Bearer TOKEN\" (the\n"
             "                       file's one line) drains as SIGTERM does; without it the\n"
             "                       endpoint is off\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
-            prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
+            prog, prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
 }
 
 int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
@@ -119,8 +125,13 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->results_db = "tickwire.db";
     cfg->drain_timeout = 30;
     int seed_set = 0;
+    int first = 1;
+    if (argc > 1 && strcmp(argv[1], "matchmaker") == 0) {
+        cfg->matchmaker_only = 1;
+        first = 2;
+    }
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         char flag[64];
         const char *arg = argv[i], *val = NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -145,7 +156,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db", "--metrics-token-file",
                                             "--metrics-allow", "--client-sndbuf", "--drain-timeout",
-                                            "--admin-token-file", "--redis", "--public-url", "--process-id"};
+                                            "--admin-token-file", "--redis", "--public-url", "--process-id",
+                                            "--matchmaker-token-file"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -201,6 +213,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             cfg->metrics_token_file = val;
         else if (strcmp(flag, "--admin-token-file") == 0)
             cfg->admin_token_file = val;
+        else if (strcmp(flag, "--matchmaker-token-file") == 0)
+            cfg->matchmaker_token_file = val;
         else if (strcmp(flag, "--redis") == 0) {
             char host[256];
             int port, db;
@@ -305,6 +319,14 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     }
     if (!cfg->tls_cert != !cfg->tls_key) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
+        return CLI_ERROR;
+    }
+    if (cfg->matchmaker_token_file && (!cfg->redis_url || !cfg->token_secret_file)) {
+        snprintf(err, errlen, "--matchmaker-token-file needs --redis (the fleet) and --token-secret-file (its secret)");
+        return CLI_ERROR;
+    }
+    if (cfg->matchmaker_only && !cfg->matchmaker_token_file) {
+        snprintf(err, errlen, "matchmaker needs --redis, --token-secret-file and --matchmaker-token-file");
         return CLI_ERROR;
     }
     if (!seed_set)

@@ -46,6 +46,8 @@ typedef struct tw_config {
     const char *redis_url;  /* --redis: join the fleet directory; NULL: alone */
     const char *public_url; /* --public-url: the URL players reach this process at */
     const char *process_id; /* --process-id: its name in the directory; NULL: hostname-pid */
+    const char *matchmaker_token_file; /* POST /api/matchmake needs this bearer token; NULL: off */
+    int matchmaker_only;    /* `tickwire-server matchmaker`: no matches here, not in the directory */
     int n_metrics_allow;
     const char *metrics_allow[CLI_MAX_METRICS_ALLOW]; /* --metrics-allow CIDR, checked by cli_parse */
 } tw_config;

@@ -854,6 +854,33 @@ size_t core_guest_join(core *c, const char *name, char *buf, size_t cap)
     return (size_t)len;
 }
 
+size_t core_mint_token(core *c, uint64_t player_id, const char *name, const char *label, int ttl_s, char *out,
+                       size_t cap, uint8_t nonce_out[TOKEN_NONCE_LEN])
+{
+    token_claims tc;
+    memset(&tc, 0, sizeof tc);
+    tc.player_id = player_id;
+    size_t n = strlen(name), l = strlen(label);
+    if (n < 1 || n > TOKEN_MAX_NAME || l > TOKEN_MAX_MATCH)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (name[i] < 0x20 || name[i] > 0x7e)
+            return 0;
+    for (size_t i = 0; i < l; i++)
+        if (label[i] < 0x20 || label[i] > 0x7e)
+            return 0;
+    memcpy(tc.name, name, n);
+    memcpy(tc.match, label, l);
+    tc.expiry = c->unix_now + (uint64_t)ttl_s;
+    c->cfg.random(c->cfg.random_user, tc.nonce, sizeof tc.nonce);
+    size_t len = token_mint(&tc, c->secret, c->secret_len, out, cap);
+    if (!len)
+        return 0;
+    memcpy(nonce_out, tc.nonce, TOKEN_NONCE_LEN);
+    c->stats.tokens_minted++;
+    return len;
+}
+
 /* Labels come from join tokens (printable ASCII): only " and \ need escaping. */
 static size_t json_label(const char *in, char *out, size_t cap)
 {

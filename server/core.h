@@ -34,6 +34,7 @@
 #include "replay.h"
 #include "session.h"
 #include "sim.h"
+#include "token.h"
 
 #define CORE_MAX_TOKEN_TTL 3600   /* tokens valid longer are refused (bounds the replay cache) */
 #define CORE_GUEST_TOKEN_TTL 60   /* demo mode's guest tokens */
@@ -187,6 +188,12 @@ int core_demo_mode(const core *c);
  * POST /api/join. Returns its length, 0 when not in demo mode or cap is
  * too small. */
 size_t core_guest_join(core *c, const char *name, char *buf, size_t cap);
+/* A join token for (player_id, name, label), valid ttl_s, signed with the
+ * server's secret (the fleet's, with --token-secret-file): into out (cap >
+ * TOKEN_MAX_B64), its nonce into nonce_out. Returns its length; 0 for a
+ * name not 1..16 printable characters or a label over 32. The matchmaker's. */
+size_t core_mint_token(core *c, uint64_t player_id, const char *name, const char *label, int ttl_s, char *out,
+                       size_t cap, uint8_t nonce_out[TOKEN_NONCE_LEN]);
 /* The /metrics text; proc: the process numbers and build the adapter
  * sampled (NULL: zeros, no fd series). O(matches x match size). */
 size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t cap);

@@ -55,6 +55,61 @@ static const char BYE_LUA[] =
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "return 1\n";
 
+/* The matchmaker. KEYS: tw:mm:req:<request id>, tw:procs. ARGV: request
+ * id, label, now ms, seat ttl ms, seat id (the token's nonce, hex), request
+ * ttl ms, token. A request id seen before gets its first answer again.
+ * Otherwise, over the live processes that are not draining (dead ones are
+ * pruned from tw:procs with their reservations): free = capacity - players
+ * - unexpired reservations; room for the label = the free slots of its
+ * matches there - reservations for that label. The process with the least
+ * room > 0 for the label (fill a match), else the one with the most free
+ * slots (open a match there), gets a reservation until now + seat ttl.
+ * Returns {2, "proc\nurl\ntoken\nexpiry"} (new), {1, same} (a retry), or
+ * {0, "full"}. */
+static const char MATCHMAKE_LUA[] =
+    "local prev = redis.call('GET', KEYS[1])\n"
+    "if prev then return {1, prev} end\n"
+    "local label, now, ttl, seat = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]\n"
+    "local mproc, mroom, fproc, ffree = nil, nil, nil, 0\n"
+    "for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+    "  local pkey = 'tw:proc:' .. id\n"
+    "  local p = redis.call('HMGET', pkey, 'url', 'capacity', 'players', 'draining')\n"
+    "  local seats = 'tw:seats:' .. id\n"
+    "  if not p[1] then\n"
+    "    redis.call('ZREM', KEYS[2], id)\n"
+    "    for _, l in ipairs(redis.call('SMEMBERS', seats .. ':labels')) do redis.call('DEL', seats .. ':l:' .. l) end\n"
+    "    redis.call('DEL', seats, seats .. ':labels')\n"
+    "  elseif p[4] ~= '1' then\n"
+    "    redis.call('ZREMRANGEBYSCORE', seats, '-inf', now)\n"
+    "    local lseats = seats .. ':l:' .. label\n"
+    "    redis.call('ZREMRANGEBYSCORE', lseats, '-inf', now)\n"
+    "    local free = tonumber(p[2]) - tonumber(p[3]) - redis.call('ZCARD', seats)\n"
+    "    if free > 0 then\n"
+    "      local room = 0\n"
+    "      for _, mid in ipairs(redis.call('SMEMBERS', pkey .. ':matches')) do\n"
+    "        local m = redis.call('HMGET', 'tw:match:' .. id .. ':' .. mid, 'label', 'players', 'capacity')\n"
+    "        if m[1] == label then room = room + tonumber(m[3]) - tonumber(m[2]) end\n"
+    "      end\n"
+    "      room = room - redis.call('ZCARD', lseats)\n"
+    "      if room > free then room = free end\n"
+    "      if room > 0 and (mroom == nil or room < mroom) then mproc, mroom = id, room end\n"
+    "      if free > ffree then fproc, ffree = id, free end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local id = mproc or fproc\n"
+    "if not id then return {0, 'full'} end\n"
+    "local url = redis.call('HGET', 'tw:proc:' .. id, 'url')\n"
+    "local exp = now + ttl\n"
+    "local seats = 'tw:seats:' .. id\n"
+    "redis.call('ZADD', seats, exp, seat)\n"
+    "redis.call('ZADD', seats .. ':l:' .. label, exp, seat)\n"
+    "redis.call('SADD', seats .. ':labels', label)\n"
+    "for _, k in ipairs({seats, seats .. ':l:' .. label, seats .. ':labels'}) do redis.call('PEXPIRE', k, ttl) end\n"
+    "local val = id .. '\\n' .. url .. '\\n' .. ARGV[7] .. '\\n' .. exp\n"
+    "redis.call('SET', KEYS[1], val, 'PX', ARGV[6])\n"
+    "return {2, val}\n";
+
 enum { F_DOWN, F_CONNECTING, F_UP };
 
 struct fleet {
@@ -70,6 +125,9 @@ struct fleet {
     int64_t next_beat_us, beat_sent_us;
     int beat_in_flight;
     int bye_done;
+    int register_self;       /* 0: a matchmaker that reads the directory only */
+    int mm_in_flight;        /* matchmaking scripts awaiting their reply */
+    int64_t mm_oldest_us;    /* when the oldest of them was sent */
     int in_outage;           /* the outage has been logged; "redis_up" ends it */
     int64_t outage_since_us;
     fleet_stats stats;
@@ -283,6 +341,7 @@ fleet *fleet_create(const fleet_config *cfg, int64_t now_us, char *err, size_t e
     snprintf(f->key_proc, sizeof f->key_proc, "tw:proc:%s", f->id);
     snprintf(f->key_matches, sizeof f->key_matches, "tw:proc:%s:matches", f->id);
     f->capacity = cfg->capacity;
+    f->register_self = !cfg->directory_only;
     f->started_ms = unix_ms();
     f->backoff_us = FLEET_RETRY_MIN_US;
     f->retry_log.interval_us = 10 * 1000000;
@@ -295,7 +354,7 @@ fleet *fleet_create(const fleet_config *cfg, int64_t now_us, char *err, size_t e
 
 int fleet_beat_due(const fleet *f, int64_t now_us)
 {
-    return f->state == F_UP && !f->beat_in_flight && now_us >= f->next_beat_us;
+    return f->register_self && f->state == F_UP && !f->beat_in_flight && now_us >= f->next_beat_us;
 }
 
 /* One heartbeat: EVAL BEAT_LUA with 3 keys and 9 + 5 x matches arguments.
@@ -368,6 +427,10 @@ void fleet_tick(fleet *f, int64_t now_us, const fleet_status *st)
         drop(f, now_us, "heartbeat not answered");
         return;
     }
+    if (f->state == F_UP && f->mm_in_flight && now_us - f->mm_oldest_us > FLEET_REPLY_TIMEOUT_US) {
+        drop(f, now_us, "matchmaking not answered");
+        return;
+    }
     if (st && fleet_beat_due(f, now_us) && f->rp.ac)
         send_beat(f, now_us, st);
 }
@@ -386,6 +449,100 @@ const fleet_stats *fleet_get_stats(const fleet *f)
 const char *fleet_process_id(const fleet *f)
 {
     return f->id;
+}
+
+/* ---- matchmaking --------------------------------------------------------------------- */
+
+typedef struct mm_call {
+    fleet_mm_cb cb;
+    void *user;
+    uint64_t tag;
+} mm_call;
+
+static void on_matchmake(redisAsyncContext *ac, void *r, void *priv)
+{
+    fleet *f = ac->data;
+    mm_call *call = priv;
+    redisReply *reply = r;
+    if (f->mm_in_flight > 0 && --f->mm_in_flight == 0)
+        f->mm_oldest_us = 0;
+    fleet_seat seat;
+    memset(&seat, 0, sizeof seat);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER || reply->element[1]->type != REDIS_REPLY_STRING) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            log_event(LOG_ERROR, "redis_error", "what=matchmake reply=\"%.*s\"",
+                      (int)(reply->len < 200 ? reply->len : 200), reply->str);
+        seat.result = FLEET_MM_UNAVAILABLE;
+        f->stats.mm_failed++;
+    } else if (reply->element[0]->integer == 0) {
+        seat.result = FLEET_MM_FULL;
+        f->stats.mm_full++;
+    } else {
+        /* "proc\nurl\ntoken\nexpiry" */
+        const char *v = reply->element[1]->str;
+        char *fields[4] = {seat.process, seat.url, seat.token, NULL};
+        size_t caps[3] = {sizeof seat.process, sizeof seat.url, sizeof seat.token};
+        int k = 0;
+        const char *p = v;
+        for (; k < 3; k++) {
+            const char *nl = strchr(p, '\n');
+            if (!nl)
+                break;
+            size_t n = (size_t)(nl - p);
+            if (n >= caps[k])
+                break;
+            memcpy(fields[k], p, n);
+            fields[k][n] = '\0';
+            p = nl + 1;
+        }
+        if (k == 3) {
+            seat.result = reply->element[0]->integer == 1 ? FLEET_MM_RETRY : FLEET_MM_NEW;
+            seat.expires_ms = strtoll(p, NULL, 10);
+            if (seat.result == FLEET_MM_NEW)
+                f->stats.mm_seats++;
+            else
+                f->stats.mm_retries++;
+        } else {
+            seat.result = FLEET_MM_UNAVAILABLE;
+            f->stats.mm_failed++;
+        }
+    }
+    call->cb(call->user, call->tag, &seat);
+    free(call);
+}
+
+int fleet_matchmake(fleet *f, const char *request_id, const char *label, const char *token, const char *seat_id,
+                    int64_t now_us, fleet_mm_cb cb, void *user, uint64_t tag)
+{
+    if (f->state != F_UP || !f->rp.ac) {
+        f->stats.mm_failed++;
+        return -1;
+    }
+    mm_call *call = malloc(sizeof *call);
+    if (!call)
+        return -1;
+    call->cb = cb;
+    call->user = user;
+    call->tag = tag;
+    char key[FLEET_MAX_REQUEST_ID + 16], now[24], ttl[24], rttl[24];
+    snprintf(key, sizeof key, "tw:mm:req:%s", request_id);
+    snprintf(now, sizeof now, "%lld", (long long)unix_ms());
+    snprintf(ttl, sizeof ttl, "%d", FLEET_SEAT_TTL_MS);
+    snprintf(rttl, sizeof rttl, "%d", FLEET_REQUEST_TTL_MS);
+    const char *argv[] = {"EVAL", MATCHMAKE_LUA, "2", key, "tw:procs", request_id, label, now, ttl, seat_id, rttl,
+                          token};
+    size_t lens[12];
+    for (int i = 0; i < 12; i++)
+        lens[i] = strlen(argv[i]);
+    if (redisAsyncCommandArgv(f->rp.ac, on_matchmake, call, 12, argv, lens) != REDIS_OK) {
+        free(call);
+        f->stats.mm_failed++;
+        return -1;
+    }
+    if (f->mm_in_flight++ == 0)
+        f->mm_oldest_us = now_us;
+    return 0;
 }
 
 static void on_bye(redisAsyncContext *ac, void *r, void *priv)

@@ -43,6 +43,7 @@ typedef struct fleet_config {
     const char *process_id;  /* NULL: hostname-pid */
     const char *public_url;  /* what a matchmaker hands players: the server's own URL */
     int capacity;            /* players it can hold: matches x match size */
+    int directory_only;      /* a matchmaker: reads the directory, is not in it */
 } fleet_config;
 
 typedef struct fleet_match {
@@ -63,6 +64,7 @@ typedef struct fleet_status {
 typedef struct fleet_stats {
     int up;                  /* connected and the last heartbeat answered */
     uint64_t beats_ok, beats_failed, outages, connects;
+    uint64_t mm_seats, mm_retries, mm_full, mm_failed; /* matchmaking answers */
 } fleet_stats;
 
 /* Parses the URL (a bad one: NULL with the reason in err) and starts
@@ -80,6 +82,38 @@ const char *fleet_process_id(const fleet *f);
 /* Deletes this process's keys (waits up to timeout_us for Redis to say
  * so), then frees. NULL is fine. */
 void fleet_destroy(fleet *f, int64_t timeout_us);
+
+/* ---- matchmaking ---------------------------------------------------------------------
+ * One Lua script picks a process and reserves a seat there, atomically (no
+ * read-then-write race between matchmakers): a match of the label with room
+ * on a live process that is not draining, else the process with the most
+ * free slots. Free slots count the reservations not yet claimed, which
+ * expire after FLEET_SEAT_TTL_MS (the join token's lifetime too). The same
+ * request id within FLEET_REQUEST_TTL_MS gets the same seat and token
+ * again: a retried request never takes a second seat. */
+#define FLEET_SEAT_TTL_MS 30000
+#define FLEET_REQUEST_TTL_MS 120000
+#define FLEET_MAX_REQUEST_ID 64
+
+enum { FLEET_MM_NEW = 1, FLEET_MM_RETRY, FLEET_MM_FULL, FLEET_MM_UNAVAILABLE };
+
+typedef struct fleet_seat {
+    int result;              /* FLEET_MM_* */
+    char process[FLEET_MAX_ID + 1];
+    char url[FLEET_MAX_URL + 1];
+    char token[256];
+    int64_t expires_ms;      /* Unix ms: the seat is released then */
+} fleet_seat;
+
+typedef void (*fleet_mm_cb)(void *user, uint64_t tag, const fleet_seat *seat);
+
+/* Asks for a seat for request_id (1..64 of A-Z a-z 0-9 - _), in matches of
+ * `label`, with `token` (minted by the caller, seat_id its nonce in hex) to
+ * hand out with it. cb(user, tag, seat) runs later, from fleet_tick (always exactly once,
+ * FLEET_MM_UNAVAILABLE when Redis fails or goes away meanwhile). Returns
+ * -1 (cb not called) when Redis is not connected now. */
+int fleet_matchmake(fleet *f, const char *request_id, const char *label, const char *token, const char *seat_id,
+                    int64_t now_us, fleet_mm_cb cb, void *user, uint64_t tag);
 
 /* redis://HOST[:PORT][/DB]: 0, or -1 (not such a URL). host gets HOST
  * (an IPv6 literal in brackets without them), port 6379 when absent, db 0. */

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet.h"
 #include "handshake.h"
 #include "tw_version.h"
 #include "log.h"
@@ -281,6 +283,8 @@ static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
 {
     if (core_accept_is_reserve(c, accept_handle(wsi)))
         return refuse_reserve(c, wsi);
+    if (net_matchmaker_only(wsi))
+        return send_refusal(wsi, EP_WEBSOCKET, 404, "this is a matchmaker: no matches are played here\n");
     if (strcasecmp(upgrade, "websocket") == 0) {
         hs_request q;
         hs_request_read(wsi, upgrade, &q);
@@ -597,6 +601,111 @@ static int serve_readyz(core *c, struct lws *wsi, http_session *hs)
     return respond_text(wsi, hs, EP_READYZ, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json", body);
 }
 
+/* A request id, a name or a label from the query: 0, or -1 when absent
+ * where required, too long, or with a character outside `allowed`
+ * (NULL: printable ASCII). */
+static int mm_arg(struct lws *wsi, const char *name, char *out, int cap, int required, const char *allowed)
+{
+    char arg[256]; /* room for every argument of the query, not only this one */
+    int found = query_arg(wsi, name, arg, sizeof arg);
+    if (found < 0 || (found && (int)strlen(arg) >= cap))
+        return -1;
+    if (found)
+        memcpy(out, arg, strlen(arg) + 1);
+    if (!found) {
+        out[0] = '\0';
+        return required ? -1 : 0;
+    }
+    size_t n = strlen(out);
+    if (required && n == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (allowed ? !strchr(allowed, out[i]) : (out[i] < 0x20 || out[i] > 0x7e))
+            return -1;
+    return 0;
+}
+
+static int mm_error(struct lws *wsi, http_session *hs, unsigned int status, const char *msg)
+{
+    char body[160];
+    snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", msg);
+    return respond_text(wsi, hs, EP_API_MATCHMAKE, status, "application/json", body);
+}
+
+#define ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/* POST /api/matchmake?request_id=R&name=N[&label=L][&player_id=P]: a seat
+ * somewhere in the fleet and a join token for it (fleet.h). Needs --redis
+ * and --token-secret-file (the fleet's shared secret), else 404. 400 for
+ * bad arguments, 503 when the fleet is full or Redis cannot be asked. */
+static int api_matchmake(core *c, struct lws *wsi, http_session *hs)
+{
+    char ip[48] = "", auth[SCRAPE_MAX_TOKEN + 64] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    header(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    int st = scrape_check(net_matchmaker_rules(wsi), ip, auth);
+    memset(auth, 0, sizeof auth);
+    if (st != SCRAPE_OK) {
+        log_event(LOG_WARN, "refuse", "ip=%s status=401 reason=matchmaker_token path=/api/matchmake", ip);
+        static const char body[] = "{\"error\":\"POST /api/matchmake needs Authorization: Bearer <token>\"}\n";
+        if (!(hs->buf = malloc(LWS_PRE + sizeof body)))
+            return -1;
+        memcpy(hs->buf + LWS_PRE, body, sizeof body - 1);
+        hs->len = sizeof body - 1;
+        return respond_with(wsi, hs, EP_API_MATCHMAKE, HTTP_STATUS_UNAUTHORIZED, "application/json",
+                            "www-authenticate:", "Bearer realm=\"tickwire matchmaker\"");
+    }
+    char rid[FLEET_MAX_REQUEST_ID + 2], name[TOKEN_MAX_NAME + 2], label[TOKEN_MAX_MATCH + 2], pid[24];
+    if (mm_arg(wsi, "request_id", rid, sizeof rid, 1, ID_CHARS) < 0 || strlen(rid) < 8 ||
+        strlen(rid) > FLEET_MAX_REQUEST_ID)
+        return mm_error(wsi, hs, HTTP_STATUS_BAD_REQUEST, "request_id: 8..64 of A-Z a-z 0-9 - _");
+    if (mm_arg(wsi, "name", name, sizeof name, 1, NULL) < 0 || strlen(name) > TOKEN_MAX_NAME)
+        return mm_error(wsi, hs, HTTP_STATUS_BAD_REQUEST, "name: 1..16 printable characters");
+    if (mm_arg(wsi, "label", label, sizeof label, 0, NULL) < 0 || strlen(label) > TOKEN_MAX_MATCH)
+        return mm_error(wsi, hs, HTTP_STATUS_BAD_REQUEST, "label: 0..32 printable characters");
+    long long player_id = 0;
+    if (mm_arg(wsi, "player_id", pid, sizeof pid, 0, "0123456789") < 0 ||
+        (pid[0] && parse_long("player_id", pid, 0, LONG_MAX, (long *)&player_id, NULL, 0) < 0))
+        return mm_error(wsi, hs, HTTP_STATUS_BAD_REQUEST, "player_id: a whole number");
+    char token[TOKEN_MAX_B64 + 1], seat[2 * TOKEN_NONCE_LEN + 1];
+    uint8_t nonce[TOKEN_NONCE_LEN];
+    if (!core_mint_token(c, (uint64_t)player_id, name, label, FLEET_SEAT_TTL_MS / 1000, token, sizeof token, nonce))
+        return -1;
+    for (int i = 0; i < TOKEN_NONCE_LEN; i++)
+        snprintf(seat + 2 * i, 3, "%02x", nonce[i]);
+    hs->mm_slot = net_matchmake(wsi, rid, label, token, seat);
+    if (!hs->mm_slot)
+        return mm_error(wsi, hs, HTTP_STATUS_SERVICE_UNAVAILABLE, "the fleet directory cannot be reached");
+    return 0; /* the answer comes with http_matchmake_done */
+}
+
+void http_matchmake_done(struct lws *wsi, const fleet_seat *seat)
+{
+    http_session *hs = lws_wsi_user(wsi);
+    if (!hs)
+        return;
+    hs->mm_slot = 0;
+    char body[768];
+    if (seat->result == FLEET_MM_NEW || seat->result == FLEET_MM_RETRY) {
+        snprintf(body, sizeof body,
+                 "{\"process\":\"%s\",\"url\":\"%s\",\"token\":\"%s\",\"expires_ms\":%lld,\"retry\":%s}\n",
+                 seat->process, seat->url, seat->token, (long long)seat->expires_ms,
+                 seat->result == FLEET_MM_RETRY ? "true" : "false");
+        hs->mm_status = HTTP_STATUS_OK;
+    } else {
+        snprintf(body, sizeof body, "{\"error\":\"%s\"}\n",
+                 seat->result == FLEET_MM_FULL ? "no room in the fleet" : "the fleet directory cannot be reached");
+        hs->mm_status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+    }
+    size_t n = strlen(body);
+    if (!(hs->buf = malloc(LWS_PRE + n)))
+        return; /* the connection times out */
+    memcpy(hs->buf + LWS_PRE, body, n);
+    hs->len = n;
+    hs->mm_ready = 1;
+    lws_callback_on_writable(wsi);
+}
+
 /* POST /admin/drain with "Authorization: Bearer <--admin-token-file>":
  * 202, the drain begins (as SIGTERM); 401 without the token. Only with
  * --admin-token-file (404 otherwise, like any unknown path). */
@@ -650,6 +759,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             return serve_healthz(c, wsi, hs);
         if (!post && strcmp(uri, "/readyz") == 0)
             return serve_readyz(c, wsi, hs);
+        if (post && strcmp(uri, "/api/matchmake") == 0 && net_matchmaker_rules(wsi) && !core_demo_mode(c))
+            return api_matchmake(c, wsi, hs);
         if (post && strcmp(uri, "/admin/drain") == 0 && net_admin_rules(wsi)) {
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
                 hs->api_join = 2; /* answer at the body's end */
@@ -680,6 +791,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (hs && (hs->mm_slot || hs->mm_ready))
+            return 0; /* the matchmaking answer is still to come: not the end of the transaction */
         if (hs && hs->api_join) {
             int which = hs->api_join;
             hs->api_join = 0;
@@ -687,6 +800,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         break;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (hs && hs->mm_ready) {
+            /* A matchmaking answer: its headers now, the body next time. */
+            hs->mm_ready = 0;
+            return respond(wsi, hs, EP_API_MATCHMAKE, hs->mm_status, "application/json") ? -1 : 0;
+        }
         if (!hs || !hs->buf)
             break;
         int rc = lws_write(wsi, hs->buf + LWS_PRE, hs->len, LWS_WRITE_HTTP_FINAL) < (int)hs->len ? -1 : 0;
@@ -697,6 +815,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (hs && hs->mm_slot) {
+            net_matchmake_cancel(wsi, hs->mm_slot);
+            hs->mm_slot = 0;
+        }
         if (hs) {
             free(hs->buf);
             hs->buf = NULL;

@@ -27,6 +27,9 @@ typedef struct http_session {
     int api_join;  /* waiting for a request body: 1 POST /api/join, 2 POST /admin/drain */
     int close_after; /* close the connection once the answer is written */
     lws_usec_t body_deadline_us; /* ... which must have arrived by then (lws_now_usecs) */
+    int mm_slot;   /* POST /api/matchmake waiting for Redis: its net slot + 1; 0 none */
+    int mm_ready;  /* ... the answer is in buf: write its headers when writable */
+    unsigned int mm_status;
 } http_session;
 
 /* The callback of protocol 0 ("http"); the context's user pointer must
@@ -47,6 +50,21 @@ const scrape_rules *net_admin_rules(struct lws *wsi);
 /* The adapter's own /metrics families (the Agones calls), appended to the
  * core's; returns the length written, 0 when none. */
 size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap);
+/* POST /api/matchmake (net.c, fleet.h): asks the fleet for a seat; the answer
+ * comes back through http_matchmake_done on this wsi. Returns the slot + 1
+ * to keep in the session, 0 when it cannot be asked (not in a fleet, Redis
+ * down, too many waiting). */
+int net_matchmake(struct lws *wsi, const char *request_id, const char *label, const char *token, const char *seat_id);
+/* The connection closed before the answer: forget it. */
+void net_matchmake_cancel(struct lws *wsi, int slot);
+/* Who may POST /api/matchmake (--matchmaker-token-file, with --redis); NULL:
+ * the endpoint is off. */
+const scrape_rules *net_matchmaker_rules(struct lws *wsi);
+/* `tickwire-server matchmaker`: game upgrades are refused (404). */
+int net_matchmaker_only(struct lws *wsi);
+/* net.c's delivery of a matchmaking answer. */
+struct fleet_seat;
+void http_matchmake_done(struct lws *wsi, const struct fleet_seat *seat);
 /* Begins the drain, as SIGTERM does (net.c); a second call changes nothing. */
 void net_begin_drain(struct lws *wsi);
 

@@ -16,7 +16,7 @@ static const double TICK_LE[METRICS_TICK_BUCKETS] = {
     0.000005, 0.00001, 0.00002, 0.00003, 0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003,
     0.0005,   0.00075, 0.001,   0.002,   0.005,   0.01,     0.02,   0.05,    0.1};
 static const char *const EP_LABELS[EP_N] = {"/metrics", "/api/join", "/api/matches", "/api/matches/live",
-                                            "/healthz", "/readyz",   "/admin/drain", "static",
+                                            "/api/matchmake", "/healthz", "/readyz", "/admin/drain", "static",
                                             "websocket", "other"};
 static const int HTTP_CODES[METRICS_HTTP_CODES] = {101, 200, 202, 204, 206, 301, 302, 304, 400, 401, 403,
                                                    404, 405, 408, 413, 415, 416, 426, 431, 500, 501, 503};

@@ -50,7 +50,8 @@ typedef struct tick_stats {
  * (other paths under /api and /metrics, answers given before a request
  * was read). */
 typedef enum metrics_endpoint {
-    EP_METRICS, EP_API_JOIN, EP_API_MATCHES, EP_API_LIVE, EP_HEALTHZ, EP_READYZ, EP_ADMIN_DRAIN,
+    EP_METRICS, EP_API_JOIN, EP_API_MATCHES, EP_API_LIVE, EP_API_MATCHMAKE, EP_HEALTHZ, EP_READYZ,
+    EP_ADMIN_DRAIN,
     EP_STATIC, EP_WEBSOCKET, EP_OTHER,
     EP_N
 } metrics_endpoint;

@@ -34,6 +34,7 @@
 
 #define CLOSE_GRACE_SECONDS 2     /* to get a close frame out before cutting off */
 #define SHUTDOWN_GRACE_US (1500 * 1000)
+#define NET_MM_PENDING 1024 /* matchmaking requests waiting for Redis at once */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
 #define NET_SCRAPE_RESERVE 4      /* connections past the caps for --metrics-allow addresses */
@@ -60,6 +61,9 @@ struct net_server {
     uint32_t accepted;      /* the connection being accepted: its core handle, until lws instantiates it */
     scrape_rules scrape;    /* who may read /metrics */
     scrape_rules admin;     /* who may POST /admin/drain (token only) */
+    scrape_rules mm_rules;  /* who may POST /api/matchmake (token only) */
+    int mm_on;              /* --matchmaker-token-file given */
+    int matchmaker_only;    /* `tickwire-server matchmaker`: no game here */
     int admin_on;           /* --admin-token-file given */
     int agones_on;          /* AGONES_SDK_HTTP_PORT set: speak to the sidecar */
     agones agones;          /* what is owed to it */
@@ -67,6 +71,12 @@ struct net_server {
     log_ratelimit agones_log; /* failed calls: one line a while */
     fleet *fleet;           /* --redis: this process in the fleet directory; NULL: alone */
     fleet_match fleet_matches[FLEET_MAX_MATCHES]; /* scratch for a heartbeat */
+    struct {
+        struct lws *wsi;    /* NULL: free, or its connection closed meanwhile */
+        uint32_t gen;
+        int busy;
+    } mm[NET_MM_PENDING];   /* POST /api/matchmake waiting for Redis */
+    uint32_t mm_gen;
     const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
@@ -426,10 +436,76 @@ static size_t fleet_metrics(const net_server *s, char *buf, size_t cap)
                      "# HELP tickwire_redis_heartbeats_total Registrations sent to Redis, by result.\n"
                      "# TYPE tickwire_redis_heartbeats_total counter\n"
                      "tickwire_redis_heartbeats_total{result=\"ok\"} %llu\n"
-                     "tickwire_redis_heartbeats_total{result=\"error\"} %llu\n",
+                     "tickwire_redis_heartbeats_total{result=\"error\"} %llu\n"
+                     "# HELP tickwire_matchmake_total POST /api/matchmake answers: a new seat, the same seat for a "
+                     "retried request id, no room, or Redis unreachable.\n"
+                     "# TYPE tickwire_matchmake_total counter\n"
+                     "tickwire_matchmake_total{result=\"seat\"} %llu\n"
+                     "tickwire_matchmake_total{result=\"retry\"} %llu\n"
+                     "tickwire_matchmake_total{result=\"full\"} %llu\n"
+                     "tickwire_matchmake_total{result=\"unavailable\"} %llu\n",
                      fs->up, (unsigned long long)fs->outages, (unsigned long long)fs->connects,
-                     (unsigned long long)fs->beats_ok, (unsigned long long)fs->beats_failed);
+                     (unsigned long long)fs->beats_ok, (unsigned long long)fs->beats_failed,
+                     (unsigned long long)fs->mm_seats, (unsigned long long)fs->mm_retries,
+                     (unsigned long long)fs->mm_full, (unsigned long long)fs->mm_failed);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
+/* ---- POST /api/matchmake: requests waiting for the fleet's answer ------------------- */
+
+const scrape_rules *net_matchmaker_rules(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->fleet && s->mm_on ? &s->mm_rules : NULL;
+}
+
+int net_matchmaker_only(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->matchmaker_only;
+}
+
+/* fleet_mm_cb: tag is gen << 32 | slot. The connection may be gone. */
+static void matchmade(void *user, uint64_t tag, const fleet_seat *seat)
+{
+    net_server *s = user;
+    int slot = (int)(tag & 0xffffffffu);
+    uint32_t gen = (uint32_t)(tag >> 32);
+    if (slot >= NET_MM_PENDING || !s->mm[slot].busy || s->mm[slot].gen != gen)
+        return;
+    struct lws *wsi = s->mm[slot].wsi;
+    s->mm[slot].busy = 0;
+    s->mm[slot].wsi = NULL;
+    if (wsi)
+        http_matchmake_done(wsi, seat);
+}
+
+int net_matchmake(struct lws *wsi, const char *request_id, const char *label, const char *token, const char *seat_id)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    if (!s->fleet)
+        return 0;
+    int slot = -1;
+    for (int i = 0; i < NET_MM_PENDING && slot < 0; i++)
+        if (!s->mm[i].busy)
+            slot = i;
+    if (slot < 0)
+        return 0;
+    uint32_t gen = ++s->mm_gen;
+    if (fleet_matchmake(s->fleet, request_id, label, token, seat_id, tick_clock_now(), matchmade, s,
+                        (uint64_t)gen << 32 | (uint64_t)slot) < 0)
+        return 0;
+    s->mm[slot].busy = 1;
+    s->mm[slot].gen = gen;
+    s->mm[slot].wsi = wsi;
+    return slot + 1;
+}
+
+void net_matchmake_cancel(struct lws *wsi, int slot)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    if (slot >= 1 && slot <= NET_MM_PENDING && s->mm[slot - 1].wsi == wsi)
+        s->mm[slot - 1].wsi = NULL; /* the answer, when it comes, goes nowhere */
 }
 
 size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap)
@@ -648,30 +724,37 @@ static int load_scrape_rules(net_server *s, const tw_config *cfg, char *err, siz
     return 0;
 }
 
-/* --admin-token-file: the bearer token of POST /admin/drain, read like the
- * metrics token (one line, printable, no spaces). */
-static int load_admin_rules(net_server *s, const tw_config *cfg, char *err, size_t errlen)
+/* A bearer token from a file (--admin-token-file, --matchmaker-token-file),
+ * read like the metrics token: one line, printable, no spaces. Returns 1
+ * when loaded, 0 when path is NULL, -1 with err set. */
+static int load_bearer(scrape_rules *r, const char *flag, const char *path, char *err, size_t errlen)
 {
-    scrape_rules *r = &s->admin;
     memset(r, 0, sizeof *r);
-    if (!cfg->admin_token_file)
+    if (!path)
         return 0;
     char why[256];
-    int n = secret_read(cfg->admin_token_file, r->token, sizeof r->token - 1, why, sizeof why);
+    int n = secret_read(path, r->token, sizeof r->token - 1, why, sizeof why);
     if (n < 0) {
-        snprintf(err, errlen, "--admin-token-file: %s", why);
+        snprintf(err, errlen, "%s: %s", flag, why);
         return -1;
     }
     for (int i = 0; i < n; i++)
         if (r->token[i] < 0x21 || r->token[i] > 0x7e) {
-            snprintf(err, errlen, "--admin-token-file: %s: a token is one line of printable characters, no spaces",
-                     cfg->admin_token_file);
+            snprintf(err, errlen, "%s: %s: a token is one line of printable characters, no spaces", flag, path);
             memset(r->token, 0, sizeof r->token);
             return -1;
         }
     r->token_len = (size_t)n;
-    s->admin_on = 1;
-    return 0;
+    return 1;
+}
+
+static int load_admin_rules(net_server *s, const tw_config *cfg, char *err, size_t errlen)
+{
+    int a = load_bearer(&s->admin, "--admin-token-file", cfg->admin_token_file, err, errlen);
+    int m = a < 0 ? -1 : load_bearer(&s->mm_rules, "--matchmaker-token-file", cfg->matchmaker_token_file, err, errlen);
+    s->admin_on = a == 1;
+    s->mm_on = m == 1;
+    return a < 0 || m < 0 ? -1 : 0;
 }
 
 static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map, char *err, size_t errlen)
@@ -726,6 +809,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     s->results = res;
     s->client_sndbuf = cfg->client_sndbuf > 0 ? cfg->client_sndbuf : 64 * 1024;
     s->drain_timeout = cfg->drain_timeout;
+    s->matchmaker_only = cfg->matchmaker_only;
     if (cfg->agones_port > 0) {
         s->agones_on = 1;
         agones_init(&s->agones, tick_clock_now());
@@ -812,7 +896,8 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         int humans_max = LOBBY_MAX_MATCHES * cfg->match_size;
         if (humans_max > cfg->max_conns)
             humans_max = cfg->max_conns;
-        s->fleet = fleet_create(&(fleet_config){cfg->redis_url, cfg->process_id, url, humans_max},
+        s->fleet = fleet_create(&(fleet_config){cfg->redis_url, cfg->process_id, url, humans_max,
+                                                cfg->matchmaker_only},
                                 tick_clock_now(), err, errlen);
         if (!s->fleet) {
             net_server_destroy(s);

@@ -3451,6 +3451,229 @@ static void case_fleet_registry(const char *server)
     CHECK(server_start(&b, server, bad, NULL) < 0, "started with --redis http://...");
 }
 
+/* A plain-HTTP POST with a bearer token over its own socket (thread-safe);
+ * the status, the body in out. */
+static int post_bearer(int port, const char *path, const char *bearer, char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    out[0] = '\0';
+    if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof to) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, bearer);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        return -1;
+    }
+    char ans[4096];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof ans - 1 && (r = recv(fd, ans + len, sizeof ans - 1 - len, 0)) > 0)
+        len += (size_t)r;
+    close(fd);
+    ans[len] = '\0';
+    int status = 0;
+    sscanf(ans, "HTTP/1.1 %d", &status);
+    const char *body = strstr(ans, "\r\n\r\n");
+    snprintf(out, cap, "%s", body ? body + 4 : "");
+    return status;
+}
+
+/* A string field of a flat JSON object into out ("" when absent). */
+static void json_str(const char *json, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    size_t n = 0;
+    if (p)
+        for (p += strlen(pat); *p && *p != '"' && n + 1 < cap; p++)
+            out[n++] = *p;
+    out[n] = '\0';
+}
+
+#define MM_IDS 100
+#define MM_SERVERS 3
+#define MM_CAP 40 /* --max-conns of each server: the seats it offers */
+
+typedef struct mm_answer {
+    int status;
+    char process[72], token[256];
+    int retry;
+} mm_answer;
+
+typedef struct mm_job {
+    int ports[MM_SERVERS + 1]; /* the three servers and the stand-alone matchmaker */
+    const char *bearer;
+    int next;                  /* the next of 2 x MM_IDS requests */
+    pthread_mutex_t lock;
+    mm_answer got[2 * MM_IDS];
+} mm_job;
+
+/* Each request id is asked twice, by two threads, of two different
+ * processes, at about the same time: a client retrying after a timeout. */
+static void *mm_worker(void *arg)
+{
+    mm_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        int k = j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (k >= 2 * MM_IDS)
+            return NULL;
+        int id = k / 2;
+        char path[160], body[1024];
+        snprintf(path, sizeof path, "/api/matchmake?request_id=mm-request-%04d&name=p%d&player_id=%d", id, id,
+                 id + 1);
+        int port = j->ports[(id + k % 2) % (MM_SERVERS + 1)];
+        int st = post_bearer(port, path, j->bearer, body, sizeof body);
+        j->got[k].status = st;
+        json_str(body, "process", j->got[k].process, sizeof j->got[k].process);
+        json_str(body, "token", j->got[k].token, sizeof j->got[k].token);
+        j->got[k].retry = strstr(body, "\"retry\":true") != NULL;
+    }
+}
+
+/* POST /api/matchmake across a fleet of three servers (--max-conns 40
+ * each: 40 seats) and a stand-alone `tickwire-server matchmaker`, on a
+ * real redis-server. 100 request ids, each sent twice at once to two
+ * different processes by 8 threads: exactly one seat per request id (both
+ * answers carry the same process and token), 100 reservations in all,
+ * none over a process's seats, spread over the three. Then 20 more fill
+ * the fleet to its 120 seats and the next ones get 503 "no room". A token
+ * handed out joins the process it names. Without the bearer token: 401. */
+static void case_matchmake(const char *server)
+{
+    CHECK(access(REDIS_SERVER, X_OK) == 0, "%s is missing (setup installs redis-server)", REDIS_SERVER);
+    char dir[] = "/tmp/tickwire-mm-XXXXXX", secret[96], bearer_path[96];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(secret, sizeof secret, "%s/fleet.secret", dir);
+    snprintf(bearer_path, sizeof bearer_path, "%s/mm.token", dir);
+    const char *bearer = "matchmaker-token-0123456789";
+    FILE *f = fopen(secret, "w");
+    CHECK(f != NULL, "secret file");
+    fputs("fleet-secret-0123456789abcdef0123456789\n", f);
+    fclose(f);
+    f = fopen(bearer_path, "w");
+    CHECK(f != NULL, "token file");
+    fprintf(f, "%s\n", bearer);
+    fclose(f);
+    int rport = free_port();
+    spawn_proc rs;
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start");
+    char url[64], cap[16];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rport);
+    snprintf(cap, sizeof cap, "%d", MM_CAP);
+    static mm_job job;
+    memset(&job, 0, sizeof job);
+    pthread_mutex_init(&job.lock, NULL);
+    job.bearer = bearer;
+    spawn_proc sv[MM_SERVERS + 1];
+    static const char *const ids[MM_SERVERS] = {"fleet-1", "fleet-2", "fleet-3"};
+    for (int i = 0; i < MM_SERVERS; i++) {
+        const char *args[] = {"--redis", url, "--process-id", ids[i], "--token-secret-file", secret,
+                              "--matchmaker-token-file", bearer_path, "--max-conns", cap, "--match-size", "8", NULL};
+        CHECK(server_start(&sv[i], server, args, NULL) == 0, "server %d did not start", i);
+        job.ports[i] = sv[i].port;
+    }
+    {
+        const char *argv[] = {server, "matchmaker", "--port", "0", "--log-level", "warn", "--results-db", ":memory:",
+                              "--redis", url, "--token-secret-file", secret, "--matchmaker-token-file", bearer_path,
+                              NULL};
+        char err[256];
+        CHECK(spawn_server_start(&sv[MM_SERVERS], &(spawn_desc){.argv = argv}, err, sizeof err) == 0,
+              "matchmaker did not start: %s", err);
+        job.ports[MM_SERVERS] = sv[MM_SERVERS].port;
+    }
+    CHECK(redis_wait_int(rport, "ZCARD", "tw:procs", MM_SERVERS, 3000) >= 0, "the fleet did not register");
+    static char body[2048];
+    CHECK(post_bearer(job.ports[0], "/api/matchmake?request_id=mm-request-x&name=x", "wrong-token-0123", body,
+                      sizeof body) == 401,
+          "a wrong bearer token was not refused: %s", body);
+    CHECK(post_bearer(job.ports[0], "/api/matchmake?request_id=short&name=x", bearer, body, sizeof body) == 400,
+          "a short request id was not refused: %s", body);
+    /* A game connection to the stand-alone matchmaker: refused. */
+    wsc g;
+    char err[160] = "";
+    CHECK(wsc_connect(&g, "127.0.0.1", job.ports[MM_SERVERS], PROTO_SUBPROTOCOL, err, sizeof err) < 0 &&
+              strstr(err, " 404 "),
+          "the matchmaker took a game connection: %s", err);
+
+    pthread_t th[8];
+    double t0 = check_now_ms();
+    for (int i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, mm_worker, &job);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    double took = check_now_ms() - t0;
+    int ok = 0, same = 0, retries = 0, per[MM_SERVERS] = {0};
+    for (int id = 0; id < MM_IDS; id++) {
+        const mm_answer *a = &job.got[2 * id], *b = &job.got[2 * id + 1];
+        CHECK(a->status == 200 && b->status == 200, "request %d: %d and %d", id, a->status, b->status);
+        ok += 2;
+        same += strcmp(a->process, b->process) == 0 && strcmp(a->token, b->token) == 0 && a->token[0];
+        retries += a->retry + b->retry;
+        for (int p = 0; p < MM_SERVERS; p++)
+            per[p] += strcmp(a->process, ids[p]) == 0;
+    }
+    long long seats = 0, over = 0;
+    for (int p = 0; p < MM_SERVERS; p++) {
+        char key[48];
+        snprintf(key, sizeof key, "tw:seats:%s", ids[p]);
+        long long n = redis_int(rport, "ZCARD", key);
+        seats += n;
+        over += n > MM_CAP;
+    }
+    printf("matchmake: %d requests (%d ids x 2, at once, 8 threads, 4 processes) in %.0f ms: %d ids got one seat "
+           "(same process and token twice), %d answers marked retry; seats reserved %lld (%d / %d / %d), none over "
+           "%d\n",
+           ok, MM_IDS, took, same, retries, seats, per[0], per[1], per[2], MM_CAP);
+    CHECK(same == MM_IDS && retries == MM_IDS, "one seat per request id: %d of %d, retries %d", same, MM_IDS,
+          retries);
+    CHECK(seats == MM_IDS && over == 0, "%lld seats reserved (want %d), %lld processes over their seats", seats,
+          MM_IDS, over);
+    for (int p = 0; p < MM_SERVERS; p++)
+        CHECK(per[p] >= 10, "%s got %d of %d: not spread", ids[p], per[p], MM_IDS);
+
+    /* Fill the fleet: 120 seats in all, then no room. */
+    int filled = 0, full = 0;
+    for (int i = 0; i < MM_SERVERS * MM_CAP - MM_IDS + 5; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/matchmake?request_id=mm-fill-%04d&name=f%d", i, i);
+        int st = post_bearer(job.ports[i % (MM_SERVERS + 1)], path, bearer, body, sizeof body);
+        filled += st == 200;
+        full += st == 503 && strstr(body, "no room");
+    }
+    printf("matchmake: then %d more seats, %d answered 503 \"no room in the fleet\"\n", filled, full);
+    CHECK(filled == MM_SERVERS * MM_CAP - MM_IDS && full == 5, "filled %d, full %d", filled, full);
+
+    /* A token from the matchmaker joins the process it names. */
+    int p0 = -1;
+    for (int p = 0; p < MM_SERVERS; p++)
+        if (strcmp(job.got[0].process, ids[p]) == 0)
+            p0 = p;
+    CHECK(p0 >= 0, "no process for request 0");
+    char reason[128] = "";
+    int rc = join_outcome(sv[p0].port, job.got[0].token, reason, sizeof reason);
+    CHECK(rc == 0, "the matchmade token did not join %s: %d %s", ids[p0], rc, reason);
+    for (int i = 0; i <= MM_SERVERS; i++)
+        CHECK(spawn_stop(&sv[i], 0, NULL) == 0, "exit status of %d", i);
+    spawn_stop(&rs, 0, NULL);
+    unlink(secret);
+    unlink(bearer_path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -3474,7 +3697,7 @@ int main(int argc, char **argv)
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
