@@ -2,8 +2,13 @@
 # Installs whatever tickwire needs that is missing, then builds
 # libwebsockets 4.1.6 (mbedTLS, static) into build/_deps once.
 # Idempotent: a second run checks and returns in seconds.
+#
+# --server: only what building tickwire-server and its page needs (the
+# container image's build stage: no chromium, node or test libraries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PROFILE=all
+if [ "${1:-}" = --server ]; then PROFILE=server; fi
 ROOT=$(pwd)
 DEPS="$ROOT/build/_deps"
 LWS_VER=4.1.6
@@ -16,6 +21,9 @@ PKGS="build-essential cmake pkg-config libmbedtls-dev libcglm-dev libcmocka-dev 
 libhiredis-dev redis-server \
 clang-14 lld-14 libclang-rt-14-dev chromium nodejs openssl ca-certificates xz-utils"
 
+if [ $PROFILE = server ]; then
+  PKGS=$(printf '%s\n' $PKGS | grep -vxE 'chromium|nodejs|libcmocka-dev|redis-server|zlib1g-dev' | tr '\n' ' ')
+fi
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -24,7 +32,7 @@ for p in $PKGS; do
     missing="$missing $p"
   fi
 done
-if ! command -v npm >/dev/null; then missing="$missing npm"; fi
+if [ $PROFILE = all ] && ! command -v npm >/dev/null; then missing="$missing npm"; fi
 
 # The first Debian archive URI in this machine's apt sources (one-line
 # "deb [opts] URI suite ..." or deb822 "URIs:"), not the security archive.
@@ -47,14 +55,17 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
-# playwright-core for the browser test (uses Debian's chromium; no browser
-# download). Pinned to the newest release that still runs on bookworm's
-# node 18 (1.62 and later need node 20); reinstalled when the pin moves.
-pw_want=$(sed -nE 's/.*"playwright-core": *"([^"]+)".*/\1/p' "$ROOT/tests/browser/package.json")
-pw_have=$(sed -nE 's/^  "version": *"([^"]+)".*/\1/p' "$ROOT/tests/browser/node_modules/playwright-core/package.json" 2>/dev/null || true)
-if [ "$pw_have" != "$pw_want" ]; then
-  echo "setup: npm ci (tests/browser: playwright-core, uses Debian's chromium)"
+# npm packages of the tests (tests/browser/package-lock.json): playwright-core
+# for the browser tests (uses Debian's chromium; no browser download), pinned
+# to the newest release that still runs on bookworm's node 18 (1.62 and later
+# need node 20); yaml to check the deployment files. Installed again
+# whenever the lock file changes.
+lock_want=$(cksum < "$ROOT/tests/browser/package-lock.json")
+lock_have=$(cat "$ROOT/tests/browser/node_modules/.tickwire-lock" 2>/dev/null || true)
+if [ $PROFILE = all ] && [ "$lock_have" != "$lock_want" ]; then
+  echo "setup: npm ci (tests/browser: playwright-core, yaml; uses Debian's chromium)"
   (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --silent)
+  echo "$lock_want" > "$ROOT/tests/browser/node_modules/.tickwire-lock"
 fi
 
 # libwebsockets from source, with mbedTLS, static

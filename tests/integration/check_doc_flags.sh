@@ -1,13 +1,13 @@
 #!/bin/sh
 # Every --flag a hosting document names must exist: in tickwire-server
 # --help, in tickwire-bots --help, or in the short list of other tools'
-# flags the document quotes (certbot's).
+# flags the documents quote (certbot, redis-server, docker, setup.sh --server).
 #   check_doc_flags.sh SERVER BOTS DOC...
 set -eu
 server=$1 bots=$2
 shift 2
 help=$("$server" --help; "$bots" --help)
-external="--standalone --deploy-hook"
+external="--standalone --deploy-hook --appendonly --save --build --rm --server"  # certbot, redis-server, docker, setup.sh
 status=0
 for doc in "$@"; do
     for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' "$doc" | sort -u); do
