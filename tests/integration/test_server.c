@@ -3674,6 +3674,100 @@ static void case_matchmake(const char *server)
     rmdir(dir);
 }
 
+/* Drain in a fleet: SIGTERM to a process with a live round marks it
+ * draining in the directory at once; the matchmaker sends nobody there
+ * while its round plays out (20 requests, none to it); it exits 0 after the
+ * round, its keys gone. */
+static void case_fleet_drain(const char *server)
+{
+    CHECK(access(REDIS_SERVER, X_OK) == 0, "%s is missing (setup installs redis-server)", REDIS_SERVER);
+    char dir[] = "/tmp/tickwire-fdrain-XXXXXX", secret[96], bearer_path[96];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(secret, sizeof secret, "%s/fleet.secret", dir);
+    snprintf(bearer_path, sizeof bearer_path, "%s/mm.token", dir);
+    const char *bearer = "matchmaker-token-0123456789";
+    FILE *f = fopen(secret, "w");
+    CHECK(f != NULL, "secret file");
+    fputs("fleet-secret-0123456789abcdef0123456789\n", f);
+    fclose(f);
+    f = fopen(bearer_path, "w");
+    CHECK(f != NULL, "token file");
+    fprintf(f, "%s\n", bearer);
+    fclose(f);
+    int rport = free_port();
+    spawn_proc rs;
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start");
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rport);
+    spawn_proc sv[2];
+    static const char *const ids[2] = {"drainer", "stayer"};
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {"--redis", url, "--process-id", ids[i], "--token-secret-file", secret,
+                              "--matchmaker-token-file", bearer_path, "--min-players", "1", "--npcs", "2",
+                              "--match-time", "10", "--drain-timeout", "20", NULL};
+        CHECK(server_start(&sv[i], server, args, NULL) == 0, "server %d did not start", i);
+    }
+    CHECK(redis_wait_int(rport, "ZCARD", "tw:procs", 2, 3000) >= 0, "the fleet did not register");
+    static player p;
+    char token[PROTO_MAX_TOKEN + 1];
+    memset(&p, 0, sizeof p);
+    /* A player in a live round on the drainer, joined with a minted token. */
+    mint_for("fleet-secret-0123456789abcdef0123456789", "liver", "", 60, token, sizeof token);
+    pthread_mutex_init(&p.lock, NULL);
+    p.ack = 1;
+    p.inputs_left = -1;
+    cl_init(&p.cl);
+    char err[160];
+    CHECK(wsc_connect(&p.ws, "127.0.0.1", sv[0].port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "connect: %s", err);
+    cl_set_token(&p.cl, token);
+    uint8_t jb[PROTO_MAX_JOIN_MSG];
+    size_t jn = cl_write_join(&p.cl, jb, sizeof jb);
+    CHECK(wsc_send(&p.ws, WS_BINARY, jb, jn) == 0, "join");
+    CHECK(player_wait_snapshots(&p, 30, 5000) == 0, "no snapshots on the drainer");
+    CHECK(cl_latest(&p.cl)->ms.phase == PROTO_PHASE_LIVE, "round not live");
+
+    CHECK(kill(sv[0].pid, SIGTERM) == 0, "kill");
+    double t0 = check_now_ms();
+    char v[16] = "";
+    while (check_now_ms() < t0 + 2000) {
+        player_step(&p, 20);
+        redis_hget(rport, "tw:proc:drainer", "draining", v, sizeof v);
+        if (strcmp(v, "1") == 0)
+            break;
+    }
+    double marked_ms = check_now_ms() - t0;
+    CHECK(strcmp(v, "1") == 0, "the drainer is not marked draining in the directory");
+    int to_drainer = 0, to_stayer = 0;
+    static char body[2048];
+    for (int i = 0; i < 20; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/matchmake?request_id=drain-req-%04d&name=n%d", i, i);
+        int st = post_bearer(sv[i % 2].port, path, bearer, body, sizeof body);
+        char proc[72];
+        json_str(body, "process", proc, sizeof proc);
+        to_drainer += st == 200 && strcmp(proc, "drainer") == 0;
+        to_stayer += st == 200 && strcmp(proc, "stayer") == 0;
+        player_step(&p, 10);
+    }
+    while (player_step(&p, 3000) >= 0) {
+    }
+    int code = spawn_wait(&sv[0], 15000);
+    double exit_s = (check_now_ms() - t0) / 1000;
+    printf("fleet_drain: SIGTERM: marked draining in Redis after %.0f ms; 20 matchmake requests: %d to the drainer, "
+           "%d to the other; the player closed %u after the round, exit %d at %.1f s\n",
+           marked_ms, to_drainer, to_stayer, p.ws.close_code, code, exit_s);
+    wsc_close(&p.ws);
+    CHECK(to_drainer == 0 && to_stayer == 20, "matchmaking during the drain: %d to the drainer, %d elsewhere",
+          to_drainer, to_stayer);
+    CHECK(code == 0 && p.ws.close_code == 1001, "exit %d, player closed %u", code, p.ws.close_code);
+    CHECK(redis_int(rport, "EXISTS", "tw:proc:drainer") == 0, "the drainer's keys outlived it");
+    CHECK(spawn_stop(&sv[1], 0, NULL) == 0, "exit status");
+    spawn_stop(&rs, 0, NULL);
+    unlink(secret);
+    unlink(bearer_path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -3697,7 +3791,7 @@ int main(int argc, char **argv)
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"fleet_drain", case_fleet_drain}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
