@@ -746,6 +746,18 @@ static void test_spectators_delay_and_sharing(void **state)
     assert_int_equal(joined_seen, 1);
     assert_int_equal(c.stats.full_snapshots, 1);
     assert_int_equal(m->stats.spec_shared, 39);
+    /* More events than the log keeps before the delayed view gets to
+     * them: a spectator that still needs the first is behind (the core
+     * closes it 4009); one that joins now is not. */
+    assert_false(match_spectator_events_behind(m, &a));
+    for (int i = 0; i < MATCH_EVENTS + 8; i++)
+        match_event_push(m, &(proto_event){.type = PROTO_EV_LEAVE, .player = 1});
+    assert_true(match_spectator_events_behind(m, &a));
+    for (int t = 0; t < 130; t++)
+        match_tick(m);
+    assert_true(m->spec_ev_end >= m->ev_first);
+    match_cursor fresh = match_spectator_cursor(m);
+    assert_false(match_spectator_events_behind(m, &fresh));
     match_destroy(m);
 }
 
