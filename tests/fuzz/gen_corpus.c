@@ -93,6 +93,18 @@ static void cli_join(seed *s, int session, const char *token, int k)
     cli_msg(s, session, b, n);
 }
 
+/* A spectate JOIN for match_id (PROTO_MATCH_ANY: any). */
+static void cli_spectate(seed *s, int session, const char *token, uint16_t match_id)
+{
+    uint8_t b[PROTO_MAX_JOIN_MSG];
+    size_t n = proto_join_spectate_write(token, match_id, b, sizeof b);
+    if (n == 0) {
+        fprintf(stderr, "gen_corpus: bad spectate JOIN '%s'\n", token);
+        exit(1);
+    }
+    cli_msg(s, session, b, n);
+}
+
 /* An INPUT acknowledging snapshot `ack` and event `event_ack`; its inputs
  * were made looking at the others two ticks before the ack (every other
  * one: no view yet). */
@@ -166,6 +178,27 @@ static void gen_client_msg(void)
     cli_ticks(&s, 2, 0);
     save(T, "two_players", s.b, s.n);
 
+    /* Spectators (60 Hz, 2 slots, 1 npc): one before any match (4012),
+     * then alice plays, one watches any, one watches match 1; they get
+     * their views; one sends an INPUT (4011), the other a JOIN for match 9
+     * on a fresh connection (4012). */
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 0, 2, 1, 0));
+    cli_spectate(&s, 1, "early", PROTO_MATCH_ANY);
+    cli_join(&s, 0, "alice", -1);
+    cli_ticks(&s, 2, 0);
+    cli_spectate(&s, 1, "fan", PROTO_MATCH_ANY);
+    cli_spectate(&s, 2, "fan2", 1);
+    cli_ticks(&s, 8, 0);
+    cli_input(&s, 0, 8, 1, 4, SIM_BTN_RIGHT | SIM_BTN_FIRE);
+    cli_ticks(&s, 8, 2);
+    cli_ticks(&s, 8, 0);
+    cli_input(&s, 1, 8, 1, 1, SIM_BTN_UP);
+    cli_ticks(&s, 2, 0);
+    cli_spectate(&s, 1, "lost", 9);
+    cli_ticks(&s, 2, 0);
+    save(T, "spectators", s.b, s.n);
+
     /* 20 Hz, 10 Hz snapshots, 2 slots: a third session is refused (full),
      * the first breaks the protocol (seq gap), leaves, and rejoins. */
     s.n = 0;
@@ -207,7 +240,7 @@ static void gen_client_msg(void)
     save(T, "input_first", s.b, s.n);
     s.n = 0;
     put_u8(&s, cli_cfg(3, 0, 4, 0, 0));
-    static const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0};
+    static const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0, 0};
     cli_msg(&s, 2, neither, sizeof neither);
     cli_msg(&s, 2, NULL, 0);
     save(T, "neither_token_then_empty_msg", s.b, s.n);
@@ -675,6 +708,7 @@ static void gen_server_msg(const sim_map *map)
     static const uint8_t resume_alice2[PROTO_RESUME_LEN] = "alice, 2nd life";
     me = match_player_join(m, "alice", 0, resume_alice2);
     n = match_welcome(m, me, 0, msg, sizeof msg);
+    conn = (match_cursor){0, 0}; /* a new connection: its first snapshot is full */
     srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     client_mirror(&cl, m, me, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     for (int i = 0; i < 4; i++) {
@@ -792,11 +826,23 @@ static void gen_server_msg(const sim_map *map)
         0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0x00, 0x03, 0xf0,
         0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f, 0x00,
     };
+    /* ... and the spectator WELCOME example (v6). */
+    static const uint8_t spectator_welcome[] = {
+        0x81, PROTO_VERSION, 0xff, 0xff, 0x3c, 0x00, 0x0a, 0x00, 0xd0, 0xc0, 0xb0, 0xa0, 0x02, 0x01, 0x04, 0x04,
+        0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0x00, 0x03, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+    };
     s.n = 0;
     put_u8(&s, 0x07);
     srv_record(&s, welcome_example, sizeof welcome_example, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     srv_record(&s, NULL, 0, FZ_SRV_VIEW);
     save(T, "protocol_md_welcome", s.b, s.n);
+    /* A spectator client (config bit 6) taking the spectator WELCOME. */
+    s.n = 0;
+    put_u8(&s, 0x47);
+    srv_record(&s, spectator_welcome, sizeof spectator_welcome, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    srv_record(&s, NULL, 0, FZ_SRV_VIEW);
+    save(T, "protocol_md_spectator_welcome", s.b, s.n);
     match_destroy(m);
 }
 
