@@ -3068,7 +3068,7 @@ static void case_drain(const char *server)
  * call with its time, for the test to check the sequence. */
 #define SIDECAR_MAX_CALLS 256
 typedef struct sidecar_call {
-    char what[48];   /* "POST /ready" */
+    char what[96];   /* "POST /ready" */
     double at_ms;
     int status;
 } sidecar_call;
