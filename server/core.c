@@ -99,7 +99,13 @@ static void push_action(core *c, core_action_kind kind, session *ss, uint16_t co
         c->actions = a;
         c->action_cap = cap;
     }
-    c->actions[c->nactions++] = (core_action){kind, ss->handle, ss->transport, code, reason};
+    c->actions[c->nactions++] = (core_action){kind, ss->handle, ss->transport, code, reason, NULL, NULL, 0};
+    if (kind == CORE_CLAIM) {
+        core_action *a = &c->actions[c->nactions - 1];
+        a->nonce = ss->claim.nonce;
+        a->label = ss->claim.match;
+        a->expiry = ss->claim.expiry;
+    }
 }
 
 static void wake(core *c, session *ss)
@@ -322,6 +328,8 @@ static void refuse_token(core *c, session *ss, int64_t now_us, const char *why)
     refuse(c, ss, now_us, BAD_AUTH, PROTO_CLOSE_TOKEN_REFUSED, why);
 }
 
+static void admit(core *c, session *ss, const token_claims *tc, int mode, uint16_t match_id, int64_t now_us);
+
 static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_t now_us)
 {
     proto_join j;
@@ -366,8 +374,24 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
         refuse(c, ss, now_us, BAD_AUTH, PROTO_CLOSE_SERVER_FULL, "too many joins, try again later");
         return;
     }
-    if (j.mode == PROTO_MODE_SPECTATE) {
-        start_spectating(c, ss, &tc, j.match_id, now_us);
+    if (c->cfg.fleet_claims) {
+        /* Used nowhere else in the fleet? The answer comes to core_claim_done. */
+        ss->claim_pending = 1;
+        ss->claim_mode = j.mode;
+        ss->claim_match = j.match_id;
+        ss->claim = tc;
+        push_action(c, CORE_CLAIM, ss, 0, NULL);
+        return;
+    }
+    admit(c, ss, &tc, j.mode, j.match_id, now_us);
+}
+
+/* A JOIN whose token passed every check: into a match, or watching one. */
+static void admit(core *c, session *ss, const token_claims *tcp, int mode, uint16_t match_id, int64_t now_us)
+{
+    const token_claims tc = *tcp;
+    if (mode == PROTO_MODE_SPECTATE) {
+        start_spectating(c, ss, &tc, match_id, now_us);
         return;
     }
     match *m = lobby_place(&c->lobby, tc.match);
@@ -428,6 +452,10 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int
 {
     int type = proto_peek_type(buf, len);
     if (ss->state == SESSION_AWAIT_JOIN) {
+        if (ss->claim_pending) {
+            refuse(c, ss, now_us, BAD_UNEXPECTED, 1002, "message before welcome");
+            return;
+        }
         if (!session_charge(ss, c->cfg.tick_rate, now_us))
             refuse_rate(c, ss, now_us);
         else if (type != PROTO_JOIN)
@@ -542,6 +570,27 @@ void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, si
     if (ss->m)
         ss->rx_tick = ss->m->world.tick;
     on_message(c, ss, msg, n, now_us);
+}
+
+void core_claim_done(core *c, uint32_t conn, int64_t now_us, int verdict)
+{
+    session *ss = lookup(c, conn);
+    if (!ss || !ss->claim_pending || ss->close_code)
+        return;
+    ss->claim_pending = 0;
+    if (verdict < CORE_CLAIM_FRESH || verdict > CORE_CLAIM_UNCHECKED)
+        verdict = CORE_CLAIM_UNCHECKED;
+    c->stats.claims[verdict]++;
+    if (verdict == CORE_CLAIM_USED) {
+        refuse_token(c, ss, now_us, "token already used");
+        return;
+    }
+    if (c->draining) {
+        c->stats.drain_refused++;
+        close_session(c, ss, 1001, "server draining");
+        return;
+    }
+    admit(c, ss, &ss->claim, ss->claim_mode, ss->claim_match, now_us);
 }
 
 void core_conn_peer_close(core *c, uint32_t conn, int code)

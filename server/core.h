@@ -60,6 +60,9 @@ typedef struct core_config {
     int score_limit;        /* kills that end a round; 0: 25; -1: none */
     int intermission;       /* seconds between rounds; 0: 10 */
     const char *map_name;   /* for the results; NULL: "" */
+    /* In a fleet: a JOIN's token, once it passes this process's checks, is
+     * also checked fleet-wide (a CLAIM action) before the player is let in. */
+    int fleet_claims;
     int spectator_rate;     /* Hz spectators get snapshots at; divides tick_rate, <= snapshot_rate; 0: 10 (or less) */
     int spectator_delay;    /* seconds spectators watch behind live, 0..MATCH_MAX_SPEC_DELAY_S */
     int max_spectators;     /* spectator connections at once; 0: 10000 */
@@ -74,7 +77,7 @@ typedef struct core_config {
     void *random_user;
 } core_config;
 
-typedef enum core_action_kind { CORE_WAKE = 1, CORE_CLOSE, CORE_ABORT } core_action_kind;
+typedef enum core_action_kind { CORE_WAKE = 1, CORE_CLOSE, CORE_ABORT, CORE_CLAIM } core_action_kind;
 
 typedef struct core_action {
     core_action_kind kind;
@@ -82,7 +85,16 @@ typedef struct core_action {
     void *transport;        /* the pointer the adapter gave core_conn_open */
     uint16_t code;          /* CLOSE: the WebSocket close code */
     const char *reason;     /* CLOSE: static text for people */
+    /* CLAIM (cfg.fleet_claims): ask the fleet whether this token was used
+     * anywhere before (and claim its seat), then core_claim_done. The
+     * pointers stay valid until then or until the connection closes. */
+    const uint8_t *nonce;   /* TOKEN_NONCE_LEN bytes */
+    const char *label;      /* the token's match label */
+    uint64_t expiry;        /* the token's expiry, Unix seconds */
 } core_action;
+
+/* The fleet's answer to a CLAIM. */
+enum { CORE_CLAIM_FRESH = 1, CORE_CLAIM_SEAT, CORE_CLAIM_USED, CORE_CLAIM_UNCHECKED };
 
 typedef struct core core;
 
@@ -139,6 +151,12 @@ uint32_t core_conn_open(core *c, int64_t now_us, void *transport, const char *pe
 /* Part of a message arrived (see session_receive for pending/last). */
 void core_conn_recv(core *c, uint32_t conn, int64_t now_us, const void *data, size_t len, size_t pending, int last,
                     int text);
+/* The answer to a CLAIM action for conn: FRESH (first use in the fleet) or
+ * SEAT (first use, and it held a matchmaker's seat here) let the player in;
+ * USED closes with 4001 "token already used"; UNCHECKED (the fleet could not
+ * be asked) lets it in on this process's own check, counted. A handle
+ * closed meanwhile is ignored. */
+void core_claim_done(core *c, uint32_t conn, int64_t now_us, int verdict);
 /* The peer sent a close frame with this code (1000/1001: the player left). */
 void core_conn_peer_close(core *c, uint32_t conn, int code);
 /* The connection can take a message: writes at most one into buf (cap >=

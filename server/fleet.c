@@ -110,6 +110,16 @@ static const char MATCHMAKE_LUA[] =
     "redis.call('SET', KEYS[1], val, 'PX', ARGV[6])\n"
     "return {2, val}\n";
 
+/* A JOIN's token. KEYS: tw:nonce:<nonce>, tw:seats:<id>, tw:seats:<id>:l:<label>,
+ * tw:proc:<id>. ARGV: nonce, ttl ms. 0: used before; 1: first use; 2: first
+ * use, and its seat here is claimed (players + 1 at once). */
+static const char CLAIM_LUA[] =
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return 0 end\n"
+    "local had = redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "if had == 1 and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HINCRBY', KEYS[4], 'players', 1) end\n"
+    "return 1 + had\n";
+
 enum { F_DOWN, F_CONNECTING, F_UP };
 
 struct fleet {
@@ -538,6 +548,58 @@ int fleet_matchmake(fleet *f, const char *request_id, const char *label, const c
     if (redisAsyncCommandArgv(f->rp.ac, on_matchmake, call, 12, argv, lens) != REDIS_OK) {
         free(call);
         f->stats.mm_failed++;
+        return -1;
+    }
+    if (f->mm_in_flight++ == 0)
+        f->mm_oldest_us = now_us;
+    return 0;
+}
+
+/* ---- single use across the fleet ---------------------------------------------------- */
+
+typedef struct claim_call {
+    fleet_claim_cb cb;
+    void *user;
+    uint64_t tag;
+} claim_call;
+
+static void on_claim(redisAsyncContext *ac, void *r, void *priv)
+{
+    fleet *f = ac->data;
+    claim_call *call = priv;
+    redisReply *reply = r;
+    if (f->mm_in_flight > 0 && --f->mm_in_flight == 0)
+        f->mm_oldest_us = 0;
+    int result = FLEET_CLAIM_UNAVAILABLE;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0 && reply->integer <= 2)
+        result = reply->integer == 0 ? FLEET_CLAIM_USED : reply->integer == 1 ? FLEET_CLAIM_FRESH : FLEET_CLAIM_SEAT;
+    else if (reply && reply->type == REDIS_REPLY_ERROR)
+        log_event(LOG_ERROR, "redis_error", "what=claim reply=\"%.*s\"", (int)(reply->len < 200 ? reply->len : 200),
+                  reply->str);
+    call->cb(call->user, call->tag, result);
+    free(call);
+}
+
+int fleet_claim(fleet *f, const char *nonce_hex, const char *label, int64_t ttl_ms, int64_t now_us, fleet_claim_cb cb,
+                void *user, uint64_t tag)
+{
+    if (f->state != F_UP || !f->rp.ac)
+        return -1;
+    claim_call *call = malloc(sizeof *call);
+    if (!call)
+        return -1;
+    *call = (claim_call){cb, user, tag};
+    char knonce[96], kseats[FLEET_MAX_ID + 16], klabel[FLEET_MAX_ID + 64], ttl[24];
+    snprintf(knonce, sizeof knonce, "tw:nonce:%s", nonce_hex);
+    snprintf(kseats, sizeof kseats, "tw:seats:%s", f->id);
+    snprintf(klabel, sizeof klabel, "tw:seats:%s:l:%s", f->id, label);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)(ttl_ms > 1000 ? ttl_ms : 1000));
+    const char *argv[] = {"EVAL", CLAIM_LUA, "4", knonce, kseats, klabel, f->key_proc, nonce_hex, ttl};
+    size_t lens[9];
+    for (int i = 0; i < 9; i++)
+        lens[i] = strlen(argv[i]);
+    if (redisAsyncCommandArgv(f->rp.ac, on_claim, call, 9, argv, lens) != REDIS_OK) {
+        free(call);
         return -1;
     }
     if (f->mm_in_flight++ == 0)

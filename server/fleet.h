@@ -115,6 +115,21 @@ typedef void (*fleet_mm_cb)(void *user, uint64_t tag, const fleet_seat *seat);
 int fleet_matchmake(fleet *f, const char *request_id, const char *label, const char *token, const char *seat_id,
                     int64_t now_us, fleet_mm_cb cb, void *user, uint64_t tag);
 
+/* ---- single use across the fleet ----------------------------------------------------
+ * A join token works once in the whole fleet: at a JOIN, after this
+ * process's own checks, one Lua script sets tw:nonce:<nonce> (NX, expiring
+ * with the token) and, when the token held a matchmaker's seat here,
+ * releases the reservation and counts the player at once (HINCRBY players),
+ * so the seat is neither lost nor counted twice. */
+enum { FLEET_CLAIM_FRESH = 1, FLEET_CLAIM_SEAT, FLEET_CLAIM_USED, FLEET_CLAIM_UNAVAILABLE };
+typedef void (*fleet_claim_cb)(void *user, uint64_t tag, int result);
+/* nonce_hex: the token's nonce in hex; label its match label; ttl_ms how
+ * long the token stays valid. cb runs exactly once from fleet_tick
+ * (FLEET_CLAIM_UNAVAILABLE when Redis fails meanwhile). Returns -1 (cb not
+ * called) when Redis is not connected now. */
+int fleet_claim(fleet *f, const char *nonce_hex, const char *label, int64_t ttl_ms, int64_t now_us, fleet_claim_cb cb,
+                void *user, uint64_t tag);
+
 /* redis://HOST[:PORT][/DB]: 0, or -1 (not such a URL). host gets HOST
  * (an IPv6 literal in brackets without them), port 6379 when absent, db 0. */
 int fleet_parse_url(const char *url, char *host, size_t hostcap, int *port, int *db);

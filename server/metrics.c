@@ -252,6 +252,13 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_metric(&t, "tickwire_joins_total", "counter", "Players joined.", (double)m->joins);
     tb_metric(&t, "tickwire_drain_refused_total", "counter", "JOINs sent away (1001) because the server was draining.",
               (double)m->drain_refused);
+    tb_printf(&t, "# HELP tickwire_token_claims_total Join tokens checked fleet-wide (--redis): first use, first use "
+                  "claiming a matchmaker's seat, used before (refused 4001), or let in unchecked (Redis away).\n"
+                  "# TYPE tickwire_token_claims_total counter\n");
+    static const char *const claim_labels[5] = {"", "fresh", "seat", "used", "unchecked"};
+    for (int v = 1; v < 5; v++)
+        tb_printf(&t, "tickwire_token_claims_total{result=\"%s\"} %llu\n", claim_labels[v],
+                  (unsigned long long)m->claims[v]);
     tb_metric(&t, "tickwire_leaves_total", "counter", "Players left.", (double)m->leaves);
     tb_metric(&t, "tickwire_holds_total", "counter", "Dropped players held for a resume.", (double)m->holds);
     tb_metric(&t, "tickwire_resumes_total", "counter", "Players resumed with their resume token.", (double)m->resumes);

@@ -83,6 +83,7 @@ typedef struct metrics {
     uint64_t refused[REF_N];
     uint64_t holds, resumes, holds_expired, tokens_minted;
     uint64_t drain_refused;  /* JOINs closed 1001 while draining */
+    uint64_t claims[5];      /* fleet token checks by verdict (CORE_CLAIM_*; 0 unused) */
     /* Input queue depth (inputs received, not yet applied) of each person
      * playing, sampled at every snapshot: a lasting backlog is latency
      * that everyone else sees. */

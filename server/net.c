@@ -143,6 +143,28 @@ static void random_bytes(void *user, void *buf, size_t len)
     }
 }
 
+/* fleet_claim_cb: tag is the core handle. */
+static void claimed(void *user, uint64_t tag, int result)
+{
+    net_server *s = user;
+    static const int verdict[] = {0, CORE_CLAIM_FRESH, CORE_CLAIM_SEAT, CORE_CLAIM_USED, CORE_CLAIM_UNCHECKED};
+    core_claim_done(s->core, (uint32_t)tag, tick_clock_now(), result >= 1 && result <= 4 ? verdict[result]
+                                                                                          : CORE_CLAIM_UNCHECKED);
+    flush_actions(s);
+}
+
+/* CORE_CLAIM: the token's first use in the fleet? Answered at once
+ * (unchecked) when Redis is away: players are not kept out by an outage. */
+static void claim_token(net_server *s, const core_action *a)
+{
+    char hex[2 * TOKEN_NONCE_LEN + 1];
+    for (int i = 0; i < TOKEN_NONCE_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", a->nonce[i]);
+    int64_t ttl_ms = ((int64_t)a->expiry - (int64_t)time(NULL)) * 1000 + 1000;
+    if (!s->fleet || fleet_claim(s->fleet, hex, a->label, ttl_ms, tick_clock_now(), claimed, s, a->conn) < 0)
+        core_claim_done(s->core, a->conn, tick_clock_now(), CORE_CLAIM_UNCHECKED);
+}
+
 /* Carries out what the core asked for. Called after every core call. */
 static void flush_actions(net_server *s)
 {
@@ -153,6 +175,9 @@ static void flush_actions(net_server *s)
         switch (a.kind) {
         case CORE_WAKE:
             lws_callback_on_writable(wsi);
+            break;
+        case CORE_CLAIM:
+            claim_token(s, &a);
             break;
         case CORE_CLOSE:
             /* From WRITEABLE (closing from RECEIVE while more frames sit in
@@ -776,6 +801,7 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
         .spectator_delay = cfg->spectator_delay,
         .max_spectators = cfg->max_spectators,
         .map_name = cfg->map_path,
+        .fleet_claims = cfg->redis_url != NULL && !cfg->matchmaker_only,
         .on_round = s->results ? results_submit_cb : NULL,
         .round_user = s->results,
         /* A few connections past the caps for the --metrics-allow

@@ -22,6 +22,7 @@
 
 #include "match.h"
 #include "proto.h"
+#include "token.h"
 
 #define SESSION_JOIN_TIMEOUT_S 5  /* from upgrade to a valid JOIN */
 #define SESSION_PEER_LEN 64
@@ -55,6 +56,12 @@ typedef struct session {
     uint32_t seq_base;         /* the player's newest input seq when this session took it */
     uint32_t claim_slack;      /* seqs it may claim beyond elapsed ticks */
     struct session *next_waiting, *prev_waiting; /* AWAIT_JOIN list, for the join timeout */
+    /* A JOIN whose token the fleet is asked about (core_claim_done): what
+     * it asked for, kept until the answer. */
+    uint8_t claim_pending;
+    uint8_t claim_mode;        /* PROTO_MODE_* */
+    uint16_t claim_match;      /* spectate: the match id asked for */
+    token_claims claim;
     char peer[SESSION_PEER_LEN]; /* address:port, for logs */
     char ip[SESSION_IP_LEN];     /* address (the caps count the connection at accept) */
     size_t rx_len;

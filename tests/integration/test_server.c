@@ -4090,6 +4090,111 @@ static void case_spectate_delay(const char *server)
     wsc_close(&a.ws);
 }
 
+/* Join tokens are single use across the fleet: a token used on one
+ * process is refused (4001 "token already used") on another; a matchmade
+ * token's seat is claimed at its JOIN (the reservation released and the
+ * player counted at once, before any heartbeat); with Redis away a fresh
+ * token still gets in (checked by the process alone, counted unchecked). */
+static void case_fleet_tokens(const char *server)
+{
+    CHECK(access(REDIS_SERVER, X_OK) == 0, "%s is missing (setup installs redis-server)", REDIS_SERVER);
+    char dir[] = "/tmp/tickwire-ftok-XXXXXX", secret[96], bearer_path[96];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(secret, sizeof secret, "%s/fleet.secret", dir);
+    snprintf(bearer_path, sizeof bearer_path, "%s/mm.token", dir);
+    const char *bearer = "matchmaker-token-0123456789";
+    const char *key = "fleet-secret-0123456789abcdef0123456789";
+    FILE *f = fopen(secret, "w");
+    CHECK(f != NULL, "secret file");
+    fprintf(f, "%s\n", key);
+    fclose(f);
+    f = fopen(bearer_path, "w");
+    CHECK(f != NULL, "token file");
+    fprintf(f, "%s\n", bearer);
+    fclose(f);
+    int rport = free_port();
+    spawn_proc rs;
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start");
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rport);
+    spawn_proc sv[2];
+    static const char *const ids[2] = {"tok-a", "tok-b"};
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {"--redis", url, "--process-id", ids[i], "--token-secret-file", secret,
+                              "--matchmaker-token-file", bearer_path, NULL};
+        CHECK(server_start(&sv[i], server, args, NULL) == 0, "server %d did not start", i);
+    }
+    CHECK(redis_wait_int(rport, "ZCARD", "tw:procs", 2, 3000) >= 0, "the fleet did not register");
+    char token[PROTO_MAX_TOKEN + 1], reason[128] = "";
+    mint_for(key, "twice", "", 60, token, sizeof token);
+    int a = join_outcome(sv[0].port, token, reason, sizeof reason);
+    CHECK(a == 0, "a fresh token on %s: %d %s", ids[0], a, reason);
+    int b = join_outcome(sv[1].port, token, reason, sizeof reason);
+    printf("fleet_tokens: one token on %s -> welcomed; again on %s -> %d \"%s\"\n", ids[0], ids[1], b, reason);
+    CHECK(b == PROTO_CLOSE_TOKEN_REFUSED && strcmp(reason, "token already used") == 0,
+          "the same token on another process: %d %s", b, reason);
+
+    /* A matchmade seat, claimed at the JOIN. */
+    static char body[2048];
+    CHECK(post_bearer(sv[0].port, "/api/matchmake?request_id=claim-request-1&name=seated", bearer, body,
+                      sizeof body) == 200,
+          "matchmake: %s", body);
+    char proc[72], mtoken[256];
+    json_str(body, "process", proc, sizeof proc);
+    json_str(body, "token", mtoken, sizeof mtoken);
+    int pi = strcmp(proc, ids[0]) == 0 ? 0 : 1;
+    char seats_key[96], proc_key[96], v[32];
+    snprintf(seats_key, sizeof seats_key, "tw:seats:%s", proc);
+    snprintf(proc_key, sizeof proc_key, "tw:proc:%s", proc);
+    CHECK(redis_int(rport, "ZCARD", seats_key) == 1, "the seat is not reserved");
+    redis_hget(rport, proc_key, "players", v, sizeof v);
+    int before = atoi(v);
+    static player p;
+    memset(&p, 0, sizeof p);
+    pthread_mutex_init(&p.lock, NULL);
+    p.ack = 1;
+    p.inputs_left = -1;
+    cl_init(&p.cl);
+    char err[160];
+    CHECK(wsc_connect(&p.ws, "127.0.0.1", sv[pi].port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "connect: %s", err);
+    cl_set_token(&p.cl, mtoken);
+    uint8_t jb[PROTO_MAX_JOIN_MSG];
+    size_t jn = cl_write_join(&p.cl, jb, sizeof jb);
+    CHECK(wsc_send(&p.ws, WS_BINARY, jb, jn) == 0, "join");
+    CHECK(player_wait_snapshots(&p, 2, 3000) == 0, "the matchmade player got no snapshot");
+    long long seats_after = redis_int(rport, "ZCARD", seats_key);
+    redis_hget(rport, proc_key, "players", v, sizeof v);
+    int after = atoi(v);
+    printf("fleet_tokens: matchmade seat on %s claimed at the JOIN: reservations 1 -> %lld, players %d -> %d\n", proc,
+           seats_after, before, after);
+    CHECK(seats_after == 0 && after == before + 1, "seat claim: reservations %lld, players %d -> %d", seats_after,
+          before, after);
+    wsc_close(&p.ws);
+
+    /* Redis away: a fresh token still gets in, unchecked. */
+    CHECK(kill(rs.pid, SIGKILL) == 0, "kill redis");
+    spawn_wait(&rs, 1000);
+    static char text[65536];
+    double t0 = check_now_ms();
+    while (check_now_ms() < t0 + 3000 &&
+           (metrics_get(sv[1].port, text, sizeof text) != 200 || metric_value(text, "tickwire_redis_up") != 0))
+        usleep(20000);
+    mint_for(key, "outage", "", 60, token, sizeof token);
+    b = join_outcome(sv[1].port, token, reason, sizeof reason);
+    CHECK(b == 0, "a fresh token while Redis is away: %d %s", b, reason);
+    CHECK(metrics_get(sv[1].port, text, sizeof text) == 200, "metrics");
+    double used = metric_value(text, "tickwire_token_claims_total{result=\"used\"}");
+    double unchecked = metric_value(text, "tickwire_token_claims_total{result=\"unchecked\"}");
+    printf("fleet_tokens: Redis away: a fresh token joined %s unchecked (claims used %g, unchecked %g)\n", ids[1], used,
+           unchecked);
+    CHECK(used == 1 && unchecked == 1, "claims on %s: used %g, unchecked %g", ids[1], used, unchecked);
+    for (int i = 0; i < 2; i++)
+        CHECK(spawn_stop(&sv[i], 0, NULL) == 0, "exit status");
+    unlink(secret);
+    unlink(bearer_path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -4113,7 +4218,7 @@ int main(int argc, char **argv)
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"fleet_drain", case_fleet_drain}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"fleet_drain", case_fleet_drain}, {"fleet_tokens", case_fleet_tokens}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private},
                  {"spectate", case_spectate}, {"spectate_crowd", case_spectate_crowd},
