@@ -37,6 +37,8 @@ typedef struct tw_config {
     int score_limit;        /* 0: none */
     int intermission;       /* seconds */
     const char *results_db; /* SQLite file for ended rounds; ":memory:" keeps none past the process */
+    const char *replay_dir; /* NULL: rounds are not recorded */
+    int replay_keep;        /* newest replay files kept; 0: all */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
     const char *metrics_token_file; /* NULL: /metrics needs no token */
