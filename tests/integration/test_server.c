@@ -1739,8 +1739,8 @@ static void case_fight(const char *server)
     unlink(report);
 }
 
-/* --replay-dir: two servers side by side, each with a person and 3
- * computer players fighting a 10 s round. A (--replay-keep 2, two old
+/* --replay-dir: two servers side by side, each with 3 computer players
+ * and people (A: 3 fight bots at 30 ms; B: one test player) in a 10 s round. A (--replay-keep 2, two old
  * replays in its folder) writes round 1's file when it ends and round 2's
  * at SIGTERM (interrupted); the old ones are pruned; both files pass
  * `replay verify`, and round 1's end record has the scoreboard the
@@ -1775,16 +1775,20 @@ static void case_replay(const char *server)
     const char *args_a[] = {"--results-db", db, "--replay-dir", rdir, "--replay-keep", "2", "--npcs", "3",
                             "--match-time", "10", "--intermission", "1", "--seed", "5", NULL};
     const char *args_b[] = {"--replay-dir", gone, "--npcs", "3", "--match-time", "10", "--intermission", "1", NULL};
-    spawn_proc a, b;
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    char report[112];
+    snprintf(report, sizeof report, "%s/bots.json", dir);
+    spawn_proc a, b, bp;
     CHECK(server_start(&a, server, args_a, NULL) == 0, "server A did not start");
     CHECK(server_start(&b, server, args_b, NULL) == 0, "server B did not start");
     CHECK(rmdir(gone) == 0, "rmdir %s", gone);
-    static player pa, pb;
-    CHECK(player_join(&pa, a.port, "ranger") == 0, "join A");
+    /* A: 3 fight bots at 30 ms each way (lag compensation in the replay) */
+    static const char *const bot_args[] = {"--behavior", "fight", "--latency-ms", "30", "--seed", "4", NULL};
+    CHECK(bots_start(&bp, bots, a.port, 3, 12, report, NULL, bot_args) == 0, "bots did not all join A");
+    static player pb;
     CHECK(player_join(&pb, b.port, "scout") == 0, "join B");
-    pa.buttons = SIM_BTN_RIGHT | SIM_BTN_FIRE;
     pb.buttons = SIM_BTN_LEFT | SIM_BTN_FIRE;
-    pthread_create(&pa.thread, NULL, player_thread, &pa);
     pthread_create(&pb.thread, NULL, player_thread, &pb);
     static char text[65536];
     double end = check_now_ms() + 16000, written = 0, errors = 0;
@@ -1811,13 +1815,14 @@ static void case_replay(const char *server)
         usleep(100000);
     CHECK(strstr(text, "\"round\":2") != NULL, "B: no round 2: %s", text);
     CHECK(player_snapshots(&pb) > before + 30, "B stopped sending snapshots");
-    pa.stop = pb.stop = 1;
-    pthread_join(pa.thread, NULL);
+    pb.stop = 1;
     pthread_join(pb.thread, NULL);
+    static char json[1 << 20];
+    CHECK(bots_finish(&bp, report, json, sizeof json, 20000) == 0, "bots");
     CHECK(spawn_stop(&a, 5000, NULL) == 0, "A exit status after SIGTERM");
     CHECK(spawn_stop(&b, 5000, NULL) == 0, "B exit status after SIGTERM");
-    wsc_close(&pa.ws);
     wsc_close(&pb.ws);
+    unlink(report);
 
     DIR *d = opendir(rdir);
     CHECK(d != NULL, "opendir");
@@ -1876,7 +1881,8 @@ static void case_replay(const char *server)
     }
     sqlite3_finalize(st);
     sqlite3_close(sdb);
-    CHECK(rows == rr.nscores && rows == 4, "%d players in the database, %d in the replay", rows, rr.nscores);
+    CHECK(rows == rr.nscores && rows == 6, "%d players in the database, %d in the replay", rows, rr.nscores);
+    CHECK(kills > 0, "nobody was killed in round 1: a weak comparison");
     printf("replay: round 1 (%u ticks, %d kills) matches the results database; old files pruned; B counted its "
            "write error and played on\n", rr.ticks, kills);
     for (int i = 0; i < 2; i++) {
