@@ -5,7 +5,6 @@
  * answer (REPLAY_BAD), never a read past the end. */
 #include "replay_fmt.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* ---- bytes out ----------------------------------------------------------------------- */
@@ -72,9 +71,45 @@ static float bitsf(uint32_t u)
     return f;
 }
 
+/* Text without stdio (the wasm build has none). */
+static size_t text_len(const char *s, size_t max)
+{
+    size_t n = 0;
+    while (n < max && s[n])
+        n++;
+    return n;
+}
+
+/* dst (cap bytes) = src, cut to fit, NUL-terminated. */
+static void text_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = text_len(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Appends src to dst (cap bytes), cut to fit. */
+static void text_add(char *dst, size_t cap, const char *src)
+{
+    size_t n = text_len(dst, cap - 1);
+    text_copy(dst + n, cap - n, src);
+}
+
+static void text_add_u64(char *dst, size_t cap, uint64_t v)
+{
+    char t[21];
+    int i = 20;
+    t[i] = '\0';
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    text_add(dst, cap, t + i);
+}
+
 static void put_name(wb *b, const char *name)
 {
-    size_t n = strnlen(name, REPLAY_NAME_MAX);
+    size_t n = text_len(name, REPLAY_NAME_MAX);
     put_u8(b, (uint8_t)n);
     put(b, name, n);
 }
@@ -309,7 +344,7 @@ size_t replay_write_begin(replay_writer *w, const replay_header *h, uint8_t *buf
     put_le(&b, h->match_id, 2);
     put_le(&b, h->round, 4);
     put_le(&b, (uint64_t)h->start_ms, 8);
-    size_t ll = strnlen(h->label, REPLAY_LABEL_MAX);
+    size_t ll = text_len(h->label, REPLAY_LABEL_MAX);
     put_u8(&b, (uint8_t)ll);
     put(&b, h->label, ll);
     put_le(&b, h->map.width, 2);
@@ -581,11 +616,27 @@ size_t replay_write_end(replay_writer *w, const sim_world *world, const char (*n
 
 /* ---- reader ------------------------------------------------------------------------------- */
 
-static int bad(replay_reader *r, const char *fmt, const char *what, uint64_t at)
+/* r->err = what + detail + " (at byte N)". */
+static int bad(replay_reader *r, const char *what, const char *detail, uint64_t at)
 {
-    char tmp[128];
-    snprintf(tmp, sizeof tmp, fmt, what);
-    snprintf(r->err, sizeof r->err, "%s (at byte %llu)", tmp, (unsigned long long)at);
+    r->err[0] = '\0';
+    text_add(r->err, sizeof r->err, what);
+    text_add(r->err, sizeof r->err, detail);
+    text_add(r->err, sizeof r->err, " (at byte ");
+    text_add_u64(r->err, sizeof r->err, at);
+    text_add(r->err, sizeof r->err, ")");
+    return REPLAY_BAD;
+}
+
+/* r->err = a + N + b + M + c. */
+static int bad_versions(replay_reader *r, const char *a, unsigned n, const char *b, unsigned m, const char *c)
+{
+    r->err[0] = '\0';
+    text_add(r->err, sizeof r->err, a);
+    text_add_u64(r->err, sizeof r->err, n);
+    text_add(r->err, sizeof r->err, b);
+    text_add_u64(r->err, sizeof r->err, m);
+    text_add(r->err, sizeof r->err, c);
     return REPLAY_BAD;
 }
 
@@ -595,18 +646,17 @@ static int header_parse(replay_reader *r, rb *b)
     char magic[4];
     take(b, magic, 4);
     if (b->bad || memcmp(magic, REPLAY_MAGIC, 4) != 0)
-        return bad(r, "not a tickwire replay%s: bad magic", "", 0);
+        return bad(r, "not a tickwire replay: bad magic", "", 0);
     h->format_version = (uint16_t)get_le(b, 2);
     if (b->bad)
-        return bad(r, "truncated%s: the header is cut short", "", b->pos);
+        return bad(r, "truncated: the header is cut short", "", b->pos);
     if (h->format_version != REPLAY_FORMAT_VERSION) {
-        snprintf(r->err, sizeof r->err, "replay format version %u; this build reads version %u",
-                 (unsigned)h->format_version, (unsigned)REPLAY_FORMAT_VERSION);
-        return REPLAY_BAD;
+        return bad_versions(r, "replay format version ", h->format_version, "; this build reads version ",
+                            REPLAY_FORMAT_VERSION, "");
     }
     size_t hl = (size_t)get_le(b, 2);
     if (b->bad || hl > b->n - b->pos)
-        return bad(r, "truncated%s: the header is cut short", "", b->pos);
+        return bad(r, "truncated: the header is cut short", "", b->pos);
     rb hb = {b->p + b->pos, hl, 0, 0};
     b->pos += hl;
     h->sim_version = (uint16_t)get_le(&hb, 2);
@@ -636,16 +686,14 @@ static int header_parse(replay_reader *r, rb *b)
         wl->y1 = (int16_t)get_le(&hb, 2);
     }
     if (hb.bad || hb.pos != hb.n)
-        return bad(r, "corrupt header%s", "", 8);
+        return bad(r, "corrupt header", "", 8);
     if (h->sim_version != SIM_VERSION) {
-        snprintf(r->err, sizeof r->err,
-                 "recorded by simulation version %u; this build simulates version %u (it cannot replay it)",
-                 (unsigned)h->sim_version, (unsigned)SIM_VERSION);
-        return REPLAY_BAD;
+        return bad_versions(r, "recorded by simulation version ", h->sim_version,
+                            "; this build simulates version ", SIM_VERSION, " (it cannot replay it)");
     }
     if (h->tick_rate == 0 || h->tick_rate > 1000 || h->hash_interval == 0 || h->keyframe_interval == 0 ||
         h->map.width < 64 || h->map.height < 64)
-        return bad(r, "corrupt header%s: tick rate, intervals or map size out of range", "", 8);
+        return bad(r, "corrupt header: tick rate, intervals or map size out of range", "", 8);
     return REPLAY_OK;
 }
 
@@ -685,7 +733,7 @@ static int diverged(replay_reader *r, int player, const char *field, uint32_t va
 {
     r->diff.tick = r->world->tick;
     r->diff.player = player;
-    snprintf(r->diff.name, sizeof r->diff.name, "%s", player >= 0 ? r->names[player] : "");
+    text_copy(r->diff.name, sizeof r->diff.name, player >= 0 ? r->names[player] : "");
     r->diff.field = field;
     r->diff.value = value;
     return REPLAY_DIVERGED;
@@ -729,7 +777,7 @@ static int keyframe_apply(replay_reader *r, rb *b, int load)
             return REPLAY_BAD;
         prev = id;
         seen[id] = 1;
-        snprintf(r->names[id], sizeof r->names[id], "%s", name);
+        text_copy(r->names[id], sizeof r->names[id], name);
         if (load) {
             w->active[id] = 1;
             player_set_fields(&w->players[id], f);
@@ -940,7 +988,7 @@ static int simple_op(replay_reader *r, rb *b, int type)
             return REPLAY_BAD;
         sim_world_spawn(w, id, joins);
         memset(&r->pred[id], 0, sizeof r->pred[id]);
-        snprintf(r->names[id], sizeof r->names[id], "%s", name);
+        text_copy(r->names[id], sizeof r->names[id], name);
     } else if (type == REPLAY_REC_REMOVE) {
         uint8_t id = get_u8(b);
         if (b->bad || id >= SIM_MAX_PLAYERS)
@@ -976,21 +1024,21 @@ int replay_next(replay_reader *r, int *type)
 {
     *type = 0;
     if (r->ended)
-        return bad(r, "records after the end record%s", "", r->pos);
+        return bad(r, "records after the end record", "", r->pos);
     if (r->pos >= r->end)
-        return bad(r, "truncated%s: the file stops before its end record", "", r->pos);
+        return bad(r, "truncated: the file stops before its end record", "", r->pos);
     size_t at = r->pos;
     rb hb = {r->data, r->end, r->pos, 0};
     int t = get_u8(&hb);
     uint64_t plen = get_var(&hb);
     if (hb.bad || plen > r->end - hb.pos)
-        return bad(r, "truncated%s: a record runs past the end of the file", "", at);
+        return bad(r, "truncated: a record runs past the end of the file", "", at);
     if (plen > REPLAY_RECORD_MAX)
-        return bad(r, "corrupt%s: a record longer than any writer makes", "", at);
+        return bad(r, "corrupt: a record longer than any writer makes", "", at);
     rb b = {r->data + hb.pos, (size_t)plen, 0, 0};
     *type = t;
     if (!r->started && t != REPLAY_REC_KEYFRAME)
-        return bad(r, "corrupt: the first record is a %s, not a keyframe", rec_name(t), at);
+        return bad(r, "corrupt: the first record is not a keyframe but a ", rec_name(t), at);
     int rc;
     switch (t) {
     case REPLAY_REC_KEYFRAME: rc = keyframe_apply(r, &b, r->load_keyframes || !r->started); break;
@@ -1001,15 +1049,15 @@ int replay_next(replay_reader *r, int *type)
     case REPLAY_REC_RESET_ROUND:
     case REPLAY_REC_COMBAT: rc = simple_op(r, &b, t); break;
     case REPLAY_REC_END: rc = end_apply(r, &b, !r->load_keyframes); break;
-    default: return bad(r, "corrupt: unknown record type %s", rec_name(t), at);
+    default: return bad(r, "corrupt: unknown record type", "", at);
     }
     if (rc == REPLAY_BAD || (rc == REPLAY_OK && (b.bad || b.pos != b.n)))
-        return bad(r, "corrupt: a bad %s record", rec_name(t), at);
+        return bad(r, "corrupt: a bad record: ", rec_name(t), at);
     r->pos = hb.pos + (size_t)plen;
     if (rc == REPLAY_OK && t == REPLAY_REC_END && r->pos != r->end)
-        return bad(r, "corrupt%s: bytes after the end record", "", r->pos);
+        return bad(r, "corrupt: bytes after the end record", "", r->pos);
     if (rc == REPLAY_OK && t == REPLAY_REC_END && r->end == r->len)
-        return bad(r, "truncated%s: the footer is missing", "", r->pos);
+        return bad(r, "truncated: the footer is missing", "", r->pos);
     return rc;
 }
 
@@ -1058,7 +1106,7 @@ int replay_index_get(const replay_reader *r, uint32_t i, replay_index_entry *out
 int replay_seek(replay_reader *r, uint64_t offset)
 {
     if (offset >= r->end || r->data[offset] != REPLAY_REC_KEYFRAME)
-        return bad(r, "no keyframe at that offset%s", "", offset);
+        return bad(r, "no keyframe at that offset", "", offset);
     r->pos = (size_t)offset;
     r->ended = 0;
     int load = r->load_keyframes;
