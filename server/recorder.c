@@ -70,6 +70,7 @@ struct recorder {
     int qcap, qhead, qn;
     int open_files;
     int stopping;
+    int held;                /* recorder_hold_writer */
     recorder_stats st;
     rec_match *free_matches; /* pooled states (tick thread only) */
     rec_match *all_matches;  /* every state made, for close (tick thread only) */
@@ -417,7 +418,7 @@ static void *writer_main(void *arg)
     recorder *rc = arg;
     for (;;) {
         pthread_mutex_lock(&rc->mu);
-        while (!rc->qn && !rc->stopping)
+        while ((!rc->qn || rc->held) && !rc->stopping)
             pthread_cond_wait(&rc->cv, &rc->mu);
         if (!rc->qn) {
             pthread_mutex_unlock(&rc->mu);
@@ -447,6 +448,14 @@ void recorder_get_stats(recorder *rc, recorder_stats *out)
 {
     pthread_mutex_lock(&rc->mu);
     *out = rc->st;
+    pthread_mutex_unlock(&rc->mu);
+}
+
+void recorder_hold_writer(recorder *rc, int hold)
+{
+    pthread_mutex_lock(&rc->mu);
+    rc->held = hold;
+    pthread_cond_signal(&rc->cv);
     pthread_mutex_unlock(&rc->mu);
 }
 

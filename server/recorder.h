@@ -59,6 +59,9 @@ recorder *recorder_open(const recorder_opts *o, char *err, size_t errlen);
 /* Writes everything queued, stops the writer. NULL: no-op. */
 void recorder_close(recorder *rc);
 void recorder_get_stats(recorder *rc, recorder_stats *out);
+/* Test knob: while held, the writer takes nothing from the queue (a disk
+ * that stalls), so the chunk pool runs dry. */
+void recorder_hold_writer(recorder *rc, int hold);
 
 /* A round went LIVE in match `match_id`: starts its file with the header
  * and a keyframe of `w` (names: the match's player names). NULL when it

@@ -240,6 +240,47 @@ static void test_write_error_counted_game_goes_on(void **state)
     assert_int_equal(access(dir, F_OK), -1);
 }
 
+/* A writer that cannot keep up (held: a stalled disk) with a pool of 3
+ * small chunks: the round is abandoned, counted once, its .tmp removed;
+ * the match plays on, and the next rounds, with the writer back, are
+ * recorded whole. */
+static void test_writer_behind_drops_the_round(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    char err[256];
+    recorder *rc = recorder_open(&(recorder_opts){.dir = dir, .chunks = 3, .chunk_size = 1024}, err, sizeof err);
+    assert_non_null(rc);
+    recorder_hold_writer(rc, 1);
+    match *m = make_match(rc);
+    for (int t = 0; t < 130; t++) /* round 1: 120 ticks, ~4.5 KB for 3 KB of chunks */
+        match_tick(m);
+    assert_int_equal(m->state.round, 1);
+    recorder_stats st;
+    recorder_get_stats(rc, &st);
+    assert_int_equal(st.dropped, 1);
+    recorder_hold_writer(rc, 0);
+    for (int t = 0; t < 200; t++) { /* round 2, with the writer back */
+        match_tick(m);
+        usleep(1000); /* the writer's pace: a chunk every ~25 ticks */
+    }
+    assert_true(m->state.round >= 2);
+    match_destroy(m);
+    recorder_close(rc);
+    char names[16][256];
+    int n = list_dir(dir, names, 16);
+    assert_int_equal(n, 2); /* round 2, and round 3 interrupted by match_destroy */
+    assert_non_null(strstr(names[0], "-m1-r2.twr"));
+    assert_non_null(strstr(names[1], "-m1-r3.twr"));
+    char p[512];
+    snprintf(p, sizeof p, "%s/%.255s", dir, names[0]);
+    int reason;
+    uint32_t ticks;
+    verify_file(p, &reason, &ticks);
+    assert_int_equal(reason, PROTO_END_TIME);
+    rm_dir(dir);
+}
+
 static void test_open_refuses_bad_dirs(void **state)
 {
     (void)state;
@@ -257,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_rounds_recorded_and_verified),
         cmocka_unit_test(test_keep_prunes_oldest_only),
         cmocka_unit_test(test_write_error_counted_game_goes_on),
+        cmocka_unit_test(test_writer_behind_drops_the_round),
         cmocka_unit_test(test_open_refuses_bad_dirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
