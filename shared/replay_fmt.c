@@ -248,17 +248,26 @@ static uint32_t mix32(uint32_t x)
     return x;
 }
 
-static uint32_t player_hash(int id, const uint32_t f[REPLAY_NFIELDS])
+/* One multiply and a shift per value (the hashes run every few ticks for
+ * every player: cheap matters); mix32 once at the end. */
+static uint32_t step32(uint32_t h, uint32_t v)
 {
-    uint32_t h = mix32(0x9e3779b9u ^ (uint32_t)id);
-    for (int i = 0; i < REPLAY_NFIELDS; i++)
-        h = mix32(h ^ f[i]) + (uint32_t)i;
-    return h;
+    h = (h ^ v) * 0x9e3779b1u;
+    return h ^ h >> 15;
 }
 
+static uint32_t player_hash(int id, const uint32_t f[REPLAY_NFIELDS])
+{
+    uint32_t h = 0x9e3779b9u ^ (uint32_t)id;
+    for (int i = 0; i < REPLAY_NFIELDS; i++)
+        h = step32(h, f[i]);
+    return mix32(h);
+}
+
+/* The top byte of a multiply: every bit of v moves it. */
 static uint8_t field_check(int i, uint32_t v)
 {
-    return (uint8_t)mix32(v ^ (uint32_t)(i + 1) * 0x9e3779b9u);
+    return (uint8_t)(((v ^ (uint32_t)(i + 1) * 0x9e3779b9u) * 0x85ebca6bu) >> 24);
 }
 
 /* The history a step can read from state `w` (a rewind reaches at most
@@ -268,23 +277,28 @@ static uint32_t history_first(const sim_world *w)
     return w->tick > w->unlag_ticks ? w->tick - w->unlag_ticks : 0;
 }
 
-static uint32_t history_hash(const sim_world *w)
+/* The history entries made since the previous hash record (the last
+ * `every` ticks, within what a rewind can reach): each entry is hashed
+ * once, so the cost does not grow with unlag_ticks. */
+static uint32_t history_hash(const sim_world *w, uint32_t every)
 {
-    uint32_t h = 0x6a09e667u;
-    for (uint32_t t = history_first(w); t < w->tick; t++) {
+    uint32_t first = history_first(w), h = 0x6a09e667u;
+    if (w->tick > every && w->tick - every > first)
+        first = w->tick - every;
+    for (uint32_t t = first; t < w->tick; t++) {
         const sim_history_tick *e = &w->history[t % SIM_HISTORY];
         if (e->stamp != t + 1)
             continue;
-        h = mix32(h ^ e->stamp);
+        h = step32(h, e->stamp);
         for (int id = 0; id < SIM_MAX_PLAYERS; id++) {
             if (!e->alive[id])
                 continue;
-            h = mix32(h ^ ((uint32_t)id << 8 | e->alive[id]));
-            h = mix32(h ^ fbits(e->pos[id][0]));
-            h = mix32(h ^ fbits(e->pos[id][1]));
+            h = step32(h, (uint32_t)id << 8 | e->alive[id]);
+            h = step32(h, fbits(e->pos[id][0]));
+            h = step32(h, fbits(e->pos[id][1]));
         }
     }
-    return h;
+    return mix32(h);
 }
 
 /* ---- writer ---------------------------------------------------------------------------- */
@@ -524,7 +538,7 @@ static size_t write_hash(replay_writer *w, const sim_world *world, uint8_t *buf,
     wb b = rec_open(buf, cap);
     put_le(&b, world->tick, 4);
     put_u8(&b, world->combat);
-    put_le(&b, history_hash(world), 4);
+    put_le(&b, history_hash(world, w->h.hash_interval), 4);
     int n = 0;
     for (int id = 0; id < SIM_MAX_PLAYERS; id++)
         n += world->active[id] != 0;
@@ -923,7 +937,7 @@ static int hash_check(replay_reader *r, rb *b)
     for (int id = 0; id < SIM_MAX_PLAYERS; id++)
         if (w->active[id] && !seen[id])
             return diverged(r, id, "active", 1);
-    if (history_hash(w) != hh)
+    if (history_hash(w, r->h.hash_interval) != hh)
         return diverged(r, -1, "history", 0);
     r->hashes++;
     return REPLAY_OK;
