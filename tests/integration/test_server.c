@@ -2467,6 +2467,7 @@ static void case_cli(const char *server)
         {"--bogus", NULL, NULL}, {"--port", "70000", NULL}, {"--tick-rate", "abc", NULL},
         {"--snapshot-rate", "7", NULL}, {"--npcs", "64", NULL}, {"--log-level", "loud", NULL},
         {"--port", NULL, NULL}, {"--metrics-allow", "10.0.0.0/33", NULL}, {"--metrics-allow", "example.com", NULL},
+        {"--replay-keep", "3", NULL}, {"--replay-keep", "-1", NULL}, {"--replay-dir", "", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[512];
@@ -2514,6 +2515,8 @@ static void case_startup(const char *server)
         {"--map /tmp --port 0", "Is a directory"},
         {"--tls-cert /tmp --tls-key /tmp --port 0", "Is a directory"},
         {"--results-db /nonexistent-dir/rounds.db --port 0", "unable to open database file"},
+        {"--replay-dir /nonexistent-dir/replays --port 0", "--replay-dir /nonexistent-dir/replays: cannot create it"},
+        {"--replay-dir /proc/version --port 0", "not a folder"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char args[128], cmd[512];
