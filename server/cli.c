@@ -29,6 +29,7 @@ void cli_usage(FILE *out, const char *prog)
             "       %s mint-token --secret-file FILE --player-id N --name NAME [--match M] [--ttl S]\n"
             "       %s matchmaker --redis URL --token-secret-file F --matchmaker-token-file F [flags]\n"
             "           (only POST /api/matchmake, /healthz, /readyz and /metrics: no matches)\n"
+            "       %s replay verify FILE\n"
             "  --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
             "  --port N             TCP port for the page, the game and metrics (default 8080)\n"
             "  --tick-rate HZ       simulation ticks per second, 1..240 (default 60)\n"
@@ -101,9 +102,12 @@ void cli_usage(FILE *out, const char *prog)
             "  --admin-token-file F POST /admin/drain with \"Authorization: Bearer TOKEN\" (the\n"
             "                       file's one line) drains as SIGTERM does; without it the\n"
             "                       endpoint is off\n"
+            "  --replay-dir DIR     record every round into a replay file there (docs/REPLAY.md;\n"
+            "                       check one with `tickwire-server replay verify FILE`)\n"
+            "  --replay-keep N      keep only the newest N replay files, 0..1000000 (default 0: all)\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
-            prog, prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
+            prog, prog, prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
 }
 
 int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
@@ -165,7 +169,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--metrics-allow", "--client-sndbuf", "--drain-timeout",
                                             "--admin-token-file", "--redis", "--public-url", "--process-id",
                                             "--matchmaker-token-file", "--spectator-rate", "--spectator-delay",
-                                            "--max-spectators"};
+                                            "--max-spectators", "--replay-dir", "--replay-keep"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -276,6 +280,14 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                 rc = -1;
             }
         }
+        else if (strcmp(flag, "--replay-dir") == 0) {
+            cfg->replay_dir = val;
+            if (!*val) {
+                snprintf(err, errlen, "--replay-dir: give a folder");
+                rc = -1;
+            }
+        } else if (strcmp(flag, "--replay-keep") == 0)
+            rc = parse_int(flag, val, 0, 1000000, &cfg->replay_keep, err, errlen);
         else if (strcmp(flag, "--idle-timeout") == 0)
             rc = parse_int(flag, val, 1, 3600, &cfg->idle_timeout, err, errlen);
         else if (strcmp(flag, "--http-timeout") == 0)
@@ -347,6 +359,10 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     }
     if (cfg->matchmaker_only && !cfg->matchmaker_token_file) {
         snprintf(err, errlen, "matchmaker needs --redis, --token-secret-file and --matchmaker-token-file");
+        return CLI_ERROR;
+    }
+    if (cfg->replay_keep && !cfg->replay_dir) {
+        snprintf(err, errlen, "--replay-keep needs --replay-dir");
         return CLI_ERROR;
     }
     if (!seed_set)

@@ -40,6 +40,8 @@ typedef struct tw_config {
     int spectator_delay;    /* seconds behind live */
     int max_spectators;
     const char *results_db; /* SQLite file for ended rounds; ":memory:" keeps none past the process */
+    const char *replay_dir; /* NULL: rounds are not recorded */
+    int replay_keep;        /* newest replay files kept; 0: all */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
     const char *metrics_token_file; /* NULL: /metrics needs no token */

@@ -1280,6 +1280,7 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         .spec_delay_ticks = (uint32_t)k->spectator_delay * (uint32_t)k->tick_rate,
         .on_round_end = round_ended,
         .user = c,
+        .recorder = k->recorder,
     };
     lobby_init(&c->lobby, &c->map, &mc, k->max_matches);
     for (int r = 0; r < REF_N; r++)

@@ -71,6 +71,7 @@ typedef struct core_config {
      * do not block: results_submit_cb). NULL: not recorded. */
     void (*on_round)(void *user, const results_round *r);
     void *round_user;
+    struct recorder *recorder; /* every LIVE round into a replay file (recorder.h); NULL: none */
     const uint8_t *secret;  /* join token secret; NULL: demo mode (own random secret, guest tokens) */
     size_t secret_len;
     core_random_fn random;  /* required */

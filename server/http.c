@@ -484,6 +484,12 @@ static int serve_metrics(core *c, struct lws *wsi, http_session *hs)
         hs->len += metrics_render_results(&rs, text + hs->len, METRICS_CAP - hs->len);
     }
     hs->len += net_metrics_extra(wsi, text + hs->len, METRICS_CAP - hs->len);
+    recorder *rec = net_recorder_of(wsi);
+    if (rec) {
+        recorder_stats rst;
+        recorder_get_stats(rec, &rst);
+        hs->len += metrics_render_replay(&rst, text + hs->len, METRICS_CAP - hs->len);
+    }
     return respond(wsi, hs, EP_N, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -18,6 +18,7 @@
 #include <libwebsockets.h>
 
 #include "core.h"
+#include "recorder.h"
 #include "results.h"
 #include "scrape.h"
 
@@ -40,6 +41,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 core *net_core_of(struct lws *wsi);
 /* The round storage of the server's context (net.c); NULL: none. */
 results *net_results_of(struct lws *wsi);
+/* The replay recorder, NULL without --replay-dir. */
+recorder *net_recorder_of(struct lws *wsi);
 /* Who may read /metrics (net.c, from --metrics-token-file and
  * --metrics-allow). */
 const scrape_rules *net_scrape_rules(struct lws *wsi);

@@ -1,6 +1,8 @@
 /* tickwire-server: parses flags, loads the map, opens the results
  * database, serves until SIGINT or SIGTERM, then closes every client with
- * 1001, stores the rounds still queued and exits 0. */
+ * 1001, stores the rounds still queued (and finishes their replay files,
+ * --replay-dir) and exits 0. `tickwire-server replay verify FILE` checks a
+ * replay file instead (replay_verify.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@
 #include "map.h"
 #include "net.h"
 #include "parse.h"
+#include "recorder.h"
+#include "replay_verify.h"
 #include "results.h"
 #include "tls.h"
 #include "urls.h"
@@ -89,6 +93,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "mint-token") == 0)
         return cli_mint_token(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "replay") == 0)
+        return replay_verify_main(argc, argv);
     tw_config cfg;
     char err[256];
     int rc = cli_parse(argc, argv, &cfg, err, sizeof err);
@@ -122,9 +128,18 @@ int main(int argc, char **argv)
     results *res = results_open(cfg.results_db, err, sizeof err);
     if (!res)
         return start_failed("results-db", err);
-    net_server *s = net_server_create(&cfg, &map, res, err, sizeof err);
+    recorder *rec = NULL;
+    if (cfg.replay_dir) {
+        recorder_opts ro = {.dir = cfg.replay_dir, .keep = cfg.replay_keep};
+        if (!(rec = recorder_open(&ro, err, sizeof err))) {
+            results_close(res);
+            return start_failed("replay-dir", err);
+        }
+    }
+    net_server *s = net_server_create(&cfg, &map, res, rec, err, sizeof err);
     if (!s) {
         rc = start_failed("listen", err);
+        recorder_close(rec);
         results_close(res);
         return rc;
     }
@@ -149,6 +164,7 @@ int main(int argc, char **argv)
     net_server_run(s);
     g_server = NULL;
     net_server_destroy(s);
-    results_close(res); /* after the matches are gone: their last rounds are queued */
+    recorder_close(rec); /* after the matches are gone: their last rounds are queued */
+    results_close(res);
     return 0;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recorder.h"
+
 match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
 {
     match *m = calloc(1, sizeof *m);
@@ -56,6 +58,8 @@ void match_destroy(match *m)
 {
     if (!m)
         return;
+    if (m->rec)
+        recorder_round_end(m->rec, &m->world, m->names.name, PROTO_END_INTERRUPTED);
     free(m->cache_buf);
     free(m->spec_views);
     free(m->spec_buf);
@@ -87,6 +91,8 @@ int match_player_join(match *m, const char *name, uint32_t owner, const uint8_t 
         memcpy(m->names.name[id], name, n);
         m->names.name[id][n] = '\0';
         sim_world_spawn(&m->world, id, p->joins);
+        if (m->rec)
+            recorder_spawn(m->rec, id, p->joins, m->names.name[id]);
         m->humans++;
         p->events_acked = m->ev_next - 1; /* from its own join on */
         p->chat_tokens = MATCH_CHAT_BURST;
@@ -112,6 +118,8 @@ void match_player_leave(match *m, int id)
     p->owner = 0;
     p->held_until = 0;
     sim_world_remove(&m->world, id);
+    if (m->rec)
+        recorder_remove(m->rec, id);
     match_event_push(m, &(proto_event){.type = PROTO_EV_LEAVE, .player = (uint8_t)id});
 }
 
@@ -345,6 +353,8 @@ static void round_start(match *m)
     m->round_start_tick = m->world.tick;
     m->world.combat = 1;
     sim_world_reset_round(&m->world);
+    if (m->cfg.recorder)
+        m->rec = recorder_round_begin(m->cfg.recorder, m->id, m->label, m->state.round, &m->world, m->names.name);
     m->stats.rounds++;
     match_event_push(m, &(proto_event){.type = PROTO_EV_ROUND_START, .round = m->state.round});
 }
@@ -366,6 +376,10 @@ void match_end_round(match *m, int reason)
         return;
     if (m->cfg.on_round_end)
         m->cfg.on_round_end(m->cfg.user, m, reason);
+    if (m->rec) {
+        recorder_round_end(m->rec, &m->world, m->names.name, reason);
+        m->rec = NULL;
+    }
     match_event_push(m, &(proto_event){.type = PROTO_EV_ROUND_END, .round = m->state.round,
                                         .reason = (uint8_t)reason, .other = round_winner(m)});
     m->state.phase = PROTO_PHASE_ENDED;
@@ -454,6 +468,8 @@ int match_tick(match *m)
         m->stats.inputs_applied += n;
     }
     sim_world_step(&m->world, in);
+    if (m->rec)
+        recorder_tick(m->rec, &m->world, in, m->names.name);
     for (int i = 0; i < m->world.nhits; i++) {
         const sim_hit *h = &m->world.hits[i];
         if (h->killed) {

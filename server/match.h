@@ -27,7 +27,9 @@
  * not survive it), LIVE for cfg.match_ticks or until someone reaches
  * cfg.score_limit, ENDED (no damage) for cfg.intermission_ticks, then the
  * next round, or WARMUP again when too few are left. cfg.on_round_end
- * sees every LIVE round that ends, before the scores are reset.
+ * sees every LIVE round that ends, before the scores are reset. With
+ * cfg.recorder each LIVE round is recorded (recorder.h): its start, every
+ * join and leave, every step's inputs, its end.
  *
  * Reliable events (kills, chat, joins, leaves, rounds) go into a match-wide
  * log of MATCH_EVENTS; every snapshot to a player carries the events
@@ -75,6 +77,8 @@
 #define MATCH_MAX_SPEC_DELAY_S 120   /* --spectator-delay bound */
 
 struct match;
+struct recorder;  /* recorder.h */
+struct rec_match;
 typedef struct match_config {
     uint16_t tick_rate;
     uint16_t snapshot_rate;
@@ -91,6 +95,7 @@ typedef struct match_config {
     /* A LIVE round ended (reason PROTO_END_*): read the scores now. */
     void (*on_round_end)(void *user, const struct match *m, int reason);
     void *user;
+    struct recorder *recorder;   /* NULL: rounds are not recorded */
 } match_config;
 
 typedef struct match_player {
@@ -173,6 +178,7 @@ typedef struct match {
     /* round */
     proto_match_state state;
     uint32_t round_start_tick;
+    struct rec_match *rec;       /* the LIVE round's replay being recorded, NULL: none */
     /* events: seqs ev_first .. ev_next - 1 are in the log */
     uint32_t ev_first, ev_next;
     uint32_t ev_pool_head;       /* where the next event's bytes go */

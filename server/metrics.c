@@ -324,6 +324,26 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     return t.len;
 }
 
+size_t metrics_render_replay(const recorder_stats *s, char *buf, size_t cap)
+{
+    textbuf t = {buf, 0, cap};
+    if (cap)
+        buf[0] = '\0';
+    tb_metric(&t, "tickwire_replay_files_written_total", "counter",
+              "Replay files completed and renamed into --replay-dir.", (double)s->files_written);
+    tb_metric(&t, "tickwire_replay_write_errors_total", "counter",
+              "Failed replay file opens, writes, syncs or renames (each logged; that file is given up).",
+              (double)s->write_errors);
+    tb_metric(&t, "tickwire_replay_dropped_total", "counter",
+              "Rounds not recorded: the writer fell behind, or too many files open (each logged).",
+              (double)s->dropped);
+    tb_metric(&t, "tickwire_replay_bytes_written_total", "counter", "Replay bytes written.",
+              (double)s->bytes_written);
+    tb_metric(&t, "tickwire_replay_pruned_total", "counter", "Old replay files deleted for --replay-keep.",
+              (double)s->pruned);
+    return t.len;
+}
+
 size_t metrics_render_results(const results_stats *s, char *buf, size_t cap)
 {
     textbuf t = {buf, 0, cap};

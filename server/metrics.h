@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recorder.h"
 #include "results.h"
 
 /* Why a message or session was refused (connection closed); the label is
@@ -156,5 +157,7 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
 /* The round storage's series (tickwire_results_*), for the adapter to
  * append after metrics_render's text; same contract. */
 size_t metrics_render_results(const results_stats *s, char *buf, size_t cap);
+/* The replay recorder's series (tickwire_replay_*), the same way. */
+size_t metrics_render_replay(const recorder_stats *s, char *buf, size_t cap);
 
 #endif

@@ -49,6 +49,7 @@ typedef struct game_conn {
 struct net_server {
     core *core;
     results *results;       /* not owned: main opens and closes it */
+    recorder *recorder;     /* not owned, NULL: no --replay-dir */
     struct lws_context *ctx;
     tick_clock *clock;
     volatile sig_atomic_t stop;
@@ -96,6 +97,12 @@ results *net_results_of(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->results;
+}
+
+recorder *net_recorder_of(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->recorder;
 }
 
 const scrape_rules *net_scrape_rules(struct lws *wsi)
@@ -804,6 +811,7 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
         .fleet_claims = cfg->redis_url != NULL && !cfg->matchmaker_only,
         .on_round = s->results ? results_submit_cb : NULL,
         .round_user = s->results,
+        .recorder = s->recorder,
         /* A few connections past the caps for the --metrics-allow
          * networks: a full server can still be scraped. */
         .admission = {.max_conns = cfg->max_conns, .max_conns_per_ip = cfg->max_conns_per_ip,
@@ -828,7 +836,8 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
     return c;
 }
 
-net_server *net_server_create(const tw_config *cfg, const sim_map *map, results *res, char *err, size_t errlen)
+net_server *net_server_create(const tw_config *cfg, const sim_map *map, results *res, recorder *rec, char *err,
+                              size_t errlen)
 {
     net_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -836,6 +845,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         return NULL;
     }
     s->results = res;
+    s->recorder = rec;
     s->client_sndbuf = cfg->client_sndbuf > 0 ? cfg->client_sndbuf : 64 * 1024;
     s->drain_timeout = cfg->drain_timeout;
     s->matchmaker_only = cfg->matchmaker_only;

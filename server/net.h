@@ -7,6 +7,7 @@
 #define TW_NET_H
 
 #include "cli.h"
+#include "recorder.h"
 #include "results.h"
 #include "sim.h"
 
@@ -16,7 +17,8 @@ typedef struct net_server net_server;
  * err when the port cannot be opened or memory runs out. res (may be NULL)
  * is the round storage behind GET /api/matches and the tickwire_results_*
  * metrics; the caller keeps it open until after net_server_destroy. */
-net_server *net_server_create(const tw_config *cfg, const sim_map *map, results *res, char *err, size_t errlen);
+net_server *net_server_create(const tw_config *cfg, const sim_map *map, results *res, recorder *rec, char *err,
+                              size_t errlen);
 /* The port actually bound (useful with --port 0). */
 int net_server_port(const net_server *s);
 /* Services the event loop until net_server_request_stop(), then closes

@@ -34,6 +34,16 @@
 
 #include <stdint.h>
 
+/* The simulation's version, in every replay file (shared/replay_fmt.h):
+ * a replay re-simulates only under the version that recorded it. Bump it
+ * with any change that can make sim_world_step, sim_world_spawn,
+ * sim_world_remove or sim_world_reset_round give other bits for the same
+ * state and inputs (a constant, an operation's order, a rounding, a new
+ * field the step reads), and re-record tests/fixtures/replay (docs/REPLAY.md
+ * says how). Refactors that keep every bit keep the number: the fixture's
+ * verify in ctest tells which it was. */
+#define SIM_VERSION 1
+
 #define SIM_ARENA_SIZE 2048
 #define SIM_PLAYER_RADIUS 16.0f
 #define SIM_ACCEL 2400.0f

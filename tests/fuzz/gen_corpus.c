@@ -20,6 +20,7 @@
 #include "map.h"
 #include "match.h"
 #include "proto.h"
+#include "replay_fmt.h"
 #include "token.h"
 
 static const char *corpus_dir;
@@ -1018,6 +1019,93 @@ static void gen_map(const char *arena_path)
     save(T, "too_many_walls.map", s.b, s.n);
 }
 
+/* ---- fuzz_replay ---------------------------------------------------------- */
+
+static uint8_t rp_scratch[REPLAY_RECORD_MAX];
+
+static void rp_put(seed *s, size_t n)
+{
+    if (n == 0) {
+        fprintf(stderr, "gen_corpus: a replay record did not fit\n");
+        exit(1);
+    }
+    put(s, rp_scratch, n);
+}
+
+/* A replay of `players` fighting on the arena for `ticks` ticks, with a
+ * leave, a join, combat off and on and a round reset (the writer's every
+ * record), hashes every `hash_every` ticks, keyframes every 16. */
+static void gen_replay_one(const char *name, const sim_map *map, int players, int ticks, int hash_every,
+                           uint16_t unlag)
+{
+    static seed s;
+    static sim_world w;
+    static sim_tick_inputs in;
+    static replay_writer wr;
+    static char names[SIM_MAX_PLAYERS][REPLAY_NAME_MAX + 1];
+    s.n = 0;
+    memset(&in, 0, sizeof in);
+    sim_world_init(&w, map, 60, 77);
+    w.unlag_ticks = unlag;
+    for (int id = 0; id < players; id++) {
+        sim_world_spawn(&w, id, 1);
+        snprintf(names[id], sizeof names[id], "p%d", id);
+    }
+    for (int t = 0; t < 20; t++) /* some history to rewind into */
+        sim_world_step(&w, &in);
+    replay_header h = {.proto_version = PROTO_VERSION, .tick_rate = 60, .hash_interval = (uint16_t)hash_every,
+                       .keyframe_interval = 16, .seed = 77, .match_id = 1, .round = 1, .map = *map};
+    snprintf(h.label, sizeof h.label, "fuzz");
+    rp_put(&s, replay_write_begin(&wr, &h, rp_scratch, sizeof rp_scratch));
+    rp_put(&s, replay_write_keyframe(&wr, &w, names, rp_scratch, sizeof rp_scratch));
+    uint64_t rng = 5;
+    for (int t = 1; t <= ticks; t++) {
+        if (t == 5) {
+            sim_world_remove(&w, 1);
+            rp_put(&s, replay_write_remove(&wr, 1, rp_scratch, sizeof rp_scratch));
+        }
+        if (t == 9) {
+            sim_world_spawn(&w, 1, 2);
+            rp_put(&s, replay_write_spawn(&wr, 1, 2, "back", rp_scratch, sizeof rp_scratch));
+            snprintf(names[1], sizeof names[1], "back");
+        }
+        if (t == 12) {
+            w.combat = 0;
+            rp_put(&s, replay_write_combat(&wr, 0, rp_scratch, sizeof rp_scratch));
+        }
+        if (t == 14) {
+            w.combat = 1;
+            rp_put(&s, replay_write_combat(&wr, 1, rp_scratch, sizeof rp_scratch));
+            sim_world_reset_round(&w);
+            rp_put(&s, replay_write_reset_round(&wr, rp_scratch, sizeof rp_scratch));
+        }
+        for (int id = 0; id < players; id++) {
+            uint64_t r = sim_rand_next(&rng);
+            int n = (int)(r % 3);
+            for (int k = 0; k < n; k++)
+                in.in[id][k] = (sim_input){.buttons = (uint8_t)((r >> 8) & SIM_BTN_ALL),
+                                           .aim = (uint16_t)(r >> 16), .view_tick = w.tick > 3 ? w.tick - 3 : 0,
+                                           .view_frac = (uint8_t)(r >> 40), .known_tick = w.tick > 4 ? w.tick - 4 : 0};
+            in.count[id] = (uint8_t)n;
+        }
+        sim_world_step(&w, &in);
+        rp_put(&s, replay_write_tick(&wr, &w, &in, rp_scratch, sizeof rp_scratch));
+        size_t k = replay_write_after_step(&wr, &w, names, rp_scratch, sizeof rp_scratch);
+        if (k)
+            put(&s, rp_scratch, k);
+    }
+    rp_put(&s, replay_write_end(&wr, &w, names, PROTO_END_TIME, rp_scratch, sizeof rp_scratch));
+    save("fuzz_replay", name, s.b, s.n);
+}
+
+static void gen_replay(const sim_map *map)
+{
+    sim_map open_map = {.width = 256, .height = 256};
+    gen_replay_one("small_open", &open_map, 2, 20, 1, 0);
+    gen_replay_one("arena_4p_unlag", map, 4, 40, 4, 6);
+    gen_replay_one("arena_3p_long", map, 3, 70, 8, 12);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -1035,6 +1123,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_corpus: %s\n", err);
         return 1;
     }
+    gen_replay(&map);
     gen_client_msg();
     gen_server_msg(&map);
     gen_bits();

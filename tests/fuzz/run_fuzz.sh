@@ -12,7 +12,7 @@
 # fuzz_session (whole sessions against the real server core) runs until
 # FUZZ_SESSION_RUNS executions (default 1,000,000; a few minutes) whatever
 # FUZZ_SECONDS says, with inputs up to 256 bytes (about 100 steps).
-# Targets: client_msg session server_msg bits map token (a fuzz_ prefix is accepted).
+# Targets: client_msg session server_msg bits map token replay (a fuzz_ prefix is accepted).
 # BUILD names the build directory (default build); build it first (make).
 # FUZZ_ARGS adds libFuzzer flags, e.g. FUZZ_ARGS=-only_ascii=1.
 set -u
@@ -20,7 +20,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 secs=${FUZZ_SECONDS:-60}
-all="client_msg session server_msg bits map token"
+all="client_msg session server_msg bits map token replay"
 targets=${*:-$all}
 
 # Check every target before running any.

@@ -10,6 +10,7 @@
  *         slow_reader limits auth resume adversarial stall latency fight leave
  *         max_conns conn_caps handshake startup results live
  * With --tls the server gets the certificate and every connection is wss. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +40,7 @@
 #include "client.h"
 #include "promtext.h"
 #include "proto.h"
+#include "replay_fmt.h"
 #include "spawn.h"
 #include "token.h"
 #include "wsclient.h"
@@ -1762,6 +1765,165 @@ static void case_fight(const char *server)
     unlink(report);
 }
 
+/* --replay-dir: two servers side by side, each with 3 computer players
+ * and people (A: 3 fight bots at 30 ms; B: one test player) in a 10 s round. A (--replay-keep 2, two old
+ * replays in its folder) writes round 1's file when it ends and round 2's
+ * at SIGTERM (interrupted); the old ones are pruned; both files pass
+ * `replay verify`, and round 1's end record has the scoreboard the
+ * results database stored. B's folder is removed under it: the round's
+ * file is a counted write error and its game goes on into round 2. */
+static int run_status(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void case_replay(const char *server)
+{
+    char dir[] = "/tmp/tickwire-replay-XXXXXX", rdir[96], gone[96], db[96], path[512];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(rdir, sizeof rdir, "%s/replays", dir);
+    snprintf(gone, sizeof gone, "%s/gone", dir);
+    snprintf(db, sizeof db, "%s/rounds.db", dir);
+    CHECK(mkdir(rdir, 0755) == 0, "mkdir %s", rdir);
+    static const char *const old[] = {"tw-0000000000001-m1-r1.twr", "tw-0000000000002-m1-r2.twr"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", rdir, old[i]);
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL, "create %s", path);
+        fclose(f);
+    }
+    const char *args_a[] = {"--results-db", db, "--replay-dir", rdir, "--replay-keep", "2", "--npcs", "3",
+                            "--match-time", "10", "--intermission", "1", "--seed", "5", NULL};
+    const char *args_b[] = {"--replay-dir", gone, "--npcs", "3", "--match-time", "10", "--intermission", "1", NULL};
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    char report[112];
+    snprintf(report, sizeof report, "%s/bots.json", dir);
+    spawn_proc a, b, bp;
+    CHECK(server_start(&a, server, args_a, NULL) == 0, "server A did not start");
+    CHECK(server_start(&b, server, args_b, NULL) == 0, "server B did not start");
+    CHECK(rmdir(gone) == 0, "rmdir %s", gone);
+    /* A: 3 fight bots at 30 ms each way (lag compensation in the replay) */
+    static const char *const bot_args[] = {"--behavior", "fight", "--latency-ms", "30", "--seed", "4", NULL};
+    CHECK(bots_start(&bp, bots, a.port, 3, 12, report, NULL, bot_args) == 0, "bots did not all join A");
+    static player pb;
+    CHECK(player_join(&pb, b.port, "scout") == 0, "join B");
+    pb.buttons = SIM_BTN_LEFT | SIM_BTN_FIRE;
+    pthread_create(&pb.thread, NULL, player_thread, &pb);
+    static char text[65536];
+    double end = check_now_ms() + 16000, written = 0, errors = 0;
+    while (check_now_ms() < end && (written < 1 || errors < 1)) {
+        usleep(200000);
+        if (http_get(a.port, "/metrics", text, sizeof text) == 200)
+            written = metric_value(text, "tickwire_replay_files_written_total");
+        if (http_get(b.port, "/metrics", text, sizeof text) == 200)
+            errors = metric_value(text, "tickwire_replay_write_errors_total");
+    }
+    CHECK(written == 1, "A: %g replay files written after round 1", written);
+    CHECK(errors == 1, "B: %g replay write errors", errors);
+    CHECK(http_get(a.port, "/metrics", text, sizeof text) == 200, "A metrics");
+    CHECK(metric_value(text, "tickwire_replay_pruned_total") == 1, "A pruned %g",
+          metric_value(text, "tickwire_replay_pruned_total"));
+    CHECK(metric_value(text, "tickwire_replay_write_errors_total") == 0, "A write errors");
+    CHECK(http_get(b.port, "/metrics", text, sizeof text) == 200, "B metrics");
+    CHECK(metric_value(text, "tickwire_replay_files_written_total") == 0, "B wrote a file");
+    /* B plays on: round 2 starts after the 1 s intermission */
+    uint32_t before = player_snapshots(&pb);
+    end = check_now_ms() + 4000;
+    while (check_now_ms() < end && !(http_get(b.port, "/api/matches/live", text, sizeof text) == 200 &&
+                                     strstr(text, "\"round\":2")))
+        usleep(100000);
+    CHECK(strstr(text, "\"round\":2") != NULL, "B: no round 2: %s", text);
+    CHECK(player_snapshots(&pb) > before + 30, "B stopped sending snapshots");
+    pb.stop = 1;
+    pthread_join(pb.thread, NULL);
+    static char json[1 << 20];
+    CHECK(bots_finish(&bp, report, json, sizeof json, 20000) == 0, "bots");
+    CHECK(spawn_stop(&a, 5000, NULL) == 0, "A exit status after SIGTERM");
+    CHECK(spawn_stop(&b, 5000, NULL) == 0, "B exit status after SIGTERM");
+    wsc_close(&pb.ws);
+    unlink(report);
+
+    DIR *d = opendir(rdir);
+    CHECK(d != NULL, "opendir");
+    char files[8][128];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && n < 8)
+            snprintf(files[n++], sizeof files[0], "%.100s", e->d_name);
+    closedir(d);
+    CHECK(n == 2, "%d files in %s (want rounds 1 and 2 only)", n, rdir);
+    int r1 = strstr(files[0], "-r1.twr") ? 0 : 1;
+    CHECK(strstr(files[r1], "-m1-r1.twr") && strstr(files[1 - r1], "-m1-r2.twr") &&
+              strncmp(files[r1], "tw-000", 6) != 0,
+          "files %s, %s", files[0], files[1]);
+    for (int i = 0; i < 2; i++) {
+        char cmd[1600], outp[1024];
+        snprintf(cmd, sizeof cmd, "'%.1000s' replay verify '%.95s/%.127s' 2>&1", server, rdir, files[i]);
+        int st = run_status(cmd, outp, sizeof outp);
+        CHECK(st == 0 && strncmp(outp, "replay ok: ", 11) == 0, "verify %s: status %d: %s", files[i], st, outp);
+        printf("%s", outp);
+    }
+
+    /* round 1's end record against the results database */
+    snprintf(path, sizeof path, "%s/%s", rdir, files[r1]);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "open %s", path);
+    static uint8_t buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    static replay_reader rr;
+    static sim_world w;
+    static sim_tick_inputs in;
+    CHECK(replay_open(&rr, buf, len, &w, &in) == REPLAY_OK && replay_verify(&rr) == REPLAY_OK, "verify: %s",
+          rr.err);
+    CHECK(rr.end_reason == PROTO_END_TIME, "round 1 ended by %d", rr.end_reason);
+    sqlite3 *sdb;
+    CHECK(sqlite3_open_v2(db, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open %s", db);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(sdb,
+                             "SELECT p.name, p.kills, p.deaths, p.score FROM rounds r JOIN round_players p "
+                             "ON p.round_id = r.id WHERE r.round = 1 ORDER BY p.slot",
+                             -1, &st, NULL) == SQLITE_OK,
+          "query: %s", sqlite3_errmsg(sdb));
+    int rows = 0, kills = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        CHECK(rows < rr.nscores, "more players in the database than in the replay");
+        const replay_score *s = &rr.scores[rows];
+        CHECK(strcmp(s->name, name) == 0 && s->kills == sqlite3_column_int(st, 1) &&
+                  s->deaths == sqlite3_column_int(st, 2) && s->score == sqlite3_column_int(st, 3),
+              "player %d: replay %s %u/%u/%u, database %s %d/%d/%d", rows, s->name, s->kills, s->deaths, s->score,
+              name, sqlite3_column_int(st, 1), sqlite3_column_int(st, 2), sqlite3_column_int(st, 3));
+        kills += s->kills;
+        rows++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(sdb);
+    CHECK(rows == rr.nscores && rows == 6, "%d players in the database, %d in the replay", rows, rr.nscores);
+    CHECK(kills > 0, "nobody was killed in round 1: a weak comparison");
+    printf("replay: round 1 (%u ticks, %d kills) matches the results database; old files pruned; B counted its "
+           "write error and played on\n", rr.ticks, kills);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", rdir, files[i]);
+        unlink(path);
+    }
+    rmdir(rdir);
+    unlink(db);
+    snprintf(path, sizeof path, "%s-wal", db);
+    unlink(path);
+    snprintf(path, sizeof path, "%s-shm", db);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* A client that closes with 1000 (a Leave button, a closed tab) has left:
  * its slot is freed at once instead of being held for a resume. */
 static void case_leave(const char *server)
@@ -2415,6 +2577,7 @@ static void case_cli(const char *server)
         {"--bogus", NULL, NULL}, {"--port", "70000", NULL}, {"--tick-rate", "abc", NULL},
         {"--snapshot-rate", "7", NULL}, {"--npcs", "64", NULL}, {"--log-level", "loud", NULL},
         {"--port", NULL, NULL}, {"--metrics-allow", "10.0.0.0/33", NULL}, {"--metrics-allow", "example.com", NULL},
+        {"--replay-keep", "3", NULL}, {"--replay-keep", "-1", NULL}, {"--replay-dir", "", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[512];
@@ -2462,6 +2625,8 @@ static void case_startup(const char *server)
         {"--map /tmp --port 0", "Is a directory"},
         {"--tls-cert /tmp --tls-key /tmp --port 0", "Is a directory"},
         {"--results-db /nonexistent-dir/rounds.db --port 0", "unable to open database file"},
+        {"--replay-dir /nonexistent-dir/replays --port 0", "--replay-dir /nonexistent-dir/replays: cannot create it"},
+        {"--replay-dir /proc/version --port 0", "not a folder"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char args[128], cmd[512];
@@ -4217,6 +4382,7 @@ int main(int argc, char **argv)
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
+                 {"replay", case_replay},
                  {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"fleet_drain", case_fleet_drain}, {"fleet_tokens", case_fleet_tokens}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
