@@ -75,6 +75,10 @@ void cli_usage(FILE *out, const char *prog)
             "  --results-db FILE    SQLite file the ended rounds are stored in (default\n"
             "                       tickwire.db in the working folder; :memory: keeps them\n"
             "                       only while the server runs); GET /api/matches lists them\n"
+            "  --aoi-radius R       interest management: each client is sent only the players\n"
+            "                       within R world units of it (and itself), 1..8192; clients\n"
+            "                       in one grid cell of side R share an encode (default 0: off,\n"
+            "                       everyone is sent everyone)\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -129,7 +133,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--idle-timeout", "--http-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db", "--metrics-token-file",
-                                            "--metrics-allow", "--client-sndbuf"};
+                                            "--metrics-allow", "--client-sndbuf", "--aoi-radius"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -169,6 +173,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 1, 1000000, &cfg->max_conns_per_ip, err, errlen);
         else if (strcmp(flag, "--resume-grace") == 0)
             rc = parse_int(flag, val, 0, 300, &cfg->resume_grace, err, errlen);
+        else if (strcmp(flag, "--aoi-radius") == 0)
+            rc = parse_int(flag, val, 0, 8192, &cfg->aoi_radius, err, errlen);
         else if (strcmp(flag, "--max-unlag-ms") == 0)
             rc = parse_int(flag, val, 0, 1000, &cfg->max_unlag_ms, err, errlen);
         else if (strcmp(flag, "--min-players") == 0)

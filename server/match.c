@@ -5,6 +5,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The body cache and, with interest management, its grid and scratch
+ * snapshots: all the memory snapshots need, allocated once. Without it
+ * one body per baseline (MATCH_RING); with it one per client and
+ * baseline, so up to cfg.size + MATCH_RING. */
+static int aoi_init(match *m)
+{
+    const match_config *k = &m->cfg;
+    m->cache_slots = MATCH_RING;
+    if (k->aoi_radius) {
+        uint32_t cell = k->aoi_cell ? k->aoi_cell : k->aoi_radius;
+        m->cfg.aoi_cell = (uint16_t)cell;
+        m->aoi_cols = (m->world.map.width + cell - 1) / cell;
+        m->aoi_rows = (m->world.map.height + cell - 1) / cell;
+        m->aoi_cols += !m->aoi_cols;
+        m->aoi_rows += !m->aoi_rows;
+        m->cache_slots += k->size;
+        m->aoi_scratch = malloc(2 * sizeof *m->aoi_scratch);
+        m->uncached_body = malloc(PROTO_MAX_SNAPSHOT_BODY);
+        if (!m->aoi_scratch || !m->uncached_body)
+            return -1;
+    }
+    m->cache_cap = (size_t)m->cache_slots * (size_t)(1 + k->size * 32);
+    m->cache_buf = malloc(m->cache_cap);
+    m->cache = calloc((size_t)m->cache_slots, sizeof *m->cache);
+    return m->cache_buf && m->cache ? 0 : -1;
+}
+
 match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
 {
     match *m = calloc(1, sizeof *m);
@@ -23,11 +50,9 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
     m->state.phase = PROTO_PHASE_WARMUP;
     m->state.min_players = (uint8_t)(k->min_players > 255 ? 255 : k->min_players);
     m->state.score_limit = (uint16_t)(k->score_limit > 0 ? k->score_limit : 0);
-    m->cache_cap = (size_t)MATCH_RING * (size_t)(1 + cfg->size * 32);
-    m->cache_buf = malloc(m->cache_cap);
-    if (!m->cache_buf)
-        goto err;
     sim_world_init(&m->world, map, cfg->tick_rate, cfg->seed ^ ((uint64_t)id << 48));
+    if (aoi_init(m) < 0)
+        goto err;
     m->world.unlag_ticks = cfg->unlag_ticks;
     for (int i = 0; i < cfg->npcs && i < cfg->size; i++) {
         match_player *p = &m->players[i];
@@ -42,7 +67,7 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
     }
     return m;
 err:
-    free(m);
+    match_destroy(m);
     return NULL;
 }
 
@@ -51,6 +76,9 @@ void match_destroy(match *m)
     if (!m)
         return;
     free(m->cache_buf);
+    free(m->cache);
+    free(m->aoi_scratch);
+    free(m->uncached_body);
     free(m);
 }
 
@@ -472,28 +500,95 @@ static const proto_snapshot *ring_find(const match *m, uint32_t tick)
     return NULL;
 }
 
-/* The body for `base` -> newest, from the cache or freshly encoded into it. */
-static const uint8_t *body_for(match *m, const proto_snapshot *base, size_t *len)
+/* ---- interest management ---------------------------------------------------- */
+
+static void aoi_cell_of(const match *m, const sim_netent *e, uint32_t *cx, uint32_t *cy)
+{
+    uint32_t cell = m->cfg.aoi_cell;
+    uint32_t x = ((uint32_t)e->x >> SIM_POS_FRAC_BITS) / cell, y = ((uint32_t)e->y >> SIM_POS_FRAC_BITS) / cell;
+    *cx = x < m->aoi_cols ? x : m->aoi_cols - 1;
+    *cy = y < m->aoi_rows ? y : m->aoi_rows - 1;
+}
+
+uint32_t match_aoi_view(const match *m, const sim_netent *e)
+{
+    if (!m->cfg.aoi_radius)
+        return MATCH_VIEW_ALL;
+    uint32_t cx, cy;
+    aoi_cell_of(m, e, &cx, &cy);
+    return 1 + cy * m->aoi_cols + cx;
+}
+
+/* In view: the gap between the two cells (0 along an axis where they are
+ * neighbours or the same) is shorter than the radius. */
+int match_aoi_in_view(const match *m, uint32_t v, const sim_netent *e)
+{
+    if (v == MATCH_VIEW_ALL)
+        return 1;
+    uint32_t ex, ey, ax = (v - 1) % m->aoi_cols, ay = (v - 1) / m->aoi_cols;
+    aoi_cell_of(m, e, &ex, &ey);
+    uint64_t dx = ex > ax ? ex - ax : ax - ex, dy = ey > ay ? ey - ay : ay - ey;
+    uint64_t cell = m->cfg.aoi_cell, r = m->cfg.aoi_radius;
+    uint64_t gx = dx ? (dx - 1) * cell : 0, gy = dy ? (dy - 1) * cell : 0;
+    return gx * gx + gy * gy < r * r;
+}
+
+void match_aoi_filter(const match *m, const proto_snapshot *src, uint32_t v, proto_snapshot *dst)
+{
+    if (dst != src)
+        *dst = *src;
+    for (int id = 0; id < m->cfg.size; id++)
+        if (dst->present[id] && !match_aoi_in_view(m, v, &dst->ent[id])) {
+            dst->present[id] = 0;
+            dst->gen[id] = 0;
+            memset(&dst->ent[id], 0, sizeof dst->ent[id]);
+        }
+}
+
+/* ---- snapshots ---------------------------------------------------------------- */
+
+/* The body for `base` (as view base_view saw it) -> newest (as `view`
+ * sees it), from the cache or freshly encoded into it; past the cache's
+ * room, into the scratch body (valid until the next call). */
+static const uint8_t *body_for(match *m, const proto_snapshot *base, uint32_t base_view, uint32_t view, size_t *len)
 {
     uint32_t baseline = base ? base->tick : 0;
     for (int i = 0; i < m->ncache; i++) {
-        if (m->cache[i].baseline == baseline) {
+        const match_body *b = &m->cache[i];
+        if (b->baseline == baseline && b->view == view && b->base_view == base_view) {
             m->stats.encode_hits++;
-            *len = m->cache[i].len;
-            return m->cache_buf + m->cache[i].off;
+            *len = b->len;
+            return m->cache_buf + b->off;
         }
     }
     const proto_snapshot *cur = &m->ring[m->ring_head];
-    uint8_t *out = m->cache_buf + m->cache_used;
-    size_t n = proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, out,
-                                         m->cache_cap - m->cache_used);
-    if (n == 0 || m->ncache == MATCH_RING)
-        return NULL; /* cannot happen with the cache sized for the match */
-    m->cache[m->ncache++] = (match_body){baseline, (uint32_t)m->cache_used, (uint32_t)n};
-    m->cache_used += n;
+    if (view != MATCH_VIEW_ALL) {
+        match_aoi_filter(m, cur, view, &m->aoi_scratch[0]);
+        cur = &m->aoi_scratch[0];
+    }
+    if (base && base_view != MATCH_VIEW_ALL) {
+        match_aoi_filter(m, base, base_view, &m->aoi_scratch[1]);
+        base = &m->aoi_scratch[1];
+    }
     m->stats.encodes++;
+    uint8_t *out = m->cache_buf + m->cache_used;
+    size_t n = m->ncache < m->cache_slots
+                   ? proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, out, m->cache_cap - m->cache_used)
+                   : 0;
+    if (n) {
+        m->cache[m->ncache++] = (match_body){baseline, view, base_view, (uint32_t)m->cache_used, (uint32_t)n};
+        m->cache_used += n;
+        *len = n;
+        return out;
+    }
+    if (!m->uncached_body)
+        return NULL; /* cannot happen without interest management: the cache is sized for the match */
+    n = proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, m->uncached_body, PROTO_MAX_SNAPSHOT_BODY);
+    if (n == 0)
+        return NULL;
+    m->stats.encodes_uncached++;
     *len = n;
-    return out;
+    return m->uncached_body;
 }
 
 /* The snapshot of `tick` if it can be a baseline for `now`: still in the
@@ -515,10 +610,18 @@ size_t match_snapshot(match *m, int id, match_cursor *conn, uint8_t *buf, size_t
      * (it is on its way); the acknowledged one is the fallback (a resumed
      * connection has written nothing yet). Else a full snapshot. */
     const proto_snapshot *base = usable_baseline(m, conn->snap_tick, cur->tick);
-    if (!base)
+    uint32_t base_view = conn->view;
+    if (!base && !m->cfg.aoi_radius) {
         base = usable_baseline(m, p->acked_tick, cur->tick);
+        base_view = MATCH_VIEW_ALL;
+    }
+    /* Interest management: a delta is filtered for the client's cell, a
+     * full snapshot is not (it brings the roster's names). */
+    uint32_t view = base ? match_aoi_view(m, &cur->ent[id]) : MATCH_VIEW_ALL;
+    if (!base)
+        base_view = MATCH_VIEW_ALL;
     size_t blen;
-    const uint8_t *body = body_for(m, base, &blen);
+    const uint8_t *body = body_for(m, base, base_view, view, &blen);
     if (!body)
         return 0;
     proto_snapshot_header h = {cur->tick, base ? base->tick : 0, p->last_applied};
@@ -532,6 +635,7 @@ size_t match_snapshot(match *m, int id, match_cursor *conn, uint8_t *buf, size_t
     memcpy(buf + hlen + elen, body, blen);
     conn->snap_tick = cur->tick;
     conn->event_seq = last_event;
+    conn->view = view;
     *full = base == NULL;
     if (*full)
         m->stats.full_snapshots++;
