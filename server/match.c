@@ -14,17 +14,29 @@ static int aoi_init(match *m)
     const match_config *k = &m->cfg;
     m->cache_slots = MATCH_RING;
     if (k->aoi_radius) {
-        uint32_t cell = k->aoi_cell ? k->aoi_cell : k->aoi_radius;
+        uint32_t r = k->aoi_radius, min_cell = (r + 15) / 16;
+        uint32_t cell = k->aoi_cell ? k->aoi_cell : r;
+        cell = cell < min_cell ? min_cell : cell;
         m->cfg.aoi_cell = (uint16_t)cell;
         m->aoi_cols = (m->world.map.width + cell - 1) / cell;
         m->aoi_rows = (m->world.map.height + cell - 1) / cell;
         m->aoi_cols += !m->aoi_cols;
         m->aoi_rows += !m->aoi_rows;
+        /* Cells dx, dy apart: the gap between them is (dx - 1, dy - 1)
+         * cells (0 when neighbours); in view when shorter than R. */
+        uint32_t n = m->aoi_reach_n = (r + cell - 1) / cell + 1;
+        m->aoi_reach = malloc((size_t)n * n);
+        m->aoi_cells = malloc((size_t)MATCH_RING * SIM_MAX_PLAYERS * sizeof *m->aoi_cells);
         m->cache_slots += k->size;
         m->aoi_scratch = malloc(2 * sizeof *m->aoi_scratch);
         m->uncached_body = malloc(PROTO_MAX_SNAPSHOT_BODY);
-        if (!m->aoi_scratch || !m->uncached_body)
+        if (!m->aoi_reach || !m->aoi_cells || !m->aoi_scratch || !m->uncached_body)
             return -1;
+        for (uint32_t dx = 0; dx < n; dx++)
+            for (uint32_t dy = 0; dy < n; dy++) {
+                uint64_t gx = dx ? (dx - 1) * (uint64_t)cell : 0, gy = dy ? (dy - 1) * (uint64_t)cell : 0;
+                m->aoi_reach[dx * n + dy] = gx * gx + gy * gy < (uint64_t)r * r;
+            }
     }
     m->cache_cap = (size_t)m->cache_slots * (size_t)(1 + k->size * 32);
     m->cache_buf = malloc(m->cache_cap);
@@ -78,6 +90,8 @@ void match_destroy(match *m)
     free(m->cache_buf);
     free(m->cache);
     free(m->aoi_scratch);
+    free(m->aoi_reach);
+    free(m->aoi_cells);
     free(m->uncached_body);
     free(m);
 }
@@ -222,6 +236,8 @@ static void npc_think(match *m, int id)
     m->step_inputs.in[id][0] = p->buf[0];
 }
 
+static void aoi_index(match *m);
+
 static void take_snapshot(match *m)
 {
     m->ring_head = (m->ring_head + 1) % MATCH_RING;
@@ -242,6 +258,7 @@ static void take_snapshot(match *m)
     }
     m->ncache = 0;
     m->cache_used = 0;
+    aoi_index(m);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -510,6 +527,51 @@ static void aoi_cell_of(const match *m, const sim_netent *e, uint32_t *cx, uint3
     *cy = y < m->aoi_rows ? y : m->aoi_rows - 1;
 }
 
+static int aoi_cells_see(const match *m, uint32_t ax, uint32_t ay, uint32_t ex, uint32_t ey)
+{
+    uint32_t dx = ex > ax ? ex - ax : ax - ex, dy = ey > ay ? ey - ay : ay - ey, n = m->aoi_reach_n;
+    return dx < n && dy < n && m->aoi_reach[dx * n + dy];
+}
+
+/* Each entity's cell in the newest snapshot, for the filters: O(players)
+ * per snapshot instead of divisions per entity per encode. */
+static void aoi_index(match *m)
+{
+    if (!m->cfg.aoi_radius)
+        return;
+    const proto_snapshot *s = &m->ring[m->ring_head];
+    uint16_t (*cells)[2] = &m->aoi_cells[m->ring_head * SIM_MAX_PLAYERS];
+    for (int id = 0; id < m->cfg.size; id++) {
+        uint32_t cx = 0, cy = 0;
+        if (s->present[id])
+            aoi_cell_of(m, &s->ent[id], &cx, &cy);
+        cells[id][0] = (uint16_t)cx;
+        cells[id][1] = (uint16_t)cy;
+    }
+}
+
+/* match_aoi_filter of a ring snapshot, with its cells from aoi_index. */
+static const proto_snapshot *aoi_filter_ring(match *m, const proto_snapshot *s, uint32_t v, proto_snapshot *dst)
+{
+    if (v == MATCH_VIEW_ALL)
+        return s;
+    const uint16_t (*cells)[2] = &m->aoi_cells[(s - m->ring) * SIM_MAX_PLAYERS];
+    uint32_t ax = (v - 1) % m->aoi_cols, ay = (v - 1) / m->aoi_cols;
+    dst->tick = s->tick;
+    dst->ms = s->ms;
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+        if (id < m->cfg.size && s->present[id] && aoi_cells_see(m, ax, ay, cells[id][0], cells[id][1])) {
+            dst->present[id] = 1;
+            dst->gen[id] = s->gen[id];
+            dst->ent[id] = s->ent[id];
+        } else {
+            dst->present[id] = 0;
+            dst->gen[id] = 0;
+        }
+    }
+    return dst;
+}
+
 uint32_t match_aoi_view(const match *m, const sim_netent *e)
 {
     if (!m->cfg.aoi_radius)
@@ -525,12 +587,9 @@ int match_aoi_in_view(const match *m, uint32_t v, const sim_netent *e)
 {
     if (v == MATCH_VIEW_ALL)
         return 1;
-    uint32_t ex, ey, ax = (v - 1) % m->aoi_cols, ay = (v - 1) / m->aoi_cols;
+    uint32_t ex, ey;
     aoi_cell_of(m, e, &ex, &ey);
-    uint64_t dx = ex > ax ? ex - ax : ax - ex, dy = ey > ay ? ey - ay : ay - ey;
-    uint64_t cell = m->cfg.aoi_cell, r = m->cfg.aoi_radius;
-    uint64_t gx = dx ? (dx - 1) * cell : 0, gy = dy ? (dy - 1) * cell : 0;
-    return gx * gx + gy * gy < r * r;
+    return aoi_cells_see(m, (v - 1) % m->aoi_cols, (v - 1) / m->aoi_cols, ex, ey);
 }
 
 void match_aoi_filter(const match *m, const proto_snapshot *src, uint32_t v, proto_snapshot *dst)
@@ -562,14 +621,9 @@ static const uint8_t *body_for(match *m, const proto_snapshot *base, uint32_t ba
         }
     }
     const proto_snapshot *cur = &m->ring[m->ring_head];
-    if (view != MATCH_VIEW_ALL) {
-        match_aoi_filter(m, cur, view, &m->aoi_scratch[0]);
-        cur = &m->aoi_scratch[0];
-    }
-    if (base && base_view != MATCH_VIEW_ALL) {
-        match_aoi_filter(m, base, base_view, &m->aoi_scratch[1]);
-        base = &m->aoi_scratch[1];
-    }
+    cur = aoi_filter_ring(m, cur, view, &m->aoi_scratch[0]);
+    if (base)
+        base = aoi_filter_ring(m, base, base_view, &m->aoi_scratch[1]);
     m->stats.encodes++;
     uint8_t *out = m->cache_buf + m->cache_used;
     size_t n = m->ncache < m->cache_slots

@@ -94,7 +94,7 @@ typedef struct match_config {
     int score_limit;             /* 0: 25; -1: none */
     uint32_t intermission_ticks; /* 0: 10 s */
     uint16_t aoi_radius;         /* interest radius, world units; 0: off (everyone sees everything) */
-    uint16_t aoi_cell;           /* interest grid cell side, world units; 0: aoi_radius */
+    uint16_t aoi_cell;           /* interest grid cell side, world units, at least radius / 16; 0: aoi_radius */
     /* A LIVE round ended (reason PROTO_END_*): read the scores now. */
     void (*on_round_end)(void *user, const struct match *m, int reason);
     void *user;
@@ -165,9 +165,12 @@ typedef struct match {
     match_body *cache;       /* one body per (view, baseline, baseline's view) */
     uint8_t *cache_buf;
     size_t cache_cap, cache_used;
-    /* interest management: grid columns and rows, and the filtered
-     * snapshots an encode reads (scratch) */
-    uint32_t aoi_cols, aoi_rows;
+    /* interest management: grid columns and rows; which cell offsets see
+     * each other; each ring entity's cell; the filtered snapshots an
+     * encode reads (scratch) */
+    uint32_t aoi_cols, aoi_rows, aoi_reach_n;
+    uint8_t *aoi_reach;          /* [n][n]: 1 when cells dx, dy (< n) apart are in view */
+    uint16_t (*aoi_cells)[2];    /* [MATCH_RING * SIM_MAX_PLAYERS]: column, row */
     proto_snapshot *aoi_scratch; /* [2]: the newest and the baseline, filtered */
     uint8_t *uncached_body;      /* PROTO_MAX_SNAPSHOT_BODY */
     sim_tick_inputs step_inputs; /* scratch for one tick */

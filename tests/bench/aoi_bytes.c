@@ -5,7 +5,8 @@
  * it (one cursor per connection, acks of what was written). The same
  * match is run once per radius given (0 = off), so the worlds are the
  * same and only what is sent differs. Prints, per radius: bytes per
- * client per second (whole SNAPSHOT messages: header, events, body), players
+ * client per second (whole SNAPSHOT messages: header, events, body; and
+ * the bodies and the events sections alone: events are match-wide), players
  * in a client's view, encodes per snapshot, and the CPU the match spends
  * (match_tick, and the snapshots' writing: filters, encodes, copies).
  *
@@ -54,9 +55,25 @@ typedef struct client {
 } client;
 
 typedef struct result {
-    uint64_t bytes, in_view, messages, snapshots, encodes;
+    uint64_t bytes, event_bytes, in_view, messages, snapshots, encodes;
     double tick_cpu, snap_cpu;
 } result;
+
+/* Bytes of the events section at buf (after the header). */
+static size_t events_len(const uint8_t *buf, size_t n)
+{
+    size_t off = 0;
+    uint8_t count = buf[off];
+    off += count ? 5 : 1;
+    for (int i = 0; i < count && off < n; i++) {
+        proto_event e;
+        size_t used;
+        if (proto_event_read(buf + off, n - off, &e, &used) != PROTO_OK)
+            return n;
+        off += used;
+    }
+    return off;
+}
 
 /* The message client c was just written decodes to the server's newest
  * snapshot as c's view sees it. 0, or -1 with the reason on stderr. */
@@ -65,16 +82,9 @@ static int verify(const match *m, client *c, int id, const uint8_t *buf, size_t 
     proto_snapshot_header h;
     if (proto_snapshot_header_read(buf, n, &h) != PROTO_OK)
         return -1;
-    size_t off = PROTO_SNAPSHOT_HEADER_SIZE;
-    uint8_t count = buf[off];
-    off += count ? 5 : 1;
-    for (int i = 0; i < count; i++) {
-        proto_event e;
-        size_t used;
-        if (proto_event_read(buf + off, n - off, &e, &used) != PROTO_OK)
-            return -1;
-        off += used;
-    }
+    size_t off = PROTO_SNAPSHOT_HEADER_SIZE + events_len(buf + PROTO_SNAPSHOT_HEADER_SIZE, n - PROTO_SNAPSHOT_HEADER_SIZE);
+    if (off > n)
+        return -1;
     const proto_snapshot *base = NULL;
     for (int i = 0; i < MATCH_RING && h.baseline_tick; i++)
         if (c->ring[i].tick == h.baseline_tick)
@@ -102,7 +112,6 @@ static int run(const sim_map *map, int players, int seconds, int snap_rate, beha
 {
     static behavior_state bs[PROTO_MAX_ENTITIES];
     static client cl[PROTO_MAX_ENTITIES];
-    static uint8_t buf[PROTO_MAX_SNAPSHOT];
     memset(cl, 0, sizeof cl);
     memset(r, 0, sizeof *r);
     match *m = bench_match_create_aoi(map, players, snap_rate, kind, bs, radius, cell);
@@ -120,11 +129,18 @@ static int run(const sim_map *map, int players, int seconds, int snap_rate, beha
         if (!snap)
             continue;
         uint64_t enc = m->stats.encodes;
+        static size_t len[PROTO_MAX_ENTITIES];
+        static uint8_t msgs[PROTO_MAX_ENTITIES][PROTO_MAX_SNAPSHOT];
+        /* What the server does for its connections, timed alone. */
+        double s0 = cpu_now();
         for (int i = 0; i < players; i++) {
             int full;
-            double s0 = cpu_now();
-            size_t n = match_snapshot(m, i, &cl[i].cur, buf, sizeof buf, &full);
-            r->snap_cpu += cpu_now() - s0;
+            len[i] = match_snapshot(m, i, &cl[i].cur, msgs[i], sizeof msgs[i], &full);
+        }
+        r->snap_cpu += cpu_now() - s0;
+        for (int i = 0; i < players; i++) {
+            const uint8_t *buf = msgs[i];
+            size_t n = len[i];
             if (n == 0) {
                 fprintf(stderr, "aoi_bytes: no snapshot for player %d\n", i);
                 return 1;
@@ -134,6 +150,7 @@ static int run(const sim_map *map, int players, int seconds, int snap_rate, beha
                 return 1;
             }
             r->bytes += n;
+            r->event_bytes += events_len(buf + PROTO_SNAPSHOT_HEADER_SIZE, n - PROTO_SNAPSHOT_HEADER_SIZE);
             r->messages++;
             const proto_snapshot *now = &m->ring[m->ring_head];
             for (int e = 0; e < players; e++)
@@ -204,8 +221,8 @@ int main(int argc, char **argv)
     }
     printf("aoi_bytes: %d %s players on %ux%u, %d s, snapshots %d Hz%s\n", players, behavior_name(kind), map.width,
            map.height, seconds, snap_rate, check ? ", every message decoded and checked" : "");
-    printf("%-8s %14s %12s %10s %12s %12s %12s\n", "radius", "B/client/s", "vs off", "in view", "encodes/snap",
-           "tick us/tk", "snap us/snap");
+    printf("%-8s %12s %8s %12s %12s %9s %13s %11s %13s\n", "radius", "B/client/s", "vs off", "body B/c/s",
+           "events B/c/s", "in view", "encodes/snap", "tick us/tk", "writes us/snap");
     double off_bytes = 0;
     for (int k = 0; k < nradii; k++) {
         result r;
@@ -218,7 +235,10 @@ int main(int argc, char **argv)
         char vs[32] = "-";
         if (off_bytes > 0)
             snprintf(vs, sizeof vs, "%.1f%%", 100.0 * per_client_s / off_bytes);
-        printf("%-8d %14.1f %12s %10.1f %12.1f %12.1f %12.1f\n", radii[k], per_client_s, vs,
+        double per_s = (double)players * (double)seconds;
+        double ev = (double)r.event_bytes / per_s;
+        double body = per_client_s - ev - (double)PROTO_SNAPSHOT_HEADER_SIZE * (double)r.messages / per_s;
+        printf("%-8d %12.1f %8s %12.1f %12.1f %9.1f %13.1f %11.1f %13.1f\n", radii[k], per_client_s, vs, body, ev,
                (double)r.in_view / (double)r.messages, (double)r.encodes / (double)r.snapshots,
                1e6 * r.tick_cpu / (double)(seconds * BENCH_TICK_RATE), 1e6 * r.snap_cpu / (double)r.snapshots);
     }
