@@ -550,11 +550,13 @@ static void aoi_index(match *m)
     }
 }
 
-/* match_aoi_filter of a ring snapshot, with its cells from aoi_index. */
-static const proto_snapshot *aoi_filter_ring(match *m, const proto_snapshot *s, uint32_t v, proto_snapshot *dst)
+/* match_aoi_filter of a ring snapshot, with its cells from aoi_index,
+ * into scratch snapshot k (s itself for MATCH_VIEW_ALL). */
+static const proto_snapshot *aoi_filter_ring(match *m, const proto_snapshot *s, uint32_t v, int k)
 {
     if (v == MATCH_VIEW_ALL)
         return s;
+    proto_snapshot *dst = &m->aoi_scratch[k];
     const uint16_t (*cells)[2] = &m->aoi_cells[(s - m->ring) * SIM_MAX_PLAYERS];
     uint32_t ax = (v - 1) % m->aoi_cols, ay = (v - 1) / m->aoi_cols;
     dst->tick = s->tick;
@@ -621,9 +623,9 @@ static const uint8_t *body_for(match *m, const proto_snapshot *base, uint32_t ba
         }
     }
     const proto_snapshot *cur = &m->ring[m->ring_head];
-    cur = aoi_filter_ring(m, cur, view, &m->aoi_scratch[0]);
+    cur = aoi_filter_ring(m, cur, view, 0);
     if (base)
-        base = aoi_filter_ring(m, base, base_view, &m->aoi_scratch[1]);
+        base = aoi_filter_ring(m, base, base_view, 1);
     m->stats.encodes++;
     uint8_t *out = m->cache_buf + m->cache_used;
     size_t n = m->ncache < m->cache_slots
