@@ -9,7 +9,7 @@
  * snapshots: all the memory snapshots need, allocated once. Without it
  * one body per baseline (MATCH_RING); with it one per client and
  * baseline, so up to cfg.size + MATCH_RING. */
-static int aoi_init(match *m)
+static int snapshots_alloc(match *m)
 {
     const match_config *k = &m->cfg;
     m->cache_slots = MATCH_RING;
@@ -63,7 +63,7 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
     m->state.min_players = (uint8_t)(k->min_players > 255 ? 255 : k->min_players);
     m->state.score_limit = (uint16_t)(k->score_limit > 0 ? k->score_limit : 0);
     sim_world_init(&m->world, map, cfg->tick_rate, cfg->seed ^ ((uint64_t)id << 48));
-    if (aoi_init(m) < 0)
+    if (snapshots_alloc(m) < 0)
         goto err;
     m->world.unlag_ticks = cfg->unlag_ticks;
     for (int i = 0; i < cfg->npcs && i < cfg->size; i++) {
