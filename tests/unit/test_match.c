@@ -543,14 +543,21 @@ static void test_aoi_view_geometry(void **state)
 
 /* A client is sent itself and the players in view of its cell; the first
  * snapshot (full) is the whole roster, the next delta removes the rest.
- * Clients in one cell with one baseline share an encode. */
+ * Clients in one cell with one baseline share an encode. Events stay
+ * match-wide: a kill between two players out of view reaches the client,
+ * which knows both names from its first snapshot. */
 static void test_aoi_filter_and_share(void **state)
 {
     (void)state;
     match *m = make_aoi(8, 0, 256, 0); /* cells of 256: 8 x 8 */
     int id[6];
-    for (int i = 0; i < 6; i++)
-        id[i] = join(m, i);
+    for (int i = 0; i < 6; i++) {
+        uint8_t r[PROTO_RESUME_LEN];
+        char name[8];
+        resume_of(i, r);
+        snprintf(name, sizeof name, "p%d", i);
+        id[i] = match_player_join(m, name, (uint32_t)(100 + i), r);
+    }
     static const float at[6][2] = {{100, 100}, {200, 50}, {240, 240}, {400, 100}, {700, 100}, {1900, 1900}};
     for (int i = 0; i < 6; i++)
         place(m, id[i], at[i][0], at[i][1]);
@@ -560,11 +567,18 @@ static void test_aoi_filter_and_share(void **state)
     uint8_t buf[PROTO_MAX_SNAPSHOT];
     int full;
     static proto_snapshot first, second;
+    static proto_names names; /* client 0's, kept across snapshots as a client does */
     size_t n = match_snapshot(m, id[0], &cur[0], buf, sizeof buf, &full);
     assert_true(n > 0 && full);
-    decode(m, buf, n, NULL, &first);
-    for (int i = 0; i < 6; i++)
+    size_t body = PROTO_SNAPSHOT_HEADER_SIZE + events_len(buf + PROTO_SNAPSHOT_HEADER_SIZE, n - PROTO_SNAPSHOT_HEADER_SIZE);
+    first.tick = 1;
+    assert_int_equal(proto_snapshot_body_read(NULL, &first, &names, m->cfg.tick_rate, buf + body, n - body), PROTO_OK);
+    for (int i = 0; i < 6; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%d", i);
         assert_true(first.present[id[i]]); /* the roster, names and all */
+        assert_string_equal(names.name[id[i]], name);
+    }
     for (int i = 1; i < 6; i++)
         assert_true(match_snapshot(m, id[i], &cur[i], buf, sizeof buf, &full) > 0);
 
@@ -589,6 +603,26 @@ static void test_aoi_filter_and_share(void **state)
     assert_int_equal(m->stats.encodes_uncached, 0);
     /* Far away, 5 sees only itself. */
     assert_int_equal(cur[5].view, 1 + 7 * 8 + 7);
+
+    /* 4 kills 5, both out of 0's view: 0 gets the event, and has names. */
+    match_event_push(m, &(proto_event){.type = PROTO_EV_KILL, .player = (uint8_t)id[4], .other = (uint8_t)id[5]});
+    assert_int_equal(send_inputs(m, id[0], 2, 1, 2), 0);
+    place(m, id[0], at[0][0], at[0][1]);
+    match_tick(m);
+    n = match_snapshot(m, id[0], &cur[0], buf, sizeof buf, &full);
+    const uint8_t *ev = buf + PROTO_SNAPSHOT_HEADER_SIZE;
+    int kills = 0;
+    for (size_t off = 5, k = 0; k < ev[0]; k++) {
+        proto_event e;
+        size_t used;
+        assert_int_equal(proto_event_read(ev + off, n - PROTO_SNAPSHOT_HEADER_SIZE - off, &e, &used), PROTO_OK);
+        off += used;
+        if (e.type == PROTO_EV_KILL && e.player == id[4] && e.other == id[5])
+            kills++;
+    }
+    assert_int_equal(kills, 1);
+    assert_string_equal(names.name[id[4]], "p4");
+    assert_string_equal(names.name[id[5]], "p5");
     match_destroy(m);
 }
 
@@ -596,7 +630,8 @@ static void test_aoi_filter_and_share(void **state)
  * is the server's world filtered for its cell, every snapshot: players
  * wander in and out of view (ADD, REMOVE, ADD again with the same id and
  * name), the clients move across cells (the baseline is the last view
- * written), and it never holds anyone out of view. */
+ * written), two of them skip snapshots (older baselines, other views),
+ * and none ever holds anyone out of view. */
 typedef struct aoi_client {
     int id;
     match_cursor cur;
@@ -670,7 +705,7 @@ static void test_aoi_client_world_follows(void **state)
     for (int i = 0; i < CLIENTS; i++)
         c[i].id = join(m, i);
     int view_changes = 0, adds = 0, removes = 0;
-    uint32_t seq = 0, ack = 0;
+    uint32_t seq = 0;
     for (int t = 0; t < 300; t++) {
         seq++;
         for (int i = 0; i < CLIENTS; i++) {
@@ -678,7 +713,7 @@ static void test_aoi_client_world_follows(void **state)
             memset(&msg, 0, sizeof msg);
             msg.first_seq = seq;
             msg.count = 1;
-            msg.ack_tick = ack;
+            msg.ack_tick = c[i].cur.snap_tick;
             /* Each client changes course every 6 s: across the map and back. */
             msg.in[0].buttons = (uint8_t)((t / 60) % 2 ? dirs[(i + 1) % CLIENTS] : dirs[i]);
             const char *why;
@@ -686,9 +721,14 @@ static void test_aoi_client_world_follows(void **state)
         }
         match_tick(m);
         m->world.combat = 0; /* nobody dies: the deaths are not what is tested */
-        for (int i = 0; i < CLIENTS; i++)
+        for (int i = 0; i < CLIENTS; i++) {
+            /* Client 2 is a slow reader: it is written one snapshot in 3,
+             * client 3 skips 5 in every 12: their baselines are older,
+             * often with another view. */
+            if ((i == 2 && t % 3) || (i == 3 && t % 12 < 5))
+                continue;
             aoi_client_receive(m, &c[i], &view_changes, &adds, &removes);
-        ack = m->ring[m->ring_head].tick;
+        }
     }
     print_message("aoi: %d view changes, %d adds, %d removes, %llu encodes, %llu hits\n", view_changes, adds,
                   removes, (unsigned long long)m->stats.encodes, (unsigned long long)m->stats.encode_hits);
