@@ -13,6 +13,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PKGS="build-essential cmake pkg-config libmbedtls-dev libcglm-dev libcmocka-dev libsqlite3-dev zlib1g-dev \
+libhiredis-dev redis-server \
 clang-14 lld-14 libclang-rt-14-dev chromium nodejs openssl ca-certificates xz-utils"
 
 missing=""

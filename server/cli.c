@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fleet.h"
 #include "log.h"
 #include "parse.h"
 #include "scrape.h"
@@ -79,6 +80,19 @@ void cli_usage(FILE *out, const char *prog)
             "                       within R world units of it (and itself), 1..8192; clients\n"
             "                       in one grid cell of side R share an encode (default 0: off,\n"
             "                       everyone is sent everyone)\n"
+            "  --drain-timeout S    on SIGTERM, stop taking players (GET /readyz: 503) and let\n"
+            "                       running rounds finish for up to S s, 0..3600, then close\n"
+            "                       everyone with 1001 and exit (default 30; 0 = at once;\n"
+            "                       SIGINT and a second SIGTERM always stop at once)\n"
+            "  --redis URL          join a fleet: register this process and its matches in\n"
+            "                       Redis (redis://HOST[:PORT][/DB]) with keys that expire\n"
+            "                       5 s after its last heartbeat (default: off, alone)\n"
+            "  --public-url URL     the URL players reach this process at, for the fleet\n"
+            "                       (default: http(s)://HOST:PORT/ from --host and --port)\n"
+            "  --process-id ID      its name in the fleet (default: hostname-pid)\n"
+            "  --admin-token-file F POST /admin/drain with \"Authorization: Bearer TOKEN\" (the\n"
+            "                       file's one line) drains as SIGTERM does; without it the\n"
+            "                       endpoint is off\n"
             "  --seed N             world seed for spawns and computer players (default: time)\n"
             "  --help               print this and exit\n",
             prog, prog, SIM_MAX_PLAYERS, TICKWIRE_DEFAULT_WEB_ROOT, TICKWIRE_DEFAULT_MAP);
@@ -107,6 +121,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->score_limit = 25;
     cfg->intermission = 10;
     cfg->results_db = "tickwire.db";
+    cfg->drain_timeout = 30;
     int seed_set = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -133,7 +148,9 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--idle-timeout", "--http-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db", "--metrics-token-file",
-                                            "--metrics-allow", "--client-sndbuf", "--aoi-radius"};
+                                            "--metrics-allow", "--client-sndbuf", "--drain-timeout",
+                                            "--admin-token-file", "--redis", "--public-url", "--process-id",
+                                            "--aoi-radius"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -189,6 +206,36 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             cfg->token_secret_file = val;
         else if (strcmp(flag, "--metrics-token-file") == 0)
             cfg->metrics_token_file = val;
+        else if (strcmp(flag, "--admin-token-file") == 0)
+            cfg->admin_token_file = val;
+        else if (strcmp(flag, "--redis") == 0) {
+            char host[256];
+            int port, db;
+            if (fleet_parse_url(val, host, sizeof host, &port, &db) < 0) {
+                snprintf(err, errlen, "--redis: '%s' is not redis://HOST[:PORT][/DB]", val);
+                rc = -1;
+            }
+            cfg->redis_url = val;
+        } else if (strcmp(flag, "--public-url") == 0) {
+            if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) {
+                snprintf(err, errlen, "--public-url: '%s' must start with http:// or https://", val);
+                rc = -1;
+            }
+            cfg->public_url = val;
+        } else if (strcmp(flag, "--process-id") == 0) {
+            size_t n = strlen(val);
+            int ok = n > 0 && n <= FLEET_MAX_ID;
+            for (size_t k = 0; ok && k < n; k++)
+                ok = val[k] > ' ' && val[k] <= '~' && val[k] != ':';
+            if (!ok) {
+                snprintf(err, errlen, "--process-id: '%s' must be 1..%d printable characters, no ':' or spaces", val,
+                         FLEET_MAX_ID);
+                rc = -1;
+            }
+            cfg->process_id = val;
+        }
+        else if (strcmp(flag, "--drain-timeout") == 0)
+            rc = parse_int(flag, val, 0, 3600, &cfg->drain_timeout, err, errlen);
         else if (strcmp(flag, "--metrics-allow") == 0) {
             scrape_net net;
             if (cfg->n_metrics_allow == CLI_MAX_METRICS_ALLOW) {

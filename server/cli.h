@@ -41,6 +41,12 @@ typedef struct tw_config {
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */
     const char *metrics_token_file; /* NULL: /metrics needs no token */
+    const char *admin_token_file;   /* NULL: no POST /admin/drain */
+    int drain_timeout;      /* seconds SIGTERM lets running rounds finish; 0: stop at once */
+    int agones_port;        /* AGONES_SDK_HTTP_PORT (main reads it); 0: not under Agones */
+    const char *redis_url;  /* --redis: join the fleet directory; NULL: alone */
+    const char *public_url; /* --public-url: the URL players reach this process at */
+    const char *process_id; /* --process-id: its name in the directory; NULL: hostname-pid */
     int n_metrics_allow;
     const char *metrics_allow[CLI_MAX_METRICS_ALLOW]; /* --metrics-allow CIDR, checked by cli_parse */
 } tw_config;

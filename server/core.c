@@ -43,6 +43,9 @@ struct core {
     int64_t unix_ms;
     results_round round_scratch; /* one round's results, built at its end */
     int shutting_down;
+    int draining;               /* core_drain was called */
+    int64_t drain_deadline_us;  /* past it core_drain_done says so, LIVE or not */
+    int64_t drain_started_us;
     uint8_t secret[4096];
     size_t secret_len;
     int demo;
@@ -239,6 +242,14 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
     }
     if (j.has_resume && try_resume(c, ss, &j, now_us))
         return;
+    if (c->draining) {
+        /* Going away: the client asks its matchmaker for another server.
+         * The token is not looked at (not used up). */
+        c->stats.drain_refused++;
+        log_event(LOG_INFO, "refuse", "peer=%s reason=draining", ss->peer);
+        close_session(c, ss, 1001, "server draining");
+        return;
+    }
     if (j.token_len == 0) {
         /* Not an attack: the hold ran out. The client gets a new token. */
         c->stats.bad[BAD_RESUME]++;
@@ -438,7 +449,7 @@ void core_conn_peer_close(core *c, uint32_t conn, int code)
 {
     session *ss = lookup(c, conn);
     if (ss)
-        ss->left = code == 1000 || code == 1001;
+        ss->left |= code == 1000 || code == 1001;
 }
 
 size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, size_t cap)
@@ -593,6 +604,104 @@ static void expire_joins(core *c, int64_t now_us)
         refuse(c, c->waiting, now_us, BAD_AUTH, PROTO_CLOSE_JOIN_TIMEOUT, "no valid join in time"); /* unlinks it */
 }
 
+/* ---- draining ------------------------------------------------------------------------------ */
+
+/* While draining, each tick: the players of a match with no LIVE round
+ * are sent away (1001), those of a round that just ended CORE_DRAIN_LINGER_MS
+ * after its end, so the final scoreboard reaches them first. LIVE rounds
+ * play on. O(matches x slots), only while draining. */
+static void drain_step(core *c, int64_t now_us)
+{
+    (void)now_us;
+    for (int i = c->lobby.nmatches - 1; i >= 0; i--) {
+        match *m = c->lobby.matches[i];
+        if (m->state.phase == PROTO_PHASE_LIVE)
+            continue;
+        if (m->state.phase == PROTO_PHASE_ENDED) {
+            /* Linger, but never into the next round (a short intermission). */
+            uint32_t ended = m->state.end_tick - m->cfg.intermission_ticks;
+            uint32_t linger = (uint32_t)((int64_t)CORE_DRAIN_LINGER_MS * c->cfg.tick_rate / 1000);
+            if (linger >= m->cfg.intermission_ticks)
+                linger = m->cfg.intermission_ticks > 1 ? m->cfg.intermission_ticks - 1 : 0;
+            if (m->world.tick - ended < linger)
+                continue;
+        }
+        int held = 0;
+        for (int id = 0; id < m->cfg.size; id++) {
+            match_player *p = &m->players[id];
+            session *ss = p->owner ? lookup(c, p->owner) : NULL;
+            if (ss && !ss->close_code) {
+                ss->left = 1; /* not held for a resume: there is nothing to come back to */
+                close_session(c, ss, 1001, "server draining");
+            } else if (p->used && !p->npc && p->held_until) {
+                match_player_leave(m, id); /* its round is over: nothing to resume */
+                c->stats.leaves++;
+                held++;
+            }
+        }
+        if (held)
+            close_if_empty(c, m);
+    }
+}
+
+void core_drain(core *c, int64_t now_us, int64_t timeout_us)
+{
+    if (c->draining || c->shutting_down)
+        return;
+    c->draining = 1;
+    c->drain_started_us = now_us;
+    c->drain_deadline_us = now_us + timeout_us;
+    int live = 0, players = 0;
+    for (int i = 0; i < c->lobby.nmatches; i++) {
+        live += c->lobby.matches[i]->state.phase == PROTO_PHASE_LIVE;
+        players += c->lobby.matches[i]->humans;
+    }
+    log_event(LOG_INFO, "drain_start", "timeout_s=%.1f live_rounds=%d players=%d", (double)timeout_us / 1e6, live,
+              players);
+    drain_step(c, now_us);
+}
+
+int core_draining(const core *c)
+{
+    return c->draining;
+}
+
+int core_drain_done(core *c, int64_t now_us)
+{
+    if (!c->draining)
+        return 0;
+    int live = 0, connected = 0;
+    for (int i = 0; i < c->lobby.nmatches; i++) {
+        const match *m = c->lobby.matches[i];
+        live += m->state.phase == PROTO_PHASE_LIVE;
+        for (int id = 0; id < m->cfg.size; id++)
+            connected += m->players[id].owner != 0 && lookup(c, m->players[id].owner) != NULL;
+    }
+    if (live == 0 && connected == 0) {
+        log_event(LOG_INFO, "drain_done", "took_s=%.1f reason=\"rounds over\"",
+                  (double)(now_us - c->drain_started_us) / 1e6);
+        return 1;
+    }
+    if (now_us >= c->drain_deadline_us) {
+        log_event(LOG_WARN, "drain_done", "took_s=%.1f reason=timeout live_rounds=%d players=%d",
+                  (double)(now_us - c->drain_started_us) / 1e6, live, connected);
+        return 1;
+    }
+    return 0;
+}
+
+int core_ready(const core *c)
+{
+    if (c->draining || c->shutting_down)
+        return 0;
+    if (c->lobby.nmatches < c->lobby.max_matches)
+        return 1;
+    for (int i = 0; i < c->lobby.nmatches; i++)
+        if (match_has_room(c->lobby.matches[i]))
+            return 1;
+    return 0;
+}
+
 void core_tick(core *c, int64_t now_us)
 {
     lobby *l = &c->lobby;
@@ -622,6 +731,8 @@ void core_tick(core *c, int64_t now_us)
         c->stats.backlog_max = deepest;
     if (c->waiting)
         expire_joins(c, now_us);
+    if (c->draining)
+        drain_step(c, now_us);
 }
 
 void core_ticks_missed(core *c, uint32_t ticks, int64_t now_us)
@@ -793,6 +904,8 @@ size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t
         .matches = c->lobby.nmatches,
         .tick_rate = c->cfg.tick_rate,
         .snapshot_rate = c->cfg.snapshot_rate,
+        .ready = core_ready(c),
+        .draining = c->draining,
         .proc = {.open_fds = -1, .max_fds = -1},
     };
     if (proc)

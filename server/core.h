@@ -158,6 +158,26 @@ void core_ticks_missed(core *c, uint32_t ticks, int64_t now_us);
 /* Closes every session with 1001; new ones are closed at once. */
 void core_shutdown(core *c);
 
+/* ---- draining (SIGTERM, POST /admin/drain) ----------------------------------------- */
+#define CORE_DRAIN_LINGER_MS 2000 /* after a round ends, before its players are sent away */
+/* Stop taking players and let the running rounds finish: from now on a new
+ * JOIN is closed with 1001 "server draining" (its token not used up; a
+ * resume still gets its player back), the players of a match with no LIVE
+ * round are closed with 1001 (CORE_DRAIN_LINGER_MS after a round's end, so
+ * the final scoreboard reaches them), LIVE rounds play on, no new round
+ * starts for anyone. Once called it stays so; a second call is ignored. */
+void core_drain(core *c, int64_t now_us, int64_t timeout_us);
+int core_draining(const core *c);
+/* Draining and nothing left to wait for (no LIVE round, no connected
+ * player), or the drain's timeout has passed: the adapter then calls
+ * core_shutdown (which ends what is still LIVE as interrupted). Logs
+ * drain_done once it says 1. */
+int core_drain_done(core *c, int64_t now_us);
+/* Whether a new player would be taken (GET /readyz): not draining or
+ * shutting down, and a match has a free slot or another can be opened.
+ * O(matches). */
+int core_ready(const core *c);
+
 /* The next action, 0 when none is left. Actions for connections closed
  * meanwhile are skipped. */
 int core_next_action(core *c, core_action *out);

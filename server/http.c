@@ -358,27 +358,27 @@ static long long body_length(struct lws *wsi)
     return n > 0 ? n : 0;
 }
 
-/* Whether the request is POST /api/join, the one request that may carry a
- * (small, ignored) body. */
-static int is_api_join(struct lws *wsi)
+/* Whether the request is POST /api/join or POST /admin/drain, the
+ * requests that may carry a (small, ignored) body. */
+static int takes_body(struct lws *wsi)
 {
     char uri[64] = "";
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
         return 0;
     header(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI);
-    return strcmp(uri, "/api/join") == 0;
+    return strcmp(uri, "/api/join") == 0 || strcmp(uri, "/admin/drain") == 0;
 }
 
 /* A request body lws reads (and drops) for as long as it keeps coming, a
  * byte every --http-timeout seconds being enough: so only POST /api/join
- * may carry one, up to API_JOIN_BODY_MAX bytes and within --http-timeout
+ * (and POST /admin/drain) may carry one, up to API_JOIN_BODY_MAX bytes and within --http-timeout
  * of its header (LWS_CALLBACK_HTTP_BODY). Anything else with a body is
  * answered 413, logged, counted (REF_BODY) and closed; -1 is a length not
  * given up front (Transfer-Encoding). */
 static int refuse_body(core *c, struct lws *wsi)
 {
     long long n = body_length(wsi);
-    if (n == 0 || (n > 0 && n <= API_JOIN_BODY_MAX && is_api_join(wsi)))
+    if (n == 0 || (n > 0 && n <= API_JOIN_BODY_MAX && takes_body(wsi)))
         return 0;
     char ip[48] = "";
     lws_get_peer_simple(wsi, ip, sizeof ip);
@@ -479,6 +479,7 @@ static int serve_metrics(core *c, struct lws *wsi, http_session *hs)
         results_get_stats(res, &rs);
         hs->len += metrics_render_results(&rs, text + hs->len, METRICS_CAP - hs->len);
     }
+    hs->len += net_metrics_extra(wsi, text + hs->len, METRICS_CAP - hs->len);
     return respond(wsi, hs, EP_N, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -564,6 +565,65 @@ static int api_live(core *c, struct lws *wsi, http_session *hs)
     return -1;
 }
 
+/* A small JSON or text answer from a static or formatted string. */
+static int respond_text(struct lws *wsi, http_session *hs, metrics_endpoint e, unsigned int status, const char *type,
+                        const char *text)
+{
+    size_t n = strlen(text);
+    if (!(hs->buf = malloc(LWS_PRE + n)))
+        return -1;
+    memcpy(hs->buf + LWS_PRE, text, n);
+    hs->len = n;
+    return respond(wsi, hs, e, status, type);
+}
+
+/* GET /healthz: the process is alive: its event loop answers (which also
+ * runs the tick). 200 while it runs, draining or not. */
+static int serve_healthz(core *c, struct lws *wsi, http_session *hs)
+{
+    char body[96];
+    snprintf(body, sizeof body, "{\"status\":\"ok\",\"draining\":%s}\n", core_draining(c) ? "true" : "false");
+    return respond_text(wsi, hs, EP_HEALTHZ, HTTP_STATUS_OK, "application/json", body);
+}
+
+/* GET /readyz: 200 while new players are taken (core_ready), else 503 with
+ * the reason: draining, or full (every match full and no room for another). */
+static int serve_readyz(core *c, struct lws *wsi, http_session *hs)
+{
+    if (core_ready(c))
+        return respond_text(wsi, hs, EP_READYZ, HTTP_STATUS_OK, "application/json", "{\"ready\":true}\n");
+    const char *body = core_draining(c) ? "{\"ready\":false,\"reason\":\"draining\"}\n"
+                                        : "{\"ready\":false,\"reason\":\"full\"}\n";
+    return respond_text(wsi, hs, EP_READYZ, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json", body);
+}
+
+/* POST /admin/drain with "Authorization: Bearer <--admin-token-file>":
+ * 202, the drain begins (as SIGTERM); 401 without the token. Only with
+ * --admin-token-file (404 otherwise, like any unknown path). */
+static int serve_admin_drain(core *c, struct lws *wsi, http_session *hs)
+{
+    char ip[48] = "", auth[SCRAPE_MAX_TOKEN + 64] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    header(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    int st = scrape_check(net_admin_rules(wsi), ip, auth);
+    memset(auth, 0, sizeof auth);
+    if (st != SCRAPE_OK) {
+        log_event(LOG_WARN, "refuse", "ip=%s status=401 reason=admin_token path=/admin/drain", ip);
+        static const char body[] = "admin endpoints need Authorization: Bearer <token>\n";
+        if (!(hs->buf = malloc(LWS_PRE + sizeof body)))
+            return -1;
+        memcpy(hs->buf + LWS_PRE, body, sizeof body - 1);
+        hs->len = sizeof body - 1;
+        return respond_with(wsi, hs, EP_ADMIN_DRAIN, HTTP_STATUS_UNAUTHORIZED, "text/plain; charset=utf-8",
+                            "www-authenticate:", "Bearer realm=\"tickwire admin\"");
+    }
+    int already = core_draining(c);
+    log_event(LOG_INFO, "admin_drain", "ip=%s already=%d", ip, already);
+    net_begin_drain(wsi);
+    return respond_text(wsi, hs, EP_ADMIN_DRAIN, (unsigned int)202, "application/json",
+                        already ? "{\"draining\":true,\"already\":true}\n" : "{\"draining\":true}\n");
+}
+
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     http_session *hs = user;
@@ -586,6 +646,18 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             return api_matches(net_results_of(wsi), wsi, hs);
         if (!post && strcmp(uri, "/api/matches/live") == 0)
             return api_live(c, wsi, hs);
+        if (!post && strcmp(uri, "/healthz") == 0)
+            return serve_healthz(c, wsi, hs);
+        if (!post && strcmp(uri, "/readyz") == 0)
+            return serve_readyz(c, wsi, hs);
+        if (post && strcmp(uri, "/admin/drain") == 0 && net_admin_rules(wsi)) {
+            if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+                hs->api_join = 2; /* answer at the body's end */
+                hs->body_deadline_us = lws_now_usecs() + (lws_usec_t)net_http_timeout(wsi) * LWS_US_PER_SEC;
+                return 0;
+            }
+            return serve_admin_drain(c, wsi, hs);
+        }
         if (post && strcmp(uri, "/api/join") == 0 && core_demo_mode(c)) {
             /* Answer once the (ignored) request body has been read (with
              * a Content-Length header, even "0", lws reports its end). */
@@ -609,8 +681,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (hs && hs->api_join) {
+            int which = hs->api_join;
             hs->api_join = 0;
-            return api_join(c, wsi, hs);
+            return which == 2 ? serve_admin_drain(c, wsi, hs) : api_join(c, wsi, hs);
         }
         break;
     case LWS_CALLBACK_HTTP_WRITEABLE: {

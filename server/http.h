@@ -24,7 +24,7 @@
 typedef struct http_session {
     uint8_t *buf;  /* LWS_PRE bytes of headroom, then the body */
     size_t len;
-    int api_join;  /* POST /api/join waiting for its request body */
+    int api_join;  /* waiting for a request body: 1 POST /api/join, 2 POST /admin/drain */
     int close_after; /* close the connection once the answer is written */
     lws_usec_t body_deadline_us; /* ... which must have arrived by then (lws_now_usecs) */
 } http_session;
@@ -42,5 +42,12 @@ results *net_results_of(struct lws *wsi);
 const scrape_rules *net_scrape_rules(struct lws *wsi);
 /* The server's --http-timeout, in seconds (net.c). */
 int net_http_timeout(struct lws *wsi);
+/* Who may POST /admin/drain (--admin-token-file); NULL: the endpoint is off. */
+const scrape_rules *net_admin_rules(struct lws *wsi);
+/* The adapter's own /metrics families (the Agones calls), appended to the
+ * core's; returns the length written, 0 when none. */
+size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap);
+/* Begins the drain, as SIGTERM does (net.c); a second call changes nothing. */
+void net_begin_drain(struct lws *wsi);
 
 #endif

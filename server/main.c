@@ -3,6 +3,7 @@
  * 1001, stores the rounds still queued and exits 0. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "map.h"
 #include "net.h"
+#include "parse.h"
 #include "results.h"
 #include "tls.h"
 #include "urls.h"
@@ -18,17 +20,43 @@
 static net_server *g_server; /* for the signal handler only */
 
 /* lws sizes its connection tables from the soft fd limit: raise it toward
- * the hard one (capped, the tables cost memory per slot). */
-static void raise_fd_limit(void)
+ * the hard one (capped, the tables cost memory per slot). Returns the soft
+ * limit in force, 0 when unknown. */
+static long raise_fd_limit(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
+        return 0;
     rlim_t want = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
     if (rl.rlim_cur < want) {
         rl.rlim_cur = want;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
     }
+    return rl.rlim_cur == RLIM_INFINITY ? 0 : (long)rl.rlim_cur;
+}
+
+/* Descriptors the process needs besides its connections: stdio, the
+ * listening socket, the event loop, the results database and its WAL, the
+ * metrics scrape reserve, headroom. */
+#define FD_OVERHEAD 64
+
+/* --max-conns must fit under the fd limit: a connection that the kernel
+ * queues but accept() cannot take (EMFILE) keeps the listening socket
+ * readable, and the loop spins on it without ever answering. The caps
+ * refuse in time when they are below the limit, so clamp them there. */
+static void fit_conns_to_fd_limit(tw_config *cfg, long fd_limit)
+{
+    if (fd_limit <= 0 || cfg->max_conns <= fd_limit - FD_OVERHEAD)
+        return;
+    int fit = fd_limit > 2 * FD_OVERHEAD ? (int)(fd_limit - FD_OVERHEAD) : (int)(fd_limit / 2);
+    log_event(LOG_WARN, "fd_limit",
+              "max_conns=%d fd_limit=%ld using=%d reason=\"the open-file limit is below --max-conns; raise it "
+              "(ulimit -n, LimitNOFILE=) to use more\"",
+              cfg->max_conns, fd_limit, fit);
+    cfg->max_conns = fit;
+    if (cfg->max_conns_per_ip > fit)
+        cfg->max_conns_per_ip = fit;
 }
 
 /* A start-up failure: one line in the chosen log format, exit status 1. */
@@ -83,7 +111,11 @@ int main(int argc, char **argv)
 
     if (cfg.tls_cert && tls_check_files(cfg.tls_cert, cfg.tls_key, err, sizeof err) < 0)
         return start_failed("tls", err);
-    raise_fd_limit();
+    fit_conns_to_fd_limit(&cfg, raise_fd_limit());
+    /* Under Agones the sidecar's REST port is in the environment. */
+    const char *agones = getenv("AGONES_SDK_HTTP_PORT");
+    if (agones && *agones && parse_int("AGONES_SDK_HTTP_PORT", agones, 1, 65535, &cfg.agones_port, err, sizeof err) < 0)
+        return start_failed("agones", err);
     sim_map map;
     if (map_load(cfg.map_path, &map, err, sizeof err) < 0)
         return start_failed("map", err);

@@ -16,9 +16,10 @@ static const double TICK_LE[METRICS_TICK_BUCKETS] = {
     0.000005, 0.00001, 0.00002, 0.00003, 0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003,
     0.0005,   0.00075, 0.001,   0.002,   0.005,   0.01,     0.02,   0.05,    0.1};
 static const char *const EP_LABELS[EP_N] = {"/metrics", "/api/join", "/api/matches", "/api/matches/live",
-                                            "static",   "websocket", "other"};
-static const int HTTP_CODES[METRICS_HTTP_CODES] = {101, 200, 204, 206, 301, 302, 304, 400, 401, 403, 404,
-                                                   405, 408, 413, 415, 416, 426, 431, 500, 501, 503};
+                                            "/healthz", "/readyz",   "/admin/drain", "static",
+                                            "websocket", "other"};
+static const int HTTP_CODES[METRICS_HTTP_CODES] = {101, 200, 202, 204, 206, 301, 302, 304, 400, 401, 403,
+                                                   404, 405, 408, 413, 415, 416, 426, 431, 500, 501, 503};
 static const char *const LOG_LABELS[MLOG_N] = {"stall_credit", "bad_input", "drop", "refuse"};
 
 static const uint32_t BACKLOG_LE[METRICS_BACKLOG_BUCKETS] = {0, 1, 2, 4, 8, 16, 32, 64};
@@ -56,9 +57,11 @@ metrics_endpoint metrics_endpoint_of(const char *path)
 {
     if (!path || !*path)
         return EP_OTHER;
-    for (int e = EP_METRICS; e <= EP_API_LIVE; e++)
+    for (int e = EP_METRICS; e <= EP_ADMIN_DRAIN; e++)
         if (strcmp(path, EP_LABELS[e]) == 0)
             return (metrics_endpoint)e;
+    if (strncmp(path, "/admin", 6) == 0 && (path[6] == '/' || path[6] == '\0'))
+        return EP_OTHER;
     if (strncmp(path, "/api", 4) == 0 && (path[4] == '/' || path[4] == '\0'))
         return EP_OTHER;
     if (strncmp(path, "/metrics", 8) == 0 && (path[8] == '/' || path[8] == '\0'))
@@ -207,6 +210,9 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_metric(&t, "tickwire_players_held", "gauge",
               "Of tickwire_players, those whose connection dropped, held for a resume.", g->players_held);
     tb_metric(&t, "tickwire_npcs", "gauge", "Computer players in matches.", g->npcs);
+    tb_metric(&t, "tickwire_ready", "gauge", "1 while new players are taken (GET /readyz answers 200).", g->ready);
+    tb_metric(&t, "tickwire_draining", "gauge", "1 once a drain (SIGTERM, POST /admin/drain) has begun.",
+              g->draining);
     tb_metric(&t, "tickwire_tick_rate_hz", "gauge", "Configured tick rate.", g->tick_rate);
     tb_metric(&t, "tickwire_snapshot_rate_hz", "gauge", "Configured snapshot rate.", g->snapshot_rate);
     render_ticks(&t, &m->tick);
@@ -238,6 +244,8 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
     tb_metric(&t, "tickwire_snapshots_skipped_total", "counter",
               "Snapshots a client skipped because its socket was still busy.", (double)m->snapshots_skipped);
     tb_metric(&t, "tickwire_joins_total", "counter", "Players joined.", (double)m->joins);
+    tb_metric(&t, "tickwire_drain_refused_total", "counter", "JOINs sent away (1001) because the server was draining.",
+              (double)m->drain_refused);
     tb_metric(&t, "tickwire_leaves_total", "counter", "Players left.", (double)m->leaves);
     tb_metric(&t, "tickwire_holds_total", "counter", "Dropped players held for a resume.", (double)m->holds);
     tb_metric(&t, "tickwire_resumes_total", "counter", "Players resumed with their resume token.", (double)m->resumes);

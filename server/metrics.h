@@ -50,12 +50,13 @@ typedef struct tick_stats {
  * (other paths under /api and /metrics, answers given before a request
  * was read). */
 typedef enum metrics_endpoint {
-    EP_METRICS, EP_API_JOIN, EP_API_MATCHES, EP_API_LIVE, EP_STATIC, EP_WEBSOCKET, EP_OTHER,
+    EP_METRICS, EP_API_JOIN, EP_API_MATCHES, EP_API_LIVE, EP_HEALTHZ, EP_READYZ, EP_ADMIN_DRAIN,
+    EP_STATIC, EP_WEBSOCKET, EP_OTHER,
     EP_N
 } metrics_endpoint;
 
 /* The status codes counted one by one; any other is counted as "other". */
-#define METRICS_HTTP_CODES 21
+#define METRICS_HTTP_CODES 22
 
 /* Log lines of the core held back by a rate limit (log_ratelimit), by
  * event; the tick clock's tick_stall is tick_stats.stall_logs_held. */
@@ -72,6 +73,7 @@ typedef struct metrics {
     uint64_t bad[BAD_N];
     uint64_t refused[REF_N];
     uint64_t holds, resumes, holds_expired, tokens_minted;
+    uint64_t drain_refused;  /* JOINs closed 1001 while draining */
     /* Input queue depth (inputs received, not yet applied) of each person
      * playing, sampled at every snapshot: a lasting backlog is latency
      * that everyone else sees. */
@@ -108,6 +110,7 @@ typedef struct metrics_gauges {
     int matches, players, npcs;
     int players_held;       /* of `players`: disconnected, held for a resume */
     int tick_rate, snapshot_rate;
+    int ready, draining;    /* GET /readyz would say 200; a drain is under way */
     metrics_process proc;   /* sampled by the adapter */
 } metrics_gauges;
 

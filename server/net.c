@@ -22,7 +22,10 @@
 #include <libwebsockets.h>
 
 #include "core.h"
+#include "agones.h"
+#include "fleet.h"
 #include "http.h"
+#include "sdk_http.h"
 #include "log.h"
 #include "proto.h"
 #include "secret.h"
@@ -48,16 +51,26 @@ struct net_server {
     struct lws_context *ctx;
     tick_clock *clock;
     volatile sig_atomic_t stop;
+    volatile sig_atomic_t drain_asked; /* SIGTERM with --drain-timeout: drain, then stop */
+    int drain_timeout;      /* seconds; 0: SIGTERM stops at once */
     int port;
     int tls;
     int http_timeout;
     int client_sndbuf;      /* SO_SNDBUF of a game connection */
     uint32_t accepted;      /* the connection being accepted: its core handle, until lws instantiates it */
     scrape_rules scrape;    /* who may read /metrics */
+    scrape_rules admin;     /* who may POST /admin/drain (token only) */
+    int admin_on;           /* --admin-token-file given */
+    int agones_on;          /* AGONES_SDK_HTTP_PORT set: speak to the sidecar */
+    agones agones;          /* what is owed to it */
+    sdk_http sdk;           /* the call in flight */
+    log_ratelimit agones_log; /* failed calls: one line a while */
+    fleet *fleet;           /* --redis: this process in the fleet directory; NULL: alone */
+    fleet_match fleet_matches[FLEET_MAX_MATCHES]; /* scratch for a heartbeat */
     const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
-    struct lws_http_mount mount, metrics_mount, api_mount;
+    struct lws_http_mount mount, metrics_mount, api_mount, healthz_mount, readyz_mount, admin_mount;
     lws_retry_bo_t keepalive;
     struct lws_protocols protocols[4];
     uint8_t scratch[LWS_PRE + CORE_MAX_MESSAGE];
@@ -85,6 +98,26 @@ int net_http_timeout(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->http_timeout;
+}
+
+static void flush_actions(net_server *s);
+
+const scrape_rules *net_admin_rules(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->admin_on ? &s->admin : NULL;
+}
+
+static void begin_drain(net_server *s)
+{
+    core_drain(s->core, tick_clock_now(), (int64_t)s->drain_timeout * 1000000);
+    flush_actions(s);
+    fleet_beat_soon(s->fleet); /* the directory hears of it at the next tick */
+}
+
+void net_begin_drain(struct lws *wsi)
+{
+    begin_drain(lws_context_user(lws_get_context(wsi)));
 }
 
 static void random_bytes(void *user, void *buf, size_t len)
@@ -324,6 +357,125 @@ static int http_protocol_callback(struct lws *wsi, enum lws_callback_reasons rea
     return http_callback(wsi, reason, user, in, len);
 }
 
+/* ---- Agones (agones.h): one call at a time, moved along every tick ------------------ */
+
+/* "name" and "state" of GET /gameserver's answer, for the log. */
+static void json_field(const char *body, const char *key, char *out, size_t cap)
+{
+    char pat[32];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(body, pat);
+    size_t n = 0;
+    if (p)
+        for (p += strlen(pat); *p && *p != '"' && n + 1 < cap; p++)
+            out[n++] = (*p >= 0x20 && *p < 0x7f && *p != '\\') ? *p : '?';
+    out[n] = '\0';
+}
+
+static void agones_answered(net_server *s, agones_call call, int status, int64_t now_us)
+{
+    agones_done(&s->agones, call, status > 0 ? status : 0, now_us);
+    int ok = status >= 200 && status < 300;
+    uint64_t held;
+    if (ok && call == AGONES_READY) {
+        log_event(LOG_INFO, "agones", "call=ready status=%d", status);
+    } else if (ok && call == AGONES_GAMESERVER) {
+        char name[96], state[32];
+        json_field(sdk_http_body(&s->sdk), "name", name, sizeof name);
+        json_field(sdk_http_body(&s->sdk), "state", state, sizeof state);
+        log_event(LOG_INFO, "agones", "call=gameserver name=\"%s\" state=\"%s\"", name, state);
+    } else if (call == AGONES_SHUTDOWN) {
+        log_event(ok ? LOG_INFO : LOG_WARN, "agones", "call=shutdown status=%d", status);
+    } else if (!ok && log_ratelimit_pass(&s->agones_log, now_us, &held)) {
+        log_event(LOG_WARN, "agones", "call=%s status=%d reason=\"%s\" suppressed=%llu", agones_call_name(call),
+                  status, status > 0 ? "sidecar answered an error" : "sidecar not reachable", (unsigned long long)held);
+    }
+}
+
+static void agones_step(net_server *s, int64_t now_us)
+{
+    int humans = 0, npcs = 0;
+    lobby_count(core_lobby(s->core), &humans, &npcs);
+    agones_note_players(&s->agones, humans);
+    if (s->agones.in_flight != AGONES_NONE) {
+        int r = sdk_http_poll(&s->sdk, now_us);
+        if (r == 0)
+            return;
+        agones_answered(s, s->agones.in_flight, r, now_us);
+    }
+    agones_call c = agones_next(&s->agones, now_us);
+    if (c == AGONES_NONE)
+        return;
+    static const char *const path[AGONES_CALLS] = {"", "/ready", "/health", "/gameserver", "/shutdown"};
+    if (sdk_http_start(&s->sdk, c == AGONES_GAMESERVER ? "GET" : "POST", path[c],
+                       c == AGONES_GAMESERVER ? NULL : "{}", now_us) < 0)
+        agones_answered(s, c, 0, now_us);
+}
+
+/* tickwire_redis_*: the fleet directory's connection (--redis). */
+static size_t fleet_metrics(const net_server *s, char *buf, size_t cap)
+{
+    const fleet_stats *fs = fleet_get_stats(s->fleet);
+    int w = snprintf(buf, cap,
+                     "# HELP tickwire_redis_up 1 while the fleet directory (Redis) answers heartbeats.\n"
+                     "# TYPE tickwire_redis_up gauge\ntickwire_redis_up %d\n"
+                     "# HELP tickwire_redis_outages_total Times the connection to Redis was lost (matches play on).\n"
+                     "# TYPE tickwire_redis_outages_total counter\ntickwire_redis_outages_total %llu\n"
+                     "# HELP tickwire_redis_connects_total Connections to Redis made (the first and each reconnect).\n"
+                     "# TYPE tickwire_redis_connects_total counter\ntickwire_redis_connects_total %llu\n"
+                     "# HELP tickwire_redis_heartbeats_total Registrations sent to Redis, by result.\n"
+                     "# TYPE tickwire_redis_heartbeats_total counter\n"
+                     "tickwire_redis_heartbeats_total{result=\"ok\"} %llu\n"
+                     "tickwire_redis_heartbeats_total{result=\"error\"} %llu\n",
+                     fs->up, (unsigned long long)fs->outages, (unsigned long long)fs->connects,
+                     (unsigned long long)fs->beats_ok, (unsigned long long)fs->beats_failed);
+    return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
+size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    size_t off = s->fleet ? fleet_metrics(s, buf, cap) : 0;
+    buf += off;
+    cap -= off;
+    if (!s->agones_on || cap == 0)
+        return off;
+    size_t n = 0;
+    int w = snprintf(buf, cap, "# HELP tickwire_agones_calls_total Calls to the Agones SDK sidecar, by call and result.\n"
+                               "# TYPE tickwire_agones_calls_total counter\n");
+    for (int c = AGONES_READY; c < AGONES_CALLS && w >= 0 && (size_t)w < cap - n; c++) {
+        n += (size_t)w;
+        w = snprintf(buf + n, cap - n,
+                     "tickwire_agones_calls_total{call=\"%s\",result=\"ok\"} %llu\n"
+                     "tickwire_agones_calls_total{call=\"%s\",result=\"error\"} %llu\n",
+                     agones_call_name((agones_call)c), (unsigned long long)s->agones.ok[c],
+                     agones_call_name((agones_call)c), (unsigned long long)s->agones.failed[c]);
+    }
+    if (w >= 0 && (size_t)w < cap - n)
+        n += (size_t)w;
+    return off + n;
+}
+
+/* ---- the fleet directory (fleet.h): a heartbeat a second, from the tick ------------- */
+
+static void fleet_step(net_server *s, int64_t now_us)
+{
+    if (!fleet_beat_due(s->fleet, now_us)) {
+        fleet_tick(s->fleet, now_us, NULL);
+        return;
+    }
+    static const char *const phase[] = {"warmup", "live", "ended"};
+    const lobby *l = core_lobby(s->core);
+    fleet_status st = {.draining = core_draining(s->core), .matches = s->fleet_matches};
+    for (int i = 0; i < l->nmatches && st.nmatches < FLEET_MAX_MATCHES; i++) {
+        const match *m = l->matches[i];
+        s->fleet_matches[st.nmatches++] = (fleet_match){m->id, m->label, m->humans + m->npcs, m->cfg.size,
+                                                        phase[m->state.phase % 3]};
+        st.players += m->humans;
+    }
+    fleet_tick(s->fleet, now_us, &st);
+}
+
 static void on_tick(void *user, int64_t now_us, uint32_t missed)
 {
     net_server *s = user;
@@ -332,6 +484,10 @@ static void on_tick(void *user, int64_t now_us, uint32_t missed)
         core_ticks_missed(s->core, missed, now_us);
     core_tick(s->core, now_us);
     flush_actions(s);
+    if (s->agones_on)
+        agones_step(s, now_us);
+    if (s->fleet)
+        fleet_step(s, now_us);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -425,8 +581,29 @@ static void init_protocols(net_server *s, const tw_config *cfg)
         .origin = "http",
         .origin_protocol = LWSMPRO_CALLBACK,
     };
-    s->metrics_mount = (struct lws_http_mount){
+    s->healthz_mount = (struct lws_http_mount){
         .mount_next = &s->api_mount,
+        .mountpoint = "/healthz",
+        .mountpoint_len = 8,
+        .origin = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    s->readyz_mount = (struct lws_http_mount){
+        .mount_next = &s->healthz_mount,
+        .mountpoint = "/readyz",
+        .mountpoint_len = 7,
+        .origin = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    s->admin_mount = (struct lws_http_mount){
+        .mount_next = &s->readyz_mount,
+        .mountpoint = "/admin",
+        .mountpoint_len = 6,
+        .origin = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    s->metrics_mount = (struct lws_http_mount){
+        .mount_next = &s->admin_mount,
         .mountpoint = "/metrics",
         .mountpoint_len = 8,
         .origin = "http",
@@ -468,6 +645,32 @@ static int load_scrape_rules(net_server *s, const tw_config *cfg, char *err, siz
             return -1;
         }
     r->token_len = (size_t)n;
+    return 0;
+}
+
+/* --admin-token-file: the bearer token of POST /admin/drain, read like the
+ * metrics token (one line, printable, no spaces). */
+static int load_admin_rules(net_server *s, const tw_config *cfg, char *err, size_t errlen)
+{
+    scrape_rules *r = &s->admin;
+    memset(r, 0, sizeof *r);
+    if (!cfg->admin_token_file)
+        return 0;
+    char why[256];
+    int n = secret_read(cfg->admin_token_file, r->token, sizeof r->token - 1, why, sizeof why);
+    if (n < 0) {
+        snprintf(err, errlen, "--admin-token-file: %s", why);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (r->token[i] < 0x21 || r->token[i] > 0x7e) {
+            snprintf(err, errlen, "--admin-token-file: %s: a token is one line of printable characters, no spaces",
+                     cfg->admin_token_file);
+            memset(r->token, 0, sizeof r->token);
+            return -1;
+        }
+    r->token_len = (size_t)n;
+    s->admin_on = 1;
     return 0;
 }
 
@@ -523,7 +726,15 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     }
     s->results = res;
     s->client_sndbuf = cfg->client_sndbuf > 0 ? cfg->client_sndbuf : 64 * 1024;
-    if (load_scrape_rules(s, cfg, err, errlen) < 0 || !(s->core = create_core(s, cfg, map, err, errlen))) {
+    s->drain_timeout = cfg->drain_timeout;
+    if (cfg->agones_port > 0) {
+        s->agones_on = 1;
+        agones_init(&s->agones, tick_clock_now());
+        sdk_http_init(&s->sdk, cfg->agones_port);
+        s->agones_log.interval_us = 10 * 1000000;
+    }
+    if (load_scrape_rules(s, cfg, err, errlen) < 0 || load_admin_rules(s, cfg, err, errlen) < 0 ||
+        !(s->core = create_core(s, cfg, map, err, errlen))) {
         free(s);
         return NULL;
     }
@@ -585,6 +796,30 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         net_server_destroy(s);
         return NULL;
     }
+    if (cfg->redis_url) {
+        char url[FLEET_MAX_URL + 1];
+        if (cfg->public_url) {
+            snprintf(url, sizeof url, "%s", cfg->public_url);
+        } else {
+            int wildcard = strcmp(cfg->host, "0.0.0.0") == 0 || strcmp(cfg->host, "::") == 0;
+            int v6 = !wildcard && strchr(cfg->host, ':');
+            snprintf(url, sizeof url, "%s://%s%s%s:%d/", s->tls ? "https" : "http", v6 ? "[" : "",
+                     wildcard ? "127.0.0.1" : cfg->host, v6 ? "]" : "", s->port);
+            if (wildcard)
+                log_event(LOG_WARN, "public_url", "url=\"%s\" reason=\"--host is a wildcard: set --public-url to "
+                          "the address players reach this server at\"", url);
+        }
+        /* What it can hold: its matches' slots, within its connection cap. */
+        int humans_max = LOBBY_MAX_MATCHES * cfg->match_size;
+        if (humans_max > cfg->max_conns)
+            humans_max = cfg->max_conns;
+        s->fleet = fleet_create(&(fleet_config){cfg->redis_url, cfg->process_id, url, humans_max},
+                                tick_clock_now(), err, errlen);
+        if (!s->fleet) {
+            net_server_destroy(s);
+            return NULL;
+        }
+    }
     s->clock = tick_clock_start(s->ctx, cfg->tick_rate, on_tick, s, &core_metrics(s->core)->tick);
     if (!s->clock) {
         snprintf(err, errlen, "out of memory");
@@ -601,20 +836,37 @@ int net_server_port(const net_server *s)
 
 void net_server_request_stop(net_server *s, int sig)
 {
-    s->stop = sig ? sig : -1;
+    /* The first SIGTERM drains when --drain-timeout allows; SIGINT (a
+     * person at a terminal) and a second SIGTERM stop at once. */
+    if (sig == SIGTERM && s->drain_timeout > 0 && !s->drain_asked)
+        s->drain_asked = 1;
+    else
+        s->stop = sig ? sig : -1;
     lws_cancel_service(s->ctx);
 }
 
 void net_server_run(net_server *s)
 {
-    int failed = 0;
-    while (!s->stop)
+    int failed = 0, drained = 0;
+    while (!s->stop) {
         if (lws_service(s->ctx, 0) < 0) {
             failed = 1;
             break;
         }
+        if (s->drain_asked == 1) {
+            s->drain_asked = 2;
+            log_event(LOG_INFO, "signal", "signal=%d action=drain", SIGTERM);
+            begin_drain(s);
+        }
+        if (core_draining(s->core) && core_drain_done(s->core, tick_clock_now())) {
+            drained = 1;
+            break;
+        }
+    }
     if (failed)
         log_event(LOG_ERROR, "stopping", "reason=\"event loop failed\"");
+    else if (drained)
+        log_event(LOG_INFO, "stopping", "reason=drained");
     else
         log_event(LOG_INFO, "stopping", "reason=\"signal\" signal=%d", (int)s->stop);
 
@@ -626,6 +878,16 @@ void net_server_run(net_server *s)
     while (core_connections(s->core) > 0 && tick_clock_now() < until)
         if (lws_service(s->ctx, 0) < 0)
             break;
+    if (s->agones_on) {
+        /* The last word to the sidecar: Shutdown, given a moment. */
+        agones_shutdown_now(&s->agones);
+        int64_t give_up = tick_clock_now() + SDK_HTTP_TIMEOUT_US + 500000;
+        while (!agones_shutdown_done(&s->agones) && tick_clock_now() < give_up) {
+            agones_step(s, tick_clock_now());
+            usleep(2000);
+        }
+        sdk_http_close(&s->sdk);
+    }
     const metrics *m = core_metrics(s->core);
     uint64_t bad = 0;
     for (int r = 0; r < BAD_N; r++)
@@ -642,6 +904,7 @@ void net_server_destroy(net_server *s)
 {
     if (!s)
         return;
+    fleet_destroy(s->fleet, 500000); /* off the directory first: no player is sent here any more */
     if (s->ctx)
         lws_context_destroy(s->ctx);
     tick_clock_free(s->clock);

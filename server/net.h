@@ -22,7 +22,10 @@ int net_server_port(const net_server *s);
 /* Services the event loop until net_server_request_stop(), then closes
  * every client with 1001 and returns. */
 void net_server_run(net_server *s);
-/* Async-signal-safe: asks the loop to stop; sig is logged (0: none). */
+/* Async-signal-safe: asks the loop to stop; sig is logged (0: none). The
+ * first SIGTERM with --drain-timeout > 0 drains instead (core_drain): the
+ * loop stops once the running rounds are over or the timeout has passed;
+ * SIGINT or a second SIGTERM stops it at once. */
 void net_server_request_stop(net_server *s, int sig);
 void net_server_destroy(net_server *s);
 

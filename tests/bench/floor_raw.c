@@ -37,6 +37,7 @@
  * and SO_SNDBUF 64 KiB (as server/net.c and tickwire-floor set). */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -89,6 +90,7 @@ typedef struct rconn {
 typedef struct raw_floor {
     floor_opts opt;
     int lfd, tfd, ep;
+    int spare_fd; /* /dev/null, given up to accept-and-close when out of fds */
     int entities;
     tick_sched sched;
     tick_stats tick_stats;
@@ -96,7 +98,7 @@ typedef struct raw_floor {
     rconn **conns; /* by fd */
     int conns_cap;
     int maxfd;
-    uint64_t snapshots_out, snapshots_skipped, bytes_out, inputs_in, accepted;
+    uint64_t snapshots_out, snapshots_skipped, bytes_out, inputs_in, accepted, refused_fds;
     char token_body[TOKEN_MAX_B64 + 96];
     size_t token_body_len;
     size_t welcome_len, snap_len; /* framed, from welcome + welcome_off, snap + snap_off */
@@ -525,6 +527,22 @@ static void accept_all(raw_floor *f)
     for (;;) {
         int fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
+            if ((errno == EMFILE || errno == ENFILE) && f->spare_fd >= 0) {
+                /* Out of descriptors: the pending connection would keep
+                 * the listening socket readable and the level-triggered
+                 * loop spinning. Give up the spare, take the connection
+                 * and close it at once, take the spare back. */
+                close(f->spare_fd);
+                int lost = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (lost >= 0)
+                    close(lost);
+                f->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (f->refused_fds++ == 0)
+                    fprintf(stderr, NAME ": accept: %s: closing new connections (counted)\n", strerror(errno));
+                if (lost >= 0)
+                    continue;
+                return;
+            }
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 fprintf(stderr, NAME ": accept: %s\n", strerror(errno));
             return;
@@ -689,6 +707,7 @@ int main(int argc, char **argv)
     static raw_floor floor_state;
     raw_floor *f = &floor_state;
     f->lfd = f->tfd = f->ep = -1;
+    f->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = floor_opts_parse(&f->opt, argc, argv, NAME);
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -732,10 +751,11 @@ int main(int argc, char **argv)
         }
     }
     fprintf(stderr, NAME ": stop ticks=%llu missed_ticks=%llu snapshots_out=%llu snapshots_skipped=%llu "
-            "bytes_out=%llu inputs_in=%llu accepted=%llu\n",
+            "bytes_out=%llu inputs_in=%llu accepted=%llu refused_no_fd=%llu\n",
             (unsigned long long)f->tick_stats.ticks, (unsigned long long)f->tick_stats.missed_ticks,
             (unsigned long long)f->snapshots_out, (unsigned long long)f->snapshots_skipped,
-            (unsigned long long)f->bytes_out, (unsigned long long)f->inputs_in, (unsigned long long)f->accepted);
+            (unsigned long long)f->bytes_out, (unsigned long long)f->inputs_in, (unsigned long long)f->accepted,
+            (unsigned long long)f->refused_fds);
     for (int fd = 0; fd < f->conns_cap; fd++)
         if (f->conns[fd])
             conn_close(f, f->conns[fd]);
@@ -743,5 +763,7 @@ int main(int argc, char **argv)
     close(f->tfd);
     close(f->lfd);
     close(f->ep);
+    if (f->spare_fd >= 0)
+        close(f->spare_fd);
     return 0;
 }

@@ -591,7 +591,7 @@ async function main() {
   const res = {};
   // The bots mint their own join tokens with a secret the server shares
   // (as a host's load test of a secured server would); the floor checks none.
-  const realArgs = (extra) => ['--log-level', 'warn', '--tick-rate', tr, '--snapshot-rate', tr, '--seed', String(CFG.seed),
+  const realArgs = (extra) => ['--log-level', 'warn', '--drain-timeout', '0', '--tick-rate', tr, '--snapshot-rate', tr, '--seed', String(CFG.seed),
     '--token-secret-file', secretFile(), ...extra];
 
   for (const name of CFG.scenarios) {

@@ -56,7 +56,7 @@ function check(cond, what, detail = '') {
 
 // Starts the server and resolves with its port once it prints its URL.
 function startServer(bin, extra = [], env = process.env) {
-  const proc = spawn(bin, ['--port', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const proc = spawn(bin, ['--port', '0', '--log-level', 'warn', '--drain-timeout', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let buf = '';
     const guard = setTimeout(() => reject(new Error('server printed no URL within 30 s')), 30000);

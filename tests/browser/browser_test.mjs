@@ -161,7 +161,7 @@ function freePort() {
 function startServer(port, flags) {
   return new Promise((resolve, reject) => {
     const args = ['--host', '127.0.0.1', '--port', String(port), '--web-root', WEB_ROOT, '--log-level', 'info',
-                  '--results-db', ':memory:', ...flags];
+                  '--results-db', ':memory:', '--drain-timeout', '0', ...flags];
     log(`starting ${SERVER} ${args.join(' ')}`);
     const child = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     servers.push(child);

@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <hiredis/hiredis.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/version.h>
@@ -54,12 +55,18 @@ static const char *g_tls_cert, *g_tls_key; /* --tls CERT KEY: run the case over 
 static int server_start(spawn_proc *sp, const char *path, const char *const *extra, const char *stderr_path)
 {
     const char *argv[32] = {path, "--port", "0", "--log-level", "warn"};
-    int argc = 5, own_db = 0;
-    for (int i = 0; extra && extra[i]; i++)
+    int argc = 5, own_db = 0, own_drain = 0;
+    for (int i = 0; extra && extra[i]; i++) {
         own_db |= strcmp(extra[i], "--results-db") == 0;
+        own_drain |= strcmp(extra[i], "--drain-timeout") == 0;
+    }
     if (!own_db) {
         argv[argc++] = "--results-db";
         argv[argc++] = ":memory:";
+    }
+    if (!own_drain) { /* SIGTERM stops at once unless the case drains */
+        argv[argc++] = "--drain-timeout";
+        argv[argc++] = "0";
     }
     if (g_tls_cert) {
         argv[argc++] = "--tls-cert";
@@ -1925,6 +1932,90 @@ static void case_max_conns(const char *server)
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
+/* utime + stime of a process, in seconds, from /proc/PID/stat; -1 unknown. */
+static double proc_cpu_seconds(const char *stat_path)
+{
+    char buf[1024];
+    FILE *f = fopen(stat_path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The server's open-file limit (100 here) below --max-conns (default
+ * 4096): the server clamps its cap under the limit and says so, so a flood
+ * of 150 connections is refused at the cap (counted, 503) instead of
+ * leaving connections in the kernel's queue that accept() cannot take,
+ * which kept the listening socket readable and the loop spinning on it,
+ * logging a line per turn. After the flood a player still plays. */
+static void case_fd_limit(const char *server)
+{
+    char log_path[] = "/tmp/tickwire-fdlimit-log-XXXXXX";
+    int lfd = mkstemp(log_path);
+    CHECK(lfd >= 0, "mkstemp");
+    close(lfd);
+    const char *argv[] = {"/bin/sh", "-c", "ulimit -n 100 && exec \"$0\" \"$@\"", server, "--port", "0",
+                          "--log-level", "warn", "--results-db", ":memory:", "--drain-timeout", "0", NULL};
+    spawn_proc sp;
+    char err[256];
+    CHECK(spawn_server_start(&sp, &(spawn_desc){.argv = argv, .stderr_path = log_path}, err, sizeof err) == 0,
+          "server did not start: %s", err);
+    enum { FLOOD = 150 };
+    static int fds[FLOOD];
+    int opened = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sp.port)};
+        inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[i] >= 0 && connect(fds[i], (struct sockaddr *)&to, sizeof to) == 0)
+            opened++;
+    }
+    CHECK(opened == FLOOD, "only %d of %d connects", opened, FLOOD);
+    char stat_path[64];
+    snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", (int)sp.pid);
+    usleep(300000);
+    double cpu0 = proc_cpu_seconds(stat_path);
+    usleep(2000000);
+    double cpu1 = proc_cpu_seconds(stat_path);
+    printf("fd_limit: %d connections held against a limit of 100 fds: server CPU %.0f%% over 2 s\n", FLOOD,
+           (cpu1 - cpu0) * 50);
+    CHECK(cpu0 >= 0 && cpu1 - cpu0 < 0.3, "the server spun: %.2f s CPU in 2 s", cpu1 - cpu0);
+    for (int i = 0; i < FLOOD; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    static char text[65536];
+    double end = check_now_ms() + 5000, refused = 0;
+    while (check_now_ms() < end) {
+        if (metrics_get(sp.port, text, sizeof text) == 200 &&
+            (refused = metric_value(text, "tickwire_connections_refused_total{reason=\"max_conns\"}")) > 0 &&
+            metric_value(text, "tickwire_tcp_connections") <= 1)
+            break;
+        usleep(50000);
+    }
+    printf("fd_limit: %g refused at the clamped cap\n", refused);
+    CHECK(refused >= FLOOD - 100, "%g refusals counted, want >= %d", refused, FLOOD - 100);
+    static player p;
+    CHECK(player_join(&p, sp.port, "after") == 0, "a player after the flood could not join");
+    CHECK(player_wait_snapshots(&p, 10, 5000) == 0, "a player after the flood got %u snapshots", p.snapshots);
+    wsc_close(&p.ws);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    static char logs[1 << 16];
+    FILE *f = fopen(log_path, "r");
+    size_t n = f ? fread(logs, 1, sizeof logs - 1, f) : 0;
+    if (f)
+        fclose(f);
+    logs[n] = '\0';
+    CHECK(strstr(logs, "\"event\":\"fd_limit\""), "no fd_limit warning in the log");
+    unlink(log_path);
+}
+
 /* A raw TCP connection from source address src (any of 127/8) to the
  * server; optionally sends `request`. Non-blocking after the connect. */
 typedef struct rawconn {
@@ -2897,6 +2988,575 @@ static void case_tls_chain(const char *server)
     unlink(garbage);
 }
 
+/* An HTTP request with an optional Authorization value and an empty body
+ * over a fresh connection; returns the status, the whole answer in out. */
+static int http_auth_request(int port, const char *method, const char *path, const char *auth, char *out, size_t cap)
+{
+    static wsc c;
+    char err[128], req[512];
+    if (wsc_open(&c, "127.0.0.1", port, err, sizeof err) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     method, path, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+    if (wsc_write(&c, req, (size_t)n) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    while (wsc_fill(&c, 3000) > 0) {
+    }
+    size_t len = c.len < cap - 1 ? c.len : cap - 1;
+    memcpy(out, c.buf, len);
+    out[len] = '\0';
+    wsc_close(&c);
+    int status = 0;
+    sscanf(out, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+/* The one round in the results database: its end reason; -1 when there
+ * is not exactly one. */
+static int only_round_reason(const char *path, char *reason, size_t cap)
+{
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT end_reason FROM rounds", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(reason, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Graceful drain. SIGTERM during a LIVE round (--drain-timeout 30): at
+ * once /readyz says 503 "draining" (/healthz still 200), a new JOIN is
+ * closed 1001 "server draining", the player in the round keeps playing
+ * to the round's end (by time, stored as such), is closed 1001 after the
+ * final scoreboard, and the process exits 0. Then POST /admin/drain:
+ * 401 without the --admin-token-file token, 202 with it; with
+ * --drain-timeout 2 the 10 s round is cut at 2 s, stored as interrupted,
+ * exit 0. */
+static void case_drain(const char *server)
+{
+    char dir[] = "/tmp/tickwire-drain-XXXXXX", db[96], tok[96];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(db, sizeof db, "%s/rounds.db", dir);
+    snprintf(tok, sizeof tok, "%s/admin.token", dir);
+    FILE *tf = fopen(tok, "w");
+    CHECK(tf != NULL, "token file");
+    fputs("admin-token-0123456789abcdef\n", tf);
+    fclose(tf);
+    const char *args[] = {"--results-db", db, "--min-players", "1", "--npcs", "2", "--match-time", "10",
+                          "--drain-timeout", "30", "--admin-token-file", tok, NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static char text[65536];
+    CHECK(http_get(sp.port, "/healthz", text, sizeof text) == 200 && strstr(text, "\"draining\":false"),
+          "healthz before: %s", text);
+    CHECK(http_get(sp.port, "/readyz", text, sizeof text) == 200 && strstr(text, "\"ready\":true"), "readyz: %s",
+          text);
+    static player p;
+    CHECK(player_join(&p, sp.port, "stayer") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 30, 5000) == 0, "no snapshots");
+    const proto_snapshot *latest = cl_latest(&p.cl);
+    CHECK(latest->ms.phase == PROTO_PHASE_LIVE, "round not live: phase %d", latest->ms.phase);
+    double left_s = (double)(latest->ms.end_tick - latest->tick) / 60.0;
+
+    double t0 = check_now_ms();
+    CHECK(kill(sp.pid, SIGTERM) == 0, "kill");
+    int st = 0;
+    while (check_now_ms() < t0 + 2000 && (st = http_get(sp.port, "/readyz", text, sizeof text)) != 503)
+        player_step(&p, 20);
+    CHECK(st == 503 && strstr(text, "\"reason\":\"draining\""), "readyz while draining: %d %s", st, text);
+    CHECK(http_get(sp.port, "/healthz", text, sizeof text) == 200 && strstr(text, "\"draining\":true"),
+          "healthz while draining: %s", text);
+    CHECK(metrics_get(sp.port, text, sizeof text) == 200 && metric_value(text, "tickwire_draining") == 1 &&
+              metric_value(text, "tickwire_ready") == 0,
+          "draining gauges");
+    static player late;
+    CHECK(player_join(&late, sp.port, "late") == 0, "late join sent");
+    while (player_step(&late, 2000) >= 0) {
+    }
+    CHECK(late.closed == WS_CLOSE && late.ws.close_code == 1001 && strcmp(late.ws.close_reason, "server draining") == 0,
+          "a JOIN while draining: closed %d, code %u '%s'", late.closed, late.ws.close_code, late.ws.close_reason);
+    wsc_close(&late.ws);
+
+    /* The player plays the round out. */
+    int saw_ended = 0;
+    uint32_t snaps_during = p.snapshots;
+    while (player_step(&p, 3000) >= 0)
+        saw_ended |= cl_latest(&p.cl)->ms.phase == PROTO_PHASE_ENDED;
+    double closed_s = (check_now_ms() - t0) / 1000.0;
+    snaps_during = p.snapshots - snaps_during;
+    printf("drain: SIGTERM with %.1f s left in the round: readyz 503 at once, late JOIN -> 1001; the player got %u "
+           "more snapshots, saw the end: %d, closed %u '%s' after %.1f s\n",
+           left_s, snaps_during, saw_ended, p.ws.close_code, p.ws.close_reason, closed_s);
+    CHECK(saw_ended, "the player never saw the round end");
+    CHECK(p.ws.close_code == 1001 && strcmp(p.ws.close_reason, "server draining") == 0, "player closed %u '%s'",
+          p.ws.close_code, p.ws.close_reason);
+    CHECK(closed_s > left_s + 1.0 && closed_s < left_s + 5.0, "closed after %.1f s, the round had %.1f s left",
+          closed_s, left_s);
+    wsc_close(&p.ws);
+    int code = spawn_wait(&sp, 10000);
+    CHECK(code == 0, "exit status %d after the drain", code);
+    char reason[32] = "";
+    CHECK(only_round_reason(db, reason, sizeof reason) == 0 && strcmp(reason, "time") == 0,
+          "the drained round is stored as '%s', want 'time'", reason);
+    unlink(db);
+
+    /* POST /admin/drain, and a drain cut by its timeout. */
+    const char *args2[] = {"--results-db", db, "--min-players", "1", "--npcs", "2", "--match-time", "10",
+                           "--drain-timeout", "2", "--admin-token-file", tok, NULL};
+    CHECK(server_start(&sp, server, args2, NULL) == 0, "server did not start");
+    CHECK(player_join(&p, sp.port, "cut") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 30, 5000) == 0, "no snapshots");
+    CHECK(http_auth_request(sp.port, "POST", "/admin/drain", NULL, text, sizeof text) == 401, "no token: %.40s", text);
+    CHECK(http_auth_request(sp.port, "POST", "/admin/drain", "Bearer wrong-token-0123456789", text, sizeof text) ==
+              401,
+          "wrong token: %.40s", text);
+    CHECK(http_get(sp.port, "/readyz", text, sizeof text) == 200, "a refused drain request drained");
+    t0 = check_now_ms();
+    CHECK(http_auth_request(sp.port, "POST", "/admin/drain", "Bearer admin-token-0123456789abcdef", text,
+                            sizeof text) == 202,
+          "admin drain: %.60s", text);
+    while (player_step(&p, 3000) >= 0) {
+    }
+    code = spawn_wait(&sp, 10000);
+    double exit_s = (check_now_ms() - t0) / 1000.0;
+    wsc_close(&p.ws);
+    printf("drain: POST /admin/drain (401 without the token, 202 with it), --drain-timeout 2: player closed %u, "
+           "exit %d after %.1f s\n", p.ws.close_code, code, exit_s);
+    CHECK(code == 0, "exit status %d", code);
+    CHECK(exit_s > 1.5 && exit_s < 6, "exit %.1f s after the drain request with --drain-timeout 2", exit_s);
+    CHECK(only_round_reason(db, reason, sizeof reason) == 0 && strcmp(reason, "interrupted") == 0,
+          "the cut round is stored as '%s', want 'interrupted'", reason);
+    unlink(db);
+    unlink(tok);
+    rmdir(dir);
+}
+
+/* ---- a stand-in for the Agones SDK sidecar ---------------------------------- */
+
+/* The REST endpoints of the Agones SDK server as its docs give them
+ * (agones.dev, "REST Game Server Client API"): POST /ready, /health,
+ * /allocate, /shutdown answer 200 "{}", GET /gameserver the GameServer as
+ * JSON; another method on a known path 405, an unknown path 404. The real
+ * sidecar cannot run here (it needs Kubernetes), so this one records every
+ * call with its time, for the test to check the sequence. */
+#define SIDECAR_MAX_CALLS 256
+typedef struct sidecar_call {
+    char what[48];   /* "POST /ready" */
+    double at_ms;
+    int status;
+} sidecar_call;
+
+typedef struct sidecar {
+    int fd, port;
+    volatile int listening, stop;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    int ncalls;
+    sidecar_call calls[SIDECAR_MAX_CALLS];
+} sidecar;
+
+static void sidecar_serve(sidecar *sc, int c)
+{
+    char req[4096];
+    size_t len = 0;
+    double end = check_now_ms() + 2000;
+    char *head_end = NULL;
+    while (check_now_ms() < end && len < sizeof req - 1) {
+        ssize_t n = recv(c, req + len, sizeof req - 1 - len, MSG_DONTWAIT);
+        if (n > 0) {
+            len += (size_t)n;
+            req[len] = '\0';
+            if ((head_end = strstr(req, "\r\n\r\n")) != NULL) {
+                const char *cl = strstr(req, "\r\nContent-Length:");
+                size_t body = cl ? (size_t)atol(cl + 17) : 0;
+                if (len >= (size_t)(head_end + 4 - req) + body)
+                    break;
+            }
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            break;
+        } else {
+            usleep(1000);
+        }
+    }
+    char method[16] = "", path[64] = "";
+    sscanf(req, "%15s %63s", method, path);
+    static const char *const posts[] = {"/ready", "/health", "/allocate", "/shutdown"};
+    int known_post = 0;
+    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
+        known_post |= strcmp(path, posts[i]) == 0;
+    int status;
+    const char *body;
+    if (known_post) {
+        status = strcmp(method, "POST") == 0 ? 200 : 405;
+        body = status == 200 ? "{}" : "{\"error\":\"Method Not Allowed\"}";
+    } else if (strcmp(path, "/gameserver") == 0) {
+        status = strcmp(method, "GET") == 0 ? 200 : 405;
+        body = status == 200 ? "{\"object_meta\":{\"name\":\"tickwire-fleet-7x9k2\",\"namespace\":\"default\","
+                               "\"labels\":{\"agones.dev/fleet\":\"tickwire\"}},\"status\":{\"state\":\"Allocated\","
+                               "\"address\":\"127.0.0.1\",\"ports\":[{\"name\":\"default\",\"port\":7654}]}}"
+                             : "{\"error\":\"Method Not Allowed\"}";
+    } else {
+        status = 404;
+        body = "{\"error\":\"Not Found\"}";
+    }
+    char ans[1024];
+    int n = snprintf(ans, sizeof ans, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Method Not Allowed", strlen(body),
+                     body);
+    send(c, ans, (size_t)n, MSG_NOSIGNAL);
+    pthread_mutex_lock(&sc->lock);
+    if (sc->ncalls < SIDECAR_MAX_CALLS) {
+        sidecar_call *k = &sc->calls[sc->ncalls++];
+        snprintf(k->what, sizeof k->what, "%s %s", method, path);
+        k->at_ms = check_now_ms();
+        k->status = status;
+    }
+    pthread_mutex_unlock(&sc->lock);
+}
+
+static void *sidecar_thread(void *arg)
+{
+    sidecar *sc = arg;
+    while (!sc->stop) {
+        if (!sc->listening) {
+            usleep(5000);
+            continue;
+        }
+        int c = accept(sc->fd, NULL, NULL);
+        if (c < 0) {
+            usleep(2000);
+            continue;
+        }
+        sidecar_serve(sc, c);
+        close(c);
+    }
+    return NULL;
+}
+
+/* Binds a port (connections to it are refused until sidecar_listen). */
+static int sidecar_open(sidecar *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    pthread_mutex_init(&sc->lock, NULL);
+    sc->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    if (sc->fd < 0 || bind(sc->fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(sc->fd, (struct sockaddr *)&a, &al) < 0)
+        return -1;
+    sc->port = ntohs(a.sin_port);
+    return pthread_create(&sc->thread, NULL, sidecar_thread, sc) == 0 ? 0 : -1;
+}
+
+static int sidecar_listen(sidecar *sc)
+{
+    if (listen(sc->fd, 16) < 0)
+        return -1;
+    sc->listening = 1;
+    return 0;
+}
+
+static void sidecar_close(sidecar *sc)
+{
+    sc->stop = 1;
+    pthread_join(sc->thread, NULL);
+    close(sc->fd);
+}
+
+/* With AGONES_SDK_HTTP_PORT set the server speaks the SDK's REST API to
+ * its sidecar (here the stand-in above), which comes up 1.5 s after the
+ * server, as the Agones docs warn it may: Ready is retried until it gets
+ * through (the failed tries counted in /metrics), then GET /gameserver;
+ * Health every 2 s from the start (no gap over 3 s once the sidecar is
+ * up); another GET /gameserver when a player arrives (an allocation);
+ * on SIGTERM, after the drain, Shutdown is the last call, and the exit
+ * status 0. A bad port in the variable stops the start. */
+static void case_agones(const char *server)
+{
+    static sidecar sc;
+    CHECK(sidecar_open(&sc) == 0, "sidecar stand-in: %s", strerror(errno));
+    char port[16];
+    snprintf(port, sizeof port, "%d", sc.port);
+    setenv("AGONES_SDK_HTTP_PORT", port, 1);
+    const char *args[] = {"--min-players", "1", "--match-time", "10", "--drain-timeout", "20", NULL};
+    spawn_proc sp;
+    double t0 = check_now_ms();
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    usleep(1500000);
+    CHECK(sidecar_listen(&sc) == 0, "listen");
+    double up_ms = check_now_ms();
+    usleep(2500000);
+    static char text[65536];
+    CHECK(metrics_get(sp.port, text, sizeof text) == 200, "metrics");
+    double ready_err = metric_value(text, "tickwire_agones_calls_total{call=\"ready\",result=\"error\"}");
+    double ready_ok = metric_value(text, "tickwire_agones_calls_total{call=\"ready\",result=\"ok\"}");
+    CHECK(ready_err >= 1 && ready_ok == 1, "ready: %g failed tries before the sidecar was up, %g ok", ready_err,
+          ready_ok);
+    pthread_mutex_lock(&sc.lock);
+    int before_player = sc.ncalls;
+    pthread_mutex_unlock(&sc.lock);
+    static player p;
+    CHECK(player_join(&p, sp.port, "allocated") == 0, "join");
+    CHECK(player_wait_snapshots(&p, 120, 5000) == 0, "snapshots");
+    /* SIGTERM: the drain waits for the live round; the player leaves. */
+    CHECK(kill(sp.pid, SIGTERM) == 0, "kill");
+    wsc_close(&p.ws);
+    int code = spawn_wait(&sp, 10000);
+    double stop_ms = check_now_ms();
+    usleep(100000);
+    sidecar_close(&sc);
+    unsetenv("AGONES_SDK_HTTP_PORT");
+    CHECK(code == 0, "exit status %d", code);
+
+    int nready = 0, nhealth = 0, ngs = 0, gs_after_player = 0, nshutdown = 0, other = 0;
+    double last_health = up_ms, max_gap = 0;
+    for (int i = 0; i < sc.ncalls; i++) {
+        const sidecar_call *k = &sc.calls[i];
+        if (strcmp(k->what, "POST /ready") == 0) {
+            nready++;
+        } else if (strcmp(k->what, "POST /health") == 0) {
+            nhealth++;
+            if (k->at_ms - last_health > max_gap)
+                max_gap = k->at_ms - last_health;
+            last_health = k->at_ms;
+        } else if (strcmp(k->what, "GET /gameserver") == 0) {
+            ngs++;
+            gs_after_player |= i >= before_player;
+        } else if (strcmp(k->what, "POST /shutdown") == 0) {
+            nshutdown++;
+            CHECK(i == sc.ncalls - 1, "a call after Shutdown: %s", sc.calls[sc.ncalls - 1].what);
+        } else {
+            other++;
+        }
+        CHECK(k->status == 200, "%s answered %d: not the documented call", k->what, k->status);
+    }
+    printf("agones: sidecar up %.1f s after start; %d calls: ready %d (after %g refused tries), health %d (largest "
+           "gap %.1f s), gameserver %d (after the player: %d), shutdown %d (last), exit %d\n",
+           (up_ms - t0) / 1000, sc.ncalls, nready, ready_err, nhealth, max_gap / 1000, ngs, gs_after_player,
+           nshutdown, code);
+    CHECK((sc.ncalls > 0 && strcmp(sc.calls[0].what, "POST /ready") == 0) ||
+              (sc.ncalls > 1 && strcmp(sc.calls[1].what, "POST /ready") == 0),
+          "Ready is not among the first calls");
+    CHECK(nready == 1 && nshutdown == 1 && other == 0, "ready %d, shutdown %d, other %d", nready, nshutdown, other);
+    double expect = (stop_ms - up_ms) / 2000.0;
+    CHECK(nhealth >= expect - 1.5 && nhealth <= expect + 1.5, "%d health pings in %.1f s", nhealth,
+          (stop_ms - up_ms) / 1000);
+    CHECK(max_gap < 3000, "a %.1f s gap between health pings", max_gap / 1000);
+    CHECK(ngs >= 2 && gs_after_player, "gameserver %d times, after the player: %d", ngs, gs_after_player);
+
+    /* A port that is not a port: the start fails, saying so. */
+    setenv("AGONES_SDK_HTTP_PORT", "70000", 1);
+    CHECK(server_start(&sp, server, NULL, NULL) < 0, "started with AGONES_SDK_HTTP_PORT=70000");
+    unsetenv("AGONES_SDK_HTTP_PORT");
+}
+
+/* ---- a real redis-server for the fleet cases ------------------------------------- */
+
+#define REDIS_SERVER "/usr/bin/redis-server"
+
+/* A free TCP port on 127.0.0.1 (bound and released: good enough here). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Starts redis-server on port (no persistence) and waits until it answers
+ * PING. Returns 0, or -1 with the reason printed. */
+static int redis_start(spawn_proc *rp, int port)
+{
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    const char *argv[] = {REDIS_SERVER, "--port", ps, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          "--loglevel", "warning", NULL};
+    char err[256];
+    memset(rp, 0, sizeof *rp);
+    if (spawn_start(rp, &(spawn_desc){.argv = argv, .stdout_path = "/dev/null"}, err, sizeof err) < 0) {
+        fprintf(stderr, "redis-server: %s\n", err);
+        return -1;
+    }
+    double end = check_now_ms() + 5000;
+    while (check_now_ms() < end) {
+        redisContext *c = redisConnect("127.0.0.1", port);
+        if (c && !c->err) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                return 0;
+        } else if (c) {
+            redisFree(c);
+        }
+        usleep(20000);
+    }
+    fprintf(stderr, "redis-server on port %d did not answer\n", port);
+    return -1;
+}
+
+/* A command's integer (or -1), for EXISTS, SCARD, ZCARD and the like. */
+static long long redis_int(int port, const char *cmd, const char *arg)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    long long v = -1;
+    if (c && !c->err) {
+        redisReply *r = arg ? redisCommand(c, "%s %s", cmd, arg) : redisCommand(c, cmd);
+        if (r && r->type == REDIS_REPLY_INTEGER)
+            v = r->integer;
+        freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+/* HGET key field into out ("" when absent). */
+static void redis_hget(int port, const char *key, const char *field, char *out, size_t cap)
+{
+    out[0] = '\0';
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (c && !c->err) {
+        redisReply *r = redisCommand(c, "HGET %s %s", key, field);
+        if (r && r->type == REDIS_REPLY_STRING)
+            snprintf(out, cap, "%s", r->str);
+        freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+}
+
+/* Waits until `cmd arg` returns want (an integer); the time it took in ms,
+ * or -1 past timeout_ms. */
+static double redis_wait_int(int port, const char *cmd, const char *arg, long long want, int timeout_ms)
+{
+    double t0 = check_now_ms();
+    while (check_now_ms() < t0 + timeout_ms) {
+        if (redis_int(port, cmd, arg) == want)
+            return check_now_ms() - t0;
+        usleep(20000);
+    }
+    return -1;
+}
+
+/* --redis: each process registers itself and its matches with keys that
+ * expire (a real redis-server). Two servers register; a match appears
+ * under the one a player joined; kill -9 makes its keys vanish within the
+ * 5 s TTL; Redis killed and restarted: the other keeps its player playing
+ * meanwhile (snapshots flow), counts the outage and registers again; a
+ * clean exit removes its keys at once. A bad --redis URL is refused. */
+static void case_fleet_registry(const char *server)
+{
+    CHECK(access(REDIS_SERVER, X_OK) == 0, "%s is missing (setup installs redis-server)", REDIS_SERVER);
+    int rport = free_port();
+    spawn_proc rs;
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start");
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rport);
+    const char *args_a[] = {"--redis", url, "--process-id", "proc-a", "--npcs", "2", NULL};
+    const char *args_b[] = {"--redis", url, "--process-id", "proc-b", "--npcs", "2", NULL};
+    spawn_proc a, b;
+    CHECK(server_start(&a, server, args_a, NULL) == 0, "server a did not start");
+    CHECK(server_start(&b, server, args_b, NULL) == 0, "server b did not start");
+    CHECK(redis_wait_int(rport, "ZCARD", "tw:procs", 2, 3000) >= 0, "tw:procs does not list both processes");
+    char v[128], want[64];
+    redis_hget(rport, "tw:proc:proc-a", "url", v, sizeof v);
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/", a.port);
+    CHECK(strcmp(v, want) == 0, "proc-a url '%s', want '%s'", v, want);
+    redis_hget(rport, "tw:proc:proc-b", "capacity", v, sizeof v);
+    CHECK(atoi(v) > 0, "proc-b capacity '%s'", v);
+
+    static player pa, pb;
+    CHECK(player_join(&pa, a.port, "on-a") == 0 && player_wait_snapshots(&pa, 10, 5000) == 0, "player on a");
+    CHECK(player_join(&pb, b.port, "on-b") == 0 && player_wait_snapshots(&pb, 10, 5000) == 0, "player on b");
+    CHECK(redis_wait_int(rport, "SCARD", "tw:proc:proc-a:matches", 1, 3000) >= 0, "proc-a's match not listed");
+    char mkey[64];
+    snprintf(mkey, sizeof mkey, "tw:match:proc-a:%u", (unsigned)pa.cl.welcome.match_id);
+    double t0 = check_now_ms();
+    while (check_now_ms() < t0 + 3000) {
+        redis_hget(rport, mkey, "players", v, sizeof v);
+        if (atoi(v) == 3)
+            break;
+        usleep(50000);
+    }
+    CHECK(atoi(v) == 3, "%s players '%s', want 3 (1 person, 2 computer players)", mkey, v);
+    redis_hget(rport, "tw:proc:proc-a", "players", v, sizeof v);
+    CHECK(atoi(v) == 1, "proc-a players '%s'", v);
+
+    /* kill -9: the keys expire by themselves. */
+    CHECK(kill(a.pid, SIGKILL) == 0, "kill a");
+    double t_kill = check_now_ms();
+    double gone_ms = redis_wait_int(rport, "EXISTS", "tw:proc:proc-a", 0, 7000);
+    double mgone_ms = redis_wait_int(rport, "EXISTS", mkey, 0, 7000);
+    mgone_ms = mgone_ms < 0 ? -1 : check_now_ms() - t_kill;
+    spawn_wait(&a, 1000);
+    wsc_close(&pa.ws);
+    printf("fleet: kill -9 of proc-a: its process key gone after %.1f s, its match key after %.1f s (TTL 5 s)\n",
+           gone_ms / 1000, mgone_ms / 1000);
+    CHECK(gone_ms >= 0 && gone_ms <= 5500 && mgone_ms >= 0 && mgone_ms <= 5500, "keys outlived the TTL");
+    CHECK(redis_int(rport, "EXISTS", "tw:proc:proc-b") == 1, "proc-b vanished too");
+
+    /* Redis down for a while: proc-b plays on, counts it, registers again. */
+    CHECK(kill(rs.pid, SIGKILL) == 0, "kill redis");
+    spawn_wait(&rs, 1000);
+    while (player_step(&pb, 1) > 0) {
+    } /* what queued up meanwhile */
+    uint32_t before = pb.snapshots;
+    double down_at = check_now_ms();
+    CHECK(player_wait_snapshots(&pb, before + 120, 5000) == 0, "proc-b's player stalled while Redis was down");
+    static char text[65536];
+    CHECK(metrics_get(b.port, text, sizeof text) == 200, "metrics");
+    double restart_at = check_now_ms();
+    CHECK(metric_value(text, "tickwire_redis_up") == 0 && metric_value(text, "tickwire_redis_outages_total") == 1,
+          "redis_up %g, outages %g", metric_value(text, "tickwire_redis_up"),
+          metric_value(text, "tickwire_redis_outages_total"));
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start again");
+    double back_ms = redis_wait_int(rport, "EXISTS", "tw:proc:proc-b", 1, 8000);
+    CHECK(back_ms >= 0, "proc-b did not register again");
+    CHECK(redis_wait_int(rport, "SCARD", "tw:proc:proc-b:matches", 1, 3000) >= 0, "proc-b's match not listed again");
+    t0 = check_now_ms();
+    while (check_now_ms() < t0 + 2000 &&
+           (metrics_get(b.port, text, sizeof text) != 200 || metric_value(text, "tickwire_redis_up") != 1))
+        usleep(20000);
+    CHECK(metric_value(text, "tickwire_redis_up") == 1, "tickwire_redis_up stays 0 after the reconnect");
+    printf("fleet: Redis killed for %.1f s: proc-b's player got %u snapshots meanwhile; registered again %.1f s after "
+           "Redis came back\n",
+           (restart_at - down_at) / 1000, pb.snapshots - before, back_ms / 1000);
+    wsc_close(&pb.ws);
+
+    /* A clean exit: off the directory at once. */
+    CHECK(spawn_stop(&b, 0, NULL) == 0, "proc-b exit status");
+    CHECK(redis_int(rport, "EXISTS", "tw:proc:proc-b") == 0 && redis_int(rport, "ZCARD", "tw:procs") <= 1,
+          "proc-b's keys left after a clean exit");
+    spawn_stop(&rs, 0, NULL);
+
+    const char *bad[] = {"--redis", "http://127.0.0.1:6379", NULL};
+    CHECK(server_start(&b, server, bad, NULL) < 0, "started with --redis http://...");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -2920,7 +3580,7 @@ int main(int argc, char **argv)
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
