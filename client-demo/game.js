@@ -848,7 +848,10 @@ const hud = {
 };
 
 const selfId = () => (net && net.welcome ? net.welcome.playerId : -1);
-const nameFor = (id) => hud.names.get(id) || `player ${id}`;
+// With interest management (--aoi-radius) most players are never drawn:
+// their names come from the netcode's table (the first, full snapshot
+// carries the whole roster; a JOIN event each newcomer).
+const nameFor = (id) => hud.names.get(id) || (net && net.nameOf(id)) || `player ${id}`;
 const nameColor = (id) => (id === selfId() ? SELF_COLOR : colorOf(id));
 
 // Sets an element's text only when it changed (no layout work per frame).

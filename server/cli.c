@@ -85,6 +85,10 @@ void cli_usage(FILE *out, const char *prog)
             "  --results-db FILE    SQLite file the ended rounds are stored in (default\n"
             "                       tickwire.db in the working folder; :memory: keeps them\n"
             "                       only while the server runs); GET /api/matches lists them\n"
+            "  --aoi-radius R       interest management: each client is sent only the players\n"
+            "                       within R world units of it (and itself), 1..8192; clients\n"
+            "                       in one grid cell of side R share an encode (default 0: off,\n"
+            "                       everyone is sent everyone)\n"
             "  --drain-timeout S    on SIGTERM, stop taking players (GET /readyz: 503) and let\n"
             "                       running rounds finish for up to S s, 0..3600, then close\n"
             "                       everyone with 1001 and exit (default 30; 0 = at once;\n"
@@ -169,7 +173,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--metrics-allow", "--client-sndbuf", "--drain-timeout",
                                             "--admin-token-file", "--redis", "--public-url", "--process-id",
                                             "--matchmaker-token-file", "--spectator-rate", "--spectator-delay",
-                                            "--max-spectators", "--replay-dir", "--replay-keep"};
+                                            "--max-spectators", "--replay-dir", "--replay-keep", "--aoi-radius"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -209,6 +213,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 1, 1000000, &cfg->max_conns_per_ip, err, errlen);
         else if (strcmp(flag, "--resume-grace") == 0)
             rc = parse_int(flag, val, 0, 300, &cfg->resume_grace, err, errlen);
+        else if (strcmp(flag, "--aoi-radius") == 0)
+            rc = parse_int(flag, val, 0, 8192, &cfg->aoi_radius, err, errlen);
         else if (strcmp(flag, "--max-unlag-ms") == 0)
             rc = parse_int(flag, val, 0, 1000, &cfg->max_unlag_ms, err, errlen);
         else if (strcmp(flag, "--min-players") == 0)

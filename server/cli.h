@@ -32,6 +32,7 @@ typedef struct tw_config {
     int resume_grace;       /* seconds a dropped player's slot is held */
     const char *token_secret_file; /* NULL: demo mode, the server mints guest tokens */
     int max_unlag_ms;       /* 0: no lag compensation */
+    int aoi_radius;         /* interest management radius, world units; 0: off */
     int min_players;
     int match_time;         /* seconds */
     int score_limit;        /* 0: none */

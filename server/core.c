@@ -204,7 +204,7 @@ static void start_playing(core *c, session *ss, match *m, int pid, int resumed, 
     ss->pid = pid;
     ss->state = SESSION_PLAYING;
     ss->need_welcome = (uint8_t)(1 + resumed);
-    ss->sent = (match_cursor){0, 0};
+    ss->sent = (match_cursor){0};
     /* A fresh player may sit in a slot someone left since the newest
      * snapshot: that snapshot shows the previous occupant, not it. */
     ss->first_tick = resumed ? 0 : m->world.tick + 1;
@@ -1273,6 +1273,7 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         .seed = k->seed,
         .unlag_ticks = (uint16_t)(unlag < SIM_HISTORY - 2 ? unlag : SIM_HISTORY - 2),
         .min_players = k->min_players,
+        .aoi_radius = (uint16_t)(k->aoi_radius > 0 && k->aoi_radius < 65536 ? k->aoi_radius : 0),
         .match_ticks = (uint32_t)k->match_time * (uint32_t)k->tick_rate,
         .score_limit = k->score_limit,
         .intermission_ticks = (uint32_t)k->intermission * (uint32_t)k->tick_rate,

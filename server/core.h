@@ -55,6 +55,7 @@ typedef struct core_config {
     admission_config admission; /* zero caps: 4096 and 1200 connections (core_accept) */
     int replay_slots;       /* token nonces remembered (a full table refuses joins); 0: 65536 */
     int max_unlag_ms;       /* lag compensation bound; 0: 250; -1: none (judge at the present) */
+    int aoi_radius;         /* interest management (match.h), world units; 0: off */
     int min_players;        /* a round starts with this many; 0: 2 */
     int match_time;         /* seconds a round lasts; 0: 300 */
     int score_limit;        /* kills that end a round; 0: 25; -1: none */

@@ -152,9 +152,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     char qdb[512];
-    log_event(LOG_INFO, "start", "auth=%s tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d map=%s results_db=\"%s\"",
+    log_event(LOG_INFO, "start", "auth=%s tls=%s host=%s port=%d tick_rate=%d snapshot_rate=%d match_size=%d npcs=%d aoi_radius=%d map=%s results_db=\"%s\"",
               cfg.token_secret_file ? "tokens" : "demo", cfg.tls_cert ? "on" : "off", cfg.host, net_server_port(s), cfg.tick_rate, cfg.snapshot_rate, cfg.match_size,
-              cfg.npcs, cfg.map_path, log_quote(cfg.results_db, qdb, sizeof qdb));
+              cfg.npcs, cfg.aoi_radius, cfg.map_path, log_quote(cfg.results_db, qdb, sizeof qdb));
     if (!urls_host_is_loopback(cfg.host) && !cfg.metrics_token_file && !cfg.n_metrics_allow)
         log_event(LOG_WARN, "metrics_open",
                   "host=%s reason=\"/metrics answers anyone who can reach this port: set --metrics-token-file or "

@@ -20,8 +20,8 @@ static int parse_line(const char *line, sim_map *m, int *have_size, char *err, s
             return -1;
         }
         if (sscanf(line, " size %ld %ld %c", &a, &b, &extra) != 2 || a < 64 || b < 64 ||
-            a > SIM_ARENA_SIZE || b > SIM_ARENA_SIZE) {
-            snprintf(err, errlen, "expected 'size W H' with 64 <= W,H <= %d", SIM_ARENA_SIZE);
+            a > MAP_MAX_SIZE || b > MAP_MAX_SIZE) {
+            snprintf(err, errlen, "expected 'size W H' with 64 <= W,H <= %d", MAP_MAX_SIZE);
             return -1;
         }
         m->width = (uint16_t)a;

@@ -7,6 +7,45 @@
 
 #include "recorder.h"
 
+/* The body cache and, with interest management, its grid and scratch
+ * snapshots: all the memory snapshots need, allocated once. Without it
+ * one body per baseline (MATCH_RING); with it one per client and
+ * baseline, so up to cfg.size + MATCH_RING. */
+static int snapshots_alloc(match *m)
+{
+    const match_config *k = &m->cfg;
+    m->cache_slots = MATCH_RING;
+    if (k->aoi_radius) {
+        uint32_t r = k->aoi_radius, min_cell = (r + 15) / 16;
+        uint32_t cell = k->aoi_cell ? k->aoi_cell : r;
+        cell = cell < min_cell ? min_cell : cell;
+        m->cfg.aoi_cell = (uint16_t)cell;
+        m->aoi_cols = (m->world.map.width + cell - 1) / cell;
+        m->aoi_rows = (m->world.map.height + cell - 1) / cell;
+        m->aoi_cols += !m->aoi_cols;
+        m->aoi_rows += !m->aoi_rows;
+        /* Cells dx, dy apart: the gap between them is (dx - 1, dy - 1)
+         * cells (0 when neighbours); in view when shorter than R. */
+        uint32_t n = m->aoi_reach_n = (r + cell - 1) / cell + 1;
+        m->aoi_reach = malloc((size_t)n * n);
+        m->aoi_cells = malloc((size_t)MATCH_RING * SIM_MAX_PLAYERS * sizeof *m->aoi_cells);
+        m->cache_slots += k->size;
+        m->aoi_scratch = malloc(2 * sizeof *m->aoi_scratch);
+        m->uncached_body = malloc(PROTO_MAX_SNAPSHOT_BODY);
+        if (!m->aoi_reach || !m->aoi_cells || !m->aoi_scratch || !m->uncached_body)
+            return -1;
+        for (uint32_t dx = 0; dx < n; dx++)
+            for (uint32_t dy = 0; dy < n; dy++) {
+                uint64_t gx = dx ? (dx - 1) * (uint64_t)cell : 0, gy = dy ? (dy - 1) * (uint64_t)cell : 0;
+                m->aoi_reach[dx * n + dy] = gx * gx + gy * gy < (uint64_t)r * r;
+            }
+    }
+    m->cache_cap = (size_t)m->cache_slots * (size_t)(1 + k->size * 32);
+    m->cache_buf = malloc(m->cache_cap);
+    m->cache = calloc((size_t)m->cache_slots, sizeof *m->cache);
+    return m->cache_buf && m->cache ? 0 : -1;
+}
+
 match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
 {
     match *m = calloc(1, sizeof *m);
@@ -28,11 +67,9 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
     m->state.phase = PROTO_PHASE_WARMUP;
     m->state.min_players = (uint8_t)(k->min_players > 255 ? 255 : k->min_players);
     m->state.score_limit = (uint16_t)(k->score_limit > 0 ? k->score_limit : 0);
-    m->cache_cap = (size_t)MATCH_RING * (size_t)(1 + cfg->size * 32);
-    m->cache_buf = malloc(m->cache_cap);
-    if (!m->cache_buf)
-        goto err;
     sim_world_init(&m->world, map, cfg->tick_rate, cfg->seed ^ ((uint64_t)id << 48));
+    if (snapshots_alloc(m) < 0)
+        goto err;
     m->world.unlag_ticks = cfg->unlag_ticks;
     for (int i = 0; i < cfg->npcs && i < cfg->size; i++) {
         match_player *p = &m->players[i];
@@ -63,6 +100,11 @@ void match_destroy(match *m)
     free(m->cache_buf);
     free(m->spec_views);
     free(m->spec_buf);
+    free(m->cache);
+    free(m->aoi_scratch);
+    free(m->aoi_reach);
+    free(m->aoi_cells);
+    free(m->uncached_body);
     free(m);
 }
 
@@ -210,6 +252,8 @@ static void npc_think(match *m, int id)
     m->step_inputs.in[id][0] = p->buf[0];
 }
 
+static void aoi_index(match *m);
+
 /* The quantized world now, as the wire carries it. */
 static void fill_snapshot(const match *m, proto_snapshot *s)
 {
@@ -235,6 +279,7 @@ static void take_snapshot(match *m)
     fill_snapshot(m, &m->ring[m->ring_head]);
     m->ncache = 0;
     m->cache_used = 0;
+    aoi_index(m);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -517,28 +562,134 @@ static const proto_snapshot *ring_find(const match *m, uint32_t tick)
     return NULL;
 }
 
-/* The body for `base` -> newest, from the cache or freshly encoded into it. */
-static const uint8_t *body_for(match *m, const proto_snapshot *base, size_t *len)
+/* ---- interest management ---------------------------------------------------- */
+
+static void aoi_cell_of(const match *m, const sim_netent *e, uint32_t *cx, uint32_t *cy)
+{
+    uint32_t cell = m->cfg.aoi_cell;
+    uint32_t x = ((uint32_t)e->x >> SIM_POS_FRAC_BITS) / cell, y = ((uint32_t)e->y >> SIM_POS_FRAC_BITS) / cell;
+    *cx = x < m->aoi_cols ? x : m->aoi_cols - 1;
+    *cy = y < m->aoi_rows ? y : m->aoi_rows - 1;
+}
+
+static int aoi_cells_see(const match *m, uint32_t ax, uint32_t ay, uint32_t ex, uint32_t ey)
+{
+    uint32_t dx = ex > ax ? ex - ax : ax - ex, dy = ey > ay ? ey - ay : ay - ey, n = m->aoi_reach_n;
+    return dx < n && dy < n && m->aoi_reach[dx * n + dy];
+}
+
+/* Each entity's cell in the newest snapshot, for the filters: O(players)
+ * per snapshot instead of divisions per entity per encode. */
+static void aoi_index(match *m)
+{
+    if (!m->cfg.aoi_radius)
+        return;
+    const proto_snapshot *s = &m->ring[m->ring_head];
+    uint16_t (*cells)[2] = &m->aoi_cells[m->ring_head * SIM_MAX_PLAYERS];
+    for (int id = 0; id < m->cfg.size; id++) {
+        uint32_t cx = 0, cy = 0;
+        if (s->present[id])
+            aoi_cell_of(m, &s->ent[id], &cx, &cy);
+        cells[id][0] = (uint16_t)cx;
+        cells[id][1] = (uint16_t)cy;
+    }
+}
+
+/* match_aoi_filter of a ring snapshot, with its cells from aoi_index,
+ * into scratch snapshot k (s itself for MATCH_VIEW_ALL). */
+static const proto_snapshot *aoi_filter_ring(match *m, const proto_snapshot *s, uint32_t v, int k)
+{
+    if (v == MATCH_VIEW_ALL)
+        return s;
+    proto_snapshot *dst = &m->aoi_scratch[k];
+    const uint16_t (*cells)[2] = &m->aoi_cells[(s - m->ring) * SIM_MAX_PLAYERS];
+    uint32_t ax = (v - 1) % m->aoi_cols, ay = (v - 1) / m->aoi_cols;
+    dst->tick = s->tick;
+    dst->ms = s->ms;
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+        if (id < m->cfg.size && s->present[id] && aoi_cells_see(m, ax, ay, cells[id][0], cells[id][1])) {
+            dst->present[id] = 1;
+            dst->gen[id] = s->gen[id];
+            dst->ent[id] = s->ent[id];
+        } else {
+            dst->present[id] = 0;
+            dst->gen[id] = 0;
+        }
+    }
+    return dst;
+}
+
+uint32_t match_aoi_view(const match *m, const sim_netent *e)
+{
+    if (!m->cfg.aoi_radius)
+        return MATCH_VIEW_ALL;
+    uint32_t cx, cy;
+    aoi_cell_of(m, e, &cx, &cy);
+    return 1 + cy * m->aoi_cols + cx;
+}
+
+/* In view: the gap between the two cells (0 along an axis where they are
+ * neighbours or the same) is shorter than the radius. */
+int match_aoi_in_view(const match *m, uint32_t v, const sim_netent *e)
+{
+    if (v == MATCH_VIEW_ALL)
+        return 1;
+    uint32_t ex, ey;
+    aoi_cell_of(m, e, &ex, &ey);
+    return aoi_cells_see(m, (v - 1) % m->aoi_cols, (v - 1) / m->aoi_cols, ex, ey);
+}
+
+void match_aoi_filter(const match *m, const proto_snapshot *src, uint32_t v, proto_snapshot *dst)
+{
+    if (dst != src)
+        *dst = *src;
+    for (int id = 0; id < m->cfg.size; id++)
+        if (dst->present[id] && !match_aoi_in_view(m, v, &dst->ent[id])) {
+            dst->present[id] = 0;
+            dst->gen[id] = 0;
+            memset(&dst->ent[id], 0, sizeof dst->ent[id]);
+        }
+}
+
+/* ---- snapshots ---------------------------------------------------------------- */
+
+/* The body for `base` (as view base_view saw it) -> newest (as `view`
+ * sees it), from the cache or freshly encoded into it; past the cache's
+ * room, into the scratch body (valid until the next call). */
+static const uint8_t *body_for(match *m, const proto_snapshot *base, uint32_t base_view, uint32_t view, size_t *len)
 {
     uint32_t baseline = base ? base->tick : 0;
     for (int i = 0; i < m->ncache; i++) {
-        if (m->cache[i].baseline == baseline) {
+        const match_body *b = &m->cache[i];
+        if (b->baseline == baseline && b->view == view && b->base_view == base_view) {
             m->stats.encode_hits++;
-            *len = m->cache[i].len;
-            return m->cache_buf + m->cache[i].off;
+            *len = b->len;
+            return m->cache_buf + b->off;
         }
     }
     const proto_snapshot *cur = &m->ring[m->ring_head];
-    uint8_t *out = m->cache_buf + m->cache_used;
-    size_t n = proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, out,
-                                         m->cache_cap - m->cache_used);
-    if (n == 0 || m->ncache == MATCH_RING)
-        return NULL; /* cannot happen with the cache sized for the match */
-    m->cache[m->ncache++] = (match_body){baseline, (uint32_t)m->cache_used, (uint32_t)n};
-    m->cache_used += n;
+    cur = aoi_filter_ring(m, cur, view, 0);
+    if (base)
+        base = aoi_filter_ring(m, base, base_view, 1);
     m->stats.encodes++;
+    uint8_t *out = m->cache_buf + m->cache_used;
+    size_t n = m->ncache < m->cache_slots
+                   ? proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, out, m->cache_cap - m->cache_used)
+                   : 0;
+    if (n) {
+        m->cache[m->ncache++] = (match_body){baseline, view, base_view, (uint32_t)m->cache_used, (uint32_t)n};
+        m->cache_used += n;
+        *len = n;
+        return out;
+    }
+    if (!m->uncached_body)
+        return NULL; /* cannot happen without interest management: the cache is sized for the match */
+    n = proto_snapshot_body_write(base, cur, &m->names, m->cfg.tick_rate, m->uncached_body, PROTO_MAX_SNAPSHOT_BODY);
+    if (n == 0)
+        return NULL;
+    m->stats.encodes_uncached++;
     *len = n;
-    return out;
+    return m->uncached_body;
 }
 
 /* The snapshot of `tick` if it can be a baseline for `now`: still in the
@@ -560,10 +711,18 @@ size_t match_snapshot(match *m, int id, match_cursor *conn, uint8_t *buf, size_t
      * (it is on its way); the acknowledged one is the fallback (a resumed
      * connection has written nothing yet). Else a full snapshot. */
     const proto_snapshot *base = usable_baseline(m, conn->snap_tick, cur->tick);
-    if (!base)
+    uint32_t base_view = conn->view;
+    if (!base && !m->cfg.aoi_radius) {
         base = usable_baseline(m, p->acked_tick, cur->tick);
+        base_view = MATCH_VIEW_ALL;
+    }
+    /* Interest management: a delta is filtered for the client's cell, a
+     * full snapshot is not (it brings the roster's names). */
+    uint32_t view = base ? match_aoi_view(m, &cur->ent[id]) : MATCH_VIEW_ALL;
+    if (!base)
+        base_view = MATCH_VIEW_ALL;
     size_t blen;
-    const uint8_t *body = body_for(m, base, &blen);
+    const uint8_t *body = body_for(m, base, base_view, view, &blen);
     if (!body)
         return 0;
     proto_snapshot_header h = {cur->tick, base ? base->tick : 0, p->last_applied};
@@ -577,6 +736,7 @@ size_t match_snapshot(match *m, int id, match_cursor *conn, uint8_t *buf, size_t
     memcpy(buf + hlen + elen, body, blen);
     conn->snap_tick = cur->tick;
     conn->event_seq = last_event;
+    conn->view = view;
     *full = base == NULL;
     if (*full)
         m->stats.full_snapshots++;
@@ -656,7 +816,7 @@ size_t match_spectator_welcome(const match *m, uint8_t *buf, size_t cap)
 
 match_cursor match_spectator_cursor(const match *m)
 {
-    return (match_cursor){0, m->spec_ev_end - 1};
+    return (match_cursor){0, m->spec_ev_end - 1, MATCH_VIEW_ALL}; /* spectators see the whole match */
 }
 
 int match_spectator_events_behind(const match *m, const match_cursor *cur)

@@ -23,6 +23,28 @@
  * are cached per baseline for the newest snapshot, so clients sharing a
  * baseline share one encode: usually all of them.
  *
+ * Interest management (cfg.aoi_radius > 0, off by default): the map is cut
+ * into a uniform grid of cells of side cfg.aoi_cell (default the radius),
+ * and a delta to a client carries only the entities whose cell is within
+ * the radius of its own cell: a cell whose nearest point is closer than R
+ * to some point of the client's cell (with cells of side R, the 3 x 3
+ * block around it), so every entity within R of the client is sent, and
+ * the client itself always. Clients in the same cell get the same view;
+ * the view is a pure function of (snapshot, cell), so bodies are cached
+ * per (cell, baseline tick, baseline's cell) and clients in one cell with
+ * one baseline share one encode. The cursor keeps the view its last
+ * snapshot was filtered for, which is the baseline the client holds; an
+ * entity entering the view is an ADD (with its name), one leaving it a
+ * REMOVE, as if it had joined or left: the wire format is unchanged. A
+ * full snapshot (a new or resumed connection) is not filtered: it brings
+ * the whole roster, so every name is known to the kill feed (the next
+ * delta removes what is out of view). With interest management the
+ * acknowledged-snapshot fallback is not used (which view that snapshot had
+ * on the old connection is not kept): a resumed connection starts full.
+ * Memory: the cache holds up to cfg.size + MATCH_RING bodies, allocated
+ * at creation; a body that does not fit is encoded into a scratch buffer
+ * and counted (stats.encodes_uncached).
+ *
  * Rounds: WARMUP until cfg.min_players are in (shots count, scores do
  * not survive it), LIVE for cfg.match_ticks or until someone reaches
  * cfg.score_limit, ENDED (no damage) for cfg.intermission_ticks, then the
@@ -92,6 +114,8 @@ typedef struct match_config {
     uint32_t intermission_ticks; /* 0: 10 s */
     uint32_t spec_interval;      /* ticks between spectator views; 0: tick_rate / 10 (at least 1) */
     uint32_t spec_delay_ticks;   /* spectators watch this far behind live, a multiple of spec_interval */
+    uint16_t aoi_radius;         /* interest radius, world units; 0: off (everyone sees everything) */
+    uint16_t aoi_cell;           /* interest grid cell side, world units, at least radius / 16; 0: aoi_radius */
     /* A LIVE round ended (reason PROTO_END_*): read the scores now. */
     void (*on_round_end)(void *user, const struct match *m, int reason);
     void *user;
@@ -119,8 +143,14 @@ typedef struct match_player {
     int16_t npc_aim_rate;
 } match_player;
 
+/* A view: what one client is sent. MATCH_VIEW_ALL is the whole match
+ * (interest management off, or a full snapshot); 1 + a cell index is the
+ * entities within the radius of that cell. */
+#define MATCH_VIEW_ALL 0u
+
 typedef struct match_body {
     uint32_t baseline;  /* 0 = full */
+    uint32_t view, base_view;
     uint32_t off, len;
 } match_body;
 
@@ -135,6 +165,7 @@ typedef struct match_stats {
     uint64_t events_clipped; /* snapshots that left events for the next one (byte cap) */
     uint64_t spec_encodes;   /* spectator messages encoded */
     uint64_t spec_shared;    /* spectator messages copied from the cache */
+    uint64_t encodes_uncached; /* bodies encoded past the cache's room (interest management) */
 } match_stats;
 
 typedef struct match_event_ref {
@@ -169,10 +200,18 @@ typedef struct match {
     proto_names names;
     proto_snapshot ring[MATCH_RING];
     int ring_head;           /* newest snapshot, -1 none */
-    int ncache;
-    match_body cache[MATCH_RING]; /* one body per baseline: MATCH_RING - 1 of them, or none */
+    int ncache, cache_slots;
+    match_body *cache;       /* one body per (view, baseline, baseline's view) */
     uint8_t *cache_buf;
     size_t cache_cap, cache_used;
+    /* interest management: grid columns and rows; which cell offsets see
+     * each other; each ring entity's cell; the filtered snapshots an
+     * encode reads (scratch) */
+    uint32_t aoi_cols, aoi_rows, aoi_reach_n;
+    uint8_t *aoi_reach;          /* [n][n]: 1 when cells dx, dy (< n) apart are in view */
+    uint16_t (*aoi_cells)[2];    /* [MATCH_RING * SIM_MAX_PLAYERS]: column, row */
+    proto_snapshot *aoi_scratch; /* [2]: the newest and the baseline, filtered */
+    uint8_t *uncached_body;      /* PROTO_MAX_SNAPSHOT_BODY */
     sim_tick_inputs step_inputs; /* scratch for one tick */
     match_stats stats;
     /* round */
@@ -256,6 +295,7 @@ size_t match_welcome(const match *m, int id, int resumed, uint8_t *buf, size_t c
 typedef struct match_cursor {
     uint32_t snap_tick; /* newest snapshot written */
     uint32_t event_seq; /* newest event seq written */
+    uint32_t view;      /* the view it was filtered for (MATCH_VIEW_ALL without interest management) */
 } match_cursor;
 
 /* The newest snapshot for player `id` on the connection `cur`: a delta
@@ -287,5 +327,12 @@ int match_spectator_events_behind(const match *m, const match_cursor *cur);
  * cursor get the same bytes, encoded once per view (*shared: this one was
  * a copy). Advances *cur. 0 when there is no view or nothing new. */
 size_t match_spectator_snapshot(match *m, match_cursor *cur, uint8_t *buf, size_t cap, int *full, int *shared);
+/* Interest management: the view of a client whose entity is `e`
+ * (MATCH_VIEW_ALL when off), and whether entity `e` is in view `v`. O(1). */
+uint32_t match_aoi_view(const match *m, const sim_netent *e);
+int match_aoi_in_view(const match *m, uint32_t v, const sim_netent *e);
+/* snapshot `src` as a client with view `v` is sent it: the entities out of
+ * view are not present. O(entities). */
+void match_aoi_filter(const match *m, const proto_snapshot *src, uint32_t v, proto_snapshot *dst);
 
 #endif

@@ -800,6 +800,7 @@ static core *create_core(net_server *s, const tw_config *cfg, const sim_map *map
         .idle_timeout = cfg->idle_timeout,
         .resume_grace = cfg->resume_grace,
         .max_unlag_ms = cfg->max_unlag_ms ? cfg->max_unlag_ms : -1,
+        .aoi_radius = cfg->aoi_radius,
         .min_players = cfg->min_players,
         .match_time = cfg->match_time,
         .score_limit = cfg->score_limit ? cfg->score_limit : -1,

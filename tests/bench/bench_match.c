@@ -6,8 +6,14 @@
 
 match *bench_match_create(const sim_map *map, int players, int snap_rate, behavior_kind kind, behavior_state *bs)
 {
+    return bench_match_create_aoi(map, players, snap_rate, kind, bs, 0, 0);
+}
+
+match *bench_match_create_aoi(const sim_map *map, int players, int snap_rate, behavior_kind kind, behavior_state *bs,
+                              uint16_t aoi_radius, uint16_t aoi_cell)
+{
     match_config cfg = {.tick_rate = BENCH_TICK_RATE, .snapshot_rate = (uint16_t)snap_rate, .size = players,
-                        .seed = 7};
+                        .seed = 7, .aoi_radius = aoi_radius, .aoi_cell = aoi_cell};
     match *m = match_create(1, map, &cfg);
     if (!m)
         return NULL;

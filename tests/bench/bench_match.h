@@ -17,6 +17,10 @@
  * ids 0..players-1, bs[0..players) initialised for `kind`. NULL when the
  * match cannot be made. */
 match *bench_match_create(const sim_map *map, int players, int snap_rate, behavior_kind kind, behavior_state *bs);
+/* The same with interest management (match.h): radius and cell side in
+ * world units, 0 radius = off (bench_match_create). */
+match *bench_match_create_aoi(const sim_map *map, int players, int snap_rate, behavior_kind kind, behavior_state *bs,
+                              uint16_t aoi_radius, uint16_t aoi_cell);
 /* Player id's input `seq` (1, 2, ... one per tick) carrying `in` and the
  * acks given. 0, or -1 with the reason on stderr (prefixed by `tool`). */
 int bench_match_input(match *m, int id, uint32_t seq, sim_input in, uint32_t ack_tick, uint32_t event_ack,

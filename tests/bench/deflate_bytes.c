@@ -167,7 +167,7 @@ static int record(workload w, const sim_map *map, int players, int seconds, int 
     if (!m)
         return -1;
     static uint8_t buf[PROTO_MAX_SNAPSHOT];
-    match_cursor conn = {0, 0};
+    match_cursor conn = {0};
     uint64_t rng = 0xc4a7;
     for (int t = 0; t < seconds * tick_rate; t++) {
         for (int i = 0; i < players; i++) {
@@ -198,7 +198,7 @@ static int record(workload w, const sim_map *map, int players, int seconds, int 
             out->events_total += buf[PROTO_SNAPSHOT_HEADER_SIZE];
         }
         if (t % tick_rate == 0) {
-            match_cursor fresh = {0, 0};
+            match_cursor fresh = {0};
             uint32_t acked = m->players[0].acked_tick;
             m->players[0].acked_tick = 0; /* a new connection: nothing to delta against */
             n = match_snapshot(m, 0, &fresh, buf, sizeof buf, &full);

@@ -23,6 +23,13 @@
 //   deflate  deflate_bytes: permessage-deflate measured offline with zlib
 //          on the messages one client receives (bytes, CPU, memory per
 //          connection); a second or two, no network, printed as is.
+//   aoi      aoi_bytes: interest management (--aoi-radius) offline: 128
+//          wander players on assets/large.map, radius 0 (off), 512 and
+//          1024: bytes per client per second, players in view, encodes,
+//          the match's CPU; a few seconds, no network, printed as is.
+//   aoi-match  (not in the default list) the real server with 128 wander
+//          bots in one match on assets/large.map, --aoi-radius 0 and 512,
+//          runs alternating: down bytes per client, server CPU.
 // Each scenario prints one table row and appends one JSON line (timestamp,
 // git commit, config, medians, every run) to BENCH_OUT/results.jsonl; a
 // final table compares the medians with the targets.
@@ -35,7 +42,7 @@
 //   BENCH_WINDOW=20       measurement window (s) of the load and floor runs
 //   BENCH_MATCH_WINDOW=10 measurement window (s) of the match and idle runs
 //   BENCH_TICK_RATE=60    server tick rate = snapshot rate
-//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw,deflate   (also: profile,
+//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw,deflate,aoi   (also: profile,
 //                         floor-profile, floor-raw-profile: one load/floor
 //                         run with `perf record` on the server, printing
 //                         where its CPU goes)
@@ -72,7 +79,7 @@ const CFG = {
   matchWindow: num('BENCH_MATCH_WINDOW', 10),
   tickRate: Math.round(num('BENCH_TICK_RATE', 60)),
   seed: Math.round(num('BENCH_SEED', 1)),
-  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw,deflate').split(',').map((s) => s.trim()).filter(Boolean),
+  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw,deflate,aoi').split(',').map((s) => s.trim()).filter(Boolean),
   floorBytes: env.BENCH_FLOOR_BYTES ? Math.round(num('BENCH_FLOOR_BYTES', 300)) : null,
   botsArgs: (env.BENCH_BOTS_ARGS || '').split(/\s+/).filter(Boolean),
   quietWait: num('BENCH_QUIET_WAIT', 60),
@@ -84,6 +91,7 @@ const BIN = {
   floor: path.join(BUILD, 'bin/tickwire-floor'),
   floorRaw: path.join(BUILD, 'bin/tickwire-floor-raw'),
   deflate: path.join(BUILD, 'bin/deflate_bytes'),
+  aoi: path.join(BUILD, 'bin/aoi_bytes'),
   bots: env.BENCH_BOTS_BIN ? path.resolve(env.BENCH_BOTS_BIN) : path.join(BUILD, 'bin/tickwire-bots'),
 };
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -577,7 +585,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
+  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : n === 'aoi' ? 8 : n === 'aoi-match' ? 2 * (4 + CFG.matchWindow + 2 + 3.5) * CFG.runs : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -658,10 +666,30 @@ async function main() {
           `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
         busyWarning(m);
       }
-    } else if (name === 'deflate') {
-      // Deterministic bytes, thread-CPU nanoseconds: one run, its table as is.
+    } else if (name === 'aoi-match') {
+      const specs = [0, 512].map((radius) => ({
+        name: `aoi-match-${radius}`,
+        config: { bots: 128, match_size: 128, behavior: 'wander', map: 'assets/large.map', aoi_radius: radius, window_s: CFG.matchWindow, tick_rate: CFG.tickRate },
+        runArgs: {
+          serverBin: BIN.server, bots: 128, behavior: 'wander', ramp: 2, settle: 2, window: CFG.matchWindow, hasMetrics: true,
+          serverArgs: realArgs(['--match-size', '128', '--map', path.join(ROOT, 'assets/large.map'), '--aoi-radius', String(radius)]),
+        },
+      }));
+      const got = await scenariosSideBySide(specs);
+      for (const { name: n, config } of specs) {
+        const m = got[n];
+        m.down_bytes_per_s = m.down_bytes_per_s_per_bot ?? m.server_down_bytes_per_s_per_conn;
+        res[n] = m;
+        row(`128 bots, aoi ${config.aoi_radius || 'off'}`, [`down ${fmt(m.down_bytes_per_s, 0)} B/s/client`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`,
+          `CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`,
+          `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+        busyWarning(m);
+      }
+    } else if (name === 'deflate' || name === 'aoi') {
+      // Deterministic bytes, thread-CPU time: one run, its table as is.
       fs.mkdirSync(OUT, { recursive: true });
-      const out = execFileSync(BIN.deflate, [], { cwd: ROOT }).toString();
+      const args = name === 'aoi' ? ['--radius', '0', '--radius', '512', '--radius', '1024'] : [];
+      const out = execFileSync(name === 'aoi' ? BIN.aoi : BIN.deflate, args, { cwd: ROOT }).toString();
       console.log(out.trimEnd());
       fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify({ time: new Date().toISOString(), commit: COMMIT, scenario: name, runs: 1, output: out.split('\n').filter(Boolean) }) + '\n');
     } else if (name === 'profile' || name === 'floor-profile' || name === 'floor-raw-profile') {
@@ -688,7 +716,7 @@ async function main() {
         `lws ${fmt(p.lws_pct, 1)}%`, `tickwire ${fmt(p.tickwire_pct, 1)}% (sim ${fmt(p.sim_pct, 1)}%, encode ${fmt(p.encode_pct, 1)}%)`, `other ${fmt(p.other_user_pct, 1)}%`]);
       for (const t of p.top) console.log(`    ${t}`);
     } else {
-      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, deflate, profile, floor-profile, floor-raw-profile)`);
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, deflate, aoi, aoi-match, profile, floor-profile, floor-raw-profile)`);
       process.exit(2);
     }
   }

@@ -27,8 +27,8 @@ static void check_same_map(const sim_map *a, const sim_map *b)
 
 static void check_map(const sim_map *m)
 {
-    FZ_CHECK(m->width >= 64 && m->width <= SIM_ARENA_SIZE);
-    FZ_CHECK(m->height >= 64 && m->height <= SIM_ARENA_SIZE);
+    FZ_CHECK(m->width >= 64 && m->width <= MAP_MAX_SIZE);
+    FZ_CHECK(m->height >= 64 && m->height <= MAP_MAX_SIZE);
     FZ_CHECK(m->nwalls <= SIM_MAX_WALLS);
     for (int i = 0; i < m->nwalls; i++) {
         const sim_wall *w = &m->walls[i];

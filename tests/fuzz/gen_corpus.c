@@ -634,7 +634,7 @@ static void gen_server_msg(const sim_map *map)
     nwelcome = match_welcome(m, me, 0, welcome, sizeof welcome);
     srv_record(&s, welcome, nwelcome, 0);
     client_mirror(&cl, m, me, welcome, nwelcome, 0);
-    match_cursor conn = {0, 0}; /* the first connection */
+    match_cursor conn = {0}; /* the first connection */
     for (int i = 0; i < 14; i++) {
         if (i == 4 && match_player_join(m, "bob", 0, resume_bob) < 0) /* an ADD in a delta */
             exit(1);
@@ -681,7 +681,7 @@ static void gen_server_msg(const sim_map *map)
     n = match_welcome(m, me, 1, msg, sizeof msg);
     srv_record(&s, msg, n, FZ_SRV_WRITE_INPUT);
     client_mirror(&cl, m, me, msg, n, FZ_SRV_WRITE_INPUT);
-    conn = (match_cursor){0, 0}; /* the resumed connection has been written nothing */
+    conn = (match_cursor){0}; /* the resumed connection has been written nothing */
     for (int i = 0; i < 8; i++) {
         tick_to_snapshot(m);
         n = match_snapshot(m, me, &conn, msg, sizeof msg, &is_full);

@@ -468,6 +468,111 @@ static void case_delta(const char *server)
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
 }
 
+/* Interest management (--aoi-radius 256 on the 2048 arena: cells of 256).
+ * Player A moves among 40 wandering NPCs and logs every snapshot it
+ * decodes; meanwhile players C join one after the other, each taking the
+ * full snapshot a new connection starts with, which is not filtered: the
+ * server's whole world at that tick. At each of those ticks A must hold
+ * exactly the players whose cell is next to its own (the 3 x 3 block),
+ * in the same state as the full snapshot; and from its own first (full)
+ * snapshot A knows every NPC's name, also of those never in view. */
+static void aoi_cell(const sim_netent *e, int *cx, int *cy)
+{
+    *cx = (e->x >> SIM_POS_FRAC_BITS) / 256;
+    *cy = (e->y >> SIM_POS_FRAC_BITS) / 256;
+}
+
+static void case_aoi(const char *server)
+{
+    const char *args[] = {"--npcs", "40", "--aoi-radius", "256", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    player a;
+    CHECK(player_join(&a, sp.port, "viewer") == 0, "join a");
+    a.log_cap = 900;
+    a.log = calloc((size_t)a.log_cap, sizeof *a.log);
+    a.buttons = SIM_BTN_DOWN | SIM_BTN_RIGHT;
+    a.moving_left = 150; /* across a few cells, then still */
+    pthread_create(&a.thread, NULL, player_thread, &a);
+    enum { NFULL = 12 };
+    static player c[NFULL];
+    for (int k = 0; k < NFULL; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "full%d", k);
+        CHECK(player_join(&c[k], sp.port, name) == 0, "join %s", name);
+        c[k].log_cap = 1;
+        c[k].log = calloc(1, sizeof *c[k].log);
+        c[k].inputs_left = 0;
+        CHECK(player_wait_snapshots(&c[k], 1, 3000) == 0, "%s: no snapshot", name);
+        CHECK(c[k].cl.stats.full_snapshots == 1, "%s: the first snapshot on a connection is full", name);
+        wsc_close(&c[k].ws);
+        usleep(150000);
+    }
+    double end = check_now_ms() + 10000;
+    while (player_snapshots(&a) < 150 && check_now_ms() < end)
+        usleep(20000);
+    a.stop = 1;
+    pthread_join(a.thread, NULL);
+    uint16_t me = a.cl.welcome.player_id;
+    int compared = 0, in_view = 0, out_of_view = 0, cells_visited = 0, last_cell = -1, enters = 0, leaves = 0;
+    for (int i = 0; i < a.log_len; i++) {
+        const proto_snapshot *s = &a.log[i];
+        CHECK(s->present[me], "tick %u: A is not in its own snapshot", s->tick);
+        int ax, ay;
+        aoi_cell(&s->ent[me], &ax, &ay);
+        cells_visited += ay * 8 + ax != last_cell;
+        last_cell = ay * 8 + ax;
+        for (int id = 0; i > 0 && id < PROTO_MAX_ENTITIES; id++) {
+            enters += s->present[id] && !a.log[i - 1].present[id];
+            leaves += !s->present[id] && a.log[i - 1].present[id];
+        }
+        for (int k = 0; k < NFULL; k++) {
+            const proto_snapshot *f = &c[k].log[0];
+            if (f->tick != s->tick)
+                continue;
+            compared++;
+            for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+                if (!f->present[id]) {
+                    CHECK(!s->present[id], "tick %u: A holds %d, who is not in the match", s->tick, id);
+                    continue;
+                }
+                int ex, ey;
+                aoi_cell(&f->ent[id], &ex, &ey);
+                /* A's first snapshot is full: everyone, unfiltered. */
+                int want = i == 0 || (abs(ex - ax) <= 1 && abs(ey - ay) <= 1);
+                CHECK(s->present[id] == want, "tick %u: entity %d in cell (%d,%d), A in (%d,%d): present %d", s->tick,
+                      id, ex, ey, ax, ay, s->present[id]);
+                if (want)
+                    CHECK(memcmp(&s->ent[id], &f->ent[id], sizeof s->ent[id]) == 0, "tick %u: entity %d differs",
+                          s->tick, id);
+                in_view += want;
+                out_of_view += !want;
+            }
+        }
+    }
+    CHECK(compared >= NFULL - 2, "only %d of %d full snapshots fall in A's log", compared, NFULL);
+    CHECK(out_of_view > 10 * compared, "%d out of view in %d snapshots: the filter did not filter", out_of_view,
+          compared);
+    CHECK(enters > 0 && leaves > 0, "nobody entered (%d) or left (%d) A's view", enters, leaves);
+    for (int id = 0; id < 40; id++) {
+        char want[16];
+        snprintf(want, sizeof want, "npc-%d", id + 1);
+        CHECK(strcmp(a.cl.names.name[id], want) == 0, "A knows NPC %d as '%s'", id, a.cl.names.name[id]);
+    }
+    CHECK(a.cl.stats.corrections == 0, "%u corrections", a.cl.stats.corrections);
+    CHECK(a.cl.stats.full_snapshots == 1 && a.fulls_after_delta == 0, "A got %u full snapshots",
+          a.cl.stats.full_snapshots);
+    printf("aoi: %d full snapshots compared, %d players in A's view, %d out (all absent), %d cells visited, "
+           "%d enters, %d leaves, mean message %.1f B\n",
+           compared, in_view, out_of_view, cells_visited, enters, leaves,
+           (double)a.cl.stats.bytes_down / a.cl.stats.msgs_down);
+    for (int k = 0; k < NFULL; k++)
+        free(c[k].log);
+    free(a.log);
+    wsc_close(&a.ws);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+}
+
 #define CHAT10 "aaaaaaaaaa"
 #define CHAT121 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 CHAT10 "a"
 
@@ -2578,6 +2683,7 @@ static void case_cli(const char *server)
         {"--snapshot-rate", "7", NULL}, {"--npcs", "64", NULL}, {"--log-level", "loud", NULL},
         {"--port", NULL, NULL}, {"--metrics-allow", "10.0.0.0/33", NULL}, {"--metrics-allow", "example.com", NULL},
         {"--replay-keep", "3", NULL}, {"--replay-keep", "-1", NULL}, {"--replay-dir", "", NULL},
+        {"--aoi-radius", "-1", NULL}, {"--aoi-radius", "8193", NULL}, {"--aoi-radius", "far", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[512];
@@ -4376,7 +4482,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         void (*fn)(const char *);
-    } cases[] = {{"play", case_play}, {"delta", case_delta}, {"bad_input", case_bad_input},
+    } cases[] = {{"play", case_play}, {"delta", case_delta}, {"aoi", case_aoi}, {"bad_input", case_bad_input},
                  {"matches", case_matches}, {"shutdown", case_shutdown}, {"cli", case_cli},
                  {"metrics", case_metrics}, {"prometheus", case_prometheus}, {"logs", case_logs}, {"slow_reader", case_slow_reader},
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},

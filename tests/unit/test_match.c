@@ -367,7 +367,7 @@ static void test_snapshots_full_delta_cache(void **state)
     (void)state;
     match *m = make(4, 1, 10, 10);
     int a = join(m, 0), b = join(m, 1);
-    match_cursor ca = {0, 0}, cb = {0, 0};
+    match_cursor ca = {0}, cb = {0};
     uint8_t buf[PROTO_MAX_SNAPSHOT];
     int full = -1;
     assert_int_equal(match_snapshot(m, a, &ca, buf, sizeof buf, &full), 0); /* none yet */
@@ -419,7 +419,7 @@ static void test_snapshots_full_delta_cache(void **state)
 
     /* A new connection for a (a resume) has been written nothing: a delta
      * against what a acknowledged; for b, which acknowledged nothing, full. */
-    match_cursor ra = {0, 0}, rb = {0, 0};
+    match_cursor ra = {0}, rb = {0};
     match_tick(m);
     n = match_snapshot(m, a, &ra, buf, sizeof buf, &full);
     assert_int_equal(full, 0);
@@ -456,7 +456,7 @@ static void test_baseline_window(void **state)
     assert_int_equal(send_inputs(m, a, 1, 1, 1), 0); /* acks tick 1 */
     for (int back = 1; back <= PROTO_BASELINE_WINDOW + 2; back++) {
         match_tick(m);
-        match_cursor fresh = {0, 0};
+        match_cursor fresh = {0};
         size_t n = match_snapshot(m, a, &fresh, buf, sizeof buf, &full);
         assert_true(n > 0);
         assert_int_equal(m->ring[m->ring_head].tick, 1 + (uint32_t)back);
@@ -467,6 +467,352 @@ static void test_baseline_window(void **state)
             assert_memory_equal(&out.ent[a], &m->ring[m->ring_head].ent[a], sizeof out.ent[a]);
         }
     }
+    match_destroy(m);
+}
+
+/* ---- interest management ------------------------------------------------------ */
+
+static sim_map g_big; /* 2048 x 2048, no walls */
+
+static match *make_aoi(int size, int npcs, uint16_t radius, uint16_t cell)
+{
+    memset(&g_big, 0, sizeof g_big);
+    g_big.width = g_big.height = 2048;
+    match_config cfg = {.tick_rate = 10, .snapshot_rate = 10, .size = size, .npcs = npcs, .seed = 41,
+                        .aoi_radius = radius, .aoi_cell = cell};
+    match *m = match_create(7, &g_big, &cfg);
+    assert_non_null(m);
+    return m;
+}
+
+static void place(match *m, int id, float x, float y)
+{
+    m->world.players[id].pos[0] = x;
+    m->world.players[id].pos[1] = y;
+    m->world.players[id].vel[0] = m->world.players[id].vel[1] = 0;
+}
+
+static sim_netent netent_at(float x, float y)
+{
+    return (sim_netent){.x = (uint16_t)(x * SIM_POS_SCALE), .y = (uint16_t)(y * SIM_POS_SCALE)};
+}
+
+/* The view is conservative: whatever the cell size, every point within R
+ * of any point of the client's cell is in view, and a cell entirely
+ * farther than R is not. Checked on a grid of positions. */
+static void test_aoi_view_geometry(void **state)
+{
+    (void)state;
+    static const uint16_t cells[] = {0, 128, 100};
+    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
+        match *m = make_aoi(2, 0, 256, cells[c]);
+        uint32_t side = m->cfg.aoi_cell;
+        assert_int_equal(m->aoi_cols, (2048 + side - 1) / side);
+        for (float ax = 8; ax < 2048; ax += 97)
+            for (float ay = 8; ay < 2048; ay += 89) {
+                sim_netent a = netent_at(ax, ay);
+                uint32_t v = match_aoi_view(m, &a);
+                assert_true(v != MATCH_VIEW_ALL);
+                assert_true(match_aoi_in_view(m, v, &a)); /* itself */
+                for (float bx = ax - 300; bx < ax + 300; bx += 23)
+                    for (float by = ay - 300; by < ay + 300; by += 29) {
+                        if (bx < 0 || by < 0 || bx >= 2048 || by >= 2048)
+                            continue;
+                        sim_netent b = netent_at(bx, by);
+                        float dx = (float)b.x / SIM_POS_SCALE - (float)a.x / SIM_POS_SCALE;
+                        float dy = (float)b.y / SIM_POS_SCALE - (float)a.y / SIM_POS_SCALE;
+                        if (dx * dx + dy * dy < 256.0f * 256.0f)
+                            assert_true(match_aoi_in_view(m, v, &b));
+                    }
+            }
+        /* Cells of side R: the 3 x 3 block, nothing past it. */
+        if (cells[c] == 0) {
+            sim_netent a = netent_at(600, 600); /* cell (2, 2) */
+            uint32_t v = match_aoi_view(m, &a);
+            assert_int_equal(v, 1 + 2 * 8 + 2);
+            sim_netent near = netent_at(260, 1000), far = netent_at(1024, 600), corner = netent_at(1023, 1023);
+            assert_true(match_aoi_in_view(m, v, &near));
+            assert_false(match_aoi_in_view(m, v, &far));
+            assert_true(match_aoi_in_view(m, v, &corner));
+        }
+        match_destroy(m);
+    }
+    /* Off: one view, everything in it. */
+    match *m = make(4, 0, 10, 10);
+    sim_netent a = netent_at(5, 5), b = netent_at(500, 380);
+    assert_int_equal(match_aoi_view(m, &a), MATCH_VIEW_ALL);
+    assert_true(match_aoi_in_view(m, MATCH_VIEW_ALL, &b));
+    match_destroy(m);
+}
+
+/* A client is sent itself and the players in view of its cell; the first
+ * snapshot (full) is the whole roster, the next delta removes the rest.
+ * Clients in one cell with one baseline share an encode. Events stay
+ * match-wide: a kill between two players out of view reaches the client,
+ * which knows both names from its first snapshot. */
+static void test_aoi_filter_and_share(void **state)
+{
+    (void)state;
+    match *m = make_aoi(8, 0, 256, 0); /* cells of 256: 8 x 8 */
+    int id[6];
+    for (int i = 0; i < 6; i++) {
+        uint8_t r[PROTO_RESUME_LEN];
+        char name[8];
+        resume_of(i, r);
+        snprintf(name, sizeof name, "p%d", i);
+        id[i] = match_player_join(m, name, (uint32_t)(100 + i), r);
+    }
+    static const float at[6][2] = {{100, 100}, {200, 50}, {240, 240}, {400, 100}, {700, 100}, {1900, 1900}};
+    for (int i = 0; i < 6; i++)
+        place(m, id[i], at[i][0], at[i][1]);
+    /* 0, 1 and 2 share cell (0, 0); 3 is next door; 4 two cells away; 5 far. */
+    match_tick(m);
+    match_cursor cur[6] = {{0}};
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    int full;
+    static proto_snapshot first, second;
+    static proto_names names; /* client 0's, kept across snapshots as a client does */
+    size_t n = match_snapshot(m, id[0], &cur[0], buf, sizeof buf, &full);
+    assert_true(n > 0 && full);
+    size_t body = PROTO_SNAPSHOT_HEADER_SIZE + events_len(buf + PROTO_SNAPSHOT_HEADER_SIZE, n - PROTO_SNAPSHOT_HEADER_SIZE);
+    first.tick = 1;
+    assert_int_equal(proto_snapshot_body_read(NULL, &first, &names, m->cfg.tick_rate, buf + body, n - body), PROTO_OK);
+    for (int i = 0; i < 6; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%d", i);
+        assert_true(first.present[id[i]]); /* the roster, names and all */
+        assert_string_equal(names.name[id[i]], name);
+    }
+    for (int i = 1; i < 6; i++)
+        assert_true(match_snapshot(m, id[i], &cur[i], buf, sizeof buf, &full) > 0);
+
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(send_inputs(m, id[i], 1, 1, 1), 0);
+    for (int i = 0; i < 6; i++)
+        place(m, id[i], at[i][0], at[i][1]); /* undo the step right */
+    match_tick(m);
+    uint64_t enc = m->stats.encodes, hits = m->stats.encode_hits;
+    n = match_snapshot(m, id[0], &cur[0], buf, sizeof buf, &full);
+    assert_false(full);
+    decode(m, buf, n, &first, &second);
+    assert_true(second.present[id[0]] && second.present[id[1]] && second.present[id[2]] && second.present[id[3]]);
+    assert_false(second.present[id[4]]);
+    assert_false(second.present[id[5]]);
+    assert_int_equal(cur[0].view, 1);
+    for (int i = 1; i < 6; i++)
+        assert_true(match_snapshot(m, id[i], &cur[i], buf, sizeof buf, &full) > 0);
+    /* Cells: (0,0) x 3 clients, (1,0), (2,0), (7,7): four encodes, two hits. */
+    assert_int_equal(m->stats.encodes - enc, 4);
+    assert_int_equal(m->stats.encode_hits - hits, 2);
+    assert_int_equal(m->stats.encodes_uncached, 0);
+    /* Far away, 5 sees only itself. */
+    assert_int_equal(cur[5].view, 1 + 7 * 8 + 7);
+
+    /* 4 kills 5, both out of 0's view: 0 gets the event, and has names. */
+    match_event_push(m, &(proto_event){.type = PROTO_EV_KILL, .player = (uint8_t)id[4], .other = (uint8_t)id[5]});
+    assert_int_equal(send_inputs(m, id[0], 2, 1, 2), 0);
+    place(m, id[0], at[0][0], at[0][1]);
+    match_tick(m);
+    n = match_snapshot(m, id[0], &cur[0], buf, sizeof buf, &full);
+    const uint8_t *ev = buf + PROTO_SNAPSHOT_HEADER_SIZE;
+    int kills = 0;
+    for (size_t off = 5, k = 0; k < ev[0]; k++) {
+        proto_event e;
+        size_t used;
+        assert_int_equal(proto_event_read(ev + off, n - PROTO_SNAPSHOT_HEADER_SIZE - off, &e, &used), PROTO_OK);
+        off += used;
+        if (e.type == PROTO_EV_KILL && e.player == id[4] && e.other == id[5])
+            kills++;
+    }
+    assert_int_equal(kills, 1);
+    assert_string_equal(names.name[id[4]], "p4");
+    assert_string_equal(names.name[id[5]], "p5");
+    match_destroy(m);
+}
+
+/* A client's world, decoded snapshot after snapshot from what it is sent,
+ * is the server's world filtered for its cell, every snapshot: players
+ * wander in and out of view (ADD, REMOVE, ADD again with the same id and
+ * name), the clients move across cells (the baseline is the last view
+ * written), two of them skip snapshots (older baselines, other views),
+ * and none ever holds anyone out of view. */
+typedef struct aoi_client {
+    int id;
+    match_cursor cur;
+    proto_snapshot ring[MATCH_RING];
+    proto_names names;
+    uint32_t last_view;
+} aoi_client;
+
+static void aoi_client_receive(match *m, aoi_client *c, int *view_changes, int *adds, int *removes)
+{
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    int full;
+    uint32_t before = c->cur.view;
+    size_t n = match_snapshot(m, c->id, &c->cur, buf, sizeof buf, &full);
+    assert_true(n > 0);
+    proto_snapshot_header h;
+    assert_int_equal(proto_snapshot_header_read(buf, n, &h), PROTO_OK);
+    const proto_snapshot *base = NULL;
+    for (int i = 0; i < MATCH_RING && h.baseline_tick; i++)
+        if (c->ring[i].tick == h.baseline_tick)
+            base = &c->ring[i];
+    assert_true(full || base);
+    proto_snapshot *out = &c->ring[h.tick % MATCH_RING];
+    static proto_snapshot prev;
+    prev = base ? *base : (proto_snapshot){0};
+    out->tick = h.tick;
+    size_t body = PROTO_SNAPSHOT_HEADER_SIZE + events_len(buf + PROTO_SNAPSHOT_HEADER_SIZE, n - PROTO_SNAPSHOT_HEADER_SIZE);
+    assert_int_equal(proto_snapshot_body_read(base, out, &c->names, m->cfg.tick_rate, buf + body, n - body), PROTO_OK);
+
+    const proto_snapshot *now = &m->ring[m->ring_head];
+    static proto_snapshot want;
+    uint32_t v = full ? MATCH_VIEW_ALL : match_aoi_view(m, &now->ent[c->id]);
+    assert_int_equal(c->cur.view, v);
+    match_aoi_filter(m, now, v, &want);
+    assert_true(out->present[c->id]);
+    for (int e = 0; e < PROTO_MAX_ENTITIES; e++) {
+        assert_int_equal(out->present[e], want.present[e]);
+        if (!want.present[e])
+            continue;
+        /* gen is the client's own count of ADDs: a re-added player is a
+         * new one to it (not interpolated across the gap). */
+        if (base && !prev.present[e])
+            assert_int_not_equal(out->gen[e], prev.gen[e]);
+        assert_memory_equal(&out->ent[e], &want.ent[e], sizeof want.ent[e]);
+        assert_string_equal(c->names.name[e], m->names.name[e]);
+        *adds += base && !prev.present[e];
+    }
+    for (int e = 0; e < PROTO_MAX_ENTITIES; e++)
+        *removes += base && prev.present[e] && !out->present[e];
+    /* Everyone within R of the client is there. */
+    for (int e = 0; e < m->cfg.size; e++) {
+        if (!now->present[e])
+            continue;
+        float dx = ((float)now->ent[e].x - (float)now->ent[c->id].x) / SIM_POS_SCALE;
+        float dy = ((float)now->ent[e].y - (float)now->ent[c->id].y) / SIM_POS_SCALE;
+        if (dx * dx + dy * dy < (float)m->cfg.aoi_radius * (float)m->cfg.aoi_radius)
+            assert_true(out->present[e]);
+    }
+    *view_changes += before && c->cur.view != before;
+}
+
+static void test_aoi_client_world_follows(void **state)
+{
+    (void)state;
+    match *m = make_aoi(40, 32, 200, 0); /* 32 wandering NPCs, cells of 200 */
+    m->world.combat = 0;
+    enum { CLIENTS = 4 };
+    static aoi_client c[CLIENTS];
+    memset(c, 0, sizeof c);
+    static const uint8_t dirs[CLIENTS] = {SIM_BTN_RIGHT, SIM_BTN_DOWN, SIM_BTN_LEFT | SIM_BTN_UP, SIM_BTN_RIGHT | SIM_BTN_DOWN};
+    for (int i = 0; i < CLIENTS; i++)
+        c[i].id = join(m, i);
+    int view_changes = 0, adds = 0, removes = 0;
+    uint32_t seq = 0;
+    for (int t = 0; t < 300; t++) {
+        seq++;
+        for (int i = 0; i < CLIENTS; i++) {
+            proto_input_msg msg;
+            memset(&msg, 0, sizeof msg);
+            msg.first_seq = seq;
+            msg.count = 1;
+            msg.ack_tick = c[i].cur.snap_tick;
+            /* Each client changes course every 6 s: across the map and back. */
+            msg.in[0].buttons = (uint8_t)((t / 60) % 2 ? dirs[(i + 1) % CLIENTS] : dirs[i]);
+            const char *why;
+            assert_int_equal(match_player_input(m, c[i].id, &msg, &why), 0);
+        }
+        match_tick(m);
+        m->world.combat = 0; /* nobody dies: the deaths are not what is tested */
+        for (int i = 0; i < CLIENTS; i++) {
+            /* Client 2 is a slow reader: it is written one snapshot in 3,
+             * client 3 skips 5 in every 12: their baselines are older,
+             * often with another view. */
+            if ((i == 2 && t % 3) || (i == 3 && t % 12 < 5))
+                continue;
+            aoi_client_receive(m, &c[i], &view_changes, &adds, &removes);
+        }
+    }
+    print_message("aoi: %d view changes, %d adds, %d removes, %llu encodes, %llu hits\n", view_changes, adds,
+                  removes, (unsigned long long)m->stats.encodes, (unsigned long long)m->stats.encode_hits);
+    assert_true(view_changes >= 8);
+    assert_true(adds >= 20);
+    assert_true(removes >= 40); /* the first delta removes the roster out of view */
+    assert_int_equal(m->stats.encodes_uncached, 0);
+    match_destroy(m);
+}
+
+/* Interest management off is what it always was: every body is the
+ * unfiltered delta of the newest snapshot against the last one written;
+ * and a radius covering the whole map sends the same bytes as off. A
+ * resumed connection starts full with it on (the acknowledged snapshot's
+ * view is not kept), from the acknowledged snapshot with it off. */
+static void test_aoi_off_unchanged(void **state)
+{
+    (void)state;
+    match *off = make_aoi(12, 8, 0, 0), *all = make_aoi(12, 8, 4096, 0);
+    assert_null(off->aoi_scratch);
+    int a = join(off, 0), b = join(all, 0);
+    assert_int_equal(a, b);
+    match_cursor co = {0}, ca = {0};
+    static uint8_t bo[PROTO_MAX_SNAPSHOT], ba[PROTO_MAX_SNAPSHOT], body[PROTO_MAX_SNAPSHOT_BODY];
+    static proto_snapshot prev;
+    int fo, fa;
+    for (int t = 1; t <= 60; t++) {
+        assert_int_equal(send_inputs(off, a, (uint32_t)t, 1, co.snap_tick), 0);
+        assert_int_equal(send_inputs(all, b, (uint32_t)t, 1, ca.snap_tick), 0);
+        match_tick(off);
+        match_tick(all);
+        size_t no = match_snapshot(off, a, &co, bo, sizeof bo, &fo);
+        size_t na = match_snapshot(all, b, &ca, ba, sizeof ba, &fa);
+        assert_int_equal(no, na);
+        assert_memory_equal(bo, ba, no);
+        assert_int_equal(fo, t == 1);
+        assert_int_equal(co.view, MATCH_VIEW_ALL);
+        const proto_snapshot *now = &off->ring[off->ring_head];
+        size_t bl = proto_snapshot_body_write(t == 1 ? NULL : &prev, now, &off->names, off->cfg.tick_rate, body, sizeof body);
+        assert_true(bl > 0 && bl <= no);
+        assert_memory_equal(bo + no - bl, body, bl);
+        prev = *now;
+    }
+    match_cursor ro = {0}, ra = {0};
+    match_tick(off);
+    match_tick(all);
+    assert_true(match_snapshot(off, a, &ro, bo, sizeof bo, &fo) > 0);
+    assert_true(match_snapshot(all, b, &ra, ba, sizeof ba, &fa) > 0);
+    assert_int_equal(fo, 0);
+    assert_int_equal(fa, 1);
+    match_destroy(off);
+    match_destroy(all);
+}
+
+/* More clients than the cache has room for (a client asking twice, say):
+ * the extra bodies are encoded into the scratch body, counted, and still
+ * right. */
+static void test_aoi_cache_overflow(void **state)
+{
+    (void)state;
+    match *m = make_aoi(2, 0, 256, 0);
+    int a = join(m, 0);
+    match_tick(m);
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    int full;
+    static proto_snapshot s1, s2;
+    match_cursor first = {0};
+    size_t n = match_snapshot(m, a, &first, buf, sizeof buf, &full);
+    decode(m, buf, n, NULL, &s1);
+    match_tick(m);
+    /* Fill every slot with distinct keys: views nobody has. */
+    for (int i = m->ncache; i < m->cache_slots; i++)
+        m->cache[m->ncache++] = (match_body){.baseline = 999, .view = (uint32_t)(100 + i)};
+    match_cursor c = first;
+    n = match_snapshot(m, a, &c, buf, sizeof buf, &full);
+    assert_true(n > 0);
+    assert_int_equal(m->stats.encodes_uncached, 1);
+    decode(m, buf, n, &s1, &s2);
+    assert_true(s2.present[a]);
+    assert_memory_equal(&s2.ent[a], &m->ring[m->ring_head].ent[a], sizeof s2.ent[a]);
     match_destroy(m);
 }
 
@@ -608,7 +954,7 @@ static void test_events_written_once(void **state)
     (void)state;
     match *m = make_rounds(2, 1000, -1);
     int a = join(m, 0);
-    match_cursor ca = {0, 0};
+    match_cursor ca = {0};
     uint8_t buf[PROTO_MAX_SNAPSHOT];
     int full, count;
     uint32_t first, acked = m->players[a].events_acked;
@@ -635,7 +981,7 @@ static void test_events_written_once(void **state)
     assert_int_equal(first, last + 1);
     assert_int_equal(count, 1);
     /* A resumed connection: everything after the acknowledged one again. */
-    match_cursor ra = {0, 0};
+    match_cursor ra = {0};
     while (!match_tick(m))
         ;
     n = match_snapshot(m, a, &ra, buf, sizeof buf, &full);
@@ -777,6 +1123,11 @@ int main(void)
         cmocka_unit_test(test_welcome),
         cmocka_unit_test(test_snapshots_full_delta_cache),
         cmocka_unit_test(test_baseline_window),
+        cmocka_unit_test(test_aoi_view_geometry),
+        cmocka_unit_test(test_aoi_filter_and_share),
+        cmocka_unit_test(test_aoi_client_world_follows),
+        cmocka_unit_test(test_aoi_off_unchanged),
+        cmocka_unit_test(test_aoi_cache_overflow),
         cmocka_unit_test(test_round_lifecycle),
         cmocka_unit_test(test_round_score_limit),
         cmocka_unit_test(test_events_ack_and_behind),
