@@ -163,6 +163,16 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    static char mm_bearer[SECRET_MAX + 1];
+    if (o.matchmaker_token_file) {
+        int n = secret_read(o.matchmaker_token_file, (uint8_t *)mm_bearer, sizeof mm_bearer - 1, err, sizeof err);
+        if (n < 0) {
+            fprintf(stderr, "%s: --matchmaker-token-file: %s\n", argv[0], err);
+            return 2;
+        }
+        mm_bearer[n] = '\0';
+    }
+
     report_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
     report_input in = {.opts = &o, .reachable = 1, .metrics = &metrics, .started = time(NULL)};
@@ -177,6 +187,7 @@ int main(int argc, char **argv)
         .insecure = o.insecure,
         .secret = o.token_secret_file ? secret : NULL,
         .secret_len = (size_t)secret_len,
+        .mm_bearer = o.matchmaker_token_file ? mm_bearer : NULL,
         .max_connecting = o.max_connecting,
         .backoff_base_ms = o.backoff_base_ms,
         .backoff_max_ms = o.backoff_max_ms,
@@ -223,7 +234,9 @@ int main(int argc, char **argv)
     }
     printf("tickwire-bots: %d bots (%s) -> %s for %.1f s, ramp %.1f s, tokens %s", o.bots,
            behavior_name(o.behavior), o.url, o.duration_s, o.ramp_s,
-           o.token_secret_file ? "minted with the secret" : "from POST /api/join");
+           o.matchmaker_token_file ? "from the matchmaker (POST /api/matchmake)"
+           : o.token_secret_file   ? "minted with the secret"
+                                   : "from POST /api/join");
     if (o.spectators && o.spectate_match == 0xffff)
         printf(", %d spectators of any match", o.spectators);
     else if (o.spectators)

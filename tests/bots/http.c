@@ -25,6 +25,7 @@ struct http_req {
     int connect_err;   /* failed inside it */
     size_t len, max;
     char *body;        /* max + 1 bytes */
+    char auth[300];    /* "Bearer ...", "" none */
 };
 
 static void finish(http_req *r, const char *err, int connect_failed)
@@ -50,6 +51,8 @@ http_req *http_start(const http_target *t, const char *method, const char *path,
     r->cb = cb;
     r->arg = arg;
     r->max = max_body;
+    if (t->bearer)
+        snprintf(r->auth, sizeof r->auth, "Bearer %s", t->bearer);
 
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
@@ -100,6 +103,15 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     if (!r)
         return 0;
     switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        if (!r->auth[0])
+            return 0;
+        unsigned char **p = (unsigned char **)in, *end = *p + len;
+        return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (const unsigned char *)r->auth,
+                                            (int)strlen(r->auth), p, end)
+                   ? -1
+                   : 0;
+    }
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         r->status = (int)lws_http_client_http_response(wsi);
         return 0;

@@ -21,6 +21,7 @@ typedef struct http_target {
     int port;
     const char *host_header;  /* "host:port"; over TLS also SNI and the certificate name */
     int ssl_flags;            /* 0, or LCCSCF_USE_SSL | ... */
+    const char *bearer;       /* sent as "Authorization: Bearer ..." when set (the matchmaker's token) */
 } http_target;
 
 /* status: the HTTP status, 0 when there was no answer (err then says why;

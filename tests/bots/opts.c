@@ -50,6 +50,10 @@ void opts_usage(FILE *out, const char *prog)
             "  --backoff-max-ms MS   cap of that wait (default 4000)\n"
             "  --token-secret-file F  mint each bot's join token with the server's secret\n"
             "                     (default: ask the demo server, POST /api/join?name=bot-N)\n"
+            "  --matchmaker-token-file F  a fleet: the URL is a matchmaker (any fleet process\n"
+            "                     or tickwire-server matchmaker); each bot asks POST\n"
+            "                     /api/matchmake with this bearer token, plays where it is\n"
+            "                     sent, and goes back to it when its process is gone\n"
             "  --ca FILE          wss: trust this CA or self-signed certificate (PEM) (default:\n"
             "                     the system's trust store, /etc/ssl/certs/ca-certificates.crt)\n"
             "  --insecure         wss: accept any certificate (self-signed, other name)\n"
@@ -281,7 +285,7 @@ static const char *const KNOWN[] = {"--url",          "--bots",          "--dura
                                     "--backoff-base-ms", "--backoff-max-ms", "--token-secret-file",
                                     "--ca",           "--max-connecting", "--insecure",
                                     "--latency-ms",   "--jitter-ms",     "--spectators",
-                                    "--spectate"};
+                                    "--spectate",     "--matchmaker-token-file"};
 /* Flags that take no value. */
 #define FLAG_INSECURE 17
 
@@ -449,6 +453,9 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
                 o->spectate_match = 0xffff;
             else
                 rc = parse_int(flag, v, 1, 0xfffe, &o->spectate_match, err, errlen);
+            break;
+        case 22:
+            o->matchmaker_token_file = v;
             break;
         default:
             break;

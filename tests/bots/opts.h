@@ -43,6 +43,7 @@ typedef struct bots_opts {
                                 or --insecure: the system's trust store */
     int insecure;            /* --insecure: accept any certificate */
     const char *token_secret_file; /* mint join tokens; NULL: POST /api/join (demo) */
+    const char *matchmaker_token_file; /* a fleet: POST /api/matchmake with this bearer token */
     int backoff_base_ms, backoff_max_ms; /* chaos: reconnect backoff, full jitter */
     unsigned chaos_drops;    /* set of drop kinds, bit (1 << drop_kind) */
     int max_connecting;      /* connection attempts in flight at once */

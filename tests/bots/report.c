@@ -306,6 +306,18 @@ void report_print(FILE *out, const report_input *in)
                 r->token_ms.max);
     fprintf(out, "\n");
     print_reasons(out, &r->token_failures);
+    if (o->matchmaker_token_file) {
+        fprintf(out, "  fleet                %u seats from the matchmaker, %u requests failed; %u drops by the server, "
+                     "%u resumed, %u back as new players",
+                r->mm_seats, r->mm_failed, r->drops_by[SWARM_DROP_SERVER], r->resumed, r->rejoined);
+        if (r->rejoin_ms.n)
+            fprintf(out, " (drop -> playing again p50 %.1f ms, p99 %.1f ms, max %.1f ms)", r->rejoin_ms.p50,
+                    r->rejoin_ms.p99, r->rejoin_ms.max);
+        fprintf(out, "\n  playing at the end  ");
+        for (int t = 0; t < r->ntargets; t++)
+            fprintf(out, " %s %u", r->targets[t].url, r->targets[t].bots);
+        fprintf(out, "\n");
+    }
     if (o->behavior == BEHAVIOR_CHAOS) {
         fprintf(out, "  chaos                %u drops of %u bots (close %u, reset %u, takeover %u, leave %u; by the "
                      "server %u), %u reconnects of %u attempts\n",
@@ -776,6 +788,24 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_quant(j, "latency_ms", &r->resume_ms);
     jw_u64(j, "inputs_offline", r->inputs_offline);
     jw_u64(j, "inputs_offline_waited", r->inputs_offline_waited);
+    jw_close(j, '}');
+
+    /* matchmaker mode (--matchmaker-token-file) */
+    jw_open(j, "fleet", '{');
+    jw_bool(j, "matchmaker", in->opts->matchmaker_token_file != NULL);
+    jw_num(j, "seats", r->mm_seats);
+    jw_num(j, "failed", r->mm_failed);
+    jw_num(j, "drops_by_server", r->drops_by[SWARM_DROP_SERVER]);
+    jw_num(j, "rejoined", r->rejoined);
+    jw_quant(j, "rejoin_ms", &r->rejoin_ms);
+    jw_open(j, "processes", '[');
+    for (int t = 0; t < r->ntargets; t++) {
+        jw_open(j, NULL, '{');
+        jw_str(j, "url", r->targets[t].url);
+        jw_num(j, "bots", r->targets[t].bots);
+        jw_close(j, '}');
+    }
+    jw_close(j, ']');
     jw_close(j, '}');
 
     jw_open(j, "rtt_ms", '{');

@@ -20,6 +20,7 @@
 #include "swarm.h"
 
 #include <assert.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -112,6 +113,11 @@ typedef struct bot {
     uint32_t dheap_i;         /* its place in sw->dheap + 1, 0 = not there */
     uint8_t out_wanted;       /* WRITEABLE asked for a due message (or the close) */
     char token[PROTO_MAX_TOKEN + 1];
+    /* matchmaker mode: the process the matchmaker sent it to */
+    char t_host[48];
+    char t_host_header[72];
+    int t_port;
+    uint32_t mm_attempt;      /* request ids are bot-N-<seed>-<attempt>: the same id when retried */
     behavior_state beh;
     shot_rec shots[SHOT_RING];
     uint32_t shot_next;       /* entry the next shot goes into (mod SHOT_RING) */
@@ -136,6 +142,7 @@ struct swarm {
     struct lws_context *ctx;
     struct lws_protocols protocols[3];
     http_target http;
+    http_target mm_http;      /* the matchmaker (the same server, with the bearer token) */
     int ssl_flags;
     bot *bots;
     int nconn;                /* cfg.bots + cfg.spectators: the entries of bots[] */
@@ -150,7 +157,7 @@ struct swarm {
     uint32_t pending;         /* bots in B_TOKEN, B_CONNECTING or B_OPEN */
     uint32_t scheduled;       /* bots with a start_at */
     uint32_t live;            /* bot wsis not destroyed yet (orphans included) */
-    samples token_ms, resume_ms;
+    samples token_ms, resume_ms, rejoin_ms;
     int cscrape_started;
     http_req *cscrape;
     http_req *mscrape;        /* the per-second GET /metrics in flight (on_metrics) */
@@ -369,6 +376,7 @@ static void session_end(bot *b)
     int chaos = sw->cfg.behavior == BEHAVIOR_CHAOS;
     if (b->spectator)
         chaos = 0; /* a spectator has no player to get back */
+    int mm = sw->cfg.mm_bearer != NULL && !b->spectator; /* a fleet: come back, through the matchmaker if need be */
     if (b->state == B_PLAYING) {
         if (sw->measuring)
             b->connected_us += (uint64_t)(now - b->welcome_us);
@@ -378,7 +386,7 @@ static void session_end(bot *b)
             b->cl.have_resume = 0;
         } else if (chaos && b->closing == CK_CHAOS) {
             away_begin(b, now, b->drop_kind);
-        } else if (chaos && !b->closing && sw->measuring && !sw->ending) {
+        } else if ((chaos || mm) && !b->closing && sw->measuring && !sw->ending) {
             sw->res.drops++;
             sw->res.drops_by[SWARM_DROP_SERVER]++;
             sw->res.bots_dropped += b->drops++ == 0;
@@ -404,10 +412,18 @@ static void session_end(bot *b)
         schedule(b, now);
         return;
     }
-    if (!chaos)
+    if (!chaos && !mm)
         return;
     if (b->failed_now)
         b->fails++;
+    if (mm && b->away && b->resuming && b->fails >= 2) {
+        /* Its process is gone (two resumes failed): a new player, wherever
+         * the matchmaker sends it. */
+        b->cl.have_resume = 0;
+        b->have_token = 0;
+    }
+    if (mm && b->failed_now && !b->resuming)
+        b->have_token = 0; /* that process did not take it: ask the matchmaker again */
     if (b->away || b->failed_now || b->left)
         schedule(b, now + backoff_us(sw, b->fails));
 }
@@ -419,10 +435,11 @@ static void bot_connect(swarm *sw, bot *b, int resume)
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = sw->ctx;
-    ci.address = sw->cfg.host;
-    ci.port = sw->cfg.port;
+    int mm = sw->cfg.mm_bearer && !b->spectator;
+    ci.address = mm ? b->t_host : sw->cfg.host;
+    ci.port = mm ? b->t_port : sw->cfg.port;
     ci.path = sw->cfg.path;
-    ci.host = sw->cfg.host_header;
+    ci.host = mm ? b->t_host_header : sw->cfg.host_header;
     ci.ssl_connection = sw->ssl_flags;
     ci.alpn = "http/1.1";
     /* No Origin header: a bot is not a browser page (the server checks
@@ -503,6 +520,79 @@ static void token_done(void *arg, int status, const char *body, size_t len, cons
         schedule(b, now + backoff_us(sw, ++b->fails));
 }
 
+/* A string field of a flat JSON answer ("" when absent). */
+static void json_field(const char *body, const char *key, char *out, size_t cap)
+{
+    char pat[32];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(body, pat);
+    size_t n = 0;
+    if (p)
+        for (p += strlen(pat); *p && *p != '"' && n + 1 < cap; p++)
+            out[n++] = *p;
+    out[n] = '\0';
+}
+
+/* POST /api/matchmake's answer: {"process","url","token",...}. The URL
+ * must be http(s)://ADDRESS:PORT/ with a numeric IPv4 address (the bots
+ * never look names up once running). No answer: asked again later with
+ * the same request id, so a retry gets the same seat. */
+static void mm_done(void *arg, int status, const char *body, size_t len, const char *err, int connect_failed)
+{
+    bot *b = arg;
+    swarm *sw = b->sw;
+    (void)len;
+    (void)connect_failed;
+    b->http = NULL;
+    if (b->state != B_TOKEN)
+        return;
+    set_state(b, B_IDLE);
+    lws_usec_t now = lws_now_usecs();
+    char url[128] = "", why[200] = "";
+    if (status == 200) {
+        json_field(body, "url", url, sizeof url);
+        json_field(body, "token", b->token, sizeof b->token);
+        const char *h = strncmp(url, "http://", 7) == 0 ? url + 7 : strncmp(url, "https://", 8) == 0 ? url + 8 : NULL;
+        const char *colon = h ? strchr(h, ':') : NULL;
+        struct in_addr a4;
+        char host[48] = "";
+        if (h && colon && (size_t)(colon - h) < sizeof host) {
+            memcpy(host, h, (size_t)(colon - h));
+            host[colon - h] = '\0';
+        }
+        int port = colon ? atoi(colon + 1) : 0;
+        if (b->token[0] && h && port > 0 && port < 65536 && inet_pton(AF_INET, host, &a4) == 1) {
+            snprintf(b->t_host, sizeof b->t_host, "%s", host);
+            snprintf(b->t_host_header, sizeof b->t_host_header, "%s:%d", host, port);
+            b->t_port = port;
+            sw->res.mm_seats++;
+            sw->res.tokens_received++;
+            samples_add(&sw->token_ms, (double)(now - b->token_us) / 1000.0);
+            b->have_token = 1;
+            b->token_us = now;
+            b->mm_attempt++; /* the next request is another attempt */
+            if (sw->measuring && !sw->ending)
+                bot_connect(sw, b, 0);
+            return;
+        }
+        snprintf(why, sizeof why, "POST /api/matchmake: no token, or a url without a numeric address: %.60s", url);
+    } else if (err) {
+        snprintf(why, sizeof why, "POST /api/matchmake: %.90s", err);
+    } else {
+        snprintf(why, sizeof why, "POST /api/matchmake: HTTP %d", status);
+    }
+    sw->res.mm_failed++;
+    sw->res.tokens_failed++;
+    reasons_add(&sw->res.token_failures, 0, why);
+    bot_fail(b, 0, why);
+    if (status == 401 || status == 404) {
+        set_state(b, B_DEAD); /* asking again will not help */
+        return;
+    }
+    if (sw->measuring && !sw->ending)
+        schedule(b, now + backoff_us(sw, ++b->fails));
+}
+
 /* Starts the bot's next attempt: a resume when it has a player to get
  * back, else a fresh join with a new token. */
 static void bot_start(swarm *sw, bot *b)
@@ -522,6 +612,17 @@ static void bot_start(swarm *sw, bot *b)
     }
     b->have_token = 0;
     sw->res.tokens_requested++;
+    if (sw->cfg.mm_bearer && !b->spectator) {
+        char path[160], err[160];
+        snprintf(path, sizeof path, "/api/matchmake?request_id=bot-%u-%llx-%u&name=bot-%u&player_id=%u", b->index + 1,
+                 (unsigned long long)(sw->cfg.seed & 0xffffffffffull), b->mm_attempt, b->index + 1, b->index + 1);
+        b->token_us = now;
+        set_state(b, B_TOKEN);
+        b->http = http_start(&sw->mm_http, "POST", path, MAX_TOKEN_BODY, mm_done, b, err, sizeof err);
+        if (!b->http)
+            mm_done(b, 0, "", 0, err, 1);
+        return;
+    }
     if (sw->cfg.secret) {
         uint8_t nonce[16];
         lws_get_random(sw->ctx, nonce, sizeof nonce);
@@ -783,6 +884,8 @@ static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
         }
     } else if (b->away) {
         r->rejoined++;
+        if (b->drop_us)
+            samples_add(&sw->rejoin_ms, (double)(now - b->drop_us) / 1000.0);
     } else if (b->left) {
         r->rejoined_after_leave++;
     }
@@ -1840,6 +1943,23 @@ static void finish(swarm *sw)
     r->tokens_minted = sw->cfg.secret != NULL;
     samples_quant(&sw->token_ms, &r->token_ms);
     samples_quant(&sw->resume_ms, &r->resume_ms);
+    samples_quant(&sw->rejoin_ms, &r->rejoin_ms);
+    if (sw->cfg.mm_bearer) {
+        /* Where the players are at the end. */
+        r->ntargets = 0;
+        for (int i = 0; i < sw->cfg.bots; i++) {
+            const bot *b = &sw->bots[i];
+            if (b->state != B_PLAYING)
+                continue;
+            int t = 0;
+            while (t < r->ntargets && strcmp(r->targets[t].url, b->t_host_header) != 0)
+                t++;
+            if (t == r->ntargets && r->ntargets < 16)
+                snprintf(r->targets[r->ntargets++].url, sizeof r->targets[0].url, "%s", b->t_host_header);
+            if (t < r->ntargets)
+                r->targets[t].bots++;
+        }
+    }
     sw->measuring = 0;
 }
 
@@ -2102,6 +2222,8 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         .host_header = cfg->host_header,
         .ssl_flags = sw->ssl_flags,
     };
+    sw->mm_http = sw->http;
+    sw->mm_http.bearer = cfg->mm_bearer;
     return sw;
 oom:
     snprintf(err, errlen, "out of memory for %d bots and %d spectators", cfg->bots, cfg->spectators);
@@ -2128,6 +2250,7 @@ void swarm_destroy(swarm *sw)
     free(sw->pfds);
     free(sw->token_ms.v);
     free(sw->resume_ms.v);
+    free(sw->rejoin_ms.v);
     free(sw->res.series);
     free(sw->res.connected_scrape);
     free(sw);

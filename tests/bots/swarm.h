@@ -85,6 +85,11 @@ typedef struct swarm_config {
     const char *ca_path;      /* TLS: trust this PEM (NULL: none) */
     int insecure;             /* TLS: accept any certificate */
     const uint8_t *secret;    /* mint tokens with this; NULL: POST /api/join */
+    /* Matchmaker mode (set): each bot asks POST /api/matchmake at host:port
+     * (a fleet process or `tickwire-server matchmaker`) with this bearer
+     * token and plays where the answer sends it; a bot whose process goes
+     * away goes back to the matchmaker once a resume has failed twice. */
+    const char *mm_bearer;
     size_t secret_len;
     int max_connecting;       /* attempts in flight, token fetch to WELCOME */
     int backoff_base_ms, backoff_max_ms;
@@ -198,6 +203,11 @@ typedef struct swarm_result {
     uint32_t takeover_old_closed; /* takeover: the old connection closed by the server */
     uint32_t away_at_end;      /* bots still trying to get back at the end */
     swarm_quant resume_ms;     /* drop -> resumed WELCOME */
+    swarm_quant rejoin_ms;     /* drop -> WELCOME as a new player (the hold gone, or its process) */
+    /* matchmaker mode: answers, and where the bots play at the end */
+    uint32_t mm_seats, mm_failed;
+    int ntargets;
+    struct { char url[72]; uint32_t bots; } targets[16];
     uint64_t inputs_offline, inputs_offline_waited;
 
     /* GET /metrics when all bots first were connected (NULL: never) */

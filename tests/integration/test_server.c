@@ -4466,6 +4466,88 @@ static void case_fleet_tokens(const char *server)
     rmdir(dir);
 }
 
+/* tickwire-bots through the matchmaker (--matchmaker-token-file): 60 bots
+ * on three processes; at 7 s one process is killed (-9). Its bots try to
+ * resume, fail, go back to the matchmaker and play again on the others
+ * within 10 s; the other bots are not disturbed (exactly the dead process's
+ * players dropped); at the end all 60 play, on the two live processes. */
+static void case_fleet_bots(const char *server)
+{
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    CHECK(access(REDIS_SERVER, X_OK) == 0, "%s is missing (setup installs redis-server)", REDIS_SERVER);
+    char dir[] = "/tmp/tickwire-fbots-XXXXXX", secret[96], bearer_path[96], report[96];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(secret, sizeof secret, "%s/fleet.secret", dir);
+    snprintf(bearer_path, sizeof bearer_path, "%s/mm.token", dir);
+    snprintf(report, sizeof report, "%s/report.json", dir);
+    FILE *f = fopen(secret, "w");
+    CHECK(f != NULL, "secret file");
+    fputs("fleet-secret-0123456789abcdef0123456789\n", f);
+    fclose(f);
+    f = fopen(bearer_path, "w");
+    CHECK(f != NULL, "token file");
+    fputs("matchmaker-token-0123456789\n", f);
+    fclose(f);
+    int rport = free_port();
+    spawn_proc rs;
+    CHECK(redis_start(&rs, rport) == 0, "redis-server did not start");
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rport);
+    spawn_proc sv[3];
+    static const char *const ids[3] = {"fb-1", "fb-2", "fb-3"};
+    for (int i = 0; i < 3; i++) {
+        const char *args[] = {"--redis", url, "--process-id", ids[i], "--token-secret-file", secret,
+                              "--matchmaker-token-file", bearer_path, "--match-size", "16", NULL};
+        CHECK(server_start(&sv[i], server, args, NULL) == 0, "server %d did not start", i);
+    }
+    CHECK(redis_wait_int(rport, "ZCARD", "tw:procs", 3, 3000) >= 0, "the fleet did not register");
+    char mm_url[64];
+    snprintf(mm_url, sizeof mm_url, "http://127.0.0.1:%d/", sv[0].port);
+    const char *argv[] = {bots, "--url", mm_url, "--matchmaker-token-file", bearer_path, "--bots", "60", "--ramp", "2",
+                          "--duration", "18", "--behavior", "wander", "--report", report, NULL};
+    spawn_proc bp;
+    char err[160];
+    CHECK(spawn_start(&bp, &(spawn_desc){.argv = argv, .stdout_path = "/dev/null"}, err, sizeof err) == 0, "bots: %s",
+          err);
+    usleep(7000000);
+    char v[16];
+    redis_hget(rport, "tw:proc:fb-3", "players", v, sizeof v);
+    int on_dead = atoi(v);
+    CHECK(kill(sv[2].pid, SIGKILL) == 0, "kill");
+    spawn_wait(&sv[2], 1000);
+    CHECK(spawn_wait(&bp, 30000) == 0, "the bots did not finish");
+    static char json[1 << 20];
+    FILE *rf = fopen(report, "r");
+    CHECK(rf != NULL, "no report");
+    size_t n = fread(json, 1, sizeof json - 1, rf);
+    fclose(rf);
+    json[n] = '\0';
+    double end = json_number(json, "connections", "connected_end");
+    double drops = json_number(json, "fleet", "drops_by_server");
+    double rejoined = json_number(json, "fleet", "rejoined");
+    double rejoin_max = json_number(json, "rejoin_ms", "max");
+    double pct = json_number(json, "bots_measured", "min_bot_pct");
+    char dead_host[32];
+    snprintf(dead_host, sizeof dead_host, "\"127.0.0.1:%d\"", sv[2].port);
+    printf("fleet_bots: 60 bots through the matchmaker on 3 processes; kill -9 of one with %d players: %g dropped, "
+           "%g back as new players elsewhere (drop -> playing again max %.1f s); %g playing at the end, none on the "
+           "dead one: %s; the lowest bot got %.1f%% of its snapshots\n",
+           on_dead, drops, rejoined, rejoin_max / 1000, end, strstr(json, dead_host) ? "no" : "yes", pct);
+    CHECK(on_dead >= 5, "the killed process held only %d players: not spread", on_dead);
+    CHECK(drops == on_dead && rejoined == on_dead, "dropped %g, rejoined %g, want %d (the dead process's)", drops,
+          rejoined, on_dead);
+    CHECK(rejoin_max > 0 && rejoin_max < 10000, "back after %.1f s", rejoin_max / 1000);
+    CHECK(end == 60 && !strstr(json, dead_host), "%g playing at the end", end);
+    for (int i = 0; i < 2; i++)
+        CHECK(spawn_stop(&sv[i], 0, NULL) == 0, "exit status");
+    spawn_stop(&rs, 0, NULL);
+    unlink(report);
+    unlink(secret);
+    unlink(bearer_path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -4490,7 +4572,7 @@ int main(int argc, char **argv)
                  {"fight", case_fight},
                  {"replay", case_replay},
                  {"startup", case_startup}, {"leave", case_leave},
-                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"fleet_drain", case_fleet_drain}, {"fleet_tokens", case_fleet_tokens}, {"handshake", case_handshake}, {"results", case_results},
+                 {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"fleet_drain", case_fleet_drain}, {"fleet_tokens", case_fleet_tokens}, {"fleet_bots", case_fleet_bots}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private},
                  {"spectate", case_spectate}, {"spectate_crowd", case_spectate_crowd},
