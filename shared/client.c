@@ -20,9 +20,21 @@ void cl_set_token(cl_client *c, const char *token)
     c->token[n] = '\0';
 }
 
+void cl_set_spectate(cl_client *c, uint16_t match_id)
+{
+    c->spectate = 1;
+    c->spectate_match = match_id;
+}
+
+int cl_is_spectator(const cl_client *c)
+{
+    return c->joined && c->welcome.spectator;
+}
+
 size_t cl_write_join(cl_client *c, uint8_t *buf, size_t cap)
 {
-    size_t n = proto_join_write(c->token, c->have_resume ? c->resume : NULL, buf, cap);
+    size_t n = c->spectate ? proto_join_spectate_write(c->token, c->spectate_match, buf, cap)
+                           : proto_join_write(c->token, c->have_resume ? c->resume : NULL, buf, cap);
     c->stats.bytes_up += n;
     c->stats.msgs_up += n ? 1 : 0;
     return n;
@@ -48,6 +60,8 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
     int err = proto_welcome_read(buf, len, &w);
     if (err)
         return err;
+    if (w.spectator != c->spectate)
+        return PROTO_ERR_VALUE; /* asked to play and got a seat to watch, or the other way round */
     if (!w.resumed || !c->have_resume || w.player_id != c->welcome.player_id ||
         w.match_id != c->welcome.match_id) {
         /* A new player: its inputs start again at seq 1. */
@@ -70,7 +84,7 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
     c->welcome = w;
     c->events_synced = 0; /* the next snapshot's events say where the match is */
     memcpy(c->resume, w.resume, PROTO_RESUME_LEN);
-    c->have_resume = 1;
+    c->have_resume = !w.spectator; /* a spectator has nobody to resume */
     c->joined = 1;
     c->dt = 1.0f / (float)w.tick_rate;
     c->snap_interval = w.tick_rate / w.snapshot_rate ? w.tick_rate / w.snapshot_rate : 1;
@@ -288,7 +302,7 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         c->stats.full_snapshots++;
 
     uint16_t me = c->welcome.player_id;
-    if (tmp.present[me]) {
+    if (!c->welcome.spectator && me < PROTO_MAX_ENTITIES && tmp.present[me]) {
         uint16_t hits = tmp.ent[me].hits;
         if (hits > c->last_hits)
             c->stats.server_hits += (uint32_t)(hits - c->last_hits);
@@ -386,7 +400,7 @@ static void judge_shot(cl_client *c, uint32_t seq, const sim_input *in)
 
 uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_ms)
 {
-    if (c->dt <= 0.0f || c->next_seq - c->last_input_seq > CL_MAX_UNACKED)
+    if (c->spectate || c->dt <= 0.0f || c->next_seq - c->last_input_seq > CL_MAX_UNACKED)
         return 0;
     uint32_t seq = c->next_seq++;
     cl_pending *p = &c->pending[seq % CL_MAX_PENDING];
@@ -415,7 +429,7 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
 
 size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
 {
-    if (!c->joined || c->sent_seq + 1 >= c->next_seq)
+    if (!c->joined || c->welcome.spectator || c->sent_seq + 1 >= c->next_seq)
         return 0;
     uint32_t first = c->sent_seq + 1;
     uint32_t oldest_unacked = c->last_input_seq + 1;
@@ -448,7 +462,8 @@ size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
 size_t cl_write_chat(cl_client *c, const char *text, size_t len, uint8_t *buf, size_t cap)
 {
     char clean[PROTO_MAX_CHAT_BYTES + 1];
-    if (!c->joined || len > PROTO_MAX_CHAT_BYTES || !proto_utf8_valid((const uint8_t *)text, len, NULL))
+    if (!c->joined || c->welcome.spectator || len > PROTO_MAX_CHAT_BYTES ||
+        !proto_utf8_valid((const uint8_t *)text, len, NULL))
         return 0;
     memcpy(clean, text, len);
     len = proto_chat_clean(clean, len);
@@ -604,7 +619,7 @@ int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max)
         memset(v, 0, sizeof *v);
         v->id = (uint16_t)id;
         v->health = latest->ent[id].health;
-        if (id == me) {
+        if (id == me && !c->welcome.spectator) {
             v->self = 1;
             if (c->predict && c->have_self) {
                 v->x = c->predicted.pos[0];

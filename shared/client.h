@@ -86,6 +86,8 @@ typedef struct cl_client {
     uint32_t sent_seq;         /* newest seq put in an input message (this connection) */
     uint32_t max_sent_seq;     /* newest seq ever sent */
     char token[PROTO_MAX_TOKEN + 1]; /* join token for the next JOIN */
+    uint8_t spectate;          /* cl_set_spectate: JOINs ask to watch */
+    uint16_t spectate_match;   /* ... this match (PROTO_MATCH_ANY: any) */
     uint8_t have_resume;       /* a WELCOME gave a resume token */
     uint8_t resume[PROTO_RESUME_LEN];
     cl_pending pending[CL_MAX_PENDING];
@@ -119,9 +121,20 @@ void cl_init(cl_client *c);
 /* Sets the join token (base64url, from the host's backend or the demo
  * server's POST /api/join) used by the next cl_write_join. */
 void cl_set_token(cl_client *c, const char *token);
+/* Makes the next JOINs spectate JOINs for `match_id` (PROTO_MATCH_ANY:
+ * whichever match the token allows). A spectator (welcome.spectator after
+ * its WELCOME) has no entity: it predicts nothing, cl_push_input,
+ * cl_write_input and cl_write_chat do nothing (the server closes a
+ * spectator that sends anything with 4011), and cl_view interpolates
+ * every entity. It never resumes: after a drop it joins again with a new
+ * token. */
+void cl_set_spectate(cl_client *c, uint16_t match_id);
 /* Writes a JOIN with the token and, after a first WELCOME, the resume
- * token. Returns its size, 0 if cap is too small. */
+ * token (a spectate JOIN after cl_set_spectate). Returns its size, 0 if
+ * cap is too small. */
 size_t cl_write_join(cl_client *c, uint8_t *buf, size_t cap);
+/* 1 once a spectator WELCOME arrived. */
+int cl_is_spectator(const cl_client *c);
 /* The connection dropped: forget the snapshots (the next one is full) but
  * keep the player's inputs, prediction and resume token. Inputs pushed
  * while disconnected are sent after the resume (up to CL_MAX_UNACKED). */

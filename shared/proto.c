@@ -1,13 +1,14 @@
 /* proto: see proto.h and docs/PROTOCOL.md. Layout of the fixed messages
  * (all little-endian):
- *   JOIN      01 | version u8 | token_len u8 | token (base64url) | resume_len u8 | resume
+ *   JOIN      01 | version u8 | token_len u8 | token (base64url) | resume_len u8 | resume |
+ *                  mode u8 (0 play, 1 spectate) | (mode 1) match_id u16
  *   INPUT     02 | ack_tick u32 | event_ack u32 | first_seq u32 | count u8 |
  *                  count x (buttons u8, aim u16, view_back u8, view_frac u8)
  *   CHAT      03 | len u16 | UTF-8 text
  *   WELCOME   81 | version u8 | player_id u16 | tick_rate u16 | snapshot_rate u16 |
  *                  server_tick u32 | match_id u16 | pos_frac u8 | vel_frac u8 |
  *                  width u16 | height u16 | max_players u16 | nwalls u8 | nwalls x 4 x i16 |
- *                  resume 16 bytes | flags u8 (bit 0: resumed)
+ *                  resume 16 bytes | flags u8 (bit 0: resumed, bit 1: spectator)
  *   SNAPSHOT  82 | tick u32 | baseline_delta u8 (0 = full) | last_input_seq u32 |
  *                  events section | body
  *   events    count u8 | (count > 0) first_seq u32 | count x (type u8 | len u16 | payload)
@@ -69,7 +70,8 @@ static int token_char_ok(uint8_t c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, size_t cap)
+static size_t join_write(const char *token, const uint8_t *resume, uint8_t mode, uint16_t match_id,
+                         uint8_t *buf, size_t cap)
 {
     size_t n = strlen(token);
     if (n > PROTO_MAX_TOKEN || (n == 0 && !resume))
@@ -87,7 +89,22 @@ size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, 
     bits_write(&w, resume ? PROTO_RESUME_LEN : 0, 8);
     for (int i = 0; resume && i < PROTO_RESUME_LEN; i++)
         bits_write(&w, resume[i], 8);
+    bits_write(&w, mode, 8);
+    if (mode == PROTO_MODE_SPECTATE)
+        bits_write(&w, match_id, 16);
     return w.error ? 0 : bits_writer_bytes(&w);
+}
+
+size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, size_t cap)
+{
+    return join_write(token, resume, PROTO_MODE_PLAY, 0, buf, cap);
+}
+
+size_t proto_join_spectate_write(const char *token, uint16_t match_id, uint8_t *buf, size_t cap)
+{
+    if (token[0] == '\0')
+        return 0; /* a spectator has no resume: the token is all it has */
+    return join_write(token, NULL, PROTO_MODE_SPECTATE, match_id, buf, cap);
 }
 
 int proto_join_read(const uint8_t *buf, size_t len, proto_join *out)
@@ -122,6 +139,18 @@ int proto_join_read(const uint8_t *buf, size_t len, proto_join *out)
         out->resume[i] = (uint8_t)bits_read(&r, 8);
     if (!r.error && n == 0 && !out->has_resume)
         return PROTO_ERR_VALUE; /* neither a token nor a resume */
+    out->mode = (uint8_t)bits_read(&r, 8);
+    out->match_id = 0;
+    if (r.error)
+        return PROTO_ERR_TRUNCATED;
+    if (out->mode > PROTO_MODE_SPECTATE)
+        return PROTO_ERR_VALUE;
+    if (out->mode == PROTO_MODE_SPECTATE) {
+        /* A spectator joins with a token, never by resuming. */
+        if (out->has_resume || n == 0)
+            return PROTO_ERR_VALUE;
+        out->match_id = (uint16_t)bits_read(&r, 16);
+    }
     return finish_read(&r);
 }
 
@@ -451,7 +480,7 @@ size_t proto_welcome_write(const proto_welcome *m, uint8_t *buf, size_t cap)
     }
     for (int i = 0; i < PROTO_RESUME_LEN; i++)
         bits_write(&w, m->resume[i], 8);
-    bits_write(&w, m->resumed ? 1 : 0, 8);
+    bits_write(&w, (m->resumed ? 1u : 0u) | (m->spectator ? 2u : 0u), 8);
     return w.error ? 0 : bits_writer_bytes(&w);
 }
 
@@ -479,7 +508,8 @@ int proto_welcome_read(const uint8_t *buf, size_t len, proto_welcome *out)
         return PROTO_ERR_VERSION;
     if (pos_frac != SIM_POS_FRAC_BITS || vel_frac != SIM_VEL_FRAC_BITS ||
         out->map.nwalls > SIM_MAX_WALLS || out->max_players > PROTO_MAX_ENTITIES ||
-        out->player_id >= out->max_players || out->tick_rate == 0 || out->snapshot_rate == 0)
+        (out->player_id >= out->max_players && out->player_id != PROTO_SPECTATOR_ID) ||
+        out->tick_rate == 0 || out->snapshot_rate == 0)
         return PROTO_ERR_VALUE;
     for (int i = 0; i < out->map.nwalls; i++) {
         sim_wall *wl = &out->map.walls[i];
@@ -491,9 +521,15 @@ int proto_welcome_read(const uint8_t *buf, size_t len, proto_welcome *out)
     for (int i = 0; i < PROTO_RESUME_LEN; i++)
         out->resume[i] = (uint8_t)bits_read(&r, 8);
     uint32_t flags = bits_read(&r, 8);
-    if (!r.error && flags > 1)
+    if (r.error)
+        return PROTO_ERR_TRUNCATED;
+    /* A spectator (bit 1) has no entity and is never resumed; a player
+     * always has an entity. */
+    int spectator = (flags & 2) != 0;
+    if (flags > 3 || (spectator && (flags & 1)) || spectator != (out->player_id == PROTO_SPECTATOR_ID))
         return PROTO_ERR_VALUE;
-    out->resumed = (uint8_t)flags;
+    out->resumed = (uint8_t)(flags & 1);
+    out->spectator = (uint8_t)spectator;
     return finish_read(&r);
 }
 

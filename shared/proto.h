@@ -1,4 +1,4 @@
-/* proto: the tickwire wire format, version 4. docs/PROTOCOL.md is the
+/* proto: the tickwire wire format, version 6. docs/PROTOCOL.md is the
  * byte-by-byte description of what this file reads and writes; the two
  * change together, and any change to the bytes or the close codes bumps
  * PROTO_VERSION and the WebSocket subprotocol name.
@@ -17,8 +17,8 @@
 
 #include "sim.h"
 
-#define PROTO_VERSION 5
-#define PROTO_SUBPROTOCOL "tickwire.v5"
+#define PROTO_VERSION 6
+#define PROTO_SUBPROTOCOL "tickwire.v6"
 
 enum proto_type {
     PROTO_JOIN = 0x01,
@@ -39,7 +39,7 @@ enum proto_type {
  * input message is 14 + 8 * 5 = 54 bytes, the longest chat 3 + 480);
  * anything larger is closed with 1009. Before the join the limit is
  * PROTO_MAX_JOIN_MSG (a JOIN with the longest token and a resume token is
- * 4 + 200 + 16 = 220 bytes). */
+ * 4 + 200 + 16 + 1 = 221 bytes). */
 #define PROTO_MAX_CLIENT_MSG 512
 #define PROTO_MAX_JOIN_MSG 256
 
@@ -60,7 +60,15 @@ enum {
     PROTO_CLOSE_SERVER_FULL = 4008,    /* no room or too many joins: try again later */
     PROTO_CLOSE_EVENTS_BEHIND = 4009,  /* did not acknowledge reliable events for too long */
     PROTO_CLOSE_CHAT_FLOOD = 4010,     /* kept sending chat past the rate limit */
+    PROTO_CLOSE_SPECTATOR_INPUT = 4011, /* a spectator sent a message after its JOIN */
+    PROTO_CLOSE_NO_SUCH_MATCH = 4012,  /* nothing to watch: no running match the token allows */
 };
+
+/* JOIN modes (v6). A spectator watches a match: it has no entity, sends
+ * nothing after its JOIN and gets snapshots at the spectator rate. */
+enum { PROTO_MODE_PLAY = 0, PROTO_MODE_SPECTATE = 1 };
+#define PROTO_MATCH_ANY 0xFFFFu     /* spectate JOIN: any match the token allows */
+#define PROTO_SPECTATOR_ID 0xFFFFu  /* a spectator's WELCOME player_id: no entity */
 /* 1007 (RFC 6455: inconsistent data) closes a chat that is not UTF-8. */
 
 #define PROTO_SNAPSHOT_HEADER_SIZE 10
@@ -98,6 +106,8 @@ typedef struct proto_join {
     char token[PROTO_MAX_TOKEN + 1];  /* base64url, NUL-terminated */
     uint8_t has_resume;
     uint8_t resume[PROTO_RESUME_LEN];
+    uint8_t mode;                     /* PROTO_MODE_* */
+    uint16_t match_id;                /* spectate: the match to watch, PROTO_MATCH_ANY = any */
 } proto_join;
 
 /* Each input's view_tick travels as ack_tick minus a byte (255: none, 0
@@ -155,6 +165,7 @@ typedef struct proto_welcome {
     sim_map map;
     uint8_t resume[PROTO_RESUME_LEN]; /* present it in JOIN to get this player back */
     uint8_t resumed;                  /* 1: this is a resumed player */
+    uint8_t spectator;                /* 1: a spectator (player_id PROTO_SPECTATOR_ID, no resume) */
 } proto_welcome;
 
 typedef struct proto_snapshot_header {
@@ -182,9 +193,12 @@ typedef struct proto_names {
 int proto_peek_type(const uint8_t *buf, size_t len);
 
 /* Writers return the number of bytes written, 0 when cap is too small. */
-/* token: base64url join token (may be "" when resume is given); resume:
- * PROTO_RESUME_LEN bytes or NULL. */
+/* A play JOIN. token: base64url join token (may be "" when resume is
+ * given); resume: PROTO_RESUME_LEN bytes or NULL. */
 size_t proto_join_write(const char *token, const uint8_t *resume, uint8_t *buf, size_t cap);
+/* A spectate JOIN: a token (never empty) and the match to watch
+ * (PROTO_MATCH_ANY: any the token allows); never a resume token. */
+size_t proto_join_spectate_write(const char *token, uint16_t match_id, uint8_t *buf, size_t cap);
 size_t proto_input_write(const proto_input_msg *m, uint8_t *buf, size_t cap);
 /* CHAT: text of len bytes, which must be valid UTF-8 of at most
  * PROTO_MAX_CHAT_CHARS code points and PROTO_MAX_CHAT_BYTES bytes. */

@@ -86,6 +86,13 @@ EXPORT(tw_disconnected) void tw_disconnected(void)
 EXPORT(tw_have_resume) uint32_t tw_have_resume(void) { return g_client.have_resume; }
 /* 1 when the last WELCOME resumed the player it had before. */
 EXPORT(tw_resumed) uint32_t tw_resumed(void) { return g_client.welcome.resumed; }
+/* Watch mode: the next JOINs ask to spectate match_id (0xFFFF: any match
+ * the token allows); call before tw_write_join. A spectator sends nothing
+ * after its JOIN (tw_push_input, tw_write_input, tw_write_chat give 0). */
+EXPORT(tw_set_spectate) void tw_set_spectate(uint32_t match_id) { cl_set_spectate(&g_client, (uint16_t)match_id); }
+/* 1 once a spectator WELCOME arrived. */
+EXPORT(tw_is_spectator) uint32_t tw_is_spectator(void) { return (uint32_t)cl_is_spectator(&g_client); }
+EXPORT(tw_match_any) uint32_t tw_match_any(void) { return PROTO_MATCH_ANY; }
 
 /* Notes the snapshot tick the local player was first seen dead at, for
  * the respawn countdown (the respawn timer does not travel). */

@@ -33,7 +33,7 @@
 // Screenshots: --screenshot, and <same dir>/browser-reconnecting.png taken
 // while offline.
 //
-// Then a real match (protocol v5), on a second server with 9 NPCs,
+// Then a real match (protocol v6), on a second server with 9 NPCs,
 // --min-players 11, 20 s rounds, --resume-grace 0 and a small arena
 // (match.map) so the fight is on screen (matchChecks):
 //  - alone with the NPCs the round waits: the banner says "waiting for 1

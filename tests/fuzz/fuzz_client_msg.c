@@ -92,8 +92,11 @@ static void check_join_decode(const uint8_t *buf, size_t len)
     FZ_CHECK(len <= PROTO_MAX_JOIN_MSG && j.version == PROTO_VERSION);
     FZ_CHECK(j.token_len <= PROTO_MAX_TOKEN && strlen(j.token) == j.token_len);
     FZ_CHECK(j.token_len > 0 || j.has_resume);
+    FZ_CHECK(j.mode == PROTO_MODE_PLAY || (j.mode == PROTO_MODE_SPECTATE && j.token_len > 0 && !j.has_resume));
+    FZ_CHECK(j.mode == PROTO_MODE_SPECTATE || j.match_id == 0);
     uint8_t out[PROTO_MAX_JOIN_MSG + 1];
-    size_t n = proto_join_write(j.token, j.has_resume ? j.resume : NULL, out, sizeof out);
+    size_t n = j.mode == PROTO_MODE_SPECTATE ? proto_join_spectate_write(j.token, j.match_id, out, sizeof out)
+                                             : proto_join_write(j.token, j.has_resume ? j.resume : NULL, out, sizeof out);
     FZ_CHECK(n == len && memcmp(out, buf, len) == 0);
     for (size_t k = 0; k < len; k++)
         FZ_CHECK(proto_join_read(buf, k, &j) == PROTO_ERR_TRUNCATED);

@@ -27,7 +27,10 @@
  * accepts (its event_ack the client's newest event, its views within its
  * ack_tick), and none is written while disconnected; a CHAT it writes is
  * clean UTF-8 the server reads; the JOIN carries the token and the newest
- * resume token. */
+ * resume token. Bit 6 of the config byte makes the client a spectator
+ * (cl_set_spectate): it takes only a spectator WELCOME, holds no resume
+ * token, has no own entity and writes no INPUT or CHAT, and its JOIN is a
+ * spectate JOIN. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -122,7 +125,9 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
         FZ_CHECK(proto_welcome_read(buf, len, &w) == PROTO_OK);
         FZ_CHECK(client.joined && client.welcome.player_id == w.player_id &&
                  client.welcome.tick_rate == w.tick_rate && client.snap_interval >= 1);
-        FZ_CHECK(client.have_resume && memcmp(client.resume, w.resume, PROTO_RESUME_LEN) == 0);
+        FZ_CHECK(w.spectator == client.spectate);
+        FZ_CHECK(client.have_resume == !w.spectator);
+        FZ_CHECK(w.spectator || memcmp(client.resume, w.resume, PROTO_RESUME_LEN) == 0);
         if (w.resumed && before.have_resume && w.player_id == before.welcome.player_id &&
             w.match_id == before.welcome.match_id) {
             /* The same player: its inputs go on. */
@@ -150,6 +155,7 @@ static void receive(const uint8_t *buf, size_t len, double now_ms)
     }
     fz_check_body_round_trip(base, got, &client.names, client.welcome.tick_rate);
     FZ_CHECK(!client.have_self || !(client.predicted.flags & SIM_FLAG_DISCONNECTED));
+    FZ_CHECK(!client.spectate || !client.have_self);
     FZ_CHECK(h.last_input_seq <= client.max_sent_seq);
     check_events_taken(buf, len);
 }
@@ -205,6 +211,7 @@ static void disconnect(void)
     proto_join j;
     FZ_CHECK(n > 0 && proto_join_read(buf, n, &j) == PROTO_OK);
     FZ_CHECK(strcmp(j.token, TOKEN) == 0 && j.has_resume == client.have_resume);
+    FZ_CHECK(j.mode == (client.spectate ? PROTO_MODE_SPECTATE : PROTO_MODE_PLAY));
     FZ_CHECK(!j.has_resume || memcmp(j.resume, client.resume, PROTO_RESUME_LEN) == 0);
 }
 
@@ -214,6 +221,7 @@ static void write_input(void)
     uint32_t sent = client.sent_seq;
     size_t n = cl_write_input(&client, buf, sizeof buf);
     FZ_CHECK(client.joined || n == 0);
+    FZ_CHECK(!client.spectate || n == 0);
     if (n == 0)
         return;
     proto_input_msg m;
@@ -241,7 +249,7 @@ static void write_chat(const uint8_t *msg, size_t len)
     size_t n = cl_write_chat(&client, (const char *)msg, len, buf, sizeof buf);
     if (n == 0)
         return;
-    FZ_CHECK(client.joined && proto_utf8_valid(msg, len, NULL));
+    FZ_CHECK(client.joined && !client.spectate && proto_utf8_valid(msg, len, NULL));
     static char text[PROTO_MAX_CHAT_BYTES + 1];
     size_t tlen;
     FZ_CHECK(proto_chat_read(buf, n, text, &tlen) == PROTO_OK);
@@ -260,6 +268,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     client.interpolate = (data[0] >> 2) & 1;
     client.redundancy = (uint8_t)((data[0] >> 3) & 7);
     cl_set_token(&client, TOKEN);
+    if (data[0] & 0x40)
+        cl_set_spectate(&client, PROTO_MATCH_ANY);
     last_read_seq = 0;
     double now_ms = 0.0;
     size_t pos = 1;
@@ -282,6 +292,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fz_srv_input_for(msg, len, k, &buttons, &aim);
             uint32_t seq = cl_push_input(&client, buttons, aim, now_ms);
             FZ_CHECK(seq == 0 || seq + 1 == client.next_seq);
+            FZ_CHECK(!client.spectate || seq == 0);
             FZ_CHECK(client.next_seq - 1 - client.last_input_seq <= CL_MAX_UNACKED);
         }
         check_welcome_decode(msg, len);

@@ -207,7 +207,7 @@ static void gen_client_msg(void)
     save(T, "input_first", s.b, s.n);
     s.n = 0;
     put_u8(&s, cli_cfg(3, 0, 4, 0, 0));
-    static const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0};
+    static const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0, 0};
     cli_msg(&s, 2, neither, sizeof neither);
     cli_msg(&s, 2, NULL, 0);
     save(T, "neither_token_then_empty_msg", s.b, s.n);
@@ -675,6 +675,7 @@ static void gen_server_msg(const sim_map *map)
     static const uint8_t resume_alice2[PROTO_RESUME_LEN] = "alice, 2nd life";
     me = match_player_join(m, "alice", 0, resume_alice2);
     n = match_welcome(m, me, 0, msg, sizeof msg);
+    conn = (match_cursor){0, 0}; /* a new connection: its first snapshot is full */
     srv_record(&s, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     client_mirror(&cl, m, me, msg, n, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     for (int i = 0; i < 4; i++) {
@@ -792,11 +793,23 @@ static void gen_server_msg(const sim_map *map)
         0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0x00, 0x03, 0xf0,
         0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f, 0x00,
     };
+    /* ... and the spectator WELCOME example (v6). */
+    static const uint8_t spectator_welcome[] = {
+        0x81, PROTO_VERSION, 0xff, 0xff, 0x3c, 0x00, 0x0a, 0x00, 0xd0, 0xc0, 0xb0, 0xa0, 0x02, 0x01, 0x04, 0x04,
+        0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0x00, 0x03, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+    };
     s.n = 0;
     put_u8(&s, 0x07);
     srv_record(&s, welcome_example, sizeof welcome_example, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
     srv_record(&s, NULL, 0, FZ_SRV_VIEW);
     save(T, "protocol_md_welcome", s.b, s.n);
+    /* A spectator client (config bit 6) taking the spectator WELCOME. */
+    s.n = 0;
+    put_u8(&s, 0x47);
+    srv_record(&s, spectator_welcome, sizeof spectator_welcome, FZ_SRV_PUSH_INPUT | FZ_SRV_WRITE_INPUT);
+    srv_record(&s, NULL, 0, FZ_SRV_VIEW);
+    save(T, "protocol_md_spectator_welcome", s.b, s.n);
     match_destroy(m);
 }
 

@@ -510,9 +510,15 @@ static void case_bad_input(const char *server)
         {"truncated join", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x05, 'a', 'b'}, 5, 1002},
         {"wrong version", 0, WS_BINARY, {0x01, 0x01, 0x00, 0x00}, 4, 1002},
         {"v2 join", 0, WS_BINARY, {0x01, 0x02, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8, 1002},
-        {"join without token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x00, 0x00}, 4, 1002},
-        {"join twice", 1, WS_BINARY, {0x01, PROTO_VERSION, 0x01, 'x', 0x00}, 5, 1002},
-        {"forged token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8,
+        {"v5 join", 0, WS_BINARY, {0x01, 0x05, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8, 1002},
+        {"v5 join as v6 (no mode)", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x04, 'A', 'A', 'A', 'A', 0x00}, 8, 1002},
+        {"join without token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x00, 0x00, 0x00}, 5, 1002},
+        {"join mode 2", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x01, 'x', 0x00, 0x02}, 6, 1002},
+        {"spectate no match id", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x01, 'x', 0x00, 0x01}, 6, 1002},
+        {"join twice", 1, WS_BINARY, {0x01, PROTO_VERSION, 0x01, 'x', 0x00, 0x00}, 6, 1002},
+        {"forged token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x04, 'A', 'A', 'A', 'A', 0x00, 0x00}, 9,
+         PROTO_CLOSE_TOKEN_REFUSED},
+        {"forged spectate token", 0, WS_BINARY, {0x01, PROTO_VERSION, 0x04, 'A', 'A', 'A', 'A', 0x00, 0x01, 0xff, 0xff}, 11,
          PROTO_CLOSE_TOKEN_REFUSED},
         {"truncated input", 1, WS_BINARY, {0x02, 0, 0, 0}, 4, 1002},
         {"input trailing bytes", 1, WS_BINARY, {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 255, 0, 9}, 20, 1002},
@@ -533,14 +539,15 @@ static void case_bad_input(const char *server)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !check_failures; i++)
         run_bad_case(sp.port, &cases[i], &w);
 
-    /* A v2 client offers the old subprotocol: no upgrade at all. */
-    if (!check_failures) {
+    /* A v2 or v5 client offers the old subprotocol: no upgrade at all. */
+    static const char *const old_subprotocols[] = {"tickwire.v2", "tickwire.v5"};
+    for (size_t i = 0; i < 2 && !check_failures; i++) {
         wsc c;
         char err[128] = "";
-        int rc = wsc_connect(&c, "127.0.0.1", sp.port, "tickwire.v2", err, sizeof err);
+        int rc = wsc_connect(&c, "127.0.0.1", sp.port, old_subprotocols[i], err, sizeof err);
         wsc_close(&c); /* also after a failed connect: it frees the TLS state */
-        CHECK(rc < 0, "subprotocol tickwire.v2 was accepted");
-        printf("bad_input: %-28s -> refused (%s)\n", "subprotocol tickwire.v2", err);
+        CHECK(rc < 0, "subprotocol %s was accepted", old_subprotocols[i]);
+        printf("bad_input: subprotocol %-16s -> refused (%s)\n", old_subprotocols[i], err);
     }
 
     /* Duplicates and stale inputs are ignored, not fatal: resend 1..3 after 1..5. */
@@ -2089,7 +2096,7 @@ static void ws_accept(const char *key, char *out, size_t cap)
  * 403 for a foreign origin; 400 too for an Upgrade other than websocket,
  * which lws would answer itself), a body naming the problem, Connection:
  * close, a log line and a count by reason. A correct request gets 101 with the
- * Sec-WebSocket-Accept computed here and the tickwire.v5 subprotocol, on any
+ * Sec-WebSocket-Accept computed here and the tickwire.v6 subprotocol, on any
  * path. */
 static void case_handshake(const char *server)
 {

@@ -21,7 +21,10 @@
  * Version 4: a remote player is drawn, and a predicted shot judged, the
  * way the server rewinds it: no blend across a death or a respawn, nobody
  * drawn before the tick it joined, and the view an input carries is a
- * tick the client held a snapshot of. */
+ * tick the client held a snapshot of.
+ * Version 6: a spectator (cl_set_spectate) writes a spectate JOIN, accepts
+ * only a spectator WELCOME (and a player only a player one), predicts and
+ * sends nothing, and draws every entity interpolated. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1012,7 +1015,7 @@ static void test_join_token_and_resume_token(void **state)
     tok[PROTO_MAX_TOKEN] = '\0';
     cl_set_token(&c, tok);
     size_t n = cl_write_join(&c, buf, sizeof buf);
-    assert_int_equal(n, 4 + PROTO_MAX_TOKEN);
+    assert_int_equal(n, 5 + PROTO_MAX_TOKEN);
     assert_int_equal(c.stats.msgs_up, 1);
     assert_int_equal(c.stats.bytes_up, n);
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
@@ -1038,7 +1041,7 @@ static void test_join_token_and_resume_token(void **state)
     assert_int_equal(c.have_resume, 1);
     assert_memory_equal(c.resume, s.resume, PROTO_RESUME_LEN);
     n = cl_write_join(&c, buf, sizeof buf);
-    assert_int_equal(n, 4 + 3 + PROTO_RESUME_LEN);
+    assert_int_equal(n, 5 + 3 + PROTO_RESUME_LEN);
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
     assert_string_equal(j.token, "abc");
     assert_int_equal(j.has_resume, 1);
@@ -1047,7 +1050,7 @@ static void test_join_token_and_resume_token(void **state)
     cl_set_token(&c, "");
     n = cl_write_join(&c, buf, sizeof buf);
     const uint8_t want[] = {0x01, PROTO_VERSION, 0x00, 0x10, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
-                            0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
+                            0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0x00};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
     /* A later WELCOME's resume token replaces it. */
@@ -1309,6 +1312,84 @@ static void test_disconnected_flag_not_a_correction(void **state)
 
 /* Every code the server sends, the standard ones, a client's own and some
  * no one sends: only 4001, 4002 and 4003 stop the retry loop. */
+/* A spectator: spectate JOIN, spectator WELCOME, full then delta snapshots
+ * decoded with every entity drawn as a remote one; nothing to send. */
+static void test_spectator(void **state)
+{
+    (void)state;
+    static cl_client c;
+    static server s;
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    proto_join j;
+    cl_init(&c);
+    cl_set_token(&c, "dG9rZW4");
+    cl_set_spectate(&c, 7);
+    size_t n = cl_write_join(&c, buf, sizeof buf);
+    assert_int_equal(n, 5 + 7 + 2);
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_int_equal(j.mode, PROTO_MODE_SPECTATE);
+    assert_int_equal(j.match_id, 7);
+    assert_int_equal(j.has_resume, 0);
+    assert_int_equal(cl_push_input(&c, SIM_BTN_UP, 0, 0), 0);
+
+    /* A player's WELCOME is not what a spectator asked for. */
+    server_init(&s);
+    n = server_welcome(&s, buf, sizeof buf);
+    assert_int_equal(cl_receive(&c, buf, n, 0), PROTO_ERR_VALUE);
+    assert_int_equal(c.joined, 0);
+
+    proto_welcome w;
+    memset(&w, 0, sizeof w);
+    w.player_id = PROTO_SPECTATOR_ID;
+    w.tick_rate = TICK_RATE;
+    w.snapshot_rate = TICK_RATE;
+    w.match_id = 7;
+    w.max_players = 16;
+    w.map = s.map;
+    w.spectator = 1;
+    n = proto_welcome_write(&w, buf, sizeof buf);
+    assert_int_equal(cl_receive(&c, buf, n, 0), PROTO_WELCOME);
+    assert_int_equal(cl_is_spectator(&c), 1);
+    assert_int_equal(c.have_resume, 0);
+
+    for (int t = 0; t < 60; t++) {
+        server_tick(&s);
+        n = server_snapshot(&s, buf, sizeof buf);
+        assert_int_equal(cl_receive(&c, buf, n, t * 1000.0 / TICK_RATE), PROTO_SNAPSHOT);
+        s.acked_tick = s.tick; /* a spectator's baseline: the last snapshot written */
+    }
+    assert_int_equal(s.full_sent, 1);
+    assert_int_equal(s.delta_sent, 59);
+    assert_int_equal(c.stats.snapshots, 60);
+    assert_int_equal(c.have_self, 0);
+    assert_int_equal(cl_push_input(&c, SIM_BTN_UP, 0, 1000), 0);
+    assert_int_equal(cl_write_input(&c, buf, sizeof buf), 0);
+    assert_int_equal(cl_write_chat(&c, "hi", 2, buf, sizeof buf), 0);
+    const proto_snapshot *latest = cl_latest(&c);
+    assert_memory_equal(&latest->ent[NPC], &s.ring[s.tick % PROTO_BASELINE_WINDOW].ent[NPC], sizeof(sim_netent));
+    cl_view_ent v[8];
+    n = (size_t)cl_view(&c, 60 * 1000.0 / TICK_RATE, v, 8);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i].self, 0);
+    assert_true(c.stats.interp_frames >= 2);
+
+    /* After a drop it joins again as a spectator, with no resume token. */
+    cl_disconnected(&c);
+    n = cl_write_join(&c, buf, sizeof buf);
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_int_equal(j.mode, PROTO_MODE_SPECTATE);
+    assert_int_equal(j.has_resume, 0);
+
+    /* A player does not accept a spectator WELCOME. */
+    static cl_client p;
+    cl_init(&p);
+    cl_set_token(&p, "abc");
+    n = proto_welcome_write(&w, buf, sizeof buf);
+    assert_int_equal(cl_receive(&p, buf, n, 0), PROTO_ERR_VALUE);
+    assert_int_equal(p.joined, 0);
+}
+
 static void test_close_action_every_code(void **state)
 {
     (void)state;
@@ -1334,7 +1415,9 @@ static void test_close_action_every_code(void **state)
         {PROTO_CLOSE_JOIN_TIMEOUT, CL_CLOSE_RETRY},
         {PROTO_CLOSE_SLOW_READER, CL_CLOSE_RETRY},
         {PROTO_CLOSE_SERVER_FULL, CL_CLOSE_RETRY},
-        {4009, CL_CLOSE_RETRY}, /* unknown private codes: a newer server */
+        {PROTO_CLOSE_SPECTATOR_INPUT, CL_CLOSE_RETRY}, /* a client bug */
+        {PROTO_CLOSE_NO_SUCH_MATCH, CL_CLOSE_RETRY},   /* the match may start later */
+        {4013, CL_CLOSE_RETRY}, /* unknown private codes: a newer server */
         {4999, CL_CLOSE_RETRY},
         {3000, CL_CLOSE_RETRY},
         {0, CL_CLOSE_RETRY},
@@ -1355,6 +1438,10 @@ static void test_close_action_every_code(void **state)
     assert_int_equal(PROTO_CLOSE_JOIN_TIMEOUT, 4006);
     assert_int_equal(PROTO_CLOSE_SLOW_READER, 4007);
     assert_int_equal(PROTO_CLOSE_SERVER_FULL, 4008);
+    assert_int_equal(PROTO_CLOSE_EVENTS_BEHIND, 4009);
+    assert_int_equal(PROTO_CLOSE_CHAT_FLOOD, 4010);
+    assert_int_equal(PROTO_CLOSE_SPECTATOR_INPUT, 4011);
+    assert_int_equal(PROTO_CLOSE_NO_SUCH_MATCH, 4012);
     /* ... and the action values are what tw_close_action hands JavaScript. */
     assert_int_equal(CL_CLOSE_RETRY, 0);
     assert_int_equal(CL_CLOSE_REJOIN, 1);
@@ -1439,6 +1526,7 @@ int main(void)
         cmocka_unit_test(test_offline_inputs_capped),
         cmocka_unit_test(test_new_player_welcome_restarts_seqs),
         cmocka_unit_test(test_disconnected_flag_not_a_correction),
+        cmocka_unit_test(test_spectator),
         cmocka_unit_test(test_close_action_every_code),
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_backoff_full_jitter),

@@ -164,22 +164,24 @@ static void test_join_bytes_and_round_trip(void **state)
     uint8_t buf[PROTO_MAX_JOIN_MSG];
     /* docs/PROTOCOL.md 5.1: token "Ab-_9" and no resume token ... */
     size_t n = proto_join_write("Ab-_9", NULL, buf, sizeof buf);
-    const uint8_t want[] = {0x01, 0x05, 0x05, 'A', 'b', '-', '_', '9', 0x00};
+    const uint8_t want[] = {0x01, 0x06, 0x05, 'A', 'b', '-', '_', '9', 0x00, 0x00};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
     assert_int_equal(proto_peek_type(buf, n), PROTO_JOIN);
     proto_join j;
     memset(&j, 0x55, sizeof j);
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
-    assert_int_equal(j.version, 5);
+    assert_int_equal(j.version, 6);
+    assert_int_equal(j.mode, PROTO_MODE_PLAY);
+    assert_int_equal(j.match_id, 0);
     assert_int_equal(j.token_len, 5);
     assert_string_equal(j.token, "Ab-_9");
     assert_int_equal(j.has_resume, 0);
 
     /* ... and a resume with no token. */
     n = proto_join_write("", RESUME, buf, sizeof buf);
-    const uint8_t want2[] = {0x01, 0x05, 0x00, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
-                             0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    const uint8_t want2[] = {0x01, 0x06, 0x00, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+                             0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00};
     assert_int_equal(n, sizeof want2);
     assert_memory_equal(buf, want2, sizeof want2);
     memset(&j, 0x55, sizeof j);
@@ -196,7 +198,7 @@ static void test_join_bytes_and_round_trip(void **state)
         make_token(token, lens[i]);
         for (int with = 0; with < 2; with++) {
             n = proto_join_write(token, with ? RESUME : NULL, buf, sizeof buf);
-            assert_int_equal(n, 4 + lens[i] + (with ? PROTO_RESUME_LEN : 0));
+            assert_int_equal(n, 5 + lens[i] + (with ? PROTO_RESUME_LEN : 0));
             assert_true(n <= PROTO_MAX_JOIN_MSG);
             assert_int_equal(buf[2], lens[i]);
             memset(&j, 0x55, sizeof j);
@@ -209,9 +211,9 @@ static void test_join_bytes_and_round_trip(void **state)
                 assert_memory_equal(j.resume, RESUME, PROTO_RESUME_LEN);
         }
     }
-    /* The longest JOIN: 4 + 200 + 16 = 220 bytes, within PROTO_MAX_JOIN_MSG. */
+    /* The longest JOIN: 4 + 200 + 16 + 1 = 221 bytes, within PROTO_MAX_JOIN_MSG. */
     n = proto_join_write(token, RESUME, buf, sizeof buf);
-    assert_int_equal(n, 220);
+    assert_int_equal(n, 221);
     /* Every base64url character is a valid token byte. */
     for (int c = 0; c < 64; c++) {
         char one[2] = {B64URL[c], 0};
@@ -219,6 +221,60 @@ static void test_join_bytes_and_round_trip(void **state)
         assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
         assert_int_equal(j.token[0], B64URL[c]);
     }
+}
+
+/* docs/PROTOCOL.md 5.1: the spectate JOINs (v6). */
+static void test_join_spectate(void **state)
+{
+    (void)state;
+    uint8_t buf[PROTO_MAX_JOIN_MSG + 1];
+    proto_join j;
+    size_t n = proto_join_spectate_write("Ab-_9", 0x0102, buf, sizeof buf);
+    const uint8_t want[] = {0x01, 0x06, 0x05, 'A', 'b', '-', '_', '9', 0x00, 0x01, 0x02, 0x01};
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(buf, want, sizeof want);
+    memset(&j, 0x55, sizeof j);
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_int_equal(j.mode, PROTO_MODE_SPECTATE);
+    assert_int_equal(j.match_id, 0x0102);
+    assert_int_equal(j.has_resume, 0);
+    assert_string_equal(j.token, "Ab-_9");
+    n = proto_join_spectate_write("Ab-_9", PROTO_MATCH_ANY, buf, sizeof buf);
+    const uint8_t any[] = {0x01, 0x06, 0x05, 'A', 'b', '-', '_', '9', 0x00, 0x01, 0xff, 0xff};
+    assert_int_equal(n, sizeof any);
+    assert_memory_equal(buf, any, sizeof any);
+    assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
+    assert_int_equal(j.match_id, PROTO_MATCH_ANY);
+    buf[n] = 0;
+    assert_int_equal(proto_join_read(buf, n + 1, &j), PROTO_ERR_TRAILING);
+
+    /* Modes other than 0 and 1; a spectator with a resume token, or with
+     * none of a join token (a resume token alone). */
+    for (int mode = 2; mode < 256; mode++) {
+        uint8_t m[] = {0x01, PROTO_VERSION, 0x01, 'x', 0x00, (uint8_t)mode, 0x00, 0x00};
+        assert_int_equal(proto_join_read(m, sizeof m, &j), PROTO_ERR_VALUE);
+        assert_int_equal(proto_join_read(m, 6, &j), PROTO_ERR_VALUE);
+    }
+    uint8_t with_resume[5 + 16 + 3] = {0x01, PROTO_VERSION, 0x01, 'x', 0x10};
+    with_resume[5 + 16] = PROTO_MODE_SPECTATE;
+    assert_int_equal(proto_join_read(with_resume, sizeof with_resume, &j), PROTO_ERR_VALUE);
+    uint8_t resume_only[4 + 16 + 3] = {0x01, PROTO_VERSION, 0x00, 0x10};
+    resume_only[4 + 16] = PROTO_MODE_SPECTATE;
+    assert_int_equal(proto_join_read(resume_only, sizeof resume_only, &j), PROTO_ERR_VALUE);
+    /* A play JOIN has nothing after the mode byte. */
+    const uint8_t play_more[] = {0x01, PROTO_VERSION, 0x01, 'x', 0x00, 0x00, 0x01, 0x00};
+    assert_int_equal(proto_join_read(play_more, sizeof play_more, &j), PROTO_ERR_TRAILING);
+
+    /* The writer: a token is required; the longest spectate JOIN is
+     * 3 + 200 + 1 + 1 + 2 = 207 bytes; every capacity below fails. */
+    assert_int_equal(proto_join_spectate_write("", 1, buf, sizeof buf), 0);
+    assert_int_equal(proto_join_spectate_write("a+b", 1, buf, sizeof buf), 0);
+    char token[PROTO_MAX_TOKEN + 1];
+    make_token(token, PROTO_MAX_TOKEN);
+    n = proto_join_spectate_write(token, 3, buf, sizeof buf);
+    assert_int_equal(n, 207);
+    for (size_t cap = 0; cap < n; cap++)
+        assert_int_equal(proto_join_spectate_write(token, 3, buf, cap), 0);
 }
 
 static void test_join_rejects(void **state)
@@ -229,9 +285,11 @@ static void test_join_rejects(void **state)
     char token[PROTO_MAX_TOKEN + 2];
     make_token(token, 20);
 
-    /* Every strict prefix of each shape is truncated; one more byte trails. */
-    for (int shape = 0; shape < 3; shape++) {
-        size_t n = proto_join_write(shape == 1 ? "" : token, shape ? RESUME : NULL, buf, sizeof buf);
+    /* Every strict prefix of each shape is truncated; one more byte trails.
+     * Shapes: token, resume alone, both, spectate a match, spectate any. */
+    for (int shape = 0; shape < 5; shape++) {
+        size_t n = shape >= 3 ? proto_join_spectate_write(token, shape == 3 ? 7 : PROTO_MATCH_ANY, buf, sizeof buf)
+                              : proto_join_write(shape == 1 ? "" : token, shape ? RESUME : NULL, buf, sizeof buf);
         assert_true(n > 0);
         for (size_t len = 0; len < n; len++) {
             int err = proto_join_read(buf, len, &j);
@@ -244,7 +302,7 @@ static void test_join_rejects(void **state)
     /* The longest JOIN too. */
     make_token(token, PROTO_MAX_TOKEN);
     size_t n = proto_join_write(token, RESUME, buf, sizeof buf);
-    assert_int_equal(n, 220);
+    assert_int_equal(n, 221);
     for (size_t len = 0; len < n; len++)
         assert_int_equal(proto_join_read(buf, len, &j), PROTO_ERR_TRUNCATED);
 
@@ -252,8 +310,8 @@ static void test_join_rejects(void **state)
     buf[0] = PROTO_INPUT;
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_TYPE);
     buf[0] = PROTO_JOIN;
-    /* v1 to v4 clients (and a future v6) are refused by the version byte. */
-    const uint8_t versions[] = {0, 1, 2, 3, 4, 6, 0xff};
+    /* v1 to v5 clients (and a future v7) are refused by the version byte. */
+    const uint8_t versions[] = {0, 1, 2, 3, 4, 5, 7, 0xff};
     for (size_t i = 0; i < sizeof versions; i++) {
         buf[1] = versions[i];
         assert_int_equal(proto_join_read(buf, n, &j), PROTO_ERR_VERSION);
@@ -262,20 +320,23 @@ static void test_join_rejects(void **state)
     assert_int_equal(proto_join_read(buf, n, &j), PROTO_OK);
 
     /* token_len 201 and 255 are out of range even with the bytes present. */
-    static uint8_t longer[4 + 255];
+    static uint8_t longer[5 + 255];
     memset(longer, 'a', sizeof longer);
     longer[0] = PROTO_JOIN;
     longer[1] = PROTO_VERSION;
     longer[2] = PROTO_MAX_TOKEN + 1;
     longer[3 + PROTO_MAX_TOKEN + 1] = 0;
-    assert_int_equal(proto_join_read(longer, 4 + PROTO_MAX_TOKEN + 1, &j), PROTO_ERR_VALUE);
+    longer[4 + PROTO_MAX_TOKEN + 1] = 0;
+    assert_int_equal(proto_join_read(longer, 5 + PROTO_MAX_TOKEN + 1, &j), PROTO_ERR_VALUE);
     longer[2] = 255;
     longer[3 + 255] = 0;
+    longer[4 + 255] = 0;
     assert_int_equal(proto_join_read(longer, sizeof longer, &j), PROTO_ERR_VALUE);
     /* ... 200 is fine. */
     longer[2] = PROTO_MAX_TOKEN;
     longer[3 + PROTO_MAX_TOKEN] = 0;
-    assert_int_equal(proto_join_read(longer, 4 + PROTO_MAX_TOKEN, &j), PROTO_OK);
+    longer[4 + PROTO_MAX_TOKEN] = 0;
+    assert_int_equal(proto_join_read(longer, 5 + PROTO_MAX_TOKEN, &j), PROTO_OK);
 
     /* A byte outside A-Z a-z 0-9 - _ anywhere in the token (base64 '+',
      * '/', '=' padding, space, '.', control and high bytes). */
@@ -283,14 +344,14 @@ static void test_join_rejects(void **state)
                                  0x09, 0x0a, 0x1f, 0x7f, 0x80, 0xff};
     for (size_t i = 0; i < sizeof bad_bytes; i++) {
         for (int at = 0; at < 3; at++) {
-            uint8_t m[] = {PROTO_JOIN, PROTO_VERSION, 3, 'o', 'k', '9', 0};
+            uint8_t m[] = {PROTO_JOIN, PROTO_VERSION, 3, 'o', 'k', '9', 0, 0};
             m[3 + at] = bad_bytes[i];
             assert_int_equal(proto_join_read(m, sizeof m, &j), PROTO_ERR_VALUE);
         }
     }
     /* Every byte value: valid in a token iff it is base64url. */
     for (int c = 0; c < 256; c++) {
-        uint8_t m[] = {PROTO_JOIN, PROTO_VERSION, 1, (uint8_t)c, 0};
+        uint8_t m[] = {PROTO_JOIN, PROTO_VERSION, 1, (uint8_t)c, 0, 0};
         int ok = c != 0 && strchr(B64URL, c) != NULL;
         assert_int_equal(proto_join_read(m, sizeof m, &j), ok ? PROTO_OK : PROTO_ERR_VALUE);
     }
@@ -310,9 +371,17 @@ static void test_join_rejects(void **state)
     }
 
     /* Neither a token nor a resume token. */
-    const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0};
+    const uint8_t neither[] = {PROTO_JOIN, PROTO_VERSION, 0, 0, 0};
     assert_int_equal(proto_join_read(neither, sizeof neither, &j), PROTO_ERR_VALUE);
     assert_int_equal(proto_join_read(neither, 3, &j), PROTO_ERR_TRUNCATED);
+    /* A v5 JOIN (no mode byte) is refused by its version byte, and would
+     * be truncated with a v6 version byte. */
+    const uint8_t v5[] = {0x01, 0x05, 0x02, 'o', 'k', 0x00};
+    assert_int_equal(proto_join_read(v5, sizeof v5, &j), PROTO_ERR_VERSION);
+    uint8_t v5as6[sizeof v5];
+    memcpy(v5as6, v5, sizeof v5);
+    v5as6[1] = PROTO_VERSION;
+    assert_int_equal(proto_join_read(v5as6, sizeof v5as6, &j), PROTO_ERR_TRUNCATED);
     /* ... the v1 JOIN of "bob" is now a short token with no resume_len. */
     const uint8_t v1[] = {0x01, 0x01, 0x03, 'b', 'o', 'b'};
     assert_int_equal(proto_join_read(v1, sizeof v1, &j), PROTO_ERR_VERSION);
@@ -1109,7 +1178,7 @@ static void test_welcome_bytes(void **state)
             printf("%02x%s", buf[i], i + 1 == n ? "\n" : " ");
     }
     const uint8_t want[] = {
-        0x81, 0x05,             /* type, version */
+        0x81, 0x06,             /* type, version */
         0x03, 0x00,             /* player_id 3 */
         0x3c, 0x00, 0x1e, 0x00, /* tick_rate 60, snapshot_rate 30 */
         0xd0, 0xc0, 0xb0, 0xa0, /* server_tick */
@@ -1131,6 +1200,46 @@ static void test_welcome_bytes(void **state)
     assert_int_equal(proto_welcome_read(buf, n, &o), PROTO_OK);
     assert_memory_equal(o.resume, w.resume, PROTO_RESUME_LEN);
     assert_int_equal(o.resumed, 0);
+
+    /* docs/PROTOCOL.md 5.3: a spectator of the same match at 10 Hz
+     * snapshots: player_id ffff, no resume token, flags 02. */
+    {
+        proto_welcome sw = w;
+        sw.player_id = PROTO_SPECTATOR_ID;
+        sw.snapshot_rate = 10;
+        memset(sw.resume, 0, sizeof sw.resume);
+        sw.spectator = 1;
+        uint8_t sb[PROTO_MAX_WELCOME];
+        size_t sn = proto_welcome_write(&sw, sb, sizeof sb);
+        const uint8_t swant[] = {
+            0x81, 0x06, 0xff, 0xff, 0x3c, 0x00, 0x0a, 0x00, 0xd0, 0xc0, 0xb0, 0xa0, 0x02, 0x01, 0x04, 0x04,
+            0x00, 0x08, 0x00, 0x04, 0x40, 0x00, 0x01, 0xc0, 0x03, 0xc0, 0x02, 0x40, 0x04, 0x00, 0x03,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0x02,
+        };
+        assert_int_equal(sn, sizeof swant);
+        assert_memory_equal(sb, swant, sizeof swant);
+        proto_welcome so;
+        memset(&so, 0x5a, sizeof so);
+        assert_int_equal(proto_welcome_read(sb, sn, &so), PROTO_OK);
+        assert_int_equal(so.spectator, 1);
+        assert_int_equal(so.resumed, 0);
+        assert_int_equal(so.player_id, PROTO_SPECTATOR_ID);
+        assert_int_equal(so.snapshot_rate, 10);
+        /* A resumed spectator, a spectator with an entity, an entity-less player. */
+        sb[sn - 1] = 0x03;
+        assert_int_equal(proto_welcome_read(sb, sn, &so), PROTO_ERR_VALUE);
+        sb[sn - 1] = 0x00;
+        assert_int_equal(proto_welcome_read(sb, sn, &so), PROTO_ERR_VALUE);
+        sb[sn - 1] = 0x02;
+        sb[2] = 0x03;
+        sb[3] = 0x00;
+        assert_int_equal(proto_welcome_read(sb, sn, &so), PROTO_ERR_VALUE);
+        sb[3] = 0xff; /* 0xff03: neither a player of 64 nor the spectator id */
+        assert_int_equal(proto_welcome_read(sb, sn, &so), PROTO_ERR_VALUE);
+        for (size_t len = 0; len < sn; len++)
+            assert_int_equal(proto_welcome_read(swant, len, &so), PROTO_ERR_TRUNCATED);
+    }
 
     /* The same player resumed: only the flags byte differs. */
     w.resumed = 1;
@@ -1234,7 +1343,6 @@ static void test_welcome_rejects(void **state)
         {1, 2, PROTO_ERR_VERSION},                  /* a v2 server */
         {1, 3, PROTO_ERR_VERSION},                  /* a v3 server */
         {1, 4, PROTO_ERR_VERSION},                  /* a v4 server */
-        {1, 6, PROTO_ERR_VERSION},
         {14, 3, PROTO_ERR_VALUE},                   /* pos_frac */
         {15, 5, PROTO_ERR_VALUE},                   /* vel_frac */
         {22, SIM_MAX_WALLS + 1, PROTO_ERR_VALUE},   /* nwalls */
@@ -1242,7 +1350,10 @@ static void test_welcome_rejects(void **state)
         {20, 3, PROTO_ERR_VALUE},                   /* player_id 3 >= max_players 3 */
         {4, 0, PROTO_ERR_VALUE},                    /* tick_rate 0 */
         {6, 0, PROTO_ERR_VALUE},                    /* snapshot_rate 0 */
-        {PROTO_MAX_WELCOME - 1, 2, PROTO_ERR_VALUE},    /* flags: only bit 0 is defined */
+        {1, 5, PROTO_ERR_VERSION},                  /* a v5 server */
+        {1, 7, PROTO_ERR_VERSION},
+        {PROTO_MAX_WELCOME - 1, 2, PROTO_ERR_VALUE},    /* spectator with a player id */
+        {PROTO_MAX_WELCOME - 1, 4, PROTO_ERR_VALUE},    /* flags: only bits 0 and 1 are defined */
         {PROTO_MAX_WELCOME - 1, 0xfe, PROTO_ERR_VALUE},
         {PROTO_MAX_WELCOME - 1, 1, PROTO_OK},           /* resumed */
     };
@@ -2291,8 +2402,8 @@ static void test_misc(void **state)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(proto_err_str(errs[i]), proto_err_str(errs[j]));
     }
-    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v5");
-    assert_int_equal(PROTO_VERSION, 5);
+    assert_string_equal(PROTO_SUBPROTOCOL, "tickwire.v6");
+    assert_int_equal(PROTO_VERSION, 6);
     /* The numbers PROTOCOL.md states. */
     assert_int_equal(PROTO_JOIN, 0x01);
     assert_int_equal(PROTO_INPUT, 0x02);
@@ -2338,6 +2449,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_bytes_and_round_trip),
         cmocka_unit_test(test_join_rejects),
+        cmocka_unit_test(test_join_spectate),
         cmocka_unit_test(test_input_bytes),
         cmocka_unit_test(test_input_round_trip_limits),
         cmocka_unit_test(test_input_views),

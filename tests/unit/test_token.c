@@ -115,7 +115,7 @@ static void test_known_answer(void **state)
     assert_int_equal(token_verify(EXAMPLE_B64, n, SECRET, SECRET_LEN, 1767225600, &got), TOKEN_ERR_EXPIRED);
     /* It fits a JOIN. */
     uint8_t join[PROTO_MAX_JOIN_MSG];
-    assert_int_equal(proto_join_write(EXAMPLE_B64, NULL, join, sizeof join), 4 + 102);
+    assert_int_equal(proto_join_write(EXAMPLE_B64, NULL, join, sizeof join), 5 + 102);
 }
 
 /* ---- mint / verify --------------------------------------------------------- */
