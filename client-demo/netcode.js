@@ -332,9 +332,10 @@ export class NetClient {
     this.attempt++;
     if (this.watch !== null) {
       // A spectator has nothing to resume: a new cl_client (no snapshots,
-      // no events seen) for a new JOIN, keeping the last view to show.
+      // no events seen) whose JOINs spectate, keeping the last view to show.
       this.w.tw_init();
       this.applyOptions();
+      this.w.tw_set_spectate(this.watch);
     }
     const resuming = this.hasPlayer;
     let token = '';
@@ -378,8 +379,7 @@ export class NetClient {
       this.detail = resuming ? `resuming player ${this.welcome ? this.welcome.playerId : '?'}` : 'joining';
       const bytes = new TextEncoder().encode(token);
       new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), bytes.length).set(bytes);
-      const n = this.watch !== null ? this.w.tw_write_join_spectate(bytes.length, this.watch)
-        : this.w.tw_write_join(bytes.length);
+      const n = this.w.tw_write_join(bytes.length);    // a spectate JOIN after tw_set_spectate
       if (!n) {
         this.fail(bytes.length ? `join token of ${bytes.length} bytes is too long` : 'no join token and nothing to resume');
         return;
@@ -635,13 +635,10 @@ export class NetClient {
       walls.push({ x0: w.tw_map_wall(i, 0), y0: w.tw_map_wall(i, 1), x1: w.tw_map_wall(i, 2), y1: w.tw_map_wall(i, 3) });
     }
     this.map = { width: w.tw_map_width(), height: w.tw_map_height(), walls };
-    this.spectator = w.tw_spectator() === 1;
+    // (cl_receive refuses a WELCOME of the other kind than the JOIN asked.)
+    this.spectator = w.tw_is_spectator() === 1;
     this.welcome = { playerId: s.playerId, tickRate: s.tickRate, snapshotRate: s.snapshotRate, matchId: s.matchId,
                      resumed, spectator: this.spectator };
-    if (this.spectator !== (this.watch !== null)) {
-      this.fail(this.spectator ? 'a spectator WELCOME to a player\'s JOIN' : 'a player WELCOME to a spectator\'s JOIN');
-      return;
-    }
     const attempts = this.attempt;
     this.attempt = 0;
     this.detail = '';

@@ -60,7 +60,7 @@ const expect = {
   1000: 'retry', 1001: 'retry', 1002: 'retry', 1003: 'retry', 1005: 'retry', 1006: 'retry',
   1008: 'retry', 1009: 'retry', 1011: 'retry',
   4000: 'retry', 4001: 'refused', 4002: 'rejoin', 4003: 'replaced', 4004: 'retry', 4005: 'retry',
-  4006: 'retry', 4007: 'retry', 4008: 'retry', 4009: 'retry', 4999: 'retry', 3000: 'retry', 0: 'retry',
+  4006: 'retry', 4007: 'retry', 4008: 'retry', 4009: 'retry', 4011: 'retry', 4012: 'retry', 4999: 'retry', 3000: 'retry', 0: 'retry',
 };
 check(CLOSE_ACTIONS.join() === 'retry,rejoin,refused,replaced', 'CLOSE_ACTIONS in cl_close_act order', CLOSE_ACTIONS.join());
 for (const [code, want] of Object.entries(expect)) {
@@ -164,10 +164,11 @@ for (const [code, reason, wantState, wantRetry] of cases) {
     .match(/#define PROTO_VERSION (\d+)/) || [])[1]);
   const mem = () => new Uint8Array(w.memory.buffer);
   const token = 'Ab-_9';
-  const joinBytes = (matchId) => {
+  const joinBytes = (matchId, tokenLen = token.length) => {
     w.tw_init();
+    w.tw_set_spectate(matchId);
     mem().set(new TextEncoder().encode(token), w.tw_in_buf());
-    const n = w.tw_write_join_spectate(token.length, matchId);
+    const n = w.tw_write_join(tokenLen);
     return [...mem().subarray(w.tw_out_buf(), w.tw_out_buf() + n)];
   };
   const hex = (b) => b.map((x) => x.toString(16).padStart(2, '0')).join(' ');
@@ -181,8 +182,9 @@ for (const [code, reason, wantState, wantRetry] of cases) {
   const play = w.tw_write_join(token.length);
   const pb = [...mem().subarray(w.tw_out_buf(), w.tw_out_buf() + play)];
   check(hex(pb) === hex([0x01, version, 5, ...tok, 0, 0]), 'a player\'s JOIN ends with mode 0', hex(pb));
-  check(joinBytes(WATCH_ANY).length > 0 && (() => { w.tw_init(); return w.tw_write_join_spectate(0, WATCH_ANY); })() === 0,
-    'no spectate JOIN without a token (nothing to resume)');
+  check(joinBytes(WATCH_ANY, 0).length === 0, 'no spectate JOIN without a token (nothing to resume)');
+  check(w.tw_match_any() === WATCH_ANY, 'WATCH_ANY is the module\'s PROTO_MATCH_ANY', `${w.tw_match_any()}`);
+  w.tw_init();
 
   // A watching NetClient, joined: its fixed-step loop sends nothing.
   const nc = new NetClient(w);
