@@ -778,7 +778,7 @@ function updateBanner(s, now) {
   const waiting = s.reconnectInMs > 0;
   const when = waiting ? ` in ${secs(s.reconnectInMs)}` : '';
   if (s.state === 'reconnecting') {
-    const buffered = net.welcome ? ` · ${s.unacked}/${s.maxUnacked} inputs buffered` : '';
+    const buffered = net.welcome && !watch.on ? ` · ${s.unacked}/${s.maxUnacked} inputs buffered` : '';
     show('top', `Reconnecting · attempt ${s.shownAttempt}${when}`,
          `${waiting ? s.closeInfo || 'connection lost' : s.detail}${buffered}`, waiting ? 'Reconnect now' : '');
   } else if (s.state === 'closed') {
