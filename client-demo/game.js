@@ -1486,12 +1486,18 @@ function bindControls() {
     if (watch.on) { dragStart(e); return; }     // watching: a drag pans, a click follows
     if (e.button === 0) mouse.down = true;
   });
-  canvas.addEventListener('pointermove', (e) => { if (watch.drag) dragMove(e); });
+  canvas.addEventListener('pointermove', (e) => { if (watch.on) dragMove(e); });
   addEventListener('pointerup', (e) => {
-    if (watch.drag) dragEnd(e);
+    if (watch.on) dragEnd(e);
     if (e.button === 0) mouse.down = false;
   });
-  addEventListener('pointercancel', () => { mouse.down = false; watch.drag = null; document.body.classList.remove('dragging'); });
+  addEventListener('pointercancel', (e) => {         // a touch taken over by the system
+    mouse.down = false;
+    pinch.pts.delete(e.pointerId);
+    if (pinch.pts.size < 2) pinch.d0 = 0;
+    if (watch.drag && watch.drag.id === e.pointerId) watch.drag = null;
+    document.body.classList.remove('dragging');
+  });
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
   canvas.addEventListener('wheel', (e) => {
     cam.zoom = Math.max(0.45, Math.min(2.2, cam.zoom * Math.exp(-e.deltaY * 0.0015)));

@@ -1514,6 +1514,14 @@ async function watchPhone(browser, url) {
   const w = await page.evaluate(() => window.tickwire.watch());
   check(w.free && w.cam.x - c0.x > 0.8 * 90 / w.cam.scale, 'watch 390x844: a finger drag pans the free camera',
         `${(w.cam.x - c0.x).toFixed(1)} units for a 90 px drag`);
+  // Two fingers spreading zoom in.
+  const z0 = w.cam.zoom;
+  await touch.down([{ x: 160, y: 430, id: 3 }, { x: 230, y: 430, id: 4 }]);
+  for (let k = 1; k <= 5; k++) await touch.move([{ x: 160 - 8 * k, y: 430, id: 3 }, { x: 230 + 8 * k, y: 430, id: 4 }]);
+  await touch.up();
+  const z1 = (await page.evaluate(() => window.tickwire.watch())).cam.zoom;
+  check(Math.abs(z1 / z0 - 150 / 70) < 0.1 || (z1 === 2.2 && z0 * 150 / 70 > 2.2), 'watch 390x844: a pinch zooms by the spread',
+        `zoom ${z0.toFixed(2)} -> ${z1.toFixed(2)}, spread 70 -> 150 px`);
   await tap(bar[2]);
   check(!(await page.evaluate(() => window.tickwire.watch().free)), 'watch 390x844: the camera button follows again');
   await page.setViewportSize({ width: 844, height: 390 });
