@@ -1522,6 +1522,9 @@ async function watchPhone(browser, url) {
   const z1 = (await page.evaluate(() => window.tickwire.watch())).cam.zoom;
   check(Math.abs(z1 / z0 - 150 / 70) < 0.1 || (z1 === 2.2 && z0 * 150 / 70 > 2.2), 'watch 390x844: a pinch zooms by the spread',
         `zoom ${z0.toFixed(2)} -> ${z1.toFixed(2)}, spread 70 -> 150 px`);
+  await touch.down([{ x: 120, y: 430, id: 5 }, { x: 270, y: 430, id: 6 }]);
+  for (let k = 1; k <= 5; k++) await touch.move([{ x: 120 + 8 * k, y: 430, id: 5 }, { x: 270 - 8 * k, y: 430, id: 6 }]);
+  await touch.up();                                          // and back
   await tap(bar[2]);
   check(!(await page.evaluate(() => window.tickwire.watch().free)), 'watch 390x844: the camera button follows again');
   await page.setViewportSize({ width: 844, height: 390 });
