@@ -167,7 +167,10 @@ function updateCamera(dtMs, target, map, now, immediate = false) {
   const inset = hudInsets(now);
   const mt = Math.max(margin, inset.top / cam.scale + 24), mb = Math.max(margin, inset.bottom / cam.scale + 24);
   ty = 2 * halfH >= H + mt + mb ? H / 2 + (mb - mt) / 2 : Math.max(halfH - mt, Math.min(H - halfH + mb, ty));
-  if (!cam.ready || immediate) { cam.x = tx; cam.y = ty; cam.ready = true; return { x: tx, y: ty }; }
+  // Watching, a jump of the target (a respawn, another player) is a cut,
+  // not a long pan across the arena.
+  const cut = watch.on && Math.hypot(tx - cam.x, ty - cam.y) > Math.max(halfW, halfH);
+  if (!cam.ready || immediate || cut) { cam.x = tx; cam.y = ty; cam.ready = true; return { x: tx, y: ty }; }
   const k = 1 - Math.exp(-dtMs / 60);               // light smoothing
   cam.x += (tx - cam.x) * k;
   cam.y += (ty - cam.y) * k;
@@ -1714,8 +1717,10 @@ function updateWatchBar(show) {
     put($('wb-name'), e.name || `player ${e.id}`);
     sw.style.background = isAway(e) ? AWAY_COLOR : colorOf(e.id);
     const dead = st && (st.flags & FLAG_DEAD) !== 0;
-    put($('wb-line'), !st ? '' : `${dead ? 'dead · ' : isAway(e) ? 'reconnecting · ' : ''}${plural(st.kills, 'kill')} · `
-      + `${plural(st.deaths, 'death')} · score ${st.score}`);
+    const narrow = innerWidth <= 600;                // phones: the short form
+    put($('wb-line'), !st ? '' : `${dead ? 'dead · ' : isAway(e) ? 'reconnecting · ' : ''}`
+      + (narrow ? `K ${st.kills} · D ${st.deaths} · score ${st.score}`
+        : `${plural(st.kills, 'kill')} · ${plural(st.deaths, 'death')} · score ${st.score}`));
   } else {
     put($('wb-name'), 'Waiting for players');
     put($('wb-line'), '');

@@ -1346,6 +1346,7 @@ async function watchDesktop(browser, url) {
   await page.mouse.move(vp.width / 2, vp.height / 2);
   for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -400);          // zoom 2.2: most players off screen
   await page.waitForTimeout(600);
+  await page.waitForFunction(() => window.tickwire.watch().rosterFollowed.length === 1);
   let w = await page.evaluate(() => window.tickwire.watch());
   check(w.on && !w.free && w.follow >= 0 && w.barName === w.followName && w.rosterFollowed.length === 1
         && w.rosterFollowed[0] === w.followName, 'follows a player: its name in the watch bar and first in the roster',
@@ -1368,26 +1369,11 @@ async function watchDesktop(browser, url) {
   }
   check(seq.every((x) => !x.includes('want')), '] [ E Q cycle through the players in id order', seq.join(' '));
   await page.keyboard.press('BracketRight');
-  w = await page.evaluate(() => window.tickwire.watch());
   await page.waitForTimeout(700);                // the camera's smoothing catches up
+  w = await page.evaluate(() => window.tickwire.watch());
   samples = await followSamples(page, 6, 120);
   check(allOnScreen(samples, 40) && w.barName === w.followName, 'after cycling the camera is on the new player, the bar names it',
         `${w.followName}: ${samples.map((x) => x.s ? `${x.s.x.toFixed(0)},${x.s.y.toFixed(0)}` : 'gone').join(' ')}`);
-
-  // A click on another player (on screen) follows it.
-  let clicked = null;
-  for (let i = 0; i < 5 && clicked === null; i++) {
-    const target = await page.evaluate(() => {
-      const t = window.tickwire, f = t.watch().follow;
-      return t.entities().map((e) => ({ id: e.id, s: t.toScreen(e.x, e.y) }))
-        .find((e) => e.id !== f && e.s.x > 60 && e.s.x < innerWidth - 60 && e.s.y > 60 && e.s.y < innerHeight - 160) || null;
-    });
-    if (!target) { await page.keyboard.press('BracketRight'); await page.waitForTimeout(500); continue; }
-    await page.mouse.click(target.s.x, target.s.y);
-    const now = (await page.evaluate(() => window.tickwire.watch())).follow;
-    if (now === target.id) clicked = target.id;
-  }
-  check(clicked !== null, 'a click on a player follows it', `id ${clicked}`);
 
   // No chat box for a spectator; Tab shows the scoreboard with the followed player tagged.
   await page.keyboard.press('Enter');
@@ -1407,8 +1393,12 @@ async function watchDesktop(browser, url) {
 
   // Free camera: F, then the arrow keys pan; a drag pans; F follows again.
   await page.keyboard.press('KeyF');
+  const freeShown = await page.waitForFunction(() => {
+    const x = window.tickwire.watch();
+    return x.free && x.barName === 'Free camera' && x.rosterFollowed.length === 0;
+  }, null, { timeout: 2000 }).then(() => true, () => false);
   w = await page.evaluate(() => window.tickwire.watch());
-  check(w.free && w.barName === 'Free camera' && w.rosterFollowed.length === 0, 'F: free camera (the bar says so, nobody framed)');
+  check(freeShown, 'F: free camera (the bar says so, nobody framed in the roster)', `${w.barName}; ${w.rosterFollowed}`);
   const map = await page.evaluate(() => window.tickwire.map());
   const key = w.cam.x > map.width / 2 ? 'ArrowLeft' : 'ArrowRight';
   const c0 = w.cam;
@@ -1429,9 +1419,46 @@ async function watchDesktop(browser, url) {
   check(Math.abs((c1.y - c2.y) * dir - want) < 0.1 * want && Math.abs(c2.x - c1.x) < 1, 'a drag pans the free camera by the drag',
         `${((c1.y - c2.y) * dir).toFixed(1)} units, want ${want.toFixed(1)}`);
   await shoot(page, 'watch-free.png');
+  // A click on a player (the free camera holds still) follows it: the
+  // slowest one in the middle of the screen, led by its drawn velocity.
+  let clicked = null;
+  const drawn = () => page.evaluate(() => {
+    const t = window.tickwire, x = t.watch();
+    return { free: x.free, follow: x.follow, at: performance.now(),
+             ents: t.entities().map((e) => ({ id: e.id, s: t.toScreen(e.x, e.y) })) };
+  });
+  for (let i = 0; i < 6 && clicked === null; i++) {
+    if (!(await drawn()).free) await page.keyboard.press('KeyF');
+    const a = await drawn();
+    await page.waitForTimeout(50);
+    const b = await drawn();
+    const cands = b.ents.filter((e) => e.id !== b.follow && e.s.x > 320 && e.s.x < vp.width - 320 && e.s.y > 120
+      && e.s.y < vp.height - 180).map((e) => {
+      const p = a.ents.find((x) => x.id === e.id);
+      const v = p ? { x: (e.s.x - p.s.x) / (b.at - a.at), y: (e.s.y - p.s.y) / (b.at - a.at) } : { x: 0, y: 0 };
+      return { ...e, v, speed: Math.hypot(v.x, v.y) };
+    }).sort((m, n) => m.speed - n.speed);
+    if (!cands.length) {
+      await page.keyboard.press('KeyF');                       // follow the next one, look again from there
+      await page.keyboard.press('BracketRight');
+      await page.waitForTimeout(500);
+      continue;
+    }
+    const t = cands[0];
+    await page.mouse.click(t.s.x + t.v.x * 25, t.s.y + t.v.y * 25);
+    const now = await page.evaluate(() => window.tickwire.watch());
+    if (now.follow === t.id && !now.free) clicked = t.id;
+  }
+  check(clicked !== null, 'a click on a player follows it', `id ${clicked}`);
   await page.keyboard.press('KeyF');
+  await page.waitForFunction(() => window.tickwire.watch().free);
+  await page.keyboard.press('KeyF');
+  const back = await page.waitForFunction(() => {
+    const x = window.tickwire.watch();
+    return !x.free && x.follow >= 0 && x.barName === x.followName && x.rosterFollowed[0] === x.followName;
+  }, null, { timeout: 2000 }).then(() => true, () => false);
   w = await page.evaluate(() => window.tickwire.watch());
-  check(!w.free && w.follow >= 0 && w.barName === w.followName, 'F again: following again', w.followName);
+  check(back, 'F again: following again (the bar and the roster name it)', w.followName);
 
   // The spectator count: from /api/matches/live, in the header.
   await page.waitForFunction(() => /^Watching match \d+ · [1-9]\d* spectators?$/.test(window.tickwire.watch().matchLine));
@@ -1454,6 +1481,9 @@ async function watchDesktop(browser, url) {
     return ev && lines.length ? { ev, line: lines[lines.length - 1] } : null;
   }, null, { timeout: 45_000 }).then((h) => h.jsonValue(), () => null);
   check(!!kill, 'the kill feed shows a kill between the bots', kill ? `${kill.line} (event seq ${kill.ev.seq})` : 'none in 45 s');
+  await page.mouse.move(vp.width / 2, vp.height / 2);
+  await page.mouse.wheel(0, Math.log(2.2) / 0.0015);               // zoom back to 1 (game.js: exp(-dy * 0.0015))
+  await page.waitForTimeout(300);
   await shoot(page, 'watch-1280x800.png');
   const f = await layoutFacts(page);
   checkLayout(f, 'watch 1280x800');
