@@ -72,6 +72,12 @@ void cli_usage(FILE *out, const char *prog)
             "  --match-time S       length of a round, 10..86400 (default 300)\n"
             "  --score-limit N      kills that end a round early, 0..10000 (default 25; 0 = none)\n"
             "  --intermission S     results shown between rounds, 1..300 (default 10)\n"
+            "  --spectator-rate HZ  snapshots per second to spectators; must divide the tick\n"
+            "                       rate and be at most the snapshot rate (default 10)\n"
+            "  --spectator-delay S  spectators watch S s behind live (anti-ghosting), 0..120\n"
+            "                       (default 0)\n"
+            "  --max-spectators N   spectator connections at once, 1..1000000 (default 10000);\n"
+            "                       past it a spectator is closed with 4008\n"
             "  --results-db FILE    SQLite file the ended rounds are stored in (default\n"
             "                       tickwire.db in the working folder; :memory: keeps them\n"
             "                       only while the server runs); GET /api/matches lists them\n"
@@ -102,6 +108,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     cfg->match_time = 300;
     cfg->score_limit = 25;
     cfg->intermission = 10;
+    cfg->max_spectators = 10000;
     cfg->results_db = "tickwire.db";
     int seed_set = 0;
 
@@ -129,7 +136,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--idle-timeout", "--http-timeout", "--token-secret-file", "--resume-grace",
                                             "--max-unlag-ms", "--min-players", "--match-time", "--score-limit",
                                             "--intermission", "--results-db", "--metrics-token-file",
-                                            "--metrics-allow", "--client-sndbuf"};
+                                            "--metrics-allow", "--client-sndbuf", "--spectator-rate",
+                                            "--spectator-delay", "--max-spectators"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -179,6 +187,12 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
             rc = parse_int(flag, val, 0, 10000, &cfg->score_limit, err, errlen);
         else if (strcmp(flag, "--intermission") == 0)
             rc = parse_int(flag, val, 1, 300, &cfg->intermission, err, errlen);
+        else if (strcmp(flag, "--spectator-rate") == 0)
+            rc = parse_int(flag, val, 1, 240, &cfg->spectator_rate, err, errlen);
+        else if (strcmp(flag, "--spectator-delay") == 0)
+            rc = parse_int(flag, val, 0, 120, &cfg->spectator_delay, err, errlen);
+        else if (strcmp(flag, "--max-spectators") == 0)
+            rc = parse_int(flag, val, 1, 1000000, &cfg->max_spectators, err, errlen);
         else if (strcmp(flag, "--token-secret-file") == 0)
             cfg->token_secret_file = val;
         else if (strcmp(flag, "--metrics-token-file") == 0)
@@ -250,6 +264,12 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
     if (cfg->tick_rate % cfg->snapshot_rate != 0) {
         snprintf(err, errlen, "--snapshot-rate %d must divide --tick-rate %d", cfg->snapshot_rate,
                  cfg->tick_rate);
+        return CLI_ERROR;
+    }
+    if (cfg->spectator_rate &&
+        (cfg->tick_rate % cfg->spectator_rate != 0 || cfg->spectator_rate > cfg->snapshot_rate)) {
+        snprintf(err, errlen, "--spectator-rate %d must divide --tick-rate %d and be at most --snapshot-rate %d",
+                 cfg->spectator_rate, cfg->tick_rate, cfg->snapshot_rate);
         return CLI_ERROR;
     }
     if (cfg->npcs >= cfg->match_size) {

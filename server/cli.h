@@ -36,6 +36,9 @@ typedef struct tw_config {
     int match_time;         /* seconds */
     int score_limit;        /* 0: none */
     int intermission;       /* seconds */
+    int spectator_rate;     /* Hz; 0: the core's default (10) */
+    int spectator_delay;    /* seconds behind live */
+    int max_spectators;
     const char *results_db; /* SQLite file for ended rounds; ":memory:" keeps none past the process */
     int n_origins;
     const char *origins[CLI_MAX_ORIGINS]; /* --allow-origin, exact matches */

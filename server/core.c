@@ -6,9 +6,15 @@
  * most one snapshot is ever queued per client. A client whose socket stays
  * choked for CORE_SEND_STALL_S is dropped with a logged reason.
  *
+ * Spectators (a spectate JOIN) take no slot: they sit on a list of their
+ * own, are woken when their match takes a new spectator view, and get the
+ * match's shared message for their cursor (match.h). They send nothing
+ * (any message: 4011), are not idle-checked, and are closed (4012) when
+ * their match ends.
+ *
  * Bad input closes only that connection: text frame 1003, over the size
  * limit 1009, anything malformed or out of order 1002, the server's own
- * reasons 4001-4008 (shared/proto.h). */
+ * reasons 4001-4012 (shared/proto.h). */
 #include "core.h"
 
 #include <stddef.h>
@@ -25,6 +31,7 @@
 #define CORE_MAX_SESSIONS (CORE_HANDLE_INDEX_MASK - 1)
 #define CORE_SESSION_SLACK 64 /* room for a transport that does not count at accept (tests, fuzzers) */
 #define CORE_REFUSE_LOG_US 1000000 /* refusals at accept: at most one log line a second */
+#define CORE_MAX_SPECTATORS_DEFAULT 10000
 
 typedef struct core_slot {
     session *ss;           /* NULL: free */
@@ -55,6 +62,8 @@ struct core {
     core_slot *slots;
     uint32_t nslots, slot_cap, max_slots, free_head, nsessions;
     session *waiting, *waiting_tail; /* AWAIT_JOIN sessions, oldest first */
+    session **spec;                  /* SPECTATING sessions, max_spectators of room from the start */
+    int nspec;
     /* actions: appended by the calls, drained by core_next_action */
     core_action *actions;
     size_t nactions, action_head, action_cap;
@@ -224,6 +233,87 @@ static int try_resume(core *c, session *ss, const proto_join *j, int64_t now_us)
     return 1;
 }
 
+/* ---- spectators ------------------------------------------------------------------- */
+
+/* A spectate JOIN or a spectator refused: counted by reason, logged at
+ * warn at most once per LOG_RATELIMIT_DEFAULT_US (a crowd arriving for a
+ * match that ended refuses by the thousand), closed. */
+static void refuse_spectator(core *c, session *ss, int64_t now_us, metrics_spec_refused r, uint16_t code,
+                             const char *why)
+{
+    c->stats.spec_refused[r]++;
+    uint64_t held;
+    if (log_ratelimit_pass(&c->log_limit[MLOG_SPECTATE], now_us, &held)) {
+        log_event(LOG_WARN, "spectate_refused", "peer=%s code=%u reason=\"%s\" spectators=%d suppressed=%llu",
+                  ss->peer, code, why, c->nspec, (unsigned long long)held);
+    } else {
+        c->stats.log_held[MLOG_SPECTATE]++;
+        log_event(LOG_DEBUG, "spectate_refused", "peer=%s code=%u reason=\"%s\"", ss->peer, code, why);
+    }
+    close_session(c, ss, code, why);
+}
+
+/* Takes a spectator off its match and the list (its match ends, or it
+ * closed). O(1). */
+static void spectator_detach(core *c, session *ss)
+{
+    if (ss->state != SESSION_SPECTATING || !ss->m)
+        return;
+    ss->m->spectators--;
+    session *last = c->spec[--c->nspec];
+    c->spec[ss->spec_index] = last;
+    last->spec_index = ss->spec_index;
+    ss->m = NULL;
+    ss->spec_index = -1;
+}
+
+/* Closes the spectators of m (it is about to be freed). O(spectators). */
+static void spectators_match_ended(core *c, match *m, int64_t now_us)
+{
+    for (int i = c->nspec - 1; i >= 0 && m->spectators > 0; i--) {
+        session *ss = c->spec[i];
+        if (ss->m != m)
+            continue;
+        spectator_detach(c, ss);
+        refuse_spectator(c, ss, now_us, SPEC_REF_MATCH_ENDED, PROTO_CLOSE_NO_SUCH_MATCH, "match ended");
+    }
+}
+
+/* A spectate JOIN with a valid token: watch match_id (or any) among the
+ * matches with the token's label. */
+static void start_spectating(core *c, session *ss, const token_claims *tc, uint16_t match_id, int64_t now_us)
+{
+    if (c->nspec >= c->cfg.max_spectators) {
+        refuse_spectator(c, ss, now_us, SPEC_REF_FULL, PROTO_CLOSE_SERVER_FULL, "server full");
+        return;
+    }
+    match *m = lobby_watch(&c->lobby, tc->match, match_id);
+    if (!m) {
+        refuse_spectator(c, ss, now_us, SPEC_REF_NO_MATCH, PROTO_CLOSE_NO_SUCH_MATCH, "no such match");
+        return;
+    }
+    if (match_spectate_prepare(m) < 0) {
+        log_event(LOG_ERROR, "out_of_memory", "what=\"spectator views\" match=%u", m->id);
+        refuse_spectator(c, ss, now_us, SPEC_REF_FULL, PROTO_CLOSE_SERVER_FULL, "server full");
+        return;
+    }
+    waiting_unlink(c, ss);
+    ss->m = m;
+    ss->pid = -1;
+    ss->state = SESSION_SPECTATING;
+    ss->need_welcome = 1;
+    ss->sent = match_spectator_cursor(m);
+    ss->progress_tick = m->world.tick;
+    ss->rx_tick = m->world.tick;
+    ss->spec_index = c->nspec;
+    c->spec[c->nspec++] = ss;
+    m->spectators++;
+    c->stats.spec_joins++;
+    log_event(LOG_INFO, "spectate", "peer=%s match=%u spectators=%d delay_s=%d", ss->peer, m->id, m->spectators,
+              c->cfg.spectator_delay);
+    wake(c, ss);
+}
+
 static void refuse_token(core *c, session *ss, int64_t now_us, const char *why)
 {
     refuse(c, ss, now_us, BAD_AUTH, PROTO_CLOSE_TOKEN_REFUSED, why);
@@ -263,6 +353,10 @@ static void on_join(core *c, session *ss, const uint8_t *buf, size_t len, int64_
     }
     if (seen == REPLAY_FULL) {
         refuse(c, ss, now_us, BAD_AUTH, PROTO_CLOSE_SERVER_FULL, "too many joins, try again later");
+        return;
+    }
+    if (j.mode == PROTO_MODE_SPECTATE) {
+        start_spectating(c, ss, &tc, j.match_id, now_us);
         return;
     }
     match *m = lobby_place(&c->lobby, tc.match);
@@ -333,6 +427,11 @@ static void on_message(core *c, session *ss, const uint8_t *buf, size_t len, int
     }
     if (ss->state == SESSION_REPLACED)
         return; /* closing: its player lives on another connection */
+    if (ss->state == SESSION_SPECTATING) {
+        c->stats.bad[BAD_UNEXPECTED]++;
+        refuse_spectator(c, ss, now_us, SPEC_REF_INPUT, PROTO_CLOSE_SPECTATOR_INPUT, "spectators send no input");
+        return;
+    }
     if (type == PROTO_JOIN) {
         refuse(c, ss, now_us, BAD_UNEXPECTED, 1002, "already joined");
         return;
@@ -441,11 +540,58 @@ void core_conn_peer_close(core *c, uint32_t conn, int code)
         ss->left = code == 1000 || code == 1001;
 }
 
+static void encode_failed(core *c, session *ss, const char *what)
+{
+    log_event(LOG_ERROR, "encode_failed", "peer=%s what=%s", ss->peer, what);
+    ss->close_code = 1011;
+    push_action(c, CORE_ABORT, ss, 1011, "server error");
+}
+
+/* A spectator's next message: its WELCOME, then the match's current
+ * spectator view when it has not been written yet. */
+static size_t spectator_writable(core *c, session *ss, uint8_t *buf, size_t cap)
+{
+    match *m = ss->m;
+    if (ss->need_welcome) {
+        size_t n = match_spectator_welcome(m, buf, cap);
+        ss->need_welcome = 0;
+        if (!n) {
+            encode_failed(c, ss, "welcome");
+            return 0;
+        }
+        c->stats.welcome_out++;
+        if (match_spectator_view_tick(m))
+            wake(c, ss);
+        return n;
+    }
+    uint32_t view = match_spectator_view_tick(m);
+    if (view == 0 || view == ss->sent.snap_tick)
+        return 0;
+    int full, shared;
+    uint64_t encodes = m->stats.spec_encodes;
+    size_t n = match_spectator_snapshot(m, &ss->sent, buf, cap, &full, &shared);
+    if (!n) {
+        encode_failed(c, ss, "spectator snapshot");
+        return 0;
+    }
+    ss->progress_tick = m->world.tick;
+    c->stats.spec_snapshots_out++;
+    c->stats.spec_snapshot_bytes_out += n;
+    c->stats.spec_full_out += (uint64_t)full;
+    c->stats.spec_encodes += m->stats.spec_encodes - encodes;
+    c->stats.spec_shared += (uint64_t)shared;
+    return n;
+}
+
 size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, size_t cap)
 {
     (void)now_us;
     session *ss = lookup(c, conn);
-    if (!ss || ss->close_code || ss->state != SESSION_PLAYING || cap < CORE_MAX_MESSAGE)
+    if (!ss || ss->close_code || cap < CORE_MAX_MESSAGE)
+        return 0;
+    if (ss->state == SESSION_SPECTATING && ss->m)
+        return spectator_writable(c, ss, buf, cap);
+    if (ss->state != SESSION_PLAYING)
         return 0;
     match *m = ss->m;
     if (ss->need_welcome) {
@@ -481,21 +627,27 @@ size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, 
 }
 
 /* The last person left: a round still LIVE is ended as interrupted (and
- * recorded) before the match goes. */
-static void close_if_empty(core *c, match *m)
+ * recorded) before the match goes, and its spectators are closed (4012:
+ * they may watch another). */
+static void close_if_empty(core *c, match *m, int64_t now_us)
 {
-    if (m->humans == 0)
+    if (m->humans == 0) {
         match_end_round(m, PROTO_END_INTERRUPTED);
+        spectators_match_ended(c, m, now_us);
+    }
     lobby_close_if_empty(&c->lobby, m);
 }
 
 void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
 {
-    (void)now_us;
     session *ss = lookup(c, conn);
     if (!ss)
         return;
     waiting_unlink(c, ss);
+    if (ss->state == SESSION_SPECTATING && ss->m)
+        log_event(LOG_INFO, "spectate_end", "peer=%s match=%u spectators=%d", ss->peer, ss->m->id,
+                  ss->m->spectators - 1);
+    spectator_detach(c, ss);
     if (ss->state == SESSION_PLAYING && c->cfg.resume_grace > 0 && !c->shutting_down && !ss->left) {
         match_player_hold(ss->m, ss->pid, (uint32_t)(c->cfg.resume_grace * c->cfg.tick_rate));
         c->stats.holds++;
@@ -506,7 +658,7 @@ void core_conn_closed(core *c, uint32_t conn, int64_t now_us)
         log_event(LOG_INFO, "leave", "peer=%s match=%u player=%d", ss->peer, m->id, ss->pid);
         match_player_leave(m, ss->pid);
         c->stats.leaves++;
-        close_if_empty(c, m);
+        close_if_empty(c, m, now_us);
     }
     c->nsessions--;
     log_event(LOG_INFO, "disconnect", "peer=%s connections=%u", ss->peer, c->nsessions);
@@ -584,6 +736,41 @@ static void after_snapshot(core *c, match *m, int64_t now_us, uint32_t *deepest)
     }
 }
 
+/* After the matches ticked: wake the spectators of every match that took
+ * a new spectator view; drop those whose socket has not drained for
+ * CORE_SEND_STALL_S (not idle ones: spectators send nothing) and those
+ * whose next event left the log. O(spectators), on ticks with a view. */
+static void wake_spectators(core *c, int64_t now_us)
+{
+    uint32_t stall = (uint32_t)(CORE_SEND_STALL_S * c->cfg.tick_rate);
+    for (int i = c->nspec - 1; i >= 0; i--) {
+        session *ss = c->spec[i];
+        match *m = ss->m;
+        if (!m->spec_new_view || ss->close_code)
+            continue;
+        /* Owing nothing before the first view (a match younger than the
+         * delay) is no stall. */
+        if (ss->sent.snap_tick == 0 && ss->progress_tick < m->spec_since)
+            ss->progress_tick = m->spec_since;
+        if (m->world.tick - ss->progress_tick > stall) {
+            c->stats.dropped_slow++;
+            log_drop(c, now_us, ss, -1, "spectator socket choked");
+            ss->close_code = PROTO_CLOSE_SLOW_READER;
+            push_action(c, CORE_ABORT, ss, PROTO_CLOSE_SLOW_READER, "not reading snapshots");
+            continue;
+        }
+        if (match_spectator_events_behind(m, &ss->sent)) {
+            c->stats.dropped_events_behind++;
+            log_drop(c, now_us, ss, -1, "spectator behind on events");
+            close_session(c, ss, PROTO_CLOSE_EVENTS_BEHIND, "too far behind on events");
+            continue;
+        }
+        if (ss->sent.snap_tick && ss->sent.snap_tick + m->cfg.spec_interval < match_spectator_view_tick(m))
+            c->stats.snapshots_skipped++;
+        wake(c, ss);
+    }
+}
+
 /* Sessions that sent no valid JOIN within SESSION_JOIN_TIMEOUT_S: the
  * oldest are at the head, so this stops at the first one not yet due. */
 static void expire_joins(core *c, int64_t now_us)
@@ -597,10 +784,11 @@ void core_tick(core *c, int64_t now_us)
 {
     lobby *l = &c->lobby;
     uint32_t deepest = 0;
-    int snapped = 0;
+    int snapped = 0, spec_views = 0;
     for (int i = l->nmatches - 1; i >= 0; i--) {
         match *m = l->matches[i];
         int snap = match_tick(m);
+        spec_views |= m->spec_new_view && m->spectators > 0;
         c->stats.shots += m->world.shots;
         c->stats.unlag_clamped += m->world.unlag_clamped;
         c->stats.hits += (uint64_t)m->world.nhits;
@@ -615,11 +803,13 @@ void core_tick(core *c, int64_t now_us)
             c->stats.leaves += (uint64_t)m->expired_holds;
             log_event(LOG_INFO, "hold_expired", "match=%u players=%d humans=%d", m->id, m->expired_holds, m->humans);
             m->expired_holds = 0;
-            close_if_empty(c, m);
+            close_if_empty(c, m, now_us);
         }
     }
     if (snapped)
         c->stats.backlog_max = deepest;
+    if (spec_views)
+        wake_spectators(c, now_us);
     if (c->waiting)
         expire_joins(c, now_us);
 }
@@ -771,8 +961,8 @@ size_t core_live_json(const core *c, char *buf, size_t cap)
         uint32_t left = m->state.end_tick > m->world.tick ? m->state.end_tick - m->world.tick : 0;
         w = snprintf(buf + n, cap - n,
                      "%s{\"id\":%u,\"label\":\"%s\",\"players\":%d,\"humans\":%d,\"npcs\":%d,\"capacity\":%d,"
-                     "\"phase\":\"%s\",\"round\":%u,\"seconds_left\":%.1f,\"score_limit\":%u}",
-                     i ? "," : "", m->id, label, m->humans + m->npcs, m->humans, m->npcs, m->cfg.size,
+                     "\"spectators\":%d,\"phase\":\"%s\",\"round\":%u,\"seconds_left\":%.1f,\"score_limit\":%u}",
+                     i ? "," : "", m->id, label, m->humans + m->npcs, m->humans, m->npcs, m->cfg.size, m->spectators,
                      phase[m->state.phase % 3], m->state.round,
                      m->state.end_tick ? (double)left / m->cfg.tick_rate : 0.0, m->state.score_limit);
         if (w < 0 || (size_t)w >= cap - n)
@@ -799,6 +989,7 @@ size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t
         g.proc = *proc;
     lobby_count(&c->lobby, &g.players, &g.npcs);
     g.players_held = lobby_held(&c->lobby);
+    g.spectators = c->nspec;
     return metrics_render(&c->stats, &g, buf, cap);
 }
 
@@ -870,6 +1061,19 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         free(c);
         return NULL;
     }
+    if (!k->spectator_rate) {
+        /* 10 Hz, or the snapshot rate when that is lower or 10 does not fit. */
+        k->spectator_rate = k->snapshot_rate < 10 || k->tick_rate % 10 ? k->snapshot_rate : 10;
+    }
+    k->max_spectators = k->max_spectators ? k->max_spectators : CORE_MAX_SPECTATORS_DEFAULT;
+    if (k->spectator_rate < 0 || k->tick_rate % k->spectator_rate || k->spectator_rate > k->snapshot_rate ||
+        k->spectator_delay < 0 || k->spectator_delay > MATCH_MAX_SPEC_DELAY_S || k->max_spectators < 0) {
+        snprintf(err, errlen, "spectator rate %d must divide tick rate %d and be at most snapshot rate %d; delay %d "
+                 "must be 0..%d s", k->spectator_rate, k->tick_rate, k->snapshot_rate, k->spectator_delay,
+                 MATCH_MAX_SPEC_DELAY_S);
+        free(c);
+        return NULL;
+    }
     c->map = *map;
     int unlag_ms = k->max_unlag_ms ? (k->max_unlag_ms < 0 ? 0 : k->max_unlag_ms) : 250;
     uint32_t unlag = (uint32_t)unlag_ms * (uint32_t)k->tick_rate / 1000u;
@@ -884,6 +1088,8 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         .match_ticks = (uint32_t)k->match_time * (uint32_t)k->tick_rate,
         .score_limit = k->score_limit,
         .intermission_ticks = (uint32_t)k->intermission * (uint32_t)k->tick_rate,
+        .spec_interval = (uint32_t)(k->tick_rate / k->spectator_rate),
+        .spec_delay_ticks = (uint32_t)k->spectator_delay * (uint32_t)k->tick_rate,
         .on_round_end = round_ended,
         .user = c,
     };
@@ -892,7 +1098,8 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
         c->refuse_log[r].interval_us = CORE_REFUSE_LOG_US;
     uint64_t want = (uint64_t)k->admission.max_conns + CORE_SESSION_SLACK;
     c->max_slots = want < CORE_MAX_SESSIONS ? (uint32_t)want : CORE_MAX_SESSIONS;
-    if (admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, k->replay_slots > 0 ? (uint32_t)k->replay_slots : 1u << 16) < 0) {
+    c->spec = calloc((size_t)k->max_spectators + 1, sizeof *c->spec);
+    if (!c->spec || admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, k->replay_slots > 0 ? (uint32_t)k->replay_slots : 1u << 16) < 0) {
         snprintf(err, errlen, "out of memory");
         core_destroy(c);
         return NULL;
@@ -918,6 +1125,7 @@ void core_destroy(core *c)
         free(c->slots[i].ss);
     free(c->slots);
     free(c->actions);
+    free(c->spec);
     lobby_free(&c->lobby);
     admission_free(&c->adm);
     replay_free(&c->replay);
@@ -949,6 +1157,11 @@ int core_tick_rate(const core *c)
 int core_connections(const core *c)
 {
     return (int)c->nsessions;
+}
+
+int core_spectators(const core *c)
+{
+    return c->nspec;
 }
 
 const lobby *core_lobby(const core *c)

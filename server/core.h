@@ -59,6 +59,9 @@ typedef struct core_config {
     int score_limit;        /* kills that end a round; 0: 25; -1: none */
     int intermission;       /* seconds between rounds; 0: 10 */
     const char *map_name;   /* for the results; NULL: "" */
+    int spectator_rate;     /* Hz spectators get snapshots at; divides tick_rate, <= snapshot_rate; 0: 10 (or less) */
+    int spectator_delay;    /* seconds spectators watch behind live, 0..MATCH_MAX_SPEC_DELAY_S */
+    int max_spectators;     /* spectator connections at once; 0: 10000 */
     /* Every LIVE round that ends (time, score, interrupted at shutdown or
      * when the last person left) is handed here, on the tick (copy it,
      * do not block: results_submit_cb). NULL: not recorded. */
@@ -88,7 +91,7 @@ void core_destroy(core *c);
 
 void core_set_unix_time(core *c, uint64_t unix_s);
 /* GET /api/matches/live: {"matches":[{"id","label","players","humans",
- * "npcs","capacity","phase","round","seconds_left","score_limit"}]}, one
+ * "npcs","capacity","spectators","phase","round","seconds_left","score_limit"}]}, one
  * entry per running match. Returns the length, 0 when cap is too small.
  * O(matches). */
 size_t core_live_json(const core *c, char *buf, size_t cap);
@@ -146,7 +149,8 @@ void core_conn_closed(core *c, uint32_t conn, int64_t now_us);
 
 /* ---- time --------------------------------------------------------------------- */
 /* Runs one tick of every match; asks to write to their clients after a
- * snapshot; closes idle, choked and join-timed-out sessions. */
+ * snapshot (to their spectators after a new spectator view); closes idle,
+ * choked and join-timed-out sessions. */
 void core_tick(core *c, int64_t now_us);
 /* The clock skipped `ticks` ticks (the process stalled): every playing
  * person is credited that much time, up to MATCH_MAX_CREDIT steps, so the
@@ -175,6 +179,7 @@ size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t
 metrics *core_metrics(core *c);
 int core_tick_rate(const core *c);
 int core_connections(const core *c);
+int core_spectators(const core *c);
 const lobby *core_lobby(const core *c);
 /* The session behind a live handle, NULL when dead (tests, fuzzers). */
 const session *core_session(const core *c, uint32_t conn);

@@ -47,6 +47,25 @@ match *lobby_place(lobby *l, const char *label)
     return m;
 }
 
+match *lobby_watch(const lobby *l, const char *label, uint16_t match_id)
+{
+    match *best = NULL;
+    for (int i = 0; i < l->nmatches; i++) {
+        match *m = l->matches[i];
+        if (strcmp(m->label, label) != 0)
+            continue;
+        if (match_id != PROTO_MATCH_ANY) {
+            if (m->id == match_id)
+                return m;
+            continue;
+        }
+        int players = m->humans + m->npcs, most = best ? best->humans + best->npcs : -1;
+        if (players > most || (players == most && m->id < best->id))
+            best = m;
+    }
+    return best;
+}
+
 int lobby_close_if_empty(lobby *l, match *m)
 {
     if (m->humans > 0)

@@ -32,6 +32,12 @@ void lobby_free(lobby *l);
 /* The first match labelled `label` with a free slot, else a new one.
  * NULL when max_matches are open or memory runs out. O(matches). */
 match *lobby_place(lobby *l, const char *label);
+/* The match a spectator whose token names `label` may watch: match_id
+ * PROTO_MATCH_ANY picks, among the running matches with that label, the
+ * one with the most players (people and computer players; ties: lowest
+ * id); another id must be a running match with that label. NULL when
+ * there is none. O(matches). */
+match *lobby_watch(const lobby *l, const char *label, uint16_t match_id);
 /* Frees m if no person (playing or held) is left in it. Returns 1 when it
  * did (m is gone). */
 int lobby_close_if_empty(lobby *l, match *m);

@@ -18,7 +18,10 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
     k->score_limit = k->score_limit ? k->score_limit : 25;
     k->intermission_ticks = k->intermission_ticks ? k->intermission_ticks : 10u * k->tick_rate;
     m->snap_interval = cfg->tick_rate / cfg->snapshot_rate;
+    if (!k->spec_interval)
+        k->spec_interval = k->tick_rate >= 10 ? k->tick_rate / 10u : 1u;
     m->ring_head = -1;
+    m->spec_view = -1;
     m->ev_first = m->ev_next = 1;
     m->state.phase = PROTO_PHASE_WARMUP;
     m->state.min_players = (uint8_t)(k->min_players > 255 ? 255 : k->min_players);
@@ -40,9 +43,12 @@ match *match_create(uint16_t id, const sim_map *map, const match_config *cfg)
         sim_world_spawn(&m->world, i, p->joins);
         m->npcs++;
     }
+    /* A delayed view needs the views from before the first spectator. */
+    if (k->spec_delay_ticks && match_spectate_prepare(m) < 0)
+        goto err;
     return m;
 err:
-    free(m);
+    match_destroy(m);
     return NULL;
 }
 
@@ -51,6 +57,8 @@ void match_destroy(match *m)
     if (!m)
         return;
     free(m->cache_buf);
+    free(m->spec_views);
+    free(m->spec_buf);
     free(m);
 }
 
@@ -194,10 +202,9 @@ static void npc_think(match *m, int id)
     m->step_inputs.in[id][0] = p->buf[0];
 }
 
-static void take_snapshot(match *m)
+/* The quantized world now, as the wire carries it. */
+static void fill_snapshot(const match *m, proto_snapshot *s)
 {
-    m->ring_head = (m->ring_head + 1) % MATCH_RING;
-    proto_snapshot *s = &m->ring[m->ring_head];
     s->tick = m->world.tick;
     s->ms = m->state;
     /* Slots past the match size are never used: they stay zero from the
@@ -212,6 +219,12 @@ static void take_snapshot(match *m)
         } else
             memset(&s->ent[id], 0, sizeof s->ent[id]);
     }
+}
+
+static void take_snapshot(match *m)
+{
+    m->ring_head = (m->ring_head + 1) % MATCH_RING;
+    fill_snapshot(m, &m->ring[m->ring_head]);
     m->ncache = 0;
     m->cache_used = 0;
 }
@@ -238,7 +251,7 @@ void match_event_push(match *m, const proto_event *e)
         m->ev_first++;
     }
     memcpy(m->ev_pool + off, tmp, n);
-    m->ev[m->ev_next % MATCH_EVENTS] = (match_event_ref){off, (uint16_t)n};
+    m->ev[m->ev_next % MATCH_EVENTS] = (match_event_ref){off, (uint16_t)n, m->world.tick};
     m->ev_next++;
     m->ev_pool_head = off + (uint32_t)n;
 }
@@ -248,17 +261,15 @@ int match_player_events_behind(const match *m, int id)
     return m->players[id].events_acked + 1 < m->ev_first;
 }
 
-/* The events section for player id: the events neither acknowledged nor
- * written on this connection, oldest first, up to PROTO_MAX_EVENT_BYTES
- * (always at least one). *last is the newest seq it carries. */
-static size_t write_events(match *m, const match_player *p, const match_cursor *cur, uint8_t *buf, size_t cap,
-                           uint32_t *last)
+/* An events section with the events from seq `from` (at least
+ * m->ev_first) to end - 1, oldest first, up to PROTO_MAX_EVENT_BYTES
+ * (always at least one). *last is the newest seq it carries (from - 1:
+ * none). */
+static size_t write_event_range(match *m, uint32_t from, uint32_t end, uint8_t *buf, size_t cap, uint32_t *last)
 {
-    uint32_t done = cur->event_seq > p->events_acked ? cur->event_seq : p->events_acked;
-    uint32_t from = done + 1 < m->ev_first ? m->ev_first : done + 1;
     size_t off = 5, bytes = 0;
     uint32_t count = 0;
-    for (uint32_t seq = from; seq < m->ev_next && count < 255; seq++) {
+    for (uint32_t seq = from; seq < end && count < 255; seq++) {
         const match_event_ref *r = &m->ev[seq % MATCH_EVENTS];
         if ((count && bytes + r->len > PROTO_MAX_EVENT_BYTES) || off + r->len > cap) {
             m->stats.events_clipped++;
@@ -269,10 +280,23 @@ static size_t write_events(match *m, const match_player *p, const match_cursor *
         bytes += r->len;
         count++;
     }
-    *last = count ? from + count - 1 : done;
+    *last = from + count - 1;
     if (proto_events_header_write((uint8_t)count, from, buf, cap) == 1)
         return 1;
     return count ? off : 0;
+}
+
+/* The events section for player id: the events neither acknowledged nor
+ * written on this connection. *last is the newest seq it carries. */
+static size_t write_events(match *m, const match_player *p, const match_cursor *cur, uint8_t *buf, size_t cap,
+                           uint32_t *last)
+{
+    uint32_t done = cur->event_seq > p->events_acked ? cur->event_seq : p->events_acked;
+    uint32_t from = done + 1 < m->ev_first ? m->ev_first : done + 1;
+    size_t n = write_event_range(m, from, m->ev_next, buf, cap, last);
+    if (*last == from - 1)
+        *last = done; /* none written */
+    return n;
 }
 
 /* ---- chat -------------------------------------------------------------------- */
@@ -392,9 +416,12 @@ uint32_t match_player_backlog(const match *m, int id)
     return p->last_received - p->last_applied;
 }
 
+static void take_spec_view(match *m);
+
 int match_tick(match *m)
 {
     sim_tick_inputs *in = &m->step_inputs;
+    m->spec_new_view = 0;
     for (int id = 0; id < m->cfg.size; id++) {
         match_player *p = &m->players[id];
         in->count[id] = 0;
@@ -435,6 +462,8 @@ int match_tick(match *m)
         }
     }
     round_update(m);
+    if (m->spec_views && m->world.tick % m->cfg.spec_interval == 0)
+        take_spec_view(m);
     if (m->world.tick % m->snap_interval != 0)
         return 0;
     take_snapshot(m);
@@ -536,4 +565,168 @@ size_t match_snapshot(match *m, int id, match_cursor *conn, uint8_t *buf, size_t
     if (*full)
         m->stats.full_snapshots++;
     return hlen + elen + blen;
+}
+
+/* ---- spectators ------------------------------------------------------------- */
+
+int match_spectate_prepare(match *m)
+{
+    if (m->spec_views)
+        return 0;
+    uint32_t delay_views = m->cfg.spec_delay_ticks / m->cfg.spec_interval;
+    m->spec_cap = delay_views + MATCH_SPEC_WINDOW + 1;
+    m->spec_views = calloc(m->spec_cap, sizeof *m->spec_views);
+    m->spec_buf = malloc((size_t)MATCH_SPEC_CACHE * PROTO_MAX_SNAPSHOT);
+    if (!m->spec_views || !m->spec_buf) {
+        free(m->spec_views);
+        free(m->spec_buf);
+        m->spec_views = NULL;
+        m->spec_buf = NULL;
+        return -1;
+    }
+    m->spec_taken = 0;
+    m->spec_view = -1;
+    /* Spectators see the events from now on, not the log's history. */
+    m->spec_ev_end = m->ev_next;
+    return 0;
+}
+
+/* Every cfg.spec_interval ticks: a new view into the ring; the one sent
+ * is spec_delay_ticks older. The events that happened by its tick are
+ * those before spec_ev_end (ticks only grow with seqs); events evicted
+ * from the log before the view reached them are skipped (a spectator that
+ * needed them is behind). Resets the message cache. O(players + events
+ * since the previous view). */
+static void take_spec_view(match *m)
+{
+    match_spec_view *v = &m->spec_views[m->spec_taken % m->spec_cap];
+    fill_snapshot(m, &v->snap);
+    v->names = m->names;
+    m->spec_taken++;
+    uint32_t delay_views = m->cfg.spec_delay_ticks / m->cfg.spec_interval;
+    if (m->spec_taken <= delay_views)
+        return; /* younger than the delay: nothing to show yet */
+    m->spec_view = (int)((m->spec_taken - 1 - delay_views) % m->spec_cap);
+    m->spec_new_view = 1;
+    if (!m->spec_since)
+        m->spec_since = m->world.tick;
+    m->nspec_msgs = 0;
+    uint32_t tick = m->spec_views[m->spec_view].snap.tick;
+    if (m->spec_ev_end < m->ev_first)
+        m->spec_ev_end = m->ev_first;
+    while (m->spec_ev_end < m->ev_next && m->ev[m->spec_ev_end % MATCH_EVENTS].tick <= tick)
+        m->spec_ev_end++;
+}
+
+uint32_t match_spectator_view_tick(const match *m)
+{
+    return m->spec_view < 0 ? 0 : m->spec_views[m->spec_view].snap.tick;
+}
+
+size_t match_spectator_welcome(const match *m, uint8_t *buf, size_t cap)
+{
+    proto_welcome w;
+    memset(&w, 0, sizeof w);
+    w.player_id = PROTO_SPECTATOR_ID;
+    w.tick_rate = m->cfg.tick_rate;
+    w.snapshot_rate = (uint16_t)(m->cfg.tick_rate / m->cfg.spec_interval);
+    w.match_id = m->id;
+    w.max_players = (uint16_t)m->cfg.size;
+    w.server_tick = m->world.tick > m->cfg.spec_delay_ticks ? m->world.tick - m->cfg.spec_delay_ticks : 0;
+    w.map = m->world.map;
+    w.spectator = 1;
+    return proto_welcome_write(&w, buf, cap);
+}
+
+match_cursor match_spectator_cursor(const match *m)
+{
+    return (match_cursor){0, m->spec_ev_end - 1};
+}
+
+int match_spectator_events_behind(const match *m, const match_cursor *cur)
+{
+    return cur->event_seq + 1 < m->ev_first;
+}
+
+/* The view of `tick` if it can be a baseline for the current view: one of
+ * the MATCH_SPEC_WINDOW before it, at most 255 ticks older. */
+static const proto_snapshot *spec_baseline(const match *m, uint32_t tick)
+{
+    const proto_snapshot *cur = &m->spec_views[m->spec_view].snap;
+    if (tick == 0 || tick >= cur->tick || cur->tick - tick > 255)
+        return NULL;
+    for (uint32_t back = 1; back <= MATCH_SPEC_WINDOW && back < m->spec_cap; back++) {
+        const match_spec_view *v = &m->spec_views[((uint32_t)m->spec_view + m->spec_cap - back) % m->spec_cap];
+        if (v->snap.tick == tick)
+            return &v->snap;
+    }
+    return NULL;
+}
+
+/* Encodes the current view for a spectator at `cur` into buf. */
+static size_t spec_encode(match *m, const proto_snapshot *base, uint32_t first, uint8_t *buf, size_t cap,
+                          uint32_t *last)
+{
+    const match_spec_view *v = &m->spec_views[m->spec_view];
+    proto_snapshot_header h = {v->snap.tick, base ? base->tick : 0, 0};
+    size_t hlen = proto_snapshot_header_write(&h, buf, cap);
+    if (hlen == 0)
+        return 0;
+    size_t elen = write_event_range(m, first, m->spec_ev_end, buf + hlen, cap - hlen, last);
+    if (elen == 0)
+        return 0;
+    size_t blen = proto_snapshot_body_write(base, &v->snap, &v->names, m->cfg.tick_rate, buf + hlen + elen,
+                                            cap - hlen - elen);
+    if (blen == 0)
+        return 0;
+    m->stats.spec_encodes++;
+    return hlen + elen + blen;
+}
+
+size_t match_spectator_snapshot(match *m, match_cursor *cur, uint8_t *buf, size_t cap, int *full, int *shared)
+{
+    uint32_t tick = match_spectator_view_tick(m);
+    if (!tick || tick == cur->snap_tick || !m->spec_buf)
+        return 0;
+    const proto_snapshot *base = spec_baseline(m, cur->snap_tick);
+    uint32_t baseline = base ? base->tick : 0;
+    uint32_t first = cur->event_seq + 1 < m->ev_first ? m->ev_first : cur->event_seq + 1;
+    size_t n = 0;
+    uint32_t last = first - 1;
+    *shared = 0;
+    for (int i = 0; i < m->nspec_msgs; i++) {
+        const match_spec_msg *c = &m->spec_msgs[i];
+        if (c->baseline == baseline && c->first_event == first) {
+            if (c->len > cap)
+                return 0;
+            memcpy(buf, m->spec_buf + (size_t)i * PROTO_MAX_SNAPSHOT, c->len);
+            n = c->len;
+            last = c->last_event;
+            *shared = 1;
+            m->stats.spec_shared++;
+            break;
+        }
+    }
+    if (!n && m->nspec_msgs < MATCH_SPEC_CACHE) {
+        /* Encode into the cache, then copy: the next spectator with this
+         * cursor gets the same bytes without an encode. */
+        int i = m->nspec_msgs;
+        uint8_t *slot = m->spec_buf + (size_t)i * PROTO_MAX_SNAPSHOT;
+        size_t len = spec_encode(m, base, first, slot, PROTO_MAX_SNAPSHOT, &last);
+        if (len == 0 || len > cap)
+            return 0;
+        m->spec_msgs[i] = (match_spec_msg){baseline, first, last, (uint32_t)len};
+        m->nspec_msgs++;
+        memcpy(buf, slot, len);
+        n = len;
+    } else if (!n) {
+        /* An unusual cursor with the cache full: encoded for it alone. */
+        n = spec_encode(m, base, first, buf, cap, &last);
+        if (n == 0)
+            return 0;
+    }
+    cur->snap_tick = tick;
+    cur->event_seq = last;
+    *full = base == NULL;
+    return n;
 }

@@ -34,7 +34,19 @@
  * neither written on its connection nor acknowledged (at most
  * PROTO_MAX_EVENT_BYTES at a time). A player
  * whose oldest unacknowledged event has left the log is behind
- * (match_player_events_behind): the caller closes it (4009). */
+ * (match_player_events_behind): the caller closes it (4009).
+ *
+ * Spectators (protocol v6) hold no slot: the match only keeps, once the
+ * first of them comes (or from creation when cfg.spec_delay_ticks > 0), a
+ * ring of spectator views taken every cfg.spec_interval ticks: the
+ * quantized world and its names, enough of them to show the match
+ * cfg.spec_delay_ticks behind live plus MATCH_SPEC_WINDOW older views as
+ * baselines. Allocated once per match (match_spectate_prepare), bounded by
+ * MATCH_MAX_SPEC_DELAY_S. Every spectator of a match gets the same
+ * message for the same (baseline, first event): a delta of the delayed
+ * view against the last view written to it, with the events up to the
+ * view's tick. Those are encoded once per view into a small cache
+ * (MATCH_SPEC_CACHE messages) and copied to each spectator. */
 #ifndef TW_MATCH_H
 #define TW_MATCH_H
 
@@ -58,6 +70,9 @@
 #define MATCH_CHAT_BURST 5           /* chat messages a player may send at once */
 #define MATCH_CHAT_PER_S 1           /* ... and per second after that */
 #define MATCH_CHAT_FLOOD 10          /* dropped in a row: the player is flooding */
+#define MATCH_SPEC_WINDOW 8          /* spectator views kept as baselines besides the one sent */
+#define MATCH_SPEC_CACHE 4           /* shared spectator messages per view */
+#define MATCH_MAX_SPEC_DELAY_S 120   /* --spectator-delay bound */
 
 struct match;
 typedef struct match_config {
@@ -71,6 +86,8 @@ typedef struct match_config {
     uint32_t match_ticks;        /* LIVE length; 0: 300 s */
     int score_limit;             /* 0: 25; -1: none */
     uint32_t intermission_ticks; /* 0: 10 s */
+    uint32_t spec_interval;      /* ticks between spectator views; 0: tick_rate / 10 (at least 1) */
+    uint32_t spec_delay_ticks;   /* spectators watch this far behind live, a multiple of spec_interval */
     /* A LIVE round ended (reason PROTO_END_*): read the scores now. */
     void (*on_round_end)(void *user, const struct match *m, int reason);
     void *user;
@@ -111,12 +128,29 @@ typedef struct match_stats {
     uint64_t chat_in, chat_dropped;
     uint64_t kills, rounds;
     uint64_t events_clipped; /* snapshots that left events for the next one (byte cap) */
+    uint64_t spec_encodes;   /* spectator messages encoded */
+    uint64_t spec_shared;    /* spectator messages copied from the cache */
 } match_stats;
 
 typedef struct match_event_ref {
     uint32_t off;   /* into the event pool */
     uint16_t len;
+    uint32_t tick;  /* the match tick it happened at (spectators see it with that tick's view) */
 } match_event_ref;
+
+/* One spectator view: the match as spectators see it at one tick. */
+typedef struct match_spec_view {
+    proto_snapshot snap;
+    proto_names names;
+} match_spec_view;
+
+/* One cached spectator message of the current view. */
+typedef struct match_spec_msg {
+    uint32_t baseline;    /* view tick it deltas from, 0 = full */
+    uint32_t first_event; /* seq of the first event it carries (the cursor's next) */
+    uint32_t last_event;  /* the newest it carries (first_event - 1: none) */
+    uint32_t len;         /* bytes at spec_buf + i * PROTO_MAX_SNAPSHOT */
+} match_spec_msg;
 
 typedef struct match {
     uint16_t id;
@@ -144,6 +178,17 @@ typedef struct match {
     uint32_t ev_pool_head;       /* where the next event's bytes go */
     match_event_ref ev[MATCH_EVENTS];
     uint8_t ev_pool[MATCH_EVENT_POOL];
+    /* spectators: views every cfg.spec_interval ticks, NULL until prepared */
+    int spectators;              /* connections watching (the core keeps the count) */
+    match_spec_view *spec_views; /* ring of spec_cap views */
+    uint32_t spec_cap, spec_taken;
+    int spec_view;               /* index of the view spectators are sent now, -1: none yet */
+    uint8_t spec_new_view;       /* match_tick moved spec_view on this tick */
+    uint32_t spec_since;         /* match tick the first view was shown at, 0: none yet */
+    uint32_t spec_ev_end;        /* events with seq < this happened by the view's tick */
+    int nspec_msgs;
+    match_spec_msg spec_msgs[MATCH_SPEC_CACHE];
+    uint8_t *spec_buf;           /* MATCH_SPEC_CACHE x PROTO_MAX_SNAPSHOT */
 } match;
 
 /* Returns NULL when out of memory. */
@@ -213,5 +258,28 @@ typedef struct match_cursor {
  * not written on this connection and not acknowledged. Advances *cur; the
  * caller must write the bytes returned (or drop the connection). */
 size_t match_snapshot(match *m, int id, match_cursor *cur, uint8_t *buf, size_t cap, int *full);
+
+/* ---- spectators ----------------------------------------------------------
+ * Allocates the spectator views and the message cache, once per match
+ * (about (delay / interval + MATCH_SPEC_WINDOW + 1) x 5.5 KiB + 28 KiB).
+ * Returns 0, -1 when out of memory. Idempotent. */
+int match_spectate_prepare(match *m);
+/* The tick of the view spectators are sent now, 0 when there is none yet
+ * (a match younger than the delay). */
+uint32_t match_spectator_view_tick(const match *m);
+/* WELCOME for a spectator (player_id PROTO_SPECTATOR_ID, the spectator
+ * rate, server_tick the tick its view starts at). */
+size_t match_spectator_welcome(const match *m, uint8_t *buf, size_t cap);
+/* A new spectator's cursor: nothing written, events from those after the
+ * current view on. */
+match_cursor match_spectator_cursor(const match *m);
+/* 1 when the next event a spectator on `cur` needs has left the log. */
+int match_spectator_events_behind(const match *m, const match_cursor *cur);
+/* The current view for a spectator on `cur`: a delta against the last view
+ * written on it (full when that is gone), with the events after
+ * cur->event_seq up to the view's tick. Shared: spectators with the same
+ * cursor get the same bytes, encoded once per view (*shared: this one was
+ * a copy). Advances *cur. 0 when there is no view or nothing new. */
+size_t match_spectator_snapshot(match *m, match_cursor *cur, uint8_t *buf, size_t cap, int *full, int *shared);
 
 #endif

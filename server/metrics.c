@@ -19,7 +19,8 @@ static const char *const EP_LABELS[EP_N] = {"/metrics", "/api/join", "/api/match
                                             "static",   "websocket", "other"};
 static const int HTTP_CODES[METRICS_HTTP_CODES] = {101, 200, 204, 206, 301, 302, 304, 400, 401, 403, 404,
                                                    405, 408, 413, 415, 416, 426, 431, 500, 501, 503};
-static const char *const LOG_LABELS[MLOG_N] = {"stall_credit", "bad_input", "drop", "refuse"};
+static const char *const LOG_LABELS[MLOG_N] = {"stall_credit", "bad_input", "drop", "refuse", "spectate_refused"};
+static const char *const SPEC_REF_LABELS[SPEC_REF_N] = {"no_such_match", "full", "input", "match_ended"};
 
 static const uint32_t BACKLOG_LE[METRICS_BACKLOG_BUCKETS] = {0, 1, 2, 4, 8, 16, 32, 64};
 
@@ -50,6 +51,11 @@ const char *metrics_endpoint_label(metrics_endpoint e)
 const char *metrics_log_label(metrics_log e)
 {
     return e < MLOG_N ? LOG_LABELS[e] : "?";
+}
+
+const char *metrics_spec_refused_label(metrics_spec_refused r)
+{
+    return r < SPEC_REF_N ? SPEC_REF_LABELS[r] : "?";
 }
 
 metrics_endpoint metrics_endpoint_of(const char *path)
@@ -264,6 +270,25 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
                   "tickwire_rounds_ended_total{reason=\"interrupted\"} %llu\n",
               (unsigned long long)m->rounds_ended[1], (unsigned long long)m->rounds_ended[2],
               (unsigned long long)m->rounds_ended[3]);
+    tb_metric(&t, "tickwire_spectators", "gauge", "Spectator connections watching a match.", g->spectators);
+    tb_metric(&t, "tickwire_spectator_joins_total", "counter", "Spectators admitted to a match.",
+              (double)m->spec_joins);
+    tb_metric(&t, "tickwire_spectator_snapshots_total", "counter", "Snapshot messages sent to spectators.",
+              (double)m->spec_snapshots_out);
+    tb_metric(&t, "tickwire_spectator_snapshot_bytes_total", "counter", "Snapshot payload bytes sent to spectators.",
+              (double)m->spec_snapshot_bytes_out);
+    tb_metric(&t, "tickwire_spectator_full_snapshots_total", "counter", "Spectator snapshots sent without a baseline.",
+              (double)m->spec_full_out);
+    tb_metric(&t, "tickwire_spectator_encodes_total", "counter",
+              "Spectator snapshot messages encoded (once per match, view and cursor).", (double)m->spec_encodes);
+    tb_metric(&t, "tickwire_spectator_shared_total", "counter",
+              "Spectator snapshot messages copied from the match's encoded one instead of encoded.",
+              (double)m->spec_shared);
+    tb_printf(&t, "# HELP tickwire_spectators_refused_total Spectate joins refused and spectators closed, by reason.\n"
+                  "# TYPE tickwire_spectators_refused_total counter\n");
+    for (int r = 0; r < SPEC_REF_N; r++)
+        tb_printf(&t, "tickwire_spectators_refused_total{reason=\"%s\"} %llu\n", SPEC_REF_LABELS[r],
+                  (unsigned long long)m->spec_refused[r]);
     tb_metric(&t, "tickwire_chat_messages_total", "counter", "Chat lines delivered to matches.", (double)m->chat_in);
     tb_metric(&t, "tickwire_chat_dropped_total", "counter", "Chat lines dropped over the per-player rate.",
               (double)m->chat_dropped);

@@ -60,9 +60,17 @@ typedef enum metrics_endpoint {
 /* Log lines of the core held back by a rate limit (log_ratelimit), by
  * event; the tick clock's tick_stall is tick_stats.stall_logs_held. */
 typedef enum metrics_log {
-    MLOG_STALL_CREDIT, MLOG_BAD_INPUT, MLOG_DROP, MLOG_REFUSE,
+    MLOG_STALL_CREDIT, MLOG_BAD_INPUT, MLOG_DROP, MLOG_REFUSE, MLOG_SPECTATE,
     MLOG_N
 } metrics_log;
+
+/* Why a spectate JOIN (or a spectator) was refused: the label of
+ * tickwire_spectators_refused_total. A bad token counts as for players
+ * (tickwire_bad_messages_total{reason="auth"}). */
+typedef enum metrics_spec_refused {
+    SPEC_REF_NO_MATCH, SPEC_REF_FULL, SPEC_REF_INPUT, SPEC_REF_MATCH_ENDED,
+    SPEC_REF_N
+} metrics_spec_refused;
 
 typedef struct metrics {
     tick_stats tick;
@@ -88,6 +96,10 @@ typedef struct metrics {
     /* HTTP answers by endpoint and status (metrics_http_count) */
     uint64_t http[EP_N][METRICS_HTTP_CODES + 1];
     uint64_t log_held[MLOG_N];
+    /* spectators */
+    uint64_t spec_joins, spec_snapshots_out, spec_snapshot_bytes_out, spec_full_out;
+    uint64_t spec_encodes, spec_shared;   /* spectator messages encoded, and copied from a match's cache */
+    uint64_t spec_refused[SPEC_REF_N];
 } metrics;
 
 /* What the adapter samples from the process, and the build, at scrape
@@ -107,6 +119,7 @@ typedef struct metrics_gauges {
     int tcp_connections;    /* accepted connections of any kind, game ones included */
     int matches, players, npcs;
     int players_held;       /* of `players`: disconnected, held for a resume */
+    int spectators;         /* spectator connections */
     int tick_rate, snapshot_rate;
     metrics_process proc;   /* sampled by the adapter */
 } metrics_gauges;
@@ -115,6 +128,7 @@ const char *metrics_bad_label(metrics_bad r);
 const char *metrics_refused_label(metrics_refused r);
 const char *metrics_endpoint_label(metrics_endpoint e);
 const char *metrics_log_label(metrics_log e);
+const char *metrics_spec_refused_label(metrics_spec_refused r);
 
 /* The endpoint of a request path (no query): the side doors by exact
  * path, other paths under /api and /metrics EP_OTHER, the rest (the web

@@ -1,7 +1,7 @@
 /* session: one game connection's state, from the upgrade to the close:
  * AWAIT_JOIN (a JOIN must come within SESSION_JOIN_TIMEOUT_S), PLAYING
- * (one player of one match), REPLACED (its player resumed on another
- * connection; closing). A session that is closing ignores what else
+ * (one player of one match), SPECTATING (watching one match: no slot, sends
+ * nothing), REPLACED (its player resumed on another connection; closing). A session that is closing ignores what else
  * arrives. What a session may send is bounded here: message size by state
  * (PROTO_MAX_JOIN_MSG, then PROTO_MAX_CLIENT_MSG), and its rate two ways:
  *  - inputs are judged by what they claim, not by when they arrive: the
@@ -27,7 +27,7 @@
 #define SESSION_PEER_LEN 64
 #define SESSION_IP_LEN 48
 
-typedef enum session_state { SESSION_AWAIT_JOIN, SESSION_PLAYING, SESSION_REPLACED } session_state;
+typedef enum session_state { SESSION_AWAIT_JOIN, SESSION_PLAYING, SESSION_SPECTATING, SESSION_REPLACED } session_state;
 
 struct match;
 
@@ -35,8 +35,9 @@ typedef struct session {
     uint32_t handle;           /* the core's handle of this connection */
     void *transport;           /* the adapter's connection, never dereferenced here */
     session_state state;
-    struct match *m;           /* PLAYING: its match and player id */
+    struct match *m;           /* PLAYING: its match and player id; SPECTATING: the match watched */
     int pid;
+    int spec_index;            /* SPECTATING: its place in the core's spectator list */
     uint8_t need_welcome;      /* 1: WELCOME next, 2: a resumed WELCOME */
     uint8_t left;              /* the peer closed with 1000/1001: a leave, not a drop */
     uint8_t wake_queued;       /* a WAKE action for it is in the core's queue */

@@ -35,7 +35,14 @@
  * never got refuses it); a chat is closed 1007 when not UTF-8, 1009 when
  * too long, else goes to the match as a CHAT event of the cleaned text,
  * or is dropped over the rate, 4010 after a flood of drops; every close
- * has a documented code. Framing: fuzz_common.h. */
+ * has a documented code.
+ *
+ * Spectators (a JOIN in spectate mode, signed like any): one watching "any"
+ * or the running match's id becomes a spectator of it (else 4012), gets a
+ * spectator WELCOME and snapshots its own spectator client decodes to
+ * exactly the match's current spectator view, and is closed 4011 (or 1009
+ * over the size) by whatever it sends next; it holds no slot.
+ * Framing: fuzz_common.h. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -61,6 +68,7 @@ typedef struct fconn {
     int close_code;
     int wants_write;     /* a WAKE not yet served */
     char token[TOKEN_MAX_B64 + 1]; /* the token of its last JOIN */
+    cl_client spec;      /* its client, when it is a spectator */
 } fconn;
 
 typedef struct player_state {
@@ -366,6 +374,29 @@ static int got_snapshot(const session *ss, const uint8_t *buf, size_t n)
     return 1;
 }
 
+/* A message from the core to a spectator: its WELCOME, then snapshots of
+ * the match's current spectator view that its client decodes to exactly
+ * that view. */
+static void got_spectator_message(fconn *fc, const session *ss, const uint8_t *buf, size_t n)
+{
+    const match *m = ss->m;
+    FZ_CHECK(m && m->spectators >= 1);
+    int r = cl_receive(&fc->spec, buf, n, now_ms);
+    if (buf[0] == PROTO_WELCOME) {
+        const proto_welcome *w = &fc->spec.welcome;
+        FZ_CHECK(r == PROTO_WELCOME && cl_is_spectator(&fc->spec) && w->player_id == PROTO_SPECTATOR_ID &&
+                 w->match_id == m->id && w->tick_rate == m->cfg.tick_rate &&
+                 w->snapshot_rate == m->cfg.tick_rate / m->cfg.spec_interval);
+        return;
+    }
+    FZ_CHECK(r == PROTO_SNAPSHOT);
+    const match_spec_view *v = &m->spec_views[m->spec_view];
+    const proto_snapshot *got = cl_latest(&fc->spec);
+    FZ_CHECK(got->tick == v->snap.tick && got->tick == ss->sent.snap_tick);
+    fz_check_same_entities(&v->snap, &v->names, got, &fc->spec.names);
+    FZ_CHECK(fc->spec.have_self == 0 && fc->spec.event_seq <= ss->sent.event_seq);
+}
+
 /* The connection can be written: one message from the core. */
 static void serve(fconn *fc)
 {
@@ -375,6 +406,10 @@ static void serve(fconn *fc)
     if (n == 0)
         return;
     const session *ss = core_session(C, fc->h);
+    if (ss && ss->state == SESSION_SPECTATING) {
+        got_spectator_message(fc, ss, buf, n);
+        return;
+    }
     FZ_CHECK(ss && ss->state == SESSION_PLAYING);
     if (buf[0] == PROTO_WELCOME)
         got_welcome(fc, ss, buf, n);
@@ -429,7 +464,8 @@ static size_t sign_join(fconn *fc, const proto_join *j, uint8_t *out, size_t cap
     tc.expiry = UNIX_NOW + 60;
     memcpy(tc.nonce, &minted, sizeof minted);
     FZ_CHECK(token_mint(&tc, SECRET, sizeof SECRET, fc->token, sizeof fc->token) > 0);
-    size_t n = proto_join_write(fc->token, j->has_resume ? j->resume : NULL, out, cap);
+    size_t n = j->mode == PROTO_MODE_SPECTATE ? proto_join_spectate_write(fc->token, j->match_id, out, cap)
+                                              : proto_join_write(fc->token, j->has_resume ? j->resume : NULL, out, cap);
     FZ_CHECK(n > 0);
     return n;
 }
@@ -446,6 +482,24 @@ static void send_join(fconn *fc, const uint8_t *buf, size_t len)
     if (j.token_len) {
         len = sign_join(fc, &j, signed_join, sizeof signed_join);
         buf = signed_join;
+    }
+    if (j.mode == PROTO_MODE_SPECTATE) {
+        /* A spectator: of the one match when it runs and the id fits; it
+         * takes no slot. */
+        match *m = the_match();
+        int humans = m ? m->humans : 0, npcs = m ? m->npcs : 0;
+        cl_init(&fc->spec);
+        cl_set_token(&fc->spec, fc->token);
+        cl_set_spectate(&fc->spec, j.match_id);
+        core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+        ss = core_session(C, fc->h);
+        if (m && (j.match_id == PROTO_MATCH_ANY || j.match_id == m->id)) {
+            FZ_CHECK(ss->state == SESSION_SPECTATING && ss->m == m && !ss->close_code);
+            FZ_CHECK(m->humans == humans && m->npcs == npcs && m->spec_views && m->spectators >= 1);
+        } else {
+            FZ_CHECK(ss->close_code == PROTO_CLOSE_NO_SUCH_MATCH);
+        }
+        return;
     }
     /* A resume: the player's state must come back untouched. */
     match *m = the_match();
@@ -582,6 +636,14 @@ static void on_message(fconn *fc, const uint8_t *buf, size_t len)
         fc->h = core_conn_open(C, now_us, fc, "fuzz:1", "127.0.0.1");
         FZ_CHECK(fc->h != 0);
         drain();
+    }
+    const session *ss = core_session(C, fc->h);
+    if (ss->state == SESSION_SPECTATING && !ss->close_code) {
+        /* Spectators send nothing: whatever comes closes them. */
+        core_conn_recv(C, fc->h, now_us, buf, len, 0, 1, 0);
+        FZ_CHECK(ss->close_code == PROTO_CLOSE_SPECTATOR_INPUT || (len > PROTO_MAX_CLIENT_MSG && ss->close_code == 1009));
+        drain();
+        return;
     }
     int type = proto_peek_type(buf, len);
     if (type == PROTO_JOIN)

@@ -50,7 +50,7 @@
 static inline int fz_close_documented(int code)
 {
     return code == 1001 || code == 1002 || code == 1003 || code == 1007 || code == 1009 || code == 1011 ||
-           (code >= PROTO_CLOSE_TOKEN_REFUSED && code <= PROTO_CLOSE_CHAT_FLOOD);
+           (code >= PROTO_CLOSE_TOKEN_REFUSED && code <= PROTO_CLOSE_NO_SUCH_MATCH);
 }
 
 /* ---- fuzz_client_msg framing ---------------------------------------------- */

@@ -93,6 +93,18 @@ static void cli_join(seed *s, int session, const char *token, int k)
     cli_msg(s, session, b, n);
 }
 
+/* A spectate JOIN for match_id (PROTO_MATCH_ANY: any). */
+static void cli_spectate(seed *s, int session, const char *token, uint16_t match_id)
+{
+    uint8_t b[PROTO_MAX_JOIN_MSG];
+    size_t n = proto_join_spectate_write(token, match_id, b, sizeof b);
+    if (n == 0) {
+        fprintf(stderr, "gen_corpus: bad spectate JOIN '%s'\n", token);
+        exit(1);
+    }
+    cli_msg(s, session, b, n);
+}
+
 /* An INPUT acknowledging snapshot `ack` and event `event_ack`; its inputs
  * were made looking at the others two ticks before the ack (every other
  * one: no view yet). */
@@ -165,6 +177,27 @@ static void gen_client_msg(void)
     cli_input(&s, 1, 16, 12, 1, 0);
     cli_ticks(&s, 2, 0);
     save(T, "two_players", s.b, s.n);
+
+    /* Spectators (60 Hz, 2 slots, 1 npc): one before any match (4012),
+     * then alice plays, one watches any, one watches match 1; they get
+     * their views; one sends an INPUT (4011), the other a JOIN for match 9
+     * on a fresh connection (4012). */
+    s.n = 0;
+    put_u8(&s, cli_cfg(3, 0, 2, 1, 0));
+    cli_spectate(&s, 1, "early", PROTO_MATCH_ANY);
+    cli_join(&s, 0, "alice", -1);
+    cli_ticks(&s, 2, 0);
+    cli_spectate(&s, 1, "fan", PROTO_MATCH_ANY);
+    cli_spectate(&s, 2, "fan2", 1);
+    cli_ticks(&s, 8, 0);
+    cli_input(&s, 0, 8, 1, 4, SIM_BTN_RIGHT | SIM_BTN_FIRE);
+    cli_ticks(&s, 8, 2);
+    cli_ticks(&s, 8, 0);
+    cli_input(&s, 1, 8, 1, 1, SIM_BTN_UP);
+    cli_ticks(&s, 2, 0);
+    cli_spectate(&s, 1, "lost", 9);
+    cli_ticks(&s, 2, 0);
+    save(T, "spectators", s.b, s.n);
 
     /* 20 Hz, 10 Hz snapshots, 2 slots: a third session is refused (full),
      * the first breaks the protocol (seq gap), leaves, and rejoins. */

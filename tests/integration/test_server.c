@@ -181,6 +181,9 @@ typedef struct player {
     /* full-state copies by tick, for the delta check */
     proto_snapshot *log;
     int log_cap, log_len;
+    int count_events;        /* 1: player_step reads the events into the counts below */
+    uint32_t ev_kills, ev_joins, ev_all;
+    char last_join[PROTO_MAX_NAME + 1];
 } player;
 
 static int player_join(player *p, int port, const char *name)
@@ -226,6 +229,15 @@ static int player_step(player *p, int timeout_ms)
             p->fulls_after_delta++;
         p->snapshots++;
         p->last_snapshot_len = len;
+        proto_event ev;
+        while (p->count_events && cl_next_event(&p->cl, &ev)) {
+            p->ev_all++;
+            p->ev_kills += ev.type == PROTO_EV_KILL;
+            if (ev.type == PROTO_EV_JOIN) {
+                p->ev_joins++;
+                snprintf(p->last_join, sizeof p->last_join, "%.16s", ev.text);
+            }
+        }
         if (p->log && p->log_len < p->log_cap)
             p->log[p->log_len++] = *cl_latest(&p->cl);
         if (p->inputs_left != 0) {
@@ -2473,14 +2485,14 @@ static void case_live(const char *server)
     char want[256];
     snprintf(want, sizeof want,
              "{\"id\":%d,\"label\":\"clan-red\",\"players\":2,\"humans\":2,\"npcs\":0,\"capacity\":4,"
-             "\"phase\":\"live\",\"round\":1,\"seconds_left\":", ma);
+             "\"spectators\":0,\"phase\":\"live\",\"round\":1,\"seconds_left\":", ma);
     CHECK(strstr(text, want) != NULL, "clan-red not listed live: %s", text);
     const char *left = strstr(text, want) + strlen(want);
     CHECK(atof(left) > 100.0 && atof(left) <= 120.0, "seconds left %.1f", atof(left));
     snprintf(want, sizeof want, "{\"id\":%d,\"label\":\"clan-blue\",\"players\":1,", md);
     CHECK(strstr(text, want) != NULL, "clan-blue not listed: %s", text);
     CHECK(strstr(text, "\"label\":\"clan-blue\",\"players\":1,\"humans\":1,\"npcs\":0,\"capacity\":4,"
-                       "\"phase\":\"warmup\"") != NULL, "one player waits in warmup: %s", text);
+                       "\"spectators\":0,\"phase\":\"warmup\"") != NULL, "one player waits in warmup: %s", text);
     CHECK(strstr(text, "\"label\":\"\",") != NULL, "the public match is listed: %s", text);
     printf("live: clan-red (2, live, %.0f s left), clan-blue (1, warmup), public (1); %zu bytes\n", atof(left),
            strlen(text));
@@ -2798,6 +2810,309 @@ static void case_tls_chain(const char *server)
     unlink(garbage);
 }
 
+/* ---- spectators ------------------------------------------------------------ */
+
+/* Connects and sends a spectate JOIN for match_id with `token`. The player
+ * never sends input (a spectator client writes none anyway). */
+static int spectator_join(player *p, int port, const char *token, uint16_t match_id)
+{
+    char err[128];
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    p->ack = 1;
+    cl_init(&p->cl);
+    if (wsc_connect(&p->ws, "127.0.0.1", port, PROTO_SUBPROTOCOL, err, sizeof err) < 0) {
+        fprintf(stderr, "connect: %s\n", err);
+        return -1;
+    }
+    cl_set_token(&p->cl, token);
+    cl_set_spectate(&p->cl, match_id);
+    uint8_t buf[PROTO_MAX_JOIN_MSG];
+    size_t n = cl_write_join(&p->cl, buf, sizeof buf);
+    return n ? wsc_send(&p->ws, WS_BINARY, buf, n) : -1;
+}
+
+/* player_join with a token minted by the test. */
+static int player_join_token(player *p, int port, const char *token)
+{
+    char err[128];
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    p->ack = 1;
+    p->inputs_left = -1;
+    cl_init(&p->cl);
+    if (wsc_connect(&p->ws, "127.0.0.1", port, PROTO_SUBPROTOCOL, err, sizeof err) < 0) {
+        fprintf(stderr, "connect: %s\n", err);
+        return -1;
+    }
+    cl_set_token(&p->cl, token);
+    uint8_t buf[PROTO_MAX_JOIN_MSG];
+    size_t n = cl_write_join(&p->cl, buf, sizeof buf);
+    return wsc_send(&p->ws, WS_BINARY, buf, n);
+}
+
+/* The close code the connection gets within timeout_ms, serving what comes
+ * before it; 0 when none came, -1 when it dropped without one. */
+static int close_code_within(player *p, int timeout_ms)
+{
+    double end = check_now_ms() + timeout_ms;
+    while (check_now_ms() < end) {
+        if (player_step(p, 100) < 0)
+            return p->closed == WS_CLOSE ? p->ws.close_code : -1;
+    }
+    return 0;
+}
+
+/* What a spectate JOIN gets: 0 welcomed, else its close code (-1: none). */
+static int spectate_outcome(int port, const char *token, uint16_t match_id)
+{
+    static player p;
+    if (spectator_join(&p, port, token, match_id) < 0)
+        return -1;
+    uint8_t msg[PROTO_MAX_SNAPSHOT];
+    size_t len;
+    int op = wsc_recv(&p.ws, msg, sizeof msg, &len, 3000);
+    int code = op == WS_CLOSE ? p.ws.close_code : op == WS_BINARY ? 0 : -1;
+    wsc_close(&p.ws);
+    return code;
+}
+
+static void player_stop(player *p)
+{
+    p->stop = 1;
+    pthread_join(p->thread, NULL);
+}
+
+/* Spectators: one watches "any", one a match by id. Both get a spectator
+ * WELCOME, a full snapshot and then deltas, decode them all, and every
+ * tick they share with a player shows the same entities; they get the
+ * JOIN event of a player who comes later and KILL events of 6 fighting
+ * bots; they take no slot (a match of 8 holds 8 players with 2 watching);
+ * an INPUT or a JOIN from a spectator closes it 4011; a match id that is
+ * not running, or a token for another label, gets 4012. */
+static void case_spectate(const char *server)
+{
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots && access(bots, X_OK) == 0, "set TICKWIRE_BOTS to the tickwire-bots binary");
+    char secret_path[] = "/tmp/tickwire-spec-secret-XXXXXX", report[] = "/tmp/tickwire-spec-report-XXXXXX";
+    int fd = mkstemp(secret_path);
+    const char *secret = "spectator test secret, 32 bytes!";
+    CHECK(fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret), "secret");
+    close(fd);
+    fd = mkstemp(report);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    const char *args[] = {"--token-secret-file", secret_path, "--match-size", "8", "--min-players", "2",
+                          "--spectator-rate", "10", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    char tok[PROTO_MAX_TOKEN + 1];
+    mint(secret, "early", 60, tok, sizeof tok);
+    int code = spectate_outcome(sp.port, tok, PROTO_MATCH_ANY);
+    CHECK(code == PROTO_CLOSE_NO_SUCH_MATCH, "watching with no match running: %d", code);
+
+    static player a, b, s1, s2;
+    mint(secret, "alice", 60, tok, sizeof tok);
+    CHECK(player_join_token(&a, sp.port, tok) == 0, "alice joins");
+    a.log = calloc(600, sizeof *a.log);
+    a.log_cap = 600;
+    CHECK(player_wait_snapshots(&a, 5, 3000) == 0, "alice gets no snapshots");
+    uint16_t mid = a.cl.welcome.match_id;
+    pthread_create(&a.thread, NULL, player_thread, &a);
+    mint(secret, "watcher1", 60, tok, sizeof tok);
+    CHECK(spectator_join(&s1, sp.port, tok, PROTO_MATCH_ANY) == 0, "spectator 1");
+    s1.count_events = 1;
+    s1.log = calloc(200, sizeof *s1.log);
+    s1.log_cap = 200;
+    mint(secret, "watcher2", 60, tok, sizeof tok);
+    CHECK(spectator_join(&s2, sp.port, tok, mid) == 0, "spectator 2");
+    s2.count_events = 1;
+    CHECK(player_wait_snapshots(&s1, 3, 3000) == 0, "spectator 1 gets no snapshots (closed %d, code %u)", s1.closed,
+          s1.ws.close_code);
+    CHECK(player_wait_snapshots(&s2, 3, 3000) == 0, "spectator 2 gets no snapshots (closed %d, code %u)", s2.closed,
+          s2.ws.close_code);
+    pthread_create(&s1.thread, NULL, player_thread, &s1);
+    pthread_create(&s2.thread, NULL, player_thread, &s2);
+    const proto_welcome *w = &s1.cl.welcome;
+    CHECK(w->spectator && w->player_id == PROTO_SPECTATOR_ID && w->match_id == mid && w->snapshot_rate == 10 &&
+          s2.cl.welcome.match_id == mid, "spectator welcome: flag %u id %u match %u (want %u) rate %u", w->spectator,
+          w->player_id, w->match_id, mid, w->snapshot_rate);
+
+    /* Bob joins: both spectators see his JOIN event. */
+    mint(secret, "bob", 60, tok, sizeof tok);
+    CHECK(player_join_token(&b, sp.port, tok) == 0, "bob joins");
+    CHECK(player_wait_snapshots(&b, 2, 3000) == 0, "bob gets no snapshots");
+    pthread_create(&b.thread, NULL, player_thread, &b);
+
+    /* Six fighting bots fill the match to its 8 slots. */
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", sp.port);
+    const char *bargv[] = {bots, "--url", url, "--bots", "6", "--ramp", "1", "--duration", "6", "--behavior", "fight",
+                           "--seed", "5", "--report", report, "--token-secret-file", secret_path, NULL};
+    spawn_proc bp;
+    char err[128];
+    CHECK(spawn_start(&bp, &(spawn_desc){.argv = bargv, .stdout_path = "/dev/null"}, err, sizeof err) == 0, "bots: %s",
+          err);
+    static char text[65536];
+    double end = check_now_ms() + 10000;
+    while (check_now_ms() < end &&
+           (http_get(sp.port, "/metrics", text, sizeof text) != 200 || metric_value(text, "tickwire_players") < 8))
+        usleep(100000);
+    CHECK(metric_value(text, "tickwire_players") == 8, "%g players", metric_value(text, "tickwire_players"));
+    CHECK(metric_value(text, "tickwire_spectators") == 2, "%g spectators", metric_value(text, "tickwire_spectators"));
+    CHECK(http_get(sp.port, "/api/matches/live", text, sizeof text) == 200, "GET /api/matches/live");
+    char want[160];
+    snprintf(want, sizeof want, "{\"id\":%u,\"label\":\"\",\"players\":8,\"humans\":8,\"npcs\":0,\"capacity\":8,"
+             "\"spectators\":2,", mid);
+    CHECK(strstr(text, want) != NULL, "a full match of 8 with 2 spectators not listed: %s", text);
+    CHECK(spawn_wait(&bp, 20000) == 0, "bots exit status");
+
+    /* Spectators send nothing: an INPUT closes 4011, and so does a JOIN. */
+    player_stop(&s2);
+    uint8_t in[] = {0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 255, 0};
+    wsc_send(&s2.ws, WS_BINARY, in, sizeof in);
+    code = close_code_within(&s2, 3000);
+    CHECK(code == PROTO_CLOSE_SPECTATOR_INPUT, "INPUT from a spectator: close %d", code);
+    player_stop(&s1);
+    player_stop(&a);
+    player_stop(&b);
+    uint8_t j[PROTO_MAX_JOIN_MSG];
+    size_t jn = proto_join_spectate_write("c2Vjb25k", PROTO_MATCH_ANY, j, sizeof j);
+    wsc_send(&s1.ws, WS_BINARY, j, jn);
+    int code2 = close_code_within(&s1, 3000);
+    CHECK(code2 == PROTO_CLOSE_SPECTATOR_INPUT, "second JOIN from a spectator: close %d", code2);
+
+    /* What the spectators saw: full, then deltas, same entities as alice. */
+    int compared = 0;
+    compare_logs(&a, &s1, &compared);
+    printf("spectate: spectator 1: %u snapshots (%u full), %u events (%u joins, last \"%s\", %u kills); spectator 2: "
+           "%u snapshots, %u kills; %d ticks compared with alice\n",
+           s1.snapshots, s1.cl.stats.full_snapshots, s1.ev_all, s1.ev_joins, s1.last_join, s1.ev_kills, s2.snapshots,
+           s2.ev_kills, compared);
+    CHECK(s1.cl.stats.full_snapshots == 1 && s1.snapshots >= 50 && s1.fulls_after_delta == 0,
+          "spectator 1: %u snapshots, %u full", s1.snapshots, s1.cl.stats.full_snapshots);
+    CHECK(compared >= 20, "only %d ticks compared", compared);
+    CHECK(s1.ev_joins >= 7 && s2.ev_joins >= 7, "join events: %u, %u", s1.ev_joins, s2.ev_joins);
+    CHECK(s1.ev_kills > 0 && s1.ev_kills == s2.ev_kills, "kill events: %u, %u", s1.ev_kills, s2.ev_kills);
+    CHECK(s1.cl.stats.events_lost == 0 && s1.cl.have_self == 0, "events lost %u", s1.cl.stats.events_lost);
+
+    /* Nothing to watch: a match id not running, another label's matches. */
+    mint(secret, "lost", 60, tok, sizeof tok);
+    code = spectate_outcome(sp.port, tok, (uint16_t)(mid + 100));
+    CHECK(code == PROTO_CLOSE_NO_SUCH_MATCH, "match %u: close %d", mid + 100, code);
+    mint_for(secret, "spy", "clan-x", 60, tok, sizeof tok);
+    code = spectate_outcome(sp.port, tok, mid);
+    CHECK(code == PROTO_CLOSE_NO_SUCH_MATCH, "another label's match by id: close %d", code);
+    mint_for(secret, "spy2", "clan-x", 60, tok, sizeof tok);
+    code = spectate_outcome(sp.port, tok, PROTO_MATCH_ANY);
+    CHECK(code == PROTO_CLOSE_NO_SUCH_MATCH, "another label, any: close %d", code);
+    /* A token is used up by a spectator as by a player. */
+    mint(secret, "twice", 60, tok, sizeof tok);
+    CHECK(spectate_outcome(sp.port, tok, mid) == 0, "a fresh token watches");
+    code = spectate_outcome(sp.port, tok, mid);
+    CHECK(code == PROTO_CLOSE_TOKEN_REFUSED, "a used token: close %d", code);
+
+    usleep(200000);
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    double joins = metric_value(text, "tickwire_spectator_joins_total");
+    double nomatch = metric_value(text, "tickwire_spectators_refused_total{reason=\"no_such_match\"}");
+    double input = metric_value(text, "tickwire_spectators_refused_total{reason=\"input\"}");
+    CHECK(joins == 3 && nomatch == 4 && input == 2, "metrics: %g joins, %g no match, %g input", joins, nomatch, input);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    free(a.log);
+    free(s1.log);
+    wsc_close(&a.ws);
+    wsc_close(&b.ws);
+    wsc_close(&s1.ws);
+    wsc_close(&s2.ws);
+    unlink(secret_path);
+    unlink(report);
+}
+
+/* 20 spectators of one match share its encodes: each view is encoded once
+ * per (baseline, first event), so the server encodes a small fraction of
+ * the spectator snapshots it sends; every spectator decodes all of them. */
+static void case_spectate_crowd(const char *server)
+{
+    const char *args[] = {"--spectator-rate", "10", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static player a, crowd[20];
+    CHECK(player_join(&a, sp.port, "lead") == 0, "join");
+    CHECK(player_wait_snapshots(&a, 3, 3000) == 0, "no snapshots");
+    pthread_create(&a.thread, NULL, player_thread, &a);
+    for (int i = 0; i < 20; i++) {
+        char tok[PROTO_MAX_TOKEN + 1], name[16];
+        snprintf(name, sizeof name, "fan%d", i);
+        CHECK(get_token(sp.port, name, tok, sizeof tok) == 0, "token");
+        CHECK(spectator_join(&crowd[i], sp.port, tok, PROTO_MATCH_ANY) == 0, "spectator %d", i);
+        pthread_create(&crowd[i].thread, NULL, player_thread, &crowd[i]);
+    }
+    usleep(3000000);
+    static char text[65536];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    uint32_t least = UINT32_MAX;
+    for (int i = 0; i < 20; i++) {
+        player_stop(&crowd[i]);
+        CHECK(crowd[i].closed == 0 && crowd[i].cl.stats.full_snapshots == 1, "spectator %d: closed %d, %u full", i,
+              crowd[i].closed, crowd[i].cl.stats.full_snapshots);
+        least = crowd[i].snapshots < least ? crowd[i].snapshots : least;
+    }
+    player_stop(&a);
+    double sent = metric_value(text, "tickwire_spectator_snapshots_total");
+    double enc = metric_value(text, "tickwire_spectator_encodes_total");
+    double shared = metric_value(text, "tickwire_spectator_shared_total");
+    printf("spectate_crowd: 20 spectators, 3 s at 10 Hz: %g spectator snapshots sent, %g encoded, %g shared "
+           "(%.1f%%); fewest per spectator %u\n", sent, enc, shared, sent > 0 ? 100.0 * shared / sent : 0.0, least);
+    CHECK(least >= 20, "a spectator got only %u snapshots in 3 s", least);
+    CHECK(enc + shared == sent, "%g encoded + %g shared != %g sent", enc, shared, sent);
+    CHECK(enc * 5 < sent, "%g encodes for %g spectator snapshots: not shared", enc, sent);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    for (int i = 0; i < 20; i++)
+        wsc_close(&crowd[i].ws);
+    wsc_close(&a.ws);
+}
+
+/* --spectator-delay 2: the spectator's view is 2 s (120 ticks) behind the
+ * players', from its WELCOME on; it never sends and is not idle-closed
+ * (--idle-timeout 1). */
+static void case_spectate_delay(const char *server)
+{
+    const char *args[] = {"--spectator-delay", "2", "--spectator-rate", "10", "--idle-timeout", "1", NULL};
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    static player a, s;
+    CHECK(player_join(&a, sp.port, "live") == 0, "join");
+    CHECK(player_wait_snapshots(&a, 150, 5000) == 0, "no snapshots");
+    pthread_create(&a.thread, NULL, player_thread, &a);
+    char tok[PROTO_MAX_TOKEN + 1];
+    CHECK(get_token(sp.port, "late", tok, sizeof tok) == 0, "token");
+    CHECK(spectator_join(&s, sp.port, tok, PROTO_MATCH_ANY) == 0, "spectator");
+    CHECK(player_wait_snapshots(&s, 1, 3000) == 0, "spectator gets no snapshot");
+    pthread_mutex_lock(&a.lock);
+    uint32_t live = cl_latest(&a.cl)->tick;
+    pthread_mutex_unlock(&a.lock);
+    uint32_t welcome_tick = s.cl.welcome.server_tick;
+    pthread_create(&s.thread, NULL, player_thread, &s);
+    usleep(3000000);
+    pthread_mutex_lock(&s.lock);
+    pthread_mutex_lock(&a.lock);
+    uint32_t st = cl_latest(&s.cl)->tick, at = cl_latest(&a.cl)->tick;
+    pthread_mutex_unlock(&a.lock);
+    pthread_mutex_unlock(&s.lock);
+    player_stop(&s);
+    player_stop(&a);
+    printf("spectate_delay: welcome at tick %u (players at %u); after 3 s the spectator shows tick %u, the player "
+           "%u: %d ticks behind; %u spectator snapshots, closed %d\n",
+           welcome_tick, live, st, at, (int)(at - st), s.snapshots, s.closed);
+    CHECK(live - welcome_tick >= 115 && live - welcome_tick <= 130, "welcome tick %u, live %u", welcome_tick, live);
+    CHECK(at - st >= 114 && at - st <= 135, "spectator %u ticks behind", at - st);
+    CHECK(s.closed == 0 && s.snapshots >= 25, "spectator: closed %d after %u snapshots", s.closed, s.snapshots);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    wsc_close(&s.ws);
+    wsc_close(&a.ws);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -2823,7 +3138,9 @@ int main(int argc, char **argv)
                  {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
-                 {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private}};
+                 {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private},
+                 {"spectate", case_spectate}, {"spectate_crowd", case_spectate_crowd},
+                 {"spectate_delay", case_spectate_delay}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);

@@ -2414,7 +2414,11 @@ static void test_misc(void **state)
     assert_int_equal(PROTO_MAX_JOIN_MSG, 256);
     assert_int_equal(PROTO_MAX_TOKEN, 200);
     assert_int_equal(PROTO_RESUME_LEN, 16);
-    assert_true(4 + PROTO_MAX_TOKEN + PROTO_RESUME_LEN <= PROTO_MAX_JOIN_MSG);
+    assert_true(5 + PROTO_MAX_TOKEN + PROTO_RESUME_LEN <= PROTO_MAX_JOIN_MSG);
+    assert_int_equal(PROTO_MODE_PLAY, 0);
+    assert_int_equal(PROTO_MODE_SPECTATE, 1);
+    assert_int_equal(PROTO_MATCH_ANY, 0xffff);
+    assert_int_equal(PROTO_SPECTATOR_ID, 0xffff);
     assert_int_equal(PROTO_MAX_CHAT_CHARS, 120);
     assert_int_equal(PROTO_MAX_CHAT_BYTES, 480);
     assert_int_equal(SIM_FLAG_FIRING, 1);
@@ -2436,6 +2440,8 @@ static void test_misc(void **state)
     assert_int_equal(PROTO_EV_ROUND_END, 6);
     assert_int_equal(PROTO_CLOSE_EVENTS_BEHIND, 4009);
     assert_int_equal(PROTO_CLOSE_CHAT_FLOOD, 4010);
+    assert_int_equal(PROTO_CLOSE_SPECTATOR_INPUT, 4011);
+    assert_int_equal(PROTO_CLOSE_NO_SUCH_MATCH, 4012);
     assert_int_equal(PROTO_BASELINE_WINDOW, 32);
     assert_int_equal(PROTO_MAX_ENTITIES, 128);
     assert_int_equal(PROTO_MAX_EVENT_BYTES, 1024);
