@@ -1420,7 +1420,11 @@ async function watchDesktop(browser, url) {
         `${((c1.y - c2.y) * dir).toFixed(1)} units, want ${want.toFixed(1)}`);
   await shoot(page, 'watch-free.png');
   // A click on a player (the free camera holds still) follows it: the
-  // slowest one in the middle of the screen, led by its drawn velocity.
+  // slowest one in the middle of the screen, led by its drawn velocity;
+  // zoomed out to 1 (the small arena about fills the screen).
+  await page.mouse.move(vp.width / 2, vp.height / 2);
+  await page.mouse.wheel(0, Math.log(2.2) / 0.0015);               // game.js: zoom * exp(-dy * 0.0015)
+  await page.waitForTimeout(300);
   let clicked = null;
   const drawn = () => page.evaluate(() => {
     const t = window.tickwire, x = t.watch();
@@ -1481,9 +1485,6 @@ async function watchDesktop(browser, url) {
     return ev && lines.length ? { ev, line: lines[lines.length - 1] } : null;
   }, null, { timeout: 45_000 }).then((h) => h.jsonValue(), () => null);
   check(!!kill, 'the kill feed shows a kill between the bots', kill ? `${kill.line} (event seq ${kill.ev.seq})` : 'none in 45 s');
-  await page.mouse.move(vp.width / 2, vp.height / 2);
-  await page.mouse.wheel(0, Math.log(2.2) / 0.0015);               // zoom back to 1 (game.js: exp(-dy * 0.0015))
-  await page.waitForTimeout(300);
   await shoot(page, 'watch-1280x800.png');
   const f = await layoutFacts(page);
   checkLayout(f, 'watch 1280x800');
@@ -1589,10 +1590,13 @@ async function watchSwitch(browser, url) {
   check(!/watch=/.test(s2.href) && !s2.bar, 'the Play button: back to playing (no ?watch=)', s2.href);
   // A match that is not running: 4012, told so, retried.
   await page.goto(`${url}?watch=999`);
-  await page.waitForFunction(() => window.tickwire && window.tickwire.connection().closeCode === 4012
-    && window.tickwire.connection().state === 'connecting', null, { timeout: 15_000 });
-  const t = await dom.text(page, '#banner-title');
-  check(t === 'Match 999 is not running', '?watch=999 (no such match): 4012, the banner says so, retrying', t);
+  const told = await page.waitForFunction(() => window.tickwire && window.tickwire.connection().closeCode === 4012
+    && window.tickwire.connection().state === 'connecting' && window.tickwire.connection().reconnectInMs > 0
+    && document.getElementById('banner-title').textContent === 'Match 999 is not running', null, { timeout: 15_000 })
+    .then(() => true, () => false);
+  const c999 = await page.evaluate(() => window.tickwire.connection());
+  check(told, '?watch=999 (no such match): 4012, the banner says so, retrying',
+        `${await dom.text(page, '#banner-title')}; close ${c999.closeCode} "${c999.closeInfo}", ${c999.state}`);
   await page.goto(`${url}?watch=zzz&name=e2e-badwatch`);
   await page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined' && window.tickwire.self());
   const sys = await dom.lines(page, '#chat-log li.sys');
