@@ -442,7 +442,7 @@ async function connectionPart() {
 // A counter or gauge from the server's /metrics.
 async function metric(url, name) {
   const text = await (await fetch(new URL('/metrics', url))).text();
-  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  const m = text.match(new RegExp(`^${name.replace(/[{}()[\]\\.*+?^$|]/g, '\\$&')} (\\S+)$`, 'm'));
   return m ? Number(m[1]) : NaN;
 }
 
@@ -1498,6 +1498,8 @@ async function watchDesktop(browser, url) {
   check(c.state === 'joined' && c.sockets === 1 && c.drops === 0 && st.msgsUp === 1 && st.inputSeq === 0,
         'nothing sent after the JOIN, one connection, still open', `${((Date.now() - joinedAt) / 1000).toFixed(1)} s: ${c.state}, `
         + `${c.sockets} socket(s), ${c.drops} drops, ${st.msgsUp} message(s) up (${st.bytesUp} B), input seq ${st.inputSeq}`);
+  const refusedInput = 'tickwire_spectators_refused_total{reason="input"}';
+  check(await metric(url, refusedInput) === 0, 'the server closed no spectator for sending (4011)', `${refusedInput} ${await metric(url, refusedInput)}`);
   check(errors.length === 0, 'no page errors while watching', errors.join(' | '));
   await ctx.close();
   return welcome.matchId;
@@ -1543,7 +1545,7 @@ async function watchPhone(browser, url) {
   for (let k = 1; k <= 6; k++) await touch.move([{ x: 195 - 15 * k, y: y0, id: 2 }]);
   await touch.up();
   const w = await page.evaluate(() => window.tickwire.watch());
-  check(w.free && w.cam.x - c0.x > 0.8 * 90 / w.cam.scale, 'watch 390x844: a finger drag pans the free camera',
+  check(w.free && Math.abs(w.cam.x - c0.x - 90 / w.cam.scale) < 0.1 * 90 / w.cam.scale, 'watch 390x844: a finger drag pans the free camera',
         `${(w.cam.x - c0.x).toFixed(1)} units for a 90 px drag`);
   // Two fingers spreading zoom in.
   const z0 = w.cam.zoom;
@@ -1601,6 +1603,8 @@ async function watchSwitch(browser, url) {
   await page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined' && window.tickwire.self());
   const sys = await dom.lines(page, '#chat-log li.sys');
   check(sys.some((l) => /not "any" or a match id/.test(l)), '?watch=zzz: plays, and says why', sys.join(' | '));
+  check(await metric(url, 'tickwire_spectators_refused_total{reason="input"}') === 0,
+        'after all of it, still no spectator closed for sending (4011)');
   check(errors.length === 0, 'no page errors switching modes', errors.join(' | '));
   await ctx.close();
 }
