@@ -1552,10 +1552,11 @@ const LIVE_POLL_MS = 2000;          // GET /api/matches/live for the spectator c
 
 const watchTargetText = () => (watch.target === WATCH_ANY ? 'a match' : `match ${watch.target}`);
 
-// The header line while watching.
+// The header line while watching; on a narrow header it wraps at the
+// " · " only (no-break spaces inside the two parts).
 function watchLine(s) {
   const n = watch.spectators;
-  return `Watching match ${s.matchId}${n === null ? '' : ` · ${plural(n, 'spectator')}`}`;
+  return `Watching\u00a0match\u00a0${s.matchId}${n === null ? '' : ` · ${plural(n, 'spectator').replace(' ', '\u00a0')}`}`;
 }
 
 // The players [ and ] step through: by id, so the order holds while the

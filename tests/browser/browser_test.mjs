@@ -1465,10 +1465,11 @@ async function watchDesktop(browser, url) {
   check(back, 'F again: following again (the bar and the roster name it)', w.followName);
 
   // The spectator count: from /api/matches/live, in the header.
-  await page.waitForFunction(() => /^Watching match \d+ · [1-9]\d* spectators?$/.test(window.tickwire.watch().matchLine));
+  await page.waitForFunction(() => /^Watching\smatch\s\d+ · [1-9]\d*\sspectators?$/.test(window.tickwire.watch().matchLine));
   w = await page.evaluate(() => window.tickwire.watch());
   const live = (await liveMatches(url)).find((m) => m.id === welcome.matchId);
-  check(!!live && live.spectators >= 1 && w.spectators === live.spectators && w.matchLine === `Watching match ${welcome.matchId} · ${live.spectators} spectator${live.spectators === 1 ? '' : 's'}`,
+  check(!!live && live.spectators >= 1 && w.spectators === live.spectators
+        && w.matchLine.replace(/\u00a0/g, ' ') === `Watching match ${welcome.matchId} · ${live.spectators} spectator${live.spectators === 1 ? '' : 's'}`,
         'header: "Watching match N · X spectators", X from GET /api/matches/live', `${w.matchLine}; live ${JSON.stringify(live)}`);
   check(await metric(url, 'tickwire_spectators') >= 1, 'server gauge tickwire_spectators >= 1');
   const help = await page.evaluate(() => [...document.querySelectorAll('#help kbd')].filter((k) => k.offsetParent).map((k) => k.textContent));
@@ -1538,15 +1539,19 @@ async function watchPhone(browser, url) {
   check(f1 === order[(order.indexOf(f0) + 1) % order.length] && f2 === f0, 'watch 390x844: › and ‹ taps cycle', `${f0} -> ${f1} -> ${f2}`);
   await page.waitForTimeout(800);
   await shoot(page, 'watch-390x844.png');
-  // One finger on the arena drags the free camera.
+  // The bar's camera button: free camera; one finger on the arena drags it.
+  await tap(bar[2]);
+  check(await page.evaluate(() => window.tickwire.watch().free), 'watch 390x844: the camera button gives the free camera');
   const c0 = (await page.evaluate(() => window.tickwire.watch())).cam;
+  const pmap = await page.evaluate(() => window.tickwire.map());
+  const side = c0.x > pmap.width / 2 ? -1 : 1;          // toward the middle: the camera is kept inside the arena
   const y0 = 420;
   await touch.down([{ x: 195, y: y0, id: 2 }]);
-  for (let k = 1; k <= 6; k++) await touch.move([{ x: 195 - 15 * k, y: y0, id: 2 }]);
+  for (let k = 1; k <= 6; k++) await touch.move([{ x: 195 - side * 15 * k, y: y0, id: 2 }]);
   await touch.up();
   const w = await page.evaluate(() => window.tickwire.watch());
-  check(w.free && Math.abs(w.cam.x - c0.x - 90 / w.cam.scale) < 0.1 * 90 / w.cam.scale, 'watch 390x844: a finger drag pans the free camera',
-        `${(w.cam.x - c0.x).toFixed(1)} units for a 90 px drag`);
+  check(w.free && Math.abs(side * (w.cam.x - c0.x) - 90 / w.cam.scale) < 0.1 * 90 / w.cam.scale,
+        'watch 390x844: a finger drag pans the free camera', `${(side * (w.cam.x - c0.x)).toFixed(1)} units for a 90 px drag`);
   // Two fingers spreading zoom in.
   const z0 = w.cam.zoom;
   await touch.down([{ x: 160, y: 430, id: 3 }, { x: 230, y: 430, id: 4 }]);
