@@ -9,7 +9,7 @@
 // ?watch=<match id> in the URL, or the Watch button).
 
 import {
-  BTN, CLOSE_NO_SUCH_MATCH, END_REASON, EV, FLAG_DEAD, FLAG_DISCONNECTED, FLAG_FIRING, FLAG_SHOT, NOBODY, NetClient,
+  BTN, END_REASON, EV, FLAG_DEAD, FLAG_DISCONNECTED, FLAG_FIRING, FLAG_SHOT, NOBODY, NetClient,
   PHASE, WATCH_ANY, httpBase, loadWasm, parseWatch,
 } from './netcode.js';
 
@@ -788,7 +788,7 @@ function updateBanner(s, now) {
     const title = net.intentional ? (watch.on ? 'Stopped watching' : 'Left the match')
       : /refused/.test(s.closeInfo) ? 'Join refused' : 'Disconnected';
     show('error', title, s.closeInfo || 'connection closed', watch.on ? 'Watch again' : 'Join again');
-  } else if (watch.on && waiting && s.closeCode === CLOSE_NO_SUCH_MATCH) {
+  } else if (watch.on && waiting && s.closeCode === net.closeNoSuchMatch) {
     // ?watch=<id> of a match that is not running (or no match at all yet)
     show('', watch.target === WATCH_ANY ? 'No match to watch yet' : `Match ${watch.target} is not running`,
          `looking again${when} · attempt ${s.shownAttempt}`, 'Retry now');

@@ -24,10 +24,6 @@ export const MSG_WELCOME = 0x81;
 export const MSG_SNAPSHOT = 0x82;
 // JOIN's match_id for a spectator: the busiest running match (protocol v6).
 export const WATCH_ANY = 0xffff;
-// Close codes a spectator may get (docs/PROTOCOL.md section 11): both are
-// retried with backoff like any other (cl_close_action); the page names them.
-export const CLOSE_SPECTATOR_SENT = 4011;   // "spectators send no input"
-export const CLOSE_NO_SUCH_MATCH = 4012;    // "no such match" (yet): retried
 
 // What ?watch= asks for: WATCH_ANY for "any" (or empty), a match id
 // 0..0xfffe, or null when the value is not one (the page then plays).
@@ -83,7 +79,6 @@ const PROTO_ERRORS = {
 const CLOSE_NAMES = {
   1000: 'closed', 1001: 'server going away', 1002: 'protocol error', 1003: 'unacceptable data',
   1006: 'connection lost', 1008: 'policy violation', 1009: 'message too large', 1011: 'server error',
-  [CLOSE_SPECTATOR_SENT]: 'spectators send no input', [CLOSE_NO_SUCH_MATCH]: 'no such match',
 };
 
 // Loads tickwire.wasm. The server sends it as application/wasm so it can be
@@ -220,6 +215,12 @@ export class NetClient {
     this.respawnMs = exports.tw_respawn_ms();
     this.maxChatChars = exports.tw_max_chat_chars();
     this.maxChatBytes = exports.tw_max_chat_bytes();
+    // The closes a spectator may get (PROTO_CLOSE_*): retried with backoff
+    // like any other (cl_close_action); the page names them.
+    this.closeNoSuchMatch = exports.tw_close_no_such_match();
+    this.closeSpectatorInput = exports.tw_close_spectator_input();
+    this.closeNames = { ...CLOSE_NAMES, [this.closeNoSuchMatch]: 'no such match',
+                        [this.closeSpectatorInput]: 'spectators send no input' };
     this.events = [];             // reliable events not yet taken by the page (takeEvents)
     this.url = null;
     this.name = 'guest';
@@ -406,7 +407,7 @@ export class NetClient {
     this.inLine.clear();
     // Keep the player, its inputs and prediction: the next JOIN resumes it.
     this.w.tw_disconnected();
-    const why = this.protoError || reason || CLOSE_NAMES[code] || `code ${code}`;
+    const why = this.protoError || reason || this.closeNames[code] || `code ${code}`;
     this.protoError = '';
     this.closeCode = code;
     if (wasInGame) {

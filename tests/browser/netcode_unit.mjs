@@ -184,6 +184,12 @@ for (const [code, reason, wantState, wantRetry] of cases) {
   check(hex(pb) === hex([0x01, version, 5, ...tok, 0, 0]), 'a player\'s JOIN ends with mode 0', hex(pb));
   check(joinBytes(WATCH_ANY, 0).length === 0, 'no spectate JOIN without a token (nothing to resume)');
   check(w.tw_match_any() === WATCH_ANY, 'WATCH_ANY is the module\'s PROTO_MATCH_ANY', `${w.tw_match_any()}`);
+  const header = fs.readFileSync(path.join(root, 'shared', 'proto.h'), 'utf8');
+  const code = (name) => Number((header.match(new RegExp(`${name} = (\\d+)`)) || [])[1]);
+  const ncc = new NetClient(w);
+  check(ncc.closeNoSuchMatch === code('PROTO_CLOSE_NO_SUCH_MATCH') && ncc.closeSpectatorInput === code('PROTO_CLOSE_SPECTATOR_INPUT')
+        && ncc.closeNoSuchMatch === 4012 && ncc.closeSpectatorInput === 4011,
+        'the spectator close codes come from the module (proto.h)', `${ncc.closeNoSuchMatch}, ${ncc.closeSpectatorInput}`);
   w.tw_init();
 
   // A watching NetClient, joined: its fixed-step loop sends nothing.
