@@ -1808,7 +1808,9 @@ function setMode(mode, target = WATCH_ANY) {
   resetMatchView();
   net.connect(serverUrl, net.name, { watch: on ? target : null });
 }
+// A hidden tab does not poll; it asks again as soon as it is shown.
 setInterval(pollLive, LIVE_POLL_MS);
+document.addEventListener('visibilitychange', () => { if (!document.hidden) pollLive(); });
 
 // ---------------------------------------------------------------- touch
 

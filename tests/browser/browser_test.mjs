@@ -98,7 +98,8 @@
 //    up; the server would close an INPUT with 4011) and still connected
 //    after more than 3 s; Enter opens no chat box; Tab shows the
 //    scoreboard with the followed player tagged; the kill feed shows a
-//    kill between the bots;
+//    kill between the bots; no spectator closed 4011 (server metric); a
+//    drop shows the match greyed as last seen, then a new spectator JOIN;
 //  - layout at 1280x800, 390x844 and 844x390 (touch: no stick or fire
 //    button, the watch bar's buttons finger-sized and working, a one-finger
 //    drag pans);
@@ -1499,6 +1500,21 @@ async function watchDesktop(browser, url) {
   check(c.state === 'joined' && c.sockets === 1 && c.drops === 0 && st.msgsUp === 1 && st.inputSeq === 0,
         'nothing sent after the JOIN, one connection, still open', `${((Date.now() - joinedAt) / 1000).toFixed(1)} s: ${c.state}, `
         + `${c.sockets} socket(s), ${c.drops} drops, ${st.msgsUp} message(s) up (${st.bytesUp} B), input seq ${st.inputSeq}`);
+  // A drop: the page shows the match as last seen, then joins again as a
+  // spectator with a new token (nothing to resume).
+  await page.evaluate(() => window.tickwire.dropConnection({ mode: 'close', outageMs: 800 }));
+  await page.waitForFunction(() => window.tickwire.state() === 'reconnecting'
+    && /^Reconnecting/.test(document.getElementById('banner-title').textContent), null, { timeout: 1000 }).catch(() => {});
+  const during = await page.evaluate(() => ({ state: window.tickwire.state(), ents: window.tickwire.entities(),
+                                              banner: document.getElementById('banner-title').textContent }));
+  await page.waitForFunction(() => window.tickwire.state() === 'joined' && window.tickwire.watch().spectator
+    && window.tickwire.stats().snapshots >= 3, null, { timeout: 15_000 });
+  const after = await page.evaluate(() => ({ c: window.tickwire.connection(), w: window.tickwire.welcome() }));
+  check(during.state === 'reconnecting' && during.ents.length >= players && during.ents.every((e) => e.stale)
+        && /^Reconnecting/.test(during.banner), 'a drop: reconnecting, the match shown as last seen (greyed)',
+        `${during.state}, ${during.ents.length} stale players, "${during.banner}"`);
+  check(after.c.sockets === 2 && after.c.drops === 1 && after.w.spectator && after.w.playerId === 0xffff && !after.w.resumed,
+        'after the drop: a spectator again, on a new connection (no resume)', `${after.c.sockets} sockets, ${after.c.drops} drop`);
   const refusedInput = 'tickwire_spectators_refused_total{reason="input"}';
   check(await metric(url, refusedInput) === 0, 'the server closed no spectator for sending (4011)', `${refusedInput} ${await metric(url, refusedInput)}`);
   check(errors.length === 0, 'no page errors while watching', errors.join(' | '));
@@ -1511,11 +1527,14 @@ async function watchPhone(browser, url) {
   const first = await watchPage(desk, url, 'any', 'e2e-watch-desk', 3);
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const { page, errors } = await watchPage(ctx, url, 'any', 'e2e-watch-phone', 3);
-  // Two spectators now: the first page's header says so within two polls.
+  // Two spectators now: the first page's header says so within two polls
+  // (shown: a hidden page does not poll).
+  await first.page.bringToFront();
   const two = await first.page.waitForFunction(() => window.tickwire.watch().spectators >= 2, null, { timeout: 8000 })
     .then(() => true, () => false);
   check(two, 'a second spectator: the count goes to 2', await first.page.evaluate(() => window.tickwire.watch().matchLine));
   await desk.close();
+  await page.bringToFront();
   await page.waitForTimeout(500);
   let f = await layoutFacts(page);
   checkLayout(f, 'watch 390x844');
