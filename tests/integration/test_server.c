@@ -3075,7 +3075,7 @@ static void case_spectate_crowd(const char *server)
 
 /* --spectator-delay 2: the spectator's view is 2 s (120 ticks) behind the
  * players', from its WELCOME on; it never sends and is not idle-closed
- * (--idle-timeout 1). */
+ * (--idle-timeout 1); when the last player leaves it is closed 4012. */
 static void case_spectate_delay(const char *server)
 {
     const char *args[] = {"--spectator-delay", "2", "--spectator-rate", "10", "--idle-timeout", "1", NULL};
@@ -3108,6 +3108,13 @@ static void case_spectate_delay(const char *server)
     CHECK(live - welcome_tick >= 115 && live - welcome_tick <= 130, "welcome tick %u, live %u", welcome_tick, live);
     CHECK(at - st >= 114 && at - st <= 135, "spectator %u ticks behind", at - st);
     CHECK(s.closed == 0 && s.snapshots >= 25, "spectator: closed %d after %u snapshots", s.closed, s.snapshots);
+    /* The last player leaves: the match ends, and its spectator is told
+     * so (4012), however late its view. */
+    uint8_t bye[2] = {1000 >> 8, 1000 & 0xff};
+    wsc_send(&a.ws, WS_CLOSE, bye, 2);
+    int code = close_code_within(&s, 3000);
+    CHECK(code == PROTO_CLOSE_NO_SUCH_MATCH && strcmp(s.ws.close_reason, "match ended") == 0,
+          "spectator of an ended match: close %d \"%s\"", code, s.ws.close_reason);
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     wsc_close(&s.ws);
     wsc_close(&a.ws);
