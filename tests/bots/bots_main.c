@@ -182,6 +182,8 @@ int main(int argc, char **argv)
         .backoff_max_ms = o.backoff_max_ms,
         .chaos_drops = o.chaos_drops,
         .bots = o.bots,
+        .spectators = o.spectators,
+        .spectate_match = (uint16_t)o.spectate_match,
         .duration_s = o.duration_s,
         .ramp_s = o.ramp_s,
         .behavior = o.behavior,
@@ -222,6 +224,10 @@ int main(int argc, char **argv)
     printf("tickwire-bots: %d bots (%s) -> %s for %.1f s, ramp %.1f s, tokens %s", o.bots,
            behavior_name(o.behavior), o.url, o.duration_s, o.ramp_s,
            o.token_secret_file ? "minted with the secret" : "from POST /api/join");
+    if (o.spectators && o.spectate_match == 0xffff)
+        printf(", %d spectators of any match", o.spectators);
+    else if (o.spectators)
+        printf(", %d spectators of match %d", o.spectators, o.spectate_match);
     if (o.jitter_ms)
         printf(", network delay %d ms + 0..%d ms each way", o.latency_ms, o.jitter_ms);
     else if (o.latency_ms)
@@ -256,7 +262,7 @@ int main(int argc, char **argv)
         prom_free(&cs);
     }
     in.res = &res;
-    if (res.ever_connected == 0) {
+    if (res.ever_connected + res.spec_ever_connected == 0) {
         in.reachable = 0;
         snprintf(err, sizeof err, "no bot got into a match (%u attempts failed)", res.failed);
         in.error = err;
@@ -270,7 +276,7 @@ int main(int argc, char **argv)
     prom_free(&ctx.end.set);
     prom_series_free(&metrics.series);
     swarm_result_free(&res);
-    if (!res.ever_connected)
+    if (!res.ever_connected && !res.spec_ever_connected)
         return 1;
     return o.fail_on_miss && !v.pass ? EXIT_VERDICT_FAILED : 0;
 }

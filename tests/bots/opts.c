@@ -26,7 +26,12 @@ void opts_usage(FILE *out, const char *prog)
             "  --url URL          ws:// or wss://HOST:PORT[/PATH], or the http:// or https:// URL\n"
             "                     the server prints (same host, port, path); HOST a name (looked\n"
             "                     up once at start) or an address (default ws://127.0.0.1:8080)\n"
-            "  --bots N           bots to run, 1..%d (default 10)\n"
+            "  --bots N           bots to run, 0..%d (default 10; 0 needs --spectators)\n"
+            "  --spectators N     spectator connections next to the bots, 0..%d (default 0):\n"
+            "                     each joins in spectate mode, sends nothing and decodes every\n"
+            "                     snapshot; connected over the ramp after the bots\n"
+            "  --spectate ID|any  the match the spectators watch (default any: the server picks\n"
+            "                     the match of their token's label with the most players)\n"
             "  --duration S       length of the whole run in seconds, ramp included (default 10)\n"
             "  --ramp S           spread the connects over S seconds, < duration (default 1)\n"
             "  --behavior B       wander (reference workload), idle, circle, chaos or fight (aims at\n"
@@ -62,7 +67,7 @@ void opts_usage(FILE *out, const char *prog)
             "  --html FILE        write the report as a self-contained HTML page with charts\n"
             "  --seed N           seed for the bots' choices and the delay jitter (default: time)\n"
             "  --target NAME=V    the verdict's target for one figure (repeatable; V or off):\n",
-            prog, MAX_BOTS, MAX_LATENCY_MS, MAX_JITTER_MS);
+            prog, MAX_BOTS, MAX_BOTS, MAX_LATENCY_MS, MAX_JITTER_MS);
     verdict_usage(out);
     fprintf(out,
             "  --fail-on-miss     exit 3 when the verdict fails (a target missed)\n"
@@ -275,7 +280,8 @@ static const char *const KNOWN[] = {"--url",          "--bots",          "--dura
                                     "--seed",         "--phases",        "--chaos-drop",
                                     "--backoff-base-ms", "--backoff-max-ms", "--token-secret-file",
                                     "--ca",           "--max-connecting", "--insecure",
-                                    "--latency-ms",   "--jitter-ms"};
+                                    "--latency-ms",   "--jitter-ms",     "--spectators",
+                                    "--spectate"};
 /* Flags that take no value. */
 #define FLAG_INSECURE 17
 
@@ -329,6 +335,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     o->backoff_base_ms = 250;
     o->backoff_max_ms = 4000;
     o->chaos_drops = DROP_ALL;
+    o->spectate_match = 0xffff;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     /* 32 bits: the report carries it as a JSON number, exact in any reader */
@@ -364,7 +371,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
             url = v;
             break;
         case 1:
-            rc = parse_int(flag, v, 1, MAX_BOTS, &o->bots, err, errlen);
+            rc = parse_int(flag, v, 0, MAX_BOTS, &o->bots, err, errlen);
             break;
         case 2:
             rc = parse_double(flag, v, 0.1, 86400, &o->duration_s, err, errlen);
@@ -434,11 +441,28 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
         case 19:
             rc = parse_int(flag, v, 0, MAX_JITTER_MS, &o->jitter_ms, err, errlen);
             break;
+        case 20:
+            rc = parse_int(flag, v, 0, MAX_BOTS, &o->spectators, err, errlen);
+            break;
+        case 21:
+            if (strcmp(v, "any") == 0)
+                o->spectate_match = 0xffff;
+            else
+                rc = parse_int(flag, v, 1, 0xfffe, &o->spectate_match, err, errlen);
+            break;
         default:
             break;
         }
         if (rc)
             return OPTS_ERROR;
+    }
+    if (o->bots + o->spectators == 0) {
+        snprintf(err, errlen, "--bots 0 needs --spectators: nothing to run");
+        return OPTS_ERROR;
+    }
+    if (o->bots + o->spectators > MAX_BOTS) {
+        snprintf(err, errlen, "--bots %d + --spectators %d: at most %d connections", o->bots, o->spectators, MAX_BOTS);
+        return OPTS_ERROR;
     }
     if (opts_parse_url(url, o, err, errlen))
         return OPTS_ERROR;

@@ -48,6 +48,8 @@ typedef struct bots_opts {
     int max_connecting;      /* connection attempts in flight at once */
     char path[128];
     int bots;
+    int spectators;          /* spectator connections next to the bots */
+    int spectate_match;      /* the match they watch, PROTO_MATCH_ANY (0xffff) = any */
     double duration_s;       /* whole run, ramp included */
     double ramp_s;           /* connects spread over this long */
     behavior_kind behavior;

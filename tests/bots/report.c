@@ -75,7 +75,8 @@ void report_judge(const report_input *in, verdict *v)
     verdict_figures f;
     for (int i = 0; i < VERDICT_N; i++)
         f.v[i] = NAN;
-    verdict_context ctx = {.added_rtt_ms = 2.0 * (o->latency_ms + o->jitter_ms), .loopback = is_loopback(o)};
+    verdict_context ctx = {.added_rtt_ms = 2.0 * (o->latency_ms + o->jitter_ms), .loopback = is_loopback(o),
+                           .spectators = o->spectators > 0};
     const swarm_result *r = in->reachable ? in->res : NULL;
     if (r) {
         derived d;
@@ -94,6 +95,12 @@ void report_judge(const report_input *in, verdict *v)
         f.v[VERDICT_DISCONNECTS] = r->disconnects.total;
         f.v[VERDICT_EVENTS_LOST] = (double)r->events_lost;
         f.v[VERDICT_RESUMED_OTHER] = r->resumed_as_other;
+        if (o->spectators)
+            f.v[VERDICT_SPECTATOR_SNAPSHOTS] =
+                r->spec_snapshots_expected > 0 ? 100.0 * (double)r->spec_snapshots / r->spec_snapshots_expected : 0.0;
+        if (o->bots == 0) /* spectators only: no player figures */
+            for (int i = VERDICT_CONNECTED; i <= VERDICT_BOTS_BELOW; i++)
+                f.v[i] = NAN;
         const report_metrics *m = in->metrics;
         if (m && m->available) {
             f.v[VERDICT_MISSED_TICKS] = m->w.missed_ticks;
@@ -370,6 +377,20 @@ void report_print(FILE *out, const report_input *in)
                  "and leaves), %llu lost\n",
             (unsigned long long)r->events, (unsigned long long)r->ev_kills, (unsigned long long)r->ev_chat,
             (unsigned long long)r->ev_rounds, (unsigned long long)r->ev_other, (unsigned long long)r->events_lost);
+    if (r->spectators)
+        fprintf(out, "  spectators           %u of %d connected at most, %u at the end (%u match%s watched); %llu "
+                     "snapshots of %.0f expected at %u Hz (%s%%; %u of %u under 99%%, the lowest %.1f%%), %llu full; "
+                     "%llu events (%llu kills), %llu lost; %.1f KB/s each\n",
+                r->spec_connected_max, r->spectators, r->spec_connected_end, r->spec_matches_seen,
+                r->spec_matches_seen == 1 ? "" : "es", (unsigned long long)r->spec_snapshots, r->spec_snapshots_expected,
+                r->spectator_rate,
+                fmt(a, sizeof a, "%.2f", r->spec_snapshots_expected > 0
+                                             ? 100.0 * (double)r->spec_snapshots / r->spec_snapshots_expected
+                                             : 0.0),
+                r->spec_below_99, r->spec_measured, r->spec_min_pct, (unsigned long long)r->spec_full_snapshots,
+                (unsigned long long)r->spec_events, (unsigned long long)r->spec_kills,
+                (unsigned long long)r->spec_events_lost,
+                r->spec_seconds > 0 ? (double)r->spec_bytes_down / r->spec_seconds / 1000.0 : 0.0);
     fprintf(out, "  bots' cpu            %.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second, max rss %.0f MB\n",
             r->cpu_user_s, r->cpu_sys_s, fmt(a, sizeof a, "%.1f", d.cpu_pct_of_core),
             fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second), r->max_rss_kb / 1024.0);
@@ -855,6 +876,28 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_u64(j, "joins_leaves", r->ev_other);
     jw_close(j, '}');
 
+    jw_open(j, "spectators", '{');
+    jw_num(j, "requested", r->spectators);
+    jw_num(j, "connected_max", r->spec_connected_max);
+    jw_num(j, "connected_end", r->spec_connected_end);
+    jw_num(j, "ever_connected", r->spec_ever_connected);
+    jw_num(j, "matches_watched", r->spec_matches_seen);
+    jw_num(j, "rate_hz", r->spectator_rate);
+    jw_u64(j, "snapshots", r->spec_snapshots);
+    jw_num(j, "snapshots_expected", r->spec_snapshots_expected);
+    jw_num(j, "snapshots_pct",
+           r->spec_snapshots_expected > 0 ? 100.0 * (double)r->spec_snapshots / r->spec_snapshots_expected : 0.0);
+    jw_u64(j, "full_snapshots", r->spec_full_snapshots);
+    jw_num(j, "measured", r->spec_measured);
+    jw_num(j, "below_99", r->spec_below_99);
+    jw_num(j, "min_pct", r->spec_min_pct);
+    jw_u64(j, "bytes_down", r->spec_bytes_down);
+    jw_num(j, "seconds", r->spec_seconds);
+    jw_u64(j, "events", r->spec_events);
+    jw_u64(j, "kills", r->spec_kills);
+    jw_u64(j, "events_lost", r->spec_events_lost);
+    jw_close(j, '}');
+
     jw_open(j, "bot_process", '{');
     jw_num(j, "cpu_user_s", r->cpu_user_s);
     jw_num(j, "cpu_sys_s", r->cpu_sys_s);
@@ -1273,6 +1316,11 @@ static void check_detail(const report_input *in, verdict_id id, char *buf, size_
         if (r->corrections_stale)
             snprintf(buf, cap, "and %llu from a snapshot older than the join", (unsigned long long)r->corrections_stale);
         break;
+    case VERDICT_SPECTATOR_SNAPSHOTS:
+        snprintf(buf, cap, "%llu of %.0f expected at %u Hz; %u of %u spectators under 99%%, the lowest %.1f%%",
+                 (unsigned long long)r->spec_snapshots, r->spec_snapshots_expected, r->spectator_rate,
+                 r->spec_below_99, r->spec_measured, r->spec_min_pct);
+        break;
     case VERDICT_DISCONNECTS:
         if (r->disconnects.n)
             snprintf(buf, cap, "most: %u x %d %s", r->disconnects.r[0].count, r->disconnects.r[0].code,
@@ -1475,6 +1523,13 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
              "%llu lost", (unsigned long long)r->events, (unsigned long long)r->ev_kills,
              (unsigned long long)r->ev_chat, (unsigned long long)r->ev_rounds, (unsigned long long)r->ev_other,
              (unsigned long long)r->events_lost);
+    if (r->spectators)
+        html_row(f, "spectators", "%u of %d connected at most, %u at the end; %llu snapshots of %.0f expected at %u Hz "
+                 "(%u of %u under 99%%, the lowest %.1f%%), %llu full; %llu events (%llu kills), %llu lost",
+                 r->spec_connected_max, r->spectators, r->spec_connected_end, (unsigned long long)r->spec_snapshots,
+                 r->spec_snapshots_expected, r->spectator_rate, r->spec_below_99, r->spec_measured, r->spec_min_pct,
+                 (unsigned long long)r->spec_full_snapshots, (unsigned long long)r->spec_events,
+                 (unsigned long long)r->spec_kills, (unsigned long long)r->spec_events_lost);
     html_row(f, "bots' cpu", "%.2f s user + %.2f s sys = %s%% of one core, %s us per bot-second",
              r->cpu_user_s, r->cpu_sys_s, fmt(a, sizeof a, "%.1f", d.cpu_pct_of_core),
              fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second));

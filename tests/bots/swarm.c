@@ -90,6 +90,7 @@ typedef struct bot {
     uint8_t drop_kind;        /* SWARM_DROP_*, of the current outage */
     uint8_t left;             /* chaos leave: the next fresh join is a comeback */
     uint8_t scheduled;        /* start_at is set */
+    uint8_t spectator;        /* a spectator connection (index >= cfg.bots): joins to watch, sends nothing */
     int fd;                   /* the socket once established, else -1 (for nap) */
     uint16_t held_match, held_player; /* the player to resume */
     uint32_t attempts, sessions, drops;
@@ -137,6 +138,9 @@ struct swarm {
     http_target http;
     int ssl_flags;
     bot *bots;
+    int nconn;                /* cfg.bots + cfg.spectators: the entries of bots[] */
+    uint32_t watching;        /* spectators connected (WELCOME received) */
+    uint16_t spec_matches[64];
     uint64_t rng;
     volatile sig_atomic_t *stop;
     int done, measuring, ending;
@@ -256,12 +260,17 @@ static void set_state(bot *b, int st)
     swarm *sw = b->sw;
     if (is_pending(b->state))
         sw->pending--;
-    if (b->state == B_PLAYING)
+    if (b->state == B_PLAYING && b->spectator)
+        sw->watching--;
+    else if (b->state == B_PLAYING)
         sw->playing--;
     b->state = (uint8_t)st;
     if (is_pending(st))
         sw->pending++;
-    if (st == B_PLAYING) {
+    if (st == B_PLAYING && b->spectator) {
+        if (++sw->watching > sw->res.spec_connected_max)
+            sw->res.spec_connected_max = sw->watching;
+    } else if (st == B_PLAYING) {
         if (++sw->playing > sw->res.connected_max)
             sw->res.connected_max = sw->playing;
         if (sw->playing == (uint32_t)sw->cfg.bots)
@@ -358,6 +367,8 @@ static void session_end(bot *b)
         return;
     lws_usec_t now = lws_now_usecs();
     int chaos = sw->cfg.behavior == BEHAVIOR_CHAOS;
+    if (b->spectator)
+        chaos = 0; /* a spectator has no player to get back */
     if (b->state == B_PLAYING) {
         if (sw->measuring)
             b->connected_us += (uint64_t)(now - b->welcome_us);
@@ -422,6 +433,8 @@ static void bot_connect(swarm *sw, bot *b, int resume)
 
     if (!resume) {
         cl_init(&b->cl); /* a new player */
+        if (b->spectator)
+            cl_set_spectate(&b->cl, sw->cfg.spectate_match);
         shots_forget(sw, b);
         memset(b->killer, 0xff, sizeof b->killer); /* nobody killed yet */
     }
@@ -543,7 +556,7 @@ static void connect_cb(lws_sorted_usec_list_t *sul)
 {
     swarm *sw = lws_container_of(sul, swarm, connect_sul);
     lws_usec_t now = lws_now_usecs();
-    uint32_t n = (uint32_t)sw->cfg.bots, cap = (uint32_t)sw->cfg.max_connecting;
+    uint32_t n = (uint32_t)sw->nconn, cap = (uint32_t)sw->cfg.max_connecting;
     double ramp_us = sw->cfg.ramp_s * 1e6;
     lws_usec_t next = 0;
     int blocked = 0;
@@ -707,11 +720,41 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- receiving ----------------------------------------------------------------- */
 
+/* A spectator's WELCOME: it watches from now on. */
+static void on_spectator_welcome(bot *b, lws_usec_t now)
+{
+    swarm *sw = b->sw;
+    const proto_welcome *w = &b->cl.welcome;
+    swarm_result *r = &sw->res;
+    if (!r->spectator_rate)
+        r->spectator_rate = w->snapshot_rate;
+    int seen = 0;
+    for (uint32_t i = 0; i < r->spec_matches_seen && i < 64; i++)
+        seen |= sw->spec_matches[i] == w->match_id;
+    if (!seen && r->spec_matches_seen < 64)
+        sw->spec_matches[r->spec_matches_seen++] = w->match_id;
+    if (!b->ever_played) {
+        b->ever_played = 1;
+        r->spec_ever_connected++;
+    } else {
+        r->reconnects++;
+    }
+    b->sessions++;
+    b->welcome_us = now;
+    b->last_snap_us = 0;
+    b->session_snaps = 0;
+    set_state(b, B_PLAYING);
+}
+
 static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
 {
     swarm *sw = b->sw;
     const proto_welcome *w = &b->cl.welcome;
     swarm_result *r = &sw->res;
+    if (b->spectator) {
+        on_spectator_welcome(b, now);
+        return;
+    }
     if (!r->tick_rate) {
         r->tick_rate = w->tick_rate;
         r->snapshot_rate = w->snapshot_rate;
@@ -888,6 +931,10 @@ static void drain_events(swarm *sw, bot *b)
             b->killer[ev.other] = ev.player;
         if (!sw->measuring)
             continue;
+        if (b->spectator) {
+            sw->res.spec_kills += ev.type == PROTO_EV_KILL;
+            continue;
+        }
         switch (ev.type) {
         case PROTO_EV_KILL: sw->res.ev_kills++; break;
         case PROTO_EV_CHAT: sw->res.ev_chat++; break;
@@ -970,6 +1017,15 @@ static int on_message(bot *b, struct lws *wsi, const uint8_t *msg, size_t len)
     drain_events(sw, b); /* first: the kills it carries explain the shots it acknowledges */
     if (type == PROTO_WELCOME) {
         on_welcome(b, wsi, now);
+    } else if (type == PROTO_SNAPSHOT && sw->measuring && b->spectator) {
+        swarm_result *r = &sw->res;
+        r->spec_snapshots++;
+        r->spec_full_snapshots += msg[5] == 0;
+        r->spec_bytes_down += len;
+        r->spec_events += b->cl.stats.events - prev_ev;
+        r->spec_events_lost += b->cl.stats.events_lost - prev_lost;
+        b->snapshots++;
+        return 0; /* not in the players' figures */
     } else if (type == PROTO_SNAPSHOT && sw->measuring) {
         on_snapshot(b, now, msg, len, prev_seq, prev_corr, prev_hits);
         sw->res.events += b->cl.stats.events - prev_ev;
@@ -1241,10 +1297,10 @@ static void delay_cb(lws_sorted_usec_list_t *sul)
 static int delay_create(swarm *sw)
 {
     int64_t lat = (int64_t)sw->cfg.latency_ms * 1000, jit = (int64_t)sw->cfg.jitter_ms * 1000;
-    sw->dheap = calloc((size_t)sw->cfg.bots, sizeof *sw->dheap);
+    sw->dheap = calloc((size_t)sw->nconn, sizeof *sw->dheap);
     if (!sw->dheap)
         return -1;
-    for (int i = 0; i < sw->cfg.bots; i++) {
+    for (int i = 0; i < sw->nconn; i++) {
         bot *b = &sw->bots[i];
         uint64_t seed = sw->cfg.seed ^ 0xd1b54a32d192ed03ull ^ ((uint64_t)i * 2 + 1) * 0x9e3779b97f4a7c15ull;
         delay_config out = delay_config_sized(lat, jit, SWARM_DELAY_RATE_HZ, SWARM_DELAY_BURST, PROTO_MAX_JOIN_MSG, seed);
@@ -1668,7 +1724,7 @@ static void nap(swarm *sw)
     if (!lws_service_adjust_timeout(sw->ctx, 1, 0))
         return; /* lws holds data it has read but not delivered yet */
     nfds_t n = 0;
-    for (int i = 0; i < sw->cfg.bots; i++) {
+    for (int i = 0; i < sw->nconn; i++) {
         const bot *b = &sw->bots[i];
         if (b->fd >= 0)
             sw->pfds[n++] = (struct pollfd){b->fd, POLLIN, 0};
@@ -1745,6 +1801,26 @@ static void finish(swarm *sw)
         }
     }
     r->snapshots_expected = r->bot_seconds * rate;
+    double srate = r->spectator_rate;
+    for (int i = sw->cfg.bots; i < sw->nconn; i++) {
+        bot *b = &sw->bots[i];
+        if (is_pending(b->state))
+            r->pending_at_end++;
+        if (b->state == B_PLAYING) {
+            b->connected_us += (uint64_t)(now - b->welcome_us);
+            b->welcome_us = now;
+            r->spec_connected_end += !b->closing;
+        }
+        r->spec_seconds += (double)b->connected_us / 1e6;
+        if (b->connected_us >= MIN_MEASURED_US && srate > 0) {
+            double pct = 100.0 * b->snapshots / ((double)b->connected_us / 1e6 * srate);
+            if (r->spec_measured++ == 0 || pct < r->spec_min_pct)
+                r->spec_min_pct = pct;
+            if (pct < 99.0)
+                r->spec_below_99++;
+        }
+    }
+    r->spec_snapshots_expected = r->spec_seconds * srate;
 
     r->rtt_n = sw->rtt.n;
     r->rtt_mean_ms = hist_mean(&sw->rtt);
@@ -1776,7 +1852,7 @@ static void close_all(swarm *sw)
     sw->cscrape = NULL;
     http_cancel(sw->mscrape);
     sw->mscrape = NULL;
-    for (int i = 0; i < sw->cfg.bots; i++) {
+    for (int i = 0; i < sw->nconn; i++) {
         bot *b = &sw->bots[i];
         unschedule(b);
         if (b->http) {
@@ -1805,7 +1881,7 @@ static void close_all(swarm *sw)
             break;
         if (!killed && lws_now_usecs() - start > CLOSE_KILL_US) {
             killed = 1;
-            for (int i = 0; i < sw->cfg.bots; i++)
+            for (int i = 0; i < sw->nconn; i++)
                 if (sw->bots[i].wsi)
                     lws_set_timeout(sw->bots[i].wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
@@ -1962,23 +2038,26 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
     if (!sw)
         goto oom;
     sw->cfg = *cfg;
+    sw->nconn = cfg->bots + cfg->spectators;
+    sw->res.spectators = cfg->spectators;
     if (sw->cfg.max_connecting < 1)
-        sw->cfg.max_connecting = sw->cfg.bots;
+        sw->cfg.max_connecting = sw->nconn;
     sw->rng = cfg->seed ^ 0x5bd1e995u;
     sw->phases = cfg->phases < 1 ? 1 : cfg->phases > SWARM_MAX_PHASES ? SWARM_MAX_PHASES : cfg->phases;
     if (sw->phases > cfg->bots)
-        sw->phases = cfg->bots;
+        sw->phases = cfg->bots > 0 ? cfg->bots : 1;
     sw->res.phases = sw->phases;
-    sw->bots = calloc((size_t)cfg->bots, sizeof *sw->bots);
+    sw->bots = calloc((size_t)sw->nconn, sizeof *sw->bots);
     sw->series_cap = (int)ceil(cfg->duration_s) + 4;
     sw->res.series = calloc((size_t)sw->series_cap, sizeof *sw->res.series);
-    sw->pfds = calloc((size_t)cfg->bots, sizeof *sw->pfds);
+    sw->pfds = calloc((size_t)sw->nconn, sizeof *sw->pfds);
     if (!sw->bots || !sw->res.series || !sw->pfds)
         goto oom;
-    for (int i = 0; i < cfg->bots; i++) {
+    for (int i = 0; i < sw->nconn; i++) {
         sw->bots[i].sw = sw;
         sw->bots[i].index = (uint32_t)i;
         sw->bots[i].fd = -1;
+        sw->bots[i].spectator = i >= cfg->bots;
     }
     if ((cfg->latency_ms > 0 || cfg->jitter_ms > 0) && delay_create(sw))
         goto oom;
@@ -2025,7 +2104,7 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
     };
     return sw;
 oom:
-    snprintf(err, errlen, "out of memory for %d bots", cfg->bots);
+    snprintf(err, errlen, "out of memory for %d bots and %d spectators", cfg->bots, cfg->spectators);
     swarm_destroy(sw);
     return NULL;
 }
@@ -2038,7 +2117,7 @@ void swarm_destroy(swarm *sw)
     if (sw->ctx)
         lws_context_destroy(sw->ctx); /* may still call back into the bots */
     if (sw->bots) {
-        for (int i = 0; i < sw->cfg.bots; i++) {
+        for (int i = 0; i < sw->nconn; i++) {
             free(sw->bots[i].rx);
             delay_destroy(&sw->bots[i].dq_out);
             delay_destroy(&sw->bots[i].dq_in);

@@ -90,6 +90,8 @@ typedef struct swarm_config {
     int backoff_base_ms, backoff_max_ms;
     unsigned chaos_drops;     /* set of drop kinds (opts.h), never empty */
     int bots;
+    int spectators;           /* spectator connections after the bots (indices bots..bots+spectators-1) */
+    uint16_t spectate_match;  /* what they watch: PROTO_MATCH_ANY or a match id */
     double duration_s, ramp_s;
     behavior_kind behavior;
     int input_rate;           /* 0: the tick rate from WELCOME */
@@ -267,6 +269,20 @@ typedef struct swarm_result {
     uint64_t delay_dropped_in, delay_dropped_out; /* still queued when their connection closed */
     uint32_t delay_full;      /* connections closed because a delay queue was full */
     uint32_t delay_depth_in, delay_depth_out; /* most messages queued for one bot at once */
+
+    /* spectators (--spectators): connected like bots over the ramp, after
+     * them; they send nothing. Their snapshots are expected at the rate
+     * their WELCOME gives (the server's spectator rate) over the time each
+     * was connected. */
+    int spectators;
+    uint16_t spectator_rate;
+    uint32_t spec_connected_max, spec_connected_end, spec_ever_connected;
+    uint64_t spec_snapshots, spec_full_snapshots, spec_bytes_down;
+    double spec_seconds, spec_snapshots_expected;
+    uint32_t spec_measured, spec_below_99; /* spectators connected >= 1 s; of those under 99% */
+    double spec_min_pct;
+    uint64_t spec_events, spec_kills, spec_events_lost;
+    uint32_t spec_matches_seen;  /* distinct match ids among their WELCOMEs (up to 64 counted) */
 
     swarm_sample *series;
     int nseries;

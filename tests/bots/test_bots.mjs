@@ -230,6 +230,30 @@ async function caseE2e(a) {
     check(noFlag.code === 0 && /verdict +FAIL/.test(noFlag.out), 'without --fail-on-miss the same miss exits 0',
       `exit ${noFlag.code}`);
 
+    // Spectators next to the bots: all connect, none take a slot, and they
+    // get their snapshots at the spectator rate (a verdict row of its own).
+    const specPath = path.join(a.out, 'spectators.json');
+    const spec = await run(a['bots-bin'], [
+      '--url', `ws://127.0.0.1:${port}`, '--bots', '4', '--spectators', '20', '--duration', '3', '--ramp', '0.5',
+      '--seed', '2', '--report', specPath,
+    ]);
+    check(spec.code === 0 && /\n  spectators +20 of 20 connected at most/.test(spec.out),
+      'text summary: the spectators line', spec.out.split('\n').filter((l) => /spectators/.test(l)).join(' | '));
+    const sr = JSON.parse(fs.readFileSync(specPath, 'utf8'));
+    const sp = sr.spectators;
+    const spCheck = (sr.verdict?.checks || []).find((x) => x.name === 'spectator_snapshots_pct');
+    check(sp && sp.connected_max === 20 && sp.rate_hz === 10 && sp.matches_watched === 1 && sp.full_snapshots === 20 &&
+      sp.snapshots_pct >= 90 && sp.events_lost === 0, 'report: 20 spectators of one match at 10 Hz', JSON.stringify(sp));
+    check(spCheck && ['pass', 'fail'].includes(spCheck.status) && spCheck.target === 99,
+      'report: the spectator delivery check is judged', JSON.stringify(spCheck));
+    check(sr.connections.connected_max === 4 && sr.server_metrics.joins === 4,
+      'report: spectators are not players', JSON.stringify([sr.connections.connected_max, sr.server_metrics.joins]));
+    // Spectators alone, nothing running: 4012 for each, exit 1.
+    const lone = await run(a['bots-bin'], ['--url', `ws://127.0.0.1:${port}`, '--bots', '0', '--spectators', '2',
+      '--duration', '1', '--ramp', '0.2']);
+    check(lone.code === 1 && /4012 .*no such match/.test(lone.out), 'spectators with no match: 4012, exit 1',
+      lone.out.split('\n').filter((l) => /4012|failures/.test(l)).join(' | '));
+
 
     const m = await get(port, '/metrics');
     check(m.status === 200, 'GET /metrics answers 200', `${m.status}`);

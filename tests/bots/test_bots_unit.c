@@ -306,6 +306,7 @@ static void figures_good(verdict_figures *f)
     f->v[VERDICT_SNAPSHOTS] = 99.0; /* exactly at the target passes */
     f->v[VERDICT_RTT_P99] = 17.6;
     f->v[VERDICT_TICK_P99] = 0.05;
+    f->v[VERDICT_SPECTATOR_SNAPSHOTS] = 99.0;
 }
 
 static void test_verdict_defaults(void **state)
@@ -313,13 +314,21 @@ static void test_verdict_defaults(void **state)
     (void)state;
     verdict_targets t;
     memset(&t, 0, sizeof t);
-    verdict_context ctx = {.tick_ms = 1000.0 / 60, .ack_ms = 1000.0 / 60, .loopback = 1};
+    verdict_context ctx = {.tick_ms = 1000.0 / 60, .ack_ms = 1000.0 / 60, .loopback = 1, .spectators = 1};
     verdict_figures f;
     verdict v;
     figures_good(&f);
     verdict_judge(&t, &ctx, &f, &v);
     assert_true(v.pass);
     assert_int_equal(v.passed, VERDICT_N);
+    /* without spectators their delivery is not judged */
+    ctx.spectators = 0;
+    f.v[VERDICT_SPECTATOR_SNAPSHOTS] = 0;
+    verdict_judge(&t, &ctx, &f, &v);
+    assert_true(v.pass);
+    assert_int_equal(v.c[VERDICT_SPECTATOR_SNAPSHOTS].status, VERDICT_UNJUDGED);
+    ctx.spectators = 1;
+    figures_good(&f);
     assert_true(fabs(v.c[VERDICT_RTT_P99].target - (1000.0 / 60 + 1)) < 1e-12);
     assert_true(fabs(v.c[VERDICT_TICK_P99].target - 1000.0 / 60) < 1e-12);
 
@@ -328,7 +337,7 @@ static void test_verdict_defaults(void **state)
         [VERDICT_CONNECTED] = 99.9, [VERDICT_SNAPSHOTS] = 98.9, [VERDICT_BOTS_BELOW] = 0.1,
         [VERDICT_RTT_P99] = 17.7,   [VERDICT_MISSED_TICKS] = 1, [VERDICT_TICK_P99] = 17,
         [VERDICT_CORRECTIONS] = 1,  [VERDICT_DISCONNECTS] = 1,  [VERDICT_EVENTS_LOST] = 1,
-        [VERDICT_RESUMED_OTHER] = 1,
+        [VERDICT_RESUMED_OTHER] = 1, [VERDICT_SPECTATOR_SNAPSHOTS] = 98.9,
     };
     for (int i = 0; i < VERDICT_N; i++) {
         figures_good(&f);
@@ -558,7 +567,18 @@ static void test_flags(void **state)
     assert_int_equal(parse(&o, err, sizeof err, 2, "--target"), OPTS_ERROR);
 
     assert_int_equal(parse(&o, err, sizeof err, 3, "--bots", "0"), OPTS_ERROR);
-    assert_non_null(strstr(err, "--bots"));
+    assert_non_null(strstr(err, "--spectators"));
+    /* spectators: any by default, or a match id; with or without bots */
+    assert_int_equal(parse(&o, err, sizeof err, 5, "--bots", "0", "--spectators", "30"), OPTS_OK);
+    assert_true(o.bots == 0 && o.spectators == 30 && o.spectate_match == 0xffff);
+    assert_int_equal(parse(&o, err, sizeof err, 4, "--spectators=2", "--spectate", "7"), OPTS_OK);
+    assert_true(o.bots == 10 && o.spectators == 2 && o.spectate_match == 7);
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--spectate", "any"), OPTS_OK);
+    assert_int_equal(o.spectate_match, 0xffff);
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--spectate", "0"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 3, "--spectate", "65535"), OPTS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, 5, "--bots", "15000", "--spectators", "6000"), OPTS_ERROR);
+    assert_non_null(strstr(err, "at most"));
     assert_int_equal(parse(&o, err, sizeof err, 2, "--bots"), OPTS_ERROR);
     assert_non_null(strstr(err, "needs a value"));
     assert_int_equal(parse(&o, err, sizeof err, 3, "--behavior", "dance"), OPTS_ERROR);

@@ -42,6 +42,10 @@ static const meta META[VERDICT_N] = {
                              "reliable events (kills, chat, rounds) lost (default 0)"},
     [VERDICT_RESUMED_OTHER] = {"resumed_as_other", "resumes as another player", "", AT_MOST, 0, 0, 1e12,
                                "chaos: resumes that got another player back (default 0)"},
+    [VERDICT_SPECTATOR_SNAPSHOTS] = {"spectator_snapshots_pct", "snapshot delivery, spectators", "%", AT_LEAST, 99, 0,
+                                     100, "spectator snapshots received / expected at the spectator\n"
+                                          "                            rate over the time each was connected, % (default\n"
+                                          "                            99; judged with --spectators only)"},
 };
 
 const char *verdict_name(verdict_id id)
@@ -91,6 +95,8 @@ static double default_target(verdict_id id, const verdict_context *ctx)
         return ctx->loopback && ctx->ack_ms > 0 ? ctx->ack_ms + 1.0 + ctx->added_rtt_ms : NAN;
     case VERDICT_TICK_P99:
         return ctx->tick_ms > 0 ? ctx->tick_ms : NAN;
+    case VERDICT_SPECTATOR_SNAPSHOTS:
+        return ctx->spectators ? META[id].def : NAN;
     default:
         return META[id].def;
     }

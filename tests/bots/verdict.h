@@ -27,6 +27,8 @@ typedef enum verdict_id {
     VERDICT_DISCONNECTS,      /* disconnects the bots did not ask for: <= 0 */
     VERDICT_EVENTS_LOST,      /* reliable events lost: <= 0 */
     VERDICT_RESUMED_OTHER,    /* chaos: resumes that got another player: <= 0 */
+    VERDICT_SPECTATOR_SNAPSHOTS, /* spectator snapshots received / expected at the spectator rate, %: >= 99
+                                  * (judged only with --spectators) */
     VERDICT_N
 } verdict_id;
 
@@ -51,6 +53,7 @@ typedef struct verdict_context {
                                * most an input waits on loopback for its ack */
     double added_rtt_ms;      /* largest round trip added by --latency-ms/--jitter-ms */
     int loopback;             /* the server is on this machine */
+    int spectators;           /* the run had spectators (else their check is not judged) */
 } verdict_context;
 
 /* One figure per check; NaN when it was not measured. */

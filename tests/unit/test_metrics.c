@@ -73,13 +73,21 @@ static void filled(metrics *m, metrics_gauges *g)
     m->sent_bytes = 115;
     for (int e = 0; e < MLOG_N; e++)
         m->log_held[e] = 400 + (uint64_t)e;
+    m->spec_joins = 116;
+    m->spec_snapshots_out = 117;
+    m->spec_snapshot_bytes_out = 118;
+    m->spec_full_out = 119;
+    m->spec_encodes = 120;
+    m->spec_shared = 121;
+    for (int r = 0; r < SPEC_REF_N; r++)
+        m->spec_refused[r] = 500 + (uint64_t)r;
     metrics_http_count(m, EP_WEBSOCKET, 101);
     metrics_http_count(m, EP_METRICS, 200);
     metrics_http_count(m, EP_METRICS, 200);
     metrics_http_count(m, EP_OTHER, 404);
     metrics_http_count(m, EP_STATIC, 304);
     metrics_http_count(m, EP_STATIC, 299); /* not one of the codes: "other" */
-    *g = (metrics_gauges){.connections = 11, .matches = 12, .players = 13, .npcs = 14, .players_held = 3,
+    *g = (metrics_gauges){.connections = 11, .matches = 12, .players = 13, .npcs = 14, .players_held = 3, .spectators = 15,
                           .tick_rate = 60, .snapshot_rate = 30,
                           .proc = {.rss_bytes = 123456789, .virtual_bytes = 987654321, .cpu_seconds = 2.5,
                                    .start_time_s = 1796300000.25, .open_fds = 17, .max_fds = 1024,
@@ -104,6 +112,13 @@ static void test_every_series(void **state)
         {"tickwire_players", "gauge", 13},
         {"tickwire_npcs", "gauge", 14},
         {"tickwire_players_held", "gauge", 3},
+        {"tickwire_spectators", "gauge", 15},
+        {"tickwire_spectator_joins_total", "counter", 116},
+        {"tickwire_spectator_snapshots_total", "counter", 117},
+        {"tickwire_spectator_snapshot_bytes_total", "counter", 118},
+        {"tickwire_spectator_full_snapshots_total", "counter", 119},
+        {"tickwire_spectator_encodes_total", "counter", 120},
+        {"tickwire_spectator_shared_total", "counter", 121},
         {"tickwire_received_bytes_total", "counter", 114},
         {"tickwire_sent_bytes_total", "counter", 115},
         {"process_start_time_seconds", "gauge", 1796300000.25},
@@ -152,6 +167,12 @@ static void test_every_series(void **state)
     for (int r = 0; r < BAD_N; r++) {
         snprintf(line, sizeof line, "tickwire_bad_messages_total{reason=\"%s\"}", metrics_bad_label((metrics_bad)r));
         assert_true(sample(g_text, line) == 200 + r);
+    }
+    assert_true(has_line(g_text, "# TYPE tickwire_spectators_refused_total counter"));
+    for (int r = 0; r < SPEC_REF_N; r++) {
+        snprintf(line, sizeof line, "tickwire_spectators_refused_total{reason=\"%s\"}",
+                 metrics_spec_refused_label((metrics_spec_refused)r));
+        assert_true(sample(g_text, line) == 500 + r);
     }
     assert_true(has_line(g_text, "# TYPE tickwire_tick_duration_seconds histogram"));
     assert_true(has_line(g_text, "# TYPE tickwire_http_requests_total counter"));
