@@ -2,9 +2,15 @@
 // tickwire demo. No simulation here: positions, health, scores, the round
 // and the events come from the wasm client (netcode.js). Names and chat
 // reach the page as text nodes (textContent), never as markup.
+//
+// Two modes: Play (a player: input, prediction, own HUD) and Watch (a
+// spectator, protocol v6: no input, no own player; the camera follows a
+// player, cycled with [ ] or Q E, or pans freely with F; ?watch=any or
+// ?watch=<match id> in the URL, or the Watch button).
 
 import {
-  BTN, END_REASON, EV, FLAG_DEAD, FLAG_DISCONNECTED, FLAG_FIRING, FLAG_SHOT, NOBODY, NetClient, PHASE, loadWasm,
+  BTN, END_REASON, EV, FLAG_DEAD, FLAG_DISCONNECTED, FLAG_FIRING, FLAG_SHOT, NOBODY, NetClient,
+  PHASE, WATCH_ANY, httpBase, loadWasm, parseWatch,
 } from './netcode.js';
 
 const RADIUS = 16;
@@ -77,12 +83,27 @@ function currentAim() {
 // ---------------------------------------------------------------- state
 
 let net = null;
+let serverUrl = '';                 // the game server's ws(s) URL
 let ents = [];
 let stats = null;
 let lastPanel = 0;
 let showGhost = false;
 let latencyIdx = 0;
 const cam = { x: 1024, y: 1024, scale: 1, zoom: 1, ready: false };
+// Watch mode (a spectator): whom the camera follows, or the free camera.
+const watch = {
+  on: false,
+  target: WATCH_ANY,                // what the JOIN asks for: a match id or WATCH_ANY
+  follow: -1,                       // the followed player's id, -1 before the first snapshot
+  free: false,                      // free camera: keys and drags pan, nobody followed
+  fx: 0, fy: 0,                     // the free camera's centre, world units
+  drag: null,                       // a pointer panning: {id, x, y, cx, cy, moved}
+  spectators: null,                 // of this match, from GET /api/matches/live (null: not known)
+  liveTimer: 0,
+  liveFetches: 0,                   // answers used, for tests
+  liveError: '',
+};
+const PAN_PX_PER_S = 900;           // free camera speed with the keys, screen pixels per second
 const rttHistory = [];            // [{rtt, snaps, corr}] one per 100 ms
 let lastHist = 0, lastHistCorr = 0, lastHistSnaps = 0;
 let corrFlash = 0;                // time of the last correction, for a flash
@@ -117,19 +138,22 @@ function hudInsets(now) {
   for (const b of hudBoxesNow(now)) {
     if (['hud', 'round-timer', 'netpanel'].includes(b.id) && b.y0 < ch / 2 && (b.id !== 'netpanel' || !panelExpanded())) {
       top = Math.max(top, b.y1);
-    } else if (['vitals', 'help', 'stick', 'fire-btn'].includes(b.id) && b.y0 > ch / 2) {
+    } else if (['vitals', 'help', 'stick', 'fire-btn', 'watchbar'].includes(b.id) && b.y0 > ch / 2) {
       bottom = Math.max(bottom, ch - b.y0);
     }
   }
   return { top: Math.min(top, ch / 3), bottom: Math.min(bottom, ch / 3) };
 }
 
-function updateCamera(dtMs, self, map, now) {
+// target: the local player, the followed player or the free camera's
+// centre (immediate: no smoothing, the free camera). Returns the point the
+// camera aims at, kept so the arena fills the screen where it can.
+function updateCamera(dtMs, target, map, now, immediate = false) {
   const W = map ? map.width : 2048, H = map ? map.height : 2048;
   const cw = innerWidth, ch = innerHeight;
   cam.scale = Math.max(0.42, Math.min(1.6, Math.min(cw, ch) / 760)) * cam.zoom;
   const halfW = cw / 2 / cam.scale, halfH = ch / 2 / cam.scale;
-  let tx = self ? self.x : W / 2, ty = self ? self.y : H / 2;
+  let tx = target ? target.x : W / 2, ty = target ? target.y : H / 2;
   const margin = 90;
   // The expanded netcode panel covers the right of the screen: the camera
   // may pan that much further east, so a player by the east wall is not
@@ -143,10 +167,14 @@ function updateCamera(dtMs, self, map, now) {
   const inset = hudInsets(now);
   const mt = Math.max(margin, inset.top / cam.scale + 24), mb = Math.max(margin, inset.bottom / cam.scale + 24);
   ty = 2 * halfH >= H + mt + mb ? H / 2 + (mb - mt) / 2 : Math.max(halfH - mt, Math.min(H - halfH + mb, ty));
-  if (!cam.ready) { cam.x = tx; cam.y = ty; cam.ready = true; return; }
+  // Watching, a jump of the target (a respawn, another player) is a cut,
+  // not a long pan across the arena.
+  const cut = watch.on && Math.hypot(tx - cam.x, ty - cam.y) > Math.max(halfW, halfH);
+  if (!cam.ready || immediate || cut) { cam.x = tx; cam.y = ty; cam.ready = true; return { x: tx, y: ty }; }
   const k = 1 - Math.exp(-dtMs / 60);               // light smoothing
   cam.x += (tx - cam.x) * k;
   cam.y += (ty - cam.y) * k;
+  return { x: tx, y: ty };
 }
 
 const toScreen = (x, y) => ({ x: (x - cam.x) * cam.scale + innerWidth / 2, y: (y - cam.y) * cam.scale + innerHeight / 2 });
@@ -394,12 +422,15 @@ function drawPlayer(e, now) {
   ctx.fillStyle = 'rgba(0,0,0,0.35)';
   ctx.beginPath(); ctx.ellipse(p.x + 3 * s, p.y + 6 * s, r * 1.02, r * 0.9, 0, 0, Math.PI * 2); ctx.fill();
 
-  if (e.self) {
-    // pulsing ring under the local player
+  if (e.self || isFollowed(e)) {
+    // pulsing ring under the local player, or the one being watched
     const pulse = (now % 1600) / 1600;
-    ctx.strokeStyle = `rgba(62,230,255,${0.45 * (1 - pulse)})`;
+    ctx.save();
+    ctx.strokeStyle = e.self ? SELF_COLOR : color;
+    ctx.globalAlpha *= 0.55 * (1 - pulse);
     ctx.lineWidth = 2;
     ctx.beginPath(); ctx.arc(p.x, p.y, r + 6 * s + pulse * 18 * s, 0, Math.PI * 2); ctx.stroke();
+    ctx.restore();
   }
 
   // barrel (aim direction)
@@ -445,16 +476,23 @@ function drawNameTag(e, p, r, { dead, away }) {
   const s = cam.scale;
   const label = e.name || `player ${e.id}`;
   const bar = !e.self && !dead && !away && e.health !== undefined;
+  const followed = isFollowed(e);
   ctx.save();
-  ctx.font = `${e.self ? 700 : 600} ${Math.round(Math.max(11, 12.5 * Math.min(1.2, s)))}px Inter, "Segoe UI", system-ui, sans-serif`;
+  ctx.font = `${e.self || followed ? 700 : 600} ${Math.round(Math.max(11, 12.5 * Math.min(1.2, s)))}px Inter, "Segoe UI", system-ui, sans-serif`;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'bottom';
   const ty = p.y - r - 8 * s - (bar ? 7 : 0);
   const tw = ctx.measureText(label).width;
-  ctx.fillStyle = 'rgba(6,9,15,0.62)';
+  ctx.fillStyle = followed ? 'rgba(6,9,15,0.85)' : 'rgba(6,9,15,0.62)';
   roundRect(p.x - tw / 2 - 6, ty - 16, tw + 12, 18, 5);
   ctx.fill();
-  ctx.fillStyle = dead ? '#8d96a8' : e.self ? SELF_COLOR : away ? '#b7c0d0' : '#eef3fb';
+  if (followed) {
+    // the watched player's tag: framed in its colour
+    ctx.strokeStyle = colorOf(e.id);
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+  }
+  ctx.fillStyle = dead ? '#8d96a8' : e.self ? SELF_COLOR : away ? '#b7c0d0' : followed ? '#ffffff' : '#eef3fb';
   ctx.fillText(label, p.x, ty);
   if (bar) {
     const f = Math.max(0, Math.min(1, e.health / net.maxHealth));
@@ -501,7 +539,7 @@ function drawGhost(ghost) {
 // arrows stop short of them and the minimap fades over players. Measured
 // at most four times a second (and after a resize or a panel toggle).
 const HUD_IDS = ['hud', 'round-timer', 'round-banner', 'netpanel', 'killfeed', 'minimap', 'vitals', 'help',
-                 'stick', 'fire-btn'];
+                 'stick', 'fire-btn', 'watchbar'];
 function hudBoxesNow(now) {
   if (now - hudBoxesAt < 250 && hudBoxesAt) return hudBoxes;
   hudBoxesAt = now;
@@ -532,13 +570,13 @@ function clearOfBoxes(cx, cy, dx, dy, t, boxes, pad) {
 
 // Chevrons at the screen edge pointing at players outside the view, kept
 // clear of the HUD (the header, the netcode line, the timer...).
-function drawOffscreen(self, now) {
+function drawOffscreen(self, now) {     // self: the local or the followed player
   const m = 26, w = innerWidth, h = innerHeight;
   const cx = w / 2, cy = h / 2;
   const boxes = hudBoxesNow(now);
   hud.arrows = [];
   for (const e of ents) {
-    if (e.self) continue;
+    if (e.self || (self && e.id === self.id)) continue;
     const p = toScreen(e.x, e.y);
     const r = RADIUS * cam.scale;
     if (p.x >= -r && p.x <= w + r && p.y >= -r && p.y <= h + r) continue;
@@ -565,7 +603,7 @@ function drawOffscreen(self, now) {
 }
 
 function drawCrosshair(now) {
-  if (!mouse.seen) return;
+  if (!mouse.seen || watch.on) return;
   const { x, y } = mouse;
   ctx.save();
   ctx.strokeStyle = mouse.down ? '#ffd27a' : '#e9fbff';
@@ -614,8 +652,13 @@ function drawMinimap(map) {
     mctx.fillStyle = e.self ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
     mctx.globalAlpha = e.stale || isAway(e) ? 0.6 : 1;
     mctx.beginPath();
-    mctx.arc(pad + e.x * sc, pad + e.y * sc, (e.self ? 3.5 : 2.5) * dpr, 0, Math.PI * 2);
+    mctx.arc(pad + e.x * sc, pad + e.y * sc, (e.self || isFollowed(e) ? 3.5 : 2.5) * dpr, 0, Math.PI * 2);
     mctx.fill();
+    if (isFollowed(e)) {
+      mctx.strokeStyle = '#ffffff';
+      mctx.lineWidth = 1.2 * dpr;
+      mctx.stroke();
+    }
   }
   mctx.globalAlpha = 1;
   // A player drawn under the minimap (its body or name tag) shows through.
@@ -738,15 +781,21 @@ function updateBanner(s, now) {
   const waiting = s.reconnectInMs > 0;
   const when = waiting ? ` in ${secs(s.reconnectInMs)}` : '';
   if (s.state === 'reconnecting') {
-    const buffered = net.welcome ? ` · ${s.unacked}/${s.maxUnacked} inputs buffered` : '';
+    const buffered = net.welcome && !watch.on ? ` · ${s.unacked}/${s.maxUnacked} inputs buffered` : '';
     show('top', `Reconnecting · attempt ${s.shownAttempt}${when}`,
          `${waiting ? s.closeInfo || 'connection lost' : s.detail}${buffered}`, waiting ? 'Reconnect now' : '');
   } else if (s.state === 'closed') {
-    const title = net.intentional ? 'Left the match' : /refused/.test(s.closeInfo) ? 'Join refused' : 'Disconnected';
-    show('error', title, s.closeInfo || 'connection closed', 'Join again');
+    const title = net.intentional ? (watch.on ? 'Stopped watching' : 'Left the match')
+      : /refused/.test(s.closeInfo) ? 'Join refused' : 'Disconnected';
+    show('error', title, s.closeInfo || 'connection closed', watch.on ? 'Watch again' : 'Join again');
+  } else if (watch.on && waiting && s.closeCode === net.closeNoSuchMatch) {
+    // ?watch=<id> of a match that is not running (or no match at all yet)
+    show('', watch.target === WATCH_ANY ? 'No match to watch yet' : `Match ${watch.target} is not running`,
+         `looking again${when} · attempt ${s.shownAttempt}`, 'Retry now');
   } else if (s.state === 'connecting' || s.state === 'joining') {
-    show('', `${s.state === 'joining' ? 'Joining match' : 'Connecting'} · attempt ${s.shownAttempt}${when}`,
-         waiting ? s.closeInfo : `${net.name} → ${net.url}`, waiting ? 'Retry now' : '');
+    const what = watch.on ? `Joining ${watchTargetText()} as a spectator` : 'Joining match';
+    show('', `${s.state === 'joining' ? what : 'Connecting'} · attempt ${s.shownAttempt}${when}`,
+         waiting ? s.closeInfo : `${watch.on ? 'watching' : net.name} → ${net.url}`, waiting ? 'Retry now' : '');
   } else {
     show('', 'Loading', 'tickwire.wasm', '');
   }
@@ -756,8 +805,14 @@ function updateBanner(s, now) {
 // bytes) or, when not playing, the link's state.
 function updateNetLine(s) {
   const playing = s.state === 'joined' || s.state === 'resumed';
-  setText('nl-rtt', playing && s.rttMs ? `<span class="dim">rtt</span> ${Math.round(s.rttMs)} ms` : '<span class="dim">rtt –</span>');
-  setText('nl-corr', playing ? `<span class="${s.corrections ? 'bad' : ''}">${s.corrections}</span> <span class="dim">corr</span>` : '');
+  if (watch.on) {
+    // a spectator has no input, so no round trip and nothing to correct
+    setText('nl-rtt', playing ? '<span class="dim">spectator</span>' : '<span class="dim">–</span>');
+    setText('nl-corr', '');
+  } else {
+    setText('nl-rtt', playing && s.rttMs ? `<span class="dim">rtt</span> ${Math.round(s.rttMs)} ms` : '<span class="dim">rtt –</span>');
+    setText('nl-corr', playing ? `<span class="${s.corrections ? 'bad' : ''}">${s.corrections}</span> <span class="dim">corr</span>` : '');
+  }
   put($('nl-link'), playing ? `${s.snapshotsPerSec.toFixed(0)} snap/s · ${fmtBytes(s.bytesDownPerSec)}` : linkText(s));
 }
 
@@ -765,10 +820,11 @@ function updatePanel(now) {
   const s = stats;
   const pill = $('conn-pill');
   pill.className = `pill ${s.state}`;
-  pill.textContent = s.state === 'reconnecting' ? `reconnecting #${s.shownAttempt}` : s.state;
+  pill.textContent = s.state === 'reconnecting' ? `reconnecting #${s.shownAttempt}`
+    : watch.on && (s.state === 'joined') ? 'watching' : s.state;
   put($('st-link'), linkText(s));
   $('st-link').title = linkText(s);
-  $('leave-btn').textContent = s.state === 'closed' ? 'Join' : 'Leave';
+  $('leave-btn').textContent = s.state === 'closed' ? (watch.on ? 'Watch' : 'Join') : watch.on ? 'Stop' : 'Leave';
   updateNetLine(s);
   if (s.state !== 'joined' && s.state !== 'resumed') {
     for (const id of ['st-rtt', 'st-snaps', 'st-down', 'st-up', 'st-corr', 'st-interp', 'st-tick', 'st-player']) setText(id, '<span class="dim">–</span>');
@@ -786,6 +842,12 @@ function updatePanel(now) {
     setText('st-tick', `${s.serverTick} <span class="dim">${s.tickRate} Hz</span>`);
     setText('st-inputs', `#${s.inputSeq} <span class="dim">${s.unacked} unacked</span>`);
     setText('st-player', `id ${s.playerId} <span class="dim">match ${s.matchId}</span>`);
+    if (watch.on) {
+      setText('st-rtt', '<span class="dim">none: no input</span>');
+      setText('st-corr', '<span class="dim">none: nothing predicted</span>');
+      setText('st-inputs', '<span class="dim">none sent</span>');
+      setText('st-player', `spectator <span class="dim">match ${s.matchId}</span>`);
+    }
   }
   $('opt-predict').checked = s.options.predict;
   $('opt-reconcile').checked = s.options.reconcile;
@@ -794,7 +856,9 @@ function updatePanel(now) {
   for (const b of $('lat-seg').children) b.classList.toggle('on', Number(b.dataset.ms) === s.latencyMs);
 
   let tip;
-  if (!s.options.predict && s.latencyMs >= 100) tip = '<b>Prediction off:</b> your own moves wait a full round trip before they show.';
+  if (watch.on && !s.options.interpolate) tip = '<b>Interpolation off:</b> everyone jumps from snapshot to snapshot.';
+  else if (watch.on) tip = `Spectators get ${s.snapshotRate || '…'} snapshots/s; interpolation (I) moves everyone smoothly between them.`;
+  else if (!s.options.predict && s.latencyMs >= 100) tip = '<b>Prediction off:</b> your own moves wait a full round trip before they show.';
   else if (!s.options.predict) tip = '<b>Prediction off:</b> add latency (L) to feel the round trip on every move.';
   else if (!s.options.interpolate) tip = '<b>Interpolation off:</b> others jump from snapshot to snapshot.';
   else if (!s.options.reconcile) tip = '<b>Reconciliation off:</b> the server\'s answers never correct your prediction.';
@@ -803,7 +867,9 @@ function updatePanel(now) {
   setText('tip', tip);
 
   // HUD
-  if (net.welcome && (s.state === 'joined' || s.state === 'resumed')) {
+  if (watch.on && net.welcome && s.state === 'joined') {
+    put($('match-line'), watchLine(s));
+  } else if (net.welcome && (s.state === 'joined' || s.state === 'resumed')) {
     setText('match-line', `arena-move · match ${s.matchId} · ${ents.length} player${ents.length === 1 ? '' : 's'}`);
   } else {
     setText('match-line', s.state === 'closed' ? 'offline' : s.state === 'reconnecting' ? `reconnecting… attempt ${s.shownAttempt}` : `${s.state}…`);
@@ -847,7 +913,10 @@ const hud = {
   eventLog: [],                     // the last 100 events, for tests and debugging
 };
 
-const selfId = () => (net && net.welcome ? net.welcome.playerId : -1);
+const selfId = () => (net && net.welcome && !watch.on ? net.welcome.playerId : -1);
+// The player the HUD is about: oneself, or the one being watched.
+const focusId = () => (watch.on ? (watch.free ? -1 : watch.follow) : selfId());
+const isFollowed = (e) => watch.on && !watch.free && e.id === watch.follow;
 // With interest management (--aoi-radius) most players are never drawn:
 // their names come from the netcode's table (the first, full snapshot
 // carries the whole roster; a JOIN event each newcomer).
@@ -912,12 +981,13 @@ function pruneOld(list, ms, now) {
 function onEvent(ev, now) {
   hud.eventLog.push(ev);
   if (hud.eventLog.length > 100) hud.eventLog.shift();
-  const me = selfId();
+  const me = focusId();
   const who = (id) => span(nameFor(id), id === me ? 'kf-name me' : 'kf-name', nameColor(id));
   switch (ev.type) {
     case EV.KILL:
       feedAdd([who(ev.player), killIcon(), who(ev.other)],
               ev.player === me ? 'kill mine' : ev.other === me ? 'kill died' : 'kill', now);
+      if (watch.on) break;
       if (ev.player === me) addMarker('kill', now);
       if (ev.other === me) hud.killedBy = nameFor(ev.player);
       break;
@@ -1100,7 +1170,7 @@ function updateRound(now, inGame) {
 // Own health (bottom centre), own shooting, and the death card.
 function updateVitals(inGame) {
   const me = selfId();
-  const st = inGame && me >= 0 ? net.playerStats(me) : null;
+  const st = inGame && me >= 0 && !watch.on ? net.playerStats(me) : null;
   const vitals = $('vitals'), death = $('death');
   if (!st) {
     vitals.hidden = true;
@@ -1142,12 +1212,12 @@ function renderRoundTop(show) {
   const list = $('rb-top');
   list.hidden = !show;
   if (!show) return;
-  const me = selfId();
+  const me = focusId();
   const items = ranked().slice(0, 5).map(({ e, st }) => {
     const li = document.createElement('li');
     if (e.id === me) li.className = 'me';
     const sw = span('', 'swatch');
-    sw.style.background = e.id === me ? SELF_COLOR : colorOf(e.id);
+    sw.style.background = e.id === selfId() ? SELF_COLOR : colorOf(e.id);
     li.append(sw, span(e.name || `player ${e.id}`, 'rt-name'), span(`${st.kills}/${st.deaths}`, 'rt-kd'),
               span(String(st.score), 'rt-score'));
     return li;
@@ -1157,7 +1227,7 @@ function renderRoundTop(show) {
 
 // Scoreboard rows: everyone in the newest snapshot, best score first.
 function renderScoreboard(m) {
-  const me = selfId();
+  const me = focusId();
   const rows = ranked();
   const trs = rows.map(({ e, st }, i) => {
     const tr = document.createElement('tr');
@@ -1165,11 +1235,11 @@ function renderScoreboard(m) {
     const name = document.createElement('td');
     name.className = 'sb-name';
     const sw = span('', 'swatch');
-    sw.style.background = e.id === me ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
+    sw.style.background = e.id === selfId() ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
     name.append(span(String(i + 1), 'sb-rank'), sw, span(e.name || `player ${e.id}`, 'sb-player'));
-    if (e.id === me) name.append(span('YOU', 'tag'));
+    if (e.id === me) name.append(span(watch.on ? 'WATCHING' : 'YOU', 'tag'));
     const cells = [st.kills, st.deaths, st.score,
-      e.id === me ? (stats && stats.rttSmoothMs ? `${Math.round(stats.rttSmoothMs)} ms` : '…') : '–'];
+      e.id === me && !watch.on ? (stats && stats.rttSmoothMs ? `${Math.round(stats.rttSmoothMs)} ms` : '…') : '–'];
     tr.append(name, ...cells.map((v) => { const td = document.createElement('td'); td.textContent = String(v); return td; }));
     return tr;
   });
@@ -1196,6 +1266,7 @@ function updateHud(now) {
   const inGame = net.inGame;
   const m = updateRound(now, inGame);
   updateVitals(inGame);
+  updateWatchBar(inGame || net.state === 'reconnecting');
   updateScoreboard(now, m);
   pruneOld($('killfeed'), FEED_MS, now);
   if (!chatIsOpen()) pruneOld($('chat-log'), CHAT_MS, now);
@@ -1206,22 +1277,26 @@ function updateHud(now) {
 // arena; rebuilt only when it changes.
 function renderRoster() {
   const withStats = ents.map((e) => ({ e, st: net.playerStats(e.id) }));
-  withStats.sort((a, b) => (b.e.self - a.e.self) || ((b.st ? b.st.score : 0) - (a.st ? a.st.score : 0))
+  const first = (e) => (e.self || isFollowed(e) ? 1 : 0);
+  withStats.sort((a, b) => (first(b.e) - first(a.e)) || ((b.st ? b.st.score : 0) - (a.st ? a.st.score : 0))
     || a.e.id - b.e.id);
   const sorted = withStats.map((r) => r.e);
   const max = innerHeight <= 480 ? 3 : innerWidth <= 600 ? 4 : 6;     // phones: see style.css
   const rows = withStats.slice(0, max).map(({ e, st }) => (
     { e, kills: st ? st.kills : 0, dead: st ? (st.flags & FLAG_DEAD) !== 0 : false }));
-  const key = JSON.stringify([rows.map(({ e, kills, dead }) => [e.id, e.name, e.self, isAway(e), kills, dead]), sorted.length]);
+  const key = JSON.stringify([rows.map(({ e, kills, dead }) => [e.id, e.name, e.self, isFollowed(e), isAway(e), kills, dead]),
+    sorted.length]);
   if (key === hud.rosterKey) return;
   hud.rosterKey = key;
   const items = rows.map(({ e, kills, dead }) => {
     const li = document.createElement('li');
-    li.className = `${e.self ? 'me' : ''}${isAway(e) ? ' away' : ''}${dead ? ' dead' : ''}`;
+    li.className = `${e.self ? 'me' : ''}${isFollowed(e) ? ' followed' : ''}${isAway(e) ? ' away' : ''}${dead ? ' dead' : ''}`;
+    li.dataset.id = String(e.id);
     const sw = span('', 'swatch');
     sw.style.background = e.self ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
     li.append(sw, span(e.name || `player ${e.id}`, 'r-name'));
     if (e.self) li.append(span('YOU', 'tag'));
+    if (isFollowed(e)) li.append(span('WATCHING', 'tag'));
     if (isAway(e)) li.append(span('RECONNECTING', 'tag away'));
     li.append(span(String(kills), 'r-kills'));
     return li;
@@ -1243,7 +1318,7 @@ const chatIsOpen = () => document.activeElement === chatInput;
 // Enter opens the box; while it has the focus no key reaches the game
 // (the player stands still, the trigger is released).
 function openChat() {
-  if (!net || !net.inGame) return;
+  if (!net || !net.inGame || watch.on) return;      // spectators read the chat only
   keys.clear();
   mouse.down = false;
   $('chat').classList.add('open');
@@ -1298,7 +1373,19 @@ function frame(now) {
   }
 
   const self = ents.find((e) => e.self);
-  updateCamera(dt, self, net.map, now);
+  let focus = self;
+  if (watch.on && watch.free) {
+    panFree(dt);
+    const t = updateCamera(dt, { x: watch.fx, y: watch.fy }, net.map, now, true);
+    watch.fx = t.x;                 // panning past the edge does not pile up
+    watch.fy = t.y;
+    focus = null;
+  } else if (watch.on) {
+    focus = followed();
+    updateCamera(dt, focus, net.map, now);
+  } else {
+    updateCamera(dt, self, net.map, now);
+  }
   updateCombat(now, self);
 
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -1306,10 +1393,11 @@ function frame(now) {
   drawWalls(net.map);
   for (const e of ents) if (!e.self && (e.flags & FLAG_DEAD)) drawPlayer(e, now);   // corpses below the living
   drawTracers(now);
-  for (const e of ents) if (!e.self && !(e.flags & FLAG_DEAD)) drawPlayer(e, now);
+  for (const e of ents) if (!e.self && !(e.flags & FLAG_DEAD) && !isFollowed(e)) drawPlayer(e, now);
+  if (focus && !focus.self && !(focus.flags & FLAG_DEAD)) drawPlayer(focus, now);  // the watched one on top
   selfScreen = self ? drawPlayer(self, now) : null;
-  if (showGhost) drawGhost(net.serverSelf());
-  drawOffscreen(self, now);
+  if (showGhost && !watch.on) drawGhost(net.serverSelf());
+  drawOffscreen(focus, now);
   drawDamage(now);
   drawCorrectionFlash(now);
   drawCrosshair(now);
@@ -1368,6 +1456,10 @@ function bindControls() {
       e.preventDefault();
       return;
     }
+    if (watch.on && watchKey(e)) {
+      e.preventDefault();
+      return;
+    }
     if (MOVE[e.code]) {
       keys.add(e.code);
       e.preventDefault();
@@ -1375,10 +1467,10 @@ function bindControls() {
     }
     if (e.repeat) return;
     switch (e.code) {
-      case 'KeyP': toggle('predict'); break;
-      case 'KeyR': toggle('reconcile'); break;
+      case 'KeyP': if (!watch.on) toggle('predict'); break;
+      case 'KeyR': if (!watch.on) toggle('reconcile'); break;
       case 'KeyI': toggle('interpolate'); break;
-      case 'KeyG': showGhost = !showGhost; lastPanel = 0; break;
+      case 'KeyG': if (!watch.on) { showGhost = !showGhost; lastPanel = 0; } break;
       case 'KeyL': setLatency(LATENCIES[(latencyIdx + 1) % LATENCIES.length]); break;
       default: return;
     }
@@ -1397,10 +1489,21 @@ function bindControls() {
   canvas.addEventListener('pointerdown', (e) => {
     if (chatIsOpen()) closeChat(true);          // back to the game; the draft waits for the next Enter
     mouse.x = e.clientX; mouse.y = e.clientY; mouse.seen = true;
+    if (watch.on) { dragStart(e); return; }     // watching: a drag pans, a click follows
     if (e.button === 0) mouse.down = true;
   });
-  addEventListener('pointerup', (e) => { if (e.button === 0) mouse.down = false; });
-  addEventListener('pointercancel', () => { mouse.down = false; });    // a touch taken over by the system
+  canvas.addEventListener('pointermove', (e) => { if (watch.on) dragMove(e); });
+  addEventListener('pointerup', (e) => {
+    if (watch.on) dragEnd(e);
+    if (e.button === 0) mouse.down = false;
+  });
+  addEventListener('pointercancel', (e) => {         // a touch taken over by the system
+    mouse.down = false;
+    pinch.pts.delete(e.pointerId);
+    if (pinch.pts.size < 2) pinch.d0 = 0;
+    if (watch.drag && watch.drag.id === e.pointerId) watch.drag = null;
+    document.body.classList.remove('dragging');
+  });
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
   canvas.addEventListener('wheel', (e) => {
     cam.zoom = Math.max(0.45, Math.min(2.2, cam.zoom * Math.exp(-e.deltaY * 0.0015)));
@@ -1417,8 +1520,19 @@ function bindControls() {
   $('net-toggle').addEventListener('click', (e) => { setPanelExpanded(!panelExpanded()); e.currentTarget.blur(); });
   $('banner-btn').addEventListener('click', (e) => { net.reconnectNow(); e.target.blur(); });
   $('leave-btn').addEventListener('click', (e) => {
-    if (net.state === 'closed') net.rejoin(); else net.leave();
+    if (net.state === 'closed') net.rejoin(); else net.leave(watch.on ? 'you stopped watching' : undefined);
     e.target.blur();
+  });
+  for (const b of $('mode-seg').children) {
+    b.addEventListener('click', () => { setMode(b.dataset.mode); b.blur(); });
+  }
+  $('wb-prev').addEventListener('click', (e) => { cycle(-1); e.currentTarget.blur(); });
+  $('wb-next').addEventListener('click', (e) => { cycle(1); e.currentTarget.blur(); });
+  $('wb-free').addEventListener('click', (e) => { setFree(!watch.free); e.currentTarget.blur(); });
+  // A name in the roster: follow that player.
+  $('roster').addEventListener('click', (e) => {
+    const li = e.target.closest('li[data-id]');
+    if (watch.on && li) follow(Number(li.dataset.id));
   });
   // Navigating away or closing the tab is a leave, never a drop to retry.
   addEventListener('pagehide', () => { if (net && net.state !== 'closed') net.leave('page closed'); });
@@ -1426,6 +1540,280 @@ function bindControls() {
     if (e.persisted && net && net.state === 'closed' && net.closeInfo === 'page closed') net.rejoin();
   });
 }
+
+
+// ---------------------------------------------------------------- watch mode
+//
+// A spectator follows a player (the camera on it, its name framed, first in
+// the roster, the bar at the bottom shows it) and cycles with [ ] or Q E, a
+// click on a player or a name follows it; F, the bar's button, a pan key or
+// a drag switch to the free camera (WASD / arrows / drag pan, the wheel or
+// a pinch zooms). Nothing is sent after the JOIN (NetClient.update).
+
+const CYCLE_KEYS = { BracketLeft: -1, KeyQ: -1, BracketRight: 1, KeyE: 1 };
+const LIVE_POLL_MS = 2000;          // GET /api/matches/live for the spectator count
+
+const watchTargetText = () => (watch.target === WATCH_ANY ? 'a match' : `match ${watch.target}`);
+
+// The header line while watching; on a narrow header it wraps at the
+// " · " only (no-break spaces inside the two parts).
+function watchLine(s) {
+  const n = watch.spectators;
+  return `Watching\u00a0match\u00a0${s.matchId}${n === null ? '' : ` · ${plural(n, 'spectator').replace(' ', '\u00a0')}`}`;
+}
+
+// The players [ and ] step through: by id, so the order holds while the
+// scores change.
+function cycleOrder() { return ents.filter((e) => !e.self).sort((a, b) => a.id - b.id); }
+
+// The followed player as drawn now. With nobody followed yet it picks the
+// leader; when the followed one has left, the next by id.
+function followed() {
+  let e = ents.find((x) => x.id === watch.follow);
+  if (e) return e;
+  const order = cycleOrder();
+  if (!order.length) return null;
+  if (watch.follow < 0) {
+    const top = ranked()[0];
+    e = top ? top.e : order[0];
+  } else {
+    e = order.find((x) => x.id > watch.follow) || order[0];
+  }
+  watch.follow = e.id;
+  return e;
+}
+
+function follow(id) {
+  watch.follow = id;
+  watch.free = false;
+  hud.lastScoreboard = 0;
+}
+
+function cycle(dir) {
+  if (!watch.on) return;
+  const order = cycleOrder();
+  if (!order.length) return;
+  const i = order.findIndex((e) => e.id === watch.follow);
+  follow((i < 0 ? order[0] : order[(i + dir + order.length) % order.length]).id);
+}
+
+// The free camera starts where the camera is.
+function setFree(on) {
+  if (!watch.on || on === watch.free) return;
+  if (on) { watch.fx = cam.x; watch.fy = cam.y; }
+  watch.free = on;
+  hud.lastScoreboard = 0;
+}
+
+// A key while watching: true when it was the watch's.
+function watchKey(e) {
+  if (CYCLE_KEYS[e.code]) {
+    if (!e.repeat) cycle(CYCLE_KEYS[e.code]);
+    return true;
+  }
+  if (e.code === 'KeyF') {
+    if (!e.repeat) setFree(!watch.free);
+    return true;
+  }
+  if (e.code === 'Space') return true;               // nothing to fire
+  if (MOVE[e.code]) {
+    keys.add(e.code);
+    setFree(true);
+    return true;
+  }
+  return false;
+}
+
+// The pan keys held, once per frame in free camera.
+function panFree(dtMs) {
+  let dx = 0, dy = 0;
+  for (const k of keys) {
+    const b = MOVE[k] || 0;
+    if (b & BTN.LEFT) dx--;
+    if (b & BTN.RIGHT) dx++;
+    if (b & BTN.UP) dy--;
+    if (b & BTN.DOWN) dy++;
+  }
+  if (!dx && !dy) return;
+  const len = Math.hypot(dx, dy), v = PAN_PX_PER_S / cam.scale * dtMs / 1000;
+  watch.fx += dx / len * v;
+  watch.fy += dy / len * v;
+}
+
+// Pointers on the canvas while watching: one drags the free camera (a
+// press without a drag on a player follows it), two pinch the zoom.
+const pinch = { pts: new Map(), d0: 0, z0: 1 };
+const pinchDist = () => { const [a, b] = [...pinch.pts.values()]; return Math.hypot(a.x - b.x, a.y - b.y); };
+
+function dragStart(e) {
+  if (e.pointerType === 'mouse' && e.button !== 0) return;
+  pinch.pts.set(e.pointerId, { x: e.clientX, y: e.clientY });
+  if (pinch.pts.size === 2) {
+    watch.drag = null;
+    pinch.d0 = pinchDist();
+    pinch.z0 = cam.zoom;
+    return;
+  }
+  watch.drag = { id: e.pointerId, x: e.clientX, y: e.clientY, cx: cam.x, cy: cam.y, moved: false };
+  if (canvas.setPointerCapture) canvas.setPointerCapture(e.pointerId);
+}
+
+function dragMove(e) {
+  if (pinch.pts.has(e.pointerId)) pinch.pts.set(e.pointerId, { x: e.clientX, y: e.clientY });
+  if (pinch.pts.size === 2 && pinch.d0 > 0) {
+    cam.zoom = Math.max(0.45, Math.min(2.2, pinch.z0 * pinchDist() / pinch.d0));
+    return;
+  }
+  const d = watch.drag;
+  if (!d || e.pointerId !== d.id) return;
+  const dx = e.clientX - d.x, dy = e.clientY - d.y;
+  if (!d.moved && dx * dx + dy * dy < 36) return;
+  if (!d.moved) {
+    d.moved = true;
+    setFree(true);
+    document.body.classList.add('dragging');
+  }
+  watch.fx = d.cx - dx / cam.scale;
+  watch.fy = d.cy - dy / cam.scale;
+}
+
+function dragEnd(e) {
+  pinch.pts.delete(e.pointerId);
+  if (pinch.pts.size < 2) pinch.d0 = 0;
+  const d = watch.drag;
+  if (!d || e.pointerId !== d.id) return;
+  watch.drag = null;
+  document.body.classList.remove('dragging');
+  if (d.moved) return;
+  const hit = playerAt(e.clientX, e.clientY);
+  if (hit) follow(hit.id);
+}
+
+// The player drawn under a screen point (its body, a little grown), or null.
+function playerAt(x, y) {
+  let best = null, bestD = (RADIUS * cam.scale + 12) ** 2;
+  for (const e of ents) {
+    const p = toScreen(e.x, e.y);
+    const d = (p.x - x) ** 2 + (p.y - y) ** 2;
+    if (d < bestD) { best = e; bestD = d; }
+  }
+  return best;
+}
+
+// The bar at the bottom: the followed player (name, health, score) between
+// the previous and next buttons, and the free camera's button.
+function updateWatchBar(show) {
+  const bar = $('watchbar');
+  const on = watch.on && show;
+  if (bar.hidden === on) { bar.hidden = !on; hudBoxesAt = 0; }
+  if (!on) return;
+  bar.classList.toggle('free', watch.free);
+  $('wb-free').setAttribute('aria-pressed', String(watch.free));
+  const e = watch.free ? null : ents.find((x) => x.id === watch.follow);
+  const st = e ? net.playerStats(e.id) : null;
+  const sw = $('wb-swatch');
+  const touchUi = document.body.classList.contains('touch');
+  if (watch.free) {
+    put($('wb-name'), 'Free camera');
+    put($('wb-line'), touchUi ? 'drag to pan · pinch to zoom · ‹ › follow' : 'WASD / arrows / drag pan · F follows');
+    sw.style.background = 'transparent';
+  } else if (e) {
+    put($('wb-name'), e.name || `player ${e.id}`);
+    sw.style.background = isAway(e) ? AWAY_COLOR : colorOf(e.id);
+    const dead = st && (st.flags & FLAG_DEAD) !== 0;
+    const narrow = innerWidth <= 600;                // phones: the short form
+    put($('wb-line'), !st ? '' : `${dead ? 'dead · ' : isAway(e) ? 'reconnecting · ' : ''}`
+      + (narrow ? `K ${st.kills} · D ${st.deaths} · score ${st.score}`
+        : `${plural(st.kills, 'kill')} · ${plural(st.deaths, 'death')} · score ${st.score}`));
+  } else {
+    put($('wb-name'), 'Waiting for players');
+    put($('wb-line'), '');
+    sw.style.background = 'transparent';
+  }
+  const f = st && !(st.flags & FLAG_DEAD) ? Math.max(0, Math.min(1, st.health / net.maxHealth)) : 0;
+  const fill = $('wb-hp-fill');
+  const width = `${(100 * f).toFixed(1)}%`;
+  if (fill.style.width !== width) fill.style.width = width;
+  fill.style.background = healthColor(f);
+  $('wb-hp').hidden = !st;
+}
+
+// The spectator count: this match's entry in GET /api/matches/live.
+async function pollLive() {
+  if (!watch.on || !net || !net.inGame || !net.welcome || document.hidden) return;
+  const matchId = net.welcome.matchId;
+  try {
+    const res = await fetch(new URL('/api/matches/live', httpBase(net.url)), { cache: 'no-store' });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const j = await res.json();
+    const m = (j.matches || []).find((x) => x.id === matchId);
+    if (!watch.on || !net.welcome || net.welcome.matchId !== matchId) return;     // switched meanwhile
+    watch.spectators = m && Number.isInteger(m.spectators) ? m.spectators : null;
+    watch.liveFetches++;
+    watch.liveError = '';
+  } catch (err) {
+    watch.liveError = String(err.message || err);
+  }
+  lastPanel = 0;
+}
+
+// Page mode: on, the body gets .watch (style.css hides the player's HUD and
+// shows the watch bar); the mode buttons show which.
+function applyMode(on, target) {
+  watch.on = on;
+  watch.target = target;
+  watch.follow = -1;
+  watch.free = false;
+  watch.drag = null;
+  watch.spectators = null;
+  document.body.classList.toggle('watch', on);
+  for (const b of $('mode-seg').children) {
+    const sel = (b.dataset.mode === 'watch') === on;
+    b.classList.toggle('on', sel);
+    b.setAttribute('aria-pressed', String(sel));
+  }
+  keys.clear();
+  mouse.down = false;
+  hudBoxesAt = 0;
+  lastPanel = 0;
+}
+
+// What the last match left on screen goes: feed, chat, names, markers.
+function resetMatchView() {
+  $('killfeed').replaceChildren();
+  $('chat-log').replaceChildren();
+  hud.names.clear();
+  hud.markers = [];
+  hud.roundEnd = null;
+  hud.roundStartAt = -1e9;
+  hud.killedBy = '';
+  hud.rosterKey = '';
+  hud.lastShots = 0;
+  hud.lastServerHits = 0;
+  hud.lastHealth = -1;
+  tracers.length = 0;
+  lastTracerAt.clear();
+  ents = [];
+  cam.ready = false;
+}
+
+// The Play and Watch buttons: leave (a player leaves its match: close
+// 1000), then join the other way; the URL says which (?watch=any).
+function setMode(mode, target = WATCH_ANY) {
+  const on = mode === 'watch';
+  if (on === watch.on && net.state !== 'closed') return;
+  if (net.state !== 'closed') net.leave(on ? 'switched to watching' : 'switched to playing');
+  applyMode(on, target);
+  const params = new URLSearchParams(location.search);
+  if (on) params.set('watch', target === WATCH_ANY ? 'any' : String(target));
+  else params.delete('watch');
+  history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
+  resetMatchView();
+  net.connect(serverUrl, net.name, { watch: on ? target : null });
+}
+// A hidden tab does not poll; it asks again as soon as it is shown.
+setInterval(pollLive, LIVE_POLL_MS);
+document.addEventListener('visibilitychange', () => { if (!document.hidden) pollLive(); });
 
 // ---------------------------------------------------------------- touch
 
@@ -1558,6 +1946,20 @@ function exposeApi() {
                   touch: { on: document.body.classList.contains('touch'), buttons: touch.buttons, fire: touch.fire } }),
     // Screen position (CSS pixels) of a world point as drawn now.
     toScreen: (x, y) => toScreen(x, y),
+    // Watch mode: whom the camera follows, the free camera, the spectator
+    // count the header shows (from /api/matches/live).
+    watch: () => {
+      const e = ents.find((x) => x.id === watch.follow);
+      return { on: watch.on, spectator: net.spectator, target: watch.target, follow: watch.follow,
+               followName: e ? e.name : '', free: watch.free, cam: { x: cam.x, y: cam.y, scale: cam.scale, zoom: cam.zoom },
+               spectators: watch.spectators, liveFetches: watch.liveFetches, liveError: watch.liveError,
+               matchLine: $('match-line').textContent, bar: !$('watchbar').hidden,
+               barName: $('wb-name').textContent,
+               rosterFollowed: [...document.querySelectorAll('#roster li.followed .r-name')].map((x) => x.textContent) };
+    },
+    setMode: (mode, target = WATCH_ANY) => setMode(mode, target),
+    cycle: (dir) => cycle(dir),
+    follow: (id) => follow(id),
   };
 }
 
@@ -1578,10 +1980,11 @@ async function main() {
   }
   net = new NetClient(exports);
   net.getInput = () => ({ buttons: buttons(), aim: currentAim() });
+  net.onWelcome = () => { if (watch.on) pollLive(); };
   bindChat();
   exposeApi();
   const params = new URLSearchParams(location.search);
-  const url = params.get('server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
+  serverUrl = params.get('server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
   // A host page with its own backend passes a join token; otherwise the
   // demo server mints guest tokens (POST /api/join).
   net.presetToken = params.get('token');
@@ -1589,7 +1992,14 @@ async function main() {
     params.delete('token');                    // single-use; keep it out of history
     history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
   }
-  net.connect(url, playerName());
+  // ?watch=any or ?watch=<match id>: join as a spectator.
+  const watchArg = params.get('watch');
+  const target = parseWatch(watchArg);
+  applyMode(target !== null, target === null ? WATCH_ANY : target);
+  net.connect(serverUrl, playerName(), { watch: target });
+  if (watchArg !== null && target === null) {
+    chatSystem(`?watch=${watchArg.slice(0, 12)} is not "any" or a match id: playing`, performance.now());
+  }
   requestAnimationFrame(frame);
 }
 

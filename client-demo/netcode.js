@@ -22,6 +22,19 @@ export const EV = { KILL: 1, CHAT: 2, JOIN: 3, LEAVE: 4, ROUND_START: 5, ROUND_E
 export const NOBODY = 255;
 export const MSG_WELCOME = 0x81;
 export const MSG_SNAPSHOT = 0x82;
+// JOIN's match_id for a spectator: the busiest running match (protocol v6).
+export const WATCH_ANY = 0xffff;
+
+// What ?watch= asks for: WATCH_ANY for "any" (or empty), a match id
+// 0..0xfffe, or null when the value is not one (the page then plays).
+export function parseWatch(value) {
+  if (value === null || value === undefined) return null;
+  const v = String(value).trim().toLowerCase();
+  if (v === '' || v === 'any') return WATCH_ANY;
+  if (!/^\d{1,5}$/.test(v)) return null;
+  const id = Number(v);
+  return id < WATCH_ANY ? id : null;
+}
 
 // What to do after a close is decided by the close code alone, in the wasm
 // module (cl_close_action in shared/client.c, the same code the bots run);
@@ -161,7 +174,7 @@ function cString(w, ptr, max = 256) {
 const MAX_QUEUED_EVENTS = 256;
 
 // http(s) URL of the server a ws(s) URL points at.
-function httpBase(wsUrl) {
+export function httpBase(wsUrl) {
   const u = new URL(wsUrl, location.href);
   u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
   u.pathname = '/';
@@ -178,12 +191,18 @@ class TokenError extends Error {
 //   idle          nothing yet
 //   connecting    first join: getting a token, opening the socket, joining
 //                 (retried with backoff; this.attempt counts the tries)
-//   joined        playing (a fresh player)
+//   joined        playing (a fresh player), or watching (a spectator)
 //   reconnecting  the connection dropped: retrying with backoff, resuming
 //                 the same player; the local player keeps being predicted
 //                 for up to CL_MAX_UNACKED inputs meanwhile
 //   resumed       playing again, the same player as before the drop
 //   closed        not retrying: left on purpose, or refused (closeInfo says why)
+//
+// A spectator (connect(url, name, { watch: match id or WATCH_ANY })) joins
+// with a spectate JOIN, predicts nothing and sends nothing after its JOIN
+// (an INPUT or CHAT would close it with 4011); after a drop it joins
+// afresh with a new token (spectators have nothing to resume), showing the
+// match as last seen meanwhile.
 export class NetClient {
   // exports: the instance exports of tickwire.wasm.
   constructor(exports) {
@@ -196,6 +215,12 @@ export class NetClient {
     this.respawnMs = exports.tw_respawn_ms();
     this.maxChatChars = exports.tw_max_chat_chars();
     this.maxChatBytes = exports.tw_max_chat_bytes();
+    // The closes a spectator may get (PROTO_CLOSE_*): retried with backoff
+    // like any other (cl_close_action); the page names them.
+    this.closeNoSuchMatch = exports.tw_close_no_such_match();
+    this.closeSpectatorInput = exports.tw_close_spectator_input();
+    this.closeNames = { ...CLOSE_NAMES, [this.closeNoSuchMatch]: 'no such match',
+                        [this.closeSpectatorInput]: 'spectators send no input' };
     this.events = [];             // reliable events not yet taken by the page (takeEvents)
     this.url = null;
     this.name = 'guest';
@@ -207,6 +232,7 @@ export class NetClient {
     this.latencyMs = 0;           // artificial, each way
     this.options = { predict: true, reconcile: true, interpolate: true };
     this.getInput = () => ({ buttons: 0, aim: 0 });
+    this.watch = null;            // match id or WATCH_ANY while watching, else null
     this.onWelcome = null;
     this.onStateChange = null;
     // Join tokens: a host page may hand one in (presetToken); otherwise the
@@ -252,6 +278,7 @@ export class NetClient {
     this.protoError = '';
     this.joinedAt = 0;
     this.events = [];
+    this.spectator = false;       // the last WELCOME was a spectator's
   }
 
   // Per-player counters (a resumed player keeps them).
@@ -266,8 +293,10 @@ export class NetClient {
   }
 
   get inGame() { return this.state === 'joined' || this.state === 'resumed'; }
-  // A player exists that a reconnect would resume.
-  get hasPlayer() { return this.w.tw_have_resume() === 1; }
+  // A player exists that a reconnect would resume (never for a spectator).
+  get hasPlayer() { return this.watch === null && this.w.tw_have_resume() === 1; }
+  // Was watching before the drop: the retry is a reconnect, not a first join.
+  get wasWatching() { return this.watch !== null && this.welcome !== null; }
 
   setState(s, info = this.closeInfo) {
     this.state = s;
@@ -275,9 +304,12 @@ export class NetClient {
     if (this.onStateChange) this.onStateChange(s, info);
   }
 
-  connect(url, name) {
+  // opts.watch: a match id or WATCH_ANY to join as a spectator; absent or
+  // null to play.
+  connect(url, name, opts = {}) {
     this.url = url;
     this.name = name;
+    this.watch = opts.watch === undefined ? null : opts.watch;
     this.intentional = false;
     this.attempt = 0;
     this.freshClient();
@@ -299,6 +331,13 @@ export class NetClient {
   async tryConnect() {
     const gen = ++this.gen;
     this.attempt++;
+    if (this.watch !== null) {
+      // A spectator has nothing to resume: a new cl_client (no snapshots,
+      // no events seen) whose JOINs spectate, keeping the last view to show.
+      this.w.tw_init();
+      this.applyOptions();
+      this.w.tw_set_spectate(this.watch);
+    }
     const resuming = this.hasPlayer;
     let token = '';
     if (!resuming) {
@@ -341,7 +380,7 @@ export class NetClient {
       this.detail = resuming ? `resuming player ${this.welcome ? this.welcome.playerId : '?'}` : 'joining';
       const bytes = new TextEncoder().encode(token);
       new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), bytes.length).set(bytes);
-      const n = this.w.tw_write_join(bytes.length);
+      const n = this.w.tw_write_join(bytes.length);    // a spectate JOIN after tw_set_spectate
       if (!n) {
         this.fail(bytes.length ? `join token of ${bytes.length} bytes is too long` : 'no join token and nothing to resume');
         return;
@@ -368,7 +407,7 @@ export class NetClient {
     this.inLine.clear();
     // Keep the player, its inputs and prediction: the next JOIN resumes it.
     this.w.tw_disconnected();
-    const why = this.protoError || reason || CLOSE_NAMES[code] || `code ${code}`;
+    const why = this.protoError || reason || this.closeNames[code] || `code ${code}`;
     this.protoError = '';
     this.closeCode = code;
     if (wasInGame) {
@@ -398,7 +437,7 @@ export class NetClient {
       this.scheduleRetry(0);
       return;
     }
-    const s = this.hasPlayer ? 'reconnecting' : 'connecting';
+    const s = this.hasPlayer || this.wasWatching ? 'reconnecting' : 'connecting';
     this.setState(s, why);
     this.scheduleRetry(backoffDelay(this.w, this.attempt));
   }
@@ -481,7 +520,7 @@ export class NetClient {
     if (this.ws) return;
     this.intentional = false;
     this.attempt = 0;
-    this.setState(this.hasPlayer ? 'reconnecting' : 'connecting', this.closeInfo);
+    this.setState(this.hasPlayer || this.wasWatching ? 'reconnecting' : 'connecting', this.closeInfo);
     this.attemptNow();
   }
 
@@ -562,6 +601,7 @@ export class NetClient {
   // Sends a chat line (cl_write_chat: control characters removed, at most
   // maxChatChars code points). Returns '' when sent, else why not.
   sendChat(text) {
+    if (this.spectator) return 'spectators cannot chat';
     if (!this.inGame) return 'not connected';
     const bytes = new TextEncoder().encode(text);
     if (bytes.length > this.maxChatBytes || [...text].length > this.maxChatChars) {
@@ -596,8 +636,10 @@ export class NetClient {
       walls.push({ x0: w.tw_map_wall(i, 0), y0: w.tw_map_wall(i, 1), x1: w.tw_map_wall(i, 2), y1: w.tw_map_wall(i, 3) });
     }
     this.map = { width: w.tw_map_width(), height: w.tw_map_height(), walls };
+    // (cl_receive refuses a WELCOME of the other kind than the JOIN asked.)
+    this.spectator = w.tw_is_spectator() === 1;
     this.welcome = { playerId: s.playerId, tickRate: s.tickRate, snapshotRate: s.snapshotRate, matchId: s.matchId,
-                     resumed };
+                     resumed, spectator: this.spectator };
     const attempts = this.attempt;
     this.attempt = 0;
     this.detail = '';
@@ -609,7 +651,7 @@ export class NetClient {
       let n;
       while ((n = w.tw_write_input()) > 0) this.send(n);
     } else {
-      if (prevId >= 0 && !this.rejoined) this.rejoined = 'joined as a new player';
+      if (prevId >= 0 && !this.rejoined && !this.spectator) this.rejoined = 'joined as a new player';
       this.resetCounters();
       this.acc = 0;
       this.lastStep = now;
@@ -636,6 +678,7 @@ export class NetClient {
   // the server: a backlog over a few ticks is dropped (the server waits for
   // a player whose input has not arrived instead of inventing one).
   update(now) {
+    if (this.watch !== null) return;          // a spectator sends nothing after its JOIN
     if (!this.inGame && !(this.state === 'reconnecting' && this.hasPlayer)) return;
     this.acc += now - this.lastStep;
     this.lastStep = now;
@@ -678,6 +721,10 @@ export class NetClient {
 
   offlineView() {
     const w = this.w;
+    if (this.watch !== null) {
+      // Watching, reconnecting: the match as last seen, greyed.
+      return this.state === 'reconnecting' ? this.lastView.map((e) => ({ ...e, stale: true })) : [];
+    }
     const offline = this.state === 'reconnecting' || this.state === 'resumed';
     if (!offline || !this.hasPlayer || !this.welcome || !w.tw_self_predicted(4)) return [];
     const self = { x: w.tw_self_predicted(0), y: w.tw_self_predicted(1), aim: w.tw_self_predicted(5),

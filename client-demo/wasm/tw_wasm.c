@@ -56,6 +56,10 @@ EXPORT(tw_max_chat_bytes) uint32_t tw_max_chat_bytes(void) { return PROTO_MAX_CH
 EXPORT(tw_close_action) uint32_t tw_close_action(int code) { return (uint32_t)cl_close_action(code); }
 EXPORT(tw_backoff_ms) uint32_t tw_backoff_ms(int attempt, double u01) { return cl_backoff_ms(attempt, u01, 0, 0); }
 EXPORT(tw_close_client_drop) uint32_t tw_close_client_drop(void) { return PROTO_CLOSE_CLIENT_DROP; }
+/* The closes a spectator may get, so the page names them without
+ * hard-coding the numbers: 4012 (nothing to watch, retried), 4011. */
+EXPORT(tw_close_no_such_match) uint32_t tw_close_no_such_match(void) { return PROTO_CLOSE_NO_SUCH_MATCH; }
+EXPORT(tw_close_spectator_input) uint32_t tw_close_spectator_input(void) { return PROTO_CLOSE_SPECTATOR_INPUT; }
 
 /* The join token's bytes (base64url) are in the in-buffer; token_len 0
  * sends no token, only the resume token (a resume after a drop). Returns

@@ -82,6 +82,33 @@
 // layout-800x600.png, layout-390x844.png (the stick held), layout-844x390.png
 // (the phone held sideways: the same checks).
 //
+// Watch mode (protocol v6 spectators; `--only watch`, its own ctest
+// browser_watch; not in the default run), on a fourth server with NPCs, the
+// small arena and tickwire-bots fighting (--bots, next to --server by
+// default) (watchChecks):
+//  - ?watch=any joins as a spectator (WELCOME: spectator, no entity, the
+//    spectator snapshot rate), renders the match (nobody is "self", the
+//    others move), follows a player (the camera keeps it on screen zoomed
+//    in, its name in the watch bar and framed first in the roster), ] [ Q E
+//    and a click on a player change whom, F / a pan key / a drag give the
+//    free camera (keys and drags pan by what they should), F follows again;
+//  - "Watching match N · X spectators" with X from GET /api/matches/live
+//    (>= 1; 2 once a second spectator watches), the server's spectator
+//    gauge; nothing sent after the JOIN (the page's counters: one message
+//    up; the server would close an INPUT with 4011) and still connected
+//    after more than 3 s; Enter opens no chat box; Tab shows the
+//    scoreboard with the followed player tagged; the kill feed shows a
+//    kill between the bots; no spectator closed 4011 (server metric); a
+//    drop shows the match greyed as last seen, then a new spectator JOIN;
+//  - layout at 1280x800, 390x844 and 844x390 (touch: no stick or fire
+//    button, the watch bar's buttons finger-sized and working, a one-finger
+//    drag pans);
+//  - the Watch and Play buttons switch a page between the two (the URL
+//    follows), ?watch=<a match not running> is told "not running" (4012)
+//    and retried, ?watch=<garbage> plays.
+// Screenshots: watch-1280x800.png (the kill feed showing), watch-free.png,
+// watch-scoreboard.png, watch-390x844.png, watch-844x390.png.
+//
 // `--only match` runs just the match part (quicker when working on the
 // HUD), `--only connection` just the first part, `--only layout` the last.
 //
@@ -106,6 +133,7 @@ function arg(name, env, dflt) {
 }
 
 const SERVER = path.resolve(arg('server', 'TICKWIRE_SERVER', path.join(root, 'build/bin/tickwire-server')));
+const BOTS = path.resolve(arg('bots', 'TICKWIRE_BOTS', path.join(path.dirname(SERVER), 'tickwire-bots')));
 const WEB_ROOT = path.resolve(arg('web-root', 'TICKWIRE_WEB_ROOT', path.join(root, 'build/www')));
 const SHOT = path.resolve(arg('screenshot', 'TICKWIRE_SCREENSHOT', path.join(root, 'build/screenshots/browser.png')));
 const CHROMIUM = arg('chromium', 'CHROMIUM', '/usr/bin/chromium');
@@ -256,6 +284,7 @@ async function main() {
   if (!ONLY || ONLY === 'connection') await connectionPart();
   if (!ONLY || ONLY === 'match') await matchChecks();
   if (!ONLY || ONLY === 'layout') await layoutChecks(playwright);
+  if (ONLY === 'watch') await watchChecks(playwright);
   return failed ? 1 : 0;
 }
 
@@ -414,7 +443,7 @@ async function connectionPart() {
 // A counter or gauge from the server's /metrics.
 async function metric(url, name) {
   const text = await (await fetch(new URL('/metrics', url))).text();
-  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  const m = text.match(new RegExp(`^${name.replace(/[{}()[\]\\.*+?^$|]/g, '\\$&')} (\\S+)$`, 'm'));
   return m ? Number(m[1]) : NaN;
 }
 
@@ -990,7 +1019,7 @@ const HELP_KEYS = ['W', 'A', 'S', 'D', '↑', '←', '↓', '→', 'mouse', 'cli
   'F3', '`', 'P', 'R', 'I', 'G', 'L'];
 // The HUD boxes that must not overlap (those shown at a given size).
 const HUD_BOXES = ['hud', 'round-timer', 'round-banner', 'netpanel', 'killfeed', 'minimap', 'vitals', 'help', 'stick',
-  'fire-btn', 'chat-log'];
+  'fire-btn', 'chat-log', 'watchbar'];
 
 // What the page's layout is now: viewport, canvas, the visible HUD boxes.
 function layoutFacts(page) {
@@ -1223,6 +1252,384 @@ async function phoneLayout(browser, url) {
   check(!!g.boxes.stick && !!g.boxes['fire-btn'], '844x390 (touch): stick and fire button shown');
   await shoot(page, 'layout-844x390.png');
   check(errors.length === 0, 'no page errors on the phone', errors.join(' | '));
+  await ctx.close();
+}
+
+
+// ---------------------------------------------------------------- watch mode
+
+// Every key the help bar must show while watching (kbd text).
+const WATCH_HELP_KEYS = ['[', ']', 'Q', 'E', 'click', 'F', 'W', 'A', 'S', 'D', '↑', '←', '↓', '→', 'drag', 'wheel', 'Tab',
+  'F3', '`', 'I', 'L'];
+const WATCH_NPCS = 3;
+const WATCH_BOTS = 4;
+
+// tickwire-bots fighting in the match for `seconds` (stopped at cleanup).
+function startBots(url, n, seconds) {
+  const args = ['--url', url, '--bots', String(n), '--behavior', 'fight', '--duration', String(seconds), '--ramp', '0.5'];
+  log(`starting ${BOTS} ${args.join(' ')}`);
+  const child = spawn(BOTS, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  servers.push(child);               // stopped with the servers
+  child.stderr.on('data', (c) => { serverLog += `[bots] ${c}`; });
+  return child;
+}
+
+// A spectator page: ?watch=<what>, joined, the match in its snapshots.
+async function watchPage(ctx, url, what, name, minEnts) {
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors = [];
+  page.on('pageerror', (err) => { errors.push(String(err)); log(`${name} page error: ${err}`); });
+  await page.goto(`${url}?watch=${what}&name=${name}`);
+  await page.waitForFunction((n) => window.tickwire && window.tickwire.state() === 'joined' && window.tickwire.watch().spectator
+    && window.tickwire.entities().length >= n && window.tickwire.stats().snapshots >= 5, minEnts);
+  return { page, errors };
+}
+
+const liveMatches = async (url) => (await (await fetch(new URL('/api/matches/live', url))).json()).matches;
+
+// Where the followed player is drawn, sampled `n` times `ms` apart.
+async function followSamples(page, n, ms) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    out.push(await page.evaluate(() => {
+      const t = window.tickwire, w = t.watch();
+      const e = t.entities().find((x) => x.id === w.follow);
+      return { follow: w.follow, free: w.free, s: e ? t.toScreen(e.x, e.y) : null, vw: innerWidth, vh: innerHeight };
+    }));
+    await page.waitForTimeout(ms);
+  }
+  return out;
+}
+const allOnScreen = (samples, m) => samples.every((x) => x.s && x.s.x > m && x.s.x < x.vw - m && x.s.y > m && x.s.y < x.vh - m);
+
+async function watchChecks(playwright) {
+  if (!fs.existsSync(BOTS)) throw new Error(`tickwire-bots not found: ${BOTS} (build first, or --bots PATH)`);
+  const url = await startOnFreePort(['--npcs', String(WATCH_NPCS), '--map', MATCH_MAP, '--min-players', '2',
+    '--score-limit', '0', '--resume-grace', '0']);
+  log(`watch server listening at ${url}`);
+  const bots = startBots(url, WATCH_BOTS, 90);
+  const browser = await playwright.chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    await watchDesktop(browser, url);
+    await watchPhone(browser, url);
+    await watchSwitch(browser, url);
+  } finally {
+    await browser.close();
+    await stopServer(bots);
+  }
+}
+
+async function watchDesktop(browser, url) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const players = WATCH_NPCS + WATCH_BOTS;
+  const { page, errors } = await watchPage(ctx, url, 'any', 'e2e-watcher', players);
+  const joinedAt = Date.now();
+  const welcome = await page.evaluate(() => window.tickwire.welcome());
+  check(welcome.spectator === true && welcome.playerId === 0xffff, 'WELCOME: a spectator, no entity of its own',
+        JSON.stringify(welcome));
+  check(welcome.snapshotRate === 10, 'spectator snapshot rate (the server default, 10 Hz)', `${welcome.snapshotRate} Hz`);
+  const ents0 = await page.evaluate(() => window.tickwire.entities());
+  check(ents0.length >= players && !ents0.some((e) => e.self), 'the match is drawn, nobody is "self"',
+        `${ents0.length} players: ${ents0.map((e) => e.name).join(', ')}`);
+  await page.waitForFunction((before) => window.tickwire.entities().filter((e) => {
+    const b = before.find((x) => x.id === e.id);
+    return b && Math.hypot(e.x - b.x, e.y - b.y) > 20;
+  }).length >= 3, ents0);
+  check(true, 'other players move on the spectator\'s screen');
+
+  // Following: zoomed in, the followed player stays on screen, named in the bar and the roster.
+  const vp = page.viewportSize();
+  await page.mouse.move(vp.width / 2, vp.height / 2);
+  for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -400);          // zoom 2.2: most players off screen
+  await page.waitForTimeout(600);
+  await page.waitForFunction(() => window.tickwire.watch().rosterFollowed.length === 1);
+  let w = await page.evaluate(() => window.tickwire.watch());
+  check(w.on && !w.free && w.follow >= 0 && w.barName === w.followName && w.rosterFollowed.length === 1
+        && w.rosterFollowed[0] === w.followName, 'follows a player: its name in the watch bar and first in the roster',
+        `${w.followName} (id ${w.follow}), roster ${JSON.stringify(w.rosterFollowed)}`);
+  let samples = await followSamples(page, 8, 120);
+  check(allOnScreen(samples, 40) && samples.every((x) => x.follow === w.follow), 'the camera keeps the followed player on screen (zoomed in)',
+        samples.map((x) => x.s ? `${x.s.x.toFixed(0)},${x.s.y.toFixed(0)}` : 'gone').join(' '));
+  const offscreen = await page.evaluate(() => window.tickwire.hud().arrows.length);
+  check(offscreen >= 1, 'zoomed in, others are off screen (so following is what keeps this one on)', `${offscreen} arrows`);
+
+  // Cycling: ] and [, E and Q, in id order.
+  const order = (await page.evaluate(() => window.tickwire.entities().map((e) => e.id))).sort((a, b) => a - b);
+  const step = (id, d) => order[(order.indexOf(id) + d + order.length) % order.length];
+  const seq = [];
+  for (const [key, d] of [[']', 1], [']', 1], ['[', -1], ['e', 1], ['q', -1]]) {
+    const before = (await page.evaluate(() => window.tickwire.watch())).follow;
+    await page.keyboard.press(key === '[' ? 'BracketLeft' : key === ']' ? 'BracketRight' : key === 'e' ? 'KeyE' : 'KeyQ');
+    const after = (await page.evaluate(() => window.tickwire.watch())).follow;
+    seq.push(`${key}:${before}->${after}${after === step(before, d) ? '' : ` (want ${step(before, d)})`}`);
+  }
+  check(seq.every((x) => !x.includes('want')), '] [ E Q cycle through the players in id order', seq.join(' '));
+  await page.keyboard.press('BracketRight');
+  await page.waitForTimeout(700);                // the camera's smoothing catches up
+  w = await page.evaluate(() => window.tickwire.watch());
+  samples = await followSamples(page, 6, 120);
+  check(allOnScreen(samples, 40) && w.barName === w.followName, 'after cycling the camera is on the new player, the bar names it',
+        `${w.followName}: ${samples.map((x) => x.s ? `${x.s.x.toFixed(0)},${x.s.y.toFixed(0)}` : 'gone').join(' ')}`);
+
+  // No chat box for a spectator; Tab shows the scoreboard with the followed player tagged.
+  await page.keyboard.press('Enter');
+  check(!(await page.evaluate(() => window.tickwire.hud().chatOpen)), 'Enter opens no chat box (spectators read the chat only)');
+  await page.keyboard.down('Tab');
+  await page.waitForFunction(() => !document.getElementById('scoreboard').hidden
+    && document.querySelectorAll('#sb-rows tr').length > 0);
+  const board = await page.evaluate(() => ({
+    rows: document.querySelectorAll('#sb-rows tr').length,
+    tagged: [...document.querySelectorAll('#sb-rows tr')].filter((tr) => /WATCHING/.test(tr.textContent)).map((tr) => tr.querySelector('.sb-player').textContent),
+  }));
+  w = await page.evaluate(() => window.tickwire.watch());
+  check(board.rows >= players && board.tagged.length === 1 && board.tagged[0] === w.followName,
+        'Tab: every player on the scoreboard, the followed one tagged WATCHING', `${board.rows} rows, tagged ${board.tagged}`);
+  await shoot(page, 'watch-scoreboard.png');
+  await page.keyboard.up('Tab');
+
+  // Free camera: F, then the arrow keys pan; a drag pans; F follows again.
+  await page.keyboard.press('KeyF');
+  const freeShown = await page.waitForFunction(() => {
+    const x = window.tickwire.watch();
+    return x.free && x.barName === 'Free camera' && x.rosterFollowed.length === 0;
+  }, null, { timeout: 2000 }).then(() => true, () => false);
+  w = await page.evaluate(() => window.tickwire.watch());
+  check(freeShown, 'F: free camera (the bar says so, nobody framed in the roster)', `${w.barName}; ${w.rosterFollowed}`);
+  const map = await page.evaluate(() => window.tickwire.map());
+  const key = w.cam.x > map.width / 2 ? 'ArrowLeft' : 'ArrowRight';
+  const c0 = w.cam;
+  await page.keyboard.down(key);
+  await page.waitForTimeout(350);
+  await page.keyboard.up(key);
+  const c1 = (await page.evaluate(() => window.tickwire.watch())).cam;
+  const panned = (c1.x - c0.x) * (key === 'ArrowRight' ? 1 : -1);
+  check(panned > 60 && Math.abs(c1.y - c0.y) < 1, `${key} pans the free camera`, `${panned.toFixed(0)} units, y ${(c1.y - c0.y).toFixed(1)}`);
+  const dragPx = 160;
+  const dir = c1.y > map.height / 2 ? 1 : -1;                // drag down moves the view up (toward smaller y)
+  await page.mouse.move(vp.width / 2, vp.height / 2 - dir * 80);
+  await page.mouse.down();
+  for (let k = 1; k <= 8; k++) await page.mouse.move(vp.width / 2, vp.height / 2 - dir * 80 + dir * k * dragPx / 8);
+  await page.mouse.up();
+  const c2 = (await page.evaluate(() => window.tickwire.watch())).cam;
+  const want = dragPx / c2.scale;
+  check(Math.abs((c1.y - c2.y) * dir - want) < 0.1 * want && Math.abs(c2.x - c1.x) < 1, 'a drag pans the free camera by the drag',
+        `${((c1.y - c2.y) * dir).toFixed(1)} units, want ${want.toFixed(1)}`);
+  await shoot(page, 'watch-free.png');
+  // A click on a player (the free camera holds still) follows it: the
+  // slowest one in the middle of the screen, led by its drawn velocity;
+  // zoomed out to 1 (the small arena about fills the screen).
+  await page.mouse.move(vp.width / 2, vp.height / 2);
+  await page.mouse.wheel(0, Math.log(2.2) / 0.0015);               // game.js: zoom * exp(-dy * 0.0015)
+  await page.waitForTimeout(300);
+  let clicked = null;
+  const drawn = () => page.evaluate(() => {
+    const t = window.tickwire, x = t.watch();
+    return { free: x.free, follow: x.follow, at: performance.now(),
+             ents: t.entities().map((e) => ({ id: e.id, s: t.toScreen(e.x, e.y) })) };
+  });
+  for (let i = 0; i < 6 && clicked === null; i++) {
+    if (!(await drawn()).free) await page.keyboard.press('KeyF');
+    const a = await drawn();
+    await page.waitForTimeout(50);
+    const b = await drawn();
+    const cands = b.ents.filter((e) => e.id !== b.follow && e.s.x > 320 && e.s.x < vp.width - 320 && e.s.y > 120
+      && e.s.y < vp.height - 180).map((e) => {
+      const p = a.ents.find((x) => x.id === e.id);
+      const v = p ? { x: (e.s.x - p.s.x) / (b.at - a.at), y: (e.s.y - p.s.y) / (b.at - a.at) } : { x: 0, y: 0 };
+      return { ...e, v, speed: Math.hypot(v.x, v.y) };
+    }).sort((m, n) => m.speed - n.speed);
+    if (!cands.length) {
+      await page.keyboard.press('KeyF');                       // follow the next one, look again from there
+      await page.keyboard.press('BracketRight');
+      await page.waitForTimeout(500);
+      continue;
+    }
+    const t = cands[0];
+    await page.mouse.click(t.s.x + t.v.x * 25, t.s.y + t.v.y * 25);
+    const now = await page.evaluate(() => window.tickwire.watch());
+    if (now.follow === t.id && !now.free) clicked = t.id;
+  }
+  check(clicked !== null, 'a click on a player follows it', `id ${clicked}`);
+  await page.keyboard.press('KeyF');
+  await page.waitForFunction(() => window.tickwire.watch().free);
+  await page.keyboard.press('KeyF');
+  const back = await page.waitForFunction(() => {
+    const x = window.tickwire.watch();
+    return !x.free && x.follow >= 0 && x.barName === x.followName && x.rosterFollowed[0] === x.followName;
+  }, null, { timeout: 2000 }).then(() => true, () => false);
+  w = await page.evaluate(() => window.tickwire.watch());
+  check(back, 'F again: following again (the bar and the roster name it)', w.followName);
+
+  // The spectator count: from /api/matches/live, in the header.
+  await page.waitForFunction(() => /^Watching\smatch\s\d+ · [1-9]\d*\sspectators?$/.test(window.tickwire.watch().matchLine));
+  w = await page.evaluate(() => window.tickwire.watch());
+  const live = (await liveMatches(url)).find((m) => m.id === welcome.matchId);
+  check(!!live && live.spectators >= 1 && w.spectators === live.spectators
+        && w.matchLine.replace(/\u00a0/g, ' ') === `Watching match ${welcome.matchId} · ${live.spectators} spectator${live.spectators === 1 ? '' : 's'}`,
+        'header: "Watching match N · X spectators", X from GET /api/matches/live', `${w.matchLine}; live ${JSON.stringify(live)}`);
+  check(await metric(url, 'tickwire_spectators') >= 1, 'server gauge tickwire_spectators >= 1');
+  const help = await page.evaluate(() => [...document.querySelectorAll('#help kbd')].filter((k) => k.offsetParent).map((k) => k.textContent));
+  const missing = WATCH_HELP_KEYS.filter((k) => !help.includes(k));
+  check(missing.length === 0 && !help.includes('Space') && !help.includes('P') && !help.includes('Enter'),
+        'help bar lists the watch keys, not the player\'s', missing.length ? `missing ${missing.join(' ')}` : help.join(' '));
+  check(await page.evaluate(() => document.getElementById('vitals').hidden || getComputedStyle(document.getElementById('vitals')).display === 'none'),
+        'no own health bar while watching');
+
+  // A kill between the bots reaches the spectator's feed.
+  const kill = await page.waitForFunction(() => {
+    const ev = window.tickwire.events().find((e) => e.type === 1);
+    const lines = [...document.querySelectorAll('#killfeed li.kill')].map((li) => li.textContent);
+    return ev && lines.length ? { ev, line: lines[lines.length - 1] } : null;
+  }, null, { timeout: 45_000 }).then((h) => h.jsonValue(), () => null);
+  check(!!kill, 'the kill feed shows a kill between the bots', kill ? `${kill.line} (event seq ${kill.ev.seq})` : 'none in 45 s');
+  await shoot(page, 'watch-1280x800.png');
+  const f = await layoutFacts(page);
+  checkLayout(f, 'watch 1280x800');
+  check(!!f.boxes.watchbar && !f.boxes.vitals && !f.boxes.stick, 'watch 1280x800: the watch bar instead of the health bar');
+
+  // Nothing sent after the JOIN, still connected after more than 3 s.
+  const wait = 3500 - (Date.now() - joinedAt);
+  if (wait > 0) await page.waitForTimeout(wait);
+  const c = await page.evaluate(() => window.tickwire.connection());
+  const st = await page.evaluate(() => window.tickwire.stats());
+  check(c.state === 'joined' && c.sockets === 1 && c.drops === 0 && st.msgsUp === 1 && st.inputSeq === 0,
+        'nothing sent after the JOIN, one connection, still open', `${((Date.now() - joinedAt) / 1000).toFixed(1)} s: ${c.state}, `
+        + `${c.sockets} socket(s), ${c.drops} drops, ${st.msgsUp} message(s) up (${st.bytesUp} B), input seq ${st.inputSeq}`);
+  // A drop: the page shows the match as last seen, then joins again as a
+  // spectator with a new token (nothing to resume).
+  await page.evaluate(() => window.tickwire.dropConnection({ mode: 'close', outageMs: 800 }));
+  await page.waitForFunction(() => window.tickwire.state() === 'reconnecting'
+    && /^Reconnecting/.test(document.getElementById('banner-title').textContent), null, { timeout: 1000 }).catch(() => {});
+  const during = await page.evaluate(() => ({ state: window.tickwire.state(), ents: window.tickwire.entities(),
+                                              banner: document.getElementById('banner-title').textContent }));
+  await page.waitForFunction(() => window.tickwire.state() === 'joined' && window.tickwire.watch().spectator
+    && window.tickwire.stats().snapshots >= 3, null, { timeout: 15_000 });
+  const after = await page.evaluate(() => ({ c: window.tickwire.connection(), w: window.tickwire.welcome() }));
+  check(during.state === 'reconnecting' && during.ents.length >= players && during.ents.every((e) => e.stale)
+        && /^Reconnecting/.test(during.banner), 'a drop: reconnecting, the match shown as last seen (greyed)',
+        `${during.state}, ${during.ents.length} stale players, "${during.banner}"`);
+  check(after.c.sockets === 2 && after.c.drops === 1 && after.w.spectator && after.w.playerId === 0xffff && !after.w.resumed,
+        'after the drop: a spectator again, on a new connection (no resume)', `${after.c.sockets} sockets, ${after.c.drops} drop`);
+  const refusedInput = 'tickwire_spectators_refused_total{reason="input"}';
+  check(await metric(url, refusedInput) === 0, 'the server closed no spectator for sending (4011)', `${refusedInput} ${await metric(url, refusedInput)}`);
+  check(errors.length === 0, 'no page errors while watching', errors.join(' | '));
+  await ctx.close();
+  return welcome.matchId;
+}
+
+async function watchPhone(browser, url) {
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const first = await watchPage(desk, url, 'any', 'e2e-watch-desk', 3);
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const { page, errors } = await watchPage(ctx, url, 'any', 'e2e-watch-phone', 3);
+  // Two spectators now: the first page's header says so within two polls
+  // (shown: a hidden page does not poll).
+  await first.page.bringToFront();
+  const two = await first.page.waitForFunction(() => window.tickwire.watch().spectators >= 2, null, { timeout: 8000 })
+    .then(() => true, () => false);
+  check(two, 'a second spectator: the count goes to 2', await first.page.evaluate(() => window.tickwire.watch().matchLine));
+  await desk.close();
+  await page.bringToFront();
+  await page.waitForTimeout(500);
+  let f = await layoutFacts(page);
+  checkLayout(f, 'watch 390x844');
+  const bar = await page.evaluate(() => ['wb-prev', 'wb-next', 'wb-free'].map((id) => {
+    const r = document.getElementById(id).getBoundingClientRect();
+    return { id, w: r.width, h: r.height, x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  }));
+  check(f.touch.on && !f.boxes.stick && !f.boxes['fire-btn'] && !!f.boxes.watchbar && !f.boxes.help,
+        'watch 390x844 (touch): the watch bar, no stick, fire button or key help');
+  check(bar.every((b) => b.w >= 44 && b.h >= 44), 'watch 390x844: the bar\'s buttons are finger-sized (>= 44 px)',
+        bar.map((b) => `${b.id} ${b.w.toFixed(0)}x${b.h.toFixed(0)}`).join(', '));
+  const cdp = await ctx.newCDPSession(page);
+  const touch = finger(cdp);
+  const tap = async (b) => { await touch.down([{ x: b.x, y: b.y, id: 1 }]); await touch.up(); };
+  const order = (await page.evaluate(() => window.tickwire.entities().map((e) => e.id))).sort((a, b) => a - b);
+  const f0 = (await page.evaluate(() => window.tickwire.watch())).follow;
+  await tap(bar[1]);
+  const f1 = (await page.evaluate(() => window.tickwire.watch())).follow;
+  await tap(bar[0]);
+  const f2 = (await page.evaluate(() => window.tickwire.watch())).follow;
+  check(f1 === order[(order.indexOf(f0) + 1) % order.length] && f2 === f0, 'watch 390x844: › and ‹ taps cycle', `${f0} -> ${f1} -> ${f2}`);
+  await page.waitForTimeout(800);
+  await shoot(page, 'watch-390x844.png');
+  // The bar's camera button: free camera; one finger on the arena drags it.
+  await tap(bar[2]);
+  check(await page.evaluate(() => window.tickwire.watch().free), 'watch 390x844: the camera button gives the free camera');
+  const c0 = (await page.evaluate(() => window.tickwire.watch())).cam;
+  const pmap = await page.evaluate(() => window.tickwire.map());
+  const side = c0.x > pmap.width / 2 ? -1 : 1;          // toward the middle: the camera is kept inside the arena
+  const y0 = 420;
+  await touch.down([{ x: 195, y: y0, id: 2 }]);
+  for (let k = 1; k <= 6; k++) await touch.move([{ x: 195 - side * 15 * k, y: y0, id: 2 }]);
+  await touch.up();
+  const w = await page.evaluate(() => window.tickwire.watch());
+  check(w.free && Math.abs(side * (w.cam.x - c0.x) - 90 / w.cam.scale) < 0.1 * 90 / w.cam.scale,
+        'watch 390x844: a finger drag pans the free camera', `${(side * (w.cam.x - c0.x)).toFixed(1)} units for a 90 px drag`);
+  // Two fingers spreading zoom in.
+  const z0 = w.cam.zoom;
+  await touch.down([{ x: 160, y: 430, id: 3 }, { x: 230, y: 430, id: 4 }]);
+  for (let k = 1; k <= 5; k++) await touch.move([{ x: 160 - 8 * k, y: 430, id: 3 }, { x: 230 + 8 * k, y: 430, id: 4 }]);
+  await touch.up();
+  const z1 = (await page.evaluate(() => window.tickwire.watch())).cam.zoom;
+  check(Math.abs(z1 / z0 - 150 / 70) < 0.1 || (z1 === 2.2 && z0 * 150 / 70 > 2.2), 'watch 390x844: a pinch zooms by the spread',
+        `zoom ${z0.toFixed(2)} -> ${z1.toFixed(2)}, spread 70 -> 150 px`);
+  await touch.down([{ x: 120, y: 430, id: 5 }, { x: 270, y: 430, id: 6 }]);
+  for (let k = 1; k <= 5; k++) await touch.move([{ x: 120 + 8 * k, y: 430, id: 5 }, { x: 270 - 8 * k, y: 430, id: 6 }]);
+  await touch.up();                                          // and back
+  await tap(bar[2]);
+  check(!(await page.evaluate(() => window.tickwire.watch().free)), 'watch 390x844: the camera button follows again');
+  await page.setViewportSize({ width: 844, height: 390 });
+  await page.waitForTimeout(500);
+  f = await layoutFacts(page);
+  checkLayout(f, 'watch 844x390');
+  check(!!f.boxes.watchbar && !f.boxes.stick, 'watch 844x390 (touch): the watch bar, no stick');
+  await shoot(page, 'watch-844x390.png');
+  check(errors.length === 0, 'no page errors watching on the phone', errors.join(' | '));
+  await ctx.close();
+}
+
+// Play <-> Watch on one page, a match not running, a bad ?watch= value.
+async function watchSwitch(browser, url) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(`${url}?name=e2e-switcher`);
+  await page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined' && window.tickwire.self());
+  await page.click('#mode-seg [data-mode="watch"]');
+  await page.waitForFunction(() => window.tickwire.state() === 'joined' && window.tickwire.watch().spectator
+    && window.tickwire.entities().length > 0);
+  const s1 = await page.evaluate(() => ({ href: location.search, self: window.tickwire.self(), vitals: !document.getElementById('vitals').hidden,
+    bar: window.tickwire.watch().bar, names: window.tickwire.entities().map((e) => e.name) }));
+  check(/watch=any/.test(s1.href) && !s1.self && !s1.vitals && s1.bar && !s1.names.includes('e2e-switcher'),
+        'the Watch button: the player leaves, the page watches (URL ?watch=any)', JSON.stringify({ href: s1.href, bar: s1.bar }));
+  await page.click('#mode-seg [data-mode="play"]');
+  await page.waitForFunction(() => window.tickwire.state() === 'joined' && !window.tickwire.watch().spectator && window.tickwire.self());
+  const s2 = await page.evaluate(() => ({ href: location.search, bar: window.tickwire.watch().bar }));
+  check(!/watch=/.test(s2.href) && !s2.bar, 'the Play button: back to playing (no ?watch=)', s2.href);
+  // A match that is not running: 4012, told so, retried.
+  await page.goto(`${url}?watch=999`);
+  const told = await page.waitForFunction(() => window.tickwire && window.tickwire.connection().closeCode === 4012
+    && window.tickwire.connection().state === 'connecting' && window.tickwire.connection().reconnectInMs > 0
+    && document.getElementById('banner-title').textContent === 'Match 999 is not running', null, { timeout: 15_000 })
+    .then(() => true, () => false);
+  const c999 = await page.evaluate(() => window.tickwire.connection());
+  check(told, '?watch=999 (no such match): 4012, the banner says so, retrying',
+        `${await dom.text(page, '#banner-title')}; close ${c999.closeCode} "${c999.closeInfo}", ${c999.state}`);
+  await page.goto(`${url}?watch=zzz&name=e2e-badwatch`);
+  await page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined' && window.tickwire.self());
+  const sys = await dom.lines(page, '#chat-log li.sys');
+  check(sys.some((l) => /not "any" or a match id/.test(l)), '?watch=zzz: plays, and says why', sys.join(' | '));
+  check(await metric(url, 'tickwire_spectators_refused_total{reason="input"}') === 0,
+        'after all of it, still no spectator closed for sending (4011)');
+  check(errors.length === 0, 'no page errors switching modes', errors.join(' | '));
   await ctx.close();
 }
 

@@ -13,7 +13,12 @@
 //    PROTO_CLOSE_CLIENT_DROP from the module, so the server holds the player;
 //  - backoffDelay: full jitter, uniform in [0, min(8 s, 250 ms * 2^attempt));
 //  - the match exports: game constants equal proto.h / sim.h, and before a
-//    WELCOME there is no round, player, event or chat.
+//    WELCOME there is no round, player, event or chat;
+//  - Watch mode (protocol v6 spectators): ?watch= values; the spectate JOIN
+//    the module writes, byte by byte (mode 1, the match id, no resume
+//    token); a watching NetClient sends nothing (no INPUT, no CHAT: the
+//    server would close it 4011) and never resumes; 4011 and 4012 are
+//    retried with backoff (a new token each time).
 // Runs on node 18 (client-demo/package.json marks netcode.js as a module).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +28,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const argv = process.argv.slice(2);
 const wasmPath = argv[0] === '--wasm' && argv[1] ? argv[1] : path.join(root, 'build', 'www', 'tickwire.wasm');
-const { CLOSE_ACTIONS, NetClient, backoffDelay, closeAction } = await import(path.join(root, 'client-demo', 'netcode.js'));
+const { CLOSE_ACTIONS, NetClient, WATCH_ANY, backoffDelay, closeAction, parseWatch } = await import(path.join(root, 'client-demo', 'netcode.js'));
 
 let failed = false;
 function check(cond, what, detail = '') {
@@ -55,7 +60,7 @@ const expect = {
   1000: 'retry', 1001: 'retry', 1002: 'retry', 1003: 'retry', 1005: 'retry', 1006: 'retry',
   1008: 'retry', 1009: 'retry', 1011: 'retry',
   4000: 'retry', 4001: 'refused', 4002: 'rejoin', 4003: 'replaced', 4004: 'retry', 4005: 'retry',
-  4006: 'retry', 4007: 'retry', 4008: 'retry', 4009: 'retry', 4999: 'retry', 3000: 'retry', 0: 'retry',
+  4006: 'retry', 4007: 'retry', 4008: 'retry', 4009: 'retry', 4011: 'retry', 4012: 'retry', 4999: 'retry', 3000: 'retry', 0: 'retry',
 };
 check(CLOSE_ACTIONS.join() === 'retry,rejoin,refused,replaced', 'CLOSE_ACTIONS in cl_close_act order', CLOSE_ACTIONS.join());
 for (const [code, want] of Object.entries(expect)) {
@@ -143,6 +148,81 @@ for (const [code, reason, wantState, wantRetry] of cases) {
   'before a WELCOME: no chat written, no event, no round, no players, no shot');
   check(nc.sendChat('hello') === 'not connected' && nc.match() === null && nc.playerStats(0) === null
         && nc.takeEvents().length === 0, 'NetClient before joining: chat refused, nothing to show');
+}
+
+// --- Watch mode ------------------------------------------------------------
+{
+  const want = [['any', WATCH_ANY], ['', WATCH_ANY], ['ANY', WATCH_ANY], ['0', 0], ['7', 7], ['65534', 65534],
+    ['65535', null], ['-1', null], ['1e3', null], ['abc', null], ['3 4', null], [null, null]];
+  const bad = want.filter(([v, id]) => parseWatch(v) !== id).map(([v, id]) => `${v} -> ${parseWatch(v)}, want ${id}`);
+  check(WATCH_ANY === 0xffff && bad.length === 0, '?watch=: "any" (or empty) is 0xFFFF, a match id 0..65534, else null (play)',
+    bad.join('; '));
+
+  // The JOIN a spectator sends: docs/PROTOCOL.md 5.1 (v6), type, version,
+  // token, resume_len 0, mode 1, match_id u16 LE.
+  const version = Number((fs.readFileSync(path.join(root, 'shared', 'proto.h'), 'utf8')
+    .match(/#define PROTO_VERSION (\d+)/) || [])[1]);
+  const mem = () => new Uint8Array(w.memory.buffer);
+  const token = 'Ab-_9';
+  const joinBytes = (matchId, tokenLen = token.length) => {
+    w.tw_init();
+    w.tw_set_spectate(matchId);
+    mem().set(new TextEncoder().encode(token), w.tw_in_buf());
+    const n = w.tw_write_join(tokenLen);
+    return [...mem().subarray(w.tw_out_buf(), w.tw_out_buf() + n)];
+  };
+  const hex = (b) => b.map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  const tok = [...new TextEncoder().encode(token)];
+  const any = joinBytes(WATCH_ANY), m7 = joinBytes(0x0107);
+  check(version >= 6 && hex(any) === hex([0x01, version, 5, ...tok, 0, 1, 0xff, 0xff]),
+    'spectate JOIN for any match: 01 ver 05 "Ab-_9" 00 01 ff ff', hex(any));
+  check(hex(m7) === hex([0x01, version, 5, ...tok, 0, 1, 0x07, 0x01]), 'spectate JOIN for match 0x0107: ... 00 01 07 01', hex(m7));
+  w.tw_init();
+  mem().set(new TextEncoder().encode(token), w.tw_in_buf());
+  const play = w.tw_write_join(token.length);
+  const pb = [...mem().subarray(w.tw_out_buf(), w.tw_out_buf() + play)];
+  check(hex(pb) === hex([0x01, version, 5, ...tok, 0, 0]), 'a player\'s JOIN ends with mode 0', hex(pb));
+  check(joinBytes(WATCH_ANY, 0).length === 0, 'no spectate JOIN without a token (nothing to resume)');
+  check(w.tw_match_any() === WATCH_ANY, 'WATCH_ANY is the module\'s PROTO_MATCH_ANY', `${w.tw_match_any()}`);
+  const header = fs.readFileSync(path.join(root, 'shared', 'proto.h'), 'utf8');
+  const code = (name) => Number((header.match(new RegExp(`${name} = (\\d+)`)) || [])[1]);
+  const ncc = new NetClient(w);
+  check(ncc.closeNoSuchMatch === code('PROTO_CLOSE_NO_SUCH_MATCH') && ncc.closeSpectatorInput === code('PROTO_CLOSE_SPECTATOR_INPUT')
+        && ncc.closeNoSuchMatch === 4012 && ncc.closeSpectatorInput === 4011,
+        'the spectator close codes come from the module (proto.h)', `${ncc.closeNoSuchMatch}, ${ncc.closeSpectatorInput}`);
+  w.tw_init();
+
+  // A watching NetClient, joined: its fixed-step loop sends nothing.
+  const nc = new NetClient(w);
+  const sent = [];
+  nc.send = (n) => sent.push(n);
+  nc.watch = WATCH_ANY;
+  nc.setState('joined', '');
+  const pushes = calls.tw_push_input || 0, writes = calls.tw_write_input || 0;
+  for (let t = 0; t <= 2000; t += 16) nc.update(t);
+  check((calls.tw_push_input || 0) === pushes && (calls.tw_write_input || 0) === writes && sent.length === 0,
+    'watching: two seconds of frames push and send no INPUT', `${sent.length} messages`);
+  nc.spectator = true;
+  check(nc.sendChat('hello') !== '' && sent.length === 0, 'watching: chat is not sent', nc.sendChat('hello'));
+  check(!nc.hasPlayer, 'watching: never a player to resume');
+
+  // Closes a spectator may get: retried with backoff; after a WELCOME the
+  // page says reconnecting, before one connecting.
+  for (const [code, reason, welcomed] of [[4011, 'spectators send no input', true], [4012, 'no such match', false],
+    [4012, 'no such match', true], [1006, '', true]]) {
+    const c = new NetClient(w);
+    const retries = [];
+    c.scheduleRetry = (delay) => { retries.push(delay); };
+    c.url = 'ws://127.0.0.1:1/';
+    c.watch = 3;
+    if (welcomed) c.welcome = { playerId: 0xffff, matchId: 3, spectator: true };
+    c.setState(welcomed ? 'joined' : 'joining', '');
+    c.socketClosed(code, reason);
+    const wantState = welcomed ? 'reconnecting' : 'connecting';
+    check(c.state === wantState && retries.length === 1 && retries[0] >= 0 && retries[0] < 250 && c.closeCode === code,
+      `watching: close ${code}${welcomed ? ' after a WELCOME' : ''} -> ${wantState}, retry with backoff`,
+      `${c.state} (${c.closeInfo}), retries [${retries}]`);
+  }
 }
 
 // --- backoff ---------------------------------------------------------------

@@ -2684,6 +2684,8 @@ static void case_cli(const char *server)
         {"--port", NULL, NULL}, {"--metrics-allow", "10.0.0.0/33", NULL}, {"--metrics-allow", "example.com", NULL},
         {"--replay-keep", "3", NULL}, {"--replay-keep", "-1", NULL}, {"--replay-dir", "", NULL},
         {"--aoi-radius", "-1", NULL}, {"--aoi-radius", "8193", NULL}, {"--aoi-radius", "far", NULL},
+        {"--spectator-rate", "7", NULL}, {"--spectator-rate", "120", NULL}, {"--spectator-delay", "121", NULL},
+        {"--max-spectators", "0", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[512];
@@ -4321,9 +4323,57 @@ static void case_spectate_crowd(const char *server)
     wsc_close(&a.ws);
 }
 
+/* --max-spectators 1: the second spectator is closed 4008 "server full",
+ * counted and logged; the first goes on watching. */
+static void case_spectate_cap(const char *server)
+{
+    const char *args[] = {"--max-spectators", "1", NULL};
+    char logpath[] = "/tmp/tickwire-spec-cap-log-XXXXXX";
+    int fd = mkstemp(logpath);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    spawn_proc sp;
+    CHECK(server_start(&sp, server, args, logpath) == 0, "server did not start");
+    static player a, s1, s2;
+    CHECK(player_join(&a, sp.port, "only") == 0, "join");
+    CHECK(player_wait_snapshots(&a, 3, 3000) == 0, "no snapshots");
+    pthread_create(&a.thread, NULL, player_thread, &a);
+    char tok[PROTO_MAX_TOKEN + 1];
+    CHECK(get_token(sp.port, "first", tok, sizeof tok) == 0, "token");
+    CHECK(spectator_join(&s1, sp.port, tok, PROTO_MATCH_ANY) == 0, "spectator 1");
+    CHECK(player_wait_snapshots(&s1, 2, 3000) == 0, "spectator 1 gets no snapshots");
+    CHECK(get_token(sp.port, "second", tok, sizeof tok) == 0, "token");
+    CHECK(spectator_join(&s2, sp.port, tok, PROTO_MATCH_ANY) == 0, "spectator 2");
+    int code = close_code_within(&s2, 3000);
+    CHECK(code == PROTO_CLOSE_SERVER_FULL && strcmp(s2.ws.close_reason, "server full") == 0,
+          "second spectator: close %d \"%s\"", code, s2.ws.close_reason);
+    CHECK(player_wait_snapshots(&s1, 6, 3000) == 0 && s1.closed == 0, "the first spectator stopped");
+    static char text[65536];
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    double full = metric_value(text, "tickwire_spectators_refused_total{reason=\"full\"}");
+    CHECK(full == 1 && metric_value(text, "tickwire_spectators") == 1, "refused full %g, spectators %g", full,
+          metric_value(text, "tickwire_spectators"));
+    player_stop(&a);
+    CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    FILE *f = fopen(logpath, "r");
+    char line[1024];
+    int logged = 0;
+    while (f && fgets(line, sizeof line, f))
+        logged += strstr(line, "\"event\":\"spectate_refused\"") && strstr(line, "\"code\":4008");
+    if (f)
+        fclose(f);
+    unlink(logpath);
+    CHECK(logged == 1, "%d spectate_refused lines with code 4008", logged);
+    printf("spectate_cap: second spectator closed 4008 \"%s\", logged once; the first got %u snapshots\n",
+           s2.ws.close_reason, s1.snapshots);
+    wsc_close(&a.ws);
+    wsc_close(&s1.ws);
+    wsc_close(&s2.ws);
+}
+
 /* --spectator-delay 2: the spectator's view is 2 s (120 ticks) behind the
  * players', from its WELCOME on; it never sends and is not idle-closed
- * (--idle-timeout 1). */
+ * (--idle-timeout 1); when the last player leaves it is closed 4012. */
 static void case_spectate_delay(const char *server)
 {
     const char *args[] = {"--spectator-delay", "2", "--spectator-rate", "10", "--idle-timeout", "1", NULL};
@@ -4356,6 +4406,13 @@ static void case_spectate_delay(const char *server)
     CHECK(live - welcome_tick >= 115 && live - welcome_tick <= 130, "welcome tick %u, live %u", welcome_tick, live);
     CHECK(at - st >= 114 && at - st <= 135, "spectator %u ticks behind", at - st);
     CHECK(s.closed == 0 && s.snapshots >= 25, "spectator: closed %d after %u snapshots", s.closed, s.snapshots);
+    /* The last player leaves: the match ends, and its spectator is told
+     * so (4012), however late its view. */
+    uint8_t bye[2] = {1000 >> 8, 1000 & 0xff};
+    wsc_send(&a.ws, WS_CLOSE, bye, 2);
+    int code = close_code_within(&s, 3000);
+    CHECK(code == PROTO_CLOSE_NO_SUCH_MATCH && strcmp(s.ws.close_reason, "match ended") == 0,
+          "spectator of an ended match: close %d \"%s\"", code, s.ws.close_reason);
     CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
     wsc_close(&s.ws);
     wsc_close(&a.ws);
@@ -4576,7 +4633,7 @@ int main(int argc, char **argv)
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private},
                  {"spectate", case_spectate}, {"spectate_crowd", case_spectate_crowd},
-                 {"spectate_delay", case_spectate_delay}};
+                 {"spectate_delay", case_spectate_delay}, {"spectate_cap", case_spectate_cap}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
