@@ -745,7 +745,8 @@ function linkText(s) {
     case 'resumed':
       return s.lastResume ? `${plural(s.lastResume.attempts, 'attempt')} · ${secs(s.lastResume.offlineMs)}` : 'resumed';
     case 'joined':
-      return s.rejoined || `${s.subprotocol}${s.drops ? ` · ${plural(s.drops, 'drop')}` : ''}`;
+      // In a fleet, which server the matchmaker sent us to.
+      return s.rejoined || `${s.matchmaker ? `${s.server} · ` : ''}${s.subprotocol}${s.drops ? ` · ${plural(s.drops, 'drop')}` : ''}`;
     case 'closed':
       return s.closeInfo || 'connection closed';
     default:
@@ -1925,7 +1926,7 @@ function exposeApi() {
       const s = net.stats();
       return { state: s.state, closeInfo: s.closeInfo, closeCode: s.closeCode, detail: s.detail, attempt: s.attempt, drops: s.drops,
                sockets: s.sockets, lastResume: s.lastResume, rejoined: s.rejoined, reconnectInMs: s.reconnectInMs,
-               resumed: s.resumed, haveResume: s.haveResume };
+               resumed: s.resumed, haveResume: s.haveResume, server: s.server, matchmaker: s.matchmaker };
     },
     // Test hook: a network drop (not a leave, so the page reconnects).
     // {mode: 'abandon' | 'close', outageMs}: see NetClient.simulateDrop.

@@ -240,6 +240,13 @@ export class NetClient {
     this.presetToken = null;
     this.token = null;            // { value, expiresAt } not yet used
     this.fetchToken = (name) => this.demoToken(name);
+    // A fleet (docs/DEPLOY.md): when the page's server has no demo tokens
+    // but answers POST /api/matchmake (--matchmaker-open), the page plays
+    // wherever the matchmaker sends it, and goes back to it when that
+    // server is gone.
+    this.matchmaker = null;       // the matchmaker's http(s) base URL, null: not in a fleet
+    this.mmRequest = null;        // the request id of the seat being asked for (kept across retries)
+    this.server = '';             // host:port of the game server in use
 
     // Reconnection bookkeeping.
     this.intentional = false;     // we closed on purpose: never reconnect
@@ -308,6 +315,7 @@ export class NetClient {
   // null to play.
   connect(url, name, opts = {}) {
     this.url = url;
+    this.homeUrl = url;           // the page's own server (where a fleet's matchmaker answers)
     this.name = name;
     this.watch = opts.watch === undefined ? null : opts.watch;
     this.intentional = false;
@@ -437,6 +445,20 @@ export class NetClient {
       this.scheduleRetry(0);
       return;
     }
+    if (this.matchmaker && this.watch === null) {
+      if (this.hasPlayer && this.attempt >= 2) {
+        // Its server is gone (two resumes failed): a new player, wherever
+        // the matchmaker sends it now.
+        this.rejoined = `server ${this.server} is gone: joined again through the matchmaker`;
+        this.freshClient();
+        this.token = null;
+        this.setState('reconnecting', why);
+        this.detail = 'server gone, asking the matchmaker';
+        this.scheduleRetry(0);
+        return;
+      }
+      if (!this.hasPlayer) this.token = null; /* that server did not take it: ask again */
+    }
     const s = this.hasPlayer || this.wasWatching ? 'reconnecting' : 'connecting';
     this.setState(s, why);
     this.scheduleRetry(backoffDelay(this.w, this.attempt));
@@ -472,14 +494,28 @@ export class NetClient {
   }
 
   // Demo mode: POST /api/join?name= on the game server mints a guest token.
+  // A server without demo tokens (404) may be a fleet's matchmaker: then
+  // POST /api/matchmake gives a seat, on it or on another server.
   async demoToken(name) {
-    const u = new URL('/api/join', httpBase(this.url));
+    if (this.matchmaker) return this.matchmakeToken(name);
+    const u = new URL('/api/join', httpBase(this.homeUrl || this.url));
     u.searchParams.set('name', name);
     let res;
     try {
       res = await fetch(u, { method: 'POST', cache: 'no-store' });
     } catch (err) {
       throw new TokenError(`join token request failed: ${err.message || err}`, true);
+    }
+    if (res.status === 404 && this.watch === null) {
+      // No demo tokens here: a fleet's matchmaker open to pages?
+      const base = httpBase(this.homeUrl || this.url);
+      try {
+        const t = await this.matchmakeToken(name, base);
+        this.matchmaker = base;
+        return t;
+      } catch (err) {
+        if (!(err instanceof TokenError) || !err.notFleet) throw err;
+      }
     }
     if (!res.ok) {
       // 404: no demo mode (the server wants tokens from its backend).
@@ -493,6 +529,42 @@ export class NetClient {
     }
     if (typeof j.token !== 'string' || !j.token) throw new TokenError('POST /api/join: no token', false);
     return { value: j.token, expiresAt: performance.now() + 1000 * (j.expires_in || 60), playerId: j.player_id };
+  }
+
+  // A fleet: POST /api/matchmake?request_id=&name= on the matchmaker gives a
+  // seat (the game server's URL) and a join token for it. A request that got
+  // no answer is asked again with the same id: the same seat, never two.
+  async matchmakeToken(name, base = this.matchmaker) {
+    if (!this.mmRequest) {
+      const r = new Uint8Array(12);
+      crypto.getRandomValues(r);
+      this.mmRequest = 'page-' + Array.from(r, (b) => b.toString(16).padStart(2, '0')).join('');
+    }
+    const u = new URL('/api/matchmake', base);
+    u.searchParams.set('request_id', this.mmRequest);
+    u.searchParams.set('name', name);
+    let res;
+    try {
+      res = await fetch(u, { method: 'POST', cache: 'no-store' });
+    } catch (err) {
+      throw new TokenError(`matchmaking request failed: ${err.message || err}`, true);
+    }
+    if (res.status === 404 || res.status === 401) {
+      const e = new TokenError(`POST /api/matchmake: HTTP ${res.status}`, false);
+      e.notFleet = true;
+      throw e;
+    }
+    let j = null;
+    try { j = await res.json(); } catch (err) { /* below */ }
+    if (!res.ok || !j || typeof j.token !== 'string' || typeof j.url !== 'string') {
+      throw new TokenError(`POST /api/matchmake: ${j && j.error ? j.error : 'HTTP ' + res.status}`, true);
+    }
+    this.mmRequest = null;        // answered: the next seat is another request
+    const game = new URL(j.url);
+    game.protocol = game.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.url = game.href;
+    this.server = game.host;
+    return { value: j.token, expiresAt: performance.now() + Math.max(5000, j.expires_ms - Date.now()) };
   }
 
   // ------------------------------------------------------------ user actions
@@ -814,6 +886,8 @@ export class NetClient {
     s.sockets = this.sockets;
     s.lastResume = this.lastResume ? { ...this.lastResume } : null;
     s.rejoined = this.rejoined;
+    s.matchmaker = this.matchmaker ? this.matchmaker.href : '';
+    s.server = this.server || (this.url ? new URL(this.url, location.href).host : '');
     s.reconnectInMs = this.reconnectAt ? Math.max(0, this.reconnectAt - performance.now()) : 0;
     s.offlineMs = this.state === 'reconnecting' && this.offlineSince ? performance.now() - this.offlineSince : 0;
     s.ticks = this.ticks;

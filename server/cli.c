@@ -27,7 +27,8 @@ void cli_usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: %s [flags]\n"
             "       %s mint-token --secret-file FILE --player-id N --name NAME [--match M] [--ttl S]\n"
-            "       %s matchmaker --redis URL --token-secret-file F --matchmaker-token-file F [flags]\n"
+            "       %s matchmaker --redis URL --token-secret-file F (--matchmaker-token-file F |\n"
+            "           --matchmaker-open) [flags]\n"
             "           (only POST /api/matchmake, /healthz, /readyz and /metrics: no matches)\n"
             "       %s replay verify FILE\n"
             "  --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
@@ -103,6 +104,9 @@ void cli_usage(FILE *out, const char *prog)
             "                       /api/matchmake (your backend asks for a seat in the fleet\n"
             "                       and a join token) answers requests with \"Authorization:\n"
             "                       Bearer TOKEN\", TOKEN the file's one line; off without it\n"
+            "  --matchmaker-open    instead: POST /api/matchmake answers anyone, the demo page\n"
+            "                       included (it then plays across the fleet); for demos and\n"
+            "                       closed networks only: anyone may take seats\n"
             "  --admin-token-file F POST /admin/drain with \"Authorization: Bearer TOKEN\" (the\n"
             "                       file's one line) drains as SIGTERM does; without it the\n"
             "                       endpoint is off\n"
@@ -151,6 +155,10 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
         const char *arg = argv[i], *val = NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return CLI_HELP;
+        if (strcmp(arg, "--matchmaker-open") == 0) { /* the one flag without a value */
+            cfg->matchmaker_open = 1;
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             snprintf(err, errlen, "unexpected argument '%s'", arg);
             return CLI_ERROR;
@@ -359,12 +367,18 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
         return CLI_ERROR;
     }
-    if (cfg->matchmaker_token_file && (!cfg->redis_url || !cfg->token_secret_file)) {
-        snprintf(err, errlen, "--matchmaker-token-file needs --redis (the fleet) and --token-secret-file (its secret)");
+    if ((cfg->matchmaker_token_file || cfg->matchmaker_open) && (!cfg->redis_url || !cfg->token_secret_file)) {
+        snprintf(err, errlen, "%s needs --redis (the fleet) and --token-secret-file (its secret)",
+                 cfg->matchmaker_open ? "--matchmaker-open" : "--matchmaker-token-file");
         return CLI_ERROR;
     }
-    if (cfg->matchmaker_only && !cfg->matchmaker_token_file) {
-        snprintf(err, errlen, "matchmaker needs --redis, --token-secret-file and --matchmaker-token-file");
+    if (cfg->matchmaker_token_file && cfg->matchmaker_open) {
+        snprintf(err, errlen, "--matchmaker-open and --matchmaker-token-file: one or the other");
+        return CLI_ERROR;
+    }
+    if (cfg->matchmaker_only && !cfg->matchmaker_token_file && !cfg->matchmaker_open) {
+        snprintf(err, errlen, "matchmaker needs --redis, --token-secret-file and --matchmaker-token-file (or "
+                              "--matchmaker-open)");
         return CLI_ERROR;
     }
     if (cfg->replay_keep && !cfg->replay_dir) {

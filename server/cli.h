@@ -54,6 +54,7 @@ typedef struct tw_config {
     const char *process_id; /* --process-id: its name in the directory; NULL: hostname-pid */
     const char *matchmaker_token_file; /* POST /api/matchmake needs this bearer token; NULL: off */
     int matchmaker_only;    /* `tickwire-server matchmaker`: no matches here, not in the directory */
+    int matchmaker_open;    /* --matchmaker-open: POST /api/matchmake without a bearer token */
     int n_metrics_allow;
     const char *metrics_allow[CLI_MAX_METRICS_ALLOW]; /* --metrics-allow CIDR, checked by cli_parse */
 } tw_config;

@@ -57,9 +57,11 @@ static const char BYE_LUA[] =
 
 /* The matchmaker. KEYS: tw:mm:req:<request id>, tw:procs. ARGV: request
  * id, label, now ms, seat ttl ms, seat id (the token's nonce, hex), request
- * ttl ms, token. A request id seen before gets its first answer again.
- * Otherwise, over the live processes that are not draining (dead ones are
- * pruned from tw:procs with their reservations): free = capacity - players
+ * ttl ms, token, stale ms. A request id seen before gets its first answer
+ * again. Otherwise, over the live processes that are not draining and whose
+ * last heartbeat is at most `stale ms` old (dead ones are pruned from
+ * tw:procs with their reservations; a silent one is skipped before its
+ * keys expire): free = capacity - players
  * - unexpired reservations; room for the label = the free slots of its
  * matches there - reservations for that label. The process with the least
  * room > 0 for the label (fill a match), else the one with the most free
@@ -73,13 +75,13 @@ static const char MATCHMAKE_LUA[] =
     "local mproc, mroom, fproc, ffree = nil, nil, nil, 0\n"
     "for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
     "  local pkey = 'tw:proc:' .. id\n"
-    "  local p = redis.call('HMGET', pkey, 'url', 'capacity', 'players', 'draining')\n"
+    "  local p = redis.call('HMGET', pkey, 'url', 'capacity', 'players', 'draining', 'heartbeat_ms')\n"
     "  local seats = 'tw:seats:' .. id\n"
     "  if not p[1] then\n"
     "    redis.call('ZREM', KEYS[2], id)\n"
     "    for _, l in ipairs(redis.call('SMEMBERS', seats .. ':labels')) do redis.call('DEL', seats .. ':l:' .. l) end\n"
     "    redis.call('DEL', seats, seats .. ':labels')\n"
-    "  elseif p[4] ~= '1' then\n"
+    "  elseif p[4] ~= '1' and now - tonumber(p[5]) <= tonumber(ARGV[8]) then\n"
     "    redis.call('ZREMRANGEBYSCORE', seats, '-inf', now)\n"
     "    local lseats = seats .. ':l:' .. label\n"
     "    redis.call('ZREMRANGEBYSCORE', lseats, '-inf', now)\n"
@@ -540,12 +542,14 @@ int fleet_matchmake(fleet *f, const char *request_id, const char *label, const c
     snprintf(now, sizeof now, "%lld", (long long)unix_ms());
     snprintf(ttl, sizeof ttl, "%d", FLEET_SEAT_TTL_MS);
     snprintf(rttl, sizeof rttl, "%d", FLEET_REQUEST_TTL_MS);
+    char stale[24];
+    snprintf(stale, sizeof stale, "%d", FLEET_STALE_MS);
     const char *argv[] = {"EVAL", MATCHMAKE_LUA, "2", key, "tw:procs", request_id, label, now, ttl, seat_id, rttl,
-                          token};
-    size_t lens[12];
-    for (int i = 0; i < 12; i++)
+                          token, stale};
+    size_t lens[13];
+    for (int i = 0; i < 13; i++)
         lens[i] = strlen(argv[i]);
-    if (redisAsyncCommandArgv(f->rp.ac, on_matchmake, call, 12, argv, lens) != REDIS_OK) {
+    if (redisAsyncCommandArgv(f->rp.ac, on_matchmake, call, 13, argv, lens) != REDIS_OK) {
         free(call);
         f->stats.mm_failed++;
         return -1;

@@ -92,6 +92,7 @@ void fleet_destroy(fleet *f, int64_t timeout_us);
  * request id within FLEET_REQUEST_TTL_MS gets the same seat and token
  * again: a retried request never takes a second seat. */
 #define FLEET_SEAT_TTL_MS 30000
+#define FLEET_STALE_MS 2500       /* a process silent this long gets no new player (2.5 heartbeats missed) */
 #define FLEET_REQUEST_TTL_MS 120000
 #define FLEET_MAX_REQUEST_ID 64
 

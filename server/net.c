@@ -785,7 +785,7 @@ static int load_admin_rules(net_server *s, const tw_config *cfg, char *err, size
     int a = load_bearer(&s->admin, "--admin-token-file", cfg->admin_token_file, err, errlen);
     int m = a < 0 ? -1 : load_bearer(&s->mm_rules, "--matchmaker-token-file", cfg->matchmaker_token_file, err, errlen);
     s->admin_on = a == 1;
-    s->mm_on = m == 1;
+    s->mm_on = m == 1 || (m == 0 && cfg->matchmaker_open); /* open: no token rule */
     return a < 0 || m < 0 ? -1 : 0;
 }
 
