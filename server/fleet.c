@@ -26,6 +26,9 @@ static const char BEAT_LUA[] =
     "redis.call('HSET', KEYS[1], 'url', ARGV[4], 'capacity', ARGV[5], 'players', ARGV[6], 'draining', ARGV[7],\n"
     "  'started_ms', ARGV[8], 'heartbeat_ms', now, 'matches', n)\n"
     "redis.call('PEXPIRE', KEYS[1], ttl)\n"
+    "for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+    "  if string.sub(k, 1, 8) == 'claimed:' then redis.call('HDEL', KEYS[1], k) end\n"
+    "end\n"
     "redis.call('ZADD', KEYS[2], now, id)\n"
     "local keep = {}\n"
     "for m = 0, n - 1 do\n"
@@ -92,7 +95,7 @@ static const char MATCHMAKE_LUA[] =
     "        local m = redis.call('HMGET', 'tw:match:' .. id .. ':' .. mid, 'label', 'players', 'capacity')\n"
     "        if m[1] == label then room = room + tonumber(m[3]) - tonumber(m[2]) end\n"
     "      end\n"
-    "      room = room - redis.call('ZCARD', lseats)\n"
+    "      room = room - redis.call('ZCARD', lseats) - tonumber(redis.call('HGET', pkey, 'claimed:' .. label) or 0)\n"
     "      if room > free then room = free end\n"
     "      if room > 0 and (mroom == nil or room < mroom) then mproc, mroom = id, room end\n"
     "      if free > ffree then fproc, ffree = id, free end\n"
@@ -113,13 +116,19 @@ static const char MATCHMAKE_LUA[] =
     "return {2, val}\n";
 
 /* A JOIN's token. KEYS: tw:nonce:<nonce>, tw:seats:<id>, tw:seats:<id>:l:<label>,
- * tw:proc:<id>. ARGV: nonce, ttl ms. 0: used before; 1: first use; 2: first
- * use, and its seat here is claimed (players + 1 at once). */
+ * tw:proc:<id>. ARGV: nonce, ttl ms, label. 0: used before; 1: first use;
+ * 2: first use, and its seat here is claimed. A first use counts the player
+ * at once (players + 1, and claimed:<label> + 1 until the next heartbeat
+ * reports it in its match), so the matchmaker never counts a seat as free
+ * between the JOIN and the heartbeat. */
 static const char CLAIM_LUA[] =
     "if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return 0 end\n"
     "local had = redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
-    "if had == 1 and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HINCRBY', KEYS[4], 'players', 1) end\n"
+    "if redis.call('EXISTS', KEYS[4]) == 1 then\n"
+    "  redis.call('HINCRBY', KEYS[4], 'players', 1)\n"
+    "  redis.call('HINCRBY', KEYS[4], 'claimed:' .. ARGV[3], 1)\n"
+    "end\n"
     "return 1 + had\n";
 
 enum { F_DOWN, F_CONNECTING, F_UP };
@@ -138,8 +147,10 @@ struct fleet {
     int beat_in_flight;
     int bye_done;
     int register_self;       /* 0: a matchmaker that reads the directory only */
-    int mm_in_flight;        /* matchmaking scripts awaiting their reply */
-    int64_t mm_oldest_us;    /* when the oldest of them was sent */
+    /* Matchmaking and claim scripts awaiting their reply: when each was
+     * sent, oldest first (one connection answers in order). */
+    int64_t pend[FLEET_MAX_PENDING];
+    uint32_t pend_head, pend_n;
     int in_outage;           /* the outage has been logged; "redis_up" ends it */
     int64_t outage_since_us;
     fleet_stats stats;
@@ -301,6 +312,7 @@ static void start_connect(fleet *f, int64_t now_us)
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     f->state = F_CONNECTING;
     f->connect_deadline_us = now_us + FLEET_CONNECT_TIMEOUT_US;
+    f->pend_head = f->pend_n = 0;
     if (f->db)
         redisAsyncCommand(ac, on_select, NULL, "SELECT %d", f->db);
 }
@@ -439,7 +451,7 @@ void fleet_tick(fleet *f, int64_t now_us, const fleet_status *st)
         drop(f, now_us, "heartbeat not answered");
         return;
     }
-    if (f->state == F_UP && f->mm_in_flight && now_us - f->mm_oldest_us > FLEET_REPLY_TIMEOUT_US) {
+    if (f->state == F_UP && f->pend_n && now_us - f->pend[f->pend_head] > FLEET_REPLY_TIMEOUT_US) {
         drop(f, now_us, "matchmaking not answered");
         return;
     }
@@ -465,6 +477,20 @@ const char *fleet_process_id(const fleet *f)
 
 /* ---- matchmaking --------------------------------------------------------------------- */
 
+static void pend_push(fleet *f, int64_t now_us)
+{
+    f->pend[(f->pend_head + f->pend_n) % FLEET_MAX_PENDING] = now_us;
+    f->pend_n++;
+}
+
+static void pend_pop(fleet *f)
+{
+    if (!f->pend_n)
+        return;
+    f->pend_head = (f->pend_head + 1) % FLEET_MAX_PENDING;
+    f->pend_n--;
+}
+
 typedef struct mm_call {
     fleet_mm_cb cb;
     void *user;
@@ -476,8 +502,7 @@ static void on_matchmake(redisAsyncContext *ac, void *r, void *priv)
     fleet *f = ac->data;
     mm_call *call = priv;
     redisReply *reply = r;
-    if (f->mm_in_flight > 0 && --f->mm_in_flight == 0)
-        f->mm_oldest_us = 0;
+    pend_pop(f);
     fleet_seat seat;
     memset(&seat, 0, sizeof seat);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
@@ -527,7 +552,7 @@ static void on_matchmake(redisAsyncContext *ac, void *r, void *priv)
 int fleet_matchmake(fleet *f, const char *request_id, const char *label, const char *token, const char *seat_id,
                     int64_t now_us, fleet_mm_cb cb, void *user, uint64_t tag)
 {
-    if (f->state != F_UP || !f->rp.ac) {
+    if (f->state != F_UP || !f->rp.ac || f->pend_n == FLEET_MAX_PENDING) {
         f->stats.mm_failed++;
         return -1;
     }
@@ -554,8 +579,7 @@ int fleet_matchmake(fleet *f, const char *request_id, const char *label, const c
         f->stats.mm_failed++;
         return -1;
     }
-    if (f->mm_in_flight++ == 0)
-        f->mm_oldest_us = now_us;
+    pend_push(f, now_us);
     return 0;
 }
 
@@ -572,8 +596,7 @@ static void on_claim(redisAsyncContext *ac, void *r, void *priv)
     fleet *f = ac->data;
     claim_call *call = priv;
     redisReply *reply = r;
-    if (f->mm_in_flight > 0 && --f->mm_in_flight == 0)
-        f->mm_oldest_us = 0;
+    pend_pop(f);
     int result = FLEET_CLAIM_UNAVAILABLE;
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0 && reply->integer <= 2)
         result = reply->integer == 0 ? FLEET_CLAIM_USED : reply->integer == 1 ? FLEET_CLAIM_FRESH : FLEET_CLAIM_SEAT;
@@ -587,7 +610,7 @@ static void on_claim(redisAsyncContext *ac, void *r, void *priv)
 int fleet_claim(fleet *f, const char *nonce_hex, const char *label, int64_t ttl_ms, int64_t now_us, fleet_claim_cb cb,
                 void *user, uint64_t tag)
 {
-    if (f->state != F_UP || !f->rp.ac)
+    if (f->state != F_UP || !f->rp.ac || f->pend_n == FLEET_MAX_PENDING)
         return -1;
     claim_call *call = malloc(sizeof *call);
     if (!call)
@@ -598,16 +621,15 @@ int fleet_claim(fleet *f, const char *nonce_hex, const char *label, int64_t ttl_
     snprintf(kseats, sizeof kseats, "tw:seats:%s", f->id);
     snprintf(klabel, sizeof klabel, "tw:seats:%s:l:%s", f->id, label);
     snprintf(ttl, sizeof ttl, "%lld", (long long)(ttl_ms > 1000 ? ttl_ms : 1000));
-    const char *argv[] = {"EVAL", CLAIM_LUA, "4", knonce, kseats, klabel, f->key_proc, nonce_hex, ttl};
-    size_t lens[9];
-    for (int i = 0; i < 9; i++)
+    const char *argv[] = {"EVAL", CLAIM_LUA, "4", knonce, kseats, klabel, f->key_proc, nonce_hex, ttl, label};
+    size_t lens[10];
+    for (int i = 0; i < 10; i++)
         lens[i] = strlen(argv[i]);
-    if (redisAsyncCommandArgv(f->rp.ac, on_claim, call, 9, argv, lens) != REDIS_OK) {
+    if (redisAsyncCommandArgv(f->rp.ac, on_claim, call, 10, argv, lens) != REDIS_OK) {
         free(call);
         return -1;
     }
-    if (f->mm_in_flight++ == 0)
-        f->mm_oldest_us = now_us;
+    pend_push(f, now_us);
     return 0;
 }
 

@@ -35,6 +35,7 @@
 #define FLEET_MAX_ID 64
 #define FLEET_MAX_URL 256
 #define FLEET_MAX_MATCHES 256
+#define FLEET_MAX_PENDING 4096    /* matchmaking and claim scripts awaiting Redis at once */
 
 typedef struct fleet fleet;
 
