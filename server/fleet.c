@@ -248,6 +248,16 @@ static void on_connect(const redisAsyncContext *ac, int status)
     f->state = F_UP;
     f->stats.connects++;
     f->next_beat_us = 0; /* at once: register everything again */
+    if (!f->register_self) {
+        /* A matchmaker sends no heartbeat: connected is up. */
+        f->stats.up = 1;
+        f->backoff_us = FLEET_RETRY_MIN_US;
+        if (f->in_outage) {
+            f->in_outage = 0;
+            log_event(LOG_INFO, "redis_up", "host=%s port=%d down_s=%.1f", f->host, f->port,
+                      (double)(mono_us() - f->outage_since_us) / 1e6);
+        }
+    }
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)

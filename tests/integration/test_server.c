@@ -3888,7 +3888,12 @@ static void case_matchmake(const char *server)
         job.ports[MM_SERVERS] = sv[MM_SERVERS].port;
     }
     CHECK(redis_wait_int(rport, "ZCARD", "tw:procs", MM_SERVERS, 3000) >= 0, "the fleet did not register");
-    static char body[2048];
+    static char body[2048], text[65536];
+    double t_ready = check_now_ms(); /* the stand-alone matchmaker sends no heartbeat: wait for its connection */
+    while (check_now_ms() < t_ready + 5000 && (metrics_get(job.ports[MM_SERVERS], text, sizeof text) != 200 ||
+                                          metric_value(text, "tickwire_redis_up") != 1))
+        usleep(20000);
+    CHECK(metric_value(text, "tickwire_redis_up") == 1, "the matchmaker is not connected to Redis");
     CHECK(post_bearer(job.ports[0], "/api/matchmake?request_id=mm-request-x&name=x", "wrong-token-0123", body,
                       sizeof body) == 401,
           "a wrong bearer token was not refused: %s", body);
