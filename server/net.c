@@ -1032,7 +1032,8 @@ static int service_turn(net_server *s)
         if (ppoll(&clock, 1, &ts, NULL) == 0 && lws_service(s->ctx, -1) < 0) /* EINTR: a signal, seen below */
             return -1;
     }
-    poll(&clock, 1, PACED_MAX_SLEEP_MS);
+    if (!tick_clock_due(s->clock)) /* the early pass may have seen it */
+        poll(&clock, 1, PACED_MAX_SLEEP_MS);
     if (lws_service(s->ctx, -1) < 0)
         return -1;
     tick_clock_run_held(s->clock);

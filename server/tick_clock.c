@@ -52,6 +52,11 @@ int64_t tick_clock_deadline(const tick_clock *clk)
     return clk->sched.next_deadline;
 }
 
+int tick_clock_due(const tick_clock *clk)
+{
+    return clk->due;
+}
+
 void tick_clock_hold(tick_clock *clk, int hold)
 {
     clk->hold = hold;

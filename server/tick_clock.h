@@ -47,6 +47,9 @@ int tick_clock_fd(const tick_clock *clk);
 void tick_clock_hold(tick_clock *clk, int hold);
 /* The next tick's deadline (tick_clock_now's clock). */
 int64_t tick_clock_deadline(const tick_clock *clk);
+/* Whether a tick became due while held (its expiry is then read: the
+ * timerfd will not wake a wait on it). */
+int tick_clock_due(const tick_clock *clk);
 /* Runs the ticks that became due while held (none: nothing). */
 void tick_clock_run_held(tick_clock *clk);
 /* The clock's time: monotonic microseconds (lws_now_usecs). */
