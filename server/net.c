@@ -58,7 +58,8 @@ struct net_server {
     recorder *recorder;     /* not owned, NULL: no --replay-dir */
     struct lws_context *ctx;
     tick_clock *clock;
-    int pacing;                        /* service_turn: wake at the tick (--no-pacing: 0) */
+    int pacing;                        /* service_turn: wake at the tick (--pacing off: 0) */
+    uint64_t turns_paced, turns_events; /* tickwire_loop_turns_total */
     volatile sig_atomic_t stop;
     volatile sig_atomic_t drain_asked; /* SIGTERM with --drain-timeout: drain, then stop */
     int drain_timeout;      /* seconds; 0: SIGTERM stops at once */
@@ -570,10 +571,22 @@ void net_matchmake_cancel(struct lws *wsi, int slot)
         s->mm[slot - 1].wsi = NULL; /* the answer, when it comes, goes nowhere */
 }
 
+/* tickwire_loop_turns_total: how the loop woke (service_turn). */
+static size_t loop_metrics(const net_server *s, char *buf, size_t cap)
+{
+    int w = snprintf(buf, cap,
+                     "# HELP tickwire_loop_turns_total Turns of the event loop: paced (one wakeup per tick) or "
+                     "woken by events.\n# TYPE tickwire_loop_turns_total counter\n"
+                     "tickwire_loop_turns_total{mode=\"paced\"} %llu\ntickwire_loop_turns_total{mode=\"events\"} %llu\n",
+                     (unsigned long long)s->turns_paced, (unsigned long long)s->turns_events);
+    return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
 size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
-    size_t off = s->fleet ? fleet_metrics(s, buf, cap) : 0;
+    size_t off = loop_metrics(s, buf, cap);
+    off += s->fleet ? fleet_metrics(s, buf + off, cap - off) : 0;
     buf += off;
     cap -= off;
     if (!s->agones_on || cap == 0)
@@ -1018,8 +1031,10 @@ static int service_turn(net_server *s)
     if (!s->pacing || fd < 0 || core_accepted(s->core) > core_connections(s->core)) {
         tick_clock_hold(s->clock, 0);
         tick_clock_run_held(s->clock);
+        s->turns_events++;
         return lws_service(s->ctx, 0) < 0 ? -1 : 0;
     }
+    s->turns_paced++;
     struct pollfd clock = {.fd = fd, .events = POLLIN};
     tick_clock_hold(s->clock, 1);
     int64_t early = tick_clock_deadline(s->clock) - PACED_EARLY_US - tick_clock_now();
