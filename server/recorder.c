@@ -10,6 +10,8 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,9 +307,12 @@ static void write_chunk(recorder *rc, rec_file *f, const rec_chunk *c)
         return;
     char tmp[PATH_CAP + 72];
     snprintf(tmp, sizeof tmp, "%s.tmp", f->path);
-    if (f->fd < 0 && (f->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        write_failed(rc, f, "open", errno);
-        return;
+    if (f->fd < 0) {
+        if ((f->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+            write_failed(rc, f, "open", errno);
+            return;
+        }
+        flock(f->fd, LOCK_EX | LOCK_NB); /* "being written": remove_stale leaves it alone */
     }
     size_t off = 0;
     while (off < c->len) {
@@ -334,6 +339,41 @@ static int is_replay_name(const char *n)
 {
     size_t len = strlen(n);
     return strncmp(n, "tw-", 3) == 0 && len > 7 && strcmp(n + len - 4, ".twr") == 0;
+}
+
+/* A .tmp no process holds locked (write_chunk locks its own) is the
+ * unfinished round of a process that died (SIGKILL, a crash, power): it
+ * can never be completed or verified. Deleted at open, each logged. A
+ * .tmp another live process is writing (a folder shared by mistake) is
+ * left alone. */
+static void remove_stale(recorder *rc)
+{
+    DIR *d = opendir(rc->dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 9 || strcmp(e->d_name + len - 4, ".tmp") != 0)
+            continue;
+        char name[NAME_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)(len - 4), e->d_name);
+        if (!is_replay_name(name))
+            continue;
+        char path[2 * PATH_CAP];
+        snprintf(path, sizeof path, "%s/%s", rc->dir, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        struct stat sb;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && unlink(path) == 0) {
+            char q[2 * PATH_CAP + 64];
+            log_event(LOG_WARN, "replay_stale_removed", "file=\"%s\" bytes=%lld reason=\"unfinished round of a process that died\"",
+                      log_quote(path, q, sizeof q), (long long)sb.st_size);
+        }
+        close(fd);
+    }
+    closedir(d);
 }
 
 /* Deletes the oldest complete files beyond keep (names sort by age). */
@@ -527,6 +567,7 @@ recorder *recorder_open(const recorder_opts *o, char *err, size_t errlen)
         rc->chunks[i].next = rc->free_chunks;
         rc->free_chunks = &rc->chunks[i];
     }
+    remove_stale(rc);
     prune(rc);
     sigset_t all, old;
     sigfillset(&all);

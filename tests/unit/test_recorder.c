@@ -7,6 +7,8 @@
  * nothing else; a folder gone under the writer is a counted write error,
  * no file, no .tmp left, and the match goes on. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,14 +188,21 @@ static void test_keep_prunes_oldest_only(void **state)
     (void)state;
     char *dir = make_dir();
     const char *fakes[] = {"tw-0000000000001-m1-r1.twr", "tw-0000000000002-m9-r4.twr", "notes.txt",
-                           "tw-0000000000003-m1-r1.twr.tmp"};
-    for (int i = 0; i < 4; i++) {
+                           "tw-0000000000003-m1-r1.twr.tmp", "tw-0000000000004-m2-r1.twr.tmp"};
+    for (int i = 0; i < 5; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s", dir, fakes[i]);
         FILE *f = fopen(p, "w");
         assert_non_null(f);
         fclose(f);
     }
+    /* The round another live process is writing: locked, left alone. The
+     * other .tmp is a dead process's unfinished round: removed at open. */
+    char live[512];
+    snprintf(live, sizeof live, "%s/%s", dir, fakes[4]);
+    int live_fd = open(live, O_WRONLY | O_CLOEXEC);
+    assert_true(live_fd >= 0);
+    assert_int_equal(flock(live_fd, LOCK_EX | LOCK_NB), 0);
     char err[256];
     recorder *rc = recorder_open(&(recorder_opts){.dir = dir, .keep = 2}, err, sizeof err);
     assert_non_null(rc);
@@ -204,12 +213,14 @@ static void test_keep_prunes_oldest_only(void **state)
     match_destroy(m);
     recorder_close(rc);
     int n = list_dir(dir, names, 16);
-    /* rounds 2 and 3 kept, round 1 and both fake replays gone, the rest untouched */
+    /* rounds 2 and 3 kept, round 1 and both fake replays gone, the dead
+     * process's .tmp gone, the live one's and the notes untouched */
     assert_int_equal(n, 4);
     assert_string_equal(names[0], "notes.txt");
-    assert_string_equal(names[1], "tw-0000000000003-m1-r1.twr.tmp");
+    assert_string_equal(names[1], "tw-0000000000004-m2-r1.twr.tmp");
     assert_non_null(strstr(names[2], "-m1-r2.twr"));
     assert_non_null(strstr(names[3], "-m1-r3.twr"));
+    close(live_fd);
     rm_dir(dir);
 }
 
