@@ -289,7 +289,8 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
     proto_snapshot tmp;
     proto_names names = c->names;
     tmp.tick = h.tick;
-    err = proto_snapshot_body_read(base, &tmp, &names, c->welcome.tick_rate, buf + body, len - body);
+    err = c->body_reader ? c->body_reader(c->body_user, c, base, &tmp, &names, buf + body, len - body)
+                         : proto_snapshot_body_read(base, &tmp, &names, c->welcome.tick_rate, buf + body, len - body);
     if (err)
         return err;
     events_apply(c, buf + PROTO_SNAPSHOT_HEADER_SIZE);

@@ -71,7 +71,8 @@ typedef struct cl_view_ent {
 
 #define CL_EVENT_QUEUE 32  /* events received and not yet read by the app */
 
-typedef struct cl_client {
+typedef struct cl_client cl_client;
+struct cl_client {
     int joined;
     proto_welcome welcome;
     float dt;
@@ -114,7 +115,13 @@ typedef struct cl_client {
     int last_shot_target;      /* on this client's screen, -1 = a miss */
 
     cl_stats stats;
-} cl_client;
+    /* Optional: reads a snapshot body instead of proto_snapshot_body_read
+     * (same contract, same result). A load generator running many clients
+     * of one match shares decodes through it (tests/bots/memo.h). */
+    int (*body_reader)(void *user, const cl_client *c, const proto_snapshot *base, proto_snapshot *out,
+                       proto_names *names, const uint8_t *buf, size_t len);
+    void *body_user;
+};
 
 void cl_init(cl_client *c);
 

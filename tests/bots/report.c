@@ -408,6 +408,10 @@ void report_print(FILE *out, const report_input *in)
             fmt(b, sizeof b, "%.0f", d.cpu_us_per_bot_second), r->max_rss_kb / 1024.0);
     fprintf(out, "  bots' clock          %llu ticks, %llu skipped, latest wakeup %.1f ms late\n",
             (unsigned long long)r->ticks, (unsigned long long)r->ticks_missed, r->tick_late_max_ms);
+    fprintf(out, "  bots' decodes        %llu snapshot bodies decoded, %llu shared (the same bytes on the same "
+                 "baseline), %llu of those decoded again and compared: %llu different\n",
+            (unsigned long long)r->memo_decodes, (unsigned long long)r->memo_hits,
+            (unsigned long long)r->memo_checked, (unsigned long long)r->memo_mismatches);
     print_server(out, in, &d);
     print_verdict(out, in);
 }
@@ -937,6 +941,10 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_u64(j, "ticks", r->ticks);
     jw_u64(j, "ticks_skipped", r->ticks_missed);
     jw_num(j, "tick_late_max_ms", r->tick_late_max_ms);
+    jw_u64(j, "bodies_decoded", r->memo_decodes);
+    jw_u64(j, "bodies_shared", r->memo_hits);
+    jw_u64(j, "bodies_shared_checked", r->memo_checked);
+    jw_u64(j, "bodies_shared_mismatches", r->memo_mismatches);
     jw_close(j, '}');
 }
 

@@ -18,6 +18,7 @@
  * is swarm_wake (lws_cancel_service) for a signal. */
 #define _GNU_SOURCE /* ppoll */
 #include "swarm.h"
+#include "memo.h"
 
 #include <assert.h>
 #include <arpa/inet.h>
@@ -138,6 +139,7 @@ typedef struct marks {
 } marks;
 
 struct swarm {
+    memo *memo;               /* snapshot bodies decoded once for every bot that got the same bytes */
     swarm_config cfg;
     struct lws_context *ctx;
     struct lws_protocols protocols[3];
@@ -450,6 +452,8 @@ static void bot_connect(swarm *sw, bot *b, int resume)
 
     if (!resume) {
         cl_init(&b->cl); /* a new player */
+        b->cl.body_reader = memo_body_read; /* decode once per distinct body, check many */
+        b->cl.body_user = sw->memo;
         if (b->spectator)
             cl_set_spectate(&b->cl, sw->cfg.spectate_match);
         shots_forget(sw, b);
@@ -1871,6 +1875,11 @@ static void finish(swarm *sw)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     r->cpu_user_s = tv_s(ru.ru_utime) - tv_s(sw->ru0.ru_utime);
+    memo_stats ms = memo_get_stats(sw->memo);
+    r->memo_decodes = ms.decodes;
+    r->memo_hits = ms.hits;
+    r->memo_checked = ms.checked;
+    r->memo_mismatches = ms.mismatches;
     r->cpu_sys_s = tv_s(ru.ru_stime) - tv_s(sw->ru0.ru_stime);
     r->max_rss_kb = ru.ru_maxrss;
 
@@ -2159,6 +2168,8 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         goto oom;
     sw->cfg = *cfg;
     sw->nconn = cfg->bots + cfg->spectators;
+    if (!(sw->memo = memo_create()))
+        goto oom;
     sw->res.spectators = cfg->spectators;
     if (sw->cfg.max_connecting < 1)
         sw->cfg.max_connecting = sw->nconn;
@@ -2252,6 +2263,7 @@ void swarm_destroy(swarm *sw)
         }
     }
     free(sw->bots);
+    memo_destroy(sw->memo);
     free(sw->dheap);
     free(sw->pfds);
     free(sw->token_ms.v);

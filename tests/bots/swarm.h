@@ -271,6 +271,10 @@ typedef struct swarm_result {
 
     /* the bots' process */
     double cpu_user_s, cpu_sys_s;
+    /* Snapshot bodies (memo.h): decoded for real, results shared from
+     * another bot's decode of the same bytes, of those decoded again and
+     * compared, and different (must be 0). */
+    uint64_t memo_decodes, memo_hits, memo_checked, memo_mismatches;
     long max_rss_kb;
     uint64_t ticks, ticks_missed;
     double tick_late_max_ms;

@@ -190,6 +190,10 @@ async function caseE2e(a) {
     check(r.entities.entities_per_snapshot > 1 && r.entities.bytes_per_entity > 0, 'report: bytes per entity',
       JSON.stringify(r.entities));
     check(r.bot_process.cpu_user_s + r.bot_process.cpu_sys_s > 0, 'report: the bots\' own CPU');
+    const bp = r.bot_process;
+    check(bp.bodies_shared > bp.bodies_decoded && bp.bodies_shared_checked > 0 && bp.bodies_shared_mismatches === 0,
+      'report: snapshot bodies decoded once per distinct body, the shared ones checked and equal',
+      `decoded ${bp.bodies_decoded}, shared ${bp.bodies_shared}, checked ${bp.bodies_shared_checked}, different ${bp.bodies_shared_mismatches}`);
     check(r.series.t_s.length >= 4 && r.series.connected.at(-1) === 50, 'report: per-second series',
       JSON.stringify(r.series.connected));
     const sm = r.server_metrics;

@@ -20,6 +20,7 @@
 #include "behavior.h"
 #include "delay.h"
 #include "hist.h"
+#include "memo.h"
 #include "opts.h"
 #include "prom.h"
 #include "secret.h"
@@ -1133,6 +1134,105 @@ static void test_fight_inputs(void **state)
     }
 }
 
+/* ---- memo: decode once, check many ---------------------------------------------- */
+
+/* A baseline of 20 players and a snapshot 3 ticks later where they moved,
+ * one left and one joined; body = the delta between them. */
+static size_t memo_fixture(proto_snapshot *base, proto_snapshot *cur, proto_names *names, uint8_t *body)
+{
+    memset(base, 0, sizeof *base);
+    memset(names, 0, sizeof *names);
+    base->tick = 100;
+    base->ms = (proto_match_state){.phase = 1, .min_players = 2, .round = 1, .end_tick = 9000};
+    for (int id = 0; id < 20; id++) {
+        base->present[id] = 1;
+        base->gen[id] = 1;
+        base->ent[id] = (sim_netent){.x = (uint16_t)(1000 + 37 * id), .y = (uint16_t)(2000 + 11 * id), .vx = 40, .life = 1, .health = 100};
+        snprintf(names->name[id], sizeof names->name[id], "p%d", id);
+    }
+    *cur = *base;
+    cur->tick = 103;
+    for (int id = 0; id < 20; id++)
+        cur->ent[id].x = (uint16_t)(cur->ent[id].x + 3 * id), cur->ent[id].vy = (int16_t)(5 - id);
+    cur->present[7] = 0;
+    cur->present[25] = 1;
+    cur->gen[25] = 1;
+    cur->ent[25] = (sim_netent){.x = 500, .y = 600, .life = 1, .health = 100};
+    snprintf(names->name[25], sizeof names->name[25], "newcomer");
+    return proto_snapshot_body_write(base, cur, names, 60, body, PROTO_MAX_SNAPSHOT_BODY);
+}
+
+static void test_memo_shares_and_checks(void **state)
+{
+    (void)state;
+    proto_snapshot base, cur, out, want;
+    proto_names names, n_want, n_out;
+    static uint8_t body[PROTO_MAX_SNAPSHOT_BODY];
+    size_t len = memo_fixture(&base, &cur, &names, body);
+    assert_true(len > 0);
+    proto_names before = names;
+    memset(before.name[25], 0, sizeof before.name[25]); /* the client learns it from the body */
+    n_want = before;
+    want.tick = 103;
+    assert_int_equal(proto_snapshot_body_read(&base, &want, &n_want, 60, body, len), 0);
+
+    static cl_client a, b;
+    cl_init(&a);
+    cl_init(&b);
+    a.welcome.match_id = b.welcome.match_id = 3;
+    a.welcome.tick_rate = b.welcome.tick_rate = 60;
+    memo *m = memo_create();
+    assert_non_null(m);
+    /* First client: a real decode. Second: the same bytes on the same
+     * baseline: shared, and the same snapshot as a decode gives. */
+    for (int i = 0; i < 2; i++) {
+        n_out = before;
+        out.tick = 103;
+        assert_int_equal(memo_body_read(m, i ? &b : &a, &base, &out, &n_out, body, len), 0);
+        assert_memory_equal(out.present, want.present, sizeof want.present);
+        for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
+            if (want.present[id]) {
+                assert_memory_equal(&out.ent[id], &want.ent[id], sizeof want.ent[id]);
+                assert_string_equal(n_out.name[id], n_want.name[id]);
+            }
+        assert_int_equal(out.ms.end_tick, want.ms.end_tick);
+    }
+    memo_stats st = memo_get_stats(m);
+    assert_int_equal(st.decodes, 1);
+    assert_int_equal(st.hits, 1);
+    /* A client whose baseline differs (what the memo assumes never
+     * happens): the periodic check decodes it for real, counts the
+     * mismatch and returns the real result. */
+    proto_snapshot odd = base;
+    odd.ent[3].x = 7;
+    int caught = 0;
+    for (int i = 0; i < MEMO_CHECK_EVERY; i++) {
+        n_out = before;
+        out.tick = 103;
+        assert_int_equal(memo_body_read(m, &b, &odd, &out, &n_out, body, len), 0);
+        if (memo_get_stats(m).mismatches) {
+            proto_snapshot real;
+            proto_names n_real = before;
+            real.tick = 103;
+            assert_int_equal(proto_snapshot_body_read(&odd, &real, &n_real, 60, body, len), 0);
+            assert_memory_equal(&out.ent[3], &real.ent[3], sizeof real.ent[3]);
+            caught = 1;
+            break;
+        }
+    }
+    assert_true(caught);
+    st = memo_get_stats(m);
+    assert_int_equal(st.mismatches, 1);
+    assert_true(st.checked >= 1);
+    /* Another match's identical bytes are not shared. */
+    b.welcome.match_id = 4;
+    n_out = before;
+    out.tick = 103;
+    assert_int_equal(memo_body_read(m, &b, &base, &out, &n_out, body, len), 0);
+    assert_int_equal(memo_get_stats(m).decodes, st.decodes + 1);
+    memo_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1161,6 +1261,7 @@ int main(void)
         cmocka_unit_test(test_delay_stamp_and_clear),
         cmocka_unit_test(test_delay_capacity),
         cmocka_unit_test(test_delay_sized_never_fills),
+        cmocka_unit_test(test_memo_shares_and_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,43 @@
+/* memo: decode once, check many. The server encodes a snapshot body once
+ * per (baseline, view) and sends the same bytes to every client of a match
+ * that has that baseline; a process running hundreds of bots or thousands
+ * of spectators of one match would decode the very same body against the
+ * very same baseline hundreds of times a tick. The memo keeps the last
+ * decodes (direct-mapped by a hash of the body) keyed by (match, tick,
+ * baseline tick, body bytes, compared in full); a hit copies the result.
+ *
+ * A copy is the decode's result only if the baseline and the names the
+ * body applies to are the same in both clients. They are, when each
+ * client decoded its own stream right; to keep that an assertion, not an
+ * assumption, every MEMO_CHECK_EVERY-th hit is decoded for real and
+ * compared (memo_stats.mismatches: must stay 0; a mismatch uses the real
+ * decode). */
+#ifndef TW_BOTS_MEMO_H
+#define TW_BOTS_MEMO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "proto.h"
+
+#define MEMO_SLOTS 128
+#define MEMO_CHECK_EVERY 64
+
+typedef struct memo_stats {
+    uint64_t decodes;    /* real decodes (misses and checks) */
+    uint64_t hits;       /* results copied */
+    uint64_t checked;    /* hits decoded for real as well and compared */
+    uint64_t mismatches; /* of those, different: the memo's premise broke */
+} memo_stats;
+
+typedef struct memo memo;
+
+memo *memo_create(void);
+void memo_destroy(memo *m);
+/* cl_client.body_reader; user is the memo. */
+int memo_body_read(void *user, const cl_client *c, const proto_snapshot *base, proto_snapshot *out,
+                   proto_names *names, const uint8_t *buf, size_t len);
+memo_stats memo_get_stats(const memo *m);
+
+#endif
