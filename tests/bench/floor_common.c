@@ -177,6 +177,9 @@ static void usage(FILE *out, const char *prog, const char *name)
             "  --tick-rate HZ         ticks (= snapshots) per second, 1..240 (default 60)\n"
             "  --snapshot-bytes N     size of each snapshot message incl. its 10-byte header:\n"
             "                         23, or 46..4903 (default %d)\n"
+            "  --pacing on|off        on (default, as tickwire-server): sleep until the tick,\n"
+            "                         then read every ready socket, tick and write in one go;\n"
+            "                         off: wake for every event\n"
             "  --help                 print this and exit\n",
             prog, name, PROTO_SUBPROTOCOL, FLOOR_DEFAULT_SNAPSHOT_BYTES);
 }
@@ -186,6 +189,7 @@ int floor_opts_parse(floor_opts *o, int argc, char **argv, const char *name)
     o->host = "127.0.0.1";
     o->port = 8081;
     o->tick_rate = 60;
+    o->pacing = 1;
     long snapshot_bytes = FLOOR_DEFAULT_SNAPSHOT_BYTES;
     char err[160];
     for (int i = 1; i < argc; i++) {
@@ -205,7 +209,7 @@ int floor_opts_parse(floor_opts *o, int argc, char **argv, const char *name)
         memcpy(flag, arg, flen);
         flag[flen] = '\0';
         if (strcmp(flag, "--host") && strcmp(flag, "--port") && strcmp(flag, "--tick-rate") &&
-            strcmp(flag, "--snapshot-bytes")) {
+            strcmp(flag, "--snapshot-bytes") && strcmp(flag, "--pacing")) {
             fprintf(stderr, "%s: unknown flag '%s'\n", name, flag);
             usage(stderr, argv[0], name);
             return 2;
@@ -221,6 +225,12 @@ int floor_opts_parse(floor_opts *o, int argc, char **argv, const char *name)
             o->host = val;
         } else if (strcmp(flag, "--port") == 0) {
             rc = parse_int(flag, val, 0, 65535, &o->port, err, sizeof err);
+        } else if (strcmp(flag, "--pacing") == 0) {
+            if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0) {
+                snprintf(err, sizeof err, "--pacing: on or off, not '%s'", val);
+                rc = -1;
+            }
+            o->pacing = strcmp(val, "off") != 0;
         } else if (strcmp(flag, "--tick-rate") == 0) {
             rc = parse_int(flag, val, 1, 240, &o->tick_rate, err, sizeof err);
         } else {

@@ -20,10 +20,11 @@ typedef struct floor_opts {
     int port;              /* 0..65535, 0 = any free one; default 8081 */
     int tick_rate;         /* 1..240; default 60 */
     size_t snapshot_bytes; /* default FLOOR_DEFAULT_SNAPSHOT_BYTES */
+    int pacing;            /* --pacing on|off (default on): wake at the tick, as tickwire-server does */
 } floor_opts;
 
 /* Fills *o with the defaults, then parses --host, --port, --tick-rate,
- * --snapshot-bytes (also --flag=value) and --help into it. `name`
+ * --snapshot-bytes, --pacing (also --flag=value) and --help into it. `name`
  * prefixes the messages.
  * Returns 0 to run, 1 when --help printed the usage (exit 0), 2 when a
  * flag was wrong (the problem and the usage are on stderr; exit 2). */

@@ -24,6 +24,8 @@
  * host. So ours/floor CPU is the real server's overhead over the same
  * lws loop; tickwire-floor-raw (floor_raw.c) sends the same bytes (both
  * build them with floor_common.c) without lws, the kernel floor. */
+#define _GNU_SOURCE /* ppoll */
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +57,7 @@ typedef struct floor_server {
     int tick_rate;
     size_t snapshot_bytes;
     int entities;
+    int pacing;
     struct lws_context *ctx;
     tick_clock *clock;
     tick_stats tick_stats;
@@ -249,6 +252,30 @@ static void on_signal(int sig)
         lws_cancel_service(g_floor.ctx);
 }
 
+/* --pacing on: tickwire-server's loop shape (server/net.c service_turn):
+ * sleep on the clock's timerfd, a pass over every socket 1.5 ms early and
+ * one at the tick with the clock held, the tick, one pass to write. */
+static int paced_turn(floor_server *f)
+{
+    int fd = tick_clock_fd(f->clock);
+    if (fd < 0)
+        return lws_service(f->ctx, 0);
+    struct pollfd clock = {.fd = fd, .events = POLLIN};
+    tick_clock_hold(f->clock, 1);
+    int64_t early = tick_clock_deadline(f->clock) - 1500 - tick_clock_now();
+    if (early > 0) {
+        struct timespec ts = {.tv_sec = early / 1000000, .tv_nsec = (long)(early % 1000000) * 1000};
+        if (ppoll(&clock, 1, &ts, NULL) == 0 && lws_service(f->ctx, -1) < 0)
+            return -1;
+    }
+    if (!tick_clock_due(f->clock))
+        poll(&clock, 1, 100);
+    if (lws_service(f->ctx, -1) < 0)
+        return -1;
+    tick_clock_run_held(f->clock);
+    return lws_service(f->ctx, -1);
+}
+
 int main(int argc, char **argv)
 {
     floor_server *f = &g_floor;
@@ -260,6 +287,7 @@ int main(int argc, char **argv)
     f->port = o.port;
     f->tick_rate = o.tick_rate;
     f->snapshot_bytes = o.snapshot_bytes;
+    f->pacing = o.pacing;
     char err[160];
     if (floor_snapshot_build(f->snap + LWS_PRE, f->snapshot_bytes, f->tick_rate, &f->entities, err, sizeof err) < 0) {
         fprintf(stderr, "tickwire-floor: %s\n", err);
@@ -320,8 +348,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     while (!f->stop)
-        if (lws_service(f->ctx, 0) < 0)
+        if ((f->pacing ? paced_turn(f) : lws_service(f->ctx, 0)) < 0)
             break;
+    tick_clock_hold(f->clock, 0);
     tick_clock_stop(f->clock);
     fprintf(stderr, "tickwire-floor: stop ticks=%llu missed_ticks=%llu snapshots_out=%llu "
             "bytes_out=%llu inputs_in=%llu\n",
