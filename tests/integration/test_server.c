@@ -2099,6 +2099,11 @@ static void case_replays_http(const char *server)
     fclose(f);
     snprintf(path, sizeof path, "%s/tw-1700000000000-m9-r9.twr", rdir);
     CHECK(symlink("/etc/passwd", path) == 0, "symlink");
+    snprintf(path, sizeof path, "%s/tw-1900000000000-m1-r5.twr.tmp", rdir); /* as the writer leaves one */
+    f = fopen(path, "w");
+    CHECK(f != NULL, "create %s", path);
+    fputs("TWRP", f);
+    fclose(f);
     const char *args[] = {"--replay-dir", rdir, "--npcs", "3", "--match-time", "10", "--intermission", "1",
                           "--min-players", "1", NULL};
     spawn_proc sp, plain;
@@ -2181,7 +2186,7 @@ static void case_replays_http(const char *server)
         "/api/replays/..%2f..%2f..%2fetc%2fpasswd", "/api/replays/../../../etc/passwd",
         "/api/replays/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/api/replays/..%5c..%5cetc%5cpasswd",
         "/api/replays/tw-1700000000000-m9-r9.twr" /* the symlink */, tmpname, "/api/replays/notes.txt",
-        "/api/replays/tw-1-m1-r1.twr",
+        "/api/replays/tw-1-m1-r1.twr", "/api/replays/tw-1900000000000-m1-r5.twr.tmp",
         "/api/replays/tw-1700000000000-m1-r1.twr/", "/api/replays/",
         "/api/replays/tw-1700000000000-m1-r1.twr" /* well formed, not there */};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -2217,8 +2222,8 @@ static void case_replays_http(const char *server)
     wsc_close(&pl.ws);
     CHECK(spawn_stop(&sp, 5000, NULL) == 0, "exit status after SIGTERM");
     CHECK(spawn_stop(&plain, 5000, NULL) == 0, "exit status after SIGTERM (plain)");
-    printf("replays_http: %s (%zu bytes) listed and served byte for byte; %zu refusals; .tmp %s\n", name, dn,
-           sizeof refused / sizeof refused[0], tmp ? "seen on disk, not listed" : "not seen");
+    printf("replays_http: %s (%zu bytes) listed and served byte for byte; %zu refusals; .tmp files on disk, "
+           "none listed (%d)\n", name, dn, sizeof refused / sizeof refused[0], tmp);
     d = opendir(rdir);
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.')
