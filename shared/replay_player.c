@@ -110,9 +110,11 @@ int replay_player_open(replay_player *p, const uint8_t *data, size_t len)
     p->nindex = replay_index_read(&p->r, p->index, REPLAY_PLAYER_MAX_INDEX);
     replay_info info;
     memset(&info, 0, sizeof info);
+    p->top_id = -1;
     if (p->r.end_offset && replay_info_end(data + p->r.end_offset, p->r.end - p->r.end_offset, &info) == REPLAY_OK) {
         p->end_tick = info.end_tick;
         p->end_reason = info.end_reason;
+        p->top_id = info.nplayers > 0 ? info.top.id : -1;
     }
     int type;
     if (record(p, &type) != REPLAY_OK)

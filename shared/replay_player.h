@@ -43,6 +43,7 @@ typedef struct replay_player {
     uint32_t start_tick;  /* the first keyframe's world tick */
     uint32_t end_tick;    /* the end record's (start_tick when the file has none) */
     uint8_t end_reason;   /* PROTO_END_*, 0: unknown */
+    int top_id;           /* the end record's best score (replay_info.top), -1: none */
     uint64_t first_offset;
     uint32_t nindex;
     replay_index_entry index[REPLAY_PLAYER_MAX_INDEX];

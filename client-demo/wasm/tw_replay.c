@@ -60,7 +60,8 @@ EXPORT(tw_rp_error) const char *tw_rp_error(void) { return g_rp.r.err; }
  * 3 start tick, 4 end tick, 5 end reason (PROTO_END_*), 6 start unix ms,
  * 7 map width, 8 map height, 9 walls, 10 keyframes in the index,
  * 11 keyframe interval, 12 hash interval, 13 simulation version,
- * 14 protocol version. */
+ * 14 protocol version, 15 the id of the end record's best score (-1:
+ * none). */
 EXPORT(tw_rp_info) double tw_rp_info(uint32_t k)
 {
     const replay_header *h = &g_rp.r.h;
@@ -81,7 +82,8 @@ EXPORT(tw_rp_info) double tw_rp_info(uint32_t k)
     case 11: return h->keyframe_interval;
     case 12: return h->hash_interval;
     case 13: return h->sim_version;
-    default: return h->proto_version;
+    case 14: return h->proto_version;
+    default: return g_rp.top_id;
     }
 }
 
