@@ -2124,6 +2124,14 @@ function updateReplayPanel() {
   setText('nl-corr', '');
   const info = net.inGame ? net.info : null;
   put($('nl-link'), info ? `${info.name} · ${(info.bytes / 1024).toFixed(1)} KB` : replay.listOpen ? 'choosing' : net.state);
+  // the expanded panel: the file, not a connection
+  for (const id of ['st-rtt', 'st-snaps', 'st-down', 'st-up', 'st-corr', 'st-interp', 'st-inputs']) {
+    setText(id, '<span class="dim">– (a replay)</span>');
+  }
+  put($('st-link'), info ? info.name : 'no file');
+  put($('st-tick'), info ? `${net.tick} of ${info.startTick}..${info.endTick} · ${info.tickRate} Hz` : '–');
+  put($('st-player'), info ? `spectator · match ${info.matchId}` : '–');
+  setText('tip', 'A replay re-runs the server\'s simulation on the recorded inputs; every state hash is checked.');
   put($('match-line'), info ? `Replay\u00a0·\u00a0match\u00a0${info.matchId} round\u00a0${info.round} · ${plural(ents.length, 'player')}`
     : 'Replays');
   renderRoster();
@@ -2325,7 +2333,8 @@ function exposeApi() {
                listError: replay.listError, loadError: replay.loadError, state: src.state, name: src.name,
                info: info ? { ...info, keyframes: [...info.keyframes] } : null, tick: src.tick, pos: src.pos,
                playing: src.playing, speed: src.speed, ended: src.ended, verification: src.verification(),
-               loadMs: src.loadMs, lastSeekMs: src.lastSeekMs, seeks: src.seeks, hitsSeen: replay.hitsSeen,
+               loadMs: src.loadMs, lastSeekMs: src.lastSeekMs, seeks: src.seeks,
+               steps: src.inGame ? src.w.tw_rp_state(8) : 0, hitsSeen: replay.hitsSeen,
                marks: replay.marks.length, follow: watch.follow, free: watch.free,
                badge: $('rp-badge').textContent, timer: $('rt-clock').textContent,
                scoreboardShown: !$('scoreboard').hidden, scoreboardCaption: $('sb-caption').textContent,
