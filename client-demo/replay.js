@@ -167,11 +167,10 @@ export class ReplaySource {
       steps++;
     }
     if (steps) this.drain(true);
-    if (this.tick >= this.info.endTick || this.w.tw_rp_state(1) || this.w.tw_rp_state(3)) {
-      if (this.tick >= this.info.endTick || this.w.tw_rp_state(3)) {
-        this.pos = this.tick;
-        this.playing = false;
-      }
+    // the last tick, or a corrupt record (the badge says which): stop there
+    if (this.tick >= this.info.endTick || this.w.tw_rp_state(3) === 1) {
+      this.pos = this.tick;
+      this.playing = false;
     }
   }
 

@@ -853,8 +853,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return filter_http(c, wsi);
     case LWS_CALLBACK_HTTP: {
         /* The /metrics and /api callback mounts land here, for any path
-         * under them: serve exactly GET /metrics, POST /api/join and GET
-         * /api/matches. */
+         * under them: serve exactly GET /metrics, POST /api/join, GET
+         * /api/matches[/live], GET /api/replays[/<name>] and the side
+         * doors below; anything else is a 404. */
         char uri[128] = "";
         int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         if (lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)

@@ -161,5 +161,6 @@ int replay_player_seek(replay_player *p, uint32_t tick)
     while (p->world.tick < tick && rc == REPLAY_OK)
         rc = replay_player_step(p);
     remember_positions(p);
-    return p->world.tick == tick ? REPLAY_OK : rc;
+    /* elsewhere: the file stops short, or its index or a keyframe lies */
+    return p->world.tick == tick ? REPLAY_OK : REPLAY_BAD;
 }

@@ -68,8 +68,9 @@ int replay_player_open(replay_player *p, const uint8_t *data, size_t len);
 int replay_player_step(replay_player *p);
 /* The world at `tick` (clamped to start_tick..end_tick): from the
  * current state when it lies between the nearest keyframe and `tick`,
- * else from that keyframe. At most keyframe_interval steps. REPLAY_OK or
- * REPLAY_BAD (as a step). Events of the steps taken are kept. */
+ * else from that keyframe. At most keyframe_interval steps. REPLAY_OK, or
+ * REPLAY_BAD when the world did not land on `tick` (a corrupt or short
+ * file). Events of the steps taken are kept. */
 int replay_player_seek(replay_player *p, uint32_t tick);
 /* Takes the oldest event not taken: 1, or 0 when none. */
 int replay_player_next_event(replay_player *p, replay_event *out);
