@@ -1255,7 +1255,9 @@ function renderScoreboard(m) {
   const rows = ranked();
   const trs = rows.map(({ e, st }, i) => {
     const tr = document.createElement('tr');
-    tr.className = `${e.id === me ? 'me' : ''}${st.flags & FLAG_DEAD ? ' dead' : ''}${isAway(e) ? ' away' : ''}`;
+    // (a replay's final board is the results: nobody greyed for being dead at the last tick)
+    const final = replay.on && m && m.phase === PHASE.ENDED;
+    tr.className = `${e.id === me ? 'me' : ''}${st.flags & FLAG_DEAD && !final ? ' dead' : ''}${isAway(e) ? ' away' : ''}`;
     const name = document.createElement('td');
     name.className = 'sb-name';
     const sw = span('', 'swatch');
@@ -1992,7 +1994,7 @@ function leaveReplay() {
   replay.src.pause();
   replay.on = false;
   replay.listOpen = false;
-  document.body.classList.remove('replay');
+  document.body.classList.remove('replay', 'replay-empty');
   $('replay-list').hidden = true;
   $('replaybar').hidden = true;
   replay.marks = [];
@@ -2120,7 +2122,8 @@ function updateReplayPanel() {
   const pill = $('conn-pill');
   pill.className = 'pill joined';
   put(pill, 'replay');
-  setText('nl-rtt', '<span class="dim">replay</span>');
+  setText('nl-rtt', '');
+  document.body.classList.toggle('replay-empty', !net.inGame);   // no file yet: no arena to map
   setText('nl-corr', '');
   const info = net.inGame ? net.info : null;
   put($('nl-link'), info ? `${info.name} · ${(info.bytes / 1024).toFixed(1)} KB` : replay.listOpen ? 'choosing' : net.state);
