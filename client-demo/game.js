@@ -3,15 +3,20 @@
 // and the events come from the wasm client (netcode.js). Names and chat
 // reach the page as text nodes (textContent), never as markup.
 //
-// Two modes: Play (a player: input, prediction, own HUD) and Watch (a
+// Three modes: Play (a player: input, prediction, own HUD), Watch (a
 // spectator, protocol v6: no input, no own player; the camera follows a
 // player, cycled with [ ] or Q E, or pans freely with F; ?watch=any or
-// ?watch=<match id> in the URL, or the Watch button).
+// ?watch=<match id> in the URL, or the Watch button) and Replays (a
+// recorded round played back by the wasm simulation, replay.js: the same
+// camera and keys as Watch, plus play/pause, speed and seek; ?replay or
+// ?replay=<file name>). In Replays mode `net` is the ReplaySource, which
+// answers what the renderer asks of a NetClient.
 
 import {
   BTN, END_REASON, EV, FLAG_DEAD, FLAG_DISCONNECTED, FLAG_FIRING, FLAG_SHOT, NOBODY, NetClient,
   PHASE, WATCH_ANY, httpBase, loadWasm, parseWatch,
 } from './netcode.js';
+import { ReplaySource, SPEEDS, listReplays } from './replay.js';
 
 const RADIUS = 16;
 const LATENCIES = [0, 50, 100, 200];
@@ -82,8 +87,22 @@ function currentAim() {
 
 // ---------------------------------------------------------------- state
 
-let net = null;
+let net = null;                     // the NetClient, or in Replays mode the ReplaySource
+let live = null;                    // the NetClient (kept while a replay plays)
 let serverUrl = '';                 // the game server's ws(s) URL
+// Replays mode: the list, the file being played, its hit markers.
+const replay = {
+  on: false,
+  src: null,                        // ReplaySource
+  list: null,                       // the last GET /api/replays answer
+  listError: '',
+  listOpen: false,
+  loadError: '',
+  marks: [],                        // {x, y, t, damage, killed}: the followed player's hits where they landed
+  prefer: -1,                       // the player to follow once it is in the round (the winner)
+  hitsSeen: 0,                      // hit events of the followed player shown, for tests
+  scrubbing: false,
+};
 let ents = [];
 let stats = null;
 let lastPanel = 0;
@@ -138,7 +157,7 @@ function hudInsets(now) {
   for (const b of hudBoxesNow(now)) {
     if (['hud', 'round-timer', 'netpanel'].includes(b.id) && b.y0 < ch / 2 && (b.id !== 'netpanel' || !panelExpanded())) {
       top = Math.max(top, b.y1);
-    } else if (['vitals', 'help', 'stick', 'fire-btn', 'watchbar'].includes(b.id) && b.y0 > ch / 2) {
+    } else if (['vitals', 'help', 'stick', 'fire-btn', 'watchbar', 'replaybar'].includes(b.id) && b.y0 > ch / 2) {
       bottom = Math.max(bottom, ch - b.y0);
     }
   }
@@ -326,6 +345,7 @@ function spawnTracer(e, now) {
 }
 
 function spawnTracers(now) {
+  if (replay.on && !net.playing) return;   // a paused replay fires nothing
   const interval = net.fireIntervalMs;
   for (const e of ents) {
     if (e.self || e.stale || isAway(e) || (e.flags & FLAG_DEAD)) continue;
@@ -539,7 +559,7 @@ function drawGhost(ghost) {
 // arrows stop short of them and the minimap fades over players. Measured
 // at most four times a second (and after a resize or a panel toggle).
 const HUD_IDS = ['hud', 'round-timer', 'round-banner', 'netpanel', 'killfeed', 'minimap', 'vitals', 'help',
-                 'stick', 'fire-btn', 'watchbar'];
+                 'stick', 'fire-btn', 'watchbar', 'replaybar'];
 function hudBoxesNow(now) {
   if (now - hudBoxesAt < 250 && hudBoxesAt) return hudBoxes;
   hudBoxesAt = now;
@@ -818,6 +838,7 @@ function updateNetLine(s) {
 }
 
 function updatePanel(now) {
+  if (replay.on) { updateReplayPanel(); return; }
   const s = stats;
   const pill = $('conn-pill');
   pill.className = `pill ${s.state}`;
@@ -1048,6 +1069,7 @@ function updateCombat(now, self) {
   hud.lastShots = sh.shots;
   hud.lastServerHits = sh.serverHits;
   spawnTracers(now);
+  if (replay.on) replayHits(now);
 
   const st = selfId() >= 0 ? net.playerStats(selfId()) : null;
   const hp = st && !(st.flags & FLAG_DEAD) ? st.health : -1;
@@ -1115,6 +1137,7 @@ function leader() {
 
 // Round timer (top centre) and round banner (under it).
 function updateRound(now, inGame) {
+  if (replay.on) return updateReplayRound(inGame);
   const m = inGame ? net.match() : null;
   const timer = $('round-timer'), banner = $('round-banner');
   if (!m) {
@@ -1232,30 +1255,40 @@ function renderScoreboard(m) {
   const rows = ranked();
   const trs = rows.map(({ e, st }, i) => {
     const tr = document.createElement('tr');
-    tr.className = `${e.id === me ? 'me' : ''}${st.flags & FLAG_DEAD ? ' dead' : ''}${isAway(e) ? ' away' : ''}`;
+    // (a replay's final board is the results: nobody greyed for being dead at the last tick)
+    const final = replay.on && m && m.phase === PHASE.ENDED;
+    tr.className = `${e.id === me ? 'me' : ''}${st.flags & FLAG_DEAD && !final ? ' dead' : ''}${isAway(e) ? ' away' : ''}`;
     const name = document.createElement('td');
     name.className = 'sb-name';
     const sw = span('', 'swatch');
     sw.style.background = e.id === selfId() ? SELF_COLOR : isAway(e) ? AWAY_COLOR : colorOf(e.id);
     name.append(span(String(i + 1), 'sb-rank'), sw, span(e.name || `player ${e.id}`, 'sb-player'));
     if (e.id === me) name.append(span(watch.on ? 'WATCHING' : 'YOU', 'tag'));
-    const cells = [st.kills, st.deaths, st.score,
-      e.id === me && !watch.on ? (stats && stats.rttSmoothMs ? `${Math.round(stats.rttSmoothMs)} ms` : '…') : '–'];
+    const cells = [st.kills, st.deaths, st.score, replay.on ? st.hits
+      : e.id === me && !watch.on ? (stats && stats.rttSmoothMs ? `${Math.round(stats.rttSmoothMs)} ms` : '…') : '–'];
     tr.append(name, ...cells.map((v) => { const td = document.createElement('td'); td.textContent = String(v); return td; }));
     return tr;
   });
   $('sb-rows').replaceChildren(...trs);
+  put($('sb-last'), replay.on ? 'Hits' : 'Ping');
+  trs.forEach((tr, i) => { tr.dataset.id = String(rows[i].e.id); });
   let cap = 'Scoreboard';
   if (m && m.phase === PHASE.LIVE) cap = `Round ${m.round} · ${fmtClock(m.secondsLeft)} left${m.scoreLimit ? ` · first to ${m.scoreLimit}` : ''}`;
   else if (m && m.phase === PHASE.ENDED) cap = `Round ${m.round} results`;
   else if (m) cap = 'Warmup';
+  if (replay.on && m) {
+    cap = m.phase === PHASE.ENDED ? `Match ${net.info.matchId} · round ${m.round} · final scoreboard`
+      : `Replay · round ${m.round} · at ${fmtTime((net.pos - net.info.startTick) / net.info.tickRate)}`;
+  }
   put($('sb-caption'), cap);
 }
 
 // Shown while Tab is held.
 function updateScoreboard(now, m) {
   const board = $('scoreboard');
-  const show = !!m && hud.scoreboardHeld;
+  // A replay's last tick shows the final scoreboard without Tab.
+  const show = !!m && (hud.scoreboardHeld || (replay.on && m.phase === PHASE.ENDED && !replay.listOpen));
+  if (show && board.hidden) hud.lastScoreboard = 0;
   board.hidden = !show;
   if (show && now - hud.lastScoreboard > 250) {
     renderScoreboard(m);
@@ -1403,6 +1436,11 @@ function frame(now) {
   drawCorrectionFlash(now);
   drawCrosshair(now);
   drawHitMarkers(now);
+  if (replay.on) { drawReplayMarks(now); updateReplayBar(); }
+  if (replay.on && replay.prefer >= 0 && !watch.free && ents.some((e) => e.id === replay.prefer)) {
+    watch.follow = replay.prefer;
+    replay.prefer = -1;
+  }
   drawMinimap(net.map);
   updateHud(now);
 
@@ -1519,8 +1557,9 @@ function bindControls() {
     b.addEventListener('click', () => { setLatency(Number(b.dataset.ms)); b.blur(); });
   }
   $('net-toggle').addEventListener('click', (e) => { setPanelExpanded(!panelExpanded()); e.currentTarget.blur(); });
-  $('banner-btn').addEventListener('click', (e) => { net.reconnectNow(); e.target.blur(); });
+  $('banner-btn').addEventListener('click', (e) => { if (!replay.on) net.reconnectNow(); e.target.blur(); });
   $('leave-btn').addEventListener('click', (e) => {
+    if (replay.on) { e.target.blur(); return; }
     if (net.state === 'closed') net.rejoin(); else net.leave(watch.on ? 'you stopped watching' : undefined);
     e.target.blur();
   });
@@ -1585,6 +1624,7 @@ function followed() {
 }
 
 function follow(id) {
+  replay.prefer = -1;
   watch.follow = id;
   watch.free = false;
   hud.lastScoreboard = 0;
@@ -1608,6 +1648,7 @@ function setFree(on) {
 
 // A key while watching: true when it was the watch's.
 function watchKey(e) {
+  if (replay.on && replayKey(e)) return true;
   if (CYCLE_KEYS[e.code]) {
     if (!e.repeat) cycle(CYCLE_KEYS[e.code]);
     return true;
@@ -1741,7 +1782,7 @@ function updateWatchBar(show) {
 
 // The spectator count: this match's entry in GET /api/matches/live.
 async function pollLive() {
-  if (!watch.on || !net || !net.inGame || !net.welcome || document.hidden) return;
+  if (!watch.on || replay.on || !net || !net.inGame || !net.welcome || document.hidden) return;
   const matchId = net.welcome.matchId;
   try {
     const res = await fetch(new URL('/api/matches/live', httpBase(net.url)), { cache: 'no-store' });
@@ -1760,7 +1801,7 @@ async function pollLive() {
 
 // Page mode: on, the body gets .watch (style.css hides the player's HUD and
 // shows the watch bar); the mode buttons show which.
-function applyMode(on, target) {
+function applyMode(on, target, mode = on ? 'watch' : 'play') {
   watch.on = on;
   watch.target = target;
   watch.follow = -1;
@@ -1769,7 +1810,7 @@ function applyMode(on, target) {
   watch.spectators = null;
   document.body.classList.toggle('watch', on);
   for (const b of $('mode-seg').children) {
-    const sel = (b.dataset.mode === 'watch') === on;
+    const sel = b.dataset.mode === mode;
     b.classList.toggle('on', sel);
     b.setAttribute('aria-pressed', String(sel));
   }
@@ -1801,6 +1842,8 @@ function resetMatchView() {
 // The Play and Watch buttons: leave (a player leaves its match: close
 // 1000), then join the other way; the URL says which (?watch=any).
 function setMode(mode, target = WATCH_ANY) {
+  if (mode === 'replay') { enterReplay(typeof target === 'string' ? target : ''); return; }
+  if (replay.on) leaveReplay();
   const on = mode === 'watch';
   if (on === watch.on && net.state !== 'closed') return;
   if (net.state !== 'closed') net.leave(on ? 'switched to watching' : 'switched to playing');
@@ -1901,6 +1944,332 @@ function bindTouch() {
 // player's session) alive at whatever rate timers still run.
 setInterval(() => { if (net && document.hidden) net.update(performance.now()); }, 50);
 
+// ---------------------------------------------------------------- replays
+//
+// Replays mode: the list of the server's recorded rounds, then one played
+// back by the wasm simulation (replay.js). The camera, the follow keys and
+// the watch bar are Watch mode's; the bar at the bottom plays, pauses,
+// changes the speed and seeks (from the nearest keyframe: the marks under
+// the track); the badge says whether every state hash of the file matched
+// this browser's re-simulation so far. Hits of the followed player are
+// marked where they landed and listed in the feed with the kills.
+
+const MARK_MS = 650;
+
+// m:ss.t of a number of seconds.
+function fmtTime(sec) {
+  const t = Math.max(0, sec);
+  const m = Math.floor(t / 60), r = t - m * 60;
+  return `${m}:${r < 10 ? '0' : ''}${r.toFixed(1)}`;
+}
+const speedText = (x) => `${x < 1 ? String(x).replace(/^0/, '') : x}×`;
+
+function setUrlParam(name, value) {
+  const params = new URLSearchParams(location.search);
+  for (const k of ['watch', 'replay']) params.delete(k);
+  if (name) params.set(name, value);
+  const q = params.toString().replace(/=(&|$)/g, '$1');   // ?replay, not ?replay=
+  history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`);
+}
+
+// The Replays button, ?replay, ?replay=<name>: leaves a live match (a
+// player leaves it: close 1000), then the list or that file.
+function enterReplay(name) {
+  if (!replay.on) {
+    if (live.state !== 'closed' && live.state !== 'idle') live.leave('switched to replays');
+    applyMode(true, WATCH_ANY, 'replay');
+    replay.on = true;
+    document.body.classList.add('replay');
+    net = replay.src;
+    resetMatchView();
+    $('banner').className = 'banner';
+    lastPanel = 0;
+  }
+  setUrlParam('replay', name || '');
+  if (name) openReplay(name);
+  else showReplayList();
+}
+
+function leaveReplay() {
+  replay.src.pause();
+  replay.on = false;
+  replay.listOpen = false;
+  document.body.classList.remove('replay', 'replay-empty');
+  $('replay-list').hidden = true;
+  $('replaybar').hidden = true;
+  replay.marks = [];
+  net = live;
+  setUrlParam('', '');
+}
+
+async function showReplayList() {
+  replay.listOpen = true;
+  if (net.inGame) net.pause();
+  $('replay-list').hidden = false;
+  $('rl-close').hidden = !net.inGame;
+  hudBoxesAt = 0;
+  const status = $('rl-status');
+  status.className = 'rl-status';
+  put(status, replay.loadError ? `Could not play it: ${replay.loadError}` : 'Loading the list…');
+  if (replay.loadError) status.className = 'rl-status error';
+  try {
+    replay.list = await listReplays(httpBase(serverUrl));
+    replay.listError = '';
+    if (!replay.loadError) {
+      put(status, replay.list.replays.length ? 'Pick a round to play it back (the server\'s own simulation, re-run in this page).'
+        : 'No recorded round yet: one appears here when a round ends.');
+    }
+  } catch (err) {
+    replay.list = null;
+    replay.listError = err.status === 404 ? 'This server records no replays (it runs without --replay-dir).'
+      : String(err.message || err);
+    status.className = 'rl-status error';
+    put(status, replay.listError);
+  }
+  renderReplayList();
+}
+
+function renderReplayList() {
+  const list = replay.list ? replay.list.replays : [];
+  put($('rl-count'), replay.list ? `${list.length}${replay.list.total > list.length ? ` of ${replay.list.total}` : ''}` : '');
+  const td = (text, cls) => { const c = document.createElement('td'); c.textContent = text; if (cls) c.className = cls; return c; };
+  const rows = list.map((r) => {
+    const tr = document.createElement('tr');
+    tr.dataset.name = r.name;
+    if (r.name === net.name && net.inGame) tr.className = 'current';
+    if (!r.playable) {
+      tr.classList.add('unplayable');
+      tr.append(td(r.name, 'rl-dim'), td(''), td(''), td(''), td(''), td(r.error || 'not playable', 'rl-dim'));
+      return tr;
+    }
+    tr.tabIndex = 0;
+    const started = new Date(r.start_ms);
+    const top = r.top ? `${r.top.name} · ${r.top.score}` : '–';
+    tr.append(td(started.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })),
+      td(`${r.label ? `${r.label} · ` : ''}match ${r.match_id} · round ${r.round}`),
+      td(fmtTime(r.duration_s), 'num'), td(String(r.players), 'num'), td(r.end_reason), td(top, 'rl-top'));
+    tr.title = `${r.name} · ${(r.bytes / 1024).toFixed(1)} KB · ${r.ticks} ticks at ${r.tick_rate} Hz`;
+    return tr;
+  });
+  $('rl-rows').replaceChildren(...rows);
+}
+
+// Fetches and plays a file from its start, following the leader.
+async function openReplay(name) {
+  replay.loadError = '';
+  replay.listOpen = false;
+  $('replay-list').hidden = true;
+  resetMatchView();
+  replay.marks = [];
+  hud.roundEnd = null;
+  setUrlParam('replay', name);
+  try {
+    await net.load(httpBase(serverUrl), name);
+  } catch (err) {
+    replay.loadError = String(err.message || err);
+    showReplayList();
+    return;
+  }
+  // The camera follows the round's winner (the end record's top score)
+  // from when it is in the round (the leader until then), unless another
+  // player is picked first.
+  const info = net.info, seek = $('rp-seek');
+  watch.follow = -1;
+  watch.free = false;
+  replay.prefer = info.topId;
+  seek.min = String(info.startTick);
+  seek.max = String(info.endTick);
+  seek.value = String(info.startTick);
+  const span = Math.max(1, info.endTick - info.startTick);
+  $('rp-marks').replaceChildren(...info.keyframes.map((t) => {
+    const i = document.createElement('i');
+    i.style.left = `${(100 * (t - info.startTick) / span).toFixed(2)}%`;
+    return i;
+  }));
+  put($('rp-total'), fmtTime(span / info.tickRate));
+  put($('rp-title'), `match ${info.matchId} · round ${info.round}`);
+  $('replaybar').hidden = false;
+  hudBoxesAt = 0;
+  net.play();
+}
+
+// Once per frame: the time, the track, the play button, the badge.
+function updateReplayBar() {
+  if (!net.inGame) return;
+  const info = net.info;
+  put($('rp-now'), fmtTime((net.pos - info.startTick) / info.tickRate));
+  if (!replay.scrubbing) {
+    const v = String(net.tick);
+    if ($('rp-seek').value !== v) $('rp-seek').value = v;
+  }
+  put($('rp-play-icon'), net.playing ? '❚❚' : net.ended ? '↺' : '▶');
+  $('rp-play').setAttribute('aria-label', net.playing ? 'pause' : 'play');
+  for (const b of $('rp-speed').children) b.classList.toggle('on', Number(b.dataset.speed) === net.speed);
+  const v = net.verification(), badge = $('rp-badge');
+  let text, cls;
+  if (v.bad) { text = 'file corrupt'; cls = 'bad'; badge.title = v.error; }
+  else if (v.diverged) {
+    text = `diverged at tick ${v.tick}`;
+    cls = 'bad';
+    badge.title = `The re-simulation left the recording at tick ${v.tick}: ${v.player >= 0 ? `player ${v.player} (${net.nameOf(v.player)})` : 'the world'}, field ${v.field}`;
+  } else if (v.checked) { text = `✓ verified · ${v.checked} checks`; cls = 'ok'; badge.title = `${v.checked} state hashes and keyframes of the file match this browser's re-simulation`; }
+  else { text = 'checking…'; cls = ''; }
+  put(badge, text);
+  badge.className = `rp-badge ${cls}`;
+}
+
+function updateReplayPanel() {
+  const pill = $('conn-pill');
+  pill.className = 'pill joined';
+  put(pill, 'replay');
+  setText('nl-rtt', '');
+  document.body.classList.toggle('replay-empty', !net.inGame);   // no file yet: no arena to map
+  setText('nl-corr', '');
+  const info = net.inGame ? net.info : null;
+  put($('nl-link'), info ? `${info.name} · ${(info.bytes / 1024).toFixed(1)} KB` : replay.listOpen ? 'choosing' : net.state);
+  // the expanded panel: the file, not a connection
+  for (const id of ['st-rtt', 'st-snaps', 'st-down', 'st-up', 'st-corr', 'st-interp', 'st-inputs']) {
+    setText(id, '<span class="dim">– (a replay)</span>');
+  }
+  put($('st-link'), info ? info.name : 'no file');
+  put($('st-tick'), info ? `${net.tick} of ${info.startTick}..${info.endTick} · ${info.tickRate} Hz` : '–');
+  put($('st-player'), info ? `spectator · match ${info.matchId}` : '–');
+  setText('tip', 'A replay re-runs the server\'s simulation on the recorded inputs; every state hash is checked.');
+  put($('match-line'), info ? `Replay\u00a0·\u00a0match\u00a0${info.matchId} round\u00a0${info.round} · ${plural(ents.length, 'player')}`
+    : 'Replays');
+  renderRoster();
+  const banner = $('banner');
+  if (net.state === 'loading') {
+    banner.className = 'banner show';
+    $('banner-title').textContent = 'Loading the replay';
+    $('banner-text').textContent = net.name;
+    $('banner-btn').hidden = true;
+  } else {
+    banner.className = 'banner';
+  }
+}
+
+// The round timer in a replay: where the playback is, of how long.
+function updateReplayRound(inGame) {
+  const m = inGame ? net.match() : null;
+  const timer = $('round-timer'), banner = $('round-banner');
+  if (!m || replay.listOpen) {
+    timer.hidden = true;
+    banner.hidden = true;
+    return m;
+  }
+  const info = net.info;
+  timer.hidden = false;
+  timer.className = `round-timer phase-${m.phase}`;
+  put($('rt-phase'), `REPLAY · ROUND ${info.round}`);
+  put($('rt-clock'), fmtTime((net.pos - info.startTick) / info.tickRate));
+  put($('rt-note'), `${speedText(net.speed)}${net.playing ? '' : ' · paused'}`);
+  let title = '', sub = '';
+  if (m.phase === PHASE.ENDED) {
+    const top = net.ranking()[0];
+    title = `Round ${info.round} over — ${top ? `${top.name || `player ${top.id}`} wins` : 'no winner'}`;
+    sub = `ended by ${END_REASON[info.endReason] || '?'} · the final scoreboard, re-simulated in this page`;
+  }
+  banner.hidden = !title;
+  banner.className = `round-banner phase-${m.phase}`;
+  put($('rb-title'), title);
+  put($('rb-sub'), sub);
+  renderRoundTop(false);
+  return m;
+}
+
+// The followed player's hits: a mark where each landed, a feed line.
+function replayHits(now) {
+  for (const h of net.takeHits()) {
+    if (watch.free || h.player !== watch.follow) continue;
+    const t = ents.find((e) => e.id === h.target);
+    if (t) replay.marks.push({ x: t.x, y: t.y, t: now, damage: h.damage, killed: h.killed });
+    if (replay.marks.length > 24) replay.marks.shift();
+    replay.hitsSeen++;
+    if (!h.killed) {
+      feedAdd([span(nameFor(h.player), 'kf-name me', nameColor(h.player)), span('hit', 'kf-note'),
+               span(nameFor(h.target), 'kf-name', nameColor(h.target)), span(h.damage ? `−${h.damage}` : '0', 'kf-note')],
+              'note hit', now);
+    }
+  }
+}
+
+function drawReplayMarks(now) {
+  replay.marks = replay.marks.filter((m) => now - m.t < MARK_MS);
+  if (!replay.marks.length) return;
+  const s = cam.scale;
+  ctx.save();
+  ctx.lineCap = 'round';
+  ctx.textAlign = 'center';
+  for (const m of replay.marks) {
+    const k = 1 - (now - m.t) / MARK_MS;
+    const p = toScreen(m.x, m.y);
+    const gap = (RADIUS + 4) * s + 6 * (1 - k), len = 9;
+    ctx.globalAlpha = Math.min(1, 0.3 + k);
+    ctx.strokeStyle = m.damage ? '#ff4d5e' : '#ffffff';
+    ctx.shadowColor = 'rgba(255,60,80,0.9)';
+    ctx.shadowBlur = 8;
+    ctx.lineWidth = 3;
+    ctx.beginPath();
+    for (const [dx, dy] of [[1, 1], [-1, 1], [1, -1], [-1, -1]]) {
+      ctx.moveTo(p.x + dx * gap * 0.7, p.y + dy * gap * 0.7);
+      ctx.lineTo(p.x + dx * (gap * 0.7 + len), p.y + dy * (gap * 0.7 + len));
+    }
+    ctx.stroke();
+    if (m.killed) {
+      ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.arc(p.x, p.y, gap + 10 + 14 * (1 - k), 0, Math.PI * 2); ctx.stroke();
+    }
+    ctx.shadowBlur = 3;
+    ctx.fillStyle = m.damage ? '#ff8090' : '#e9fbff';
+    ctx.font = `800 ${Math.round(13 + 3 * k)}px ui-monospace, monospace`;
+    ctx.fillText(m.killed ? 'KILL' : m.damage ? `−${m.damage}` : '0', p.x, p.y - gap - 14 - 16 * (1 - k));
+  }
+  ctx.restore();
+}
+
+// Space plays or pauses, , and . change the speed: true when it was one.
+function replayKey(e) {
+  if (e.code === 'Space') {
+    if (!e.repeat && net.inGame) net.toggle();
+    return true;
+  }
+  if (e.code === 'Comma' || e.code === 'Period') {
+    const i = SPEEDS.indexOf(net.speed) + (e.code === 'Comma' ? -1 : 1);
+    if (!e.repeat) net.setSpeed(SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, i))]);
+    return true;
+  }
+  return false;
+}
+
+function bindReplay() {
+  $('rp-speed').replaceChildren(...SPEEDS.map((x) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.speed = String(x);
+    b.textContent = speedText(x);
+    b.addEventListener('click', () => { replay.src.setSpeed(x); b.blur(); });
+    return b;
+  }));
+  $('rp-play').addEventListener('click', (e) => { replay.src.toggle(); e.currentTarget.blur(); });
+  $('rp-list').addEventListener('click', (e) => { showReplayList(); e.currentTarget.blur(); });
+  $('rl-refresh').addEventListener('click', (e) => { replay.loadError = ''; showReplayList(); e.currentTarget.blur(); });
+  $('rl-close').addEventListener('click', (e) => {
+    replay.listOpen = false;
+    $('replay-list').hidden = true;
+    e.currentTarget.blur();
+  });
+  const seek = $('rp-seek');
+  seek.addEventListener('input', () => { replay.scrubbing = true; replay.src.seek(Number(seek.value)); });
+  seek.addEventListener('change', () => { replay.scrubbing = false; replay.src.seek(Number(seek.value)); seek.blur(); });
+  const pick = (e) => {
+    const tr = e.target.closest('tr[data-name]');
+    if (tr && !tr.classList.contains('unplayable')) openReplay(tr.dataset.name);
+  };
+  $('rl-rows').addEventListener('click', pick);
+  $('rl-rows').addEventListener('keydown', (e) => { if (e.code === 'Enter') { pick(e); e.preventDefault(); } });
+}
+
 // ---------------------------------------------------------------- test/debug API
 
 function exposeApi() {
@@ -1959,6 +2328,32 @@ function exposeApi() {
                rosterFollowed: [...document.querySelectorAll('#roster li.followed .r-name')].map((x) => x.textContent) };
     },
     setMode: (mode, target = WATCH_ANY) => setMode(mode, target),
+    // Replays mode: the list, the file played, the clock, verification,
+    // the scoreboard as the page shows it (rows of #sb-rows).
+    replay: () => {
+      const src = replay.src, info = src.info;
+      return { on: replay.on, listOpen: replay.listOpen, list: replay.list ? replay.list.replays.map((r) => ({ ...r })) : null,
+               listError: replay.listError, loadError: replay.loadError, state: src.state, name: src.name,
+               info: info ? { ...info, keyframes: [...info.keyframes] } : null, tick: src.tick, pos: src.pos,
+               playing: src.playing, speed: src.speed, ended: src.ended, verification: src.verification(),
+               loadMs: src.loadMs, lastSeekMs: src.lastSeekMs, seeks: src.seeks,
+               steps: src.inGame ? src.w.tw_rp_state(8) : 0, hitsSeen: replay.hitsSeen,
+               marks: replay.marks.length, follow: watch.follow, free: watch.free,
+               badge: $('rp-badge').textContent, timer: $('rt-clock').textContent,
+               scoreboardShown: !$('scoreboard').hidden, scoreboardCaption: $('sb-caption').textContent,
+               scoreboard: [...document.querySelectorAll('#sb-rows tr')].map((tr) => {
+                 const c = tr.querySelectorAll('td');
+                 return { id: Number(tr.dataset.id), name: tr.querySelector('.sb-player').textContent,
+                          kills: Number(c[1].textContent), deaths: Number(c[2].textContent), score: Number(c[3].textContent),
+                          hits: Number(c[4].textContent) };
+               }),
+               ranking: src.inGame ? src.ranking() : [] };
+    },
+    openReplay: (name) => (replay.on ? openReplay(name) : enterReplay(name)),
+    replaySeek: (tick) => replay.src.seek(tick),
+    replaySpeed: (x) => replay.src.setSpeed(x),
+    replayPlay: () => replay.src.play(),
+    replayPause: () => replay.src.pause(),
     cycle: (dir) => cycle(dir),
     follow: (id) => follow(id),
   };
@@ -1980,9 +2375,19 @@ async function main() {
     return;
   }
   net = new NetClient(exports);
+  live = net;
+  replay.src = new ReplaySource(exports);
+  // A seek starts the feed, the marks and the tracers afresh.
+  replay.src.onSeek = () => {
+    $('killfeed').replaceChildren();
+    replay.marks = [];
+    tracers.length = 0;
+    lastTracerAt.clear();
+  };
   net.getInput = () => ({ buttons: buttons(), aim: currentAim() });
   net.onWelcome = () => { if (watch.on) pollLive(); };
   bindChat();
+  bindReplay();
   exposeApi();
   const params = new URLSearchParams(location.search);
   serverUrl = params.get('server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
@@ -1992,6 +2397,13 @@ async function main() {
   if (net.presetToken) {
     params.delete('token');                    // single-use; keep it out of history
     history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
+  }
+  // ?replay (the list) or ?replay=<file name>: play a recorded round.
+  if (params.has('replay')) {
+    net.name = playerName();
+    enterReplay(params.get('replay'));
+    requestAnimationFrame(frame);
+    return;
   }
   // ?watch=any or ?watch=<match id>: join as a spectator.
   const watchArg = params.get('watch');

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define MATCHES_FIRST_CAP 65536          /* typical answers fit; doubled as needed */
 #define MATCHES_MAX_CAP (8 * 1024 * 1024) /* > RESULTS_RECENT_MAX * RESULTS_ROUND_JSON_MAX */
 #define API_JOIN_BODY_MAX 1024 /* POST /api/join ignores its body; a bigger one is refused */
+#define REPLAY_CHUNK (32 * 1024) /* GET /api/replays/<name>: bytes sent per writable callback */
 
 /* ---- the process, for /metrics (at scrape time only) ---------------------- */
 
@@ -587,6 +589,107 @@ static int respond_text(struct lws *wsi, http_session *hs, metrics_endpoint e, u
     return respond(wsi, hs, e, status, type);
 }
 
+/* GET /api/replays and /api/replays/<name> without --replay-dir. */
+static int replays_off(struct lws *wsi, http_session *hs)
+{
+    return respond_text(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_NOT_FOUND, "application/json",
+                        "{\"error\":\"rounds are not recorded here (the server runs without --replay-dir)\"}\n");
+}
+
+/* GET /api/replays?limit=N: the newest finished replay files
+ * (replay_list_json), N in 1..200 (default 50). */
+static int api_replays(replay_list *rl, struct lws *wsi, http_session *hs)
+{
+    char arg[64];
+    int limit = REPLAY_LIST_DEFAULT_LIMIT, found = query_arg(wsi, "limit", arg, sizeof arg);
+    if (found < 0 || (found && parse_int("limit", arg, 1, REPLAY_LIST_MAX_LIMIT, &limit, NULL, 0) < 0))
+        return respond_text(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_BAD_REQUEST, "application/json",
+                            "{\"error\":\"limit must be a whole number in 1..200\"}\n");
+    size_t cap = 256 + (size_t)limit * REPLAY_LIST_ENTRY_JSON_MAX;
+    if (!(hs->buf = malloc(LWS_PRE + cap)))
+        return -1;
+    int err = 0;
+    hs->len = replay_list_json(rl, limit, (char *)hs->buf + LWS_PRE, cap, &err);
+    if (!hs->len) {
+        free(hs->buf);
+        hs->buf = NULL;
+        char body[160];
+        log_event(LOG_WARN, "replay_list_failed", "reason=\"%s\"", err ? strerror(err) : "too long");
+        snprintf(body, sizeof body, "{\"error\":\"the replay folder cannot be read: %s\"}\n",
+                 err ? strerror(err) : "listing too long");
+        return respond_text(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_INTERNAL_SERVER_ERROR, "application/json", body);
+    }
+    return respond(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_OK, "application/json");
+}
+
+/* GET /api/replays/<name>: the file's bytes (application/octet-stream),
+ * sent REPLAY_CHUNK at a time from the writable callback (http_callback),
+ * so a big file never holds the service thread. 400 for a name the
+ * recorder does not make (a path, a .tmp, anything else), 404 for none
+ * such. */
+static int api_replay_file(replay_list *rl, struct lws *wsi, http_session *hs, const char *name)
+{
+    uint64_t size = 0;
+    int fd = replay_list_open(rl, name, &size);
+    if (fd < 0 && errno == EINVAL)
+        return respond_text(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_BAD_REQUEST, "application/json",
+                            "{\"error\":\"not a replay name (tw-<13 digits>-m<match>-r<round>.twr)\"}\n");
+    if (fd < 0 && errno == ENOENT)
+        return respond_text(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_NOT_FOUND, "application/json",
+                            "{\"error\":\"no such replay (deleted by --replay-keep, or never recorded)\"}\n");
+    if (fd < 0) {
+        log_event(LOG_WARN, "replay_read_failed", "file=%s reason=\"%s\"", name, strerror(errno));
+        return respond_text(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_INTERNAL_SERVER_ERROR, "application/json",
+                            "{\"error\":\"the replay cannot be read\"}\n");
+    }
+    if (!(hs->buf = malloc(LWS_PRE + REPLAY_CHUNK))) {
+        close(fd);
+        return -1;
+    }
+    hs->file_fd = fd;
+    hs->file_on = 1;
+    hs->file_off = 0;
+    hs->file_left = size;
+    hs->len = (size_t)size;
+    char disp[128];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%.64s\"", name); /* a checked name: <= 39 bytes */
+    return respond_with(wsi, hs, EP_API_REPLAYS, HTTP_STATUS_OK, "application/octet-stream",
+                        "content-disposition:", disp);
+}
+
+static void replay_file_close(http_session *hs)
+{
+    if (!hs->file_on)
+        return;
+    close(hs->file_fd);
+    hs->file_on = 0;
+}
+
+/* The next chunk of a replay file: 0 to go on, -1 to hang up. */
+static int replay_file_write(struct lws *wsi, http_session *hs)
+{
+    size_t n = hs->file_left < REPLAY_CHUNK ? (size_t)hs->file_left : REPLAY_CHUNK;
+    ssize_t got = n ? pread(hs->file_fd, hs->buf + LWS_PRE, n, (off_t)hs->file_off) : 0;
+    if (got != (ssize_t)n) {
+        /* the headers promised its length: all we can do is hang up */
+        log_event(LOG_WARN, "replay_read_failed", "reason=\"%s\"", got < 0 ? strerror(errno) : "file shrank");
+        return -1;
+    }
+    int last = hs->file_left == n;
+    if (lws_write(wsi, hs->buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+        return -1;
+    hs->file_off += n;
+    hs->file_left -= n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    replay_file_close(hs);
+    free(hs->buf);
+    hs->buf = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 /* GET /healthz: the process is alive: its event loop answers (which also
  * runs the tick). 200 while it runs, draining or not. */
 static int serve_healthz(core *c, struct lws *wsi, http_session *hs)
@@ -750,17 +853,25 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return filter_http(c, wsi);
     case LWS_CALLBACK_HTTP: {
         /* The /metrics and /api callback mounts land here, for any path
-         * under them: serve exactly GET /metrics, POST /api/join and GET
-         * /api/matches. */
-        char uri[64] = "";
+         * under them: serve exactly GET /metrics, POST /api/join, GET
+         * /api/matches[/live], GET /api/replays[/<name>] and the side
+         * doors below; anything else is a 404. */
+        char uri[128] = "";
         int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-        lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
+        if (lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)
+            uri[0] = '\0'; /* too long for any path served here: 404 */
         if (!post && strcmp(uri, "/metrics") == 0)
             return serve_metrics(c, wsi, hs);
         if (!post && strcmp(uri, "/api/matches") == 0 && net_results_of(wsi))
             return api_matches(net_results_of(wsi), wsi, hs);
         if (!post && strcmp(uri, "/api/matches/live") == 0)
             return api_live(c, wsi, hs);
+        if (!post && (strcmp(uri, "/api/replays") == 0 || strncmp(uri, "/api/replays/", 13) == 0)) {
+            replay_list *rl = net_replays_of(wsi);
+            if (!rl)
+                return replays_off(wsi, hs);
+            return uri[12] ? api_replay_file(rl, wsi, hs, uri + 13) : api_replays(rl, wsi, hs);
+        }
         if (!post && strcmp(uri, "/healthz") == 0)
             return serve_healthz(c, wsi, hs);
         if (!post && strcmp(uri, "/readyz") == 0)
@@ -806,6 +917,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         break;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (hs && hs->file_on)
+            return replay_file_write(wsi, hs);
         if (hs && hs->mm_ready) {
             /* A matchmaking answer: its headers now, the body next time. */
             hs->mm_ready = 0;
@@ -826,6 +939,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             hs->mm_slot = 0;
         }
         if (hs) {
+            replay_file_close(hs);
             free(hs->buf);
             hs->buf = NULL;
         }

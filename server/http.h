@@ -1,7 +1,9 @@
 /* http: the plain-HTTP side of the one port, for libwebsockets. Serves
  * exactly GET /metrics and (demo mode) POST /api/join from the core,
  * GET /api/matches?limit=N (the newest ended rounds, results.h) and
- * GET /api/matches/live; a request body is accepted only at
+ * GET /api/matches/live, GET /api/replays (the --replay-dir listing,
+ * replay_list.h) and GET /api/replays/<name> (a file's bytes, read in
+ * chunks as the socket takes them); a request body is accepted only at
  * /api/join (small, within --http-timeout), anywhere else it is
  * refused with 413. /metrics answers only what the scrape rules let
  * through (scrape.h: 403, or 401 with WWW-Authenticate); a connection held
@@ -19,6 +21,7 @@
 
 #include "core.h"
 #include "recorder.h"
+#include "replay_list.h"
 #include "results.h"
 #include "scrape.h"
 
@@ -31,6 +34,9 @@ typedef struct http_session {
     int mm_slot;   /* POST /api/matchmake waiting for Redis: its net slot + 1; 0 none */
     int mm_ready;  /* ... the answer is in buf: write its headers when writable */
     unsigned int mm_status;
+    int file_fd;   /* GET /api/replays/<name>: the file being sent (valid while file_on) */
+    int file_on;
+    uint64_t file_off, file_left;
 } http_session;
 
 /* The callback of protocol 0 ("http"); the context's user pointer must
@@ -43,6 +49,8 @@ core *net_core_of(struct lws *wsi);
 results *net_results_of(struct lws *wsi);
 /* The replay recorder, NULL without --replay-dir. */
 recorder *net_recorder_of(struct lws *wsi);
+/* The finished replay files (GET /api/replays), NULL without --replay-dir. */
+replay_list *net_replays_of(struct lws *wsi);
 /* Who may read /metrics (net.c, from --metrics-token-file and
  * --metrics-allow). */
 const scrape_rules *net_scrape_rules(struct lws *wsi);

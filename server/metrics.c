@@ -16,7 +16,8 @@ static const double TICK_LE[METRICS_TICK_BUCKETS] = {
     0.000005, 0.00001, 0.00002, 0.00003, 0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003,
     0.0005,   0.00075, 0.001,   0.002,   0.005,   0.01,     0.02,   0.05,    0.1};
 static const char *const EP_LABELS[EP_N] = {"/metrics", "/api/join", "/api/matches", "/api/matches/live",
-                                            "/api/matchmake", "/healthz", "/readyz", "/admin/drain", "static",
+                                            "/api/matchmake", "/healthz", "/readyz", "/admin/drain",
+                                            "/api/replays", "static",
                                             "websocket", "other"};
 static const int HTTP_CODES[METRICS_HTTP_CODES] = {101, 200, 202, 204, 206, 301, 302, 304, 400, 401, 403,
                                                    404, 405, 408, 413, 415, 416, 426, 431, 500, 501, 503};
@@ -63,9 +64,11 @@ metrics_endpoint metrics_endpoint_of(const char *path)
 {
     if (!path || !*path)
         return EP_OTHER;
-    for (int e = EP_METRICS; e <= EP_ADMIN_DRAIN; e++)
+    for (int e = EP_METRICS; e <= EP_API_REPLAYS; e++)
         if (strcmp(path, EP_LABELS[e]) == 0)
             return (metrics_endpoint)e;
+    if (strncmp(path, "/api/replays/", 13) == 0)
+        return EP_API_REPLAYS; /* a file's bytes */
     if (strncmp(path, "/admin", 6) == 0 && (path[6] == '/' || path[6] == '\0'))
         return EP_OTHER;
     if (strncmp(path, "/api", 4) == 0 && (path[4] == '/' || path[4] == '\0'))

@@ -52,7 +52,7 @@ typedef struct tick_stats {
  * was read). */
 typedef enum metrics_endpoint {
     EP_METRICS, EP_API_JOIN, EP_API_MATCHES, EP_API_LIVE, EP_API_MATCHMAKE, EP_HEALTHZ, EP_READYZ,
-    EP_ADMIN_DRAIN,
+    EP_ADMIN_DRAIN, EP_API_REPLAYS,
     EP_STATIC, EP_WEBSOCKET, EP_OTHER,
     EP_N
 } metrics_endpoint;

@@ -56,6 +56,7 @@ struct net_server {
     core *core;
     results *results;       /* not owned: main opens and closes it */
     recorder *recorder;     /* not owned, NULL: no --replay-dir */
+    replay_list *replays;   /* GET /api/replays; NULL: no --replay-dir */
     struct lws_context *ctx;
     tick_clock *clock;
     int pacing;                        /* service_turn: wake at the tick (--pacing off: 0) */
@@ -111,6 +112,12 @@ recorder *net_recorder_of(struct lws *wsi)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     return s->recorder;
+}
+
+replay_list *net_replays_of(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->replays;
 }
 
 const scrape_rules *net_scrape_rules(struct lws *wsi)
@@ -992,7 +999,9 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         }
     }
     s->clock = tick_clock_start(s->ctx, cfg->tick_rate, on_tick, s, &core_metrics(s->core)->tick);
-    if (!s->clock) {
+    if (rec && cfg->replay_dir)
+        s->replays = replay_list_create(cfg->replay_dir);
+    if (!s->clock || (rec && cfg->replay_dir && !s->replays)) {
         snprintf(err, errlen, "out of memory");
         net_server_destroy(s);
         return NULL;
@@ -1120,5 +1129,6 @@ void net_server_destroy(net_server *s)
         lws_context_destroy(s->ctx);
     tick_clock_free(s->clock);
     core_destroy(s->core);
+    replay_list_destroy(s->replays);
     free(s);
 }

@@ -39,7 +39,8 @@
  * full history, or an end record with a full index): a caller's scratch
  * buffer of this size always fits one. */
 #define REPLAY_RECORD_MAX (512 * 1024)
-#define REPLAY_HEADER_MAX 512
+#define REPLAY_HEADER_MAX 640   /* the longest header: 64 walls */
+#define REPLAY_ERR_MAX 160
 
 /* Record types (the first byte of a record). */
 enum {
@@ -161,7 +162,7 @@ typedef struct replay_reader {
     uint32_t nindex;
     uint64_t end_offset;       /* of the end record (from the footer), 0: none */
     replay_diff diff;
-    char err[160];
+    char err[REPLAY_ERR_MAX];
 } replay_reader;
 
 /* Reads the header (and the footer, if the file is complete, for the
@@ -180,6 +181,39 @@ int replay_index_get(const replay_reader *r, uint32_t i, replay_index_entry *out
 /* Seek: load the keyframe record at `offset` into the world and continue
  * from there. REPLAY_OK or REPLAY_BAD. */
 int replay_seek(replay_reader *r, uint64_t offset);
+
+/* Every keyframe index entry (at most cap) in one pass over the end
+ * record; returns how many, 0 without an index (no footer). */
+uint32_t replay_index_read(const replay_reader *r, replay_index_entry *out, uint32_t cap);
+
+/* ---- summary: what a file holds, without re-simulating (a listing) ------------------------ */
+
+/* Bytes from a file's start that always hold its header and its first
+ * record's type, length and world tick. */
+#define REPLAY_INFO_HEAD (REPLAY_HEADER_MAX + 16)
+/* Bytes of an end record that always hold its scores (not the index). */
+#define REPLAY_INFO_END 4096
+
+typedef struct replay_info {
+    replay_header h;
+    uint32_t start_tick;   /* the first keyframe's world tick */
+    uint8_t end_reason;    /* PROTO_END_*; 0: no end record read */
+    uint32_t end_tick;
+    int nplayers;          /* in the end record */
+    replay_score top;      /* the best score (then more kills, fewer deaths, lower id); nplayers > 0 */
+} replay_info;
+
+/* The header and the first keyframe's tick from a file's first n bytes
+ * (REPLAY_INFO_HEAD, or the whole file when shorter). REPLAY_OK, or
+ * REPLAY_BAD with err (REPLAY_ERR_MAX bytes) saying why (as replay_open). */
+int replay_info_head(const uint8_t *p, size_t n, replay_info *out, char *err);
+/* Where the end record starts, from a file's last REPLAY_FOOTER_LEN bytes;
+ * 0 when they are not a footer. */
+uint64_t replay_info_footer(const uint8_t *last);
+/* The end record from its type byte on (n bytes, REPLAY_INFO_END are
+ * enough; the index may be cut off): reason, tick, players, the top.
+ * REPLAY_OK or REPLAY_BAD. */
+int replay_info_end(const uint8_t *p, size_t n, replay_info *out);
 
 /* The field names, for messages (REPLAY_NFIELDS of them). */
 extern const char *const replay_field_names[REPLAY_NFIELDS];

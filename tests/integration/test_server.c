@@ -2029,6 +2029,214 @@ static void case_replay(const char *server)
     rmdir(dir);
 }
 
+/* Where needle (nl bytes) is in b (n bytes), or NULL (memmem is GNU's). */
+static const uint8_t *bytes_find(const uint8_t *b, size_t n, const char *needle, size_t nl)
+{
+    for (size_t i = 0; nl <= n && i <= n - nl; i++)
+        if (memcmp(b + i, needle, nl) == 0)
+            return b + i;
+    return NULL;
+}
+
+/* GET over plain HTTP keeping the body's bytes (NULs too): the status,
+ * the body in out (*len bytes), the headers in head. */
+static int http_get_bytes(int port, const char *path, uint8_t *out, size_t cap, size_t *len, char *head, size_t hcap)
+{
+    static wsc c;
+    char err[128];
+    *len = 0;
+    head[0] = '\0';
+    if (wsc_open(&c, "127.0.0.1", port, err, sizeof err) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    if (wsc_write(&c, req, (size_t)n) < 0) {
+        wsc_close(&c);
+        return -1;
+    }
+    while (wsc_fill(&c, 3000) > 0) {
+    }
+    int status = 0;
+    sscanf((const char *)c.buf, "HTTP/1.1 %d", &status);
+    const uint8_t *end = bytes_find(c.buf, c.len, "\r\n\r\n", 4);
+    if (end) {
+        size_t hl = (size_t)(end - c.buf);
+        snprintf(head, hcap, "%.*s", (int)(hl < hcap - 1 ? hl : hcap - 1), (const char *)c.buf);
+        for (char *h = head; *h; h++) /* header names and values in lower case */
+            *h = (char)(*h >= 'A' && *h <= 'Z' ? *h + 32 : *h);
+        size_t bl = c.len - hl - 4;
+        *len = bl < cap ? bl : cap;
+        memcpy(out, end + 4, *len);
+    }
+    wsc_close(&c);
+    return status;
+}
+
+/* GET /api/replays and GET /api/replays/<name> (issue 13, the browser's
+ * replays): a server with --replay-dir, one player and 3 computer players
+ * in 10 s rounds. Once a round's file is written: the listing names it
+ * (newest first, its header and end record: match, round, ticks, players,
+ * end reason), not the .tmp of the round being recorded nor the other
+ * files put in the folder; its bytes equal the file on disk
+ * (application/octet-stream, Content-Length); traversal attempts, a
+ * .tmp, a symlink named like a replay, malformed names and a bad limit
+ * are refused (400/404, never a byte of another file); a missing file is
+ * 404. A server without --replay-dir answers both with a JSON 404. The
+ * player keeps getting snapshots throughout. */
+static void case_replays_http(const char *server)
+{
+    char dir[] = "/tmp/tickwire-replays-XXXXXX", rdir[96], path[600];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(rdir, sizeof rdir, "%s/replays", dir);
+    CHECK(mkdir(rdir, 0755) == 0, "mkdir %s", rdir);
+    /* things in the folder that are not finished replays */
+    snprintf(path, sizeof path, "%s/notes.txt", rdir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "create %s", path);
+    fputs("not a replay\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/tw-1700000000000-m9-r9.twr", rdir);
+    CHECK(symlink("/etc/passwd", path) == 0, "symlink");
+    snprintf(path, sizeof path, "%s/tw-1900000000000-m1-r5.twr.tmp", rdir); /* as the writer leaves one */
+    f = fopen(path, "w");
+    CHECK(f != NULL, "create %s", path);
+    fputs("TWRP", f);
+    fclose(f);
+    const char *args[] = {"--replay-dir", rdir, "--npcs", "3", "--match-time", "10", "--intermission", "1",
+                          "--min-players", "1", NULL};
+    spawn_proc sp, plain;
+    CHECK(server_start(&sp, server, args, NULL) == 0, "server did not start");
+    const char *args_plain[] = {"--npcs", "1", NULL};
+    CHECK(server_start(&plain, server, args_plain, NULL) == 0, "server without --replay-dir did not start");
+    static player pl;
+    CHECK(player_join(&pl, sp.port, "viewer") == 0, "join");
+    pl.buttons = SIM_BTN_RIGHT | SIM_BTN_FIRE;
+    pthread_create(&pl.thread, NULL, player_thread, &pl);
+    static char text[1 << 17];
+    double end = check_now_ms() + 25000, written = 0;
+    while (check_now_ms() < end && written < 1) {
+        usleep(200000);
+        if (http_get(sp.port, "/metrics", text, sizeof text) == 200)
+            written = metric_value(text, "tickwire_replay_files_written_total");
+    }
+    CHECK(written >= 1, "no replay file written");
+    /* the finished file on disk (the next round's .tmp is being written) */
+    char name[128] = "";
+    int tmp = 0;
+    DIR *d = opendir(rdir);
+    CHECK(d != NULL, "opendir");
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t nl = strlen(e->d_name);
+        tmp |= nl > 4 && strcmp(e->d_name + nl - 4, ".tmp") == 0;
+        if (strncmp(e->d_name, "tw-17", 5) == 0 && strstr(e->d_name, "-r1.twr") && nl < sizeof name &&
+            strstr(e->d_name, ".tmp") == NULL && strcmp(e->d_name, "tw-1700000000000-m9-r9.twr") != 0)
+            snprintf(name, sizeof name, "%s", e->d_name);
+    }
+    closedir(d);
+    CHECK(name[0], "round 1's file not in %s", rdir);
+
+    CHECK(http_get(sp.port, "/api/replays", text, sizeof text) == 200, "GET /api/replays: %s", text);
+    char want[256];
+    snprintf(want, sizeof want, "{\"name\":\"%s\",\"bytes\":", name);
+    const char *mine = strstr(text, want);
+    CHECK(mine != NULL, "round 1 not listed: %s", text);
+    CHECK(strstr(mine, "\"playable\":true,\"match_id\":1,\"label\":\"\",\"round\":1,") != NULL &&
+              strstr(mine, "\"ticks\":600,\"tick_rate\":60,\"duration_s\":10.000,\"players\":4,\"end_reason\":\"time\"") !=
+                  NULL,
+          "round 1's entry: %s", mine);
+    CHECK(strstr(text, ".tmp") == NULL && strstr(text, "notes") == NULL, "a .tmp or another file listed: %s", text);
+    CHECK(strstr(text, "\"name\":\"tw-1700000000000-m9-r9.twr\",\"bytes\":0,\"playable\":false") != NULL,
+          "the symlink is listed as something else than unplayable: %s", text);
+    /* newest first: round 1 before the symlink's older name */
+    CHECK(mine < strstr(text, "tw-1700000000000-m9-r9.twr"), "not newest first: %s", text);
+    CHECK(http_get(sp.port, "/api/replays?limit=1", text, sizeof text) == 200 && strstr(text, "\"limit\":1}") &&
+              strstr(text, "m9-r9") == NULL,
+          "limit=1: %s", text);
+    static const char *const bad_limits[] = {"/api/replays?limit=0", "/api/replays?limit=201",
+                                             "/api/replays?limit=abc"};
+    for (int i = 0; i < 3; i++)
+        CHECK(http_get(sp.port, bad_limits[i], text, sizeof text) == 400 && strstr(text, "\"error\""), "%s: %s",
+              bad_limits[i], text);
+
+    /* the bytes, as on disk */
+    snprintf(path, sizeof path, "%s/%s", rdir, name);
+    static uint8_t disk[1 << 16], got[1 << 16];
+    f = fopen(path, "rb");
+    CHECK(f != NULL, "open %s", path);
+    size_t dn = fread(disk, 1, sizeof disk, f);
+    fclose(f);
+    CHECK(dn > 1000 && dn < sizeof disk - 1024, "file of %zu bytes (the test reads up to 63 KB)", dn);
+    char head[2048], url[256];
+    size_t gn = 0;
+    snprintf(url, sizeof url, "/api/replays/%s", name);
+    CHECK(http_get_bytes(sp.port, url, got, sizeof got, &gn, head, sizeof head) == 200, "GET %s: %s", url, head);
+    CHECK(gn == dn && memcmp(got, disk, dn) == 0, "%zu bytes served, %zu on disk, or they differ", gn, dn);
+    CHECK(strstr(head, "content-type: application/octet-stream") != NULL, "headers: %s", head);
+    char clen[64];
+    snprintf(clen, sizeof clen, "content-length: %zu", dn);
+    CHECK(strstr(head, clen) != NULL, "headers: %s", head);
+
+    /* refused: paths out of the folder, the .tmp, the symlink, bad names */
+    char tmpname[160];
+    snprintf(tmpname, sizeof tmpname, "/api/replays/%s.tmp", name);
+    const char *const refused[] = {
+        "/api/replays/..%2f..%2f..%2fetc%2fpasswd", "/api/replays/../../../etc/passwd",
+        "/api/replays/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/api/replays/..%5c..%5cetc%5cpasswd",
+        "/api/replays/tw-1700000000000-m9-r9.twr" /* the symlink */, tmpname, "/api/replays/notes.txt",
+        "/api/replays/tw-1-m1-r1.twr", "/api/replays/tw-1900000000000-m1-r5.twr.tmp",
+        "/api/replays/tw-1700000000000-m1-r1.twr/", "/api/replays/",
+        "/api/replays/tw-1700000000000-m1-r1.twr" /* well formed, not there */};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        int st = http_get_bytes(sp.port, refused[i], got, sizeof got, &gn, head, sizeof head);
+        got[gn < sizeof got ? gn : sizeof got - 1] = '\0';
+        CHECK((st == 400 || st == 404) && !bytes_find(got, gn, "root:", 5) && !bytes_find(got, gn, "TWRP", 4),
+              "%s: status %d, %zu bytes", refused[i], st, gn);
+        if (i >= 4) /* those that reach /api/replays: a JSON reason */
+            CHECK(strstr((char *)got, "\"error\"") != NULL, "%s: %d %s", refused[i], st, (char *)got);
+    }
+    /* a NUL in the path: lws 4.1.6 hangs up before any callback */
+    int st0 = http_get_bytes(sp.port, "/api/replays/tw-1700000000000-m1-r1.twr%00.txt", got, sizeof got, &gn, head,
+                             sizeof head);
+    CHECK((st0 == 400 || st0 == 404 || st0 == 0) && !bytes_find(got, gn, "TWRP", 4), "%%00: status %d", st0);
+    CHECK(http_get(sp.port, "/metrics", text, sizeof text) == 200, "metrics");
+    CHECK(metric_value(text, "tickwire_http_requests_total{endpoint=\"/api/replays\",code=\"200\"}") >= 3 &&
+              metric_value(text, "tickwire_http_requests_total{endpoint=\"/api/replays\",code=\"400\"}") >= 6 &&
+              metric_value(text, "tickwire_http_requests_total{endpoint=\"/api/replays\",code=\"404\"}") >= 2,
+          "answers not counted under /api/replays");
+
+    /* no --replay-dir: a clear 404 */
+    CHECK(http_get(plain.port, "/api/replays", text, sizeof text) == 404 && strstr(text, "--replay-dir"),
+          "without --replay-dir: %s", text);
+    CHECK(http_get(plain.port, "/api/replays/tw-1700000000000-m1-r1.twr", text, sizeof text) == 404 &&
+              strstr(text, "--replay-dir"),
+          "without --replay-dir: %s", text);
+
+    uint32_t before = player_snapshots(&pl);
+    usleep(500000);
+    CHECK(player_snapshots(&pl) > before + 10, "the player stopped getting snapshots");
+    pl.stop = 1;
+    pthread_join(pl.thread, NULL);
+    wsc_close(&pl.ws);
+    CHECK(spawn_stop(&sp, 5000, NULL) == 0, "exit status after SIGTERM");
+    CHECK(spawn_stop(&plain, 5000, NULL) == 0, "exit status after SIGTERM (plain)");
+    printf("replays_http: %s (%zu bytes) listed and served byte for byte; %zu refusals; .tmp files on disk, "
+           "none listed (%d)\n", name, dn, sizeof refused / sizeof refused[0], tmp);
+    d = opendir(rdir);
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%.200s", rdir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(rdir);
+    rmdir(dir);
+}
+
 /* A client that closes with 1000 (a Leave button, a closed tab) has left:
  * its slot is freed at once instead of being held for a resume. */
 static void case_leave(const char *server)
@@ -4690,7 +4898,7 @@ int main(int argc, char **argv)
                  {"limits", case_limits}, {"auth", case_auth}, {"resume", case_resume},
                  {"adversarial", case_adversarial}, {"stall", case_stall}, {"latency", case_latency},
                  {"fight", case_fight},
-                 {"replay", case_replay},
+                 {"replay", case_replay}, {"replays_http", case_replays_http},
                  {"startup", case_startup}, {"leave", case_leave},
                  {"max_conns", case_max_conns}, {"fd_limit", case_fd_limit}, {"drain", case_drain}, {"agones", case_agones}, {"fleet_registry", case_fleet_registry}, {"matchmake", case_matchmake}, {"fleet_drain", case_fleet_drain}, {"fleet_tokens", case_fleet_tokens}, {"fleet_bots", case_fleet_bots}, {"handshake", case_handshake}, {"results", case_results},
                  {"live", case_live}, {"conn_caps", case_conn_caps},
