@@ -13,6 +13,7 @@
 
 #include "fleet.h"
 #include "handshake.h"
+#include "httpfb_lws.h"
 #include "tw_version.h"
 #include "log.h"
 #include "parse.h"
@@ -381,6 +382,8 @@ static int takes_body(struct lws *wsi)
  * given up front (Transfer-Encoding). */
 static int refuse_body(core *c, struct lws *wsi)
 {
+    if (httpfb_lws_path(wsi))
+        return 0; /* the HTTP fallback's own limits (httpfb_lws.c) */
     long long n = body_length(wsi);
     if (n == 0 || (n > 0 && n <= API_JOIN_BODY_MAX && takes_body(wsi)))
         return 0;
@@ -743,6 +746,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 {
     http_session *hs = user;
     core *c = net_core_of(wsi);
+    if (hs && hs->fb) {
+        int rc = httpfb_lws_callback(wsi, reason, &hs->fb, in, len);
+        if (rc != HTTPFB_LWS_PASS)
+            return rc;
+    }
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(c, wsi, in);
@@ -755,6 +763,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         char uri[64] = "";
         int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
+        if (strncmp(uri, "/tw/", 4) == 0 || strcmp(uri, "/tw") == 0)
+            return httpfb_lws_request(wsi, &hs->fb);
         if (!post && strcmp(uri, "/metrics") == 0)
             return serve_metrics(c, wsi, hs);
         if (!post && strcmp(uri, "/api/matches") == 0 && net_results_of(wsi))

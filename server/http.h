@@ -31,6 +31,7 @@ typedef struct http_session {
     int mm_slot;   /* POST /api/matchmake waiting for Redis: its net slot + 1; 0 none */
     int mm_ready;  /* ... the answer is in buf: write its headers when writable */
     unsigned int mm_status;
+    struct httpfb_req *fb; /* a request under /tw/ (httpfb_lws.c), NULL: none */
 } http_session;
 
 /* The callback of protocol 0 ("http"); the context's user pointer must
