@@ -746,7 +746,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 {
     http_session *hs = user;
     core *c = net_core_of(wsi);
-    if (hs && hs->fb) {
+    /* Only HTTP transactions' callbacks: others (WSI_DESTROY of a game
+     * connection) come here with another protocol's user data. */
+    if (hs && (reason == LWS_CALLBACK_HTTP_BODY || reason == LWS_CALLBACK_HTTP_BODY_COMPLETION ||
+               reason == LWS_CALLBACK_HTTP_WRITEABLE || reason == LWS_CALLBACK_CLOSED_HTTP ||
+               reason == LWS_CALLBACK_HTTP_DROP_PROTOCOL) && hs->fb) {
         int rc = httpfb_lws_callback(wsi, reason, &hs->fb, in, len);
         if (rc != HTTPFB_LWS_PASS)
             return rc;

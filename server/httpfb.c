@@ -310,7 +310,7 @@ int httpfb_count(const httpfb *t)
 
 int httpfb_post_charge(httpfb_session *s, int tick_rate, int64_t now_us)
 {
-    const double rate = 2.0 * tick_rate, burst = tick_rate;
+    const double rate = tick_rate, burst = tick_rate / 2 > 1 ? tick_rate / 2 : 1;
     if (!s->post_us) {
         s->post_tokens = burst;
     } else if (now_us > s->post_us) {

@@ -155,8 +155,10 @@ int httpfb_high(const httpfb *t);
 httpfb_session *httpfb_index(httpfb *t, int i);
 int httpfb_count(const httpfb *t);
 
-/* One POST /tw/input against the session's bucket (2 * tick_rate per
- * second, burst tick_rate): 1 when allowed, 0 when it is a flood. */
+/* One POST /tw/input against the session's bucket (tick_rate per second,
+ * burst tick_rate / 2: half the core's message rate, so repeated POSTs are
+ * refused here before their repeats could trip the core's 4004): 1 when
+ * allowed, 0 when it is a flood. */
 int httpfb_post_charge(httpfb_session *s, int tick_rate, int64_t now_us);
 
 /* What the adapter must do for a session at now (checked every few ticks):

@@ -96,8 +96,8 @@ static int refuse(struct lws *wsi, httpfb *t, int status, httpfb_refusal why, co
     return -1;
 }
 
-/* Headers now (Content-Length: len; none and no keep-alive question for a
- * 204), the body at the next WRITEABLE, then the next request. */
+/* Headers now (Content-Length: len; none for a 204), the body at the next
+ * WRITEABLE, then the next request. */
 static int respond(struct lws *wsi, httpfb_req *r, unsigned int status, const uint8_t *body, size_t len)
 {
     free(r->out);
@@ -115,6 +115,13 @@ static int respond(struct lws *wsi, httpfb_req *r, unsigned int status, const ui
                                      end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
+    if (!len) {
+        /* Nothing follows the headers: the transaction ends now, before
+         * the client's next request on this connection can arrive (it may
+         * send it as soon as it has the headers). r is freed with it. */
+        r->kind = REQ_NONE;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     r->answering = 1;
     lws_callback_on_writable(wsi);
     return 0;
@@ -239,6 +246,15 @@ void httpfb_lws_service(httpfb *t, core *c, int64_t now_us)
         default:
             break;
         }
+    }
+}
+
+void httpfb_lws_shutdown(httpfb *t, core *c, int64_t now_us)
+{
+    for (int i = 0; i < httpfb_high(t); i++) {
+        httpfb_session *s = httpfb_index(t, i);
+        if (s && !s->down)
+            fb_end(t, c, s, now_us);
     }
 }
 

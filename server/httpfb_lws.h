@@ -32,7 +32,10 @@ void httpfb_lws_action(httpfb *t, httpfb_session *s, const core_action *a);
 /* Ends what is due (attach deadline, poll gap, aborted sessions) and owes
  * keepalives; every few ticks. The caller flushes the core's actions. */
 void httpfb_lws_service(httpfb *t, core *c, int64_t now_us);
-/* Shutting down: nothing more to end. */
+/* Shutting down (after core_shutdown): sessions with no stream or held
+ * poll to carry their CLOSE frame are ended now, so the shutdown does not
+ * wait for polls that will not come. The caller flushes. */
+void httpfb_lws_shutdown(httpfb *t, core *c, int64_t now_us);
 
 /* net.c's, for this file. */
 httpfb *net_httpfb_of(struct lws *wsi);

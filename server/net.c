@@ -1061,6 +1061,8 @@ void net_server_run(net_server *s)
     tick_clock_stop(s->clock);
     core_shutdown(s->core);
     flush_actions(s);
+    httpfb_lws_shutdown(s->httpfb, s->core, tick_clock_now());
+    flush_actions(s);
     int64_t until = tick_clock_now() + SHUTDOWN_GRACE_US;
     while (core_connections(s->core) > 0 && tick_clock_now() < until)
         if (lws_service(s->ctx, 0) < 0)
