@@ -286,6 +286,8 @@ static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
         return refuse_reserve(c, wsi);
     if (net_matchmaker_only(wsi))
         return send_refusal(wsi, EP_WEBSOCKET, 404, "this is a matchmaker: no matches are played here\n");
+    if (net_no_websocket(wsi) && strcasecmp(upgrade, "websocket") == 0)
+        return send_refusal(wsi, EP_WEBSOCKET, 403, "WebSocket is off here (--no-websocket): use the HTTP fallback, /tw/\n");
     if (strcasecmp(upgrade, "websocket") == 0) {
         hs_request q;
         hs_request_read(wsi, upgrade, &q);

@@ -66,6 +66,8 @@ void net_matchmake_cancel(struct lws *wsi, int slot);
 const scrape_rules *net_matchmaker_rules(struct lws *wsi);
 /* `tickwire-server matchmaker`: game upgrades are refused (404). */
 int net_matchmaker_only(struct lws *wsi);
+/* --no-websocket: game upgrades are refused (403), the HTTP fallback only. */
+int net_no_websocket(struct lws *wsi);
 /* net.c's delivery of a matchmaking answer. */
 struct fleet_seat;
 void http_matchmake_done(struct lws *wsi, const struct fleet_seat *seat);

@@ -67,6 +67,7 @@ struct net_server {
     scrape_rules mm_rules;  /* who may POST /api/matchmake (token only) */
     int mm_on;              /* --matchmaker-token-file given */
     int matchmaker_only;    /* `tickwire-server matchmaker`: no game here */
+    int no_websocket;       /* --no-websocket: upgrades refused, the HTTP fallback only */
     int admin_on;           /* --admin-token-file given */
     int agones_on;          /* AGONES_SDK_HTTP_PORT set: speak to the sidecar */
     agones agones;          /* what is owed to it */
@@ -536,6 +537,12 @@ int net_matchmaker_only(struct lws *wsi)
     return s->matchmaker_only;
 }
 
+int net_no_websocket(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->no_websocket;
+}
+
 /* fleet_mm_cb: tag is gen << 32 | slot. The connection may be gone. */
 static void matchmade(void *user, uint64_t tag, const fleet_seat *seat)
 {
@@ -903,6 +910,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     s->client_sndbuf = cfg->client_sndbuf > 0 ? cfg->client_sndbuf : 64 * 1024;
     s->drain_timeout = cfg->drain_timeout;
     s->matchmaker_only = cfg->matchmaker_only;
+    s->no_websocket = cfg->no_websocket;
     if (cfg->agones_port > 0) {
         s->agones_on = 1;
         agones_init(&s->agones, tick_clock_now());

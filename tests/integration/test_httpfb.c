@@ -14,7 +14,10 @@
  *                  411, wrong method 405, foreign origin 403, a stream opened
  *                  twice 409, a POST flood 429 (the player plays on), a slow
  *                  reader dropped; each counted and logged; the WebSocket
- *                  player keeps its snapshot rate throughout */
+ *                  player keeps its snapshot rate throughout
+ *         bots     tickwire-bots (path in $TICKWIRE_BOTS) --transport http, and
+ *                  --transport auto against a server started --no-websocket:
+ *                  every bot falls back, plays, is counted */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -897,17 +900,105 @@ static void case_bad(const char *server)
     unlink(logp);
 }
 
+/* A number from the bots' JSON report: "key": N inside "section": {...}. */
+static double report_num(const char *json, const char *section, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\":", section);
+    const char *p = strstr(json, pat);
+    if (!p)
+        return -1;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = strstr(p, pat);
+    return p ? atof(p + strlen(pat)) : -1;
+}
+
+static int run_bots(const char *bots, int port, const char *transport, const char *report, char *json, size_t cap)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    const char *argv[] = {bots, "--url", url, "--bots", "8", "--duration", "6", "--ramp", "1", "--transport", transport,
+                          "--report", report, NULL};
+    spawn_proc bp = {0};
+    char err[160];
+    if (spawn_start(&bp, &(spawn_desc){.argv = argv, .stdout_path = "/dev/null"}, err, sizeof err) < 0)
+        return -1;
+    if (spawn_wait(&bp, 40000) < 0)
+        return -1;
+    FILE *f = fopen(report, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(json, 1, cap - 1, f);
+    fclose(f);
+    json[n] = 0;
+    return 0;
+}
+
+static void case_bots(const char *server)
+{
+    const char *bots = getenv("TICKWIRE_BOTS");
+    CHECK(bots, "TICKWIRE_BOTS is not set");
+    char report[] = "/tmp/test_httpfb_bots_XXXXXX";
+    int fd = mkstemp(report);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    static char json[1 << 20];
+
+    /* --transport http */
+    spawn_proc sv = {0};
+    CHECK(server_start(&sv, server, NULL, "/dev/null") == 0, "server did not start");
+    CHECK(run_bots(bots, sv.port, "http", report, json, sizeof json) == 0, "bots --transport http");
+    double wh = report_num(json, "transport", "welcomes_http"), ww = report_num(json, "transport", "welcomes_ws");
+    double end = report_num(json, "connections", "connected_end"), failed = report_num(json, "connections", "failed");
+    double pct = report_num(json, "snapshots", "pct");
+    double m = metric(sv.port, "tickwire_transport_sessions_total{transport=\"http_stream\"}");
+    double fb = metric(sv.port, "tickwire_http_fallbacks_total{reason=\"config\"}");
+    printf("bots http: %g WELCOMEs over HTTP, %g over ws, %g connected at the end, %g failed, %g%% of snapshots; "
+           "server: %g stream sessions, %g fallbacks (config)\n", wh, ww, end, failed, pct, m, fb);
+    CHECK(wh == 8 && ww == 0 && end == 8 && failed == 0 && m == 8 && fb == 8, "http bots");
+    CHECK(spawn_stop(&sv, 0, NULL) == 0, "server exit status");
+
+    /* --transport auto against a server that refuses every upgrade */
+    spawn_proc sv2 = {0};
+    const char *args[] = {"--no-websocket", NULL};
+    CHECK(server_start(&sv2, server, args, "/dev/null") == 0, "server did not start");
+    CHECK(run_bots(bots, sv2.port, "auto", report, json, sizeof json) == 0, "bots --transport auto");
+    wh = report_num(json, "transport", "welcomes_http");
+    ww = report_num(json, "transport", "welcomes_ws");
+    double fu = report_num(json, "transport", "fallbacks_upgrade");
+    end = report_num(json, "connections", "connected_end");
+    failed = report_num(json, "connections", "failed");
+    double up = metric(sv2.port, "tickwire_http_fallbacks_total{reason=\"upgrade\"}");
+    double ws_total = metric(sv2.port, "tickwire_transport_sessions_total{transport=\"ws\"}");
+    printf("bots auto vs --no-websocket: %g fell back (upgrade), %g WELCOMEs over HTTP, %g over ws, %g connected at "
+           "the end, %g failed; server: %g fallbacks (upgrade), %g ws sessions\n", fu, wh, ww, end, failed, up,
+           ws_total);
+    CHECK(fu == 8 && wh == 8 && ww == 0 && end == 8 && failed == 0 && up == 8 && ws_total == 0, "auto bots");
+    CHECK(spawn_stop(&sv2, 0, NULL) == 0, "server exit status");
+
+    /* --transport auto against a server with WebSocket: no fallback */
+    spawn_proc sv3 = {0};
+    CHECK(server_start(&sv3, server, NULL, "/dev/null") == 0, "server did not start");
+    CHECK(run_bots(bots, sv3.port, "auto", report, json, sizeof json) == 0, "bots --transport auto");
+    fu = report_num(json, "transport", "fallbacks_upgrade") + report_num(json, "transport", "fallbacks_welcome");
+    ww = report_num(json, "transport", "welcomes_ws");
+    printf("bots auto with WebSocket: %g WELCOMEs over ws, %g fallbacks\n", ww, fu);
+    CHECK(ww == 8 && fu == 0, "auto bots with WebSocket");
+    CHECK(spawn_stop(&sv3, 0, NULL) == 0, "server exit status");
+    unlink(report);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s SERVER play|resume|bad\n", argv[0]);
+        fprintf(stderr, "usage: %s SERVER play|resume|bad|bots\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     static const struct {
         const char *name;
         void (*fn)(const char *);
-    } cases[] = {{"play", case_play}, {"resume", case_resume}, {"bad", case_bad}};
+    } cases[] = {{"play", case_play}, {"resume", case_resume}, {"bad", case_bad}, {"bots", case_bots}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
