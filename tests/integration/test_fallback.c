@@ -4,7 +4,7 @@
  * bots and the browser use) and tests/common/hfread.c (responses, chunks,
  * frames), beside WebSocket players (wsclient.c) that must not notice.
  *
- *   test_httpfb SERVER CASE
+ *   test_fallback SERVER CASE
  *   CASE: play     an HTTP streaming player and a polling one play beside a
  *                  WebSocket player: WELCOME, snapshots, inputs acknowledged,
  *                  per-transport metrics
@@ -713,7 +713,7 @@ static double refused(int port, const char *reason)
 
 static void case_bad(const char *server)
 {
-    char logp[] = "/tmp/test_httpfb_bad_XXXXXX";
+    char logp[] = "/tmp/test_fallback_bad_XXXXXX";
     int lfd = mkstemp(logp);
     CHECK(lfd >= 0, "mkstemp");
     close(lfd);
@@ -938,7 +938,7 @@ static void case_bots(const char *server)
 {
     const char *bots = getenv("TICKWIRE_BOTS");
     CHECK(bots, "TICKWIRE_BOTS is not set");
-    char report[] = "/tmp/test_httpfb_bots_XXXXXX";
+    char report[] = "/tmp/test_fallback_bots_XXXXXX";
     int fd = mkstemp(report);
     CHECK(fd >= 0, "mkstemp");
     close(fd);
