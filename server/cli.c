@@ -94,6 +94,9 @@ void cli_usage(FILE *out, const char *prog)
             "                       running rounds finish for up to S s, 0..3600, then close\n"
             "                       everyone with 1001 and exit (default 30; 0 = at once;\n"
             "                       SIGINT and a second SIGTERM always stop at once)\n"
+            "  --pacing on|off      on (default): while only game connections are open, sleep\n"
+            "                       until the tick, then read every socket, tick and write in\n"
+            "                       one go (~60 wakeups a second); off: wake for every message\n"
             "  --redis URL          join a fleet: register this process and its matches in\n"
             "                       Redis (redis://HOST[:PORT][/DB]) with keys that expire\n"
             "                       5 s after its last heartbeat (default: off, alone)\n"
@@ -188,7 +191,7 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--metrics-allow", "--client-sndbuf", "--drain-timeout",
                                             "--admin-token-file", "--redis", "--public-url", "--process-id",
                                             "--matchmaker-token-file", "--spectator-rate", "--spectator-delay",
-                                            "--max-spectators", "--replay-dir", "--replay-keep", "--aoi-radius"};
+                                            "--max-spectators", "--replay-dir", "--replay-keep", "--aoi-radius", "--pacing"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -301,7 +304,13 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                 rc = -1;
             }
         }
-        else if (strcmp(flag, "--replay-dir") == 0) {
+        else if (strcmp(flag, "--pacing") == 0) {
+            if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0) {
+                snprintf(err, errlen, "--pacing: on or off, not '%s'", val);
+                rc = -1;
+            }
+            cfg->no_pacing = strcmp(val, "off") == 0;
+        } else if (strcmp(flag, "--replay-dir") == 0) {
             cfg->replay_dir = val;
             if (!*val) {
                 snprintf(err, errlen, "--replay-dir: give a folder");

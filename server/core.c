@@ -7,8 +7,11 @@
  * choked for CORE_SEND_STALL_S is dropped with a logged reason.
  *
  * Spectators (a spectate JOIN) take no slot: they sit on a list of their
- * own, are woken when their match takes a new spectator view, and get the
- * match's shared message for their cursor (match.h). They send nothing
+ * own and get the match's shared message for their cursor (match.h). They
+ * are woken a share at a time: every tick the spectators at list indexes
+ * congruent to the tick modulo the view interval, so each gets each view
+ * once, at most interval - 1 ticks after it was taken, and 10,000 of them
+ * are a sixth of that each tick at 60 Hz, not one burst every sixth tick. They send nothing
  * (any message: 4011), are not idle-checked, and are closed (4012) when
  * their match ends.
  *
@@ -67,6 +70,7 @@ struct core {
     session *waiting, *waiting_tail; /* AWAIT_JOIN sessions, oldest first */
     session **spec;                  /* SPECTATING sessions, max_spectators of room from the start */
     int nspec;
+    uint32_t spec_turn;              /* ticks run: whose share of the spectators is woken */
     /* actions: appended by the calls, drained by core_next_action */
     core_action *actions;
     size_t nactions, action_head, action_cap;
@@ -274,6 +278,10 @@ static void spectator_detach(core *c, session *ss)
     last->spec_index = ss->spec_index;
     ss->m = NULL;
     ss->spec_index = -1;
+    /* Moved to another share of the ticks, it could miss a view: woken
+     * now (nothing is written when it already has the current one). */
+    if (last != ss)
+        wake(c, last);
 }
 
 /* Closes the spectators of m (it is about to be freed). O(spectators). */
@@ -796,17 +804,19 @@ static void after_snapshot(core *c, match *m, int64_t now_us, uint32_t *deepest)
     }
 }
 
-/* After the matches ticked: wake the spectators of every match that took
- * a new spectator view; drop those whose socket has not drained for
- * CORE_SEND_STALL_S (not idle ones: spectators send nothing) and those
- * whose next event left the log. O(spectators), on ticks with a view. */
+/* After the matches ticked: wake this tick's share of the spectators (list
+ * indexes congruent to the tick modulo the view interval); drop those
+ * whose socket has not drained for CORE_SEND_STALL_S (not idle ones:
+ * spectators send nothing) and those whose next event left the log.
+ * O(spectators / interval). */
 static void wake_spectators(core *c, int64_t now_us)
 {
     uint32_t stall = (uint32_t)(CORE_SEND_STALL_S * c->cfg.tick_rate);
-    for (int i = c->nspec - 1; i >= 0; i--) {
+    int share = c->cfg.tick_rate / c->cfg.spectator_rate;
+    for (int i = (int)(c->spec_turn++ % (uint32_t)share); i < c->nspec; i += share) {
         session *ss = c->spec[i];
         match *m = ss->m;
-        if (!m->spec_new_view || ss->close_code)
+        if (!match_spectator_view_tick(m) || ss->close_code || ss->need_welcome)
             continue;
         /* Owing nothing before the first view (a match younger than the
          * delay) is no stall. */
@@ -941,11 +951,10 @@ void core_tick(core *c, int64_t now_us)
 {
     lobby *l = &c->lobby;
     uint32_t deepest = 0;
-    int snapped = 0, spec_views = 0;
+    int snapped = 0;
     for (int i = l->nmatches - 1; i >= 0; i--) {
         match *m = l->matches[i];
         int snap = match_tick(m);
-        spec_views |= m->spec_new_view && m->spectators > 0;
         c->stats.shots += m->world.shots;
         c->stats.unlag_clamped += m->world.unlag_clamped;
         c->stats.hits += (uint64_t)m->world.nhits;
@@ -965,7 +974,7 @@ void core_tick(core *c, int64_t now_us)
     }
     if (snapped)
         c->stats.backlog_max = deepest;
-    if (spec_views)
+    if (c->nspec)
         wake_spectators(c, now_us);
     if (c->waiting)
         expire_joins(c, now_us);

@@ -341,6 +341,8 @@ size_t metrics_render_replay(const recorder_stats *s, char *buf, size_t cap)
               (double)s->bytes_written);
     tb_metric(&t, "tickwire_replay_pruned_total", "counter", "Old replay files deleted for --replay-keep.",
               (double)s->pruned);
+    tb_metric(&t, "tickwire_replay_tick_seconds_total", "counter",
+              "Time the tick spent recording (encoding records and copying them into chunks).", s->tick_seconds);
     return t.len;
 }
 

@@ -3,11 +3,15 @@
  * carries out the core's actions (wake, close with a code, abort), serves
  * the page and the HTTP side doors (http.c) and runs the tick clock
  * (tick_clock.c). No session rule lives here. */
+#define _GNU_SOURCE /* ppoll */
 #include "net.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +40,8 @@
 
 #define CLOSE_GRACE_SECONDS 2     /* to get a close frame out before cutting off */
 #define SHUTDOWN_GRACE_US (1500 * 1000)
+#define PACED_MAX_SLEEP_MS 100    /* a paced sleep, should the clock's timerfd never fire */
+#define PACED_EARLY_US 1500       /* a paced turn's first read, this long before the tick */
 #define NET_MM_PENDING 1024 /* matchmaking requests waiting for Redis at once */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
@@ -54,6 +60,8 @@ struct net_server {
     recorder *recorder;     /* not owned, NULL: no --replay-dir */
     struct lws_context *ctx;
     tick_clock *clock;
+    int pacing;                        /* service_turn: wake at the tick (--pacing off: 0) */
+    uint64_t turns_paced, turns_events; /* tickwire_loop_turns_total */
     volatile sig_atomic_t stop;
     volatile sig_atomic_t drain_asked; /* SIGTERM with --drain-timeout: drain, then stop */
     int drain_timeout;      /* seconds; 0: SIGTERM stops at once */
@@ -87,7 +95,7 @@ struct net_server {
     httpfb *httpfb;         /* the HTTP fallback's sessions (httpfb_lws.c) */
     uint32_t fb_ticks;      /* ticks since its deadlines were last looked at */
     struct lws_http_mount tw_mount, mount, metrics_mount, api_mount, healthz_mount, readyz_mount, admin_mount;
-    lws_retry_bo_t keepalive;
+    lws_retry_bo_t no_validity;
     struct lws_protocols protocols[4];
     uint8_t scratch[LWS_PRE + CORE_MAX_MESSAGE];
 };
@@ -373,6 +381,27 @@ static int refuse_plain(int fd)
     return 1;
 }
 
+/* Half-open connections, reaped by the kernel at no cost to the loop: a
+ * connection quiet for LIVENESS_IDLE_S is probed every LIVENESS_IDLE_S
+ * (TCP keepalive), and one whose data or probes stay unacknowledged for
+ * LIVENESS_DEAD_S is closed (TCP_USER_TIMEOUT); lws then sees the error
+ * and closes the wsi. A peer whose kernel answers but whose program no
+ * longer reads is the core's (a socket not drained for
+ * CORE_SEND_STALL_S). */
+#define LIVENESS_IDLE_S 5
+#define LIVENESS_DEAD_S 15
+static void set_liveness(int fd)
+{
+    int on = 1, idle = LIVENESS_IDLE_S, count = LIVENESS_DEAD_S / LIVENESS_IDLE_S;
+    unsigned int dead_ms = LIVENESS_DEAD_S * 1000;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &dead_ms, sizeof dead_ms) < 0)
+        log_event(LOG_DEBUG, "liveness", "reason=\"%s\"", strerror(errno));
+}
+
 static int on_filter_network(net_server *s, int fd)
 {
     if (s->accepted) {
@@ -384,8 +413,10 @@ static int on_filter_network(net_server *s, int fd)
     char ip[ADMISSION_IP_LEN] = "";
     lws_get_peer_simple_fd(fd, ip, sizeof ip);
     s->accepted = core_accept(s->core, tick_clock_now(), ip);
-    if (s->accepted)
+    if (s->accepted) {
+        set_liveness(fd);
         return 0;
+    }
     if (!s->tls && refuse_plain(fd))
         metrics_http_count(core_metrics(s->core), EP_OTHER, 503); /* before any request was read */
     return 1;
@@ -586,10 +617,22 @@ void net_matchmake_cancel(struct lws *wsi, int slot)
         s->mm[slot - 1].wsi = NULL; /* the answer, when it comes, goes nowhere */
 }
 
+/* tickwire_loop_turns_total: how the loop woke (service_turn). */
+static size_t loop_metrics(const net_server *s, char *buf, size_t cap)
+{
+    int w = snprintf(buf, cap,
+                     "# HELP tickwire_loop_turns_total Turns of the event loop: paced (one wakeup per tick) or "
+                     "woken by events.\n# TYPE tickwire_loop_turns_total counter\n"
+                     "tickwire_loop_turns_total{mode=\"paced\"} %llu\ntickwire_loop_turns_total{mode=\"events\"} %llu\n",
+                     (unsigned long long)s->turns_paced, (unsigned long long)s->turns_events);
+    return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
 size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
-    size_t off = httpfb_metrics_text(s->httpfb, buf, cap);
+    size_t off = loop_metrics(s, buf, cap);
+    off += httpfb_metrics_text(s->httpfb, buf + off, cap - off);
     off += s->fleet ? fleet_metrics(s, buf + off, cap - off) : 0;
     buf += off;
     cap -= off;
@@ -938,9 +981,12 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     }
     check_web_root(cfg->web_root);
     init_protocols(s, cfg);
-    /* Ping a connection quiet for 5 s, hang up after 15 s without a valid
-     * frame: half-open connections are reaped. */
-    s->keepalive = (lws_retry_bo_t){.secs_since_valid_ping = 5, .secs_since_valid_hangup = 15};
+    /* No lws validity timers: lws 4.1.6 re-files a connection's timer in
+     * one sorted list on every frame received, walking the list from its
+     * head (O(connections) per input: 22% of the server's CPU with 6,000
+     * spectators). Half-open connections are reaped by the kernel instead
+     * (set_liveness). */
+    s->no_validity = (lws_retry_bo_t){.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
     lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log_emit);
 
     struct lws_context_creation_info info;
@@ -958,10 +1004,11 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
      * connection, S idle; inside a request body, S between two reads. Past
      * it lws closes the connection. */
     s->http_timeout = cfg->http_timeout > 0 ? cfg->http_timeout : 5;
+    s->pacing = !cfg->no_pacing;
     info.timeout_secs = (unsigned int)s->http_timeout;
     info.timeout_secs_ah_idle = (unsigned int)s->http_timeout;
     info.keepalive_timeout = s->http_timeout;
-    info.retry_and_idle_policy = &s->keepalive;
+    info.retry_and_idle_policy = &s->no_validity;
     /* With IPv6 on, lws 4.1.6 binds an IPv4 literal as [::] (every
      * address): keep IPv4 hosts on an IPv4 socket. */
     if (!strchr(cfg->host, ':'))
@@ -1040,11 +1087,50 @@ void net_server_request_stop(net_server *s, int sig)
     lws_cancel_service(s->ctx);
 }
 
+/* One turn of the loop. Paced (the default, while every open connection is
+ * a game connection): sleep on the tick clock's timerfd alone, then one
+ * pass over every socket (inputs, accepts, closes), the tick, and one more
+ * pass to write what it woke: about 60 wakeups and 120 scans of the
+ * sockets a second, whatever the message rate. Inputs are only applied at
+ * the tick, so reading them there costs no latency. Not paced (an HTTP
+ * connection is open, or --no-pacing, or no timerfd): wake for every
+ * event, the tick on its timerfd among them, so pages, the API and TLS
+ * handshakes are never held up to a tick. -1 when the loop failed. */
+static int service_turn(net_server *s)
+{
+    int fd = tick_clock_fd(s->clock);
+    if (!s->pacing || fd < 0 || core_accepted(s->core) > core_connections(s->core)) {
+        tick_clock_hold(s->clock, 0);
+        tick_clock_run_held(s->clock);
+        s->turns_events++;
+        return lws_service(s->ctx, 0) < 0 ? -1 : 0;
+    }
+    s->turns_paced++;
+    struct pollfd clock = {.fd = fd, .events = POLLIN};
+    tick_clock_hold(s->clock, 1);
+    int64_t early = tick_clock_deadline(s->clock) - PACED_EARLY_US - tick_clock_now();
+    if (early > 0) {
+        /* Most inputs read a little before the tick, so the pass at the
+         * tick is short and the tick starts on time. */
+        if (early > PACED_MAX_SLEEP_MS * 1000)
+            early = PACED_MAX_SLEEP_MS * 1000;
+        struct timespec ts = {.tv_sec = early / 1000000, .tv_nsec = (long)(early % 1000000) * 1000};
+        if (ppoll(&clock, 1, &ts, NULL) == 0 && lws_service(s->ctx, -1) < 0) /* EINTR: a signal, seen below */
+            return -1;
+    }
+    if (!tick_clock_due(s->clock)) /* the early pass may have seen it */
+        poll(&clock, 1, PACED_MAX_SLEEP_MS);
+    if (lws_service(s->ctx, -1) < 0)
+        return -1;
+    tick_clock_run_held(s->clock);
+    return lws_service(s->ctx, -1) < 0 ? -1 : 0;
+}
+
 void net_server_run(net_server *s)
 {
     int failed = 0, drained = 0;
     while (!s->stop) {
-        if (lws_service(s->ctx, 0) < 0) {
+        if (service_turn(s) < 0) {
             failed = 1;
             break;
         }
@@ -1066,6 +1152,7 @@ void net_server_run(net_server *s)
         log_event(LOG_INFO, "stopping", "reason=\"signal\" signal=%d", (int)s->stop);
 
     /* Close every client with 1001 and give the close frames a moment. */
+    tick_clock_hold(s->clock, 0);
     tick_clock_stop(s->clock);
     core_shutdown(s->core);
     flush_actions(s);

@@ -48,6 +48,7 @@ typedef struct recorder_stats {
     uint64_t dropped;        /* rounds abandoned: writer behind, or too many open */
     uint64_t bytes_written;
     uint64_t pruned;         /* old files deleted for keep */
+    double tick_seconds;     /* time the tick spent in recorder_tick (encoding, copying) */
 } recorder_stats;
 
 typedef struct recorder recorder;

@@ -13,6 +13,7 @@ struct tick_clock {
     tick_sched sched;
     int fd;                    /* the timerfd, -1: the sul is the clock */
     int stopped;
+    int hold, due;             /* paced: expiries noted (due), run by tick_clock_run_held */
     lws_sorted_usec_list_t sul;
 };
 
@@ -32,9 +33,42 @@ static int tick_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     uint64_t expirations;
     if (read(clk->fd, &expirations, sizeof expirations) < 0)
         return 0; /* EAGAIN: woken early by something else */
+    if (clk->hold) {
+        clk->due = 1;
+        return 0;
+    }
     tick_sched_run_due(&clk->sched);
     tick_sched_arm(&clk->sched, clk->fd);
     return 0;
+}
+
+int tick_clock_fd(const tick_clock *clk)
+{
+    return clk->fd;
+}
+
+int64_t tick_clock_deadline(const tick_clock *clk)
+{
+    return clk->sched.next_deadline;
+}
+
+int tick_clock_due(const tick_clock *clk)
+{
+    return clk->due;
+}
+
+void tick_clock_hold(tick_clock *clk, int hold)
+{
+    clk->hold = hold;
+}
+
+void tick_clock_run_held(tick_clock *clk)
+{
+    if (!clk->due || clk->stopped)
+        return;
+    clk->due = 0;
+    tick_sched_run_due(&clk->sched);
+    tick_sched_arm(&clk->sched, clk->fd);
 }
 
 const struct lws_protocols tick_clock_protocol = {.name = "tickwire-tick", .callback = tick_callback};

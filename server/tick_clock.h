@@ -38,6 +38,20 @@ tick_clock *tick_clock_start(struct lws_context *ctx, int tick_rate, tick_clock_
 void tick_clock_stop(tick_clock *clk);
 /* Frees it, once the context is destroyed (lws closes the timerfd). */
 void tick_clock_free(tick_clock *clk);
+/* Paced service (net.c): the caller waits on the timerfd itself, reads
+ * every socket in one pass while the clock is held (an expiry seen then is
+ * only noted), then runs the tick with tick_clock_run_held, so the tick
+ * sees every input that arrived before it. The timerfd, -1 when the clock
+ * is the sul fallback (no pacing then). */
+int tick_clock_fd(const tick_clock *clk);
+void tick_clock_hold(tick_clock *clk, int hold);
+/* The next tick's deadline (tick_clock_now's clock). */
+int64_t tick_clock_deadline(const tick_clock *clk);
+/* Whether a tick became due while held (its expiry is then read: the
+ * timerfd will not wake a wait on it). */
+int tick_clock_due(const tick_clock *clk);
+/* Runs the ticks that became due while held (none: nothing). */
+void tick_clock_run_held(tick_clock *clk);
 /* The clock's time: monotonic microseconds (lws_now_usecs). */
 int64_t tick_clock_now(void);
 

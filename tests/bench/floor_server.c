@@ -290,6 +290,9 @@ int main(int argc, char **argv)
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
     info.alpn = "http/1.1";
+    /* As tickwire-server: no lws validity timers (server/net.c). */
+    static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+    info.retry_and_idle_policy = &no_validity;
     if (!strchr(f->host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     f->ctx = lws_create_context(&info);

@@ -20,6 +20,10 @@
 //          loop costs. When both floors are in the list their runs
 //          alternate (floor 1, raw 1, floor 2, ...), so drift in the
 //          machine's load touches both alike.
+//   replay   BENCH_BOTS fight bots, --replay-dir against none, runs
+//          alternating: server CPU both ways, the recording's cost in % of
+//          it (issue 13: <= 2%), the writer thread's CPU, KB per
+//          player-minute on disk (<= 100).
 //   deflate  deflate_bytes: permessage-deflate measured offline with zlib
 //          on the messages one client receives (bytes, CPU, memory per
 //          connection); a second or two, no network, printed as is.
@@ -49,7 +53,7 @@
 //   BENCH_MATCH_WINDOW=10 measurement window (s) of the match and idle runs
 //   BENCH_TICK_RATE=60    server tick rate = snapshot rate
 //   BENCH_HTTP_BOTS=200   bots of each transport in the http scenario
-//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw,deflate,aoi   (also: profile,
+//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw,replay,deflate,aoi,http   (also: profile,
 //                         floor-profile, floor-raw-profile: one load/floor
 //                         run with `perf record` on the server, printing
 //                         where its CPU goes)
@@ -86,7 +90,7 @@ const CFG = {
   matchWindow: num('BENCH_MATCH_WINDOW', 10),
   tickRate: Math.round(num('BENCH_TICK_RATE', 60)),
   seed: Math.round(num('BENCH_SEED', 1)),
-  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw,deflate,aoi,http').split(',').map((s) => s.trim()).filter(Boolean),
+  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw,replay,deflate,aoi,http').split(',').map((s) => s.trim()).filter(Boolean),
   floorBytes: env.BENCH_FLOOR_BYTES ? Math.round(num('BENCH_FLOOR_BYTES', 300)) : null,
   botsArgs: (env.BENCH_BOTS_ARGS || '').split(/\s+/).filter(Boolean),
   httpBots: Math.round(num('BENCH_HTTP_BOTS', 200)),
@@ -137,6 +141,29 @@ function procCpuSeconds(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields 14 and 15 (utime, stime) are at index 11 and 12 after "pid (comm) "
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+// CPU seconds of the process's threads named `comm` (e.g. the replay
+// writer, tw-replay), null when it has none.
+function threadCpuSeconds(pid, comm) {
+  let total = null;
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total = (total ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {
+      // the thread has gone
+    }
+  }
+  return total;
 }
 
 // Busy CPU seconds of the whole machine (all cores), from /proc/stat.
@@ -398,6 +425,7 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     await sleep((ramp + settle) * 1000 - (Date.now() - t0));
     alive('during the ramp');
     const cpuA = procCpuSeconds(srv.pid), busyA = machineBusySeconds(), tA = Date.now();
+    const writerA = threadCpuSeconds(srv.pid, 'tw-replay');
     const botCpuA = procCpuSeconds(bot.pid);
     const m1 = hasMetrics ? await scrape(port) : null;
     const perfData = path.join(OUT, `${tag}.perf.data`);
@@ -405,6 +433,7 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     await sleep(window * 1000 - (Date.now() - tA));
     if (rec) await waitExit(rec, 30000);
     const cpuB = procCpuSeconds(srv.pid), busyB = machineBusySeconds(), tB = Date.now();
+    const writerB = threadCpuSeconds(srv.pid, 'tw-replay');
     const botCpuB = procCpuSeconds(bot.pid);
     const rssLoaded = procRssKiB(srv.pid);
     alive('during the window');
@@ -443,6 +472,16 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
       r.full_snapshots = mdelta(m1, m2, 'tickwire_full_snapshots_total');
       r.snapshots_skipped = mdelta(m1, m2, 'tickwire_snapshots_skipped_total');
       r.missed_ticks_window = mdelta(m1, m2, 'tickwire_missed_ticks_total');
+      r.replay_bytes = mdelta(m1, m2, 'tickwire_replay_bytes_written_total');
+      const players = m1.tickwire_players ?? null;
+      r.replay_bytes_per_player_minute = players && r.replay_bytes != null ? r.replay_bytes / players / (wall / 60) : null;
+      r.replay_writer_cpu_pct = writerA !== null && writerB !== null ? (100 * (writerB - writerA)) / wall : null;
+      const tickRec = mdelta(m1, m2, 'tickwire_replay_tick_seconds_total');
+      r.replay_tick_cpu_pct = tickRec != null ? (100 * tickRec) / wall : null;
+      // The recording's own share of the server's CPU: the writer thread
+      // plus the tick's time in recorder_tick, over the whole process.
+      r.replay_share_pct = r.replay_writer_cpu_pct != null && r.replay_tick_cpu_pct != null && r.server_cpu_pct
+        ? (100 * (r.replay_writer_cpu_pct + r.replay_tick_cpu_pct)) / r.server_cpu_pct : null;
       r.missed_ticks_run = mdelta(m0, m3 || m2, 'tickwire_missed_ticks_total');
       r.tick_overruns_run = mdelta(m0, m3 || m2, 'tickwire_tick_overruns_total');
       r.dropped_run = mdelta(m0, m3 || m2, 'tickwire_clients_dropped_total{reason="send_stalled"}');
@@ -593,7 +632,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : n === 'aoi' ? 8 : n === 'aoi-match' ? 2 * (4 + CFG.matchWindow + 2 + 3.5) * CFG.runs : n === 'http' ? 2 * (CFG.ramp + CFG.settle + CFG.window + 2 + 3.5) * CFG.runs : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
+  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : n === 'aoi' ? 8 : n === 'aoi-match' ? 2 * (4 + CFG.matchWindow + 2 + 3.5) * CFG.runs : n === 'http' ? 2 * (CFG.ramp + CFG.settle + CFG.window + 2 + 3.5) * CFG.runs : n === 'replay' ? 2 * (Math.ceil(CFG.ramp + CFG.settle + CFG.window + 2) + 3.5) * CFG.runs : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -717,6 +756,36 @@ async function main() {
           `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
         busyWarning(m);
       }
+    } else if (name === 'replay') {
+      // Recording every round (--replay-dir) against not, runs alternating:
+      // the same fight load, server CPU both ways, the writer thread's own
+      // share, and the disk bytes per player-minute.
+      const dir = fs.mkdtempSync(path.join(OUT, 'replays-'));
+      const specs = [false, true].map((on) => ({
+        name: on ? 'replay-on' : 'replay-off',
+        config: { bots: CFG.bots, behavior: 'fight', recording: on, ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate },
+        runArgs: {
+          serverBin: BIN.server, bots: CFG.bots, behavior: 'fight', ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: true,
+          serverArgs: realArgs(on ? ['--replay-dir', dir, '--replay-keep', '50'] : []),
+        },
+      }));
+      const got = await scenariosSideBySide(specs);
+      fs.rmSync(dir, { recursive: true, force: true });
+      const off = got['replay-off'], on = got['replay-on'];
+      res['replay-off'] = off;
+      res['replay-on'] = on;
+      if (on && off && on.server_cpu_pct != null && off.server_cpu_pct != null)
+        on.recording_cost_pct = (100 * (on.server_cpu_pct - off.server_cpu_pct)) / off.server_cpu_pct;
+      for (const [label, m] of [['not recording', off], ['recording', on]]) {
+        if (!m || m.failed) continue;
+        row(`${CFG.bots} fight, ${label}`, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`,
+          ...(m === on ? [`recording ${fmt(m.replay_share_pct, 2)}% of the server's CPU (tick ${fmt(m.replay_tick_cpu_pct, 2)}% + writer ${fmt(m.replay_writer_cpu_pct, 2)}% of a core)`,
+            `A/B ${fmt(m.recording_cost_pct, 1)}%`,
+            `${fmt(m.replay_bytes_per_player_minute != null ? m.replay_bytes_per_player_minute / 1000 : null, 1)} KB/player-minute`] : []),
+          `tick p99 ${fmt(m.tick_p99_ms, 3)} ms`, `missed ${fmt(m.missed_ticks_run, 0)}`, `snapshots ${fmt(m.snapshots_pct)}%`,
+          `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+        busyWarning(m);
+      }
     } else if (name === 'deflate' || name === 'aoi') {
       // Deterministic bytes, thread-CPU time: one run, its table as is.
       fs.mkdirSync(OUT, { recursive: true });
@@ -748,7 +817,7 @@ async function main() {
         `lws ${fmt(p.lws_pct, 1)}%`, `tickwire ${fmt(p.tickwire_pct, 1)}% (sim ${fmt(p.sim_pct, 1)}%, encode ${fmt(p.encode_pct, 1)}%)`, `other ${fmt(p.other_user_pct, 1)}%`]);
       for (const t of p.top) console.log(`    ${t}`);
     } else {
-      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, deflate, aoi, http, aoi-match, profile, floor-profile, floor-raw-profile)`);
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, replay, deflate, aoi, http, aoi-match, profile, floor-profile, floor-raw-profile)`);
       process.exit(2);
     }
   }
@@ -775,6 +844,13 @@ async function main() {
   if (M) {
     tgt('64-player match: bytes per moving entity', '<= 4 B/snapshot', `${fmt(M.bytes_per_moving_entity)} B`, M.bytes_per_moving_entity == null ? null : M.bytes_per_moving_entity <= 4);
     tgt('64-player match: input->ack RTT p99', `<= ${fmt(rttTarget)} ms`, `${fmt(M.rtt_p99_ms)} ms`, M.rtt_p99_ms == null ? null : M.rtt_p99_ms <= rttTarget);
+  }
+  const RO = res['replay-on'], RF = res['replay-off'];
+  if (RO && !RO.failed) {
+    tgt(`${CFG.bots} fight bots: recording's share of server CPU`, '<= 2%', `${fmt(RO.replay_share_pct, 2)}% (A/B against not recording: ${fmt(RO.recording_cost_pct, 1)}%, ${fmt(RO.cpu_ms_per_bot_s, 3)} vs ${fmt(RF && RF.cpu_ms_per_bot_s, 3)} ms/bot-s)`,
+      RO.replay_share_pct == null ? null : RO.replay_share_pct <= 2);
+    tgt('replay disk use', '<= 100 KB/player-minute', `${fmt(RO.replay_bytes_per_player_minute != null ? RO.replay_bytes_per_player_minute / 1000 : null, 1)} KB`,
+      RO.replay_bytes_per_player_minute == null ? null : RO.replay_bytes_per_player_minute <= 100000);
   }
   const H = res.http;
   if (H && !H.failed) {

@@ -2649,6 +2649,12 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
     info.user = sw;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
+    /* No lws validity timers: lws 4.1.6 re-files a connection's timer in
+     * one sorted list, walked from its head, on every frame received:
+     * O(connections) per snapshot, the bots' hottest function with
+     * thousands of connections. A bot's liveness is its snapshots. */
+    static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+    info.retry_and_idle_policy = &no_validity;
     if (cfg->tls) {
         /* mbedTLS: only the CA given is trusted (no system store). */
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

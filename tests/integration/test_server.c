@@ -4610,6 +4610,64 @@ static void case_fleet_bots(const char *server)
     rmdir(dir);
 }
 
+/* --pacing: with only game connections open, the loop wakes once a tick
+ * (tickwire_loop_turns_total{mode="paced"}), not once per message as with
+ * --pacing off; both play at the full snapshot rate. */
+static void case_pacing(const char *server)
+{
+    for (int off = 0; off < 2; off++) {
+        const char *extra[] = {"--pacing", off ? "off" : "on", NULL};
+        spawn_proc sp;
+        CHECK(server_start(&sp, server, extra, NULL) == 0, "server did not start");
+        enum { N = 4 };
+        player p[N];
+        pthread_t th[N];
+        for (int i = 0; i < N; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "pace%d", i);
+            CHECK(player_join(&p[i], sp.port, name) == 0, "join failed");
+            CHECK(player_wait_snapshots(&p[i], 1, 3000) == 0, "no snapshot");
+            pthread_create(&th[i], NULL, player_thread, &p[i]);
+        }
+        usleep(500000);
+        char text[65536];
+        http_get(sp.port, "/metrics", text, sizeof text);
+        double paced0 = metric_value(text, "tickwire_loop_turns_total{mode=\"paced\"}");
+        double events0 = metric_value(text, "tickwire_loop_turns_total{mode=\"events\"}");
+        double ticks0 = metric_value(text, "tickwire_ticks_total"), t0 = check_now_ms();
+        uint32_t snaps0[N];
+        for (int i = 0; i < N; i++)
+            snaps0[i] = player_snapshots(&p[i]);
+        usleep(2000000);
+        http_get(sp.port, "/metrics", text, sizeof text);
+        double secs = (check_now_ms() - t0) / 1000;
+        double paced = (metric_value(text, "tickwire_loop_turns_total{mode=\"paced\"}") - paced0) / secs;
+        double events = (metric_value(text, "tickwire_loop_turns_total{mode=\"events\"}") - events0) / secs;
+        double ticks = (metric_value(text, "tickwire_ticks_total") - ticks0) / secs;
+        uint32_t fewest = UINT32_MAX;
+        for (int i = 0; i < N; i++) {
+            uint32_t got = player_snapshots(&p[i]) - snaps0[i];
+            fewest = got < fewest ? got : fewest;
+            p[i].stop = 1;
+            pthread_join(th[i], NULL);
+            wsc_close(&p[i].ws);
+        }
+        printf("pacing %s: %.0f paced and %.0f event turns a second, %.0f ticks a second, fewest snapshots %.0f/s\n",
+               off ? "off" : "on", paced, events, ticks, fewest / secs);
+        CHECK(fewest / secs >= 50, "pacing %s: a player got %.0f snapshots a second of 60", off ? "off" : "on",
+              fewest / secs);
+        if (!off) {
+            /* One turn a tick (a scrape's HTTP connection adds a few event turns). */
+            CHECK(paced >= 0.8 * ticks && paced <= 1.1 * ticks, "paced: %.0f turns a second for %.0f ticks", paced, ticks);
+            CHECK(events < 0.5 * ticks, "paced: still %.0f event turns a second", events);
+        } else {
+            CHECK(paced == 0 && events > 1.5 * ticks, "--pacing off: %.0f paced, %.0f event turns a second (%.0f ticks)",
+                  paced, events, ticks);
+        }
+        CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -4638,7 +4696,8 @@ int main(int argc, char **argv)
                  {"live", case_live}, {"conn_caps", case_conn_caps},
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private},
                  {"spectate", case_spectate}, {"spectate_crowd", case_spectate_crowd},
-                 {"spectate_delay", case_spectate_delay}, {"spectate_cap", case_spectate_cap}};
+                 {"spectate_delay", case_spectate_delay}, {"spectate_cap", case_spectate_cap},
+                 {"pacing", case_pacing}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
