@@ -110,6 +110,9 @@ void cli_usage(FILE *out, const char *prog)
             "  --matchmaker-open    instead: POST /api/matchmake answers anyone, the demo page\n"
             "                       included (it then plays across the fleet); for demos and\n"
             "                       closed networks only: anyone may take seats\n"
+            "  --no-websocket       refuse every WebSocket upgrade (403): players come over the\n"
+            "                       HTTP fallback (/tw/..., docs/PROTOCOL.md section 18) only;\n"
+            "                       to try it, as a proxy that blocks WebSocket would\n"
             "  --admin-token-file F POST /admin/drain with \"Authorization: Bearer TOKEN\" (the\n"
             "                       file's one line) drains as SIGTERM does; without it the\n"
             "                       endpoint is off\n"
@@ -158,8 +161,12 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
         const char *arg = argv[i], *val = NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return CLI_HELP;
-        if (strcmp(arg, "--matchmaker-open") == 0) { /* the one flag without a value */
+        if (strcmp(arg, "--matchmaker-open") == 0) { /* the flags without a value */
             cfg->matchmaker_open = 1;
+            continue;
+        }
+        if (strcmp(arg, "--no-websocket") == 0) {
+            cfg->no_websocket = 1;
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {

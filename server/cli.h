@@ -56,6 +56,7 @@ typedef struct tw_config {
     const char *matchmaker_token_file; /* POST /api/matchmake needs this bearer token; NULL: off */
     int matchmaker_only;    /* `tickwire-server matchmaker`: no matches here, not in the directory */
     int matchmaker_open;    /* --matchmaker-open: POST /api/matchmake without a bearer token */
+    int no_websocket;       /* --no-websocket: every upgrade refused (403): the HTTP fallback only */
     int n_metrics_allow;
     const char *metrics_allow[CLI_MAX_METRICS_ALLOW]; /* --metrics-allow CIDR, checked by cli_parse */
 } tw_config;

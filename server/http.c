@@ -14,6 +14,7 @@
 
 #include "fleet.h"
 #include "handshake.h"
+#include "httpfb_lws.h"
 #include "tw_version.h"
 #include "log.h"
 #include "parse.h"
@@ -287,6 +288,8 @@ static int confirm_upgrade(core *c, struct lws *wsi, const char *upgrade)
         return refuse_reserve(c, wsi);
     if (net_matchmaker_only(wsi))
         return send_refusal(wsi, EP_WEBSOCKET, 404, "this is a matchmaker: no matches are played here\n");
+    if (net_no_websocket(wsi) && strcasecmp(upgrade, "websocket") == 0)
+        return send_refusal(wsi, EP_WEBSOCKET, 403, "WebSocket is off here (--no-websocket): use the HTTP fallback, /tw/\n");
     if (strcasecmp(upgrade, "websocket") == 0) {
         hs_request q;
         hs_request_read(wsi, upgrade, &q);
@@ -383,6 +386,8 @@ static int takes_body(struct lws *wsi)
  * given up front (Transfer-Encoding). */
 static int refuse_body(core *c, struct lws *wsi)
 {
+    if (httpfb_lws_path(wsi))
+        return 0; /* the HTTP fallback's own limits (httpfb_lws.c) */
     long long n = body_length(wsi);
     if (n == 0 || (n > 0 && n <= API_JOIN_BODY_MAX && takes_body(wsi)))
         return 0;
@@ -846,6 +851,15 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 {
     http_session *hs = user;
     core *c = net_core_of(wsi);
+    /* Only HTTP transactions' callbacks: others (WSI_DESTROY of a game
+     * connection) come here with another protocol's user data. */
+    if (hs && (reason == LWS_CALLBACK_HTTP_BODY || reason == LWS_CALLBACK_HTTP_BODY_COMPLETION ||
+               reason == LWS_CALLBACK_HTTP_WRITEABLE || reason == LWS_CALLBACK_CLOSED_HTTP ||
+               reason == LWS_CALLBACK_HTTP_DROP_PROTOCOL) && hs->fb) {
+        int rc = httpfb_lws_callback(wsi, reason, &hs->fb, in, len);
+        if (rc != HTTPFB_LWS_PASS)
+            return rc;
+    }
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(c, wsi, in);
@@ -860,6 +874,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         if (lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)
             uri[0] = '\0'; /* too long for any path served here: 404 */
+        if (strncmp(uri, "/tw/", 4) == 0 || strcmp(uri, "/tw") == 0)
+            return httpfb_lws_request(wsi, &hs->fb);
         if (!post && strcmp(uri, "/metrics") == 0)
             return serve_metrics(c, wsi, hs);
         if (!post && strcmp(uri, "/api/matches") == 0 && net_results_of(wsi))

@@ -37,6 +37,7 @@ typedef struct http_session {
     int file_fd;   /* GET /api/replays/<name>: the file being sent (valid while file_on) */
     int file_on;
     uint64_t file_off, file_left;
+    struct httpfb_req *fb; /* a request under /tw/ (httpfb_lws.c), NULL: none */
 } http_session;
 
 /* The callback of protocol 0 ("http"); the context's user pointer must
@@ -73,6 +74,8 @@ void net_matchmake_cancel(struct lws *wsi, int slot);
 const scrape_rules *net_matchmaker_rules(struct lws *wsi);
 /* `tickwire-server matchmaker`: game upgrades are refused (404). */
 int net_matchmaker_only(struct lws *wsi);
+/* --no-websocket: game upgrades are refused (403), the HTTP fallback only. */
+int net_no_websocket(struct lws *wsi);
 /* net.c's delivery of a matchmaking answer. */
 struct fleet_seat;
 void http_matchmake_done(struct lws *wsi, const struct fleet_seat *seat);

@@ -29,6 +29,8 @@
 #include "agones.h"
 #include "fleet.h"
 #include "http.h"
+#include "httpfb.h"
+#include "httpfb_lws.h"
 #include "sdk_http.h"
 #include "log.h"
 #include "proto.h"
@@ -74,6 +76,7 @@ struct net_server {
     scrape_rules mm_rules;  /* who may POST /api/matchmake (token only) */
     int mm_on;              /* --matchmaker-token-file given */
     int matchmaker_only;    /* `tickwire-server matchmaker`: no game here */
+    int no_websocket;       /* --no-websocket: upgrades refused, the HTTP fallback only */
     int admin_on;           /* --admin-token-file given */
     int agones_on;          /* AGONES_SDK_HTTP_PORT set: speak to the sidecar */
     agones agones;          /* what is owed to it */
@@ -90,7 +93,9 @@ struct net_server {
     const char *tls_cert, *tls_key; /* loaded at LOAD_EXTRA_SERVER_VERIFY_CERTS (tls.h) */
     uint8_t secret[SECRET_MAX];
     struct lws_protocol_vhost_options mime_wasm, mime_mjs;
-    struct lws_http_mount mount, metrics_mount, api_mount, healthz_mount, readyz_mount, admin_mount;
+    httpfb *httpfb;         /* the HTTP fallback's sessions (httpfb_lws.c) */
+    uint32_t fb_ticks;      /* ticks since its deadlines were last looked at */
+    struct lws_http_mount tw_mount, mount, metrics_mount, api_mount, healthz_mount, readyz_mount, admin_mount;
     lws_retry_bo_t no_validity;
     struct lws_protocols protocols[4];
     uint8_t scratch[LWS_PRE + CORE_MAX_MESSAGE];
@@ -133,6 +138,23 @@ int net_http_timeout(struct lws *wsi)
 }
 
 static void flush_actions(net_server *s);
+
+httpfb *net_httpfb_of(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->httpfb;
+}
+
+void net_flush(struct lws *wsi)
+{
+    flush_actions(lws_context_user(lws_get_context(wsi)));
+}
+
+int net_client_sndbuf(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->client_sndbuf;
+}
 
 const scrape_rules *net_admin_rules(struct lws *wsi)
 {
@@ -192,6 +214,11 @@ static void flush_actions(net_server *s)
 {
     core_action a;
     while (core_next_action(s->core, &a)) {
+        httpfb_session *fs = a.kind == CORE_CLAIM ? NULL : httpfb_of(s->httpfb, a.transport);
+        if (fs) {
+            httpfb_lws_action(s->httpfb, fs, &a);
+            continue;
+        }
         struct lws *wsi = a.transport;
         game_conn *gc = lws_wsi_user(wsi);
         switch (a.kind) {
@@ -270,6 +297,9 @@ static int on_writeable(net_server *s, struct lws *wsi, game_conn *gc)
     if (n && lws_write(wsi, p, n, LWS_WRITE_BINARY) < (int)n)
         return -1;
     core_metrics(s->core)->sent_bytes += n;
+    httpfb_stats *fst = httpfb_get_stats(s->httpfb);
+    fst->msgs_out[HTTPFB_T_WS] += n > 0;
+    fst->bytes_out[HTTPFB_T_WS] += n;
     return 0;
 }
 
@@ -278,11 +308,20 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     game_conn *gc = user;
     net_server *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
         metrics_http_count(core_metrics(s->core), EP_WEBSOCKET, 101);
-        return on_established(s, wsi, gc);
+        int rc = on_established(s, wsi, gc);
+        if (gc->conn) {
+            httpfb_get_stats(s->httpfb)->sessions_total[HTTPFB_T_WS]++;
+            httpfb_get_stats(s->httpfb)->sessions[HTTPFB_T_WS]++;
+        }
+        return rc;
+    }
     case LWS_CALLBACK_RECEIVE:
         core_metrics(s->core)->received_bytes += len;
+        httpfb_get_stats(s->httpfb)->bytes_in[HTTPFB_T_WS] += len;
+        httpfb_get_stats(s->httpfb)->msgs_in[HTTPFB_T_WS] += lws_is_final_fragment(wsi) &&
+                                                             !lws_remaining_packet_payload(wsi);
         core_conn_recv(s->core, gc->conn, tick_clock_now(), in, len, lws_remaining_packet_payload(wsi),
                        lws_is_final_fragment(wsi), !lws_frame_is_binary(wsi));
         flush_actions(s);
@@ -299,6 +338,7 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         if (gc->conn) {
             core_conn_closed(s->core, gc->conn, tick_clock_now());
             gc->conn = 0;
+            httpfb_get_stats(s->httpfb)->sessions[HTTPFB_T_WS]--;
             flush_actions(s);
         }
         return 0;
@@ -535,6 +575,12 @@ int net_matchmaker_only(struct lws *wsi)
     return s->matchmaker_only;
 }
 
+int net_no_websocket(struct lws *wsi)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    return s->no_websocket;
+}
+
 /* fleet_mm_cb: tag is gen << 32 | slot. The connection may be gone. */
 static void matchmade(void *user, uint64_t tag, const fleet_seat *seat)
 {
@@ -593,6 +639,7 @@ size_t net_metrics_extra(struct lws *wsi, char *buf, size_t cap)
 {
     net_server *s = lws_context_user(lws_get_context(wsi));
     size_t off = loop_metrics(s, buf, cap);
+    off += httpfb_metrics_text(s->httpfb, buf + off, cap - off);
     off += s->fleet ? fleet_metrics(s, buf + off, cap - off) : 0;
     buf += off;
     cap -= off;
@@ -642,6 +689,12 @@ static void on_tick(void *user, int64_t now_us, uint32_t missed)
         core_ticks_missed(s->core, missed, now_us);
     core_tick(s->core, now_us);
     flush_actions(s);
+    /* The HTTP fallback's deadlines (seconds) and keepalives, ten times a second. */
+    if (++s->fb_ticks >= (uint32_t)(core_tick_rate(s->core) + 9) / 10) {
+        s->fb_ticks = 0;
+        httpfb_lws_service(s->httpfb, s->core, now_us);
+        flush_actions(s);
+    }
     if (s->agones_on)
         agones_step(s, now_us);
     if (s->fleet)
@@ -757,6 +810,13 @@ static void init_protocols(net_server *s, const tw_config *cfg)
         .mount_next = &s->readyz_mount,
         .mountpoint = "/admin",
         .mountpoint_len = 6,
+        .origin = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    s->tw_mount = (struct lws_http_mount){
+        .mount_next = &s->metrics_mount,
+        .mountpoint = "/tw",
+        .mountpoint_len = 3,
         .origin = "http",
         .origin_protocol = LWSMPRO_CALLBACK,
     };
@@ -900,6 +960,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     s->client_sndbuf = cfg->client_sndbuf > 0 ? cfg->client_sndbuf : 64 * 1024;
     s->drain_timeout = cfg->drain_timeout;
     s->matchmaker_only = cfg->matchmaker_only;
+    s->no_websocket = cfg->no_websocket;
     if (cfg->agones_port > 0) {
         s->agones_on = 1;
         agones_init(&s->agones, tick_clock_now());
@@ -911,8 +972,17 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
         free(s);
         return NULL;
     }
+    /* An open HTTP fallback session holds a place under the caps, so
+     * there can never be more of them than --max-conns. */
+    if (!(s->httpfb = httpfb_create(cfg->max_conns > 0 ? cfg->max_conns : 4096, random_bytes, NULL))) {
+        snprintf(err, errlen, "out of memory");
+        core_destroy(s->core);
+        free(s);
+        return NULL;
+    }
     if (check_listen(cfg->host, cfg->port, err, errlen) < 0) {
         core_destroy(s->core);
+        httpfb_destroy(s->httpfb);
         free(s);
         return NULL;
     }
@@ -931,7 +1001,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     info.port = cfg->port;
     info.iface = cfg->host;
     info.protocols = s->protocols;
-    info.mounts = &s->metrics_mount;
+    info.mounts = &s->tw_mount;
     info.user = s;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
@@ -963,6 +1033,7 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available?)", cfg->host, cfg->port);
         core_destroy(s->core);
+        httpfb_destroy(s->httpfb);
         free(s);
         return NULL;
     }
@@ -1094,6 +1165,8 @@ void net_server_run(net_server *s)
     tick_clock_stop(s->clock);
     core_shutdown(s->core);
     flush_actions(s);
+    httpfb_lws_shutdown(s->httpfb, s->core, tick_clock_now());
+    flush_actions(s);
     int64_t until = tick_clock_now() + SHUTDOWN_GRACE_US;
     while (core_connections(s->core) > 0 && tick_clock_now() < until)
         if (lws_service(s->ctx, 0) < 0)
@@ -1130,5 +1203,6 @@ void net_server_destroy(net_server *s)
     tick_clock_free(s->clock);
     core_destroy(s->core);
     replay_list_destroy(s->replays);
+    httpfb_destroy(s->httpfb);
     free(s);
 }

@@ -488,6 +488,12 @@ void cl_disconnected(cl_client *c)
     c->sent_seq = c->last_input_seq;
 }
 
+void cl_resend_unacked(cl_client *c)
+{
+    if (c->sent_seq > c->last_input_seq)
+        c->sent_seq = c->last_input_seq;
+}
+
 const proto_snapshot *cl_latest(const cl_client *c)
 {
     return c->head < 0 ? NULL : &c->ring[c->head];

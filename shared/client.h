@@ -173,6 +173,12 @@ size_t cl_write_chat(cl_client *c, const char *text, size_t len, uint8_t *buf, s
  * PROTO_MAX_INPUTS_PER_MSG, oldest first, plus up to `redundancy` unacked
  * ones before them). Returns 0 when nothing is waiting. */
 size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap);
+/* For a transport that may lose a message (the HTTP fallback, PROTOCOL.md
+ * section 18): the next cl_write_input calls start again at the oldest
+ * unacknowledged input, so each request carries every input the server
+ * may lack (one or two messages: call cl_write_input until it returns 0
+ * or two were written). The server ignores the seqs it already has. */
+void cl_resend_unacked(cl_client *c);
 
 /* Advances the interpolation clock and fills `out` with what to draw. */
 int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max);

@@ -134,6 +134,11 @@ EXPORT(tw_write_input) uint32_t tw_write_input(void)
     return (uint32_t)cl_write_input(&g_client, g_out, sizeof g_out);
 }
 
+/* The HTTP fallback (PROTOCOL.md section 18): the next tw_write_input calls
+ * start again at the oldest unacknowledged input, so each POST carries every
+ * input the server may lack (call tw_write_input until 0, at most twice). */
+EXPORT(tw_resend_unacked) void tw_resend_unacked(void) { cl_resend_unacked(&g_client); }
+
 EXPORT(tw_set_options) void tw_set_options(uint32_t predict, uint32_t reconcile, uint32_t interpolate)
 {
     g_client.predict = predict != 0;

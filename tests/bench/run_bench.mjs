@@ -31,6 +31,12 @@
 //          wander players on assets/large.map, radius 0 (off), 512 and
 //          1024: bytes per client per second, players in view, encodes,
 //          the match's CPU; a few seconds, no network, printed as is.
+//   http   BENCH_HTTP_BOTS (200) wander bots over the HTTP fallback
+//          (tickwire-bots --transport http: a streamed GET /tw/stream and a
+//          POST /tw/input per input) and the same number over WebSocket,
+//          runs alternating: server CPU per bot-second of each and their
+//          ratio, RTT p99, snapshot delivery. (Fewer bots than `load`: an
+//          HTTP bot holds three places under --max-conns-per-ip.)
 //   aoi-match  (not in the default list) the real server with 128 wander
 //          bots in one match on assets/large.map, --aoi-radius 0 and 512,
 //          runs alternating: down bytes per client, server CPU.
@@ -46,7 +52,8 @@
 //   BENCH_WINDOW=20       measurement window (s) of the load and floor runs
 //   BENCH_MATCH_WINDOW=10 measurement window (s) of the match and idle runs
 //   BENCH_TICK_RATE=60    server tick rate = snapshot rate
-//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw,replay,deflate,aoi   (also: profile,
+//   BENCH_HTTP_BOTS=200   bots of each transport in the http scenario
+//   BENCH_SCENARIOS=match,load,idle,floor,floor-raw,replay,deflate,aoi,http   (also: profile,
 //                         floor-profile, floor-raw-profile: one load/floor
 //                         run with `perf record` on the server, printing
 //                         where its CPU goes)
@@ -83,9 +90,10 @@ const CFG = {
   matchWindow: num('BENCH_MATCH_WINDOW', 10),
   tickRate: Math.round(num('BENCH_TICK_RATE', 60)),
   seed: Math.round(num('BENCH_SEED', 1)),
-  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw,replay,deflate,aoi').split(',').map((s) => s.trim()).filter(Boolean),
+  scenarios: (env.BENCH_SCENARIOS || 'match,load,idle,floor,floor-raw,replay,deflate,aoi,http').split(',').map((s) => s.trim()).filter(Boolean),
   floorBytes: env.BENCH_FLOOR_BYTES ? Math.round(num('BENCH_FLOOR_BYTES', 300)) : null,
   botsArgs: (env.BENCH_BOTS_ARGS || '').split(/\s+/).filter(Boolean),
+  httpBots: Math.round(num('BENCH_HTTP_BOTS', 200)),
   quietWait: num('BENCH_QUIET_WAIT', 60),
 };
 const BUILD = path.resolve(ROOT, env.BENCH_BUILD || 'build');
@@ -386,7 +394,7 @@ function botFigures(r) {
 
 // Runs one server (real or floor) with `bots` bots; measures over
 // [ramp + settle, ramp + settle + window] seconds after the bots start.
-async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics, perf }) {
+async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics, perf, botsExtra = [] }) {
   fs.mkdirSync(OUT, { recursive: true });
   const tag = `${name}-${run}`;
   const seed = CFG.seed + run;
@@ -407,7 +415,7 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     const duration = Math.ceil(ramp + settle + window + 2);
     const botsArgs = ['--url', `ws://127.0.0.1:${port}`, '--bots', String(bots), '--duration', String(duration),
       '--ramp', String(ramp), '--behavior', behavior, '--input-rate', String(CFG.tickRate),
-      '--report', report, '--seed', String(seed), '--token-secret-file', secretFile(), ...CFG.botsArgs];
+      '--report', report, '--seed', String(seed), '--token-secret-file', secretFile(), ...botsExtra, ...CFG.botsArgs];
     const botsLog = fs.openSync(path.join(OUT, `${tag}.bots.log`), 'w');
     const t0 = Date.now();
     bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
@@ -624,7 +632,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : n === 'aoi' ? 8 : n === 'aoi-match' ? 2 * (4 + CFG.matchWindow + 2 + 3.5) * CFG.runs : n === 'replay' ? 2 * (Math.ceil(CFG.ramp + CFG.settle + CFG.window + 2) + 3.5) * CFG.runs : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
+  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : n === 'aoi' ? 8 : n === 'aoi-match' ? 2 * (4 + CFG.matchWindow + 2 + 3.5) * CFG.runs : n === 'http' ? 2 * (CFG.ramp + CFG.settle + CFG.window + 2 + 3.5) * CFG.runs : n === 'replay' ? 2 * (Math.ceil(CFG.ramp + CFG.settle + CFG.window + 2) + 3.5) * CFG.runs : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -703,6 +711,30 @@ async function main() {
           ...(m.ratio != null ? [`ours/${n === 'floor' ? 'lws' : 'raw'} floor ${fmt(m.ratio)}x`] : []),
           ...(n === 'floor' && m.lws_cost != null ? [`lws/raw ${fmt(m.lws_cost)}x`] : []),
           `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+        busyWarning(m);
+      }
+    } else if (name === 'http') {
+      // The HTTP fallback next to WebSocket at the same bot count, runs alternating.
+      const n = CFG.httpBots;
+      const specs = ['ws', 'http'].map((t) => ({
+        name: `transport-${t}`,
+        config: { bots: n, match_size: 64, behavior: 'wander', transport: t, ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate },
+        runArgs: {
+          serverBin: BIN.server, serverArgs: realArgs([]), bots: n, behavior: 'wander', botsExtra: ['--transport', t],
+          ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: true,
+        },
+      }));
+      const got = await scenariosSideBySide(specs);
+      const W = got['transport-ws'], H = got['transport-http'];
+      if (W && H && W.cpu_ms_per_bot_s && H.cpu_ms_per_bot_s) H.ratio = H.cpu_ms_per_bot_s / W.cpu_ms_per_bot_s;
+      res.http = H;
+      res.httpWs = W;
+      for (const [label, m] of [[`${n} bots, WebSocket`, W], [`${n} bots, HTTP`, H]]) {
+        if (!m || m.failed) continue;
+        row(label, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/bot`,
+          `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`, `bots<99% ${fmt(m.bots_under_99, 0)}`,
+          `connected ${fmt(m.bots_connected, 0)}`, ...(m === H && H.ratio != null ? [`http/ws ${fmt(H.ratio)}x`] : []),
+          `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
         busyWarning(m);
       }
     } else if (name === 'aoi-match') {
@@ -785,7 +817,7 @@ async function main() {
         `lws ${fmt(p.lws_pct, 1)}%`, `tickwire ${fmt(p.tickwire_pct, 1)}% (sim ${fmt(p.sim_pct, 1)}%, encode ${fmt(p.encode_pct, 1)}%)`, `other ${fmt(p.other_user_pct, 1)}%`]);
       for (const t of p.top) console.log(`    ${t}`);
     } else {
-      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, replay, deflate, aoi, aoi-match, profile, floor-profile, floor-raw-profile)`);
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, replay, deflate, aoi, http, aoi-match, profile, floor-profile, floor-raw-profile)`);
       process.exit(2);
     }
   }
@@ -819,6 +851,14 @@ async function main() {
       RO.replay_share_pct == null ? null : RO.replay_share_pct <= 2);
     tgt('replay disk use', '<= 100 KB/player-minute', `${fmt(RO.replay_bytes_per_player_minute != null ? RO.replay_bytes_per_player_minute / 1000 : null, 1)} KB`,
       RO.replay_bytes_per_player_minute == null ? null : RO.replay_bytes_per_player_minute <= 100000);
+  }
+  const H = res.http;
+  if (H && !H.failed) {
+    tgt(`${CFG.httpBots} bots over HTTP: all connected, >= 99% snapshots`, 'bots under 99% = 0',
+      `${fmt(H.bots_under_99, 0)} under (${fmt(H.snapshots_pct)}% overall, ${fmt(H.bots_connected, 0)} connected)`,
+      H.bots_under_99 == null ? null : H.bots_under_99 === 0 && (H.bots_connected == null || H.bots_connected >= CFG.httpBots));
+    tgt(`${CFG.httpBots} bots over HTTP: input->ack RTT p99`, `<= ${fmt(2 * TICK_MS)} ms (2 ticks)`, `${fmt(H.rtt_p99_ms)} ms`, H.rtt_p99_ms == null ? null : H.rtt_p99_ms <= 2 * TICK_MS);
+    tgt('HTTP fallback CPU per bot-second vs WebSocket', '(info)', `${fmt(H.ratio)}x (${fmt(H.cpu_ms_per_bot_s, 3)} vs ${fmt(res.httpWs && res.httpWs.cpu_ms_per_bot_s, 3)} ms/bot-s)`, undefined);
   }
   if (I) tgt('idle entities', '0 B/snapshot', `${fmt(I.bytes_per_idle_entity, 3)} B (${fmt(I.mean_snapshot_bytes, 1)} B snapshots)`, I.bytes_per_idle_entity == null ? null : I.bytes_per_idle_entity <= 0.0005);
 

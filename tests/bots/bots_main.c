@@ -202,6 +202,7 @@ int main(int argc, char **argv)
         .chaos_prob = o.chaos_prob,
         .latency_ms = o.latency_ms,
         .jitter_ms = o.jitter_ms,
+        .transport = o.transport,
         .phases = o.phases,
         .seed = o.seed,
         .status_tty = isatty(STDOUT_FILENO),

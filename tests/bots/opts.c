@@ -67,6 +67,10 @@ void opts_usage(FILE *out, const char *prog)
             "                     bots' process, 0..%d (default 0): 75 gives 150 ms RTT on loopback\n"
             "  --jitter-ms J      plus a uniform random 0..J ms per message, 0..%d (default 0);\n"
             "                     messages keep their order, as over TCP\n"
+            "  --transport T      ws (default), http (the HTTP fallback: POST /tw/session, a streamed\n"
+            "                     GET /tw/stream, POST /tw/input; docs/PROTOCOL.md section 18) or auto\n"
+            "                     (WebSocket first; a bot whose upgrade fails or gets no WELCOME in\n"
+            "                     3 s goes on over HTTP). http and auto: plain http:// only\n"
             "  --report FILE      write the report as JSON\n"
             "  --html FILE        write the report as a self-contained HTML page with charts\n"
             "  --seed N           seed for the bots' choices and the delay jitter (default: time)\n"
@@ -285,7 +289,7 @@ static const char *const KNOWN[] = {"--url",          "--bots",          "--dura
                                     "--backoff-base-ms", "--backoff-max-ms", "--token-secret-file",
                                     "--ca",           "--max-connecting", "--insecure",
                                     "--latency-ms",   "--jitter-ms",     "--spectators",
-                                    "--spectate",     "--matchmaker-token-file"};
+                                    "--spectate",     "--matchmaker-token-file", "--transport"};
 /* Flags that take no value. */
 #define FLAG_INSECURE 17
 
@@ -457,6 +461,18 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
         case 22:
             o->matchmaker_token_file = v;
             break;
+        case 23:
+            if (strcmp(v, "ws") == 0)
+                o->transport = 0;
+            else if (strcmp(v, "http") == 0)
+                o->transport = 1;
+            else if (strcmp(v, "auto") == 0)
+                o->transport = 2;
+            else {
+                snprintf(err, errlen, "--transport: '%s' is not one of ws, http, auto", v);
+                rc = -1;
+            }
+            break;
         default:
             break;
         }
@@ -478,6 +494,12 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     if (o->ramp_s >= o->duration_s) {
         snprintf(err, errlen, "--ramp %g must be shorter than --duration %g (the ramp is part of the run)",
                  o->ramp_s, o->duration_s);
+        return OPTS_ERROR;
+    }
+    if (o->transport && (o->tls || o->latency_ms || o->jitter_ms || o->behavior == BEHAVIOR_CHAOS ||
+                         o->spectators || o->matchmaker_token_file)) {
+        snprintf(err, errlen, "--transport %s: the bots' HTTP fallback speaks plain http:// only, without "
+                 "--latency-ms, --jitter-ms, chaos, spectators or a matchmaker", o->transport == 1 ? "http" : "auto");
         return OPTS_ERROR;
     }
     if ((o->ca_path || o->insecure) && !o->tls) {

@@ -59,6 +59,7 @@ typedef struct bots_opts {
     double chaos_prob;       /* chaos: chance per bot per second of a reconnect */
     int latency_ms;          /* added one-way delay per WebSocket message, each direction */
     int jitter_ms;           /* plus uniform 0..jitter_ms per message, order kept */
+    int transport;           /* --transport: 0 ws, 1 http (the HTTP fallback), 2 auto (ws, then http) */
     const char *report_path; /* NULL: no JSON */
     const char *html_path;   /* NULL: no HTML */
     uint64_t seed;

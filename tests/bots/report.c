@@ -295,6 +295,10 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "  bots connected       %u max, %u at end, %u ever, of %d (%u still connecting at end)\n",
             r->connected_max, r->connected_end, r->ever_connected, o->bots, r->pending_at_end);
     fprintf(out, "  failed               %u of %u connection attempts\n", r->failed, r->connect_attempts);
+    fprintf(out, "  transport            %s: %u WELCOMEs over WebSocket, %u over HTTP; fell back to HTTP: %u "
+                 "(upgrade failed), %u (no WELCOME in 3 s)\n",
+            o->transport == 1 ? "http" : o->transport == 2 ? "auto" : "ws", r->welcomes_ws, r->welcomes_http,
+            r->fallbacks_upgrade, r->fallbacks_welcome);
     print_reasons(out, &r->failures);
     if (r->auth_refused)
         fprintf(out, "  auth refused         %u (4001 before WELCOME: never retried; %u bots given up)\n",
@@ -758,6 +762,15 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_num(j, "reconnects", r->reconnects);
     jw_num(j, "auth_refused", r->auth_refused);
     jw_num(j, "dead_at_end", r->dead_at_end);
+    jw_close(j, '}');
+
+    /* WELCOMEs by transport, and WebSocket -> HTTP fallbacks (--transport auto) by why. */
+    jw_open(j, "transport", '{');
+    jw_str(j, "mode", in->opts->transport == 1 ? "http" : in->opts->transport == 2 ? "auto" : "ws");
+    jw_num(j, "welcomes_ws", r->welcomes_ws);
+    jw_num(j, "welcomes_http", r->welcomes_http);
+    jw_num(j, "fallbacks_upgrade", r->fallbacks_upgrade);
+    jw_num(j, "fallbacks_welcome", r->fallbacks_welcome);
     jw_close(j, '}');
 
     jw_open(j, "tokens", '{');

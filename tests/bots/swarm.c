@@ -33,9 +33,15 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
 #include <libwebsockets.h>
 
 #include "auth.h"
+#include "hfread.h"
 #include "client.h"
 #include "delay.h"
 #include "hist.h"
@@ -123,6 +129,11 @@ typedef struct bot {
     shot_rec shots[SHOT_RING];
     uint32_t shot_next;       /* entry the next shot goes into (mod SHOT_RING) */
     uint8_t killer[PROTO_MAX_ENTITIES]; /* who killed each player last (kill events), 0xff: nobody */
+    uint8_t transport;        /* this bot's now: SWARM_T_WS or SWARM_T_HTTP */
+    uint8_t fb_reason;        /* auto: why it fell back (HF_FB_*), 0: it did not */
+    uint8_t fb_pending;       /* auto: fell back just now, its HTTP attempt is to be scheduled */
+    lws_usec_t attempt_us;    /* when the current attempt's connection was asked for */
+    struct hfbot *hf;         /* the HTTP fallback's connections, NULL until used */
     cl_client cl;
 } bot;
 
@@ -142,7 +153,7 @@ struct swarm {
     memo *memo;               /* snapshot bodies decoded once for every bot that got the same bytes */
     swarm_config cfg;
     struct lws_context *ctx;
-    struct lws_protocols protocols[3];
+    struct lws_protocols protocols[4];
     http_target http;
     http_target mm_http;      /* the matchmaker (the same server, with the bearer token) */
     int ssl_flags;
@@ -233,6 +244,17 @@ static void bot_fail(bot *b, int code, const char *why)
     if (b->failed_now)
         return;
     b->failed_now = 1;
+    if (sw->cfg.transport == SWARM_T_AUTO && b->transport == SWARM_T_WS && !b->ever_played && !b->auth_now &&
+        !b->spectator) {
+        /* --transport auto: the WebSocket did not get through; HTTP from
+         * now on (counted as a fallback, not a failure). */
+        b->transport = SWARM_T_HTTP;
+        b->fb_reason = 1; /* HF_FB_UPGRADE */
+        b->fb_pending = 1;
+        if (sw->measuring)
+            sw->res.fallbacks_upgrade++;
+        return;
+    }
     if (!sw->measuring)
         return;
     sw->res.failed++;
@@ -256,6 +278,10 @@ static int is_pending(int st)
 }
 
 static void start_connected_scrape(swarm *sw);
+static void hf_post_inputs(bot *b);
+static void hf_connect(bot *b);
+static void hf_end(bot *b);
+static int hf_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 static void start_metrics_scrape(swarm *sw);
 static void shots_forget(swarm *sw, bot *b);
 static void delay_reset(bot *b);
@@ -408,6 +434,11 @@ static void session_end(bot *b)
     set_state(b, B_IDLE);
     if (!sw->measuring || sw->ending)
         return;
+    if (b->fb_pending) {
+        b->fb_pending = 0;
+        schedule(b, now);
+        return;
+    }
     if (b->refused_now) {
         /* The hold is gone: a new token and a fresh player, at once. */
         b->cl.have_resume = 0;
@@ -467,6 +498,11 @@ static void bot_connect(swarm *sw, bot *b, int resume)
     if (b->attempts++)
         sw->res.reconnect_attempts++;
     sw->res.connect_attempts++;
+    b->attempt_us = lws_now_usecs();
+    if (b->transport == SWARM_T_HTTP) {
+        hf_connect(b);
+        return;
+    }
 
     b->in_connect = 1;
     errno = 0;
@@ -789,8 +825,12 @@ static void phase_tick(swarm *sw, int slot)
             sw->res.inputs_stalled++; /* CL_MAX_UNACKED unacked: the bot waits */
             sw->res.inputs_offline_waited += (uint64_t)away;
         }
-        if (playing && flush && b->cl.sent_seq + 1 < b->cl.next_seq)
-            lws_callback_on_writable(b->wsi);
+        if (playing && flush && b->cl.sent_seq + 1 < b->cl.next_seq) {
+            if (b->transport == SWARM_T_HTTP)
+                hf_post_inputs(b);
+            else
+                lws_callback_on_writable(b->wsi);
+        }
     }
 }
 
@@ -912,9 +952,17 @@ static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
     b->last_snap_us = 0;
     b->session_snaps = 0;
     set_state(b, B_PLAYING);
+    if (sw->measuring) {
+        r->welcomes_http += b->transport == SWARM_T_HTTP;
+        r->welcomes_ws += b->transport != SWARM_T_HTTP;
+    }
     /* After a resume: the inputs made while away go out now. */
-    if (b->cl.sent_seq + 1 < b->cl.next_seq)
-        lws_callback_on_writable(wsi);
+    if (b->cl.sent_seq + 1 < b->cl.next_seq) {
+        if (wsi)
+            lws_callback_on_writable(wsi);
+        else
+            hf_post_inputs(b);
+    }
 }
 
 /* Entities present in the newest snapshot, and those whose state differs
@@ -1101,6 +1149,8 @@ static void on_snapshot(bot *b, lws_usec_t now, const uint8_t *msg, size_t len, 
 static int close_now(bot *b, struct lws *wsi, int code, const char *why)
 {
     b->closing = CK_RECORDED;
+    if (!wsi)
+        return -1; /* HTTP: the caller ends the session */
     lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
     return -1;
 }
@@ -1547,6 +1597,378 @@ static int on_writeable(bot *b, struct lws *wsi)
     return 0;
 }
 
+/* ---- the HTTP fallback transport (docs/PROTOCOL.md section 18) ----------------------
+ * A bot on HTTP has two plain TCP connections, adopted into the lws context
+ * as raw sockets: "post" carries POST /tw/session, then its POST /tw/input
+ * requests (keep-alive, one in flight: inputs made meanwhile go in the next,
+ * which carries every unacknowledged input, so a refused one costs nothing),
+ * and "stream" the GET /tw/stream response (chunked frames). No TLS, no
+ * network delay, no chaos, no matchmaker (opts.c refuses those with http). */
+
+#define HF_PROTOCOL_NAME "tw-bots-hf"
+#define HF_REQ_MAX 1024
+enum { HF_FB_NONE = 0, HF_FB_UPGRADE, HF_FB_WELCOME };
+
+typedef struct hfbot {
+    struct lws *post, *stream;
+    int post_busy;            /* a request written, its answer not complete */
+    int in_session;           /* the request in flight is POST /tw/session */
+    int ended;                /* hf_end ran for this session */
+    int peer_done;            /* a CLOSE frame was handed to on_peer_close */
+    char sid[33];
+    char auth[PROTO_MAX_TOKEN + 40];
+    hfread prd, srd;
+    hfframes pfr, sfr;
+    uint8_t out[LWS_PRE + HF_REQ_MAX];
+    size_t out_len;
+    uint8_t sout[LWS_PRE + 512];
+    size_t sout_len;
+} hfbot;
+
+static struct lws *hf_socket(bot *b)
+{
+    swarm *sw = b->sw;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sw->cfg.port)};
+    if (inet_pton(AF_INET, sw->cfg.host, &a.sin_addr) != 1)
+        return NULL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return NULL;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) {
+        close(fd);
+        return NULL;
+    }
+    lws_sock_file_fd_type u;
+    u.sockfd = fd;
+    struct lws *wsi = lws_adopt_descriptor_vhost(lws_get_vhost_by_name(sw->ctx, "default"), LWS_ADOPT_SOCKET, u,
+                                                 HF_PROTOCOL_NAME, NULL);
+    if (!wsi)
+        return NULL; /* lws closed the fd */
+    lws_set_opaque_user_data(wsi, b);
+    sw->live++;
+    return wsi;
+}
+
+/* A request on post, written at its next WRITEABLE. */
+static int hf_request(bot *b, const char *path, const uint8_t *body, size_t len, int session)
+{
+    hfbot *h = b->hf;
+    if (!h->post && !(h->post = hf_socket(b)))
+        return -1;
+    char *o = (char *)h->out + LWS_PRE;
+    int n = snprintf(o, HF_REQ_MAX, "POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\n\r\n", path,
+                     b->sw->cfg.host_header, session ? "" : h->auth, len);
+    if (n < 0 || (size_t)n + len > HF_REQ_MAX)
+        return -1;
+    memcpy(o + n, body, len);
+    h->out_len = (size_t)n + len;
+    h->post_busy = 1;
+    h->in_session = session;
+    hfread_reset(&h->prd);
+    h->pfr.len = 0;
+    lws_callback_on_writable(h->post);
+    return 0;
+}
+
+/* The session is over (the stream ended, or a refusal): both connections
+ * are let go, then the bot's session ends as a WebSocket one does. */
+static void hf_end(bot *b)
+{
+    hfbot *h = b->hf;
+    if (!h || h->ended)
+        return;
+    h->ended = 1;
+    struct lws *conns[2] = {h->post, h->stream};
+    h->post = h->stream = NULL;
+    for (int i = 0; i < 2; i++)
+        if (conns[i])
+            lws_set_timeout(conns[i], PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    session_end(b);
+}
+
+/* Every unacknowledged input (one or two INPUT messages) in one POST, when
+ * none is in flight. The round trip counts from an input's first sending. */
+static void hf_post_inputs(bot *b)
+{
+    hfbot *h = b->hf;
+    if (!h || h->ended || !h->sid[0] || h->post_busy || b->state != B_PLAYING || b->closing)
+        return;
+    uint8_t body[2 * (3 + PROTO_MAX_CLIENT_MSG)];
+    size_t n = 0;
+    uint32_t newest_before = b->cl.max_sent_seq;
+    cl_resend_unacked(&b->cl);
+    for (int i = 0; i < 2; i++) {
+        size_t m = cl_write_input(&b->cl, body + n + 3, PROTO_MAX_CLIENT_MSG);
+        if (!m)
+            break;
+        body[n] = 1; /* MESSAGE */
+        body[n + 1] = (uint8_t)(m & 0xff);
+        body[n + 2] = (uint8_t)(m >> 8);
+        n += 3 + m;
+        if (b->sw->measuring)
+            b->sw->res.msgs_up++;
+    }
+    if (!n)
+        return;
+    double now_ms = (double)lws_now_usecs() / 1000.0;
+    for (uint32_t s = newest_before + 1; s <= b->cl.max_sent_seq; s++)
+        b->cl.pending[s % CL_MAX_PENDING].sent_ms = now_ms;
+    if (b->sw->measuring)
+        b->sw->res.bytes_up += n;
+    char path[96];
+    snprintf(path, sizeof path, "/tw/input?sid=%s", h->sid);
+    if (hf_request(b, path, body, n, 0) < 0) {
+        bot_disconnected(b, 0, "bot: POST /tw/input could not be made");
+        hf_end(b);
+    }
+}
+
+/* A CLOSE frame, handed over as a WebSocket close payload (code big-endian). */
+static void hf_peer_close(bot *b, const uint8_t *p, size_t len)
+{
+    uint8_t ws[2 + 123];
+    size_t rl = len > 2 ? len - 2 : 0;
+    if (rl > 123)
+        rl = 123;
+    int code = len >= 2 ? p[0] | p[1] << 8 : 1005;
+    ws[0] = (uint8_t)(code >> 8);
+    ws[1] = (uint8_t)code;
+    memcpy(ws + 2, p + 2, rl);
+    b->hf->peer_done = 1;
+    on_peer_close(b, ws, 2 + rl);
+}
+
+static void hf_stream_frame(void *user, int kind, const uint8_t *p, size_t len)
+{
+    bot *b = user;
+    hfbot *h = b->hf;
+    if (h->ended)
+        return;
+    if (kind == 1) {
+        if (on_message(b, NULL, p, len) < 0)
+            hf_end(b);
+        else if (b->state == B_PLAYING && b->cl.sent_seq + 1 < b->cl.next_seq)
+            hf_post_inputs(b);
+    } else if (kind == 2) {
+        hf_peer_close(b, p, len);
+        hf_end(b);
+    }
+}
+
+static void hf_stream_body(void *user, const uint8_t *d, size_t n)
+{
+    bot *b = user;
+    hfframes_feed(&b->hf->sfr, d, n, hf_stream_frame, b);
+}
+
+static void hf_post_frame(void *user, int kind, const uint8_t *p, size_t len)
+{
+    bot *b = user;
+    hfbot *h = b->hf;
+    if (kind == 4 && len == 16) {
+        for (int i = 0; i < 16; i++)
+            snprintf(h->sid + 2 * i, 3, "%02x", p[i]);
+    } else if (kind == 2) {
+        hf_peer_close(b, p, len);
+    }
+}
+
+static void hf_post_body(void *user, const uint8_t *d, size_t n)
+{
+    bot *b = user;
+    hfframes_feed(&b->hf->pfr, d, n, hf_post_frame, b);
+}
+
+/* POST /tw/session's answer: the stream next, or the refusal. */
+static void hf_session_answer(bot *b)
+{
+    hfbot *h = b->hf;
+    if (h->prd.status != 200 || !h->sid[0]) {
+        if (!h->peer_done) {
+            char why[80];
+            snprintf(why, sizeof why, "POST /tw/session answered %d", h->prd.status);
+            bot_fail(b, 0, why);
+        }
+        hf_end(b);
+        return;
+    }
+    set_state(b, B_OPEN);
+    if (!(h->stream = hf_socket(b))) {
+        bot_fail(b, 0, "stream connection failed at once");
+        hf_end(b);
+        return;
+    }
+    int n = snprintf((char *)h->sout + LWS_PRE, sizeof h->sout - LWS_PRE,
+                     "GET /tw/stream?sid=%s HTTP/1.1\r\nHost: %s\r\n%s\r\n", h->sid, b->sw->cfg.host_header, h->auth);
+    h->sout_len = n > 0 ? (size_t)n : 0;
+    hfread_reset(&h->srd);
+    h->sfr.len = 0;
+    lws_callback_on_writable(h->stream);
+}
+
+/* bot_connect for a bot on HTTP: the JOIN goes in POST /tw/session. */
+static void hf_connect(bot *b)
+{
+    swarm *sw = b->sw;
+    if (!b->hf && !(b->hf = calloc(1, sizeof *b->hf))) {
+        bot_fail(b, 0, "out of memory");
+        session_end(b);
+        return;
+    }
+    hfbot *h = b->hf;
+    h->post = h->stream = NULL;
+    h->post_busy = h->in_session = h->ended = h->peer_done = 0;
+    h->sid[0] = 0;
+    uint8_t join[PROTO_MAX_JOIN_MSG];
+    size_t n = write_join(b, join);
+    proto_join j;
+    if (!n || proto_join_read(join, n, &j) != 0) {
+        bot_fail(b, 0, "bot: no JOIN to send");
+        session_end(b);
+        return;
+    }
+    /* The session's credential: the join token, or the resume token in hex. */
+    int k = snprintf(h->auth, sizeof h->auth, "Authorization: Bearer ");
+    if (j.token_len)
+        k += snprintf(h->auth + k, sizeof h->auth - (size_t)k, "%s", j.token);
+    else
+        for (int i = 0; i < PROTO_RESUME_LEN; i++)
+            k += snprintf(h->auth + k, sizeof h->auth - (size_t)k, "%02x", j.resume[i]);
+    snprintf(h->auth + k, sizeof h->auth - (size_t)k, "\r\n");
+    static const char *const why[] = {"config", "upgrade", "welcome"};
+    char path[64];
+    snprintf(path, sizeof path, "/tw/session?fallback=%s", why[b->fb_reason <= HF_FB_WELCOME ? b->fb_reason : 0]);
+    if (hf_request(b, path, join, n, 1) < 0) {
+        bot_fail(b, 0, "connect failed at once");
+        session_end(b);
+        return;
+    }
+    if (sw->measuring) {
+        sw->res.bytes_up += n;
+        sw->res.msgs_up++;
+    }
+}
+
+/* Bytes of an answer on post. Returns -1 to close that connection. */
+static int hf_post_rx(bot *b, const uint8_t *in, size_t len)
+{
+    hfbot *h = b->hf;
+    while (len && !h->ended) {
+        size_t used;
+        int st = hfread_feed(&h->prd, in, len, &used, hf_post_body, b);
+        in += used;
+        len -= used;
+        if (st < 0) {
+            bot_disconnected(b, 0, "bot: a POST answer is not HTTP");
+            hf_end(b);
+            return -1;
+        }
+        if (st == 0)
+            return 0;
+        int close_after = h->prd.conn_close, session = h->in_session, status = h->prd.status;
+        h->post_busy = h->in_session = 0;
+        if (session) {
+            hf_session_answer(b);
+        } else if (status == 404 || status == 403) {
+            /* the session is gone: the stream says why, or ends */
+        } else if (b->cl.sent_seq + 1 < b->cl.next_seq) {
+            if (close_after)
+                h->post = NULL; /* the next request opens another */
+            hf_post_inputs(b);
+            if (close_after)
+                return -1;
+            continue;
+        }
+        if (close_after) {
+            h->post = NULL;
+            return -1;
+        }
+        hfread_reset(&h->prd);
+    }
+    return 0;
+}
+
+static int hf_stream_rx(bot *b, const uint8_t *in, size_t len)
+{
+    hfbot *h = b->hf;
+    while (len && !h->ended) {
+        size_t used;
+        int st = hfread_feed(&h->srd, in, len, &used, hf_stream_body, b);
+        in += used;
+        len -= used;
+        if (st != 0 || (h->srd.status && h->srd.status != 200)) {
+            if (!h->ended && !h->peer_done) {
+                char why[80];
+                snprintf(why, sizeof why, "GET /tw/stream answered %d", h->srd.status);
+                bot_fail(b, 0, why);
+                hf_end(b);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The callback of the raw connections (their opaque user data is the bot). */
+static int hf_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    (void)user;
+    bot *b = lws_get_opaque_user_data(wsi);
+    if (!b)
+        return 0;
+    hfbot *h = b->hf;
+    int is_post = h && wsi == h->post, is_stream = h && wsi == h->stream;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        if (is_post && h->out_len) {
+            size_t n = h->out_len;
+            h->out_len = 0;
+            return lws_write(wsi, h->out + LWS_PRE, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+        }
+        if (is_stream && h->sout_len) {
+            size_t n = h->sout_len;
+            h->sout_len = 0;
+            b->fd = lws_get_socket_fd(wsi);
+            return lws_write(wsi, h->sout + LWS_PRE, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+        }
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
+        if (is_post)
+            return hf_post_rx(b, in, len);
+        if (is_stream)
+            return hf_stream_rx(b, in, len);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE:
+        b->sw->live--;
+        lws_set_opaque_user_data(wsi, NULL);
+        if (is_stream && !h->ended) {
+            if (!b->closing && !h->peer_done) {
+                if (b->state == B_PLAYING)
+                    bot_disconnected(b, LWS_CLOSE_STATUS_ABNORMAL_CLOSE, "stream ended without a close frame");
+                else
+                    bot_fail(b, LWS_CLOSE_STATUS_ABNORMAL_CLOSE, "stream ended before WELCOME");
+            }
+            h->stream = NULL;
+            hf_end(b);
+        } else if (is_post && !h->ended) {
+            h->post = NULL;
+            int was_session = h->in_session && h->post_busy;
+            h->post_busy = h->in_session = 0;
+            if (was_session) {
+                bot_fail(b, 0, "connection error on POST /tw/session");
+                hf_end(b);
+            } else {
+                hf_post_inputs(b); /* on a new connection */
+            }
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 /* ---- the lws callback -------------------------------------------------------------- */
 
 /* Callbacks of a connection the bot has let go of (takeover): only its
@@ -1747,6 +2169,21 @@ static void second_cb(lws_sorted_usec_list_t *sul)
     lws_usec_t now = lws_now_usecs();
     take_sample(sw, now);
     start_metrics_scrape(sw);
+    if (sw->cfg.transport == SWARM_T_AUTO)
+        for (int i = 0; i < sw->cfg.bots; i++) {
+            bot *b = &sw->bots[i];
+            if (b->transport != SWARM_T_WS || b->ever_played || !b->wsi || b->closing ||
+                (b->state != B_CONNECTING && b->state != B_OPEN) || now - b->attempt_us < SWARM_WELCOME_DEADLINE_US)
+                continue;
+            /* No WELCOME in time over WebSocket: HTTP from now on. */
+            b->transport = SWARM_T_HTTP;
+            b->fb_reason = 2; /* HF_FB_WELCOME */
+            b->fb_pending = 1;
+            b->failed_now = 1;
+            b->closing = CK_RECORDED;
+            sw->res.fallbacks_welcome++;
+            lws_set_timeout(b->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
     if (sw->cfg.behavior == BEHAVIOR_CHAOS)
         chaos_round(sw, now);
     lws_usec_t next = sw->t0 + (lws_usec_t)(sw->res.nseries + 1) * LWS_US_PER_SEC;
@@ -1991,6 +2428,10 @@ static void close_all(swarm *sw)
         }
         if (b->orphan)
             lws_set_timeout(b->orphan, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        if (b->hf && !b->hf->ended) {
+            b->closing = CK_END;
+            hf_end(b); /* the server holds the player: the run is over anyway */
+        }
         if (!b->wsi)
             continue;
         if (b->state == B_OPEN || b->state == B_PLAYING) {
@@ -2189,6 +2630,7 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         sw->bots[i].index = (uint32_t)i;
         sw->bots[i].fd = -1;
         sw->bots[i].spectator = i >= cfg->bots;
+        sw->bots[i].transport = cfg->transport == SWARM_T_HTTP ? SWARM_T_HTTP : SWARM_T_WS;
     }
     if ((cfg->latency_ms > 0 || cfg->jitter_ms > 0) && delay_create(sw))
         goto oom;
@@ -2203,6 +2645,12 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         .name = HTTP_PROTOCOL_NAME,
         .callback = http_callback,
         .per_session_data_size = 0, /* the request is the user data */
+    };
+    sw->protocols[2] = (struct lws_protocols){
+        .name = HF_PROTOCOL_NAME,
+        .callback = hf_callback,
+        .per_session_data_size = 0, /* the bot is the wsi's opaque user data */
+        .rx_buffer_size = 16384,
     };
     lws_set_log_level(LLL_ERR, NULL);
     struct lws_context_creation_info info;
@@ -2258,6 +2706,7 @@ void swarm_destroy(swarm *sw)
     if (sw->bots) {
         for (int i = 0; i < sw->nconn; i++) {
             free(sw->bots[i].rx);
+            free(sw->bots[i].hf);
             delay_destroy(&sw->bots[i].dq_out);
             delay_destroy(&sw->bots[i].dq_in);
         }

@@ -105,6 +105,7 @@ typedef struct swarm_config {
     uint64_t seed;
     int latency_ms;           /* added one-way delay, each direction, 0..1000 (see below) */
     int jitter_ms;            /* plus uniform [0, jitter_ms] per message, never reordering */
+    int transport;            /* SWARM_T_WS, SWARM_T_HTTP (the HTTP fallback), SWARM_T_AUTO (ws, then http) */
     int status_tty;           /* 1: rewrite one status line 4x/s; 0: a line every 2 s */
     int quiet;                /* no status output at all */
     /* When set: GET /metrics every second of the run, in the background
@@ -114,6 +115,10 @@ typedef struct swarm_config {
     void (*on_metrics)(void *arg, double t_s, int status, const char *body, size_t len);
     void *metrics_arg;
 } swarm_config;
+
+enum { SWARM_T_WS = 0, SWARM_T_HTTP = 1, SWARM_T_AUTO = 2 };
+/* auto: a bot whose WebSocket gets no WELCOME this long falls back to HTTP. */
+#define SWARM_WELCOME_DEADLINE_US 3000000
 
 #define SWARM_MAX_PHASES 64
 /* Network delay queues hold this many messages a second each way (the
@@ -178,6 +183,9 @@ typedef struct swarm_result {
     /* connections */
     uint32_t connected_max, connected_end, ever_connected;
     uint32_t connect_attempts, failed, pending_at_end;
+    /* WELCOMEs by transport (a bot counts once per session), and bots that
+     * fell back from WebSocket to HTTP (--transport auto) by why. */
+    uint32_t welcomes_ws, welcomes_http, fallbacks_upgrade, fallbacks_welcome;
     uint32_t reconnect_attempts, reconnects, chaos_closes;
     swarm_reasons failures, disconnects;
     uint32_t auth_refused;    /* 4001 (or 4003) before WELCOME: never retried */
