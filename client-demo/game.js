@@ -822,6 +822,7 @@ function updateNetLine(s) {
 // fallback, why the page is there (PROTOCOL.md section 18).
 function fallbackText(s) {
   if (!s.fallback && s.httpMode !== 'poll') return s.lastTransport && s.lastTransport !== 'ws' ? 'asked for (?transport=http)' : '';
+  if (!s.fallback && s.probe && /asked for/.test(s.probe.why)) return s.probe.why;
   const parts = [];
   if (s.fallback) parts.push(s.fallback);
   if (s.httpMode === 'poll' && s.probe && s.probe.why) parts.push(`polling: ${s.probe.why}`);
@@ -830,8 +831,10 @@ function fallbackText(s) {
 
 function updateTransport(s) {
   const t = s.transport || (s.state === 'reconnecting' ? s.lastTransport : '');
+  // The compact tag only for the fallback: WebSocket is the usual case
+  // (the expanded panel names it).
   const tag = $('nl-transport');
-  tag.hidden = !t;
+  tag.hidden = !t || t === 'ws';
   if (t) {
     const label = t === 'ws' ? 'ws' : t === 'http_stream' ? 'http stream' : 'http poll';
     put(tag, label);
@@ -2020,9 +2023,15 @@ async function main() {
   serverUrl = params.get('server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
   // A host page with its own backend passes a join token; otherwise the
   // demo server mints guest tokens (POST /api/join).
-  // ?transport=ws|http: no automatic choice (http: the fallback at once).
+  // ?transport=ws|http|poll: no automatic choice (http: the fallback at
+  // once, probing; poll: long-polling without a probe).
   const tp = params.get('transport');
   if (tp === 'ws' || tp === 'http') net.transportPref = tp;
+  if (tp === 'poll') {
+    net.transportPref = 'http';
+    net.httpMode = 'poll';
+    net.probeInfo = { mode: 'poll', ms: 0, why: 'asked for (?transport=poll)' };
+  }
   net.presetToken = params.get('token');
   if (net.presetToken) {
     params.delete('token');                    // single-use; keep it out of history

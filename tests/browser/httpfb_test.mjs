@@ -93,9 +93,12 @@ async function startServer(dir) {
 // `buffer`, each response (headers too) is held until BUFFER_BYTES of body
 // have come or it ended. killStreams() destroys the connections carrying a
 // GET /tw/stream. It counts what it saw.
-function startProxy(upstreamPort, { buffer = false } = {}) {
-  const seen = { upgrades: 0, paths: {}, inputInFlight: 0, inputMaxInFlight: 0, streamsKilled: 0 };
+// With ws: 'swallow' an upgrade goes through to the server, but nothing
+// the server sends after its 101 reaches the page (so no WELCOME comes).
+function startProxy(upstreamPort, { buffer = false, ws = 'refuse' } = {}) {
+  const seen = { upgrades: 0, paths: {}, inputInFlight: 0, inputMaxInFlight: 0, streamsKilled: 0, swallowed: 0 };
   const streams = new Set();
+  const agent = new http.Agent({ keepAlive: true });   // upstream connections reused, as a proxy does
   const server = http.createServer((req, res) => {
     const p = new URL(req.url, 'http://x').pathname;
     seen.paths[p] = (seen.paths[p] || 0) + 1;
@@ -107,7 +110,8 @@ function startProxy(upstreamPort, { buffer = false } = {}) {
     let counted = isInput;
     const done = () => { if (counted) { counted = false; seen.inputInFlight--; } };
     const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url,
-                              headers: req.headers, agent: false }, (ures) => {
+                              headers: req.headers, agent }, (ures) => {
+      ures.socket?.setNoDelay(true);
       const entry = { req, res, up, ures };
       if (p === '/tw/stream') { streams.add(entry); ures.on('close', () => streams.delete(entry)); }
       const headers = { ...ures.headers };
@@ -140,8 +144,34 @@ function startProxy(upstreamPort, { buffer = false } = {}) {
     res.on('close', () => { up.destroy(); done(); });
     req.pipe(up);
   });
-  server.on('upgrade', (req, socket) => {
+  server.on('connection', (sock) => sock.setNoDelay(true));
+  server.on('upgrade', (req, socket, head) => {
     seen.upgrades++;
+    if (ws === 'swallow') {
+      const up = net.connect(upstreamPort, '127.0.0.1', () => {
+        let h = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        for (let i = 0; i < req.rawHeaders.length; i += 2) h += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+        up.write(`${h}\r\n`);
+        if (head.length) up.write(head);
+        socket.pipe(up);
+      });
+      let acc = Buffer.alloc(0);
+      let headDone = false;
+      up.on('data', (d) => {
+        if (headDone) { seen.swallowed += d.length; return; }
+        acc = Buffer.concat([acc, d]);
+        const i = acc.indexOf('\r\n\r\n');
+        if (i < 0) return;
+        headDone = true;
+        socket.write(acc.subarray(0, i + 4));
+        seen.swallowed += acc.length - i - 4;
+      });
+      up.on('error', () => socket.destroy());
+      up.on('close', () => socket.destroy());
+      socket.on('error', () => up.destroy());
+      socket.on('close', () => up.destroy());
+      return;
+    }
     socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 22\r\nConnection: close\r\n\r\n'
       + 'WebSocket not allowed\n');
   });
@@ -186,7 +216,9 @@ function freeDistance(map, x, y, dx, dy, limit = 700) {
 // Holds the movement key with the most room for 60 ticks, waits until the
 // server has every input and the player is at rest; checks the move, the
 // acks and the prediction.
-async function moveAndCheck(page, label) {
+// minSnapFrac: the share of the server's snapshot rate that must arrive
+// (long-polling gets one snapshot per poll round trip: latest wins).
+async function moveAndCheck(page, label, minSnapFrac = 0.5) {
   const map = await page.evaluate(() => window.tickwire.map());
   await page.waitForFunction(() => { const s = window.tickwire.server(); return s && s.vx === 0 && s.vy === 0; },
     null, { timeout: 15000 });
@@ -221,7 +253,7 @@ async function moveAndCheck(page, label) {
   check(Math.abs(view.x - end.x) < 1e-3 && Math.abs(view.y - end.y) < 1e-3,
     `${label}: the prediction equals the server's position`, `view (${view.x}, ${view.y}) server (${end.x}, ${end.y})`);
   check(st.corrections === 0, `${label}: 0 corrections on loopback`, `${st.corrections}, max ${st.maxCorrection}`);
-  check(st.snapshotsPerSec > 0.5 * st.snapshotRate, `${label}: snapshots arrive`,
+  check(st.snapshotsPerSec > minSnapFrac * st.snapshotRate, `${label}: snapshots arrive (> ${minSnapFrac * 100}% of the rate)`,
     `${st.snapshotsPerSec.toFixed(1)}/s of ${st.snapshotRate}, ${st.snapshots} in all`);
   check(st.rttMs > 0 && st.rttMs < 250, `${label}: input->ack RTT measured`, `${st.rttMs.toFixed(1)} ms`);
   return st;
@@ -303,6 +335,7 @@ async function main() {
     // The panel, compact then expanded (F3).
     const p1 = await panelText(page);
     check(p1.tag === 'http stream', 'the compact panel shows "http stream"', p1.tag);
+    await page.screenshot({ path: path.join(SHOT_DIR, 'httpfb-compact.png') });
     await page.keyboard.press('F3');
     await page.waitForTimeout(300);
     const p1x = await panelText(page);
@@ -342,7 +375,7 @@ async function main() {
       'the probe found the stream buffered', JSON.stringify(c3.probe));
     check((bproxy.seen.paths['/tw/poll'] || 0) > 10 && !bproxy.seen.paths['/tw/stream'], 'GET /tw/poll, no stream',
       JSON.stringify(bproxy.seen.paths));
-    await moveAndCheck(b.page, 'poll');
+    await moveAndCheck(b.page, 'poll', 0.15);
     const m3 = await metricsText(srv.port);
     check(metric(m3, 'tickwire_transport_sessions_total{transport="http_poll"}') >= 1,
       'the server counted an http_poll session');
@@ -363,13 +396,36 @@ async function main() {
 
     // ---- 4. a refused token over HTTP: 4001, shown
     const r = await openPage(context, `${proxy.url}?name=badtoken&token=not-a-valid-token`, 'refused');
-    await r.page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'closed', null, { timeout: 15000 });
+    await r.page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'closed'
+      && /Join refused/.test(document.getElementById('banner').innerText), null, { timeout: 15000 }).catch(() => {});
     const c4 = await r.page.evaluate(() => window.tickwire.connection());
     const banner = await r.page.evaluate(() => document.getElementById('banner').innerText);
     check(c4.closeCode === 4001 && /Join refused/.test(banner), 'a bad token over HTTP: 4001, "Join refused" shown',
       `${c4.closeCode} "${c4.closeInfo}" / ${banner.replace(/\n/g, ' | ')}`);
     await r.page.screenshot({ path: path.join(SHOT_DIR, 'httpfb-refused.png') });
     await r.page.close();
+
+    // ---- 5. the upgrade gets through, the WELCOME does not
+    const sproxy = await startProxy(srv.port, { ws: 'swallow' });
+    log(`WELCOME-swallowing proxy at ${sproxy.url}`);
+    const t5 = Date.now();
+    const s5 = await openPage(context, `${sproxy.url}?name=nowelcome`, 'no-welcome');
+    await s5.page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined'
+      && window.tickwire.stats().snapshots >= 30, null, { timeout: 25000 });
+    const took = (Date.now() - t5) / 1000;
+    const c5 = await s5.page.evaluate(() => window.tickwire.connection());
+    log(`connection: ${JSON.stringify({ transport: c5.transport, fallback: c5.fallback })}, joined after ${took.toFixed(1)} s`);
+    check(sproxy.seen.upgrades === 1 && sproxy.seen.swallowed > 0, 'the WebSocket opened, its WELCOME swallowed',
+      `${sproxy.seen.swallowed} bytes`);
+    check(c5.transport === 'http_stream' && c5.fallbackWhy === 'welcome' && /no WELCOME/.test(c5.fallback),
+      'fell back to HTTP for want of a WELCOME', `${c5.transport}, ${c5.fallbackWhy}: ${c5.fallback}`);
+    check(took >= 3 && took < 15, 'after the 3 s WELCOME deadline', `${took.toFixed(1)} s`);
+    check(sproxy.seen.paths['/api/join'] === 2, 'a fresh join token for the HTTP JOIN (the first was spent)',
+      `${sproxy.seen.paths['/api/join']} POST /api/join`);
+    const m5 = await metricsText(srv.port);
+    check(metric(m5, 'tickwire_http_fallbacks_total{reason="welcome"}') >= 1, 'the server counted fallback=welcome');
+    await moveAndCheck(s5.page, 'no-welcome fallback');
+    await s5.page.close();
     await page.close();
   } finally {
     await context.close();
