@@ -168,6 +168,7 @@ export class HttpConn {
     this.ctl = new AbortController();   // aborts the stream / the poll in flight
     this.queue = [];              // MESSAGE frames (CHAT) waiting for the next POST
     this.busy = false;            // a POST /tw/input built (maybe in the delay line) or in flight
+    this.delivered = 0;           // the newest input seq of a POST answered 204 (the server has it)
     this.closed = false;
     this.gotClose = null;         // the server's CLOSE frame
     this.lastFrameAt = 0;
@@ -216,8 +217,9 @@ export class HttpConn {
   // line): no second one is built until this one is answered.
   reserve() { this.busy = true; }
 
-  // POST /tw/input with frames (the INPUT messages) plus the queued CHATs.
-  async postFrames(frames) {
+  // POST /tw/input with frames (the INPUT messages, up to seq lastSeq)
+  // plus the queued CHATs.
+  async postFrames(frames, lastSeq = 0) {
     if (this.closed || this.dead || !this.sid) { this.busy = false; return; }
     const body = this.queue.length ? concatBytes([...this.queue.splice(0), frames]) : frames;
     if (!body.length) { this.busy = false; return; }
@@ -237,6 +239,7 @@ export class HttpConn {
     }
     if (res.status === 204) {
       this.counts.posted204++;
+      if (lastSeq > this.delivered) this.delivered = lastSeq;
       this.postsAnsweredAt = performance.now();
     } else {
       this.counts.refused++;

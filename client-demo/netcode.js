@@ -758,15 +758,17 @@ export class NetClient {
 
   rawSend(bytes) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-    if (bytes.httpInputs) this.ws.postFrames(bytes.httpInputs);
+    if (bytes.httpInputs) this.ws.postFrames(bytes.httpInputs, bytes.lastSeq);
     else this.ws.send(bytes);
   }
 
   // Inputs written since the last call go out: over a WebSocket one INPUT
   // message each time (once per tick); over HTTP one POST /tw/input with
-  // every unacknowledged input (section 18.3: oldest first, one or two
-  // INPUT messages, so a lost POST costs nothing), only when there is a new
-  // one and no POST is in flight (called once per animation frame).
+  // every input the server may lack (section 18.3: oldest first, one or two
+  // INPUT messages, so a lost POST costs nothing: those after the newest
+  // acknowledgement, or after the newest input of a POST answered 204 when
+  // that is newer), only when there is a new one and no POST is in flight
+  // (called once per animation frame).
   flushInputs() {
     const c = this.ws;
     const w = this.w;
@@ -776,7 +778,7 @@ export class NetClient {
       return;
     }
     if (!c.canPost || w.tw_input_seq() <= w.tw_max_sent_seq()) return;
-    w.tw_resend_unacked();
+    w.tw_resend_unacked(c.delivered);
     const parts = [];
     let size = 0;
     for (let i = 0; i < 2; i++) {
@@ -787,7 +789,7 @@ export class NetClient {
     }
     if (!parts.length || size > MAX_INPUT_BODY) return;
     c.reserve();
-    this.outLine.push({ httpInputs: concatBytes(parts) }, this.latencyMs);
+    this.outLine.push({ httpInputs: concatBytes(parts), lastSeq: w.tw_sent_seq() }, this.latencyMs);
   }
 
   receive(bytes) {

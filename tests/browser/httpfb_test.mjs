@@ -15,8 +15,13 @@
 //    0 corrections; the panel's transport tag says "http stream" and the
 //    expanded panel "HTTP stream" and "WebSocket upgrade failed"; the
 //    server counted the session as http_stream and the fallback as
-//    upgrade; no WebSocket ever opened; at most one POST /tw/input in
-//    flight at any time (the proxy sees them).
+//    upgrade; no WebSocket session at the server; at most one POST
+//    /tw/input in flight at any time (the proxy sees them); with 200 ms
+//    added each way the inputs keep up (no stalls, RTT ~400 ms: each POST
+//    starts after the newest input of a POST answered 204).
+// 5. the upgrade gets through but the WELCOME does not (a proxy swallows
+//    what the server sends after its 101): the page falls back after 3 s
+//    with fallback=welcome and a fresh join token, and plays.
 // 2. resume: the proxy cuts the page's stream (both sockets destroyed):
 //    the page shows reconnecting, resumes as the same player over HTTP
 //    again, and plays on (inputs acknowledged, 0 corrections).
@@ -326,6 +331,22 @@ async function main() {
     check(http1 && http1.posts > 10 && http1.refused === 0 && http1.failed === 0,
       'inputs went up in POST /tw/input, none refused or lost', JSON.stringify(http1));
     check(proxy.seen.inputMaxInFlight === 1, 'at most one POST /tw/input in flight', `max ${proxy.seen.inputMaxInFlight}`);
+    // 200 ms added each way (the panel's latency, applied to the POSTs and
+    // the stream): a POST carries at most 16 inputs, so each one starts
+    // after the newest input of a POST answered 204; the server is not
+    // starved (no stalls, the round trip about 400 ms as over WebSocket).
+    const lat0 = await page.evaluate(() => window.tickwire.stats());
+    await page.evaluate(() => window.tickwire.setLatency(200));
+    await page.keyboard.down('w');
+    await page.waitForTimeout(3000);
+    const lat1 = await page.evaluate(() => window.tickwire.stats());
+    await page.keyboard.up('w');
+    await page.evaluate(() => window.tickwire.setLatency(0));
+    check(lat1.stalls === lat0.stalls && lat1.rttMs > 400 && lat1.rttMs < 700 && lat1.lastInputSeq - lat0.lastInputSeq > 120,
+      '200 ms each way: inputs keep up (no stalls, RTT ~400 ms)',
+      `stalls ${lat1.stalls - lat0.stalls}, RTT ${lat1.rttMs.toFixed(0)} ms, ${lat1.lastInputSeq - lat0.lastInputSeq} acked in 3 s`);
+    await page.waitForFunction(() => window.tickwire.stats().rttMs < 150, null, { timeout: 10000 });
+    await moveAndCheck(page, 'stream, latency back to 0');
     const m1 = await metricsText(srv.port);
     check(metric(m1, 'tickwire_transport_sessions_total{transport="http_stream"}') >= 1,
       'the server counted an http_stream session');
