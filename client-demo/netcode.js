@@ -76,6 +76,10 @@ export const tw_stats_names = [
   'shots', 'screenHits', 'serverHits', 'events', 'eventsLost',
 ];
 
+// An HTTP fallback session that brings no WELCOME in this long is given
+// up (the page retries; it never waits forever).
+const HTTP_WELCOME_DEADLINE_MS = 10000;
+
 const PROTO_ERRORS = {
   '-1': 'truncated message', '-2': 'trailing bytes', '-3': 'unexpected message type',
   '-4': 'protocol version', '-5': 'value out of range', '-6': 'unknown baseline',
@@ -526,8 +530,21 @@ export class NetClient {
       this.httpMode = 'poll';
       this.probeInfo = { mode: 'poll', ms: 0, why: 'the stream stalled (buffered on the way)' };
     };
+    // Never a spinner forever: a session with no WELCOME in time (a proxy
+    // holding the POST or the stream) is given up and retried; a stream
+    // that brought nothing is taken for buffered: poll next time.
+    clearTimeout(this.welcomeTimer);
+    this.welcomeTimer = setTimeout(() => {
+      if (conn !== this.ws || this.welcomedOn === conn) return;
+      if (conn.mode === 'stream' && !conn.counts.frames) {
+        this.httpMode = 'poll';
+        this.probeInfo = { mode: 'poll', ms: 0, why: `no WELCOME on the stream in ${HTTP_WELCOME_DEADLINE_MS / 1000} s` };
+      }
+      conn.finish(1006, `no WELCOME over HTTP in ${HTTP_WELCOME_DEADLINE_MS / 1000} s`);
+    }, HTTP_WELCOME_DEADLINE_MS);
     conn.onclose = (ev) => {
       if (conn !== this.ws) return;
+      clearTimeout(this.welcomeTimer);
       // No fallback at this server (404), or never got to a WELCOME: the
       // next try starts with WebSocket again.
       if (ev.status === 404 && !conn.sid) this.useHttp = false;

@@ -32,6 +32,8 @@
 // 4. refused token over HTTP: a page given a bad join token (?token=) gets
 //    the CLOSE frame 4001 in the POST /tw/session answer and shows "Join
 //    refused", not a spinner.
+// 6. the probe gets through but the stream is buffered (headers and all):
+//    no WELCOME over HTTP in 10 s, the banner says so, the next try polls.
 // Screenshots: --screenshot (stream, panel expanded), httpfb-resumed.png,
 // httpfb-poll.png, httpfb-refused.png next to it.
 // Exit 0 pass, 1 fail, 77 skip (no chromium or playwright-core).
@@ -100,7 +102,8 @@ async function startServer(dir) {
 // GET /tw/stream. It counts what it saw.
 // With ws: 'swallow' an upgrade goes through to the server, but nothing
 // the server sends after its 101 reaches the page (so no WELCOME comes).
-function startProxy(upstreamPort, { buffer = false, ws = 'refuse' } = {}) {
+// bufferOnly: buffer only the responses to these paths.
+function startProxy(upstreamPort, { buffer = false, ws = 'refuse', bufferOnly = null } = {}) {
   const seen = { upgrades: 0, paths: {}, inputInFlight: 0, inputMaxInFlight: 0, streamsKilled: 0, swallowed: 0 };
   const streams = new Set();
   const agent = new http.Agent({ keepAlive: true });   // upstream connections reused, as a proxy does
@@ -120,7 +123,7 @@ function startProxy(upstreamPort, { buffer = false, ws = 'refuse' } = {}) {
       const entry = { req, res, up, ures };
       if (p === '/tw/stream') { streams.add(entry); ures.on('close', () => streams.delete(entry)); }
       const headers = { ...ures.headers };
-      if (!buffer) {
+      if (!buffer || (bufferOnly && !bufferOnly.includes(p))) {
         res.writeHead(ures.statusCode, headers);
         res.flushHeaders();
         ures.on('data', (d) => res.write(d));
@@ -449,6 +452,25 @@ async function main() {
     check(metric(m5, 'tickwire_http_fallbacks_total{reason="welcome"}') >= 1, 'the server counted fallback=welcome');
     await moveAndCheck(s5.page, 'no-welcome fallback');
     await s5.page.close();
+
+    // ---- 6. the probe gets through, the stream is buffered: no WELCOME
+    // on the stream in 10 s, so the page gives it up (no endless spinner)
+    // and plays by polling.
+    const hproxy = await startProxy(srv.port, { buffer: true, bufferOnly: ['/tw/stream'] });
+    log(`stream-buffering proxy at ${hproxy.url}`);
+    const t6 = Date.now();
+    const s6 = await openPage(context, `${hproxy.url}?name=heldstream`, 'held-stream');
+    await s6.page.waitForFunction(() => window.tickwire && /no WELCOME over HTTP/.test(window.tickwire.connection().closeInfo),
+      null, { timeout: 20000 });
+    const c6a = await s6.page.evaluate(() => window.tickwire.connection());
+    check(c6a.state !== 'closed', 'the HTTP session that brought no WELCOME was given up and is retried (the banner shows why)',
+      `${c6a.state}: ${c6a.closeInfo}`);
+    await s6.page.waitForFunction(() => window.tickwire.state() === 'joined' && window.tickwire.stats().snapshots >= 30,
+      null, { timeout: 30000 });
+    const c6 = await s6.page.evaluate(() => window.tickwire.connection());
+    check(c6.transport === 'http_poll' && /no WELCOME on the stream/.test(c6.probe.why),
+      'then plays by polling', `${c6.transport} after ${((Date.now() - t6) / 1000).toFixed(1)} s: ${c6.probe.why}`);
+    await s6.page.close();
     await page.close();
   } finally {
     await context.close();
