@@ -114,7 +114,10 @@ export async function probe(base, deadlineMs = HELLO_DEADLINE_MS) {
     try {
       res = await fetch(new URL('/tw/probe', base), { cache: 'no-store', signal: ctl.signal });
     } catch (err) {
-      if (timedOut) return { mode: 'poll', ms: performance.now() - t0, why: `no probe answer in ${deadlineMs / 1000} s` };
+      if (timedOut) {
+        return { mode: 'poll', ms: performance.now() - t0,
+                 why: `streaming is buffered on the way (no probe answer in ${deadlineMs / 1000} s)` };
+      }
       throw new Error(`GET /tw/probe failed: ${err.message || err}`);
     }
     if (res.status !== 200) throw new Error(`GET /tw/probe: ${await refusalText(res)}`);
