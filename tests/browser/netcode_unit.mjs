@@ -23,7 +23,8 @@
 //    the examples of 18.2 byte for byte; frames split at every possible
 //    byte, fed one byte at a time and in random chunks come out whole and
 //    in order; an unknown kind is passed on (the caller ignores it); a cut
-//    frame stays pending.
+//    frame stays pending; a CLOSE frame answering POST /tw/session (fetch
+//    faked) gets NetClient's WebSocket close handling (4001, 4002, 4008).
 // Runs on node 18 (client-demo/package.json marks netcode.js as a module).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -299,6 +300,44 @@ for (const a of [0, 3, 8]) {
   const cut = new FrameReader(() => {});
   cut.feed(stream.subarray(0, 10));
   check(cut.pending === 10 - 4 - 3, 'a frame cut short stays pending (the stream ended inside it)', `${cut.pending}`);
+}
+
+// --- the HTTP fallback's closes: the WebSocket path's handling -------------
+// A CLOSE frame in the answer to POST /tw/session (the JOIN refused at
+// once) reaches NetClient as the same close code, with fetch() faked here:
+// 4001 stops (no retry), 4002 joins afresh at once, 4008 retries with
+// backoff; the JOIN went up as the POST's body and the session's
+// credential is the join token.
+{
+  const { closeFrame } = await import(path.join(root, 'client-demo', 'httpfb.js'));
+  globalThis.location ??= { href: 'http://127.0.0.1:1/' };
+  globalThis.WebSocket ??= { OPEN: 1 };
+  const realFetch = globalThis.fetch;
+  for (const [code, want] of [[4001, 'closed'], [4002, 'rejoin'], [4008, 'backoff']]) {
+    const seen = [];
+    globalThis.fetch = async (url, opts = {}) => {
+      const u = new URL(url);
+      seen.push({ what: `${opts.method || 'GET'} ${u.pathname}${u.search}`, body: opts.body });
+      if (u.pathname === '/tw/session') return new Response(closeFrame(code, 'test close'), { status: 200 });
+      throw new Error(`unexpected ${u.pathname}`);
+    };
+    const nc = new NetClient(w);
+    const retries = [];
+    nc.scheduleRetry = (d) => retries.push(d);
+    nc.transportPref = 'http';
+    nc.httpMode = 'stream';
+    nc.fetchToken = async () => ({ value: 'tok-abc', expiresAt: Infinity });
+    nc.connect('ws://127.0.0.1:1/', 'unit');
+    for (let i = 0; i < 100 && nc.closeCode !== code; i++) await new Promise((r) => setTimeout(r, 5));
+    const join = seen[0] && seen[0].body;
+    const stateOk = want === 'closed' ? nc.state === 'closed' && retries.length === 0
+      : want === 'rejoin' ? retries.length === 1 && retries[0] === 0 : retries.length === 1 && retries[0] < 500;
+    check(nc.closeCode === code && stateOk && seen.length === 1 && seen[0].what === 'POST /tw/session?fallback=config'
+      && join instanceof Uint8Array && join[0] === 0x01 && nc.transport === 'http_stream',
+      `HTTP: a CLOSE ${code} answering POST /tw/session -> ${want}`,
+      `${nc.state} (${nc.closeInfo}), retries [${retries}], ${seen.map((x) => x.what).join(', ')}`);
+  }
+  globalThis.fetch = realFetch;
 }
 
 console.log(`[netcode-unit] ${failed ? 'FAILED' : 'PASS'}`);
