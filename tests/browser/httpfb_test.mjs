@@ -34,6 +34,9 @@
 //    refused", not a spinner.
 // 6. the probe gets through but the stream is buffered (headers and all):
 //    no WELCOME over HTTP in 10 s, the banner says so, the next try polls.
+// 7. the stream passes its first KB, then is held: the page notices the
+//    stall (nothing for 2 s while its POSTs are answered), resumes the
+//    same player by polling, and plays.
 // Screenshots: --screenshot (stream, panel expanded), httpfb-resumed.png,
 // httpfb-poll.png, httpfb-refused.png next to it.
 // Exit 0 pass, 1 fail, 77 skip (no chromium or playwright-core).
@@ -102,8 +105,10 @@ async function startServer(dir) {
 // GET /tw/stream. It counts what it saw.
 // With ws: 'swallow' an upgrade goes through to the server, but nothing
 // the server sends after its 101 reaches the page (so no WELCOME comes).
-// bufferOnly: buffer only the responses to these paths.
-function startProxy(upstreamPort, { buffer = false, ws = 'refuse', bufferOnly = null } = {}) {
+// bufferOnly: buffer only the responses to these paths. passFirst: that
+// many body bytes of a buffered response go through before the holding
+// starts (a proxy buffering by size, after the headers).
+function startProxy(upstreamPort, { buffer = false, ws = 'refuse', bufferOnly = null, passFirst = 0 } = {}) {
   const seen = { upgrades: 0, paths: {}, inputInFlight: 0, inputMaxInFlight: 0, streamsKilled: 0, swallowed: 0 };
   const streams = new Set();
   const agent = new http.Agent({ keepAlive: true });   // upstream connections reused, as a proxy does
@@ -132,14 +137,23 @@ function startProxy(upstreamPort, { buffer = false, ws = 'refuse', bufferOnly = 
         const held = [];
         let size = 0;
         let flowing = false;
+        let passed = 0;
+        if (passFirst) { res.writeHead(ures.statusCode, headers); res.flushHeaders(); }
         const open = () => {
           flowing = true;
           delete headers['content-length'];
-          res.writeHead(ures.statusCode, headers);
+          if (!passFirst) res.writeHead(ures.statusCode, headers);
           for (const d of held.splice(0)) res.write(d);
         };
         ures.on('data', (d) => {
           if (flowing) { res.write(d); return; }
+          if (passed < passFirst) {
+            const n = Math.min(d.length, passFirst - passed);
+            res.write(d.subarray(0, n));
+            passed += n;
+            d = d.subarray(n);
+            if (!d.length) return;
+          }
           held.push(d);
           size += d.length;
           if (size >= BUFFER_BYTES) open();
@@ -471,6 +485,25 @@ async function main() {
     check(c6.transport === 'http_poll' && /no WELCOME on the stream/.test(c6.probe.why),
       'then plays by polling', `${c6.transport} after ${((Date.now() - t6) / 1000).toFixed(1)} s: ${c6.probe.why}`);
     await s6.page.close();
+
+    // ---- 7. the stream delivers its first KB (HELLO, WELCOME, a few
+    // snapshots), then is held: the page plays, sees the stream stall
+    // while its POSTs are answered (18.4), drops it and resumes the same
+    // player by polling.
+    const tproxy = await startProxy(srv.port, { buffer: true, bufferOnly: ['/tw/stream'], passFirst: 1024 });
+    log(`stream-stalling proxy at ${tproxy.url}`);
+    const s7 = await openPage(context, `${tproxy.url}?name=stalled`, 'stalled');
+    await s7.page.waitForFunction(() => window.tickwire && window.tickwire.welcome() && window.tickwire.welcome().playerId >= 0,
+      null, { timeout: 20000 });
+    const w7 = await s7.page.evaluate(() => window.tickwire.welcome());
+    await s7.page.waitForFunction(() => window.tickwire.state() === 'resumed' && window.tickwire.stats().snapshots >= 30,
+      null, { timeout: 20000 });
+    const c7 = await s7.page.evaluate(() => window.tickwire.connection());
+    const w7b = await s7.page.evaluate(() => window.tickwire.welcome());
+    check(c7.transport === 'http_poll' && /stalled/.test(c7.probe.why) && w7b.playerId === w7.playerId && w7b.resumed,
+      'a stalled stream: resumed the same player by polling', `${c7.transport}, ${c7.probe.why}, player ${w7.playerId} -> ${w7b.playerId}`);
+    await moveAndCheck(s7.page, 'stalled stream, now polling', 0.15);
+    await s7.page.close();
     await page.close();
   } finally {
     await context.close();
