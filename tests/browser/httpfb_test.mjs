@@ -37,6 +37,9 @@
 // 7. the stream passes its first KB, then is held: the page notices the
 //    stall (nothing for 2 s while its POSTs are answered), resumes the
 //    same player by polling, and plays.
+// 8. across transports: a page playing over WebSocket loses it and the
+//    upgrade is refused from then on: it resumes the same player over the
+//    HTTP stream (the session bound to the resume token), and plays.
 // Screenshots: --screenshot (stream, panel expanded), httpfb-resumed.png,
 // httpfb-poll.png, httpfb-refused.png next to it.
 // Exit 0 pass, 1 fail, 77 skip (no chromium or playwright-core).
@@ -109,7 +112,9 @@ async function startServer(dir) {
 // many body bytes of a buffered response go through before the holding
 // starts (a proxy buffering by size, after the headers).
 function startProxy(upstreamPort, { buffer = false, ws = 'refuse', bufferOnly = null, passFirst = 0 } = {}) {
-  const seen = { upgrades: 0, paths: {}, inputInFlight: 0, inputMaxInFlight: 0, streamsKilled: 0, swallowed: 0 };
+  const seen = { upgrades: 0, paths: {}, inputInFlight: 0, inputMaxInFlight: 0, streamsKilled: 0, swallowed: 0, wsPassed: 0 };
+  const mode = { ws };           // 'pass' lets upgrades through until set to 'refuse'
+  const wsConns = new Set();
   const streams = new Set();
   const agent = new http.Agent({ keepAlive: true });   // upstream connections reused, as a proxy does
   const server = http.createServer((req, res) => {
@@ -169,7 +174,26 @@ function startProxy(upstreamPort, { buffer = false, ws = 'refuse', bufferOnly = 
   server.on('connection', (sock) => sock.setNoDelay(true));
   server.on('upgrade', (req, socket, head) => {
     seen.upgrades++;
-    if (ws === 'swallow') {
+    if (mode.ws === 'pass') {
+      seen.wsPassed++;
+      const up = net.connect(upstreamPort, '127.0.0.1', () => {
+        let h = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        for (let i = 0; i < req.rawHeaders.length; i += 2) h += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+        up.write(`${h}\r\n`);
+        if (head.length) up.write(head);
+        socket.pipe(up);
+        up.pipe(socket);
+      });
+      const pair = { socket, up };
+      wsConns.add(pair);
+      const end = () => { wsConns.delete(pair); socket.destroy(); up.destroy(); };
+      up.on('error', end);
+      up.on('close', end);
+      socket.on('error', end);
+      socket.on('close', end);
+      return;
+    }
+    if (mode.ws === 'swallow') {
       const up = net.connect(upstreamPort, '127.0.0.1', () => {
         let h = `${req.method} ${req.url} HTTP/1.1\r\n`;
         for (let i = 0; i < req.rawHeaders.length; i += 2) h += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
@@ -201,6 +225,15 @@ function startProxy(upstreamPort, { buffer = false, ws = 'refuse', bufferOnly = 
     server.listen(0, '127.0.0.1', () => {
       resolve({
         url: `http://127.0.0.1:${server.address().port}/`, seen, server,
+        mode,
+        // From now on upgrades are refused, and the WebSockets open are cut.
+        blockWebSocket() {
+          mode.ws = 'refuse';
+          for (const c of wsConns) { c.socket.destroy(); c.up.destroy(); }
+          const n = wsConns.size;
+          wsConns.clear();
+          return n;
+        },
         killStreams() {
           let n = 0;
           for (const s of streams) { s.res.socket?.destroy(); s.up.destroy(); n++; }
@@ -504,6 +537,29 @@ async function main() {
       'a stalled stream: resumed the same player by polling', `${c7.transport}, ${c7.probe.why}, player ${w7.playerId} -> ${w7b.playerId}`);
     await moveAndCheck(s7.page, 'stalled stream, now polling', 0.15);
     await s7.page.close();
+
+    // ---- 8. across transports: a page playing over WebSocket loses it
+    // (the proxy cuts it and refuses upgrades from then on); the page
+    // falls back and resumes the same player over HTTP, its session bound
+    // to the resume token (the JOIN has no join token).
+    const xproxy = await startProxy(srv.port, { ws: 'pass' });
+    log(`WebSocket-passing proxy at ${xproxy.url}`);
+    const s8 = await openPage(context, `${xproxy.url}?name=crossover`, 'crossover');
+    await s8.page.waitForFunction(() => window.tickwire && window.tickwire.state() === 'joined'
+      && window.tickwire.stats().snapshots >= 30, null, { timeout: 20000 });
+    const c8a = await s8.page.evaluate(() => window.tickwire.connection());
+    const w8 = await s8.page.evaluate(() => window.tickwire.welcome());
+    check(c8a.transport === 'ws' && xproxy.seen.wsPassed === 1, 'first over WebSocket (through the proxy)', c8a.transport);
+    const cut = xproxy.blockWebSocket();
+    check(cut === 1, 'the proxy cut the WebSocket and refuses upgrades now', `${cut}`);
+    await s8.page.waitForFunction(() => window.tickwire.state() === 'resumed' && window.tickwire.stats().snapshots >= 10,
+      null, { timeout: 20000 });
+    const c8 = await s8.page.evaluate(() => window.tickwire.connection());
+    const w8b = await s8.page.evaluate(() => window.tickwire.welcome());
+    check(c8.transport === 'http_stream' && c8.fallbackWhy === 'upgrade' && w8b.resumed && w8b.playerId === w8.playerId,
+      'resumed the same player over the HTTP stream', `${c8.transport} (${c8.fallback}), player ${w8.playerId} -> ${w8b.playerId}`);
+    await moveAndCheck(s8.page, 'resumed from WebSocket onto HTTP');
+    await s8.page.close();
     await page.close();
   } finally {
     await context.close();
