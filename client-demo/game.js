@@ -14,7 +14,7 @@
 
 import {
   BTN, END_REASON, EV, FLAG_DEAD, FLAG_DISCONNECTED, FLAG_FIRING, FLAG_SHOT, NOBODY, NetClient,
-  PHASE, WATCH_ANY, httpBase, loadWasm, parseWatch,
+  PHASE, TRANSPORT_LABEL, WATCH_ANY, httpBase, loadWasm, parseWatch,
 } from './netcode.js';
 import { ReplaySource, SPEEDS, listReplays } from './replay.js';
 
@@ -816,7 +816,8 @@ function updateBanner(s, now) {
   } else if (s.state === 'connecting' || s.state === 'joining') {
     const what = watch.on ? `Joining ${watchTargetText()} as a spectator` : 'Joining match';
     show('', `${s.state === 'joining' ? what : 'Connecting'} · attempt ${s.shownAttempt}${when}`,
-         waiting ? s.closeInfo : `${watch.on ? 'watching' : net.name} → ${net.url}`, waiting ? 'Retry now' : '');
+         waiting ? s.closeInfo : /HTTP/.test(s.detail) ? s.detail : `${watch.on ? 'watching' : net.name} → ${net.url}`,
+         waiting ? 'Retry now' : '');
   } else {
     show('', 'Loading', 'tickwire.wasm', '');
   }
@@ -837,9 +838,41 @@ function updateNetLine(s) {
   put($('nl-link'), playing ? `${s.snapshotsPerSec.toFixed(0)} snap/s · ${fmtBytes(s.bytesDownPerSec)}` : linkText(s));
 }
 
+// The transport in use (ws / HTTP stream / HTTP poll) and, on the HTTP
+// fallback, why the page is there (PROTOCOL.md section 18).
+function fallbackText(s) {
+  if (!s.fallback && s.httpMode !== 'poll') return s.lastTransport && s.lastTransport !== 'ws' ? 'asked for (?transport=http)' : '';
+  if (!s.fallback && s.probe && /asked for/.test(s.probe.why)) return s.probe.why;
+  const parts = [];
+  if (s.fallback) parts.push(s.fallback);
+  if (s.httpMode === 'poll' && s.probe && s.probe.why) parts.push(`polling: ${s.probe.why}`);
+  return parts.join('; ');
+}
+
+function updateTransport(s) {
+  const t = s.transport || (s.state === 'reconnecting' ? s.lastTransport : '');
+  // The compact tag only for the fallback: WebSocket is the usual case
+  // (the expanded panel names it).
+  const tag = $('nl-transport');
+  tag.hidden = !t || t === 'ws';
+  if (t) {
+    const label = t === 'ws' ? 'ws' : t === 'http_stream' ? 'http stream' : 'http poll';
+    put(tag, label);
+    tag.className = `tport${t === 'ws' ? '' : ' http'}`;
+    tag.title = `${TRANSPORT_LABEL[t]}${fallbackText(s) ? ` (fallback: ${fallbackText(s)})` : ''}`;
+  }
+  const why = fallbackText(s);
+  setText('st-transport', t ? `${TRANSPORT_LABEL[t]}${t === 'ws' ? '' : ' <span class="dim">fallback</span>'}`
+    : '<span class="dim">–</span>');
+  $('st-why-dt').hidden = $('st-why-dd').hidden = !why || t === 'ws';
+  put($('st-why'), why);
+  $('st-why').title = why;
+}
+
 function updatePanel(now) {
   if (replay.on) { updateReplayPanel(); return; }
   const s = stats;
+  updateTransport(s);
   const pill = $('conn-pill');
   pill.className = `pill ${s.state}`;
   pill.textContent = s.state === 'reconnecting' ? `reconnecting #${s.shownAttempt}`
@@ -2295,7 +2328,9 @@ function exposeApi() {
       const s = net.stats();
       return { state: s.state, closeInfo: s.closeInfo, closeCode: s.closeCode, detail: s.detail, attempt: s.attempt, drops: s.drops,
                sockets: s.sockets, lastResume: s.lastResume, rejoined: s.rejoined, reconnectInMs: s.reconnectInMs,
-               resumed: s.resumed, haveResume: s.haveResume, server: s.server, matchmaker: s.matchmaker };
+               resumed: s.resumed, haveResume: s.haveResume, server: s.server, matchmaker: s.matchmaker,
+               transport: s.transport, lastTransport: s.lastTransport, fallback: s.fallback, fallbackWhy: s.fallbackWhy,
+               fallbacks: s.fallbacks, httpMode: s.httpMode, probe: s.probe, http: s.http };
     },
     // Test hook: a network drop (not a leave, so the page reconnects).
     // {mode: 'abandon' | 'close', outageMs}: see NetClient.simulateDrop.
@@ -2393,6 +2428,15 @@ async function main() {
   serverUrl = params.get('server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
   // A host page with its own backend passes a join token; otherwise the
   // demo server mints guest tokens (POST /api/join).
+  // ?transport=ws|http|poll: no automatic choice (http: the fallback at
+  // once, probing; poll: long-polling without a probe).
+  const tp = params.get('transport');
+  if (tp === 'ws' || tp === 'http') net.transportPref = tp;
+  if (tp === 'poll') {
+    net.transportPref = 'http';
+    net.httpMode = 'poll';
+    net.probeInfo = { mode: 'poll', ms: 0, why: 'asked for (?transport=poll)' };
+  }
   net.presetToken = params.get('token');
   if (net.presetToken) {
     params.delete('token');                    // single-use; keep it out of history

@@ -7,7 +7,12 @@
 // and the wasm module, gets join tokens, keeps the connection up (resuming
 // the player after a drop), drives the fixed-timestep input loop and adds
 // an optional artificial latency so the effect of each netcode piece can be
-// seen.
+// seen. Where the WebSocket upgrade cannot get through, the same bytes go
+// over the HTTP fallback (httpfb.js, PROTOCOL.md section 18).
+
+import { HttpConn, probe, encodeFrame, concatBytes, FRAME, WELCOME_DEADLINE_MS, MAX_INPUT_BODY,
+         TRANSPORT_LABEL } from './httpfb.js';
+export { TRANSPORT_LABEL };
 
 export const BTN = { UP: 1, DOWN: 2, LEFT: 4, RIGHT: 8, FIRE: 16 };
 export const FLAG_FIRING = 1;        // SIM_FLAG_FIRING
@@ -70,6 +75,10 @@ export const tw_stats_names = [
   'joined', 'matchId', 'resumed', 'haveResume', 'maxSentSeq',
   'shots', 'screenHits', 'serverHits', 'events', 'eventsLost',
 ];
+
+// An HTTP fallback session that brings no WELCOME in this long is given
+// up (the page retries; it never waits forever).
+const HTTP_WELCOME_DEADLINE_MS = 10000;
 
 const PROTO_ERRORS = {
   '-1': 'truncated message', '-2': 'trailing bytes', '-3': 'unexpected message type',
@@ -247,6 +256,20 @@ export class NetClient {
     this.matchmaker = null;       // the matchmaker's http(s) base URL, null: not in a fleet
     this.mmRequest = null;        // the request id of the seat being asked for (kept across retries)
     this.server = '';             // host:port of the game server in use
+    // Transport (PROTOCOL.md section 18): WebSocket first; when its upgrade
+    // fails or no WELCOME comes within WELCOME_DEADLINE_MS, the HTTP
+    // fallback (stream, or long-polling where a probe finds streaming
+    // buffered). Once fallen back the page stays on HTTP; an HTTP attempt
+    // that fails before its WELCOME makes the next try WebSocket again.
+    this.transportPref = 'auto';  // 'auto' | 'ws' | 'http' (?transport=)
+    this.useHttp = false;         // the next attempts go over HTTP
+    this.httpMode = null;         // 'stream' | 'poll' once probed (kept for the page's life)
+    this.probeInfo = null;        // { mode, ms, why } of the probe
+    this.fallbackWhy = '';        // 'upgrade' | 'welcome' | 'config': the fallback= of POST /tw/session
+    this.fallbackText = '';       // why the page is on HTTP, for people
+    this.transport = '';          // of the connection in use: 'ws' | 'http_stream' | 'http_poll'
+    this.fallbacks = 0;           // WebSocket attempts given up for HTTP
+    this.welcomeTimer = 0;
 
     // Reconnection bookkeeping.
     this.intentional = false;     // we closed on purpose: never reconnect
@@ -365,7 +388,11 @@ export class NetClient {
       setTimeout(() => { if (gen === this.gen) this.attemptFailed('network unreachable (simulated)', 'retry'); }, 5);
       return;
     }
-    this.openSocket(gen, token, resuming);
+    if (this.transportPref === 'http' || (this.useHttp && this.transportPref !== 'ws')) {
+      this.openHttp(gen, token, resuming, this.transportPref === 'http' ? 'config' : this.fallbackWhy);
+    } else {
+      this.openSocket(gen, token, resuming);
+    }
   }
 
   openSocket(gen, token, resuming) {
@@ -382,19 +409,35 @@ export class NetClient {
     this.sockets++;
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    this.transport = 'ws';
+    let opened = false;
+    // No answer to the upgrade, or no WELCOME after the JOIN, within the
+    // deadline: the HTTP fallback (section 18.3, step 1).
+    const fallBack = (why) => {
+      if (ws !== this.ws || gen !== this.gen || this.welcomedOn === ws) return;
+      clearTimeout(this.welcomeTimer);
+      this.ws = null;
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try { ws.close(1000, 'falling back to HTTP'); } catch (err) { /* not open yet */ }
+      this.fallbacks++;
+      this.useHttp = true;
+      this.fallbackWhy = why;
+      this.fallbackText = why === 'upgrade' ? 'WebSocket upgrade failed'
+        : `no WELCOME over WebSocket in ${WELCOME_DEADLINE_MS / 1000} s`;
+      // The JOIN that went out spent its token (its WELCOME may have been
+      // lost): the HTTP JOIN takes a fresh one (takeToken, in openHttp).
+      this.openHttp(gen, this.token ? token : '', resuming, why);
+    };
+    const auto = this.transportPref === 'auto';
+    clearTimeout(this.welcomeTimer);
+    if (auto) this.welcomeTimer = setTimeout(() => fallBack('upgrade'), WELCOME_DEADLINE_MS);
     ws.onopen = () => {
       if (ws !== this.ws) return;
+      opened = true;
       if (this.state === 'connecting') this.setState('joining', '');
-      this.detail = resuming ? `resuming player ${this.welcome ? this.welcome.playerId : '?'}` : 'joining';
-      const bytes = new TextEncoder().encode(token);
-      new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), bytes.length).set(bytes);
-      const n = this.w.tw_write_join(bytes.length);    // a spectate JOIN after tw_set_spectate
-      if (!n) {
-        this.fail(bytes.length ? `join token of ${bytes.length} bytes is too long` : 'no join token and nothing to resume');
-        return;
-      }
-      if (token) this.token = null;   // single-use: sent is spent, even if no WELCOME comes
-      this.send(n);
+      this.sendJoin(token, resuming);
+      clearTimeout(this.welcomeTimer);
+      if (auto) this.welcomeTimer = setTimeout(() => fallBack('welcome'), WELCOME_DEADLINE_MS);
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws || !(ev.data instanceof ArrayBuffer)) return;
@@ -402,9 +445,112 @@ export class NetClient {
     };
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
+      clearTimeout(this.welcomeTimer);
+      // The upgrade refused (an HTTP answer instead of 101, a reset), or
+      // the connection cut before any WELCOME: HTTP.
+      if (auto && (!opened || (ev.code === 1006 && this.welcomedOn !== ws))) {
+        fallBack(opened ? 'welcome' : 'upgrade');
+        return;
+      }
       this.socketClosed(ev.code, ev.reason);
     };
     ws.onerror = () => { /* onclose follows with the details */ };
+  }
+
+  // The JOIN (a token, or only the resume token), through the out line.
+  sendJoin(token, resuming) {
+    this.detail = resuming ? `resuming player ${this.welcome ? this.welcome.playerId : '?'}` : 'joining';
+    const bytes = new TextEncoder().encode(token);
+    new Uint8Array(this.w.memory.buffer, this.w.tw_in_buf(), bytes.length).set(bytes);
+    const n = this.w.tw_write_join(bytes.length);    // a spectate JOIN after tw_set_spectate
+    if (!n) {
+      this.fail(bytes.length ? `join token of ${bytes.length} bytes is too long` : 'no join token and nothing to resume');
+      return false;
+    }
+    if (token) this.token = null;   // single-use: sent is spent, even if no WELCOME comes
+    this.send(n);
+    return true;
+  }
+
+  // The HTTP fallback: probe once (stream or poll), then a session whose
+  // JOIN goes in POST /tw/session. `why` is its fallback= reason.
+  async openHttp(gen, token, resuming, why) {
+    this.outLine.clear();
+    this.inLine.clear();
+    const base = httpBase(this.url);
+    if (!resuming && !token) {
+      this.detail = 'getting a join token for HTTP';
+      try {
+        token = await this.takeToken();
+      } catch (err) {
+        if (gen !== this.gen) return;
+        this.attemptFailed(err.message, err.retry ? 'retry' : 'refused');
+        return;
+      }
+      if (gen !== this.gen) return;
+    }
+    if (!this.httpMode) {
+      this.detail = `${this.fallbackText ? `${this.fallbackText}: ` : ''}probing HTTP streaming`;
+      let p;
+      try {
+        p = await probe(base);
+      } catch (err) {
+        if (gen !== this.gen) return;
+        this.useHttp = false;     // nothing on HTTP either: WebSocket again next time
+        this.attemptFailed(`${this.fallbackText ? `${this.fallbackText}; ` : ''}HTTP fallback: ${err.message || err}`, 'retry');
+        return;
+      }
+      if (gen !== this.gen) return;
+      this.probeInfo = p;
+      this.httpMode = p.mode;
+    }
+    // The session's credential: the join token, or the resume token in hex.
+    let credential = token;
+    if (!credential) {
+      const w = this.w;
+      const r = new Uint8Array(w.memory.buffer, w.tw_resume_token(), w.tw_resume_len());
+      credential = Array.from(r, (b) => b.toString(16).padStart(2, '0')).join('');
+    }
+    const conn = new HttpConn({ base, mode: this.httpMode, credential, fallback: why || 'other' });
+    this.sockets++;
+    this.ws = conn;
+    this.transport = conn.transport;
+    this.detail = `opening an ${TRANSPORT_LABEL[conn.transport]} session`;
+    conn.onopen = () => {
+      if (conn !== this.ws) return;
+      if (this.state === 'connecting') this.setState('joining', '');
+      this.sendJoin(token, resuming);
+    };
+    conn.onmessage = (ev) => {
+      if (conn !== this.ws) return;
+      this.inLine.push({ ws: conn, bytes: new Uint8Array(ev.data) }, this.latencyMs);
+    };
+    conn.onstall = () => {
+      // Section 18.4: streaming got buffered after all: poll from now on.
+      this.httpMode = 'poll';
+      this.probeInfo = { mode: 'poll', ms: 0, why: 'the stream stalled (buffered on the way)' };
+    };
+    // Never a spinner forever: a session with no WELCOME in time (a proxy
+    // holding the POST or the stream) is given up and retried; a stream
+    // that brought nothing is taken for buffered: poll next time.
+    clearTimeout(this.welcomeTimer);
+    this.welcomeTimer = setTimeout(() => {
+      if (conn !== this.ws || this.welcomedOn === conn) return;
+      if (conn.mode === 'stream' && !conn.counts.frames) {
+        this.httpMode = 'poll';
+        this.probeInfo = { mode: 'poll', ms: 0, why: `no WELCOME on the stream in ${HTTP_WELCOME_DEADLINE_MS / 1000} s` };
+      }
+      conn.finish(1006, `no WELCOME over HTTP in ${HTTP_WELCOME_DEADLINE_MS / 1000} s`);
+    }, HTTP_WELCOME_DEADLINE_MS);
+    conn.onclose = (ev) => {
+      if (conn !== this.ws) return;
+      clearTimeout(this.welcomeTimer);
+      // No fallback at this server (404), or never got to a WELCOME: the
+      // next try starts with WebSocket again.
+      if (ev.status === 404 && !conn.sid) this.useHttp = false;
+      else if (this.welcomedOn !== conn && ev.code === 1006) this.useHttp = this.transportPref === 'http';
+      this.socketClosed(ev.code, ev.reason);
+    };
   }
 
   // The socket of the current attempt closed (or was dropped by a test).
@@ -628,7 +774,39 @@ export class NetClient {
   }
 
   rawSend(bytes) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (bytes.httpInputs) this.ws.postFrames(bytes.httpInputs, bytes.lastSeq);
+    else this.ws.send(bytes);
+  }
+
+  // Inputs written since the last call go out: over a WebSocket one INPUT
+  // message each time (once per tick); over HTTP one POST /tw/input with
+  // every input the server may lack (section 18.3: oldest first, one or two
+  // INPUT messages, so a lost POST costs nothing: those after the newest
+  // acknowledgement, or after the newest input of a POST answered 204 when
+  // that is newer), only when there is a new one and no POST is in flight
+  // (called once per animation frame).
+  flushInputs() {
+    const c = this.ws;
+    const w = this.w;
+    if (!c || !c.isHttp) {
+      let n;
+      while ((n = w.tw_write_input()) > 0) this.send(n);
+      return;
+    }
+    if (!c.canPost || w.tw_input_seq() <= w.tw_max_sent_seq()) return;
+    w.tw_resend_unacked(c.delivered);
+    const parts = [];
+    let size = 0;
+    for (let i = 0; i < 2; i++) {
+      const n = w.tw_write_input();
+      if (!n) break;
+      parts.push(encodeFrame(FRAME.MESSAGE, new Uint8Array(w.memory.buffer, w.tw_out_buf(), n).slice()));
+      size += 3 + n;
+    }
+    if (!parts.length || size > MAX_INPUT_BODY) return;
+    c.reserve();
+    this.outLine.push({ httpInputs: concatBytes(parts), lastSeq: w.tw_sent_seq() }, this.latencyMs);
   }
 
   receive(bytes) {
@@ -715,13 +893,14 @@ export class NetClient {
     const attempts = this.attempt;
     this.attempt = 0;
     this.detail = '';
+    this.welcomedOn = this.ws;
+    clearTimeout(this.welcomeTimer);
     if (resumed) {
       this.lastResume = { playerId: s.playerId, attempts, offlineMs: now - this.offlineSince };
       this.rejoined = '';
       this.setState('resumed', '');
       // What was pushed while offline goes out now.
-      let n;
-      while ((n = w.tw_write_input()) > 0) this.send(n);
+      this.flushInputs();
     } else {
       if (prevId >= 0 && !this.rejoined && !this.spectator) this.rejoined = 'joined as a new player';
       this.resetCounters();
@@ -763,9 +942,9 @@ export class NetClient {
       if (!seq) { this.stalls++; continue; }
       this.ticks++;
       for (const b in this.buttonTicks) if (buttons & b) this.buttonTicks[b]++;
-      let n;
-      while ((n = this.w.tw_write_input()) > 0) this.send(n);
+      if (!this.ws || !this.ws.isHttp) this.flushInputs();
     }
+    if (this.ws && this.ws.isHttp) this.flushInputs();
   }
 
   // What to draw now: [{id, x, y, aim, flags, self, name}]. While
@@ -897,6 +1076,14 @@ export class NetClient {
     s.maxUnackedSeen = this.maxUnackedSeen;
     s.maxUnacked = this.maxUnacked;
     s.subprotocol = this.subprotocol;
+    s.transport = this.ws ? this.transport : '';
+    s.lastTransport = this.transport;
+    s.fallback = this.fallbackText;
+    s.fallbackWhy = this.fallbackWhy;
+    s.fallbacks = this.fallbacks;
+    s.httpMode = this.httpMode || '';
+    s.probe = this.probeInfo ? { ...this.probeInfo } : null;
+    s.http = this.ws && this.ws.isHttp ? { ...this.ws.counts, lastRefusal: this.ws.lastRefusal } : null;
     s.latencyMs = this.latencyMs;
     s.delayedOut = this.outLine.length;
     s.delayedIn = this.inLine.length;

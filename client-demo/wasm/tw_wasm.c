@@ -134,10 +134,28 @@ EXPORT(tw_write_input) uint32_t tw_write_input(void)
     return (uint32_t)cl_write_input(&g_client, g_out, sizeof g_out);
 }
 
-/* The HTTP fallback (PROTOCOL.md section 18): the next tw_write_input calls
- * start again at the oldest unacknowledged input, so each POST carries every
- * input the server may lack (call tw_write_input until 0, at most twice). */
-EXPORT(tw_resend_unacked) void tw_resend_unacked(void) { cl_resend_unacked(&g_client); }
+/* The HTTP fallback (PROTOCOL.md section 18): the next tw_write_input
+ * calls start again at the oldest input the server may lack, so a POST
+ * carries every one of them (cl_resend_unacked): after the snapshot's
+ * acknowledgement, or after `delivered` (the newest seq of a POST /tw/input
+ * this session answered 204: the server has it) when that is newer. Without
+ * the second, a round trip of over 16 ticks would starve the server (each
+ * POST carries at most 16 inputs, all of them already there). */
+EXPORT(tw_resend_unacked) void tw_resend_unacked(uint32_t delivered)
+{
+    cl_resend_unacked(&g_client);
+    if (delivered > g_client.sent_seq && delivered <= g_client.max_sent_seq)
+        g_client.sent_seq = delivered;
+}
+/* The newest input seq pushed, the newest written (this connection), and
+ * the newest ever written. */
+EXPORT(tw_input_seq) uint32_t tw_input_seq(void) { return g_client.next_seq - 1; }
+EXPORT(tw_sent_seq) uint32_t tw_sent_seq(void) { return g_client.sent_seq; }
+EXPORT(tw_max_sent_seq) uint32_t tw_max_sent_seq(void) { return g_client.max_sent_seq; }
+/* The resume token's PROTO_RESUME_LEN bytes (valid when tw_have_resume):
+ * an HTTP session opened by a JOIN without a join token is bound to it. */
+EXPORT(tw_resume_token) const uint8_t *tw_resume_token(void) { return g_client.resume; }
+EXPORT(tw_resume_len) uint32_t tw_resume_len(void) { return PROTO_RESUME_LEN; }
 
 EXPORT(tw_set_options) void tw_set_options(uint32_t predict, uint32_t reconcile, uint32_t interpolate)
 {

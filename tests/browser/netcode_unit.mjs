@@ -19,6 +19,12 @@
 //    token); a watching NetClient sends nothing (no INPUT, no CHAT: the
 //    server would close it 4011) and never resumes; 4011 and 4012 are
 //    retried with backoff (a new token each time).
+//  - the HTTP fallback's framing (client-demo/httpfb.js, PROTOCOL.md 18.2):
+//    the examples of 18.2 byte for byte; frames split at every possible
+//    byte, fed one byte at a time and in random chunks come out whole and
+//    in order; an unknown kind is passed on (the caller ignores it); a cut
+//    frame stays pending; a CLOSE frame answering POST /tw/session (fetch
+//    faked) gets NetClient's WebSocket close handling (4001, 4002, 4008).
 // Runs on node 18 (client-demo/package.json marks netcode.js as a module).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -247,6 +253,91 @@ for (const a of [0, 3, 8]) {
   const b = bound(a);
   check(Math.abs(sum / n - b / 2) < 0.03 * b && lo < 0.01 * b && hi > 0.99 * b && hi < b,
         `attempt ${a}: uniform over [0, ${b})`, `mean ${(sum / n).toFixed(1)}, min ${lo}, max ${hi}`);
+}
+
+// --- the HTTP fallback's frames ---------------------------------------------
+{
+  const { FrameReader, encodeFrame, closeFrame, parseClose, concatBytes, FRAME } =
+    await import(path.join(root, 'client-demo', 'httpfb.js'));
+  const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+  check(hex(closeFrame(4001, 'token expired')) === '02 0f 00 a1 0f 74 6f 6b 65 6e 20 65 78 70 69 72 65 64',
+    'CLOSE 4001 "token expired" as in 18.2');
+  check(hex(encodeFrame(FRAME.HELLO, new Uint8Array([6]))) === '00 01 00 06', 'HELLO of version 6 as in 18.2');
+  const snap = new Uint8Array(13); snap[0] = 0x82;
+  check(hex(encodeFrame(FRAME.MESSAGE, snap).subarray(0, 4)) === '01 0d 00 82', 'a 13-byte SNAPSHOT as in 18.2');
+  const pc = parseClose(closeFrame(4002, 'resume expired').subarray(3));
+  check(pc.code === 4002 && pc.reason === 'resume expired', 'parseClose', JSON.stringify(pc));
+  // A stream: HELLO, messages of 0, 1, 300 and 65535 bytes, a KEEPALIVE,
+  // an unknown kind 0x09, a CLOSE.
+  const msgs = [0, 1, 300, 65535].map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff));
+  const frames = [encodeFrame(FRAME.HELLO, new Uint8Array([6])), ...msgs.map((m) => encodeFrame(FRAME.MESSAGE, m)),
+    encodeFrame(FRAME.KEEPALIVE), encodeFrame(9, new Uint8Array([1, 2])), closeFrame(1000, 'bye')];
+  const stream = concatBytes(frames);
+  const want = frames.map((f) => `${f[0]}:${hex(f.subarray(3, 40))}:${f.length - 3}`).join('|');
+  const run = (chunks) => {
+    const got = [];
+    const fr = new FrameReader((k, p) => got.push(`${k}:${hex(p.subarray(0, 37))}:${p.length}`));
+    for (const c of chunks) fr.feed(c);
+    return got.join('|') === want && fr.pending === 0;
+  };
+  let splitOk = true;
+  for (let i = 0; i <= 400; i++) if (!run([stream.subarray(0, i), stream.subarray(i)])) splitOk = false;
+  check(splitOk, 'frames split at each of the first 400 bytes come out whole and in order');
+  const small = concatBytes([frames[0], frames[1], frames[2], frames[3], frames[5], frames[6], frames[7]]);
+  const wantSmall = [0, 1, 2, 3, 5, 6, 7].map((i) => frames[i]);
+  const got1 = [];
+  const fr1 = new FrameReader((k, p) => got1.push(concatBytes([new Uint8Array([k, p.length & 0xff, p.length >> 8]), p])));
+  for (let i = 0; i < small.length; i++) fr1.feed(small.subarray(i, i + 1));
+  check(got1.length === wantSmall.length && got1.every((f, i) => hex(f) === hex(wantSmall[i])),
+    'fed one byte at a time: the same frames, an unknown kind passed on');
+  let randOk = true;
+  for (let t = 0; t < 200; t++) {
+    const chunks = [];
+    for (let o = 0; o < stream.length;) { const n = 1 + Math.floor(Math.random() * 9000); chunks.push(stream.subarray(o, o + n)); o += n; }
+    if (!run(chunks)) randOk = false;
+  }
+  check(randOk, '200 random chunkings of a 66 KB stream: the same frames');
+  const cut = new FrameReader(() => {});
+  cut.feed(stream.subarray(0, 10));
+  check(cut.pending === 10 - 4 - 3, 'a frame cut short stays pending (the stream ended inside it)', `${cut.pending}`);
+}
+
+// --- the HTTP fallback's closes: the WebSocket path's handling -------------
+// A CLOSE frame in the answer to POST /tw/session (the JOIN refused at
+// once) reaches NetClient as the same close code, with fetch() faked here:
+// 4001 stops (no retry), 4002 joins afresh at once, 4008 retries with
+// backoff; the JOIN went up as the POST's body and the session's
+// credential is the join token.
+{
+  const { closeFrame } = await import(path.join(root, 'client-demo', 'httpfb.js'));
+  globalThis.location ??= { href: 'http://127.0.0.1:1/' };
+  globalThis.WebSocket ??= { OPEN: 1 };
+  const realFetch = globalThis.fetch;
+  for (const [code, want] of [[4001, 'closed'], [4002, 'rejoin'], [4008, 'backoff']]) {
+    const seen = [];
+    globalThis.fetch = async (url, opts = {}) => {
+      const u = new URL(url);
+      seen.push({ what: `${opts.method || 'GET'} ${u.pathname}${u.search}`, body: opts.body });
+      if (u.pathname === '/tw/session') return new Response(closeFrame(code, 'test close'), { status: 200 });
+      throw new Error(`unexpected ${u.pathname}`);
+    };
+    const nc = new NetClient(w);
+    const retries = [];
+    nc.scheduleRetry = (d) => retries.push(d);
+    nc.transportPref = 'http';
+    nc.httpMode = 'stream';
+    nc.fetchToken = async () => ({ value: 'tok-abc', expiresAt: Infinity });
+    nc.connect('ws://127.0.0.1:1/', 'unit');
+    for (let i = 0; i < 100 && nc.closeCode !== code; i++) await new Promise((r) => setTimeout(r, 5));
+    const join = seen[0] && seen[0].body;
+    const stateOk = want === 'closed' ? nc.state === 'closed' && retries.length === 0
+      : want === 'rejoin' ? retries.length === 1 && retries[0] === 0 : retries.length === 1 && retries[0] < 500;
+    check(nc.closeCode === code && stateOk && seen.length === 1 && seen[0].what === 'POST /tw/session?fallback=config'
+      && join instanceof Uint8Array && join[0] === 0x01 && nc.transport === 'http_stream',
+      `HTTP: a CLOSE ${code} answering POST /tw/session -> ${want}`,
+      `${nc.state} (${nc.closeInfo}), retries [${retries}], ${seen.map((x) => x.what).join(', ')}`);
+  }
+  globalThis.fetch = realFetch;
 }
 
 console.log(`[netcode-unit] ${failed ? 'FAILED' : 'PASS'}`);
