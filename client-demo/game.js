@@ -2140,12 +2140,12 @@ function updateReplayBar() {
   for (const b of $('rp-speed').children) b.classList.toggle('on', Number(b.dataset.speed) === net.speed);
   const v = net.verification(), badge = $('rp-badge');
   let text, cls;
-  if (v.bad) { text = 'file corrupt'; cls = 'bad'; badge.title = v.error; }
-  else if (v.diverged) {
+  if (v.diverged) {
     text = `diverged at tick ${v.tick}`;
     cls = 'bad';
     badge.title = `The re-simulation left the recording at tick ${v.tick}: ${v.player >= 0 ? `player ${v.player} (${net.nameOf(v.player)})` : 'the world'}, field ${v.field}`;
-  } else if (v.checked) { text = `✓ verified · ${v.checked} checks`; cls = 'ok'; badge.title = `${v.checked} state hashes and keyframes of the file match this browser's re-simulation`; }
+  } else if (v.bad) { text = /checksum/.test(v.error) ? 'checksum mismatch' : 'file corrupt'; cls = 'bad'; badge.title = v.error; }
+  else if (v.checked) { text = `✓ verified · ${v.checked} checks`; cls = 'ok'; badge.title = `${v.checked} state hashes and keyframes of the file match this browser's re-simulation`; }
   else { text = 'checking…'; cls = ''; }
   put(badge, text);
   badge.className = `rp-badge ${cls}`;

@@ -304,6 +304,22 @@ static uint32_t history_hash(const sim_world *w, uint32_t every)
     return mix32(h);
 }
 
+/* ---- checksum --------------------------------------------------------------------------- */
+
+uint32_t replay_crc32(uint32_t crc, const uint8_t *p, size_t n)
+{
+    static const uint32_t nibble[16] = {0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+                                        0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+                                        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c};
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = (crc >> 4) ^ nibble[crc & 15];
+        crc = (crc >> 4) ^ nibble[crc & 15];
+    }
+    return ~crc;
+}
+
 /* ---- writer ---------------------------------------------------------------------------- */
 
 /* A record: type, payload length (varint), payload. The payload is built
@@ -328,6 +344,7 @@ static size_t rec_close(replay_writer *w, wb *b, uint8_t type)
     memmove(b->p + h.n, b->p + 5, plen);
     memcpy(b->p, hdr, h.n);
     w->offset += h.n + plen;
+    w->crc = replay_crc32(w->crc, b->p, h.n + plen);
     return h.n + plen;
 }
 
@@ -380,6 +397,7 @@ size_t replay_write_begin(replay_writer *w, const replay_header *h, uint8_t *buf
     buf[len_at] = (uint8_t)hl;
     buf[len_at + 1] = (uint8_t)(hl >> 8);
     w->offset = b.n;
+    w->crc = replay_crc32(0, buf, b.n);
     return b.n;
 }
 
@@ -623,7 +641,7 @@ size_t replay_write_end(replay_writer *w, const sim_world *world, const char (*n
     n += k;
     wb f = {buf + n, 0, cap - n, 0};
     put_le(&f, end_at, 8);
-    put_le(&f, 0, 4);
+    put_le(&f, replay_crc32(w->crc, buf + n, 8), 4); /* every byte before this field but the footer's first 8 */
     put(&f, REPLAY_FOOTER_MAGIC, 4);
     if (f.over)
         return 0;
@@ -731,6 +749,9 @@ static void footer_parse(replay_reader *r, size_t records_at)
         return;
     r->end = r->len - REPLAY_FOOTER_LEN;
     r->end_offset = at;
+    rb c = {r->data + r->len - 8, 4, 0, 0};
+    r->crc_stored = (uint32_t)get_le(&c, 4);
+    r->crc_computed = replay_crc32(0, r->data, r->len - 8);
 }
 
 int replay_open(replay_reader *r, const uint8_t *data, size_t len, sim_world *world, sim_tick_inputs *inputs)
@@ -1080,6 +1101,12 @@ int replay_next(replay_reader *r, int *type)
         return bad(r, "corrupt: bytes after the end record", "", r->pos);
     if (rc == REPLAY_OK && t == REPLAY_REC_END && r->end == r->len)
         return bad(r, "truncated: the footer is missing", "", r->pos);
+    /* Last, the checksum: a change the re-simulation caught was named at
+     * its tick above; one it could not see (a byte of state the step does
+     * not keep, a view of a tick nobody fired at) is caught here. */
+    if (rc == REPLAY_OK && t == REPLAY_REC_END && r->crc_stored != r->crc_computed)
+        return bad(r, "corrupt: checksum mismatch (every hash matched the re-simulation, but bytes changed)", "",
+                   r->len - 8);
     return rc;
 }
 

@@ -27,7 +27,7 @@
 
 #include "sim.h"
 
-#define REPLAY_FORMAT_VERSION 1
+#define REPLAY_FORMAT_VERSION 2
 #define REPLAY_MAGIC "TWRP"        /* first 4 bytes */
 #define REPLAY_FOOTER_MAGIC "TWRE" /* last 4 bytes of a complete file */
 #define REPLAY_FOOTER_LEN 16
@@ -104,7 +104,12 @@ typedef struct replay_writer {
     replay_pred pred[SIM_MAX_PLAYERS];
     uint32_t nindex;
     replay_index_entry index[REPLAY_MAX_INDEX];
+    uint32_t crc;                 /* CRC-32 of the bytes returned so far (the footer's) */
 } replay_writer;
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32): crc 0 to start, then
+ * fed in pieces. */
+uint32_t replay_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* Starts a file: the header (h's versions are filled in here). */
 size_t replay_write_begin(replay_writer *w, const replay_header *h, uint8_t *buf, size_t cap);
@@ -161,6 +166,7 @@ typedef struct replay_reader {
     replay_score scores[SIM_MAX_PLAYERS];
     uint32_t nindex;
     uint64_t end_offset;       /* of the end record (from the footer), 0: none */
+    uint32_t crc_stored, crc_computed; /* the footer's CRC-32 and the bytes' (when end_offset) */
     replay_diff diff;
     char err[REPLAY_ERR_MAX];
 } replay_reader;

@@ -49,6 +49,8 @@ static int record(replay_player *p, int *type)
     int rc = replay_next(&p->r, type);
     if (rc == REPLAY_BAD) {
         p->bad = 1;
+        if (*type == REPLAY_REC_END && p->r.ended)
+            p->ended = 1; /* played to its end; only the checksum failed (r.err) */
         return REPLAY_BAD;
     }
     if (*type == REPLAY_REC_END)
