@@ -1606,10 +1606,14 @@ async function watchSwitch(browser, url) {
   await page.click('#mode-seg [data-mode="watch"]');
   await page.waitForFunction(() => window.tickwire.state() === 'joined' && window.tickwire.watch().spectator
     && window.tickwire.entities().length > 0);
+  // Spectator views are taken at --spectator-rate (10 Hz): the first one
+  // may predate the leave by up to 100 ms, so give the next view a moment.
+  await page.waitForFunction(() => !window.tickwire.entities().some((e) => e.name === 'e2e-switcher'), null, { timeout: 3000 })
+    .catch(() => {});
   const s1 = await page.evaluate(() => ({ href: location.search, self: window.tickwire.self(), vitals: !document.getElementById('vitals').hidden,
     bar: window.tickwire.watch().bar, names: window.tickwire.entities().map((e) => e.name) }));
   check(/watch=any/.test(s1.href) && !s1.self && !s1.vitals && s1.bar && !s1.names.includes('e2e-switcher'),
-        'the Watch button: the player leaves, the page watches (URL ?watch=any)', JSON.stringify({ href: s1.href, bar: s1.bar }));
+        'the Watch button: the player leaves, the page watches (URL ?watch=any)', JSON.stringify(s1));
   await page.click('#mode-seg [data-mode="play"]');
   await page.waitForFunction(() => window.tickwire.state() === 'joined' && !window.tickwire.watch().spectator && window.tickwire.self());
   const s2 = await page.evaluate(() => ({ href: location.search, bar: window.tickwire.watch().bar }));

@@ -2133,7 +2133,7 @@ static void case_replays_http(const char *server)
         tmp |= nl > 4 && strcmp(e->d_name + nl - 4, ".tmp") == 0;
         if (strncmp(e->d_name, "tw-17", 5) == 0 && strstr(e->d_name, "-r1.twr") && nl < sizeof name &&
             strstr(e->d_name, ".tmp") == NULL && strcmp(e->d_name, "tw-1700000000000-m9-r9.twr") != 0)
-            snprintf(name, sizeof name, "%s", e->d_name);
+            memcpy(name, e->d_name, nl + 1);
     }
     closedir(d);
     CHECK(name[0], "round 1's file not in %s", rdir);
