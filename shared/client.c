@@ -48,8 +48,10 @@ static cl_pending *pending_get(cl_client *c, uint32_t seq)
 
 static const proto_snapshot *ring_find(const cl_client *c, uint32_t tick)
 {
+    if (tick == 0)
+        return NULL;
     for (int i = 0; i < CL_RING; i++)
-        if (c->ring[i].tick == tick && tick != 0)
+        if (c->ring_tick[i] == tick)
             return &c->ring[i];
     return NULL;
 }
@@ -265,8 +267,7 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
     int err = proto_snapshot_header_read(buf, len, &h);
     if (err)
         return err;
-    const proto_snapshot *latest = cl_latest(c);
-    if (latest && h.tick <= latest->tick)
+    if (c->head >= 0 && h.tick <= c->ring_tick[c->head])
         return PROTO_ERR_VALUE;
     /* The server cannot have applied an input we never sent. Believing it
      * would break the pending-input limit, and a seq near 2^32 made the
@@ -295,6 +296,7 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         return err;
     events_apply(c, buf + PROTO_SNAPSHOT_HEADER_SIZE);
     c->ring[slot] = tmp;
+    c->ring_tick[slot] = tmp.tick;
     c->names = names;
     c->head = slot;
     c->stats.snapshots++;
@@ -346,7 +348,7 @@ static double view_clamp(const cl_client *c, double t)
 {
     uint32_t lo = 0, hi = 0;
     for (int i = 0; i < CL_RING; i++) {
-        uint32_t k = c->ring[i].tick;
+        uint32_t k = c->ring_tick[i];
         if (!k)
             continue;
         lo = !lo || k < lo ? k : lo;
@@ -480,6 +482,7 @@ void cl_disconnected(cl_client *c)
 {
     c->joined = 0;
     memset(c->ring, 0, sizeof c->ring);
+    memset(c->ring_tick, 0, sizeof c->ring_tick);
     c->head = -1;
     c->have_render_tick = 0;
     c->have_transit = 0;
@@ -503,7 +506,7 @@ int cl_interp_depth(const cl_client *c)
 {
     int n = 0;
     for (int i = 0; i < CL_RING; i++)
-        if (c->ring[i].tick && (double)c->ring[i].tick > c->render_tick)
+        if (c->ring_tick[i] && (double)c->ring_tick[i] > c->render_tick)
             n++;
     return n;
 }
@@ -554,16 +557,18 @@ static void advance_render_tick(cl_client *c, double now_ms)
 static void bracket(const cl_client *c, double at, cl_bracket *br)
 {
     br->at = at;
-    br->last = br->next = NULL;
+    int last = -1, next = -1;
     for (int i = 0; i < CL_RING; i++) {
-        const proto_snapshot *s = &c->ring[i];
-        if (!s->tick)
+        uint32_t k = c->ring_tick[i];
+        if (!k)
             continue;
-        if ((double)s->tick <= at && (!br->last || s->tick > br->last->tick))
-            br->last = s;
-        if ((double)s->tick > at && (!br->next || s->tick < br->next->tick))
-            br->next = s;
+        if ((double)k <= at && (last < 0 || k > c->ring_tick[last]))
+            last = i;
+        if ((double)k > at && (next < 0 || k < c->ring_tick[next]))
+            next = i;
     }
+    br->last = last < 0 ? NULL : &c->ring[last];
+    br->next = next < 0 ? NULL : &c->ring[next];
 }
 
 static int interpolate(const cl_client *c, int id, const cl_bracket *br, float *x, float *y, uint16_t *aim,

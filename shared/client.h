@@ -79,6 +79,7 @@ struct cl_client {
     uint32_t snap_interval;    /* ticks between snapshots */
 
     proto_snapshot ring[CL_RING];
+    uint32_t ring_tick[CL_RING]; /* ring[i].tick, found without touching the 3 KB snapshots */
     int head;                  /* index of the newest snapshot, -1 none */
     proto_names names;
     uint32_t last_input_seq;   /* from the newest snapshot */

@@ -689,6 +689,8 @@ static void bot_start(swarm *sw, bot *b)
 }
 
 static void chaos_due(swarm *sw, lws_usec_t now);
+static int bot_write(bot *b, struct lws *wsi, size_t n);
+static size_t write_input(bot *b, uint8_t *p, double now_ms);
 
 /* Ramp: bot i starts at t0 + i * ramp / N. The same sul starts the
  * retries and reconnects that are due. At most max_connecting bots are in
@@ -792,6 +794,26 @@ static void shot_fired(swarm *sw, bot *b, uint32_t seq, uint32_t shots0, uint32_
     }
 }
 
+/* The INPUT written from the bots' tick, not from a WRITEABLE callback
+ * that would cost a second pass of the loop and two changes of the poll
+ * set per bot per tick (lws_callback_on_writable, then the write): what
+ * the bot made goes out at the moment it was made, and its RTT starts
+ * there. Only when lws holds no unsent remainder (a partial send waits
+ * for WRITEABLE; lws would append this one behind it anyway) and no
+ * --delay queue sits between the bot and the socket. A failed send
+ * closes the connection from outside its callback: killed at the next
+ * service, the reason already recorded. */
+static void write_now(bot *b, double now_ms)
+{
+    size_t n = write_input(b, b->sw->tx + LWS_PRE, now_ms);
+    if (n && bot_write(b, b->wsi, n) < 0) {
+        lws_set_timeout(b->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (b->cl.sent_seq + 1 < b->cl.next_seq)
+        lws_callback_on_writable(b->wsi);
+}
+
 /* One fixed tick of the playing bots in phase group `slot` (bots i with
  * i % phases == slot): one input each, predicted; every input-rate period
  * the group's unsent inputs are written. O(bots / phases), and for fight
@@ -828,6 +850,8 @@ static void phase_tick(swarm *sw, int slot)
         if (playing && flush && b->cl.sent_seq + 1 < b->cl.next_seq) {
             if (b->transport == SWARM_T_HTTP)
                 hf_post_inputs(b);
+            else if (!sw->delay && b->join_sent && !lws_partial_buffered(b->wsi))
+                write_now(b, now_ms);
             else
                 lws_callback_on_writable(b->wsi);
         }
