@@ -17,7 +17,7 @@ LWS_PREFIX="$DEPS/lws-$LWS_VER"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-PKGS="build-essential cmake pkg-config libmbedtls-dev libcglm-dev libcmocka-dev libsqlite3-dev zlib1g-dev \
+PKGS="build-essential patch cmake pkg-config libmbedtls-dev libcglm-dev libcmocka-dev libsqlite3-dev zlib1g-dev \
 libhiredis-dev redis-server \
 clang-14 lld-14 libclang-rt-14-dev chromium nodejs openssl ca-certificates xz-utils"
 
@@ -68,8 +68,11 @@ if [ $PROFILE = all ] && [ "$lock_have" != "$lock_want" ]; then
   echo "$lock_want" > "$ROOT/tests/browser/node_modules/.tickwire-lock"
 fi
 
-# libwebsockets from source, with mbedTLS, static
-if [ ! -f "$LWS_PREFIX/lib/libwebsockets.a" ]; then
+# libwebsockets from source, with mbedTLS, static, with our patches
+# (scripts/lws-*.patch; built again whenever they change)
+patch_want=$(cat "$ROOT"/scripts/lws-$LWS_VER-*.patch | cksum)
+patch_have=$(cat "$LWS_PREFIX/.tickwire-patches" 2>/dev/null || true)
+if [ ! -f "$LWS_PREFIX/lib/libwebsockets.a" ] || [ "$patch_have" != "$patch_want" ]; then
   mkdir -p "$DEPS/src"
   tarball=$(ls "$DEPS"/src/libwebsockets_${LWS_VER}*.orig.tar.* 2>/dev/null | head -1 || true)
   if [ -z "$tarball" ]; then
@@ -101,6 +104,9 @@ if [ ! -f "$LWS_PREFIX/lib/libwebsockets.a" ]; then
   rm -rf "$DEPS/src/lws" "$DEPS/lws-build"
   mkdir -p "$DEPS/src/lws" "$DEPS/lws-build"
   tar -xf "$tarball" -C "$DEPS/src/lws" --strip-components=1
+  for p in "$ROOT"/scripts/lws-$LWS_VER-*.patch; do
+    patch -s -p1 -d "$DEPS/src/lws" < "$p"
+  done
   echo "setup: building libwebsockets $LWS_VER (mbedTLS, static)"
   cmake -S "$DEPS/src/lws" -B "$DEPS/lws-build" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$LWS_PREFIX" -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
@@ -111,5 +117,6 @@ if [ ! -f "$LWS_PREFIX/lib/libwebsockets.a" ]; then
   cmake --build "$DEPS/lws-build" -j"$(nproc)" >>"$DEPS/lws-build.log" 2>&1 ||
     { tail -30 "$DEPS/lws-build.log"; exit 1; }
   cmake --install "$DEPS/lws-build" >>"$DEPS/lws-build.log" 2>&1
+  echo "$patch_want" > "$LWS_PREFIX/.tickwire-patches"
 fi
 echo "setup: ok"

@@ -122,6 +122,10 @@ struct cl_client {
     int (*body_reader)(void *user, const cl_client *c, const proto_snapshot *base, proto_snapshot *out,
                        proto_names *names, const uint8_t *buf, size_t len);
     void *body_user;
+    /* The app's name for the stream this client decodes: a body_reader may
+     * share decodes only between clients with the same key (match ids and
+     * ticks repeat across servers). The bots: the server's address. */
+    uint64_t body_key;
 };
 
 void cl_init(cl_client *c);

@@ -7,6 +7,7 @@
 typedef struct memo_entry {
     uint8_t used;
     uint16_t match;
+    uint64_t server;  /* cl_client.body_key */
     uint32_t tick, base_tick;
     uint32_t len;
     uint64_t hash;
@@ -95,9 +96,9 @@ int memo_body_read(void *user, const cl_client *c, const proto_snapshot *base, p
         return proto_snapshot_body_read(base, out, names, rate, buf, len);
     uint64_t h = hash_bytes(buf, len);
     uint32_t base_tick = base ? base->tick : 0;
-    memo_entry *e = &m->slot[(h ^ out->tick) % MEMO_SLOTS];
+    memo_entry *e = &m->slot[(h ^ out->tick ^ c->body_key) % MEMO_SLOTS];
     if (e->used && e->hash == h && e->len == len && e->tick == out->tick && e->base_tick == base_tick &&
-        e->match == c->welcome.match_id && memcmp(e->body, buf, len) == 0) {
+        e->match == c->welcome.match_id && e->server == c->body_key && memcmp(e->body, buf, len) == 0) {
         if (++m->st.hits % MEMO_CHECK_EVERY == 0) {
             m->st.checked++;
             m->st.decodes++;
@@ -120,6 +121,7 @@ int memo_body_read(void *user, const cl_client *c, const proto_snapshot *base, p
         return err;
     e->used = 1;
     e->match = c->welcome.match_id;
+    e->server = c->body_key;
     e->tick = out->tick;
     e->base_tick = base_tick;
     e->len = (uint32_t)len;

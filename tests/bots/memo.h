@@ -3,8 +3,10 @@
  * that has that baseline; a process running hundreds of bots or thousands
  * of spectators of one match would decode the very same body against the
  * very same baseline hundreds of times a tick. The memo keeps the last
- * decodes (direct-mapped by a hash of the body) keyed by (match, tick,
- * baseline tick, body bytes, compared in full); a hit copies the result.
+ * decodes (direct-mapped by a hash of the body) keyed by (server, match,
+ * tick, baseline tick, body bytes, compared in full); a hit copies the
+ * result. The server is cl_client.body_key: two processes of a fleet both
+ * run a match 2 at tick 17, and an empty delta is the same bytes in both.
  *
  * A copy is the decode's result only if the baseline and the names the
  * body applies to are the same in both clients. They are, when each

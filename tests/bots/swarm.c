@@ -463,6 +463,14 @@ static void session_end(bot *b)
 
 /* ---- connecting -------------------------------------------------------------- */
 
+/* No lws validity timers: lws 4.1.6 files a connection's timer in one
+ * sorted list, walked from its head, at the upgrade and as frames arrive:
+ * O(connections) each, 4% of the bots' CPU while 10,000 spectators
+ * connect. A bot's liveness is its snapshots. The context's policy covers
+ * only its vhost: a client connection takes its own (connect info) or the
+ * context's default, which has them (lib/core-net/connect.c). */
+static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static void bot_connect(swarm *sw, bot *b, int resume)
 {
     struct lws_client_connect_info ci;
@@ -480,9 +488,17 @@ static void bot_connect(swarm *sw, bot *b, int resume)
     ci.protocol = PROTO_SUBPROTOCOL;
     ci.userdata = b;
     ci.pwsi = &b->wsi;
+    ci.retry_and_idle_policy = &no_validity;
 
+    /* The memo shares decodes within one server's stream only. */
+    b->cl.body_key = 1469598103934665603ull;
+    for (const char *h = ci.address; *h; h++)
+        b->cl.body_key = (b->cl.body_key ^ (uint8_t)*h) * 1099511628211ull;
+    b->cl.body_key ^= (uint64_t)ci.port << 48;
     if (!resume) {
+        uint64_t key = b->cl.body_key;
         cl_init(&b->cl); /* a new player */
+        b->cl.body_key = key;
         b->cl.body_reader = memo_body_read; /* decode once per distinct body, check many */
         b->cl.body_user = sw->memo;
         if (b->spectator)
@@ -689,7 +705,6 @@ static void bot_start(swarm *sw, bot *b)
 }
 
 static void chaos_due(swarm *sw, lws_usec_t now);
-static int bot_write(bot *b, struct lws *wsi, size_t n);
 static size_t write_input(bot *b, uint8_t *p, double now_ms);
 
 /* Ramp: bot i starts at t0 + i * ramp / N. The same sul starts the
@@ -800,15 +815,22 @@ static void shot_fired(swarm *sw, bot *b, uint32_t seq, uint32_t shots0, uint32_
  * the bot made goes out at the moment it was made, and its RTT starts
  * there. Only when lws holds no unsent remainder (a partial send waits
  * for WRITEABLE; lws would append this one behind it anyway) and no
- * --delay queue sits between the bot and the socket. A failed send
- * closes the connection from outside its callback: killed at the next
- * service, the reason already recorded. */
+ * --delay queue sits between the bot and the socket. A send that fails
+ * here found the server gone (EPIPE, ECONNRESET) before poll() reported
+ * it: the connection is killed at the next service and ends as the
+ * server's close, as it would have a moment later. */
 static void write_now(bot *b, double now_ms)
 {
     size_t n = write_input(b, b->sw->tx + LWS_PRE, now_ms);
-    if (n && bot_write(b, b->wsi, n) < 0) {
+    if (!n)
+        return;
+    if (lws_write(b->wsi, b->sw->tx + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n) {
         lws_set_timeout(b->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         return;
+    }
+    if (b->sw->measuring) {
+        b->sw->res.bytes_up += n;
+        b->sw->res.msgs_up++;
     }
     if (b->cl.sent_seq + 1 < b->cl.next_seq)
         lws_callback_on_writable(b->wsi);
@@ -1499,9 +1521,8 @@ static int bot_write(bot *b, struct lws *wsi, size_t n)
 {
     if (lws_write(wsi, b->sw->tx + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n) {
         if (b->state == B_PLAYING)
-            bot_disconnected(b, 0, "bot: send failed");
-        else
-            bot_fail(b, 0, "bot: send failed");
+            return -1; /* the server went away (EPIPE, ECONNRESET): its close, as CLIENT_CLOSED tells */
+        bot_fail(b, 0, "bot: send failed");
         b->closing = CK_RECORDED;
         return -1;
     }
@@ -2684,11 +2705,6 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
     info.user = sw;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
-    /* No lws validity timers: lws 4.1.6 re-files a connection's timer in
-     * one sorted list, walked from its head, on every frame received:
-     * O(connections) per snapshot, the bots' hottest function with
-     * thousands of connections. A bot's liveness is its snapshots. */
-    static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
     info.retry_and_idle_policy = &no_validity;
     if (cfg->tls) {
         /* mbedTLS: only the CA given is trusted (no system store). */

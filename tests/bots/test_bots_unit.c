@@ -1230,6 +1230,20 @@ static void test_memo_shares_and_checks(void **state)
     out.tick = 103;
     assert_int_equal(memo_body_read(m, &b, &base, &out, &n_out, body, len), 0);
     assert_int_equal(memo_get_stats(m).decodes, st.decodes + 1);
+    /* Nor another server's match of the same id (a fleet: every process
+     * has a match 3, and an early delta is the same bytes in each). */
+    static cl_client c;
+    c = b;
+    c.body_key = b.body_key + 1;
+    uint64_t decodes = memo_get_stats(m).decodes;
+    n_out = before;
+    out.tick = 103;
+    assert_int_equal(memo_body_read(m, &c, &base, &out, &n_out, body, len), 0);
+    assert_int_equal(memo_get_stats(m).decodes, decodes + 1);
+    n_out = before;
+    out.tick = 103;
+    assert_int_equal(memo_body_read(m, &b, &base, &out, &n_out, body, len), 0);
+    assert_int_equal(memo_get_stats(m).decodes, decodes + 1); /* b's own entry is still there */
     memo_destroy(m);
 }
 
