@@ -154,10 +154,12 @@ floor_msg floor_msg_read(const uint8_t *b, size_t n, int joined, uint32_t *last_
         return FLOOR_MSG_OTHER;
     if (b[0] == PROTO_JOIN && !joined)
         return FLOOR_MSG_JOIN;
-    if (b[0] == PROTO_INPUT && joined && n >= 10) {
-        uint32_t first = (uint32_t)b[5] | (uint32_t)b[6] << 8 | (uint32_t)b[7] << 16 | (uint32_t)b[8] << 24;
-        uint32_t last = first + b[9] - 1;
-        if (b[9] && last > *last_seq)
+    /* PROTOCOL.md 5.2: type u8, ack_tick u32, event_ack u32, first_seq
+     * u32 at 9, count u8 at 13. */
+    if (b[0] == PROTO_INPUT && joined && n >= 14) {
+        uint32_t first = (uint32_t)b[9] | (uint32_t)b[10] << 8 | (uint32_t)b[11] << 16 | (uint32_t)b[12] << 24;
+        uint32_t last = first + b[13] - 1;
+        if (b[13] && last > *last_seq)
             *last_seq = last;
         return FLOOR_MSG_INPUT;
     }

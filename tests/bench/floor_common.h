@@ -55,7 +55,7 @@ size_t floor_join_body(char *out, size_t cap);
 
 typedef enum floor_msg { FLOOR_MSG_OTHER, FLOOR_MSG_JOIN, FLOOR_MSG_INPUT } floor_msg;
 /* Classifies one client message; for an INPUT (read as far as its
- * header: type, first_seq, count) raises *last_seq to its newest seq,
+ * header: first_seq at offset 9, count at 13) raises *last_seq to its newest seq,
  * first_seq + count - 1. A JOIN counts only when !joined, an INPUT only
  * when joined. */
 floor_msg floor_msg_read(const uint8_t *b, size_t n, int joined, uint32_t *last_seq);
