@@ -191,8 +191,6 @@ struct swarm {
     lws_usec_t status_us;
     int status_shown;
     struct rusage ru0;
-    struct pollfd *pfds;      /* scratch for nap(), one per bot */
-    uint64_t naps;
     /* network delay: bots with queued messages, a min-heap on dheap_due;
      * delay_sul fires for the root */
     int delay;                /* latency or jitter configured */
@@ -2284,49 +2282,12 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- the service loop ------------------------------------------------------------ */
 
-/* When the earliest of the swarm's suls is due (absolute), 0 if none. */
-static lws_usec_t next_due(const swarm *sw)
-{
-    const lws_sorted_usec_list_t *suls[] = {&sw->connect_sul, &sw->tick_sul, &sw->second_sul, &sw->status_sul,
-                                            &sw->end_sul, &sw->http_sul, &sw->delay_sul};
-    lws_usec_t due = 0;
-    for (size_t i = 0; i < sizeof suls / sizeof suls[0]; i++)
-        if (suls[i]->list.owner && (!due || suls[i]->us < due))
-            due = suls[i]->us;
-    return due;
-}
-
-/* lws 4.1.6 waits in poll() for whole milliseconds, rounded down
- * (lib/plat/unix/unix-service.c): in the last millisecond before a sul is
- * due, lws_service() returns at once and the loop spins on poll(0) over
- * every socket. With the bots' tick slots (hundreds of suls a second) that
- * spin alone took a third of a core for 50 bots. So when a sul is due in
- * under 1 ms and lws has nothing buffered, wait for it here instead, with
- * ppoll() on the bots' sockets so arriving data still ends the wait at
- * once. (A bot whose socket lws is waiting to write to waits at most that
- * millisecond.) */
-static void nap(swarm *sw)
-{
-    lws_usec_t due = next_due(sw), now = lws_now_usecs();
-    if (!due || due <= now || due - now >= LWS_US_PER_MS)
-        return;
-    if (!lws_service_adjust_timeout(sw->ctx, 1, 0))
-        return; /* lws holds data it has read but not delivered yet */
-    nfds_t n = 0;
-    for (int i = 0; i < sw->nconn; i++) {
-        const bot *b = &sw->bots[i];
-        if (b->fd >= 0)
-            sw->pfds[n++] = (struct pollfd){b->fd, POLLIN, 0};
-    }
-    struct timespec ts = {0, (long)(due - now) * 1000};
-    ppoll(sw->pfds, n, &ts, NULL);
-    sw->naps++;
-}
-
+/* lws waits in epoll to the microsecond (scripts/lws-4.1.6-epoll.patch), so
+ * a sul due within the next millisecond no longer makes it spin on poll(0)
+ * over every socket, as the unpatched loop did. */
 /* One round of the event loop. */
 static int service(swarm *sw)
 {
-    nap(sw);
     return lws_service(sw->ctx, 0);
 }
 
@@ -2667,8 +2628,7 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
     sw->bots = calloc((size_t)sw->nconn, sizeof *sw->bots);
     sw->series_cap = (int)ceil(cfg->duration_s) + 4;
     sw->res.series = calloc((size_t)sw->series_cap, sizeof *sw->res.series);
-    sw->pfds = calloc((size_t)sw->nconn, sizeof *sw->pfds);
-    if (!sw->bots || !sw->res.series || !sw->pfds)
+    if (!sw->bots || !sw->res.series)
         goto oom;
     for (int i = 0; i < sw->nconn; i++) {
         sw->bots[i].sw = sw;
@@ -2754,7 +2714,6 @@ void swarm_destroy(swarm *sw)
     free(sw->bots);
     memo_destroy(sw->memo);
     free(sw->dheap);
-    free(sw->pfds);
     free(sw->token_ms.v);
     free(sw->resume_ms.v);
     free(sw->rejoin_ms.v);
