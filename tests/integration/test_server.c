@@ -4821,6 +4821,34 @@ static void case_fleet_bots(const char *server)
 /* --pacing: with only game connections open, the loop wakes once a tick
  * (tickwire_loop_turns_total{mode="paced"}), not once per message as with
  * --pacing off; both play at the full snapshot rate. */
+/* Descriptors of process pid whose /proc link reads `target`; -1 if unreadable. */
+static int fds_linking(pid_t pid, const char *target)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[128], link[128];
+        size_t dl = strlen(dir), nl = strlen(e->d_name);
+        if (e->d_name[0] == '.' || nl > 32)
+            continue;
+        memcpy(path, dir, dl); /* not snprintf: gcc -O0 warns of truncating d_name */
+        path[dl] = '/';
+        memcpy(path + dl + 1, e->d_name, nl + 1);
+        ssize_t k = readlink(path, link, sizeof link - 1);
+        if (k > 0) {
+            link[k] = 0;
+            n += strcmp(link, target) == 0;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
 static void case_pacing(const char *server)
 {
     for (int off = 0; off < 2; off++) {
@@ -4838,6 +4866,10 @@ static void case_pacing(const char *server)
             pthread_create(&th[i], NULL, player_thread, &p[i]);
         }
         usleep(500000);
+        /* lws waits in epoll (scripts/lws-4.1.6-epoll.patch), not poll()
+         * over every socket: one epoll set for the loop. */
+        int epolls = fds_linking(sp.pid, "anon_inode:[eventpoll]");
+        CHECK(epolls == 1, "the server holds %d epoll descriptors, not 1: is lws built without the epoll patch?", epolls);
         char text[65536];
         http_get(sp.port, "/metrics", text, sizeof text);
         double paced0 = metric_value(text, "tickwire_loop_turns_total{mode=\"paced\"}");
