@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,9 +52,16 @@ static void process_memory(metrics_process *p)
     p->rss_bytes = rss * sysconf(_SC_PAGESIZE);
 }
 
-/* Entries of /proc/self/fd but the one reading it; -1 when unreadable. */
+/* Open descriptors; -1 when unreadable. Linux 6.2 and later give their
+ * number as the size of /proc/self/fd: one stat(), a few microseconds.
+ * Older kernels say 0, and the directory is listed (entries but the one
+ * reading it): O(descriptors) on the loop, ~10 ms at 10,000 connections,
+ * enough to make the next tick late. */
 static long process_open_fds(void)
 {
+    struct stat st;
+    if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
+        return (long)st.st_size;
     DIR *d = opendir("/proc/self/fd");
     if (!d)
         return -1;
