@@ -99,7 +99,7 @@ typedef struct bot {
     uint8_t left;             /* chaos leave: the next fresh join is a comeback */
     uint8_t scheduled;        /* start_at is set */
     uint8_t spectator;        /* a spectator connection (index >= cfg.bots): joins to watch, sends nothing */
-    int fd;                   /* the socket once established, else -1 (for nap) */
+    int fd;                   /* the socket once established, else -1 (a chaos reset shuts it down) */
     uint16_t held_match, held_player; /* the player to resume */
     uint32_t attempts, sessions, drops;
     uint32_t fails;           /* failed attempts since the last WELCOME (backoff exponent) */
@@ -2282,10 +2282,10 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- the service loop ------------------------------------------------------------ */
 
-/* lws waits in epoll to the microsecond (scripts/lws-4.1.6-epoll.patch), so
- * a sul due within the next millisecond no longer makes it spin on poll(0)
- * over every socket, as the unpatched loop did. */
-/* One round of the event loop. */
+/* One round of the event loop. lws waits in epoll to the microsecond
+ * (scripts/lws-4.1.6-epoll.patch), so a sul due within the next
+ * millisecond no longer makes it spin on poll(0) over every socket, as the
+ * unpatched loop did. */
 static int service(swarm *sw)
 {
     return lws_service(sw->ctx, 0);

@@ -4818,9 +4818,6 @@ static void case_fleet_bots(const char *server)
     rmdir(dir);
 }
 
-/* --pacing: with only game connections open, the loop wakes once a tick
- * (tickwire_loop_turns_total{mode="paced"}), not once per message as with
- * --pacing off; both play at the full snapshot rate. */
 /* Descriptors of process pid whose /proc link reads `target`; -1 if unreadable. */
 static int fds_linking(pid_t pid, const char *target)
 {
@@ -4849,6 +4846,9 @@ static int fds_linking(pid_t pid, const char *target)
     return n;
 }
 
+/* --pacing: with only game connections open, the loop wakes once a tick
+ * (tickwire_loop_turns_total{mode="paced"}), not once per message as with
+ * --pacing off; both play at the full snapshot rate. */
 static void case_pacing(const char *server)
 {
     for (int off = 0; off < 2; off++) {
