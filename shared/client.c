@@ -9,6 +9,7 @@ void cl_init(cl_client *c)
     c->head = -1;
     c->next_seq = 1;
     c->predict = c->reconcile = c->interpolate = 1;
+    c->lead_ms = -1.0; /* set at the first WELCOME: half a period */
 }
 
 void cl_set_token(cl_client *c, const char *token)
@@ -90,6 +91,10 @@ static int on_welcome(cl_client *c, const uint8_t *buf, size_t len)
     c->joined = 1;
     c->dt = 1.0f / (float)w.tick_rate;
     c->snap_interval = w.tick_rate / w.snapshot_rate ? w.tick_rate / w.snapshot_rate : 1;
+    c->have_grid = 0; /* another server, or the same one after a gap */
+    if (c->lead_ms < 0.0)
+        c->lead_ms = 500.0 / (double)w.tick_rate; /* half a period: what a random moment costs on average */
+    c->stats.lead_ms = (float)c->lead_ms;
     return PROTO_WELCOME;
 }
 
@@ -257,6 +262,72 @@ static void measure_jitter(cl_client *c, uint32_t tick, double now_ms)
     }
     c->last_transit_ms = transit;
     c->have_transit = 1;
+    /* The grid: the least transit over the current window and the one
+     * before, so it follows a route that got slower within two windows. */
+    if (!c->have_grid) {
+        c->grid_cur_ms = c->grid_prev_ms = transit;
+        c->grid_window_start_ms = now_ms;
+        c->have_grid = 1;
+    } else if (now_ms - c->grid_window_start_ms >= CL_GRID_WINDOW_MS) {
+        c->grid_prev_ms = c->grid_cur_ms;
+        c->grid_cur_ms = transit;
+        c->grid_window_start_ms = now_ms;
+    } else if (transit < c->grid_cur_ms) {
+        c->grid_cur_ms = transit;
+    }
+    c->grid_ms = c->grid_cur_ms < c->grid_prev_ms ? c->grid_cur_ms : c->grid_prev_ms;
+}
+
+/* The first tick whose send time (grid point minus lead) is at or after
+ * now_ms: the tick an input sent now is for. */
+static double send_tick(const cl_client *c, double now_ms, double period)
+{
+    double x = (now_ms + c->lead_ms - c->grid_ms) / period;
+    double k = (double)(int64_t)x; /* toward zero */
+    return k < x ? k + 1.0 : k;
+}
+
+double cl_plan_send(cl_client *c, double not_before_ms)
+{
+    c->plan_tick = 0;
+    if (!c->have_grid || !c->joined)
+        return not_before_ms;
+    double period = 1000.0 / (double)c->welcome.tick_rate;
+    double k = send_tick(c, not_before_ms, period);
+    c->plan_tick = (uint32_t)k;
+    double t = c->grid_ms + k * period - c->lead_ms;
+    return t > not_before_ms ? t : not_before_ms;
+}
+
+/* An input sent for tick `target` was first acknowledged by the snapshot
+ * of tick `acked`; it was on time when that is the first snapshot at or
+ * after `target`. A late one moves the lead up once: the inputs already
+ * on their way when it moved are not counted again. */
+static void judge_input(cl_client *c, uint32_t seq, uint32_t target, uint32_t acked)
+{
+    uint32_t k = c->snap_interval ? c->snap_interval : 1;
+    uint32_t due = (target + k - 1) / k * k;
+    double period = 1000.0 / (double)c->welcome.tick_rate;
+    c->stats.inputs_judged++;
+    if (acked > due) {
+        c->stats.inputs_late++;
+        if (seq > c->lead_guard_seq) {
+            c->lead_ms = c->lead_ms + CL_LEAD_UP_MS < period ? c->lead_ms + CL_LEAD_UP_MS : period;
+            c->lead_guard_seq = c->next_seq - 1;
+            c->lead_found = 1;
+        }
+        c->lead_on_time = 0;
+    } else if (++c->lead_on_time >= (c->lead_found ? CL_LEAD_CREEP_EVERY : CL_LEAD_WALK_EVERY)) {
+        /* Until the first late input the lead walks down; after it, it
+         * creeps, so late inputs stay rare (one per CL_LEAD_UP_MS /
+         * CL_LEAD_CREEP_MS x CL_LEAD_CREEP_EVERY inputs at most, once
+         * settled). */
+        c->lead_on_time = 0;
+        c->lead_ms -= c->lead_found ? CL_LEAD_CREEP_MS : CL_LEAD_WALK_MS;
+        if (c->lead_ms < 0.0)
+            c->lead_ms = 0.0;
+    }
+    c->stats.lead_ms = (float)c->lead_ms;
 }
 
 static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_ms)
@@ -312,8 +383,16 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         c->last_hits = hits; /* a new round starts again at 0 */
         reconcile_self(c, &tmp.ent[me], h.last_input_seq, now_ms);
     }
-    if (h.last_input_seq > c->last_input_seq)
+    if (h.last_input_seq > c->last_input_seq) {
+        uint32_t from = h.last_input_seq - c->last_input_seq > CL_MAX_PENDING ? h.last_input_seq - CL_MAX_PENDING + 1
+                                                                               : c->last_input_seq + 1;
+        for (uint32_t s = from; s <= h.last_input_seq && s >= from; s++) {
+            cl_pending *p = pending_get(c, s);
+            if (p && p->target_tick && !p->offline)
+                judge_input(c, s, p->target_tick, h.tick);
+        }
         c->last_input_seq = h.last_input_seq;
+    }
     return PROTO_SNAPSHOT;
 }
 
@@ -413,6 +492,14 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
     view_of(c, &p->in);
     p->sent_ms = now_ms;
     p->offline = !c->joined; /* its send time is not its push time */
+    /* The tick it is for: the one cl_plan_send planned, or the one whose
+     * send time is next (cl_write_input clears it when the input waits
+     * for a later one). */
+    if (c->plan_tick)
+        p->target_tick = c->plan_tick;
+    else
+        p->target_tick = c->joined && c->have_grid ? (uint32_t)send_tick(c, now_ms, 1000.0 / (double)c->welcome.tick_rate) : 0;
+    c->plan_tick = 0;
     p->predicted = 0;
     if (c->have_self && c->predict) {
         if (sim_player_step(&c->welcome.map, &c->predicted, &p->in, c->dt))
@@ -453,6 +540,10 @@ size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap)
         m.in[s - first] = c->pending[s % CL_MAX_PENDING].in;
     size_t n = proto_input_write(&m, buf, cap);
     if (n) {
+        /* Only the newest input of a message went out when it was pushed:
+         * the others waited for it, and are not judged. */
+        for (uint32_t s = c->sent_seq + 1; s < last; s++)
+            c->pending[s % CL_MAX_PENDING].target_tick = 0;
         c->sent_seq = last;
         if (last > c->max_sent_seq)
             c->max_sent_seq = last;
@@ -486,6 +577,7 @@ void cl_disconnected(cl_client *c)
     c->head = -1;
     c->have_render_tick = 0;
     c->have_transit = 0;
+    c->have_grid = 0;
     /* Resend whatever the server has not acknowledged: it ignores the ones
      * it already has. */
     c->sent_seq = c->last_input_seq;

@@ -45,6 +45,9 @@ typedef struct cl_stats {
     uint64_t interp_frames;    /* remote players drawn by cl_view */
     uint64_t interp_holds;     /* ... with no snapshot on one side of the render tick (held) */
     float jitter_ms;           /* snapshot arrival jitter, smoothed (RFC 3550 style) */
+    float lead_ms;             /* cl_plan_send: how long before the server's tick, as seen here, inputs go out */
+    uint32_t inputs_judged;    /* inputs sent when cl_plan_send planned or at their push, whose tick is known (acked) */
+    uint32_t inputs_late;      /* ... that missed the tick they were sent for (each one moved lead_ms up) */
     float interp_delay_ticks;  /* how far behind the newest snapshot remote players are drawn */
 } cl_stats;
 
@@ -54,6 +57,7 @@ typedef struct cl_pending {
     uint8_t predicted;         /* `after` is valid */
     uint8_t offline;           /* pushed while disconnected: no RTT sample */
     uint8_t fire_cd;           /* weapon cooldown after this input */
+    uint32_t target_tick;      /* the tick it was sent for (cl_plan_send's grid), 0: not judged */
     sim_player after;          /* predicted state after this input */
     double sent_ms;
 } cl_pending;
@@ -103,6 +107,16 @@ struct cl_client {
 
     double last_transit_ms;    /* arrival time minus the snapshot's tick time */
     int have_transit;
+    /* Input timing (cl_plan_send): the server's tick grid as this client
+     * sees it (the least transit over the last one or two windows) and the
+     * lead learned from inputs that missed their tick. */
+    double grid_ms, grid_cur_ms, grid_prev_ms, grid_window_start_ms;
+    int have_grid;
+    double lead_ms;
+    uint32_t lead_on_time;     /* inputs on time since lead_ms last moved */
+    uint32_t lead_guard_seq;   /* inputs up to this seq were sent before lead_ms last moved up */
+    uint32_t plan_tick;        /* cl_plan_send: the tick the next input is for, 0 none */
+    uint8_t lead_found;        /* an input has been late: lead_ms now creeps down, not walks */
     double render_tick;        /* interpolation clock, in ticks */
     double last_update_ms;
     int have_render_tick;
@@ -184,6 +198,31 @@ size_t cl_write_input(cl_client *c, uint8_t *buf, size_t cap);
  * may lack (one or two messages: call cl_write_input until it returns 0
  * or two were written). The server ignores the seqs it already has. */
 void cl_resend_unacked(cl_client *c);
+
+/* Input timing: when to send the next input so that it reaches the
+ * server just before the tick that applies it, rather than at a random
+ * point of the tick period (which costs half a period of waiting on
+ * average, and up to a whole one). The server's ticks are on a fixed
+ * grid; the client sees it in the snapshots' arrival times (the least of
+ * arrival minus tick x period over the last one or two seconds). An input
+ * is sent lead_ms before the grid point of its tick; one applied at a
+ * later tick than the one it was sent for moves lead_ms up by
+ * CL_LEAD_UP_MS, and inputs on time bring it down slowly, so it settles
+ * where late inputs are rare.
+ * cl_plan_send returns the first send time at or after not_before_ms
+ * (not_before_ms itself before the first snapshot) and makes its tick the
+ * one the next cl_push_input is judged against: an app that sends later
+ * than planned is late, and its lead grows. Without a plan an input is
+ * judged against the tick whose send time is next after its push.
+ * stats.inputs_judged, stats.inputs_late and stats.lead_ms tell how it
+ * goes. */
+double cl_plan_send(cl_client *c, double not_before_ms);
+#define CL_LEAD_UP_MS 1.0
+#define CL_LEAD_WALK_MS 0.25    /* down this much every CL_LEAD_WALK_EVERY inputs on time, before the first late one */
+#define CL_LEAD_WALK_EVERY 8
+#define CL_LEAD_CREEP_MS 0.05   /* ... and after it, this much every CL_LEAD_CREEP_EVERY */
+#define CL_LEAD_CREEP_EVERY 60
+#define CL_GRID_WINDOW_MS 1000.0
 
 /* Advances the interpolation clock and fills `out` with what to draw. */
 int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max);

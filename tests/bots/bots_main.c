@@ -204,6 +204,7 @@ int main(int argc, char **argv)
         .jitter_ms = o.jitter_ms,
         .transport = o.transport,
         .phases = o.phases,
+        .input_timing = o.input_timing,
         .seed = o.seed,
         .status_tty = isatty(STDOUT_FILENO),
         .on_metrics = on_metrics,

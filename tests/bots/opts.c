@@ -63,6 +63,10 @@ void opts_usage(FILE *out, const char *prog)
             "                     (default 8, fewer when a slot would be under 2 ms; 1 = all bots tick\n"
             "                     together, at one arbitrary phase of the server's tick, which the\n"
             "                     RTT figures then mostly measure)\n"
+            "  --input-timing on|off  on (default): each bot sends its input when it reaches\n"
+            "                     the server just before the tick that applies it (the client's\n"
+            "                     cl_plan_send, from the snapshots' arrival times); off: at its\n"
+            "                     slot's fixed, arbitrary phase of the server's tick\n"
             "  --latency-ms N     add N ms of delay to every WebSocket message, each way, in the\n"
             "                     bots' process, 0..%d (default 0): 75 gives 150 ms RTT on loopback\n"
             "  --jitter-ms J      plus a uniform random 0..J ms per message, 0..%d (default 0);\n"
@@ -289,7 +293,8 @@ static const char *const KNOWN[] = {"--url",          "--bots",          "--dura
                                     "--backoff-base-ms", "--backoff-max-ms", "--token-secret-file",
                                     "--ca",           "--max-connecting", "--insecure",
                                     "--latency-ms",   "--jitter-ms",     "--spectators",
-                                    "--spectate",     "--matchmaker-token-file", "--transport"};
+                                    "--spectate",     "--matchmaker-token-file", "--transport",
+                                    "--input-timing"};
 /* Flags that take no value. */
 #define FLAG_INSECURE 17
 
@@ -340,6 +345,7 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
     o->behavior = BEHAVIOR_WANDER;
     o->chaos_prob = 0.1;
     o->phases = 8;
+    o->input_timing = 1;
     o->backoff_base_ms = 250;
     o->backoff_max_ms = 4000;
     o->chaos_drops = DROP_ALL;
@@ -470,6 +476,16 @@ int opts_parse(int argc, char **argv, bots_opts *o, char *err, size_t errlen)
                 o->transport = 2;
             else {
                 snprintf(err, errlen, "--transport: '%s' is not one of ws, http, auto", v);
+                rc = -1;
+            }
+            break;
+        case 24:
+            if (strcmp(v, "on") == 0) {
+                o->input_timing = 1;
+            } else if (strcmp(v, "off") == 0) {
+                o->input_timing = 0;
+            } else {
+                snprintf(err, errlen, "--input-timing: '%s' is not on or off", v);
                 rc = -1;
             }
             break;

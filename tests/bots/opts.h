@@ -56,6 +56,7 @@ typedef struct bots_opts {
     behavior_kind behavior;
     int input_rate;          /* messages per second; 0 = the tick rate */
     int phases;              /* the bots' ticks spread over this many slots of a tick */
+    int input_timing;        /* --input-timing: 1 each bot moves to the slot cl_plan_send names */
     double chaos_prob;       /* chaos: chance per bot per second of a reconnect */
     int latency_ms;          /* added one-way delay per WebSocket message, each direction */
     int jitter_ms;           /* plus uniform 0..jitter_ms per message, order kept */

@@ -344,6 +344,10 @@ void report_print(FILE *out, const report_input *in)
     print_reasons(out, &r->disconnects);
     fprintf(out, "  input->ack rtt       p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%llu acks)\n",
             r->rtt_p50_ms, r->rtt_p95_ms, r->rtt_p99_ms, r->rtt_max_ms, (unsigned long long)r->rtt_n);
+    if (r->inputs_judged)
+        fprintf(out, "  input timing         lead mean %.2f ms, max %.2f ms; %llu of %llu inputs late for their tick (%.3f%%)\n",
+                r->lead_mean_ms, r->lead_max_ms, (unsigned long long)r->inputs_late,
+                (unsigned long long)r->inputs_judged, 100.0 * (double)r->inputs_late / (double)r->inputs_judged);
     fprintf(out, "  snapshot interval    nominal %.2f ms: mean %.2f, stddev %.2f, p99 %.1f, max %.1f ms\n",
             r->interval_nominal_ms, r->interval_mean_ms, r->interval_stddev_ms, r->interval_p99_ms,
             r->interval_max_ms);
@@ -887,6 +891,13 @@ static void json_result(jw *j, const report_input *in, const derived *d)
     jw_open(j, "inputs", '{');
     jw_u64(j, "made", r->inputs);
     jw_u64(j, "waited", r->inputs_stalled);
+    jw_close(j, '}');
+
+    jw_open(j, "input_timing", '{');
+    jw_u64(j, "judged", r->inputs_judged);
+    jw_u64(j, "late", r->inputs_late);
+    jw_num(j, "lead_mean_ms", r->lead_mean_ms);
+    jw_num(j, "lead_max_ms", r->lead_max_ms);
     jw_close(j, '}');
 
     jw_open(j, "shots", '{');
@@ -1537,6 +1548,10 @@ int report_write_html(const char *path, const report_input *in, char *err, size_
     html_row(f, "disconnects", "%u", r->disconnects.total);
     html_row(f, "input->ack round trip", "p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%llu acks)",
              r->rtt_p50_ms, r->rtt_p95_ms, r->rtt_p99_ms, r->rtt_max_ms, (unsigned long long)r->rtt_n);
+    if (r->inputs_judged)
+        html_row(f, "input timing", "lead mean %.2f ms, max %.2f ms; %llu of %llu inputs late for their tick (%.3f%%)",
+                 r->lead_mean_ms, r->lead_max_ms, (unsigned long long)r->inputs_late,
+                 (unsigned long long)r->inputs_judged, 100.0 * (double)r->inputs_late / (double)r->inputs_judged);
     html_row(f, "snapshot interval", "nominal %.2f ms: mean %.2f, stddev %.2f, p99 %.1f, max %.1f ms",
              r->interval_nominal_ms, r->interval_mean_ms, r->interval_stddev_ms, r->interval_p99_ms,
              r->interval_max_ms);

@@ -179,6 +179,8 @@ struct swarm {
     lws_usec_t tick_t0;       /* the bots' clock started here */
     uint64_t slot_k;          /* next sub-tick */
     uint32_t input_acc[SWARM_MAX_PHASES];
+    uint8_t *slot_of;         /* bots[i] ticks in slot slot_of[i] (input timing moves it) */
+    uint32_t *acted;          /* ... and last ticked in tick (slot_k / phases) acted[i] - 1 */
     hist rtt, rtt_sec, interval;
     hist view_age;            /* fight: a shot's view to the tick the server judged it, ms */
     swarm_result res;
@@ -834,10 +836,28 @@ static void write_now(bot *b, double now_ms)
         lws_callback_on_writable(b->wsi);
 }
 
-/* One fixed tick of the playing bots in phase group `slot` (bots i with
- * i % phases == slot): one input each, predicted; every input-rate period
- * the group's unsent inputs are written. O(bots / phases), and for fight
- * a cl_view each. */
+/* Input timing: the bot's next input goes out in the next tick of the
+ * bots' clock, in the slot that starts at or just before the moment
+ * cl_plan_send names in that tick (which also makes it the tick the input
+ * is judged against: a bot that ticks late for its plan, behind a crowded
+ * slot or a busy process, is late, and its lead grows). `acted` keeps it
+ * to one input a tick while it moves. */
+static void move_slot(swarm *sw, int i, bot *b)
+{
+    if (!b->cl.have_grid)
+        return;
+    uint64_t next = (sw->slot_k / (uint64_t)sw->phases + 1) * (uint64_t)sw->phases;
+    double start_ms = (double)slot_deadline(sw, next) / 1000.0;
+    double slot_ms = 1000.0 / ((double)sw->res.tick_rate * sw->phases);
+    int s = (int)((cl_plan_send(&b->cl, start_ms) - start_ms) / slot_ms);
+    sw->slot_of[i] = (uint8_t)(s < 0 ? 0 : s >= sw->phases ? sw->phases - 1 : s);
+}
+
+/* One fixed tick of the playing bots in phase group `slot` (the bots whose
+ * slot_of is `slot`: i % phases at first, then wherever input timing moved
+ * them): one input each, predicted; every input-rate period the group's
+ * unsent inputs are written. O(bots) byte compares and O(bots / phases)
+ * bots ticked, and for fight a cl_view each. */
 static void phase_tick(swarm *sw, int slot)
 {
     double now_ms = (double)lws_now_usecs() / 1000.0;
@@ -848,7 +868,11 @@ static void phase_tick(swarm *sw, int slot)
         sw->input_acc[slot] -= rate;
         flush = 1;
     }
-    for (int i = slot; i < sw->cfg.bots; i += sw->phases) {
+    uint32_t tick = (uint32_t)(sw->slot_k / (uint64_t)sw->phases) + 1;
+    for (int i = 0; i < sw->cfg.bots; i++) {
+        if (sw->slot_of[i] != slot || sw->acted[i] == tick)
+            continue;
+        sw->acted[i] = tick; /* once a tick, in whichever slot it moved to */
         bot *b = &sw->bots[i];
         int playing = b->state == B_PLAYING && !b->closing;
         /* Away (dropped, resuming): the player goes on pressing keys; the
@@ -875,6 +899,8 @@ static void phase_tick(swarm *sw, int slot)
             else
                 lws_callback_on_writable(b->wsi);
         }
+        if (playing && sw->cfg.input_timing)
+            move_slot(sw, i, b);
     }
 }
 
@@ -950,11 +976,13 @@ static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
         r->max_players = w->max_players;
         r->input_rate = sw->cfg.input_rate && sw->cfg.input_rate < w->tick_rate ? sw->cfg.input_rate : w->tick_rate;
         r->interval_nominal_ms = 1000.0 / w->snapshot_rate;
-        /* Slots of at least 2 ms: lws' timers are millisecond-grained. */
-        int max_phases = (int)(1000000 / w->tick_rate / 2000);
+        /* Slots of at least 1 ms. */
+        int max_phases = (int)(1000000 / w->tick_rate / 1000);
         if (sw->phases > max_phases)
             sw->phases = max_phases > 1 ? max_phases : 1;
         r->phases = sw->phases;
+        for (int i = 0; i < sw->cfg.bots; i++)
+            sw->slot_of[i] = (uint8_t)(i % sw->phases);
         sw->tick_t0 = now;
         sw->slot_k = 1;
         lws_sul_schedule(sw->ctx, 0, &sw->tick_sul, tick_cb, slot_deadline(sw, 1) - now);
@@ -1205,7 +1233,12 @@ static int on_message(bot *b, struct lws *wsi, const uint8_t *msg, size_t len)
     lws_usec_t now = lws_now_usecs();
     uint32_t prev_seq = b->cl.last_input_seq, prev_corr = b->cl.stats.corrections;
     uint32_t prev_hits = b->cl.stats.server_hits, prev_ev = b->cl.stats.events, prev_lost = b->cl.stats.events_lost;
+    uint32_t prev_judged = b->cl.stats.inputs_judged, prev_late = b->cl.stats.inputs_late;
     int type = cl_receive(&b->cl, msg, len, (double)now / 1000.0);
+    if (sw->measuring) {
+        sw->res.inputs_judged += b->cl.stats.inputs_judged - prev_judged;
+        sw->res.inputs_late += b->cl.stats.inputs_late - prev_late;
+    }
     if (type < 0) {
         char why[96];
         snprintf(why, sizeof why, "bot: bad message from the server: %s", proto_err_str(type));
@@ -2378,6 +2411,16 @@ static void finish(swarm *sw)
     r->spec_snapshots_expected = r->spec_seconds * srate;
 
     r->rtt_n = sw->rtt.n;
+    r->lead_mean_ms = r->lead_max_ms = 0;
+    int leads = 0;
+    for (int i = 0; i < sw->cfg.bots; i++)
+        if (sw->bots[i].cl.have_grid && sw->bots[i].cl.stats.inputs_judged) {
+            double l = sw->bots[i].cl.lead_ms;
+            r->lead_mean_ms += l;
+            r->lead_max_ms = l > r->lead_max_ms ? l : r->lead_max_ms;
+            leads++;
+        }
+    r->lead_mean_ms = leads ? r->lead_mean_ms / leads : 0;
     r->rtt_mean_ms = hist_mean(&sw->rtt);
     r->rtt_p50_ms = hist_quantile(&sw->rtt, 0.50);
     r->rtt_p95_ms = hist_quantile(&sw->rtt, 0.95);
@@ -2626,9 +2669,11 @@ swarm *swarm_create(const swarm_config *cfg, char *err, size_t errlen)
         sw->phases = cfg->bots > 0 ? cfg->bots : 1;
     sw->res.phases = sw->phases;
     sw->bots = calloc((size_t)sw->nconn, sizeof *sw->bots);
+    sw->slot_of = calloc((size_t)sw->nconn + 1, 1);
+    sw->acted = calloc((size_t)sw->nconn + 1, sizeof *sw->acted);
     sw->series_cap = (int)ceil(cfg->duration_s) + 4;
     sw->res.series = calloc((size_t)sw->series_cap, sizeof *sw->res.series);
-    if (!sw->bots || !sw->res.series)
+    if (!sw->bots || !sw->res.series || !sw->slot_of || !sw->acted)
         goto oom;
     for (int i = 0; i < sw->nconn; i++) {
         sw->bots[i].sw = sw;
@@ -2712,6 +2757,8 @@ void swarm_destroy(swarm *sw)
         }
     }
     free(sw->bots);
+    free(sw->slot_of);
+    free(sw->acted);
     memo_destroy(sw->memo);
     free(sw->dheap);
     free(sw->token_ms.v);

@@ -101,6 +101,7 @@ typedef struct swarm_config {
     behavior_kind behavior;
     int input_rate;           /* 0: the tick rate from WELCOME */
     int phases;               /* 1..SWARM_MAX_PHASES tick slots (see above) */
+    int input_timing;         /* 1: a bot moves to the slot where cl_plan_send puts its next input */
     double chaos_prob;
     uint64_t seed;
     int latency_ms;           /* added one-way delay, each direction, 0..1000 (see below) */
@@ -248,6 +249,8 @@ typedef struct swarm_result {
     uint64_t corrections_stale; /* of those: the snapshot before showed the slot's previous player */
     double max_correction;
     uint64_t inputs, inputs_stalled;
+    uint64_t inputs_judged, inputs_late; /* input timing: inputs whose tick is known, and those late for it */
+    double lead_mean_ms, lead_max_ms;    /* ... the bots' cl_plan_send lead at the end */
 
     /* fight: shots the bots' prediction fired (cl_stats.shots), those that
      * hit someone as the shooter drew them (screen_hits), and the hits the

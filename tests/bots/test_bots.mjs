@@ -187,6 +187,13 @@ async function caseE2e(a) {
     check(r.rtt_ms.samples > 1000 && r.rtt_ms.p50 > 0 && r.rtt_ms.p99 >= r.rtt_ms.p50,
       'report: input->ack RTT measured', JSON.stringify(r.rtt_ms));
     check(r.server.tick_rate > 0 && r.snapshot_interval_ms.samples > 0, 'report: rates and snapshot intervals');
+    // Input timing: each bot's lead starts at half a tick and walks down
+    // to where its inputs just make their tick (about a millisecond on
+    // loopback); late inputs stay rare.
+    const it = r.input_timing;
+    check(it && it.judged > 1000 && it.late < 0.05 * it.judged && it.lead_mean_ms > 0 &&
+      it.lead_mean_ms < 0.5 * 1000 / r.server.tick_rate,
+    'report: input timing, the lead learned (under half a tick) and few inputs late', JSON.stringify(it));
     check(r.entities.entities_per_snapshot > 1 && r.entities.bytes_per_entity > 0, 'report: bytes per entity',
       JSON.stringify(r.entities));
     check(r.bot_process.cpu_user_s + r.bot_process.cpu_sys_s > 0, 'report: the bots\' own CPU');

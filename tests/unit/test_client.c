@@ -24,7 +24,10 @@
  * tick the client held a snapshot of.
  * Version 6: a spectator (cl_set_spectate) writes a spectate JOIN, accepts
  * only a spectator WELCOME (and a player only a player one), predicts and
- * sends nothing, and draws every entity interpolated. */
+ * sends nothing, and draws every entity interpolated.
+ * Input timing: inputs sent when cl_plan_send says reach the server just
+ * before their tick, and a slower uplink moves the lead up (no wire
+ * change). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1505,6 +1508,160 @@ static void test_backoff_full_jitter(void **state)
     }
 }
 
+/* ---- input timing (cl_plan_send) -------------------------------------------
+ * Continuous time: the server ticks at E + T x P (E unknown to the client)
+ * and applies every input that arrived by then; its snapshot reaches the
+ * client `down` ms after the tick, an input the server `up` ms after it
+ * was sent, each plus up to 0.5 ms of jitter, in order (TCP). The client
+ * sends when cl_plan_send says. */
+
+typedef struct tpipe {
+    double due[PIPE];
+    size_t len[PIPE];
+    uint8_t bytes[PIPE][PROTO_MAX_SNAPSHOT];
+    int head, count;
+    double last_due;
+} tpipe;
+
+static void tpipe_push(tpipe *p, double due, const uint8_t *b, size_t len)
+{
+    assert_true(p->count < PIPE);
+    int i = (p->head + p->count) % PIPE;
+    p->due[i] = due > p->last_due ? due : p->last_due; /* in order */
+    p->last_due = p->due[i];
+    p->len[i] = len;
+    memcpy(p->bytes[i], b, len);
+    p->count++;
+}
+
+typedef struct timing_run {
+    double wait_sum;      /* server side: tick time minus arrival, inputs applied at their first tick */
+    uint32_t waited, late; /* ... and those that arrived after the tick they were sent for */
+    uint32_t acks, slow;  /* inputs acknowledged; ... more than the link's RTT + 4 ms after their send */
+    double lead_end;
+} timing_run;
+
+static tpipe g_up, g_down;
+static double g_arrived[MAX_SEQ + 1], g_sent_at[MAX_SEQ + 1];
+
+/* Ticks from..to of a run whose uplink delay is `up` until tick
+ * `step_at` and `up + step` after it. plan 0: the client sends every
+ * 1.0007 periods instead, sweeping every phase of the tick in the run. */
+static void timing_sim(rig *r, int plan, double up, double down, uint32_t step_at, double step, uint32_t from,
+                       uint32_t to, timing_run *out)
+{
+    const double P = 1000.0 / TICK_RATE, E = 3.7, write = 0.4;
+    uint64_t rng = 99;
+    memset(&g_up, 0, sizeof g_up);
+    memset(&g_down, 0, sizeof g_down);
+    memset(out, 0, sizeof *out);
+    uint8_t buf[PROTO_MAX_SNAPSHOT];
+    double next_send = 1.0;
+    uint32_t acked = 0;
+    for (uint32_t T = 1; T <= to; T++) {
+        double D = E + T * P;
+        double u = T >= step_at ? up + step : up;
+        for (;;) {
+            double ts = next_send < D ? next_send : 1e300;
+            double tu = g_up.count && g_up.due[g_up.head] <= D ? g_up.due[g_up.head] : 1e300;
+            double td = g_down.count && g_down.due[g_down.head] < D ? g_down.due[g_down.head] : 1e300;
+            if (ts == 1e300 && tu == 1e300 && td == 1e300)
+                break;
+            if (ts <= tu && ts <= td) {
+                uint32_t seq = cl_push_input(&r->c, SIM_BTN_RIGHT, 0, ts);
+                assert_true(seq > 0 && seq <= MAX_SEQ);
+                g_sent_at[seq] = ts;
+                size_t n = cl_write_input(&r->c, buf, sizeof buf);
+                assert_true(n > 0);
+                tpipe_push(&g_up, ts + u + rnd(&rng, 51) / 100.0, buf, n);
+                next_send = plan && r->c.have_grid ? cl_plan_send(&r->c, ts + P / 2) : ts + P * (plan ? 1.0 : 1.0007);
+            } else if (tu <= td) {
+                uint32_t before = r->s.last_received;
+                server_receive(&r->s, g_up.bytes[g_up.head], g_up.len[g_up.head]);
+                for (uint32_t q = before + 1; q <= r->s.last_received; q++)
+                    g_arrived[q] = tu;
+                g_up.head = (g_up.head + 1) % PIPE, g_up.count--;
+            } else {
+                assert_int_equal(cl_receive(&r->c, g_down.bytes[g_down.head], g_down.len[g_down.head], td),
+                                 PROTO_SNAPSHOT);
+                for (; acked < r->c.last_input_seq; acked++) {
+                    double rtt = td - g_sent_at[acked + 1];
+                    if (T >= from) {
+                        out->acks++;
+                        out->slow += rtt > u + down + write + 1.0 + 4.0; /* + the jitter both ways, + 4 ms */
+                    }
+                }
+                g_down.head = (g_down.head + 1) % PIPE, g_down.count--;
+            }
+        }
+        uint32_t before = r->s.last_applied;
+        server_tick(&r->s);
+        for (uint32_t q = before + 1; q <= r->s.last_applied; q++) {
+            if (T < from)
+                continue;
+            double w = D - g_arrived[q];
+            if (w >= P - 0.01) /* sat a whole tick: it arrived just after the previous one */
+                out->late++;
+            else
+                out->wait_sum += w, out->waited++;
+        }
+        size_t n = server_snapshot(&r->s, buf, sizeof buf);
+        tpipe_push(&g_down, D + write + down + rnd(&rng, 51) / 100.0, buf, n);
+    }
+    out->lead_end = r->c.lead_ms;
+}
+
+/* Inputs sent when cl_plan_send says reach the server just before their
+ * tick: a wait of a couple of ms instead of half a tick on average, with
+ * the input -> ack time near the link's own round trip. When the uplink
+ * gets 4 ms slower, the late inputs move the lead up by about that, and
+ * inputs are on time again. */
+static void test_input_timing(void **state)
+{
+    (void)state;
+    rig *r = &g_rig;
+    const double P = 1000.0 / TICK_RATE;
+    timing_run a, b;
+    rig_init(r, 0, 0);
+    r->s.max_apply = 8;
+    timing_sim(r, 1, 5.0, 5.0, 100000, 0.0, 600, 1800, &a);
+    double wait_a = a.wait_sum / a.waited;
+    print_message("input timing: wait %.2f ms at the server, %u of %u late, %u of %u acks over the link's RTT + "
+                  "5 ms, lead %.2f ms (%u judged, %u late)\n", wait_a, a.late, a.waited + a.late, a.slow, a.acks,
+                  a.lead_end, r->c.stats.inputs_judged, r->c.stats.inputs_late);
+    assert_true(a.waited > 1100);
+    assert_true(wait_a < 2.5);                 /* half a tick (8.3 ms) without it */
+    assert_true(a.late * 100 < a.waited);      /* < 1% sat a whole tick */
+    assert_true(a.acks > 1100 && a.slow * 100 < a.acks); /* p99 within the link's RTT + 5 ms */
+    /* The grid is seen through the downlink: the lead covers both ways. */
+    assert_true(a.lead_end > 10.4 && a.lead_end < 10.4 + 4.0);
+    assert_true(r->c.stats.inputs_judged > 1500 && r->c.stats.inputs_late > 0);
+    assert_true(r->c.stats.lead_ms == (float)r->c.lead_ms);
+
+    rig_init(r, 0, 0);
+    r->s.max_apply = 8;
+    timing_sim(r, 1, 5.0, 5.0, 1200, 4.0, 1500, 3000, &b);
+    double wait_b = b.wait_sum / b.waited;
+    print_message("input timing: uplink 4 ms slower at tick 1200: lead %.2f ms (was %.2f), wait %.2f ms, "
+                  "%u of %u late after tick 1500\n", b.lead_end, a.lead_end, wait_b, b.late, b.waited + b.late);
+    assert_true(b.lead_end > a.lead_end + 2.0 && b.lead_end < a.lead_end + 6.0);
+    assert_true(wait_b < 2.5);
+    assert_true(b.late * 100 < b.waited);
+    assert_true(b.slow * 100 < b.acks);
+
+    /* Without it, sending at whatever moment, an input waits half a tick
+     * on average: what the above is measured against. */
+    rig_init(r, 0, 0);
+    r->s.max_apply = 8;
+    timing_run c;
+    timing_sim(r, 0, 5.0, 5.0, 100000, 0.0, 600, 1800, &c);
+    double wait_c = c.wait_sum / (c.waited ? c.waited : 1);
+    print_message("input timing: without it, wait %.2f ms, %u of %u acks over the link's RTT + 5 ms\n", wait_c, c.slow,
+                  c.acks);
+    assert_true(wait_c > 0.4 * P && wait_c < 0.6 * P);
+    assert_true(c.slow * 4 > c.acks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1530,6 +1687,7 @@ int main(void)
         cmocka_unit_test(test_close_action_every_code),
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_backoff_full_jitter),
+        cmocka_unit_test(test_input_timing),
     };
     return cmocka_run_group_tests_name("client", tests, NULL, NULL);
 }
