@@ -895,7 +895,8 @@ function updatePanel(now) {
     setText('st-corr', `<span class="${s.corrections ? 'bad' : 'good'}">${s.corrections}</span> <span class="dim">last ${s.lastCorrection.toFixed(1)} · max ${s.maxCorrection.toFixed(1)} u</span>`);
     setText('st-interp', s.options.interpolate ? `${s.interpDepth} snap${s.interpDepth === 1 ? '' : 's'} <span class="dim">@ ${s.renderTick.toFixed(1)}</span>` : '<span class="dim">off (latest)</span>');
     setText('st-tick', `${s.serverTick} <span class="dim">${s.tickRate} Hz</span>`);
-    setText('st-inputs', `#${s.inputSeq} <span class="dim">${s.unacked} unacked</span>`);
+    setText('st-inputs', `#${s.inputSeq} <span class="dim">${s.unacked} unacked${s.options.inputTiming
+      ? ` · sent ${s.leadMs.toFixed(1)} ms ahead` : ''}</span>`);
     setText('st-player', `id ${s.playerId} <span class="dim">match ${s.matchId}</span>`);
     if (watch.on) {
       setText('st-rtt', '<span class="dim">none: no input</span>');
@@ -907,6 +908,7 @@ function updatePanel(now) {
   $('opt-predict').checked = s.options.predict;
   $('opt-reconcile').checked = s.options.reconcile;
   $('opt-interpolate').checked = s.options.interpolate;
+  $('opt-timing').checked = s.options.inputTiming;
   $('opt-ghost').checked = showGhost;
   for (const b of $('lat-seg').children) b.classList.toggle('on', Number(b.dataset.ms) === s.latencyMs);
 
@@ -1582,7 +1584,8 @@ function bindControls() {
     e.preventDefault();
   }, { passive: false });
 
-  for (const [id, opt] of [['opt-predict', 'predict'], ['opt-reconcile', 'reconcile'], ['opt-interpolate', 'interpolate']]) {
+  for (const [id, opt] of [['opt-predict', 'predict'], ['opt-reconcile', 'reconcile'], ['opt-interpolate', 'interpolate'],
+    ['opt-timing', 'inputTiming']]) {
     $(id).addEventListener('change', (e) => { net.setOptions({ [opt]: e.target.checked }); e.target.blur(); });
   }
   $('opt-ghost').addEventListener('change', (e) => { showGhost = e.target.checked; e.target.blur(); });

@@ -74,6 +74,7 @@ export const tw_stats_names = [
   'lastInputSeq', 'inputSeq', 'serverTick', 'renderTick',
   'joined', 'matchId', 'resumed', 'haveResume', 'maxSentSeq',
   'shots', 'screenHits', 'serverHits', 'events', 'eventsLost',
+  'leadMs', 'inputsJudged', 'inputsLate',
 ];
 
 // An HTTP fallback session that brings no WELCOME in this long is given
@@ -239,7 +240,8 @@ export class NetClient {
     this.closeCode = 0;           // close code of the last connection (1006: no close frame)
     this.detail = '';             // what the current attempt is doing
     this.latencyMs = 0;           // artificial, each way
-    this.options = { predict: true, reconcile: true, interpolate: true };
+    this.options = { predict: true, reconcile: true, interpolate: true, inputTiming: false };
+    this.inputTimer = 0;
     this.getInput = () => ({ buttons: 0, aim: 0 });
     this.watch = null;            // match id or WATCH_ANY while watching, else null
     this.onWelcome = null;
@@ -296,6 +298,8 @@ export class NetClient {
 
   // A new cl_client: no player, no resume token, stats from zero.
   freshClient() {
+    clearTimeout(this.inputTimer);
+    this.inputTimer = 0;
     this.w.tw_init();
     this.applyOptions();
     this.resetCounters();
@@ -317,6 +321,7 @@ export class NetClient {
     this.acc = 0;
     this.lastStep = 0;
     this.ticks = 0;               // fixed steps pushed for this player
+    this.timedSteps = 0;          // ... made when the input timing timer fired
     this.stalls = 0;              // steps skipped because too much was unacked
     this.buttonTicks = { 1: 0, 2: 0, 4: 0, 8: 0, 16: 0 };
     this.maxUnackedSeen = 0;
@@ -928,23 +933,50 @@ export class NetClient {
   // A hidden tab that comes back does not dump seconds of stale input on
   // the server: a backlog over a few ticks is dropped (the server waits for
   // a player whose input has not arrived instead of inventing one).
-  update(now) {
+  //
+  // Input timing (options.inputTiming, off by default; cl_plan_send in
+  // shared/client.h): over a WebSocket, after each step a timer is set for
+  // the moment the next input should be made to reach the server just
+  // before the tick that applies it, instead of at whatever moment a frame
+  // happens to come (which costs half a tick of waiting on average). When
+  // it fires, the step due about then is taken then: pulled in by up to
+  // half a tick, so the steps stay one per tick (timedSteps counts them).
+  // Off by default: a page's timers fire late by up to a frame's rendering,
+  // the lead grows to cover that, and in headless chromium (software
+  // rendering) the mean RTT came out no better than on the frame clock.
+  update(now, timed = false) {
     if (this.watch !== null) return;          // a spectator sends nothing after its JOIN
     if (!this.inGame && !(this.state === 'reconnecting' && this.hasPlayer)) return;
     this.acc += now - this.lastStep;
     this.lastStep = now;
     const maxBacklog = 8 * this.tickMs;
     if (this.acc > maxBacklog) this.acc = maxBacklog;
+    if (timed && this.acc >= this.tickMs / 2 && this.acc < this.tickMs) this.acc = this.tickMs;
+    const ticks0 = this.ticks;
     while (this.acc >= this.tickMs) {
       this.acc -= this.tickMs;
       const { buttons, aim } = this.getInput();
       const seq = this.w.tw_push_input(buttons, aim & 0xffff, now);
       if (!seq) { this.stalls++; continue; }
       this.ticks++;
+      if (timed) { this.timedSteps++; timed = false; }
       for (const b in this.buttonTicks) if (buttons & b) this.buttonTicks[b]++;
       if (!this.ws || !this.ws.isHttp) this.flushInputs();
     }
     if (this.ws && this.ws.isHttp) this.flushInputs();
+    if (this.ticks !== ticks0 || timed) this.planInput(now);
+  }
+
+  planInput(now) {
+    clearTimeout(this.inputTimer);
+    this.inputTimer = 0;
+    const w = this.w;
+    if (!this.options.inputTiming || !this.inGame || (this.ws && this.ws.isHttp) || !w.tw_timing_ready()) return;
+    const at = w.tw_plan_send(now + this.tickMs / 2);
+    this.inputTimer = setTimeout(() => {
+      this.inputTimer = 0;
+      this.update(performance.now(), true);
+    }, Math.max(0, at - performance.now()));
   }
 
   // What to draw now: [{id, x, y, aim, flags, self, name}]. While
@@ -1070,6 +1102,7 @@ export class NetClient {
     s.reconnectInMs = this.reconnectAt ? Math.max(0, this.reconnectAt - performance.now()) : 0;
     s.offlineMs = this.state === 'reconnecting' && this.offlineSince ? performance.now() - this.offlineSince : 0;
     s.ticks = this.ticks;
+    s.timedSteps = this.timedSteps;
     s.stalls = this.stalls;
     s.unacked = Math.max(0, s.inputSeq - s.lastInputSeq);
     if (s.unacked > this.maxUnackedSeen) this.maxUnackedSeen = s.unacked;

@@ -282,7 +282,7 @@ static void measure_jitter(cl_client *c, uint32_t tick, double now_ms)
  * now_ms: the tick an input sent now is for. */
 static double send_tick(const cl_client *c, double now_ms, double period)
 {
-    double x = (now_ms + c->lead_ms - c->grid_ms) / period;
+    double x = (now_ms + c->lead_ms - c->grid_ms) / period - 1e-6; /* a send at the planned moment is for that tick */
     double k = (double)(int64_t)x; /* toward zero */
     return k < x ? k + 1.0 : k;
 }
@@ -295,26 +295,41 @@ double cl_plan_send(cl_client *c, double not_before_ms)
     double period = 1000.0 / (double)c->welcome.tick_rate;
     double k = send_tick(c, not_before_ms, period);
     c->plan_tick = (uint32_t)k;
+    c->plan_lead_ms = c->lead_ms;
     double t = c->grid_ms + k * period - c->lead_ms;
     return t > not_before_ms ? t : not_before_ms;
 }
 
 /* An input sent for tick `target` was first acknowledged by the snapshot
- * of tick `acked`; it was on time when that is the first snapshot at or
- * after `target`. A late one moves the lead up once: the inputs already
- * on their way when it moved are not counted again. */
+ * of tick `acked`. On time: that is the first snapshot at or after
+ * `target`. One snapshot late: the send time is just past the tick's
+ * cut-off, and the lead moves up by CL_LEAD_UP_MS. Two or more late, or
+ * early: the lead is off by whole periods (the route got slower or
+ * faster, or the server stalled and its ticks moved), so it moves by
+ * those periods, which keeps the moment of sending within the period as
+ * it was (what the wait at the server depends on), and it walks again.
+ * Only inputs sent after the lead last moved up move it again. */
 static void judge_input(cl_client *c, uint32_t seq, uint32_t target, uint32_t acked)
 {
     uint32_t k = c->snap_interval ? c->snap_interval : 1;
     uint32_t due = (target + k - 1) / k * k;
     double period = 1000.0 / (double)c->welcome.tick_rate;
     c->stats.inputs_judged++;
-    if (acked > due) {
-        c->stats.inputs_late++;
+    c->stats.inputs_late += acked > due;
+    if (acked > due && acked <= due + k) {
         if (seq > c->lead_guard_seq) {
-            c->lead_ms = c->lead_ms + CL_LEAD_UP_MS < period ? c->lead_ms + CL_LEAD_UP_MS : period;
+            c->lead_ms = c->lead_ms + CL_LEAD_UP_MS < CL_LEAD_MAX_MS ? c->lead_ms + CL_LEAD_UP_MS : CL_LEAD_MAX_MS;
             c->lead_guard_seq = c->next_seq - 1;
             c->lead_found = 1;
+        }
+        c->lead_on_time = 0;
+    } else if (acked != due) {
+        double by = ((double)acked - (double)due) * period;
+        if (seq > c->lead_guard_seq && c->lead_ms + by >= 0.0 && c->lead_ms + by <= CL_LEAD_MAX_MS) {
+            c->lead_ms += by;
+            c->lead_guard_seq = c->next_seq - 1;
+            c->lead_found = 0;
+            c->stats.lead_rebases++;
         }
         c->lead_on_time = 0;
     } else if (++c->lead_on_time >= (c->lead_found ? CL_LEAD_CREEP_EVERY : CL_LEAD_WALK_EVERY)) {
@@ -495,8 +510,12 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
     /* The tick it is for: the one cl_plan_send planned, or the one whose
      * send time is next (cl_write_input clears it when the input waits
      * for a later one). */
-    if (c->plan_tick)
-        p->target_tick = c->plan_tick;
+    if (c->plan_tick) {
+        /* Planned before the lead moved: by whole periods (a rebase) the
+         * planned moment is the next tick's; by a step, still the plan's. */
+        double moved = (c->lead_ms - c->plan_lead_ms) * (double)c->welcome.tick_rate / 1000.0;
+        p->target_tick = c->plan_tick + (uint32_t)(int32_t)(moved + (moved < 0 ? -0.5 : 0.5));
+    }
     else
         p->target_tick = c->joined && c->have_grid ? (uint32_t)send_tick(c, now_ms, 1000.0 / (double)c->welcome.tick_rate) : 0;
     c->plan_tick = 0;

@@ -47,7 +47,8 @@ typedef struct cl_stats {
     float jitter_ms;           /* snapshot arrival jitter, smoothed (RFC 3550 style) */
     float lead_ms;             /* cl_plan_send: how long before the server's tick, as seen here, inputs go out */
     uint32_t inputs_judged;    /* inputs sent when cl_plan_send planned or at their push, whose tick is known (acked) */
-    uint32_t inputs_late;      /* ... that missed the tick they were sent for (each one moved lead_ms up) */
+    uint32_t inputs_late;      /* ... that missed the tick they were sent for */
+    uint32_t lead_rebases;     /* lead_ms moved by whole periods (the route's delay changed, the server stalled) */
     float interp_delay_ticks;  /* how far behind the newest snapshot remote players are drawn */
 } cl_stats;
 
@@ -116,6 +117,7 @@ struct cl_client {
     uint32_t lead_on_time;     /* inputs on time since lead_ms last moved */
     uint32_t lead_guard_seq;   /* inputs up to this seq were sent before lead_ms last moved up */
     uint32_t plan_tick;        /* cl_plan_send: the tick the next input is for, 0 none */
+    double plan_lead_ms;       /* ... planned with this lead */
     uint8_t lead_found;        /* an input has been late: lead_ms now creeps down, not walks */
     double render_tick;        /* interpolation clock, in ticks */
     double last_update_ms;
@@ -208,7 +210,10 @@ void cl_resend_unacked(cl_client *c);
  * is sent lead_ms before the grid point of its tick; one applied at a
  * later tick than the one it was sent for moves lead_ms up by
  * CL_LEAD_UP_MS, and inputs on time bring it down slowly, so it settles
- * where late inputs are rare.
+ * where late inputs are rare. An input two or more snapshots late, or
+ * early, means the lead is off by whole periods (a slower or faster
+ * route, a server stall): the lead moves by those periods, which keeps
+ * the moment of sending within the period where it was.
  * cl_plan_send returns the first send time at or after not_before_ms
  * (not_before_ms itself before the first snapshot) and makes its tick the
  * one the next cl_push_input is judged against: an app that sends later
@@ -223,6 +228,7 @@ double cl_plan_send(cl_client *c, double not_before_ms);
 #define CL_LEAD_CREEP_MS 0.05   /* ... and after it, this much every CL_LEAD_CREEP_EVERY */
 #define CL_LEAD_CREEP_EVERY 60
 #define CL_GRID_WINDOW_MS 1000.0
+#define CL_LEAD_MAX_MS 2000.0
 
 /* Advances the interpolation clock and fills `out` with what to draw. */
 int cl_view(cl_client *c, double now_ms, cl_view_ent *out, int max);

@@ -129,6 +129,13 @@ EXPORT(tw_push_input) uint32_t tw_push_input(uint32_t buttons, uint32_t aim, dou
     return cl_push_input(&g_client, (uint8_t)buttons, (uint16_t)aim, now_ms);
 }
 
+/* Input timing (cl_plan_send): the first moment at or after not_before_ms
+ * to make the next input, so that it reaches the server just before the
+ * tick that applies it; not_before_ms itself before the first snapshot. */
+EXPORT(tw_plan_send) double tw_plan_send(double not_before_ms) { return cl_plan_send(&g_client, not_before_ms); }
+/* 1 once a snapshot showed the server's tick grid (tw_plan_send plans). */
+EXPORT(tw_timing_ready) uint32_t tw_timing_ready(void) { return (uint32_t)(g_client.have_grid && g_client.joined); }
+
 EXPORT(tw_write_input) uint32_t tw_write_input(void)
 {
     return (uint32_t)cl_write_input(&g_client, g_out, sizeof g_out);
@@ -233,6 +240,7 @@ EXPORT(tw_stats) double *tw_stats(void)
         latest ? latest->tick : 0, g_client.render_tick, g_client.joined, g_client.welcome.match_id,
         g_client.welcome.resumed, g_client.have_resume, g_client.max_sent_seq,
         s->shots, s->screen_hits, s->server_hits, s->events, s->events_lost,
+        s->lead_ms, s->inputs_judged, s->inputs_late,
     };
     _Static_assert(sizeof v / sizeof v[0] <= sizeof g_stats / sizeof g_stats[0], "g_stats too small");
     for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++)

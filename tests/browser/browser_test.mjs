@@ -405,6 +405,35 @@ async function connectionPart() {
         `${stats.corrections}, max ${stats.maxCorrection}`);
   check(stats.rttMs > 0 && stats.rttMs < 250, 'RTT measured (under 250 ms on loopback)', `${stats.rttMs.toFixed(1)} ms`);
 
+  // Input timing (off by default, cl_plan_send): with it on, each input is
+  // made by a timer set for when it reaches the server just before the
+  // tick that applies it, not when a frame comes. The RTTs are logged for
+  // the record: in headless chromium timers fire late by up to a frame's
+  // software rendering, so the comparison is not asserted (test_client
+  // asserts the timing itself).
+  const meanRtt = async (ms) => {
+    const v = [];
+    for (let t = 0; t < ms; t += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      v.push((await page.evaluate(() => window.tickwire.stats())).rttMs);
+    }
+    return v.reduce((a, b) => a + b, 0) / v.length;
+  };
+  const rttFrames = await meanRtt(2000);
+  const before = await page.evaluate(() => window.tickwire.stats());
+  await page.evaluate(() => window.tickwire.setOptions({ inputTiming: true }));
+  await new Promise((r) => setTimeout(r, 300));
+  const rttTimed = await meanRtt(2000);
+  const timing = await page.evaluate(() => window.tickwire.stats());
+  await page.evaluate(() => window.tickwire.setOptions({ inputTiming: false }));
+  const steps = timing.ticks - before.ticks, timed = timing.timedSteps - before.timedSteps;
+  log(`input timing: RTT mean ${rttTimed.toFixed(1)} ms timed, ${rttFrames.toFixed(1)} ms on the frame clock; `
+      + `lead ${timing.leadMs.toFixed(2)} ms, ${timing.inputsLate} of ${timing.inputsJudged} inputs late, `
+      + `${timed} of ${steps} steps made by the timer`);
+  check(before.timedSteps === 0 && timed > 0.5 * steps && steps >= 100 && timing.leadMs > 0 && timing.leadMs < 100,
+        'input timing on: most steps made by the timer, a lead learned; off: none',
+        `${timed} of ${steps} steps timed (${before.timedSteps} before), lead ${timing.leadMs.toFixed(2)} ms`);
+
   // The artificial latency (100 ms each way) shows in the RTT.
   await page.evaluate(() => window.tickwire.setLatency(100));
   await page.waitForFunction(() => window.tickwire.stats().rttMs >= 200, null, { timeout: 10_000 });

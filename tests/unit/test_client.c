@@ -1649,6 +1649,20 @@ static void test_input_timing(void **state)
     assert_true(b.late * 100 < b.waited);
     assert_true(b.slow * 100 < b.acks);
 
+    /* 100 ms slower (six periods and 0.0 ms): the lead moves by whole
+     * periods at once, not a millisecond per late input. */
+    rig_init(r, 0, 0);
+    r->s.max_apply = 8;
+    timing_sim(r, 1, 5.0, 5.0, 1200, 100.0, 2000, 3000, &b); /* then a walk of up to a period */
+    wait_b = b.wait_sum / b.waited;
+    print_message("input timing: uplink 100 ms slower at tick 1200: lead %.2f ms, %u rebases, wait %.2f ms, "
+                  "%u of %u late after tick 2000\n", b.lead_end, r->c.stats.lead_rebases, wait_b, b.late,
+                  b.waited + b.late);
+    assert_true(b.lead_end > a.lead_end + 100.0 - P && b.lead_end < a.lead_end + 100.0 + P);
+    assert_true(r->c.stats.lead_rebases >= 1);
+    assert_true(wait_b < 2.5);
+    assert_true(b.late * 100 < b.waited);
+
     /* Without it, sending at whatever moment, an input waits half a tick
      * on average: what the above is measured against. */
     rig_init(r, 0, 0);
