@@ -287,6 +287,13 @@ static double send_tick(const cl_client *c, double now_ms, double period)
     return k < x ? k + 1.0 : k;
 }
 
+/* A tick number from send_tick, 0 (not judged) outside 1..2^32-1: a
+ * clock the app moved back, say. */
+static uint32_t tick_u32(double k)
+{
+    return k >= 1.0 && k <= 4294967295.0 ? (uint32_t)k : 0;
+}
+
 double cl_plan_send(cl_client *c, double not_before_ms)
 {
     c->plan_tick = 0;
@@ -294,7 +301,7 @@ double cl_plan_send(cl_client *c, double not_before_ms)
         return not_before_ms;
     double period = 1000.0 / (double)c->welcome.tick_rate;
     double k = send_tick(c, not_before_ms, period);
-    c->plan_tick = (uint32_t)k;
+    c->plan_tick = tick_u32(k);
     c->plan_lead_ms = c->lead_ms;
     double t = c->grid_ms + k * period - c->lead_ms;
     return t > not_before_ms ? t : not_before_ms;
@@ -512,12 +519,12 @@ uint32_t cl_push_input(cl_client *c, uint8_t buttons, uint16_t aim, double now_m
      * for a later one). */
     if (c->plan_tick) {
         /* Planned before the lead moved: by whole periods (a rebase) the
-         * planned moment is the next tick's; by a step, still the plan's. */
+         * planned moment is now another tick's; by a step, still the plan's. */
         double moved = (c->lead_ms - c->plan_lead_ms) * (double)c->welcome.tick_rate / 1000.0;
-        p->target_tick = c->plan_tick + (uint32_t)(int32_t)(moved + (moved < 0 ? -0.5 : 0.5));
+        p->target_tick = tick_u32((double)c->plan_tick + (double)(int64_t)(moved + (moved < 0 ? -0.5 : 0.5)));
+    } else {
+        p->target_tick = c->joined && c->have_grid ? tick_u32(send_tick(c, now_ms, 1000.0 / (double)c->welcome.tick_rate)) : 0;
     }
-    else
-        p->target_tick = c->joined && c->have_grid ? (uint32_t)send_tick(c, now_ms, 1000.0 / (double)c->welcome.tick_rate) : 0;
     c->plan_tick = 0;
     p->predicted = 0;
     if (c->have_self && c->predict) {

@@ -60,7 +60,7 @@ void opts_usage(FILE *out, const char *prog)
             "  --max-connecting N connection attempts in flight at once, token fetch to WELCOME\n"
             "                     (default 64, 16 over wss: TLS handshakes are costly)\n"
             "  --phases N         spread the bots' ticks over N evenly spaced slots of the tick, 1..64\n"
-            "                     (default 8, fewer when a slot would be under 2 ms; 1 = all bots tick\n"
+            "                     (default 8, fewer when a slot would be under 1 ms; 1 = all bots tick\n"
             "                     together, at one arbitrary phase of the server's tick, which the\n"
             "                     RTT figures then mostly measure)\n"
             "  --input-timing on|off  on (default): each bot sends its input when it reaches\n"

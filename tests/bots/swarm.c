@@ -180,7 +180,7 @@ struct swarm {
     uint64_t slot_k;          /* next sub-tick */
     uint32_t input_acc[SWARM_MAX_PHASES];
     uint8_t *slot_of;         /* bots[i] ticks in slot slot_of[i] (input timing moves it) */
-    uint32_t *acted;          /* ... and last ticked in tick (slot_k / phases) acted[i] - 1 */
+    uint32_t *acted;          /* ... and last ticked in the bots' tick acted[i] - 1 (slot_k / phases; 0: never) */
     hist rtt, rtt_sec, interval;
     hist view_age;            /* fight: a shot's view to the tick the server judged it, ms */
     swarm_result res;
@@ -976,7 +976,8 @@ static void on_welcome(bot *b, struct lws *wsi, lws_usec_t now)
         r->max_players = w->max_players;
         r->input_rate = sw->cfg.input_rate && sw->cfg.input_rate < w->tick_rate ? sw->cfg.input_rate : w->tick_rate;
         r->interval_nominal_ms = 1000.0 / w->snapshot_rate;
-        /* Slots of at least 1 ms. */
+        /* Slots of at least 1 ms (lws' loop waits to the microsecond on
+         * epoll_pwait2: scripts/lws-4.1.6-epoll.patch). */
         int max_phases = (int)(1000000 / w->tick_rate / 1000);
         if (sw->phases > max_phases)
             sw->phases = max_phases > 1 ? max_phases : 1;
