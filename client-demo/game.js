@@ -883,6 +883,7 @@ function updatePanel(now) {
   updateNetLine(s);
   if (s.state !== 'joined' && s.state !== 'resumed') {
     for (const id of ['st-rtt', 'st-snaps', 'st-down', 'st-up', 'st-corr', 'st-interp', 'st-tick', 'st-player']) setText(id, '<span class="dim">–</span>');
+    setText('st-lead', '');
     setText('st-inputs', s.state === 'reconnecting' && net.welcome
       ? `#${s.inputSeq} <span class="${s.unacked >= s.maxUnacked ? 'bad' : 'dim'}">${s.unacked}/${s.maxUnacked} buffered</span>`
       : '<span class="dim">–</span>');
@@ -895,13 +896,14 @@ function updatePanel(now) {
     setText('st-corr', `<span class="${s.corrections ? 'bad' : 'good'}">${s.corrections}</span> <span class="dim">last ${s.lastCorrection.toFixed(1)} · max ${s.maxCorrection.toFixed(1)} u</span>`);
     setText('st-interp', s.options.interpolate ? `${s.interpDepth} snap${s.interpDepth === 1 ? '' : 's'} <span class="dim">@ ${s.renderTick.toFixed(1)}</span>` : '<span class="dim">off (latest)</span>');
     setText('st-tick', `${s.serverTick} <span class="dim">${s.tickRate} Hz</span>`);
-    setText('st-inputs', `#${s.inputSeq} <span class="dim">${s.unacked} unacked${s.options.inputTiming
-      ? ` · sent ${s.leadMs.toFixed(1)} ms ahead` : ''}</span>`);
+    setText('st-inputs', `#${s.inputSeq} <span class="dim">${s.unacked} unacked</span>`);
+    setText('st-lead', s.options.inputTiming ? `${s.leadMs.toFixed(1)} ms ahead` : '');
     setText('st-player', `id ${s.playerId} <span class="dim">match ${s.matchId}</span>`);
     if (watch.on) {
       setText('st-rtt', '<span class="dim">none: no input</span>');
       setText('st-corr', '<span class="dim">none: nothing predicted</span>');
       setText('st-inputs', '<span class="dim">none sent</span>');
+      setText('st-lead', '');
       setText('st-player', `spectator <span class="dim">match ${s.matchId}</span>`);
     }
   }
