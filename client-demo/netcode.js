@@ -322,6 +322,8 @@ export class NetClient {
     this.lastStep = 0;
     this.ticks = 0;               // fixed steps pushed for this player
     this.timedSteps = 0;          // ... made when the input timing timer fired
+    this.timerFires = 0;          // input timing timers fired ...
+    this.timerLate = 0;           // ... of them over half a tick late
     this.stalls = 0;              // steps skipped because too much was unacked
     this.buttonTicks = { 1: 0, 2: 0, 4: 0, 8: 0, 16: 0 };
     this.maxUnackedSeen = 0;
@@ -940,7 +942,8 @@ export class NetClient {
   // before the tick that applies it, instead of at whatever moment a frame
   // happens to come (which costs half a tick of waiting on average). When
   // it fires, the step due about then is taken then: pulled in by up to
-  // half a tick, so the steps stay one per tick (timedSteps counts them).
+  // half a tick, so the steps stay one per tick (timedSteps counts them);
+  // frames leave the steps to the timer unless it is half a tick late.
   // Off by default: a page's timers fire late by up to a frame's rendering,
   // the lead grows to cover that, and in headless chromium (software
   // rendering) the mean RTT came out no better than on the frame clock.
@@ -952,8 +955,11 @@ export class NetClient {
     const maxBacklog = 8 * this.tickMs;
     if (this.acc > maxBacklog) this.acc = maxBacklog;
     if (timed && this.acc >= this.tickMs / 2 && this.acc < this.tickMs) this.acc = this.tickMs;
+    // While a timer is planned, a frame takes a step only when the timer is
+    // half a tick overdue: otherwise frames and timer would race for it.
+    const overdue = this.inputTimer && !timed ? this.tickMs / 2 : 0;
     const ticks0 = this.ticks;
-    while (this.acc >= this.tickMs) {
+    while (this.acc >= this.tickMs + overdue) {
       this.acc -= this.tickMs;
       const { buttons, aim } = this.getInput();
       const seq = this.w.tw_push_input(buttons, aim & 0xffff, now);
@@ -964,7 +970,9 @@ export class NetClient {
       if (!this.ws || !this.ws.isHttp) this.flushInputs();
     }
     if (this.ws && this.ws.isHttp) this.flushInputs();
-    if (this.ticks !== ticks0 || timed) this.planInput(now);
+    // A frame that took the step leaves the timer planned for it: it fires,
+    // finds the step taken, and plans the next one.
+    if (timed || (this.ticks !== ticks0 && !this.inputTimer)) this.planInput(now);
   }
 
   planInput(now) {
@@ -975,7 +983,10 @@ export class NetClient {
     const at = w.tw_plan_send(now + this.tickMs / 2);
     this.inputTimer = setTimeout(() => {
       this.inputTimer = 0;
-      this.update(performance.now(), true);
+      const t = performance.now();
+      this.timerFires++;
+      if (t - at > this.tickMs / 2) this.timerLate++; // the page was busy: a frame may have taken the step
+      this.update(t, true);
     }, Math.max(0, at - performance.now()));
   }
 
@@ -1103,6 +1114,8 @@ export class NetClient {
     s.offlineMs = this.state === 'reconnecting' && this.offlineSince ? performance.now() - this.offlineSince : 0;
     s.ticks = this.ticks;
     s.timedSteps = this.timedSteps;
+    s.timerFires = this.timerFires;
+    s.timerLate = this.timerLate;
     s.stalls = this.stalls;
     s.unacked = Math.max(0, s.inputSeq - s.lastInputSeq);
     if (s.unacked > this.maxUnackedSeen) this.maxUnackedSeen = s.unacked;

@@ -427,12 +427,16 @@ async function connectionPart() {
   const timing = await page.evaluate(() => window.tickwire.stats());
   await page.evaluate(() => window.tickwire.setOptions({ inputTiming: false }));
   const steps = timing.ticks - before.ticks, timed = timing.timedSteps - before.timedSteps;
+  const fires = timing.timerFires - before.timerFires, late = timing.timerLate - before.timerLate;
   log(`input timing: RTT mean ${rttTimed.toFixed(1)} ms timed, ${rttFrames.toFixed(1)} ms on the frame clock; `
       + `lead ${timing.leadMs.toFixed(2)} ms, ${timing.inputsLate} of ${timing.inputsJudged} inputs late, `
-      + `${timed} of ${steps} steps made by the timer`);
-  check(before.timedSteps === 0 && timed > 0.5 * steps && steps >= 100 && timing.leadMs > 0 && timing.leadMs < 100,
-        'input timing on: most steps made by the timer, a lead learned; off: none',
-        `${timed} of ${steps} steps timed (${before.timedSteps} before), lead ${timing.leadMs.toFixed(2)} ms`);
+      + `${timed} of ${steps} steps made by the timer, ${late} of ${fires} timers over half a tick late`);
+  // A busy page (this test under ASan next to others) fires its timers
+  // late and the frames take the steps: then the timers must say so.
+  check(before.timedSteps === 0 && before.timerFires === 0 && steps >= 100 && fires >= 0.5 * steps &&
+        (timed > 0.5 * steps || late > 0.25 * fires) && timing.leadMs > 0 && timing.leadMs < 100,
+        'input timing on: the steps made by the timer, unless it fires late; off: no timer',
+        `${timed} of ${steps} steps timed, ${late} of ${fires} timers late (${before.timedSteps}, ${before.timerFires} before), lead ${timing.leadMs.toFixed(2)} ms`);
 
   // The artificial latency (100 ms each way) shows in the RTT.
   await page.evaluate(() => window.tickwire.setLatency(100));
