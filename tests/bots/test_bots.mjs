@@ -130,6 +130,9 @@ async function caseE2e(a) {
   const bad = await run(a['bots-bin'], ['--bots', 'many']);
   check(bad.code === 2, 'bad flag exits 2', `exit ${bad.code}`);
   check(/--bots/.test(bad.err) && /usage:/.test(bad.err), 'bad flag says what is wrong and prints the usage');
+  const badTiming = await run(a['bots-bin'], ['--input-timing', 'maybe']);
+  check(badTiming.code === 2 && /--input-timing: 'maybe' is not on or off/.test(badTiming.err) && /usage:/.test(badTiming.err),
+    'a bad --input-timing exits 2, says why and prints the usage', `exit ${badTiming.code}: ${badTiming.err.split('\n')[0]}`);
   const badTarget = await run(a['bots-bin'], ['--target', 'rtt_p99_ms=soon']);
   check(badTarget.code === 2 && /--target: rtt_p99_ms must be a number/.test(badTarget.err),
     'a bad --target exits 2 and says why', `exit ${badTarget.code}: ${badTarget.err.split('\n')[0]}`);
