@@ -70,7 +70,12 @@ struct core {
     session *waiting, *waiting_tail; /* AWAIT_JOIN sessions, oldest first */
     session **spec;                  /* SPECTATING sessions, max_spectators of room from the start */
     int nspec;
-    uint32_t spec_turn;              /* ticks run: whose share of the spectators is woken */
+    uint32_t spec_turn;              /* ticks run: whose share of the spectators is owed a view */
+    /* Spectators owed a view, oldest first, as handles (room for every
+     * spectator, each at most once): the transport wakes them in batches
+     * once the players' snapshots are written (core_wake_spectators). */
+    uint32_t *specq;
+    uint32_t specq_cap, specq_head, specq_n;
     /* actions: appended by the calls, drained by core_next_action */
     core_action *actions;
     size_t nactions, action_head, action_cap;
@@ -266,6 +271,8 @@ static void refuse_spectator(core *c, session *ss, int64_t now_us, metrics_spec_
     close_session(c, ss, code, why);
 }
 
+static void spectator_owe(core *c, session *ss);
+
 /* Takes a spectator off its match and the list (its match ends, or it
  * closed). O(1). */
 static void spectator_detach(core *c, session *ss)
@@ -278,10 +285,10 @@ static void spectator_detach(core *c, session *ss)
     last->spec_index = ss->spec_index;
     ss->m = NULL;
     ss->spec_index = -1;
-    /* Moved to another share of the ticks, it could miss a view: woken
+    /* Moved to another share of the ticks, it could miss a view: owed one
      * now (nothing is written when it already has the current one). */
     if (last != ss)
-        wake(c, last);
+        spectator_owe(c, last);
 }
 
 /* Closes the spectators of m (it is about to be freed). O(spectators). */
@@ -804,7 +811,21 @@ static void after_snapshot(core *c, match *m, int64_t now_us, uint32_t *deepest)
     }
 }
 
-/* After the matches ticked: wake this tick's share of the spectators (list
+/* Queues a spectator for a wake after the players' writes; already queued,
+ * its entry stands (it writes the newest view whenever it is woken). */
+static void spectator_owe(core *c, session *ss)
+{
+    if (ss->spec_owed)
+        return;
+    if (c->specq_n == c->specq_cap) { /* cannot happen: room for every spectator */
+        wake(c, ss);
+        return;
+    }
+    ss->spec_owed = 1;
+    c->specq[(c->specq_head + c->specq_n++) % c->specq_cap] = ss->handle;
+}
+
+/* After the matches ticked: queue this tick's share of the spectators (list
  * indexes congruent to the tick modulo the view interval); drop those
  * whose socket has not drained for CORE_SEND_STALL_S (not idle ones:
  * spectators send nothing) and those whose next event left the log.
@@ -837,8 +858,30 @@ static void wake_spectators(core *c, int64_t now_us)
         }
         if (ss->sent.snap_tick && ss->sent.snap_tick + m->cfg.spec_interval < match_spectator_view_tick(m))
             c->stats.snapshots_skipped++;
-        wake(c, ss);
+        spectator_owe(c, ss);
     }
+}
+
+uint32_t core_spectators_owed(const core *c)
+{
+    return c->specq_n;
+}
+
+int core_wake_spectators(core *c, int max)
+{
+    int n = 0;
+    while (c->specq_n && n < max) {
+        uint32_t h = c->specq[c->specq_head];
+        c->specq_head = (c->specq_head + 1) % c->specq_cap;
+        c->specq_n--;
+        session *ss = lookup(c, h);
+        if (!ss || !ss->spec_owed)
+            continue; /* closed since */
+        ss->spec_owed = 0;
+        wake(c, ss);
+        n++;
+    }
+    return n;
 }
 
 /* Sessions that sent no valid JOIN within SESSION_JOIN_TIMEOUT_S: the
@@ -1298,7 +1341,9 @@ core *core_create(const core_config *cfg, const sim_map *map, char *err, size_t 
     uint64_t want = (uint64_t)k->admission.max_conns + CORE_SESSION_SLACK;
     c->max_slots = want < CORE_MAX_SESSIONS ? (uint32_t)want : CORE_MAX_SESSIONS;
     c->spec = calloc((size_t)k->max_spectators + 1, sizeof *c->spec);
-    if (!c->spec || admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, k->replay_slots > 0 ? (uint32_t)k->replay_slots : 1u << 16) < 0) {
+    c->specq_cap = (uint32_t)k->max_spectators + 1;
+    c->specq = calloc(c->specq_cap, sizeof *c->specq);
+    if (!c->spec || !c->specq || admission_init(&c->adm, &k->admission) < 0 || replay_init(&c->replay, k->replay_slots > 0 ? (uint32_t)k->replay_slots : 1u << 16) < 0) {
         snprintf(err, errlen, "out of memory");
         core_destroy(c);
         return NULL;
@@ -1325,6 +1370,7 @@ void core_destroy(core *c)
     free(c->slots);
     free(c->actions);
     free(c->spec);
+    free(c->specq);
     lobby_free(&c->lobby);
     admission_free(&c->adm);
     replay_free(&c->replay);

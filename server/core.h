@@ -16,7 +16,12 @@
  * core_conn_writable, one message per call: a transport that can always
  * write calls it on WAKE, one with write readiness (lws) calls it when the
  * socket is writable, so at most one snapshot is ever queued per client
- * ("latest wins"). Logging goes through log.h; counting into `metrics`.
+ * ("latest wins"). Spectators come after players: a tick owes its share of
+ * them a view but wakes none; the transport wakes them in batches with
+ * core_wake_spectators once the players' snapshots are out, and stops
+ * before the next tick (the rest wait, oldest first), so no number of
+ * spectators delays a player's snapshot or the tick. Logging goes through
+ * log.h; counting into `metrics`.
  *
  * Wall-clock time (join tokens expire in Unix seconds) is set with
  * core_set_unix_time; randomness (resume tokens, guest token nonces, the
@@ -164,6 +169,11 @@ void core_conn_peer_close(core *c, uint32_t conn, int code);
 /* The connection can take a message: writes at most one into buf (cap >=
  * CORE_MAX_MESSAGE) and returns its length, 0 for nothing to send. */
 size_t core_conn_writable(core *c, uint32_t conn, int64_t now_us, uint8_t *buf, size_t cap);
+/* Spectators owed a view and not yet woken (see the top of this file). */
+uint32_t core_spectators_owed(const core *c);
+/* Wakes up to max of them, oldest first (a WAKE action each); returns how
+ * many. Each writes the newest view when written, however long it waited. */
+int core_wake_spectators(core *c, int max);
 /* The connection is gone. Its player is held for a resume (dropped) or
  * leaves (left, or no grace). The handle is dead after this. */
 void core_conn_closed(core *c, uint32_t conn, int64_t now_us);

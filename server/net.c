@@ -42,6 +42,8 @@
 #define SHUTDOWN_GRACE_US (1500 * 1000)
 #define PACED_MAX_SLEEP_MS 100    /* a paced sleep, should the clock's timerfd never fire */
 #define PACED_EARLY_US 1500       /* a paced turn's first read, this long before the tick */
+#define SPECTATOR_BATCH 64        /* spectators woken per pass (about 0.4 ms of writes) */
+#define SPECTATOR_MARGIN_US 500   /* no batch starts later than this before a tick */
 #define NET_MM_PENDING 1024 /* matchmaking requests waiting for Redis at once */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
@@ -1096,11 +1098,29 @@ void net_server_request_stop(net_server *s, int sig)
     lws_cancel_service(s->ctx);
 }
 
+/* The spectators owed a view, after the players' snapshots: a batch per
+ * pass (which also reads what arrived, players' inputs among it) while the
+ * next tick is more than SPECTATOR_MARGIN_US away. The rest wait for the
+ * next turn, after that tick's players. -1 when the loop failed. */
+static int write_spectators(net_server *s)
+{
+    int64_t stop = tick_clock_deadline(s->clock) - SPECTATOR_MARGIN_US;
+    while (core_spectators_owed(s->core) && tick_clock_now() < stop) {
+        if (!core_wake_spectators(s->core, SPECTATOR_BATCH))
+            break;
+        flush_actions(s);
+        if (lws_service(s->ctx, -1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* One turn of the loop. Paced (the default, while every open connection is
  * a game connection): sleep on the tick clock's timerfd alone, then one
- * pass over every socket (inputs, accepts, closes), the tick, and one more
- * pass to write what it woke: about 60 wakeups and 120 scans of the
- * sockets a second, whatever the message rate. Inputs are only applied at
+ * pass over every socket (inputs, accepts, closes), the tick, one more
+ * pass to write the players' snapshots it woke, then the spectators owed a
+ * view in batches until shortly before the next tick: about 60 wakeups a
+ * second, whatever the message rate. Inputs are only applied at
  * the tick, so reading them there costs no latency. Not paced (an HTTP
  * connection is open, or --no-pacing, or no timerfd): wake for every
  * event, the tick on its timerfd among them, so pages, the API and TLS
@@ -1112,7 +1132,9 @@ static int service_turn(net_server *s)
         tick_clock_hold(s->clock, 0);
         tick_clock_run_held(s->clock);
         s->turns_events++;
-        return lws_service(s->ctx, 0) < 0 ? -1 : 0;
+        if (lws_service(s->ctx, 0) < 0)
+            return -1;
+        return write_spectators(s);
     }
     s->turns_paced++;
     struct pollfd clock = {.fd = fd, .events = POLLIN};
@@ -1132,7 +1154,9 @@ static int service_turn(net_server *s)
     if (lws_service(s->ctx, -1) < 0)
         return -1;
     tick_clock_run_held(s->clock);
-    return lws_service(s->ctx, -1) < 0 ? -1 : 0;
+    if (lws_service(s->ctx, -1) < 0) /* the players' snapshots */
+        return -1;
+    return write_spectators(s);
 }
 
 void net_server_run(net_server *s)

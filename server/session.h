@@ -43,6 +43,7 @@ typedef struct session {
     uint8_t left;              /* the peer closed with 1000/1001: a leave, not a drop */
     uint8_t wake_queued;       /* a WAKE action for it is in the core's queue */
     uint8_t in_waiting;        /* on the core's AWAIT_JOIN list */
+    uint8_t spec_owed;         /* SPECTATING: in the core's queue of spectators owed a view */
     uint16_t close_code;       /* nonzero: closing, ignore the rest */
     match_cursor sent;         /* what this connection has been written */
     uint32_t first_tick;       /* send no snapshot older than this (the join) */

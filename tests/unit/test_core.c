@@ -1334,12 +1334,83 @@ static void test_create_errors(void **state)
     core_destroy(NULL);
 }
 
+/* Spectators come after players: a tick wakes its players and only owes
+ * its spectators a view; the transport wakes those in batches, oldest
+ * first, and one that closed meanwhile is passed over. */
+static void test_spectators_after_players(void **state)
+{
+    (void)state;
+    core_config cfg = base_config();
+    cfg.max_spectators = 8;
+    start(cfg);
+    conn p, s1, s2;
+    open_conn(&p, "10.0.0.1");
+    join_welcomed(&p, "player");
+    tick(1);
+    while (p.wakes)
+        serve(&p);
+    conn *specs[2] = {&s1, &s2};
+    for (int i = 0; i < 2; i++) {
+        char tok[TOKEN_MAX_B64 + 1];
+        mint(tok, SECRET, "watcher", "", 60, 0);
+        uint8_t buf[PROTO_MAX_JOIN_MSG];
+        size_t n = proto_join_spectate_write(tok, PROTO_MATCH_ANY, buf, sizeof buf);
+        assert_true(n > 0);
+        open_conn(specs[i], "10.0.0.2");
+        recv_bytes(specs[i], buf, n);
+        assert_int_equal(specs[i]->closes, 0);
+        assert_int_equal(specs[i]->wakes, 1);
+        serve(specs[i]);
+        assert_int_equal(specs[i]->msg[0], PROTO_WELCOME);
+        while (specs[i]->wakes)
+            serve(specs[i]);
+    }
+    assert_int_equal(core_spectators_owed(H.c), 0);
+
+    tick(1);
+    assert_int_equal(p.wakes, 1);
+    assert_int_equal(s1.wakes + s2.wakes, 0);
+    assert_int_equal(core_spectators_owed(H.c), 2);
+    assert_int_equal(serve(&p) > 0, 1);
+    assert_int_equal(p.msg[0], PROTO_SNAPSHOT);
+
+    assert_int_equal(core_wake_spectators(H.c, 1), 1);
+    drain();
+    assert_int_equal(s1.wakes, 1);
+    assert_int_equal(s2.wakes, 0);
+    assert_int_equal(core_spectators_owed(H.c), 1);
+    assert_true(serve(&s1) > 0);
+    assert_int_equal(s1.msg[0], PROTO_SNAPSHOT);
+
+    /* s2 still waits from the last tick: it comes before s1, owed again. */
+    tick(1);
+    assert_int_equal(s1.wakes + s2.wakes, 0);
+    assert_int_equal(core_spectators_owed(H.c), 2);
+    assert_int_equal(core_wake_spectators(H.c, 1), 1);
+    drain();
+    assert_int_equal(s2.wakes, 1);
+    assert_int_equal(s1.wakes, 0);
+    assert_true(serve(&s2) > 0);
+    assert_int_equal(s2.msg[0], PROTO_SNAPSHOT);
+
+    /* Owed twice over, woken once: one view, the newest. */
+    tick(1);
+    assert_int_equal(core_spectators_owed(H.c), 2); /* s1 (from before) and s2 */
+    close_conn(&s1, 1000);
+    assert_int_equal(core_wake_spectators(H.c, 8), 1); /* s1's entry passed over */
+    drain();
+    assert_int_equal(s2.wakes, 1);
+    assert_int_equal(core_spectators_owed(H.c), 0);
+    assert_int_equal(core_wake_spectators(H.c, 8), 0);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_join_welcome_snapshots),
+        T(test_spectators_after_players),
         T(test_snapshot_rate),
         T(test_second_player_same_match),
         T(test_token_refusals),
