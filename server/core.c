@@ -644,12 +644,17 @@ static size_t spectator_writable(core *c, session *ss, uint8_t *buf, size_t cap)
         return 0;
     int full, shared;
     uint64_t encodes = m->stats.spec_encodes;
+    uint32_t prev = ss->sent.snap_tick;
     size_t n = match_spectator_snapshot(m, &ss->sent, buf, cap, &full, &shared);
     if (!n) {
         encode_failed(c, ss, "spectator snapshot");
         return 0;
     }
     ss->progress_tick = m->world.tick;
+    /* Views it never got (it was owed them too late, or its socket was
+     * slow): counted here, where the gap is known. */
+    if (prev && ss->sent.snap_tick > prev + m->cfg.spec_interval)
+        c->stats.snapshots_skipped += (ss->sent.snap_tick - prev) / m->cfg.spec_interval - 1;
     c->stats.spec_snapshots_out++;
     c->stats.spec_snapshot_bytes_out += n;
     c->stats.spec_full_out += (uint64_t)full;
@@ -825,41 +830,63 @@ static void spectator_owe(core *c, session *ss)
     c->specq[(c->specq_head + c->specq_n++) % c->specq_cap] = ss->handle;
 }
 
-/* After the matches ticked: queue this tick's share of the spectators (list
- * indexes congruent to the tick modulo the view interval); drop those
- * whose socket has not drained for CORE_SEND_STALL_S (not idle ones:
- * spectators send nothing) and those whose next event left the log.
- * O(spectators / interval). */
+/* Ticks until m takes its next spectator view: 1 means the next tick. */
+static uint32_t view_slack(const match *m)
+{
+    return m->cfg.spec_interval - m->world.tick % m->cfg.spec_interval;
+}
+
+/* Owes ss the current view: unless it has been choked for
+ * CORE_SEND_STALL_S (not idle: spectators send nothing), dropped; unless
+ * its next event left the log, closed. */
+static void owe_view(core *c, session *ss, int64_t now_us, uint32_t stall)
+{
+    match *m = ss->m;
+    if (!match_spectator_view_tick(m) || ss->close_code || ss->need_welcome)
+        return;
+    /* Owing nothing before the first view (a match younger than the
+     * delay) is no stall. */
+    if (ss->sent.snap_tick == 0 && ss->progress_tick < m->spec_since)
+        ss->progress_tick = m->spec_since;
+    if (m->world.tick - ss->progress_tick > stall) {
+        c->stats.dropped_slow++;
+        log_drop(c, now_us, ss, -1, "spectator socket choked");
+        ss->close_code = PROTO_CLOSE_SLOW_READER;
+        push_action(c, CORE_ABORT, ss, PROTO_CLOSE_SLOW_READER, "not reading snapshots");
+        return;
+    }
+    if (match_spectator_events_behind(m, &ss->sent)) {
+        c->stats.dropped_events_behind++;
+        log_drop(c, now_us, ss, -1, "spectator behind on events");
+        close_session(c, ss, PROTO_CLOSE_EVENTS_BEHIND, "too far behind on events");
+        return;
+    }
+    spectator_owe(c, ss);
+}
+
+/* After the matches ticked: owe this tick's share of the spectators (list
+ * indexes congruent to the tick modulo the view interval) a view. A share
+ * whose match takes a new view at the very next tick would have one tick
+ * to get it written, and a write pass that spills past that tick sends
+ * the new view and loses this one: so such a share is owed one tick early,
+ * with the share before it, and every view owed has at least two ticks
+ * (after that tick's players) to go out. O(spectators / interval). */
 static void wake_spectators(core *c, int64_t now_us)
 {
     uint32_t stall = (uint32_t)(CORE_SEND_STALL_S * c->cfg.tick_rate);
     int share = c->cfg.tick_rate / c->cfg.spectator_rate;
-    for (int i = (int)(c->spec_turn++ % (uint32_t)share); i < c->nspec; i += share) {
-        session *ss = c->spec[i];
-        match *m = ss->m;
-        if (!match_spectator_view_tick(m) || ss->close_code || ss->need_welcome)
-            continue;
-        /* Owing nothing before the first view (a match younger than the
-         * delay) is no stall. */
-        if (ss->sent.snap_tick == 0 && ss->progress_tick < m->spec_since)
-            ss->progress_tick = m->spec_since;
-        if (m->world.tick - ss->progress_tick > stall) {
-            c->stats.dropped_slow++;
-            log_drop(c, now_us, ss, -1, "spectator socket choked");
-            ss->close_code = PROTO_CLOSE_SLOW_READER;
-            push_action(c, CORE_ABORT, ss, PROTO_CLOSE_SLOW_READER, "not reading snapshots");
-            continue;
-        }
-        if (match_spectator_events_behind(m, &ss->sent)) {
-            c->stats.dropped_events_behind++;
-            log_drop(c, now_us, ss, -1, "spectator behind on events");
-            close_session(c, ss, PROTO_CLOSE_EVENTS_BEHIND, "too far behind on events");
-            continue;
-        }
-        if (ss->sent.snap_tick && ss->sent.snap_tick + m->cfg.spec_interval < match_spectator_view_tick(m))
-            c->stats.snapshots_skipped++;
-        spectator_owe(c, ss);
+    int turn = (int)(c->spec_turn++ % (uint32_t)share);
+    int ahead = 0, behind = 0; /* a match with 2 ticks of slack; with 1 */
+    for (int k = 0; k < c->lobby.nmatches && share > 1; k++) {
+        ahead |= view_slack(c->lobby.matches[k]) == 2;
+        behind |= view_slack(c->lobby.matches[k]) == 1;
     }
+    for (int i = turn; i < c->nspec; i += share)
+        if (!behind || view_slack(c->spec[i]->m) != 1)
+            owe_view(c, c->spec[i], now_us, stall);
+    for (int i = (turn + 1) % share; ahead && i < c->nspec; i += share)
+        if (view_slack(c->spec[i]->m) == 2)
+            owe_view(c, c->spec[i], now_us, stall);
 }
 
 uint32_t core_spectators_owed(const core *c)

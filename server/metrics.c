@@ -251,7 +251,9 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
               "WebSocket message payload bytes sent on game connections (welcomes and snapshots).",
               (double)m->sent_bytes);
     tb_metric(&t, "tickwire_snapshots_skipped_total", "counter",
-              "Snapshots a client skipped because its socket was still busy.", (double)m->snapshots_skipped);
+              "Snapshots a client never got (latest wins): its socket was still busy, or a spectator's view "
+              "went out after the next one was taken.",
+              (double)m->snapshots_skipped);
     tb_metric(&t, "tickwire_joins_total", "counter", "Players joined.", (double)m->joins);
     tb_metric(&t, "tickwire_drain_refused_total", "counter", "JOINs sent away (1001) because the server was draining.",
               (double)m->drain_refused);

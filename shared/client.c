@@ -378,19 +378,23 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
     if (err)
         return err;
     size_t body = PROTO_SNAPSHOT_HEADER_SIZE + ev_len;
-    /* Decode into a scratch copy so a bad body leaves the ring intact. */
+    /* Decode into scratch copies so a bad body leaves the ring and the
+     * names intact. Only the names of the entities the body adds are
+     * written (a new generation); they alone are taken. */
     int slot = (c->head + 1) % CL_RING;
     proto_snapshot tmp;
-    proto_names names = c->names;
+    proto_names names;
     tmp.tick = h.tick;
     err = c->body_reader ? c->body_reader(c->body_user, c, base, &tmp, &names, buf + body, len - body)
                          : proto_snapshot_body_read(base, &tmp, &names, c->welcome.tick_rate, buf + body, len - body);
     if (err)
         return err;
     events_apply(c, buf + PROTO_SNAPSHOT_HEADER_SIZE);
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
+        if (tmp.present[id] && (!base || tmp.gen[id] != base->gen[id]))
+            memcpy(c->names.name[id], names.name[id], sizeof names.name[id]);
     c->ring[slot] = tmp;
     c->ring_tick[slot] = tmp.tick;
-    c->names = names;
     c->head = slot;
     c->stats.snapshots++;
     measure_jitter(c, h.tick, now_ms);

@@ -133,8 +133,11 @@ struct cl_client {
 
     cl_stats stats;
     /* Optional: reads a snapshot body instead of proto_snapshot_body_read
-     * (same contract, same result). A load generator running many clients
-     * of one match shares decodes through it (tests/bots/memo.h). */
+     * (same contract, same result; `names` is a scratch whose entries
+     * matter only for the entities the body adds, those with a new
+     * generation, and a reader may fill more). A load generator running
+     * many clients of one match shares decodes through it
+     * (tests/bots/memo.h). */
     int (*body_reader)(void *user, const cl_client *c, const proto_snapshot *base, proto_snapshot *out,
                        proto_names *names, const uint8_t *buf, size_t len);
     void *body_user;

@@ -47,43 +47,38 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     return h;
 }
 
-/* What a decode of e's body gives on this client's own base: the base
- * (or nothing), then the match state, who is present, and every present
- * entity (its generation, state, name) from the memo. Slots of players
- * who left keep the client's own (stale, unused) values, as a decode
- * leaves them. */
-static void apply(const memo_entry *e, const proto_snapshot *base, proto_snapshot *out, proto_names *names)
+/* What a decode of e's body gives: the memo's snapshot, and the names of
+ * its present entities (the client takes those it adds). The base is not
+ * read: it is the memo's own base (same server, match, ticks and bytes),
+ * which every periodic check confirms. Slots of players who left hold
+ * the memo's stale values, which nothing reads (a delta adds them anew). */
+static void apply(const memo_entry *e, proto_snapshot *out, proto_names *names)
 {
-    uint32_t tick = out->tick;
-    if (base)
-        *out = *base;
-    else
-        memset(out, 0, sizeof *out);
-    out->tick = tick;
-    out->ms = e->out.ms;
-    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
-        out->present[id] = e->out.present[id];
-        if (!out->present[id])
-            continue;
-        out->gen[id] = e->out.gen[id];
-        out->ent[id] = e->out.ent[id];
-        memcpy(names->name[id], e->names.name[id], sizeof names->name[id]);
-    }
+    *out = e->out;
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
+        if (e->out.present[id])
+            memcpy(names->name[id], e->names.name[id], sizeof names->name[id]);
 }
 
 /* The same snapshot, as far as anyone can see: match state, who is
- * present, and each present entity's generation, state and name. */
-static int same(const proto_snapshot *a, const proto_names *an, const proto_snapshot *b, const proto_names *bn)
+ * present, each present entity's generation and state, and the names of
+ * those the body adds (a new generation on `base`). */
+static int same(const proto_snapshot *base, const proto_snapshot *a, const proto_names *an, const proto_snapshot *b,
+                const proto_names *bn)
 {
     const proto_match_state *x = &a->ms, *y = &b->ms;
     if (x->phase != y->phase || x->min_players != y->min_players || x->round != y->round ||
         x->score_limit != y->score_limit || x->end_tick != y->end_tick ||
         memcmp(a->present, b->present, sizeof a->present) != 0)
         return 0;
-    for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
-        if (a->present[id] && (a->gen[id] != b->gen[id] || memcmp(&a->ent[id], &b->ent[id], sizeof a->ent[id]) != 0 ||
-                               strcmp(an->name[id], bn->name[id]) != 0))
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++) {
+        if (!a->present[id])
+            continue;
+        if (a->gen[id] != b->gen[id] || memcmp(&a->ent[id], &b->ent[id], sizeof a->ent[id]) != 0)
             return 0;
+        if ((!base || a->gen[id] != base->gen[id]) && strcmp(an->name[id], bn->name[id]) != 0)
+            return 0;
+    }
     return 1;
 }
 
@@ -103,16 +98,15 @@ int memo_body_read(void *user, const cl_client *c, const proto_snapshot *base, p
             m->st.checked++;
             m->st.decodes++;
             m->check_out.tick = out->tick;
-            m->check_names = *names;
             int err = proto_snapshot_body_read(base, &m->check_out, &m->check_names, rate, buf, len);
-            if (err || !same(&m->check_out, &m->check_names, &e->out, &e->names)) {
+            if (err || !same(base, &m->check_out, &m->check_names, &e->out, &e->names)) {
                 m->st.mismatches++;
                 *out = m->check_out;
                 *names = m->check_names;
                 return err;
             }
         }
-        apply(e, base, out, names);
+        apply(e, out, names);
         return 0;
     }
     m->st.decodes++;
@@ -128,6 +122,12 @@ int memo_body_read(void *user, const cl_client *c, const proto_snapshot *base, p
     e->hash = h;
     memcpy(e->body, buf, len);
     e->out = *out;
-    e->names = *names;
+    /* Every present entity's name: those the body adds from the decode,
+     * the rest from this client (a client whose generations differ takes
+     * more of them; it gets real names). */
+    for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
+        if (out->present[id])
+            memcpy(e->names.name[id], !base || out->gen[id] != base->gen[id] ? names->name[id] : c->names.name[id],
+                   sizeof e->names.name[id]);
     return 0;
 }

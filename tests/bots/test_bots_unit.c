@@ -1181,6 +1181,7 @@ static void test_memo_shares_and_checks(void **state)
     cl_init(&b);
     a.welcome.match_id = b.welcome.match_id = 3;
     a.welcome.tick_rate = b.welcome.tick_rate = 60;
+    a.names = b.names = before; /* what each client knows of the baseline */
     memo *m = memo_create();
     assert_non_null(m);
     /* First client: a real decode. Second: the same bytes on the same
