@@ -205,6 +205,7 @@ int main(int argc, char **argv)
         .transport = o.transport,
         .phases = o.phases,
         .input_timing = o.input_timing,
+        .read_every_ms = opts_read_every_ms(&o),
         .seed = o.seed,
         .status_tty = isatty(STDOUT_FILENO),
         .on_metrics = on_metrics,

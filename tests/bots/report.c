@@ -285,6 +285,8 @@ void report_print(FILE *out, const report_input *in)
     fprintf(out, "  server rates         tick %u Hz, snapshots %u Hz; bots send %d input messages/s, ticks in %d phases%s\n",
             r->tick_rate, r->snapshot_rate, r->input_rate, r->phases,
             r->rate_mismatch ? " (bots saw different rates!)" : "");
+    if (opts_read_every_ms(o))
+        fprintf(out, "  reads                every %d ms, all sockets at once (--read-every)\n", opts_read_every_ms(o));
     fprintf(out, "  network delay        %s", delay_words(o, dw, sizeof dw));
     if (o->latency_ms || o->jitter_ms)
         fprintf(out, "; most queued for a bot %u in, %u out; dropped with their connection %llu in, %llu out; "
@@ -998,6 +1000,7 @@ int report_write_json(const char *path, const report_input *in, char *err, size_
     if (o->behavior == BEHAVIOR_CHAOS)
         jw_num(&j, "chaos_prob", o->chaos_prob);
     jw_num(&j, "phases", o->phases);
+    jw_num(&j, "read_every_ms", opts_read_every_ms(o));
     jw_u64(&j, "seed", o->seed);
     jw_bool(&j, "tls", o->tls);
     jw_str(&j, "ca", o->ca_path);

@@ -2322,6 +2322,16 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
  * unpatched loop did. */
 static int service(swarm *sw)
 {
+    lws_usec_t every = (lws_usec_t)sw->cfg.read_every_ms * 1000;
+    if (every > 0) {
+        /* --read-every: asleep, this process is not woken by each message
+         * a server on this machine sends it (the server's send would pay
+         * for the wakeup); every `every` us, one pass reads them all. */
+        lws_usec_t now = lws_now_usecs(), wait = (now / every + 1) * every - now;
+        struct timespec ts = {.tv_sec = (time_t)(wait / 1000000), .tv_nsec = (long)(wait % 1000000) * 1000};
+        ppoll(NULL, 0, &ts, NULL);
+        return lws_service(sw->ctx, -1);
+    }
     return lws_service(sw->ctx, 0);
 }
 

@@ -102,6 +102,7 @@ typedef struct swarm_config {
     int input_rate;           /* 0: the tick rate from WELCOME */
     int phases;               /* 1..SWARM_MAX_PHASES tick slots (see above) */
     int input_timing;         /* 1: a bot moves to the slot where cl_plan_send puts its next input */
+    int read_every_ms;        /* >0: the loop sleeps to the next multiple of this, then reads all */
     double chaos_prob;
     uint64_t seed;
     int latency_ms;           /* added one-way delay, each direction, 0..1000 (see below) */

@@ -35,6 +35,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function args() {
   const a = {};
@@ -267,6 +268,24 @@ async function caseE2e(a) {
       '--duration', '1', '--ramp', '0.2']);
     check(lone.code === 1 && /4012 .*no such match/.test(lone.out), 'spectators with no match: 4012, exit 1',
       lone.out.split('\n').filter((l) => /4012|failures/.test(l)).join(' | '));
+    // Spectators in a process of their own read every 5 ms (--read-every's
+    // default there) and still get every snapshot; players in another.
+    const onlyPath = path.join(a.out, 'spectators-only.json');
+    const [, only] = await Promise.all([
+      run(a['bots-bin'], ['--url', `ws://127.0.0.1:${port}`, '--bots', '4', '--duration', '4', '--ramp', '0.2', '--seed', '3']),
+      (async () => {
+        await sleep(700);
+        return run(a['bots-bin'], ['--url', `ws://127.0.0.1:${port}`, '--bots', '0', '--spectators', '20',
+          '--duration', '3', '--ramp', '0.3', '--seed', '4', '--report', onlyPath]);
+      })(),
+    ]);
+    const or = only.code === 0 ? JSON.parse(fs.readFileSync(onlyPath, 'utf8')) : {};
+    check(only.code === 0 && /\n  reads +every 5 ms/.test(only.out) && or.config?.read_every_ms === 5 &&
+      or.spectators?.connected_max === 20 && or.spectators?.snapshots_pct >= 95,
+      'spectators alone read every 5 ms and get their snapshots', JSON.stringify([only.code, or.config?.read_every_ms, or.spectators]));
+    const badRead = await run(a['bots-bin'], ['--read-every', '51']);
+    check(badRead.code === 2 && /--read-every: '51' is not a whole number in 0\.\.50/.test(badRead.err) && /usage:/.test(badRead.err),
+      'a bad --read-every exits 2, says why and prints the usage', `exit ${badRead.code}: ${badRead.err.split('\n')[0]}`);
 
 
     const m = await get(port, '/metrics');
