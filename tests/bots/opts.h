@@ -57,7 +57,7 @@ typedef struct bots_opts {
     int input_rate;          /* messages per second; 0 = the tick rate */
     int phases;              /* the bots' ticks spread over this many slots of a tick */
     int input_timing;        /* --input-timing: 1 each bot moves to the slot cl_plan_send names */
-    int read_every_ms;       /* --read-every: 0 read as messages arrive; -1 (unset) 5 with --bots 0, else 0 */
+    int read_every_ms;       /* --read-every: 0 read as messages arrive, else every this many ms */
     double chaos_prob;       /* chaos: chance per bot per second of a reconnect */
     int latency_ms;          /* added one-way delay per WebSocket message, each direction */
     int jitter_ms;           /* plus uniform 0..jitter_ms per message, order kept */
@@ -91,7 +91,7 @@ int opts_parse_url(const char *url, bots_opts *o, char *err, size_t errlen);
 const char *opts_system_ca(void);
 
 void opts_usage(FILE *out, const char *prog);
-/* --read-every as run: given, or 5 when only spectators run, else 0. */
+/* --read-every as run (0: each message as it arrives). */
 int opts_read_every_ms(const bots_opts *o);
 
 /* "mix" (all kinds) or a comma-separated list of kind names. Returns 0 and

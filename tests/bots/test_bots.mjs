@@ -268,15 +268,15 @@ async function caseE2e(a) {
       '--duration', '1', '--ramp', '0.2']);
     check(lone.code === 1 && /4012 .*no such match/.test(lone.out), 'spectators with no match: 4012, exit 1',
       lone.out.split('\n').filter((l) => /4012|failures/.test(l)).join(' | '));
-    // Spectators in a process of their own read every 5 ms (--read-every's
-    // default there) and still get every snapshot; players in another.
+    // Spectators in a process of their own reading every 5 ms
+    // (--read-every) still get every snapshot; players in another.
     const onlyPath = path.join(a.out, 'spectators-only.json');
     const [, only] = await Promise.all([
       run(a['bots-bin'], ['--url', `ws://127.0.0.1:${port}`, '--bots', '4', '--duration', '4', '--ramp', '0.2', '--seed', '3']),
       (async () => {
         await sleep(700);
         return run(a['bots-bin'], ['--url', `ws://127.0.0.1:${port}`, '--bots', '0', '--spectators', '20',
-          '--duration', '3', '--ramp', '0.3', '--seed', '4', '--report', onlyPath]);
+          '--duration', '3', '--ramp', '0.3', '--seed', '4', '--read-every', '5', '--report', onlyPath]);
       })(),
     ]);
     const or = only.code === 0 ? JSON.parse(fs.readFileSync(onlyPath, 'utf8')) : {};
