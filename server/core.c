@@ -76,6 +76,7 @@ struct core {
      * once the players' snapshots are written (core_wake_spectators). */
     uint32_t *specq;
     uint32_t specq_cap, specq_head, specq_n;
+    uint32_t specq_at_tick;          /* specq_n when the last tick began: the write passes' backlog */
     /* actions: appended by the calls, drained by core_next_action */
     core_action *actions;
     size_t nactions, action_head, action_cap;
@@ -1044,6 +1045,7 @@ void core_tick(core *c, int64_t now_us)
     }
     if (snapped)
         c->stats.backlog_max = deepest;
+    c->specq_at_tick = c->specq_n;
     if (c->nspec)
         wake_spectators(c, now_us);
     if (c->waiting)
@@ -1257,6 +1259,7 @@ size_t core_metrics_text(core *c, const metrics_process *proc, char *buf, size_t
     lobby_count(&c->lobby, &g.players, &g.npcs);
     g.players_held = lobby_held(&c->lobby);
     g.spectators = c->nspec;
+    g.spectators_owed = c->specq_at_tick;
     return metrics_render(&c->stats, &g, buf, cap);
 }
 

@@ -291,6 +291,10 @@ size_t metrics_render(const metrics *m, const metrics_gauges *g, char *buf, size
               (unsigned long long)m->rounds_ended[1], (unsigned long long)m->rounds_ended[2],
               (unsigned long long)m->rounds_ended[3]);
     tb_metric(&t, "tickwire_spectators", "gauge", "Spectator connections watching a match.", g->spectators);
+    tb_metric(&t, "tickwire_spectators_owed", "gauge",
+              "Spectators owed a view and not yet written when the last tick began (they are written after "
+              "the players' snapshots, in the time left before the next tick).",
+              (double)g->spectators_owed);
     tb_metric(&t, "tickwire_spectator_joins_total", "counter", "Spectators admitted to a match.",
               (double)m->spec_joins);
     tb_metric(&t, "tickwire_spectator_snapshots_total", "counter", "Snapshot messages sent to spectators.",

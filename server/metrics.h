@@ -125,6 +125,7 @@ typedef struct metrics_gauges {
     int matches, players, npcs;
     int players_held;       /* of `players`: disconnected, held for a resume */
     int spectators;         /* spectator connections */
+    uint32_t spectators_owed; /* owed a view and not yet written when the last tick began */
     int tick_rate, snapshot_rate;
     int ready, draining;    /* GET /readyz would say 200; a drain is under way */
     metrics_process proc;   /* sampled by the adapter */

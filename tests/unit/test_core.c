@@ -1382,8 +1382,12 @@ static void test_spectators_after_players(void **state)
     assert_true(serve(&s1) > 0);
     assert_int_equal(s1.msg[0], PROTO_SNAPSHOT);
 
-    /* s2 still waits from the last tick: it comes before s1, owed again. */
+    /* s2 still waits from the last tick: it comes before s1, owed again;
+     * /metrics tells how many waited when the tick began. */
     tick(1);
+    static char text[32768];
+    core_metrics_text(H.c, NULL, text, sizeof text);
+    assert_non_null(strstr(text, "\ntickwire_spectators_owed 1\n"));
     assert_int_equal(s1.wakes + s2.wakes, 0);
     assert_int_equal(core_spectators_owed(H.c), 2);
     assert_int_equal(core_wake_spectators(H.c, 1), 1);

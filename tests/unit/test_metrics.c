@@ -88,7 +88,7 @@ static void filled(metrics *m, metrics_gauges *g)
     metrics_http_count(m, EP_STATIC, 304);
     metrics_http_count(m, EP_STATIC, 299); /* not one of the codes: "other" */
     *g = (metrics_gauges){.connections = 11, .matches = 12, .players = 13, .npcs = 14, .players_held = 3, .spectators = 15,
-                          .tick_rate = 60, .snapshot_rate = 30,
+                          .spectators_owed = 16, .tick_rate = 60, .snapshot_rate = 30,
                           .proc = {.rss_bytes = 123456789, .virtual_bytes = 987654321, .cpu_seconds = 2.5,
                                    .start_time_s = 1796300000.25, .open_fds = 17, .max_fds = 1024,
                                    .version = "v1.2-3-gabcdef", .lws_version = "4.1.6"}};
@@ -113,6 +113,7 @@ static void test_every_series(void **state)
         {"tickwire_npcs", "gauge", 14},
         {"tickwire_players_held", "gauge", 3},
         {"tickwire_spectators", "gauge", 15},
+        {"tickwire_spectators_owed", "gauge", 16},
         {"tickwire_spectator_joins_total", "counter", 116},
         {"tickwire_spectator_snapshots_total", "counter", 117},
         {"tickwire_spectator_snapshot_bytes_total", "counter", 118},
