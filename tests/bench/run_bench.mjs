@@ -37,6 +37,13 @@
 //          runs alternating: server CPU per bot-second of each and their
 //          ratio, RTT p99, snapshot delivery. (Fewer bots than `load`: an
 //          HTTP bot holds three places under --max-conns-per-ip.)
+//   spectate  (not in the default list) issue 13: BENCH_SPECTATE_BOTS (256)
+//          fight bots in matches of 64, then BENCH_SPECTATORS (10000)
+//          spectators of the fullest match in a second bots process over
+//          BENCH_SPECTATE_RAMP (20) s: spectator and player snapshot
+//          delivery, the players' tick p99 and missed ticks, server RSS,
+//          the CPU of the server and of both bots processes. The
+//          spectators' process holds ~1.5 GB at 10,000.
 //   aoi-match  (not in the default list) the real server with 128 wander
 //          bots in one match on assets/large.map, --aoi-radius 0 and 512,
 //          runs alternating: down bytes per client, server CPU.
@@ -94,6 +101,9 @@ const CFG = {
   floorBytes: env.BENCH_FLOOR_BYTES ? Math.round(num('BENCH_FLOOR_BYTES', 300)) : null,
   botsArgs: (env.BENCH_BOTS_ARGS || '').split(/\s+/).filter(Boolean),
   httpBots: Math.round(num('BENCH_HTTP_BOTS', 200)),
+  spectators: Math.round(num('BENCH_SPECTATORS', 10000)),
+  spectateBots: Math.round(num('BENCH_SPECTATE_BOTS', 256)),
+  spectateRamp: num('BENCH_SPECTATE_RAMP', 20),
   quietWait: num('BENCH_QUIET_WAIT', 60),
 };
 const BUILD = path.resolve(ROOT, env.BENCH_BUILD || 'build');
@@ -394,7 +404,8 @@ function botFigures(r) {
 
 // Runs one server (real or floor) with `bots` bots; measures over
 // [ramp + settle, ramp + settle + window] seconds after the bots start.
-async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics, perf, botsExtra = [] }) {
+async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics, perf, botsExtra = [],
+  spectators = 0, specRamp = 0 }) {
   fs.mkdirSync(OUT, { recursive: true });
   const tag = `${name}-${run}`;
   const seed = CFG.seed + run;
@@ -405,14 +416,21 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
   const alive = (what) => {
     if (srvExit) throw new Error(`${path.basename(serverBin)} ended (${srvExit}) ${what}; log: ${path.join(OUT, `${tag}.server.log`)}`);
   };
-  let bot = null;
+  let bot = null, spec = null;
   try {
     await sleep(500);
     const rssIdle = procRssKiB(srv.pid);
     const m0 = hasMetrics ? await scrape(port) : null;
     const report = path.join(OUT, `${tag}.bots.json`);
     fs.rmSync(report, { force: true });
-    const duration = Math.ceil(ramp + settle + window + 2);
+    // Spectators (issue 13) connect in a process of their own once the
+    // players are in (2 s after their ramp), over specRamp; the window
+    // starts `settle` after that.
+    const specAt = spectators ? ramp + 2 : 0;
+    const lead = spectators ? specAt + specRamp : ramp;
+    // (The players stay 3 s longer than the spectators: their match does
+    // not end under them.)
+    const duration = Math.ceil(lead + settle + window + 2) + (spectators ? 3 : 0);
     const botsArgs = ['--url', `ws://127.0.0.1:${port}`, '--bots', String(bots), '--duration', String(duration),
       '--ramp', String(ramp), '--behavior', behavior, '--input-rate', String(CFG.tickRate),
       '--report', report, '--seed', String(seed), '--token-secret-file', secretFile(), ...botsExtra, ...CFG.botsArgs];
@@ -421,12 +439,27 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
     fs.closeSync(botsLog);
     const botsDone = waitExit(bot, (duration + ramp + 60) * 1000);
+    const specReport = path.join(OUT, `${tag}.spectators.json`);
+    let specDone = null;
+    if (spectators) {
+      await sleep(specAt * 1000 - (Date.now() - t0));
+      alive('during the ramp');
+      fs.rmSync(specReport, { force: true });
+      const specDuration = Math.ceil(specRamp + settle + window + 2);
+      const specLog = fs.openSync(path.join(OUT, `${tag}.spectators.log`), 'w');
+      spec = spawn(BIN.bots, ['--url', `ws://127.0.0.1:${port}`, '--bots', '0', '--spectators', String(spectators),
+        '--duration', String(specDuration), '--ramp', String(specRamp), '--report', specReport, '--seed', String(seed + 1000),
+        '--token-secret-file', secretFile()], { stdio: ['ignore', specLog, specLog] });
+      fs.closeSync(specLog);
+      specDone = waitExit(spec, (specDuration + 60) * 1000);
+    }
 
-    await sleep((ramp + settle) * 1000 - (Date.now() - t0));
+    await sleep((lead + settle) * 1000 - (Date.now() - t0));
     alive('during the ramp');
     const cpuA = procCpuSeconds(srv.pid), busyA = machineBusySeconds(), tA = Date.now();
     const writerA = threadCpuSeconds(srv.pid, 'tw-replay');
     const botCpuA = procCpuSeconds(bot.pid);
+    const specCpuA = spec ? procCpuSeconds(spec.pid) : null;
     const m1 = hasMetrics ? await scrape(port) : null;
     const perfData = path.join(OUT, `${tag}.perf.data`);
     const rec = perf ? spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(srv.pid), '-o', perfData, '--', 'sleep', String(window)], { stdio: 'ignore' }) : null;
@@ -435,11 +468,13 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
     const cpuB = procCpuSeconds(srv.pid), busyB = machineBusySeconds(), tB = Date.now();
     const writerB = threadCpuSeconds(srv.pid, 'tw-replay');
     const botCpuB = procCpuSeconds(bot.pid);
+    const specCpuB = spec ? procCpuSeconds(spec.pid) : null;
     const rssLoaded = procRssKiB(srv.pid);
     alive('during the window');
     if (cpuA === null || cpuB === null || rssLoaded === null) throw new Error(`${path.basename(serverBin)} has gone`);
     const m2 = hasMetrics ? await scrape(port) : null;
     const botsRc = await botsDone;
+    const specRc = specDone ? await specDone : null;
     const m3 = hasMetrics ? await scrape(port) : null;
     const wall = (tB - tA) / 1000;
     const cpuS = cpuB - cpuA;
@@ -453,7 +488,8 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
       server_cpu_pct: (100 * cpuS) / wall,
       bots_cpu_pct: botCpuA !== null && botCpuB !== null ? (100 * (botCpuB - botCpuA)) / wall : null,
       // CPU of everything else on the machine meanwhile (noise indicator)
-      other_cpu_pct: botCpuA !== null && botCpuB !== null ? (100 * (busyB - busyA - cpuS - (botCpuB - botCpuA))) / wall : null,
+      other_cpu_pct: botCpuA !== null && botCpuB !== null
+        ? (100 * (busyB - busyA - cpuS - (botCpuB - botCpuA) - (specCpuB !== null && specCpuA !== null ? specCpuB - specCpuA : 0))) / wall : null,
       rss_idle_kib: rssIdle,
       rss_loaded_kib: rssLoaded,
       ...bf,
@@ -493,13 +529,33 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
         r.ticks_le_1ms_fraction = ts.le_1ms_fraction;
       }
     }
+    if (spectators) {
+      const sp = readBotsReport(specReport);
+      r.spectators_exit = specRc;
+      r.spectators_cpu_pct = specCpuA !== null && specCpuB !== null ? (100 * (specCpuB - specCpuA)) / wall : null;
+      r.spectators_connected_max = pick(sp, 'spectators.connected_max');
+      r.spectators_connected_end = pick(sp, 'spectators.connected_end');
+      r.spectator_snapshots_pct = pick(sp, 'spectators.snapshots_pct');
+      r.spectator_min_pct = pick(sp, 'spectators.min_pct');
+      r.spectators_under_99 = pick(sp, 'spectators.below_99');
+      r.spectator_events_lost = pick(sp, 'spectators.events_lost');
+      r.spectators_refused = sp ? pick(sp, 'connections.failed') : null;
+      r.rss_loaded_mb = rssLoaded !== null ? rssLoaded / 1024 : null;
+      if (hasMetrics) {
+        r.spectators_owed_end = m2 ? m2.tickwire_spectators_owed ?? null : null;
+        r.spectator_snapshots_server = mdelta(m1, m2, 'tickwire_spectator_snapshots_total');
+      }
+      if (!sp) log(`${tag}: no spectators report (${specReport}); see ${path.join(OUT, `${tag}.spectators.log`)}`);
+    }
     if (perf) r.profile = perfSplit(perfData);
     if (!rep) log(`${tag}: no bots report (${report}); see ${path.join(OUT, `${tag}.bots.log`)}`);
     return r;
   } finally {
-    if (bot && bot.exitCode === null && bot.signalCode === null) {
-      bot.kill('SIGTERM');
-      await waitExit(bot, 5000);
+    for (const p of [bot, spec]) {
+      if (p && p.exitCode === null && p.signalCode === null) {
+        p.kill('SIGTERM');
+        await waitExit(p, 5000);
+      }
     }
     if (!srvExit) await stopServer(srv);
   }
@@ -632,7 +688,7 @@ async function main() {
     }
   }
   // per run: the bots' duration, ~2 s of closing, ~1.5 s of starting up
-  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : n === 'aoi' ? 8 : n === 'aoi-match' ? 2 * (4 + CFG.matchWindow + 2 + 3.5) * CFG.runs : n === 'http' ? 2 * (CFG.ramp + CFG.settle + CFG.window + 2 + 3.5) * CFG.runs : n === 'replay' ? 2 * (Math.ceil(CFG.ramp + CFG.settle + CFG.window + 2) + 3.5) * CFG.runs : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
+  const total = CFG.scenarios.reduce((s, n) => s + (n === 'deflate' ? 2 : n === 'aoi' ? 8 : n === 'aoi-match' ? 2 * (4 + CFG.matchWindow + 2 + 3.5) * CFG.runs : n === 'http' ? 2 * (CFG.ramp + CFG.settle + CFG.window + 2 + 3.5) * CFG.runs : n === 'replay' ? 2 * (Math.ceil(CFG.ramp + CFG.settle + CFG.window + 2) + 3.5) * CFG.runs : n === 'spectate' ? (Math.ceil(5 + CFG.spectateRamp + CFG.settle + CFG.window + 2) + 8) * CFG.runs : (Math.ceil((['load', 'floor', 'floor-raw', 'profile', 'floor-profile', 'floor-raw-profile'].includes(n) ? CFG.ramp + CFG.settle + CFG.window : 1 + 2 + CFG.matchWindow) + 2) + 3.5) * (n.includes('profile') ? 1 : CFG.runs)), 0);
   log(`commit ${COMMIT}, ${CFG.runs} run(s) per scenario, about ${Math.ceil(total / 60)} min; results -> ${path.join(OUT, 'results.jsonl')}`);
   const tr = String(CFG.tickRate);
   const res = {};
@@ -786,6 +842,24 @@ async function main() {
           `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
         busyWarning(m);
       }
+    } else if (name === 'spectate') {
+      // Issue 13: BENCH_SPECTATE_BOTS (256) fight bots in matches of 64,
+      // then BENCH_SPECTATORS (10,000) spectators of the fullest match in a
+      // second bots process over BENCH_SPECTATE_RAMP s; the window starts
+      // when all are in.
+      const nconn = CFG.spectateBots + CFG.spectators + 64;
+      const m = await scenario(name, { bots: CFG.spectateBots, spectators: CFG.spectators, behavior: 'fight', ramp_s: 3, spectate_ramp_s: CFG.spectateRamp,
+        settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate }, {
+        serverBin: BIN.server, bots: CFG.spectateBots, behavior: 'fight', ramp: 3, settle: CFG.settle, window: CFG.window, hasMetrics: true,
+        spectators: CFG.spectators, specRamp: CFG.spectateRamp,
+        serverArgs: realArgs(['--max-conns', String(nconn), '--max-conns-per-ip', String(nconn), '--max-spectators', String(Math.max(CFG.spectators, 1))]),
+      });
+      res.spectate = m;
+      row(`${CFG.spectateBots} fight + ${CFG.spectators} spectators`, [`spectators ${fmt(m.spectator_snapshots_pct)}% (fewest ${fmt(m.spectator_min_pct)}%, ${fmt(m.spectators_under_99, 0)} under 99%, ${fmt(m.spectators_connected_end, 0)} connected)`,
+        `players ${fmt(m.snapshots_pct)}% (${fmt(m.bots_under_99, 0)} under 99%)`, `tick p99 ${fmt(m.tick_p99_ms, 3)} ms`, `missed ${fmt(m.missed_ticks_run, 0)}`,
+        `RSS ${fmt(m.rss_loaded_mb, 1)} MB`, `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `owed at a tick ${fmt(m.spectators_owed_end, 0)}`,
+        `(CPU: server ${fmt(m.server_cpu_pct, 0)}%, players ${fmt(m.bots_cpu_pct, 0)}%, spectators ${fmt(m.spectators_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+      busyWarning(m);
     } else if (name === 'deflate' || name === 'aoi') {
       // Deterministic bytes, thread-CPU time: one run, its table as is.
       fs.mkdirSync(OUT, { recursive: true });
@@ -817,7 +891,7 @@ async function main() {
         `lws ${fmt(p.lws_pct, 1)}%`, `tickwire ${fmt(p.tickwire_pct, 1)}% (sim ${fmt(p.sim_pct, 1)}%, encode ${fmt(p.encode_pct, 1)}%)`, `other ${fmt(p.other_user_pct, 1)}%`]);
       for (const t of p.top) console.log(`    ${t}`);
     } else {
-      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, replay, deflate, aoi, http, aoi-match, profile, floor-profile, floor-raw-profile)`);
+      console.error(`bench: unknown scenario '${name}' (match, load, idle, floor, floor-raw, replay, deflate, aoi, http, aoi-match, spectate, profile, floor-profile, floor-raw-profile)`);
       process.exit(2);
     }
   }
@@ -859,6 +933,17 @@ async function main() {
       H.bots_under_99 == null ? null : H.bots_under_99 === 0 && (H.bots_connected == null || H.bots_connected >= CFG.httpBots));
     tgt(`${CFG.httpBots} bots over HTTP: input->ack RTT p99`, `<= ${fmt(2 * TICK_MS)} ms (2 ticks)`, `${fmt(H.rtt_p99_ms)} ms`, H.rtt_p99_ms == null ? null : H.rtt_p99_ms <= 2 * TICK_MS);
     tgt('HTTP fallback CPU per bot-second vs WebSocket', '(info)', `${fmt(H.ratio)}x (${fmt(H.cpu_ms_per_bot_s, 3)} vs ${fmt(res.httpWs && res.httpWs.cpu_ms_per_bot_s, 3)} ms/bot-s)`, undefined);
+  }
+  const S = res.spectate;
+  if (S && !S.failed) {
+    const who = `${CFG.spectators} spectators`;
+    tgt(`${who}: all connected`, `${CFG.spectators}`, `${fmt(S.spectators_connected_end, 0)} (players ${fmt(S.bots_connected, 0)} of ${CFG.spectateBots})`,
+      S.spectators_connected_end == null ? null : S.spectators_connected_end >= CFG.spectators && S.bots_connected >= CFG.spectateBots);
+    tgt(`${who}: server RSS`, '<= 200 MB', `${fmt(S.rss_loaded_mb, 1)} MB`, S.rss_loaded_mb == null ? null : S.rss_loaded_mb <= 200);
+    tgt(`${who}: players' tick p99`, '<= 1 ms', `${fmt(S.tick_p99_ms, 3)} ms`, S.ticks_le_1ms_fraction == null ? null : S.ticks_le_1ms_fraction >= 0.99);
+    tgt(`${who}: missed ticks`, '0', fmt(S.missed_ticks_run, 0), S.missed_ticks_run == null ? null : S.missed_ticks_run === 0);
+    tgt(`${who}: spectator snapshots`, '>= 99%', `${fmt(S.spectator_snapshots_pct)}% (players ${fmt(S.snapshots_pct)}%)`,
+      S.spectator_snapshots_pct == null ? null : S.spectator_snapshots_pct >= 99);
   }
   if (I) tgt('idle entities', '0 B/snapshot', `${fmt(I.bytes_per_idle_entity, 3)} B (${fmt(I.mean_snapshot_bytes, 1)} B snapshots)`, I.bytes_per_idle_entity == null ? null : I.bytes_per_idle_entity <= 0.0005);
 
