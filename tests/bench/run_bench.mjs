@@ -855,7 +855,7 @@ async function main() {
         serverArgs: realArgs(['--max-conns', String(nconn), '--max-conns-per-ip', String(nconn), '--max-spectators', String(Math.max(CFG.spectators, 1))]),
       });
       res.spectate = m;
-      row(`${CFG.spectateBots} fight + ${CFG.spectators} spectators`, [`spectators ${fmt(m.spectator_snapshots_pct)}% (fewest ${fmt(m.spectator_min_pct)}%, ${fmt(m.spectators_under_99, 0)} under 99%, ${fmt(m.spectators_connected_end, 0)} connected)`,
+      row(`${CFG.spectateBots} fight + ${CFG.spectators} spectators`, [`spectators ${fmt(m.spectator_snapshots_pct)}% (fewest ${fmt(m.spectator_min_pct)}%, ${fmt(m.spectators_under_99, 0)} under 99%, ${fmt(m.spectators_connected_max, 0)} connected)`,
         `players ${fmt(m.snapshots_pct)}% (${fmt(m.bots_under_99, 0)} under 99%)`, `tick p99 ${fmt(m.tick_p99_ms, 3)} ms`, `missed ${fmt(m.missed_ticks_run, 0)}`,
         `RSS ${fmt(m.rss_loaded_mb, 1)} MB`, `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `owed at a tick ${fmt(m.spectators_owed_end, 0)}`,
         `(CPU: server ${fmt(m.server_cpu_pct, 0)}%, players ${fmt(m.bots_cpu_pct, 0)}%, spectators ${fmt(m.spectators_cpu_pct, 0)}%, other ${fmt(m.other_cpu_pct, 0)}%)`]);
@@ -937,8 +937,9 @@ async function main() {
   const S = res.spectate;
   if (S && !S.failed) {
     const who = `${CFG.spectators} spectators`;
-    tgt(`${who}: all connected`, `${CFG.spectators}`, `${fmt(S.spectators_connected_end, 0)} (players ${fmt(S.bots_connected, 0)} of ${CFG.spectateBots})`,
-      S.spectators_connected_end == null ? null : S.spectators_connected_end >= CFG.spectators && S.bots_connected >= CFG.spectateBots);
+    tgt(`${who}: all connected`, `${CFG.spectators}`,
+      `${fmt(S.spectators_connected_max, 0)} at most, ${fmt(S.spectators_refused, 0)} refused (players ${fmt(S.bots_connected, 0)} of ${CFG.spectateBots})`,
+      S.spectators_connected_max == null ? null : S.spectators_connected_max >= CFG.spectators && !S.spectators_refused && S.bots_connected >= CFG.spectateBots);
     tgt(`${who}: server RSS`, '<= 200 MB', `${fmt(S.rss_loaded_mb, 1)} MB`, S.rss_loaded_mb == null ? null : S.rss_loaded_mb <= 200);
     tgt(`${who}: players' tick p99`, '<= 1 ms', `${fmt(S.tick_p99_ms, 3)} ms`, S.ticks_le_1ms_fraction == null ? null : S.ticks_le_1ms_fraction >= 0.99);
     tgt(`${who}: missed ticks`, '0', fmt(S.missed_ticks_run, 0), S.missed_ticks_run == null ? null : S.missed_ticks_run === 0);
