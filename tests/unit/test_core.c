@@ -1334,6 +1334,25 @@ static void test_create_errors(void **state)
     core_destroy(NULL);
 }
 
+/* Opens cn as a spectator of any match and serves its WELCOME (and a first
+ * view when one is due). */
+static void spectate(conn *cn, const char *ip)
+{
+    char tok[TOKEN_MAX_B64 + 1];
+    mint(tok, SECRET, "watcher", "", 60, 0);
+    uint8_t buf[PROTO_MAX_JOIN_MSG];
+    size_t n = proto_join_spectate_write(tok, PROTO_MATCH_ANY, buf, sizeof buf);
+    assert_true(n > 0);
+    open_conn(cn, ip);
+    recv_bytes(cn, buf, n);
+    assert_int_equal(cn->closes, 0);
+    assert_int_equal(cn->wakes, 1);
+    serve(cn);
+    assert_int_equal(cn->msg[0], PROTO_WELCOME);
+    while (cn->wakes)
+        serve(cn);
+}
+
 /* Spectators come after players: a tick wakes its players and only owes
  * its spectators a view; the transport wakes those in batches, oldest
  * first, and one that closed meanwhile is passed over. */
@@ -1349,22 +1368,8 @@ static void test_spectators_after_players(void **state)
     tick(1);
     while (p.wakes)
         serve(&p);
-    conn *specs[2] = {&s1, &s2};
-    for (int i = 0; i < 2; i++) {
-        char tok[TOKEN_MAX_B64 + 1];
-        mint(tok, SECRET, "watcher", "", 60, 0);
-        uint8_t buf[PROTO_MAX_JOIN_MSG];
-        size_t n = proto_join_spectate_write(tok, PROTO_MATCH_ANY, buf, sizeof buf);
-        assert_true(n > 0);
-        open_conn(specs[i], "10.0.0.2");
-        recv_bytes(specs[i], buf, n);
-        assert_int_equal(specs[i]->closes, 0);
-        assert_int_equal(specs[i]->wakes, 1);
-        serve(specs[i]);
-        assert_int_equal(specs[i]->msg[0], PROTO_WELCOME);
-        while (specs[i]->wakes)
-            serve(specs[i]);
-    }
+    spectate(&s1, "10.0.0.2");
+    spectate(&s2, "10.0.0.2");
     assert_int_equal(core_spectators_owed(H.c), 0);
 
     tick(1);
@@ -1423,17 +1428,8 @@ static void test_spectator_views_owed_with_slack(void **state)
     open_conn(&p, "10.0.0.1");
     join_welcomed(&p, "player");
     tick(1);
-    for (int i = 0; i < 6; i++) {
-        char tok[TOKEN_MAX_B64 + 1];
-        mint(tok, SECRET, "watcher", "", 60, 0);
-        uint8_t buf[PROTO_MAX_JOIN_MSG];
-        size_t n = proto_join_spectate_write(tok, PROTO_MATCH_ANY, buf, sizeof buf);
-        open_conn(&sp[i], "10.0.0.2");
-        recv_bytes(&sp[i], buf, n);
-        while (sp[i].wakes)
-            serve(&sp[i]);
-        assert_int_equal(sp[i].closes, 0);
-    }
+    for (int i = 0; i < 6; i++)
+        spectate(&sp[i], "10.0.0.2");
     const match *m = core_lobby(H.c)->matches[0];
     int owed[6] = {0};
     for (int t = 0; t < 40; t++) {
