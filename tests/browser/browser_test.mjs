@@ -725,6 +725,7 @@ async function fireAt(page, map, who, done, timeoutMs, snap = null) {
         const ents = t.entities().filter((e) => !e.self).map((e) => ({ ...e, s: t.toScreen(e.x, e.y) }));
         return { self, selfS: self ? t.toScreen(self.x, self.y) : null, ents, shots: t.shots(), hud: t.hud(),
                  now: performance.now(),
+                 kills: t.events().filter((e) => e.type === 1).map((e) => ({ seq: e.seq, killer: e.player, victim: e.other })),
                  mine: [...document.querySelectorAll('#killfeed li.kill.mine')].map((li) => li.textContent) };
       });
       seen.samples++;
@@ -879,11 +880,16 @@ async function matchChecks() {
   check(kills.some((e) => e.player === me), 'KILL events received', `${kills.length} kills in the match`);
 
   // --- kill the visitor: drawn dead, its page counts down to the respawn ------
+  // The NPCs fight too and may kill the visitor first (its card then names
+  // the NPC): the fighter keeps at it until a KILL event says it was the
+  // killer and the visitor is drawn dead.
   const victimId = (await visitor.evaluate(() => window.tickwire.welcome())).playerId;
+  const seq0 = Math.max(-1, ...(await page.evaluate(() => window.tickwire.events())).map((e) => e.seq));
   let deadSeen = false;
   const victim = await fireAt(page, map, /^e2e-visitor$/, (st) => {
     const v = st.ents.find((e) => e.id === victimId);
-    deadSeen = deadSeen || (!!v && (v.flags & 8) !== 0);
+    const mine = st.kills.some((k) => k.seq > seq0 && k.killer === me && k.victim === victimId);
+    deadSeen = deadSeen || (mine && !!v && (v.flags & 8) !== 0);
     return deadSeen;
   }, 30_000);
   check(deadSeen, 'the fighter kills the other page\'s player and draws it dead', `${victim.samples} samples`);
