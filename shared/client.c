@@ -1,11 +1,23 @@
 /* client: see client.h. */
 #include "client.h"
 
+#include <stddef.h>
 #include <string.h>
+
+/* Empties slot i, handing a shared snapshot back. */
+static void ring_clear(cl_client *c, int i)
+{
+    if (c->ring_shared[i] && c->body_release)
+        c->body_release(c->body_user, c->ring_shared[i]);
+    c->ring_shared[i] = NULL;
+    c->ring_tick[i] = 0;
+}
 
 void cl_init(cl_client *c)
 {
-    memset(c, 0, sizeof *c);
+    /* Not ring_own: ring_tick says which slots hold anything, and a
+     * client that shares its snapshots never pages those 100 KB in. */
+    memset(c, 0, offsetof(cl_client, ring_own));
     c->head = -1;
     c->next_seq = 1;
     c->predict = c->reconcile = c->interpolate = 1;
@@ -53,7 +65,7 @@ static const proto_snapshot *ring_find(const cl_client *c, uint32_t tick)
         return NULL;
     for (int i = 0; i < CL_RING; i++)
         if (c->ring_tick[i] == tick)
-            return &c->ring[i];
+            return cl_slot(c, i);
     return NULL;
 }
 
@@ -384,17 +396,29 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
     int slot = (c->head + 1) % CL_RING;
     proto_snapshot tmp;
     proto_names names;
+    const proto_snapshot *shared = NULL;
+    const proto_names *shared_names = NULL;
     tmp.tick = h.tick;
-    err = c->body_reader ? c->body_reader(c->body_user, c, base, &tmp, &names, buf + body, len - body)
+    err = c->body_reader ? c->body_reader(c->body_user, c, base, &tmp, &names, buf + body, len - body, &shared,
+                                          &shared_names)
                          : proto_snapshot_body_read(base, &tmp, &names, c->welcome.tick_rate, buf + body, len - body);
     if (err)
         return err;
+    const proto_snapshot *snap = shared ? shared : &tmp;
+    const proto_names *nm = shared ? shared_names : &names;
     events_apply(c, buf + PROTO_SNAPSHOT_HEADER_SIZE);
     for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
-        if (tmp.present[id] && (!base || tmp.gen[id] != base->gen[id]))
-            memcpy(c->names.name[id], names.name[id], sizeof names.name[id]);
-    c->ring[slot] = tmp;
-    c->ring_tick[slot] = tmp.tick;
+        if (snap->present[id] && (!base || snap->gen[id] != base->gen[id]))
+            memcpy(c->names.name[id], nm->name[id], sizeof nm->name[id]);
+    /* base may be the slot's snapshot: it is not read past here. */
+    ring_clear(c, slot);
+    if (shared) {
+        c->ring_shared[slot] = shared;
+    } else {
+        c->ring_own[slot] = tmp;
+        snap = &c->ring_own[slot];
+    }
+    c->ring_tick[slot] = snap->tick;
     c->head = slot;
     c->stats.snapshots++;
     measure_jitter(c, h.tick, now_ms);
@@ -402,12 +426,12 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         c->stats.full_snapshots++;
 
     uint16_t me = c->welcome.player_id;
-    if (!c->welcome.spectator && me < PROTO_MAX_ENTITIES && tmp.present[me]) {
-        uint16_t hits = tmp.ent[me].hits;
+    if (!c->welcome.spectator && me < PROTO_MAX_ENTITIES && snap->present[me]) {
+        uint16_t hits = snap->ent[me].hits;
         if (hits > c->last_hits)
             c->stats.server_hits += (uint32_t)(hits - c->last_hits);
         c->last_hits = hits; /* a new round starts again at 0 */
-        reconcile_self(c, &tmp.ent[me], h.last_input_seq, now_ms);
+        reconcile_self(c, &snap->ent[me], h.last_input_seq, now_ms);
     }
     if (h.last_input_seq > c->last_input_seq) {
         uint32_t from = h.last_input_seq - c->last_input_seq > CL_MAX_PENDING ? h.last_input_seq - CL_MAX_PENDING + 1
@@ -602,8 +626,8 @@ size_t cl_write_chat(cl_client *c, const char *text, size_t len, uint8_t *buf, s
 void cl_disconnected(cl_client *c)
 {
     c->joined = 0;
-    memset(c->ring, 0, sizeof c->ring);
-    memset(c->ring_tick, 0, sizeof c->ring_tick);
+    for (int i = 0; i < CL_RING; i++)
+        ring_clear(c, i);
     c->head = -1;
     c->have_render_tick = 0;
     c->have_transit = 0;
@@ -611,6 +635,13 @@ void cl_disconnected(cl_client *c)
     /* Resend whatever the server has not acknowledged: it ignores the ones
      * it already has. */
     c->sent_seq = c->last_input_seq;
+}
+
+void cl_release(cl_client *c)
+{
+    for (int i = 0; i < CL_RING; i++)
+        ring_clear(c, i);
+    c->head = -1;
 }
 
 void cl_resend_unacked(cl_client *c)
@@ -621,7 +652,7 @@ void cl_resend_unacked(cl_client *c)
 
 const proto_snapshot *cl_latest(const cl_client *c)
 {
-    return c->head < 0 ? NULL : &c->ring[c->head];
+    return c->head < 0 ? NULL : cl_slot(c, c->head);
 }
 
 int cl_interp_depth(const cl_client *c)
@@ -689,8 +720,8 @@ static void bracket(const cl_client *c, double at, cl_bracket *br)
         if ((double)k > at && (next < 0 || k < c->ring_tick[next]))
             next = i;
     }
-    br->last = last < 0 ? NULL : &c->ring[last];
-    br->next = next < 0 ? NULL : &c->ring[next];
+    br->last = last < 0 ? NULL : cl_slot(c, last);
+    br->next = next < 0 ? NULL : cl_slot(c, next);
 }
 
 static int interpolate(const cl_client *c, int id, const cl_bracket *br, float *x, float *y, uint16_t *aim,
@@ -704,8 +735,10 @@ static int interpolate(const cl_client *c, int id, const cl_bracket *br, float *
         b = br->next;
     } else {
         for (int i = 0; i < CL_RING; i++) {
-            const proto_snapshot *s = &c->ring[i];
-            if (!s->tick || !s->present[id])
+            if (!c->ring_tick[i])
+                continue;
+            const proto_snapshot *s = cl_slot(c, i);
+            if (!s->present[id])
                 continue;
             if ((double)s->tick <= at && (!a || s->tick > a->tick))
                 a = s;

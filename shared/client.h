@@ -83,8 +83,11 @@ struct cl_client {
     float dt;
     uint32_t snap_interval;    /* ticks between snapshots */
 
-    proto_snapshot ring[CL_RING];
-    uint32_t ring_tick[CL_RING]; /* ring[i].tick, found without touching the 3 KB snapshots */
+    /* The snapshots held (cl_slot): slot i is ring_shared[i], a snapshot
+     * the body_reader shares (held until body_release), or ring_own[i]
+     * when that is NULL. It is empty when ring_tick[i] is 0. */
+    const proto_snapshot *ring_shared[CL_RING];
+    uint32_t ring_tick[CL_RING]; /* cl_slot(c, i)->tick, found without touching the 3 KB snapshots */
     int head;                  /* index of the newest snapshot, -1 none */
     proto_names names;
     uint32_t last_input_seq;   /* from the newest snapshot */
@@ -137,17 +140,38 @@ struct cl_client {
      * matter only for the entities the body adds, those with a new
      * generation, and a reader may fill more). A load generator running
      * many clients of one match shares decodes through it
-     * (tests/bots/memo.h). */
+     * (tests/bots/memo.h). Instead of filling out and names, it may set
+     * *shared to a snapshot it keeps and *shared_names to the names of all
+     * that snapshot's entities: the client then holds it, read-only, in
+     * its ring until it hands it back through body_release (when the slot
+     * is reused, at cl_disconnected and at cl_release). */
     int (*body_reader)(void *user, const cl_client *c, const proto_snapshot *base, proto_snapshot *out,
-                       proto_names *names, const uint8_t *buf, size_t len);
+                       proto_names *names, const uint8_t *buf, size_t len, const proto_snapshot **shared,
+                       const proto_names **shared_names);
+    void (*body_release)(void *user, const proto_snapshot *shared);
     void *body_user;
     /* The app's name for the stream this client decodes: a body_reader may
      * share decodes only between clients with the same key (match ids and
      * ticks repeat across servers). The bots: the server's address. */
     uint64_t body_key;
+
+    /* Last, so that a client whose body_reader shares every snapshot never
+     * touches (and never pages in) these 100 KB. */
+    proto_snapshot ring_own[CL_RING];
 };
 
+/* The snapshot in ring slot i (see ring_tick for whether it holds one). */
+static inline const proto_snapshot *cl_slot(const cl_client *c, int i)
+{
+    return c->ring_shared[i] ? c->ring_shared[i] : &c->ring_own[i];
+}
+
+/* Makes c a new client. Call cl_release first on a client that may hold
+ * shared snapshots. */
 void cl_init(cl_client *c);
+/* Hands every shared snapshot back to the body_reader's owner (see
+ * body_release); the ring is empty after it. */
+void cl_release(cl_client *c);
 
 /* Sets the join token (base64url, from the host's backend or the demo
  * server's POST /api/join) used by the next cl_write_join. */

@@ -497,9 +497,11 @@ static void bot_connect(swarm *sw, bot *b, int resume)
     b->cl.body_key ^= (uint64_t)ci.port << 48;
     if (!resume) {
         uint64_t key = b->cl.body_key;
-        cl_init(&b->cl); /* a new player */
+        cl_release(&b->cl); /* the previous player's shared snapshots */
+        cl_init(&b->cl);    /* a new player */
         b->cl.body_key = key;
-        b->cl.body_reader = memo_body_read; /* decode once per distinct body, check many */
+        b->cl.body_reader = memo_body_read; /* decode once per distinct body, check many, share the result */
+        b->cl.body_release = memo_body_release;
         b->cl.body_user = sw->memo;
         if (b->spectator)
             cl_set_spectate(&b->cl, sw->cfg.spectate_match);
@@ -1059,16 +1061,17 @@ static size_t events_section_len(const uint8_t *p, size_t len)
 
 static void count_entities(swarm *sw, const cl_client *c, const uint8_t *msg, size_t len)
 {
-    const proto_snapshot *cur = &c->ring[c->head];
-    const proto_snapshot *prev = &c->ring[(c->head + CL_RING - 1) % CL_RING];
+    int pi = (c->head + CL_RING - 1) % CL_RING;
+    const proto_snapshot *cur = cl_slot(c, c->head);
+    const proto_snapshot *prev = c->ring_tick[pi] ? cl_slot(c, pi) : NULL;
     int maxp = c->welcome.max_players < PROTO_MAX_ENTITIES ? c->welcome.max_players : PROTO_MAX_ENTITIES;
     uint32_t present = 0, moving = 0;
     for (int id = 0; id < maxp; id++) {
         if (!cur->present[id])
             continue;
         present++;
-        const sim_netent *a = &cur->ent[id], *p = &prev->ent[id];
-        if (!prev->present[id] || prev->gen[id] != cur->gen[id] || a->x != p->x || a->y != p->y ||
+        const sim_netent *a = &cur->ent[id], *p = prev ? &prev->ent[id] : NULL;
+        if (!p || !prev->present[id] || prev->gen[id] != cur->gen[id] || a->x != p->x || a->y != p->y ||
             a->vx != p->vx || a->vy != p->vy || a->aim != p->aim || a->flags != p->flags)
             moving++;
     }
@@ -1207,9 +1210,10 @@ static void on_snapshot(bot *b, lws_usec_t now, const uint8_t *msg, size_t len, 
         /* Our slot changed hands between the previous snapshot and this one:
          * the previous one predates our join and showed the slot's previous
          * player as us (the server sent a snapshot older than the join). */
-        const proto_snapshot *cur = &c->ring[c->head], *pv = &c->ring[(c->head + CL_RING - 1) % CL_RING];
+        int pi = (c->head + CL_RING - 1) % CL_RING;
+        const proto_snapshot *cur = cl_slot(c, c->head), *pv = cl_slot(c, pi);
         int me = c->welcome.player_id;
-        if (pv->tick && pv->present[me] && pv->gen[me] != cur->gen[me])
+        if (c->ring_tick[pi] && pv->present[me] && pv->gen[me] != cur->gen[me])
             r->corrections_stale += c->stats.corrections - prev_corr;
     }
     if (c->stats.max_correction > r->max_correction)

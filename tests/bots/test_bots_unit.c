@@ -1162,6 +1162,23 @@ static size_t memo_fixture(proto_snapshot *base, proto_snapshot *cur, proto_name
     return proto_snapshot_body_write(base, cur, names, 60, body, PROTO_MAX_SNAPSHOT_BODY);
 }
 
+/* memo_body_read, its result copied into out and names (and a shared
+ * one handed back); *was_shared says which it was. */
+static int memo_read_copy(memo *m, const cl_client *c, const proto_snapshot *base, proto_snapshot *out,
+                          proto_names *names, const uint8_t *body, size_t len, int *was_shared)
+{
+    const proto_snapshot *sh = NULL;
+    const proto_names *shn = NULL;
+    int err = memo_body_read(m, c, base, out, names, body, len, &sh, &shn);
+    *was_shared = sh != NULL;
+    if (sh) {
+        *out = *sh;
+        *names = *shn;
+        memo_body_release(m, sh);
+    }
+    return err;
+}
+
 static void test_memo_shares_and_checks(void **state)
 {
     (void)state;
@@ -1184,12 +1201,14 @@ static void test_memo_shares_and_checks(void **state)
     a.names = b.names = before; /* what each client knows of the baseline */
     memo *m = memo_create();
     assert_non_null(m);
+    int shared = 0;
     /* First client: a real decode. Second: the same bytes on the same
      * baseline: shared, and the same snapshot as a decode gives. */
     for (int i = 0; i < 2; i++) {
         n_out = before;
         out.tick = 103;
-        assert_int_equal(memo_body_read(m, i ? &b : &a, &base, &out, &n_out, body, len), 0);
+        assert_int_equal(memo_read_copy(m, i ? &b : &a, &base, &out, &n_out, body, len, &shared), 0);
+        assert_true(shared);
         assert_memory_equal(out.present, want.present, sizeof want.present);
         for (int id = 0; id < PROTO_MAX_ENTITIES; id++)
             if (want.present[id]) {
@@ -1210,13 +1229,14 @@ static void test_memo_shares_and_checks(void **state)
     for (int i = 0; i < MEMO_CHECK_EVERY; i++) {
         n_out = before;
         out.tick = 103;
-        assert_int_equal(memo_body_read(m, &b, &odd, &out, &n_out, body, len), 0);
+        assert_int_equal(memo_read_copy(m, &b, &odd, &out, &n_out, body, len, &shared), 0);
         if (memo_get_stats(m).mismatches) {
             proto_snapshot real;
             proto_names n_real = before;
             real.tick = 103;
             assert_int_equal(proto_snapshot_body_read(&odd, &real, &n_real, 60, body, len), 0);
             assert_memory_equal(&out.ent[3], &real.ent[3], sizeof real.ent[3]);
+            assert_false(shared); /* its own decode */
             caught = 1;
             break;
         }
@@ -1229,7 +1249,7 @@ static void test_memo_shares_and_checks(void **state)
     b.welcome.match_id = 4;
     n_out = before;
     out.tick = 103;
-    assert_int_equal(memo_body_read(m, &b, &base, &out, &n_out, body, len), 0);
+    assert_int_equal(memo_read_copy(m, &b, &base, &out, &n_out, body, len, &shared), 0);
     assert_int_equal(memo_get_stats(m).decodes, st.decodes + 1);
     /* Nor another server's match of the same id (a fleet: every process
      * has a match 3, and an early delta is the same bytes in each). */
@@ -1239,12 +1259,149 @@ static void test_memo_shares_and_checks(void **state)
     uint64_t decodes = memo_get_stats(m).decodes;
     n_out = before;
     out.tick = 103;
-    assert_int_equal(memo_body_read(m, &c, &base, &out, &n_out, body, len), 0);
+    assert_int_equal(memo_read_copy(m, &c, &base, &out, &n_out, body, len, &shared), 0);
     assert_int_equal(memo_get_stats(m).decodes, decodes + 1);
     n_out = before;
     out.tick = 103;
-    assert_int_equal(memo_body_read(m, &b, &base, &out, &n_out, body, len), 0);
+    assert_int_equal(memo_read_copy(m, &b, &base, &out, &n_out, body, len, &shared), 0);
     assert_int_equal(memo_get_stats(m).decodes, decodes + 1); /* b's own entry is still there */
+    memo_destroy(m);
+}
+
+/* A shared result stays as it was while a ring holds it, even after
+ * another body took its place in the table; its memory is reused only
+ * once every holder handed it back. */
+static void test_memo_entry_held_until_released(void **state)
+{
+    (void)state;
+    proto_snapshot base, cur, out;
+    proto_names names, n_out;
+    static uint8_t body[PROTO_MAX_SNAPSHOT_BODY];
+    size_t len = memo_fixture(&base, &cur, &names, body);
+    static cl_client a;
+    cl_init(&a);
+    a.welcome.match_id = 3;
+    a.welcome.tick_rate = 60;
+    a.names = names;
+    memo *m = memo_create();
+    const proto_snapshot *held = NULL, *held2 = NULL, *other = NULL;
+    const proto_names *hn = NULL;
+    out.tick = 103;
+    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &held, &hn), 0);
+    assert_non_null(held);
+    proto_snapshot copy = *held;
+    /* Tick 103 + 128: the same table slot (the index mixes the tick in
+     * its low bits), another key: it takes the slot. */
+    out.tick = 103 + MEMO_SLOTS;
+    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &other, &hn), 0);
+    assert_non_null(other);
+    assert_ptr_not_equal(other, held);
+    assert_int_equal(held->tick, 103);
+    assert_memory_equal(held, &copy, sizeof copy);
+    /* Tick 103 again: out of the table, so decoded again, into new memory
+     * (the held entry is not free). */
+    out.tick = 103;
+    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &held2, &hn), 0);
+    assert_non_null(held2);
+    assert_ptr_not_equal(held2, held);
+    assert_int_equal(memo_get_stats(m).decodes, 3);
+    assert_int_equal(memo_get_stats(m).entries, 3);
+    /* Handed back, out of the table: its memory takes the next new body. */
+    memo_body_release(m, held);
+    const proto_snapshot *reused = NULL;
+    out.tick = 103 + 2 * MEMO_SLOTS;
+    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &reused, &hn), 0);
+    assert_ptr_equal(reused, held);
+    assert_int_equal(reused->tick, 103 + 2 * MEMO_SLOTS);
+    assert_int_equal(memo_get_stats(m).entries, 3);
+    /* Released but still in the table: found again, not reused. */
+    memo_body_release(m, reused);
+    const proto_snapshot *again = NULL;
+    out.tick = 103 + 2 * MEMO_SLOTS;
+    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &again, &hn), 0);
+    assert_ptr_equal(again, reused);
+    assert_int_equal(memo_get_stats(m).hits, 1);
+    assert_int_equal(memo_get_stats(m).decodes, 4);
+    memo_body_release(m, again);
+    memo_body_release(m, other);
+    memo_body_release(m, held2);
+    memo_destroy(m);
+}
+
+/* Two clients of one match given the same snapshot message hold one
+ * decoded snapshot between them, the same as a decode gives, and hand it
+ * back when they disconnect. */
+static void test_memo_clients_share_snapshots(void **state)
+{
+    (void)state;
+    memo *m = memo_create();
+    static cl_client cl[3];
+    static uint8_t buf[PROTO_MAX_SNAPSHOT];
+    proto_snapshot s;
+    memset(&s, 0, sizeof s);
+    s.tick = 50;
+    s.ms = (proto_match_state){.phase = 1, .min_players = 2, .round = 1, .end_tick = 9000};
+    proto_names names;
+    memset(&names, 0, sizeof names);
+    for (int id = 0; id < 10; id++) {
+        s.present[id] = 1;
+        s.gen[id] = 1;
+        s.ent[id] = (sim_netent){.x = (uint16_t)(100 * id + 7), .y = 300, .vx = 12, .life = 1, .health = 100};
+        snprintf(names.name[id], sizeof names.name[id], "n%d", id);
+    }
+    uint8_t wbuf[PROTO_MAX_WELCOME];
+    proto_welcome w = {.player_id = PROTO_SPECTATOR_ID, .tick_rate = 60, .snapshot_rate = 10, .match_id = 2,
+                       .max_players = 64, .server_tick = 40, .spectator = 1};
+    w.map.width = w.map.height = 2048;
+    size_t wn = proto_welcome_write(&w, wbuf, sizeof wbuf);
+    assert_true(wn > 0);
+    proto_snapshot_header h = {.tick = 50, .baseline_tick = 0, .last_input_seq = 0};
+    size_t n = proto_snapshot_header_write(&h, buf, sizeof buf);
+    buf[n++] = 0; /* no events */
+    size_t body = proto_snapshot_body_write(NULL, &s, &names, 60, buf + n, sizeof buf - n);
+    assert_true(body > 0);
+    n += body;
+    for (int i = 0; i < 3; i++) {
+        cl_init(&cl[i]);
+        cl_set_spectate(&cl[i], PROTO_MATCH_ANY);
+        if (i < 2) { /* the third decodes on its own */
+            cl[i].body_reader = memo_body_read;
+            cl[i].body_release = memo_body_release;
+            cl[i].body_user = m;
+        }
+        assert_int_equal(cl_receive(&cl[i], wbuf, wn, 0), PROTO_WELCOME);
+        assert_int_equal(cl_receive(&cl[i], buf, n, 0), PROTO_SNAPSHOT);
+    }
+    assert_ptr_equal(cl_latest(&cl[0]), cl_latest(&cl[1]));
+    assert_ptr_equal(cl_latest(&cl[2]), &cl[2].ring_own[cl[2].head]);
+    const proto_snapshot *x = cl_latest(&cl[0]), *y = cl_latest(&cl[2]);
+    assert_int_equal(x->tick, 50);
+    assert_memory_equal(x->present, y->present, sizeof y->present);
+    for (int id = 0; id < 10; id++) {
+        assert_memory_equal(&x->ent[id], &y->ent[id], sizeof y->ent[id]);
+        assert_string_equal(cl[1].names.name[id], names.name[id]);
+    }
+    assert_int_equal(memo_get_stats(m).decodes, 1);
+    assert_int_equal(memo_get_stats(m).hits, 1);
+    /* Both let go: once the table drops it too, its memory is free and
+     * the next new body takes it instead of a new allocation. */
+    cl_disconnected(&cl[0]);
+    cl_release(&cl[1]);
+    assert_null(cl_latest(&cl[1]));
+    proto_snapshot out;
+    proto_names n_out;
+    const proto_snapshot *sh = NULL, *sh2 = NULL;
+    const proto_names *shn = NULL;
+    out.tick = 50 + MEMO_SLOTS; /* same slot, another key: x leaves the table */
+    assert_int_equal(memo_body_read(m, &cl[0], NULL, &out, &n_out, buf + PROTO_SNAPSHOT_HEADER_SIZE + 1,
+                                    n - PROTO_SNAPSHOT_HEADER_SIZE - 1, &sh, &shn), 0);
+    out.tick = 50 + 2 * MEMO_SLOTS;
+    assert_int_equal(memo_body_read(m, &cl[0], NULL, &out, &n_out, buf + PROTO_SNAPSHOT_HEADER_SIZE + 1,
+                                    n - PROTO_SNAPSHOT_HEADER_SIZE - 1, &sh2, &shn), 0);
+    assert_ptr_equal(sh2, x);
+    assert_int_equal(memo_get_stats(m).entries, 2);
+    memo_body_release(m, sh);
+    memo_body_release(m, sh2);
     memo_destroy(m);
 }
 
@@ -1277,6 +1434,8 @@ int main(void)
         cmocka_unit_test(test_delay_capacity),
         cmocka_unit_test(test_delay_sized_never_fills),
         cmocka_unit_test(test_memo_shares_and_checks),
+        cmocka_unit_test(test_memo_entry_held_until_released),
+        cmocka_unit_test(test_memo_clients_share_snapshots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -230,8 +230,8 @@ static void conn_gone(fconn *fc)
 static const proto_snapshot *client_has(const cl_client *c, uint32_t tick)
 {
     for (int i = 0; i < CL_RING; i++)
-        if (tick && c->ring[i].tick == tick)
-            return &c->ring[i];
+        if (tick && c->ring_tick[i] == tick)
+            return cl_slot(c, i);
     return NULL;
 }
 

@@ -102,8 +102,8 @@ static void check_events_taken(const uint8_t *buf, size_t len);
 static const proto_snapshot *ring_find(const cl_client *c, uint32_t tick)
 {
     for (int i = 0; i < CL_RING; i++)
-        if (tick && c->ring[i].tick == tick)
-            return &c->ring[i];
+        if (tick && c->ring_tick[i] == tick)
+            return cl_slot(c, i);
     return NULL;
 }
 

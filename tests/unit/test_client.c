@@ -738,8 +738,8 @@ static void test_view_health_matches_flags(void **state)
     for (int t = 0; t < 120; t++)
         rig_frame(r, 0);
     for (int i = 0; i < CL_RING; i++)
-        r->c.ring[i].ent[NPC].health = 80;
-    proto_snapshot *newest = &r->c.ring[r->c.head];
+        r->c.ring_own[i].ent[NPC].health = 80; /* no body_reader: every slot is the client's own */
+    proto_snapshot *newest = &r->c.ring_own[r->c.head];
     newest->ent[NPC].health = 0;
     newest->ent[NPC].flags |= SIM_FLAG_DEAD;
     cl_view_ent v[8];
