@@ -44,6 +44,7 @@
 #define PACED_EARLY_US 1500       /* a paced turn's first read, this long before the tick */
 #define SPECTATOR_BATCH 64        /* spectators woken per pass (about 0.4 ms of writes) */
 #define SPECTATOR_MARGIN_US 500   /* no batch starts later than this before a tick */
+#define PASS_MIN_US 2000          /* the least time an lws pass may take (service_pass) */
 #define NET_MM_PENDING 1024 /* matchmaking requests waiting for Redis at once */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
@@ -1098,6 +1099,20 @@ void net_server_request_stop(net_server *s, int sig)
     lws_cancel_service(s->ctx);
 }
 
+/* One lws pass over the sockets (timeout_ms as lws_service's). It stops
+ * SPECTATOR_MARGIN_US before the next tick, or after PASS_MIN_US when
+ * that is sooner or past; the sockets left stay ready for the next pass.
+ * Normally a pass takes far less. A burst (10,000 spectators leaving at
+ * once, a connect storm) is spread over the passes of several ticks
+ * instead of holding the loop past them: ticks run late by at most
+ * PASS_MIN_US, and none is missed. */
+static int service_pass(net_server *s, int timeout_ms)
+{
+    int64_t left = tick_clock_deadline(s->clock) - SPECTATOR_MARGIN_US - tick_clock_now();
+    lws_service_budget(s->ctx, 0, (lws_usec_t)(left > PASS_MIN_US ? left : PASS_MIN_US));
+    return lws_service(s->ctx, timeout_ms);
+}
+
 /* The spectators owed a view, after the players' snapshots: a batch per
  * pass (which also reads what arrived, players' inputs among it) while the
  * next tick is more than SPECTATOR_MARGIN_US away. The rest wait for the
@@ -1109,7 +1124,7 @@ static int write_spectators(net_server *s)
         if (!core_wake_spectators(s->core, SPECTATOR_BATCH))
             break;
         flush_actions(s);
-        if (lws_service(s->ctx, -1) < 0)
+        if (service_pass(s, -1) < 0)
             return -1;
     }
     return 0;
@@ -1132,7 +1147,7 @@ static int service_turn(net_server *s)
         tick_clock_hold(s->clock, 0);
         tick_clock_run_held(s->clock);
         s->turns_events++;
-        if (lws_service(s->ctx, 0) < 0)
+        if (service_pass(s, 0) < 0)
             return -1;
         return write_spectators(s);
     }
@@ -1146,15 +1161,15 @@ static int service_turn(net_server *s)
         if (early > PACED_MAX_SLEEP_MS * 1000)
             early = PACED_MAX_SLEEP_MS * 1000;
         struct timespec ts = {.tv_sec = early / 1000000, .tv_nsec = (long)(early % 1000000) * 1000};
-        if (ppoll(&clock, 1, &ts, NULL) == 0 && lws_service(s->ctx, -1) < 0) /* EINTR: a signal, seen below */
+        if (ppoll(&clock, 1, &ts, NULL) == 0 && service_pass(s, -1) < 0) /* EINTR: a signal, seen below */
             return -1;
     }
     if (!tick_clock_due(s->clock)) /* the early pass may have seen it */
         poll(&clock, 1, PACED_MAX_SLEEP_MS);
-    if (lws_service(s->ctx, -1) < 0)
+    if (service_pass(s, -1) < 0)
         return -1;
     tick_clock_run_held(s->clock);
-    if (lws_service(s->ctx, -1) < 0) /* the players' snapshots */
+    if (service_pass(s, -1) < 0) /* the players' snapshots */
         return -1;
     return write_spectators(s);
 }
