@@ -44,7 +44,7 @@
 #define PACED_EARLY_US 1500       /* a paced turn's first read, this long before the tick */
 #define SPECTATOR_BATCH 64        /* spectators woken per pass (about 0.4 ms of writes) */
 #define SPECTATOR_MARGIN_US 500   /* no batch starts later than this before a tick */
-#define PASS_MIN_US 2000          /* the least time an lws pass may take (service_pass) */
+#define PASS_MIN_US 4000          /* the least time an lws pass may take (service_pass) */
 #define NET_MM_PENDING 1024 /* matchmaking requests waiting for Redis at once */
 /* Kernel send buffer per client: seconds of snapshots, not megabytes, so a
  * client that stops reading is noticed and its memory stays bounded. */
@@ -1102,10 +1102,11 @@ void net_server_request_stop(net_server *s, int sig)
 /* One lws pass over the sockets (timeout_ms as lws_service's). It stops
  * SPECTATOR_MARGIN_US before the next tick, or after PASS_MIN_US when
  * that is sooner or past; the sockets left stay ready for the next pass.
- * Normally a pass takes far less. A burst (10,000 spectators leaving at
- * once, a connect storm) is spread over the passes of several ticks
- * instead of holding the loop past them: ticks run late by at most
- * PASS_MIN_US, and none is missed. */
+ * Normally a pass takes far less (the pass at the tick reads the inputs
+ * that came in the last 1.5 ms: ~1 ms at 1000 players). A burst (10,000
+ * spectators leaving at once, a connect storm) is spread over the passes
+ * of several ticks instead of holding the loop past them: a tick runs a
+ * few ms late (the early pass and the pass at the tick), none is missed. */
 static int service_pass(net_server *s, int timeout_ms)
 {
     int64_t left = tick_clock_deadline(s->clock) - SPECTATOR_MARGIN_US - tick_clock_now();
