@@ -211,6 +211,17 @@ static int events_check(const cl_client *c, const uint8_t *buf, size_t len, size
     return PROTO_OK;
 }
 
+/* An event without the unused part of its text buffer: a kill is 16
+ * bytes, not the 496 of a whole proto_event (a client's queue is cold
+ * memory in a process holding thousands of them). */
+static void event_copy(proto_event *dst, const proto_event *src)
+{
+    size_t n = src->len < sizeof src->text ? src->len : sizeof src->text - 1;
+    memcpy(dst, src, offsetof(proto_event, text));
+    memcpy(dst->text, src->text, n);
+    dst->text[n] = '\0';
+}
+
 static void event_push(cl_client *c, const proto_event *ev)
 {
     if (c->ev_count == CL_EVENT_QUEUE) {
@@ -218,7 +229,7 @@ static void event_push(cl_client *c, const proto_event *ev)
         c->ev_count--;
         c->stats.events_lost++;
     }
-    c->ev_queue[(c->ev_head + c->ev_count) % CL_EVENT_QUEUE] = *ev;
+    event_copy(&c->ev_queue[(c->ev_head + c->ev_count) % CL_EVENT_QUEUE], ev);
     c->ev_count++;
 }
 
@@ -254,7 +265,7 @@ int cl_next_event(cl_client *c, proto_event *out)
 {
     if (c->ev_count == 0)
         return 0;
-    *out = c->ev_queue[c->ev_head];
+    event_copy(out, &c->ev_queue[c->ev_head]);
     c->ev_head = (c->ev_head + 1) % CL_EVENT_QUEUE;
     c->ev_count--;
     return 1;
@@ -426,7 +437,7 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         c->stats.full_snapshots++;
 
     uint16_t me = c->welcome.player_id;
-    if (!c->welcome.spectator && me < PROTO_MAX_ENTITIES && snap->present[me]) {
+    if (!c->spectate && me < PROTO_MAX_ENTITIES && snap->present[me]) { /* spectate: welcome.spectator, one line less */
         uint16_t hits = snap->ent[me].hits;
         if (hits > c->last_hits)
             c->stats.server_hits += (uint32_t)(hits - c->last_hits);

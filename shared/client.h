@@ -78,37 +78,21 @@ typedef struct cl_view_ent {
 
 typedef struct cl_client cl_client;
 struct cl_client {
+    /* What every message received reads or writes, together: a process
+     * holding thousands of clients (the bots) misses the cache on each
+     * line of a client it touches. */
     int joined;
-    proto_welcome welcome;
-    float dt;
-    uint32_t snap_interval;    /* ticks between snapshots */
-
-    /* The snapshots held (cl_slot): slot i is ring_shared[i], a snapshot
-     * the body_reader shares (held until body_release), or ring_own[i]
-     * when that is NULL. It is empty when ring_tick[i] is 0. */
-    const proto_snapshot *ring_shared[CL_RING];
-    uint32_t ring_tick[CL_RING]; /* cl_slot(c, i)->tick, found without touching the 3 KB snapshots */
+    uint8_t spectate;          /* cl_set_spectate: JOINs ask to watch */
     int head;                  /* index of the newest snapshot, -1 none */
-    proto_names names;
     uint32_t last_input_seq;   /* from the newest snapshot */
-
     uint32_t next_seq;         /* seq the next input gets (from 1) */
     uint32_t sent_seq;         /* newest seq put in an input message (this connection) */
     uint32_t max_sent_seq;     /* newest seq ever sent */
-    char token[PROTO_MAX_TOKEN + 1]; /* join token for the next JOIN */
-    uint8_t spectate;          /* cl_set_spectate: JOINs ask to watch */
-    uint16_t spectate_match;   /* ... this match (PROTO_MATCH_ANY: any) */
-    uint8_t have_resume;       /* a WELCOME gave a resume token */
-    uint8_t resume[PROTO_RESUME_LEN];
-    cl_pending pending[CL_MAX_PENDING];
-    sim_player predicted;
-    int have_self;
-    uint8_t fire_cd;           /* the weapon cooldown after the newest input (own inputs only) */
-
-    uint8_t predict, reconcile, interpolate;
-    uint8_t redundancy;        /* already-sent unacked inputs to repeat, 0..7 */
-    uint8_t fixed_delay;       /* 1: interpolate a fixed 2.2 intervals behind, ignoring jitter (to compare) */
-
+    uint32_t snap_interval;    /* ticks between snapshots */
+    uint32_t event_seq;        /* newest reliable event applied */
+    uint8_t events_synced;     /* a snapshot since the WELCOME set event_seq */
+    uint16_t last_hits;        /* own hits counter in the newest snapshot */
+    int ev_head, ev_count;
     double last_transit_ms;    /* arrival time minus the snapshot's tick time */
     int have_transit;
     /* Input timing (cl_plan_send): the server's tick grid as this client
@@ -116,24 +100,6 @@ struct cl_client {
      * lead learned from inputs that missed their tick. */
     double grid_ms, grid_cur_ms, grid_prev_ms, grid_window_start_ms;
     int have_grid;
-    double lead_ms;
-    uint32_t lead_on_time;     /* inputs on time since lead_ms last moved */
-    uint32_t lead_guard_seq;   /* inputs up to this seq were sent before lead_ms last moved up */
-    uint32_t plan_tick;        /* cl_plan_send: the tick the next input is for, 0 none */
-    double plan_lead_ms;       /* ... planned with this lead */
-    uint8_t lead_found;        /* an input has been late: lead_ms now creeps down, not walks */
-    double render_tick;        /* interpolation clock, in ticks */
-    double last_update_ms;
-    int have_render_tick;
-
-    uint32_t event_seq;        /* newest reliable event applied */
-    uint8_t events_synced;     /* a snapshot since the WELCOME set event_seq */
-    uint16_t last_hits;        /* own hits counter in the newest snapshot */
-    int ev_head, ev_count;
-    proto_event ev_queue[CL_EVENT_QUEUE];
-    uint32_t last_shot_seq;    /* the newest input that fired, and whom it hit */
-    int last_shot_target;      /* on this client's screen, -1 = a miss */
-
     cl_stats stats;
     /* Optional: reads a snapshot body instead of proto_snapshot_body_read
      * (same contract, same result; `names` is a scratch whose entries
@@ -154,6 +120,40 @@ struct cl_client {
      * share decodes only between clients with the same key (match ids and
      * ticks repeat across servers). The bots: the server's address. */
     uint64_t body_key;
+    /* The snapshots held (cl_slot): slot i is ring_shared[i], a snapshot
+     * the body_reader shares (held until body_release), or ring_own[i]
+     * when that is NULL. It is empty when ring_tick[i] is 0. */
+    const proto_snapshot *ring_shared[CL_RING];
+    uint32_t ring_tick[CL_RING]; /* cl_slot(c, i)->tick, found without touching the 3 KB snapshots */
+    proto_welcome welcome;
+    float dt;
+    proto_names names;
+    char token[PROTO_MAX_TOKEN + 1]; /* join token for the next JOIN */
+    uint16_t spectate_match;   /* ... this match (PROTO_MATCH_ANY: any) */
+    uint8_t have_resume;       /* a WELCOME gave a resume token */
+    uint8_t resume[PROTO_RESUME_LEN];
+    cl_pending pending[CL_MAX_PENDING];
+    sim_player predicted;
+    int have_self;
+    uint8_t fire_cd;           /* the weapon cooldown after the newest input (own inputs only) */
+
+    uint8_t predict, reconcile, interpolate;
+    uint8_t redundancy;        /* already-sent unacked inputs to repeat, 0..7 */
+    uint8_t fixed_delay;       /* 1: interpolate a fixed 2.2 intervals behind, ignoring jitter (to compare) */
+
+    double lead_ms;
+    uint32_t lead_on_time;     /* inputs on time since lead_ms last moved */
+    uint32_t lead_guard_seq;   /* inputs up to this seq were sent before lead_ms last moved up */
+    uint32_t plan_tick;        /* cl_plan_send: the tick the next input is for, 0 none */
+    double plan_lead_ms;       /* ... planned with this lead */
+    uint8_t lead_found;        /* an input has been late: lead_ms now creeps down, not walks */
+    double render_tick;        /* interpolation clock, in ticks */
+    double last_update_ms;
+    int have_render_tick;
+
+    proto_event ev_queue[CL_EVENT_QUEUE];
+    uint32_t last_shot_seq;    /* the newest input that fired, and whom it hit */
+    int last_shot_target;      /* on this client's screen, -1 = a miss */
 
     /* Last, so that a client whose body_reader shares every snapshot never
      * touches (and never pages in) these 100 KB. */
