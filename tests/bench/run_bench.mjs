@@ -43,7 +43,7 @@
 //          BENCH_SPECTATE_RAMP (20) s: spectator and player snapshot
 //          delivery, the players' tick p99 and missed ticks, server RSS,
 //          the CPU of the server and of both bots processes. The
-//          spectators' process holds ~1.5 GB at 10,000.
+//          spectators' process holds ~530 MB at 10,000.
 //   aoi-match  (not in the default list) the real server with 128 wander
 //          bots in one match on assets/large.map, --aoi-radius 0 and 512,
 //          runs alternating: down bytes per client, server CPU.
