@@ -1268,14 +1268,28 @@ static void test_memo_shares_and_checks(void **state)
     memo_destroy(m);
 }
 
+/* memo_body_read of `body` at `tick`: the shared result (asserted). */
+static const proto_snapshot *memo_at(memo *m, const cl_client *c, const proto_snapshot *base, uint32_t tick,
+                                     const uint8_t *body, size_t len)
+{
+    proto_snapshot out;
+    proto_names n_out;
+    const proto_snapshot *sh = NULL;
+    const proto_names *shn = NULL;
+    out.tick = tick;
+    assert_int_equal(memo_body_read(m, c, base, &out, &n_out, body, len, &sh, &shn), 0);
+    assert_non_null(sh);
+    return sh;
+}
+
 /* A shared result stays as it was while a ring holds it, even after
  * another body took its place in the table; its memory is reused only
  * once every holder handed it back. */
 static void test_memo_entry_held_until_released(void **state)
 {
     (void)state;
-    proto_snapshot base, cur, out;
-    proto_names names, n_out;
+    proto_snapshot base, cur;
+    proto_names names;
     static uint8_t body[PROTO_MAX_SNAPSHOT_BODY];
     size_t len = memo_fixture(&base, &cur, &names, body);
     static cl_client a;
@@ -1284,41 +1298,29 @@ static void test_memo_entry_held_until_released(void **state)
     a.welcome.tick_rate = 60;
     a.names = names;
     memo *m = memo_create();
-    const proto_snapshot *held = NULL, *held2 = NULL, *other = NULL;
-    const proto_names *hn = NULL;
-    out.tick = 103;
-    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &held, &hn), 0);
-    assert_non_null(held);
+    const proto_snapshot *held = memo_at(m, &a, &base, 103, body, len);
     proto_snapshot copy = *held;
     /* Tick 103 + 128: the same table slot (the index mixes the tick in
      * its low bits), another key: it takes the slot. */
-    out.tick = 103 + MEMO_SLOTS;
-    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &other, &hn), 0);
-    assert_non_null(other);
+    const proto_snapshot *other = memo_at(m, &a, &base, 103 + MEMO_SLOTS, body, len);
     assert_ptr_not_equal(other, held);
     assert_int_equal(held->tick, 103);
     assert_memory_equal(held, &copy, sizeof copy);
     /* Tick 103 again: out of the table, so decoded again, into new memory
      * (the held entry is not free). */
-    out.tick = 103;
-    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &held2, &hn), 0);
-    assert_non_null(held2);
+    const proto_snapshot *held2 = memo_at(m, &a, &base, 103, body, len);
     assert_ptr_not_equal(held2, held);
     assert_int_equal(memo_get_stats(m).decodes, 3);
     assert_int_equal(memo_get_stats(m).entries, 3);
     /* Handed back, out of the table: its memory takes the next new body. */
     memo_body_release(m, held);
-    const proto_snapshot *reused = NULL;
-    out.tick = 103 + 2 * MEMO_SLOTS;
-    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &reused, &hn), 0);
+    const proto_snapshot *reused = memo_at(m, &a, &base, 103 + 2 * MEMO_SLOTS, body, len);
     assert_ptr_equal(reused, held);
     assert_int_equal(reused->tick, 103 + 2 * MEMO_SLOTS);
     assert_int_equal(memo_get_stats(m).entries, 3);
     /* Released but still in the table: found again, not reused. */
     memo_body_release(m, reused);
-    const proto_snapshot *again = NULL;
-    out.tick = 103 + 2 * MEMO_SLOTS;
-    assert_int_equal(memo_body_read(m, &a, &base, &out, &n_out, body, len, &again, &hn), 0);
+    const proto_snapshot *again = memo_at(m, &a, &base, 103 + 2 * MEMO_SLOTS, body, len);
     assert_ptr_equal(again, reused);
     assert_int_equal(memo_get_stats(m).hits, 1);
     assert_int_equal(memo_get_stats(m).decodes, 4);
