@@ -437,7 +437,9 @@ static int on_snapshot(cl_client *c, const uint8_t *buf, size_t len, double now_
         c->stats.full_snapshots++;
 
     uint16_t me = c->welcome.player_id;
-    if (!c->spectate && me < PROTO_MAX_ENTITIES && snap->present[me]) { /* spectate: welcome.spectator, one line less */
+    /* c->spectate equals welcome.spectator once joined (on_welcome checks)
+     * and sits in the client's first cache line. */
+    if (!c->spectate && me < PROTO_MAX_ENTITIES && snap->present[me]) {
         uint16_t hits = snap->ent[me].hits;
         if (hits > c->last_hits)
             c->stats.server_hits += (uint32_t)(hits - c->last_hits);
@@ -637,9 +639,7 @@ size_t cl_write_chat(cl_client *c, const char *text, size_t len, uint8_t *buf, s
 void cl_disconnected(cl_client *c)
 {
     c->joined = 0;
-    for (int i = 0; i < CL_RING; i++)
-        ring_clear(c, i);
-    c->head = -1;
+    cl_release(c);
     c->have_render_tick = 0;
     c->have_transit = 0;
     c->have_grid = 0;
