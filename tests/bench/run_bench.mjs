@@ -72,6 +72,14 @@
 //   BENCH_QUIET_WAIT=60   before each run, wait up to this long (s) for the
 //                         rest of the machine to go under 30% of a core
 //   BENCH_BOTS_BIN=       another bots binary (default $BENCH_BUILD/bin/tickwire-bots)
+//   BENCH_PIN=1           load, floor, floor-raw and the profiles: the server
+//                         on CPU 0 and the bots on CPU 1 (taskset; 0: let
+//                         the scheduler place them). Unpinned, the scheduler
+//                         sometimes puts a light server on the bots' core:
+//                         then no wakeup or freed buffer crosses cores, and
+//                         the raw floor cost 0.19 to 0.32 ms/bot-s on the
+//                         same code; pinned, every server pays what a server
+//                         with remote clients pays (tests/bench/README.md).
 import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -105,6 +113,7 @@ const CFG = {
   spectateBots: Math.round(num('BENCH_SPECTATE_BOTS', 256)),
   spectateRamp: num('BENCH_SPECTATE_RAMP', 20),
   quietWait: num('BENCH_QUIET_WAIT', 60),
+  pin: num('BENCH_PIN', 1) !== 0,
 };
 const BUILD = path.resolve(ROOT, env.BENCH_BUILD || 'build');
 const OUT = path.resolve(ROOT, env.BENCH_OUT || path.join(BUILD, 'bench'));
@@ -296,10 +305,16 @@ function secretFile() {
   return f;
 }
 
-function startServer(bin, args, logFile) {
+// `taskset -c CPU bin ...` (taskset execs bin: the child's pid is bin's),
+// or bin itself when cpu is null.
+function pinned(cpu, bin, args) {
+  return cpu === null || cpu === undefined ? [bin, args] : ['taskset', ['-c', String(cpu), bin, ...args]];
+}
+
+function startServer(bin, args, logFile, cpu = null) {
   return new Promise((resolve, reject) => {
     const logFd = fs.openSync(logFile, 'w');
-    const child = spawn(bin, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', logFd] });
+    const child = spawn(...pinned(cpu, bin, ['--port', '0', ...args]), { stdio: ['ignore', 'pipe', logFd] });
     fs.closeSync(logFd);
     let buf = '';
     const timer = setTimeout(() => {
@@ -405,12 +420,12 @@ function botFigures(r) {
 // Runs one server (real or floor) with `bots` bots; measures over
 // [ramp + settle, ramp + settle + window] seconds after the bots start.
 async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp, settle, window, hasMetrics, perf, botsExtra = [],
-  spectators = 0, specRamp = 0 }) {
+  spectators = 0, specRamp = 0, pin = false }) {
   fs.mkdirSync(OUT, { recursive: true });
   const tag = `${name}-${run}`;
   const seed = CFG.seed + run;
   const busyBefore = await waitQuiet();
-  const { child: srv, port } = await startServer(serverBin, serverArgs, path.join(OUT, `${tag}.server.log`));
+  const { child: srv, port } = await startServer(serverBin, serverArgs, path.join(OUT, `${tag}.server.log`), pin ? 0 : null);
   let srvExit = null;
   srv.once('exit', (code, sig) => (srvExit = sig || `exit ${code}`));
   const alive = (what) => {
@@ -436,7 +451,7 @@ async function runOnce({ name, run, serverBin, serverArgs, bots, behavior, ramp,
       '--report', report, '--seed', String(seed), '--token-secret-file', secretFile(), ...botsExtra, ...CFG.botsArgs];
     const botsLog = fs.openSync(path.join(OUT, `${tag}.bots.log`), 'w');
     const t0 = Date.now();
-    bot = spawn(BIN.bots, botsArgs, { stdio: ['ignore', botsLog, botsLog] });
+    bot = spawn(...pinned(pin ? 1 : null, BIN.bots, botsArgs), { stdio: ['ignore', botsLog, botsLog] });
     fs.closeSync(botsLog);
     const botsDone = waitExit(bot, (duration + ramp + 60) * 1000);
     const specReport = path.join(OUT, `${tag}.spectators.json`);
@@ -644,10 +659,14 @@ function stopLine(logFile) {
 async function scenariosSideBySide(specs) {
   const runs = Object.fromEntries(specs.map((sp) => [sp.name, []]));
   for (let i = 0; i < CFG.runs; i++) {
-    for (const { name, runArgs } of specs) {
+    for (const { name, runArgs: ra } of specs) {
       log(`${name}: run ${i + 1}/${CFG.runs}`);
       try {
+        // runArgs may depend on the runs so far (the floors' message size
+        // on the load run just before).
+        const runArgs = typeof ra === 'function' ? ra(runs) : ra;
         const r = await runOnce({ name, run: i, ...runArgs });
+        if (runArgs.snapshotBytes) r.snapshot_bytes = runArgs.snapshotBytes;
         if (!runArgs.hasMetrics) Object.assign(r, stopLine(path.join(OUT, `${name}-${i}.server.log`)));
         runs[name].push(r);
       } catch (e) {
@@ -697,6 +716,43 @@ async function main() {
   const realArgs = (extra) => ['--log-level', 'warn', '--drain-timeout', '0', '--tick-rate', tr, '--snapshot-rate', tr, '--seed', String(CFG.seed),
     '--token-secret-file', secretFile(), ...extra];
 
+  // The floors send the real server's mean snapshot size (from a load
+  // run), at least their smallest sizes; BENCH_FLOOR_BYTES overrides it.
+  const floorBytes = (load) => {
+    let bytes = CFG.floorBytes ?? (load && load.mean_snapshot_bytes != null ? Math.round(load.mean_snapshot_bytes) : 300);
+    if (bytes < 46) bytes = bytes <= 23 ? 23 : 46;
+    return bytes;
+  };
+  const floorSpec = (n, bytesOf, sideBySide) => ({
+    name: n,
+    config: { bots: CFG.bots, behavior: 'wander', ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate, pinned: CFG.pin, side_by_side: sideBySide > 1 },
+    runArgs: (runs) => {
+      const bytes = bytesOf(runs);
+      return { serverBin: n === 'floor' ? BIN.floor : BIN.floorRaw, serverArgs: ['--tick-rate', tr, '--snapshot-bytes', String(bytes)], bots: CFG.bots, behavior: 'wander',
+        ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: false, pin: CFG.pin, snapshotBytes: bytes };
+    },
+  });
+  const floorRows = (floors, got) => {
+    for (const n of floors) {
+      const m = got[n];
+      if (res.load && res.load.cpu_ms_per_bot_s && m.cpu_ms_per_bot_s) m.ratio = res.load.cpu_ms_per_bot_s / m.cpu_ms_per_bot_s;
+      res[n] = m;
+    }
+    const F = res.floor, R = res['floor-raw'];
+    if (F && R && F.cpu_ms_per_bot_s && R.cpu_ms_per_bot_s) F.lws_cost = F.cpu_ms_per_bot_s / R.cpu_ms_per_bot_s;
+    for (const n of floors) {
+      const m = res[n];
+      const label = n === 'floor' ? `lws floor (${fmt(m.snapshot_bytes, 0)} B)` : `raw floor (${fmt(m.snapshot_bytes, 0)} B)`;
+      row(label, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
+        `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`,
+        `sent ${fmt(m.floor_snapshots_out, 0)} in ${fmt(m.floor_ticks, 0)} ticks, missed ${fmt(m.floor_missed_ticks, 0)}`,
+        ...(m.ratio != null ? [`ours/${n === 'floor' ? 'lws' : 'raw'} floor ${fmt(m.ratio)}x`] : []),
+        ...(n === 'floor' && m.lws_cost != null ? [`lws/raw ${fmt(m.lws_cost)}x`] : []),
+        `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
+      busyWarning(m);
+    }
+  };
+
   for (const name of CFG.scenarios) {
     if (name === 'match' || name === 'idle') {
       const behavior = name === 'match' ? 'wander' : 'idle';
@@ -724,10 +780,17 @@ async function main() {
         row('idle (64 bots)', [`snapshot ${fmt(m.mean_snapshot_bytes, 2)} B`, `${fmt(m.bytes_per_idle_entity, 3)} B/idle entity`,
           `down ${fmt(m.down_bytes_per_s, 0)} B/s/client`, `RTT p99 ${fmt(m.rtt_p99_ms)} ms`]);
     } else if (name === 'load') {
-      const m = await scenario(name, { bots: CFG.bots, match_size: 64, behavior: 'wander', ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate }, {
-        serverBin: BIN.server, serverArgs: realArgs([]), bots: CFG.bots, behavior: 'wander',
-        ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: true,
-      });
+      // With the floors in the list, their runs interleave with load's
+      // (load 1, floor 1, raw floor 1, load 2, ...), so the machine's drift
+      // touches all three alike; each floor run sends the mean snapshot
+      // size of the load run just before it.
+      const floors = ['floor', 'floor-raw'].filter((n) => CFG.scenarios.includes(n));
+      const got = await scenariosSideBySide([{
+        name, config: { bots: CFG.bots, match_size: 64, behavior: 'wander', ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate, pinned: CFG.pin, side_by_side: floors.length > 0 },
+        runArgs: { serverBin: BIN.server, serverArgs: realArgs([]), bots: CFG.bots, behavior: 'wander',
+          ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: true, pin: CFG.pin },
+      }, ...floors.map((n) => floorSpec(n, (runs) => floorBytes(runs.load.length ? runs.load[runs.load.length - 1] : null), floors.length + 1))]);
+      const m = got.load;
       res.load = m;
       row(`${CFG.bots} bots`, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
         `tick p50 ${fmt(m.tick_p50_ms, 3)} p99 ${fmt(m.tick_p99_ms, 3)} max <=${fmt(m.tick_max_ms, 1)} ms`, `missed ${fmt(m.missed_ticks_run, 0)}`,
@@ -735,40 +798,12 @@ async function main() {
         `connected ${fmt(m.bots_connected, 0)}`, `snapshot ${fmt(m.mean_snapshot_bytes, 1)} B`,
         `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
       busyWarning(m);
+      floorRows(floors, got);
     } else if (name === 'floor' || name === 'floor-raw') {
-      if (res[name]) continue; // ran side by side with the other floor
-      // Both floors send the real server's mean snapshot size from `load`.
-      let bytes = CFG.floorBytes ?? (res.load && res.load.mean_snapshot_bytes != null ? Math.round(res.load.mean_snapshot_bytes) : 300);
-      if (bytes < 46) bytes = bytes <= 23 ? 23 : 46; // the floors' smallest sizes
+      if (res[name]) continue; // ran side by side with load or the other floor
       const floors = CFG.scenarios.includes('floor') && CFG.scenarios.includes('floor-raw') ? ['floor', 'floor-raw'] : [name];
-      const specs = floors.map((n) => ({
-        name: n,
-        config: { bots: CFG.bots, behavior: 'wander', snapshot_bytes: bytes, ramp_s: CFG.ramp, settle_s: CFG.settle, window_s: CFG.window, tick_rate: CFG.tickRate, side_by_side: floors.length > 1 },
-        runArgs: {
-          serverBin: n === 'floor' ? BIN.floor : BIN.floorRaw, serverArgs: ['--tick-rate', tr, '--snapshot-bytes', String(bytes)], bots: CFG.bots, behavior: 'wander',
-          ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: false,
-        },
-      }));
-      const got = await scenariosSideBySide(specs);
-      for (const n of floors) {
-        const m = got[n];
-        m.snapshot_bytes = bytes;
-        if (res.load && res.load.cpu_ms_per_bot_s && m.cpu_ms_per_bot_s) m.ratio = res.load.cpu_ms_per_bot_s / m.cpu_ms_per_bot_s;
-        res[n] = m;
-      }
-      const F = res.floor, R = res['floor-raw'];
-      if (F && R && F.cpu_ms_per_bot_s && R.cpu_ms_per_bot_s) F.lws_cost = F.cpu_ms_per_bot_s / R.cpu_ms_per_bot_s;
-      for (const n of floors) {
-        const m = res[n];
-        const label = n === 'floor' ? `lws floor (${bytes} B)` : `raw floor (${bytes} B)`;
-        row(label, [`CPU ${fmt(m.server_cpu_pct, 1)}% = ${fmt(m.cpu_ms_per_bot_s, 3)} ms/bot-s`, `RSS ${fmt(m.rss_per_conn_kib, 1)} KiB/conn`,
-          `RTT p99 ${fmt(m.rtt_p99_ms)} ms`, `snapshots ${fmt(m.snapshots_pct)}%`,
-          `sent ${fmt(m.floor_snapshots_out, 0)} in ${fmt(m.floor_ticks, 0)} ticks, missed ${fmt(m.floor_missed_ticks, 0)}`,
-          ...(m.ratio != null ? [`ours/${n === 'floor' ? 'lws' : 'raw'} floor ${fmt(m.ratio)}x`] : []),
-          ...(n === 'floor' && m.lws_cost != null ? [`lws/raw ${fmt(m.lws_cost)}x`] : []),
-          `(bots CPU ${fmt(m.bots_cpu_pct, 0)}%, bots late <= ${fmt(m.bots_tick_late_max_ms, 0)} ms, other ${fmt(m.other_cpu_pct, 0)}%)`]);
-        busyWarning(m);
-      }
+      const bytes = floorBytes(res.load);
+      floorRows(floors, await scenariosSideBySide(floors.map((n) => floorSpec(n, () => bytes, floors.length))));
     } else if (name === 'http') {
       // The HTTP fallback next to WebSocket at the same bot count, runs alternating.
       const n = CFG.httpBots;
@@ -876,7 +911,7 @@ async function main() {
       try {
         r = await runOnce({ name, run: 0, serverBin: name === 'floor-raw-profile' ? BIN.floorRaw : isFloor ? BIN.floor : BIN.server,
           serverArgs: isFloor ? ['--tick-rate', tr, '--snapshot-bytes', String(bytes)] : realArgs([]), bots: CFG.bots, behavior: 'wander',
-          ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: !isFloor, perf: true });
+          ramp: CFG.ramp, settle: CFG.settle, window: CFG.window, hasMetrics: !isFloor, perf: true, pin: CFG.pin });
       } catch (e) {
         console.log(`  note: ${name} failed: ${e.message}`);
         continue;
@@ -903,12 +938,14 @@ async function main() {
   const L = res.load, F = res.floor, R = res['floor-raw'], M = res.match, I = res.idle;
   // The headline (issue 11): the real server against the kernel floor;
   // then what libwebsockets' loop alone costs over that floor.
-  if (L && R) tgt('server CPU vs raw floor', '<= 1.25x', `${fmt(R.ratio)}x (${fmt(L.cpu_ms_per_bot_s, 3)} vs ${fmt(R.cpu_ms_per_bot_s, 3)} ms/bot-s)`, R.ratio == null ? null : R.ratio <= 1.25);
+  const placed = CFG.pin ? 'server on CPU 0, bots on CPU 1' : 'unpinned';
+  if (L && R) tgt('server CPU vs raw floor', '<= 1.25x', `${fmt(R.ratio)}x (${fmt(L.cpu_ms_per_bot_s, 3)} vs ${fmt(R.cpu_ms_per_bot_s, 3)} ms/bot-s, ${placed})`, R.ratio == null ? null : R.ratio <= 1.25);
   if (F && R) tgt('what lws costs: lws floor / raw floor', '(info)', `${fmt(F.lws_cost)}x (${fmt(F.cpu_ms_per_bot_s, 3)} vs ${fmt(R.cpu_ms_per_bot_s, 3)} ms/bot-s)`, undefined);
   if (L && F && !R) tgt('server CPU vs lws floor', '(info: no raw floor run)', `${fmt(F.ratio)}x (${fmt(L.cpu_ms_per_bot_s, 3)} vs ${fmt(F.cpu_ms_per_bot_s, 3)} ms/bot-s)`, undefined);
   if (L) {
     tgt(`${CFG.bots} bots: every bot >= 99% of snapshots`, 'bots under 99% = 0', L.bots_under_99 == null ? 'n/a' : `${fmt(L.bots_under_99, 0)} under (${fmt(L.snapshots_pct)}% overall, ${fmt(L.bots_connected, 0)} connected)`,
       L.bots_under_99 == null ? null : L.bots_under_99 === 0 && (L.bots_connected == null || L.bots_connected >= CFG.bots));
+    tgt(`${CFG.bots} bots: the bots' process`, '<= 50% of a core', `${fmt(L.bots_cpu_pct, 1)}%`, L.bots_cpu_pct == null ? null : L.bots_cpu_pct <= 50);
     tgt(`${CFG.bots} bots: no missed ticks`, '0', fmt(L.missed_ticks_run, 0), L.missed_ticks_run == null ? null : L.missed_ticks_run === 0);
     tgt(`${CFG.bots} bots: tick p99`, '<= 1 ms', `${fmt(L.tick_p99_ms, 3)} ms (${fmt(L.ticks_le_1ms_fraction == null ? null : 100 * L.ticks_le_1ms_fraction)}% <= 1 ms)`,
       L.ticks_le_1ms_fraction == null ? null : L.ticks_le_1ms_fraction >= 0.99);
