@@ -65,6 +65,7 @@ struct net_server {
     struct lws_context *ctx;
     tick_clock *clock;
     int pacing;                        /* service_turn: wake at the tick (--pacing off: 0) */
+    int64_t pass_us;                   /* the clock when the current lws pass began (service_pass) */
     uint64_t turns_paced, turns_events; /* tickwire_loop_turns_total */
     volatile sig_atomic_t stop;
     volatile sig_atomic_t drain_asked; /* SIGTERM with --drain-timeout: drain, then stop */
@@ -295,7 +296,9 @@ static int on_writeable(net_server *s, struct lws *wsi, game_conn *gc)
         return -1;
     }
     uint8_t *p = s->scratch + LWS_PRE;
-    size_t n = core_conn_writable(s->core, gc->conn, tick_clock_now(), p, CORE_MAX_MESSAGE);
+    /* The core reads no time when it writes: the pass's clock, not one
+     * clock read per message. */
+    size_t n = core_conn_writable(s->core, gc->conn, s->pass_us, p, CORE_MAX_MESSAGE);
     flush_actions(s);
     if (n && lws_write(wsi, p, n, LWS_WRITE_BINARY) < (int)n)
         return -1;
@@ -1109,7 +1112,8 @@ void net_server_request_stop(net_server *s, int sig)
  * few ms late (the early pass and the pass at the tick), none is missed. */
 static int service_pass(net_server *s, int timeout_ms)
 {
-    int64_t left = tick_clock_deadline(s->clock) - SPECTATOR_MARGIN_US - tick_clock_now();
+    s->pass_us = tick_clock_now();
+    int64_t left = tick_clock_deadline(s->clock) - SPECTATOR_MARGIN_US - s->pass_us;
     lws_service_budget(s->ctx, 0, (lws_usec_t)(left > PASS_MIN_US ? left : PASS_MIN_US));
     return lws_service(s->ctx, timeout_ms);
 }

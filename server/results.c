@@ -28,8 +28,10 @@ struct results {
     results_db *db;
     results_opts o;
     pthread_t writer;
+    int running;             /* the writer thread is on (it ends when the queue is empty) */
+    int joinable;            /* a writer was started and not yet joined */
     pthread_mutex_t mu;
-    pthread_cond_t cv;       /* the writer waits on it: a round, a knob, close */
+    pthread_cond_t cv;       /* a waiting writer's backoff ends on it: a knob, close */
     results_round *queue;    /* ring of o.queue_cap; [qhead] is being written */
     int qhead, qn;
     results_round *recent;   /* ring of RESULTS_RECENT_MAX; [rhead] is the next to fill */
@@ -156,6 +158,8 @@ static void log_lost(const results_round *rd, const char *reason, const char *er
     free(json);
 }
 
+static int start_writer(results *r);
+
 int results_submit(results *r, const results_round *rd)
 {
     pthread_mutex_lock(&r->mu);
@@ -166,7 +170,17 @@ int results_submit(results *r, const results_round *rd)
     } else {
         copy_round(&r->queue[(r->qhead + r->qn) % r->o.queue_cap], rd);
         r->qn++;
-        pthread_cond_signal(&r->cv);
+        /* No writer: the last one found the queue empty and ended (or is
+         * ending: it takes no lock after that, so the join is short). */
+        if (!r->running) {
+            if (r->joinable)
+                pthread_join(r->writer, NULL);
+            r->joinable = r->running = start_writer(r) == 0;
+            if (!r->running)
+                log_event(LOG_ERROR, "results_writer_failed",
+                          "reason=\"cannot start the writer thread\" queued=%d (written at the next round or at close)",
+                          r->qn);
+        }
     }
     pthread_mutex_unlock(&r->mu);
     if (full)
@@ -274,14 +288,19 @@ static void *writer_main(void *arg)
     char error[256];
     for (;;) {
         pthread_mutex_lock(&r->mu);
-        while (!r->qn && !r->stopping)
-            pthread_cond_wait(&r->cv, &r->mu);
-        int pages = r->want_pages, stopping = r->stopping, more = r->qn > 0;
+        if (!r->qn) {
+            /* Nothing queued: the thread ends, and the next round starts
+             * another. Between rounds (minutes) the server has one thread,
+             * so the kernel's fdget() on its ~120,000 socket calls a second
+             * at 1000 clients skips the file reference count. */
+            r->running = 0;
+            pthread_mutex_unlock(&r->mu);
+            return NULL;
+        }
+        int pages = r->want_pages, stopping = r->stopping;
         r->want_pages = -1;
         const results_round *rd = &r->queue[r->qhead];
         pthread_mutex_unlock(&r->mu);
-        if (!more)
-            return NULL;
         if (pages >= 0)
             results_db_set_max_page_count(r->db, pages);
         if (results_db_write(r->db, rd, error, sizeof error) == 0) {
@@ -353,10 +372,6 @@ results *results_open_opts(const char *path, const results_opts *o, char *err, s
         goto err;
     r->rn = n;
     r->rhead = n % RESULTS_RECENT_MAX;
-    if (start_writer(r) != 0) {
-        snprintf(err, errlen, "%s: cannot start the writer thread", path);
-        goto err;
-    }
     char q[512];
     log_event(LOG_INFO, "results_open", "path=\"%s\" schema=%d rounds_loaded=%d", log_quote(path, q, sizeof q),
               RESULTS_SCHEMA_VERSION, n);
@@ -379,8 +394,15 @@ void results_close(results *r)
     r->stopping = 1;
     r->wake = 1;
     pthread_cond_signal(&r->cv);
+    int joinable = r->joinable, left = !r->running && r->qn > 0;
     pthread_mutex_unlock(&r->mu);
-    pthread_join(r->writer, NULL);
+    if (joinable)
+        pthread_join(r->writer, NULL);
+    if (left) {
+        /* No writer could be started: what is queued is written here. */
+        r->running = 1;
+        writer_main(r);
+    }
     log_event(LOG_INFO, "results_close", "written=%" PRIu64 " write_errors=%" PRIu64 " lost=%" PRIu64,
               r->st.written, r->st.write_errors, r->st.lost);
     free_results(r);

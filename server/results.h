@@ -84,13 +84,18 @@ typedef struct results_opts {
 } results_opts;
 
 /* Opens (creating the schema) FILE, ":memory:" allowed; WAL mode;
- * prepared statements; starts a writer thread. NULL + message on error
+ * prepared statements. The writer thread runs only while rounds are
+ * queued: results_submit starts it, and it ends once the queue is empty
+ * (a process of one thread between rounds: the kernel's fdget() on every
+ * socket call then skips the file reference count). NULL + message on error
  * (the message names the file). Loads the newest RESULTS_RECENT_MAX
  * rounds into memory. */
 results *results_open(const char *path, char *err, size_t errlen);
 /* results_open with options (o may be NULL). */
 results *results_open_opts(const char *path, const results_opts *o, char *err, size_t errlen);
-/* Copies the round into a bounded queue for the writer thread.
+/* Copies the round into a bounded queue for the writer thread (started
+ * if it is not running; if it cannot be, the round waits for the next
+ * submit or for results_close, logged as results_writer_failed).
  * O(players), never blocks on disk, callable from the tick. Returns 0, -1
  * when the queue is full (counted, logged). rd->nplayers must be in
  * 0..RESULTS_MAX_PLAYERS; strings are cut to their arrays. */

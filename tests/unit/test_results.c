@@ -597,6 +597,62 @@ static void test_open_errors(void **state)
     tmpdb_remove(&t);
 }
 
+/* Threads of this process, from /proc/self/task. */
+static int thread_count(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    int n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* Waits up to timeout_ms for the process to hold `want` threads. */
+static int wait_threads(int want, int timeout_ms)
+{
+    double until = now_ms() + timeout_ms;
+    int n;
+    while ((n = thread_count()) != want && now_ms() < until)
+        sleep_ms(5);
+    return n;
+}
+
+/* The writer thread exists only while rounds are queued: none after open,
+ * none once a round is stored, and the next round starts another that
+ * stores it too (the game loop's socket calls are cheaper in a process of
+ * one thread). */
+static void test_writer_only_while_queued(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    char err[256];
+    int base = thread_count();
+    results *r = results_open(t.path, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(thread_count(), base);
+    results_round rounds[3];
+    for (int k = 0; k < 3; k++)
+        make_round(&rounds[k], 9, (uint32_t)k + 1, 3 + k);
+    submit_quickly(r, &rounds[0], 0);
+    results_stats st = wait_for(r, written_n, 1, 5000);
+    assert_int_equal(st.written, 1);
+    assert_int_equal(wait_threads(base, 5000), base);
+    submit_quickly(r, &rounds[1], 0);
+    submit_quickly(r, &rounds[2], 0);
+    st = wait_for(r, written_n, 3, 5000);
+    assert_int_equal(st.written, 3);
+    assert_int_equal(st.lost, 0);
+    assert_int_equal(wait_threads(base, 5000), base);
+    results_close(r);
+    db_check(t.path, rounds, 3);
+    tmpdb_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +665,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_never_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_only_while_queued, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
