@@ -170,17 +170,18 @@ int results_submit(results *r, const results_round *rd)
     } else {
         copy_round(&r->queue[(r->qhead + r->qn) % r->o.queue_cap], rd);
         r->qn++;
-        /* No writer: the last one found the queue empty and ended (or is
-         * ending: it takes no lock after that, so the join is short). */
-        if (!r->running) {
-            if (r->joinable)
-                pthread_join(r->writer, NULL);
-            r->joinable = r->running = start_writer(r) == 0;
-            if (!r->running)
-                log_event(LOG_ERROR, "results_writer_failed",
-                          "reason=\"cannot start the writer thread\" queued=%d (written at the next round or at close)",
-                          r->qn);
-        }
+    }
+    /* No writer: the last one found the queue empty and ended (or is
+     * ending: it takes no lock after that, so the join is short). Tried
+     * on every submit, a full queue's too, should an earlier start fail. */
+    if (!r->running) {
+        if (r->joinable)
+            pthread_join(r->writer, NULL);
+        r->joinable = r->running = start_writer(r) == 0;
+        if (!r->running)
+            log_event(LOG_ERROR, "results_writer_failed",
+                      "reason=\"cannot start the writer thread\" queued=%d (written at the next round or at close)",
+                      r->qn);
     }
     pthread_mutex_unlock(&r->mu);
     if (full)
