@@ -73,7 +73,8 @@
 //                         rest of the machine to go under 30% of a core
 //   BENCH_BOTS_BIN=       another bots binary (default $BENCH_BUILD/bin/tickwire-bots)
 //   BENCH_PIN=1           load, floor, floor-raw and the profiles: the server
-//                         on CPU 0 and the bots on CPU 1 (taskset; 0: let
+//                         on CPU 0 and the bots on CPU 1 when the machine
+//                         has two or more (taskset; 0: let
 //                         the scheduler place them). Unpinned, the scheduler
 //                         sometimes puts a light server on the bots' core:
 //                         then no wakeup or freed buffer crosses cores, and
@@ -83,6 +84,7 @@
 import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,7 +115,7 @@ const CFG = {
   spectateBots: Math.round(num('BENCH_SPECTATE_BOTS', 256)),
   spectateRamp: num('BENCH_SPECTATE_RAMP', 20),
   quietWait: num('BENCH_QUIET_WAIT', 60),
-  pin: num('BENCH_PIN', 1) !== 0,
+  pin: num('BENCH_PIN', 1) !== 0 && os.cpus().length >= 2,
 };
 const BUILD = path.resolve(ROOT, env.BENCH_BUILD || 'build');
 const OUT = path.resolve(ROOT, env.BENCH_OUT || path.join(BUILD, 'bench'));
