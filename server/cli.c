@@ -97,6 +97,9 @@ void cli_usage(FILE *out, const char *prog)
             "  --pacing on|off      on (default): while only game connections are open, sleep\n"
             "                       until the tick, then read every socket, tick and write in\n"
             "                       one go (~60 wakeups a second); off: wake for every message\n"
+            "  --ws-native on|off   on (default): a plaintext game connection leaves libwebsockets\n"
+            "                       once upgraded, for the server's own epoll set and framing;\n"
+            "                       off: every connection stays on libwebsockets (TLS always does)\n"
             "  --redis URL          join a fleet: register this process and its matches in\n"
             "                       Redis (redis://HOST[:PORT][/DB]) with keys that expire\n"
             "                       5 s after its last heartbeat (default: off, alone)\n"
@@ -191,7 +194,8 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                                             "--metrics-allow", "--client-sndbuf", "--drain-timeout",
                                             "--admin-token-file", "--redis", "--public-url", "--process-id",
                                             "--matchmaker-token-file", "--spectator-rate", "--spectator-delay",
-                                            "--max-spectators", "--replay-dir", "--replay-keep", "--aoi-radius", "--pacing"};
+                                            "--max-spectators", "--replay-dir", "--replay-keep", "--aoi-radius", "--pacing",
+                                            "--ws-native"};
         int is_known = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             is_known |= strcmp(flag, known[k]) == 0;
@@ -310,6 +314,12 @@ int cli_parse(int argc, char **argv, tw_config *cfg, char *err, size_t errlen)
                 rc = -1;
             }
             cfg->no_pacing = strcmp(val, "off") == 0;
+        } else if (strcmp(flag, "--ws-native") == 0) {
+            if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0) {
+                snprintf(err, errlen, "--ws-native: on or off, not '%s'", val);
+                rc = -1;
+            }
+            cfg->no_ws_native = strcmp(val, "off") == 0;
         } else if (strcmp(flag, "--replay-dir") == 0) {
             cfg->replay_dir = val;
             if (!*val) {

@@ -28,6 +28,7 @@ typedef struct tw_config {
     int max_conns_per_ip;   /* TCP connections from one address */
     int idle_timeout;       /* seconds without a message before a close */
     int no_pacing;          /* --pacing off: wake for every event, not at the tick */
+    int no_ws_native;       /* --ws-native off: game connections stay on libwebsockets */
     int http_timeout;       /* seconds for a request header, or idle between keep-alive requests */
     int client_sndbuf;      /* SO_SNDBUF of a game connection, bytes */
     int resume_grace;       /* seconds a dropped player's slot is held */

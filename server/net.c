@@ -37,6 +37,7 @@
 #include "secret.h"
 #include "tick_clock.h"
 #include "tls.h"
+#include "ws_native.h"
 
 #define CLOSE_GRACE_SECONDS 2     /* to get a close frame out before cutting off */
 #define SHUTDOWN_GRACE_US (1500 * 1000)
@@ -101,7 +102,9 @@ struct net_server {
     uint32_t fb_ticks;      /* ticks since its deadlines were last looked at */
     struct lws_http_mount tw_mount, mount, metrics_mount, api_mount, healthz_mount, readyz_mount, admin_mount;
     lws_retry_bo_t no_validity;
-    struct lws_protocols protocols[4];
+    ws_native *wsn;         /* plaintext game connections, off lws (ws_native.h); NULL: --ws-native off, TLS */
+    int64_t pass_end_us;    /* the current pass stops reading here (service_pass) */
+    struct lws_protocols protocols[5];
     uint8_t scratch[LWS_PRE + CORE_MAX_MESSAGE];
 };
 
@@ -214,13 +217,40 @@ static void claim_token(net_server *s, const core_action *a)
 }
 
 /* Carries out what the core asked for. Called after every core call. */
+/* A core action for a native connection. The writes take the clock once
+ * per flush (read at the first write). */
+static void native_action(net_server *s, const core_action *a, int64_t *now_us)
+{
+    if (!*now_us)
+        *now_us = tick_clock_now();
+    switch (a->kind) {
+    case CORE_WAKE:
+        ws_native_wake(s->wsn, a->transport, *now_us);
+        break;
+    case CORE_CLOSE:
+        ws_native_close(s->wsn, a->transport, a->code, a->reason, *now_us);
+        break;
+    case CORE_ABORT:
+        ws_native_abort(s->wsn, a->transport);
+        break;
+    case CORE_CLAIM:
+        break;
+    }
+}
+
 static void flush_actions(net_server *s)
 {
     core_action a;
+    int64_t now_us = 0;
+again:
     while (core_next_action(s->core, &a)) {
         httpfb_session *fs = a.kind == CORE_CLAIM ? NULL : httpfb_of(s->httpfb, a.transport);
         if (fs) {
             httpfb_lws_action(s->httpfb, fs, &a);
+            continue;
+        }
+        if (a.kind != CORE_CLAIM && ws_native_owns(s->wsn, a.transport)) {
+            native_action(s, &a, &now_us);
             continue;
         }
         struct lws *wsi = a.transport;
@@ -247,6 +277,15 @@ static void flush_actions(net_server *s)
             break;
         }
     }
+    /* Native connections that ended are torn down here (never inside its
+     * own read loop); telling the core may queue more actions. */
+    if (s->wsn && ws_native_reap(s->wsn, now_us))
+        goto again;
+}
+
+static void native_flush(void *user)
+{
+    flush_actions(user);
 }
 
 /* "address:port" of the peer, for logs. */
@@ -277,6 +316,15 @@ static int on_established(net_server *s, struct lws *wsi, game_conn *gc)
     char peer[SESSION_PEER_LEN], ip[SESSION_IP_LEN] = "";
     peer_name(wsi, peer, sizeof peer);
     lws_get_peer_simple(wsi, ip, sizeof ip);
+    int fd = s->wsn ? lws_take_socket(wsi) : -1;
+    if (fd >= 0) {
+        /* From here the socket is the native set's, and so is the
+         * connection's accept handle; lws forgets the wsi quietly. */
+        uint32_t accepted = (uint32_t)(uintptr_t)lws_get_opaque_user_data(wsi);
+        lws_set_opaque_user_data(wsi, NULL);
+        ws_native_adopt(s->wsn, fd, accepted, peer, ip, tick_clock_now());
+        return -1;
+    }
     int sndbuf = s->client_sndbuf;
     setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     gc->conn = core_conn_open(s->core, tick_clock_now(), wsi, peer, ip);
@@ -317,6 +365,8 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_ESTABLISHED: {
         metrics_http_count(core_metrics(s->core), EP_WEBSOCKET, 101);
         int rc = on_established(s, wsi, gc);
+        if (!gc->conn)
+            return rc; /* taken by ws_native, or refused */
         if (gc->conn) {
             httpfb_get_stats(s->httpfb)->sessions_total[HTTPFB_T_WS]++;
             httpfb_get_stats(s->httpfb)->sessions[HTTPFB_T_WS]++;
@@ -695,6 +745,10 @@ static void on_tick(void *user, int64_t now_us, uint32_t missed)
         core_ticks_missed(s->core, missed, now_us);
     core_tick(s->core, now_us);
     flush_actions(s);
+    if (s->wsn) {
+        ws_native_tick(s->wsn, now_us); /* close frames never answered */
+        flush_actions(s);
+    }
     /* The HTTP fallback's deadlines (seconds) and keepalives, ten times a second. */
     if (++s->fb_ticks >= (uint32_t)(core_tick_rate(s->core) + 9) / 10) {
         s->fb_ticks = 0;
@@ -770,6 +824,55 @@ static void check_web_root(const char *root)
         log_event(LOG_WARN, "web_root", "path=\"%s\" reason=\"no index.html: the demo page will not be served\"", root);
 }
 
+/* The native set's epoll fd is readable: its connections' reads and
+ * writes, within the current pass's budget. */
+static int native_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    (void)user, (void)in, (void)len;
+    if (reason != LWS_CALLBACK_RAW_RX_FILE)
+        return 0;
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    if (s->wsn) {
+        int64_t now = tick_clock_now();
+        ws_native_service(s->wsn, now, s->pass_end_us > now ? s->pass_end_us : now + PASS_MIN_US);
+        flush_actions(s);
+    }
+    return 0;
+}
+
+/* Plaintext game connections leave lws once upgraded (ws_native.h). */
+static int start_native(net_server *s, const tw_config *cfg, char *err, size_t errlen)
+{
+    if (s->tls || cfg->no_ws_native)
+        return 0;
+    ws_native_config wc = {
+        .core = s->core,
+        .max_conns = cfg->max_conns > 0 ? cfg->max_conns : 4096,
+        .sndbuf = s->client_sndbuf,
+        .close_grace_us = (int64_t)CLOSE_GRACE_SECONDS * 1000000,
+        .stats = httpfb_get_stats(s->httpfb),
+        .flush = native_flush,
+        .flush_user = s,
+        .now = tick_clock_now,
+    };
+    char why[128];
+    if (!(s->wsn = ws_native_create(&wc, why, sizeof why))) {
+        snprintf(err, errlen, "native WebSocket set: %s", why);
+        return -1;
+    }
+    lws_sock_file_fd_type fd;
+    fd.filefd = ws_native_fd(s->wsn);
+    if (!lws_adopt_descriptor_vhost(lws_get_vhost_by_name(s->ctx, "default"), LWS_ADOPT_RAW_FILE_DESC, fd,
+                                    "tickwire-ws-native", NULL)) {
+        close(fd.filefd);
+        ws_native_destroy(s->wsn, tick_clock_now());
+        s->wsn = NULL;
+        snprintf(err, errlen, "native WebSocket set: libwebsockets would not watch its epoll fd");
+        return -1;
+    }
+    return 0;
+}
+
 static void init_protocols(net_server *s, const tw_config *cfg)
 {
     s->protocols[0] = (struct lws_protocols){"http", http_protocol_callback, sizeof(http_session), 0, 0, NULL, 0};
@@ -781,6 +884,7 @@ static void init_protocols(net_server *s, const tw_config *cfg)
         .tx_packet_size = CORE_MAX_MESSAGE,
     };
     s->protocols[2] = tick_clock_protocol;
+    s->protocols[3] = (struct lws_protocols){.name = "tickwire-ws-native", .callback = native_callback};
     s->mime_mjs = (struct lws_protocol_vhost_options){NULL, NULL, ".mjs", "text/javascript"};
     s->mime_wasm = (struct lws_protocol_vhost_options){&s->mime_mjs, NULL, ".wasm", "application/wasm"};
     s->mount = (struct lws_http_mount){
@@ -1075,6 +1179,10 @@ net_server *net_server_create(const tw_config *cfg, const sim_map *map, results 
             return NULL;
         }
     }
+    if (start_native(s, cfg, err, errlen) < 0) {
+        net_server_destroy(s);
+        return NULL;
+    }
     s->clock = tick_clock_start(s->ctx, cfg->tick_rate, on_tick, s, &core_metrics(s->core)->tick);
     if (rec && cfg->replay_dir)
         s->replays = replay_list_create(cfg->replay_dir);
@@ -1114,7 +1222,10 @@ static int service_pass(net_server *s, int timeout_ms)
 {
     s->pass_us = tick_clock_now();
     int64_t left = tick_clock_deadline(s->clock) - SPECTATOR_MARGIN_US - s->pass_us;
-    lws_service_budget(s->ctx, 0, (lws_usec_t)(left > PASS_MIN_US ? left : PASS_MIN_US));
+    if (left < PASS_MIN_US)
+        left = PASS_MIN_US;
+    s->pass_end_us = s->pass_us + left;
+    lws_service_budget(s->ctx, 0, (lws_usec_t)left);
     return lws_service(s->ctx, timeout_ms);
 }
 
@@ -1212,9 +1323,20 @@ void net_server_run(net_server *s)
     httpfb_lws_shutdown(s->httpfb, s->core, tick_clock_now());
     flush_actions(s);
     int64_t until = tick_clock_now() + SHUTDOWN_GRACE_US;
-    while (core_connections(s->core) > 0 && tick_clock_now() < until)
-        if (lws_service(s->ctx, 0) < 0)
+    while (core_connections(s->core) > 0 && tick_clock_now() < until) {
+        /* lws 4.1.6 sleeps until its next timer whatever the timeout, and
+         * a native connection sets none: wait here, 10 ms at most. */
+        if (s->wsn) {
+            struct pollfd pf = {.fd = ws_native_fd(s->wsn), .events = POLLIN};
+            poll(&pf, 1, 10);
+        }
+        if (lws_service(s->ctx, s->wsn ? -1 : 0) < 0)
             break;
+        if (s->wsn) {
+            ws_native_tick(s->wsn, tick_clock_now());
+            flush_actions(s);
+        }
+    }
     if (s->agones_on) {
         /* The last word to the sidecar: Shutdown, given a moment. */
         agones_shutdown_now(&s->agones);
@@ -1243,7 +1365,9 @@ void net_server_destroy(net_server *s)
         return;
     fleet_destroy(s->fleet, 500000); /* off the directory first: no player is sent here any more */
     if (s->ctx)
-        lws_context_destroy(s->ctx);
+        lws_context_destroy(s->ctx); /* closes the native set's epoll fd too */
+    ws_native_destroy(s->wsn, tick_clock_now()); /* the core's actions left are dropped with it */
+    s->wsn = NULL;
     tick_clock_free(s->clock);
     core_destroy(s->core);
     replay_list_destroy(s->replays);

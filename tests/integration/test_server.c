@@ -4867,9 +4867,11 @@ static void case_pacing(const char *server)
         }
         usleep(500000);
         /* lws waits in epoll (scripts/lws-4.1.6-epoll.patch), not poll()
-         * over every socket: one epoll set for the loop. */
+         * over every socket: one epoll set for the loop, plus the native
+         * game connections' own (ws_native.h), which sits in lws'. */
         int epolls = fds_linking(sp.pid, "anon_inode:[eventpoll]");
-        CHECK(epolls == 1, "the server holds %d epoll descriptors, not 1: is lws built without the epoll patch?", epolls);
+        CHECK(epolls == 2, "the server holds %d epoll descriptors, not 2 (lws' and the native set's): is lws built "
+              "without the epoll patch?", epolls);
         char text[65536];
         http_get(sp.port, "/metrics", text, sizeof text);
         double paced0 = metric_value(text, "tickwire_loop_turns_total{mode=\"paced\"}");
@@ -4908,6 +4910,157 @@ static void case_pacing(const char *server)
     }
 }
 
+/* The next frame the server sends, whatever its kind (pongs included),
+ * skipping data frames: its opcode and payload. 0 on timeout, -1 on EOF. */
+static int next_control(wsc *c, uint8_t *payload, size_t cap, size_t *len, int timeout_ms)
+{
+    double end = check_now_ms() + timeout_ms;
+    for (;;) {
+        if (c->len >= 2) {
+            int op = c->buf[0] & 0x0f;
+            uint64_t plen = c->buf[1] & 0x7f;
+            size_t h = 2;
+            if (plen == 126 && c->len >= 4) {
+                plen = (uint64_t)c->buf[2] << 8 | c->buf[3];
+                h = 4;
+            } else if (plen == 127 && c->len >= 10) {
+                plen = 0;
+                for (int i = 0; i < 8; i++)
+                    plen = plen << 8 | c->buf[2 + i];
+                h = 10;
+            } else if (plen >= 126) {
+                h = 0;
+            }
+            if (h && c->len >= h + plen) {
+                int result = 0;
+                if (op & 0x08) {
+                    *len = plen < cap ? (size_t)plen : cap;
+                    memcpy(payload, c->buf + h, *len);
+                    result = op;
+                }
+                memmove(c->buf, c->buf + h + plen, c->len - h - (size_t)plen);
+                c->len -= h + (size_t)plen;
+                if (result)
+                    return result;
+                continue;
+            }
+        }
+        int left = (int)(end - check_now_ms());
+        if (left <= 0)
+            return 0;
+        int r = wsc_fill(c, left);
+        if (r < 0)
+            return -1;
+    }
+}
+
+/* Connects and joins; the WELCOME read. */
+static void frames_join(wsc *c, int port, const char *name)
+{
+    char err[128];
+    CHECK(wsc_connect(c, "127.0.0.1", port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s: %s", name, err);
+    uint8_t j[PROTO_MAX_JOIN_MSG], msg[PROTO_MAX_SNAPSHOT];
+    size_t n = join_msg(port, name, j, sizeof j), len;
+    wsc_send(c, WS_BINARY, j, n);
+    CHECK(wsc_recv(c, msg, sizeof msg, &len, 3000) == WS_BINARY && msg[0] == PROTO_WELCOME, "%s: no welcome", name);
+}
+
+/* WebSocket framing on the game connection, which the server frames
+ * itself once upgraded (--ws-native on, the default; ws_native.h): a ping
+ * is answered with its payload, a JOIN in fragments with a ping between
+ * them is read whole, a peer's close is answered with its code, and each
+ * frame RFC 6455 forbids is closed with 1002, counted and logged, while
+ * a watcher plays on. With --ws-native off (lws frames) the first three
+ * hold too. */
+static void case_ws_frames(const char *server)
+{
+    for (int off = 0; off < 2; off++) {
+        const char *extra[] = {"--ws-native", off ? "off" : "on", NULL};
+        spawn_proc sp;
+        CHECK(server_start(&sp, server, extra, NULL) == 0, "server did not start");
+        player w;
+        CHECK(player_join(&w, sp.port, "watcher") == 0, "join");
+        w.buttons = SIM_BTN_RIGHT;
+        pthread_create(&w.thread, NULL, player_thread, &w);
+        const char *mode = off ? "lws" : "native";
+        uint8_t pl[256];
+        size_t len;
+
+        /* A ping, after the JOIN: a pong with the same bytes. */
+        wsc a;
+        frames_join(&a, sp.port, "pinger");
+        wsc_send(&a, WS_PING, "tick-tock", 9);
+        int op = next_control(&a, pl, sizeof pl, &len, 3000);
+        CHECK(op == WS_PONG && len == 9 && memcmp(pl, "tick-tock", 9) == 0, "%s: ping answered with op %d len %zu",
+              mode, op, len);
+        /* The peer closes with 1000: the same code back, then the hang-up. */
+        wsc_send(&a, WS_CLOSE, "\x03\xe8" "bye", 5);
+        op = next_control(&a, pl, sizeof pl, &len, 3000);
+        CHECK(op == WS_CLOSE && len >= 2 && (pl[0] << 8 | pl[1]) == 1000, "%s: close answered with op %d code %d",
+              mode, op, len >= 2 ? pl[0] << 8 | pl[1] : -1);
+        CHECK(next_control(&a, pl, sizeof pl, &len, 3000) == -1, "%s: not hung up after the close", mode);
+        wsc_close(&a);
+
+        /* A JOIN cut in three fragments, a ping between two: read whole. */
+        wsc b;
+        char err[128];
+        CHECK(wsc_connect(&b, "127.0.0.1", sp.port, PROTO_SUBPROTOCOL, err, sizeof err) == 0, "%s", err);
+        uint8_t j[PROTO_MAX_JOIN_MSG], msg[PROTO_MAX_SNAPSHOT];
+        size_t n = join_msg(sp.port, "fragments", j, sizeof j);
+        CHECK(n > 4, "join message");
+        wsc_send_frame(&b, WS_BINARY, 0, j, 2);
+        wsc_send_frame(&b, WS_PING, 1, "p", 1);
+        wsc_send_frame(&b, 0, 0, j + 2, 1);
+        wsc_send_frame(&b, 0, 1, j + 3, n - 3);
+        op = wsc_recv(&b, msg, sizeof msg, &len, 3000);
+        CHECK(op == WS_BINARY && msg[0] == PROTO_WELCOME, "%s: fragmented JOIN: op %d", mode, op);
+        wsc_close(&b);
+
+        if (!off && !wsc_tls_enabled()) {
+            /* Frames RFC 6455 forbids, each after a JOIN: 1002. (Over
+             * TLS every connection stays on lws.) */
+            static const struct {
+                const char *name;
+                uint8_t bytes[8];
+                size_t len;
+            } bad[] = {
+                {"unmasked frame", {0x82, 0x01, 0x02}, 3},
+                {"reserved bit", {0xc2, 0x81, 1, 2, 3, 4, 0x06}, 7},
+                {"unknown opcode", {0x83, 0x81, 1, 2, 3, 4, 0x06}, 7},
+                {"fragmented ping", {0x09, 0x81, 1, 2, 3, 4, 0x06}, 7},
+                {"lone continuation", {0x80, 0x81, 1, 2, 3, 4, 0x06}, 7},
+                {"close code 1005", {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xed}, 8},
+            };
+            char text[65536];
+            http_get(sp.port, "/metrics", text, sizeof text);
+            double malformed0 = metric_value(text, "tickwire_bad_messages_total{reason=\"malformed\"}");
+            for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                wsc c;
+                frames_join(&c, sp.port, "framer");
+                wsc_write(&c, bad[i].bytes, bad[i].len);
+                op = next_control(&c, pl, sizeof pl, &len, 3000);
+                int code = op == WS_CLOSE && len >= 2 ? pl[0] << 8 | pl[1] : -1;
+                CHECK(code == 1002, "%s: closed with %d (op %d), want 1002", bad[i].name, code, op);
+                printf("ws_frames: %-18s -> close %d\n", bad[i].name, code);
+                wsc_close(&c);
+            }
+            http_get(sp.port, "/metrics", text, sizeof text);
+            double malformed = metric_value(text, "tickwire_bad_messages_total{reason=\"malformed\"}") - malformed0;
+            CHECK(malformed == (double)(sizeof bad / sizeof bad[0]), "%.0f frames counted as malformed", malformed);
+        }
+        uint32_t before = player_snapshots(&w);
+        double end = check_now_ms() + 3000;
+        while (player_snapshots(&w) < before + 10 && check_now_ms() < end)
+            usleep(5000);
+        CHECK(player_snapshots(&w) >= before + 10 && w.closed == 0, "%s: the watcher stopped playing", mode);
+        printf("ws_frames %s: ping, close, fragments%s passed\n", mode, off ? "" : ", violations");
+        w.stop = 1;
+        pthread_join(w.thread, NULL);
+        wsc_close(&w.ws);
+        CHECK(spawn_stop(&sp, 0, NULL) == 0, "server exit status");
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
@@ -4937,7 +5090,7 @@ int main(int argc, char **argv)
                  {"tls_chain", case_tls_chain}, {"metrics_private", case_metrics_private},
                  {"spectate", case_spectate}, {"spectate_crowd", case_spectate_crowd},
                  {"spectate_delay", case_spectate_delay}, {"spectate_cap", case_spectate_cap},
-                 {"pacing", case_pacing}};
+                 {"pacing", case_pacing}, {"ws_frames", case_ws_frames}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(argv[2], cases[i].name) == 0) {
             cases[i].fn(argv[1]);
