@@ -217,15 +217,15 @@ static void claim_token(net_server *s, const core_action *a)
 }
 
 /* Carries out what the core asked for. Called after every core call. */
-/* A core action for a native connection. The writes take the clock once
- * per flush (read at the first write). */
+/* A core action for a native connection. The clock is read once per
+ * flush, at the first close. */
 static void native_action(net_server *s, const core_action *a, int64_t *now_us)
 {
-    if (!*now_us)
+    if (!*now_us && a->kind == CORE_CLOSE)
         *now_us = tick_clock_now();
     switch (a->kind) {
     case CORE_WAKE:
-        ws_native_wake(s->wsn, a->transport, *now_us);
+        ws_native_wake(s->wsn, a->transport); /* written at the next pass */
         break;
     case CORE_CLOSE:
         ws_native_close(s->wsn, a->transport, a->code, a->reason, *now_us);
@@ -1225,6 +1225,8 @@ static int service_pass(net_server *s, int timeout_ms)
     if (left < PASS_MIN_US)
         left = PASS_MIN_US;
     s->pass_end_us = s->pass_us + left;
+    if (s->wsn)
+        ws_native_write(s->wsn, s->pass_us); /* what the tick (or the last pass) woke */
     lws_service_budget(s->ctx, 0, (lws_usec_t)left);
     return lws_service(s->ctx, timeout_ms);
 }

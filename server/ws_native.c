@@ -33,6 +33,7 @@ typedef struct wconn {
     uint8_t state;
     uint8_t want;           /* woken while a message's rest was pending */
     uint8_t epout;          /* EPOLLOUT asked for */
+    uint8_t queued;         /* woken: in the write queue */
     uint16_t close_code;    /* a CLOSE waiting behind the pending rest */
     const char *close_why;
     uint32_t conn;          /* the core's handle; 0 once closed there */
@@ -54,6 +55,7 @@ struct ws_native {
     uint32_t free_head, dead_head;
     uint32_t *closing;      /* slots with a deadline (closing) */
     uint32_t nclosing;
+    uint32_t *wq, nwq;      /* woken connections, written at ws_native_write */
     int64_t now_us;         /* the time of the current service call */
     log_ratelimit proto_log;
     uint8_t rbuf[READ_BUF];
@@ -77,13 +79,15 @@ ws_native *ws_native_create(const ws_native_config *cfg, char *err, size_t errle
     w->cap = cfg->max_conns > 0 ? cfg->max_conns : 1;
     w->conns = calloc((size_t)w->cap, sizeof *w->conns);
     w->closing = calloc((size_t)w->cap, sizeof *w->closing);
+    w->wq = calloc((size_t)w->cap, sizeof *w->wq);
     w->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!w->conns || !w->closing || w->ep < 0) {
+    if (!w->conns || !w->closing || !w->wq || w->ep < 0) {
         snprintf(err, errlen, "%s", w->ep < 0 ? strerror(errno) : "out of memory");
         if (w->ep >= 0)
             close(w->ep);
         free(w->conns);
         free(w->closing);
+        free(w->wq);
         free(w);
         return NULL;
     }
@@ -240,16 +244,41 @@ static void write_message(ws_native *w, wconn *c, int64_t now_us)
     }
 }
 
-void ws_native_wake(ws_native *w, void *transport, int64_t now_us)
+void ws_native_wake(ws_native *w, void *transport)
 {
     wconn *c = transport;
-    if (c->state != ST_OPEN)
+    if (c->state != ST_OPEN || c->queued)
         return;
-    if (c->out) {
-        c->want = 1;
-        return;
+    c->queued = 1;
+    w->wq[w->nwq++] = slot_of(w, c);
+}
+
+int ws_native_write(ws_native *w, int64_t now_us)
+{
+    int written = 0;
+    while (w->nwq) {
+        /* Writing may wake more (a WELCOME, then its first snapshot):
+         * they join the queue and go out in the next round. */
+        uint32_t n = w->nwq;
+        for (uint32_t i = 0; i < n; i++) {
+            wconn *c = &w->conns[w->wq[i]];
+            if (!c->queued)
+                continue; /* reaped, its slot maybe taken again meanwhile */
+            c->queued = 0;
+            if (c->state != ST_OPEN)
+                continue;
+            if (c->out) {
+                c->want = 1;
+                continue;
+            }
+            write_message(w, c, now_us);
+            written++;
+        }
+        memmove(w->wq, w->wq + n, (w->nwq - n) * sizeof *w->wq);
+        w->nwq -= n;
+        flush(w);
     }
-    write_message(w, c, now_us);
+    return written;
 }
 
 void ws_native_close(ws_native *w, void *transport, uint16_t code, const char *reason, int64_t now_us)
@@ -296,7 +325,7 @@ int ws_native_adopt(ws_native *w, int fd, uint32_t accepted, const char *peer, c
     w->free_head = c->next;
     c->fd = fd;
     c->state = ST_OPEN;
-    c->want = c->epout = 0;
+    c->want = c->epout = c->queued = 0;
     c->close_code = 0;
     c->out = NULL;
     c->out_len = c->out_off = 0;
@@ -505,6 +534,7 @@ int ws_native_reap(ws_native *w, int64_t now_us)
         c->out = NULL;
         c->fd = -1;
         c->state = ST_FREE;
+        c->queued = 0;
         w->open--;
         uint32_t conn = c->conn, accepted = c->accepted;
         c->conn = c->accepted = 0;
@@ -531,5 +561,6 @@ void ws_native_destroy(ws_native *w, int64_t now_us)
     ws_native_reap(w, now_us);
     free(w->conns);
     free(w->closing);
+    free(w->wq);
     free(w);
 }

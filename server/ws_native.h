@@ -11,8 +11,9 @@
  *
  * The set's epoll fd is one more descriptor in lws' loop (adopted by the
  * caller as a raw file): when it is readable, ws_native_service reads and
- * writes what is ready. Writes go out at once: a WAKE writes the core's
- * message straight away (core_conn_writable); when the kernel takes only
+ * writes what is ready. A WAKE queues the connection, and the adapter's
+ * next pass writes the queue (ws_native_write): one core_conn_writable
+ * and one send for each, outside the tick's time; when the kernel takes only
  * part, the rest is kept (one message at most per connection), the
  * connection waits for EPOLLOUT, and a WAKE meanwhile is remembered and
  * served with the newest message once the rest is out ("latest wins", as
@@ -68,11 +69,17 @@ int ws_native_fd(const ws_native *w);
 int ws_native_adopt(ws_native *w, int fd, uint32_t accepted, const char *peer, const char *ip, int64_t now_us);
 /* Whether a core action's transport is one of these connections. O(1). */
 int ws_native_owns(const ws_native *w, const void *transport);
-/* The core's actions for one of these connections. */
-void ws_native_wake(ws_native *w, void *transport, int64_t now_us);
+/* The core's actions for one of these connections. A WAKE queues the
+ * connection; ws_native_write writes the queue. */
+void ws_native_wake(ws_native *w, void *transport);
 void ws_native_close(ws_native *w, void *transport, uint16_t code, const char *reason, int64_t now_us);
 void ws_native_abort(ws_native *w, void *transport);
 
+/* Writes one message (core_conn_writable) to each connection woken since
+ * the last call, and to those the writes wake; flushes the core's actions.
+ * The adapter calls it once per pass (after the tick: the snapshots), so
+ * the tick itself does no I/O. Returns the connections written. */
+int ws_native_write(ws_native *w, int64_t now_us);
 /* Reads and writes what is ready, until nothing is or `until_us` (the
  * rest stays ready for the next call). Returns the events handled. */
 int ws_native_service(ws_native *w, int64_t now_us, int64_t until_us);
