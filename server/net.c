@@ -1225,8 +1225,14 @@ static int service_pass(net_server *s, int timeout_ms)
     if (left < PASS_MIN_US)
         left = PASS_MIN_US;
     s->pass_end_us = s->pass_us + left;
-    if (s->wsn)
-        ws_native_write(s->wsn, s->pass_us); /* what the tick (or the last pass) woke */
+    if (s->wsn) {
+        /* The native connections first, straight (not through lws'
+         * epoll, where their set is one descriptor): what the tick or the
+         * last pass woke is written, then what arrived is read. */
+        ws_native_write(s->wsn, s->pass_us);
+        ws_native_service(s->wsn, s->pass_us, s->pass_end_us);
+        flush_actions(s);
+    }
     lws_service_budget(s->ctx, 0, (lws_usec_t)left);
     return lws_service(s->ctx, timeout_ms);
 }

@@ -14,8 +14,8 @@
 #include "log.h"
 #include "ws_frame.h"
 
-#define READ_BUF 16384      /* one read; a connection gets READS_PER_EVENT per event */
-#define READS_PER_EVENT 4
+#define READ_BUF 16384      /* one read */
+#define READS_PER_TURN 16   /* then the connection waits for the next service call (more list) */
 #define EVENTS 256
 #define NO_SLOT UINT32_MAX
 
@@ -34,6 +34,7 @@ typedef struct wconn {
     uint8_t want;           /* woken while a message's rest was pending */
     uint8_t epout;          /* EPOLLOUT asked for */
     uint8_t queued;         /* woken: in the write queue */
+    uint8_t more;           /* in the more list: bytes left unread */
     uint16_t close_code;    /* a CLOSE waiting behind the pending rest */
     const char *close_why;
     uint32_t conn;          /* the core's handle; 0 once closed there */
@@ -56,6 +57,7 @@ struct ws_native {
     uint32_t *closing;      /* slots with a deadline (closing) */
     uint32_t nclosing;
     uint32_t *wq, nwq;      /* woken connections, written at ws_native_write */
+    uint32_t *more, nmore;  /* connections read READS_PER_TURN times with bytes left */
     int64_t now_us;         /* the time of the current service call */
     log_ratelimit proto_log;
     uint8_t rbuf[READ_BUF];
@@ -80,14 +82,16 @@ ws_native *ws_native_create(const ws_native_config *cfg, char *err, size_t errle
     w->conns = calloc((size_t)w->cap, sizeof *w->conns);
     w->closing = calloc((size_t)w->cap, sizeof *w->closing);
     w->wq = calloc((size_t)w->cap, sizeof *w->wq);
+    w->more = calloc((size_t)w->cap, sizeof *w->more);
     w->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!w->conns || !w->closing || !w->wq || w->ep < 0) {
+    if (!w->conns || !w->closing || !w->wq || !w->more || w->ep < 0) {
         snprintf(err, errlen, "%s", w->ep < 0 ? strerror(errno) : "out of memory");
         if (w->ep >= 0)
             close(w->ep);
         free(w->conns);
         free(w->closing);
         free(w->wq);
+        free(w->more);
         free(w);
         return NULL;
     }
@@ -157,7 +161,7 @@ static void want_out(ws_native *w, wconn *c, int on)
 {
     if (c->epout == on)
         return;
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u32 = slot_of(w, c)};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET | (on ? EPOLLOUT : 0), .data.u32 = slot_of(w, c)};
     if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
         c->epout = (uint8_t)on;
     else
@@ -312,7 +316,7 @@ int ws_native_adopt(ws_native *w, int fd, uint32_t accepted, const char *peer, c
         c = &w->conns[w->free_head];
         if (w->cfg.sndbuf > 0)
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &w->cfg.sndbuf, sizeof w->cfg.sndbuf);
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = w->free_head};
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = w->free_head};
         if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
             why = "epoll refused the socket";
     }
@@ -325,7 +329,7 @@ int ws_native_adopt(ws_native *w, int fd, uint32_t accepted, const char *peer, c
     w->free_head = c->next;
     c->fd = fd;
     c->state = ST_OPEN;
-    c->want = c->epout = c->queued = 0;
+    c->want = c->epout = c->queued = c->more = 0;
     c->close_code = 0;
     c->out = NULL;
     c->out_len = c->out_off = 0;
@@ -404,11 +408,23 @@ static int on_control(void *user, int opcode, const uint8_t *p, size_t len)
     return 1;
 }
 
+/* Edge-triggered: reads until the socket is drained, which a short read
+ * shows (the kernel copies every queued byte up to the buffer's size;
+ * bytes arriving after it raise a new edge), so no read is spent on
+ * EAGAIN. After READS_PER_TURN full reads the connection waits in the
+ * more list for the next service call, so one peer cannot hold the loop. */
 static void read_conn(ws_native *w, wconn *c)
 {
     rd r = {w, c};
     ws_frame_sink sink = {on_data, on_control, &r};
-    for (int i = 0; i < READS_PER_EVENT && (c->state == ST_OPEN || c->state == ST_CLOSING); i++) {
+    for (int i = 0; c->state == ST_OPEN || c->state == ST_CLOSING; i++) {
+        if (i == READS_PER_TURN) {
+            if (!c->more) {
+                c->more = 1;
+                w->more[w->nmore++] = slot_of(w, c);
+            }
+            return;
+        }
         ssize_t n = raw_recv(c->fd, w->rbuf, sizeof w->rbuf);
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -478,6 +494,21 @@ int ws_native_service(ws_native *w, int64_t now_us, int64_t until_us)
     int handled = 0;
     w->busy++;
     w->now_us = now_us;
+    uint32_t n_more = w->nmore;
+    for (uint32_t k = 0; k < n_more; k++) {
+        /* Read further where the last call stopped; a connection that
+         * stops again goes back on the list (after these n). */
+        wconn *c = &w->conns[w->more[k]];
+        if (!c->more)
+            continue;
+        c->more = 0;
+        read_conn(w, c);
+    }
+    if (n_more) {
+        /* Those that stopped again were put back after the first n_more. */
+        memmove(w->more, w->more + n_more, (w->nmore - n_more) * sizeof *w->more);
+        w->nmore -= n_more;
+    }
     for (;;) {
         int n = epoll_wait(w->ep, w->ev, EVENTS, 0);
         if (n <= 0)
@@ -534,7 +565,7 @@ int ws_native_reap(ws_native *w, int64_t now_us)
         c->out = NULL;
         c->fd = -1;
         c->state = ST_FREE;
-        c->queued = 0;
+        c->queued = c->more = 0;
         w->open--;
         uint32_t conn = c->conn, accepted = c->accepted;
         c->conn = c->accepted = 0;
@@ -562,5 +593,6 @@ void ws_native_destroy(ws_native *w, int64_t now_us)
     free(w->conns);
     free(w->closing);
     free(w->wq);
+    free(w->more);
     free(w);
 }
