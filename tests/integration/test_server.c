@@ -5041,6 +5041,15 @@ static void case_ws_frames(const char *server)
                 op = next_control(&c, pl, sizeof pl, &len, 3000);
                 int code = op == WS_CLOSE && len >= 2 ? pl[0] << 8 | pl[1] : -1;
                 CHECK(code == 1002, "%s: closed with %d (op %d), want 1002", bad[i].name, code, op);
+                if (i == 0) {
+                    /* This client never answers the close: the server
+                     * hangs up once its 2 s grace is over. */
+                    double t0 = check_now_ms();
+                    int eof = next_control(&c, pl, sizeof pl, &len, 4000);
+                    double waited = check_now_ms() - t0;
+                    CHECK(eof == -1 && waited > 1500 && waited < 3500,
+                          "an unanswered close: op %d after %.0f ms, want a hang-up after ~2 s", eof, waited);
+                }
                 printf("ws_frames: %-18s -> close %d\n", bad[i].name, code);
                 wsc_close(&c);
             }
