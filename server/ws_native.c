@@ -196,7 +196,7 @@ static int send_bytes(ws_native *w, wconn *c, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* Adds bytes behind a pending rest (a pong or a close frame). */
+/* Adds a close frame behind a pending rest. */
 static void append_out(ws_native *w, wconn *c, const uint8_t *p, size_t len)
 {
     size_t have = c->out_len - c->out_off;
@@ -378,7 +378,11 @@ static int on_control(void *user, int opcode, const uint8_t *p, size_t len)
     ws_native *w = r->w;
     wconn *c = r->c;
     if (opcode == WS_OP_PING) {
-        if (c->state == ST_OPEN) {
+        /* Answered while nothing waits to be sent; a ping that finds the
+         * socket backed up goes unanswered (RFC 6455 5.5.3 lets a pong
+         * answer only the latest ping), so a peer that pings without
+         * reading cannot grow what is kept for it. */
+        if (c->state == ST_OPEN && !c->out) {
             uint8_t frame[WS_FRAME_MAX_HEADER + WS_FRAME_CONTROL_MAX];
             uint8_t *body = frame + WS_FRAME_MAX_HEADER;
             memcpy(body, p, len);
