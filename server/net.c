@@ -216,7 +216,6 @@ static void claim_token(net_server *s, const core_action *a)
         core_claim_done(s->core, a->conn, tick_clock_now(), CORE_CLAIM_UNCHECKED);
 }
 
-/* Carries out what the core asked for. Called after every core call. */
 /* A core action for a native connection. The clock is read once per
  * flush, at the first close. */
 static void native_action(net_server *s, const core_action *a, int64_t *now_us)
@@ -238,18 +237,23 @@ static void native_action(net_server *s, const core_action *a, int64_t *now_us)
     }
 }
 
+/* Carries out what the core asked for. Called after every core call. */
 static void flush_actions(net_server *s)
 {
     core_action a;
     int64_t now_us = 0;
 again:
     while (core_next_action(s->core, &a)) {
-        httpfb_session *fs = a.kind == CORE_CLAIM ? NULL : httpfb_of(s->httpfb, a.transport);
+        if (a.kind == CORE_CLAIM) {
+            claim_token(s, &a); /* whatever the transport: its pointer is not touched */
+            continue;
+        }
+        httpfb_session *fs = httpfb_of(s->httpfb, a.transport);
         if (fs) {
             httpfb_lws_action(s->httpfb, fs, &a);
             continue;
         }
-        if (a.kind != CORE_CLAIM && ws_native_owns(s->wsn, a.transport)) {
+        if (ws_native_owns(s->wsn, a.transport)) {
             native_action(s, &a, &now_us);
             continue;
         }
@@ -260,8 +264,7 @@ again:
             lws_callback_on_writable(wsi);
             break;
         case CORE_CLAIM:
-            claim_token(s, &a);
-            break;
+            break; /* above */
         case CORE_CLOSE:
             /* From WRITEABLE (closing from RECEIVE while more frames sit in
              * the same read loses the close frame). A peer that does not
@@ -366,11 +369,9 @@ static int game_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         metrics_http_count(core_metrics(s->core), EP_WEBSOCKET, 101);
         int rc = on_established(s, wsi, gc);
         if (!gc->conn)
-            return rc; /* taken by ws_native, or refused */
-        if (gc->conn) {
-            httpfb_get_stats(s->httpfb)->sessions_total[HTTPFB_T_WS]++;
-            httpfb_get_stats(s->httpfb)->sessions[HTTPFB_T_WS]++;
-        }
+            return rc; /* taken by ws_native (which counts it), or refused */
+        httpfb_get_stats(s->httpfb)->sessions_total[HTTPFB_T_WS]++;
+        httpfb_get_stats(s->httpfb)->sessions[HTTPFB_T_WS]++;
         return rc;
     }
     case LWS_CALLBACK_RECEIVE:
