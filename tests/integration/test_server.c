@@ -4914,42 +4914,20 @@ static void case_pacing(const char *server)
  * skipping data frames: its opcode and payload. 0 on timeout, -1 on EOF. */
 static int next_control(wsc *c, uint8_t *payload, size_t cap, size_t *len, int timeout_ms)
 {
+    static uint8_t skipped[1 << 16];
     double end = check_now_ms() + timeout_ms;
     for (;;) {
-        if (c->len >= 2) {
-            int op = c->buf[0] & 0x0f;
-            uint64_t plen = c->buf[1] & 0x7f;
-            size_t h = 2;
-            if (plen == 126 && c->len >= 4) {
-                plen = (uint64_t)c->buf[2] << 8 | c->buf[3];
-                h = 4;
-            } else if (plen == 127 && c->len >= 10) {
-                plen = 0;
-                for (int i = 0; i < 8; i++)
-                    plen = plen << 8 | c->buf[2 + i];
-                h = 10;
-            } else if (plen >= 126) {
-                h = 0;
-            }
-            if (h && c->len >= h + plen) {
-                int result = 0;
-                if (op & 0x08) {
-                    *len = plen < cap ? (size_t)plen : cap;
-                    memcpy(payload, c->buf + h, *len);
-                    result = op;
-                }
-                memmove(c->buf, c->buf + h + plen, c->len - h - (size_t)plen);
-                c->len -= h + (size_t)plen;
-                if (result)
-                    return result;
-                continue;
-            }
+        int op;
+        size_t n;
+        while (c->len >= 1 && !(c->buf[0] & 0x08) ? wsc_frame_take(c, &op, skipped, sizeof skipped, &n)
+                                                  : wsc_frame_take(c, &op, payload, cap, len)) {
+            if (op & 0x08)
+                return op;
         }
         int left = (int)(end - check_now_ms());
         if (left <= 0)
             return 0;
-        int r = wsc_fill(c, left);
-        if (r < 0)
+        if (wsc_fill(c, left) < 0)
             return -1;
     }
 }

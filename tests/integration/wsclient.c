@@ -262,50 +262,60 @@ int wsc_send(wsc *c, int opcode, const void *data, size_t len)
     return wsc_send_frame(c, opcode, 1, data, len);
 }
 
+int wsc_frame_take(wsc *c, int *opcode, uint8_t *payload, size_t cap, size_t *len)
+{
+    if (c->len < 2)
+        return 0;
+    uint64_t plen = c->buf[1] & 0x7f;
+    size_t h = 2;
+    if (plen == 126) {
+        if (c->len < 4)
+            return 0;
+        plen = (uint64_t)c->buf[2] << 8 | c->buf[3];
+        h = 4;
+    } else if (plen == 127) {
+        if (c->len < 10)
+            return 0;
+        plen = 0;
+        for (int i = 0; i < 8; i++)
+            plen = plen << 8 | c->buf[2 + i];
+        h = 10;
+    }
+    if (c->len < h + plen)
+        return 0;
+    *opcode = c->buf[0] & 0x0f;
+    *len = plen < cap ? (size_t)plen : cap;
+    memcpy(payload, c->buf + h, *len);
+    memmove(c->buf, c->buf + h + plen, c->len - h - (size_t)plen);
+    c->len -= h + (size_t)plen;
+    return 1;
+}
+
 int wsc_recv(wsc *c, uint8_t *out, size_t cap, size_t *len, int timeout_ms)
 {
+    static uint8_t control[WSC_CONTROL_MAX];
     for (;;) {
-        /* A complete unmasked frame at the front of the buffer? */
-        if (c->len >= 2) {
-            int opcode = c->buf[0] & 0x0f;
-            uint64_t plen = c->buf[1] & 0x7f;
-            size_t h = 2;
-            if (plen == 126 && c->len >= 4) {
-                plen = (uint64_t)c->buf[2] << 8 | c->buf[3];
-                h = 4;
-            } else if (plen == 127 && c->len >= 10) {
-                plen = 0;
-                for (int i = 0; i < 8; i++)
-                    plen = plen << 8 | c->buf[2 + i];
-                h = 10;
-            } else if (plen >= 126) {
-                h = 0;
+        int opcode;
+        size_t n;
+        /* A control frame is taken into its own buffer first: out may be
+         * too small for the close reason, and a ping is answered whole. */
+        if (c->len >= 1 && (c->buf[0] & 0x08) ? wsc_frame_take(c, &opcode, control, sizeof control, &n)
+                                              : wsc_frame_take(c, &opcode, out, cap, &n)) {
+            if (opcode == WS_PING) {
+                wsc_send(c, WS_PONG, control, n);
+            } else if (opcode == WS_CLOSE) {
+                c->close_code = n >= 2 ? (uint16_t)(control[0] << 8 | control[1]) : 1005;
+                size_t rl = n > 2 ? n - 2 : 0;
+                if (rl >= sizeof c->close_reason)
+                    rl = sizeof c->close_reason - 1;
+                memcpy(c->close_reason, control + 2, rl);
+                c->close_reason[rl] = '\0';
+                return WS_CLOSE;
+            } else if (opcode != WS_PONG) {
+                *len = n;
+                return opcode;
             }
-            if (h && c->len >= h + plen) {
-                const uint8_t *payload = c->buf + h;
-                int result = -2;
-                if (opcode == WS_PING) {
-                    wsc_send(c, WS_PONG, payload, (size_t)plen);
-                } else if (opcode == WS_CLOSE) {
-                    c->close_code = plen >= 2 ? (uint16_t)(payload[0] << 8 | payload[1]) : 1005;
-                    size_t rl = plen > 2 ? (size_t)plen - 2 : 0;
-                    if (rl >= sizeof c->close_reason)
-                        rl = sizeof c->close_reason - 1;
-                    memcpy(c->close_reason, payload + 2, rl);
-                    c->close_reason[rl] = '\0';
-                    result = WS_CLOSE;
-                } else if (opcode != WS_PONG) {
-                    size_t n = plen < cap ? (size_t)plen : cap;
-                    memcpy(out, payload, n);
-                    *len = n;
-                    result = opcode;
-                }
-                memmove(c->buf, c->buf + h + plen, c->len - h - (size_t)plen);
-                c->len -= h + (size_t)plen;
-                if (result != -2)
-                    return result;
-                continue;
-            }
+            continue;
         }
         int r = fill(c, timeout_ms);
         if (r == 0)

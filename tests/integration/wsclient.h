@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 enum { WS_TEXT = 1, WS_BINARY = 2, WS_CLOSE = 8, WS_PING = 9, WS_PONG = 10 };
+#define WSC_CONTROL_MAX 125 /* a control frame's payload */
 
 typedef struct wsc {
     int fd;
@@ -43,6 +44,10 @@ int wsc_send_frame(wsc *c, int opcode, int fin, const void *data, size_t len);
  * timeout, WS_CLOSE when the server closed (close_code is set), -1 when
  * the connection dropped without a close frame. */
 int wsc_recv(wsc *c, uint8_t *out, size_t cap, size_t *len, int timeout_ms);
+/* Takes the whole frame at the front of what was read, of any kind (pongs
+ * too): its opcode, and its payload into payload (cut at cap). 1, or 0
+ * when no whole frame is there yet (wsc_fill reads more). */
+int wsc_frame_take(wsc *c, int *opcode, uint8_t *payload, size_t cap, size_t *len);
 void wsc_close(wsc *c);
 
 #endif
